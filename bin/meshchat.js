@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// The compiled CLI (npm run build). npm scripts and npx put the pinned Node 24 first on PATH.
+const major = Number(process.versions.node.split('.')[0])
+if (major < 22) {
+  console.error(`meshchat needs Node.js 22 or newer (this is ${process.version}); run it through npm/npx, which use the pinned Node 24`)
+  process.exit(1)
+}
+await import('../dist/node/src/main.js')

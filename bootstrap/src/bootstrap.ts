@@ -1,0 +1,107 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { prefixLogger } from '@libp2p/logger'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { PRESENCE_TOPIC } from '../../client/src/protocol/ids.js'
+import { createMeshHost } from '../../node/src/mesh/mesh-host.js'
+import { LinkControl } from '../../node/src/mesh/link-control.js'
+import { PresenceMessage } from '../../node/src/mesh/mesh.js'
+import { checkMeshKey, dataPaths, loadIdentity, loadMeshKey, newMeshKey } from '../../node/src/keys.js'
+import type { MeshLibp2p } from '../../node/src/mesh/mesh-host.js'
+import type { PrivateKey } from '@libp2p/interface'
+
+export interface BootstrapOptions {
+  /** where the key files live; null = in memory (tests) */
+  dataDir?: string | null
+  listen?: string[]
+  announce?: string[]
+  /** path or contents of the mesh swarm key; default `<dataDir>/swarm.key`, created if missing */
+  meshKey?: string | Uint8Array | null
+  /** other bootstrap daemons, so several of them form one mesh */
+  bootstrap?: string[]
+  trustedIps?: string[]
+  privateKey?: PrivateKey
+  linkControl?: LinkControl
+}
+
+/**
+ * A stable, well-known mesh peer with no users: nodes dial it first, and it
+ * relays presence (whose heartbeats carry every node's addresses, which is how
+ * nodes find each other), with gossipsub peer exchange on. It carries no room.
+ */
+export class BootstrapDaemon {
+  readonly mesh: MeshLibp2p
+  readonly linkControl: LinkControl
+  /** true when this start created the mesh key file */
+  readonly createdMeshKey: boolean
+  private started = false
+
+  private constructor (mesh: MeshLibp2p, linkControl: LinkControl, createdMeshKey: boolean) {
+    this.mesh = mesh
+    this.linkControl = linkControl
+    this.createdMeshKey = createdMeshKey
+  }
+
+  static async create (opts: BootstrapOptions = {}): Promise<BootstrapDaemon> {
+    const paths = opts.dataDir == null ? undefined : dataPaths(opts.dataDir)
+    const privateKey = opts.privateKey ?? (paths != null ? (await loadIdentity(paths.nodeKey)).key : await generateKeyPair('Ed25519'))
+    let psk: Uint8Array
+    let created = false
+    if (opts.meshKey instanceof Uint8Array) {
+      psk = checkMeshKey(opts.meshKey, 'mesh key')
+    } else if (typeof opts.meshKey === 'string') {
+      psk = (await loadMeshKey(opts.meshKey, false)).key
+    } else if (paths != null) {
+      const loaded = await loadMeshKey(paths.meshKey, true)
+      psk = loaded.key
+      created = loaded.created
+    } else {
+      psk = newMeshKey()
+      created = true
+    }
+    const linkControl = opts.linkControl ?? new LinkControl()
+    const mesh = await createMeshHost({
+      privateKey,
+      psk,
+      listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'],
+      announce: opts.announce,
+      bootstrap: opts.bootstrap,
+      trustedIps: opts.trustedIps ?? ['127.0.0.1', '::1'],
+      linkControl,
+      doPX: true
+    })
+    return new BootstrapDaemon(mesh, linkControl, created)
+  }
+
+  get peerId (): string {
+    return this.mesh.peerId.toString()
+  }
+
+  /** multiaddrs nodes pass as --bootstrap */
+  addrs (): string[] {
+    return this.mesh.getMultiaddrs().map(a => a.toString())
+  }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    await this.mesh.start()
+    const pubsub = this.mesh.services.pubsub
+    // relay presence, but only what decodes
+    pubsub.topicValidators.set(PRESENCE_TOPIC, (_peer, msg) => {
+      try {
+        PresenceMessage.decode(msg.data)
+        return TopicValidatorResult.Accept
+      } catch {
+        return TopicValidatorResult.Reject
+      }
+    })
+    pubsub.subscribe(PRESENCE_TOPIC)
+    prefixLogger(this.peerId.slice(-6)).forComponent('meshchat:bootstrap')('bootstrap %s listening on %s', this.peerId, this.addrs().join(', '))
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    await this.mesh.stop()
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * Limits shared by node and client. The node announces its own values in the
+ * welcome; these are the defaults both sides assume before that.
+ */
+export const LIMITS = {
+  /** a signed chat event (DESIGN: 64 KiB) */
+  maxEventBytes: 64 * 1024,
+  /** room names, in characters */
+  maxRoomNameLength: 64,
+  /** display names, in characters */
+  maxDisplayNameLength: 48,
+  /**
+   * slack above the event limit for the frame around it; frames above
+   * maxEventBytes + this are not read at all and close the stream
+   */
+  frameOverheadBytes: 4 * 1024,
+  /** frames a node sends (history pages, roster snapshots) may be larger */
+  maxServerFrameBytes: 8 * 1024 * 1024,
+  /** history page size cap */
+  maxHistoryPage: 500,
+  /** random bytes in an event nonce */
+  nonceBytes: 12
+} as const

@@ -1,0 +1,26 @@
+import { existsSync } from 'node:fs'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { ChatClient } from './chat-client.js'
+import type { ChatClientOptions } from './chat-client.js'
+import type { KeyStore } from './key-store.js'
+
+export * from './index.js'
+
+/** A key file (protobuf private key, mode 0600): the terminal client's identity. */
+export function fileKeyStore (path: string): KeyStore {
+  return {
+    load: async () => existsSync(path) ? new Uint8Array(await readFile(path)) : undefined,
+    save: async key => {
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+      await writeFile(path, key, { mode: 0o600, flag: 'wx' })
+    }
+  }
+}
+
+/** A ChatClient for Node programs: TCP and WebSockets gateways. */
+export function createNodeClient (opts: ChatClientOptions): ChatClient {
+  return new ChatClient({ transports: [tcp(), webSockets()], ...opts })
+}

@@ -1,0 +1,217 @@
+import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { toString as u8ToString } from 'uint8arrays/to-string'
+import { LIMITS } from '../defaults.js'
+import { BadSignatureError, EventTooLargeError, InvalidEventError, InvalidUserError, BadFrameError } from '../errors.js'
+import { Event, SignedEvent } from './event.js'
+import { decodeBody, encodeBody, validateDisplayName, validateRoom } from './validate.js'
+import type { PrivateKey, PublicKey } from '@libp2p/interface'
+
+/** Signatures cover this prefix too, so an event signature can never be replayed as some other libp2p signature. */
+const DOMAIN = new TextEncoder().encode('meshchat/event/1\n')
+
+export type EventKind = 'room' | 'dm' | 'typing'
+
+/** A signed event whose signature and content have been checked. */
+export interface OpenedEvent {
+  /** sha256(payload ‖ signature): the message id every layer dedupes by */
+  id: Uint8Array
+  /** `id` as lowercase hex, for maps */
+  idHex: string
+  /** the author's user id (PeerId string) */
+  author: string
+  /** the author's display name at send time */
+  name: string
+  /** the author's clock at send time (ms) */
+  ts: number
+  kind: EventKind
+  /** room name for room and typing events */
+  room?: string
+  /** recipient user id for DMs */
+  to?: string
+  /** message text for room and DM events */
+  text?: string
+  /** typing on/off */
+  active?: boolean
+  /** the SignedEvent bytes as carried on the wire */
+  bytes: Uint8Array
+}
+
+export interface OpenOptions {
+  /** signed event size limit; default LIMITS.maxEventBytes */
+  maxEventBytes?: number
+}
+
+/** What a client asks to sign. */
+export type EventContent =
+  | { kind: 'room', room: string, text: string }
+  | { kind: 'dm', to: string, text: string }
+  | { kind: 'typing', room: string, active: boolean }
+
+/** Message id of a signed event: sha256 over payload and signature, the "signed bytes". */
+export function eventId (payload: Uint8Array, signature: Uint8Array): Uint8Array {
+  const h = sha256.create()
+  h.update(payload)
+  h.update(signature)
+  return h.digest()
+}
+
+export function idToHex (id: Uint8Array): string {
+  return u8ToString(id, 'base16')
+}
+
+/**
+ * Generated protobuf types want ArrayBuffer-backed arrays; everything here is
+ * (nothing uses SharedArrayBuffer), so this is a type-level cast, not a copy.
+ */
+function ab (u: Uint8Array): Uint8Array<ArrayBuffer> {
+  return u as Uint8Array<ArrayBuffer>
+}
+
+function signedInput (payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(DOMAIN.byteLength + payload.byteLength)
+  out.set(DOMAIN, 0)
+  out.set(payload, DOMAIN.byteLength)
+  return out
+}
+
+/**
+ * Sign an event with the user's key. Ed25519 signatures are deterministic, and
+ * the nonce and ts are fixed here, so resending the returned bytes after a
+ * failure keeps the same message id.
+ */
+export async function signEvent (
+  key: PrivateKey,
+  name: string,
+  content: EventContent,
+  opts: { now: number, nonce: Uint8Array, maxEventBytes?: number }
+): Promise<OpenedEvent> {
+  const maxEventBytes = opts.maxEventBytes ?? LIMITS.maxEventBytes
+  const event: Event = {
+    author: ab(publicKeyToProtobuf(key.publicKey)),
+    name: validateDisplayName(name),
+    ts: BigInt(Math.floor(opts.now)),
+    nonce: ab(opts.nonce)
+  }
+  if (content.kind === 'room') {
+    event.room = { room: validateRoom(content.room), body: ab(encodeBody(content.text, maxEventBytes)) }
+  } else if (content.kind === 'dm') {
+    validateUserId(content.to)
+    event.dm = { to: content.to, body: ab(encodeBody(content.text, maxEventBytes)) }
+  } else {
+    event.typing = { room: validateRoom(content.room), active: content.active }
+  }
+  const payload = Event.encode(event)
+  const signature = await key.sign(signedInput(payload))
+  const bytes = SignedEvent.encode({ payload, signature: ab(signature) })
+  if (bytes.byteLength > maxEventBytes) {
+    throw new EventTooLargeError(`event is ${bytes.byteLength} bytes, the limit is ${maxEventBytes}`)
+  }
+  return describe(event, payload, signature, bytes, peerIdFromPublicKey(key.publicKey).toString())
+}
+
+/** Throws InvalidUserError unless `id` is a PeerId string. */
+export function validateUserId (id: unknown): string {
+  if (typeof id !== 'string' || id.length === 0 || id.length > 128) {
+    throw new InvalidUserError('user id is missing or too long')
+  }
+  try {
+    peerIdFromString(id)
+  } catch {
+    throw new InvalidUserError(`not a user id: ${id.slice(0, 64)}`)
+  }
+  return id
+}
+
+interface AuthorKey { key: PublicKey, userId: string }
+
+/**
+ * Authors send many events; parsing their key and deriving the PeerId string
+ * each time would dominate verification, so recent authors are remembered.
+ */
+const authorCache = new Map<string, AuthorKey>()
+const AUTHOR_CACHE_MAX = 4096
+
+function authorKey (author: Uint8Array): AuthorKey {
+  const k = u8ToString(author, 'base64')
+  const hit = authorCache.get(k)
+  if (hit != null) return hit
+  let key: PublicKey
+  try {
+    key = publicKeyFromProtobuf(author)
+  } catch {
+    throw new InvalidEventError('event author is not a public key')
+  }
+  if (key.type !== 'Ed25519') {
+    throw new InvalidEventError('event author key is not Ed25519')
+  }
+  const entry = { key, userId: peerIdFromPublicKey(key).toString() }
+  if (authorCache.size >= AUTHOR_CACHE_MAX) {
+    const oldest = authorCache.keys().next().value
+    if (oldest !== undefined) authorCache.delete(oldest)
+  }
+  authorCache.set(k, entry)
+  return entry
+}
+
+/**
+ * Decode a SignedEvent, verify the author's signature and validate the content.
+ * Throws a typed error (EventTooLarge, BadFrame, BadSignature, InvalidEvent,
+ * InvalidUtf8, InvalidRoom, InvalidName, InvalidUser) on any failure.
+ */
+export async function openEvent (bytes: Uint8Array, opts: OpenOptions = {}): Promise<OpenedEvent> {
+  const maxEventBytes = opts.maxEventBytes ?? LIMITS.maxEventBytes
+  if (bytes.byteLength > maxEventBytes) {
+    throw new EventTooLargeError(`event is ${bytes.byteLength} bytes, the limit is ${maxEventBytes}`)
+  }
+  let signed: SignedEvent
+  let event: Event
+  try {
+    signed = SignedEvent.decode(bytes)
+    event = Event.decode(signed.payload)
+  } catch (err) {
+    throw new BadFrameError(`event does not decode: ${(err as Error).message}`)
+  }
+  if (signed.signature.byteLength !== 64) {
+    throw new BadSignatureError('event is unsigned or its signature is malformed')
+  }
+  const { key, userId } = authorKey(event.author)
+  const ok = await key.verify(signedInput(signed.payload), signed.signature)
+  if (!ok) {
+    throw new BadSignatureError('event signature does not verify')
+  }
+  return describe(event, signed.payload, signed.signature, bytes, userId, maxEventBytes)
+}
+
+function describe (
+  event: Event,
+  payload: Uint8Array,
+  signature: Uint8Array,
+  bytes: Uint8Array,
+  author: string,
+  maxEventBytes: number = LIMITS.maxEventBytes
+): OpenedEvent {
+  if (event.nonce.byteLength < 8 || event.nonce.byteLength > 32) {
+    throw new InvalidEventError('event nonce must be 8 to 32 bytes')
+  }
+  const id = eventId(payload, signature)
+  const base = {
+    id,
+    idHex: idToHex(id),
+    author,
+    name: validateDisplayName(event.name),
+    ts: Number(event.ts),
+    bytes
+  }
+  if (event.room != null) {
+    return { ...base, kind: 'room', room: validateRoom(event.room.room), text: decodeBody(event.room.body, maxEventBytes) }
+  }
+  if (event.dm != null) {
+    return { ...base, kind: 'dm', to: validateUserId(event.dm.to), text: decodeBody(event.dm.body, maxEventBytes) }
+  }
+  if (event.typing != null) {
+    return { ...base, kind: 'typing', room: validateRoom(event.typing.room), active: event.typing.active }
+  }
+  throw new InvalidEventError('event has no kind')
+}

@@ -1,0 +1,90 @@
+import { LIMITS } from '../defaults.js'
+import { InvalidNameError, InvalidRoomError, InvalidUtf8Error, EventTooLargeError, InvalidEventError } from '../errors.js'
+
+/**
+ * Room names: letters and digits of any script, plus `-`, `_` and `.`, starting
+ * with a letter or digit. They become gossipsub topic names and SQLite keys, and
+ * people type them, so no whitespace, slashes or invisible characters.
+ */
+const ROOM_RE = /^[\p{L}\p{N}][\p{L}\p{N}._-]*$/u
+
+/**
+ * Characters a display name may not contain: C0/C1 controls, line and paragraph
+ * separators, and the bidi embedding/override/isolate marks that let a name
+ * visually rewrite the text around it ("Trojan Source").
+ */
+const NAME_FORBIDDEN_RE = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C\uFEFF]/u
+
+/** Controls allowed in a message body: tab, newline, carriage return. Others (ESC, NUL, ...) could drive a terminal. */
+const BODY_FORBIDDEN_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069]/u
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+const utf8 = new TextEncoder()
+
+/** Throws InvalidRoomError unless `room` is an acceptable room name; returns it NFC-normalised. */
+export function validateRoom (room: unknown): string {
+  if (typeof room !== 'string' || room.length === 0) {
+    throw new InvalidRoomError('room name is empty')
+  }
+  const norm = room.normalize('NFC')
+  if ([...norm].length > LIMITS.maxRoomNameLength) {
+    throw new InvalidRoomError(`room name is longer than ${LIMITS.maxRoomNameLength} characters`)
+  }
+  if (!ROOM_RE.test(norm)) {
+    throw new InvalidRoomError('room names use letters, digits, "-", "_" and "." and start with a letter or digit')
+  }
+  if (norm !== room) {
+    throw new InvalidRoomError('room name is not in Unicode NFC form')
+  }
+  return norm
+}
+
+/** Throws InvalidNameError unless `name` is an acceptable display name. */
+export function validateDisplayName (name: unknown): string {
+  if (typeof name !== 'string') {
+    throw new InvalidNameError('display name is missing')
+  }
+  if (name.trim().length === 0) {
+    throw new InvalidNameError('display name is empty')
+  }
+  if (name !== name.trim()) {
+    throw new InvalidNameError('display name starts or ends with whitespace')
+  }
+  if ([...name].length > LIMITS.maxDisplayNameLength) {
+    throw new InvalidNameError(`display name is longer than ${LIMITS.maxDisplayNameLength} characters`)
+  }
+  if (NAME_FORBIDDEN_RE.test(name)) {
+    throw new InvalidNameError('display name contains control or bidi-override characters')
+  }
+  return name
+}
+
+/**
+ * Decodes a message body strictly: invalid UTF-8 is refused rather than
+ * silently replaced, so what the author signed is exactly what everyone shows.
+ */
+export function decodeBody (body: Uint8Array, maxBytes: number): string {
+  if (body.byteLength === 0) {
+    throw new InvalidEventError('message body is empty')
+  }
+  if (body.byteLength > maxBytes) {
+    throw new EventTooLargeError(`message body is ${body.byteLength} bytes, the limit is ${maxBytes}`)
+  }
+  let text: string
+  try {
+    text = strictUtf8.decode(body)
+  } catch {
+    throw new InvalidUtf8Error('message body is not valid UTF-8')
+  }
+  if (BODY_FORBIDDEN_RE.test(text)) {
+    throw new InvalidEventError('message body contains control or bidi-override characters')
+  }
+  return text
+}
+
+/** UTF-8 bytes of a body the local user typed, checked like a received one. */
+export function encodeBody (text: string, maxBytes: number): Uint8Array {
+  const bytes = utf8.encode(text)
+  decodeBody(bytes, maxBytes)
+  return bytes
+}

@@ -1,0 +1,188 @@
+import { LIMITS } from '../../client/src/defaults.js'
+
+/**
+ * Timing profiles (memberlist style): one object instead of a flag per interval.
+ * Every interval derives from the heartbeat so the ratios that make failure
+ * detection sound stay fixed.
+ */
+export interface Timings {
+  /** presence heartbeat period H (DESIGN: 1 s) */
+  heartbeatMs: number
+  /** a node silent this long is down (DESIGN: 3H) */
+  downAfterMs: number
+  /**
+   * when every connection to a node drops it is suspect and goes down after this
+   * long without a heartbeat, instead of the full downAfterMs; a crash shows
+   * up as a dropped connection long before three missed heartbeats
+   */
+  suspectGraceMs: number
+  /** presence changes within this window go out as one delta */
+  presenceBatchMs: number
+  /** how often the node redials known nodes it has no connection to */
+  dialIntervalMs: number
+  /** deadline for one node-to-node request (sync pulls, DM delivery) */
+  requestTimeoutMs: number
+  /** how long a down node's tombstone (and its addresses, for redials) is kept */
+  forgetAfterMs: number
+}
+
+export const DEFAULT_TIMINGS: Timings = {
+  heartbeatMs: 1000,
+  downAfterMs: 3000,
+  suspectGraceMs: 1500,
+  presenceBatchMs: 20,
+  dialIntervalMs: 1000,
+  requestTimeoutMs: 5000,
+  forgetAfterMs: 10 * 60_000
+}
+
+/** Faster failure detection for simulations with many nodes in one process. */
+export const TEST_TIMINGS: Timings = {
+  heartbeatMs: 500,
+  downAfterMs: 1500,
+  suspectGraceMs: 750,
+  presenceBatchMs: 10,
+  dialIntervalMs: 250,
+  requestTimeoutMs: 3000,
+  forgetAfterMs: 60_000
+}
+
+export interface RetentionConfig {
+  /** messages older than this are pruned (0 = keep forever) */
+  maxAgeMs: number
+  /** at most this many messages per room are kept (0 = no limit) */
+  maxPerRoom: number
+}
+
+export interface NodeConfig {
+  /** where the node key, mesh key and SQLite store live; null keeps everything in memory (tests) */
+  dataDir: string | null
+  /** mesh host listen multiaddrs (TCP; add `/ws` ones for HTTP-only ingress) */
+  listen: string[]
+  /** addresses to announce to other nodes instead of the listen ones (NAT, containers) */
+  announce: string[]
+  /** client gateway listen multiaddrs: WebSockets for browsers, TCP for Node clients */
+  gateway: string[]
+  /** gateway addresses to announce to clients instead of the listen ones */
+  gatewayAnnounce: string[]
+  /** HTTP listen address `host:port` for the web app, /healthz and /metrics; null = none */
+  http: string | null
+  /** bootstrap multiaddrs (with /p2p/<id>) */
+  bootstrap: string[]
+  /** path of the mesh swarm key file, or its contents; null = `<dataDir>/swarm.key` (created if missing) */
+  meshKey: string | Uint8Array | null
+  /** IPs exempt from gossipsub's IP-colocation penalty (many nodes behind one address) */
+  trustedIps: string[]
+  /** client connections this node accepts */
+  maxClients: number
+  /** signed event size limit (DESIGN: 64 KiB) */
+  maxEventBytes: number
+  /** rooms one user may be in on this node */
+  maxRoomsPerUser: number
+  /** per-user sustained event rate */
+  ratePerSec: number
+  /** per-user burst */
+  burst: number
+  /** typing events per user per second; the rest are dropped silently (they are ephemeral by definition) */
+  typingPerSec: number
+  /** archive replicas per room (rendezvous owners that stay subscribed and store it) */
+  archiveReplicas: number
+  /**
+   * other nodes that must hold a fresh room message before the sender's send
+   * resolves; with 1 an acknowledged message survives the ingress node dying
+   * at once. 0 = the ingress node's own durable write is enough.
+   */
+  ackReplicas: number
+  /** most events a node fetches when it starts carrying a room */
+  backfillMax: number
+  /** mailbox replicas per user */
+  mailboxReplicas: number
+  /** queued DMs per user mailbox */
+  mailboxMaxPerUser: number
+  retention: RetentionConfig
+  /** events a resume may replay per room before the client is told to page history instead */
+  maxReplay: number
+  /**
+   * a resume replays from the cursor's HLC minus this much, and the client drops
+   * what it already has; covers messages that were stamped just before the
+   * cursor but reached this node after it (gossip delay)
+   */
+  resumeSlackMs: number
+  /** redirect new clients when this node is above this factor of the mesh's mean load */
+  overloadFactor: number
+  timings: Timings
+}
+
+export const DEFAULT_CONFIG: NodeConfig = {
+  dataDir: null,
+  listen: ['/ip4/127.0.0.1/tcp/0'],
+  announce: [],
+  gateway: ['/ip4/127.0.0.1/tcp/0/ws', '/ip4/127.0.0.1/tcp/0'],
+  gatewayAnnounce: [],
+  http: null,
+  bootstrap: [],
+  meshKey: null,
+  trustedIps: ['127.0.0.1', '::1'],
+  maxClients: 10_000,
+  maxEventBytes: LIMITS.maxEventBytes,
+  maxRoomsPerUser: 100,
+  ratePerSec: 20,
+  burst: 40,
+  typingPerSec: 2,
+  archiveReplicas: 2,
+  ackReplicas: 1,
+  backfillMax: 10_000,
+  mailboxReplicas: 2,
+  mailboxMaxPerUser: 1000,
+  retention: { maxAgeMs: 30 * 24 * 3600_000, maxPerRoom: 100_000 },
+  maxReplay: 5000,
+  resumeSlackMs: 10_000,
+  overloadFactor: 1.5,
+  timings: DEFAULT_TIMINGS
+}
+
+export class ConfigError extends Error {
+  static override name = 'ConfigError'
+  constructor (message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Merge partial settings over the defaults and check them; throws ConfigError. */
+export function resolveConfig (partial: Partial<NodeConfig> = {}): NodeConfig {
+  const cfg: NodeConfig = {
+    ...DEFAULT_CONFIG,
+    ...partial,
+    retention: { ...DEFAULT_CONFIG.retention, ...partial.retention },
+    timings: { ...DEFAULT_CONFIG.timings, ...partial.timings }
+  }
+  const positive: Array<keyof NodeConfig> = ['maxClients', 'maxEventBytes', 'maxRoomsPerUser', 'ratePerSec', 'burst',
+    'archiveReplicas', 'backfillMax', 'mailboxReplicas', 'mailboxMaxPerUser', 'maxReplay', 'overloadFactor', 'typingPerSec']
+  for (const k of positive) {
+    const v = cfg[k]
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+      throw new ConfigError(`${k} must be a positive number, got ${String(v)}`)
+    }
+  }
+  if (cfg.maxEventBytes < 1024 || cfg.maxEventBytes > 4 * 1024 * 1024) {
+    throw new ConfigError('maxEventBytes must be between 1 KiB and 4 MiB')
+  }
+  if (cfg.gateway.length === 0) {
+    throw new ConfigError('at least one gateway address is needed')
+  }
+  if (cfg.listen.length === 0) {
+    throw new ConfigError('at least one mesh listen address is needed')
+  }
+  if (cfg.http != null && !/^[^:]+:\d+$|^\[[0-9a-fA-F:]+\]:\d+$/.test(cfg.http)) {
+    throw new ConfigError(`http must be host:port, got ${cfg.http}`)
+  }
+  if (!Number.isInteger(cfg.ackReplicas) || cfg.ackReplicas < 0) {
+    throw new ConfigError('ackReplicas must be a whole number >= 0')
+  }
+  const t = cfg.timings
+  if (t.downAfterMs < 2 * t.heartbeatMs) {
+    throw new ConfigError('timings.downAfterMs must be at least two heartbeats')
+  }
+  return cfg
+}

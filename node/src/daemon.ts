@@ -1,0 +1,365 @@
+import { existsSync } from 'node:fs'
+import { readFile, writeFile, mkdir } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { prefixLogger } from '@libp2p/logger'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { Registry } from 'prom-client'
+import { CLIENT_PROTOCOL } from '../../client/src/protocol/ids.js'
+import { LIMITS } from '../../client/src/defaults.js'
+import { resolveConfig } from './config.js'
+import { checkMeshKey, dataPaths, loadIdentity, loadMeshKey, newMeshKey } from './keys.js'
+import { createMeshHost } from './mesh/mesh-host.js'
+import { LinkControl } from './mesh/link-control.js'
+import { RoomService } from './mesh/rooms.js'
+import { PresenceService } from './mesh/presence-service.js'
+import { SyncService } from './mesh/sync.js'
+import { ArchiveService } from './mesh/archive.js'
+import { DmService } from './mesh/dm.js'
+import { MeshDialer } from './mesh/dialer.js'
+import { createGatewayHost, handleClientProtocol } from './gateway/gateway-host.js'
+import { SessionRegistry } from './gateway/registry.js'
+import { Hub } from './gateway/hub.js'
+import { MessageStore } from './store/message-store.js'
+import { HybridClock } from './state/hlc.js'
+import { NodeMetrics } from './http/metrics.js'
+import { HttpServer } from './http/server.js'
+import type { NodeConfig } from './config.js'
+import type { MeshLibp2p } from './mesh/mesh-host.js'
+import type { Libp2p, PrivateKey, ComponentLogger } from '@libp2p/interface'
+
+export interface NodeOptions extends Partial<NodeConfig> {
+  /** identity to use instead of the data directory's key file (tests) */
+  privateKey?: PrivateKey
+  /** share one link control between runs of a node (tests cut links with it) */
+  linkControl?: LinkControl
+  /** collect libp2p's own metrics for /metrics (prom-client); default true when `http` is set */
+  libp2pMetrics?: boolean
+  /** directory with the built web app; default: the one next to the compiled code */
+  webRoot?: string
+}
+
+/** default location of the built web app: dist/client/web/app beside this file's compiled copy */
+function defaultWebRoot (): string {
+  const here = dirname(fileURLToPath(import.meta.url))
+  // dist/node/src → dist/client/web/app
+  return join(here, '..', '..', 'client', 'web', 'app')
+}
+
+let memoryIncarnation = 0
+
+/** A larger number on every start of a node, so presence never mixes up two runs. */
+async function nextIncarnation (path: string | null): Promise<number> {
+  const now = Date.now()
+  if (path == null) {
+    memoryIncarnation = Math.max(memoryIncarnation + 1, now)
+    return memoryIncarnation
+  }
+  let prev = 0
+  if (existsSync(path)) prev = Number((await readFile(path, 'utf8')).trim()) || 0
+  const next = Math.max(prev + 1, now)
+  await mkdir(dirname(path), { recursive: true })
+  await writeFile(path, String(next))
+  return next
+}
+
+/**
+ * One meshchat node: the mesh host (gossipsub, presence, rooms, DMs, sync),
+ * the client gateway, the store and the HTTP side, wired together.
+ */
+export class MeshchatNode {
+  readonly config: NodeConfig
+  readonly nodeId: string
+  readonly incarnation: number
+  readonly mesh: MeshLibp2p
+  readonly gateway: Libp2p
+  readonly store: MessageStore
+  readonly registry = new SessionRegistry()
+  readonly metrics = new NodeMetrics()
+  readonly clock = new HybridClock()
+  readonly linkControl: LinkControl
+  readonly rooms: RoomService
+  readonly presence: PresenceService
+  readonly sync: SyncService
+  readonly archive: ArchiveService
+  readonly dm: DmService
+  readonly hub: Hub
+  readonly dialer: MeshDialer
+  readonly http?: HttpServer
+  /** true when this start created the mesh key file (first node of a new mesh) */
+  readonly createdMeshKey: boolean
+  private readonly logger: ComponentLogger
+  private readonly libp2pRegistry?: Registry
+  private state: 'new' | 'running' | 'stopped' = 'new'
+
+  private constructor (args: {
+    config: NodeConfig
+    incarnation: number
+    mesh: MeshLibp2p
+    gateway: Libp2p
+    store: MessageStore
+    linkControl: LinkControl
+    createdMeshKey: boolean
+    libp2pRegistry?: Registry
+    webRoot: string
+  }) {
+    this.config = args.config
+    this.incarnation = args.incarnation
+    this.mesh = args.mesh
+    this.gateway = args.gateway
+    this.store = args.store
+    this.linkControl = args.linkControl
+    this.createdMeshKey = args.createdMeshKey
+    this.libp2pRegistry = args.libp2pRegistry
+    this.nodeId = this.mesh.peerId.toString()
+    this.logger = prefixLogger(this.nodeId.slice(-6))
+    const log = (name: string): ReturnType<ComponentLogger['forComponent']> => this.logger.forComponent(`meshchat:${name}`)
+    const cfg = this.config
+    const t = cfg.timings
+    const pubsub = this.mesh.services.pubsub
+
+    this.sync = new SyncService({ timeoutMs: t.requestTimeoutMs }, {
+      nodeId: this.nodeId,
+      mesh: this.mesh,
+      log: log('sync'),
+      presence: () => this.presence.local.fullState()
+    })
+    this.presence = new PresenceService(t, {
+      nodeId: this.nodeId,
+      incarnation: this.incarnation,
+      pubsub,
+      mesh: this.mesh,
+      metrics: this.metrics,
+      log: log('presence'),
+      meta: () => ({
+        load: { clients: this.registry.size, rooms: this.rooms.subscribed().length, maxClients: cfg.maxClients },
+        gatewayAddrs: this.gatewayAddrs(),
+        meshAddrs: this.meshAddrs(),
+        httpUrl: this.http?.url
+      }),
+      pullFull: async node => this.sync.pullPresence(node)
+    })
+    this.rooms = new RoomService({ maxEventBytes: cfg.maxEventBytes }, {
+      nodeId: this.nodeId,
+      pubsub,
+      store: this.store,
+      clock: this.clock,
+      registry: this.registry,
+      metrics: this.metrics,
+      log: log('rooms'),
+      onSubscribe: room => { this.archive.onSubscribe(room) },
+      replicate: async (room, event) => this.archive.replicate(room, event)
+    })
+    this.archive = new ArchiveService({
+      replicas: cfg.archiveReplicas,
+      ackReplicas: cfg.ackReplicas,
+      backfillMax: cfg.backfillMax,
+      readyTimeoutMs: t.requestTimeoutMs,
+      requestTimeoutMs: t.requestTimeoutMs,
+      retention: cfg.retention,
+      pruneIntervalMs: 60_000,
+      maxEventBytes: cfg.maxEventBytes,
+      rebalanceDelayMs: t.heartbeatMs / 2
+    }, {
+      nodeId: this.nodeId,
+      rooms: this.rooms,
+      presence: this.presence,
+      pubsub,
+      sync: this.sync,
+      store: this.store,
+      metrics: this.metrics,
+      log: log('archive')
+    })
+    this.dm = new DmService({
+      replicas: cfg.mailboxReplicas,
+      maxPerUser: cfg.mailboxMaxPerUser,
+      maxEventBytes: cfg.maxEventBytes,
+      requestTimeoutMs: t.requestTimeoutMs,
+      rebalanceDelayMs: t.heartbeatMs / 2
+    }, {
+      nodeId: this.nodeId,
+      mesh: this.mesh,
+      presence: this.presence,
+      registry: this.registry,
+      store: this.store,
+      sync: this.sync,
+      clock: this.clock,
+      metrics: this.metrics,
+      log: log('dm')
+    })
+    this.hub = new Hub({
+      nodeId: this.nodeId,
+      config: cfg,
+      registry: this.registry,
+      rooms: this.rooms,
+      presence: this.presence,
+      store: this.store,
+      metrics: this.metrics,
+      log: log('hub'),
+      dm: this.dm,
+      history: this.archive,
+      gatewayAddrs: () => this.gatewayAddrs(),
+      httpUrl: () => this.http?.url
+    })
+    this.dialer = new MeshDialer({ intervalMs: t.dialIntervalMs, maxPeers: 500, bootstrap: cfg.bootstrap }, {
+      mesh: this.mesh,
+      linkControl: this.linkControl,
+      log: log('dialer'),
+      nodes: () => this.presence.replica.nodes(),
+      nodeId: this.nodeId
+    })
+    if (cfg.http != null) {
+      this.http = new HttpServer({
+        listen: cfg.http,
+        webRoot: args.webRoot,
+        health: () => this.health(),
+        metrics: async () => this.renderMetrics(),
+        config: () => ({ nodeId: this.nodeId, gateway: this.gatewayAddrs().filter(a => a.includes('/ws')) })
+      })
+    }
+  }
+
+  /** create a node (not started); reads or creates keys in the data directory */
+  static async create (opts: NodeOptions = {}): Promise<MeshchatNode> {
+    const { privateKey: givenKey, linkControl: givenLink, libp2pMetrics, webRoot, ...partial } = opts
+    const config = resolveConfig(partial)
+    const paths = config.dataDir == null ? undefined : dataPaths(config.dataDir)
+    const privateKey = givenKey ?? (paths != null ? (await loadIdentity(paths.nodeKey)).key : await generateKeyPair('Ed25519'))
+    let psk: Uint8Array
+    let createdMeshKey = false
+    if (config.meshKey instanceof Uint8Array) {
+      psk = checkMeshKey(config.meshKey, 'mesh key')
+    } else if (typeof config.meshKey === 'string') {
+      psk = (await loadMeshKey(config.meshKey, false)).key
+    } else if (paths != null) {
+      const loaded = await loadMeshKey(paths.meshKey, true)
+      psk = loaded.key
+      createdMeshKey = loaded.created
+    } else {
+      psk = newMeshKey()
+      createdMeshKey = true
+    }
+    const incarnation = await nextIncarnation(paths?.incarnation ?? null)
+    const linkControl = givenLink ?? new LinkControl()
+    const wantMetrics = libp2pMetrics ?? config.http != null
+    const libp2pRegistry = wantMetrics ? new Registry() : undefined
+    const mesh = await createMeshHost({
+      privateKey,
+      psk,
+      listen: config.listen,
+      announce: config.announce,
+      bootstrap: config.bootstrap,
+      trustedIps: config.trustedIps,
+      linkControl,
+      metrics: libp2pRegistry == null
+        ? undefined
+        : prometheusMetrics({ registry: libp2pRegistry, collectDefaultMetrics: false, preserveExistingMetrics: true })
+    })
+    const gateway = await createGatewayHost({
+      privateKey,
+      listen: config.gateway,
+      announce: config.gatewayAnnounce,
+      maxClients: config.maxClients,
+      maxFrameBytes: config.maxEventBytes + LIMITS.frameOverheadBytes
+    })
+    const store = new MessageStore(paths?.db ?? ':memory:')
+    return new MeshchatNode({ config, incarnation, mesh, gateway, store, linkControl, createdMeshKey, libp2pRegistry, webRoot: webRoot ?? defaultWebRoot() })
+  }
+
+  async start (): Promise<void> {
+    if (this.state !== 'new') return
+    this.state = 'running'
+    await this.mesh.start()
+    await this.gateway.start()
+    await this.sync.start()
+    this.rooms.start()
+    await this.dm.start()
+    await this.http?.start()
+    this.presence.start()
+    this.archive.start()
+    this.dialer.start()
+    await handleClientProtocol(this.gateway, this.hub, {
+      maxFrameBytes: this.config.maxEventBytes + LIMITS.frameOverheadBytes,
+      log: this.logger.forComponent('meshchat:session'),
+      incarnation: this.incarnation
+    })
+    this.mesh.addEventListener('connection:open', this.countPeers)
+    this.mesh.addEventListener('connection:close', this.countPeers)
+  }
+
+  private readonly countPeers = (): void => {
+    this.metrics.meshPeers.set(this.mesh.getPeers().length)
+  }
+
+  /**
+   * Stop the node. Graceful (default): refuse new clients, announce departure
+   * so every node drops this node's users at once, then close everything.
+   * `graceful: false` is a crash as far as the mesh can tell: no goodbye.
+   */
+  async stop (opts: { graceful?: boolean } = {}): Promise<void> {
+    if (this.state !== 'running') {
+      this.state = 'stopped'
+      this.store.close()
+      return
+    }
+    this.state = 'stopped'
+    const graceful = opts.graceful ?? true
+    this.dialer.stop()
+    await this.gateway.unhandle(CLIENT_PROTOCOL).catch(() => {})
+    if (graceful) {
+      this.presence.flush()
+      await this.presence.stop({ goodbye: true })
+    } else {
+      await this.presence.stop()
+    }
+    this.archive.stop()
+    await this.http?.stop()
+    await this.gateway.stop()
+    for (const s of [...this.registry.all()]) this.hub.detach(s)
+    this.rooms.stop()
+    await this.dm.stop().catch(() => {})
+    await this.sync.stop().catch(() => {})
+    this.mesh.removeEventListener('connection:open', this.countPeers)
+    this.mesh.removeEventListener('connection:close', this.countPeers)
+    await this.mesh.stop()
+    this.store.close()
+  }
+
+  get running (): boolean {
+    return this.state === 'running'
+  }
+
+  /** gateway multiaddrs clients can dial (with /p2p/) */
+  gatewayAddrs (): string[] {
+    return this.gateway.getMultiaddrs().map(a => a.toString())
+  }
+
+  /** mesh multiaddrs other nodes can dial (with /p2p/) */
+  meshAddrs (): string[] {
+    return this.mesh.getMultiaddrs().map(a => a.toString())
+  }
+
+  health (): Record<string, unknown> {
+    const stats = this.presence.replica.stats()
+    return {
+      nodeId: this.nodeId,
+      incarnation: this.incarnation,
+      ready: this.state === 'running',
+      peers: this.mesh.getPeers().length,
+      meshNodes: stats.upNodes,
+      clients: this.registry.size,
+      users: this.registry.userCount,
+      rooms: this.rooms.subscribed().length,
+      presence: { devices: stats.devices, users: stats.users, rooms: stats.rooms, needsSync: stats.needsSync },
+      gateway: this.gatewayAddrs(),
+      mesh: this.meshAddrs()
+    }
+  }
+
+  async renderMetrics (): Promise<string> {
+    const own = await this.metrics.registry.metrics()
+    const libp2p = this.libp2pRegistry == null ? '' : await this.libp2pRegistry.metrics()
+    return own + '\n' + libp2p
+  }
+}

@@ -1,0 +1,316 @@
+import { encodeServerFrame } from '../../../client/src/protocol/codec.js'
+import { DeliveryKind, DmState } from '../../../client/src/protocol/client.js'
+import { openEvent } from '../../../client/src/protocol/signing.js'
+import { validateRoom } from '../../../client/src/protocol/validate.js'
+import { LIMITS } from '../../../client/src/defaults.js'
+import {
+  InvalidQueryError, NodeFullError, NotJoinedError, RateLimitedError, TooManyRoomsError, WrongAuthorError, InvalidEventError
+} from '../../../client/src/errors.js'
+import { validateUserId } from '../../../client/src/protocol/signing.js'
+import { KeyedRateLimiter } from '../state/rate-limiter.js'
+import { decidePlacement } from '../state/placement.js'
+import type { NodeConfig } from '../config.js'
+import type { ClientSession, PresenceStatus, SessionHost } from './session.js'
+import type { SessionRegistry } from './registry.js'
+import type { RoomService } from '../mesh/rooms.js'
+import type { PresenceService } from '../mesh/presence-service.js'
+import type { MessageStore, Cursor, StoredRoomEvent } from '../store/message-store.js'
+import type { NodeMetrics } from '../http/metrics.js'
+import type { PresenceChange, RosterMember, UserPresence as PresenceUser } from '../state/presence.js'
+import type { HistoryPage, NodeInfo, PublishAck, Redirect, UserPresence, Welcome, Delivery } from '../../../client/src/protocol/client.js'
+import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
+import type { Logger } from '@libp2p/interface'
+
+/** The DM router as the hub sees it (mesh/dm.ts). */
+export interface DmRouter {
+  send: (session: ClientSession, opened: OpenedEvent) => Promise<{ hlc: bigint, state: DmState, copies: number }>
+  /** deliver queued DMs to a newly attached device */
+  collect: (session: ClientSession, after: bigint) => void
+  ack: (session: ClientSession, ids: Uint8Array[]) => Promise<void>
+}
+
+/** Room history as the hub sees it (mesh/archive.ts). */
+export interface HistorySource {
+  /** resolves when a room this node just started carrying has been backfilled (or the attempt gave up) */
+  ready: (room: string) => Promise<void>
+  /** a history page, from this node's store or, for rooms it does not carry, from a node that does */
+  page: (room: string, q: { before?: Cursor, after?: Cursor, limit: number }) => Promise<{ events: StoredRoomEvent[], more: boolean }>
+}
+
+export interface HubComponents {
+  nodeId: string
+  config: NodeConfig
+  registry: SessionRegistry
+  rooms: RoomService
+  presence: PresenceService
+  store: MessageStore
+  metrics: NodeMetrics
+  log: Logger
+  dm: DmRouter
+  history: HistorySource
+  /** gateway addresses clients can dial, and the web app URL */
+  gatewayAddrs: () => string[]
+  httpUrl: () => string | undefined
+}
+
+function memberToWire (m: RosterMember): { userId: string, name: string, status: string, nodes: string[] } {
+  return { userId: m.userId, name: m.name, status: m.status, nodes: m.nodes }
+}
+
+function userToWire (userId: string, p: PresenceUser | undefined | null): UserPresence {
+  return p == null
+    ? { userId, online: false, name: '', status: '', nodes: [] }
+    : { userId, online: true, name: p.name, status: p.status, nodes: p.nodes }
+}
+
+export function toDelivery (e: { event: Uint8Array, hlc: bigint, origin: string }, kind: DeliveryKind): Delivery {
+  return { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin, kind }
+}
+
+/**
+ * The node as its sessions see it: admission and placement, rooms, sends, history,
+ * presence subscriptions and DMs, with the per-user limits applied in one place.
+ */
+export class Hub implements SessionHost {
+  readonly nodeId: string
+  private readonly c: HubComponents
+  private readonly limiter: KeyedRateLimiter<string>
+  private readonly typingLimiter: KeyedRateLimiter<string>
+  /** userId → sessions that watch that user's presence */
+  private readonly watchers = new Map<string, Set<ClientSession>>()
+
+  constructor (components: HubComponents) {
+    this.c = components
+    this.nodeId = components.nodeId
+    const cfg = components.config
+    this.limiter = new KeyedRateLimiter<string>({ ratePerSec: cfg.ratePerSec, burst: cfg.burst, maxKeys: 100_000 })
+    this.typingLimiter = new KeyedRateLimiter<string>({ ratePerSec: cfg.typingPerSec, burst: cfg.typingPerSec * 2, maxKeys: 100_000 })
+    components.presence.addEventListener('change', evt => { this.onPresence(evt.detail) })
+  }
+
+  /** this node's load in the form placement and the welcome use */
+  private nodeInfos (): Array<NodeInfo & { rooms: string[] }> {
+    return this.c.presence.liveNodes().map(n => {
+      const self = n.id === this.nodeId
+      return {
+        id: n.id,
+        addrs: self ? this.c.gatewayAddrs() : n.meta?.gatewayAddrs ?? [],
+        clients: self ? this.c.registry.size : n.meta?.load.clients ?? 0,
+        maxClients: self ? this.c.config.maxClients : n.meta?.load.maxClients ?? 0,
+        httpUrl: (self ? this.c.httpUrl() : n.meta?.httpUrl) ?? '',
+        rooms: []
+      }
+    })
+  }
+
+  attach (session: ClientSession, hello: { rooms: string[], noRedirect: boolean }): Redirect | undefined {
+    const full = this.c.registry.size >= this.c.config.maxClients
+    const infos = this.nodeInfos()
+    if (!infos.some(n => n.id === this.nodeId)) {
+      infos.push({ id: this.nodeId, addrs: this.c.gatewayAddrs(), clients: this.c.registry.size, maxClients: this.c.config.maxClients, httpUrl: this.c.httpUrl() ?? '', rooms: [] })
+    }
+    const rooms = hello.rooms.filter(r => { try { validateRoom(r); return true } catch { return false } })
+    for (const info of infos) {
+      // which of the client's rooms each node already hosts, from the presence rosters
+      info.rooms = rooms.filter(r => this.c.presence.replica.roomRoster(r).some(m => m.nodes.includes(info.id)))
+    }
+    const decision = decidePlacement({
+      self: this.nodeId,
+      nodes: infos.map(n => ({ id: n.id, clients: n.clients, maxClients: n.maxClients, rooms: n.rooms })),
+      userId: session.userId,
+      rooms,
+      overloadFactor: this.c.config.overloadFactor,
+      affinity: rooms.length > 0
+    })
+    const target = decision.redirect == null ? undefined : infos.find(n => n.id === decision.redirect && n.addrs.length > 0)
+    if (target != null && (!hello.noRedirect || full)) {
+      const { rooms: _r, ...to } = target
+      return { to, reason: decision.reason ?? 'placement' }
+    }
+    if (full) {
+      this.c.metrics.rejected.inc({ code: 'NODE_FULL' })
+      throw new NodeFullError(`this node is at its limit of ${this.c.config.maxClients} clients`)
+    }
+    this.c.registry.add(session)
+    this.c.presence.put(this.entry(session))
+    this.c.metrics.clients.set(this.c.registry.size)
+    this.c.metrics.users.set(this.c.registry.userCount)
+    return undefined
+  }
+
+  welcome (session: ClientSession): Welcome {
+    const infos = this.nodeInfos()
+    const alternates = infos
+      .filter(n => n.id !== this.nodeId && n.addrs.length > 0)
+      .sort((a, b) => a.clients / Math.max(1, a.maxClients) - b.clients / Math.max(1, b.maxClients))
+      .slice(0, 16)
+      .map(({ rooms: _r, ...n }) => n)
+    const cfg = this.c.config
+    return {
+      nodeId: this.nodeId,
+      userId: session.userId,
+      meshSize: Math.max(1, infos.length),
+      alternates,
+      time: BigInt(Date.now()),
+      limits: {
+        maxEventBytes: cfg.maxEventBytes,
+        maxRooms: cfg.maxRoomsPerUser,
+        maxBodyBytes: cfg.maxEventBytes,
+        ratePerSec: cfg.ratePerSec,
+        burst: cfg.burst
+      },
+      httpUrl: this.c.httpUrl() ?? ''
+    }
+  }
+
+  afterWelcome (session: ClientSession, dmCursor: bigint): void {
+    this.c.dm.collect(session, dmCursor)
+  }
+
+  detach (session: ClientSession): void {
+    if (!this.c.registry.has(session)) return
+    for (const room of this.c.registry.remove(session)) {
+      this.c.rooms.want(room, 'local', false)
+    }
+    for (const u of session.watching) this.unwatch(session, u)
+    this.c.presence.del(session.id)
+    this.c.metrics.clients.set(this.c.registry.size)
+    this.c.metrics.users.set(this.c.registry.userCount)
+  }
+
+  private entry (s: ClientSession): { userId: string, deviceId: string, name: string, status: PresenceStatus, rooms: string[], since: number } {
+    return { userId: s.userId, deviceId: s.id, name: s.name, status: s.status, rooms: [...s.rooms].sort(), since: s.attachedAt }
+  }
+
+  async join (session: ClientSession, roomName: string, after: Cursor | undefined, backlog: number): Promise<number> {
+    const room = validateRoom(roomName)
+    if (!session.rooms.has(room)) {
+      const userRooms = this.c.registry.userRooms(session.userId)
+      if (!userRooms.has(room) && userRooms.size >= this.c.config.maxRoomsPerUser) {
+        throw new TooManyRoomsError(`a user can be in at most ${this.c.config.maxRoomsPerUser} rooms`)
+      }
+    }
+    // live traffic for the room is held back from here until the replay below has been sent
+    session.beginReplay(room)
+    try {
+      this.c.registry.join(session, room)
+      this.c.rooms.want(room, 'local', true)
+      this.c.presence.put(this.entry(session))
+      session.send({ req: 0, roster: { room, members: this.c.presence.replica.roomRoster(room).map(memberToWire) } })
+      await this.c.history.ready(room)
+      let events: StoredRoomEvent[] = []
+      if (after != null) {
+        // replay from a little before the cursor: events stamped just before it may have arrived after it
+        const slack = BigInt(this.c.config.resumeSlackMs) << 16n
+        const from = after.hlc > slack ? after.hlc - slack : 0n
+        events = this.c.store.since(room, from, this.c.config.maxReplay)
+      } else if (backlog > 0) {
+        events = this.c.store.page(room, { limit: Math.min(backlog, LIMITS.maxHistoryPage) }).events
+      }
+      for (const e of events) {
+        session.sendEncoded(encodeServerFrame({ req: 0, delivery: toDelivery(e, DeliveryKind.REPLAY) }))
+      }
+      if (events.length > 0) this.c.metrics.messagesOut.inc({ kind: 'replay' }, events.length)
+      return events.length
+    } finally {
+      session.endReplay(room)
+    }
+  }
+
+  leave (session: ClientSession, roomName: string): void {
+    const room = validateRoom(roomName)
+    if (!session.rooms.has(room)) return
+    if (this.c.registry.leave(session, room)) this.c.rooms.want(room, 'local', false)
+    this.c.presence.put(this.entry(session))
+  }
+
+  async publish (session: ClientSession, bytes: Uint8Array): Promise<PublishAck> {
+    const now = Date.now()
+    const opened = await openEvent(bytes, { maxEventBytes: this.c.config.maxEventBytes })
+    if (opened.author !== session.userId) {
+      throw new WrongAuthorError('the event is signed by another user than the one attached on this session')
+    }
+    if (opened.kind === 'typing') {
+      if (!session.rooms.has(opened.room ?? '')) throw new NotJoinedError(`not in room ${opened.room ?? ''}`)
+      // typing is ephemeral: past the limit it is coalesced away, not refused
+      if (this.typingLimiter.take(session.userId, now)) await this.c.rooms.publish(opened)
+      return { id: opened.id as Uint8Array<ArrayBuffer>, hlc: 0n, dm: DmState.NONE, copies: 0 }
+    }
+    if (!this.limiter.take(session.userId, now)) {
+      const wait = Math.ceil(this.limiter.retryAfterMs(session.userId, now))
+      throw new RateLimitedError(`slow down: at most ${this.c.config.ratePerSec} messages/s`, wait)
+    }
+    if (opened.kind === 'room') {
+      if (!session.rooms.has(opened.room ?? '')) throw new NotJoinedError(`join ${opened.room ?? ''} before sending to it`)
+      const accepted = await this.c.rooms.publish(opened)
+      return { id: opened.id as Uint8Array<ArrayBuffer>, hlc: accepted.hlc, dm: DmState.NONE, copies: 0 }
+    }
+    if (opened.kind === 'dm') {
+      const r = await this.c.dm.send(session, opened)
+      return { id: opened.id as Uint8Array<ArrayBuffer>, hlc: r.hlc, dm: r.state, copies: r.copies }
+    }
+    throw new InvalidEventError('unknown event kind')
+  }
+
+  async history (session: ClientSession, roomName: string, q: { before?: Cursor, after?: Cursor, limit: number }): Promise<HistoryPage> {
+    const room = validateRoom(roomName)
+    if (q.limit < 0) throw new InvalidQueryError('limit must be positive')
+    const limit = Math.min(Math.max(1, q.limit === 0 ? 50 : q.limit), LIMITS.maxHistoryPage)
+    const page = await this.c.history.page(room, { before: q.before, after: q.after, limit })
+    this.c.metrics.messagesOut.inc({ kind: 'history' }, page.events.length)
+    void session
+    return { room, events: page.events.map(e => toDelivery(e, DeliveryKind.HISTORY)), more: page.more }
+  }
+
+  async dmAck (session: ClientSession, ids: Uint8Array[]): Promise<void> {
+    for (const id of ids) {
+      if (id.byteLength !== 32) throw new InvalidQueryError('message ids are 32 bytes')
+    }
+    await this.c.dm.ack(session, ids)
+  }
+
+  watch (session: ClientSession, users: string[]): UserPresence[] {
+    const next = new Set(users.map(u => validateUserId(u)))
+    for (const u of session.watching) if (!next.has(u)) this.unwatch(session, u)
+    for (const u of next) {
+      let set = this.watchers.get(u)
+      if (set == null) this.watchers.set(u, set = new Set())
+      set.add(session)
+    }
+    session.watching = next
+    return [...next].map(u => userToWire(u, this.c.presence.replica.user(u)))
+  }
+
+  private unwatch (session: ClientSession, user: string): void {
+    const set = this.watchers.get(user)
+    set?.delete(session)
+    if (set?.size === 0) this.watchers.delete(user)
+  }
+
+  setStatus (session: ClientSession, status: PresenceStatus): void {
+    session.status = status
+    this.c.presence.put(this.entry(session))
+  }
+
+  refused (code: string): void {
+    this.c.metrics.rejected.inc({ code })
+  }
+
+  /** presence diffs to the sessions that follow them: room rosters to members, users to watchers */
+  private onPresence (change: PresenceChange): void {
+    for (const d of change.rooms) {
+      if (!this.c.registry.hasRoom(d.room)) continue
+      const frame = encodeServerFrame({
+        req: 0,
+        rosterDiff: { room: d.room, userId: d.userId, member: d.member == null ? undefined : memberToWire(d.member) }
+      })
+      for (const s of this.c.registry.roomSessions(d.room)) s.sendEncoded(frame)
+    }
+    for (const d of change.users) {
+      const set = this.watchers.get(d.userId)
+      if (set == null) continue
+      const frame = encodeServerFrame({ req: 0, user: userToWire(d.userId, d.presence) })
+      for (const s of set) s.sendEncoded(frame)
+    }
+  }
+}

@@ -1,0 +1,251 @@
+import { CLIENT_PROTOCOL_VERSION } from '../../../client/src/protocol/ids.js'
+import { decodeClientFrame, encodeServerFrame } from '../../../client/src/protocol/codec.js'
+import { validateDisplayName } from '../../../client/src/protocol/validate.js'
+import { ErrorCode, HelloRequiredError, MeshchatError, UnsupportedError, VersionError, asMeshchatError, InvalidQueryError } from '../../../client/src/errors.js'
+import { TokenBucket } from '../state/rate-limiter.js'
+import type { ClientFrame, ServerFrame, Cursor as WireCursor, HistoryPage, PublishAck, UserPresence, Welcome, Redirect } from '../../../client/src/protocol/client.js'
+import type { Cursor } from '../store/message-store.js'
+import type { Logger } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+/**
+ * What a session needs from the transport it runs on. A session consumes and
+ * produces protocol frames and knows nothing of libp2p, so another attach
+ * transport (a plain WebSocket, a test harness) can drive the same logic.
+ */
+export interface SessionTransport {
+  /** send one length-prefixed frame; must not throw once the transport is gone */
+  send: (frame: Uint8ArrayList | Uint8Array) => void
+  /** flush and close */
+  close: () => void
+}
+
+export type PresenceStatus = 'online' | 'away'
+
+/** What a session asks of the node it is attached to. */
+export interface SessionHost {
+  readonly nodeId: string
+  /** register a session after hello; returns a redirect instead when the client should go elsewhere; may throw NodeFullError */
+  attach: (session: ClientSession, hello: { rooms: string[], noRedirect: boolean }) => Redirect | undefined
+  welcome: (session: ClientSession) => Welcome
+  detach: (session: ClientSession) => void
+  /** join a room; replayed events are delivered through `session` before this resolves with their count */
+  join: (session: ClientSession, room: string, after: Cursor | undefined, backlog: number) => Promise<number>
+  leave: (session: ClientSession, room: string) => void
+  publish: (session: ClientSession, event: Uint8Array) => Promise<PublishAck>
+  history: (session: ClientSession, room: string, q: { before?: Cursor, after?: Cursor, limit: number }) => Promise<HistoryPage>
+  dmAck: (session: ClientSession, ids: Uint8Array[]) => Promise<void>
+  watch: (session: ClientSession, users: string[]) => UserPresence[]
+  setStatus: (session: ClientSession, status: PresenceStatus) => void
+  /** the DM cursor announced in hello; mailbox delivery starts after attach */
+  afterWelcome: (session: ClientSession, dmCursor: bigint) => void
+}
+
+export interface SessionOptions {
+  /** device id, unique on this node */
+  id: string
+  /** the user id the transport authenticated (noise on libp2p) */
+  userId: string
+  host: SessionHost
+  transport: SessionTransport
+  log: Logger
+  /** where the client connected from, for logs */
+  remote?: string
+}
+
+/**
+ * Invalid input a session tolerates before it is treated as garbage and
+ * disconnected: 20 refusals, refilled at 1/s. A buggy but honest client that
+ * trips validation now and then keeps its session.
+ */
+const STRIKE_BURST = 20
+const STRIKE_RATE = 1
+
+function toCursor (c: WireCursor | undefined): Cursor | undefined {
+  if (c == null) return undefined
+  if (c.id.byteLength !== 32) throw new InvalidQueryError('cursor id must be 32 bytes')
+  return { hlc: c.hlc, id: c.id }
+}
+
+function parseStatus (s: string): PresenceStatus {
+  if (s === '' || s === 'online') return 'online'
+  if (s === 'away') return 'away'
+  throw new MeshchatError(ErrorCode.INVALID_QUERY, `unknown status "${s.slice(0, 32)}"`)
+}
+
+/**
+ * One attached client device. Frames are handled one at a time, in order, so a
+ * client's own sends keep their order and replies line up with requests.
+ */
+export class ClientSession {
+  readonly id: string
+  readonly userId: string
+  readonly remote: string
+  name = ''
+  status: PresenceStatus = 'online'
+  readonly attachedAt = Date.now()
+  /** rooms this device has joined */
+  readonly rooms = new Set<string>()
+  /** users whose presence this device follows */
+  watching = new Set<string>()
+  private state: 'new' | 'ready' | 'closed' = 'new'
+  private readonly host: SessionHost
+  private readonly transport: SessionTransport
+  private readonly log: Logger
+  private readonly strikes = new TokenBucket({ ratePerSec: STRIKE_RATE, burst: STRIKE_BURST })
+  /** live deliveries held back while a room's replay is being sent, so replay always comes first */
+  private readonly held = new Map<string, Array<Uint8ArrayList | Uint8Array>>()
+
+  constructor (opts: SessionOptions) {
+    this.id = opts.id
+    this.userId = opts.userId
+    this.host = opts.host
+    this.transport = opts.transport
+    this.log = opts.log
+    this.remote = opts.remote ?? ''
+  }
+
+  get ready (): boolean {
+    return this.state === 'ready'
+  }
+
+  get closed (): boolean {
+    return this.state === 'closed'
+  }
+
+  /** handle one frame payload (without length prefix) */
+  async handle (buf: Uint8ArrayList | Uint8Array): Promise<void> {
+    if (this.state === 'closed') return
+    let frame: ClientFrame
+    try {
+      frame = decodeClientFrame(buf)
+    } catch (err) {
+      this.fatal(asMeshchatError(err), 0)
+      return
+    }
+    try {
+      await this.dispatch(frame)
+    } catch (err) {
+      const e = asMeshchatError(err)
+      if (e.code === ErrorCode.INTERNAL) {
+        this.log.error('session %s request %d failed - %e', this.id, frame.req, err)
+      }
+      this.refuse(e, frame.req)
+    }
+  }
+
+  private async dispatch (f: ClientFrame): Promise<void> {
+    const req = f.req
+    if (f.hello != null) {
+      if (this.state !== 'new') throw new HelloRequiredError('hello was already sent')
+      if (f.hello.version !== CLIENT_PROTOCOL_VERSION) {
+        this.fatal(new VersionError(`protocol version ${f.hello.version} is not supported (this node speaks ${CLIENT_PROTOCOL_VERSION})`), req)
+        return
+      }
+      this.name = validateDisplayName(f.hello.name)
+      this.status = parseStatus(f.hello.status)
+      const redirect = this.host.attach(this, { rooms: f.hello.rooms, noRedirect: f.hello.noRedirect })
+      if (redirect != null) {
+        this.send({ req, redirect })
+        this.close()
+        return
+      }
+      this.state = 'ready'
+      this.send({ req, welcome: this.host.welcome(this) })
+      this.host.afterWelcome(this, f.hello.dmCursor)
+      return
+    }
+    if (this.state !== 'ready') {
+      throw new HelloRequiredError('send hello first')
+    }
+    if (f.publish != null) {
+      const ack = await this.host.publish(this, f.publish.event)
+      this.send({ req, publishAck: ack })
+    } else if (f.join != null) {
+      const count = await this.host.join(this, f.join.room, toCursor(f.join.after), f.join.backlog)
+      this.send({ req, replayDone: { room: f.join.room, count } })
+    } else if (f.leave != null) {
+      this.host.leave(this, f.leave.room)
+      this.send({ req, ok: { detail: '' } })
+    } else if (f.history != null) {
+      const q = f.history
+      if (q.before != null && q.after != null) throw new InvalidQueryError('history query takes before or after, not both')
+      const page = await this.host.history(this, q.room, { before: toCursor(q.before), after: toCursor(q.after), limit: q.limit })
+      this.send({ req, history: page })
+    } else if (f.dmAck != null) {
+      await this.host.dmAck(this, f.dmAck.ids)
+      this.send({ req, ok: { detail: '' } })
+    } else if (f.watch != null) {
+      for (const user of this.host.watch(this, f.watch.users)) this.send({ req: 0, user })
+      this.send({ req, ok: { detail: '' } })
+    } else if (f.status != null) {
+      this.status = parseStatus(f.status.status)
+      this.host.setStatus(this, this.status)
+      this.send({ req, ok: { detail: '' } })
+    } else if (f.ping != null) {
+      this.send({ req, pong: { time: f.ping.time } })
+    } else {
+      throw new UnsupportedError('empty or unknown frame kind')
+    }
+  }
+
+  /** send a frame built for this session */
+  send (frame: ServerFrame): void {
+    if (this.state === 'closed') return
+    this.transport.send(encodeServerFrame(frame))
+  }
+
+  /** send a pre-encoded frame (fan-out: one encoding shared by every recipient) */
+  sendEncoded (frame: Uint8ArrayList | Uint8Array): void {
+    if (this.state === 'closed') return
+    this.transport.send(frame)
+  }
+
+  /** a live room delivery: held while the room's replay is in flight */
+  deliverLive (room: string, frame: Uint8ArrayList | Uint8Array): void {
+    const held = this.held.get(room)
+    if (held != null) {
+      held.push(frame)
+    } else {
+      this.sendEncoded(frame)
+    }
+  }
+
+  /** hold live deliveries of `room` until endReplay */
+  beginReplay (room: string): void {
+    if (!this.held.has(room)) this.held.set(room, [])
+  }
+
+  /** release held live deliveries (the client drops any it already got by id) */
+  endReplay (room: string): void {
+    const held = this.held.get(room)
+    this.held.delete(room)
+    for (const f of held ?? []) this.sendEncoded(f)
+  }
+
+  /** a refusal the session survives, unless the client keeps sending garbage */
+  refuse (err: MeshchatError, req: number): void {
+    const garbage = err.code !== ErrorCode.RATE_LIMITED && err.code !== ErrorCode.INTERNAL &&
+      err.code !== ErrorCode.UNAVAILABLE && err.code !== ErrorCode.MAILBOX_FULL
+    if (garbage && !this.strikes.take(Date.now())) {
+      this.fatal(new MeshchatError(err.code, `too much invalid input; last: ${err.message}`), req)
+      return
+    }
+    this.send({ req, error: { code: err.code, message: err.message, retryAfterMs: err.retryAfterMs, fatal: false } })
+  }
+
+  /** send a final error frame and close the stream; the node keeps serving everyone else */
+  fatal (err: MeshchatError, req: number): void {
+    if (this.state === 'closed') return
+    this.log('session %s closed: %s', this.id, err.message)
+    this.send({ req, error: { code: err.code, message: err.message, retryAfterMs: 0, fatal: true } })
+    this.close()
+  }
+
+  close (): void {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    this.held.clear()
+    this.transport.close()
+  }
+}

@@ -1,0 +1,277 @@
+import { roomTopic } from '../../../client/src/protocol/ids.js'
+import { openEvent } from '../../../client/src/protocol/signing.js'
+import { rendezvousOwners } from '../state/rendezvous.js'
+import type { RoomService } from './rooms.js'
+import type { PresenceService } from './presence-service.js'
+import type { SyncService, RoomHandler } from './sync.js'
+import type { StoredEvent as WireStoredEvent } from './mesh.js'
+import type { HistorySource } from '../gateway/hub.js'
+import type { Cursor, MessageStore, Page, RetentionPolicy, StoredRoomEvent } from '../store/message-store.js'
+import type { NodeMetrics } from '../http/metrics.js'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Logger, Startable } from '@libp2p/interface'
+
+export interface ArchiveInit {
+  /** archive owners per room (DESIGN: K = 2) */
+  replicas: number
+  /**
+   * other nodes that must hold a fresh event before the client's send resolves
+   * (0 = the ingress node's own durable write is enough). With 1, an
+   * acknowledged message survives the ingress node dying the next instant.
+   */
+  ackReplicas: number
+  /** most events a newly subscribed node fetches for one room */
+  backfillMax: number
+  /** a join waits at most this long for its room's backfill before replaying what is local */
+  readyTimeoutMs: number
+  /** deadline of one replication or history request */
+  requestTimeoutMs: number
+  retention: RetentionPolicy
+  pruneIntervalMs: number
+  maxEventBytes: number
+  /** ownership is recomputed this long after the last membership change, so a burst of changes costs one pass */
+  rebalanceDelayMs: number
+}
+
+export interface ArchiveComponents {
+  nodeId: string
+  rooms: RoomService
+  presence: PresenceService
+  pubsub: GossipSub
+  sync: SyncService
+  store: MessageStore
+  metrics: NodeMetrics
+  log: Logger
+}
+
+/**
+ * Room history across nodes: keeps this node subscribed to the rooms it is an
+ * archive owner of (rendezvous hashing over live nodes), backfills rooms it
+ * starts carrying from a peer that has them, hands ownership over when
+ * membership changes, replicates fresh events to one more node before they are
+ * acknowledged, serves history pages for rooms it does not carry by asking a
+ * node that does, and applies retention.
+ */
+export class ArchiveService implements Startable, HistorySource, RoomHandler {
+  private readonly init: ArchiveInit
+  private readonly c: ArchiveComponents
+  private readonly backfills = new Map<string, Promise<void>>()
+  /** the node that offered a room, to backfill from first (it may no longer be subscribed) */
+  private readonly offeredBy = new Map<string, string>()
+  /** owners each room had at the last rebalance, to spot nodes that just became owners */
+  private lastOwners = new Map<string, string[]>()
+  private rebalanceTimer?: ReturnType<typeof setTimeout>
+  private pruneTimer?: ReturnType<typeof setInterval>
+  private started = false
+  private readonly onPresence = (evt: CustomEvent<{ nodes: unknown[], rooms: Array<{ member: unknown }> }>): void => {
+    // ownership depends on the live node set and on which rooms exist
+    if (evt.detail.nodes.length > 0 || evt.detail.rooms.length > 0) this.scheduleRebalance()
+  }
+
+  constructor (init: ArchiveInit, components: ArchiveComponents) {
+    this.init = init
+    this.c = components
+  }
+
+  start (): void {
+    if (this.started) return
+    this.started = true
+    this.c.sync.rooms = this
+    this.c.presence.addEventListener('change', this.onPresence)
+    this.pruneTimer = setInterval(() => { this.prune() }, this.init.pruneIntervalMs)
+    this.pruneTimer.unref?.()
+    this.scheduleRebalance()
+  }
+
+  stop (): void {
+    if (!this.started) return
+    this.started = false
+    clearTimeout(this.rebalanceTimer)
+    clearInterval(this.pruneTimer)
+    this.c.presence.removeEventListener('change', this.onPresence)
+  }
+
+  /** the room's archive owners over the nodes presence considers up */
+  owners (room: string): string[] {
+    return rendezvousOwners(room, this.c.presence.replica.liveNodes(), this.init.replicas)
+  }
+
+  private scheduleRebalance (): void {
+    if (!this.started || this.rebalanceTimer != null) return
+    this.rebalanceTimer = setTimeout(() => {
+      this.rebalanceTimer = undefined
+      this.rebalance()
+    }, this.init.rebalanceDelayMs)
+  }
+
+  /** subscribe to owned rooms, drop archive interest in others, and offer held rooms to new owners */
+  rebalance (): void {
+    const self = this.c.nodeId
+    const held = new Set(this.c.store.rooms())
+    const known = new Set([...held, ...this.c.presence.replica.rooms(), ...this.c.rooms.subscribed()])
+    const offers = new Map<string, string[]>()
+    const next = new Map<string, string[]>()
+    for (const room of known) {
+      const owners = this.owners(room)
+      next.set(room, owners)
+      this.c.rooms.want(room, 'archive', owners.includes(self))
+      if (!held.has(room)) continue
+      const before = this.lastOwners.get(room) ?? []
+      for (const o of owners) {
+        if (o === self || before.includes(o)) continue
+        let list = offers.get(o)
+        if (list == null) offers.set(o, list = [])
+        list.push(room)
+      }
+    }
+    this.lastOwners = next
+    for (const [owner, rooms] of offers) {
+      for (let i = 0; i < rooms.length; i += 1000) {
+        this.c.sync.call(owner, { archive: { rooms: rooms.slice(i, i + 1000) } }, this.init.requestTimeoutMs)
+          .catch(err => { this.c.log('archive offer to %s failed - %s', owner, (err as Error).message) })
+      }
+    }
+  }
+
+  /** nodes to ask for a room's history: its other owners first, then any subscriber */
+  private sources (room: string): string[] {
+    const self = this.c.nodeId
+    const subs = this.c.pubsub.getSubscribers(roomTopic(room)).map(p => p.toString())
+    return [...new Set([...this.owners(room), ...subs])].filter(n => n !== self)
+  }
+
+  /** RoomService.onSubscribe: fetch what this node missed while it did not carry the room */
+  onSubscribe (room: string, from?: string): void {
+    if (this.backfills.has(room)) return
+    from ??= this.offeredBy.get(room)
+    this.offeredBy.delete(room)
+    const run = this.backfill(room, from)
+      .catch(err => { this.c.log('backfill of %s failed - %s', room, (err as Error).message) })
+      .finally(() => { this.backfills.delete(room) })
+    this.backfills.set(room, run)
+  }
+
+  async ready (room: string): Promise<void> {
+    const pending = this.backfills.get(room)
+    if (pending == null) return
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([pending, new Promise<void>(resolve => { timer = setTimeout(resolve, this.init.readyTimeoutMs) })])
+    clearTimeout(timer)
+  }
+
+  private async verified (room: string, events: WireStoredEvent[]): Promise<StoredRoomEvent[]> {
+    const out: StoredRoomEvent[] = []
+    for (const e of events) {
+      try {
+        const opened = await openEvent(e.event, { maxEventBytes: this.init.maxEventBytes })
+        if (opened.kind !== 'room' || opened.room !== room) continue
+        out.push({ id: opened.id, room, author: opened.author, hlc: e.hlc, origin: e.origin, event: e.event })
+      } catch (err) {
+        // a history source is a peer, not an authority: what does not verify is dropped
+        this.c.log('dropped a history event that does not verify - %s', (err as Error).message)
+      }
+    }
+    return out
+  }
+
+  /**
+   * Page through a peer's copy of the room: forward from the newest local
+   * event, or, with nothing local, backwards from the newest, up to backfillMax.
+   */
+  private async backfill (room: string, preferred?: string): Promise<void> {
+    const sources = preferred == null ? this.sources(room) : [preferred, ...this.sources(room).filter(s => s !== preferred)]
+    const pageSize = this.c.sync.pageSize
+    for (const peer of sources) {
+      try {
+        const newest = this.c.store.page(room, { limit: 1 }).events[0]
+        let fetched = 0
+        let added = 0
+        let cursor: Cursor | undefined = newest == null ? undefined : { hlc: newest.hlc, id: newest.id }
+        const forward = newest != null
+        while (fetched < this.init.backfillMax) {
+          const limit = Math.min(pageSize, this.init.backfillMax - fetched)
+          const page = await this.c.sync.historyPage(peer, room, forward ? { after: cursor, limit } : { before: cursor, limit })
+          const events = await this.verified(room, page.events)
+          added += this.c.store.insertMany(events)
+          fetched += page.events.length
+          if (!page.more || events.length === 0) break
+          const edge = forward ? events.at(-1) : events[0]
+          if (edge == null) break
+          cursor = { hlc: edge.hlc, id: edge.id }
+        }
+        if (added > 0) {
+          this.c.metrics.backfilled.inc(added)
+          this.c.log('backfilled %d events of %s from %s', added, room, peer)
+        }
+        return
+      } catch (err) {
+        this.c.log('backfill of %s from %s failed - %s', room, peer, (err as Error).message)
+      }
+    }
+  }
+
+  /** history for a client: local for carried rooms, otherwise from a node that carries it */
+  async page (room: string, q: { before?: Cursor, after?: Cursor, limit: number }): Promise<Page> {
+    if (this.c.rooms.isSubscribed(room)) {
+      await this.ready(room)
+      return this.c.store.page(room, q)
+    }
+    for (const peer of this.sources(room)) {
+      try {
+        const page = await this.c.sync.historyPage(peer, room, q)
+        return { events: await this.verified(room, page.events), more: page.more }
+      } catch (err) {
+        this.c.log('history of %s from %s failed - %s', room, peer, (err as Error).message)
+      }
+    }
+    return this.c.store.page(room, q)
+  }
+
+  /**
+   * Hand a fresh event to `ackReplicas` other nodes carrying the room (owners
+   * first) before the client is acknowledged. Returns how many confirmed.
+   */
+  async replicate (room: string, event: WireStoredEvent): Promise<number> {
+    if (this.init.ackReplicas <= 0) return 0
+    let confirmed = 0
+    for (const peer of this.sources(room)) {
+      try {
+        await this.c.sync.call(peer, { store: { room, event } }, this.init.requestTimeoutMs)
+        if (++confirmed >= this.init.ackReplicas) break
+      } catch (err) {
+        this.c.log('replicating to %s failed - %s', peer, (err as Error).message)
+      }
+    }
+    return confirmed
+  }
+
+  /** RoomHandler.localPage: serve a peer's history request from the local store */
+  localPage (room: string, q: { before?: Cursor, after?: Cursor, limit: number }): Page {
+    return this.c.store.page(room, q)
+  }
+
+  /** RoomHandler.store: an ingress node hands over a fresh event */
+  async store (room: string, event: WireStoredEvent): Promise<boolean> {
+    const [ev] = await this.verified(room, [event])
+    if (ev == null) throw new Error('event does not verify or is not for this room')
+    return this.c.rooms.ingest(ev)
+  }
+
+  /** RoomHandler.offer: `from` says this node now owns these rooms */
+  offer (from: string, rooms: string[]): void {
+    for (const room of rooms) {
+      if (!this.owners(room).includes(this.c.nodeId)) continue
+      if (this.c.rooms.isSubscribed(room)) {
+        this.onSubscribe(room, from)
+      } else {
+        this.offeredBy.set(room, from)
+        this.c.rooms.want(room, 'archive', true)
+      }
+    }
+  }
+
+  private prune (): void {
+    const n = this.c.store.prune(this.init.retention, Date.now())
+    if (n > 0) this.c.log('retention pruned %d events', n)
+  }
+}

@@ -1,0 +1,98 @@
+import { multiaddr } from '@multiformats/multiaddr'
+import type { LinkControl } from './link-control.js'
+import type { NodeView } from '../state/presence.js'
+import type { Libp2p, Logger, Startable } from '@libp2p/interface'
+
+export interface DialerInit {
+  /** how often to look for nodes we should be connected to but are not */
+  intervalMs: number
+  /** do not keep more mesh connections than this (a full mesh of this many nodes) */
+  maxPeers: number
+  /** bootstrap multiaddrs with /p2p/ */
+  bootstrap: string[]
+}
+
+export interface DialerComponents {
+  mesh: Libp2p
+  linkControl: LinkControl
+  log: Logger
+  /** nodes presence knows, with the mesh addresses their heartbeats carry */
+  nodes: () => NodeView[]
+  nodeId: string
+}
+
+interface Backoff { until: number, delayMs: number }
+
+/**
+ * Keeps this node connected to the nodes presence knows about (a full mesh up to
+ * `maxPeers`) and to at least one bootstrap peer. Gossipsub routes a topic only
+ * between connected subscribers, so connectivity is what makes interest-based
+ * routing work; heartbeats carry mesh addresses, so learning of a node and
+ * dialing it are one step. Down nodes are still redialed (with backoff) until
+ * presence forgets them, which is what heals a partition.
+ */
+export class MeshDialer implements Startable {
+  private readonly init: DialerInit
+  private readonly c: DialerComponents
+  private timer?: ReturnType<typeof setInterval>
+  private readonly backoff = new Map<string, Backoff>()
+  private readonly dialing = new Set<string>()
+  private readonly bootstrapPeers: Array<{ id: string, addr: string }>
+
+  constructor (init: DialerInit, components: DialerComponents) {
+    this.init = init
+    this.c = components
+    this.bootstrapPeers = init.bootstrap.flatMap(addr => {
+      const id = multiaddr(addr).getComponents().findLast(c => c.name === 'p2p')?.value
+      return id == null ? [] : [{ id, addr }]
+    })
+  }
+
+  start (): void {
+    if (this.timer != null) return
+    this.timer = setInterval(() => { this.tick() }, this.init.intervalMs)
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+    this.timer = undefined
+  }
+
+  /** one pass: dial what is missing */
+  tick (): void {
+    const now = Date.now()
+    const connected = new Set(this.c.mesh.getPeers().map(p => p.toString()))
+    if (!this.bootstrapPeers.some(b => connected.has(b.id))) {
+      for (const b of this.bootstrapPeers) this.dial(b.id, [b.addr], now)
+    }
+    let budget = this.init.maxPeers - connected.size
+    for (const n of this.c.nodes()) {
+      if (budget <= 0) break
+      if (n.id === this.c.nodeId || connected.has(n.id) || n.left) continue
+      const addrs = n.meta?.meshAddrs ?? []
+      if (addrs.length === 0) continue
+      this.dial(n.id, addrs, now)
+      budget--
+    }
+  }
+
+  private dial (id: string, addrs: string[], now: number): void {
+    if (this.dialing.has(id) || this.c.linkControl.isBlocked(id)) return
+    const b = this.backoff.get(id)
+    if (b != null && b.until > now) return
+    this.dialing.add(id)
+    const mas = addrs.map(a => {
+      const ma = multiaddr(a)
+      return ma.getComponents().some(c => c.name === 'p2p') ? ma : ma.encapsulate(`/p2p/${id}`)
+    })
+    this.c.mesh.dial(mas, { signal: AbortSignal.timeout(5000) })
+      .then(() => { this.backoff.delete(id) })
+      .catch(err => {
+        // back off up to 5 s: a healed partition is noticed within a few seconds, a dead node costs little
+        const delayMs = Math.min(5000, (b?.delayMs ?? this.init.intervalMs / 2) * 2)
+        this.backoff.set(id, { until: Date.now() + delayMs, delayMs })
+        this.c.log('dial %s failed - %s', id, (err as Error).message)
+      })
+      .finally(() => { this.dialing.delete(id) })
+  }
+}

@@ -1,0 +1,308 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import { DM_PROTOCOL } from '../../../client/src/protocol/ids.js'
+import { encodeServerFrame } from '../../../client/src/protocol/codec.js'
+import { DeliveryKind, DmState } from '../../../client/src/protocol/client.js'
+import { openEvent, idToHex } from '../../../client/src/protocol/signing.js'
+import { MailboxFullError, UnavailableError } from '../../../client/src/errors.js'
+import { rendezvousOwners } from '../state/rendezvous.js'
+import { DmDeliver, DmResult } from './mesh.js'
+import { request, serve } from './rpc.js'
+import { SYNC_ERRORS, storedToWire } from './sync.js'
+import type { SyncService, MailboxHandler } from './sync.js'
+import type { StoredEvent as WireStoredEvent } from './mesh.js'
+import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
+import type { HybridClock } from '../state/hlc.js'
+import type { MessageStore, StoredEvent } from '../store/message-store.js'
+import type { SessionRegistry } from '../gateway/registry.js'
+import type { ClientSession } from '../gateway/session.js'
+import type { DmRouter } from '../gateway/hub.js'
+import type { PresenceService } from './presence-service.js'
+import type { NodeMetrics } from '../http/metrics.js'
+import type { Libp2p, Logger, PeerId, Startable } from '@libp2p/interface'
+
+export interface DmInit {
+  /** mailbox replicas per user (DESIGN: K = 2) */
+  replicas: number
+  /** queued DMs per user */
+  maxPerUser: number
+  maxEventBytes: number
+  requestTimeoutMs: number
+  /** mailbox ownership is recomputed this long after the last membership change */
+  rebalanceDelayMs: number
+}
+
+export interface DmComponents {
+  nodeId: string
+  mesh: Libp2p
+  presence: PresenceService
+  registry: SessionRegistry
+  store: MessageStore
+  sync: SyncService
+  clock: HybridClock
+  metrics: NodeMetrics
+  log: Logger
+}
+
+function deliveryFrame (e: { event: Uint8Array, hlc: bigint, origin: string }, kind: DeliveryKind): ReturnType<typeof encodeServerFrame> {
+  return encodeServerFrame({ req: 0, delivery: { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin, kind } })
+}
+
+/**
+ * Direct messages. The ingress node looks the recipient up in presence and
+ * hands the DM straight to the node(s) hosting the recipient's devices (and
+ * the sender's other devices) over /meshchat/dm; no other node sees it. With
+ * no device reachable, the DM goes to the recipient's mailbox on K nodes
+ * chosen by rendezvous hashing over live nodes; whichever node the recipient
+ * attaches to next collects it, and the copies are removed once the client acks.
+ */
+export class DmService implements Startable, DmRouter, MailboxHandler {
+  private readonly init: DmInit
+  private readonly c: DmComponents
+  private started = false
+  private rebalanceTimer?: ReturnType<typeof setTimeout>
+  private readonly onPresence = (evt: CustomEvent<{ nodes: unknown[] }>): void => {
+    if (evt.detail.nodes.length > 0) this.scheduleRebalance()
+  }
+
+  constructor (init: DmInit, components: DmComponents) {
+    this.init = init
+    this.c = components
+  }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    this.c.sync.mailbox = this
+    this.c.presence.addEventListener('change', this.onPresence)
+    await serve(this.c.mesh, DM_PROTOCOL, { req: DmDeliver, res: DmResult }, async (req, from) => this.receive(req, from), {
+      maxBytes: this.init.maxEventBytes + 4096,
+      timeoutMs: this.init.requestTimeoutMs,
+      log: this.c.log
+    })
+    this.c.metrics.mailbox.set(this.c.store.mailboxTotal())
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    clearTimeout(this.rebalanceTimer)
+    this.c.presence.removeEventListener('change', this.onPresence)
+    await this.c.mesh.unhandle(DM_PROTOCOL)
+  }
+
+  /** the user's mailbox owners over the nodes presence considers up */
+  owners (user: string): string[] {
+    return rendezvousOwners(user, this.c.presence.replica.liveNodes(), this.init.replicas)
+  }
+
+  /** route a verified DM from a local session; resolves with where it went */
+  async send (session: ClientSession, opened: OpenedEvent): Promise<{ hlc: bigint, state: DmState, copies: number }> {
+    const to = opened.to ?? ''
+    const stored: StoredEvent = { id: opened.id, hlc: this.c.clock.now(Date.now()), origin: this.c.nodeId, event: opened.bytes }
+    this.c.metrics.messagesIn.inc({ source: 'client', kind: 'dm' })
+    // every node hosting a device of the recipient, or another device of the sender
+    const targets = new Map<string, Set<string>>()
+    const add = (node: string, user: string): void => {
+      let set = targets.get(node)
+      if (set == null) targets.set(node, set = new Set())
+      set.add(user)
+    }
+    for (const n of this.c.presence.userNodes(to)) add(n, to)
+    for (const n of this.c.presence.userNodes(opened.author)) add(n, opened.author)
+    add(this.c.nodeId, to)
+    add(this.c.nodeId, opened.author)
+    const frame = deliveryFrame(stored, DeliveryKind.LIVE)
+    const results = await Promise.all([...targets].map(async ([node, users]) => {
+      if (node === this.c.nodeId) {
+        let delivered = 0
+        if (users.has(to)) delivered += this.c.registry.deliverToUser(to, frame)
+        // the sender's own other devices get a copy; the sending session already has it
+        if (to !== opened.author) this.c.registry.deliverToUser(opened.author, frame, session.id)
+        return delivered
+      }
+      try {
+        const res = await request(this.c.mesh, peerIdFromString(node), DM_PROTOCOL, { req: DmDeliver, res: DmResult },
+          { event: storedToWire(stored), users: [...users] },
+          { timeoutMs: this.init.requestTimeoutMs, maxBytes: 4096 })
+        this.c.metrics.dms.inc({ outcome: 'forwarded' })
+        return res.delivered
+      } catch (err) {
+        this.c.log('DM hand-off to %s failed - %s', node, (err as Error).message)
+        return 0
+      }
+    }))
+    const delivered = results.reduce((a, b) => a + b, 0)
+    if (delivered > 0) {
+      this.c.metrics.dms.inc({ outcome: 'delivered' })
+      return { hlc: stored.hlc, state: DmState.DELIVERED, copies: delivered }
+    }
+    const copies = await this.enqueue(to, stored)
+    this.c.metrics.dms.inc({ outcome: 'queued' })
+    return { hlc: stored.hlc, state: DmState.QUEUED, copies }
+  }
+
+  /** put a DM in the recipient's mailbox on its K owners; throws when none holds it */
+  private async enqueue (user: string, e: StoredEvent): Promise<number> {
+    let full = false
+    const results = await Promise.all(this.owners(user).map(async owner => {
+      try {
+        if (owner === this.c.nodeId) {
+          this.putLocal(user, e)
+        } else {
+          await this.c.sync.call(owner, { mailboxPut: { user, events: [storedToWire(e)] } }, this.init.requestTimeoutMs)
+        }
+        return 1
+      } catch (err) {
+        if ((err as Error).name === 'MailboxFullError' || (err as { code?: number }).code === SYNC_ERRORS.MAILBOX_FULL) full = true
+        this.c.log('mailbox put on %s failed - %s', owner, (err as Error).message)
+        return 0
+      }
+    }))
+    const copies = results.reduce((a: number, b) => a + b, 0)
+    if (copies === 0) {
+      if (full) throw new MailboxFullError(`the recipient's mailbox is full (${this.init.maxPerUser} messages)`)
+      throw new UnavailableError('no mailbox replica could store the message; try again')
+    }
+    return copies
+  }
+
+  private putLocal (user: string, e: StoredEvent): boolean {
+    if (this.c.store.mailboxCount(user) >= this.init.maxPerUser) {
+      throw new MailboxFullError(`mailbox of ${user} is full`)
+    }
+    const fresh = this.c.store.mailboxPut(user, e)
+    if (fresh) this.c.metrics.mailbox.inc()
+    return fresh
+  }
+
+  /** /meshchat/dm: a DM for devices attached here */
+  private async receive (req: DmDeliver, from: PeerId): Promise<Partial<DmResult>> {
+    if (req.event == null) return { delivered: 0, error: { code: SYNC_ERRORS.BAD_REQUEST, message: 'no event' } }
+    let opened: OpenedEvent
+    try {
+      opened = await openEvent(req.event.event, { maxEventBytes: this.init.maxEventBytes })
+    } catch (err) {
+      this.c.log('DM from %p does not verify - %s', from, (err as Error).message)
+      return { delivered: 0, error: { code: SYNC_ERRORS.REFUSED, message: (err as Error).message } }
+    }
+    if (opened.kind !== 'dm') return { delivered: 0, error: { code: SYNC_ERRORS.BAD_REQUEST, message: 'not a DM' } }
+    this.c.clock.update(req.event.hlc, Date.now())
+    this.c.metrics.dms.inc({ outcome: 'received' })
+    const frame = deliveryFrame(req.event, DeliveryKind.LIVE)
+    let delivered = 0
+    for (const user of new Set(req.users)) {
+      // only the two parties of the DM may be addressed
+      if (user === opened.to) delivered += this.c.registry.deliverToUser(user, frame)
+      else if (user === opened.author) this.c.registry.deliverToUser(user, frame)
+    }
+    return { delivered }
+  }
+
+  /** a device attached: fetch its user's mailbox from every owner and deliver in order */
+  collect (session: ClientSession, _after: bigint): void {
+    void this.collectNow(session).catch(err => { this.c.log('mailbox collection for %s failed - %s', session.userId, (err as Error).message) })
+  }
+
+  private async collectNow (session: ClientSession): Promise<number> {
+    const user = session.userId
+    const byId = new Map<string, StoredEvent>()
+    const owners = new Set([...this.owners(user), this.c.nodeId])
+    await Promise.all([...owners].map(async owner => {
+      try {
+        const events = owner === this.c.nodeId
+          ? this.c.store.mailboxList(user, 1000)
+          : await this.verified(user, (await this.c.sync.call(owner, { mailbox: { user, limit: 1000 } }, this.init.requestTimeoutMs)).mailbox?.events ?? [])
+        for (const e of events) byId.set(idToHex(e.id), e)
+      } catch (err) {
+        this.c.log('mailbox pull from %s failed - %s', owner, (err as Error).message)
+      }
+    }))
+    const events = [...byId.values()].sort((a, b) => a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : idToHex(a.id) < idToHex(b.id) ? -1 : 1)
+    for (const e of events) session.sendEncoded(deliveryFrame(e, DeliveryKind.MAILBOX))
+    if (events.length > 0) this.c.metrics.messagesOut.inc({ kind: 'mailbox' }, events.length)
+    return events.length
+  }
+
+  /** the client has the DMs: remove every copy */
+  async ack (session: ClientSession, ids: Uint8Array[]): Promise<void> {
+    if (ids.length === 0) return
+    const user = session.userId
+    const owners = new Set([...this.owners(user), this.c.nodeId])
+    await Promise.all([...owners].map(async owner => {
+      try {
+        if (owner === this.c.nodeId) this.remove(user, ids)
+        else await this.c.sync.call(owner, { mailboxDelete: { user, ids: ids as Array<Uint8Array<ArrayBuffer>> } }, this.init.requestTimeoutMs)
+      } catch (err) {
+        // a copy left behind is delivered again later and dropped by id on the client
+        this.c.log('mailbox delete on %s failed - %s', owner, (err as Error).message)
+      }
+    }))
+  }
+
+  private async verified (user: string, events: WireStoredEvent[]): Promise<StoredEvent[]> {
+    const out: StoredEvent[] = []
+    for (const e of events) {
+      try {
+        const opened = await openEvent(e.event, { maxEventBytes: this.init.maxEventBytes })
+        if (opened.kind === 'dm' && opened.to === user) out.push({ id: opened.id, hlc: e.hlc, origin: e.origin, event: e.event })
+      } catch (err) {
+        this.c.log('dropped a mailbox event that does not verify - %s', (err as Error).message)
+      }
+    }
+    return out
+  }
+
+  // MailboxHandler (sync requests from other nodes)
+
+  pull (user: string, limit: number): StoredEvent[] {
+    return this.c.store.mailboxList(user, limit)
+  }
+
+  async put (user: string, events: WireStoredEvent[]): Promise<number> {
+    let n = 0
+    for (const e of await this.verified(user, events)) {
+      if (this.putLocal(user, e)) n++
+    }
+    return n
+  }
+
+  remove (user: string, ids: Uint8Array[]): number {
+    const n = this.c.store.mailboxDelete(user, ids)
+    if (n > 0) this.c.metrics.mailbox.dec(n)
+    return n
+  }
+
+  private scheduleRebalance (): void {
+    if (!this.started || this.rebalanceTimer != null) return
+    this.rebalanceTimer = setTimeout(() => {
+      this.rebalanceTimer = undefined
+      void this.rebalance().catch(err => { this.c.log('mailbox rebalance failed - %e', err) })
+    }, this.init.rebalanceDelayMs)
+  }
+
+  /**
+   * After a membership change, copy every mailbox held here to its current
+   * owners; a node that is no longer an owner drops its copy only once every
+   * current owner has confirmed, so a change never loses a queued DM.
+   */
+  async rebalance (): Promise<void> {
+    for (const user of this.c.store.mailboxUsers()) {
+      const owners = this.owners(user)
+      const events = this.c.store.mailboxList(user, this.init.maxPerUser)
+      if (events.length === 0) continue
+      let confirmed = 0
+      const others = owners.filter(o => o !== this.c.nodeId)
+      for (const owner of others) {
+        try {
+          await this.c.sync.call(owner, { mailboxPut: { user, events: events.map(storedToWire) } }, this.init.requestTimeoutMs)
+          confirmed++
+        } catch (err) {
+          this.c.log('mailbox hand-off of %s to %s failed - %s', user, owner, (err as Error).message)
+        }
+      }
+      if (!owners.includes(this.c.nodeId) && confirmed === others.length && confirmed > 0) {
+        this.remove(user, events.map(e => e.id))
+      }
+    }
+  }
+}

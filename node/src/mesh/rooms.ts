@@ -1,0 +1,252 @@
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { openEvent } from '../../../client/src/protocol/signing.js'
+import { roomFromTopic, roomTopic } from '../../../client/src/protocol/ids.js'
+import { encodeServerFrame } from '../../../client/src/protocol/codec.js'
+import { DeliveryKind } from '../../../client/src/protocol/client.js'
+import { RoomEnvelope } from './mesh.js'
+import { hlcPhysical } from '../state/hlc.js'
+import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
+import type { HybridClock } from '../state/hlc.js'
+import type { MessageStore, StoredRoomEvent } from '../store/message-store.js'
+import type { SessionRegistry } from '../gateway/registry.js'
+import type { NodeMetrics } from '../http/metrics.js'
+import type { GossipSub, Message } from '@libp2p/gossipsub'
+import type { Logger, PeerId, Startable } from '@libp2p/interface'
+
+export interface RoomsInit {
+  /** signed event limit; larger gossip is rejected */
+  maxEventBytes: number
+  /** an envelope stamped further than this into the future is ignored (a node with a broken clock) */
+  maxClockDriftMs?: number
+  /** typing and other unstored events remembered for dedupe; default 10,000 */
+  recentIds?: number
+}
+
+export interface RoomsComponents {
+  nodeId: string
+  pubsub: GossipSub
+  store: MessageStore
+  clock: HybridClock
+  registry: SessionRegistry
+  metrics: NodeMetrics
+  log: Logger
+  /** called when this node starts carrying a room (first local member, or archive ownership) */
+  onSubscribe?: (room: string) => void
+  /** hand a fresh event to other replicas before it is acknowledged; resolves with how many confirmed */
+  replicate?: (room: string, event: { event: Uint8Array<ArrayBuffer>, hlc: bigint, origin: string }) => Promise<number>
+}
+
+/** why this node carries a room's topic */
+export type Interest = 'local' | 'archive'
+
+interface Validated {
+  env: RoomEnvelope
+  opened: OpenedEvent
+}
+
+/** A room event accepted at ingress: what the client's ack reports. */
+export interface Accepted {
+  hlc: bigint
+  /** false when the id was already stored (a retried send) */
+  fresh: boolean
+}
+
+/**
+ * Rooms over gossipsub. A node subscribes to a room's topic only while it has
+ * a reason to (a local member, or being one of the room's archive replicas),
+ * so rooms cost nothing on nodes that do not carry them. Every event is
+ * verified before gossipsub accepts it; the message handler stores, dedupes by
+ * id and fans out to local members.
+ */
+export class RoomService implements Startable {
+  private readonly init: Required<RoomsInit>
+  private readonly c: RoomsComponents
+  private readonly interest = new Map<string, Set<Interest>>()
+  /** validator results for the message handler, so nothing is decoded or verified twice */
+  private readonly validated = new WeakMap<Message, Validated>()
+  /** ids of unstored events (typing) seen recently */
+  private readonly recent = new Set<string>()
+  private started = false
+  private readonly onMessage = (evt: CustomEvent<Message>): void => { this.receive(evt.detail) }
+
+  constructor (init: RoomsInit, components: RoomsComponents) {
+    this.init = { maxClockDriftMs: 60_000, recentIds: 10_000, ...init }
+    this.c = components
+  }
+
+  start (): void {
+    if (this.started) return
+    this.started = true
+    this.c.pubsub.addEventListener('message', this.onMessage)
+  }
+
+  stop (): void {
+    if (!this.started) return
+    this.started = false
+    this.c.pubsub.removeEventListener('message', this.onMessage)
+    for (const room of this.interest.keys()) {
+      this.c.pubsub.topicValidators.delete(roomTopic(room))
+    }
+    this.interest.clear()
+  }
+
+  /** rooms whose topic this node is subscribed to */
+  subscribed (): string[] {
+    return [...this.interest.keys()]
+  }
+
+  isSubscribed (room: string): boolean {
+    return this.interest.has(room)
+  }
+
+  reasons (room: string): Interest[] {
+    return [...(this.interest.get(room) ?? [])]
+  }
+
+  /** add or drop one reason to carry `room`; subscribes on the first reason, unsubscribes after the last */
+  want (room: string, why: Interest, on: boolean): void {
+    let set = this.interest.get(room)
+    if (on) {
+      if (set == null) {
+        this.interest.set(room, set = new Set([why]))
+        const topic = roomTopic(room)
+        this.c.pubsub.topicValidators.set(topic, async (peer, msg) => this.validate(peer, msg, room))
+        this.c.pubsub.subscribe(topic)
+        this.c.metrics.rooms.set(this.interest.size)
+        this.c.log('subscribed to room %s (%s)', room, why)
+        this.c.onSubscribe?.(room)
+      } else {
+        set.add(why)
+      }
+    } else if (set != null) {
+      set.delete(why)
+      if (set.size === 0) {
+        this.interest.delete(room)
+        const topic = roomTopic(room)
+        this.c.pubsub.unsubscribe(topic)
+        this.c.pubsub.topicValidators.delete(topic)
+        this.c.metrics.rooms.set(this.interest.size)
+        this.c.log('unsubscribed from room %s', room)
+      }
+    }
+  }
+
+  /**
+   * Accept a verified room or typing event from a local client: stamp, store,
+   * hand to local members and publish. Resolves once stored and published. A
+   * retried send of a stored id is acknowledged with the stored stamp and not
+   * published again.
+   */
+  async publish (opened: OpenedEvent): Promise<Accepted> {
+    const room = opened.room ?? ''
+    if (opened.kind === 'room') {
+      const existing = this.c.store.get(opened.id)
+      if (existing != null) {
+        this.c.metrics.duplicates.inc()
+        return { hlc: existing.hlc, fresh: false }
+      }
+    }
+    const hlc = this.c.clock.now(Date.now())
+    const env: RoomEnvelope = { event: opened.bytes as Uint8Array<ArrayBuffer>, hlc, origin: this.c.nodeId }
+    if (opened.kind === 'room') {
+      this.c.store.insert({ id: opened.id, room, hlc, origin: this.c.nodeId, author: opened.author, event: opened.bytes })
+    } else {
+      this.remember(opened.idHex)
+    }
+    this.c.metrics.messagesIn.inc({ source: 'client', kind: opened.kind })
+    this.fanOut(room, env, opened.kind)
+    const published = this.c.pubsub.publish(roomTopic(room), RoomEnvelope.encode(env))
+    if (opened.kind === 'room' && this.c.replicate != null) {
+      await Promise.all([published, this.c.replicate(room, env)])
+    } else {
+      await published
+    }
+    return { hlc, fresh: true }
+  }
+
+  /**
+   * Store a verified room event that reached this node outside gossip (handed
+   * over by its ingress node) and give it to local members; the gossip copy
+   * that follows is then a duplicate. False if it was already stored.
+   */
+  ingest (e: StoredRoomEvent): boolean {
+    if (!this.c.store.insert(e)) {
+      this.c.metrics.duplicates.inc()
+      return false
+    }
+    this.c.metrics.messagesIn.inc({ source: 'mesh', kind: 'room' })
+    this.c.metrics.deliveryLatency.observe(Math.max(0, Date.now() - Number(hlcPhysical(e.hlc))) / 1000)
+    this.fanOut(e.room, { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin }, 'room')
+    return true
+  }
+
+  /** hand an event to this node's members of `room` as one shared frame */
+  private fanOut (room: string, env: RoomEnvelope, kind: OpenedEvent['kind']): void {
+    const frame = encodeServerFrame({ req: 0, delivery: { event: env.event, hlc: env.hlc, origin: env.origin, kind: DeliveryKind.LIVE } })
+    const n = this.c.registry.deliverToRoom(room, frame)
+    if (n > 0) this.c.metrics.messagesOut.inc({ kind }, n)
+  }
+
+  /**
+   * Gossipsub validator: only events that decode, verify, belong to this
+   * topic's room and are not stamped in the future are accepted; everything
+   * else is rejected (the sending peer is penalised) or ignored.
+   */
+  private async validate (_peer: PeerId, msg: Message, room: string): Promise<TopicValidatorResult> {
+    let env: RoomEnvelope
+    let opened: OpenedEvent
+    try {
+      env = RoomEnvelope.decode(msg.data)
+      opened = await openEvent(env.event, { maxEventBytes: this.init.maxEventBytes })
+    } catch (err) {
+      this.c.log('rejected gossip on %s - %s', room, (err as Error).message)
+      this.c.metrics.rejected.inc({ code: (err as Error).name })
+      return TopicValidatorResult.Reject
+    }
+    if ((opened.kind !== 'room' && opened.kind !== 'typing') || opened.room !== room) {
+      this.c.metrics.rejected.inc({ code: 'WrongTopic' })
+      return TopicValidatorResult.Reject
+    }
+    if (Number(hlcPhysical(env.hlc)) > Date.now() + this.init.maxClockDriftMs) {
+      this.c.metrics.rejected.inc({ code: 'ClockDrift' })
+      return TopicValidatorResult.Ignore
+    }
+    this.validated.set(msg, { env, opened })
+    return TopicValidatorResult.Accept
+  }
+
+  private receive (msg: Message): void {
+    const room = roomFromTopic(msg.topic)
+    if (room == null) return
+    const v = this.validated.get(msg)
+    if (v == null) return
+    const { env, opened } = v
+    const now = Date.now()
+    try {
+      this.c.clock.update(env.hlc, now)
+    } catch {
+      // stamped beyond the drift bound: already filtered by the validator; keep our clock sane regardless
+    }
+    if (opened.kind === 'room') {
+      this.ingest({ id: opened.id, room, hlc: env.hlc, origin: env.origin, author: opened.author, event: env.event })
+      return
+    }
+    if (!this.remember(opened.idHex)) {
+      this.c.metrics.duplicates.inc()
+      return
+    }
+    this.c.metrics.messagesIn.inc({ source: 'mesh', kind: opened.kind })
+    this.fanOut(room, env, opened.kind)
+  }
+
+  /** remember an unstored event id; false if it was already remembered */
+  private remember (idHex: string): boolean {
+    if (this.recent.has(idHex)) return false
+    if (this.recent.size >= this.init.recentIds) {
+      const oldest = this.recent.values().next().value
+      if (oldest !== undefined) this.recent.delete(oldest)
+    }
+    this.recent.add(idHex)
+    return true
+  }
+}

@@ -1,0 +1,186 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import { SYNC_PROTOCOL } from '../../../client/src/protocol/ids.js'
+import { validateRoom } from '../../../client/src/protocol/validate.js'
+import { SyncRequest, SyncResponse } from './mesh.js'
+import { RpcError, request, serve } from './rpc.js'
+import { fullFromWire, fullToWire } from './presence-service.js'
+import type { CursorMsg, StoredEvent as WireStoredEvent } from './mesh.js'
+import type { PresenceFullState } from '../state/presence.js'
+import type { Cursor, Page, StoredEvent } from '../store/message-store.js'
+import type { Libp2p, Logger, PeerId, Startable } from '@libp2p/interface'
+
+export interface SyncInit {
+  timeoutMs: number
+  /** largest sync message (a presence full state of a node with 100k users is ~10 MB) */
+  maxBytes?: number
+  /** history events per page */
+  historyPage?: number
+}
+
+/** Answers for mailbox requests (the DM service). */
+export interface MailboxHandler {
+  pull: (user: string, limit: number) => StoredEvent[]
+  /** store transferred DMs (the handler verifies them); returns how many were new */
+  put: (user: string, events: WireStoredEvent[]) => Promise<number>
+  remove: (user: string, ids: Uint8Array[]) => number
+}
+
+/** Answers for room requests (the archive service). */
+export interface RoomHandler {
+  localPage: (room: string, q: { before?: Cursor, after?: Cursor, limit: number }) => Page
+  /** store one fresh event handed over by its ingress node; resolves once it is stored */
+  store: (room: string, event: WireStoredEvent) => Promise<boolean>
+  /** `from` holds these rooms and says this node is now one of their archive owners */
+  offer: (from: string, rooms: string[]) => void
+}
+
+export interface SyncComponents {
+  nodeId: string
+  mesh: Libp2p
+  log: Logger
+  /** this node's own full presence state */
+  presence: () => PresenceFullState
+}
+
+export const SYNC_ERRORS = { NOT_OWNER: 1, BAD_REQUEST: 2, UNSUPPORTED: 3, MAILBOX_FULL: 4, REFUSED: 5 } as const
+
+/** A sync error answer, with the responder's code. */
+export class SyncRefusedError extends RpcError {
+  static override name = 'SyncRefusedError'
+  readonly code: number
+  constructor (code: number, message: string) {
+    super(message)
+    this.name = 'SyncRefusedError'
+    this.code = code
+  }
+}
+
+export function storedToWire (e: StoredEvent): WireStoredEvent {
+  return { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin }
+}
+
+export function cursorToWire (c: Cursor | undefined): CursorMsg | undefined {
+  return c == null ? undefined : { hlc: c.hlc, id: c.id as Uint8Array<ArrayBuffer> }
+}
+
+function cursorFromWire (c: CursorMsg | undefined): Cursor | undefined {
+  return c == null ? undefined : { hlc: c.hlc, id: c.id }
+}
+
+/**
+ * /meshchat/sync/1.0.0: presence full-state pulls, room history pages,
+ * replicated stores, archive hand-offs and mailbox transfer, one request and
+ * one response per stream. Services plug their handlers in; requests for a
+ * handler that is not there get an UNSUPPORTED answer.
+ */
+export class SyncService implements Startable {
+  private readonly init: Required<SyncInit>
+  private readonly c: SyncComponents
+  private started = false
+  mailbox?: MailboxHandler
+  rooms?: RoomHandler
+
+  constructor (init: SyncInit, components: SyncComponents) {
+    this.init = { maxBytes: 64 * 1024 * 1024, historyPage: 500, ...init }
+    this.c = components
+  }
+
+  get pageSize (): number {
+    return this.init.historyPage
+  }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    await serve(this.c.mesh, SYNC_PROTOCOL, { req: SyncRequest, res: SyncResponse }, async (req, from) => this.answer(req, from), {
+      maxBytes: this.init.maxBytes,
+      timeoutMs: this.init.timeoutMs,
+      log: this.c.log
+    })
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    await this.c.mesh.unhandle(SYNC_PROTOCOL)
+  }
+
+  private async answer (req: SyncRequest, from: PeerId): Promise<Partial<SyncResponse>> {
+    const unsupported = { error: { code: SYNC_ERRORS.UNSUPPORTED, message: 'not handled by this node' } }
+    if (req.presence != null) {
+      if (req.presence.node !== this.c.nodeId) {
+        return { error: { code: SYNC_ERRORS.NOT_OWNER, message: 'only a node answers for its own presence' } }
+      }
+      return { presence: fullToWire(this.c.presence()) }
+    }
+    const rooms = this.rooms
+    if (req.history != null || req.store != null || req.archive != null) {
+      if (rooms == null) return unsupported
+      try {
+        if (req.history != null) {
+          const h = req.history
+          const limit = Math.min(Math.max(1, h.limit), this.init.historyPage)
+          const page = rooms.localPage(validateRoom(h.room), { before: cursorFromWire(h.before), after: cursorFromWire(h.after), limit })
+          return { history: { events: page.events.map(storedToWire), more: page.more } }
+        }
+        if (req.store != null) {
+          if (req.store.event == null) throw new Error('store request without an event')
+          const fresh = await rooms.store(validateRoom(req.store.room), req.store.event)
+          return { ok: { count: fresh ? 1 : 0 } }
+        }
+        if (req.archive != null) {
+          rooms.offer(from.toString(), req.archive.rooms.filter(r => { try { return validateRoom(r) === r } catch { return false } }))
+          return { ok: { count: req.archive.rooms.length } }
+        }
+      } catch (err) {
+        return { error: { code: SYNC_ERRORS.BAD_REQUEST, message: (err as Error).message } }
+      }
+    }
+    const mb = this.mailbox
+    if (req.mailbox != null || req.mailboxPut != null || req.mailboxDelete != null) {
+      if (mb == null) return unsupported
+      try {
+        if (req.mailbox != null) {
+          const limit = Math.min(Math.max(1, req.mailbox.limit), 1000)
+          const events = mb.pull(req.mailbox.user, limit + 1)
+          return { mailbox: { events: events.slice(0, limit).map(storedToWire), more: events.length > limit } }
+        }
+        if (req.mailboxPut != null) {
+          return { ok: { count: await mb.put(req.mailboxPut.user, req.mailboxPut.events) } }
+        }
+        if (req.mailboxDelete != null) {
+          return { ok: { count: mb.remove(req.mailboxDelete.user, req.mailboxDelete.ids) } }
+        }
+      } catch (err) {
+        const code = (err as Error).name === 'MailboxFullError' ? SYNC_ERRORS.MAILBOX_FULL : SYNC_ERRORS.REFUSED
+        return { error: { code, message: (err as Error).message } }
+      }
+    }
+    return { error: { code: SYNC_ERRORS.UNSUPPORTED, message: 'empty sync request' } }
+  }
+
+  /** send one sync request; an error answer is thrown as SyncRefusedError */
+  async call (peer: PeerId | string, req: Partial<SyncRequest>, timeoutMs?: number): Promise<SyncResponse> {
+    const id = typeof peer === 'string' ? peerIdFromString(peer) : peer
+    const res = await request(this.c.mesh, id, SYNC_PROTOCOL, { req: SyncRequest, res: SyncResponse }, req, {
+      timeoutMs: timeoutMs ?? this.init.timeoutMs,
+      maxBytes: this.init.maxBytes
+    })
+    if (res.error != null) throw new SyncRefusedError(res.error.code, `${id.toString()} refused: ${res.error.message}`)
+    return res
+  }
+
+  /** a node's full presence state, from that node */
+  async pullPresence (node: string): Promise<PresenceFullState> {
+    const res = await this.call(node, { presence: { node } })
+    if (res.presence == null) throw new RpcError(`no presence state in answer from ${node}`)
+    if (res.presence.node !== node) throw new RpcError(`${node} answered with the state of ${res.presence.node}`)
+    return fullFromWire(res.presence)
+  }
+
+  /** one page of a room's history from `peer` (events are not verified here) */
+  async historyPage (peer: string, room: string, q: { before?: Cursor, after?: Cursor, limit: number }): Promise<{ events: WireStoredEvent[], more: boolean }> {
+    const res = await this.call(peer, { history: { room, before: cursorToWire(q.before), after: cursorToWire(q.after), limit: q.limit } })
+    return { events: res.history?.events ?? [], more: res.history?.more ?? false }
+  }
+}

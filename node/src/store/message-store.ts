@@ -1,0 +1,269 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import type { StatementSync } from 'node:sqlite'
+
+/** A room message or DM as every node stores it: the author's signed bytes plus the ingress stamp. */
+export interface StoredEvent {
+  /** message id (sha256 of payload ‖ signature) */
+  id: Uint8Array
+  /** HLC stamped by the ingress node */
+  hlc: bigint
+  /** ingress node id */
+  origin: string
+  /** SignedEvent bytes */
+  event: Uint8Array
+}
+
+export interface StoredRoomEvent extends StoredEvent {
+  room: string
+  author: string
+}
+
+/** (hlc, id) position in a room's total order */
+export interface Cursor {
+  hlc: bigint
+  id: Uint8Array
+}
+
+export interface PageQuery {
+  before?: Cursor
+  after?: Cursor
+  limit: number
+}
+
+export interface Page {
+  /** oldest first */
+  events: StoredRoomEvent[]
+  /** more events exist beyond the page in the direction of the query */
+  more: boolean
+}
+
+export interface RetentionPolicy {
+  /** drop messages whose HLC is older than this (0 = keep) */
+  maxAgeMs: number
+  /** keep at most this many messages per room (0 = no limit) */
+  maxPerRoom: number
+}
+
+type Row = Record<string, unknown>
+
+function toEvent (r: Row): StoredRoomEvent {
+  return {
+    id: r.id as Uint8Array,
+    hlc: r.hlc as bigint,
+    origin: r.origin as string,
+    event: r.event as Uint8Array,
+    room: r.room as string,
+    author: r.author as string
+  }
+}
+
+/**
+ * The node's message store on node:sqlite: room history indexed by
+ * (room, hlc, id) and per-user DM mailboxes. Inserts are idempotent on the
+ * message id, so replicas, retries and backfills can all write freely.
+ *
+ * WAL with synchronous=NORMAL: a committed insert survives the process being
+ * killed (the WAL is written before the commit returns); only an OS crash can
+ * lose the last transactions, and every message lives on K nodes besides.
+ */
+export class MessageStore {
+  readonly path: string
+  private readonly db: DatabaseSync
+  private readonly stmts: {
+    insert: StatementSync
+    get: StatementSync
+    newest: StatementSync
+    before: StatementSync
+    after: StatementSync
+    since: StatementSync
+    rooms: StatementSync
+    count: StatementSync
+    pruneAge: StatementSync
+    pruneCountCut: StatementSync
+    pruneCount: StatementSync
+    mbPut: StatementSync
+    mbList: StatementSync
+    mbDelete: StatementSync
+    mbCount: StatementSync
+    mbUsers: StatementSync
+    mbAll: StatementSync
+  }
+
+  /** `path` is a file (its directory is created) or `:memory:` */
+  constructor (path: string) {
+    this.path = path
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+    this.db = new DatabaseSync(path, { readBigInts: true })
+    this.db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = NORMAL;
+      PRAGMA busy_timeout = 5000;
+      CREATE TABLE IF NOT EXISTS messages (
+        id BLOB PRIMARY KEY,
+        room TEXT NOT NULL,
+        hlc INTEGER NOT NULL,
+        origin TEXT NOT NULL,
+        author TEXT NOT NULL,
+        event BLOB NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS messages_order ON messages (room, hlc, id);
+      CREATE TABLE IF NOT EXISTS mailbox (
+        user TEXT NOT NULL,
+        id BLOB NOT NULL,
+        hlc INTEGER NOT NULL,
+        origin TEXT NOT NULL,
+        event BLOB NOT NULL,
+        PRIMARY KEY (user, id)
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS mailbox_order ON mailbox (user, hlc, id);
+    `)
+    const cols = 'id, room, hlc, origin, author, event'
+    this.stmts = {
+      insert: this.db.prepare(`INSERT OR IGNORE INTO messages (${cols}) VALUES (?, ?, ?, ?, ?, ?)`),
+      get: this.db.prepare(`SELECT ${cols} FROM messages WHERE id = ?`),
+      newest: this.db.prepare(`SELECT ${cols} FROM messages WHERE room = ? ORDER BY hlc DESC, id DESC LIMIT ?`),
+      before: this.db.prepare(`SELECT ${cols} FROM messages WHERE room = ? AND (hlc, id) < (?, ?) ORDER BY hlc DESC, id DESC LIMIT ?`),
+      after: this.db.prepare(`SELECT ${cols} FROM messages WHERE room = ? AND (hlc, id) > (?, ?) ORDER BY hlc, id LIMIT ?`),
+      since: this.db.prepare(`SELECT ${cols} FROM messages WHERE room = ? AND hlc >= ? ORDER BY hlc, id LIMIT ?`),
+      rooms: this.db.prepare('SELECT DISTINCT room FROM messages'),
+      count: this.db.prepare('SELECT count(*) AS n FROM messages WHERE room = ?'),
+      pruneAge: this.db.prepare('DELETE FROM messages WHERE hlc < ?'),
+      pruneCountCut: this.db.prepare('SELECT hlc, id FROM messages WHERE room = ? ORDER BY hlc DESC, id DESC LIMIT 1 OFFSET ?'),
+      pruneCount: this.db.prepare('DELETE FROM messages WHERE room = ? AND (hlc, id) <= (?, ?)'),
+      mbPut: this.db.prepare('INSERT OR IGNORE INTO mailbox (user, id, hlc, origin, event) VALUES (?, ?, ?, ?, ?)'),
+      mbList: this.db.prepare('SELECT id, hlc, origin, event FROM mailbox WHERE user = ? ORDER BY hlc, id LIMIT ?'),
+      mbDelete: this.db.prepare('DELETE FROM mailbox WHERE user = ? AND id = ?'),
+      mbCount: this.db.prepare('SELECT count(*) AS n FROM mailbox WHERE user = ?'),
+      mbUsers: this.db.prepare('SELECT DISTINCT user FROM mailbox'),
+      mbAll: this.db.prepare('SELECT count(*) AS n FROM mailbox')
+    }
+  }
+
+  /** store a room event; false when the id was already stored */
+  insert (e: StoredRoomEvent): boolean {
+    const r = this.stmts.insert.run(e.id, e.room, e.hlc, e.origin, e.author, e.event)
+    return Number(r.changes) > 0
+  }
+
+  /** store many events in one transaction (backfill); returns how many were new */
+  insertMany (events: Iterable<StoredRoomEvent>): number {
+    let added = 0
+    this.db.exec('BEGIN')
+    try {
+      for (const e of events) {
+        if (this.insert(e)) added++
+      }
+      this.db.exec('COMMIT')
+    } catch (err) {
+      this.db.exec('ROLLBACK')
+      throw err
+    }
+    return added
+  }
+
+  get (id: Uint8Array): StoredRoomEvent | undefined {
+    const r = this.stmts.get.get(id) as Row | undefined
+    return r == null ? undefined : toEvent(r)
+  }
+
+  /**
+   * One page of a room's history, oldest first. `before` pages backwards from a
+   * cursor (scroll-back), `after` forwards; neither gives the newest page.
+   */
+  page (room: string, q: PageQuery): Page {
+    const limit = Math.max(1, q.limit)
+    let rows: Row[]
+    let reverse = true
+    if (q.after != null) {
+      rows = this.stmts.after.all(room, q.after.hlc, q.after.id, limit + 1) as Row[]
+      reverse = false
+    } else if (q.before != null) {
+      rows = this.stmts.before.all(room, q.before.hlc, q.before.id, limit + 1) as Row[]
+    } else {
+      rows = this.stmts.newest.all(room, limit + 1) as Row[]
+    }
+    const more = rows.length > limit
+    const events = rows.slice(0, limit).map(toEvent)
+    if (reverse) events.reverse()
+    return { events, more }
+  }
+
+  /** events with hlc >= `fromHlc`, oldest first (resume replay) */
+  since (room: string, fromHlc: bigint, limit: number): StoredRoomEvent[] {
+    return (this.stmts.since.all(room, fromHlc, limit) as Row[]).map(toEvent)
+  }
+
+  /** rooms with stored history */
+  rooms (): string[] {
+    return (this.stmts.rooms.all() as Row[]).map(r => r.room as string)
+  }
+
+  count (room: string): number {
+    return Number((this.stmts.count.get(room) as Row).n)
+  }
+
+  /** apply the retention policy; `now` in ms. Returns rows deleted. */
+  prune (policy: RetentionPolicy, now: number): number {
+    let deleted = 0
+    if (policy.maxAgeMs > 0) {
+      const cutoff = BigInt(Math.max(0, Math.floor(now - policy.maxAgeMs))) << 16n
+      deleted += Number(this.stmts.pruneAge.run(cutoff).changes)
+    }
+    if (policy.maxPerRoom > 0) {
+      for (const room of this.rooms()) {
+        const cut = this.stmts.pruneCountCut.get(room, policy.maxPerRoom) as Row | undefined
+        if (cut != null) {
+          deleted += Number(this.stmts.pruneCount.run(room, cut.hlc as bigint, cut.id as Uint8Array).changes)
+        }
+      }
+    }
+    return deleted
+  }
+
+  /** queue a DM in `user`'s mailbox; false if it was already there */
+  mailboxPut (user: string, e: StoredEvent): boolean {
+    return Number(this.stmts.mbPut.run(user, e.id, e.hlc, e.origin, e.event).changes) > 0
+  }
+
+  /** the oldest `limit` DMs of a mailbox, in (hlc, id) order */
+  mailboxList (user: string, limit: number): StoredEvent[] {
+    return (this.stmts.mbList.all(user, limit) as Row[]).map(r => ({
+      id: r.id as Uint8Array,
+      hlc: r.hlc as bigint,
+      origin: r.origin as string,
+      event: r.event as Uint8Array
+    }))
+  }
+
+  mailboxDelete (user: string, ids: Iterable<Uint8Array>): number {
+    let n = 0
+    this.db.exec('BEGIN')
+    try {
+      for (const id of ids) n += Number(this.stmts.mbDelete.run(user, id).changes)
+      this.db.exec('COMMIT')
+    } catch (err) {
+      this.db.exec('ROLLBACK')
+      throw err
+    }
+    return n
+  }
+
+  mailboxCount (user: string): number {
+    return Number((this.stmts.mbCount.get(user) as Row).n)
+  }
+
+  /** users with queued DMs on this node */
+  mailboxUsers (): string[] {
+    return (this.stmts.mbUsers.all() as Row[]).map(r => r.user as string)
+  }
+
+  mailboxTotal (): number {
+    return Number((this.stmts.mbAll.get() as Row).n)
+  }
+
+  close (): void {
+    if (this.db.isOpen) this.db.close()
+  }
+}
