@@ -5,7 +5,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // multi-node tests bind many sockets; running files one after another keeps them from starving each other on 2 cores
-    fileParallelism: false
+    // multi-node tests bind many sockets and run timers; one file at a time keeps them from starving each other on 2 cores
+    fileParallelism: false,
+    // the JSON report is what CI reads its pass/fail totals from
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/vitest.json' }
   }
 })
