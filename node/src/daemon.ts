@@ -72,6 +72,8 @@ export class MeshchatNode {
   readonly config: NodeConfig
   readonly nodeId: string
   readonly incarnation: number
+  /** the node's identity (mesh and gateway share it) */
+  readonly privateKey: PrivateKey
   readonly mesh: MeshLibp2p
   readonly gateway: Libp2p
   readonly store: MessageStore
@@ -96,6 +98,7 @@ export class MeshchatNode {
   private constructor (args: {
     config: NodeConfig
     incarnation: number
+    privateKey: PrivateKey
     mesh: MeshLibp2p
     gateway: Libp2p
     store: MessageStore
@@ -106,6 +109,7 @@ export class MeshchatNode {
   }) {
     this.config = args.config
     this.incarnation = args.incarnation
+    this.privateKey = args.privateKey
     this.mesh = args.mesh
     this.gateway = args.gateway
     this.store = args.store
@@ -264,7 +268,7 @@ export class MeshchatNode {
       maxFrameBytes: config.maxEventBytes + LIMITS.frameOverheadBytes
     })
     const store = new MessageStore(paths?.db ?? ':memory:')
-    return new MeshchatNode({ config, incarnation, mesh, gateway, store, linkControl, createdMeshKey, libp2pRegistry, webRoot: webRoot ?? defaultWebRoot() })
+    return new MeshchatNode({ config, incarnation, privateKey, mesh, gateway, store, linkControl, createdMeshKey, libp2pRegistry, webRoot: webRoot ?? defaultWebRoot() })
   }
 
   async start (): Promise<void> {
@@ -324,6 +328,26 @@ export class MeshchatNode {
     this.mesh.removeEventListener('connection:close', this.countPeers)
     await this.mesh.stop()
     this.store.close()
+  }
+
+  /**
+   * Die the way a crashed process does: every connection is torn down at once,
+   * nothing is announced, nothing is flushed. (The OS does the same for a
+   * killed process: peers see the connections drop, nothing else.)
+   */
+  async crash (): Promise<void> {
+    for (const c of [...this.mesh.getConnections(), ...this.gateway.getConnections()]) c.abort(new Error('crash'))
+    await this.stop({ graceful: false })
+  }
+
+  /**
+   * Hang: the process stays connected but stops taking part (no heartbeats,
+   * no deltas), like a node stuck in a long GC pause or a deadlock. Only
+   * heartbeat silence can reveal it.
+   */
+  async hang (): Promise<void> {
+    this.dialer.stop()
+    await this.presence.stop()
   }
 
   get running (): boolean {

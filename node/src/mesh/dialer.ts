@@ -88,8 +88,9 @@ export class MeshDialer implements Startable {
     this.c.mesh.dial(mas, { signal: AbortSignal.timeout(5000) })
       .then(() => { this.backoff.delete(id) })
       .catch(err => {
-        // back off up to 5 s: a healed partition is noticed within a few seconds, a dead node costs little
-        const delayMs = Math.min(5000, (b?.delayMs ?? this.init.intervalMs / 2) * 2)
+        // back off to at most two dial intervals: a healed partition is noticed within seconds, and a
+        // dead node costs one failed dial every couple of seconds until presence forgets it
+        const delayMs = Math.min(2 * this.init.intervalMs, (b?.delayMs ?? this.init.intervalMs / 2) * 2)
         this.backoff.set(id, { until: Date.now() + delayMs, delayMs })
         this.c.log('dial %s failed - %s', id, (err as Error).message)
       })

@@ -1,0 +1,249 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { DEFAULT_TIMINGS } from '../../node/src/config.js'
+import { PresenceMessage } from '../../node/src/mesh/mesh.js'
+import { startMesh, waitFor } from '../helpers/mesh.js'
+import type { TestMesh } from '../helpers/mesh.js'
+import type { MeshchatNode } from '../../node/src/daemon.js'
+import type { ChatClient } from '../../client/src/node.js'
+
+/** H of the default timing profile, which the issue's bounds are stated in */
+const H = DEFAULT_TIMINGS.heartbeatMs
+
+/** the room roster as node `n` sees it: user id → sorted nodes */
+function rosterOn (n: MeshchatNode, room: string): Record<string, string[]> {
+  return Object.fromEntries(n.presence.replica.roomRoster(room).map(m => [m.userId, m.nodes]))
+}
+
+/** cut every mesh connection between two groups and refuse redials both ways */
+async function partition (a: MeshchatNode[], b: Array<MeshchatNode | { mesh: MeshchatNode['mesh'], linkControl: MeshchatNode['linkControl'] }>): Promise<void> {
+  const ids = (g: typeof b): string[] => g.map(n => n.mesh.peerId.toString())
+  for (const n of a) n.linkControl.block(ids(b))
+  for (const n of b) n.linkControl.block(ids(a))
+  for (const n of a) {
+    for (const other of b) await n.mesh.hangUp(other.mesh.peerId).catch(() => {})
+  }
+}
+
+function heal (all: Array<{ linkControl: MeshchatNode['linkControl'], mesh: MeshchatNode['mesh'] }>): void {
+  const ids = all.map(n => n.mesh.peerId.toString())
+  for (const n of all) n.linkControl.unblock(ids)
+}
+
+describe('presence across the mesh', () => {
+  let mesh: TestMesh | undefined
+  afterEach(async () => { await mesh?.stop(); mesh = undefined })
+
+  it('(a) a join on node A is visible to a client on node C within 2 s', async () => {
+    mesh = await startMesh(3, { timings: DEFAULT_TIMINGS })
+    await mesh.converged(3)
+    const [a, , c] = mesh.nodes
+    const carol = await mesh.client(c!, 'carol')
+    await carol.join('plaza')
+    const alice = await mesh.client(a!, 'alice')
+    const seen = new Promise<number>(resolve => {
+      carol.addEventListener('presence:join', e => { if (e.detail.member.userId === alice.userId) resolve(Date.now()) })
+    })
+    const start = Date.now()
+    await alice.join('plaza')
+    const at = await Promise.race([seen, new Promise<number>(resolve => setTimeout(() => { resolve(-1) }, 2000))])
+    expect(at, 'carol saw alice join within 2 s').toBeGreaterThan(0)
+    expect(at - start).toBeLessThan(2000)
+    const member = carol.roster('plaza').find(m => m.userId === alice.userId)
+    expect(member?.name).toBe('alice')
+    expect(member?.nodes).toEqual([a!.nodeId])
+    expect(member?.status).toBe('online')
+  })
+
+  it('(b) a crashed node\'s users go offline on every other node within 3H + 1 s', async () => {
+    mesh = await startMesh(4, { timings: DEFAULT_TIMINGS })
+    await mesh.converged(4)
+    const [a, b, c, d] = mesh.nodes
+    // these users go down with their node (a crashed server takes its sessions with it; no failover here)
+    const victims = [await mesh.client(d!, 'dora', { reconnect: false }), await mesh.client(d!, 'dan', { reconnect: false })]
+    for (const v of victims) await v.join('hall')
+    const watcher = await mesh.client(a!, 'watcher')
+    await watcher.join('hall')
+    for (const n of [a!, b!, c!]) {
+      await waitFor(() => Object.keys(rosterOn(n, 'hall')).length === 3, { what: `node ${n.nodeId} to see the hall roster` })
+    }
+    const start = Date.now()
+    await d!.crash()
+    const bound = 3 * H + 1000
+    for (const n of [a!, b!, c!]) {
+      await waitFor(() => victims.every(v => n.presence.replica.user(v.userId) == null), { timeoutMs: bound + 500, what: `node ${n.nodeId.slice(-6)} to drop the crashed node's users` })
+      expect(Date.now() - start, `node ${n.nodeId.slice(-6)} within 3H+1s`).toBeLessThan(bound)
+      expect(n.presence.replica.liveNodes()).not.toContain(d!.nodeId)
+    }
+    await waitFor(() => watcher.roster('hall').length === 1, { timeoutMs: 1000, what: 'the watcher\'s roster to shrink' })
+    expect(watcher.roster('hall').map(m => m.userId)).toEqual([watcher.userId])
+  })
+
+  it('(b\') a hung node (connected but silent) is marked down within 3H + 1 s', async () => {
+    mesh = await startMesh(3, { timings: DEFAULT_TIMINGS })
+    await mesh.converged(3)
+    const [a, b, c] = mesh.nodes
+    const u = await mesh.client(c!, 'stuck', { reconnect: false })
+    await u.join('hall')
+    await waitFor(() => a!.presence.replica.user(u.userId) != null && b!.presence.replica.user(u.userId) != null, { what: 'user visible' })
+    const start = Date.now()
+    await c!.hang()
+    for (const n of [a!, b!]) {
+      await waitFor(() => n.presence.replica.user(u.userId) == null, { timeoutMs: 3 * H + 1500, what: 'silent node marked down' })
+      expect(Date.now() - start).toBeLessThan(3 * H + 1000)
+      // the connection is still there: this was detected by heartbeat silence alone
+      expect(n.mesh.getConnections(c!.mesh.peerId).length).toBeGreaterThan(0)
+    }
+  })
+
+  it('(c) a partition then heal converges to the same rosters, no ghosts, nobody missing, within 5 s', async () => {
+    mesh = await startMesh(5, { timings: DEFAULT_TIMINGS })
+    await mesh.converged(5)
+    const nodes = mesh.nodes
+    const clients: ChatClient[] = []
+    for (const [i, n] of nodes.entries()) {
+      const c = await mesh.client(n, `user${i}`)
+      await c.join('square')
+      clients.push(c)
+    }
+    for (const n of nodes) await waitFor(() => Object.keys(rosterOn(n, 'square')).length === 5, { what: 'initial roster everywhere' })
+    const left = nodes.slice(0, 2)
+    const right = nodes.slice(2)
+    // the bootstrap sits with the left side
+    await partition([...left], [...right])
+    for (const n of right) {
+      n.linkControl.block([mesh.bootstrap.peerId])
+      await n.mesh.hangUp(mesh.bootstrap.mesh.peerId).catch(() => {})
+    }
+    mesh.bootstrap.linkControl.block(right.map(n => n.nodeId))
+    // each side sees the other side go down
+    for (const n of left) await waitFor(() => n.presence.replica.liveNodes().length === 2, { timeoutMs: 3 * H + 3000, what: 'left side to drop the right' })
+    for (const n of right) await waitFor(() => n.presence.replica.liveNodes().length === 3, { timeoutMs: 3 * H + 3000, what: 'right side to drop the left' })
+    // changes on both sides while split: one user leaves on the left, one joins on the right, one goes away on the right
+    await clients[0]!.close()
+    const late = await mesh.client(right[0]!, 'late')
+    await late.join('square')
+    await clients[3]!.setStatus('away')
+    const healedAt = Date.now()
+    heal([...nodes, mesh.bootstrap])
+    const expected = (): Record<string, string[]> => {
+      const want: Record<string, string[]> = {}
+      for (const c of [...clients.slice(1), late]) want[c.userId] = [c.nodeId ?? '']
+      return want
+    }
+    for (const n of nodes) {
+      await waitFor(() => JSON.stringify(rosterOn(n, 'square')) === JSON.stringify(Object.fromEntries(Object.entries(expected()).sort())), {
+        timeoutMs: 5000, what: `node ${n.nodeId.slice(-6)} to converge after heal`
+      })
+    }
+    expect(Date.now() - healedAt).toBeLessThan(5000)
+    const rosters = nodes.map(n => JSON.stringify(n.presence.replica.roomRoster('square')))
+    expect(new Set(rosters).size, 'every node has the identical roster (names, statuses, nodes)').toBe(1)
+    const away = nodes[0]!.presence.replica.roomRoster('square').find(m => m.userId === clients[3]!.userId)
+    expect(away?.status).toBe('away')
+    // and clients see it too: a client on the left sees the user who joined on the right
+    await waitFor(() => clients[1]!.roster('square').some(m => m.userId === late.userId), { timeoutMs: 2000, what: 'client on the left sees the late joiner' })
+    expect(clients[1]!.roster('square').some(m => m.userId === clients[0]!.userId), 'no ghost of the user who left').toBe(false)
+  })
+
+  it('(d) a node that joins late gets the full roster', async () => {
+    mesh = await startMesh(3, { timings: DEFAULT_TIMINGS })
+    await mesh.converged(3)
+    const users: ChatClient[] = []
+    for (const [i, n] of mesh.nodes.entries()) {
+      for (let j = 0; j < 3; j++) {
+        const c = await mesh.client(n, `u${i}-${j}`)
+        await c.join('atrium')
+        users.push(c)
+      }
+    }
+    const late = await mesh.addNode({ timings: DEFAULT_TIMINGS })
+    await waitFor(() => late.presence.replica.roomRoster('atrium').length === users.length, { timeoutMs: 5000, what: 'the late node to learn the roster' })
+    const viewer = await mesh.client(late, 'viewer')
+    await viewer.join('atrium')
+    await waitFor(() => viewer.roster('atrium').length === users.length + 1, { what: 'the viewer\'s snapshot' })
+    const names = viewer.roster('atrium').map(m => m.name).sort()
+    expect(names).toEqual([...users.map((_, i) => `u${Math.floor(i / 3)}-${i % 3}`), 'viewer'].sort())
+  })
+
+  it('status changes and several devices of one user: online while any device is attached', async () => {
+    mesh = await startMesh(2, { timings: DEFAULT_TIMINGS })
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes
+    const observer = await mesh.client(a!, 'observer')
+    const key = (await import('@libp2p/crypto/keys')).generateKeyPair
+    const userKey = await key('Ed25519')
+    const phone = await mesh.client(a!, 'sam', { privateKey: userKey })
+    const laptop = await mesh.client(b!, 'sam', { privateKey: userKey })
+    expect(phone.userId).toBe(laptop.userId)
+    const states: boolean[] = []
+    observer.addEventListener('user', e => { if (e.detail.userId === phone.userId) states.push(e.detail.online) })
+    await waitFor(() => a!.presence.replica.user(phone.userId) != null, { what: 'the user in presence on a' })
+    const initial = await observer.watch([phone.userId])
+    expect(initial[0]?.online).toBe(true)
+    await waitFor(() => a!.presence.replica.user(phone.userId)?.nodes.length === 2, { what: 'both devices in presence' })
+    expect(a!.presence.replica.user(phone.userId)?.nodes).toEqual([a!.nodeId, b!.nodeId].sort())
+    await phone.setStatus('away')
+    // one device away, the other online: the user counts as online
+    await waitFor(() => b!.presence.replica.user(phone.userId) != null, { what: 'user known on b' })
+    expect(b!.presence.replica.user(phone.userId)?.status).toBe('online')
+    await laptop.setStatus('away')
+    await waitFor(() => a!.presence.replica.user(phone.userId)?.status === 'away', { what: 'all devices away → away' })
+    await phone.close()
+    await waitFor(() => a!.presence.replica.user(phone.userId)?.nodes.join() === b!.nodeId, { what: 'one device left' })
+    expect(states.includes(false), 'still online while the laptop is attached').toBe(false)
+    await laptop.close()
+    await waitFor(() => states.at(-1) === false, { what: 'offline once the last device left' })
+  })
+
+  it('a graceful stop announces departure at once', async () => {
+    mesh = await startMesh(3, { timings: DEFAULT_TIMINGS })
+    await mesh.converged(3)
+    const [a, , c] = mesh.nodes
+    const u = await mesh.client(c!, 'leaver', { reconnect: false })
+    await u.join('hall')
+    await waitFor(() => a!.presence.replica.user(u.userId) != null, { what: 'user visible' })
+    const start = Date.now()
+    await c!.stop({ graceful: true })
+    await waitFor(() => a!.presence.replica.user(u.userId) == null, { timeoutMs: 2000, what: 'goodbye processed' })
+    // well under the heartbeat: it was the goodbye, not the failure detector
+    expect(Date.now() - start).toBeLessThan(H)
+  })
+
+  it('a restarted node comes back with a new incarnation and its old entries never return', async () => {
+    mesh = await startMesh(2, { timings: DEFAULT_TIMINGS })
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes
+    const u = await mesh.client(b!, 'ghost', { reconnect: false })
+    await u.join('hall')
+    await waitFor(() => a!.presence.replica.user(u.userId) != null, { what: 'user visible' })
+    const key = b!.mesh.peerId
+    const oldIncarnation = b!.incarnation
+    await b!.crash()
+    await u.close()
+    const restarted = await mesh.addNode({ timings: DEFAULT_TIMINGS, privateKey: b!.privateKey })
+    expect(restarted.mesh.peerId.equals(key)).toBe(true)
+    expect(restarted.incarnation).toBeGreaterThan(oldIncarnation)
+    await waitFor(() => a!.presence.replica.nodes().find(n => n.id === key.toString())?.incarnation === restarted.incarnation, { what: 'new incarnation seen' })
+    expect(a!.presence.replica.user(u.userId), 'the old incarnation\'s user stays gone').toBeUndefined()
+  })
+
+  it('keeps the heartbeat small whatever the number of users', async () => {
+    mesh = await startMesh(1, { timings: DEFAULT_TIMINGS })
+    const [a] = mesh.nodes
+    const sizes: number[] = []
+    const sample = async (): Promise<number> => {
+      const hb = a!.presence.local.heartbeat({ load: { clients: a!.registry.size, rooms: 1, maxClients: 10000 }, gatewayAddrs: a!.gatewayAddrs(), meshAddrs: a!.meshAddrs() })
+      return PresenceMessage.encode({ heartbeat: { node: hb.node, incarnation: BigInt(hb.incarnation), seq: BigInt(hb.seq), gatewayAddrs: hb.meta.gatewayAddrs, meshAddrs: hb.meta.meshAddrs, load: hb.meta.load, httpUrl: '', beat: 1n, time: BigInt(Date.now()) } }).byteLength
+    }
+    sizes.push(await sample())
+    for (let i = 0; i < 50; i++) {
+      const c = await mesh.client(a!, `n${i}`)
+      await c.join('big')
+    }
+    await waitFor(() => a!.presence.local.entries().length === 50, { what: 'all 50 entries published' })
+    sizes.push(await sample())
+    // the sequence number and client count grow by a few varint bytes at most
+    expect(sizes[1]! - sizes[0]!).toBeLessThanOrEqual(4)
+    expect(sizes[1]!).toBeLessThan(1024)
+  })
+})
