@@ -17,6 +17,7 @@ import type { SessionRegistry } from '../gateway/registry.js'
 import type { ClientSession } from '../gateway/session.js'
 import type { DmRouter } from '../gateway/hub.js'
 import type { PresenceService } from './presence-service.js'
+import type { PresenceChange } from '../state/presence.js'
 import type { NodeMetrics } from '../http/metrics.js'
 import type { Libp2p, Logger, PeerId, Startable } from '@libp2p/interface'
 
@@ -60,8 +61,18 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
   private readonly c: DmComponents
   private started = false
   private rebalanceTimer?: ReturnType<typeof setTimeout>
-  private readonly onPresence = (evt: CustomEvent<{ nodes: unknown[] }>): void => {
+  /** users whose mailbox is waiting to be pushed to the nodes they are attached to */
+  private readonly pushQueue = new Set<string>()
+  /** owner set each held mailbox had at the last rebalance */
+  private readonly lastOwners = new Map<string, string>()
+  private pushTimer?: ReturnType<typeof setTimeout>
+  private readonly onPresence = (evt: CustomEvent<PresenceChange>): void => {
     if (evt.detail.nodes.length > 0) this.scheduleRebalance()
+    // a user with mail here just came online somewhere: hand the mail to that node now, instead of
+    // relying on its attach-time collection (which may have run before this node's DMs were queued)
+    for (const u of evt.detail.users) {
+      if (u.presence != null && this.c.store.mailboxCount(u.userId) > 0) this.schedulePush(u.userId)
+    }
   }
 
   constructor (init: DmInit, components: DmComponents) {
@@ -86,6 +97,7 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     if (!this.started) return
     this.started = false
     clearTimeout(this.rebalanceTimer)
+    clearTimeout(this.pushTimer)
     this.c.presence.removeEventListener('change', this.onPresence)
     await this.c.mesh.unhandle(DM_PROTOCOL)
   }
@@ -171,8 +183,39 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
       throw new MailboxFullError(`mailbox of ${user} is full`)
     }
     const fresh = this.c.store.mailboxPut(user, e)
-    if (fresh) this.c.metrics.mailbox.inc()
+    if (fresh) {
+      this.c.metrics.mailbox.inc()
+      // the sender's node may have had a stale view; if this node knows the user is online, deliver now
+      if (this.c.presence.userNodes(user).length > 0) this.schedulePush(user)
+    }
     return fresh
+  }
+
+  private schedulePush (user: string): void {
+    this.pushQueue.add(user)
+    this.pushTimer ??= setTimeout(() => {
+      this.pushTimer = undefined
+      const users = [...this.pushQueue]
+      this.pushQueue.clear()
+      for (const u of users) void this.push(u).catch(err => { this.c.log('mailbox push for %s failed - %s', u, (err as Error).message) })
+    }, 10)
+  }
+
+  /** hand a user's queued DMs to the nodes their devices are attached to, as mailbox deliveries the client acks */
+  private async push (user: string): Promise<void> {
+    const events = this.c.store.mailboxList(user, this.init.maxPerUser)
+    if (events.length === 0) return
+    for (const node of this.c.presence.userNodes(user)) {
+      if (node === this.c.nodeId) {
+        for (const e of events) this.c.registry.deliverToUser(user, deliveryFrame(e, DeliveryKind.MAILBOX))
+        continue
+      }
+      for (const e of events) {
+        await request(this.c.mesh, peerIdFromString(node), DM_PROTOCOL, { req: DmDeliver, res: DmResult },
+          { event: storedToWire(e), users: [user], mailbox: true },
+          { timeoutMs: this.init.requestTimeoutMs, maxBytes: 4096 })
+      }
+    }
   }
 
   /** /meshchat/dm: a DM for devices attached here */
@@ -188,7 +231,7 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     if (opened.kind !== 'dm') return { delivered: 0, error: { code: SYNC_ERRORS.BAD_REQUEST, message: 'not a DM' } }
     this.c.clock.update(req.event.hlc, Date.now())
     this.c.metrics.dms.inc({ outcome: 'received' })
-    const frame = deliveryFrame(req.event, DeliveryKind.LIVE)
+    const frame = deliveryFrame(req.event, req.mailbox ? DeliveryKind.MAILBOX : DeliveryKind.LIVE)
     let delivered = 0
     for (const user of new Set(req.users)) {
       // only the two parties of the DM may be addressed
@@ -288,6 +331,10 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
   async rebalance (): Promise<void> {
     for (const user of this.c.store.mailboxUsers()) {
       const owners = this.owners(user)
+      const key = owners.join(',')
+      // unchanged owner set: every owner already got this mailbox at the last pass (or from the sender)
+      if (this.lastOwners.get(user) === key) continue
+      this.lastOwners.set(user, key)
       const events = this.c.store.mailboxList(user, this.init.maxPerUser)
       if (events.length === 0) continue
       let confirmed = 0
@@ -300,8 +347,12 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
           this.c.log('mailbox hand-off of %s to %s failed - %s', user, owner, (err as Error).message)
         }
       }
-      if (!owners.includes(this.c.nodeId) && confirmed === others.length && confirmed > 0) {
+      if (confirmed < others.length) {
+        // try again at the next pass
+        this.lastOwners.delete(user)
+      } else if (!owners.includes(this.c.nodeId) && confirmed > 0) {
         this.remove(user, events.map(e => e.id))
+        this.lastOwners.delete(user)
       }
     }
   }

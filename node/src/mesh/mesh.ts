@@ -4257,6 +4257,7 @@ export namespace SyncError {
 export interface DmDeliver {
   event?: StoredEvent
   users: string[]
+  mailbox: boolean
 }
 
 export namespace DmDeliver {
@@ -4281,12 +4282,18 @@ export namespace DmDeliver {
           }
         }
 
+        if ((obj.mailbox != null && obj.mailbox !== false)) {
+          w.uint32(24)
+          w.bool(obj.mailbox)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          users: []
+          users: [],
+          mailbox: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -4311,6 +4318,10 @@ export namespace DmDeliver {
               }
 
               obj.users.push(reader.string())
+              break
+            }
+            case 3: {
+              obj.mailbox = reader.bool()
               break
             }
             default: {
@@ -4358,6 +4369,13 @@ export namespace DmDeliver {
 
               break
             }
+            case 3: {
+              yield {
+                field: `${prefix}.mailbox`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -4391,6 +4409,11 @@ export namespace DmDeliver {
     value: string
   }
 
+  export interface DmDeliverMailboxFieldEvent {
+    field: '$.mailbox'
+    value: boolean
+  }
+
   export function encode (obj: Partial<DmDeliver>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, DmDeliver.codec())
   }
@@ -4399,7 +4422,7 @@ export namespace DmDeliver {
     return decodeMessage(buf, DmDeliver.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DmDeliver>): Generator<DmDeliverEventEventFieldEvent | DmDeliverEventHlcFieldEvent | DmDeliverEventOriginFieldEvent | DmDeliverUsersFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DmDeliver>): Generator<DmDeliverEventEventFieldEvent | DmDeliverEventHlcFieldEvent | DmDeliverEventOriginFieldEvent | DmDeliverUsersFieldEvent | DmDeliverMailboxFieldEvent> {
     return streamMessage(buf, DmDeliver.codec(), opts)
   }
 }
