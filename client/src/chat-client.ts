@@ -146,6 +146,12 @@ export interface ChatClientOptions {
   status?: PresenceStatus
   /** message ids remembered per room to drop duplicates after a resume; default 5,000 */
   dedupeWindow?: number
+  /**
+   * ask to be placed on the node that already hosts most of this client's
+   * rooms (fewer nodes per room, less mesh traffic); default false: stay on
+   * the node dialed unless it is full or overloaded
+   */
+  affinity?: boolean
 }
 
 interface Pending {
@@ -222,6 +228,9 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   private inbound: Promise<void> = Promise.resolve()
   private limits = { maxEventBytes: LIMITS.maxEventBytes as number }
   private redirectTo?: string[]
+  private preferred?: string[]
+  /** set by disconnect({ reconnect: false }): stay offline until connect() */
+  private paused = false
 
   constructor (opts: ChatClientOptions) {
     super()
@@ -231,6 +240,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
       requestTimeoutMs: 10_000,
       status: 'online',
       dedupeWindow: 5000,
+      affinity: false,
       ...opts
     }
     this.status = this.opts.status
@@ -275,8 +285,15 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     this.safeDispatchEvent('state', { detail: { state, nodeId: this._welcome?.nodeId, addr } })
   }
 
-  /** attach to the first reachable node of `addrs`; resolves with the welcome */
-  async connect (): Promise<WelcomeInfo> {
+  /**
+   * Attach to the first reachable node; resolves with the welcome. `addrs`
+   * are tried before the configured addresses and the last welcome's
+   * alternates. After a `disconnect({ reconnect: false })` this resumes: every
+   * joined room is replayed from its cursor.
+   */
+  async connect (opts: { addrs?: string[] } = {}): Promise<WelcomeInfo> {
+    this.paused = false
+    if (opts.addrs != null) this.preferred = opts.addrs
     if (this._state === 'connected' && this._welcome != null) return this._welcome
     if (this.connecting != null) return this.connecting
     this.connecting = this.connectOnce(this._state === 'idle' ? 'connecting' : 'reconnecting')
@@ -304,8 +321,9 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
 
   /** addresses to try: a redirect target first, then the configured ones, then the alternates of the last welcome */
   private candidates (): string[] {
-    const list = [...(this.redirectTo ?? []), ...this.opts.addrs, ...this.alternates.flatMap(a => a.addrs)]
+    const list = [...(this.redirectTo ?? []), ...(this.preferred ?? []), ...this.opts.addrs, ...this.alternates.flatMap(a => a.addrs)]
     this.redirectTo = undefined
+    this.preferred = undefined
     return [...new Set(list)]
   }
 
@@ -335,7 +353,8 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
             status: this.status,
             dmCursor: 0n,
             rooms: [...this.rooms.keys()],
-            noRedirect
+            noRedirect,
+            affinity: this.opts.affinity
           }
         })
       } catch (err) {
@@ -370,6 +389,14 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     throw lastErr instanceof MeshchatError ? lastErr : new DisconnectedError(`could not reach any node: ${lastErr.message}`)
   }
 
+  /** a join's reply: the room is up to date as of `head`, so a resume never starts earlier than that */
+  private applyJoin (room: string, reply: ServerFrame): number {
+    const st = this.rooms.get(room)
+    const head = reply.replayDone?.head
+    if (st != null && head != null && (st.cursor == null || compareCursor(head, st.cursor) > 0)) st.cursor = { hlc: head.hlc, id: head.id }
+    return reply.replayDone?.count ?? 0
+  }
+
   private async attached (w: Welcome, addr: string): Promise<WelcomeInfo> {
     this.attempt = 0
     this.alternates = w.alternates
@@ -378,7 +405,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     // resume: every joined room from its cursor, in order, before anything new is sent
     for (const [room, st] of this.rooms) {
       try {
-        await this.request({ join: { room, after: st.cursor as { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined, backlog: 0 } })
+        this.applyJoin(room, await this.request({ join: { room, after: st.cursor as { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined, backlog: 0 } }))
       } catch (err) {
         if (err instanceof DisconnectedError || err instanceof TimeoutError) throw err
         // the node refuses this room now (limits changed): report it, keep the rest of the session
@@ -429,7 +456,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   /** the stream to the node is gone */
   private lost (): void {
     if (this._state === 'closed') return
-    if (!this.opts.reconnect) {
+    if (!this.opts.reconnect || this.paused) {
       this.setState('idle')
       return
     }
@@ -574,7 +601,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     if (st == null) this.rooms.set(room, st = { seen: new Set(), roster: new Map() })
     try {
       const reply = await this.request({ join: { room, after: st.cursor as { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined, backlog: opts.backlog ?? 0 } })
-      return { replayed: reply.replayDone?.count ?? 0 }
+      return { replayed: this.applyJoin(room, reply) }
     } catch (err) {
       if (fresh && !(err instanceof DisconnectedError)) this.rooms.delete(room)
       throw err
@@ -696,9 +723,16 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
 
   /**
    * Drop the connection without closing the client, as a network failure
-   * would; the client reconnects (to the same or another node) and resumes.
+   * would: the client reconnects (to the same or another node) and resumes.
+   * With `reconnect: false` it stays offline, keeping its rooms and cursors,
+   * until `connect()` is called.
    */
-  disconnect (): void {
+  disconnect (opts: { reconnect?: boolean } = {}): void {
+    if (opts.reconnect === false) {
+      this.paused = true
+      clearTimeout(this.reconnectTimer)
+      this.reconnectTimer = undefined
+    }
     this.stream?.abort(new Error('disconnected by the application'))
   }
 

@@ -164,7 +164,9 @@ export class MeshchatNode {
       retention: cfg.retention,
       pruneIntervalMs: 60_000,
       maxEventBytes: cfg.maxEventBytes,
-      rebalanceDelayMs: t.heartbeatMs / 2
+      rebalanceDelayMs: t.heartbeatMs / 2,
+      catchUpDelayMs: 2 * t.heartbeatMs,
+      catchUpSlackMs: cfg.resumeSlackMs
     }, {
       nodeId: this.nodeId,
       rooms: this.rooms,
@@ -194,6 +196,7 @@ export class MeshchatNode {
     })
     this.hub = new Hub({
       nodeId: this.nodeId,
+      clock: this.clock,
       config: cfg,
       registry: this.registry,
       rooms: this.rooms,

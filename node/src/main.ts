@@ -91,7 +91,11 @@ function envName (flag: string): string {
 function parse (argv: string[], spec: Spec): Record<string, unknown> {
   const { values } = parseArgs({
     args: argv,
-    options: Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, { type: v.type, multiple: v.multiple, short: v.short }])),
+    options: Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, {
+      type: v.type,
+      ...(v.multiple === true ? { multiple: true } : {}),
+      ...(v.short != null ? { short: v.short } : {})
+    }])),
     allowPositionals: false,
     strict: true
   })

@@ -481,6 +481,11 @@ export namespace ClientFrame {
     value: boolean
   }
 
+  export interface ClientFrameHelloAffinityFieldEvent {
+    field: '$.hello.affinity'
+    value: boolean
+  }
+
   export interface ClientFrameJoinRoomFieldEvent {
     field: '$.join.room'
     value: string
@@ -571,7 +576,7 @@ export namespace ClientFrame {
     return decodeMessage(buf, ClientFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ClientFrame>): Generator<ClientFrameReqFieldEvent | ClientFrameHelloVersionFieldEvent | ClientFrameHelloNameFieldEvent | ClientFrameHelloStatusFieldEvent | ClientFrameHelloDmCursorFieldEvent | ClientFrameHelloRoomsFieldEvent | ClientFrameHelloNoRedirectFieldEvent | ClientFrameJoinRoomFieldEvent | ClientFrameJoinAfterHlcFieldEvent | ClientFrameJoinAfterIdFieldEvent | ClientFrameJoinBacklogFieldEvent | ClientFrameLeaveRoomFieldEvent | ClientFramePublishEventFieldEvent | ClientFrameHistoryRoomFieldEvent | ClientFrameHistoryBeforeHlcFieldEvent | ClientFrameHistoryBeforeIdFieldEvent | ClientFrameHistoryAfterHlcFieldEvent | ClientFrameHistoryAfterIdFieldEvent | ClientFrameHistoryLimitFieldEvent | ClientFrameDmAckIdsFieldEvent | ClientFrameWatchUsersFieldEvent | ClientFrameStatusStatusFieldEvent | ClientFramePingTimeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ClientFrame>): Generator<ClientFrameReqFieldEvent | ClientFrameHelloVersionFieldEvent | ClientFrameHelloNameFieldEvent | ClientFrameHelloStatusFieldEvent | ClientFrameHelloDmCursorFieldEvent | ClientFrameHelloRoomsFieldEvent | ClientFrameHelloNoRedirectFieldEvent | ClientFrameHelloAffinityFieldEvent | ClientFrameJoinRoomFieldEvent | ClientFrameJoinAfterHlcFieldEvent | ClientFrameJoinAfterIdFieldEvent | ClientFrameJoinBacklogFieldEvent | ClientFrameLeaveRoomFieldEvent | ClientFramePublishEventFieldEvent | ClientFrameHistoryRoomFieldEvent | ClientFrameHistoryBeforeHlcFieldEvent | ClientFrameHistoryBeforeIdFieldEvent | ClientFrameHistoryAfterHlcFieldEvent | ClientFrameHistoryAfterIdFieldEvent | ClientFrameHistoryLimitFieldEvent | ClientFrameDmAckIdsFieldEvent | ClientFrameWatchUsersFieldEvent | ClientFrameStatusStatusFieldEvent | ClientFramePingTimeFieldEvent> {
     return streamMessage(buf, ClientFrame.codec(), opts)
   }
 }
@@ -1529,6 +1534,16 @@ export namespace ServerFrame {
     value: number
   }
 
+  export interface ServerFrameReplayDoneHeadHlcFieldEvent {
+    field: '$.replayDone.head.hlc'
+    value: bigint
+  }
+
+  export interface ServerFrameReplayDoneHeadIdFieldEvent {
+    field: '$.replayDone.head.id'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<ServerFrame>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ServerFrame.codec())
   }
@@ -1537,7 +1552,7 @@ export namespace ServerFrame {
     return decodeMessage(buf, ServerFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ServerFrame>): Generator<ServerFrameReqFieldEvent | ServerFrameWelcomeNodeIdFieldEvent | ServerFrameWelcomeUserIdFieldEvent | ServerFrameWelcomeMeshSizeFieldEvent | ServerFrameWelcomeAlternatesIdFieldEvent | ServerFrameWelcomeAlternatesAddrsFieldEvent | ServerFrameWelcomeAlternatesClientsFieldEvent | ServerFrameWelcomeAlternatesMaxClientsFieldEvent | ServerFrameWelcomeAlternatesHttpUrlFieldEvent | ServerFrameWelcomeTimeFieldEvent | ServerFrameWelcomeLimitsMaxEventBytesFieldEvent | ServerFrameWelcomeLimitsMaxRoomsFieldEvent | ServerFrameWelcomeLimitsMaxBodyBytesFieldEvent | ServerFrameWelcomeLimitsRatePerSecFieldEvent | ServerFrameWelcomeLimitsBurstFieldEvent | ServerFrameWelcomeHttpUrlFieldEvent | ServerFrameOkDetailFieldEvent | ServerFrameErrorCodeFieldEvent | ServerFrameErrorMessageFieldEvent | ServerFrameErrorRetryAfterMsFieldEvent | ServerFrameErrorFatalFieldEvent | ServerFrameDeliveryEventFieldEvent | ServerFrameDeliveryHlcFieldEvent | ServerFrameDeliveryOriginFieldEvent | ServerFrameDeliveryKindFieldEvent | ServerFrameHistoryRoomFieldEvent | ServerFrameHistoryEventsEventFieldEvent | ServerFrameHistoryEventsHlcFieldEvent | ServerFrameHistoryEventsOriginFieldEvent | ServerFrameHistoryEventsKindFieldEvent | ServerFrameHistoryMoreFieldEvent | ServerFrameRosterRoomFieldEvent | ServerFrameRosterMembersUserIdFieldEvent | ServerFrameRosterMembersNameFieldEvent | ServerFrameRosterMembersStatusFieldEvent | ServerFrameRosterMembersNodesFieldEvent | ServerFrameRosterDiffRoomFieldEvent | ServerFrameRosterDiffUserIdFieldEvent | ServerFrameRosterDiffMemberUserIdFieldEvent | ServerFrameRosterDiffMemberNameFieldEvent | ServerFrameRosterDiffMemberStatusFieldEvent | ServerFrameRosterDiffMemberNodesFieldEvent | ServerFrameUserUserIdFieldEvent | ServerFrameUserOnlineFieldEvent | ServerFrameUserNameFieldEvent | ServerFrameUserStatusFieldEvent | ServerFrameUserNodesFieldEvent | ServerFramePongTimeFieldEvent | ServerFrameRedirectToIdFieldEvent | ServerFrameRedirectToAddrsFieldEvent | ServerFrameRedirectToClientsFieldEvent | ServerFrameRedirectToMaxClientsFieldEvent | ServerFrameRedirectToHttpUrlFieldEvent | ServerFrameRedirectReasonFieldEvent | ServerFramePublishAckIdFieldEvent | ServerFramePublishAckHlcFieldEvent | ServerFramePublishAckDmFieldEvent | ServerFramePublishAckCopiesFieldEvent | ServerFrameReplayDoneRoomFieldEvent | ServerFrameReplayDoneCountFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ServerFrame>): Generator<ServerFrameReqFieldEvent | ServerFrameWelcomeNodeIdFieldEvent | ServerFrameWelcomeUserIdFieldEvent | ServerFrameWelcomeMeshSizeFieldEvent | ServerFrameWelcomeAlternatesIdFieldEvent | ServerFrameWelcomeAlternatesAddrsFieldEvent | ServerFrameWelcomeAlternatesClientsFieldEvent | ServerFrameWelcomeAlternatesMaxClientsFieldEvent | ServerFrameWelcomeAlternatesHttpUrlFieldEvent | ServerFrameWelcomeTimeFieldEvent | ServerFrameWelcomeLimitsMaxEventBytesFieldEvent | ServerFrameWelcomeLimitsMaxRoomsFieldEvent | ServerFrameWelcomeLimitsMaxBodyBytesFieldEvent | ServerFrameWelcomeLimitsRatePerSecFieldEvent | ServerFrameWelcomeLimitsBurstFieldEvent | ServerFrameWelcomeHttpUrlFieldEvent | ServerFrameOkDetailFieldEvent | ServerFrameErrorCodeFieldEvent | ServerFrameErrorMessageFieldEvent | ServerFrameErrorRetryAfterMsFieldEvent | ServerFrameErrorFatalFieldEvent | ServerFrameDeliveryEventFieldEvent | ServerFrameDeliveryHlcFieldEvent | ServerFrameDeliveryOriginFieldEvent | ServerFrameDeliveryKindFieldEvent | ServerFrameHistoryRoomFieldEvent | ServerFrameHistoryEventsEventFieldEvent | ServerFrameHistoryEventsHlcFieldEvent | ServerFrameHistoryEventsOriginFieldEvent | ServerFrameHistoryEventsKindFieldEvent | ServerFrameHistoryMoreFieldEvent | ServerFrameRosterRoomFieldEvent | ServerFrameRosterMembersUserIdFieldEvent | ServerFrameRosterMembersNameFieldEvent | ServerFrameRosterMembersStatusFieldEvent | ServerFrameRosterMembersNodesFieldEvent | ServerFrameRosterDiffRoomFieldEvent | ServerFrameRosterDiffUserIdFieldEvent | ServerFrameRosterDiffMemberUserIdFieldEvent | ServerFrameRosterDiffMemberNameFieldEvent | ServerFrameRosterDiffMemberStatusFieldEvent | ServerFrameRosterDiffMemberNodesFieldEvent | ServerFrameUserUserIdFieldEvent | ServerFrameUserOnlineFieldEvent | ServerFrameUserNameFieldEvent | ServerFrameUserStatusFieldEvent | ServerFrameUserNodesFieldEvent | ServerFramePongTimeFieldEvent | ServerFrameRedirectToIdFieldEvent | ServerFrameRedirectToAddrsFieldEvent | ServerFrameRedirectToClientsFieldEvent | ServerFrameRedirectToMaxClientsFieldEvent | ServerFrameRedirectToHttpUrlFieldEvent | ServerFrameRedirectReasonFieldEvent | ServerFramePublishAckIdFieldEvent | ServerFramePublishAckHlcFieldEvent | ServerFramePublishAckDmFieldEvent | ServerFramePublishAckCopiesFieldEvent | ServerFrameReplayDoneRoomFieldEvent | ServerFrameReplayDoneCountFieldEvent | ServerFrameReplayDoneHeadHlcFieldEvent | ServerFrameReplayDoneHeadIdFieldEvent> {
     return streamMessage(buf, ServerFrame.codec(), opts)
   }
 }
@@ -1549,6 +1564,7 @@ export interface Hello {
   dmCursor: bigint
   rooms: string[]
   noRedirect: boolean
+  affinity: boolean
 }
 
 export namespace Hello {
@@ -1593,6 +1609,11 @@ export namespace Hello {
           w.bool(obj.noRedirect)
         }
 
+        if ((obj.affinity != null && obj.affinity !== false)) {
+          w.uint32(56)
+          w.bool(obj.affinity)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1603,7 +1624,8 @@ export namespace Hello {
           status: '',
           dmCursor: 0n,
           rooms: [],
-          noRedirect: false
+          noRedirect: false,
+          affinity: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1642,6 +1664,10 @@ export namespace Hello {
             }
             case 6: {
               obj.noRedirect = reader.bool()
+              break
+            }
+            case 7: {
+              obj.affinity = reader.bool()
               break
             }
             default: {
@@ -1717,6 +1743,13 @@ export namespace Hello {
               }
               break
             }
+            case 7: {
+              yield {
+                field: `${prefix}.affinity`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1760,6 +1793,11 @@ export namespace Hello {
     value: boolean
   }
 
+  export interface HelloAffinityFieldEvent {
+    field: '$.affinity'
+    value: boolean
+  }
+
   export function encode (obj: Partial<Hello>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Hello.codec())
   }
@@ -1768,7 +1806,7 @@ export namespace Hello {
     return decodeMessage(buf, Hello.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Hello>): Generator<HelloVersionFieldEvent | HelloNameFieldEvent | HelloStatusFieldEvent | HelloDmCursorFieldEvent | HelloRoomsFieldEvent | HelloNoRedirectFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Hello>): Generator<HelloVersionFieldEvent | HelloNameFieldEvent | HelloStatusFieldEvent | HelloDmCursorFieldEvent | HelloRoomsFieldEvent | HelloNoRedirectFieldEvent | HelloAffinityFieldEvent> {
     return streamMessage(buf, Hello.codec(), opts)
   }
 }
@@ -4304,6 +4342,7 @@ export namespace PublishAck {
 export interface ReplayDone {
   room: string
   count: number
+  head?: Cursor
 }
 
 export namespace ReplayDone {
@@ -4324,6 +4363,11 @@ export namespace ReplayDone {
         if ((obj.count != null && obj.count !== 0)) {
           w.uint32(16)
           w.uint32(obj.count)
+        }
+
+        if (obj.head != null) {
+          w.uint32(26)
+          Cursor.codec().encode(obj.head, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -4347,6 +4391,12 @@ export namespace ReplayDone {
             }
             case 2: {
               obj.count = reader.uint32()
+              break
+            }
+            case 3: {
+              obj.head = Cursor.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.head
+              })
               break
             }
             default: {
@@ -4378,6 +4428,13 @@ export namespace ReplayDone {
               }
               break
             }
+            case 3: {
+              yield * Cursor.codec().stream(reader, reader.uint32(), `${prefix}.head`, {
+                limits: opts.limits?.head
+              })
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -4400,6 +4457,16 @@ export namespace ReplayDone {
     value: number
   }
 
+  export interface ReplayDoneHeadHlcFieldEvent {
+    field: '$.head.hlc'
+    value: bigint
+  }
+
+  export interface ReplayDoneHeadIdFieldEvent {
+    field: '$.head.id'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<ReplayDone>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ReplayDone.codec())
   }
@@ -4408,7 +4475,7 @@ export namespace ReplayDone {
     return decodeMessage(buf, ReplayDone.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReplayDone>): Generator<ReplayDoneRoomFieldEvent | ReplayDoneCountFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReplayDone>): Generator<ReplayDoneRoomFieldEvent | ReplayDoneCountFieldEvent | ReplayDoneHeadHlcFieldEvent | ReplayDoneHeadIdFieldEvent> {
     return streamMessage(buf, ReplayDone.codec(), opts)
   }
 }

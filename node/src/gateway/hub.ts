@@ -8,6 +8,7 @@ import {
 } from '../../../client/src/errors.js'
 import { validateUserId } from '../../../client/src/protocol/signing.js'
 import { KeyedRateLimiter } from '../state/rate-limiter.js'
+import type { HybridClock } from '../state/hlc.js'
 import { decidePlacement } from '../state/placement.js'
 import type { NodeConfig } from '../config.js'
 import type { ClientSession, PresenceStatus, SessionHost } from './session.js'
@@ -39,6 +40,7 @@ export interface HistorySource {
 
 export interface HubComponents {
   nodeId: string
+  clock: HybridClock
   config: NodeConfig
   registry: SessionRegistry
   rooms: RoomService
@@ -103,7 +105,7 @@ export class Hub implements SessionHost {
     })
   }
 
-  attach (session: ClientSession, hello: { rooms: string[], noRedirect: boolean }): Redirect | undefined {
+  attach (session: ClientSession, hello: { rooms: string[], noRedirect: boolean, affinity: boolean }): Redirect | undefined {
     const full = this.c.registry.size >= this.c.config.maxClients
     const infos = this.nodeInfos()
     if (!infos.some(n => n.id === this.nodeId)) {
@@ -120,7 +122,7 @@ export class Hub implements SessionHost {
       userId: session.userId,
       rooms,
       overloadFactor: this.c.config.overloadFactor,
-      affinity: rooms.length > 0
+      affinity: hello.affinity && rooms.length > 0
     })
     const target = decision.redirect == null ? undefined : infos.find(n => n.id === decision.redirect && n.addrs.length > 0)
     if (target != null && (!hello.noRedirect || full)) {
@@ -182,7 +184,7 @@ export class Hub implements SessionHost {
     return { userId: s.userId, deviceId: s.id, name: s.name, status: s.status, rooms: [...s.rooms].sort(), since: s.attachedAt }
   }
 
-  async join (session: ClientSession, roomName: string, after: Cursor | undefined, backlog: number): Promise<number> {
+  async join (session: ClientSession, roomName: string, after: Cursor | undefined, backlog: number): Promise<{ count: number, head: bigint }> {
     const room = validateRoom(roomName)
     if (!session.rooms.has(room)) {
       const userRooms = this.c.registry.userRooms(session.userId)
@@ -192,6 +194,9 @@ export class Hub implements SessionHost {
     }
     // live traffic for the room is held back from here until the replay below has been sent
     session.beginReplay(room)
+    // a resuming device may miss anything from a little before its cursor; a fresh one only what comes after now
+    const slack = BigInt(this.c.config.resumeSlackMs) << 16n
+    session.floors.set(room, after == null ? this.c.clock.now(Date.now()) : after.hlc > slack ? after.hlc - slack : 0n)
     try {
       this.c.registry.join(session, room)
       this.c.rooms.want(room, 'local', true)
@@ -201,9 +206,7 @@ export class Hub implements SessionHost {
       let events: StoredRoomEvent[] = []
       if (after != null) {
         // replay from a little before the cursor: events stamped just before it may have arrived after it
-        const slack = BigInt(this.c.config.resumeSlackMs) << 16n
-        const from = after.hlc > slack ? after.hlc - slack : 0n
-        events = this.c.store.since(room, from, this.c.config.maxReplay)
+        events = this.c.store.since(room, session.floors.get(room) ?? 0n, this.c.config.maxReplay)
       } else if (backlog > 0) {
         events = this.c.store.page(room, { limit: Math.min(backlog, LIMITS.maxHistoryPage) }).events
       }
@@ -211,7 +214,7 @@ export class Hub implements SessionHost {
         session.sendEncoded(encodeServerFrame({ req: 0, delivery: toDelivery(e, DeliveryKind.REPLAY) }))
       }
       if (events.length > 0) this.c.metrics.messagesOut.inc({ kind: 'replay' }, events.length)
-      return events.length
+      return { count: events.length, head: this.c.clock.now(Date.now()) }
     } finally {
       session.endReplay(room)
     }

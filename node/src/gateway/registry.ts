@@ -55,6 +55,7 @@ export class SessionRegistry {
   /** remove a session from a room; true when the room has no local member left */
   leave (s: ClientSession, room: string): boolean {
     s.rooms.delete(room)
+    s.floors.delete(room)
     const set = this.byRoom.get(room)
     if (set == null) return false
     set.delete(s)
@@ -101,6 +102,20 @@ export class SessionRegistry {
   deliverToRoom (room: string, frame: Uint8ArrayList | Uint8Array): number {
     let n = 0
     for (const s of this.roomSessions(room)) {
+      s.deliverLive(room, frame)
+      n++
+    }
+    return n
+  }
+
+  /**
+   * deliver a late event (found by backfill, not by gossip) to the members of
+   * a room that may be missing it: those whose floor is at or below its HLC
+   */
+  deliverLate (room: string, hlc: bigint, frame: Uint8ArrayList | Uint8Array): number {
+    let n = 0
+    for (const s of this.roomSessions(room)) {
+      if (hlc < (s.floors.get(room) ?? 0n)) continue
       s.deliverLive(room, frame)
       n++
     }

@@ -26,11 +26,14 @@ export type PresenceStatus = 'online' | 'away'
 export interface SessionHost {
   readonly nodeId: string
   /** register a session after hello; returns a redirect instead when the client should go elsewhere; may throw NodeFullError */
-  attach: (session: ClientSession, hello: { rooms: string[], noRedirect: boolean }) => Redirect | undefined
+  attach: (session: ClientSession, hello: { rooms: string[], noRedirect: boolean, affinity: boolean }) => Redirect | undefined
   welcome: (session: ClientSession) => Welcome
   detach: (session: ClientSession) => void
-  /** join a room; replayed events are delivered through `session` before this resolves with their count */
-  join: (session: ClientSession, room: string, after: Cursor | undefined, backlog: number) => Promise<number>
+  /**
+   * join a room; replayed events are delivered through `session` before this
+   * resolves with their count and the position the session is now up to date with
+   */
+  join: (session: ClientSession, room: string, after: Cursor | undefined, backlog: number) => Promise<{ count: number, head: bigint }>
   leave: (session: ClientSession, room: string) => void
   publish: (session: ClientSession, event: Uint8Array) => Promise<PublishAck>
   history: (session: ClientSession, room: string, q: { before?: Cursor, after?: Cursor, limit: number }) => Promise<HistoryPage>
@@ -86,6 +89,12 @@ export class ClientSession {
   readonly attachedAt = Date.now()
   /** rooms this device has joined */
   readonly rooms = new Set<string>()
+  /**
+   * per room, the oldest HLC this device may still be missing (its resume
+   * cursor or its join time, minus the resume slack): events that reach the
+   * node late, by backfill, are delivered to it only from here on
+   */
+  readonly floors = new Map<string, bigint>()
   /** users whose presence this device follows */
   watching = new Set<string>()
   private state: 'new' | 'ready' | 'closed' = 'new'
@@ -144,7 +153,7 @@ export class ClientSession {
       }
       this.name = validateDisplayName(f.hello.name)
       this.status = parseStatus(f.hello.status)
-      const redirect = this.host.attach(this, { rooms: f.hello.rooms, noRedirect: f.hello.noRedirect })
+      const redirect = this.host.attach(this, { rooms: f.hello.rooms, noRedirect: f.hello.noRedirect, affinity: f.hello.affinity })
       if (redirect != null) {
         this.send({ req, redirect })
         this.close()
@@ -162,8 +171,8 @@ export class ClientSession {
       const ack = await this.host.publish(this, f.publish.event)
       this.send({ req, publishAck: ack })
     } else if (f.join != null) {
-      const count = await this.host.join(this, f.join.room, toCursor(f.join.after), f.join.backlog)
-      this.send({ req, replayDone: { room: f.join.room, count } })
+      const { count, head } = await this.host.join(this, f.join.room, toCursor(f.join.after), f.join.backlog)
+      this.send({ req, replayDone: { room: f.join.room, count, head: { hlc: head, id: new Uint8Array(32) } } })
     } else if (f.leave != null) {
       this.host.leave(this, f.leave.room)
       this.send({ req, ok: { detail: '' } })

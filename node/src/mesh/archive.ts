@@ -31,6 +31,10 @@ export interface ArchiveInit {
   maxEventBytes: number
   /** ownership is recomputed this long after the last membership change, so a burst of changes costs one pass */
   rebalanceDelayMs: number
+  /** the catch-up backfill runs this long after subscribing (a couple of gossipsub heartbeats) */
+  catchUpDelayMs: number
+  /** and starts this far before the subscription, to cover clock skew between nodes */
+  catchUpSlackMs: number
 }
 
 export interface ArchiveComponents {
@@ -61,6 +65,7 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
   /** owners each room had at the last rebalance, to spot nodes that just became owners */
   private lastOwners = new Map<string, string[]>()
   private rebalanceTimer?: ReturnType<typeof setTimeout>
+  private readonly catchUps = new Set<ReturnType<typeof setTimeout>>()
   private pruneTimer?: ReturnType<typeof setInterval>
   private started = false
   private readonly onPresence = (evt: CustomEvent<{ nodes: unknown[], rooms: Array<{ member: unknown }> }>): void => {
@@ -88,6 +93,8 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
     this.started = false
     clearTimeout(this.rebalanceTimer)
     clearInterval(this.pruneTimer)
+    for (const t of this.catchUps) clearTimeout(t)
+    this.catchUps.clear()
     this.c.presence.removeEventListener('change', this.onPresence)
   }
 
@@ -140,15 +147,30 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
     return [...new Set([...this.owners(room), ...subs])].filter(n => n !== self)
   }
 
-  /** RoomService.onSubscribe: fetch what this node missed while it did not carry the room */
+  /**
+   * RoomService.onSubscribe: fetch what this node missed while it did not
+   * carry the room. Then, once the subscription has had time to reach every
+   * peer, fetch once more from just before the subscription: an event
+   * published in between (by a peer that did not know of this node yet) came
+   * neither by gossip nor by the first backfill.
+   */
   onSubscribe (room: string, from?: string): void {
     if (this.backfills.has(room)) return
     from ??= this.offeredBy.get(room)
     this.offeredBy.delete(room)
+    const slack = BigInt(this.init.catchUpSlackMs) << 16n
+    const now = BigInt(Date.now()) << 16n
+    const since: Cursor = { hlc: now > slack ? now - slack : 0n, id: new Uint8Array(0) }
     const run = this.backfill(room, from)
       .catch(err => { this.c.log('backfill of %s failed - %s', room, (err as Error).message) })
       .finally(() => { this.backfills.delete(room) })
     this.backfills.set(room, run)
+    const timer = setTimeout(() => {
+      this.catchUps.delete(timer)
+      if (!this.started || !this.c.rooms.isSubscribed(room)) return
+      void this.backfill(room, from, since).catch(err => { this.c.log('catch-up of %s failed - %s', room, (err as Error).message) })
+    }, this.init.catchUpDelayMs)
+    this.catchUps.add(timer)
   }
 
   async ready (room: string): Promise<void> {
@@ -175,10 +197,12 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
   }
 
   /**
-   * Page through a peer's copy of the room: forward from the newest local
-   * event, or, with nothing local, backwards from the newest, up to backfillMax.
+   * Page through a peer's copy of the room, up to backfillMax: forward from
+   * `from` if given, else forward from the newest local event, or, with
+   * nothing local, backwards from the newest. New events are stored and given
+   * to local members.
    */
-  private async backfill (room: string, preferred?: string): Promise<void> {
+  private async backfill (room: string, preferred?: string, from?: Cursor): Promise<void> {
     const sources = preferred == null ? this.sources(room) : [preferred, ...this.sources(room).filter(s => s !== preferred)]
     const pageSize = this.c.sync.pageSize
     for (const peer of sources) {
@@ -186,13 +210,13 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
         const newest = this.c.store.page(room, { limit: 1 }).events[0]
         let fetched = 0
         let added = 0
-        let cursor: Cursor | undefined = newest == null ? undefined : { hlc: newest.hlc, id: newest.id }
-        const forward = newest != null
+        let cursor: Cursor | undefined = from ?? (newest == null ? undefined : { hlc: newest.hlc, id: newest.id })
+        const forward = cursor != null
         while (fetched < this.init.backfillMax) {
           const limit = Math.min(pageSize, this.init.backfillMax - fetched)
           const page = await this.c.sync.historyPage(peer, room, forward ? { after: cursor, limit } : { before: cursor, limit })
           const events = await this.verified(room, page.events)
-          added += this.c.store.insertMany(events)
+          added += this.c.rooms.ingestMany(events)
           fetched += page.events.length
           if (!page.more || events.length === 0) break
           const edge = forward ? events.at(-1) : events[0]

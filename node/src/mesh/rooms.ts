@@ -180,6 +180,23 @@ export class RoomService implements Startable {
     return true
   }
 
+  /**
+   * Store backfilled events in one transaction and give the new ones to the
+   * local members that may be missing them: an event that only arrives by
+   * backfill was missed live, and a member who joined or resumed meanwhile
+   * must still see it (clients order by hlc and drop what they already
+   * have). Returns how many were new.
+   */
+  ingestMany (events: StoredRoomEvent[]): number {
+    const fresh = this.c.store.insertMany(events)
+    for (const e of fresh) {
+      const frame = encodeServerFrame({ req: 0, delivery: { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin, kind: DeliveryKind.LIVE } })
+      const n = this.c.registry.deliverLate(e.room, e.hlc, frame)
+      if (n > 0) this.c.metrics.messagesOut.inc({ kind: 'room' }, n)
+    }
+    return fresh.length
+  }
+
   /** hand an event to this node's members of `room` as one shared frame */
   private fanOut (room: string, env: RoomEnvelope, kind: OpenedEvent['kind']): void {
     const frame = encodeServerFrame({ req: 0, delivery: { event: env.event, hlc: env.hlc, origin: env.origin, kind: DeliveryKind.LIVE } })

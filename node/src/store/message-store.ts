@@ -147,13 +147,13 @@ export class MessageStore {
     return Number(r.changes) > 0
   }
 
-  /** store many events in one transaction (backfill); returns how many were new */
-  insertMany (events: Iterable<StoredRoomEvent>): number {
-    let added = 0
+  /** store many events in one transaction (backfill); returns the ones that were new */
+  insertMany (events: Iterable<StoredRoomEvent>): StoredRoomEvent[] {
+    const added: StoredRoomEvent[] = []
     this.db.exec('BEGIN')
     try {
       for (const e of events) {
-        if (this.insert(e)) added++
+        if (this.insert(e)) added.push(e)
       }
       this.db.exec('COMMIT')
     } catch (err) {

@@ -1,0 +1,208 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { startMesh, waitFor, tcpGateway } from '../helpers/mesh.js'
+import { spawnNode } from '../helpers/process-node.js'
+import { createNodeClient, memoryKeyStore } from '../../client/src/node.js'
+import { signEvent } from '../../client/src/protocol/signing.js'
+import type { TestMesh } from '../helpers/mesh.js'
+import type { ProcessNode } from '../helpers/process-node.js'
+import type { ChatClient, ChatMessage } from '../../client/src/node.js'
+import type { PrivateKey } from '@libp2p/interface'
+
+function collect (c: ChatClient, room: string): ChatMessage[] {
+  const got: ChatMessage[] = []
+  c.addEventListener('message', e => { if (e.detail.room === room) got.push(e.detail) })
+  return got
+}
+
+/** send a pre-signed event over the client's session (a retry of the same bytes) */
+async function publishRaw (c: ChatClient, bytes: Uint8Array): Promise<{ publishAck?: { hlc: bigint } }> {
+  return (c as unknown as { request: (b: unknown) => Promise<{ publishAck?: { hlc: bigint } }> }).request({ publish: { event: bytes } })
+}
+
+describe('durable history and gap-free resume', () => {
+  let mesh: TestMesh | undefined
+  const dirs: string[] = []
+  const procs: ProcessNode[] = []
+  afterEach(async () => {
+    await Promise.allSettled(procs.splice(0).map(async p => p.kill()))
+    await mesh?.stop()
+    mesh = undefined
+    await Promise.allSettled(dirs.splice(0).map(async d => rm(d, { recursive: true, force: true })))
+  })
+
+  async function tempDir (): Promise<string> {
+    const d = await mkdtemp(join(tmpdir(), 'meshchat-'))
+    dirs.push(d)
+    return d
+  }
+
+  it('(a) history survives a node restart (real SQLite file)', async () => {
+    const dir = await tempDir()
+    mesh = await startMesh(1, { dataDir: join(dir, 'n1') })
+    const node = mesh.nodes[0]!
+    const alice = await mesh.client(node, 'alice')
+    await alice.join('journal')
+    for (let i = 0; i < 20; i++) await alice.send('journal', `entry ${i}`)
+    expect(node.store.path).toBe(join(dir, 'n1', 'meshchat.sqlite'))
+    const key = node.privateKey
+    await alice.close()
+    await node.stop()
+    const again = await mesh.addNode({ dataDir: join(dir, 'n1'), privateKey: key })
+    expect(again.nodeId).toBe(node.nodeId)
+    const reader = await mesh.client(again, 'reader')
+    await reader.join('journal')
+    const page = await reader.history('journal', { limit: 50 })
+    expect(page.messages.map(m => m.text)).toEqual(Array.from({ length: 20 }, (_, i) => `entry ${i}`))
+    expect(page.more).toBe(false)
+  })
+
+  it('(b) a node that joins a room late backfills it from a peer', async () => {
+    mesh = await startMesh(2, { ratePerSec: 1000, burst: 1000 })
+    await mesh.converged(2)
+    const [a] = mesh.nodes
+    const alice = await mesh.client(a!, 'alice')
+    await alice.join('archive-me')
+    for (let i = 0; i < 120; i++) await alice.send('archive-me', `old ${i}`)
+    const late = await mesh.addNode()
+    await mesh.converged(3)
+    expect(late.store.count('archive-me')).toBeLessThan(120)
+    const bob = await mesh.client(late, 'bob')
+    const got = collect(bob, 'archive-me')
+    const { replayed } = await bob.join('archive-me', { backlog: 50 })
+    // the join waited for the backfill, so the backlog is the real last 50
+    expect(replayed).toBe(50)
+    expect(got.map(m => m.text)).toEqual(Array.from({ length: 50 }, (_, i) => `old ${70 + i}`))
+    await waitFor(() => late.store.count('archive-me') === 120, { what: 'the late node to hold the whole room' })
+    // and paging back through the late node gives everything, in order
+    const all: string[] = []
+    let before: { hlc: bigint, id: string } | undefined
+    for (let guard = 0; guard < 10; guard++) {
+      const page = await bob.history('archive-me', { before, limit: 40 })
+      all.unshift(...page.messages.map(m => m.text))
+      const first = page.messages[0]
+      if (!page.more || first == null) break
+      before = { hlc: first.hlc, id: first.id }
+    }
+    expect(all).toEqual(Array.from({ length: 120 }, (_, i) => `old ${i}`))
+  })
+
+  it('(c) a client disconnected while 100 messages are sent resumes on another node and sees all, in order, once', async () => {
+    mesh = await startMesh(3, { ratePerSec: 1000, burst: 1000 })
+    await mesh.converged(3)
+    const [a, b, c] = mesh.nodes
+    const sender = await mesh.client(c!, 'sender')
+    const reader = await mesh.client(a!, 'reader')
+    await sender.join('busy')
+    await reader.join('busy')
+    const got = collect(reader, 'busy')
+    await sender.send('busy', 'before')
+    await waitFor(() => got.length === 1, { what: 'the first message' })
+    reader.disconnect({ reconnect: false })
+    await waitFor(() => reader.state === 'idle', { what: 'reader offline' })
+    const sent: string[] = []
+    for (let i = 0; i < 100; i++) sent.push((await sender.send('busy', `while away ${i}`)).id)
+    const welcome = await reader.connect({ addrs: [tcpGateway(b!)] })
+    expect(welcome.nodeId).toBe(b!.nodeId)
+    await sender.send('busy', 'after')
+    await waitFor(() => got.length === 102, { timeoutMs: 10_000, what: 'every missed message and the live one' })
+    expect(got.map(m => m.text)).toEqual(['before', ...Array.from({ length: 100 }, (_, i) => `while away ${i}`), 'after'])
+    expect(new Set(got.map(m => m.id)).size, 'no duplicates').toBe(102)
+    expect(got.slice(1, 101).map(m => m.id)).toEqual(sent)
+    expect(got.slice(1, 101).every(m => m.via === 'replay'), 'the missed ones came as replay').toBe(true)
+    // nothing more trickles in afterwards
+    await new Promise(resolve => setTimeout(resolve, 300))
+    expect(got).toHaveLength(102)
+  })
+
+  it('a client whose node crashes reconnects to another node by itself and loses nothing', async () => {
+    mesh = await startMesh(3)
+    await mesh.converged(3)
+    const [a, , c] = mesh.nodes
+    const sender = await mesh.client(c!, 'sender')
+    const reader = await mesh.client(a!, 'reader')
+    await sender.join('failover')
+    await reader.join('failover')
+    const got = collect(reader, 'failover')
+    const states: string[] = []
+    reader.addEventListener('state', e => states.push(e.detail.state))
+    await a!.crash()
+    const sent: string[] = []
+    for (let i = 0; i < 30; i++) sent.push((await sender.send('failover', `m${i}`)).id)
+    await waitFor(() => got.length === 30, { timeoutMs: 15_000, what: 'all messages after failover' })
+    expect(got.map(m => m.id)).toEqual(sent)
+    expect(states).toContain('reconnecting')
+    expect(reader.state).toBe('connected')
+    expect(reader.nodeId).not.toBe(a!.nodeId)
+  })
+
+  it('(d) a node SIGKILLed right after acking a message: another node still serves it', async () => {
+    const dir = await tempDir()
+    mesh = await startMesh(2)
+    const keyPath = join(dir, 'swarm.key')
+    await writeFile(keyPath, mesh.meshKey)
+    const child = await spawnNode({ dataDir: join(dir, 'child'), meshKey: keyPath, bootstrap: mesh.bootstrap.addrs() })
+    procs.push(child)
+    await mesh.converged(3)
+    const writer = createNodeClient({ name: 'writer', addrs: child.gateway, keyStore: memoryKeyStore(), reconnect: false })
+    mesh.clients.push(writer)
+    await writer.connect()
+    await waitFor(async () => (await writer.welcomeInfo?.meshSize ?? 0) >= 3 || mesh!.nodes.every(n => n.presence.replica.liveNodes().includes(child.id)), { what: 'child in the mesh' })
+    await writer.join('durable')
+    const acked = await writer.send('durable', 'acknowledged then the server died')
+    await child.kill()
+    const reader = await mesh.client(mesh.nodes[0]!, 'reader')
+    await reader.join('durable')
+    const page = await reader.history('durable', { limit: 10 })
+    expect(page.messages.map(m => m.id)).toContain(acked.id)
+    expect(page.messages.find(m => m.id === acked.id)?.text).toBe('acknowledged then the server died')
+  })
+
+  it('(e) a retried send with the same id is stored once, on the same node or another', async () => {
+    mesh = await startMesh(2)
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes
+    const key: PrivateKey = await generateKeyPair('Ed25519')
+    const first = await mesh.client(a!, 'retrier', { privateKey: key })
+    await first.join('once')
+    const event = await signEvent(key, 'retrier', { kind: 'room', room: 'once', text: 'only once' }, { now: Date.now(), nonce: new Uint8Array(12).fill(3) })
+    const ack1 = await publishRaw(first, event.bytes)
+    const ack2 = await publishRaw(first, event.bytes)
+    expect(ack2.publishAck?.hlc, 'the retry is acknowledged with the stored stamp').toBe(ack1.publishAck?.hlc)
+    // the same bytes through another node (the client failed over before seeing the ack)
+    await waitFor(() => b!.store.get(event.id) != null, { what: 'replication to b' })
+    const second = await mesh.client(b!, 'retrier', { privateKey: key })
+    await second.join('once')
+    const ack3 = await publishRaw(second, event.bytes)
+    expect(ack3.publishAck?.hlc).toBe(ack1.publishAck?.hlc)
+    for (const n of [a!, b!]) {
+      const page = n.store.page('once', { limit: 10 })
+      expect(page.events.filter(e => Buffer.from(e.id).equals(Buffer.from(event.id))), `node ${n.nodeId.slice(-6)} stores it once`).toHaveLength(1)
+    }
+    const h = await second.history('once', { limit: 10 })
+    expect(h.messages.filter(m => m.text === 'only once')).toHaveLength(1)
+  })
+
+  it('a send whose ack is lost is retried with the same id after reconnecting, and shown once', async () => {
+    mesh = await startMesh(2)
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes
+    const watcher = await mesh.client(b!, 'watcher')
+    await watcher.join('acks')
+    const seen = collect(watcher, 'acks')
+    const writer = await mesh.client(a!, 'writer')
+    await writer.join('acks')
+    // drop the connection right after the frame leaves: the ack never arrives on this connection
+    const sending = writer.send('acks', 'did it arrive?')
+    writer.disconnect()
+    const result = await sending
+    await waitFor(() => seen.length >= 1, { what: 'the message at the watcher' })
+    await new Promise(resolve => setTimeout(resolve, 300))
+    expect(seen.filter(m => m.text === 'did it arrive?')).toHaveLength(1)
+    expect(seen[0]!.id).toBe(result.id)
+    expect(a!.store.page('acks', { limit: 10 }).events).toHaveLength(1)
+  })
+})
