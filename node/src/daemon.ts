@@ -40,11 +40,14 @@ export interface NodeOptions extends Partial<NodeConfig> {
   webRoot?: string
 }
 
-/** default location of the built web app: dist/client/web/app beside this file's compiled copy */
+/**
+ * Default location of the built web app: dist/client/web/app, found from this
+ * file whether it runs compiled (dist/node/src) or from source (node/src).
+ */
 function defaultWebRoot (): string {
   const here = dirname(fileURLToPath(import.meta.url))
-  // dist/node/src → dist/client/web/app
-  return join(here, '..', '..', 'client', 'web', 'app')
+  const beside = join(here, '..', '..', 'client', 'web', 'app')
+  return existsSync(beside) ? beside : join(here, '..', '..', 'dist', 'client', 'web', 'app')
 }
 
 let memoryIncarnation = 0

@@ -1,0 +1,48 @@
+/**
+ * The only way the web app builds DOM: elements with properties, and children
+ * that are nodes or strings. Strings always become text nodes, so user text can
+ * never turn into markup; nothing in the app assigns innerHTML.
+ */
+
+export type Child = Node | string | null | undefined | false
+
+export interface Props {
+  className?: string
+  /** stable hook for tests: `data-testid` */
+  testid?: string
+  title?: string
+  /** other attributes (data-*, aria-*, type, ...) */
+  attrs?: Record<string, string>
+  on?: { [K in keyof HTMLElementEventMap]?: (ev: HTMLElementEventMap[K]) => void }
+}
+
+export function h<K extends keyof HTMLElementTagNameMap> (tag: K, props: Props = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag)
+  if (props.className != null) el.className = props.className
+  if (props.testid != null) el.dataset.testid = props.testid
+  if (props.title != null) el.title = props.title
+  for (const [k, v] of Object.entries(props.attrs ?? {})) el.setAttribute(k, v)
+  for (const [type, fn] of Object.entries(props.on ?? {})) el.addEventListener(type, fn as EventListener)
+  append(el, children)
+  return el
+}
+
+export function append (el: Element, children: Child[]): void {
+  for (const c of children) {
+    if (c == null || c === false) continue
+    el.append(typeof c === 'string' ? document.createTextNode(c) : c)
+  }
+}
+
+/** replace every child of `el` */
+export function replaceChildren (el: Element, ...children: Child[]): void {
+  el.replaceChildren()
+  append(el, children)
+}
+
+/** the element with `data-testid=id`; the skeleton in index.html has all of them */
+export function byTestId<T extends HTMLElement = HTMLElement> (id: string, root: ParentNode = document): T {
+  const el = root.querySelector<T>(`[data-testid="${id}"]`)
+  if (el == null) throw new Error(`index.html has no element with data-testid="${id}"`)
+  return el
+}

@@ -1,0 +1,84 @@
+/**
+ * One conversation's messages in display order: (hlc, id) like the node and the
+ * client library, with messages still on their way to the node (no hlc yet)
+ * after all of them, in the order they were written. Pure: no DOM.
+ */
+
+export type DmDelivery = 'sending' | 'delivered' | 'queued'
+
+export interface Entry {
+  /** message id (hex), or `pending:<n>` until the node has acknowledged it */
+  key: string
+  hlc: bigint
+  from: string
+  name: string
+  text: string
+  /** author's clock, ms */
+  ts: number
+  /** ingress node, when known */
+  origin?: string
+  pending: boolean
+  /** own direct messages: what the node said about delivery */
+  dm?: DmDelivery
+}
+
+export function compareEntries (a: Entry, b: Entry): number {
+  if (a.pending !== b.pending) return a.pending ? 1 : -1
+  if (a.hlc !== b.hlc) return a.hlc < b.hlc ? -1 : 1
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0
+}
+
+export class Timeline {
+  readonly entries: Entry[] = []
+  private readonly byKey = new Map<string, Entry>()
+
+  has (key: string): boolean {
+    return this.byKey.has(key)
+  }
+
+  get (key: string): Entry | undefined {
+    return this.byKey.get(key)
+  }
+
+  /** insert in order; returns the index, or -1 when the key is already there */
+  insert (e: Entry): number {
+    if (this.byKey.has(e.key)) return -1
+    // binary search for the first entry after `e`
+    let lo = 0
+    let hi = this.entries.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (compareEntries(this.entries[mid] as Entry, e) <= 0) lo = mid + 1
+      else hi = mid
+    }
+    this.entries.splice(lo, 0, e)
+    this.byKey.set(e.key, e)
+    return lo
+  }
+
+  remove (key: string): boolean {
+    const e = this.byKey.get(key)
+    if (e == null) return false
+    this.byKey.delete(key)
+    this.entries.splice(this.entries.indexOf(e), 1)
+    return true
+  }
+
+  /** the oldest acknowledged message: where the next history page ends */
+  oldest (): Entry | undefined {
+    const first = this.entries[0]
+    return first == null || first.pending ? undefined : first
+  }
+
+  /** the first pending entry of `from` with this text (to retire it when its echo arrives) */
+  pendingMatch (from: string, text: string): Entry | undefined {
+    return this.entries.find(e => e.pending && e.from === from && e.text === text)
+  }
+
+  /** the entry after `key` in display order, if any */
+  next (key: string): Entry | undefined {
+    const e = this.byKey.get(key)
+    if (e == null) return undefined
+    return this.entries[this.entries.indexOf(e) + 1]
+  }
+}
