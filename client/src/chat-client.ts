@@ -10,7 +10,7 @@ import { CLIENT_PROTOCOL, CLIENT_PROTOCOL_VERSION } from './protocol/ids.js'
 import { decodeServerFrame, encodeClientFrame, readFrames } from './protocol/codec.js'
 import { DeliveryKind, DmState } from './protocol/client.js'
 import { idToHex, openEvent, signEvent } from './protocol/signing.js'
-import { validateRoom } from './protocol/validate.js'
+import { encodeDisplayName, validateRoom } from './protocol/validate.js'
 import { loadOrCreateIdentity, memoryKeyStore } from './key-store.js'
 import type { KeyStore } from './key-store.js'
 import type { EventContent, OpenedEvent } from './protocol/signing.js'
@@ -349,7 +349,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
         reply = await this.request({
           hello: {
             version: CLIENT_PROTOCOL_VERSION,
-            name: this.opts.name,
+            name: encodeDisplayName(this.opts.name),
             status: this.status,
             dmCursor: 0n,
             rooms: [...this.rooms.keys()],

@@ -457,7 +457,7 @@ export namespace ClientFrame {
 
   export interface ClientFrameHelloNameFieldEvent {
     field: '$.hello.name'
-    value: string
+    value: Uint8Array<ArrayBuffer>
   }
 
   export interface ClientFrameHelloStatusFieldEvent {
@@ -1559,7 +1559,7 @@ export namespace ServerFrame {
 
 export interface Hello {
   version: number
-  name: string
+  name: Uint8Array<ArrayBuffer>
   status: string
   dmCursor: bigint
   rooms: string[]
@@ -1582,9 +1582,9 @@ export namespace Hello {
           w.uint32(obj.version)
         }
 
-        if ((obj.name != null && obj.name !== '')) {
+        if ((obj.name != null && obj.name.byteLength > 0)) {
           w.uint32(18)
-          w.string(obj.name)
+          w.bytes(obj.name)
         }
 
         if ((obj.status != null && obj.status !== '')) {
@@ -1620,7 +1620,7 @@ export namespace Hello {
       }, (reader, length, opts = {}) => {
         const obj: any = {
           version: 0,
-          name: '',
+          name: uint8ArrayAlloc(0),
           status: '',
           dmCursor: 0n,
           rooms: [],
@@ -1639,7 +1639,7 @@ export namespace Hello {
               break
             }
             case 2: {
-              obj.name = reader.string()
+              obj.name = reader.bytes()
               break
             }
             case 3: {
@@ -1699,7 +1699,7 @@ export namespace Hello {
             case 2: {
               yield {
                 field: `${prefix}.name`,
-                value: reader.string()
+                value: reader.bytes()
               }
               break
             }
@@ -1769,7 +1769,7 @@ export namespace Hello {
 
   export interface HelloNameFieldEvent {
     field: '$.name'
-    value: string
+    value: Uint8Array<ArrayBuffer>
   }
 
   export interface HelloStatusFieldEvent {

@@ -5,7 +5,7 @@ import type { Uint8ArrayList } from 'uint8arraylist'
 
 export interface Event {
   author: Uint8Array<ArrayBuffer>
-  name: string
+  name: Uint8Array<ArrayBuffer>
   ts: bigint
   nonce: Uint8Array<ArrayBuffer>
   room?: RoomText
@@ -45,9 +45,9 @@ export namespace Event {
           w.bytes(obj.author)
         }
 
-        if ((obj.name != null && obj.name !== '')) {
+        if ((obj.name != null && obj.name.byteLength > 0)) {
           w.uint32(18)
-          w.string(obj.name)
+          w.bytes(obj.name)
         }
 
         if ((obj.ts != null && obj.ts !== 0n)) {
@@ -81,7 +81,7 @@ export namespace Event {
       }, (reader, length, opts = {}) => {
         const obj: any = {
           author: uint8ArrayAlloc(0),
-          name: '',
+          name: uint8ArrayAlloc(0),
           ts: 0n,
           nonce: uint8ArrayAlloc(0)
         }
@@ -97,7 +97,7 @@ export namespace Event {
               break
             }
             case 2: {
-              obj.name = reader.string()
+              obj.name = reader.bytes()
               break
             }
             case 3: {
@@ -166,7 +166,7 @@ export namespace Event {
             case 2: {
               yield {
                 field: `${prefix}.name`,
-                value: reader.string()
+                value: reader.bytes()
               }
               break
             }
@@ -224,7 +224,7 @@ export namespace Event {
 
   export interface EventNameFieldEvent {
     field: '$.name'
-    value: string
+    value: Uint8Array<ArrayBuffer>
   }
 
   export interface EventTsFieldEvent {

@@ -5,7 +5,7 @@ import { toString as u8ToString } from 'uint8arrays/to-string'
 import { LIMITS } from '../defaults.js'
 import { BadSignatureError, EventTooLargeError, InvalidEventError, InvalidUserError, BadFrameError } from '../errors.js'
 import { Event, SignedEvent } from './event.js'
-import { decodeBody, encodeBody, validateDisplayName, validateRoom } from './validate.js'
+import { decodeBody, decodeDisplayName, encodeBody, encodeDisplayName, validateRoom } from './validate.js'
 import type { PrivateKey, PublicKey } from '@libp2p/interface'
 
 /** Signatures cover this prefix too, so an event signature can never be replayed as some other libp2p signature. */
@@ -90,7 +90,7 @@ export async function signEvent (
   const maxEventBytes = opts.maxEventBytes ?? LIMITS.maxEventBytes
   const event: Event = {
     author: ab(publicKeyToProtobuf(key.publicKey)),
-    name: validateDisplayName(name),
+    name: encodeDisplayName(name),
     ts: BigInt(Math.floor(opts.now)),
     nonce: ab(opts.nonce)
   }
@@ -200,7 +200,7 @@ function describe (
     id,
     idHex: idToHex(id),
     author,
-    name: validateDisplayName(event.name),
+    name: decodeDisplayName(event.name),
     ts: Number(event.ts),
     bytes
   }

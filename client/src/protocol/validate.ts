@@ -13,7 +13,7 @@ const ROOM_RE = /^[\p{L}\p{N}][\p{L}\p{N}._-]*$/u
  * separators, and the bidi embedding/override/isolate marks that let a name
  * visually rewrite the text around it ("Trojan Source").
  */
-const NAME_FORBIDDEN_RE = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C\uFEFF]/u
+const NAME_FORBIDDEN_RE = /[\p{Cc}\p{Cs}\u2028\u2029\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C\uFEFF]/u
 
 /** Controls allowed in a message body: tab, newline, carriage return. Others (ESC, NUL, ...) could drive a terminal. */
 const BODY_FORBIDDEN_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069]/u
@@ -37,6 +37,22 @@ export function validateRoom (room: unknown): string {
     throw new InvalidRoomError('room name is not in Unicode NFC form')
   }
   return norm
+}
+
+/** A display name carried as UTF-8 bytes: decoded strictly, then validated (InvalidNameError). */
+export function decodeDisplayName (bytes: Uint8Array): string {
+  let name: string
+  try {
+    name = strictUtf8.decode(bytes)
+  } catch {
+    throw new InvalidNameError('display name is not valid UTF-8')
+  }
+  return validateDisplayName(name)
+}
+
+/** UTF-8 bytes of a display name, validated first. */
+export function encodeDisplayName (name: string): Uint8Array<ArrayBuffer> {
+  return utf8.encode(validateDisplayName(name))
 }
 
 /** Throws InvalidNameError unless `name` is an acceptable display name. */

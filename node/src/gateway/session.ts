@@ -1,6 +1,6 @@
 import { CLIENT_PROTOCOL_VERSION } from '../../../client/src/protocol/ids.js'
 import { decodeClientFrame, encodeServerFrame } from '../../../client/src/protocol/codec.js'
-import { validateDisplayName } from '../../../client/src/protocol/validate.js'
+import { decodeDisplayName } from '../../../client/src/protocol/validate.js'
 import { ErrorCode, HelloRequiredError, MeshchatError, UnsupportedError, VersionError, asMeshchatError, InvalidQueryError } from '../../../client/src/errors.js'
 import { TokenBucket } from '../state/rate-limiter.js'
 import type { ClientFrame, ServerFrame, Cursor as WireCursor, HistoryPage, PublishAck, UserPresence, Welcome, Redirect } from '../../../client/src/protocol/client.js'
@@ -151,7 +151,7 @@ export class ClientSession {
         this.fatal(new VersionError(`protocol version ${f.hello.version} is not supported (this node speaks ${CLIENT_PROTOCOL_VERSION})`), req)
         return
       }
-      this.name = validateDisplayName(f.hello.name)
+      this.name = decodeDisplayName(f.hello.name)
       this.status = parseStatus(f.hello.status)
       const redirect = this.host.attach(this, { rooms: f.hello.rooms, noRedirect: f.hello.noRedirect, affinity: f.hello.affinity })
       if (redirect != null) {

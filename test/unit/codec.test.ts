@@ -1,0 +1,258 @@
+import * as lp from 'it-length-prefixed'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { describe, expect, it } from 'vitest'
+import { LIMITS } from '../../client/src/defaults.js'
+import { BadFrameError, FrameTooLargeError } from '../../client/src/errors.js'
+import {
+  decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame, readFrames
+} from '../../client/src/protocol/codec.js'
+import { ClientFrame, DeliveryKind, DmState, ServerFrame } from '../../client/src/protocol/client.js'
+import { rejectionOf } from '../helpers/assert.js'
+import { lengthPrefix } from '../helpers/raw-client.js'
+
+/** unsigned LEB128 varints, written in the test helpers so the test does not share the codec's own varint code */
+const varint = {
+  encode: lengthPrefix,
+  decode (buf: Uint8Array): { value: number, bytes: number } {
+    let value = 0
+    let scale = 1
+    for (let i = 0; i < buf.byteLength; i++) {
+      const b = buf[i]!
+      value += (b & 0x7f) * scale
+      if ((b & 0x80) === 0) return { value, bytes: i + 1 }
+      scale *= 0x80
+    }
+    throw new Error('unterminated varint')
+  }
+}
+
+const u8 = (...b: number[]): Uint8Array<ArrayBuffer> => Uint8Array.from(b)
+const bytes = (n: number, fill = 0xab): Uint8Array<ArrayBuffer> => new Uint8Array(n).fill(fill)
+
+async function * chunks (...parts: Array<Uint8Array | Uint8ArrayList>): AsyncGenerator<Uint8Array | Uint8ArrayList> {
+  for (const p of parts) yield p
+}
+
+async function collect (source: AsyncIterable<Uint8Array | Uint8ArrayList>, max = 1024 * 1024): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = []
+  for await (const f of readFrames(source, max)) out.push(f.subarray())
+  return out
+}
+
+/** an async source that records how far it was read */
+function probe (prefix: Uint8Array, body: Uint8Array): { source: AsyncIterable<Uint8Array>, bodyPulled: () => boolean } {
+  let pulled = false
+  async function * gen (): AsyncGenerator<Uint8Array> {
+    yield prefix
+    pulled = true
+    yield body
+  }
+  return { source: gen(), bodyPulled: () => pulled }
+}
+
+const clientFrames: ClientFrame[] = [
+  { req: 1, hello: { version: 1, name: new TextEncoder().encode('Zoë 🚀') as Uint8Array<ArrayBuffer>, status: 'away', dmCursor: 0xffff_ffff_ffffn, rooms: ['lobby', 'général'], noRedirect: true, affinity: false } },
+  { req: 2, join: { room: 'lobby', after: { hlc: (1_700_000_000_000n << 16n) | 7n, id: bytes(32, 3) }, backlog: 25 } },
+  { req: 3, leave: { room: 'lobby' } },
+  { req: 4, publish: { event: bytes(5000, 0x5a) } },
+  { req: 5, history: { room: 'x', before: { hlc: 1n, id: bytes(32) }, limit: 500 } },
+  { req: 6, dmAck: { ids: [bytes(32, 1), bytes(32, 2)] } },
+  { req: 7, watch: { users: ['a', 'b', 'c'] } },
+  { req: 8, status: { status: 'away' } },
+  { req: 0xffff_ffff, ping: { time: 123n } }
+]
+
+const serverFrames: ServerFrame[] = [
+  {
+    req: 1,
+    welcome: {
+      nodeId: 'node-a',
+      userId: 'user-a',
+      meshSize: 20,
+      alternates: [{ id: 'node-b', addrs: ['/ip4/127.0.0.1/tcp/1'], clients: 3, maxClients: 10, httpUrl: 'http://x' }],
+      time: 1_700_000_000_000n,
+      limits: { maxEventBytes: 65536, maxRooms: 100, maxBodyBytes: 65536, ratePerSec: 2.5, burst: 40 },
+      httpUrl: ''
+    }
+  },
+  { req: 2, error: { code: 10, message: 'slow down', retryAfterMs: 1500, fatal: false } },
+  { req: 0, delivery: { event: bytes(300), hlc: (1_800_000_000_000n << 16n) | 65535n, origin: 'node-a', kind: DeliveryKind.REPLAY } },
+  { req: 3, publishAck: { id: bytes(32, 9), hlc: 42n, dm: DmState.QUEUED, copies: 2 } },
+  { req: 4, history: { room: 'lobby', events: [{ event: bytes(10), hlc: 1n, origin: 'n', kind: DeliveryKind.HISTORY }], more: true } },
+  { req: 0, roster: { room: 'lobby', members: [{ userId: 'u', name: 'n', status: 'online', nodes: ['a', 'b'] }] } },
+  { req: 0, replayDone: { room: 'lobby', count: 12 } }
+]
+
+describe('codec: frame round trips', () => {
+  it('client frames survive encode → length prefix → readFrames → decode', async () => {
+    const encoded = clientFrames.map(f => encodeClientFrame(f))
+    const payloads = await collect(chunks(...encoded))
+    expect(payloads).toHaveLength(clientFrames.length)
+    payloads.forEach((p, i) => {
+      expect(decodeClientFrame(p), `client frame ${i}`).toEqual(clientFrames[i])
+    })
+  })
+
+  it('server frames survive the same round trip', async () => {
+    const payloads = await collect(chunks(...serverFrames.map(f => encodeServerFrame(f))))
+    expect(payloads).toHaveLength(serverFrames.length)
+    payloads.forEach((p, i) => {
+      expect(decodeServerFrame(p), `server frame ${i}`).toEqual(serverFrames[i])
+    })
+  })
+
+  it('the length prefix is an unsigned varint of the payload length', () => {
+    const frame: ClientFrame = { req: 4, publish: { event: bytes(300) } }
+    const enc = encodeClientFrame(frame).subarray()
+    const body = ClientFrame.encode(frame)
+    const len = varint.decode(enc)
+    expect(len.value).toBe(body.byteLength)
+    expect(len.bytes).toBe(2) // 300 needs two varint bytes
+    expect(enc.subarray(len.bytes)).toEqual(body)
+  })
+
+  it('frames split at every byte boundary, or all in one chunk, come out the same', async () => {
+    const all = new Uint8ArrayList(...clientFrames.slice(0, 4).map(f => encodeClientFrame(f))).subarray()
+    const oneChunk = await collect(chunks(all))
+    const byteByByte = await collect(chunks(...[...all].map(b => u8(b))))
+    expect(oneChunk).toHaveLength(4)
+    expect(byteByByte).toEqual(oneChunk)
+    oneChunk.forEach((p, i) => {
+      expect(decodeClientFrame(p), `frame ${i}`).toEqual(clientFrames[i])
+    })
+  })
+
+  it('an empty frame (length 0) is read as an empty payload', async () => {
+    const payloads = await collect(chunks(u8(0), encodeClientFrame(clientFrames[2]!)))
+    expect(payloads.map(p => p.byteLength)).toEqual([0, ClientFrame.encode(clientFrames[2]!).byteLength])
+  })
+})
+
+describe('codec: readFrames limits', () => {
+  const max = 1024
+
+  it('a frame of exactly maxFrameBytes is read', async () => {
+    const payloads = await collect(chunks(lp.encode.single(bytes(max))), max)
+    expect(payloads).toHaveLength(1)
+    expect(payloads[0]!.byteLength).toBe(max)
+  })
+
+  it('a prefix above maxFrameBytes throws FrameTooLargeError before the body is read', async () => {
+    const p = probe(varint.encode(max + 1), bytes(max + 1))
+    const err = await rejectionOf(collect(p.source, max))
+    expect(err).toBeInstanceOf(FrameTooLargeError)
+    expect(err.name).toBe('FrameTooLargeError')
+    expect(p.bodyPulled()).toBe(false)
+  })
+
+  it('a huge prefix (1 TiB) is refused as too large without waiting for data', async () => {
+    const p = probe(varint.encode(2 ** 40), bytes(16))
+    const err = await rejectionOf(collect(p.source, max))
+    expect(err.name).toBe('FrameTooLargeError')
+    expect(p.bodyPulled()).toBe(false)
+  })
+
+  it('frames before an oversize one are still delivered, in order', async () => {
+    const seen: number[] = []
+    let err: Error | undefined
+    try {
+      for await (const f of readFrames(chunks(lp.encode.single(bytes(3)), lp.encode.single(bytes(5)), varint.encode(max * 10)), max)) {
+        seen.push(f.byteLength)
+      }
+    } catch (e) {
+      err = e as Error
+    }
+    expect(seen).toEqual([3, 5])
+    expect(err?.name).toBe('FrameTooLargeError')
+  })
+
+  it('a prefix that never terminates is a BadFrameError', async () => {
+    const err = await rejectionOf(collect(chunks(new Uint8Array(12).fill(0x80)), max))
+    expect(err).toBeInstanceOf(BadFrameError)
+  })
+
+  it('a stream that ends mid-body is a BadFrameError', async () => {
+    const err = await rejectionOf(collect(chunks(varint.encode(10), bytes(5)), max))
+    expect(err).toBeInstanceOf(BadFrameError)
+    expect(err.name).toBe('BadFrameError')
+  })
+
+  it('a stream that ends mid-prefix is a BadFrameError', async () => {
+    const err = await rejectionOf(collect(chunks(encodeClientFrame(clientFrames[0]!), u8(0x80)), max))
+    expect(err).toBeInstanceOf(BadFrameError)
+  })
+})
+
+describe('codec: malformed payloads', () => {
+  const garbage: Array<[string, Uint8Array]> = [
+    ['invalid wire type', u8(0x07)],
+    ['truncated varint field', u8(0x08)],
+    ['length-delimited field longer than the frame', u8(0x0a, 0x05, 0x01)],
+    ['all 0xff', u8(0xff, 0xff, 0xff)],
+    ['nested message truncated', u8(0x12, 0x80)]
+  ]
+
+  for (const [what, buf] of garbage) {
+    it(`client frame: ${what} → BadFrameError`, () => {
+      expect(() => decodeClientFrame(buf)).toThrow(BadFrameError)
+    })
+    it(`server frame: ${what} → BadFrameError`, () => {
+      expect(() => decodeServerFrame(buf)).toThrow(BadFrameError)
+    })
+  }
+
+  it('a frame cut anywhere inside a nested message is a BadFrameError, never a partial frame', () => {
+    const full = ClientFrame.encode(clientFrames[1]!)
+    // frame = tag(req) varint(req) tag(join) len(join) join...; every cut inside `join` must fail
+    for (let cut = 4; cut < full.byteLength; cut++) {
+      expect(() => decodeClientFrame(full.subarray(0, cut)), `cut at ${cut} of ${full.byteLength}`).toThrow(BadFrameError)
+    }
+  })
+})
+
+describe('codec: repeated-field decode limits', () => {
+  const hello = (rooms: number): ClientFrame => ({
+    req: 1,
+    hello: { version: 1, name: new TextEncoder().encode('a') as Uint8Array<ArrayBuffer>, status: '', dmCursor: 0n, rooms: Array.from({ length: rooms }, (_, i) => `r${i}`), noRedirect: false, affinity: false }
+  })
+
+  it('hello.rooms: 256 decode, 257 are refused', () => {
+    expect(decodeClientFrame(ClientFrame.encode(hello(256))).hello?.rooms).toHaveLength(256)
+    expect(() => decodeClientFrame(ClientFrame.encode(hello(257)))).toThrow(BadFrameError)
+  })
+
+  it('dmAck.ids: 1024 decode, 1025 are refused', () => {
+    const ids = (n: number): Array<Uint8Array<ArrayBuffer>> => Array.from({ length: n }, () => bytes(32))
+    expect(decodeClientFrame(ClientFrame.encode({ req: 1, dmAck: { ids: ids(1024) } })).dmAck?.ids).toHaveLength(1024)
+    expect(() => decodeClientFrame(ClientFrame.encode({ req: 1, dmAck: { ids: ids(1025) } }))).toThrow(BadFrameError)
+  })
+
+  it('watch.users: 1024 decode, 1025 are refused', () => {
+    const users = (n: number): string[] => Array.from({ length: n }, (_, i) => `u${i}`)
+    expect(decodeClientFrame(ClientFrame.encode({ req: 1, watch: { users: users(1024) } })).watch?.users).toHaveLength(1024)
+    expect(() => decodeClientFrame(ClientFrame.encode({ req: 1, watch: { users: users(1025) } }))).toThrow(BadFrameError)
+  })
+
+  it('server side: history.events above 1000 and node addrs above 16 are refused', () => {
+    const events = (n: number): ServerFrame => ({
+      req: 1,
+      history: { room: 'r', more: false, events: Array.from({ length: n }, () => ({ event: bytes(4), hlc: 1n, origin: 'o', kind: DeliveryKind.HISTORY })) }
+    })
+    expect(decodeServerFrame(ServerFrame.encode(events(1000))).history?.events).toHaveLength(1000)
+    expect(() => decodeServerFrame(ServerFrame.encode(events(1001)))).toThrow(BadFrameError)
+
+    const redirect = (n: number): ServerFrame => ({
+      req: 1,
+      redirect: { reason: 'full', to: { id: 'n', addrs: Array.from({ length: n }, (_, i) => `/ip4/127.0.0.1/tcp/${i}`), clients: 0, maxClients: 1, httpUrl: '' } }
+    })
+    expect(decodeServerFrame(ServerFrame.encode(redirect(16))).redirect?.to?.addrs).toHaveLength(16)
+    expect(() => decodeServerFrame(ServerFrame.encode(redirect(17)))).toThrow(BadFrameError)
+  })
+
+  it('the default frame limit leaves room for a maximal event plus its framing', async () => {
+    const max = LIMITS.maxEventBytes + LIMITS.frameOverheadBytes
+    const frame = encodeClientFrame({ req: 0xffff_ffff, publish: { event: bytes(LIMITS.maxEventBytes) } })
+    const payloads = await collect(chunks(frame), max)
+    expect(decodeClientFrame(payloads[0]!).publish?.event.byteLength).toBe(LIMITS.maxEventBytes)
+  })
+})

@@ -1,0 +1,295 @@
+import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { LIMITS } from '../../client/src/defaults.js'
+import { BadSignatureError, EventTooLargeError, InvalidEventError, InvalidUserError, MeshchatError } from '../../client/src/errors.js'
+import { Event, SignedEvent } from '../../client/src/protocol/event.js'
+import { eventId, idToHex, openEvent, signEvent, validateUserId } from '../../client/src/protocol/signing.js'
+import { rejectionOf } from '../helpers/assert.js'
+import { patchBytes, signPayload, signRawEvent, stripSignature, tamperBody } from '../helpers/raw-client.js'
+import type { PrivateKey } from '@libp2p/interface'
+
+const nonce = (fill = 7): Uint8Array => new Uint8Array(LIMITS.nonceBytes).fill(fill)
+const opts = { now: 1_700_000_000_123, nonce: nonce() }
+
+function hex (u: Uint8Array): string {
+  return Buffer.from(u).toString('hex')
+}
+
+describe('signing', () => {
+  let alice: PrivateKey
+  let bob: PrivateKey
+
+  beforeAll(async () => {
+    alice = await generateKeyPair('Ed25519')
+    bob = await generateKeyPair('Ed25519')
+  })
+
+  it('sign → open round trip keeps every field', async () => {
+    const signed = await signEvent(alice, 'Alice ✨', { kind: 'room', room: 'lobby', text: 'hello\nworld\t🙂' }, opts)
+    const opened = await openEvent(signed.bytes)
+    expect(opened.kind).toBe('room')
+    expect(opened.room).toBe('lobby')
+    expect(opened.text).toBe('hello\nworld\t🙂')
+    expect(opened.name).toBe('Alice ✨')
+    expect(opened.ts).toBe(1_700_000_000_123)
+    expect(opened.author).toBe(peerIdFromPrivateKey(alice).toString())
+    expect(opened.idHex).toBe(signed.idHex)
+    expect(opened.bytes).toEqual(signed.bytes)
+
+    const dm = await openEvent((await signEvent(alice, 'a', { kind: 'dm', to: peerIdFromPrivateKey(bob).toString(), text: 'psst' }, opts)).bytes)
+    expect(dm).toMatchObject({ kind: 'dm', to: peerIdFromPrivateKey(bob).toString(), text: 'psst' })
+    expect(dm.room).toBeUndefined()
+
+    const typing = await openEvent((await signEvent(alice, 'a', { kind: 'typing', room: 'lobby', active: true }, opts)).bytes)
+    expect(typing).toMatchObject({ kind: 'typing', room: 'lobby', active: true })
+    expect(typing.text).toBeUndefined()
+  })
+
+  it('the message id is sha256(payload ‖ signature) of the bytes on the wire', async () => {
+    const signed = await signEvent(alice, 'a', { kind: 'room', room: 'lobby', text: 'id check' }, opts)
+    const wire = SignedEvent.decode(signed.bytes)
+    const concat = new Uint8Array(wire.payload.byteLength + wire.signature.byteLength)
+    concat.set(wire.payload, 0)
+    concat.set(wire.signature, wire.payload.byteLength)
+    const expected = sha256(concat)
+    expect(hex(signed.id)).toBe(hex(expected))
+    expect(signed.idHex).toBe(hex(expected))
+    expect(hex(eventId(wire.payload, wire.signature))).toBe(hex(expected))
+    expect(idToHex(expected)).toMatch(/^[0-9a-f]{64}$/)
+    expect((await openEvent(signed.bytes)).idHex).toBe(hex(expected))
+  })
+
+  it('the id is stable: the same signed bytes always give the same id, and signing is deterministic', async () => {
+    const a = await signEvent(alice, 'a', { kind: 'room', room: 'lobby', text: 'same' }, opts)
+    const b = await signEvent(alice, 'a', { kind: 'room', room: 'lobby', text: 'same' }, opts)
+    expect(b.bytes).toEqual(a.bytes)
+    expect(b.idHex).toBe(a.idHex)
+    const opened1 = await openEvent(a.bytes)
+    const opened2 = await openEvent(Uint8Array.from(a.bytes))
+    expect(opened1.idHex).toBe(a.idHex)
+    expect(opened2.idHex).toBe(a.idHex)
+  })
+
+  it('anything that changes the signed bytes changes the id: nonce, ts, text, author', async () => {
+    const base = await signEvent(alice, 'a', { kind: 'room', room: 'lobby', text: 'same' }, opts)
+    const others = [
+      await signEvent(alice, 'a', { kind: 'room', room: 'lobby', text: 'same' }, { ...opts, nonce: nonce(8) }),
+      await signEvent(alice, 'a', { kind: 'room', room: 'lobby', text: 'same' }, { ...opts, now: opts.now + 1 }),
+      await signEvent(alice, 'a', { kind: 'room', room: 'lobby', text: 'same!' }, opts),
+      await signEvent(bob, 'a', { kind: 'room', room: 'lobby', text: 'same' }, opts)
+    ]
+    const ids = new Set([base.idHex, ...others.map(o => o.idHex)])
+    expect(ids.size).toBe(5)
+    const byBob = await openEvent(others[3]!.bytes)
+    expect(byBob.author).toBe(peerIdFromPrivateKey(bob).toString())
+    expect(byBob.author).not.toBe(peerIdFromPrivateKey(alice).toString())
+  })
+
+  it('a test-side raw signer produces exactly what signEvent produces (keeps the test helper honest)', async () => {
+    const signed = await signEvent(alice, 'a', { kind: 'room', room: 'lobby', text: 'same' }, opts)
+    const raw = await signRawEvent(alice, {
+      name: new TextEncoder().encode('a') as Uint8Array<ArrayBuffer>,
+      ts: BigInt(opts.now),
+      nonce: nonce() as Uint8Array<ArrayBuffer>,
+      room: { room: 'lobby', body: new TextEncoder().encode('same') as Uint8Array<ArrayBuffer> }
+    })
+    expect(hex(raw)).toBe(hex(signed.bytes))
+  })
+
+  it('every single flipped bit in the signature → BadSignatureError', async () => {
+    const signed = await signEvent(alice, 'a', { kind: 'room', room: 'lobby', text: 'flip the signature' }, opts)
+    const wire = SignedEvent.decode(signed.bytes)
+    for (let i = 0; i < wire.signature.byteLength; i++) {
+      for (const mask of [0x01, 0x80]) {
+        const sig = wire.signature.slice()
+        sig[i] = sig[i]! ^ mask
+        const err = await rejectionOf(openEvent(SignedEvent.encode({ payload: wire.payload, signature: sig })))
+        expect(err.name, `signature byte ${i} ^ 0x${mask.toString(16)}`).toBe('BadSignatureError')
+      }
+    }
+  })
+
+  it('every flipped byte in the message body → BadSignatureError (verification comes before content checks)', async () => {
+    const text = 'the quick brown fox'
+    const signed = await signEvent(alice, 'a', { kind: 'room', room: 'lobby', text }, opts)
+    const wire = SignedEvent.decode(signed.bytes)
+    const body = new TextEncoder().encode(text)
+    const at = hex(wire.payload).indexOf(hex(body)) / 2
+    expect(at).toBeGreaterThan(0)
+    for (let i = at; i < at + body.byteLength; i++) {
+      // 0x80 turns ASCII into invalid UTF-8; the signature check must still be what refuses it
+      for (const mask of [0x01, 0x80]) {
+        const payload = wire.payload.slice()
+        payload[i] = payload[i]! ^ mask
+        const err = await rejectionOf(openEvent(SignedEvent.encode({ payload, signature: wire.signature })))
+        expect(err.name, `body byte ${i - at} ^ 0x${mask.toString(16)}`).toBe('BadSignatureError')
+      }
+    }
+  })
+
+  it('every flipped byte anywhere in the payload is refused with a typed error; BadSignatureError whenever it still decodes with the same author', async () => {
+    const signed = await signEvent(alice, 'Alice', { kind: 'room', room: 'lobby', text: 'payload flips' }, opts)
+    const wire = SignedEvent.decode(signed.bytes)
+    const author = hex(publicKeyToProtobuf(alice.publicKey))
+    let badSig = 0
+    for (let i = 0; i < wire.payload.byteLength; i++) {
+      for (const mask of [0x01, 0x80]) {
+        const payload = wire.payload.slice()
+        payload[i] = payload[i]! ^ mask
+        const where = `payload byte ${i} ^ 0x${mask.toString(16)}`
+        const err = await rejectionOf(openEvent(SignedEvent.encode({ payload, signature: wire.signature })))
+        expect(err, where).toBeInstanceOf(MeshchatError)
+        let decoded: Event | undefined
+        try {
+          decoded = Event.decode(payload)
+        } catch {
+          decoded = undefined
+        }
+        if (decoded == null) {
+          expect(err.name, `${where} (payload no longer decodes)`).toBe('BadFrameError')
+        } else if (hex(decoded.author) === author) {
+          expect(err.name, `${where} (same author)`).toBe('BadSignatureError')
+          badSig++
+        } else {
+          // the author key itself was damaged: either it is no Ed25519 key any more, or the signature fails under it
+          expect(['BadSignatureError', 'InvalidEventError'], where).toContain(err.name)
+        }
+      }
+    }
+    // guard against a vacuous pass: most flips keep the payload decodable and must be caught by the signature
+    expect(badSig).toBeGreaterThan(wire.payload.byteLength / 2)
+  })
+
+  it('a body changed after signing, same length and still valid text → BadSignatureError', async () => {
+    const signed = await signEvent(alice, 'a', { kind: 'room', room: 'lobby', text: 'Xmas' }, opts)
+    const err = await rejectionOf(openEvent(tamperBody(signed.bytes)))
+    expect(err).toBeInstanceOf(BadSignatureError)
+  })
+
+  it('a signature that verifies under another key → BadSignatureError (an author cannot be swapped)', async () => {
+    const signed = await signEvent(alice, 'a', { kind: 'room', room: 'lobby', text: 'mine' }, opts)
+    const wire = SignedEvent.decode(signed.bytes)
+    const ev = Event.decode(wire.payload)
+    const stolen = Event.encode({ ...ev, author: publicKeyToProtobuf(bob.publicKey) as Uint8Array<ArrayBuffer> })
+    const err = await rejectionOf(openEvent(SignedEvent.encode({ payload: stolen, signature: wire.signature })))
+    expect(err.name).toBe('BadSignatureError')
+  })
+
+  it('unsigned, short, long and all-zero signatures → BadSignatureError', async () => {
+    const signed = await signEvent(alice, 'a', { kind: 'room', room: 'lobby', text: 'sig shapes' }, opts)
+    const wire = SignedEvent.decode(signed.bytes)
+    const cases: Array<[string, Uint8Array]> = [
+      ['empty', new Uint8Array(0)],
+      ['63 bytes', wire.signature.slice(0, 63)],
+      ['65 bytes', Uint8Array.from([...wire.signature, 0])],
+      ['zeros', new Uint8Array(64)]
+    ]
+    for (const [what, sig] of cases) {
+      const err = await rejectionOf(openEvent(SignedEvent.encode({ payload: wire.payload, signature: sig as Uint8Array<ArrayBuffer> })))
+      expect(err, what).toBeInstanceOf(BadSignatureError)
+      expect(err.name, what).toBe('BadSignatureError')
+    }
+    expect((await rejectionOf(openEvent(stripSignature(signed.bytes)))).name).toBe('BadSignatureError')
+  })
+
+  it('an author key that is not Ed25519 → InvalidEventError, even with a valid signature under that key', async () => {
+    const secp = await generateKeyPair('secp256k1')
+    const bytes = await signRawEvent(secp, { room: { room: 'lobby', body: new TextEncoder().encode('hi') as Uint8Array<ArrayBuffer> } })
+    // secp256k1 signatures are DER, rarely exactly 64 bytes; pad to 64 so the key type check is what refuses it
+    const wire = SignedEvent.decode(bytes)
+    const sig64 = new Uint8Array(64)
+    sig64.set(wire.signature.subarray(0, 64))
+    for (const sig of [wire.signature, sig64]) {
+      const err = await rejectionOf(openEvent(SignedEvent.encode({ payload: wire.payload, signature: sig as Uint8Array<ArrayBuffer> })))
+      expect(['InvalidEventError', 'BadSignatureError'], `signature of ${sig.byteLength} bytes`).toContain(err.name)
+    }
+    const err = await rejectionOf(openEvent(SignedEvent.encode({ payload: wire.payload, signature: sig64 as Uint8Array<ArrayBuffer> })))
+    expect(err).toBeInstanceOf(InvalidEventError)
+    expect(err.message).toMatch(/Ed25519/)
+  })
+
+  it('an author field that is no key at all → InvalidEventError', async () => {
+    const bytes = await signRawEvent(alice, { author: Uint8Array.from([1, 2, 3]) as Uint8Array<ArrayBuffer>, room: { room: 'lobby', body: Uint8Array.from([0x61]) as Uint8Array<ArrayBuffer> } })
+    const wire = SignedEvent.decode(bytes)
+    expect(wire.signature.byteLength).toBe(64)
+    expect((await rejectionOf(openEvent(bytes))).name).toBe('InvalidEventError')
+  })
+
+  it('a correctly signed event with no kind → InvalidEventError', async () => {
+    const bytes = await signRawEvent(alice, {})
+    const err = await rejectionOf(openEvent(bytes))
+    expect(err).toBeInstanceOf(InvalidEventError)
+    expect(err.message).toMatch(/kind/)
+  })
+
+  it('correctly signed events with bad content get the content error, not a signature error', async () => {
+    const body = (b: number[]): Uint8Array<ArrayBuffer> => Uint8Array.from(b) as Uint8Array<ArrayBuffer>
+    const cases: Array<[string, Parameters<typeof signRawEvent>[1], string]> = [
+      ['invalid UTF-8 body', { room: { room: 'lobby', body: body([0x61, 0xff]) } }, 'InvalidUtf8Error'],
+      ['empty body', { room: { room: 'lobby', body: body([]) } }, 'InvalidEventError'],
+      ['bad room name', { room: { room: 'no spaces', body: body([0x61]) } }, 'InvalidRoomError'],
+      ['bidi override in the name', { name: new TextEncoder().encode('evil\u202Eman') as Uint8Array<ArrayBuffer>, room: { room: 'lobby', body: body([0x61]) } }, 'InvalidNameError'],
+      ['short nonce', { nonce: body([1, 2, 3]), room: { room: 'lobby', body: body([0x61]) } }, 'InvalidEventError'],
+      ['DM to a non-user', { dm: { to: 'not-a-peer-id', body: body([0x61]) } }, 'InvalidUserError'],
+      ['ESC in the body', { room: { room: 'lobby', body: body([0x1b, 0x5b, 0x32, 0x4a]) } }, 'InvalidEventError']
+    ]
+    for (const [what, ev, name] of cases) {
+      const err = await rejectionOf(openEvent(await signRawEvent(alice, ev)))
+      expect(err.name, what).toBe(name)
+    }
+  })
+
+  it('a display name that is not valid UTF-8 is refused, not turned into other characters', async () => {
+    // names are carried as bytes and decoded strictly, like bodies: invalid UTF-8 is refused, never replaced
+    const invalid: Array<[string, number[]]> = [
+      ['0xff', [0x61, 0xff, 0x62, 0x63]],
+      ['CESU-encoded surrogate', [0x61, 0xed, 0xa0, 0x80]],
+      ['truncated sequence at the end', [0x61, 0x62, 0x63, 0xe2]]
+    ]
+    for (const [what, bytes] of invalid) {
+      const payload = Event.encode({
+        author: publicKeyToProtobuf(alice.publicKey) as Uint8Array<ArrayBuffer>,
+        name: new TextEncoder().encode('NAME') as Uint8Array<ArrayBuffer>,
+        ts: 1n,
+        nonce: nonce() as Uint8Array<ArrayBuffer>,
+        room: { room: 'lobby', body: new TextEncoder().encode('hi') as Uint8Array<ArrayBuffer> }
+      })
+      const signed = await signPayload(alice, patchBytes(payload, 'NAME', Uint8Array.from(bytes)))
+      const outcome = await openEvent(signed).then(ev => `accepted as name ${JSON.stringify(ev.name)}`, (err: Error) => err.name)
+      expect(['InvalidNameError', 'InvalidUtf8Error'], `name bytes ${what}`).toContain(outcome)
+    }
+  })
+
+  it('events above the size limit are refused before decoding, both when signing and when opening', async () => {
+    const max = 2048
+    await expect(signEvent(alice, 'a', { kind: 'room', room: 'lobby', text: 'x'.repeat(max) }, { ...opts, maxEventBytes: max }))
+      .rejects.toBeInstanceOf(EventTooLargeError)
+    const big = await signEvent(alice, 'a', { kind: 'room', room: 'lobby', text: 'x'.repeat(max) }, opts)
+    expect(big.bytes.byteLength).toBeGreaterThan(max)
+    const err = await rejectionOf(openEvent(big.bytes, { maxEventBytes: max }))
+    expect(err.name).toBe('EventTooLargeError')
+    expect((await openEvent(big.bytes)).text).toHaveLength(max)
+    // garbage above the limit is too large, not malformed: the limit is checked first
+    expect((await rejectionOf(openEvent(new Uint8Array(max + 1).fill(0xff), { maxEventBytes: max }))).name).toBe('EventTooLargeError')
+  })
+
+  it('bytes that are no SignedEvent → BadFrameError', async () => {
+    expect((await rejectionOf(openEvent(Uint8Array.from([0xff, 0xff, 0xff])))).name).toBe('BadFrameError')
+  })
+
+  it('signEvent refuses content it would refuse to open', async () => {
+    await expect(signEvent(alice, ' padded', { kind: 'room', room: 'lobby', text: 'a' }, opts)).rejects.toMatchObject({ name: 'InvalidNameError' })
+    await expect(signEvent(alice, 'a', { kind: 'room', room: 'a/b', text: 'a' }, opts)).rejects.toMatchObject({ name: 'InvalidRoomError' })
+    await expect(signEvent(alice, 'a', { kind: 'room', room: 'lobby', text: '' }, opts)).rejects.toMatchObject({ name: 'InvalidEventError' })
+    await expect(signEvent(alice, 'a', { kind: 'dm', to: 'nobody', text: 'a' }, opts)).rejects.toMatchObject({ name: 'InvalidUserError' })
+  })
+
+  it('validateUserId accepts PeerId strings only', () => {
+    expect(validateUserId(peerIdFromPrivateKey(alice).toString())).toBe(peerIdFromPrivateKey(alice).toString())
+    for (const bad of ['', 'x'.repeat(129), 'not a peer id', 42, null]) {
+      expect(() => validateUserId(bad), String(bad)).toThrow(InvalidUserError)
+    }
+  })
+})
