@@ -219,6 +219,15 @@ export class MeshchatNode {
       nodes: () => this.presence.replica.nodes(),
       nodeId: this.nodeId
     })
+    this.metrics.bind({
+      clients: () => this.registry.size,
+      users: () => this.registry.userCount,
+      rooms: () => this.rooms.subscribed().length,
+      presenceEntries: () => this.presence.replica.stats().devices,
+      presenceNodes: () => this.presence.replica.stats().upNodes,
+      meshPeers: () => this.mesh.getPeers().length,
+      mailbox: () => this.store.isOpen ? this.store.mailboxTotal() : 0
+    })
     if (cfg.http != null) {
       this.http = new HttpServer({
         listen: cfg.http,
@@ -294,12 +303,6 @@ export class MeshchatNode {
       log: this.logger.forComponent('meshchat:session'),
       incarnation: this.incarnation
     })
-    this.mesh.addEventListener('connection:open', this.countPeers)
-    this.mesh.addEventListener('connection:close', this.countPeers)
-  }
-
-  private readonly countPeers = (): void => {
-    this.metrics.meshPeers.set(this.mesh.getPeers().length)
   }
 
   /**
@@ -330,8 +333,6 @@ export class MeshchatNode {
     this.rooms.stop()
     await this.dm.stop().catch(() => {})
     await this.sync.stop().catch(() => {})
-    this.mesh.removeEventListener('connection:open', this.countPeers)
-    this.mesh.removeEventListener('connection:close', this.countPeers)
     await this.mesh.stop()
     this.store.close()
   }

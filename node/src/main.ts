@@ -216,20 +216,28 @@ async function runChat (argv: string[]): Promise<void> {
   let current = ''
   client.addEventListener('message', e => { print(fmtMessage(e.detail), { type: 'message', ...e.detail }) })
   client.addEventListener('dm', e => { print(fmtDm(e.detail, client.userId), { type: 'dm', ...e.detail }) })
-  client.addEventListener('presence:join', e => { print(`* ${e.detail.member.name} joined ${e.detail.room} (on ${e.detail.member.nodes.map(n => n.slice(-6)).join(',')})`, { type: 'join', ...e.detail }) })
+  client.addEventListener('presence:join', e => {
+    if (e.detail.member.userId === client.userId) return
+    print(`* ${e.detail.member.name} joined ${e.detail.room} (on ${e.detail.member.nodes.map(n => n.slice(-6)).join(',')})`, { type: 'join', ...e.detail })
+  })
   client.addEventListener('presence:leave', e => { print(`* ${e.detail.userId.slice(-8)} left ${e.detail.room}`, { type: 'leave', ...e.detail }) })
   client.addEventListener('state', e => { print(`* ${e.detail.state}${e.detail.nodeId != null ? ` (node ${e.detail.nodeId.slice(-6)})` : ''}`, { type: 'state', ...e.detail }) })
   client.addEventListener('error', e => { print(`! ${e.detail.name}: ${e.detail.message}`, { type: 'error', name: e.detail.name, code: e.detail.code, message: e.detail.message }) })
   const welcome = await client.connect()
   print(`attached to node ${welcome.nodeId} as ${client.userId} (mesh of ${welcome.meshSize}); /help for commands`, { type: 'welcome', ...welcome, self: client.userId })
-  for (const room of list(o.room) ?? []) {
+  const joinRoom = async (room: string): Promise<void> => {
     await client.join(room, { backlog: 20 })
     current = room
+    // the roster snapshot arrives before the join's reply; later changes are printed as joins and leaves
+    const members = client.roster(room)
+    const names = [name, ...members.filter(m => m.userId !== client.userId).map(m => m.name)]
+    print(`* in ${room}: ${names.join(', ')}`, { type: 'roster', room, members })
   }
+  for (const room of list(o.room) ?? []) await joinRoom(room)
   const rl = createInterface({ input: process.stdin, terminal: false })
   const commands: Record<string, (args: string) => Promise<void>> = {
     help: async () => { print('/join <room>  /leave [room]  /rooms  /who [room]  /dm <user> <text>  /history [n]  /away  /back  /quit') },
-    join: async a => { await client.join(a.trim(), { backlog: 20 }); current = a.trim() },
+    join: async a => { await joinRoom(a.trim()) },
     leave: async a => { const r = a.trim() || current; await client.leave(r); if (r === current) current = client.joined[0] ?? '' },
     rooms: async () => { print(client.joined.map(r => r === current ? `*${r}` : r).join(' ')) },
     who: async a => {
@@ -273,6 +281,8 @@ async function runChat (argv: string[]): Promise<void> {
   })
   await new Promise<void>(resolve => rl.once('close', resolve))
   await client.close()
+  // stdin (and libp2p's lingering sockets) would keep the process alive after /quit or EOF
+  process.exit(0)
 }
 
 async function runDemo (argv: string[]): Promise<void> {

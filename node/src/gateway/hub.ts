@@ -135,8 +135,6 @@ export class Hub implements SessionHost {
     }
     this.c.registry.add(session)
     this.c.presence.put(this.entry(session))
-    this.c.metrics.clients.set(this.c.registry.size)
-    this.c.metrics.users.set(this.c.registry.userCount)
     return undefined
   }
 
@@ -176,8 +174,6 @@ export class Hub implements SessionHost {
     }
     for (const u of session.watching) this.unwatch(session, u)
     this.c.presence.del(session.id)
-    this.c.metrics.clients.set(this.c.registry.size)
-    this.c.metrics.users.set(this.c.registry.userCount)
   }
 
   private entry (s: ClientSession): { userId: string, deviceId: string, name: string, status: PresenceStatus, rooms: string[], since: number } {

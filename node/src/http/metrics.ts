@@ -5,11 +5,42 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client'
  * process in simulations, so nothing goes into prom-client's global registry).
  * Services increment these; /metrics renders them with libp2p's.
  */
+/** Values the gauges read when scraped, so they are never stale and no service has to remember to set them. */
+export interface GaugeSources {
+  clients: () => number
+  users: () => number
+  rooms: () => number
+  presenceEntries: () => number
+  presenceNodes: () => number
+  meshPeers: () => number
+  mailbox: () => number
+}
+
 export class NodeMetrics {
   readonly registry = new Registry()
-  readonly clients = new Gauge({ name: 'meshchat_clients', help: 'client sessions attached to this node', registers: [this.registry] })
-  readonly users = new Gauge({ name: 'meshchat_users', help: 'distinct users attached to this node', registers: [this.registry] })
-  readonly rooms = new Gauge({ name: 'meshchat_rooms_subscribed', help: 'room topics this node is subscribed to', registers: [this.registry] })
+  private sources?: GaugeSources
+
+  /** connect the gauges to the node's state (the daemon does this once its services exist) */
+  bind (sources: GaugeSources): void {
+    this.sources = sources
+  }
+
+  private gauge (name: string, help: string, key: keyof GaugeSources): Gauge {
+    const read = (): number | undefined => this.sources?.[key]()
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect () {
+        const v = read()
+        if (v !== undefined) this.set(v)
+      }
+    })
+  }
+
+  readonly clients = this.gauge('meshchat_clients', 'client sessions attached to this node', 'clients')
+  readonly users = this.gauge('meshchat_users', 'distinct users attached to this node', 'users')
+  readonly rooms = this.gauge('meshchat_rooms_subscribed', 'room topics this node is subscribed to', 'rooms')
   readonly messagesIn = new Counter({
     name: 'meshchat_messages_in_total',
     help: 'events accepted, by source (client = published here, mesh = received from another node) and kind',
@@ -44,8 +75,8 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
-  readonly presenceEntries = new Gauge({ name: 'meshchat_presence_entries', help: 'device entries in the presence view (all nodes)', registers: [this.registry] })
-  readonly presenceNodes = new Gauge({ name: 'meshchat_presence_nodes_up', help: 'nodes presence considers up', registers: [this.registry] })
+  readonly presenceEntries = this.gauge('meshchat_presence_entries', 'device entries in the presence view (all nodes)', 'presenceEntries')
+  readonly presenceNodes = this.gauge('meshchat_presence_nodes_up', 'nodes presence considers up', 'presenceNodes')
   readonly presenceBytes = new Counter({
     name: 'meshchat_presence_bytes_total',
     help: 'presence gossip payload bytes, by direction',
@@ -54,7 +85,7 @@ export class NodeMetrics {
   })
 
   readonly presenceSyncs = new Counter({ name: 'meshchat_presence_syncs_total', help: 'full-state presence pulls after a gap', registers: [this.registry] })
-  readonly meshPeers = new Gauge({ name: 'meshchat_mesh_peers', help: 'connected mesh peers', registers: [this.registry] })
+  readonly meshPeers = this.gauge('meshchat_mesh_peers', 'connected mesh peers', 'meshPeers')
   readonly dms = new Counter({
     name: 'meshchat_dms_total',
     help: 'direct messages by outcome (delivered, queued, forwarded, received)',
@@ -62,6 +93,6 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
-  readonly mailbox = new Gauge({ name: 'meshchat_mailbox_entries', help: 'queued DMs held by this node', registers: [this.registry] })
+  readonly mailbox = this.gauge('meshchat_mailbox_entries', 'queued DMs held by this node', 'mailbox')
   readonly backfilled = new Counter({ name: 'meshchat_backfilled_total', help: 'history events fetched from peers', registers: [this.registry] })
 }

@@ -90,7 +90,6 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
       timeoutMs: this.init.requestTimeoutMs,
       log: this.c.log
     })
-    this.c.metrics.mailbox.set(this.c.store.mailboxTotal())
   }
 
   async stop (): Promise<void> {
@@ -184,7 +183,6 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     }
     const fresh = this.c.store.mailboxPut(user, e)
     if (fresh) {
-      this.c.metrics.mailbox.inc()
       // the sender's node may have had a stale view; if this node knows the user is online, deliver now
       if (this.c.presence.userNodes(user).length > 0) this.schedulePush(user)
     }
@@ -311,7 +309,6 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
 
   remove (user: string, ids: Uint8Array[]): number {
     const n = this.c.store.mailboxDelete(user, ids)
-    if (n > 0) this.c.metrics.mailbox.dec(n)
     return n
   }
 

@@ -199,9 +199,6 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
       if (!n.up && now - n.lastHeard > this.timings.forgetAfterMs) this.replica.forget(n.id)
     }
     this.repair()
-    const stats = this.replica.stats()
-    this.c.metrics.presenceEntries.set(stats.devices)
-    this.c.metrics.presenceNodes.set(stats.upNodes)
   }
 
   private receive (msg: Message): void {

@@ -112,7 +112,6 @@ export class RoomService implements Startable {
         const topic = roomTopic(room)
         this.c.pubsub.topicValidators.set(topic, async (peer, msg) => this.validate(peer, msg, room))
         this.c.pubsub.subscribe(topic)
-        this.c.metrics.rooms.set(this.interest.size)
         this.c.log('subscribed to room %s (%s)', room, why)
         this.c.onSubscribe?.(room)
       } else {
@@ -125,7 +124,6 @@ export class RoomService implements Startable {
         const topic = roomTopic(room)
         this.c.pubsub.unsubscribe(topic)
         this.c.pubsub.topicValidators.delete(topic)
-        this.c.metrics.rooms.set(this.interest.size)
         this.c.log('unsubscribed from room %s', room)
       }
     }

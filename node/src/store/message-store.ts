@@ -263,6 +263,10 @@ export class MessageStore {
     return Number((this.stmts.mbAll.get() as Row).n)
   }
 
+  get isOpen (): boolean {
+    return this.db.isOpen
+  }
+
   close (): void {
     if (this.db.isOpen) this.db.close()
   }
