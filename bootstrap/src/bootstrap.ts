@@ -1,11 +1,10 @@
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { prefixLogger } from '@libp2p/logger'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { PRESENCE_TOPIC } from '../../client/src/protocol/ids.js'
 import { createMeshHost } from '../../node/src/mesh/mesh-host.js'
 import { LinkControl } from '../../node/src/mesh/link-control.js'
 import { PresenceMessage } from '../../node/src/mesh/mesh.js'
-import { checkMeshKey, dataPaths, loadIdentity, loadMeshKey, newMeshKey } from '../../node/src/keys.js'
+import { resolveKeys } from '../../node/src/keys.js'
 import type { MeshLibp2p } from '../../node/src/mesh/mesh-host.js'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -42,22 +41,7 @@ export class BootstrapDaemon {
   }
 
   static async create (opts: BootstrapOptions = {}): Promise<BootstrapDaemon> {
-    const paths = opts.dataDir == null ? undefined : dataPaths(opts.dataDir)
-    const privateKey = opts.privateKey ?? (paths != null ? (await loadIdentity(paths.nodeKey)).key : await generateKeyPair('Ed25519'))
-    let psk: Uint8Array
-    let created = false
-    if (opts.meshKey instanceof Uint8Array) {
-      psk = checkMeshKey(opts.meshKey, 'mesh key')
-    } else if (typeof opts.meshKey === 'string') {
-      psk = (await loadMeshKey(opts.meshKey, false)).key
-    } else if (paths != null) {
-      const loaded = await loadMeshKey(paths.meshKey, true)
-      psk = loaded.key
-      created = loaded.created
-    } else {
-      psk = newMeshKey()
-      created = true
-    }
+    const { privateKey, psk, createdMeshKey: created } = await resolveKeys(opts)
     const linkControl = opts.linkControl ?? new LinkControl()
     const mesh = await createMeshHost({
       privateKey,

@@ -3,13 +3,12 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { prefixLogger } from '@libp2p/logger'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { Registry } from 'prom-client'
 import { CLIENT_PROTOCOL } from '../../client/src/protocol/ids.js'
 import { LIMITS } from '../../client/src/defaults.js'
 import { resolveConfig } from './config.js'
-import { checkMeshKey, dataPaths, loadIdentity, loadMeshKey, newMeshKey } from './keys.js'
+import { dataPaths, resolveKeys } from './keys.js'
 import { createMeshHost } from './mesh/mesh-host.js'
 import { LinkControl } from './mesh/link-control.js'
 import { RoomService } from './mesh/rooms.js'
@@ -244,21 +243,7 @@ export class MeshchatNode {
     const { privateKey: givenKey, linkControl: givenLink, libp2pMetrics, webRoot, ...partial } = opts
     const config = resolveConfig(partial)
     const paths = config.dataDir == null ? undefined : dataPaths(config.dataDir)
-    const privateKey = givenKey ?? (paths != null ? (await loadIdentity(paths.nodeKey)).key : await generateKeyPair('Ed25519'))
-    let psk: Uint8Array
-    let createdMeshKey = false
-    if (config.meshKey instanceof Uint8Array) {
-      psk = checkMeshKey(config.meshKey, 'mesh key')
-    } else if (typeof config.meshKey === 'string') {
-      psk = (await loadMeshKey(config.meshKey, false)).key
-    } else if (paths != null) {
-      const loaded = await loadMeshKey(paths.meshKey, true)
-      psk = loaded.key
-      createdMeshKey = loaded.created
-    } else {
-      psk = newMeshKey()
-      createdMeshKey = true
-    }
+    const { privateKey, psk, createdMeshKey } = await resolveKeys({ dataDir: config.dataDir, meshKey: config.meshKey, privateKey: givenKey })
     const incarnation = await nextIncarnation(paths?.incarnation ?? null)
     const linkControl = givenLink ?? new LinkControl()
     const wantMetrics = libp2pMetrics ?? config.http != null

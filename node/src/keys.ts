@@ -72,3 +72,29 @@ export function dataPaths (dataDir: string): { nodeKey: string, meshKey: string,
     incarnation: join(dataDir, 'incarnation')
   }
 }
+
+/**
+ * The identity and mesh key a mesh host (node or bootstrap) starts with: the
+ * given key, else the data directory's key file (created on first start),
+ * else a fresh in-memory key. The mesh key: given bytes, a given file (which
+ * must exist), `<dataDir>/swarm.key` (created on first start), or a fresh one.
+ */
+export async function resolveKeys (opts: {
+  dataDir?: string | null
+  meshKey?: string | Uint8Array | null
+  privateKey?: PrivateKey
+}): Promise<{ privateKey: PrivateKey, psk: Uint8Array, createdMeshKey: boolean }> {
+  const paths = opts.dataDir == null ? undefined : dataPaths(opts.dataDir)
+  const privateKey = opts.privateKey ?? (paths != null ? (await loadIdentity(paths.nodeKey)).key : await generateKeyPair('Ed25519'))
+  if (opts.meshKey instanceof Uint8Array) {
+    return { privateKey, psk: checkMeshKey(opts.meshKey, 'mesh key'), createdMeshKey: false }
+  }
+  if (typeof opts.meshKey === 'string') {
+    return { privateKey, psk: (await loadMeshKey(opts.meshKey, false)).key, createdMeshKey: false }
+  }
+  if (paths != null) {
+    const loaded = await loadMeshKey(paths.meshKey, true)
+    return { privateKey, psk: loaded.key, createdMeshKey: loaded.created }
+  }
+  return { privateKey, psk: newMeshKey(), createdMeshKey: true }
+}
