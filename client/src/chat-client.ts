@@ -152,6 +152,8 @@ export interface ChatClientOptions {
    * the node dialed unless it is full or overloaded
    */
   affinity?: boolean
+  /** rooms to be in from the start: joined as soon as the client is attached (and named in the hello, for affinity) */
+  rooms?: string[]
 }
 
 interface Pending {
@@ -205,7 +207,7 @@ function randomNonce (): Uint8Array {
  * with the same message id, so the application sees no gap and no duplicate.
  */
 export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
-  private readonly opts: Required<Omit<ChatClientOptions, 'privateKey' | 'keyStore' | 'transports'>> & Pick<ChatClientOptions, 'privateKey' | 'keyStore' | 'transports'>
+  private readonly opts: Required<Omit<ChatClientOptions, 'privateKey' | 'keyStore' | 'transports' | 'rooms'>> & Pick<ChatClientOptions, 'privateKey' | 'keyStore' | 'transports' | 'rooms'>
   private key?: PrivateKey
   private node?: Libp2p
   private stream?: Stream
@@ -244,6 +246,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
       ...opts
     }
     this.status = this.opts.status
+    for (const room of opts.rooms ?? []) this.rooms.set(validateRoom(room), { seen: new Set(), roster: new Map() })
   }
 
   /** the user id (PeerId string); available after connect() */

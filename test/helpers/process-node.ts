@@ -22,7 +22,7 @@ export interface ProcessNode {
  * A node as a separate process, through the real CLI (`meshchat node --json`).
  * Needs the compiled code (`npm run build`; `npm test` builds first).
  */
-export async function spawnNode (opts: { dataDir: string, meshKey: string, bootstrap: string[], extraArgs?: string[] }): Promise<ProcessNode> {
+export async function spawnNode (opts: { dataDir: string, meshKey: string, bootstrap: string[], extraArgs?: string[], env?: Record<string, string> }): Promise<ProcessNode> {
   if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run npm run build (npm test does)`)
   const args = [CLI, 'node', '--json',
     '--data-dir', opts.dataDir,
@@ -32,7 +32,7 @@ export async function spawnNode (opts: { dataDir: string, meshKey: string, boots
     '--http', 'off',
     ...opts.bootstrap.flatMap(b => ['--bootstrap', b]),
     ...(opts.extraArgs ?? [])]
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } })
   let stderr = ''
   proc.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
   const exited = new Promise<number | null>(resolve => proc.once('exit', code => { resolve(code) }))
