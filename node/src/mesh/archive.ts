@@ -260,7 +260,7 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
     let confirmed = 0
     for (const peer of this.sources(room)) {
       try {
-        await this.c.sync.call(peer, { store: { room, event } }, this.init.requestTimeoutMs)
+        await this.c.sync.call(peer, { store: { room, event } }, this.init.requestTimeoutMs, true)
         if (++confirmed >= this.init.ackReplicas) break
       } catch (err) {
         this.c.log('replicating to %s failed - %s', peer, (err as Error).message)

@@ -6,7 +6,7 @@ import { openEvent, idToHex } from '../../../client/src/protocol/signing.js'
 import { MailboxFullError, UnavailableError } from '../../../client/src/errors.js'
 import { rendezvousOwners } from '../state/rendezvous.js'
 import { DmDeliver, DmResult } from './mesh.js'
-import { request, serve } from './rpc.js'
+import { ChannelPool, serve } from './rpc.js'
 import { SYNC_ERRORS, storedToWire } from './sync.js'
 import type { SyncService, MailboxHandler } from './sync.js'
 import type { StoredEvent as WireStoredEvent } from './mesh.js'
@@ -75,9 +75,13 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     }
   }
 
+  /** DM hand-offs to each peer share one pipelined stream */
+  private readonly channels: ChannelPool<DmDeliver, DmResult>
+
   constructor (init: DmInit, components: DmComponents) {
     this.init = init
     this.c = components
+    this.channels = new ChannelPool(components.mesh, DM_PROTOCOL, { req: DmDeliver, res: DmResult }, { timeoutMs: init.requestTimeoutMs, maxBytes: 4096 })
   }
 
   async start (): Promise<void> {
@@ -97,6 +101,7 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     this.started = false
     clearTimeout(this.rebalanceTimer)
     clearTimeout(this.pushTimer)
+    this.channels.close()
     this.c.presence.removeEventListener('change', this.onPresence)
     await this.c.mesh.unhandle(DM_PROTOCOL)
   }
@@ -132,9 +137,7 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
         return delivered
       }
       try {
-        const res = await request(this.c.mesh, peerIdFromString(node), DM_PROTOCOL, { req: DmDeliver, res: DmResult },
-          { event: storedToWire(stored), users: [...users] },
-          { timeoutMs: this.init.requestTimeoutMs, maxBytes: 4096 })
+        const res = await this.channels.call(peerIdFromString(node), { event: storedToWire(stored), users: [...users] })
         this.c.metrics.dms.inc({ outcome: 'forwarded' })
         return res.delivered
       } catch (err) {
@@ -209,9 +212,7 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
         continue
       }
       for (const e of events) {
-        await request(this.c.mesh, peerIdFromString(node), DM_PROTOCOL, { req: DmDeliver, res: DmResult },
-          { event: storedToWire(e), users: [user], mailbox: true },
-          { timeoutMs: this.init.requestTimeoutMs, maxBytes: 4096 })
+        await this.channels.call(peerIdFromString(node), { event: storedToWire(e), users: [user], mailbox: true })
       }
     }
   }

@@ -1,4 +1,5 @@
 import { lpStream } from '@libp2p/utils'
+import * as lp from 'it-length-prefixed'
 import type { Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -60,9 +61,11 @@ export async function request<Req, Res> (
 }
 
 /**
- * Serve a request/response protocol. A request that does not decode gets no
- * answer and the stream is reset (only mesh peers, which hold the mesh key,
- * can reach this at all); a handler that throws is logged and the stream reset.
+ * Serve a request/response protocol. A stream carries one request (one-shot
+ * `request`) or a sequence of them (`RpcChannel`); requests on one stream are
+ * answered in order. A request that does not decode gets no answer and the
+ * stream is reset (only mesh peers, which hold the mesh key, can reach this at
+ * all); a handler that throws is logged and the stream reset.
  */
 export async function serve<Req, Res> (
   host: Libp2p,
@@ -72,16 +75,149 @@ export async function serve<Req, Res> (
   opts: { maxBytes: number, timeoutMs: number, log: Logger, maxInboundStreams?: number }
 ): Promise<void> {
   await host.handle(protocol, async (stream: Stream, connection) => {
-    const signal = AbortSignal.timeout(opts.timeoutMs)
     try {
-      const lp = lpStream(stream, { maxDataLength: opts.maxBytes })
-      const req = codecs.req.decode(await lp.read({ signal }))
-      const res = await handler(req, connection.remotePeer)
-      await lp.write(codecs.res.encode(res), { signal })
-      await stream.close({ signal })
+      for await (const buf of lp.decode(stream, { maxDataLength: opts.maxBytes })) {
+        const req = codecs.req.decode(buf)
+        const res = await handler(req, connection.remotePeer)
+        if (stream.writeStatus !== 'writable') break
+        if (!stream.send(lp.encode.single(codecs.res.encode(res)))) await stream.onDrain({ signal: AbortSignal.timeout(opts.timeoutMs) })
+      }
+      await stream.close({ signal: AbortSignal.timeout(opts.timeoutMs) })
     } catch (err) {
       opts.log('%s request from %p failed - %e', protocol, connection.remotePeer, err)
       stream.abort(err as Error)
     }
   }, { maxInboundStreams: opts.maxInboundStreams ?? 64 })
 }
+
+interface Waiter<Res> {
+  resolve: (res: Res) => void
+  reject: (err: Error) => void
+  timer: ReturnType<typeof setTimeout>
+}
+
+/** one open stream of a channel and the callers waiting on it, oldest first */
+interface Pipe<Res> {
+  stream: Stream
+  waiting: Array<Waiter<Res>>
+}
+
+/**
+ * Requests to one peer over one long-lived stream, pipelined: answers come
+ * back in request order. For the per-message exchanges (replicating a fresh
+ * room event, handing a DM to the recipient's node), where opening and
+ * negotiating a stream per message would cost more than the message itself.
+ * A broken stream fails what is in flight on it; the next call opens a new one.
+ */
+export class RpcChannel<Req, Res> {
+  private pipe?: Pipe<Res>
+  private opening?: Promise<Pipe<Res>>
+
+  constructor (
+    private readonly host: Libp2p,
+    private readonly peer: PeerId,
+    private readonly protocol: string,
+    private readonly codecs: { req: WireCodec<Req>, res: WireCodec<Res> },
+    private readonly opts: RpcOptions
+  ) {}
+
+  async call (req: Partial<Req>, timeoutMs = this.opts.timeoutMs): Promise<Res> {
+    const pipe = await this.open()
+    return new Promise<Res>((resolve, reject) => {
+      const waiter: Waiter<Res> = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          // an answer that never comes would shift every later answer onto the wrong caller: drop the stream
+          this.fail(pipe, new RpcError(`${this.protocol} request to ${this.peer.toString()} timed out after ${timeoutMs} ms`))
+        }, timeoutMs)
+      }
+      pipe.waiting.push(waiter)
+      try {
+        pipe.stream.send(lp.encode.single(this.codecs.req.encode(req)))
+      } catch (err) {
+        this.fail(pipe, err as Error)
+      }
+    })
+  }
+
+  close (): void {
+    if (this.pipe != null) this.fail(this.pipe, new RpcError('channel closed'))
+  }
+
+  private async open (): Promise<Pipe<Res>> {
+    if (this.pipe != null && this.pipe.stream.writeStatus === 'writable') return this.pipe
+    this.opening ??= (async () => {
+      try {
+        const stream = await this.host.dialProtocol(this.peer, this.protocol, { signal: AbortSignal.timeout(this.opts.timeoutMs) })
+        const pipe: Pipe<Res> = { stream, waiting: [] }
+        this.pipe = pipe
+        void this.read(pipe)
+        return pipe
+      } finally {
+        this.opening = undefined
+      }
+    })()
+    return this.opening
+  }
+
+  private async read (pipe: Pipe<Res>): Promise<void> {
+    try {
+      for await (const buf of lp.decode(pipe.stream, { maxDataLength: this.opts.maxBytes })) {
+        const w = pipe.waiting.shift()
+        if (w == null) throw new RpcError(`${this.protocol}: an answer nobody asked for`)
+        clearTimeout(w.timer)
+        try {
+          w.resolve(this.codecs.res.decode(buf))
+        } catch (err) {
+          w.reject(new RpcError(`${this.protocol} response does not decode: ${(err as Error).message}`))
+        }
+      }
+      this.fail(pipe, new RpcError(`${this.protocol} stream to ${this.peer.toString()} closed`))
+    } catch (err) {
+      this.fail(pipe, err as Error)
+    }
+  }
+
+  private fail (pipe: Pipe<Res>, err: Error): void {
+    if (this.pipe === pipe) this.pipe = undefined
+    if (pipe.stream.status === 'open') pipe.stream.abort(err)
+    for (const w of pipe.waiting.splice(0)) {
+      clearTimeout(w.timer)
+      w.reject(err)
+    }
+  }
+}
+
+/** One RpcChannel per peer for a protocol, dropped when the peer disconnects. */
+export class ChannelPool<Req, Res> {
+  private readonly channels = new Map<string, RpcChannel<Req, Res>>()
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    const key = evt.detail.toString()
+    this.channels.get(key)?.close()
+    this.channels.delete(key)
+  }
+
+  constructor (
+    private readonly host: Libp2p,
+    private readonly protocol: string,
+    private readonly codecs: { req: WireCodec<Req>, res: WireCodec<Res> },
+    private readonly opts: RpcOptions
+  ) {
+    host.addEventListener('peer:disconnect', this.onDisconnect)
+  }
+
+  async call (peer: PeerId, req: Partial<Req>, timeoutMs?: number): Promise<Res> {
+    const key = peer.toString()
+    let ch = this.channels.get(key)
+    if (ch == null) this.channels.set(key, ch = new RpcChannel(this.host, peer, this.protocol, this.codecs, this.opts))
+    return ch.call(req, timeoutMs)
+  }
+
+  close (): void {
+    this.host.removeEventListener('peer:disconnect', this.onDisconnect)
+    for (const ch of this.channels.values()) ch.close()
+    this.channels.clear()
+  }
+}
+

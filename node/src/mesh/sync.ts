@@ -2,7 +2,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { SYNC_PROTOCOL } from '../../../client/src/protocol/ids.js'
 import { validateRoom } from '../../../client/src/protocol/validate.js'
 import { SyncRequest, SyncResponse } from './mesh.js'
-import { RpcError, request, serve } from './rpc.js'
+import { ChannelPool, RpcError, request, serve } from './rpc.js'
 import { fullFromWire, fullToWire } from './presence-service.js'
 import type { CursorMsg, StoredEvent as WireStoredEvent } from './mesh.js'
 import type { PresenceFullState } from '../state/presence.js'
@@ -79,10 +79,12 @@ export class SyncService implements Startable {
   private started = false
   mailbox?: MailboxHandler
   rooms?: RoomHandler
+  private readonly channels: ChannelPool<SyncRequest, SyncResponse>
 
   constructor (init: SyncInit, components: SyncComponents) {
     this.init = { maxBytes: 64 * 1024 * 1024, historyPage: 500, ...init }
     this.c = components
+    this.channels = new ChannelPool(components.mesh, SYNC_PROTOCOL, { req: SyncRequest, res: SyncResponse }, { timeoutMs: this.init.timeoutMs, maxBytes: this.init.maxBytes })
   }
 
   get pageSize (): number {
@@ -102,6 +104,7 @@ export class SyncService implements Startable {
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
+    this.channels.close()
     await this.c.mesh.unhandle(SYNC_PROTOCOL)
   }
 
@@ -159,13 +162,20 @@ export class SyncService implements Startable {
     return { error: { code: SYNC_ERRORS.UNSUPPORTED, message: 'empty sync request' } }
   }
 
-  /** send one sync request; an error answer is thrown as SyncRefusedError */
-  async call (peer: PeerId | string, req: Partial<SyncRequest>, timeoutMs?: number): Promise<SyncResponse> {
+  /**
+   * Send one sync request; an error answer is thrown as SyncRefusedError.
+   * `pipelined` requests share one long-lived stream per peer (small, frequent
+   * ones: replication of fresh events); the others get a stream each, so a
+   * large presence or history transfer never holds them up.
+   */
+  async call (peer: PeerId | string, req: Partial<SyncRequest>, timeoutMs?: number, pipelined = false): Promise<SyncResponse> {
     const id = typeof peer === 'string' ? peerIdFromString(peer) : peer
-    const res = await request(this.c.mesh, id, SYNC_PROTOCOL, { req: SyncRequest, res: SyncResponse }, req, {
-      timeoutMs: timeoutMs ?? this.init.timeoutMs,
-      maxBytes: this.init.maxBytes
-    })
+    const res = pipelined
+      ? await this.channels.call(id, req, timeoutMs ?? this.init.timeoutMs)
+      : await request(this.c.mesh, id, SYNC_PROTOCOL, { req: SyncRequest, res: SyncResponse }, req, {
+        timeoutMs: timeoutMs ?? this.init.timeoutMs,
+        maxBytes: this.init.maxBytes
+      })
     if (res.error != null) throw new SyncRefusedError(res.error.code, `${id.toString()} refused: ${res.error.message}`)
     return res
   }
