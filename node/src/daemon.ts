@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { prefixLogger } from '@libp2p/logger'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { Registry } from 'prom-client'
-import { CLIENT_PROTOCOL } from '../../client/src/protocol/ids.js'
+import { CLIENT_PROTOCOL, PRESENCE_TOPIC } from '../../client/src/protocol/ids.js'
 import { LIMITS } from '../../client/src/defaults.js'
 import { resolveConfig } from './config.js'
 import { dataPaths, resolveKeys } from './keys.js'
@@ -80,7 +80,7 @@ export class MeshchatNode {
   readonly gateway: Libp2p
   readonly store: MessageStore
   readonly registry = new SessionRegistry()
-  readonly metrics = new NodeMetrics()
+  readonly metrics: NodeMetrics
   readonly clock = new HybridClock()
   readonly linkControl: LinkControl
   readonly rooms: RoomService
@@ -101,6 +101,7 @@ export class MeshchatNode {
     config: NodeConfig
     incarnation: number
     privateKey: PrivateKey
+    metrics: NodeMetrics
     mesh: MeshLibp2p
     gateway: Libp2p
     store: MessageStore
@@ -112,6 +113,7 @@ export class MeshchatNode {
     this.config = args.config
     this.incarnation = args.incarnation
     this.privateKey = args.privateKey
+    this.metrics = args.metrics
     this.mesh = args.mesh
     this.gateway = args.gateway
     this.store = args.store
@@ -248,7 +250,9 @@ export class MeshchatNode {
     const linkControl = givenLink ?? new LinkControl()
     const wantMetrics = libp2pMetrics ?? config.http != null
     const libp2pRegistry = wantMetrics ? new Registry() : undefined
+    const metrics = new NodeMetrics()
     const mesh = await createMeshHost({
+      onGossip: topic => { metrics.gossipCopies.inc({ kind: topic === PRESENCE_TOPIC ? 'presence' : 'room' }) },
       privateKey,
       psk,
       listen: config.listen,
@@ -268,7 +272,7 @@ export class MeshchatNode {
       maxFrameBytes: config.maxEventBytes + LIMITS.frameOverheadBytes
     })
     const store = new MessageStore(paths?.db ?? ':memory:')
-    return new MeshchatNode({ config, incarnation, privateKey, mesh, gateway, store, linkControl, createdMeshKey, libp2pRegistry, webRoot: webRoot ?? defaultWebRoot() })
+    return new MeshchatNode({ config, incarnation, privateKey, metrics, mesh, gateway, store, linkControl, createdMeshKey, libp2pRegistry, webRoot: webRoot ?? defaultWebRoot() })
   }
 
   async start (): Promise<void> {

@@ -62,6 +62,13 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
+  readonly gossipCopies = new Counter({
+    name: 'meshchat_gossip_copies_total',
+    help: 'gossip messages this node hashed, by topic kind: every copy received (duplicates included) plus its own publishes',
+    labelNames: ['kind'] as const,
+    registers: [this.registry]
+  })
+
   readonly duplicates = new Counter({
     name: 'meshchat_duplicates_total',
     help: 'events received again after they were already stored or seen (dropped by id)',

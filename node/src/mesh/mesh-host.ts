@@ -38,6 +38,8 @@ export interface MeshHostInit {
   metrics?: Libp2pInit['metrics']
   /** max connections to other mesh hosts; a full mesh of a few hundred nodes stays under this */
   maxConnections?: number
+  /** called for every gossip message hashed (each copy received, duplicates included, and each own publish) */
+  onGossip?: (topic: string) => void
 }
 
 /**
@@ -49,6 +51,18 @@ export interface MeshHostInit {
 function contentId (msg: { data: Uint8Array }): Uint8Array {
   return sha256(msg.data)
 }
+
+/**
+ * Topic mesh degree. Nodes keep a full mesh of connections (mesh/dialer.ts)
+ * and publish with floodPublish, so the ingress node already hands every
+ * message straight to every subscribed node; mesh forwarding only adds
+ * copies (each node receives roughly one per mesh peer). libp2p's default
+ * D = 6 suits open networks with partial connectivity; here D = 2 keeps one
+ * forwarded copy as insurance against a dropped direct send, lazy gossip
+ * (IHAVE to Dlazy = 6 peers) repairs the rest, and per-node traffic for a
+ * room stops growing with the number of nodes in it.
+ */
+export const MESH_DEGREE = { D: 2, Dlo: 1, Dhi: 4, Dscore: 1, Dout: 0, Dlazy: 6 } as const
 
 /** The mesh host: TCP (and WebSockets if a /ws address is listed), pnet, noise, yamux, gossipsub. */
 export async function createMeshHost (init: MeshHostInit): Promise<MeshLibp2p> {
@@ -83,7 +97,13 @@ export async function createMeshHost (init: MeshHostInit): Promise<MeshLibp2p> {
       ping: ping(),
       pubsub: gossipsub({
         globalSignaturePolicy: StrictNoSign,
-        msgIdFn: contentId,
+        msgIdFn: init.onGossip == null
+          ? contentId
+          : (msg: { topic: string, data: Uint8Array }) => {
+              init.onGossip?.(msg.topic)
+              return contentId(msg)
+            },
+        ...MESH_DEGREE,
         allowPublishToZeroTopicPeers: true,
         // publish straight to every subscribed peer, not only mesh peers: one hop fewer for chat latency
         floodPublish: true,
