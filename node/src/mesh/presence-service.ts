@@ -65,6 +65,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   private pending: PresenceOp[] = []
   private flushTimer?: ReturnType<typeof setTimeout>
   private beatTimer?: ReturnType<typeof setInterval>
+  private checkTimer?: ReturnType<typeof setInterval>
   private beat = 0n
   private readonly pulling = new Set<string>()
   private started = false
@@ -103,6 +104,8 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     this.c.pubsub.addEventListener('message', this.onMessage)
     this.c.mesh.addEventListener('peer:disconnect', this.onDisconnect)
     this.beatTimer = setInterval(() => { this.tick() }, this.timings.heartbeatMs)
+    // failure detection runs four times per heartbeat, so a node is declared down within H/4 of its deadline
+    this.checkTimer = setInterval(() => { this.check(Date.now()) }, Math.max(10, this.timings.heartbeatMs / 4))
     this.tick()
   }
 
@@ -111,6 +114,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     if (!this.started) return
     this.started = false
     clearInterval(this.beatTimer)
+    clearInterval(this.checkTimer)
     clearTimeout(this.flushTimer)
     if (opts.goodbye === true) {
       const msg = PresenceMessage.encode({ goodbye: { node: this.c.nodeId, incarnation: BigInt(this.local.incarnation) } })
@@ -194,10 +198,15 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
         time: BigInt(now)
       }
     }))
-    this.emitChange(this.replica.expire(now, this.timings.downAfterMs))
+    this.check(now)
     for (const n of this.replica.nodes()) {
       if (!n.up && now - n.lastHeard > this.timings.forgetAfterMs) this.replica.forget(n.id)
     }
+  }
+
+  /** mark silent and suspect nodes down, and pull what is missing */
+  private check (now: number): void {
+    this.emitChange(this.replica.expire(now, this.timings.downAfterMs))
     this.repair()
   }
 
