@@ -1,0 +1,110 @@
+/** Markdown tables for the console, latest.md and the README. */
+import type { AttachRow, CapacityRow } from '../scenarios/main.js'
+import type { PresenceResult } from '../scenarios/presence.js'
+import type { ResumeReport } from '../scenarios/resume.js'
+import type { ScaleRow } from '../scenarios/scaleout.js'
+import type { StepResult } from './system.js'
+
+export interface Machine {
+  cpu: string
+  cores: number
+  ramGiB: number
+  node: string
+  os: string
+  date: string
+  commit: string
+  versions: Record<string, string>
+}
+
+export function table (head: string[], rows: Array<Array<string | number>>): string {
+  const cells = rows.map(r => r.map(c => String(c)))
+  const align = head.map((_, i) => cells.every(r => /^[-+~<>≤≥]?[\d.,]+( ?[%a-zA-Z/]+)?$|^n\/a$|^–$/.test(r[i] ?? '')) ? '---:' : '---')
+  return [`| ${head.join(' | ')} |`, `|${align.join('|')}|`, ...cells.map(r => `| ${r.join(' | ')} |`)].join('\n')
+}
+
+const n0 = (x: number): string => Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a'
+const n1 = (x: number): string => Number.isFinite(x) ? x.toFixed(1) : 'n/a'
+const n2 = (x: number): string => Number.isFinite(x) ? x.toFixed(2) : 'n/a'
+const ms = (x: number): string => !Number.isFinite(x) ? 'n/a' : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : Math.round(x).toLocaleString('en-US')
+export function bytes (x: number): string {
+  if (!Number.isFinite(x)) return 'n/a'
+  if (x >= 1024 * 1024) return `${(x / 1024 / 1024).toFixed(2)} MiB`
+  if (x >= 1024) return `${(x / 1024).toFixed(1)} KiB`
+  return `${Math.round(x)} B`
+}
+
+export function machineTable (m: Machine): string {
+  return table(['CPU', 'cores', 'RAM', 'Node', 'OS', 'date', 'commit'],
+    [[m.cpu, m.cores, `${m.ramGiB} GiB`, m.node, m.os, m.date, m.commit]]) +
+    '\n\n' + Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')
+}
+
+export function attachTable (rows: AttachRow[]): string {
+  return table(['system', 'clients', 'servers', 'attach all (s)', 'connect p50 (ms)', 'connect p99 (ms)', 'redirected', 'server RSS / idle client', 'server live heap / idle client (after GC)', 'server buffers / idle client', 'server CPU idle, no clients → 1,000 idle clients (cores)', 'client RSS / client'],
+    rows.map(r => [r.system, r.clients, r.servers, n2(r.attachSec), ms(r.connectP50Ms), ms(r.connectP99Ms), r.redirected, `${n1(r.serverKiBPerClient)} KiB`, `${n1(r.serverHeapKiBPerClient)} KiB`, `${n1(r.serverExternalKiBPerClient)} KiB`, `${n2(r.idleCoresBefore)} → ${n2(r.idleCoresAfter)}`, `${n1(r.clientKiBPerClient)} KiB`]))
+}
+
+export function stepTable (steps: StepResult[]): string {
+  return table(['system', 'rate/user', 'offered msg/s', 'delivered/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'ack p50 ms', 'ack p99 ms', 'loss', 'send errors', 'server CPU (cores)', 'of which idle', 'peak RSS (max server)', 'bytes in / server / s', 'gen CPU (cores)', 'gen lag p99 ms', 'other load (cores)'],
+    steps.map(s => {
+      const chat = s.perServer.filter(p => p.role === 'server')
+      const bytesIn = chat.reduce((n, p) => n + p.bytesInClient + p.bytesInPeer, 0) / Math.max(1, chat.length)
+      const cpu = s.perServer.reduce((n, p) => n + p.cpuUtil, 0)
+      const errs = Object.entries(s.sendErrors).map(([k, v]) => `${k} ${v}`).join(', ')
+      return [s.label, s.ratePerUser, n0(s.offered), n0(s.deliveredPerSec), ms(s.latency.p50), ms(s.latency.p99), ms(s.latency.p999), ms(s.ackLatency.p50), ms(s.ackLatency.p99), `${n2(s.lossPct)} %`,
+        errs === '' ? '0' : errs, n2(cpu), n2(s.idleCores ?? NaN), `${n1(s.serverPeakRssMiB)} MiB`, `${bytes(bytesIn / s.counterSeconds)}`, n2(s.genCpuSec / s.counterSeconds), ms(s.genLagP99), n2(s.otherCores)]
+    }))
+}
+
+
+/** meshchat steps: the nodes' own view of a mesh hop next to the end-to-end figure */
+export function nodeHopTable (steps: StepResult[]): string {
+  const rows = steps.filter(s => s.nodeHop != null)
+  return table(['workload', 'rate/user', 'end-to-end p50 ms', 'end-to-end p99 ms', 'node mesh hop p50 ms (≤)', 'node mesh hop p99 ms (≤)', 'hops measured'],
+    rows.map(s => [s.workload, s.ratePerUser, ms(s.latency.p50), ms(s.latency.p99), ms(s.nodeHop?.p50 ?? NaN), ms(s.nodeHop?.p99 ?? NaN), n0(s.nodeHop?.count ?? NaN)]))
+}
+
+export function capacityTable (rows: CapacityRow[]): string {
+  return table(['workload', 'system', 'highest offered msg/s with p99 ≤ 100 ms', 'lowest offered msg/s with p99 > 100 ms', 'most deliveries/s seen'],
+    rows.map(r => [r.workload, r.system, r.lastGood == null ? 'none tested' : n0(r.lastGood), r.firstBad == null ? 'not reached' : n0(r.firstBad), n0(r.maxDeliveredPerSec)]))
+}
+
+export function perProcessTable (s: StepResult): string {
+  const secs = s.counterSeconds
+  return table(['process', 'CPU s', 'CPU (cores)', 'peak RSS', 'in from clients', 'in from peers', 'out to clients', 'out to peers', 'msgs in from clients', 'msgs in from peers'],
+    s.perServer.map(p => [p.name, n2(p.cpuSec), n2(p.cpuUtil), `${n1(p.peakRssMiB)} MiB`, `${bytes(p.bytesInClient / secs)}/s`, `${bytes(p.bytesInPeer / secs)}/s`,
+      `${bytes(p.bytesOutClient / secs)}/s`, `${bytes(p.bytesOutPeer / secs)}/s`, n0(p.msgsInClient / secs), n0(p.msgsInPeer / secs)]))
+}
+
+export function duplicatesTable (s: StepResult): string {
+  const secs = s.counterSeconds
+  return table(['node', 'room msgs from mesh /s (unique)', 'meshchat_duplicates_total /s', 'gossipsub duplicates /s', 'gossipsub bytes in /s', 'gossipsub bytes in per unique msg', 'rooms carried'],
+    s.perServer.filter(p => p.role === 'server').map(p => {
+      const c = p.counters
+      const uniq = c.roomMeshIn ?? 0
+      return [p.name, n0(uniq / secs), n1((c.duplicates ?? 0) / secs), c.gossipDuplicates == null ? 'n/a' : n1(c.gossipDuplicates / secs),
+        bytes((c.meshsubBytesIn ?? 0) / secs), uniq > 0 ? bytes((c.meshsubBytesIn ?? 0) / uniq) : 'n/a', n0(c.g_rooms ?? NaN)]
+    }))
+}
+
+export function presenceTables (results: PresenceResult[]): string {
+  const conv = table(['nodes', 'event', 'samples', 'p50 ms', 'max ms', 'note'],
+    results.flatMap(r => r.convergence.map(c => [c.nodes, c.event, c.samples, n0(c.p50Ms), n0(c.maxMs), c.note ?? ''])))
+  const churn = table(['nodes', 'churn asked /s', 'churn done /s', 'users online', 'presence bytes in / node / s', 'presence bytes out / node / s', 'max node presence in /s', 'all mesh bytes in / node / s', 'CPU / node (cores)'],
+    results.flatMap(r => r.churn.map(c => [c.nodes, c.targetPerSec, n1(c.churnPerSec), c.population, bytes(c.presenceBytesInPerSec), bytes(c.presenceBytesOutPerSec), bytes(c.maxNodeBytesInPerSec), bytes(c.meshBytesInPerSec), n2(c.cpuPerNode)])))
+  return `${conv}\n\n${churn}`
+}
+
+export function resumeTables (r: ResumeReport): string {
+  const head = table(['room size', 'fill rate (acked msg/s)', 'missed while offline', 'resume: back online → last missed shown', 'reattach (welcome, after replay)', 'missed shown', 'of which replayed', 'duplicates shown', 'replay out of order'],
+    [[n0(r.fill), n0(r.fillRate), n0(r.missed), `${n0(r.resumeMs)} ms`, `${n0(r.reattachMs)} ms`, `${n0(r.gotMissed)}/${n0(r.missed)}`, n0(r.replayed), r.duplicates, r.outOfOrder]])
+  const hist = table(['node', 'page size', 'pages', 'p50 ms', 'p99 ms', 'max ms', 'msgs/s paged'],
+    r.history.map(h => [h.node, h.limit, h.pages, ms(h.p50Ms), ms(h.p99Ms), ms(h.maxMs), n0(h.msgsPerSec)]))
+  return `${head}\n\n${hist}`
+}
+
+export function scaleTable (rows: ScaleRow[]): string {
+  return table(['workload', 'system', 'servers', 'servers per room', 'offered msg/s', 'delivered/s', 'p50 ms', 'p99 ms', 'loss', 'bytes in / server / s', 'of which from peers', 'msgs in / server / s', 'of which from peers', 'CPU / server (cores)', 'Redis or bootstrap CPU'],
+    rows.map(r => [r.workload, r.system, r.servers, n2(r.serversPerRoom), n0(r.offered), n0(r.deliveredPerSec), ms(r.p50), ms(r.p99), `${n2(r.lossPct)} %`, bytes(r.bytesInPerServer), bytes(r.peerBytesInPerServer),
+      n0(r.msgsInPerServer), n0(r.peerMsgsInPerServer), n2(r.cpuPerServer), n2(r.hubCpu)]))
+}

@@ -1,0 +1,47 @@
+/** The shape of one run's JSON (test/bench/results/<date>-<kind>.json). */
+import type { AdapterMode } from './socketio-cluster.js'
+import type { Machine } from './report.js'
+import type { StepResult } from './system.js'
+import type { AttachRow, CapacityRow } from '../scenarios/main.js'
+import type { PresenceResult } from '../scenarios/presence.js'
+import type { ResumeReport } from '../scenarios/resume.js'
+import type { ScaleRow } from '../scenarios/scaleout.js'
+
+export interface StepConfig { durationMs: number, warmupMs: number, drainMs: number, msgBytes: number }
+
+export interface BenchConfig {
+  users: number
+  rooms: number
+  generators: number
+  roomRates: number[]
+  dmRates: number[]
+  localRates: number[]
+  step: StepConfig
+  attachClients: number
+  presence: Array<{ nodes: number, reps: number }>
+  presenceChurn: number[]
+  churnSeconds: number
+  churnPopulation: number
+  usersPerVictim: number
+  resume: { fill: number, missed: number, writers: number, historyPages: number }
+  scale: { sizes: number[], workloads: Array<'spread' | 'room-local'>, users: number, rooms: number, rate: number, adapters: AdapterMode[], step: StepConfig }
+}
+
+export interface Results {
+  kind: 'quick' | 'full'
+  machine: Machine
+  options: { quick: boolean, only: string, adapter: AdapterMode, sections: string[], basePort: number, nodes: number, users: number }
+  config: BenchConfig
+  startedAt: string
+  seconds?: number
+  sectionSeconds: Record<string, number>
+  errors: Array<{ section: string, error: string }>
+  attach: AttachRow[]
+  steps: StepResult[]
+  capacity: CapacityRow[]
+  presence: PresenceResult[]
+  resume?: ResumeReport
+  /** test/bench/presence-memory.ts (heap per presence entry), run as part of the suite */
+  presenceMemory?: { entries: number, nodes: number, rooms: number, roomsPerUser: number, bytesPerEntry: number, buildMs: number }
+  scale: ScaleRow[]
+}

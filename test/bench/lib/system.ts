@@ -1,0 +1,325 @@
+/**
+ * One system under test during a run: its cluster, its load generators, the users they hold, and
+ * the measurement of one workload step (a rate, a duration) as a StepResult.
+ */
+import { delta } from './cluster.js'
+import { Histogram, summarize } from './histogram.js'
+import { LoadGen } from './loadgen-client.js'
+import { machineBusySec, now, sleep } from './procs.js'
+import { dmPartner } from './workload.js'
+import type { Cluster, ServerDelta, SystemName } from './cluster.js'
+import type { AttachResult, RunResult, Sender, UserSpec } from './loadgen-protocol.js'
+import type { ProcRegistry } from './procs.js'
+import type { Placement } from './workload.js'
+
+export interface StepOptions {
+  kind: 'room' | 'dm'
+  ratePerUser: number
+  durationMs: number
+  warmupMs: number
+  drainMs: number
+  msgBytes: number
+  /** users that send (default: all) */
+  senders?: number
+}
+
+export interface ServerRow {
+  name: string
+  role: string
+  cpuSec: number
+  /** CPU seconds per second of sending */
+  cpuUtil: number
+  peakRssMiB: number
+  /** socket bytes read during the step, by peer kind */
+  bytesInClient: number
+  bytesInPeer: number
+  bytesOutClient: number
+  bytesOutPeer: number
+  /** messages this process received: from its clients, and from other servers (or Redis) */
+  msgsInClient: number
+  msgsInPeer: number
+  counters: Record<string, number>
+}
+
+export interface StepResult {
+  system: SystemName
+  label: string
+  workload: string
+  kind: 'room' | 'dm'
+  servers: number
+  users: number
+  ratePerUser: number
+  /** messages per second offered by all senders */
+  offered: number
+  measuredSeconds: number
+  /** seconds of sending: per-second rates of the per-server counters (which also include the drain) use this */
+  counterSeconds: number
+  sent: number
+  acked: number
+  expected: number
+  received: number
+  /** deliveries per second (received in the window / window length) */
+  deliveredPerSec: number
+  lossPct: number
+  sendErrors: Record<string, number>
+  latency: ReturnType<typeof summarize>
+  /** send call to the server's ack */
+  ackLatency: ReturnType<typeof summarize>
+  genLagP99: number
+  genCpuSec: number
+  serverCpuSec: number
+  /**
+   * CPU (in cores) the machine spent on anything but this step's servers, generators and harness:
+   * other programs sharing the machine, and the other system's idle cluster
+   */
+  otherCores: number
+  /** CPU (cores) of all server processes with the same users attached and nobody sending, measured before the sweep */
+  idleCores?: number
+  /** time after the step until every send was answered and the servers were quiet again */
+  settleMs: number
+  /** meshchat only: the nodes' own mesh-hop latency (ingress stamp to hand-off to local clients), from /metrics buckets */
+  nodeHop?: { count: number, p50: number, p99: number }
+  serverPeakRssMiB: number
+  perServer: ServerRow[]
+}
+
+const MiB = 1024 * 1024
+
+export class SystemUnderTest {
+  readonly cluster: Cluster
+  readonly gens: LoadGen[]
+  /** user key → attach result */
+  readonly attached = new Map<number, { userId: string, server: string, gen: number }>()
+  placement?: Placement
+  lastAttach: AttachResult[] = []
+
+  constructor (reg: ProcRegistry, cluster: Cluster, generators: number) {
+    this.cluster = cluster
+    this.gens = Array.from({ length: generators }, (_, i) => new LoadGen(reg, `${cluster.system}-gen${i}`))
+  }
+
+  get system (): SystemName {
+    return this.cluster.system
+  }
+
+  /** generator of a user key */
+  genOf (key: number): number {
+    return key % this.gens.length
+  }
+
+  specs (p: Placement, pin: boolean): UserSpec[] {
+    return p.seats.map(s => ({
+      key: s.key,
+      name: `user${s.key}`,
+      addr: this.cluster.clientAddr(s.server),
+      expect: pin ? this.cluster.serverId(s.server) : '',
+      rooms: s.rooms
+    }))
+  }
+
+  /** attach every seat of `p` (pinned to its server) and join its rooms */
+  async attach (p: Placement, opts: { concurrency?: number, join?: boolean, pin?: boolean } = {}): Promise<{ wallMs: number, results: AttachResult[] }> {
+    this.placement = p
+    const specs = this.specs(p, opts.pin ?? true)
+    const t0 = now()
+    const results = await Promise.all(this.gens.map(async (g, i) => g.attach({
+      system: this.system,
+      users: specs.filter(s => this.genOf(s.key) === i),
+      concurrency: opts.concurrency ?? 25,
+      join: opts.join ?? true
+    })))
+    const wallMs = now() - t0
+    for (const [gi, r] of results.entries()) {
+      for (const u of r.users) this.attached.set(u.key, { userId: u.userId, server: u.server, gen: gi })
+    }
+    this.lastAttach = results
+    const failed = results.reduce((n, r) => n + r.failed, 0)
+    if (failed > 0) {
+      const msg = results.map(r => r.firstError).find(e => e != null) ?? ''
+      throw new Error(`${this.system}: ${failed} of ${specs.length} clients failed to attach or join: ${msg}`)
+    }
+    return { wallMs, results }
+  }
+
+  async detach (): Promise<void> {
+    await Promise.all(this.gens.map(async g => g.detach()))
+    this.attached.clear()
+  }
+
+  /** the sending users of a step and their targets */
+  private senders (o: StepOptions): Map<number, Sender[]> {
+    const p = this.placement
+    if (p == null) throw new Error('attach first')
+    const seats = o.senders == null ? p.seats : p.seats.slice(0, o.senders)
+    const period = 1000 / o.ratePerUser
+    const byGen = new Map<number, Sender[]>()
+    seats.forEach((s, idx) => {
+      const phaseMs = (idx / seats.length) * period
+      let sender: Sender
+      if (o.kind === 'room') {
+        sender = { key: s.key, room: s.rooms[0] ?? '', phaseMs }
+      } else {
+        const partner = dmPartner(s.key, p.seats.length)
+        const to = this.system === 'meshchat' ? this.attached.get(partner)?.userId ?? '' : `u${partner}`
+        sender = { key: s.key, to, phaseMs }
+      }
+      const g = this.genOf(s.key)
+      const list = byGen.get(g) ?? []
+      list.push(sender)
+      byGen.set(g, list)
+    })
+    return byGen
+  }
+
+  async step (workload: string, o: StepOptions): Promise<StepResult> {
+    const p = this.placement
+    if (p == null) throw new Error('attach first')
+    const senders = this.senders(o)
+    const nSenders = [...senders.values()].reduce((n, l) => n + l.length, 0)
+    this.cluster.resetPeaks()
+    const [before, genBefore] = await Promise.all([this.cluster.snapshot(), Promise.all(this.gens.map(async g => g.stats()))])
+    const machine0 = machineBusySec()
+    const self0 = process.cpuUsage()
+    const startAt = now() + 300
+    const results: RunResult[] = await Promise.all(this.gens.map(async (g, i) => g.run({
+      kind: o.kind,
+      ratePerUser: o.ratePerUser,
+      startAt,
+      warmupMs: o.warmupMs,
+      durationMs: o.durationMs,
+      drainMs: o.drainMs,
+      msgBytes: o.msgBytes,
+      senders: senders.get(i) ?? [],
+      roomSizes: p.roomSizes
+    })))
+    const machineSec = machineBusySec() - machine0
+    const selfCpu = process.cpuUsage(self0)
+    const [after, genAfter] = await Promise.all([this.cluster.snapshot(), Promise.all(this.gens.map(async g => g.stats()))])
+    const d = delta(before, after)
+    const wallSec = (after.t - before.t) / 1000
+    // rates are per second of sending: the drain after it only carries the tail of the same messages
+    const sendSeconds = o.durationMs / 1000
+    const perServer = d.servers.map(s => serverRow(s, this.system, sendSeconds))
+    const latency = Histogram.from(...results.map(r => r.latency))
+    const lag = Histogram.from(...results.map(r => r.lag))
+    const measuredSeconds = (o.durationMs - o.warmupMs) / 1000
+    const sum = (f: (r: RunResult) => number): number => results.reduce((n, r) => n + f(r), 0)
+    const sendErrors: Record<string, number> = {}
+    for (const r of results) for (const [k, v] of Object.entries(r.sendErrors)) sendErrors[k] = (sendErrors[k] ?? 0) + v
+    const expected = sum(r => r.expected)
+    const received = sum(r => r.received)
+    const settleMs = await this.settle()
+    const chat = perServer.filter(s => s.role === 'server')
+    const genCpuSec = genAfter.reduce((n, g, i) => n + g.cpuSec - (genBefore[i]?.cpuSec ?? 0), 0)
+    const serverCpuSec = perServer.reduce((n, s) => n + s.cpuSec, 0)
+    const ours = genCpuSec + serverCpuSec + (selfCpu.user + selfCpu.system) / 1e6
+    return {
+      system: this.system,
+      label: this.cluster.label,
+      workload,
+      kind: o.kind,
+      servers: this.cluster.size,
+      users: p.seats.length,
+      ratePerUser: o.ratePerUser,
+      offered: nSenders * o.ratePerUser,
+      measuredSeconds,
+      counterSeconds: sendSeconds,
+      sent: sum(r => r.sent),
+      acked: sum(r => r.acked),
+      expected,
+      received,
+      deliveredPerSec: received / measuredSeconds,
+      lossPct: expected === 0 ? 0 : Math.max(0, 100 * (expected - received) / expected),
+      sendErrors,
+      latency: summarize(latency),
+      ackLatency: summarize(Histogram.from(...results.map(r => r.ack))),
+      genLagP99: Math.round(lag.quantile(0.99) * 10) / 10,
+      genCpuSec,
+      serverCpuSec,
+      otherCores: round(Math.max(0, machineSec - ours) / wallSec, 2),
+      settleMs: Math.round(settleMs),
+      nodeHop: nodeHop(d.servers),
+      serverPeakRssMiB: Math.max(...chat.map(s => s.peakRssMiB)),
+      perServer
+    }
+  }
+
+  /**
+   * Wait until a step's backlog is gone (every send answered, servers and generators near idle),
+   * so a saturated step does not spill into the next one, which may be the other system's.
+   */
+  async settle (timeoutMs = 20_000): Promise<number> {
+    const t0 = now()
+    const procs = [...this.cluster.processes().map(p => p.proc), ...this.gens.map(g => g.proc)]
+    const cpu = (): number => procs.reduce((n, p) => n + (p.alive ? p.stats().cpuSec : 0), 0)
+    while (now() - t0 < timeoutMs) {
+      const stats = await Promise.all(this.gens.map(async g => g.stats()))
+      const c0 = cpu()
+      await sleep(400)
+      const busy = (cpu() - c0) / 0.4
+      if (stats.every(s => s.inflight === 0) && busy < 0.25) break
+    }
+    return now() - t0
+  }
+
+  /** CPU (cores) all server processes use over `ms` with nobody sending: heartbeats, keep-alives, timers */
+  async idleCpu (ms = 3000): Promise<number> {
+    const procs = this.cluster.processes().map(p => p.proc)
+    const cpu = (): number => procs.reduce((n, p) => n + (p.alive ? p.stats().cpuSec : 0), 0)
+    const c0 = cpu()
+    const t0 = now()
+    await sleep(ms)
+    return (cpu() - c0) / ((now() - t0) / 1000)
+  }
+
+  async stop (): Promise<void> {
+    await Promise.all(this.gens.map(async g => g.stop()))
+    await this.cluster.stop()
+  }
+}
+
+function serverRow (s: ServerDelta, system: SystemName, seconds: number): ServerRow {
+  const c = s.counters
+  return {
+    name: s.name,
+    role: s.role,
+    cpuSec: round(s.cpuSec, 2),
+    cpuUtil: round(s.cpuSec / seconds, 3),
+    peakRssMiB: round(s.peakRssBytes / MiB, 1),
+    bytesInClient: s.bytesIn.client,
+    bytesInPeer: s.bytesIn.peer,
+    bytesOutClient: s.bytesOut.client,
+    bytesOutPeer: s.bytesOut.peer,
+    msgsInClient: c.clientIn ?? 0,
+    msgsInPeer: system === 'meshchat' ? (c.gossipReceived ?? ((c.meshIn ?? 0) + (c.dmReceived ?? 0) + (c.duplicates ?? 0))) : (c.peerIn ?? 0),
+    counters: c
+  }
+}
+
+/** merge the nodes' meshchat_delivery_latency_seconds bucket deltas (counters `hop_le_<le>`) into p50/p99 (bucket upper bounds, ms) */
+function nodeHop (servers: ServerDelta[]): StepResult['nodeHop'] {
+  const buckets = new Map<number, number>()
+  for (const s of servers) {
+    for (const [k, v] of Object.entries(s.counters)) {
+      if (!k.startsWith('hop_le_')) continue
+      const le = k === 'hop_le_+Inf' ? Infinity : Number(k.slice(7))
+      buckets.set(le, (buckets.get(le) ?? 0) + v)
+    }
+  }
+  const sorted = [...buckets].sort((a, b) => a[0] - b[0])
+  const count = sorted[sorted.length - 1]?.[1] ?? 0
+  if (count <= 0) return undefined
+  const q = (p: number): number => {
+    const want = p * count
+    const hit = sorted.find(([, c]) => c >= want)
+    return hit == null ? NaN : hit[0] * 1000
+  }
+  return { count, p50: q(0.5), p99: q(0.99) }
+}
+
+export function round (x: number, digits = 1): number {
+  const f = 10 ** digits
+  return Math.round(x * f) / f
+}
+
+export { sleep }

@@ -1,0 +1,330 @@
+/**
+ * The meshchat benchmark suite: one entry point (`npm run bench [-- options]`, or `meshchat bench`).
+ * Every server (meshchat node, bootstrap daemon, Socket.IO server, redis-server) and every load
+ * generator is its own process; see lib/procs.ts for how they are started and always stopped.
+ * Prints markdown tables, writes test/bench/results/<run>.json, latest.json, latest.md and the
+ * scale-out chart under docs/bench/.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpus, release, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { MeshchatCluster } from './lib/meshchat-cluster.js'
+import { ProcRegistry, REPO_ROOT, interrupted } from './lib/procs.js'
+import { SocketIoCluster } from './lib/socketio-cluster.js'
+import { SystemUnderTest } from './lib/system.js'
+import { local, spread } from './lib/workload.js'
+import { machineTable } from './lib/report.js'
+import { render } from './lib/render.js'
+import { attachScenario, capacity, sweep } from './scenarios/main.js'
+import { presenceScenario } from './scenarios/presence.js'
+import { resumeScenario } from './scenarios/resume.js'
+import { scaleOut } from './scenarios/scaleout.js'
+import type { AdapterMode } from './lib/socketio-cluster.js'
+import type { Machine } from './lib/report.js'
+import type { BenchConfig, Results } from './lib/results.js'
+import type { SystemSpec } from './scenarios/scaleout.js'
+
+const SECTIONS = ['attach', 'room', 'dm', 'local', 'resume', 'presence', 'presence-memory', 'scale'] as const
+type Section = typeof SECTIONS[number]
+
+const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
+
+  --quick               a short run (under 3 minutes on 2 cores): fewer rates, shorter steps, smaller sizes
+  --baseline socketio   run only the Socket.IO baseline
+  --only <system>       meshchat or socketio
+  --adapter <mode>      baseline Redis adapter for the head-to-head runs: classic (default) or sharded
+  --sections <list>     comma-separated subset of: ${SECTIONS.join(', ')}
+  --base-port <n>       first loopback port (default 17000; the suite uses about 700 from there)
+  --nodes <n>           servers per system in the head-to-head runs (default 4)
+  --users <n>           users in the head-to-head runs (default 400, quick 200)
+  --report <file.json>  only re-render latest.md, latest.json and the chart from a saved run
+  --help                this text
+
+Results: test/bench/results/<date>-<quick|full>.json, latest.json, latest.md; chart: docs/bench/scale-out.svg`
+
+const { values: argv } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    baseline: { type: 'string' },
+    only: { type: 'string' },
+    adapter: { type: 'string', default: 'classic' },
+    sections: { type: 'string' },
+    'base-port': { type: 'string', default: '17000' },
+    nodes: { type: 'string' },
+    users: { type: 'string' },
+    report: { type: 'string' },
+    help: { type: 'boolean', default: false }
+  },
+  allowPositionals: false
+})
+if (argv.help === true) { console.log(HELP); process.exit(0) }
+if (argv.report != null) {
+  // re-render latest.md and the chart from a saved run, without running anything
+  const saved = JSON.parse(readFileSync(argv.report, 'utf8')) as Results
+  const { md, svg } = render(saved)
+  if (svg != null) {
+    mkdirSync(join(REPO_ROOT, 'docs', 'bench'), { recursive: true })
+    writeFileSync(join(REPO_ROOT, 'docs', 'bench', 'scale-out.svg'), svg)
+  }
+  writeFileSync(join(REPO_ROOT, 'test', 'bench', 'results', 'latest.md'), md)
+  writeFileSync(join(REPO_ROOT, 'test', 'bench', 'results', 'latest.json'), JSON.stringify(saved, null, 1))
+  console.log(md)
+  process.exit(0)
+}
+
+const quick = argv.quick === true
+const only = argv.baseline != null ? (argv.baseline === 'socketio' ? 'socketio' : undefined) : argv.only
+if (argv.baseline != null && argv.baseline !== 'socketio') { console.error('--baseline takes: socketio'); process.exit(2) }
+if (only != null && only !== 'meshchat' && only !== 'socketio') { console.error('--only takes: meshchat or socketio'); process.exit(2) }
+const runMesh = only !== 'socketio'
+const runSio = only !== 'meshchat'
+const adapter: AdapterMode = argv.adapter === 'sharded' ? 'sharded' : 'classic'
+const sections = new Set<Section>((argv.sections?.split(',').map(s => s.trim()).filter(Boolean) ?? [...SECTIONS]) as Section[])
+for (const s of sections) if (!SECTIONS.includes(s)) { console.error(`unknown section ${s}; one of ${SECTIONS.join(', ')}`); process.exit(2) }
+const base = Number(argv['base-port'])
+const nodes = Number(argv.nodes ?? 4)
+const users = Number(argv.users ?? (quick ? 200 : 400))
+
+const cfg: BenchConfig = quick
+  ? {
+      users, rooms: Math.max(1, Math.round(users / 10)), generators: 2,
+      roomRates: [0.5, 2], dmRates: [1], localRates: [1],
+      step: { durationMs: 3000, warmupMs: 1000, drainMs: 1000, msgBytes: 100 },
+      attachClients: 1000,
+      presence: [{ nodes: 5, reps: 1 }], presenceChurn: [0, 10], churnSeconds: 2.5, churnPopulation: 8, usersPerVictim: 5,
+      resume: { fill: 1000, missed: 300, writers: 10, historyPages: 10 },
+      scale: { sizes: [2, 4, 8], workloads: ['spread'], users: 120, rooms: 12, rate: 1, adapters: [adapter], step: { durationMs: 2000, warmupMs: 500, drainMs: 800, msgBytes: 100 } }
+    }
+  : {
+      users, rooms: Math.max(1, Math.round(users / 10)), generators: 2,
+      roomRates: [0.25, 0.5, 1, 2, 4, 8, 16, 32], dmRates: [0.5, 2, 8], localRates: [0.5, 1, 2, 4, 8],
+      step: { durationMs: 15000, warmupMs: 3000, drainMs: 3000, msgBytes: 100 },
+      attachClients: 1000,
+      presence: [{ nodes: 5, reps: 3 }, { nodes: 20, reps: 3 }], presenceChurn: [0, 10, 50], churnSeconds: 10, churnPopulation: 20, usersPerVictim: 5,
+      resume: { fill: 10_000, missed: 2000, writers: 12, historyPages: 40 },
+      scale: { sizes: [2, 4, 8], workloads: ['spread', 'room-local'], users: 320, rooms: 32, rate: 0.5, adapters: ['classic', 'sharded'], step: { durationMs: 10000, warmupMs: 2000, drainMs: 2000, msgBytes: 100 } }
+    }
+
+function version (pkg: string): string {
+  try { return (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version } catch { return '?' }
+}
+
+function machine (): Machine {
+  let commit = '?'
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT }).toString().trim()
+    if (execFileSync('git', ['status', '--porcelain'], { cwd: REPO_ROOT }).toString().trim() !== '') commit += '+dirty'
+  } catch {}
+  let redis = '?'
+  try { redis = /v=(\S+)/.exec(execFileSync('redis-server', ['--version']).toString())?.[1] ?? '?' } catch {}
+  return {
+    cpu: cpus()[0]?.model ?? '?',
+    cores: cpus().length,
+    ramGiB: Math.round(totalmem() / 1024 ** 3),
+    node: process.version,
+    os: `Linux ${release()}`,
+    date: new Date().toISOString(),
+    commit,
+    versions: {
+      libp2p: version('libp2p'),
+      '@libp2p/gossipsub': version('@libp2p/gossipsub'),
+      'socket.io': version('socket.io'),
+      '@socket.io/redis-adapter': version('@socket.io/redis-adapter'),
+      redis: version('redis'),
+      'redis-server': redis
+    }
+  }
+}
+
+
+const started = Date.now()
+const m = machine()
+const results: Results = {
+  kind: quick ? 'quick' : 'full',
+  machine: m,
+  options: { quick, only: only ?? 'both', adapter, sections: [...sections], basePort: base, nodes, users },
+  config: cfg,
+  startedAt: new Date(started).toISOString(),
+  sectionSeconds: {},
+  errors: [],
+  attach: [],
+  steps: [],
+  capacity: [],
+  presence: [],
+  scale: []
+}
+const resultsDir = join(REPO_ROOT, 'test', 'bench', 'results')
+const chartDir = join(REPO_ROOT, 'docs', 'bench')
+mkdirSync(resultsDir, { recursive: true })
+const stamp = results.startedAt.replace(/[:.]/g, '-').slice(0, 19)
+const jsonPath = join(resultsDir, `${stamp}-${results.kind}.json`)
+
+const log = (s: string): void => { console.log(s) }
+const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(0)} s`
+
+function save (): void {
+  results.seconds = Math.round((Date.now() - started) / 1000)
+  results.capacity = capacity(results.steps)
+  const body = JSON.stringify(results, null, 1)
+  writeFileSync(jsonPath, body)
+  writeFileSync(join(resultsDir, 'latest.json'), body)
+}
+
+async function section (name: string, fn: () => Promise<void>): Promise<void> {
+  if (interrupted()) return
+  const t = Date.now()
+  log(`\n## ${name} (at ${elapsed()})`)
+  try {
+    await fn()
+  } catch (err) {
+    if (interrupted()) return
+    const msg = (err as Error).stack ?? String(err)
+    results.errors.push({ section: name, error: (err as Error).message })
+    console.error(`section "${name}" failed: ${msg}`)
+  } finally {
+    results.sectionSeconds[name] = Math.round((Date.now() - t) / 1000)
+    save()
+  }
+}
+
+const reg = await ProcRegistry.create()
+log(`# meshchat benchmarks (${results.kind})\n\n${machineTable(m)}\n\nprocess logs: ${reg.dir}`)
+
+const scaleDone = new Set<number>()
+/** scale-out at `sizes`; systems in `reuse` (already running at one of the sizes) are measured as they are */
+async function runScale (sizes: number[], reuse: SystemUnderTest[]): Promise<void> {
+  await section(`scale-out: the same workload on ${sizes.join(', ')} servers`, async () => {
+    const systems: SystemSpec[] = [
+      ...(runMesh ? [{ system: 'meshchat' as const }] : []),
+      ...(runSio ? cfg.scale.adapters.map(a => ({ system: 'socketio' as const, adapter: a })) : [])
+    ]
+    results.scale.push(...await scaleOut(reg, {
+      base: base + 400,
+      sizes,
+      workloads: cfg.scale.workloads,
+      systems,
+      users: cfg.scale.users,
+      rooms: cfg.scale.rooms,
+      step: { ...cfg.scale.step, ratePerUser: cfg.scale.rate },
+      generators: cfg.generators,
+      log,
+      reuse
+    }))
+    results.scale.sort((a, b) => a.workload.localeCompare(b.workload) || a.servers - b.servers || a.system.localeCompare(b.system))
+    for (const n of sizes) scaleDone.add(n)
+  })
+}
+
+const mainNeeded = (['attach', 'room', 'dm', 'local', 'resume'] as Section[]).some(s => sections.has(s))
+try {
+  if (mainNeeded) {
+    const suts: SystemUnderTest[] = []
+    let mesh: MeshchatCluster | undefined
+    await section(`start ${nodes} meshchat nodes and ${nodes} Socket.IO servers`, async () => {
+      const [mc, sio] = await Promise.all([
+        runMesh ? MeshchatCluster.start(reg, { base, nodes, tag: 'main' }) : undefined,
+        runSio ? SocketIoCluster.start(reg, { base: base + 150, servers: nodes, adapter }) : undefined
+      ])
+      mesh = mc
+      if (mc != null) suts.push(new SystemUnderTest(reg, mc, cfg.generators))
+      if (sio != null) suts.push(new SystemUnderTest(reg, sio, cfg.generators))
+    })
+    try {
+      if (sections.has('attach')) {
+        await section(`attach ${cfg.attachClients} idle clients`, async () => {
+          for (const s of suts) {
+            const row = await attachScenario(s, cfg.attachClients, 50, quick ? 1200 : 3000)
+            results.attach.push(row)
+            log(`  ${row.system}: ${row.attachSec} s, ${row.serverKiBPerClient} KiB server RSS per idle client, ${row.redirected} redirected`)
+          }
+        })
+      }
+      const step = cfg.step
+      const spreadPlacement = (): ReturnType<typeof spread> => spread(cfg.users, cfg.rooms, nodes)
+      let spreadAttached = false
+      if (sections.has('room')) {
+        await section(`room chat: ${cfg.users} users in ${cfg.rooms} rooms spread over ${nodes} servers`, async () => {
+          results.steps.push(...await sweep(suts, 'room chat (spread)', spreadPlacement, 'room', cfg.roomRates, step, log, true, quick))
+          spreadAttached = true
+        })
+      }
+      if (sections.has('dm')) {
+        await section('direct messages to a user on another server', async () => {
+          results.steps.push(...await sweep(suts, 'DMs across servers', spreadPlacement, 'dm', cfg.dmRates, step, log, !spreadAttached, quick))
+        })
+      }
+      if (sections.has('local')) {
+        await section('room-local: each room on one or two servers', async () => {
+          results.steps.push(...await sweep(suts, 'room-local', () => local(cfg.users, cfg.rooms, nodes), 'room', cfg.localRates, step, log, true, quick))
+        })
+      }
+      if (sections.has('scale') && cfg.scale.sizes.includes(nodes) && suts.length > 0) {
+        // the head-to-head clusters already have the size of one scale-out point: measure it on them
+        for (const s of suts) await s.detach()
+        await runScale([nodes], suts)
+      }
+      if (sections.has('resume') && mesh != null) {
+        await section(`resume and history on a ${cfg.resume.fill.toLocaleString('en-US')}-message room (meshchat)`, async () => {
+          for (const s of suts) await s.detach()
+          if (mesh == null) return
+          results.resume = await resumeScenario(reg, mesh, cfg.resume)
+          log(`  resume after ${results.resume.missed} missed: ${results.resume.resumeMs} ms; fill ${results.resume.fillRate} msg/s`)
+        })
+      }
+    } finally {
+      await Promise.all(suts.map(async s => s.stop()))
+    }
+  }
+
+  if (sections.has('presence') && runMesh) {
+    for (const p of cfg.presence) {
+      await section(`presence on ${p.nodes} nodes (meshchat)`, async () => {
+        results.presence.push(await presenceScenario(reg, {
+          base: base + 200,
+          nodes: p.nodes,
+          reps: p.reps,
+          usersPerVictim: cfg.usersPerVictim,
+          churnRates: cfg.presenceChurn,
+          churnSeconds: cfg.churnSeconds,
+          churnPopulationPerNode: cfg.churnPopulation,
+          log
+        }))
+      })
+    }
+  }
+
+  if (sections.has('presence-memory') && runMesh) {
+    await section('presence replica memory (presence-memory.ts)', async () => {
+      const script = fileURLToPath(new URL('./presence-memory.js', import.meta.url))
+      const p = reg.spawn({ name: 'presence-memory', command: process.execPath, args: ['--expose-gc', script] })
+      const exit = await p.exited
+      if (exit.code !== 0) throw new Error(`presence-memory exited with ${exit.code ?? exit.signal ?? ''}\n${p.lastLines()}`)
+      results.presenceMemory = JSON.parse(readFileSync(join(resultsDir, 'presence-memory.json'), 'utf8')) as Results['presenceMemory']
+      log(`  ${results.presenceMemory?.bytesPerEntry ?? '?'} bytes per presence entry (${results.presenceMemory?.entries ?? '?'} entries)`)
+    })
+  }
+
+  if (sections.has('scale')) {
+    const other = cfg.scale.sizes.filter(n => !scaleDone.has(n))
+    if (other.length > 0) await runScale(other, [])
+  }
+} finally {
+  await reg.stopAll()
+}
+
+// ---- report
+const { md: mdText, svg } = render(results)
+if (svg != null) {
+  mkdirSync(chartDir, { recursive: true })
+  writeFileSync(join(chartDir, 'scale-out.svg'), svg)
+}
+writeFileSync(join(resultsDir, 'latest.md'), mdText)
+save()
+console.log('\n' + mdText)
+console.log(`results: ${jsonPath}\ntables: ${join(resultsDir, 'latest.md')}`)
+if (results.errors.length === 0 && !interrupted()) await reg.removeDir()
+else console.log(`process logs kept in ${reg.dir}`)
+process.exit(results.errors.length > 0 ? 1 : 0)
