@@ -154,6 +154,12 @@ export interface ChatClientOptions {
   affinity?: boolean
   /** rooms to be in from the start: joined as soon as the client is attached (and named in the hello, for affinity) */
   rooms?: string[]
+  /**
+   * accept being moved to a lighter node when the one dialed is overloaded;
+   * default true. With false the client stays where it dialed unless that node
+   * is full.
+   */
+  redirect?: boolean
 }
 
 interface Pending {
@@ -243,6 +249,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
       status: 'online',
       dedupeWindow: 5000,
       affinity: false,
+      redirect: true,
       ...opts
     }
     this.status = this.opts.status
@@ -333,7 +340,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   private async connectOnce (state: ConnectionState): Promise<WelcomeInfo> {
     this.setState(state)
     const node = await this.libp2p()
-    const noRedirect = this.redirectTo != null || state === 'reconnecting'
+    const noRedirect = this.redirectTo != null || state === 'reconnecting' || !this.opts.redirect
     let lastErr: Error = new DisconnectedError('no gateway address to connect to')
     for (const addr of this.candidates()) {
       if (this._state === 'closed') throw new DisconnectedError('client closed')

@@ -60,6 +60,28 @@ describe('durable history and gap-free resume', () => {
     expect(page.more).toBe(false)
   })
 
+  it('archive replicas follow the members: a room on one node is carried by it and one more node only', async () => {
+    mesh = await startMesh(4)
+    await mesh.converged(4)
+    const [a] = mesh.nodes
+    const m1 = await mesh.client(a!, 'm1')
+    const m2 = await mesh.client(a!, 'm2')
+    await m1.join('local-room')
+    await m2.join('local-room')
+    await waitFor(() => mesh!.nodes.every(n => n.presence.replica.roomRoster('local-room').length === 2), { what: 'roster everywhere' })
+    const owners = a!.archive.owners('local-room')
+    expect(owners).toHaveLength(2)
+    expect(owners[0]).toBe(a!.nodeId)
+    // every node agrees on the owners, and exactly the owners carry the room
+    for (const n of mesh.nodes) expect(n.archive.owners('local-room'), `owners as ${n.nodeId.slice(-6)} sees them`).toEqual(owners)
+    await waitFor(() => mesh!.nodes.every(n => n.rooms.isSubscribed('local-room') === owners.includes(n.nodeId)), { what: 'only the owners subscribed' })
+    const ack = await m1.send('local-room', 'kept twice')
+    const other = mesh.nodes.find(n => n.nodeId === owners[1])!
+    await waitFor(() => other.store.page('local-room', { limit: 5 }).events.length === 1, { what: 'the second copy' })
+    expect(mesh.nodes.filter(n => !owners.includes(n.nodeId)).every(n => n.store.count('local-room') === 0)).toBe(true)
+    expect(ack.hlc).toBeGreaterThan(0n)
+  })
+
   it('(b) a node that joins a room late backfills it from a peer', async () => {
     mesh = await startMesh(2, { ratePerSec: 1000, burst: 1000 })
     await mesh.converged(2)

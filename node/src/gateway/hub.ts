@@ -80,6 +80,13 @@ export class Hub implements SessionHost {
   private readonly typingLimiter: KeyedRateLimiter<string>
   /** userId → sessions that watch that user's presence */
   private readonly watchers = new Map<string, Set<ClientSession>>()
+  /** clients redirected to each node since its load was last reported */
+  private readonly redirects = new Map<string, { since: number, count: number }>()
+
+  private recentRedirects (node: string, now: number): number {
+    const r = this.redirects.get(node)
+    return r != null && now - r.since < this.c.config.timings.heartbeatMs ? r.count : 0
+  }
 
   constructor (components: HubComponents) {
     this.c = components
@@ -116,17 +123,23 @@ export class Hub implements SessionHost {
       // which of the client's rooms each node already hosts, from the presence rosters
       info.rooms = rooms.filter(r => this.c.presence.replica.roomRoster(r).some(m => m.nodes.includes(info.id)))
     }
+    const now = Date.now()
     const decision = decidePlacement({
       self: this.nodeId,
-      nodes: infos.map(n => ({ id: n.id, clients: n.clients, maxClients: n.maxClients, rooms: n.rooms })),
+      // other nodes' loads are up to a heartbeat old: count the clients this node sent them since
+      nodes: infos.map(n => ({ id: n.id, clients: n.clients + this.recentRedirects(n.id, now), maxClients: n.maxClients, rooms: n.rooms })),
       userId: session.userId,
       rooms,
       overloadFactor: this.c.config.overloadFactor,
+      // a spread of 1 % of capacity is noise, not overload (and lagging heartbeats make small spreads common)
+      minSpread: Math.max(10, Math.ceil(this.c.config.maxClients / 100)),
       affinity: hello.affinity && rooms.length > 0
     })
     const target = decision.redirect == null ? undefined : infos.find(n => n.id === decision.redirect && n.addrs.length > 0)
     if (target != null && (!hello.noRedirect || full)) {
       const { rooms: _r, ...to } = target
+      const r = this.redirects.get(target.id)
+      this.redirects.set(target.id, r != null && now - r.since < this.c.config.timings.heartbeatMs ? { since: r.since, count: r.count + 1 } : { since: now, count: 1 })
       return { to, reason: decision.reason ?? 'placement' }
     }
     if (full) {

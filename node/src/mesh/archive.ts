@@ -98,9 +98,17 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
     this.c.presence.removeEventListener('change', this.onPresence)
   }
 
-  /** the room's archive owners over the nodes presence considers up */
+  /**
+   * The room's archive owners: the nodes that host its members first (they
+   * carry the room anyway, so a copy there costs no extra traffic), then
+   * others in rendezvous order over the nodes presence considers up. A room
+   * whose members sit on one node is carried by two nodes, not three.
+   */
   owners (room: string): string[] {
-    return rendezvousOwners(room, this.c.presence.replica.liveNodes(), this.init.replicas)
+    const live = this.c.presence.replica.liveNodes()
+    const order = rendezvousOwners(room, live, live.length)
+    const hosting = new Set(this.c.presence.replica.roomRoster(room).flatMap(m => m.nodes))
+    return [...order.filter(n => hosting.has(n)), ...order.filter(n => !hosting.has(n))].slice(0, this.init.replicas)
   }
 
   private scheduleRebalance (): void {
