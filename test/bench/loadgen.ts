@@ -91,7 +91,8 @@ async function waitUntil (cond: () => boolean, timeoutMs: number, what: string):
 }
 
 async function connectMeshchat (spec: UserSpec): Promise<{ user: User, redirected: boolean, repinned: boolean }> {
-  const mc = createNodeClient({ name: spec.name, addrs: [spec.addr], transports: [tcp()], reconnect: spec.reconnect ?? true, backoff: { minMs: 100, maxMs: 2000 } })
+  // a user the workload places on a given node declines overload redirects (a full node still moves it)
+  const mc = createNodeClient({ name: spec.name, addrs: [spec.addr], transports: [tcp()], reconnect: spec.reconnect ?? true, backoff: { minMs: 100, maxMs: 2000 }, redirect: spec.expect === '' })
   let redirected = false
   mc.addEventListener('redirect', () => { redirected = true })
   const welcome = await mc.connect()

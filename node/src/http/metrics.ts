@@ -69,6 +69,12 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
+  readonly gossipDelivered = new Counter({
+    name: 'meshchat_gossip_delivered_total',
+    help: 'room gossip messages gossipsub handed to the node after its own dedupe (copies minus own publishes minus this = gossipsub duplicates)',
+    registers: [this.registry]
+  })
+
   readonly duplicates = new Counter({
     name: 'meshchat_duplicates_total',
     help: 'events received again after they were already stored or seen (dropped by id)',

@@ -233,6 +233,7 @@ export class RoomService implements Startable {
   private receive (msg: Message): void {
     const room = roomFromTopic(msg.topic)
     if (room == null) return
+    this.c.metrics.gossipDelivered.inc()
     const v = this.validated.get(msg)
     if (v == null) return
     const { env, opened } = v

@@ -180,10 +180,13 @@ export class MeshchatCluster implements Cluster {
         for (const s of m.samples) {
           if (s.name === 'meshchat_delivery_latency_seconds_bucket') counters[`hop_le_${s.labels.le ?? ''}`] = s.value
         }
-        // gossipsub's own metrics appear only if the mesh host passes metricsRegister to gossipsub()
-        if (m.has('gossipsub_pre_validation_duplicate_total')) {
-          counters.gossipDuplicates = m.sum('gossipsub_pre_validation_duplicate_total')
-          counters.gossipReceived = m.sum('gossipsub_msg_received_prevalidation_total')
+        // every copy the node hashed (duplicates included, plus its own publishes), less its own
+        // publishes and less what gossipsub handed on after its dedupe: the copies gossipsub dropped
+        if (m.has('meshchat_gossip_copies_total')) {
+          const copies = m.sum('meshchat_gossip_copies_total', { kind: 'room' })
+          const own = m.sum('meshchat_messages_in_total', { source: 'client', kind: 'room' }) + m.sum('meshchat_messages_in_total', { source: 'client', kind: 'typing' })
+          counters.gossipReceived = copies - own
+          counters.gossipDuplicates = copies - own - m.sum('meshchat_gossip_delivered_total')
         }
       }
       counters.g_heapUsed = io.heapUsed ?? NaN

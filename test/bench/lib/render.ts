@@ -42,7 +42,7 @@ export function render (results: Results): { md: string, svg?: string } {
   const mref = results.steps.filter(s => s.system === 'meshchat' && s.workload === 'room chat (spread)')
   const dupRef = mref[Math.min(1, mref.length - 1)]
   if (dupRef != null) {
-    md.push(`\n## meshchat duplicates per node (room chat (spread) at ${dupRef.ratePerUser} msg/s per user)\n\n${duplicatesTable(dupRef)}\n\n"gossipsub duplicates" needs gossipsub's own metrics, which the mesh host does not enable (see docs/scaling.md); the bytes-per-unique-message column shows the same amplification from the outside.`)
+    md.push(`\n## meshchat duplicates per node (room chat (spread) at ${dupRef.ratePerUser} msg/s per user)\n\n${duplicatesTable(dupRef)}\n\n"gossipsub duplicates" are copies gossipsub dropped by message id (meshchat_gossip_copies_total, every copy the node hashed, minus its own publishes, minus meshchat_gossip_delivered_total); "meshchat_duplicates_total" are events gossipsub delivered that the store already had, mostly the gossip copy of an event replicated to this node before its ack.`)
   }
   if (results.resume != null) md.push(`\n## Resume and history (meshchat, ${nodes} nodes)\n\n${resumeTables(results.resume)}`)
   if (results.presence.length > 0) md.push(`\n## Presence (meshchat)\n\n${presenceTables(results.presence)}`)
