@@ -169,6 +169,7 @@ export class MeshchatNode {
       pruneIntervalMs: 60_000,
       maxEventBytes: cfg.maxEventBytes,
       rebalanceDelayMs: t.heartbeatMs / 2,
+      subscribeSettleMs: 100,
       catchUpDelayMs: 2 * t.heartbeatMs,
       catchUpSlackMs: cfg.resumeSlackMs
     }, {

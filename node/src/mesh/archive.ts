@@ -31,6 +31,8 @@ export interface ArchiveInit {
   maxEventBytes: number
   /** ownership is recomputed this long after the last membership change, so a burst of changes costs one pass */
   rebalanceDelayMs: number
+  /** the first backfill waits this long after subscribing, for the subscription to reach the peers */
+  subscribeSettleMs: number
   /** the catch-up backfill runs this long after subscribing (a couple of gossipsub heartbeats) */
   catchUpDelayMs: number
   /** and starts this far before the subscription, to cover clock skew between nodes */
@@ -157,10 +159,10 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
 
   /**
    * RoomService.onSubscribe: fetch what this node missed while it did not
-   * carry the room. Then, once the subscription has had time to reach every
-   * peer, fetch once more from just before the subscription: an event
-   * published in between (by a peer that did not know of this node yet) came
-   * neither by gossip nor by the first backfill.
+   * carry the room. Then, two heartbeats later, fetch once more from just
+   * before the subscription: an event published by a peer that had not yet
+   * seen the subscription (a slow or busy peer) came neither by gossip nor by
+   * the first backfill.
    */
   onSubscribe (room: string, from?: string): void {
     if (this.backfills.has(room)) return
@@ -169,7 +171,10 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
     const slack = BigInt(this.init.catchUpSlackMs) << 16n
     const now = BigInt(Date.now()) << 16n
     const since: Cursor = { hlc: now > slack ? now - slack : 0n, id: new Uint8Array(0) }
-    const run = this.backfill(room, from)
+    // give the subscription a moment to reach the peers first: what they publish after that comes by
+    // gossip, what they published before is in the backfill, so the two meet without a gap
+    const run = new Promise(resolve => setTimeout(resolve, this.init.subscribeSettleMs))
+      .then(async () => this.backfill(room, from))
       .catch(err => { this.c.log('backfill of %s failed - %s', room, (err as Error).message) })
       .finally(() => { this.backfills.delete(room) })
     this.backfills.set(room, run)
@@ -266,7 +271,12 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
   async replicate (room: string, event: WireStoredEvent): Promise<number> {
     if (this.init.ackReplicas <= 0) return 0
     let confirmed = 0
-    for (const peer of this.sources(room)) {
+    // owners and subscribers first; then any connected node: a node that does not carry the room
+    // still stores it, and offers it to the owners at its next rebalance (this covers a node that
+    // has not yet heard of the others, right after it started)
+    const sources = this.sources(room)
+    const others = this.c.pubsub.getPeers().map(p => p.toString()).filter(p => p !== this.c.nodeId && !sources.includes(p))
+    for (const peer of [...sources, ...others]) {
       try {
         await this.c.sync.call(peer, { store: { room, event } }, this.init.requestTimeoutMs, true)
         if (++confirmed >= this.init.ackReplicas) break
