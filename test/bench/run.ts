@@ -38,7 +38,7 @@ const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
   --adapter <mode>      baseline Redis adapter for the head-to-head runs: classic (default) or sharded
   --sections <list>     comma-separated subset of: ${SECTIONS.join(', ')}
   --base-port <n>       first loopback port (default 17000; the suite uses about 700 from there)
-  --nodes <n>           servers per system in the head-to-head runs (default 4)
+  --nodes <n>           servers per system in the head-to-head runs (default 5)
   --users <n>           users in the head-to-head runs (default 400, quick 200)
   --report <file.json>  only re-render latest.md, latest.json and the chart from a saved run
   --help                this text
@@ -85,7 +85,7 @@ const adapter: AdapterMode = argv.adapter === 'sharded' ? 'sharded' : 'classic'
 const sections = new Set<Section>((argv.sections?.split(',').map(s => s.trim()).filter(Boolean) ?? [...SECTIONS]) as Section[])
 for (const s of sections) if (!SECTIONS.includes(s)) { console.error(`unknown section ${s}; one of ${SECTIONS.join(', ')}`); process.exit(2) }
 const base = Number(argv['base-port'])
-const nodes = Number(argv.nodes ?? 4)
+const nodes = Number(argv.nodes ?? 5)
 const users = Number(argv.users ?? (quick ? 200 : 400))
 
 const cfg: BenchConfig = quick
