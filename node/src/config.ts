@@ -177,6 +177,11 @@ export function resolveConfig (partial: Partial<NodeConfig> = {}): NodeConfig {
   if (cfg.http != null && !/^[^:]+:\d+$|^\[[0-9a-fA-F:]+\]:\d+$/.test(cfg.http)) {
     throw new ConfigError(`http must be host:port, got ${cfg.http}`)
   }
+  for (const [k, v] of Object.entries(cfg.retention)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw new ConfigError(`retention.${k} must be a number >= 0, got ${String(v)}`)
+    }
+  }
   if (!Number.isInteger(cfg.ackReplicas) || cfg.ackReplicas < 0) {
     throw new ConfigError('ackReplicas must be a whole number >= 0')
   }

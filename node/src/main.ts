@@ -45,6 +45,8 @@ const NODE_OPTS: Spec = {
   http: { type: 'string', help: 'HTTP host:port for the web app, /healthz and /metrics (default 0.0.0.0:8080; "off" for none)' },
   'trusted-ip': { type: 'string', multiple: true, help: 'IP exempt from gossipsub IP-colocation scoring (default 127.0.0.1, ::1)' },
   'max-clients': { type: 'string', help: `client connections accepted (default ${DEFAULT_CONFIG.maxClients})` },
+  'history-days': { type: 'string', help: `days of room history kept (default ${DEFAULT_CONFIG.retention.maxAgeMs / 86_400_000}; 0 = forever)` },
+  'history-max': { type: 'string', help: `messages kept per room (default ${DEFAULT_CONFIG.retention.maxPerRoom}; 0 = no limit)` },
   json: { type: 'boolean', help: 'print JSON lines instead of text' },
   help: { type: 'boolean', short: 'h', help: 'show this help' }
 }
@@ -154,6 +156,14 @@ async function runNode (argv: string[]): Promise<void> {
     trustedIps: list(o['trusted-ip']) ?? DEFAULT_CONFIG.trustedIps
   }
   if (str(o['max-clients']) != null) partial.maxClients = Number(o['max-clients'])
+  const days = str(o['history-days'])
+  const maxPerRoom = str(o['history-max'])
+  if (days != null || maxPerRoom != null) {
+    partial.retention = {
+      maxAgeMs: days == null ? DEFAULT_CONFIG.retention.maxAgeMs : Number(days) * 86_400_000,
+      maxPerRoom: maxPerRoom == null ? DEFAULT_CONFIG.retention.maxPerRoom : Number(maxPerRoom)
+    }
+  }
   const out = printer(o.json === true)
   const node = await MeshchatNode.create(resolveConfig(partial))
   await node.start()
