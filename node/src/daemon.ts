@@ -221,6 +221,14 @@ export class MeshchatNode {
       nodes: () => this.presence.replica.nodes(),
       nodeId: this.nodeId
     })
+    // dial a node the moment its first heartbeat arrives, not at the dialer's next pass
+    this.presence.addEventListener('change', evt => {
+      for (const d of evt.detail.nodes) {
+        if (!d.up) continue
+        const view = this.presence.replica.nodes().find(n => n.id === d.node)
+        if (view != null) this.dialer.learn(view)
+      }
+    })
     this.metrics.bind({
       clients: () => this.registry.size,
       users: () => this.registry.userCount,

@@ -1,3 +1,4 @@
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { LinkControl } from './link-control.js'
 import type { NodeView } from '../state/presence.js'
@@ -58,6 +59,19 @@ export class MeshDialer implements Startable {
     this.timer = undefined
   }
 
+  /**
+   * A node was just heard of (its first heartbeat): record its addresses so
+   * any request to it can dial at once, and connect now rather than at the
+   * next pass.
+   */
+  learn (node: NodeView): void {
+    if (node.id === this.c.nodeId || node.left) return
+    const addrs = node.meta?.meshAddrs ?? []
+    if (addrs.length === 0) return
+    if (this.c.mesh.getConnections(peerIdFromString(node.id)).length > 0) return
+    this.dial(node.id, addrs, Date.now())
+  }
+
   /** one pass: dial what is missing */
   tick (): void {
     const now = Date.now()
@@ -85,6 +99,9 @@ export class MeshDialer implements Startable {
       const ma = multiaddr(a)
       return ma.getComponents().some(c => c.name === 'p2p') ? ma : ma.encapsulate(`/p2p/${id}`)
     })
+    // keep the addresses in the peer store too, so a request to this node (dialProtocol by peer id)
+    // finds them even while this dial is still in flight
+    this.c.mesh.peerStore.merge(peerIdFromString(id), { multiaddrs: mas }).catch(() => {})
     this.c.mesh.dial(mas, { signal: AbortSignal.timeout(5000) })
       .then(() => { this.backoff.delete(id) })
       .catch(err => {

@@ -128,6 +128,8 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     add(this.c.nodeId, to)
     add(this.c.nodeId, opened.author)
     const frame = deliveryFrame(stored, DeliveryKind.LIVE)
+    /** a node that hosts a device of the recipient could not be reached */
+    let missed = false
     const results = await Promise.all([...targets].map(async ([node, users]) => {
       if (node === this.c.nodeId) {
         let delivered = 0
@@ -142,12 +144,16 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
         return res.delivered
       } catch (err) {
         this.c.log('DM hand-off to %s failed - %s', node, (err as Error).message)
+        if (users.has(to)) missed = true
         return 0
       }
     }))
     const delivered = results.reduce((a, b) => a + b, 0)
     if (delivered > 0) {
       this.c.metrics.dms.inc({ outcome: 'delivered' })
+      // a device of the recipient was not reached: the mailbox gets a copy too, and its owners push it
+      // to that device's node as soon as they can (the devices that already have it drop it by id)
+      if (missed) await this.enqueue(to, stored).catch(err => { this.c.log('mailbox copy for a missed device failed - %s', (err as Error).message) })
       return { hlc: stored.hlc, state: DmState.DELIVERED, copies: delivered }
     }
     const copies = await this.enqueue(to, stored)
