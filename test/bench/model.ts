@@ -84,7 +84,10 @@ function fitCpu (steps: StepResult[]): Fit | undefined {
   const c2 = cpuPerMsg(p2)
   const a = Math.abs(k1 - k2) < 0.2 ? 0 : (c1 - c2) / (k1 - k2)
   const b = Math.abs(k1 - k2) < 0.2 ? (c1 + c2) / 2 : c1 - a * k1
-  return { a, b, perMsgAtK: k => a * k + b, points: pts.map(s => ({ workload: s.workload, rate: s.ratePerUser, k: carried(s), cpuPerMsg: cpuPerMsg(s) })) }
+  // a negative b means the cost per carrying node rose faster than k between the two points (more busy
+  // processes sharing the cores); the line is then only an interpolation, never below the cheaper point
+  const floor = b < 0 ? (k1 < k2 ? c1 : c2) : 0
+  return { a, b, perMsgAtK: k => Math.max(floor, a * k + b), points: pts.map(s => ({ workload: s.workload, rate: s.ratePerUser, k: carried(s), cpuPerMsg: cpuPerMsg(s) })) }
 }
 
 const f = (x: number, d = 0): string => Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a'
@@ -156,7 +159,7 @@ export function model (r: ModelResults, presenceMemoryBytes?: number): string {
     ['server CPU per idle connected client', `${f(idlePerClient * 1e6, 1)} µs/s`, 'attach: idle CPU with 1,000 clients minus with none'],
     ['presence replica per online device (every node holds all of them)', `${f(entryBytes)} B`, 'presence-memory.ts'],
     ['server CPU per room message, per carrying node (a)', fit == null ? 'n/a' : `${f(fit.a * 1e6)} µs`, 'fit over the spread and room-local steps (room size 10)'],
-    ['server CPU per room message, fixed part (b: ingress, 10 client deliveries)', fit == null ? 'n/a' : `${f(fit.b * 1e6)} µs`, fit == null ? '' : fit.points.map(p => `${p.workload} @${p.rate}/s: k=${p.k.toFixed(2)}, ${f(p.cpuPerMsg * 1e6)} µs/msg`).join('; ')],
+    ['server CPU per room message, fixed part (b: ingress, 10 client deliveries)', fit == null ? 'n/a' : fit.b < 0 ? `${f(fit.b * 1e6)} µs (below zero: a·k + b is only an interpolation between the two points, and never below the cheaper one)` : `${f(fit.b * 1e6)} µs`, fit == null ? '' : fit.points.map(p => `${p.workload} @${p.rate}/s: k=${p.k.toFixed(2)}, ${f(p.cpuPerMsg * 1e6)} µs/msg`).join('; ')],
     ['server CPU per DM (two nodes)', `${f(dmCpu * 1e6)} µs`, dm == null ? 'no DM step under 100 ms p99' : `DMs @${dm.ratePerUser}/s`],
     ['mesh bytes in per room message per carrying node (socket level)', `${f(meshBytesPerCarried)} B`, local == null ? '' : `${local.workload} @${local.ratePerUser}/s, k=${kLocal.toFixed(2)}`],
     ['mesh bytes in per DM (socket level, both nodes)', `${f(dmPeerBytes)} B`, 'DM step'],
