@@ -4,6 +4,8 @@ import { dirname } from 'node:path'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { ChatClient } from './chat-client.js'
+import { nodeEd25519Verifier } from './protocol/ed25519-node.js'
+import { setEd25519Verifier } from './protocol/signing.js'
 import type { ChatClientOptions } from './chat-client.js'
 import type { KeyStore } from './key-store.js'
 
@@ -20,7 +22,8 @@ export function fileKeyStore (path: string): KeyStore {
   }
 }
 
-/** A ChatClient for Node programs: TCP and WebSockets gateways. */
+/** A ChatClient for Node programs: TCP and WebSockets gateways, Ed25519 checks through node:crypto. */
 export function createNodeClient (opts: ChatClientOptions): ChatClient {
+  setEd25519Verifier(nodeEd25519Verifier)
   return new ChatClient({ transports: [tcp(), webSockets()], ...opts })
 }

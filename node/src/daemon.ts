@@ -7,6 +7,8 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { Registry } from 'prom-client'
 import { CLIENT_PROTOCOL, PRESENCE_TOPIC } from '../../client/src/protocol/ids.js'
 import { LIMITS } from '../../client/src/defaults.js'
+import { nodeEd25519Verifier } from '../../client/src/protocol/ed25519-node.js'
+import { setEd25519Verifier } from '../../client/src/protocol/signing.js'
 import { resolveConfig } from './config.js'
 import { dataPaths, resolveKeys } from './keys.js'
 import { createMeshHost } from './mesh/mesh-host.js'
@@ -253,6 +255,7 @@ export class MeshchatNode {
   static async create (opts: NodeOptions = {}): Promise<MeshchatNode> {
     const { privateKey: givenKey, linkControl: givenLink, libp2pMetrics, webRoot, ...partial } = opts
     const config = resolveConfig(partial)
+    setEd25519Verifier(nodeEd25519Verifier)
     const paths = config.dataDir == null ? undefined : dataPaths(config.dataDir)
     const { privateKey, psk, createdMeshKey } = await resolveKeys({ dataDir: config.dataDir, meshKey: config.meshKey, privateKey: givenKey })
     const incarnation = await nextIncarnation(paths?.incarnation ?? null)

@@ -1,11 +1,12 @@
 import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LIMITS } from '../../client/src/defaults.js'
 import { BadSignatureError, EventTooLargeError, InvalidEventError, InvalidUserError, MeshchatError } from '../../client/src/errors.js'
 import { Event, SignedEvent } from '../../client/src/protocol/event.js'
-import { eventId, idToHex, openEvent, signEvent, validateUserId } from '../../client/src/protocol/signing.js'
+import { nodeEd25519Verifier } from '../../client/src/protocol/ed25519-node.js'
+import { eventId, idToHex, openEvent, setEd25519Verifier, signEvent, validateUserId } from '../../client/src/protocol/signing.js'
 import { rejectionOf } from '../helpers/assert.js'
 import { patchBytes, signPayload, signRawEvent, stripSignature, tamperBody } from '../helpers/raw-client.js'
 import type { PrivateKey } from '@libp2p/interface'
@@ -17,14 +18,20 @@ function hex (u: Uint8Array): string {
   return Buffer.from(u).toString('hex')
 }
 
-describe('signing', () => {
+// every case runs with the portable verifier (@libp2p/crypto, as in browsers) and with the one nodes install
+describe.each([
+  ['@libp2p/crypto', undefined],
+  ['node:crypto KeyObject per author', nodeEd25519Verifier]
+])('signing, verified with %s', (_name, verifier) => {
   let alice: PrivateKey
   let bob: PrivateKey
 
   beforeAll(async () => {
+    setEd25519Verifier(verifier)
     alice = await generateKeyPair('Ed25519')
     bob = await generateKeyPair('Ed25519')
   })
+  afterAll(() => { setEd25519Verifier(undefined) })
 
   it('sign → open round trip keeps every field', async () => {
     const signed = await signEvent(alice, 'Alice ✨', { kind: 'room', room: 'lobby', text: 'hello\nworld\t🙂' }, opts)
@@ -116,7 +123,7 @@ describe('signing', () => {
     const signed = await signEvent(alice, 'a', { kind: 'room', room: 'lobby', text }, opts)
     const wire = SignedEvent.decode(signed.bytes)
     const body = new TextEncoder().encode(text)
-    const at = hex(wire.payload).indexOf(hex(body)) / 2
+    const at = Buffer.from(wire.payload).indexOf(Buffer.from(body))
     expect(at).toBeGreaterThan(0)
     for (let i = at; i < at + body.byteLength; i++) {
       // 0x80 turns ASCII into invalid UTF-8; the signature check must still be what refuses it
@@ -291,5 +298,56 @@ describe('signing', () => {
     for (const bad of ['', 'x'.repeat(129), 'not a peer id', 42, null]) {
       expect(() => validateUserId(bad), String(bad)).toThrow(InvalidUserError)
     }
+  })
+})
+
+describe('nodeEd25519Verifier', () => {
+  it('agrees with @libp2p/crypto on genuine, altered and foreign signatures', async () => {
+    const keys = await Promise.all([0, 1, 2].map(async () => generateKeyPair('Ed25519')))
+    let checked = 0
+    for (let i = 0; i < 60; i++) {
+      const signer = keys[i % 3]!
+      const other = keys[(i + 1) % 3]!
+      const data = crypto.getRandomValues(new Uint8Array(1 + i * 7))
+      const sig = await signer.sign(data)
+      const flipped = Uint8Array.from(sig)
+      flipped[i % 64] = flipped[i % 64]! ^ (1 << (i % 8))
+      const alteredData = Uint8Array.from(data)
+      alteredData[i % data.byteLength] = alteredData[i % data.byteLength]! ^ 0x01
+      for (const [key, d, s] of [[signer, data, sig], [signer, data, flipped], [signer, alteredData, sig], [other, data, sig]] as const) {
+        const fast = nodeEd25519Verifier(key.publicKey.raw)(d, s)
+        const portable = await key.publicKey.verify(d, s)
+        expect(fast, `case ${i}`).toBe(portable)
+        checked++
+      }
+      expect(nodeEd25519Verifier(signer.publicKey.raw)(data, sig)).toBe(true)
+      expect(nodeEd25519Verifier(signer.publicKey.raw)(data, flipped)).toBe(false)
+    }
+    expect(checked).toBe(240)
+  })
+
+  it('openEvent goes through the installed verifier, and back to @libp2p/crypto when it is removed', async () => {
+    const k = await generateKeyPair('Ed25519')
+    const signed = await signEvent(k, 'a', { kind: 'room', room: 'lobby', text: 'hi' }, opts)
+    let calls = 0
+    setEd25519Verifier(raw => { const v = nodeEd25519Verifier(raw); return (d, sig) => { calls++; return v(d, sig) } })
+    try {
+      await openEvent(signed.bytes)
+      await openEvent(signed.bytes)
+      expect(calls).toBe(2)
+      setEd25519Verifier(() => () => false)
+      expect((await rejectionOf(openEvent(signed.bytes))).name).toBe('BadSignatureError')
+    } finally {
+      setEd25519Verifier(undefined)
+    }
+    expect((await openEvent(signed.bytes)).text).toBe('hi')
+  })
+
+  it('refuses keys that are not 32 bytes and signatures that are not 64', async () => {
+    const k = await generateKeyPair('Ed25519')
+    expect(() => nodeEd25519Verifier(new Uint8Array(31))).toThrow(TypeError)
+    const data = new Uint8Array([1, 2, 3])
+    const sig = await k.sign(data)
+    expect(nodeEd25519Verifier(k.publicKey.raw)(data, sig.subarray(0, 63))).toBe(false)
   })
 })

@@ -124,7 +124,22 @@ export function validateUserId (id: unknown): string {
   return id
 }
 
-interface AuthorKey { key: PublicKey, userId: string }
+interface AuthorKey { verify: (data: Uint8Array, signature: Uint8Array) => boolean | Promise<boolean>, userId: string }
+
+/**
+ * Builds a verifier for one raw 32-byte Ed25519 public key. By default events are verified with
+ * `@libp2p/crypto`, which works everywhere; a platform with a faster path (Node: a `KeyObject` kept
+ * per author instead of one rebuilt for every signature) installs it with `setEd25519Verifier`.
+ */
+export type Ed25519VerifierFactory = (publicKey: Uint8Array) => (data: Uint8Array, signature: Uint8Array) => boolean
+
+let verifierFactory: Ed25519VerifierFactory | undefined
+
+/** Install (or, with undefined, remove) the Ed25519 verifier used by `openEvent`. */
+export function setEd25519Verifier (factory: Ed25519VerifierFactory | undefined): void {
+  verifierFactory = factory
+  authorCache.clear()
+}
 
 /**
  * Authors send many events; parsing their key and deriving the PeerId string
@@ -146,7 +161,10 @@ function authorKey (author: Uint8Array): AuthorKey {
   if (key.type !== 'Ed25519') {
     throw new InvalidEventError('event author key is not Ed25519')
   }
-  const entry = { key, userId: peerIdFromPublicKey(key).toString() }
+  const verify = verifierFactory != null
+    ? verifierFactory(key.raw)
+    : async (data: Uint8Array, signature: Uint8Array) => key.verify(data, signature)
+  const entry = { verify, userId: peerIdFromPublicKey(key).toString() }
   if (authorCache.size >= AUTHOR_CACHE_MAX) {
     const oldest = authorCache.keys().next().value
     if (oldest !== undefined) authorCache.delete(oldest)
@@ -176,8 +194,8 @@ export async function openEvent (bytes: Uint8Array, opts: OpenOptions = {}): Pro
   if (signed.signature.byteLength !== 64) {
     throw new BadSignatureError('event is unsigned or its signature is malformed')
   }
-  const { key, userId } = authorKey(event.author)
-  const ok = await key.verify(signedInput(signed.payload), signed.signature)
+  const { verify, userId } = authorKey(event.author)
+  const ok = await verify(signedInput(signed.payload), signed.signature)
   if (!ok) {
     throw new BadSignatureError('event signature does not verify')
   }
