@@ -137,6 +137,7 @@ let verifierFactory: Ed25519VerifierFactory | undefined
 
 /** Install (or, with undefined, remove) the Ed25519 verifier used by `openEvent`. */
 export function setEd25519Verifier (factory: Ed25519VerifierFactory | undefined): void {
+  if (factory === verifierFactory) return
   verifierFactory = factory
   authorCache.clear()
 }
