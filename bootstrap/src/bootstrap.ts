@@ -1,9 +1,8 @@
 import { prefixLogger } from '@libp2p/logger'
-import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { PRESENCE_TOPIC } from '../../client/src/protocol/ids.js'
 import { createMeshHost } from '../../node/src/mesh/mesh-host.js'
 import { LinkControl } from '../../node/src/mesh/link-control.js'
-import { PresenceMessage } from '../../node/src/mesh/mesh.js'
+import { presenceValidator } from '../../node/src/mesh/presence-wire.js'
 import { resolveKeys } from '../../node/src/keys.js'
 import type { MeshLibp2p } from '../../node/src/mesh/mesh-host.js'
 import type { PrivateKey } from '@libp2p/interface'
@@ -70,15 +69,8 @@ export class BootstrapDaemon {
     this.started = true
     await this.mesh.start()
     const pubsub = this.mesh.services.pubsub
-    // relay presence, but only what decodes
-    pubsub.topicValidators.set(PRESENCE_TOPIC, (_peer, msg) => {
-      try {
-        PresenceMessage.decode(msg.data)
-        return TopicValidatorResult.Accept
-      } catch {
-        return TopicValidatorResult.Reject
-      }
-    })
+    // relay presence, but only what a node signed about itself
+    pubsub.topicValidators.set(PRESENCE_TOPIC, presenceValidator())
     pubsub.subscribe(PRESENCE_TOPIC)
     prefixLogger(this.peerId.slice(-6)).forComponent('meshchat:bootstrap')('bootstrap %s listening on %s', this.peerId, this.addrs().join(', '))
   }

@@ -107,5 +107,12 @@ export class NodeMetrics {
   })
 
   readonly mailbox = this.gauge('meshchat_mailbox_entries', 'queued DMs held by this node', 'mailbox')
+  readonly internalErrors = new Counter({
+    name: 'meshchat_internal_errors_total',
+    help: 'exceptions that escaped a handler, listener or timer and were caught by the supervisor, by where they happened',
+    labelNames: ['where'] as const,
+    registers: [this.registry]
+  })
+
   readonly backfilled = new Counter({ name: 'meshchat_backfilled_total', help: 'history events fetched from peers', registers: [this.registry] })
 }

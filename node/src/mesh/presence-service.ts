@@ -1,23 +1,26 @@
-import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { TypedEventEmitter } from 'main-event'
 import { PRESENCE_TOPIC } from '../../../client/src/protocol/ids.js'
 import { LocalPresence, PresenceReplica } from '../state/presence.js'
-import { PresenceMessage } from './mesh.js'
-import type { PresenceFullMsg, PresenceEntryMsg } from './mesh.js'
-import type { NodeMeta, PresenceChange, PresenceEntry, PresenceFullState, PresenceOp, PresenceStatus, NodeView } from '../state/presence.js'
+import { entryToWire, presenceValidator, signPresence } from './presence-wire.js'
+import type { OpenedPresence } from './presence-wire.js'
+import type { NodeMeta, PresenceChange, PresenceEntry, PresenceFullState, PresenceOp, NodeView } from '../state/presence.js'
 import type { Timings } from '../config.js'
 import type { NodeMetrics } from '../http/metrics.js'
+import type { Supervisor } from '../supervisor.js'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
-import type { Libp2p, Logger, PeerId, Startable } from '@libp2p/interface'
+import type { Libp2p, Logger, PeerId, PrivateKey, Startable } from '@libp2p/interface'
 
 export interface PresenceComponents {
   nodeId: string
   /** this run of the node; a restart gets a larger one so stale entries cannot come back */
   incarnation: number
+  /** the node's key: every presence message is signed with it */
+  privateKey: PrivateKey
   pubsub: GossipSub
   mesh: Libp2p
   metrics: NodeMetrics
   log: Logger
+  supervisor: Supervisor
   /** this node's load and addresses for the heartbeat */
   meta: () => NodeMeta
   /** fetch a node's full presence state over /meshchat/sync */
@@ -27,23 +30,6 @@ export interface PresenceComponents {
 export interface PresenceEvents {
   /** anything in the view changed (devices, rosters, users, nodes) */
   change: CustomEvent<PresenceChange>
-}
-
-export function entryToWire (e: PresenceEntry): PresenceEntryMsg {
-  return { userId: e.userId, deviceId: e.deviceId, name: e.name, status: e.status, rooms: e.rooms, since: BigInt(e.since) }
-}
-
-export function entryFromWire (m: PresenceEntryMsg): PresenceEntry {
-  const status: PresenceStatus = m.status === 'away' ? 'away' : 'online'
-  return { userId: m.userId, deviceId: m.deviceId, name: m.name, status, rooms: m.rooms, since: Number(m.since) }
-}
-
-export function fullToWire (s: PresenceFullState): PresenceFullMsg {
-  return { node: s.node, incarnation: BigInt(s.incarnation), seq: BigInt(s.seq), entries: s.entries.map(entryToWire) }
-}
-
-export function fullFromWire (m: PresenceFullMsg): PresenceFullState {
-  return { node: m.node, incarnation: Number(m.incarnation), seq: Number(m.seq), entries: m.entries.map(entryFromWire) }
 }
 
 function isEmpty (c: PresenceChange): boolean {
@@ -69,17 +55,12 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   private beat = 0n
   private readonly pulling = new Set<string>()
   private started = false
-  private readonly onMessage = (evt: CustomEvent<Message>): void => {
-    if (evt.detail.topic === PRESENCE_TOPIC) this.receive(evt.detail)
-  }
-
-  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
-    // a crash shows up as dropped connections long before three missed heartbeats
-    const id = evt.detail.toString()
-    if (this.c.mesh.getConnections(evt.detail).length === 0) {
-      this.emitChange(this.replica.suspect(id, Date.now(), this.timings.suspectGraceMs))
-    }
-  }
+  /** validator results for the message handler, so nothing is decoded or verified twice */
+  private readonly validated = new WeakMap<Message, OpenedPresence>()
+  /** presence messages are signed in order, one at a time, so they are published in the order they were made */
+  private publishing: Promise<void> = Promise.resolve()
+  private readonly onMessage: (evt: CustomEvent<Message>) => void
+  private readonly onDisconnect: (evt: CustomEvent<PeerId>) => void
 
   constructor (timings: Timings, components: PresenceComponents) {
     super()
@@ -87,25 +68,36 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     this.timings = timings
     this.local = new LocalPresence(components.nodeId, components.incarnation)
     this.replica = new PresenceReplica(components.nodeId)
+    const sup = components.supervisor
+    this.onMessage = sup.wrap('presence:message', (evt: CustomEvent<Message>) => {
+      if (evt.detail.topic === PRESENCE_TOPIC) this.receive(evt.detail)
+    })
+    this.onDisconnect = sup.wrap('presence:disconnect', (evt: CustomEvent<PeerId>) => {
+      // a crash shows up as dropped connections long before three missed heartbeats
+      const id = evt.detail.toString()
+      if (this.c.mesh.getConnections(evt.detail).length === 0) {
+        this.emitChange(this.replica.suspect(id, Date.now(), this.timings.suspectGraceMs))
+      }
+    })
   }
 
   start (): void {
     if (this.started) return
     this.started = true
-    this.c.pubsub.topicValidators.set(PRESENCE_TOPIC, (_peer, msg) => {
-      try {
-        PresenceMessage.decode(msg.data)
-        return TopicValidatorResult.Accept
-      } catch {
-        return TopicValidatorResult.Reject
+    this.c.pubsub.topicValidators.set(PRESENCE_TOPIC, presenceValidator({
+      onValid: (msg, opened) => { this.validated.set(msg, opened) },
+      onInvalid: err => {
+        this.c.metrics.rejected.inc({ code: 'INVALID_PRESENCE' })
+        this.c.log('rejected presence gossip - %s', err.message)
       }
-    })
+    }))
     this.c.pubsub.subscribe(PRESENCE_TOPIC)
     this.c.pubsub.addEventListener('message', this.onMessage)
     this.c.mesh.addEventListener('peer:disconnect', this.onDisconnect)
-    this.beatTimer = setInterval(() => { this.tick() }, this.timings.heartbeatMs)
+    const sup = this.c.supervisor
+    this.beatTimer = sup.interval('presence:heartbeat', () => { this.tick() }, this.timings.heartbeatMs)
     // failure detection runs four times per heartbeat, so a node is declared down within H/4 of its deadline
-    this.checkTimer = setInterval(() => { this.check(Date.now()) }, Math.max(10, this.timings.heartbeatMs / 4))
+    this.checkTimer = sup.interval('presence:check', () => { this.check(Date.now()) }, Math.max(10, this.timings.heartbeatMs / 4))
     this.tick()
   }
 
@@ -117,8 +109,14 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     clearInterval(this.checkTimer)
     clearTimeout(this.flushTimer)
     if (opts.goodbye === true) {
-      const msg = PresenceMessage.encode({ goodbye: { node: this.c.nodeId, incarnation: BigInt(this.local.incarnation) } })
-      await this.c.pubsub.publish(PRESENCE_TOPIC, msg).catch(err => { this.c.log('goodbye not sent - %e', err) })
+      // after the deltas already on their way, so the goodbye is the last thing the mesh hears
+      await this.publishing
+      try {
+        const msg = await signPresence(this.c.privateKey, { goodbye: { node: this.c.nodeId, incarnation: BigInt(this.local.incarnation) } })
+        await this.c.pubsub.publish(PRESENCE_TOPIC, msg)
+      } catch (err) {
+        this.c.log('goodbye not sent - %e', err)
+      }
     }
     this.c.pubsub.removeEventListener('message', this.onMessage)
     this.c.mesh.removeEventListener('peer:disconnect', this.onDisconnect)
@@ -148,7 +146,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   private queue (op: PresenceOp): void {
     this.pending.push(op)
     // batch a burst of attaches/joins into one delta
-    this.flushTimer ??= setTimeout(() => { this.flush() }, this.timings.presenceBatchMs)
+    this.flushTimer ??= this.c.supervisor.timeout('presence:flush', () => { this.flush() }, this.timings.presenceBatchMs)
   }
 
   /** publish the pending ops as one delta now */
@@ -160,7 +158,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     this.pending = []
     if (delta == null) return
     this.emitChange(this.replica.applyDelta(delta, Date.now()))
-    const msg = PresenceMessage.encode({
+    this.publish({
       delta: {
         node: delta.node,
         incarnation: BigInt(delta.incarnation),
@@ -168,13 +166,19 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
         ops: delta.ops.map(o => o.op === 'put' ? { put: entryToWire(o.entry), del: '' } : { del: o.deviceId })
       }
     })
-    this.publish(msg)
   }
 
-  private publish (msg: Uint8Array): void {
+  /** sign and publish, in the order the messages were made (a delta must not overtake the one before it) */
+  private publish (msg: Parameters<typeof signPresence>[1]): void {
     if (!this.started) return
-    this.c.metrics.presenceBytes.inc({ direction: 'out' }, msg.byteLength)
-    this.c.pubsub.publish(PRESENCE_TOPIC, msg).catch(err => { this.c.log('presence publish failed - %e', err) })
+    this.publishing = this.publishing
+      .then(async () => {
+        const signed = await signPresence(this.c.privateKey, msg)
+        if (!this.started) return
+        this.c.metrics.presenceBytes.inc({ direction: 'out' }, signed.byteLength)
+        this.c.pubsub.publish(PRESENCE_TOPIC, signed).catch(err => { this.c.log('presence publish failed - %e', err) })
+      })
+      .catch(err => { this.c.supervisor.report('presence:publish', err) })
   }
 
   /** heartbeat, failure detection and gap repair; runs every H */
@@ -185,7 +189,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     const hb = this.local.heartbeat(meta)
     this.emitChange(this.replica.heartbeat(hb, now))
     this.beat++
-    this.publish(PresenceMessage.encode({
+    this.publish({
       heartbeat: {
         node: hb.node,
         incarnation: BigInt(hb.incarnation),
@@ -197,7 +201,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
         beat: this.beat,
         time: BigInt(now)
       }
-    }))
+    })
     this.check(now)
     for (const n of this.replica.nodes()) {
       if (!n.up && now - n.lastHeard > this.timings.forgetAfterMs) this.replica.forget(n.id)
@@ -213,37 +217,17 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   private receive (msg: Message): void {
     const now = Date.now()
     this.c.metrics.presenceBytes.inc({ direction: 'in' }, msg.data.byteLength)
-    let m: PresenceMessage
-    try {
-      m = PresenceMessage.decode(msg.data)
-    } catch {
-      return
-    }
-    if (m.delta != null) {
+    const m = this.validated.get(msg)
+    if (m == null) return
+    if (m.kind === 'delta') {
       if (m.delta.node === this.c.nodeId) return
-      this.emitChange(this.replica.applyDelta({
-        node: m.delta.node,
-        incarnation: Number(m.delta.incarnation),
-        seq: Number(m.delta.seq),
-        ops: m.delta.ops.map(o => o.put != null ? { op: 'put', entry: entryFromWire(o.put) } : { op: 'del', deviceId: o.del })
-      }, now))
-    } else if (m.heartbeat != null) {
-      const h = m.heartbeat
-      if (h.node === this.c.nodeId) return
-      this.emitChange(this.replica.heartbeat({
-        node: h.node,
-        incarnation: Number(h.incarnation),
-        seq: Number(h.seq),
-        meta: {
-          load: h.load ?? { clients: 0, rooms: 0, maxClients: 0 },
-          gatewayAddrs: h.gatewayAddrs,
-          meshAddrs: h.meshAddrs,
-          httpUrl: h.httpUrl === '' ? undefined : h.httpUrl
-        }
-      }, now))
-    } else if (m.goodbye != null) {
-      if (m.goodbye.node === this.c.nodeId) return
-      this.emitChange(this.replica.depart(m.goodbye.node, Number(m.goodbye.incarnation), now))
+      this.emitChange(this.replica.applyDelta(m.delta, now))
+    } else if (m.kind === 'heartbeat') {
+      if (m.heartbeat.node === this.c.nodeId) return
+      this.emitChange(this.replica.heartbeat(m.heartbeat, now))
+    } else {
+      if (m.node === this.c.nodeId) return
+      this.emitChange(this.replica.depart(m.node, m.incarnation, now))
     }
     this.repair()
   }

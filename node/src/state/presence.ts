@@ -54,6 +54,12 @@ export interface PresenceHeartbeat {
   incarnation: number
   seq: number
   meta: NodeMeta
+  /**
+   * Counts the incarnation's heartbeats. A heartbeat whose beat is not above the last one applied is a
+   * replay (a peer re-publishing an old signed heartbeat to keep a dead node alive) and is ignored.
+   * Absent on the node's own heartbeat, which it applies directly.
+   */
+  beat?: number
 }
 
 /** A user in a room's roster: aggregated over the user's devices that are in the room. */
@@ -189,6 +195,8 @@ interface NodeState {
   readonly id: string
   incarnation: number
   seq: number
+  /** Highest heartbeat beat applied for this incarnation. */
+  beat: number
   readonly entries: Map<string, Device>
   lastHeard: number
   /** Time after which the node is down even if heard recently; set by `suspect`. */
@@ -295,6 +303,10 @@ export class PresenceReplica {
     return this.#run(tx => {
       const st = this.#current(tx, hb.node, hb.incarnation, now)
       if (st === undefined) return
+      if (hb.beat !== undefined) {
+        if (hb.beat <= st.beat) return
+        st.beat = hb.beat
+      }
       st.meta = hb.meta
       this.#heard(tx, st, now)
       if (hb.seq > st.seq) this.#flagSync(tx, st)
@@ -465,6 +477,7 @@ export class PresenceReplica {
     this.#clear(tx, st)
     st.incarnation = incarnation
     st.seq = 0
+    st.beat = 0
     st.down = false
     st.left = false
     st.needsSync = false
@@ -565,7 +578,7 @@ export class PresenceReplica {
 }
 
 function newNode (id: string, incarnation: number, now: number): NodeState {
-  return { id, incarnation, seq: 0, entries: new Map(), lastHeard: now, deadline: Infinity, down: false, left: false, needsSync: false, meta: undefined }
+  return { id, incarnation, seq: 0, beat: 0, entries: new Map(), lastHeard: now, deadline: Infinity, down: false, left: false, needsSync: false, meta: undefined }
 }
 
 /** A fresh copy with only the known fields and rooms sorted and unique. */

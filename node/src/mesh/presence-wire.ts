@@ -1,0 +1,257 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { nodeEd25519Verifier } from '../../../client/src/protocol/ed25519-node.js'
+import { validateUserId } from '../../../client/src/protocol/signing.js'
+import { validateDisplayName, validateRoom } from '../../../client/src/protocol/validate.js'
+import { PresenceMessage, SignedPresence } from './mesh.js'
+import type { PresenceEntryMsg, PresenceFullMsg } from './mesh.js'
+import type { NodeMeta, PresenceDelta, PresenceEntry, PresenceFullState, PresenceHeartbeat, PresenceStatus } from '../state/presence.js'
+import type { PrivateKey, PeerId } from '@libp2p/interface'
+import type { Message } from '@libp2p/gossipsub'
+
+/** Signatures cover this prefix too, so a presence signature can never pass for any other signature of the node's key. */
+const DOMAIN = new TextEncoder().encode('meshchat/presence/1\n')
+
+/** Bounds on what one node may say about itself; the .proto limits repeated fields, these the rest. */
+export const PRESENCE_LIMITS = {
+  /** device ids are this node's session ids (`<incarnation>-<counter>`, base 36) */
+  maxDeviceIdLength: 64,
+  /** rooms one device may be in (the .proto limit) */
+  maxRoomsPerDevice: 256,
+  /** a multiaddr or URL in a heartbeat */
+  maxAddrLength: 512,
+  /** heartbeat address lists (the .proto limit) */
+  maxAddrs: 16
+} as const
+
+const DEVICE_ID_RE = /^[0-9a-z][0-9a-z._-]*$/
+
+/** A presence message that failed validation: the gossip is rejected and the sender's score drops. */
+export class InvalidPresenceError extends Error {
+  static override name = 'InvalidPresenceError'
+  constructor (message: string) {
+    super(message)
+    this.name = 'InvalidPresenceError'
+  }
+}
+
+export type OpenedPresence =
+  | { kind: 'delta', delta: PresenceDelta }
+  | { kind: 'heartbeat', heartbeat: PresenceHeartbeat }
+  | { kind: 'goodbye', node: string, incarnation: number }
+
+function fail (message: string): never {
+  throw new InvalidPresenceError(message)
+}
+
+function safeNumber (v: bigint, what: string): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail(`${what} is out of range`)
+  return Number(v)
+}
+
+function checkNode (node: string): PeerId {
+  let id: PeerId
+  try {
+    id = peerIdFromString(node)
+  } catch {
+    fail('node is not a peer id')
+  }
+  if (id.type !== 'Ed25519' || id.publicKey == null) fail('node id does not carry an Ed25519 key')
+  return id
+}
+
+function statusFromWire (s: string): PresenceStatus {
+  if (s === 'online' || s === 'away') return s
+  fail(`unknown status "${s.slice(0, 16)}"`)
+}
+
+/** Check every field of one entry the way the gateway checks what a client says; throws InvalidPresenceError. */
+export function entryFromWire (m: PresenceEntryMsg): PresenceEntry {
+  try {
+    validateUserId(m.userId)
+    validateDisplayName(m.name)
+    for (const r of m.rooms) validateRoom(r)
+  } catch (err) {
+    fail(`entry: ${(err as Error).message}`)
+  }
+  checkDeviceId(m.deviceId)
+  if (m.rooms.length > PRESENCE_LIMITS.maxRoomsPerDevice) fail('entry is in too many rooms')
+  return { userId: m.userId, deviceId: m.deviceId, name: m.name, status: statusFromWire(m.status), rooms: m.rooms, since: safeNumber(m.since, 'since') }
+}
+
+function checkDeviceId (id: string): void {
+  if (id.length === 0 || id.length > PRESENCE_LIMITS.maxDeviceIdLength || !DEVICE_ID_RE.test(id)) fail('malformed device id')
+}
+
+export function entryToWire (e: PresenceEntry): PresenceEntryMsg {
+  return { userId: e.userId, deviceId: e.deviceId, name: e.name, status: e.status, rooms: e.rooms, since: BigInt(e.since) }
+}
+
+export function fullToWire (s: PresenceFullState): PresenceFullMsg {
+  return { node: s.node, incarnation: BigInt(s.incarnation), seq: BigInt(s.seq), entries: s.entries.map(entryToWire) }
+}
+
+/** A full state pulled from `expected` over sync, checked field by field; throws InvalidPresenceError. */
+export function fullFromWire (m: PresenceFullMsg, expected: string): PresenceFullState {
+  if (m.node !== expected) fail(`${expected} answered with the state of another node`)
+  checkNode(m.node)
+  return {
+    node: m.node,
+    incarnation: safeNumber(m.incarnation, 'incarnation'),
+    seq: safeNumber(m.seq, 'seq'),
+    entries: m.entries.map(entryFromWire)
+  }
+}
+
+function checkAddrs (addrs: string[], what: string, parse: (a: string) => void): string[] {
+  if (addrs.length > PRESENCE_LIMITS.maxAddrs) fail(`too many ${what}`)
+  for (const a of addrs) {
+    if (a.length === 0 || a.length > PRESENCE_LIMITS.maxAddrLength) fail(`malformed ${what}`)
+    try {
+      parse(a)
+    } catch {
+      fail(`malformed ${what}: ${a.slice(0, 64)}`)
+    }
+  }
+  return addrs
+}
+
+/** a mesh address may name a peer, and then only the node itself */
+function meshAddrParser (node: string): (a: string) => void {
+  return a => {
+    const p2p = multiaddr(a).getComponents().filter(c => c.name === 'p2p').map(c => c.value)
+    if (p2p.some(v => v !== node)) throw new Error('names another peer')
+  }
+}
+
+/** gateway addresses are multiaddrs or ws(s):// URLs */
+function gatewayAddrParser (a: string): void {
+  if (a.startsWith('/')) {
+    multiaddr(a)
+    return
+  }
+  const u = new URL(a)
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new Error('not a ws URL')
+}
+
+function httpUrl (s: string): string | undefined {
+  if (s === '') return undefined
+  if (s.length > PRESENCE_LIMITS.maxAddrLength) fail('http URL too long')
+  let u: URL
+  try {
+    u = new URL(s)
+  } catch {
+    fail('malformed http URL')
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') fail('http URL is not http(s)')
+  return s
+}
+
+/** Verifiers per node key: parsing a key costs as much as a verification. */
+const verifiers = new Map<string, (data: Uint8Array, sig: Uint8Array) => boolean>()
+const MAX_VERIFIERS = 4096
+
+function verifierFor (node: string, id: PeerId): (data: Uint8Array, sig: Uint8Array) => boolean {
+  let v = verifiers.get(node)
+  if (v == null) {
+    const raw = id.publicKey?.raw
+    if (raw == null) fail('node id does not carry a key')
+    v = nodeEd25519Verifier(raw)
+    if (verifiers.size >= MAX_VERIFIERS) {
+      const oldest = verifiers.keys().next().value
+      if (oldest !== undefined) verifiers.delete(oldest)
+    }
+    verifiers.set(node, v)
+  }
+  return v
+}
+
+function signedInput (body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(DOMAIN.byteLength + body.byteLength)
+  out.set(DOMAIN, 0)
+  out.set(body, DOMAIN.byteLength)
+  return out
+}
+
+/** Sign a presence message with this node's key: the bytes to publish on the presence topic. */
+export async function signPresence (key: PrivateKey, msg: Partial<PresenceMessage>): Promise<Uint8Array> {
+  const body = PresenceMessage.encode(msg)
+  const signature = await key.sign(signedInput(body))
+  return SignedPresence.encode({ body, signature: signature as Uint8Array<ArrayBuffer> })
+}
+
+/**
+ * Decode presence gossip, check every field, and verify that the node named
+ * inside signed it: a node can only speak for itself. Throws InvalidPresenceError.
+ */
+export function openPresence (data: Uint8Array): OpenedPresence {
+  let signed: SignedPresence
+  let m: PresenceMessage
+  try {
+    signed = SignedPresence.decode(data)
+    m = PresenceMessage.decode(signed.body)
+  } catch (err) {
+    fail(`does not decode: ${(err as Error).message}`)
+  }
+  const node = m.delta?.node ?? m.heartbeat?.node ?? m.goodbye?.node
+  if (node == null) fail('empty presence message')
+  const id = checkNode(node)
+  if (signed.signature.byteLength !== 64 || !verifierFor(node, id)(signedInput(signed.body), signed.signature)) {
+    fail('not signed by the node it names')
+  }
+  if (m.delta != null) {
+    const d = m.delta
+    return {
+      kind: 'delta',
+      delta: {
+        node,
+        incarnation: safeNumber(d.incarnation, 'incarnation'),
+        seq: safeNumber(d.seq, 'seq'),
+        ops: d.ops.map(o => {
+          if (o.put != null) return { op: 'put' as const, entry: entryFromWire(o.put) }
+          checkDeviceId(o.del)
+          return { op: 'del' as const, deviceId: o.del }
+        })
+      }
+    }
+  }
+  if (m.heartbeat != null) {
+    const h = m.heartbeat
+    const meta: NodeMeta = {
+      load: h.load ?? { clients: 0, rooms: 0, maxClients: 0 },
+      gatewayAddrs: checkAddrs(h.gatewayAddrs, 'gateway address', gatewayAddrParser),
+      meshAddrs: checkAddrs(h.meshAddrs, 'mesh address', meshAddrParser(node)),
+      httpUrl: httpUrl(h.httpUrl)
+    }
+    return {
+      kind: 'heartbeat',
+      heartbeat: { node, incarnation: safeNumber(h.incarnation, 'incarnation'), seq: safeNumber(h.seq, 'seq'), beat: safeNumber(h.beat, 'beat'), meta }
+    }
+  }
+  const g = m.goodbye
+  if (g == null) fail('empty presence message')
+  return { kind: 'goodbye', node, incarnation: safeNumber(g.incarnation, 'incarnation') }
+}
+
+/**
+ * The presence topic's gossipsub validator, for nodes and bootstrap daemons
+ * alike: what does not open is rejected (the sender's score drops); the
+ * opened message is handed to `onValid` so nothing is verified twice.
+ */
+export function presenceValidator (opts: {
+  onValid?: (msg: Message, opened: OpenedPresence) => void
+  onInvalid?: (err: Error) => void
+} = {}): (peer: PeerId, msg: Message) => TopicValidatorResult {
+  return (_peer, msg) => {
+    let opened: OpenedPresence
+    try {
+      opened = openPresence(msg.data)
+    } catch (err) {
+      opts.onInvalid?.(err as Error)
+      return TopicValidatorResult.Reject
+    }
+    opts.onValid?.(msg, opened)
+    return TopicValidatorResult.Accept
+  }
+}
