@@ -52,7 +52,16 @@ export const ErrorCode = {
   /** client side: the connection closed before the reply */
   DISCONNECTED: 22,
   /** a cursor or history query is malformed */
-  INVALID_QUERY: 23
+  INVALID_QUERY: 23,
+  /**
+   * a stamp outside the accepted window: an ingress stamp further in the future than the clock-drift
+   * bound, or an author timestamp too far from the ingress stamp (the author's clock is wrong)
+   */
+  BAD_TIMESTAMP: 24,
+  /** the hello (or a frame that was begun) did not arrive in time; the connection is closed */
+  TOO_SLOW: 25,
+  /** node to node: the asking node may not read or change this (a mailbox of a user it does not host or own) */
+  NOT_ENTITLED: 26
 } as const
 
 export type ErrorCodeName = keyof typeof ErrorCode
@@ -117,6 +126,9 @@ export const UnavailableError = define('UnavailableError', ErrorCode.UNAVAILABLE
 export const TimeoutError = define('TimeoutError', ErrorCode.TIMEOUT)
 export const DisconnectedError = define('DisconnectedError', ErrorCode.DISCONNECTED)
 export const InvalidQueryError = define('InvalidQueryError', ErrorCode.INVALID_QUERY)
+export const BadTimestampError = define('BadTimestampError', ErrorCode.BAD_TIMESTAMP)
+export const TooSlowError = define('TooSlowError', ErrorCode.TOO_SLOW)
+export const NotEntitledError = define('NotEntitledError', ErrorCode.NOT_ENTITLED)
 
 const byCode = new Map<number, new (message?: string, retryAfterMs?: number) => MeshchatError>([
   [ErrorCode.BAD_FRAME, BadFrameError],
@@ -141,7 +153,10 @@ const byCode = new Map<number, new (message?: string, retryAfterMs?: number) => 
   [ErrorCode.UNAVAILABLE, UnavailableError],
   [ErrorCode.TIMEOUT, TimeoutError],
   [ErrorCode.DISCONNECTED, DisconnectedError],
-  [ErrorCode.INVALID_QUERY, InvalidQueryError]
+  [ErrorCode.INVALID_QUERY, InvalidQueryError],
+  [ErrorCode.BAD_TIMESTAMP, BadTimestampError],
+  [ErrorCode.TOO_SLOW, TooSlowError],
+  [ErrorCode.NOT_ENTITLED, NotEntitledError]
 ])
 
 /** Rebuild the typed error for a wire code (unknown codes become a plain MeshchatError). */

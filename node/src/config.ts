@@ -1,4 +1,6 @@
 import { LIMITS } from '../../client/src/defaults.js'
+import { DEFAULT_STAMP_RULE } from './state/stamps.js'
+import type { StampRule } from './state/stamps.js'
 
 /**
  * Timing profiles (memberlist style): one object instead of a flag per interval.
@@ -99,6 +101,10 @@ export interface NodeConfig {
   mailboxReplicas: number
   /** queued DMs per user mailbox */
   mailboxMaxPerUser: number
+  /** queued DMs from one sender in one mailbox */
+  mailboxMaxPerSender: number
+  /** queued DMs older than this are dropped (0 = kept until collected) */
+  mailboxMaxAgeMs: number
   retention: RetentionConfig
   /** events a resume may replay per room before the client is told to page history instead */
   maxReplay: number
@@ -110,6 +116,8 @@ export interface NodeConfig {
   resumeSlackMs: number
   /** redirect new clients when this node is above this factor of the mesh's mean load */
   overloadFactor: number
+  /** the clock rule for ingress stamps and author times, on every path (state/stamps.ts) */
+  stamps: StampRule
   timings: Timings
 }
 
@@ -134,10 +142,15 @@ export const DEFAULT_CONFIG: NodeConfig = {
   backfillMax: 10_000,
   mailboxReplicas: 2,
   mailboxMaxPerUser: 1000,
+  // a tenth of the mailbox: one persistent sender cannot crowd out everyone else's mail
+  mailboxMaxPerSender: 100,
+  // as long as room history is kept by default
+  mailboxMaxAgeMs: 30 * 24 * 3600_000,
   retention: { maxAgeMs: 30 * 24 * 3600_000, maxPerRoom: 100_000 },
   maxReplay: 5000,
   resumeSlackMs: 10_000,
   overloadFactor: 1.5,
+  stamps: DEFAULT_STAMP_RULE,
   timings: DEFAULT_TIMINGS
 }
 
@@ -155,10 +168,11 @@ export function resolveConfig (partial: Partial<NodeConfig> = {}): NodeConfig {
     ...DEFAULT_CONFIG,
     ...partial,
     retention: { ...DEFAULT_CONFIG.retention, ...partial.retention },
+    stamps: { ...DEFAULT_CONFIG.stamps, ...partial.stamps },
     timings: { ...DEFAULT_CONFIG.timings, ...partial.timings }
   }
   const positive: Array<keyof NodeConfig> = ['maxClients', 'maxEventBytes', 'maxRoomsPerUser', 'ratePerSec', 'burst',
-    'archiveReplicas', 'backfillMax', 'mailboxReplicas', 'mailboxMaxPerUser', 'maxReplay', 'overloadFactor', 'typingPerSec']
+    'archiveReplicas', 'backfillMax', 'mailboxReplicas', 'mailboxMaxPerUser', 'mailboxMaxPerSender', 'maxReplay', 'overloadFactor', 'typingPerSec']
   for (const k of positive) {
     const v = cfg[k]
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
@@ -184,6 +198,11 @@ export function resolveConfig (partial: Partial<NodeConfig> = {}): NodeConfig {
   }
   if (!Number.isInteger(cfg.ackReplicas) || cfg.ackReplicas < 0) {
     throw new ConfigError('ackReplicas must be a whole number >= 0')
+  }
+  for (const [k, v] of Object.entries(cfg.stamps)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+      throw new ConfigError(`stamps.${k} must be a positive number, got ${String(v)}`)
+    }
   }
   const t = cfg.timings
   if (t.downAfterMs < 2 * t.heartbeatMs) {

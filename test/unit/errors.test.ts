@@ -35,7 +35,10 @@ describe('error codes', () => {
       UNAVAILABLE: 20,
       TIMEOUT: 21,
       DISCONNECTED: 22,
-      INVALID_QUERY: 23
+      INVALID_QUERY: 23,
+      BAD_TIMESTAMP: 24,
+      TOO_SLOW: 25,
+      NOT_ENTITLED: 26
     })
     expect(new Set(entries.map(([, v]) => v)).size).toBe(entries.length)
   })

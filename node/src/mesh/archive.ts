@@ -1,6 +1,9 @@
 import { roomTopic } from '../../../client/src/protocol/ids.js'
-import { openEvent } from '../../../client/src/protocol/signing.js'
+import { InvalidEventError } from '../../../client/src/errors.js'
+import { openPeerEvents } from './peer-events.js'
+import type { StampRule } from '../state/stamps.js'
 import { rendezvousOwners } from '../state/rendezvous.js'
+import { asMeshchatError } from '../../../client/src/errors.js'
 import type { RoomService } from './rooms.js'
 import type { PresenceService } from './presence-service.js'
 import type { SyncService, RoomHandler } from './sync.js'
@@ -29,6 +32,8 @@ export interface ArchiveInit {
   retention: RetentionPolicy
   pruneIntervalMs: number
   maxEventBytes: number
+  /** the clock rule applied to every event taken from a peer */
+  stamps: StampRule
   /** ownership is recomputed this long after the last membership change, so a burst of changes costs one pass */
   rebalanceDelayMs: number
   /** the first backfill waits this long after subscribing, for the subscription to reach the peers */
@@ -195,18 +200,15 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
   }
 
   private async verified (room: string, events: WireStoredEvent[]): Promise<StoredRoomEvent[]> {
-    const out: StoredRoomEvent[] = []
-    for (const e of events) {
-      try {
-        const opened = await openEvent(e.event, { maxEventBytes: this.init.maxEventBytes })
-        if (opened.kind !== 'room' || opened.room !== room) continue
-        out.push({ id: opened.id, room, author: opened.author, hlc: e.hlc, origin: e.origin, event: e.event })
-      } catch (err) {
+    return openPeerEvents(events, { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, Date.now(),
+      (opened, e) => opened.kind === 'room' && opened.room === room
+        ? { id: opened.id, room, author: opened.author, hlc: e.hlc, origin: e.origin, event: e.event }
+        : undefined,
+      err => {
         // a history source is a peer, not an authority: what does not verify is dropped
-        this.c.log('dropped a history event that does not verify - %s', (err as Error).message)
-      }
-    }
-    return out
+        this.c.metrics.rejected.inc({ code: asCodeName(err) })
+        this.c.log('dropped a history event - %s', err.message)
+      })
   }
 
   /**
@@ -294,8 +296,13 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
 
   /** RoomHandler.store: an ingress node hands over a fresh event */
   async store (room: string, event: WireStoredEvent): Promise<boolean> {
-    const [ev] = await this.verified(room, [event])
-    if (ev == null) throw new Error('event does not verify or is not for this room')
+    let problem: Error | undefined
+    const [ev] = await openPeerEvents([event], { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, Date.now(),
+      (opened, e) => opened.kind === 'room' && opened.room === room
+        ? { id: opened.id, room, author: opened.author, hlc: e.hlc, origin: e.origin, event: e.event }
+        : undefined,
+      err => { problem = err })
+    if (ev == null) throw problem ?? new InvalidEventError('event is not for this room')
     return this.c.rooms.ingest(ev)
   }
 
@@ -316,4 +323,8 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
     const n = this.c.store.prune(this.init.retention, Date.now())
     if (n > 0) this.c.log('retention pruned %d events', n)
   }
+}
+
+function asCodeName (err: Error): string {
+  return asMeshchatError(err).codeName
 }

@@ -1,9 +1,12 @@
 import { TopicValidatorResult } from '@libp2p/gossipsub'
-import { openEvent } from '../../../client/src/protocol/signing.js'
 import { roomFromTopic, roomTopic } from '../../../client/src/protocol/ids.js'
 import { encodeServerFrame } from '../../../client/src/protocol/codec.js'
 import { DeliveryKind } from '../../../client/src/protocol/client.js'
 import { RoomEnvelope } from './mesh.js'
+import { openPeerEvent, checkStamps } from './peer-events.js'
+import { BadFrameError, asMeshchatError } from '../../../client/src/errors.js'
+import { DEFAULT_STAMP_RULE } from '../state/stamps.js'
+import type { StampRule } from '../state/stamps.js'
 import { hlcPhysical } from '../state/hlc.js'
 import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
 import type { HybridClock } from '../state/hlc.js'
@@ -16,8 +19,8 @@ import type { Logger, PeerId, Startable } from '@libp2p/interface'
 export interface RoomsInit {
   /** signed event limit; larger gossip is rejected */
   maxEventBytes: number
-  /** an envelope stamped further than this into the future is ignored (a node with a broken clock) */
-  maxClockDriftMs?: number
+  /** the clock rule for stamps and author times (state/stamps.ts) */
+  stamps?: StampRule
   /** typing and other unstored events remembered for dedupe; default 10,000 */
   recentIds?: number
 }
@@ -70,7 +73,7 @@ export class RoomService implements Startable {
   private readonly onMessage = (evt: CustomEvent<Message>): void => { this.receive(evt.detail) }
 
   constructor (init: RoomsInit, components: RoomsComponents) {
-    this.init = { maxClockDriftMs: 60_000, recentIds: 10_000, ...init }
+    this.init = { stamps: DEFAULT_STAMP_RULE, recentIds: 10_000, ...init }
     this.c = components
   }
 
@@ -145,6 +148,8 @@ export class RoomService implements Startable {
       }
     }
     const hlc = this.c.clock.now(Date.now())
+    // the author's clock against the stamp: the same rule every other node applies to this event
+    checkStamps(hlc, opened.ts, Date.now(), this.init.stamps)
     const env: RoomEnvelope = { event: opened.bytes as Uint8Array<ArrayBuffer>, hlc, origin: this.c.nodeId }
     if (opened.kind === 'room') {
       this.c.store.insert({ id: opened.id, room, hlc, origin: this.c.nodeId, author: opened.author, event: opened.bytes })
@@ -211,20 +216,22 @@ export class RoomService implements Startable {
     let env: RoomEnvelope
     let opened: OpenedEvent
     try {
-      env = RoomEnvelope.decode(msg.data)
-      opened = await openEvent(env.event, { maxEventBytes: this.init.maxEventBytes })
+      try {
+        env = RoomEnvelope.decode(msg.data)
+      } catch (err) {
+        throw new BadFrameError(`room envelope does not decode: ${(err as Error).message}`)
+      }
+      opened = await openPeerEvent(env, { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, Date.now())
     } catch (err) {
-      this.c.log('rejected gossip on %s - %s', room, (err as Error).message)
-      this.c.metrics.rejected.inc({ code: (err as Error).name })
-      return TopicValidatorResult.Reject
+      const e = asMeshchatError(err)
+      this.c.log('rejected gossip on %s - %s', room, e.message)
+      this.c.metrics.rejected.inc({ code: e.codeName })
+      // a stamp just past the bound may be our own clock's fault: not the relaying peer's, so no penalty
+      return e.name === 'BadTimestampError' ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
     }
     if ((opened.kind !== 'room' && opened.kind !== 'typing') || opened.room !== room) {
-      this.c.metrics.rejected.inc({ code: 'WrongTopic' })
+      this.c.metrics.rejected.inc({ code: 'WRONG_TOPIC' })
       return TopicValidatorResult.Reject
-    }
-    if (Number(hlcPhysical(env.hlc)) > Date.now() + this.init.maxClockDriftMs) {
-      this.c.metrics.rejected.inc({ code: 'ClockDrift' })
-      return TopicValidatorResult.Ignore
     }
     this.validated.set(msg, { env, opened })
     return TopicValidatorResult.Accept
@@ -241,7 +248,7 @@ export class RoomService implements Startable {
     try {
       this.c.clock.update(env.hlc, now)
     } catch {
-      // stamped beyond the drift bound: already filtered by the validator; keep our clock sane regardless
+      // stamped beyond the drift bound since the validator ran (our clock moved): keep our clock sane regardless
     }
     if (opened.kind === 'room') {
       this.ingest({ id: opened.id, room, hlc: env.hlc, origin: env.origin, author: opened.author, event: env.event })
