@@ -26,7 +26,9 @@ import { MessageStore } from './store/message-store.js'
 import { HybridClock } from './state/hlc.js'
 import { NodeMetrics } from './http/metrics.js'
 import { HttpServer } from './http/server.js'
+import { Supervisor } from './supervisor.js'
 import type { NodeConfig } from './config.js'
+import type { PresenceChange } from './state/presence.js'
 import type { MeshLibp2p } from './mesh/mesh-host.js'
 import type { Libp2p, PrivateKey, ComponentLogger } from '@libp2p/interface'
 
@@ -83,7 +85,7 @@ export class MeshchatNode {
   readonly store: MessageStore
   readonly registry = new SessionRegistry()
   readonly metrics: NodeMetrics
-  readonly clock = new HybridClock()
+  readonly clock: HybridClock
   readonly linkControl: LinkControl
   readonly rooms: RoomService
   readonly presence: PresenceService
@@ -93,6 +95,8 @@ export class MeshchatNode {
   readonly hub: Hub
   readonly dialer: MeshDialer
   readonly http?: HttpServer
+  /** catches and counts what escapes a handler, so one bad message cannot take the node down */
+  readonly supervisor: Supervisor
   /** true when this start created the mesh key file (first node of a new mesh) */
   readonly createdMeshKey: boolean
   private readonly logger: ComponentLogger
@@ -123,11 +127,14 @@ export class MeshchatNode {
     this.createdMeshKey = args.createdMeshKey
     this.libp2pRegistry = args.libp2pRegistry
     this.nodeId = this.mesh.peerId.toString()
+    this.clock = new HybridClock({ maxDriftMs: args.config.stamps.maxDriftMs })
     this.logger = prefixLogger(this.nodeId.slice(-6))
     const log = (name: string): ReturnType<ComponentLogger['forComponent']> => this.logger.forComponent(`meshchat:${name}`)
     const cfg = this.config
     const t = cfg.timings
     const pubsub = this.mesh.services.pubsub
+    this.supervisor = new Supervisor({ log: log('supervisor'), count: where => { this.metrics.internalErrors.inc({ where }) } })
+    const supervisor = this.supervisor
 
     this.sync = new SyncService({ timeoutMs: t.requestTimeoutMs }, {
       nodeId: this.nodeId,
@@ -138,10 +145,12 @@ export class MeshchatNode {
     this.presence = new PresenceService(t, {
       nodeId: this.nodeId,
       incarnation: this.incarnation,
+      privateKey: this.privateKey,
       pubsub,
       mesh: this.mesh,
       metrics: this.metrics,
       log: log('presence'),
+      supervisor,
       meta: () => ({
         load: { clients: this.registry.size, rooms: this.rooms.subscribed().length, maxClients: cfg.maxClients },
         gatewayAddrs: this.gatewayAddrs(),
@@ -150,7 +159,7 @@ export class MeshchatNode {
       }),
       pullFull: async node => this.sync.pullPresence(node)
     })
-    this.rooms = new RoomService({ maxEventBytes: cfg.maxEventBytes }, {
+    this.rooms = new RoomService({ maxEventBytes: cfg.maxEventBytes, stamps: cfg.stamps }, {
       nodeId: this.nodeId,
       pubsub,
       store: this.store,
@@ -170,6 +179,7 @@ export class MeshchatNode {
       retention: cfg.retention,
       pruneIntervalMs: 60_000,
       maxEventBytes: cfg.maxEventBytes,
+      stamps: cfg.stamps,
       rebalanceDelayMs: t.heartbeatMs / 2,
       subscribeSettleMs: 100,
       catchUpDelayMs: 2 * t.heartbeatMs,
@@ -187,9 +197,14 @@ export class MeshchatNode {
     this.dm = new DmService({
       replicas: cfg.mailboxReplicas,
       maxPerUser: cfg.mailboxMaxPerUser,
+      maxPerSender: cfg.mailboxMaxPerSender,
+      maxAgeMs: cfg.mailboxMaxAgeMs,
       maxEventBytes: cfg.maxEventBytes,
+      stamps: cfg.stamps,
       requestTimeoutMs: t.requestTimeoutMs,
-      rebalanceDelayMs: t.heartbeatMs / 2
+      rebalanceDelayMs: t.heartbeatMs / 2,
+      entitlementWaitMs: 2 * t.heartbeatMs,
+      pruneIntervalMs: 60_000
     }, {
       nodeId: this.nodeId,
       mesh: this.mesh,
@@ -199,7 +214,8 @@ export class MeshchatNode {
       sync: this.sync,
       clock: this.clock,
       metrics: this.metrics,
-      log: log('dm')
+      log: log('dm'),
+      supervisor
     })
     this.hub = new Hub({
       nodeId: this.nodeId,
@@ -224,13 +240,13 @@ export class MeshchatNode {
       nodeId: this.nodeId
     })
     // dial a node the moment its first heartbeat arrives, not at the dialer's next pass
-    this.presence.addEventListener('change', evt => {
+    this.presence.addEventListener('change', supervisor.wrap('dialer:learn', (evt: CustomEvent<PresenceChange>) => {
       for (const d of evt.detail.nodes) {
         if (!d.up) continue
         const view = this.presence.replica.nodes().find(n => n.id === d.node)
         if (view != null) this.dialer.learn(view)
       }
-    })
+    }))
     this.metrics.bind({
       clients: () => this.registry.size,
       users: () => this.registry.userCount,

@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { MessageStore } from '../../node/src/store/message-store.js'
-import type { StoredRoomEvent } from '../../node/src/store/message-store.js'
+import { MessageStore, SCHEMA_VERSION, StoreVersionError } from '../../node/src/store/message-store.js'
+import type { MailboxEvent, StoredRoomEvent } from '../../node/src/store/message-store.js'
 
 function id (n: number): Uint8Array {
   const b = new Uint8Array(32)
@@ -82,7 +82,7 @@ describe('MessageStore', () => {
 
   it('keeps mailboxes per user, ordered, idempotent, deletable', () => {
     const s = open()
-    const e = (n: number, ms: number): StoredRoomEvent => ev(n, 'x', ms)
+    const e = (n: number, ms: number): MailboxEvent => ({ ...ev(n, 'x', ms), sender: 'alice' })
     expect(s.mailboxPut('bob', e(2, 200))).toBe(true)
     expect(s.mailboxPut('bob', e(1, 100))).toBe(true)
     expect(s.mailboxPut('bob', e(1, 100))).toBe(false)
@@ -101,7 +101,7 @@ describe('MessageStore', () => {
     const path = join(dir, 'sub', 'meshchat.sqlite')
     const s = new MessageStore(path)
     s.insertMany([ev(1), ev(2)])
-    s.mailboxPut('bob', ev(3))
+    s.mailboxPut('bob', { ...ev(3), sender: 'alice' })
     s.close()
     const raw = new DatabaseSync(path)
     expect((raw.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode).toBe('wal')
@@ -109,5 +109,41 @@ describe('MessageStore', () => {
     const again = open(path)
     expect(again.count('r')).toBe(2)
     expect(again.mailboxCount('bob')).toBe(1)
+    expect(again.schemaVersion).toBe(SCHEMA_VERSION)
+  })
+
+  it('counts queued DMs per sender and drops mail past its age', () => {
+    const s = open()
+    const now = 1_000_000
+    for (let i = 0; i < 5; i++) s.mailboxPut('bob', { ...ev(i, 'x', now - 1000 * i), sender: i < 3 ? 'alice' : 'carol' })
+    expect(s.mailboxSenderCount('bob', 'alice')).toBe(3)
+    expect(s.mailboxSenderCount('bob', 'carol')).toBe(2)
+    expect(s.mailboxSenderCount('carol', 'alice')).toBe(0)
+    // older than 2.5 s: the ones stamped 3 s and 4 s ago
+    expect(s.mailboxPrune(2500, now)).toBe(2)
+    expect(s.mailboxList('bob', 10).map(x => x.sender)).toEqual(['alice', 'alice', 'alice'])
+    expect(s.mailboxPrune(0, now)).toBe(0)
+  })
+
+  it('migrates a file written before schema versions, and refuses one from a newer version', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'meshchat-store-'))
+    dirs.push(dir)
+    const path = join(dir, 'old.sqlite')
+    // the layout the first release wrote, with no user_version and no sender column
+    const raw = new DatabaseSync(path)
+    raw.exec(`
+      CREATE TABLE messages (id BLOB PRIMARY KEY, room TEXT NOT NULL, hlc INTEGER NOT NULL, origin TEXT NOT NULL, author TEXT NOT NULL, event BLOB NOT NULL) WITHOUT ROWID;
+      CREATE TABLE mailbox (user TEXT NOT NULL, id BLOB NOT NULL, hlc INTEGER NOT NULL, origin TEXT NOT NULL, event BLOB NOT NULL, PRIMARY KEY (user, id)) WITHOUT ROWID;
+    `)
+    raw.prepare('INSERT INTO mailbox (user, id, hlc, origin, event) VALUES (?, ?, ?, ?, ?)').run('bob', id(7), 7n << 16n, 'o', Uint8Array.of(7))
+    raw.close()
+    const s = open(path)
+    expect(s.schemaVersion).toBe(SCHEMA_VERSION)
+    expect(s.mailboxList('bob', 10).map(x => [x.event[0], x.sender])).toEqual([[7, '']])
+    s.close()
+    const bump = new DatabaseSync(path)
+    bump.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`)
+    bump.close()
+    expect(() => new MessageStore(path)).toThrow(StoreVersionError)
   })
 })

@@ -83,6 +83,13 @@ export class SessionRegistry {
     return this.byUser.get(user) ?? []
   }
 
+  /** ready sessions of a user on this node */
+  userSessionCount (user: string): number {
+    let n = 0
+    for (const s of this.userSessions(user)) if (s.ready) n++
+    return n
+  }
+
   hasUser (user: string): boolean {
     return this.byUser.has(user)
   }

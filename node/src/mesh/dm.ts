@@ -2,8 +2,12 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { DM_PROTOCOL } from '../../../client/src/protocol/ids.js'
 import { encodeServerFrame } from '../../../client/src/protocol/codec.js'
 import { DeliveryKind, DmState } from '../../../client/src/protocol/client.js'
-import { openEvent, idToHex } from '../../../client/src/protocol/signing.js'
-import { MailboxFullError, UnavailableError } from '../../../client/src/errors.js'
+import { idToHex } from '../../../client/src/protocol/signing.js'
+import { ErrorCode, MailboxFullError, NotEntitledError, UnavailableError, asMeshchatError, BadFrameError } from '../../../client/src/errors.js'
+import { BoundedMap, BoundedSet } from '../state/bounded.js'
+import { checkStamps, openPeerEvent, openPeerEvents } from './peer-events.js'
+import type { StampRule } from '../state/stamps.js'
+import type { Supervisor } from '../supervisor.js'
 import { rendezvousOwners } from '../state/rendezvous.js'
 import { DmDeliver, DmResult } from './mesh.js'
 import { ChannelPool, serve } from './rpc.js'
@@ -12,7 +16,7 @@ import type { SyncService, MailboxHandler } from './sync.js'
 import type { StoredEvent as WireStoredEvent } from './mesh.js'
 import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
 import type { HybridClock } from '../state/hlc.js'
-import type { MessageStore, StoredEvent } from '../store/message-store.js'
+import type { MailboxEvent, MessageStore } from '../store/message-store.js'
 import type { SessionRegistry } from '../gateway/registry.js'
 import type { ClientSession } from '../gateway/session.js'
 import type { DmRouter } from '../gateway/hub.js'
@@ -26,10 +30,24 @@ export interface DmInit {
   replicas: number
   /** queued DMs per user */
   maxPerUser: number
+  /** queued DMs from one sender in one user's mailbox: one sender cannot fill it for everyone else */
+  maxPerSender: number
+  /** queued DMs older than this are dropped (0 = kept until collected) */
+  maxAgeMs: number
   maxEventBytes: number
+  /** the clock rule applied to every DM taken from a client or a peer */
+  stamps: StampRule
   requestTimeoutMs: number
   /** mailbox ownership is recomputed this long after the last membership change */
   rebalanceDelayMs: number
+  /**
+   * a mailbox read or delete from a node that presence does not (yet) show hosting the user waits
+   * this long for presence to catch up before it is refused: the recipient's node asks right after
+   * the device attached, usually before its presence delta arrived
+   */
+  entitlementWaitMs: number
+  /** how often aged mail is dropped */
+  pruneIntervalMs: number
 }
 
 export interface DmComponents {
@@ -42,7 +60,11 @@ export interface DmComponents {
   clock: HybridClock
   metrics: NodeMetrics
   log: Logger
+  supervisor: Supervisor
 }
+
+/** DM ids remembered for dedupe: ingress retries and repeated hand-offs within this window are one DM */
+const RECENT_DMS = 20_000
 
 function deliveryFrame (e: { event: Uint8Array, hlc: bigint, origin: string }, kind: DeliveryKind): ReturnType<typeof encodeServerFrame> {
   return encodeServerFrame({ req: 0, delivery: { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin, kind } })
@@ -66,14 +88,14 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
   /** owner set each held mailbox had at the last rebalance */
   private readonly lastOwners = new Map<string, string>()
   private pushTimer?: ReturnType<typeof setTimeout>
-  private readonly onPresence = (evt: CustomEvent<PresenceChange>): void => {
-    if (evt.detail.nodes.length > 0) this.scheduleRebalance()
-    // a user with mail here just came online somewhere: hand the mail to that node now, instead of
-    // relying on its attach-time collection (which may have run before this node's DMs were queued)
-    for (const u of evt.detail.users) {
-      if (u.presence != null && this.c.store.mailboxCount(u.userId) > 0) this.schedulePush(u.userId)
-    }
-  }
+  private pruneTimer?: ReturnType<typeof setInterval>
+  /** DMs accepted from local clients, by id: a retried send is answered with the first result, not sent again */
+  private readonly sent = new BoundedMap<string, Promise<{ hlc: bigint, state: DmState, copies: number }>>(RECENT_DMS)
+  /** DMs handed to local devices live, by id: a repeated hand-off is not shown twice */
+  private readonly handed = new BoundedSet<string>(RECENT_DMS)
+  /** callers waiting for presence to show a user on a node (mailbox entitlement) */
+  private readonly presenceWaiters = new Set<() => void>()
+  private readonly onPresence: (evt: CustomEvent<PresenceChange>) => void
 
   /** DM hand-offs to each peer share one pipelined stream */
   private readonly channels: ChannelPool<DmDeliver, DmResult>
@@ -82,6 +104,15 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     this.init = init
     this.c = components
     this.channels = new ChannelPool(components.mesh, DM_PROTOCOL, { req: DmDeliver, res: DmResult }, { timeoutMs: init.requestTimeoutMs, maxBytes: 4096 })
+    this.onPresence = components.supervisor.wrap('dm:presence', (evt: CustomEvent<PresenceChange>) => {
+      if (evt.detail.nodes.length > 0) this.scheduleRebalance()
+      // a user with mail here just came online somewhere: hand the mail to that node now, instead of
+      // relying on its attach-time collection (which may have run before this node's DMs were queued)
+      for (const u of evt.detail.users) {
+        if (u.presence != null && this.c.store.mailboxCount(u.userId) > 0) this.schedulePush(u.userId)
+      }
+      for (const wake of [...this.presenceWaiters]) wake()
+    })
   }
 
   async start (): Promise<void> {
@@ -89,6 +120,8 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     this.started = true
     this.c.sync.mailbox = this
     this.c.presence.addEventListener('change', this.onPresence)
+    this.pruneTimer = this.c.supervisor.interval('dm:prune', () => { this.prune() }, this.init.pruneIntervalMs)
+    this.pruneTimer.unref?.()
     await serve(this.c.mesh, DM_PROTOCOL, { req: DmDeliver, res: DmResult }, async (req, from) => this.receive(req, from), {
       maxBytes: this.init.maxEventBytes + 4096,
       timeoutMs: this.init.requestTimeoutMs,
@@ -101,6 +134,8 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     this.started = false
     clearTimeout(this.rebalanceTimer)
     clearTimeout(this.pushTimer)
+    clearInterval(this.pruneTimer)
+    for (const wake of [...this.presenceWaiters]) wake()
     this.channels.close()
     this.c.presence.removeEventListener('change', this.onPresence)
     await this.c.mesh.unhandle(DM_PROTOCOL)
@@ -111,10 +146,30 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     return rendezvousOwners(user, this.c.presence.replica.liveNodes(), this.init.replicas)
   }
 
-  /** route a verified DM from a local session; resolves with where it went */
+  /**
+   * Route a verified DM from a local session; resolves with where it went. A
+   * DM whose id this node already accepted (a retry after a lost ack, or the
+   * same bytes sent again) gets the first answer and is not delivered again.
+   */
   async send (session: ClientSession, opened: OpenedEvent): Promise<{ hlc: bigint, state: DmState, copies: number }> {
+    const previous = this.sent.get(opened.idHex)
+    if (previous != null) {
+      this.c.metrics.duplicates.inc()
+      return previous
+    }
+    const hlc = this.c.clock.now(Date.now())
+    checkStamps(hlc, opened.ts, Date.now(), this.init.stamps)
+    const result = this.route(session, opened, hlc)
+    this.sent.set(opened.idHex, result)
+    // a failed attempt may be retried with the same id
+    result.catch(() => { if (this.sent.get(opened.idHex) === result) this.sent.delete(opened.idHex) })
+    return result
+  }
+
+  private async route (session: ClientSession, opened: OpenedEvent, hlc: bigint): Promise<{ hlc: bigint, state: DmState, copies: number }> {
     const to = opened.to ?? ''
-    const stored: StoredEvent = { id: opened.id, hlc: this.c.clock.now(Date.now()), origin: this.c.nodeId, event: opened.bytes }
+    const stored: MailboxEvent = { id: opened.id, hlc, origin: this.c.nodeId, event: opened.bytes, sender: opened.author }
+    this.handed.add(opened.idHex)
     this.c.metrics.messagesIn.inc({ source: 'client', kind: 'dm' })
     // every node hosting a device of the recipient, or another device of the sender
     const targets = new Map<string, Set<string>>()
@@ -162,7 +217,7 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
   }
 
   /** put a DM in the recipient's mailbox on its K owners; throws when none holds it */
-  private async enqueue (user: string, e: StoredEvent): Promise<number> {
+  private async enqueue (user: string, e: MailboxEvent): Promise<number> {
     let full = false
     const results = await Promise.all(this.owners(user).map(async owner => {
       try {
@@ -180,15 +235,18 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     }))
     const copies = results.reduce((a: number, b) => a + b, 0)
     if (copies === 0) {
-      if (full) throw new MailboxFullError(`the recipient's mailbox is full (${this.init.maxPerUser} messages)`)
+      if (full) throw new MailboxFullError(`the recipient's mailbox is full (at most ${this.init.maxPerUser} messages, ${this.init.maxPerSender} from one sender)`)
       throw new UnavailableError('no mailbox replica could store the message; try again')
     }
     return copies
   }
 
-  private putLocal (user: string, e: StoredEvent): boolean {
+  private putLocal (user: string, e: MailboxEvent): boolean {
     if (this.c.store.mailboxCount(user) >= this.init.maxPerUser) {
       throw new MailboxFullError(`mailbox of ${user} is full`)
+    }
+    if (this.c.store.mailboxSenderCount(user, e.sender) >= this.init.maxPerSender) {
+      throw new MailboxFullError(`mailbox of ${user} holds as many messages from this sender as it takes`)
     }
     const fresh = this.c.store.mailboxPut(user, e)
     if (fresh) {
@@ -200,7 +258,7 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
 
   private schedulePush (user: string): void {
     this.pushQueue.add(user)
-    this.pushTimer ??= setTimeout(() => {
+    this.pushTimer ??= this.c.supervisor.timeout('dm:push', () => {
       this.pushTimer = undefined
       const users = [...this.pushQueue]
       this.pushQueue.clear()
@@ -225,17 +283,29 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
 
   /** /meshchat/dm: a DM for devices attached here */
   private async receive (req: DmDeliver, from: PeerId): Promise<Partial<DmResult>> {
-    if (req.event == null) return { delivered: 0, error: { code: SYNC_ERRORS.BAD_REQUEST, message: 'no event' } }
+    if (req.event == null) return { delivered: 0, error: { code: ErrorCode.BAD_FRAME, message: 'no event' } }
     let opened: OpenedEvent
     try {
-      opened = await openEvent(req.event.event, { maxEventBytes: this.init.maxEventBytes })
+      opened = await openPeerEvent(req.event, { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, Date.now())
+      if (opened.kind !== 'dm') throw new BadFrameError('not a DM')
     } catch (err) {
-      this.c.log('DM from %p does not verify - %s', from, (err as Error).message)
-      return { delivered: 0, error: { code: SYNC_ERRORS.REFUSED, message: (err as Error).message } }
+      const e = asMeshchatError(err)
+      this.c.log('DM from %p refused - %s', from, e.message)
+      this.c.metrics.rejected.inc({ code: e.codeName })
+      return { delivered: 0, error: { code: e.code, message: e.message } }
     }
-    if (opened.kind !== 'dm') return { delivered: 0, error: { code: SYNC_ERRORS.BAD_REQUEST, message: 'not a DM' } }
-    this.c.clock.update(req.event.hlc, Date.now())
+    try {
+      this.c.clock.update(req.event.hlc, Date.now())
+    } catch {
+      // within the drift bound a moment ago (openPeerEvent checked it); our clock stays as it is
+    }
     this.c.metrics.dms.inc({ outcome: 'received' })
+    // a live hand-off of a DM this node already handed to its devices is not shown twice; a mailbox
+    // push is delivered again (the client acknowledges it, which is what removes the copies)
+    if (!req.mailbox && !this.handed.add(opened.idHex)) {
+      this.c.metrics.duplicates.inc()
+      return { delivered: this.c.registry.userSessionCount(opened.to ?? '') }
+    }
     const frame = deliveryFrame(req.event, req.mailbox ? DeliveryKind.MAILBOX : DeliveryKind.LIVE)
     let delivered = 0
     for (const user of new Set(req.users)) {
@@ -248,12 +318,15 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
 
   /** a device attached: fetch its user's mailbox from every owner and deliver in order */
   collect (session: ClientSession, _after: bigint): void {
-    void this.collectNow(session).catch(err => { this.c.log('mailbox collection for %s failed - %s', session.userId, (err as Error).message) })
+    // the owners check that this node hosts the user before they hand the mailbox over: let the
+    // attach reach them now rather than at the end of the presence batch
+    this.c.presence.flush()
+    this.c.supervisor.track('dm:collect', this.collectNow(session))
   }
 
   private async collectNow (session: ClientSession): Promise<number> {
     const user = session.userId
-    const byId = new Map<string, StoredEvent>()
+    const byId = new Map<string, MailboxEvent>()
     const owners = new Set([...this.owners(user), this.c.nodeId])
     await Promise.all([...owners].map(async owner => {
       try {
@@ -278,7 +351,7 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     const owners = new Set([...this.owners(user), this.c.nodeId])
     await Promise.all([...owners].map(async owner => {
       try {
-        if (owner === this.c.nodeId) this.remove(user, ids)
+        if (owner === this.c.nodeId) this.c.store.mailboxDelete(user, ids)
         else await this.c.sync.call(owner, { mailboxDelete: { user, ids: ids as Array<Uint8Array<ArrayBuffer>> } }, this.init.requestTimeoutMs)
       } catch (err) {
         // a copy left behind is delivered again later and dropped by id on the client
@@ -287,22 +360,54 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     }))
   }
 
-  private async verified (user: string, events: WireStoredEvent[]): Promise<StoredEvent[]> {
-    const out: StoredEvent[] = []
-    for (const e of events) {
-      try {
-        const opened = await openEvent(e.event, { maxEventBytes: this.init.maxEventBytes })
-        if (opened.kind === 'dm' && opened.to === user) out.push({ id: opened.id, hlc: e.hlc, origin: e.origin, event: e.event })
-      } catch (err) {
-        this.c.log('dropped a mailbox event that does not verify - %s', (err as Error).message)
-      }
+  /** DMs to `user` from a peer, opened and checked; what does not verify is dropped */
+  private async verified (user: string, events: WireStoredEvent[]): Promise<MailboxEvent[]> {
+    return openPeerEvents(events, { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, Date.now(),
+      (opened, e) => opened.kind === 'dm' && opened.to === user
+        ? { id: opened.id, hlc: e.hlc, origin: e.origin, event: e.event, sender: opened.author }
+        : undefined,
+      err => {
+        this.c.metrics.rejected.inc({ code: asMeshchatError(err).codeName })
+        this.c.log('dropped a mailbox event - %s', err.message)
+      })
+  }
+
+  /**
+   * May `node` read or empty `user`'s mailbox? Only the nodes that own the
+   * mailbox and the nodes hosting one of the user's devices may. A node that
+   * just attached the user asks before its presence delta arrives, so the
+   * answer waits a moment for presence to catch up.
+   */
+  private async entitled (user: string, node: string): Promise<boolean> {
+    const ok = (): boolean => this.owners(user).includes(node) || this.c.presence.userNodes(user).includes(node)
+    if (ok()) return true
+    const deadline = Date.now() + this.init.entitlementWaitMs
+    while (this.started && Date.now() < deadline) {
+      await new Promise<void>(resolve => {
+        const wake = (): void => {
+          this.presenceWaiters.delete(wake)
+          clearTimeout(timer)
+          resolve()
+        }
+        const timer = setTimeout(wake, Math.max(1, deadline - Date.now()))
+        this.presenceWaiters.add(wake)
+      })
+      if (ok()) return true
     }
-    return out
+    return false
+  }
+
+  private async requireEntitled (user: string, from: string): Promise<void> {
+    if (!await this.entitled(user, from)) {
+      this.c.metrics.rejected.inc({ code: 'NOT_ENTITLED' })
+      throw new NotEntitledError('only the nodes that own this mailbox or host its user may read or change it')
+    }
   }
 
   // MailboxHandler (sync requests from other nodes)
 
-  pull (user: string, limit: number): StoredEvent[] {
+  async pull (user: string, limit: number, from: string): Promise<MailboxEvent[]> {
+    await this.requireEntitled(user, from)
     return this.c.store.mailboxList(user, limit)
   }
 
@@ -314,16 +419,21 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     return n
   }
 
-  remove (user: string, ids: Uint8Array[]): number {
-    const n = this.c.store.mailboxDelete(user, ids)
-    return n
+  async remove (user: string, ids: Uint8Array[], from: string): Promise<number> {
+    await this.requireEntitled(user, from)
+    return this.c.store.mailboxDelete(user, ids)
+  }
+
+  private prune (): void {
+    const n = this.c.store.mailboxPrune(this.init.maxAgeMs, Date.now())
+    if (n > 0) this.c.log('dropped %d queued DMs past their age', n)
   }
 
   private scheduleRebalance (): void {
     if (!this.started || this.rebalanceTimer != null) return
-    this.rebalanceTimer = setTimeout(() => {
+    this.rebalanceTimer = this.c.supervisor.timeout('dm:rebalance', async () => {
       this.rebalanceTimer = undefined
-      void this.rebalance().catch(err => { this.c.log('mailbox rebalance failed - %e', err) })
+      await this.rebalance()
     }, this.init.rebalanceDelayMs)
   }
 
@@ -355,7 +465,7 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
         // try again at the next pass
         this.lastOwners.delete(user)
       } else if (!owners.includes(this.c.nodeId) && confirmed > 0) {
-        this.remove(user, events.map(e => e.id))
+        this.c.store.mailboxDelete(user, events.map(e => e.id))
         this.lastOwners.delete(user)
       }
     }

@@ -3,7 +3,7 @@ import { SYNC_PROTOCOL } from '../../../client/src/protocol/ids.js'
 import { validateRoom } from '../../../client/src/protocol/validate.js'
 import { SyncRequest, SyncResponse } from './mesh.js'
 import { ChannelPool, RpcError, request, serve } from './rpc.js'
-import { fullFromWire, fullToWire } from './presence-service.js'
+import { fullFromWire, fullToWire } from './presence-wire.js'
 import type { CursorMsg, StoredEvent as WireStoredEvent } from './mesh.js'
 import type { PresenceFullState } from '../state/presence.js'
 import type { Cursor, Page, StoredEvent } from '../store/message-store.js'
@@ -19,10 +19,12 @@ export interface SyncInit {
 
 /** Answers for mailbox requests (the DM service). */
 export interface MailboxHandler {
-  pull: (user: string, limit: number) => StoredEvent[]
+  /** the oldest queued DMs of `user`, for node `from` (refused unless it owns the mailbox or hosts the user) */
+  pull: (user: string, limit: number, from: string) => Promise<StoredEvent[]>
   /** store transferred DMs (the handler verifies them); returns how many were new */
   put: (user: string, events: WireStoredEvent[]) => Promise<number>
-  remove: (user: string, ids: Uint8Array[]) => number
+  /** remove delivered DMs, for node `from` (same rule as pull) */
+  remove: (user: string, ids: Uint8Array[], from: string) => Promise<number>
 }
 
 /** Answers for room requests (the archive service). */
@@ -145,17 +147,18 @@ export class SyncService implements Startable {
       try {
         if (req.mailbox != null) {
           const limit = Math.min(Math.max(1, req.mailbox.limit), 1000)
-          const events = mb.pull(req.mailbox.user, limit + 1)
+          const events = await mb.pull(req.mailbox.user, limit + 1, from.toString())
           return { mailbox: { events: events.slice(0, limit).map(storedToWire), more: events.length > limit } }
         }
         if (req.mailboxPut != null) {
           return { ok: { count: await mb.put(req.mailboxPut.user, req.mailboxPut.events) } }
         }
         if (req.mailboxDelete != null) {
-          return { ok: { count: mb.remove(req.mailboxDelete.user, req.mailboxDelete.ids) } }
+          return { ok: { count: await mb.remove(req.mailboxDelete.user, req.mailboxDelete.ids, from.toString()) } }
         }
       } catch (err) {
-        const code = (err as Error).name === 'MailboxFullError' ? SYNC_ERRORS.MAILBOX_FULL : SYNC_ERRORS.REFUSED
+        const name = (err as Error).name
+        const code = name === 'MailboxFullError' ? SYNC_ERRORS.MAILBOX_FULL : name === 'NotEntitledError' ? SYNC_ERRORS.NOT_OWNER : SYNC_ERRORS.REFUSED
         return { error: { code, message: (err as Error).message } }
       }
     }
@@ -184,8 +187,7 @@ export class SyncService implements Startable {
   async pullPresence (node: string): Promise<PresenceFullState> {
     const res = await this.call(node, { presence: { node } })
     if (res.presence == null) throw new RpcError(`no presence state in answer from ${node}`)
-    if (res.presence.node !== node) throw new RpcError(`${node} answered with the state of ${res.presence.node}`)
-    return fullFromWire(res.presence)
+    return fullFromWire(res.presence, node)
   }
 
   /** one page of a room's history from `peer` (events are not verified here) */

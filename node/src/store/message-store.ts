@@ -46,7 +46,29 @@ export interface RetentionPolicy {
   maxPerRoom: number
 }
 
+/** A queued DM with the user who sent it (per-sender caps count by it). */
+export interface MailboxEvent extends StoredEvent {
+  /** sender user id */
+  sender: string
+}
+
 type Row = Record<string, unknown>
+
+/**
+ * The schema this code writes, kept in SQLite's `user_version`. Every start
+ * runs the migrations from the file's version up; a file from a newer
+ * version is refused rather than misread.
+ */
+export const SCHEMA_VERSION = 2
+
+/** Thrown when the store file was written by a newer meshchat. */
+export class StoreVersionError extends Error {
+  static override name = 'StoreVersionError'
+  constructor (message: string) {
+    super(message)
+    this.name = 'StoreVersionError'
+  }
+}
 
 function toEvent (r: Row): StoredRoomEvent {
   return {
@@ -87,8 +109,10 @@ export class MessageStore {
     mbList: StatementSync
     mbDelete: StatementSync
     mbCount: StatementSync
+    mbSenderCount: StatementSync
     mbUsers: StatementSync
     mbAll: StatementSync
+    mbPruneAge: StatementSync
   }
 
   /** `path` is a file (its directory is created) or `:memory:` */
@@ -100,25 +124,8 @@ export class MessageStore {
       PRAGMA journal_mode = WAL;
       PRAGMA synchronous = NORMAL;
       PRAGMA busy_timeout = 5000;
-      CREATE TABLE IF NOT EXISTS messages (
-        id BLOB PRIMARY KEY,
-        room TEXT NOT NULL,
-        hlc INTEGER NOT NULL,
-        origin TEXT NOT NULL,
-        author TEXT NOT NULL,
-        event BLOB NOT NULL
-      ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS messages_order ON messages (room, hlc, id);
-      CREATE TABLE IF NOT EXISTS mailbox (
-        user TEXT NOT NULL,
-        id BLOB NOT NULL,
-        hlc INTEGER NOT NULL,
-        origin TEXT NOT NULL,
-        event BLOB NOT NULL,
-        PRIMARY KEY (user, id)
-      ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS mailbox_order ON mailbox (user, hlc, id);
     `)
+    this.migrate()
     const cols = 'id, room, hlc, origin, author, event'
     this.stmts = {
       insert: this.db.prepare(`INSERT OR IGNORE INTO messages (${cols}) VALUES (?, ?, ?, ?, ?, ?)`),
@@ -132,12 +139,71 @@ export class MessageStore {
       pruneAge: this.db.prepare('DELETE FROM messages WHERE hlc < ?'),
       pruneCountCut: this.db.prepare('SELECT hlc, id FROM messages WHERE room = ? ORDER BY hlc DESC, id DESC LIMIT 1 OFFSET ?'),
       pruneCount: this.db.prepare('DELETE FROM messages WHERE room = ? AND (hlc, id) <= (?, ?)'),
-      mbPut: this.db.prepare('INSERT OR IGNORE INTO mailbox (user, id, hlc, origin, event) VALUES (?, ?, ?, ?, ?)'),
-      mbList: this.db.prepare('SELECT id, hlc, origin, event FROM mailbox WHERE user = ? ORDER BY hlc, id LIMIT ?'),
+      mbPut: this.db.prepare('INSERT OR IGNORE INTO mailbox (user, id, hlc, origin, event, sender) VALUES (?, ?, ?, ?, ?, ?)'),
+      mbList: this.db.prepare('SELECT id, hlc, origin, event, sender FROM mailbox WHERE user = ? ORDER BY hlc, id LIMIT ?'),
       mbDelete: this.db.prepare('DELETE FROM mailbox WHERE user = ? AND id = ?'),
       mbCount: this.db.prepare('SELECT count(*) AS n FROM mailbox WHERE user = ?'),
+      mbSenderCount: this.db.prepare('SELECT count(*) AS n FROM mailbox WHERE user = ? AND sender = ?'),
+      mbPruneAge: this.db.prepare('DELETE FROM mailbox WHERE hlc < ?'),
       mbUsers: this.db.prepare('SELECT DISTINCT user FROM mailbox'),
       mbAll: this.db.prepare('SELECT count(*) AS n FROM mailbox')
+    }
+  }
+
+  /** the schema version of the open file */
+  get schemaVersion (): number {
+    return Number((this.db.prepare('PRAGMA user_version').get() as Row).user_version)
+  }
+
+  /** bring the file's schema up to SCHEMA_VERSION, one step at a time, each in its own transaction */
+  private migrate (): void {
+    const from = this.schemaVersion
+    if (from > SCHEMA_VERSION) {
+      this.db.close()
+      throw new StoreVersionError(`${this.path} has schema version ${from}; this meshchat reads up to ${SCHEMA_VERSION}`)
+    }
+    const steps: Array<() => void> = [
+      // 0 → 1: room history and mailboxes (files written before versions were recorded also start here:
+      // every statement is IF NOT EXISTS)
+      () => {
+        this.db.exec(`
+          CREATE TABLE IF NOT EXISTS messages (
+            id BLOB PRIMARY KEY,
+            room TEXT NOT NULL,
+            hlc INTEGER NOT NULL,
+            origin TEXT NOT NULL,
+            author TEXT NOT NULL,
+            event BLOB NOT NULL
+          ) WITHOUT ROWID;
+          CREATE INDEX IF NOT EXISTS messages_order ON messages (room, hlc, id);
+          CREATE TABLE IF NOT EXISTS mailbox (
+            user TEXT NOT NULL,
+            id BLOB NOT NULL,
+            hlc INTEGER NOT NULL,
+            origin TEXT NOT NULL,
+            event BLOB NOT NULL,
+            PRIMARY KEY (user, id)
+          ) WITHOUT ROWID;
+          CREATE INDEX IF NOT EXISTS mailbox_order ON mailbox (user, hlc, id);
+        `)
+      },
+      // 1 → 2: mailboxes record the sender, for the per-sender cap
+      () => {
+        const cols = (this.db.prepare('PRAGMA table_info(mailbox)').all() as Row[]).map(r => r.name)
+        if (!cols.includes('sender')) this.db.exec("ALTER TABLE mailbox ADD COLUMN sender TEXT NOT NULL DEFAULT ''")
+        this.db.exec('CREATE INDEX IF NOT EXISTS mailbox_sender ON mailbox (user, sender)')
+      }
+    ]
+    for (let v = from; v < SCHEMA_VERSION; v++) {
+      this.db.exec('BEGIN')
+      try {
+        steps[v]?.()
+        this.db.exec(`PRAGMA user_version = ${v + 1}`)
+        this.db.exec('COMMIT')
+      } catch (err) {
+        this.db.exec('ROLLBACK')
+        throw err
+      }
     }
   }
 
@@ -223,18 +289,31 @@ export class MessageStore {
   }
 
   /** queue a DM in `user`'s mailbox; false if it was already there */
-  mailboxPut (user: string, e: StoredEvent): boolean {
-    return Number(this.stmts.mbPut.run(user, e.id, e.hlc, e.origin, e.event).changes) > 0
+  mailboxPut (user: string, e: MailboxEvent): boolean {
+    return Number(this.stmts.mbPut.run(user, e.id, e.hlc, e.origin, e.event, e.sender).changes) > 0
   }
 
   /** the oldest `limit` DMs of a mailbox, in (hlc, id) order */
-  mailboxList (user: string, limit: number): StoredEvent[] {
+  mailboxList (user: string, limit: number): MailboxEvent[] {
     return (this.stmts.mbList.all(user, limit) as Row[]).map(r => ({
       id: r.id as Uint8Array,
       hlc: r.hlc as bigint,
       origin: r.origin as string,
-      event: r.event as Uint8Array
+      event: r.event as Uint8Array,
+      sender: r.sender as string
     }))
+  }
+
+  /** DMs from `sender` waiting in `user`'s mailbox */
+  mailboxSenderCount (user: string, sender: string): number {
+    return Number((this.stmts.mbSenderCount.get(user, sender) as Row).n)
+  }
+
+  /** drop queued DMs stamped before `now - maxAgeMs`; returns how many */
+  mailboxPrune (maxAgeMs: number, now: number): number {
+    if (maxAgeMs <= 0) return 0
+    const cutoff = BigInt(Math.max(0, Math.floor(now - maxAgeMs))) << 16n
+    return Number(this.stmts.mbPruneAge.run(cutoff).changes)
   }
 
   mailboxDelete (user: string, ids: Iterable<Uint8Array>): number {
