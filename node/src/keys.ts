@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import { generateKey } from '@libp2p/pnet'
+import { generateSwarmKey } from './mesh/pnet.js'
 import type { PrivateKey } from '@libp2p/interface'
 
 /** Thrown when a key file exists but cannot be used; the daemon refuses to start rather than make a new identity. */
@@ -19,7 +19,7 @@ const SWARM_KEY_RE = /^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n[0-9a-fA-F]{64}
 /** A new mesh key in the IPFS swarm.key format that `@libp2p/pnet` reads. */
 export function newMeshKey (): Uint8Array {
   const key = new Uint8Array(95)
-  generateKey(key)
+  generateSwarmKey(key)
   return key
 }
 
