@@ -4,11 +4,12 @@ import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub, StrictNoSign } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
-import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { createLibp2p } from 'libp2p'
+import { meshPnet } from './pnet.js'
+import { PRESENCE_TOPIC } from '../../../client/src/protocol/ids.js'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
@@ -64,6 +65,62 @@ function contentId (msg: { data: Uint8Array }): Uint8Array {
  */
 export const MESH_DEGREE = { D: 2, Dlo: 1, Dhi: 4, Dscore: 1, Dout: 0, Dlazy: 6 } as const
 
+/**
+ * Topic scoring for the presence topic and every room topic. Only invalid
+ * messages count: a chat room is often quiet for hours, so gossipsub's delivery
+ * expectations (P3) would punish honest peers, and time in mesh (P1) and first
+ * deliveries (P2) would let a peer bank credit before it misbehaves. A message
+ * that fails validation costs its sender weight × count²: three in a short
+ * while (-90) take it below the graylist threshold (-80), after which its RPCs
+ * are ignored; the count decays by 3 % a second, so a peer that stops recovers
+ * within a minute or two.
+ */
+export const TOPIC_SCORE = {
+  topicWeight: 1,
+  timeInMeshWeight: 0,
+  timeInMeshQuantum: 1000,
+  timeInMeshCap: 1,
+  firstMessageDeliveriesWeight: 0,
+  firstMessageDeliveriesDecay: 0.5,
+  firstMessageDeliveriesCap: 1,
+  meshMessageDeliveriesWeight: 0,
+  meshMessageDeliveriesDecay: 0.5,
+  meshMessageDeliveriesCap: 1,
+  meshMessageDeliveriesThreshold: 1,
+  meshMessageDeliveriesWindow: 10,
+  meshMessageDeliveriesActivation: 5000,
+  meshFailurePenaltyWeight: 0,
+  meshFailurePenaltyDecay: 0.5,
+  invalidMessageDeliveriesWeight: -10,
+  invalidMessageDeliveriesDecay: 0.97
+} as const
+
+/** gossipsub's default graylist threshold, spelled out because TOPIC_SCORE is tuned against it */
+export const GRAYLIST_THRESHOLD = -80
+
+/**
+ * What the gossipsub implementation exposes beyond its public interface: the
+ * live score parameters (which it reads on every scoring pass, so a topic added
+ * here is scored from then on) and a peer's current score.
+ */
+interface ScoringInternals {
+  score?: { params: { topics: Record<string, unknown> } }
+  getScore?: (peer: string) => number
+}
+
+/** score a topic (room topics come and go with subscriptions; the params map is what gossipsub reads) */
+export function scoreTopic (pubsub: GossipSub, topic: string, on: boolean): void {
+  const topics = (pubsub as unknown as ScoringInternals).score?.params.topics
+  if (topics == null) return
+  if (on) topics[topic] = { ...TOPIC_SCORE }
+  else delete topics[topic]
+}
+
+/** a peer's gossipsub score (0 when the implementation does not expose it) */
+export function peerScore (pubsub: GossipSub, peer: string): number {
+  return (pubsub as unknown as ScoringInternals).getScore?.(peer) ?? 0
+}
+
 /** The mesh host: TCP (and WebSockets if a /ws address is listed), pnet, noise, yamux, gossipsub. */
 export async function createMeshHost (init: MeshHostInit): Promise<MeshLibp2p> {
   const wantsWs = init.listen.some(a => a.includes('/ws'))
@@ -75,7 +132,7 @@ export async function createMeshHost (init: MeshHostInit): Promise<MeshLibp2p> {
     start: false,
     addresses: { listen: init.listen, announce: init.announce ?? [] },
     transports: wantsWs ? [tcp(), webSockets()] : [tcp()],
-    connectionProtector: preSharedKey({ psk: init.psk }),
+    connectionProtector: meshPnet({ psk: init.psk }),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: init.linkControl.gater(),
@@ -111,7 +168,13 @@ export async function createMeshHost (init: MeshHostInit): Promise<MeshLibp2p> {
         emitSelf: false,
         heartbeatInterval: init.gossipHeartbeatMs ?? 1000,
         scoreParams: {
-          IPColocationFactorWhitelist: new Set(init.trustedIps)
+          IPColocationFactorWhitelist: new Set(init.trustedIps),
+          topics: { [PRESENCE_TOPIC]: { ...TOPIC_SCORE } }
+        },
+        scoreThresholds: {
+          gossipThreshold: -10,
+          publishThreshold: -50,
+          graylistThreshold: GRAYLIST_THRESHOLD
         },
         // a room event is at most 64 KiB plus envelope; presence full states go over /sync, not gossip
         maxInboundDataLength: 1024 * 1024

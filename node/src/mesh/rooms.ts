@@ -3,6 +3,7 @@ import { roomFromTopic, roomTopic } from '../../../client/src/protocol/ids.js'
 import { encodeServerFrame } from '../../../client/src/protocol/codec.js'
 import { DeliveryKind } from '../../../client/src/protocol/client.js'
 import { RoomEnvelope } from './mesh.js'
+import { scoreTopic } from './mesh-host.js'
 import { openPeerEvent, checkStamps } from './peer-events.js'
 import { BadFrameError, asMeshchatError } from '../../../client/src/errors.js'
 import { DEFAULT_STAMP_RULE } from '../state/stamps.js'
@@ -15,6 +16,7 @@ import type { SessionRegistry } from '../gateway/registry.js'
 import type { NodeMetrics } from '../http/metrics.js'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { Logger, PeerId, Startable } from '@libp2p/interface'
+import type { Supervisor } from '../supervisor.js'
 
 export interface RoomsInit {
   /** signed event limit; larger gossip is rejected */
@@ -33,6 +35,7 @@ export interface RoomsComponents {
   registry: SessionRegistry
   metrics: NodeMetrics
   log: Logger
+  supervisor: Supervisor
   /** called when this node starts carrying a room (first local member, or archive ownership) */
   onSubscribe?: (room: string) => void
   /** hand a fresh event to other replicas before it is acknowledged; resolves with how many confirmed */
@@ -70,11 +73,12 @@ export class RoomService implements Startable {
   /** ids of unstored events (typing) seen recently */
   private readonly recent = new Set<string>()
   private started = false
-  private readonly onMessage = (evt: CustomEvent<Message>): void => { this.receive(evt.detail) }
+  private readonly onMessage: (evt: CustomEvent<Message>) => void
 
   constructor (init: RoomsInit, components: RoomsComponents) {
     this.init = { stamps: DEFAULT_STAMP_RULE, recentIds: 10_000, ...init }
     this.c = components
+    this.onMessage = components.supervisor.wrap('rooms:message', (evt: CustomEvent<Message>) => { this.receive(evt.detail) })
   }
 
   start (): void {
@@ -114,6 +118,7 @@ export class RoomService implements Startable {
         this.interest.set(room, set = new Set([why]))
         const topic = roomTopic(room)
         this.c.pubsub.topicValidators.set(topic, async (peer, msg) => this.validate(peer, msg, room))
+        scoreTopic(this.c.pubsub, topic, true)
         this.c.pubsub.subscribe(topic)
         this.c.log('subscribed to room %s (%s)', room, why)
         this.c.onSubscribe?.(room)
@@ -127,6 +132,7 @@ export class RoomService implements Startable {
         const topic = roomTopic(room)
         this.c.pubsub.unsubscribe(topic)
         this.c.pubsub.topicValidators.delete(topic)
+        scoreTopic(this.c.pubsub, topic, false)
         this.c.log('unsubscribed from room %s', room)
       }
     }
