@@ -4,6 +4,7 @@ import { createMeshHost } from '../../node/src/mesh/mesh-host.js'
 import { LinkControl } from '../../node/src/mesh/link-control.js'
 import { presenceValidator } from '../../node/src/mesh/presence-wire.js'
 import { resolveKeys } from '../../node/src/keys.js'
+import { lockDataDir } from '../../node/src/data-lock.js'
 import type { MeshLibp2p } from '../../node/src/mesh/mesh-host.js'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -32,14 +33,26 @@ export class BootstrapDaemon {
   /** true when this start created the mesh key file */
   readonly createdMeshKey: boolean
   private started = false
+  private readonly releaseLock: () => void
 
-  private constructor (mesh: MeshLibp2p, linkControl: LinkControl, createdMeshKey: boolean) {
+  private constructor (mesh: MeshLibp2p, linkControl: LinkControl, createdMeshKey: boolean, releaseLock: () => void) {
     this.mesh = mesh
     this.linkControl = linkControl
     this.createdMeshKey = createdMeshKey
+    this.releaseLock = releaseLock
   }
 
   static async create (opts: BootstrapOptions = {}): Promise<BootstrapDaemon> {
+    const releaseLock = opts.dataDir == null ? () => {} : lockDataDir(opts.dataDir)
+    try {
+      return await BootstrapDaemon.build(opts, releaseLock)
+    } catch (err) {
+      releaseLock()
+      throw err
+    }
+  }
+
+  private static async build (opts: BootstrapOptions, releaseLock: () => void): Promise<BootstrapDaemon> {
     const { privateKey, psk, createdMeshKey: created } = await resolveKeys(opts)
     const linkControl = opts.linkControl ?? new LinkControl()
     const mesh = await createMeshHost({
@@ -52,7 +65,7 @@ export class BootstrapDaemon {
       linkControl,
       doPX: true
     })
-    return new BootstrapDaemon(mesh, linkControl, created)
+    return new BootstrapDaemon(mesh, linkControl, created, releaseLock)
   }
 
   get peerId (): string {
@@ -76,8 +89,15 @@ export class BootstrapDaemon {
   }
 
   async stop (): Promise<void> {
-    if (!this.started) return
+    if (!this.started) {
+      this.releaseLock()
+      return
+    }
     this.started = false
-    await this.mesh.stop()
+    try {
+      await this.mesh.stop()
+    } finally {
+      this.releaseLock()
+    }
   }
 }

@@ -1,6 +1,8 @@
 import { LIMITS } from '../../client/src/defaults.js'
 import { DEFAULT_STAMP_RULE } from './state/stamps.js'
 import type { StampRule } from './state/stamps.js'
+import { DEFAULT_BUDGETS, checkBudgets } from './state/budgets.js'
+import type { Budgets } from './state/budgets.js'
 
 /**
  * Timing profiles (memberlist style): one object instead of a flag per interval.
@@ -77,6 +79,17 @@ export interface NodeConfig {
   trustedIps: string[]
   /** client connections this node accepts */
   maxClients: number
+  /** client connections accepted from one IP address (NAT gateways put many people behind one) */
+  maxClientsPerIp: number
+  /** a client connection that has not sent its hello within this is closed */
+  helloTimeoutMs: number
+  /** a client frame whose first byte arrived must be complete within this, or the connection is closed */
+  frameTimeoutMs: number
+  /**
+   * per-session and per-user request budgets by kind (state/budgets.ts); `message` follows
+   * `ratePerSec`/`burst` and `typing` follows `typingPerSec` unless given here
+   */
+  budgets: Budgets
   /** signed event size limit (DESIGN: 64 KiB) */
   maxEventBytes: number
   /** rooms one user may be in on this node */
@@ -116,6 +129,10 @@ export interface NodeConfig {
   resumeSlackMs: number
   /** redirect new clients when this node is above this factor of the mesh's mean load */
   overloadFactor: number
+  /** each step of a stop that waits on the network (goodbye, closing connections) gives up after this */
+  stopStepTimeoutMs: number
+  /** serve the web app's source maps (off by default: they are large and only useful to developers) */
+  serveSourceMaps: boolean
   /** the clock rule for ingress stamps and author times, on every path (state/stamps.ts) */
   stamps: StampRule
   timings: Timings
@@ -132,6 +149,12 @@ export const DEFAULT_CONFIG: NodeConfig = {
   meshKey: null,
   trustedIps: ['127.0.0.1', '::1'],
   maxClients: 10_000,
+  maxClientsPerIp: 1000,
+  // long enough for a phone on a bad link to finish the handshake, short enough that idle sockets do not pile up
+  helloTimeoutMs: 10_000,
+  // a 64 KiB frame at 2 KiB/s
+  frameTimeoutMs: 30_000,
+  budgets: DEFAULT_BUDGETS,
   maxEventBytes: LIMITS.maxEventBytes,
   maxRoomsPerUser: 100,
   ratePerSec: 20,
@@ -150,6 +173,8 @@ export const DEFAULT_CONFIG: NodeConfig = {
   maxReplay: 5000,
   resumeSlackMs: 10_000,
   overloadFactor: 1.5,
+  stopStepTimeoutMs: 2000,
+  serveSourceMaps: false,
   stamps: DEFAULT_STAMP_RULE,
   timings: DEFAULT_TIMINGS
 }
@@ -169,9 +194,23 @@ export function resolveConfig (partial: Partial<NodeConfig> = {}): NodeConfig {
     ...partial,
     retention: { ...DEFAULT_CONFIG.retention, ...partial.retention },
     stamps: { ...DEFAULT_CONFIG.stamps, ...partial.stamps },
+    budgets: { ...DEFAULT_CONFIG.budgets, ...partial.budgets },
     timings: { ...DEFAULT_CONFIG.timings, ...partial.timings }
   }
-  const positive: Array<keyof NodeConfig> = ['maxClients', 'maxEventBytes', 'maxRoomsPerUser', 'ratePerSec', 'burst',
+  if (partial.budgets?.message == null) {
+    const bucket = { ratePerSec: cfg.ratePerSec, burst: cfg.burst }
+    cfg.budgets.message = { session: bucket, user: bucket }
+  }
+  if (partial.budgets?.typing == null) {
+    const bucket = { ratePerSec: cfg.typingPerSec, burst: cfg.typingPerSec * 2 }
+    cfg.budgets.typing = { session: bucket, user: bucket }
+  }
+  try {
+    checkBudgets(cfg.budgets)
+  } catch (err) {
+    throw new ConfigError((err as Error).message)
+  }
+  const positive: Array<keyof NodeConfig> = ['maxClients', 'maxClientsPerIp', 'helloTimeoutMs', 'frameTimeoutMs', 'stopStepTimeoutMs', 'maxEventBytes', 'maxRoomsPerUser', 'ratePerSec', 'burst',
     'archiveReplicas', 'backfillMax', 'mailboxReplicas', 'mailboxMaxPerUser', 'mailboxMaxPerSender', 'maxReplay', 'overloadFactor', 'typingPerSec']
   for (const k of positive) {
     const v = cfg[k]

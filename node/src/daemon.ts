@@ -3,6 +3,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { prefixLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { Registry } from 'prom-client'
 import { CLIENT_PROTOCOL, PRESENCE_TOPIC } from '../../client/src/protocol/ids.js'
@@ -27,6 +28,7 @@ import { HybridClock } from './state/hlc.js'
 import { NodeMetrics } from './http/metrics.js'
 import { HttpServer } from './http/server.js'
 import { Supervisor } from './supervisor.js'
+import { lockDataDir } from './data-lock.js'
 import type { NodeConfig } from './config.js'
 import type { PresenceChange } from './state/presence.js'
 import type { MeshLibp2p } from './mesh/mesh-host.js'
@@ -102,6 +104,7 @@ export class MeshchatNode {
   private readonly logger: ComponentLogger
   private readonly libp2pRegistry?: Registry
   private state: 'new' | 'running' | 'stopped' = 'new'
+  private readonly releaseLock: () => void
 
   private constructor (args: {
     config: NodeConfig
@@ -115,6 +118,8 @@ export class MeshchatNode {
     createdMeshKey: boolean
     libp2pRegistry?: Registry
     webRoot: string
+    supervisor: Supervisor
+    releaseLock: () => void
   }) {
     this.config = args.config
     this.incarnation = args.incarnation
@@ -133,7 +138,8 @@ export class MeshchatNode {
     const cfg = this.config
     const t = cfg.timings
     const pubsub = this.mesh.services.pubsub
-    this.supervisor = new Supervisor({ log: log('supervisor'), count: where => { this.metrics.internalErrors.inc({ where }) } })
+    this.supervisor = args.supervisor
+    this.releaseLock = args.releaseLock
     const supervisor = this.supervisor
 
     this.sync = new SyncService({ timeoutMs: t.requestTimeoutMs }, {
@@ -167,6 +173,7 @@ export class MeshchatNode {
       registry: this.registry,
       metrics: this.metrics,
       log: log('rooms'),
+      supervisor,
       onSubscribe: room => { this.archive.onSubscribe(room) },
       replicate: async (room, event) => this.archive.replicate(room, event)
     })
@@ -192,7 +199,8 @@ export class MeshchatNode {
       sync: this.sync,
       store: this.store,
       metrics: this.metrics,
-      log: log('archive')
+      log: log('archive'),
+      supervisor
     })
     this.dm = new DmService({
       replicas: cfg.mailboxReplicas,
@@ -227,6 +235,7 @@ export class MeshchatNode {
       store: this.store,
       metrics: this.metrics,
       log: log('hub'),
+      supervisor,
       dm: this.dm,
       history: this.archive,
       gatewayAddrs: () => this.gatewayAddrs(),
@@ -236,6 +245,7 @@ export class MeshchatNode {
       mesh: this.mesh,
       linkControl: this.linkControl,
       log: log('dialer'),
+      supervisor,
       nodes: () => this.presence.replica.nodes(),
       nodeId: this.nodeId
     })
@@ -262,23 +272,40 @@ export class MeshchatNode {
         webRoot: args.webRoot,
         health: () => this.health(),
         metrics: async () => this.renderMetrics(),
-        config: () => ({ nodeId: this.nodeId, gateway: this.gatewayAddrs().filter(a => a.includes('/ws')) })
+        config: () => ({ nodeId: this.nodeId, gateway: this.gatewayAddrs().filter(a => a.includes('/ws')) }),
+        sourceMaps: cfg.serveSourceMaps,
+        onError: err => { supervisor.report('http', err) }
       })
     }
   }
 
   /** create a node (not started); reads or creates keys in the data directory */
   static async create (opts: NodeOptions = {}): Promise<MeshchatNode> {
-    const { privateKey: givenKey, linkControl: givenLink, libp2pMetrics, webRoot, ...partial } = opts
+    const { privateKey: _k, linkControl: _l, libp2pMetrics: _m, webRoot: _w, ...partial } = opts
     const config = resolveConfig(partial)
     setEd25519Verifier(nodeEd25519Verifier)
     const paths = config.dataDir == null ? undefined : dataPaths(config.dataDir)
+    const releaseLock = config.dataDir == null ? () => {} : lockDataDir(config.dataDir)
+    try {
+      return await MeshchatNode.build(config, opts, paths, releaseLock)
+    } catch (err) {
+      releaseLock()
+      throw err
+    }
+  }
+
+  private static async build (config: NodeConfig, opts: NodeOptions, paths: ReturnType<typeof dataPaths> | undefined, releaseLock: () => void): Promise<MeshchatNode> {
+    const { privateKey: givenKey, linkControl: givenLink, libp2pMetrics, webRoot } = opts
     const { privateKey, psk, createdMeshKey } = await resolveKeys({ dataDir: config.dataDir, meshKey: config.meshKey, privateKey: givenKey })
     const incarnation = await nextIncarnation(paths?.incarnation ?? null)
     const linkControl = givenLink ?? new LinkControl()
     const wantMetrics = libp2pMetrics ?? config.http != null
     const libp2pRegistry = wantMetrics ? new Registry() : undefined
     const metrics = new NodeMetrics()
+    const supervisor = new Supervisor({
+      log: prefixLogger(peerIdFromPrivateKey(privateKey).toString().slice(-6)).forComponent('meshchat:supervisor'),
+      count: where => { metrics.internalErrors.inc({ where }) }
+    })
     const mesh = await createMeshHost({
       onGossip: topic => { metrics.gossipCopies.inc({ kind: topic === PRESENCE_TOPIC ? 'presence' : 'room' }) },
       privateKey,
@@ -297,10 +324,14 @@ export class MeshchatNode {
       listen: config.gateway,
       announce: config.gatewayAnnounce,
       maxClients: config.maxClients,
-      maxFrameBytes: config.maxEventBytes + LIMITS.frameOverheadBytes
+      maxClientsPerIp: config.maxClientsPerIp,
+      idleTimeoutMs: config.helloTimeoutMs,
+      maxFrameBytes: config.maxEventBytes + LIMITS.frameOverheadBytes,
+      supervisor,
+      onRefused: reason => { metrics.connectionsRefused.inc({ reason }) }
     })
     const store = new MessageStore(paths?.db ?? ':memory:')
-    return new MeshchatNode({ config, incarnation, privateKey, metrics, mesh, gateway, store, linkControl, createdMeshKey, libp2pRegistry, webRoot: webRoot ?? defaultWebRoot() })
+    return new MeshchatNode({ config, incarnation, privateKey, metrics, mesh, gateway, store, linkControl, createdMeshKey, libp2pRegistry, webRoot: webRoot ?? defaultWebRoot(), supervisor, releaseLock })
   }
 
   async start (): Promise<void> {
@@ -312,13 +343,18 @@ export class MeshchatNode {
     this.rooms.start()
     await this.dm.start()
     await this.http?.start()
+    this.hub.start()
     this.presence.start()
     this.archive.start()
     this.dialer.start()
     await handleClientProtocol(this.gateway, this.hub, {
       maxFrameBytes: this.config.maxEventBytes + LIMITS.frameOverheadBytes,
       log: this.logger.forComponent('meshchat:session'),
-      incarnation: this.incarnation
+      incarnation: this.incarnation,
+      budgets: this.config.budgets,
+      helloTimeoutMs: this.config.helloTimeoutMs,
+      frameTimeoutMs: this.config.frameTimeoutMs,
+      supervisor: this.supervisor
     })
   }
 
@@ -331,27 +367,45 @@ export class MeshchatNode {
     if (this.state !== 'running') {
       this.state = 'stopped'
       this.store.close()
+      this.releaseLock()
       return
     }
     this.state = 'stopped'
     const graceful = opts.graceful ?? true
-    this.dialer.stop()
-    await this.gateway.unhandle(CLIENT_PROTOCOL).catch(() => {})
-    if (graceful) {
-      this.presence.flush()
-      await this.presence.stop({ goodbye: true })
-    } else {
-      await this.presence.stop()
+    // every step that waits on the network gets a deadline: peers that are gone, or that stopped
+    // reading, must not keep a stopping node alive
+    const step = async (what: string, run: void | Promise<unknown>): Promise<void> => {
+      const p = Promise.resolve(run)
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const late = new Promise<'late'>(resolve => { timer = setTimeout(() => { resolve('late') }, this.config.stopStepTimeoutMs) })
+      const r = await Promise.race([p.catch(err => { this.logger.forComponent('meshchat:node')('%s failed while stopping - %e', what, err) }), late])
+      clearTimeout(timer)
+      if (r === 'late') this.logger.forComponent('meshchat:node')('%s did not finish within %d ms; stopping anyway', what, this.config.stopStepTimeoutMs)
     }
-    this.archive.stop()
-    await this.http?.stop()
-    await this.gateway.stop()
-    for (const s of [...this.registry.all()]) this.hub.detach(s)
-    this.rooms.stop()
-    await this.dm.stop().catch(() => {})
-    await this.sync.stop().catch(() => {})
-    await this.mesh.stop()
-    this.store.close()
+    try {
+      this.dialer.stop()
+      await step('closing the client protocol', this.gateway.unhandle(CLIENT_PROTOCOL))
+      if (graceful) {
+        this.presence.flush()
+        await step('saying goodbye', this.presence.stop({ goodbye: true }))
+      } else {
+        await step('stopping presence', this.presence.stop())
+      }
+      this.archive.stop()
+      this.hub.stop()
+      await step('stopping HTTP', this.http?.stop() ?? Promise.resolve())
+      await step('stopping the gateway', this.gateway.stop())
+      for (const s of [...this.registry.all()]) this.hub.detach(s)
+      this.rooms.stop()
+      await step('stopping DMs', this.dm.stop())
+      await step('stopping sync', this.sync.stop())
+      await step('stopping the mesh host', this.mesh.stop())
+      // whatever did not close in time is cut now
+      for (const c of [...this.mesh.getConnections(), ...this.gateway.getConnections()]) c.abort(new Error('node stopped'))
+    } finally {
+      this.store.close()
+      this.releaseLock()
+    }
   }
 
   /**

@@ -43,6 +43,7 @@ const NODE_OPTS: Spec = {
   'gateway-announce': { type: 'string', multiple: true, help: 'gateway address to announce to clients' },
   bootstrap: { type: 'string', multiple: true, help: 'bootstrap multiaddr with /p2p/<id> (repeatable)' },
   http: { type: 'string', help: 'HTTP host:port for the web app, /healthz and /metrics (default 0.0.0.0:8080; "off" for none)' },
+  'source-maps': { type: 'boolean', help: 'serve the web app\'s source maps (default off)' },
   'trusted-ip': { type: 'string', multiple: true, help: 'IP exempt from gossipsub IP-colocation scoring (default 127.0.0.1, ::1)' },
   'max-clients': { type: 'string', help: `client connections accepted (default ${DEFAULT_CONFIG.maxClients})` },
   'history-days': { type: 'string', help: `days of room history kept (default ${DEFAULT_CONFIG.retention.maxAgeMs / 86_400_000}; 0 = forever)` },
@@ -126,6 +127,9 @@ function printer (json: boolean): (msg: string, data?: Record<string, unknown>) 
   }
 }
 
+/** a stop that has not finished by then is cut short: the process exits anyway */
+const STOP_DEADLINE_MS = 15_000
+
 /** stop on SIGINT/SIGTERM; a second signal exits at once */
 function onSignal (stop: () => Promise<void>): void {
   let stopping = false
@@ -133,6 +137,10 @@ function onSignal (stop: () => Promise<void>): void {
     if (stopping) process.exit(1)
     stopping = true
     console.error(`${sig}: stopping (again to force)`)
+    setTimeout(() => {
+      console.error(`stop did not finish within ${STOP_DEADLINE_MS} ms; exiting`)
+      process.exit(1)
+    }, STOP_DEADLINE_MS).unref()
     stop().then(() => process.exit(0), err => { console.error(err); process.exit(1) })
   }
   process.on('SIGINT', () => { handler('SIGINT') })
@@ -156,6 +164,7 @@ async function runNode (argv: string[]): Promise<void> {
     trustedIps: list(o['trusted-ip']) ?? DEFAULT_CONFIG.trustedIps
   }
   if (str(o['max-clients']) != null) partial.maxClients = Number(o['max-clients'])
+  if (o['source-maps'] === true) partial.serveSourceMaps = true
   const days = str(o['history-days'])
   const maxPerRoom = str(o['history-max'])
   if (days != null || maxPerRoom != null) {
@@ -166,6 +175,10 @@ async function runNode (argv: string[]): Promise<void> {
   }
   const out = printer(o.json === true)
   const node = await MeshchatNode.create(resolveConfig(partial))
+  // the last line of defence: every handler is supervised, so this only sees what slipped past; the node
+  // logs and counts it and keeps serving its sessions rather than dropping all of them at once
+  process.on('uncaughtException', err => { node.supervisor.report('uncaught', err) })
+  process.on('unhandledRejection', err => { node.supervisor.report('unhandled-rejection', err) })
   await node.start()
   if (node.createdMeshKey) out('created a new mesh key; copy it to every node and bootstrap of this mesh', { path: join(dataDir, 'swarm.key') })
   out('node started', { id: node.nodeId, mesh: node.meshAddrs(), gateway: node.gatewayAddrs(), http: node.http?.url ?? 'off' })

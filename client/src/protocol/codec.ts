@@ -1,7 +1,7 @@
 import * as lp from 'it-length-prefixed'
-import { BadFrameError, FrameTooLargeError } from '../errors.js'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { BadFrameError, FrameTooLargeError, TooSlowError } from '../errors.js'
 import { ClientFrame, ServerFrame } from './client.js'
-import type { Uint8ArrayList } from 'uint8arraylist'
 
 /**
  * Frames on `/meshchat/client/1.0.0` are length-prefixed protobufs. Repeated
@@ -34,26 +34,83 @@ export function decodeServerFrame (buf: Uint8Array | Uint8ArrayList): ServerFram
   }
 }
 
+/** A varint prefix longer than this cannot be a frame length (2^63 needs 9 bytes). */
+const MAX_PREFIX_BYTES = 10
+
+export interface ReadFramesOptions {
+  /**
+   * A frame whose first byte has arrived must be complete within this many ms;
+   * 0 or absent = no deadline. Without it, a peer that sends half a frame and
+   * stops holds the reader's buffer for ever.
+   */
+  frameTimeoutMs?: number
+  /** called once when a frame misses its deadline; the caller aborts the stream (which ends the read) */
+  onStall?: (err: Error) => void
+}
+
 /**
  * Split a byte stream into frame payloads (without prefix). A length prefix
  * above `maxFrameBytes` throws FrameTooLargeError before the body is read, so
  * an oversize frame costs the reader nothing; a broken prefix or a stream that
- * ends mid-frame throws BadFrameError.
+ * ends mid-frame throws BadFrameError. With `frameTimeoutMs`, a frame that is
+ * begun but not finished in time is reported to `onStall` (time spent by the
+ * consumer on the previous frame does not count against the next one).
  */
 export async function * readFrames (
   source: AsyncIterable<Uint8Array | Uint8ArrayList>,
-  maxFrameBytes: number
+  maxFrameBytes: number,
+  opts: ReadFramesOptions = {}
 ): AsyncGenerator<Uint8ArrayList, void, undefined> {
+  const buf = new Uint8ArrayList()
+  /** body length of the frame being read; -1 while its prefix is being read */
+  let want = -1
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeoutMs = opts.frameTimeoutMs ?? 0
+  const disarm = (): void => {
+    clearTimeout(timer)
+    timer = undefined
+  }
+  const arm = (): void => {
+    if (timer != null || timeoutMs <= 0) return
+    timer = setTimeout(() => {
+      opts.onStall?.(new TooSlowError(`a frame was begun but not finished within ${timeoutMs} ms`))
+    }, timeoutMs)
+  }
   try {
-    yield * lp.decode(source, { maxDataLength: maxFrameBytes })
-  } catch (err) {
-    const name = (err as Error).name
-    if (name === 'InvalidDataLengthError') {
-      throw new FrameTooLargeError(`frame is larger than ${maxFrameBytes} bytes`)
+    for await (const chunk of source) {
+      buf.append(chunk)
+      while (true) {
+        if (want < 0) {
+          let value = 0
+          let end = -1
+          for (let i = 0; i < buf.byteLength && i < MAX_PREFIX_BYTES; i++) {
+            const b = buf.get(i)
+            value += (b & 0x7f) * 2 ** (7 * i)
+            if (b < 0x80) {
+              end = i
+              break
+            }
+          }
+          if (end < 0) {
+            if (buf.byteLength >= MAX_PREFIX_BYTES) throw new BadFrameError('malformed frame prefix: the length does not end')
+            break
+          }
+          if (value > maxFrameBytes) throw new FrameTooLargeError(`frame is larger than ${maxFrameBytes} bytes`)
+          buf.consume(end + 1)
+          want = value
+        }
+        if (buf.byteLength < want) break
+        const frame = buf.sublist(0, want)
+        buf.consume(want)
+        want = -1
+        disarm()
+        yield frame
+      }
+      if (buf.byteLength > 0 || want >= 0) arm()
+      else disarm()
     }
-    if (name === 'InvalidDataLengthLengthError' || name === 'InvalidMessageLengthError' || name === 'UnexpectedEOFError') {
-      throw new BadFrameError(`malformed frame prefix: ${(err as Error).message}`)
-    }
-    throw err
+    if (buf.byteLength > 0 || want >= 0) throw new BadFrameError('malformed frame prefix: the stream ended inside a frame')
+  } finally {
+    disarm()
   }
 }

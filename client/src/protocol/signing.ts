@@ -175,6 +175,29 @@ function authorKey (author: Uint8Array): AuthorKey {
 }
 
 /**
+ * The kind of a signed event, read without verifying anything: protobuf
+ * decoding costs a fraction of a signature check, so a node can charge the
+ * request to the right budget before it does the expensive part. Throws
+ * BadFrameError / EventTooLargeError / InvalidEventError like openEvent.
+ */
+export function peekEventKind (bytes: Uint8Array, opts: OpenOptions = {}): EventKind {
+  const maxEventBytes = opts.maxEventBytes ?? LIMITS.maxEventBytes
+  if (bytes.byteLength > maxEventBytes) {
+    throw new EventTooLargeError(`event is ${bytes.byteLength} bytes, the limit is ${maxEventBytes}`)
+  }
+  let event: Event
+  try {
+    event = Event.decode(SignedEvent.decode(bytes).payload)
+  } catch (err) {
+    throw new BadFrameError(`event does not decode: ${(err as Error).message}`)
+  }
+  if (event.room != null) return 'room'
+  if (event.dm != null) return 'dm'
+  if (event.typing != null) return 'typing'
+  throw new InvalidEventError('event has no kind')
+}
+
+/**
  * Decode a SignedEvent, verify the author's signature and validate the content.
  * Throws a typed error (EventTooLarge, BadFrame, BadSignature, InvalidEvent,
  * InvalidUtf8, InvalidRoom, InvalidName, InvalidUser) on any failure.

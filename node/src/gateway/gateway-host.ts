@@ -8,8 +8,44 @@ import { readFrames } from '../../../client/src/protocol/codec.js'
 import { asMeshchatError } from '../../../client/src/errors.js'
 import { ClientSession } from './session.js'
 import type { SessionHost } from './session.js'
-import type { Libp2p, Logger, PrivateKey, Stream, Connection } from '@libp2p/interface'
+import type { Budgets } from '../state/budgets.js'
+import type { Supervisor } from '../supervisor.js'
+import type { Libp2p, Logger, PrivateKey, Stream, Connection, MultiaddrConnection } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Libp2pInit } from 'libp2p'
+
+/** the IP address of a multiaddr, or '' */
+export function ipOf (ma: Multiaddr): string {
+  return ma.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value ?? ''
+}
+
+/**
+ * Client connections per IP address, counted while they are open: one address
+ * cannot take every slot of the node. Shared by every client transport.
+ */
+export class IpLimit {
+  private readonly open = new Map<string, number>()
+
+  constructor (private readonly max: number) {}
+
+  /** count a new connection from `ip`; false (and nothing counted) when the address is at its limit */
+  acquire (ip: string): boolean {
+    const n = this.open.get(ip) ?? 0
+    if (n >= this.max) return false
+    this.open.set(ip, n + 1)
+    return true
+  }
+
+  release (ip: string): void {
+    const n = (this.open.get(ip) ?? 0) - 1
+    if (n <= 0) this.open.delete(ip)
+    else this.open.set(ip, n)
+  }
+
+  count (ip: string): number {
+    return this.open.get(ip) ?? 0
+  }
+}
 
 export interface GatewayInit {
   /** the node's key: clients see the same PeerId on the gateway as the mesh knows the node by */
@@ -17,10 +53,20 @@ export interface GatewayInit {
   listen: string[]
   announce?: string[]
   maxClients: number
+  /** connections accepted from one IP address */
+  maxClientsPerIp: number
+  /** a connection that opens no client stream within this is closed */
+  idleTimeoutMs: number
   /** frames above this are refused unread (event limit plus framing slack) */
   maxFrameBytes: number
   metrics?: Libp2pInit['metrics']
+  supervisor: Supervisor
+  /** count a refused connection by reason */
+  onRefused?: (reason: string) => void
 }
+
+/** which gateway connections carry a client stream (the others are closed after idleTimeoutMs) */
+const sessionConnections = new WeakSet<Connection>()
 
 /**
  * The client gateway: WebSockets (browsers) and TCP (Node clients), noise and
@@ -32,7 +78,10 @@ export async function createGatewayHost (init: GatewayInit): Promise<Libp2p> {
   const transports = []
   if (init.listen.some(a => a.includes('/ws'))) transports.push(webSockets())
   if (init.listen.some(a => !a.includes('/ws'))) transports.push(tcp())
-  return createLibp2p({
+  const perIp = new IpLimit(init.maxClientsPerIp)
+  /** raw connections counted against their IP, released when they close whatever stage they reached */
+  const counted = new WeakSet<MultiaddrConnection>()
+  const host = await createLibp2p({
     privateKey: init.privateKey,
     start: false,
     addresses: { listen: init.listen, announce: init.announce ?? [] },
@@ -46,12 +95,45 @@ export async function createGatewayHost (init: GatewayInit): Promise<Libp2p> {
       inboundConnectionThreshold: Math.max(1000, init.maxClients),
       maxIncomingPendingConnections: 512
     },
+    connectionGater: {
+      denyInboundConnection: (maConn: MultiaddrConnection) => {
+        const ip = ipOf(maConn.remoteAddr)
+        if (!perIp.acquire(ip)) {
+          init.onRefused?.('per_ip')
+          return true
+        }
+        counted.add(maConn)
+        maConn.addEventListener('close', () => { perIp.release(ip) }, { once: true })
+        return false
+      }
+    },
     // clients do not run the ping protocol; the session's own pings and yamux keep-alives detect dead clients
     connectionMonitor: { enabled: false }
   })
+  // an authenticated connection that never opens the client protocol would otherwise be kept for ever
+  host.addEventListener('connection:open', init.supervisor.wrap('gateway:idle', (evt: CustomEvent<Connection>) => {
+    const conn = evt.detail
+    const timer = setTimeout(init.supervisor.wrap('gateway:idle-close', async () => {
+      if (conn.status === 'open' && !sessionConnections.has(conn)) {
+        init.onRefused?.('idle')
+        await conn.close().catch(err => { conn.abort(err as Error) })
+      }
+    }), init.idleTimeoutMs)
+    timer.unref?.()
+  }))
+  return host
 }
 
 let sessionCounter = 0
+
+export interface ClientStreamOptions {
+  maxFrameBytes: number
+  log: Logger
+  incarnation: number
+  budgets: Budgets
+  helloTimeoutMs: number
+  frameTimeoutMs: number
+}
 
 /**
  * Run the client protocol on one stream: frames in, session, frames out. Ends
@@ -61,8 +143,9 @@ export async function serveClientStream (
   stream: Stream,
   connection: Connection,
   host: SessionHost,
-  opts: { maxFrameBytes: number, log: Logger, incarnation: number }
+  opts: ClientStreamOptions
 ): Promise<void> {
+  sessionConnections.add(connection)
   // a client that stops reading must not make the node buffer without bound; past this the stream is reset
   stream.maxWriteBufferLength = 8 * 1024 * 1024
   const session = new ClientSession({
@@ -71,6 +154,8 @@ export async function serveClientStream (
     host,
     log: opts.log,
     remote: connection.remoteAddr.toString(),
+    budgets: opts.budgets,
+    helloTimeoutMs: opts.helloTimeoutMs,
     transport: {
       send: frame => {
         if (stream.writeStatus !== 'writable') return
@@ -89,7 +174,14 @@ export async function serveClientStream (
     }
   })
   try {
-    for await (const frame of readFrames(stream, opts.maxFrameBytes)) {
+    const frames = readFrames(stream, opts.maxFrameBytes, {
+      frameTimeoutMs: opts.frameTimeoutMs,
+      onStall: err => {
+        session.fatal(asMeshchatError(err), 0)
+        stream.abort(err)
+      }
+    })
+    for await (const frame of frames) {
       await session.handle(frame)
       if (session.closed) break
     }
@@ -111,9 +203,9 @@ export async function serveClientStream (
 export async function handleClientProtocol (
   gateway: Libp2p,
   host: SessionHost,
-  opts: { maxFrameBytes: number, log: Logger, incarnation: number }
+  opts: ClientStreamOptions & { supervisor: Supervisor }
 ): Promise<void> {
   await gateway.handle(CLIENT_PROTOCOL, (stream, connection) => {
-    void serveClientStream(stream, connection, host, opts)
+    opts.supervisor.track('gateway:session', serveClientStream(stream, connection, host, opts))
   }, { maxInboundStreams: 4 })
 }

@@ -1,13 +1,15 @@
 import { encodeServerFrame } from '../../../client/src/protocol/codec.js'
 import { DeliveryKind, DmState } from '../../../client/src/protocol/client.js'
-import { openEvent } from '../../../client/src/protocol/signing.js'
+import { openEvent, peekEventKind } from '../../../client/src/protocol/signing.js'
 import { validateRoom } from '../../../client/src/protocol/validate.js'
 import { LIMITS } from '../../../client/src/defaults.js'
 import {
   InvalidQueryError, NodeFullError, NotJoinedError, RateLimitedError, TooManyRoomsError, WrongAuthorError, InvalidEventError
 } from '../../../client/src/errors.js'
 import { validateUserId } from '../../../client/src/protocol/signing.js'
-import { KeyedRateLimiter } from '../state/rate-limiter.js'
+import { UserBudgets } from '../state/budgets.js'
+import type { RequestKind } from '../state/budgets.js'
+import type { MeshchatError } from '../../../client/src/errors.js'
 import type { HybridClock } from '../state/hlc.js'
 import { decidePlacement } from '../state/placement.js'
 import type { NodeConfig } from '../config.js'
@@ -21,6 +23,7 @@ import type { PresenceChange, RosterMember, UserPresence as PresenceUser } from 
 import type { HistoryPage, NodeInfo, PublishAck, Redirect, UserPresence, Welcome, Delivery } from '../../../client/src/protocol/client.js'
 import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
 import type { Logger } from '@libp2p/interface'
+import type { Supervisor } from '../supervisor.js'
 
 /** The DM router as the hub sees it (mesh/dm.ts). */
 export interface DmRouter {
@@ -48,6 +51,7 @@ export interface HubComponents {
   store: MessageStore
   metrics: NodeMetrics
   log: Logger
+  supervisor: Supervisor
   dm: DmRouter
   history: HistorySource
   /** gateway addresses clients can dial, and the web app URL */
@@ -76,12 +80,15 @@ export function toDelivery (e: { event: Uint8Array, hlc: bigint, origin: string 
 export class Hub implements SessionHost {
   readonly nodeId: string
   private readonly c: HubComponents
-  private readonly limiter: KeyedRateLimiter<string>
-  private readonly typingLimiter: KeyedRateLimiter<string>
+  /** every user's request budgets (each session keeps its own as well) */
+  private readonly budgets: UserBudgets
   /** userId → sessions that watch that user's presence */
   private readonly watchers = new Map<string, Set<ClientSession>>()
   /** clients redirected to each node since its load was last reported */
   private readonly redirects = new Map<string, { since: number, count: number }>()
+
+  private readonly onPresenceEvent: (evt: CustomEvent<PresenceChange>) => void
+  private started = false
 
   private recentRedirects (node: string, now: number): number {
     const r = this.redirects.get(node)
@@ -92,9 +99,20 @@ export class Hub implements SessionHost {
     this.c = components
     this.nodeId = components.nodeId
     const cfg = components.config
-    this.limiter = new KeyedRateLimiter<string>({ ratePerSec: cfg.ratePerSec, burst: cfg.burst, maxKeys: 100_000 })
-    this.typingLimiter = new KeyedRateLimiter<string>({ ratePerSec: cfg.typingPerSec, burst: cfg.typingPerSec * 2, maxKeys: 100_000 })
-    components.presence.addEventListener('change', evt => { this.onPresence(evt.detail) })
+    this.budgets = new UserBudgets(cfg.budgets)
+    this.onPresenceEvent = components.supervisor.wrap('hub:presence', (evt: CustomEvent<PresenceChange>) => { this.onPresence(evt.detail) })
+  }
+
+  start (): void {
+    if (this.started) return
+    this.started = true
+    this.c.presence.addEventListener('change', this.onPresenceEvent)
+  }
+
+  stop (): void {
+    if (!this.started) return
+    this.started = false
+    this.c.presence.removeEventListener('change', this.onPresenceEvent)
   }
 
   /** this node's load in the form placement and the welcome use */
@@ -143,7 +161,6 @@ export class Hub implements SessionHost {
       return { to, reason: decision.reason ?? 'placement' }
     }
     if (full) {
-      this.c.metrics.rejected.inc({ code: 'NODE_FULL' })
       throw new NodeFullError(`this node is at its limit of ${this.c.config.maxClients} clients`)
     }
     this.c.registry.add(session)
@@ -201,10 +218,12 @@ export class Hub implements SessionHost {
         throw new TooManyRoomsError(`a user can be in at most ${this.c.config.maxRoomsPerUser} rooms`)
       }
     }
+    const wasMember = session.rooms.has(room)
     // live traffic for the room is held back from here until the replay below has been sent
     session.beginReplay(room)
     // a resuming device may miss anything from a little before its cursor; a fresh one only what comes after now
     const slack = BigInt(this.c.config.resumeSlackMs) << 16n
+    const floorBefore = session.floors.get(room)
     session.floors.set(room, after == null ? this.c.clock.now(Date.now()) : after.hlc > slack ? after.hlc - slack : 0n)
     try {
       this.c.registry.join(session, room)
@@ -224,6 +243,15 @@ export class Hub implements SessionHost {
       }
       if (events.length > 0) this.c.metrics.messagesOut.inc({ kind: 'replay' }, events.length)
       return { count: events.length, head: this.c.clock.now(Date.now()) }
+    } catch (err) {
+      // a join that fails leaves nothing behind: no membership, no subscription, no presence entry
+      if (!wasMember) {
+        if (this.c.registry.leave(session, room)) this.c.rooms.want(room, 'local', false)
+        if (this.c.registry.has(session)) this.c.presence.put(this.entry(session))
+      } else if (floorBefore != null) {
+        session.floors.set(room, floorBefore)
+      }
+      throw err
     } finally {
       session.endReplay(room)
     }
@@ -236,21 +264,45 @@ export class Hub implements SessionHost {
     this.c.presence.put(this.entry(session))
   }
 
-  async publish (session: ClientSession, bytes: Uint8Array): Promise<PublishAck> {
+  /** take `n` of `kind` from the session's and the user's budgets; RateLimitedError when either is spent */
+  charge (session: ClientSession, kind: RequestKind, n = 1): void {
     const now = Date.now()
+    const wait = Math.max(session.budget.take(kind, now, n), this.budgets.take(session.userId, kind, now, n))
+    if (wait > 0) {
+      throw new RateLimitedError(`slow down: too many ${kind} requests`, Number.isFinite(wait) ? Math.ceil(wait) : 60_000)
+    }
+  }
+
+  /** count a refusal by its code */
+  refused (err: MeshchatError): void {
+    this.c.metrics.rejected.inc({ code: err.name })
+  }
+
+  async publish (session: ClientSession, bytes: Uint8Array): Promise<PublishAck> {
+    // the budget is charged before the signature is checked: a flood costs a protobuf decode per event
+    const kind = peekEventKind(bytes, { maxEventBytes: this.c.config.maxEventBytes })
+    if (kind === 'typing') {
+      try {
+        this.charge(session, 'typing')
+      } catch {
+        // typing is ephemeral: past the limit it is coalesced away, not refused
+        return { id: new Uint8Array(32), hlc: 0n, dm: DmState.NONE, copies: 0 }
+      }
+    } else {
+      try {
+        this.charge(session, 'message')
+      } catch (err) {
+        throw new RateLimitedError(`slow down: at most ${this.c.config.ratePerSec} messages/s`, (err as MeshchatError).retryAfterMs)
+      }
+    }
     const opened = await openEvent(bytes, { maxEventBytes: this.c.config.maxEventBytes })
     if (opened.author !== session.userId) {
       throw new WrongAuthorError('the event is signed by another user than the one attached on this session')
     }
     if (opened.kind === 'typing') {
       if (!session.rooms.has(opened.room ?? '')) throw new NotJoinedError(`not in room ${opened.room ?? ''}`)
-      // typing is ephemeral: past the limit it is coalesced away, not refused
-      if (this.typingLimiter.take(session.userId, now)) await this.c.rooms.publish(opened)
+      await this.c.rooms.publish(opened)
       return { id: opened.id as Uint8Array<ArrayBuffer>, hlc: 0n, dm: DmState.NONE, copies: 0 }
-    }
-    if (!this.limiter.take(session.userId, now)) {
-      const wait = Math.ceil(this.limiter.retryAfterMs(session.userId, now))
-      throw new RateLimitedError(`slow down: at most ${this.c.config.ratePerSec} messages/s`, wait)
     }
     if (opened.kind === 'room') {
       if (!session.rooms.has(opened.room ?? '')) throw new NotJoinedError(`join ${opened.room ?? ''} before sending to it`)
@@ -302,10 +354,6 @@ export class Hub implements SessionHost {
   setStatus (session: ClientSession, status: PresenceStatus): void {
     session.status = status
     this.c.presence.put(this.entry(session))
-  }
-
-  refused (code: string): void {
-    this.c.metrics.rejected.inc({ code })
   }
 
   /** presence diffs to the sessions that follow them: room rosters to members, users to watchers */

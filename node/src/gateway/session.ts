@@ -1,8 +1,10 @@
 import { CLIENT_PROTOCOL_VERSION } from '../../../client/src/protocol/ids.js'
 import { decodeClientFrame, encodeServerFrame } from '../../../client/src/protocol/codec.js'
 import { decodeDisplayName } from '../../../client/src/protocol/validate.js'
-import { ErrorCode, HelloRequiredError, MeshchatError, UnsupportedError, VersionError, asMeshchatError, InvalidQueryError } from '../../../client/src/errors.js'
+import { ErrorCode, HelloRequiredError, MeshchatError, UnsupportedError, VersionError, asMeshchatError, InvalidQueryError, TooSlowError } from '../../../client/src/errors.js'
 import { TokenBucket } from '../state/rate-limiter.js'
+import { SessionBudget } from '../state/budgets.js'
+import type { Budgets, RequestKind } from '../state/budgets.js'
 import type { ClientFrame, ServerFrame, Cursor as WireCursor, HistoryPage, PublishAck, UserPresence, Welcome, Redirect } from '../../../client/src/protocol/client.js'
 import type { Cursor } from '../store/message-store.js'
 import type { Logger } from '@libp2p/interface'
@@ -42,6 +44,13 @@ export interface SessionHost {
   setStatus: (session: ClientSession, status: PresenceStatus) => void
   /** the DM cursor announced in hello; mailbox delivery starts after attach */
   afterWelcome: (session: ClientSession, dmCursor: bigint) => void
+  /**
+   * charge `n` units of `kind` to the session's and its user's budgets before the work is done;
+   * throws RateLimitedError when either is spent
+   */
+  charge: (session: ClientSession, kind: RequestKind, n?: number) => void
+  /** a request was refused with this error (metrics) */
+  refused: (err: MeshchatError) => void
 }
 
 export interface SessionOptions {
@@ -54,6 +63,10 @@ export interface SessionOptions {
   log: Logger
   /** where the client connected from, for logs */
   remote?: string
+  /** per-kind request budgets of this session */
+  budgets: Budgets
+  /** a client that has not sent its hello this long after connecting is disconnected */
+  helloTimeoutMs: number
 }
 
 /**
@@ -64,9 +77,21 @@ export interface SessionOptions {
 const STRIKE_BURST = 20
 const STRIKE_RATE = 1
 
+/**
+ * Requests refused for being over budget a session may make before it is
+ * disconnected: a client that backs off when told to never gets near this; one
+ * that keeps hammering at its limits is cut off.
+ */
+const OVER_BUDGET_BURST = 50
+const OVER_BUDGET_RATE = 2
+
+/** stamps are SQLite integers (signed 64-bit) */
+const MAX_HLC = (1n << 63n) - 1n
+
 function toCursor (c: WireCursor | undefined): Cursor | undefined {
   if (c == null) return undefined
   if (c.id.byteLength !== 32) throw new InvalidQueryError('cursor id must be 32 bytes')
+  if (c.hlc > MAX_HLC) throw new InvalidQueryError('cursor stamp is out of range')
   return { hlc: c.hlc, id: c.id }
 }
 
@@ -102,6 +127,10 @@ export class ClientSession {
   private readonly transport: SessionTransport
   private readonly log: Logger
   private readonly strikes = new TokenBucket({ ratePerSec: STRIKE_RATE, burst: STRIKE_BURST })
+  private readonly overBudget = new TokenBucket({ ratePerSec: OVER_BUDGET_RATE, burst: OVER_BUDGET_BURST })
+  /** this session's request budgets (the user's are kept by the host) */
+  readonly budget: SessionBudget
+  private helloTimer?: ReturnType<typeof setTimeout>
   /** live deliveries held back while a room's replay is being sent, so replay always comes first */
   private readonly held = new Map<string, Array<Uint8ArrayList | Uint8Array>>()
 
@@ -112,6 +141,11 @@ export class ClientSession {
     this.transport = opts.transport
     this.log = opts.log
     this.remote = opts.remote ?? ''
+    this.budget = new SessionBudget(opts.budgets)
+    // a connection that never says hello would otherwise hold its buffers for ever
+    this.helloTimer = setTimeout(() => {
+      if (this.state === 'new') this.fatal(new TooSlowError(`no hello within ${opts.helloTimeoutMs} ms`), 0)
+    }, opts.helloTimeoutMs)
   }
 
   get ready (): boolean {
@@ -160,6 +194,7 @@ export class ClientSession {
         return
       }
       this.state = 'ready'
+      clearTimeout(this.helloTimer)
       this.send({ req, welcome: this.host.welcome(this) })
       this.host.afterWelcome(this, f.hello.dmCursor)
       return
@@ -171,27 +206,34 @@ export class ClientSession {
       const ack = await this.host.publish(this, f.publish.event)
       this.send({ req, publishAck: ack })
     } else if (f.join != null) {
+      this.host.charge(this, 'join')
       const { count, head } = await this.host.join(this, f.join.room, toCursor(f.join.after), f.join.backlog)
       this.send({ req, replayDone: { room: f.join.room, count, head: { hlc: head, id: new Uint8Array(32) } } })
     } else if (f.leave != null) {
+      this.host.charge(this, 'join')
       this.host.leave(this, f.leave.room)
       this.send({ req, ok: { detail: '' } })
     } else if (f.history != null) {
+      this.host.charge(this, 'history')
       const q = f.history
       if (q.before != null && q.after != null) throw new InvalidQueryError('history query takes before or after, not both')
       const page = await this.host.history(this, q.room, { before: toCursor(q.before), after: toCursor(q.after), limit: q.limit })
       this.send({ req, history: page })
     } else if (f.dmAck != null) {
+      this.host.charge(this, 'dmAck', Math.max(1, f.dmAck.ids.length))
       await this.host.dmAck(this, f.dmAck.ids)
       this.send({ req, ok: { detail: '' } })
     } else if (f.watch != null) {
+      this.host.charge(this, 'watch', Math.max(1, f.watch.users.length))
       for (const user of this.host.watch(this, f.watch.users)) this.send({ req: 0, user })
       this.send({ req, ok: { detail: '' } })
     } else if (f.status != null) {
+      this.host.charge(this, 'status')
       this.status = parseStatus(f.status.status)
       this.host.setStatus(this, this.status)
       this.send({ req, ok: { detail: '' } })
     } else if (f.ping != null) {
+      this.host.charge(this, 'ping')
       this.send({ req, pong: { time: f.ping.time } })
     } else {
       throw new UnsupportedError('empty or unknown frame kind')
@@ -234,10 +276,15 @@ export class ClientSession {
 
   /** a refusal the session survives, unless the client keeps sending garbage */
   refuse (err: MeshchatError, req: number): void {
+    this.host.refused(err)
     const garbage = err.code !== ErrorCode.RATE_LIMITED && err.code !== ErrorCode.INTERNAL &&
       err.code !== ErrorCode.UNAVAILABLE && err.code !== ErrorCode.MAILBOX_FULL
     if (garbage && !this.strikes.take(Date.now())) {
       this.fatal(new MeshchatError(err.code, `too much invalid input; last: ${err.message}`), req)
+      return
+    }
+    if (err.code === ErrorCode.RATE_LIMITED && !this.overBudget.take(Date.now())) {
+      this.fatal(new MeshchatError(err.code, `kept sending over the limits; last: ${err.message}`), req)
       return
     }
     this.send({ req, error: { code: err.code, message: err.message, retryAfterMs: err.retryAfterMs, fatal: false } })
@@ -246,6 +293,7 @@ export class ClientSession {
   /** send a final error frame and close the stream; the node keeps serving everyone else */
   fatal (err: MeshchatError, req: number): void {
     if (this.state === 'closed') return
+    this.host.refused(err)
     this.log('session %s closed: %s', this.id, err.message)
     this.send({ req, error: { code: err.code, message: err.message, retryAfterMs: 0, fatal: true } })
     this.close()
@@ -254,6 +302,7 @@ export class ClientSession {
   close (): void {
     if (this.state === 'closed') return
     this.state = 'closed'
+    clearTimeout(this.helloTimer)
     this.held.clear()
     this.transport.close()
   }

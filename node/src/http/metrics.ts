@@ -57,7 +57,7 @@ export class NodeMetrics {
 
   readonly rejected = new Counter({
     name: 'meshchat_rejected_total',
-    help: 'input refused with a typed error, by error code name',
+    help: 'input refused with a typed error, by error class name (BadSignatureError, RateLimitedError, InvalidPresenceError, ...)',
     labelNames: ['code'] as const,
     registers: [this.registry]
   })
@@ -107,6 +107,13 @@ export class NodeMetrics {
   })
 
   readonly mailbox = this.gauge('meshchat_mailbox_entries', 'queued DMs held by this node', 'mailbox')
+  readonly connectionsRefused = new Counter({
+    name: 'meshchat_client_connections_refused_total',
+    help: 'client connections refused or closed before a session, by reason (per_ip: the address is at its limit; idle: no client stream in time)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry]
+  })
+
   readonly internalErrors = new Counter({
     name: 'meshchat_internal_errors_total',
     help: 'exceptions that escaped a handler, listener or timer and were caught by the supervisor, by where they happened',

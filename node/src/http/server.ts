@@ -14,6 +14,10 @@ export interface HttpInit {
   metrics: () => Promise<string>
   /** extra JSON for the web app: which gateway to attach to */
   config: () => Record<string, unknown>
+  /** serve *.map files (default false) */
+  sourceMaps?: boolean
+  /** a request failed inside the server */
+  onError?: (err: Error) => void
 }
 
 const TYPES: Record<string, string> = {
@@ -41,7 +45,7 @@ export class HttpServer {
 
   async start (): Promise<void> {
     if (this.server != null) return
-    const server = createServer((req, res) => { void this.route(req, res) })
+    const server = createServer((req, res) => { this.route(req, res).catch(err => { this.init.onError?.(err as Error) }) })
     const i = this.init.listen.lastIndexOf(':')
     const host = this.init.listen.slice(0, i).replace(/^\[|\]$/g, '')
     const port = Number(this.init.listen.slice(i + 1))
@@ -65,7 +69,17 @@ export class HttpServer {
 
   private async route (req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      const path = new URL(req.url ?? '/', 'http://x').pathname
+      let path: string
+      try {
+        path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)
+      } catch {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end('malformed URL')
+        return
+      }
+      if (path.includes('\0')) {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end('malformed URL')
+        return
+      }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD' }).end()
         return
@@ -88,8 +102,10 @@ export class HttpServer {
       }
       await this.serveFile(path, res)
     } catch (err) {
+      // the reason goes to the log, not to whoever asked
+      this.init.onError?.(err as Error)
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
-      res.end(`internal error: ${(err as Error).message}`)
+      res.end('internal error')
     }
   }
 
@@ -99,9 +115,10 @@ export class HttpServer {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('no web app built (run npm run build)')
       return
     }
-    const rel = path === '/' ? 'index.html' : normalize(decodeURIComponent(path)).replace(/^([/\\])+/, '')
+    const rel = path === '/' ? 'index.html' : normalize(path).replace(/^([/\\])+/, '')
     const file = resolve(join(root, rel))
-    if (!file.startsWith(resolve(root)) || !existsSync(file)) {
+    const hidden = extname(file) === '.map' && this.init.sourceMaps !== true
+    if (hidden || !file.startsWith(resolve(root)) || !existsSync(file)) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found')
       return
     }

@@ -13,6 +13,7 @@ import type { Cursor, MessageStore, Page, RetentionPolicy, StoredRoomEvent } fro
 import type { NodeMetrics } from '../http/metrics.js'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Logger, Startable } from '@libp2p/interface'
+import type { Supervisor } from '../supervisor.js'
 
 export interface ArchiveInit {
   /** archive owners per room (DESIGN: K = 2) */
@@ -53,6 +54,7 @@ export interface ArchiveComponents {
   store: MessageStore
   metrics: NodeMetrics
   log: Logger
+  supervisor: Supervisor
 }
 
 /**
@@ -75,14 +77,15 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
   private readonly catchUps = new Set<ReturnType<typeof setTimeout>>()
   private pruneTimer?: ReturnType<typeof setInterval>
   private started = false
-  private readonly onPresence = (evt: CustomEvent<{ nodes: unknown[], rooms: Array<{ member: unknown }> }>): void => {
-    // ownership depends on the live node set and on which rooms exist
-    if (evt.detail.nodes.length > 0 || evt.detail.rooms.length > 0) this.scheduleRebalance()
-  }
+  private readonly onPresence: (evt: CustomEvent<{ nodes: unknown[], rooms: Array<{ member: unknown }> }>) => void
 
   constructor (init: ArchiveInit, components: ArchiveComponents) {
     this.init = init
     this.c = components
+    this.onPresence = components.supervisor.wrap('archive:presence', (evt: CustomEvent<{ nodes: unknown[], rooms: Array<{ member: unknown }> }>) => {
+      // ownership depends on the live node set and on which rooms exist
+      if (evt.detail.nodes.length > 0 || evt.detail.rooms.length > 0) this.scheduleRebalance()
+    })
   }
 
   start (): void {
@@ -90,7 +93,7 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
     this.started = true
     this.c.sync.rooms = this
     this.c.presence.addEventListener('change', this.onPresence)
-    this.pruneTimer = setInterval(() => { this.prune() }, this.init.pruneIntervalMs)
+    this.pruneTimer = this.c.supervisor.interval('archive:prune', () => { this.prune() }, this.init.pruneIntervalMs)
     this.pruneTimer.unref?.()
     this.scheduleRebalance()
   }
@@ -120,23 +123,30 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
 
   private scheduleRebalance (): void {
     if (!this.started || this.rebalanceTimer != null) return
-    this.rebalanceTimer = setTimeout(() => {
+    this.rebalanceTimer = this.c.supervisor.timeout('archive:rebalance', () => {
       this.rebalanceTimer = undefined
       this.rebalance()
     }, this.init.rebalanceDelayMs)
   }
 
-  /** subscribe to owned rooms, drop archive interest in others, and offer held rooms to new owners */
+  /**
+   * Subscribe to owned rooms that have members somewhere, drop archive
+   * interest in the others, and offer held rooms to new owners. A room with no
+   * member anywhere carries no traffic, so nobody stays subscribed to it: its
+   * history stays in the owners' stores, where backfill and history pages find
+   * it, and the owners subscribe again when someone joins.
+   */
   rebalance (): void {
     const self = this.c.nodeId
     const held = new Set(this.c.store.rooms())
-    const known = new Set([...held, ...this.c.presence.replica.rooms(), ...this.c.rooms.subscribed()])
+    const active = new Set(this.c.presence.replica.rooms())
+    const known = new Set([...held, ...active, ...this.c.rooms.subscribed()])
     const offers = new Map<string, string[]>()
     const next = new Map<string, string[]>()
     for (const room of known) {
       const owners = this.owners(room)
       next.set(room, owners)
-      this.c.rooms.want(room, 'archive', owners.includes(self))
+      this.c.rooms.want(room, 'archive', owners.includes(self) && active.has(room))
       if (!held.has(room)) continue
       const before = this.lastOwners.get(room) ?? []
       for (const o of owners) {
@@ -183,10 +193,10 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
       .catch(err => { this.c.log('backfill of %s failed - %s', room, (err as Error).message) })
       .finally(() => { this.backfills.delete(room) })
     this.backfills.set(room, run)
-    const timer = setTimeout(() => {
+    const timer = this.c.supervisor.timeout('archive:catch-up', async () => {
       this.catchUps.delete(timer)
       if (!this.started || !this.c.rooms.isSubscribed(room)) return
-      void this.backfill(room, from, since).catch(err => { this.c.log('catch-up of %s failed - %s', room, (err as Error).message) })
+      await this.backfill(room, from, since).catch(err => { this.c.log('catch-up of %s failed - %s', room, (err as Error).message) })
     }, this.init.catchUpDelayMs)
     this.catchUps.add(timer)
   }
@@ -206,7 +216,7 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
         : undefined,
       err => {
         // a history source is a peer, not an authority: what does not verify is dropped
-        this.c.metrics.rejected.inc({ code: asCodeName(err) })
+        this.c.metrics.rejected.inc({ code: asMeshchatError(err).name })
         this.c.log('dropped a history event - %s', err.message)
       })
   }
@@ -323,8 +333,4 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
     const n = this.c.store.prune(this.init.retention, Date.now())
     if (n > 0) this.c.log('retention pruned %d events', n)
   }
-}
-
-function asCodeName (err: Error): string {
-  return asMeshchatError(err).codeName
 }

@@ -1,8 +1,10 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { LinkControl } from './link-control.js'
 import type { NodeView } from '../state/presence.js'
 import type { Libp2p, Logger, Startable } from '@libp2p/interface'
+import type { Supervisor } from '../supervisor.js'
 
 export interface DialerInit {
   /** how often to look for nodes we should be connected to but are not */
@@ -17,6 +19,7 @@ export interface DialerComponents {
   mesh: Libp2p
   linkControl: LinkControl
   log: Logger
+  supervisor: Supervisor
   /** nodes presence knows, with the mesh addresses their heartbeats carry */
   nodes: () => NodeView[]
   nodeId: string
@@ -51,7 +54,7 @@ export class MeshDialer implements Startable {
 
   start (): void {
     if (this.timer != null) return
-    this.timer = setInterval(() => { this.tick() }, this.init.intervalMs)
+    this.timer = this.c.supervisor.interval('dialer:tick', () => { this.tick() }, this.init.intervalMs)
   }
 
   stop (): void {
@@ -94,11 +97,18 @@ export class MeshDialer implements Startable {
     if (this.dialing.has(id) || this.c.linkControl.isBlocked(id)) return
     const b = this.backoff.get(id)
     if (b != null && b.until > now) return
+    let mas: Multiaddr[]
+    try {
+      mas = addrs.map(a => {
+        const ma = multiaddr(a)
+        return ma.getComponents().some(c => c.name === 'p2p') ? ma : ma.encapsulate(`/p2p/${id}`)
+      })
+    } catch (err) {
+      // presence checks addresses before they get here; a bad one is skipped, never fatal
+      this.c.log('not dialing %s: %s', id, (err as Error).message)
+      return
+    }
     this.dialing.add(id)
-    const mas = addrs.map(a => {
-      const ma = multiaddr(a)
-      return ma.getComponents().some(c => c.name === 'p2p') ? ma : ma.encapsulate(`/p2p/${id}`)
-    })
     // keep the addresses in the peer store too, so a request to this node (dialProtocol by peer id)
     // finds them even while this dial is still in flight
     this.c.mesh.peerStore.merge(peerIdFromString(id), { multiaddrs: mas }).catch(() => {})

@@ -291,7 +291,7 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     } catch (err) {
       const e = asMeshchatError(err)
       this.c.log('DM from %p refused - %s', from, e.message)
-      this.c.metrics.rejected.inc({ code: e.codeName })
+      this.c.metrics.rejected.inc({ code: e.name })
       return { delivered: 0, error: { code: e.code, message: e.message } }
     }
     try {
@@ -367,7 +367,7 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
         ? { id: opened.id, hlc: e.hlc, origin: e.origin, event: e.event, sender: opened.author }
         : undefined,
       err => {
-        this.c.metrics.rejected.inc({ code: asMeshchatError(err).codeName })
+        this.c.metrics.rejected.inc({ code: asMeshchatError(err).name })
         this.c.log('dropped a mailbox event - %s', err.message)
       })
   }
@@ -399,7 +399,7 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
 
   private async requireEntitled (user: string, from: string): Promise<void> {
     if (!await this.entitled(user, from)) {
-      this.c.metrics.rejected.inc({ code: 'NOT_ENTITLED' })
+      this.c.metrics.rejected.inc({ code: 'NotEntitledError' })
       throw new NotEntitledError('only the nodes that own this mailbox or host its user may read or change it')
     }
   }

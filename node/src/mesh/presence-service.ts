@@ -87,7 +87,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     this.c.pubsub.topicValidators.set(PRESENCE_TOPIC, presenceValidator({
       onValid: (msg, opened) => { this.validated.set(msg, opened) },
       onInvalid: err => {
-        this.c.metrics.rejected.inc({ code: 'INVALID_PRESENCE' })
+        this.c.metrics.rejected.inc({ code: 'InvalidPresenceError' })
         this.c.log('rejected presence gossip - %s', err.message)
       }
     }))

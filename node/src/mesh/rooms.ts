@@ -231,12 +231,12 @@ export class RoomService implements Startable {
     } catch (err) {
       const e = asMeshchatError(err)
       this.c.log('rejected gossip on %s - %s', room, e.message)
-      this.c.metrics.rejected.inc({ code: e.codeName })
+      this.c.metrics.rejected.inc({ code: e.name })
       // a stamp just past the bound may be our own clock's fault: not the relaying peer's, so no penalty
       return e.name === 'BadTimestampError' ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
     }
     if ((opened.kind !== 'room' && opened.kind !== 'typing') || opened.room !== room) {
-      this.c.metrics.rejected.inc({ code: 'WRONG_TOPIC' })
+      this.c.metrics.rejected.inc({ code: 'WrongTopic' })
       return TopicValidatorResult.Reject
     }
     this.validated.set(msg, { env, opened })

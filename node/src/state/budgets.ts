@@ -1,0 +1,95 @@
+/**
+ * Request budgets: what one client session, and one user over all of their sessions, may ask of a
+ * node per second, per kind of request. Every request is charged before the node does the expensive
+ * part (a signature check, a store read, a fan-out over the mesh), so a client at its limits costs
+ * the node a token-bucket lookup per request and nothing more.
+ *
+ * Pure: `now` is passed in.
+ */
+
+import { KeyedRateLimiter, TokenBucket } from './rate-limiter.js'
+import type { TokenBucketInit } from './rate-limiter.js'
+
+/** The kinds of client request that are charged. */
+export type RequestKind = 'message' | 'typing' | 'join' | 'history' | 'watch' | 'status' | 'dmAck' | 'ping'
+
+/** A budget for one kind: per session, and per user across all of the user's sessions on this node. */
+export interface KindBudget {
+  session: TokenBucketInit
+  user: TokenBucketInit
+}
+
+export type Budgets = Record<RequestKind, KindBudget>
+
+/**
+ * Defaults, sized for people chatting: well above what a person does, far below what a script at
+ * full speed does.
+ */
+export const DEFAULT_BUDGETS: Budgets = {
+  // chat messages and DMs; the per-user rate is the published limit (20/s, burst 40)
+  message: { session: { ratePerSec: 20, burst: 40 }, user: { ratePerSec: 20, burst: 40 } },
+  // typing notices are ephemeral: past the budget they are dropped, never refused
+  typing: { session: { ratePerSec: 2, burst: 4 }, user: { ratePerSec: 2, burst: 4 } },
+  // joins and leaves: each changes presence and may start a backfill
+  join: { session: { ratePerSec: 5, burst: 100 }, user: { ratePerSec: 10, burst: 200 } },
+  // history pages: each may read 500 events or ask another node over sync
+  history: { session: { ratePerSec: 5, burst: 20 }, user: { ratePerSec: 10, burst: 40 } },
+  // charged per user named in a watch list (a list may name 1,024)
+  watch: { session: { ratePerSec: 100, burst: 2048 }, user: { ratePerSec: 200, burst: 4096 } },
+  status: { session: { ratePerSec: 1, burst: 10 }, user: { ratePerSec: 2, burst: 20 } },
+  // charged per acknowledged id
+  dmAck: { session: { ratePerSec: 500, burst: 5000 }, user: { ratePerSec: 1000, burst: 10000 } },
+  ping: { session: { ratePerSec: 2, burst: 10 }, user: { ratePerSec: 10, burst: 50 } }
+}
+
+export const REQUEST_KINDS = Object.keys(DEFAULT_BUDGETS) as RequestKind[]
+
+/** One session's buckets, one per kind. */
+export class SessionBudget {
+  readonly #buckets = new Map<RequestKind, TokenBucket>()
+  readonly #budgets: Budgets
+
+  constructor (budgets: Budgets) {
+    this.#budgets = budgets
+  }
+
+  /** take `n` tokens of `kind`; returns 0 when taken, else how long to wait (ms; Infinity if never) */
+  take (kind: RequestKind, now: number, n = 1): number {
+    let b = this.#buckets.get(kind)
+    if (b == null) this.#buckets.set(kind, b = new TokenBucket(this.#budgets[kind].session))
+    if (b.take(now, n)) return 0
+    return b.retryAfterMs(now, n)
+  }
+}
+
+/** Every user's buckets on this node, in bounded memory (see KeyedRateLimiter's trade-off). */
+export class UserBudgets {
+  readonly #limiters = new Map<RequestKind, KeyedRateLimiter<string>>()
+
+  constructor (budgets: Budgets, maxUsers = 100_000) {
+    for (const kind of REQUEST_KINDS) {
+      this.#limiters.set(kind, new KeyedRateLimiter<string>({ ...budgets[kind].user, maxKeys: maxUsers }))
+    }
+  }
+
+  /** take `n` tokens of `kind` for `user`; returns 0 when taken, else how long to wait (ms) */
+  take (user: string, kind: RequestKind, now: number, n = 1): number {
+    const l = this.#limiters.get(kind)
+    if (l == null) return 0
+    if (l.take(user, now, n)) return 0
+    return l.retryAfterMs(user, now, n)
+  }
+}
+
+/** Check that every bucket of every kind is well formed; throws RangeError naming the first bad one. */
+export function checkBudgets (b: Budgets): void {
+  for (const kind of REQUEST_KINDS) {
+    const kb = b[kind]
+    for (const side of ['session', 'user'] as const) {
+      const v = kb?.[side]
+      if (v == null || !(v.ratePerSec >= 0) || !Number.isFinite(v.ratePerSec) || !(v.burst > 0) || !Number.isFinite(v.burst)) {
+        throw new RangeError(`budgets.${kind}.${side} needs ratePerSec >= 0 and burst > 0`)
+      }
+    }
+  }
+}
