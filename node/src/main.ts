@@ -46,6 +46,7 @@ const NODE_OPTS: Spec = {
   'source-maps': { type: 'boolean', help: 'serve the web app\'s source maps (default off)' },
   'trusted-ip': { type: 'string', multiple: true, help: 'IP exempt from gossipsub IP-colocation scoring (default 127.0.0.1, ::1)' },
   'max-clients': { type: 'string', help: `client connections accepted (default ${DEFAULT_CONFIG.maxClients})` },
+  'max-clients-per-ip': { type: 'string', help: `client connections accepted from one IP address (default ${DEFAULT_CONFIG.maxClientsPerIp})` },
   'history-days': { type: 'string', help: `days of room history kept (default ${DEFAULT_CONFIG.retention.maxAgeMs / 86_400_000}; 0 = forever)` },
   'history-max': { type: 'string', help: `messages kept per room (default ${DEFAULT_CONFIG.retention.maxPerRoom}; 0 = no limit)` },
   json: { type: 'boolean', help: 'print JSON lines instead of text' },
@@ -165,6 +166,7 @@ async function runNode (argv: string[]): Promise<void> {
   }
   if (str(o['max-clients']) != null) partial.maxClients = Number(o['max-clients'])
   if (o['source-maps'] === true) partial.serveSourceMaps = true
+  if (str(o['max-clients-per-ip']) != null) partial.maxClientsPerIp = Number(o['max-clients-per-ip'])
   const days = str(o['history-days'])
   const maxPerRoom = str(o['history-max'])
   if (days != null || maxPerRoom != null) {

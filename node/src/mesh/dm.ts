@@ -281,8 +281,8 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     }
   }
 
-  /** /meshchat/dm: a DM for devices attached here */
-  private async receive (req: DmDeliver, from: PeerId): Promise<Partial<DmResult>> {
+  /** /meshchat/dm: a DM for devices attached here (what the stream handler calls; public for tests and fuzzing) */
+  async receive (req: DmDeliver, from: PeerId): Promise<Partial<DmResult>> {
     if (req.event == null) return { delivered: 0, error: { code: ErrorCode.BAD_FRAME, message: 'no event' } }
     let opened: OpenedEvent
     try {

@@ -110,7 +110,8 @@ export class SyncService implements Startable {
     await this.c.mesh.unhandle(SYNC_PROTOCOL)
   }
 
-  private async answer (req: SyncRequest, from: PeerId): Promise<Partial<SyncResponse>> {
+  /** answer one decoded sync request from `from` (what the stream handler calls; public for tests and fuzzing) */
+  async answer (req: SyncRequest, from: PeerId): Promise<Partial<SyncResponse>> {
     const unsupported = { error: { code: SYNC_ERRORS.UNSUPPORTED, message: 'not handled by this node' } }
     if (req.presence != null) {
       if (req.presence.node !== this.c.nodeId) {
