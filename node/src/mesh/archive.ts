@@ -316,15 +316,22 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
     return this.c.rooms.ingest(ev)
   }
 
-  /** RoomHandler.offer: `from` says this node now owns these rooms */
+  /**
+   * RoomHandler.offer: `from` says this node now owns these rooms. A room with
+   * members somewhere is carried (subscribed, then backfilled); one without is
+   * only copied into the store, since nothing will travel on its topic.
+   */
   offer (from: string, rooms: string[]): void {
+    const active = new Set(this.c.presence.replica.rooms())
     for (const room of rooms) {
       if (!this.owners(room).includes(this.c.nodeId)) continue
       if (this.c.rooms.isSubscribed(room)) {
         this.onSubscribe(room, from)
-      } else {
+      } else if (active.has(room)) {
         this.offeredBy.set(room, from)
         this.c.rooms.want(room, 'archive', true)
+      } else {
+        this.c.supervisor.track('archive:copy', this.backfill(room, from))
       }
     }
   }

@@ -1,0 +1,194 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { ErrorCode } from '../../client/src/errors.js'
+import { signEvent } from '../../client/src/protocol/signing.js'
+import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
+import { RawClients, clientHost, lengthPrefix, tamperBody } from '../helpers/raw-client.js'
+import { CLIENT_PROTOCOL } from '../../client/src/protocol/ids.js'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { TestMesh } from '../helpers/mesh.js'
+import type { RawClient } from '../helpers/raw-client.js'
+import type { ServerFrame } from '../../client/src/protocol/client.js'
+import type { MeshchatNode } from '../../node/src/daemon.js'
+import type { Libp2p } from '@libp2p/interface'
+
+async function rejected (node: MeshchatNode, code: string): Promise<number> {
+  const m = await node.metrics.rejected.get()
+  return m.values.filter(v => v.labels.code === code).reduce((n, v) => n + v.value, 0)
+}
+
+async function refusedConnections (node: MeshchatNode, reason: string): Promise<number> {
+  const m = await node.metrics.connectionsRefused.get()
+  return m.values.filter(v => v.labels.reason === reason).reduce((n, v) => n + v.value, 0)
+}
+
+function codeOf (f: ServerFrame): number | undefined {
+  return f.error?.code
+}
+
+async function roomEvent (r: RawClient, room: string, text: string): Promise<Uint8Array> {
+  return (await signEvent(r.key, 'raw', { kind: 'room', room, text }, { now: Date.now(), nonce: crypto.getRandomValues(new Uint8Array(12)) })).bytes
+}
+
+/**
+ * One client must not be able to saturate a node: every request kind is
+ * charged to the session's and the user's budgets before the node does the
+ * expensive part, and a session that keeps pushing past them is cut off.
+ */
+describe('an abusive client', () => {
+  let mesh: TestMesh | undefined
+  const raws = new RawClients()
+  const hosts: Libp2p[] = []
+
+  afterEach(async () => {
+    await raws.closeAll()
+    await Promise.allSettled(hosts.splice(0).map(async h => h.stop()))
+    await mesh?.stop()
+    mesh = undefined
+  })
+
+  async function raw (node: MeshchatNode, name = 'abuser'): Promise<RawClient> {
+    const r = await raws.connect(tcpGateway(node))
+    await r.hello(name)
+    return r
+  }
+
+  it('is rate-limited before its signatures are checked', async () => {
+    mesh = await startMesh(1)
+    const [a] = mesh.nodes as [MeshchatNode]
+    const r = await raw(a)
+    expect(codeOf(await r.request({ join: { room: 'flood', backlog: 0 } }))).toBeUndefined()
+    // spend the burst (40) and more with valid messages, pipelined, then an event whose signature does not
+    // verify: it is refused as over the limit, not as a bad signature, so the node never checked it
+    const events = await Promise.all(Array.from({ length: 60 }, async (_, i) => roomEvent(r, 'flood', `m${i}`)))
+    const forged = tamperBody(await roomEvent(r, 'flood', 'Xforged'))
+    for (const [i, e] of events.entries()) r.send({ req: 100 + i, publish: { event: e as Uint8Array<ArrayBuffer> } })
+    r.send({ req: 99, publish: { event: forged as Uint8Array<ArrayBuffer> } })
+    const f = await r.waitFrame(x => x.req === 99, 'the reply to the forged event')
+    const replies = await Promise.all(events.map(async (_, i) => r.waitFrame(x => x.req === 100 + i, `reply ${i}`)))
+    expect(replies.filter(x => x.publishAck != null).length, 'the burst went through').toBeGreaterThanOrEqual(40)
+    expect(replies.filter(x => codeOf(x) === ErrorCode.RATE_LIMITED).length, 'the rest was over the limit').toBeGreaterThan(0)
+    expect(codeOf(f)).toBe(ErrorCode.RATE_LIMITED)
+    expect(f.error?.retryAfterMs).toBeGreaterThan(0)
+    expect(await rejected(a, 'RateLimitedError'), 'rate-limit refusals are counted').toBeGreaterThanOrEqual(1)
+    expect(await rejected(a, 'BadSignatureError')).toBe(0)
+  })
+
+  it('history, join/leave, watch, status and ping floods hit their budgets; a client that keeps pushing is disconnected', async () => {
+    mesh = await startMesh(1)
+    const [a] = mesh.nodes as [MeshchatNode]
+    const kinds: Array<[string, (r: RawClient) => Promise<ServerFrame>]> = [
+      ['history', async r => r.request({ history: { room: 'lobby', limit: 500 } })],
+      ['join/leave', async r => r.frames.filter(x => x.replayDone != null).length > r.frames.filter(x => x.ok != null).length
+        ? r.request({ leave: { room: 'revolving' } })
+        : r.request({ join: { room: 'revolving', backlog: 0 } })],
+      ['watch', async r => r.request({ watch: { users: Array.from({ length: 1024 }, () => r.userId) } })],
+      ['status', async r => r.request({ status: { status: 'away' } })],
+      ['ping', async r => r.request({ ping: { time: 1n } })]
+    ]
+    for (const [kind, send] of kinds) {
+      const r = await raw(a, `flood-${kind.replace('/', '-')}`)
+      let limited = 0
+      for (let i = 0; i < 200 && limited === 0; i++) {
+        const f = await send(r)
+        if (codeOf(f) === ErrorCode.RATE_LIMITED) limited++
+        else expect(codeOf(f), `${kind} #${i}`).toBeUndefined()
+      }
+      expect(limited, `${kind} floods are refused with RATE_LIMITED`).toBe(1)
+    }
+    // one that ignores the refusals and keeps going is disconnected with a reason
+    const r = await raw(a, 'relentless')
+    let last: ServerFrame | undefined
+    for (let i = 0; i < 500 && !r.ended; i++) {
+      r.send({ req: 10_000 + i, ping: { time: 1n } })
+      if (i % 50 === 49) await new Promise(resolve => setTimeout(resolve, 10))
+    }
+    await r.waitEnded()
+    last = r.frames.findLast(x => x.error != null)
+    expect(last?.error?.fatal, 'the last error is fatal').toBe(true)
+    expect(last?.error?.code).toBe(ErrorCode.RATE_LIMITED)
+    // every other session is fine
+    const calm = await raw(a, 'calm')
+    expect((await calm.request({ ping: { time: 9n } })).pong?.time).toBe(9n)
+  })
+
+  it('a join with a bad cursor is refused as a bad query, leaves nothing behind, and counts toward disconnection', async () => {
+    mesh = await startMesh(1)
+    const [a] = mesh.nodes as [MeshchatNode]
+    const r = await raw(a)
+    const bad = { hlc: 0xffff_ffff_ffff_ffffn, id: new Uint8Array(32) as Uint8Array<ArrayBuffer> }
+    const f = await r.request({ join: { room: 'cursed', after: bad, backlog: 0 } })
+    expect(codeOf(f)).toBe(ErrorCode.INVALID_QUERY)
+    expect(a.registry.userRooms(r.userId).has('cursed'), 'not joined').toBe(false)
+    expect(a.rooms.isSubscribed('cursed'), 'no subscription left behind').toBe(false)
+    await waitFor(() => a.presence.replica.roomRoster('cursed').length === 0, { what: 'no roster entry left behind' })
+    expect((await a.metrics.internalErrors.get()).values.reduce((n, v) => n + v.value, 0)).toBe(0)
+    // a client that keeps sending them is garbage, and is disconnected
+    for (let i = 0; i < 30 && !r.ended; i++) r.send({ req: 500 + i, join: { room: 'cursed', after: bad, backlog: 0 } })
+    await r.waitEnded()
+    expect(r.frames.findLast(x => x.error != null)?.error?.fatal).toBe(true)
+  })
+
+  it('a connection that never says hello, or stops in the middle of a frame, is closed', async () => {
+    mesh = await startMesh(1, { helloTimeoutMs: 500, frameTimeoutMs: 500 })
+    const [a] = mesh.nodes as [MeshchatNode]
+    const silent = await raws.connect(tcpGateway(a))
+    await silent.waitEnded(5000)
+    expect(silent.frames.at(-1)?.error).toMatchObject({ code: ErrorCode.TOO_SLOW, fatal: true })
+
+    const half = await raw(a, 'half')
+    // a frame of 100 bytes announced, 10 sent, then nothing
+    half.sendBytes(lengthPrefix(100))
+    half.sendBytes(new Uint8Array(10))
+    await half.waitEnded(5000)
+    expect(half.frames.at(-1)?.error).toMatchObject({ code: ErrorCode.TOO_SLOW, fatal: true })
+    await waitFor(() => a.registry.size === 0, { what: 'both sessions to be gone' })
+
+    // a libp2p connection that never opens the client protocol is closed too
+    const idle = await clientHost()
+    hosts.push(idle)
+    const before = await refusedConnections(a, 'idle')
+    await idle.dial(multiaddr(tcpGateway(a)))
+    await waitFor(() => idle.getConnections().length === 0, { timeoutMs: 5000, what: 'the idle connection to be closed by the node' })
+    expect(await refusedConnections(a, 'idle')).toBe(before + 1)
+  })
+
+  it('one address cannot take more than its share of the gateway', async () => {
+    mesh = await startMesh(1, { maxClientsPerIp: 3 })
+    const [a] = mesh.nodes as [MeshchatNode]
+    const ok = await Promise.all([0, 1, 2].map(async i => raw(a, `n${i}`)))
+    expect(ok).toHaveLength(3)
+    const extra = await clientHost()
+    hosts.push(extra)
+    await expect(extra.dialProtocol(multiaddr(tcpGateway(a)), CLIENT_PROTOCOL, { signal: AbortSignal.timeout(5000) })).rejects.toThrow()
+    expect(await refusedConnections(a, 'per_ip')).toBeGreaterThanOrEqual(1)
+    // a slot frees when a connection goes
+    await ok[0]!.close()
+    await waitFor(async () => {
+      try {
+        await raw(a, 'next')
+        return true
+      } catch {
+        return false
+      }
+    }, { what: 'a new connection once one closed' })
+  })
+
+  it('the same DM sent three times is delivered once', async () => {
+    mesh = await startMesh(2)
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
+    const sender = await raw(a, 'sender')
+    const recipient = await raw(b, 'recipient')
+    await waitFor(() => a.presence.userNodes(recipient.userId).includes(b.nodeId), { what: 'a to see the recipient on b' })
+    const dm = (await signEvent(sender.key, 'sender', { kind: 'dm', to: recipient.userId, text: 'once' }, { now: Date.now(), nonce: crypto.getRandomValues(new Uint8Array(12)) })).bytes
+    const acks: ServerFrame[] = []
+    for (let i = 0; i < 3; i++) acks.push(await sender.request({ publish: { event: dm as Uint8Array<ArrayBuffer> } }))
+    for (const f of acks) expect(f.publishAck?.hlc, 'every retry gets the first answer').toBe(acks[0]!.publishAck?.hlc)
+    // a sentinel after it, so "once" is not just "not yet"
+    const after = (await signEvent(sender.key, 'sender', { kind: 'dm', to: recipient.userId, text: 'sentinel' }, { now: Date.now(), nonce: crypto.getRandomValues(new Uint8Array(12)) })).bytes
+    await sender.request({ publish: { event: after as Uint8Array<ArrayBuffer> } })
+    await waitFor(() => recipient.frames.filter(f => f.delivery != null).length >= 2, { what: 'the recipient to get the DM and the sentinel' })
+    await new Promise(resolve => setTimeout(resolve, 200))
+    expect(recipient.frames.filter(f => f.delivery != null)).toHaveLength(2)
+  })
+})

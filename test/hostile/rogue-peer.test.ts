@@ -1,0 +1,233 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ErrorCode } from '../../client/src/errors.js'
+import { PRESENCE_TOPIC } from '../../client/src/protocol/ids.js'
+import { GRAYLIST_THRESHOLD } from '../../node/src/mesh/mesh-host.js'
+import { PresenceMessage } from '../../node/src/mesh/mesh.js'
+import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
+import { createNodeClient } from '../../client/src/node.js'
+import { recordMessages, roomMeshReady } from '../helpers/rooms.js'
+import { envelope, startRogue, topicOf, userEvent } from '../helpers/rogue.js'
+import type { TestMesh } from '../helpers/mesh.js'
+import type { Rogue } from '../helpers/rogue.js'
+import type { MeshchatNode } from '../../node/src/daemon.js'
+
+const YEAR = 365 * 24 * 3600_000
+
+async function rejected (node: MeshchatNode, code: string): Promise<number> {
+  const m = await node.metrics.rejected.get()
+  return m.values.filter(v => v.labels.code === code).reduce((n, v) => n + v.value, 0)
+}
+
+async function internalErrors (node: MeshchatNode): Promise<number> {
+  const m = await node.metrics.internalErrors.get()
+  return m.values.reduce((n, v) => n + v.value, 0)
+}
+
+function heartbeat (node: string, extra: Partial<PresenceMessage['heartbeat'] & object> = {}): Partial<PresenceMessage> {
+  return {
+    heartbeat: {
+      node,
+      incarnation: 1n,
+      seq: 0n,
+      load: { clients: 0, rooms: 0, maxClients: 10 },
+      gatewayAddrs: [],
+      meshAddrs: [],
+      httpUrl: '',
+      beat: BigInt(Math.floor(Math.random() * 1e9)),
+      time: BigInt(Date.now()),
+      ...extra
+    }
+  }
+}
+
+/**
+ * A peer that holds the mesh key is trusted to relay, not to write: it cannot
+ * crash a node, write another node's presence, stamp events beyond the drift
+ * bound on any path, or read mailboxes it does not own.
+ */
+describe('a rogue mesh member', () => {
+  let mesh: TestMesh | undefined
+  let rogue: Rogue | undefined
+
+  afterEach(async () => {
+    await rogue?.stop()
+    rogue = undefined
+    await mesh?.stop()
+    mesh = undefined
+  })
+
+  async function setup (): Promise<{ a: MeshchatNode, b: MeshchatNode, m: TestMesh, r: Rogue }> {
+    const m = mesh = await startMesh(2)
+    await m.converged(2)
+    const [a, b] = m.nodes as [MeshchatNode, MeshchatNode]
+    const r = rogue = await startRogue(m.meshKey)
+    await r.join([a, b])
+    return { a, b, m, r }
+  }
+
+  it('malformed presence does not take any node down, is rejected, and graylists its sender', async () => {
+    const { a, b, m, r } = await setup()
+    const alice = await m.client(a, 'alice')
+    const bob = await m.client(b, 'bob')
+    await alice.join('hall')
+    await bob.join('hall')
+    await waitFor(() => alice.roster('hall').length === 2, { what: 'alice to see bob' })
+    const before = { a: await rejected(a, 'InvalidPresenceError'), b: await rejected(b, 'InvalidPresenceError') }
+
+    const junk: Uint8Array[] = [
+      // a node id that is not a peer id (this threw inside the dialer's presence listener and exited the process)
+      await r.signedPresence(heartbeat('not-a-peer-id')),
+      // a mesh address that is not a multiaddr
+      await r.signedPresence(heartbeat(r.id, { meshAddrs: ['not a multiaddr'] })),
+      // a mesh address that names another peer
+      await r.signedPresence(heartbeat(r.id, { meshAddrs: [`/ip4/127.0.0.1/tcp/1/p2p/${a.nodeId}`] })),
+      // the old unsigned format
+      PresenceMessage.encode(heartbeat(r.id)),
+      // a display name with a bidi override, and a room name with a slash
+      await r.signedPresence({ delta: { node: r.id, incarnation: 1n, seq: 1n, ops: [{ put: { userId: r.id, deviceId: 'x-1', name: 'evil\u202Eeman', status: 'online', rooms: ['hall'], since: 1n }, del: '' }] } }),
+      await r.signedPresence({ delta: { node: r.id, incarnation: 1n, seq: 1n, ops: [{ put: { userId: r.id, deviceId: 'x-2', name: 'ok', status: 'online', rooms: ['a/b'], since: 1n }, del: '' }] } }),
+      // an unknown status, a device id with spaces, a user id that is not one
+      await r.signedPresence({ delta: { node: r.id, incarnation: 1n, seq: 1n, ops: [{ put: { userId: r.id, deviceId: 'x-3', name: 'ok', status: 'root', rooms: [], since: 1n }, del: '' }] } }),
+      await r.signedPresence({ delta: { node: r.id, incarnation: 1n, seq: 1n, ops: [{ del: 'no spaces here' }] } }),
+      await r.signedPresence({ delta: { node: r.id, incarnation: 1n, seq: 1n, ops: [{ put: { userId: 'nobody', deviceId: 'x-4', name: 'ok', status: 'online', rooms: [], since: 1n }, del: '' }] } }),
+      // not even a protobuf
+      new Uint8Array([0xff, 0xff, 0xff, 0x01])
+    ]
+    for (const data of junk) await r.publish(PRESENCE_TOPIC, data)
+
+    for (const [n, was] of [[a, before.a], [b, before.b]] as const) {
+      await waitFor(async () => await rejected(n, 'InvalidPresenceError') - was >= junk.length, { what: `${n.nodeId} to reject every malformed presence message` })
+      expect(n.running, 'the node is still running').toBe(true)
+      expect(await internalErrors(n), 'nothing escaped a handler').toBe(0)
+      expect(n.presence.replica.nodes().map(v => v.id), 'no node of the rogue\'s making').not.toContain('not-a-peer-id')
+      // gossipsub graylists the sender: it is scored below the threshold on both nodes
+      await waitFor(() => r.scoreOn(n) < GRAYLIST_THRESHOLD, { what: `the rogue's score on ${n.nodeId} to fall below ${GRAYLIST_THRESHOLD}` })
+    }
+    // graylisted: even a well-formed heartbeat of its own is not heard any more
+    await r.publish(PRESENCE_TOPIC, await r.signedPresence(heartbeat(r.id)))
+    // presence among the honest nodes is untouched and still live
+    const carol = await m.client(b, 'carol')
+    await carol.join('hall')
+    await waitFor(() => alice.roster('hall').length === 3, { what: 'a new join to reach alice after the attack' })
+    for (const n of [a, b]) expect(n.presence.replica.nodes().some(v => v.id === r.id), 'the graylisted rogue never became a node').toBe(false)
+  })
+
+  it('cannot say goodbye for another node, or write entries in its name', async () => {
+    const { a, b, m, r } = await setup()
+    const alice = await m.client(a, 'alice')
+    const bob = await m.client(b, 'bob')
+    await alice.join('hall')
+    await bob.join('hall')
+    await waitFor(() => a.presence.userNodes(bob.userId).includes(b.nodeId), { what: 'a to see bob on b' })
+    const before = await rejected(a, 'InvalidPresenceError')
+    const ghost = (await generateKeyPair('Ed25519'))
+    const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
+    const ghostId = peerIdFromPrivateKey(ghost).toString()
+    const forged = [
+      // goodbye in b's name: its users would vanish everywhere while b keeps heartbeating
+      await r.signedPresence({ goodbye: { node: b.nodeId, incarnation: BigInt(b.incarnation) } }),
+      // a later incarnation of b, empty: the same effect
+      await r.signedPresence(heartbeat(b.nodeId, { incarnation: BigInt(b.incarnation) + 1n })),
+      // bob's device moved to a node that does not exist
+      await r.signedPresence({ delta: { node: ghostId, incarnation: 1n, seq: 1n, ops: [{ put: { userId: bob.userId, deviceId: 'g-1', name: 'bob', status: 'online', rooms: ['hall'], since: 1n }, del: '' }] } }),
+      // b's own delta deleting bob
+      await r.signedPresence({ delta: { node: b.nodeId, incarnation: BigInt(b.incarnation), seq: BigInt(b.presence.local.seq + 1), ops: [{ del: [...b.registry.userSessions(bob.userId)][0]!.id }] } })
+    ]
+    for (const data of forged) await r.publish(PRESENCE_TOPIC, data)
+    await waitFor(async () => await rejected(a, 'InvalidPresenceError') - before >= forged.length, { what: 'a to reject every forged message' })
+    expect(a.presence.userNodes(bob.userId), 'bob is still on b, as far as a knows').toEqual([b.nodeId])
+    expect(a.presence.replica.liveNodes()).toContain(b.nodeId)
+    expect(a.presence.replica.nodes().some(v => v.id === ghostId), 'the ghost node was never heard of').toBe(false)
+    expect(alice.roster('hall').map(x => x.userId)).toContain(bob.userId)
+    // and the DM goes to bob's device, not to a mailbox
+    const got = await new Promise<string>((resolve, reject) => {
+      bob.addEventListener('dm', e => { resolve(e.detail.text) }, { once: true })
+      alice.dm(bob.userId, 'still here?').then(res => { if (res.state !== 'delivered') reject(new Error(`DM was ${res.state}`)) }, reject)
+    })
+    expect(got).toBe('still here?')
+  })
+
+  it('cannot get a far-future stamp or a wrong author clock in through gossip, replication, backfill, DMs or mailboxes', async () => {
+    const { a, b, m, r } = await setup()
+    const alice = await m.client(a, 'alice')
+    const bob = await m.client(b, 'bob')
+    const aliceGot = recordMessages(alice)
+    const aliceDms: string[] = []
+    alice.addEventListener('dm', e => { aliceDms.push(e.detail.text) })
+    await alice.join('hall')
+    await bob.join('hall')
+    await roomMeshReady([a, b], 'hall')
+    const user = await generateKeyPair('Ed25519')
+    const future = Date.now() + 10 * YEAR
+    const text = { kind: 'room' as const, room: 'hall' }
+
+    // gossip: stamped ten years ahead; and a stamp of now on an author clock an hour ahead or two days behind
+    await r.publish(topicOf('hall'), envelope(await userEvent(user, { ...text, text: 'gossip from the future' }), r.id, future))
+    await r.publish(topicOf('hall'), envelope(await userEvent(user, { ...text, text: 'author ahead' }, Date.now() + 3600_000), r.id))
+    await r.publish(topicOf('hall'), envelope(await userEvent(user, { ...text, text: 'author behind' }, Date.now() - 2 * 24 * 3600_000), r.id))
+
+    // replication: handed straight to a node as a fresh event to store
+    const stored = await r.sync(a, { store: { room: 'hall', event: { event: await userEvent(user, { ...text, text: 'replicated from the future' }) as Uint8Array<ArrayBuffer>, hlc: BigInt(future) << 16n, origin: r.id } } })
+    expect(stored.error, 'the store request is refused').toBeDefined()
+
+    // backfill: the rogue offers a room it "holds", and serves a history page with one event from the future
+    const good = await userEvent(user, { kind: 'room', room: 'offered', text: 'an honest old message' })
+    const bad = await userEvent(user, { kind: 'room', room: 'offered', text: 'backfilled from the future' })
+    await r.serveSync(async req => req.history != null
+      ? { history: { events: [{ event: good as Uint8Array<ArrayBuffer>, hlc: BigInt(Date.now() - 60_000) << 16n, origin: r.id }, { event: bad as Uint8Array<ArrayBuffer>, hlc: BigInt(future) << 16n, origin: r.id }], more: false } }
+      : { ok: { count: 0 } })
+    const offered = await r.sync(a, { archive: { rooms: ['offered'] } })
+    expect(offered.error).toBeUndefined()
+    await waitFor(() => a.store.count('offered') > 0, { what: 'a to backfill the offered room from the rogue' })
+
+    // a DM hand-off and a mailbox transfer stamped in the future, to alice
+    const dm = await userEvent(user, { kind: 'dm', to: alice.userId, text: 'dm from the future' })
+    const dmRes = await r.dm(a, { event: { event: dm as Uint8Array<ArrayBuffer>, hlc: BigInt(future) << 16n, origin: r.id }, users: [alice.userId] })
+    expect(dmRes.delivered).toBe(0)
+    expect(dmRes.error?.code).toBe(ErrorCode.BAD_TIMESTAMP)
+    const put = await r.sync(b, { mailboxPut: { user: 'offline-user', events: [{ event: dm as Uint8Array<ArrayBuffer>, hlc: BigInt(future) << 16n, origin: r.id }] } })
+    expect(put.ok?.count ?? 0, 'nothing from the future enters a mailbox').toBe(0)
+
+    // an honest message after all that arrives, and it is the newest thing anyone has
+    const sent = await bob.send('hall', 'the present')
+    await waitFor(() => aliceGot.some(x => x.id === sent.id), { what: 'alice to get the honest message' })
+    expect(aliceGot.map(x => x.text)).toEqual(['the present'])
+    expect(aliceDms).toEqual([])
+    for (const n of [a, b]) {
+      const texts = n.store.page('hall', { limit: 100 }).events.map(e => e.hlc)
+      expect(texts.every(h => Number(h >> 16n) < Date.now() + 60_000), `${n.nodeId} stores nothing from the future`).toBe(true)
+    }
+    const offeredTexts = a.store.page('offered', { limit: 10 }).events.length
+    expect(offeredTexts, 'only the honest event was backfilled').toBe(1)
+    expect(alice.cursor('hall')!.hlc).toBe(sent.hlc)
+    expect(await rejected(a, 'BadTimestampError')).toBeGreaterThanOrEqual(3)
+  })
+
+  it('cannot read or empty the mailbox of a user it neither owns nor hosts', async () => {
+    const { a, b, m, r } = await setup()
+    const bob = await m.client(b, 'bob')
+    const carolKey = await generateKeyPair('Ed25519')
+    const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
+    const carol = peerIdFromPrivateKey(carolKey).toString()
+    const res = await bob.dm(carol, 'for your eyes only')
+    expect(res.state).toBe('queued')
+    const holders = [a, b].filter(n => n.store.mailboxCount(carol) > 0)
+    expect(holders.length).toBeGreaterThan(0)
+    for (const n of holders) {
+      const read = await r.sync(n, { mailbox: { user: carol, limit: 100 } })
+      expect(read.mailbox, 'no mail handed to the rogue').toBeUndefined()
+      expect(read.error, 'a typed refusal').toBeDefined()
+      const del = await r.sync(n, { mailboxDelete: { user: carol, ids: [new Uint8Array(32) as Uint8Array<ArrayBuffer>] } })
+      expect(del.error).toBeDefined()
+      expect(n.store.mailboxCount(carol), 'the mail is still there').toBe(1)
+      expect(await rejected(n, 'NotEntitledError')).toBeGreaterThanOrEqual(2)
+    }
+    // carol attaches later and gets her DM
+    const c = createNodeClient({ name: 'carol', addrs: [tcpGateway(a)], privateKey: carolKey })
+    m.clients.push(c)
+    const dm = new Promise<string>(resolve => { c.addEventListener('dm', e => { resolve(e.detail.text) }, { once: true }) })
+    await c.connect()
+    expect(await dm).toBe('for your eyes only')
+  })
+})
