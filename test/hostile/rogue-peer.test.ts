@@ -1,7 +1,9 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../client/src/errors.js'
-import { PRESENCE_TOPIC } from '../../client/src/protocol/ids.js'
+import { PRESENCE_TOPIC, SYNC_PROTOCOL } from '../../client/src/protocol/ids.js'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { lengthPrefix } from '../helpers/raw-client.js'
 import { GRAYLIST_THRESHOLD } from '../../node/src/mesh/mesh-host.js'
 import { PresenceMessage } from '../../node/src/mesh/mesh.js'
 import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
@@ -82,8 +84,9 @@ describe('a rogue mesh member', () => {
       await r.signedPresence(heartbeat(r.id, { meshAddrs: ['not a multiaddr'] })),
       // a mesh address that names another peer
       await r.signedPresence(heartbeat(r.id, { meshAddrs: [`/ip4/127.0.0.1/tcp/1/p2p/${a.nodeId}`] })),
-      // the old unsigned format
-      PresenceMessage.encode(heartbeat(r.id)),
+      // the same two in the unsigned format nodes used to accept
+      PresenceMessage.encode(heartbeat('not-a-peer-id', { meshAddrs: ['/ip4/127.0.0.1/tcp/1'] })),
+      PresenceMessage.encode(heartbeat(r.id, { meshAddrs: ['not a multiaddr'] })),
       // a display name with a bidi override, and a room name with a slash
       await r.signedPresence({ delta: { node: r.id, incarnation: 1n, seq: 1n, ops: [{ put: { userId: r.id, deviceId: 'x-1', name: 'evil\u202Eeman', status: 'online', rooms: ['hall'], since: 1n }, del: '' }] } }),
       await r.signedPresence({ delta: { node: r.id, incarnation: 1n, seq: 1n, ops: [{ put: { userId: r.id, deviceId: 'x-2', name: 'ok', status: 'online', rooms: ['a/b'], since: 1n }, del: '' }] } }),
@@ -127,6 +130,7 @@ describe('a rogue mesh member', () => {
     const forged = [
       // goodbye in b's name: its users would vanish everywhere while b keeps heartbeating
       await r.signedPresence({ goodbye: { node: b.nodeId, incarnation: BigInt(b.incarnation) } }),
+      PresenceMessage.encode({ goodbye: { node: b.nodeId, incarnation: BigInt(b.incarnation) } }),
       // a later incarnation of b, empty: the same effect
       await r.signedPresence(heartbeat(b.nodeId, { incarnation: BigInt(b.incarnation) + 1n })),
       // bob's device moved to a node that does not exist
@@ -167,6 +171,11 @@ describe('a rogue mesh member', () => {
     await r.publish(topicOf('hall'), envelope(await userEvent(user, { ...text, text: 'author ahead' }, Date.now() + 3600_000), r.id))
     await r.publish(topicOf('hall'), envelope(await userEvent(user, { ...text, text: 'author behind' }, Date.now() - 2 * 24 * 3600_000), r.id))
 
+    // and bytes that are not an envelope at all: refused, and counted under their error class
+    const undecodable = await rejected(a, 'BadFrameError')
+    await r.publish(topicOf('hall'), new Uint8Array([0x0a, 0xff, 0x01]))
+    await waitFor(async () => await rejected(a, 'BadFrameError') > undecodable, { what: 'a to count the undecodable gossip as BadFrameError' })
+
     // replication: handed straight to a node as a fresh event to store
     const stored = await r.sync(a, { store: { room: 'hall', event: { event: await userEvent(user, { ...text, text: 'replicated from the future' }) as Uint8Array<ArrayBuffer>, hlc: BigInt(future) << 16n, origin: r.id } } })
     expect(stored.error, 'the store request is refused').toBeDefined()
@@ -202,6 +211,18 @@ describe('a rogue mesh member', () => {
     expect(offeredTexts, 'only the honest event was backfilled').toBe(1)
     expect(alice.cursor('hall')!.hlc).toBe(sent.hlc)
     expect(await rejected(a, 'BadTimestampError')).toBeGreaterThanOrEqual(3)
+  })
+
+  it('cannot hold a node-to-node stream open with half a request', async () => {
+    const { a, r } = await setup()
+    const stream = await r.host.dialProtocol(peerIdFromString(a.nodeId), SYNC_PROTOCOL)
+    // a 1,000-byte request announced, 10 bytes sent, then nothing
+    stream.send(lengthPrefix(1000))
+    stream.send(new Uint8Array(10))
+    const start = Date.now()
+    await waitFor(() => stream.status !== 'open', { timeoutMs: 15_000, what: 'the node to drop the stalled stream' })
+    expect(Date.now() - start, 'dropped after the request deadline, not at once').toBeGreaterThan(a.config.timings.requestTimeoutMs / 2)
+    expect(a.running).toBe(true)
   })
 
   it('cannot read or empty the mailbox of a user it neither owns nor hosts', async () => {

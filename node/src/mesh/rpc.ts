@@ -1,5 +1,6 @@
 import { lpStream } from '@libp2p/utils'
 import * as lp from 'it-length-prefixed'
+import { readFrames } from '../../../client/src/protocol/codec.js'
 import type { Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -76,7 +77,9 @@ export async function serve<Req, Res> (
 ): Promise<void> {
   await host.handle(protocol, async (stream: Stream, connection) => {
     try {
-      for await (const buf of lp.decode(stream, { maxDataLength: opts.maxBytes })) {
+      // a peer that sends half a request and stops must not hold the stream and its buffer for ever
+      const frames = readFrames(stream, opts.maxBytes, { frameTimeoutMs: opts.timeoutMs, onStall: err => { stream.abort(err) } })
+      for await (const buf of frames) {
         const req = codecs.req.decode(buf)
         const res = await handler(req, connection.remotePeer)
         if (stream.writeStatus !== 'writable') break
@@ -163,7 +166,8 @@ export class RpcChannel<Req, Res> {
 
   private async read (pipe: Pipe<Res>): Promise<void> {
     try {
-      for await (const buf of lp.decode(pipe.stream, { maxDataLength: this.opts.maxBytes })) {
+      const frames = readFrames(pipe.stream, this.opts.maxBytes, { frameTimeoutMs: this.opts.timeoutMs, onStall: err => { this.fail(pipe, err) } })
+      for await (const buf of frames) {
         const w = pipe.waiting.shift()
         if (w == null) throw new RpcError(`${this.protocol}: an answer nobody asked for`)
         clearTimeout(w.timer)
