@@ -239,6 +239,11 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   private preferred?: string[]
   /** set by disconnect({ reconnect: false }): stay offline until connect() */
   private paused = false
+  /**
+   * how far this device's clock is behind the node's (ms, from the welcome): events are signed with
+   * the corrected time, since nodes refuse an author time far from their own stamp
+   */
+  private clockOffsetMs = 0
 
   constructor (opts: ChatClientOptions) {
     super()
@@ -410,6 +415,8 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   private async attached (w: Welcome, addr: string): Promise<WelcomeInfo> {
     this.attempt = 0
     this.alternates = w.alternates
+    // the welcome left the node at most one round trip ago: good enough for a window of a minute
+    if (w.time > 0n) this.clockOffsetMs = Number(w.time) - Date.now()
     if (w.limits != null) this.limits = { maxEventBytes: w.limits.maxEventBytes }
     this._welcome = { nodeId: w.nodeId, userId: w.userId, meshSize: w.meshSize, alternates: w.alternates, httpUrl: w.httpUrl, addr }
     // resume: every joined room from its cursor, in order, before anything new is sent
@@ -626,7 +633,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   private async sign (content: EventContent): Promise<OpenedEvent> {
     if (this.key == null) await this.libp2p()
     if (this.key == null) throw new DisconnectedError('no identity')
-    return signEvent(this.key, this.opts.name, content, { now: Date.now(), nonce: randomNonce(), maxEventBytes: this.limits.maxEventBytes })
+    return signEvent(this.key, this.opts.name, content, { now: Date.now() + this.clockOffsetMs, nonce: randomNonce(), maxEventBytes: this.limits.maxEventBytes })
   }
 
   /**
