@@ -23,6 +23,7 @@ import { MeshDialer } from './mesh/dialer.js'
 import { createGatewayHost, handleClientProtocol } from './gateway/gateway-host.js'
 import { SessionRegistry } from './gateway/registry.js'
 import { Hub } from './gateway/hub.js'
+import { SessionDelivery } from './gateway/session-delivery.js'
 import { MessageStore } from './store/message-store.js'
 import { HybridClock } from './state/hlc.js'
 import { NodeMetrics } from './http/metrics.js'
@@ -141,6 +142,7 @@ export class MeshchatNode {
     this.supervisor = args.supervisor
     this.releaseLock = args.releaseLock
     const supervisor = this.supervisor
+    const deliver = new SessionDelivery(this.registry)
 
     this.sync = new SyncService({ timeoutMs: t.requestTimeoutMs }, {
       nodeId: this.nodeId,
@@ -170,7 +172,7 @@ export class MeshchatNode {
       pubsub,
       store: this.store,
       clock: this.clock,
-      registry: this.registry,
+      deliver,
       metrics: this.metrics,
       log: log('rooms'),
       supervisor,
@@ -217,7 +219,7 @@ export class MeshchatNode {
       nodeId: this.nodeId,
       mesh: this.mesh,
       presence: this.presence,
-      registry: this.registry,
+      deliver,
       store: this.store,
       sync: this.sync,
       clock: this.clock,
@@ -232,7 +234,6 @@ export class MeshchatNode {
       registry: this.registry,
       rooms: this.rooms,
       presence: this.presence,
-      store: this.store,
       metrics: this.metrics,
       log: log('hub'),
       supervisor,

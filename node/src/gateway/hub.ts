@@ -17,29 +17,16 @@ import type { ClientSession, PresenceStatus, SessionHost } from './session.js'
 import type { SessionRegistry } from './registry.js'
 import type { RoomService } from '../mesh/rooms.js'
 import type { PresenceService } from '../mesh/presence-service.js'
-import type { MessageStore, Cursor, StoredRoomEvent } from '../store/message-store.js'
+import type { Cursor, StoredRoomEvent } from '../store/message-store.js'
+import type { DmService } from '../mesh/dm.js'
+import type { RoomHistory } from '../mesh/archive.js'
+import { deliveryFrame, toDelivery } from './session-delivery.js'
 import type { NodeMetrics } from '../http/metrics.js'
 import type { PresenceChange, RosterMember, UserPresence as PresenceUser } from '../state/presence.js'
 import type { HistoryPage, NodeInfo, PublishAck, Redirect, UserPresence, Welcome, Delivery } from '../../../client/src/protocol/client.js'
 import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
 import type { Logger } from '@libp2p/interface'
 import type { Supervisor } from '../supervisor.js'
-
-/** The DM router as the hub sees it (mesh/dm.ts). */
-export interface DmRouter {
-  send: (session: ClientSession, opened: OpenedEvent) => Promise<{ hlc: bigint, state: DmState, copies: number }>
-  /** deliver queued DMs to a newly attached device */
-  collect: (session: ClientSession, after: bigint) => void
-  ack: (session: ClientSession, ids: Uint8Array[]) => Promise<void>
-}
-
-/** Room history as the hub sees it (mesh/archive.ts). */
-export interface HistorySource {
-  /** resolves when a room this node just started carrying has been backfilled (or the attempt gave up) */
-  ready: (room: string) => Promise<void>
-  /** a history page, from this node's store or, for rooms it does not carry, from a node that does */
-  page: (room: string, q: { before?: Cursor, after?: Cursor, limit: number }) => Promise<{ events: StoredRoomEvent[], more: boolean }>
-}
 
 export interface HubComponents {
   nodeId: string
@@ -48,12 +35,11 @@ export interface HubComponents {
   registry: SessionRegistry
   rooms: RoomService
   presence: PresenceService
-  store: MessageStore
   metrics: NodeMetrics
   log: Logger
   supervisor: Supervisor
-  dm: DmRouter
-  history: HistorySource
+  dm: DmService
+  history: RoomHistory
   /** gateway addresses clients can dial, and the web app URL */
   gatewayAddrs: () => string[]
   httpUrl: () => string | undefined
@@ -67,10 +53,6 @@ function userToWire (userId: string, p: PresenceUser | undefined | null): UserPr
   return p == null
     ? { userId, online: false, name: '', status: '', nodes: [] }
     : { userId, online: true, name: p.name, status: p.status, nodes: p.nodes }
-}
-
-export function toDelivery (e: { event: Uint8Array, hlc: bigint, origin: string }, kind: DeliveryKind): Delivery {
-  return { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin, kind }
 }
 
 /**
@@ -194,7 +176,8 @@ export class Hub implements SessionHost {
   }
 
   afterWelcome (session: ClientSession, dmCursor: bigint): void {
-    this.c.dm.collect(session, dmCursor)
+    void dmCursor
+    this.c.dm.collect(session.userId, session.id)
   }
 
   detach (session: ClientSession): void {
@@ -234,12 +217,12 @@ export class Hub implements SessionHost {
       let events: StoredRoomEvent[] = []
       if (after != null) {
         // replay from a little before the cursor: events stamped just before it may have arrived after it
-        events = this.c.store.since(room, session.floors.get(room) ?? 0n, this.c.config.maxReplay)
+        events = this.c.history.since(room, session.floors.get(room) ?? 0n, this.c.config.maxReplay)
       } else if (backlog > 0) {
-        events = this.c.store.page(room, { limit: Math.min(backlog, LIMITS.maxHistoryPage) }).events
+        events = (await this.c.history.page(room, { limit: Math.min(backlog, LIMITS.maxHistoryPage) })).events
       }
       for (const e of events) {
-        session.sendEncoded(encodeServerFrame({ req: 0, delivery: toDelivery(e, DeliveryKind.REPLAY) }))
+        session.sendEncoded(deliveryFrame(e, DeliveryKind.REPLAY))
       }
       if (events.length > 0) this.c.metrics.messagesOut.inc({ kind: 'replay' }, events.length)
       return { count: events.length, head: this.c.clock.now(Date.now()) }
@@ -310,7 +293,7 @@ export class Hub implements SessionHost {
       return { id: opened.id as Uint8Array<ArrayBuffer>, hlc: accepted.hlc, dm: DmState.NONE, copies: 0 }
     }
     if (opened.kind === 'dm') {
-      const r = await this.c.dm.send(session, opened)
+      const r = await this.c.dm.send(opened, session.id)
       return { id: opened.id as Uint8Array<ArrayBuffer>, hlc: r.hlc, dm: r.state, copies: r.copies }
     }
     throw new InvalidEventError('unknown event kind')
@@ -330,7 +313,7 @@ export class Hub implements SessionHost {
     for (const id of ids) {
       if (id.byteLength !== 32) throw new InvalidQueryError('message ids are 32 bytes')
     }
-    await this.c.dm.ack(session, ids)
+    await this.c.dm.ack(session.userId, ids)
   }
 
   watch (session: ClientSession, users: string[]): UserPresence[] {

@@ -38,6 +38,11 @@ export class SessionRegistry {
     return emptied
   }
 
+  /** a session by its device id */
+  get (id: string): ClientSession | undefined {
+    return this.sessions.get(id)
+  }
+
   has (s: ClientSession): boolean {
     return this.sessions.get(s.id) === s
   }

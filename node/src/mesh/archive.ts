@@ -8,7 +8,6 @@ import type { RoomService } from './rooms.js'
 import type { PresenceService } from './presence-service.js'
 import type { SyncService, RoomHandler } from './sync.js'
 import type { StoredEvent as WireStoredEvent } from './mesh.js'
-import type { HistorySource } from '../gateway/hub.js'
 import type { Cursor, MessageStore, Page, RetentionPolicy, StoredRoomEvent } from '../store/message-store.js'
 import type { NodeMetrics } from '../http/metrics.js'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -57,6 +56,16 @@ export interface ArchiveComponents {
   supervisor: Supervisor
 }
 
+/** Room history as the gateway reads it: ready, paged, replayed. */
+export interface RoomHistory {
+  /** resolves when a room this node just started carrying has been backfilled (or the attempt gave up) */
+  ready: (room: string) => Promise<void>
+  /** a page of history: from this node's store, or, for rooms it does not carry, from a node that does */
+  page: (room: string, q: { before?: Cursor, after?: Cursor, limit: number }) => Promise<Page>
+  /** this node's events of a room stamped at or after `fromHlc`, oldest first (a resume's replay) */
+  since: (room: string, fromHlc: bigint, limit: number) => StoredRoomEvent[]
+}
+
 /**
  * Room history across nodes: keeps this node subscribed to the rooms it is an
  * archive owner of (rendezvous hashing over live nodes), backfills rooms it
@@ -65,7 +74,7 @@ export interface ArchiveComponents {
  * acknowledged, serves history pages for rooms it does not carry by asking a
  * node that does, and applies retention.
  */
-export class ArchiveService implements Startable, HistorySource, RoomHandler {
+export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   private readonly init: ArchiveInit
   private readonly c: ArchiveComponents
   private readonly backfills = new Map<string, Promise<void>>()
@@ -297,6 +306,10 @@ export class ArchiveService implements Startable, HistorySource, RoomHandler {
       }
     }
     return confirmed
+  }
+
+  since (room: string, fromHlc: bigint, limit: number): StoredRoomEvent[] {
+    return this.c.store.since(room, fromHlc, limit)
   }
 
   /** RoomHandler.localPage: serve a peer's history request from the local store */

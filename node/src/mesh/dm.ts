@@ -1,7 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { DM_PROTOCOL } from '../../../client/src/protocol/ids.js'
-import { encodeServerFrame } from '../../../client/src/protocol/codec.js'
-import { DeliveryKind, DmState } from '../../../client/src/protocol/client.js'
+import { DmState } from '../../../client/src/protocol/client.js'
 import { idToHex } from '../../../client/src/protocol/signing.js'
 import { ErrorCode, MailboxFullError, NotEntitledError, UnavailableError, asMeshchatError, BadFrameError } from '../../../client/src/errors.js'
 import { BoundedMap, BoundedSet } from '../state/bounded.js'
@@ -17,9 +16,7 @@ import type { StoredEvent as WireStoredEvent } from './mesh.js'
 import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
 import type { HybridClock } from '../state/hlc.js'
 import type { MailboxEvent, MessageStore } from '../store/message-store.js'
-import type { SessionRegistry } from '../gateway/registry.js'
-import type { ClientSession } from '../gateway/session.js'
-import type { DmRouter } from '../gateway/hub.js'
+import type { LocalDelivery } from './local-delivery.js'
 import type { PresenceService } from './presence-service.js'
 import type { PresenceChange } from '../state/presence.js'
 import type { NodeMetrics } from '../http/metrics.js'
@@ -54,7 +51,8 @@ export interface DmComponents {
   nodeId: string
   mesh: Libp2p
   presence: PresenceService
-  registry: SessionRegistry
+  /** this node's clients (the gateway) */
+  deliver: LocalDelivery
   store: MessageStore
   sync: SyncService
   clock: HybridClock
@@ -66,10 +64,6 @@ export interface DmComponents {
 /** DM ids remembered for dedupe: ingress retries and repeated hand-offs within this window are one DM */
 const RECENT_DMS = 20_000
 
-function deliveryFrame (e: { event: Uint8Array, hlc: bigint, origin: string }, kind: DeliveryKind): ReturnType<typeof encodeServerFrame> {
-  return encodeServerFrame({ req: 0, delivery: { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin, kind } })
-}
-
 /**
  * Direct messages. The ingress node looks the recipient up in presence and
  * hands the DM straight to the node(s) hosting the recipient's devices (and
@@ -78,7 +72,7 @@ function deliveryFrame (e: { event: Uint8Array, hlc: bigint, origin: string }, k
  * chosen by rendezvous hashing over live nodes; whichever node the recipient
  * attaches to next collects it, and the copies are removed once the client acks.
  */
-export class DmService implements Startable, DmRouter, MailboxHandler {
+export class DmService implements Startable, MailboxHandler {
   private readonly init: DmInit
   private readonly c: DmComponents
   private started = false
@@ -147,11 +141,11 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
   }
 
   /**
-   * Route a verified DM from a local session; resolves with where it went. A
-   * DM whose id this node already accepted (a retry after a lost ack, or the
+   * Route a verified DM sent by a local device; resolves with where it went.
+   * A DM whose id this node already accepted (a retry after a lost ack, or the
    * same bytes sent again) gets the first answer and is not delivered again.
    */
-  async send (session: ClientSession, opened: OpenedEvent): Promise<{ hlc: bigint, state: DmState, copies: number }> {
+  async send (opened: OpenedEvent, fromDevice: string): Promise<{ hlc: bigint, state: DmState, copies: number }> {
     const previous = this.sent.get(opened.idHex)
     if (previous != null) {
       this.c.metrics.duplicates.inc()
@@ -159,14 +153,14 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     }
     const hlc = this.c.clock.now(Date.now())
     checkStamps(hlc, opened.ts, Date.now(), this.init.stamps)
-    const result = this.route(session, opened, hlc)
+    const result = this.route(opened, fromDevice, hlc)
     this.sent.set(opened.idHex, result)
     // a failed attempt may be retried with the same id
     result.catch(() => { if (this.sent.get(opened.idHex) === result) this.sent.delete(opened.idHex) })
     return result
   }
 
-  private async route (session: ClientSession, opened: OpenedEvent, hlc: bigint): Promise<{ hlc: bigint, state: DmState, copies: number }> {
+  private async route (opened: OpenedEvent, fromDevice: string, hlc: bigint): Promise<{ hlc: bigint, state: DmState, copies: number }> {
     const to = opened.to ?? ''
     const stored: MailboxEvent = { id: opened.id, hlc, origin: this.c.nodeId, event: opened.bytes, sender: opened.author }
     this.handed.add(opened.idHex)
@@ -182,15 +176,14 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     for (const n of this.c.presence.userNodes(opened.author)) add(n, opened.author)
     add(this.c.nodeId, to)
     add(this.c.nodeId, opened.author)
-    const frame = deliveryFrame(stored, DeliveryKind.LIVE)
     /** a node that hosts a device of the recipient could not be reached */
     let missed = false
     const results = await Promise.all([...targets].map(async ([node, users]) => {
       if (node === this.c.nodeId) {
         let delivered = 0
-        if (users.has(to)) delivered += this.c.registry.deliverToUser(to, frame)
-        // the sender's own other devices get a copy; the sending session already has it
-        if (to !== opened.author) this.c.registry.deliverToUser(opened.author, frame, session.id)
+        if (users.has(to)) delivered += this.c.deliver.user(to, stored, 'live')
+        // the sender's own other devices get a copy; the sending device already has it
+        if (to !== opened.author) this.c.deliver.user(opened.author, stored, 'live', fromDevice)
         return delivered
       }
       try {
@@ -272,7 +265,7 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     if (events.length === 0) return
     for (const node of this.c.presence.userNodes(user)) {
       if (node === this.c.nodeId) {
-        for (const e of events) this.c.registry.deliverToUser(user, deliveryFrame(e, DeliveryKind.MAILBOX))
+        for (const e of events) this.c.deliver.user(user, e, 'mailbox')
         continue
       }
       for (const e of events) {
@@ -304,28 +297,27 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
     // push is delivered again (the client acknowledges it, which is what removes the copies)
     if (!req.mailbox && !this.handed.add(opened.idHex)) {
       this.c.metrics.duplicates.inc()
-      return { delivered: this.c.registry.userSessionCount(opened.to ?? '') }
+      return { delivered: this.c.deliver.devices(opened.to ?? '') }
     }
-    const frame = deliveryFrame(req.event, req.mailbox ? DeliveryKind.MAILBOX : DeliveryKind.LIVE)
+    const how = req.mailbox ? 'mailbox' : 'live'
     let delivered = 0
     for (const user of new Set(req.users)) {
       // only the two parties of the DM may be addressed
-      if (user === opened.to) delivered += this.c.registry.deliverToUser(user, frame)
-      else if (user === opened.author) this.c.registry.deliverToUser(user, frame)
+      if (user === opened.to) delivered += this.c.deliver.user(user, req.event, how)
+      else if (user === opened.author) this.c.deliver.user(user, req.event, how)
     }
     return { delivered }
   }
 
-  /** a device attached: fetch its user's mailbox from every owner and deliver in order */
-  collect (session: ClientSession, _after: bigint): void {
+  /** a device of `user` attached: fetch the user's mailbox from every owner and deliver it in order */
+  collect (user: string, deviceId: string): void {
     // the owners check that this node hosts the user before they hand the mailbox over: let the
     // attach reach them now rather than at the end of the presence batch
     this.c.presence.flush()
-    this.c.supervisor.track('dm:collect', this.collectNow(session))
+    this.c.supervisor.track('dm:collect', this.collectNow(user, deviceId))
   }
 
-  private async collectNow (session: ClientSession): Promise<number> {
-    const user = session.userId
+  private async collectNow (user: string, deviceId: string): Promise<number> {
     const byId = new Map<string, MailboxEvent>()
     const owners = new Set([...this.owners(user), this.c.nodeId])
     await Promise.all([...owners].map(async owner => {
@@ -339,15 +331,14 @@ export class DmService implements Startable, DmRouter, MailboxHandler {
       }
     }))
     const events = [...byId.values()].sort((a, b) => a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : idToHex(a.id) < idToHex(b.id) ? -1 : 1)
-    for (const e of events) session.sendEncoded(deliveryFrame(e, DeliveryKind.MAILBOX))
-    if (events.length > 0) this.c.metrics.messagesOut.inc({ kind: 'mailbox' }, events.length)
+    const n = this.c.deliver.device(deviceId, events, 'mailbox')
+    if (n > 0) this.c.metrics.messagesOut.inc({ kind: 'mailbox' }, n)
     return events.length
   }
 
-  /** the client has the DMs: remove every copy */
-  async ack (session: ClientSession, ids: Uint8Array[]): Promise<void> {
+  /** a device of `user` has the DMs: remove every copy */
+  async ack (user: string, ids: Uint8Array[]): Promise<void> {
     if (ids.length === 0) return
-    const user = session.userId
     const owners = new Set([...this.owners(user), this.c.nodeId])
     await Promise.all([...owners].map(async owner => {
       try {

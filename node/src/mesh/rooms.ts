@@ -1,7 +1,5 @@
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { roomFromTopic, roomTopic } from '../../../client/src/protocol/ids.js'
-import { encodeServerFrame } from '../../../client/src/protocol/codec.js'
-import { DeliveryKind } from '../../../client/src/protocol/client.js'
 import { RoomEnvelope } from './mesh.js'
 import { scoreTopic } from './mesh-host.js'
 import { openPeerEvent, checkStamps } from './peer-events.js'
@@ -12,7 +10,7 @@ import { hlcPhysical } from '../state/hlc.js'
 import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
 import type { HybridClock } from '../state/hlc.js'
 import type { MessageStore, StoredRoomEvent } from '../store/message-store.js'
-import type { SessionRegistry } from '../gateway/registry.js'
+import type { LocalDelivery } from './local-delivery.js'
 import type { NodeMetrics } from '../http/metrics.js'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { Logger, PeerId, Startable } from '@libp2p/interface'
@@ -32,7 +30,8 @@ export interface RoomsComponents {
   pubsub: GossipSub
   store: MessageStore
   clock: HybridClock
-  registry: SessionRegistry
+  /** this node's clients (the gateway) */
+  deliver: LocalDelivery
   metrics: NodeMetrics
   log: Logger
   supervisor: Supervisor
@@ -199,17 +198,15 @@ export class RoomService implements Startable {
   ingestMany (events: StoredRoomEvent[]): number {
     const fresh = this.c.store.insertMany(events)
     for (const e of fresh) {
-      const frame = encodeServerFrame({ req: 0, delivery: { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin, kind: DeliveryKind.LIVE } })
-      const n = this.c.registry.deliverLate(e.room, e.hlc, frame)
+      const n = this.c.deliver.late(e.room, e)
       if (n > 0) this.c.metrics.messagesOut.inc({ kind: 'room' }, n)
     }
     return fresh.length
   }
 
-  /** hand an event to this node's members of `room` as one shared frame */
+  /** hand an event to this node's members of `room` */
   private fanOut (room: string, env: RoomEnvelope, kind: OpenedEvent['kind']): void {
-    const frame = encodeServerFrame({ req: 0, delivery: { event: env.event, hlc: env.hlc, origin: env.origin, kind: DeliveryKind.LIVE } })
-    const n = this.c.registry.deliverToRoom(room, frame)
+    const n = this.c.deliver.room(room, env, kind)
     if (n > 0) this.c.metrics.messagesOut.inc({ kind }, n)
   }
 

@@ -1,0 +1,48 @@
+import { encodeServerFrame } from '../../../client/src/protocol/codec.js'
+import { DeliveryKind } from '../../../client/src/protocol/client.js'
+import type { Delivery } from '../../../client/src/protocol/client.js'
+import type { EventKind } from '../../../client/src/protocol/signing.js'
+import type { DmHow, LocalDelivery } from '../mesh/local-delivery.js'
+import type { StampedEvent } from '../mesh/peer-events.js'
+import type { SessionRegistry } from './registry.js'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+/** a stamped event as the client protocol carries it */
+export function toDelivery (e: StampedEvent, kind: DeliveryKind): Delivery {
+  return { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin, kind }
+}
+
+/** the one place a delivery frame is built: encoded once, then shared by every session it goes to */
+export function deliveryFrame (e: StampedEvent, kind: DeliveryKind): Uint8ArrayList {
+  return encodeServerFrame({ req: 0, delivery: toDelivery(e, kind) })
+}
+
+const DM_KIND: Record<DmHow, DeliveryKind> = { live: DeliveryKind.LIVE, mailbox: DeliveryKind.MAILBOX }
+
+/** The gateway's side of the mesh's delivery port: events become frames for the sessions attached here. */
+export class SessionDelivery implements LocalDelivery {
+  constructor (private readonly registry: SessionRegistry) {}
+
+  room (room: string, e: StampedEvent, _kind: EventKind): number {
+    return this.registry.deliverToRoom(room, deliveryFrame(e, DeliveryKind.LIVE))
+  }
+
+  late (room: string, e: StampedEvent): number {
+    return this.registry.deliverLate(room, e.hlc, deliveryFrame(e, DeliveryKind.LIVE))
+  }
+
+  user (user: string, e: StampedEvent, how: DmHow, exceptDevice?: string): number {
+    return this.registry.deliverToUser(user, deliveryFrame(e, DM_KIND[how]), exceptDevice)
+  }
+
+  device (deviceId: string, events: StampedEvent[], how: DmHow): number {
+    const s = this.registry.get(deviceId)
+    if (s == null || s.closed) return 0
+    for (const e of events) s.sendEncoded(deliveryFrame(e, DM_KIND[how]))
+    return events.length
+  }
+
+  devices (user: string): number {
+    return this.registry.userSessionCount(user)
+  }
+}
