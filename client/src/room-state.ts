@@ -1,0 +1,82 @@
+import { idToHex } from './protocol/signing.js'
+import type { RosterMember as WireMember } from './protocol/client.js'
+import type { PresenceStatus, RosterMember } from './types.js'
+
+/** a position in a room's order: (hlc, message id) */
+export interface Position {
+  hlc: bigint
+  id: Uint8Array
+}
+
+export function comparePosition (a: Position, b: Position): number {
+  if (a.hlc !== b.hlc) return a.hlc < b.hlc ? -1 : 1
+  const ha = idToHex(a.id)
+  const hb = idToHex(b.id)
+  return ha < hb ? -1 : ha > hb ? 1 : 0
+}
+
+export function toMember (m: WireMember): RosterMember {
+  const status: PresenceStatus = m.status === 'away' ? 'away' : 'online'
+  return { userId: m.userId, name: m.name, status, nodes: m.nodes }
+}
+
+/** A window of recently seen ids: the dedupe that makes replays after a resume invisible. */
+export class SeenIds {
+  private readonly ids = new Set<string>()
+  constructor (private readonly max: number) {}
+
+  /** false if `id` was seen already; remembers it otherwise */
+  add (id: string): boolean {
+    if (this.ids.has(id)) return false
+    this.ids.add(id)
+    if (this.ids.size > this.max) {
+      const oldest = this.ids.values().next().value
+      if (oldest !== undefined) this.ids.delete(oldest)
+    }
+    return true
+  }
+}
+
+/**
+ * What the client knows of one joined room: where a resume starts (the last
+ * position seen), which messages it has shown, and the roster. Pure: no I/O.
+ */
+export class RoomState {
+  cursor?: Position
+  readonly seen: SeenIds
+  roster = new Map<string, RosterMember>()
+
+  constructor (dedupeWindow: number) {
+    this.seen = new SeenIds(dedupeWindow)
+  }
+
+  /** move the resume cursor forward to `pos` (never back) */
+  advance (pos: Position): void {
+    if (this.cursor == null || comparePosition(pos, this.cursor) > 0) this.cursor = { hlc: pos.hlc, id: pos.id }
+  }
+
+  /** a delivered message: advances the cursor; false if it was already shown */
+  accept (pos: Position, idHex: string): boolean {
+    this.advance(pos)
+    return this.seen.add(idHex)
+  }
+
+  /** the roster snapshot */
+  setRoster (members: WireMember[]): void {
+    this.roster = new Map(members.map(m => [m.userId, toMember(m)]))
+  }
+
+  /** a roster diff; says what happened, or undefined when it changed nothing */
+  applyDiff (userId: string, member: WireMember | undefined): { kind: 'join' | 'update', member: RosterMember } | { kind: 'leave' } | undefined {
+    if (member == null) return this.roster.delete(userId) ? { kind: 'leave' } : undefined
+    const m = toMember(member)
+    const had = this.roster.has(m.userId)
+    this.roster.set(m.userId, m)
+    return { kind: had ? 'update' : 'join', member: m }
+  }
+
+  /** the roster sorted by user id */
+  members (): RosterMember[] {
+    return [...this.roster.values()].sort((a, b) => a.userId < b.userId ? -1 : 1)
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The client library's public types: what an application sees of messages,
+ * rosters, presence and the connection, the options a client takes and the
+ * events it emits.
+ */
+import type { MeshchatError } from './errors.js'
+import type { KeyStore } from './key-store.js'
+import type { NodeInfo } from './protocol/client.js'
+import type { PrivateKey } from '@libp2p/interface'
+import type { Libp2pInit } from 'libp2p'
+
+export type PresenceStatus = 'online' | 'away'
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed'
+
+/** A room message as the application sees it. */
+export interface ChatMessage {
+  /** message id, hex */
+  id: string
+  room: string
+  /** author user id */
+  from: string
+  /** author display name at send time */
+  name: string
+  text: string
+  /** ingress HLC stamp: ordering key together with id */
+  hlc: bigint
+  /** author's clock at send time, ms */
+  ts: number
+  /** ingress node */
+  origin: string
+  /** how it arrived */
+  via: 'live' | 'replay' | 'history'
+}
+
+/** A direct message. */
+export interface DirectMessage {
+  id: string
+  from: string
+  to: string
+  name: string
+  text: string
+  hlc: bigint
+  ts: number
+  origin: string
+  via: 'live' | 'mailbox'
+}
+
+export interface RosterMember {
+  userId: string
+  name: string
+  status: PresenceStatus
+  /** nodes hosting the user's devices */
+  nodes: string[]
+}
+
+export interface UserState {
+  userId: string
+  online: boolean
+  name: string
+  status: PresenceStatus | ''
+  nodes: string[]
+}
+
+export interface SendResult {
+  id: string
+  hlc: bigint
+}
+
+export interface DmResult extends SendResult {
+  /** delivered to at least one device of the recipient, or queued in their mailbox */
+  state: 'delivered' | 'queued'
+  /** devices reached, or mailbox replicas holding it */
+  copies: number
+}
+
+export interface HistoryResult {
+  messages: ChatMessage[]
+  /** more messages exist beyond this page */
+  more: boolean
+}
+
+export interface HistoryCursor {
+  hlc: bigint
+  /** message id, hex */
+  id: string
+}
+
+export interface WelcomeInfo {
+  nodeId: string
+  userId: string
+  meshSize: number
+  alternates: NodeInfo[]
+  httpUrl: string
+  /** the address this client is attached through */
+  addr: string
+}
+
+export interface ChatClientEvents {
+  /** a room message (live or replayed after a reconnect); each id at most once */
+  message: CustomEvent<ChatMessage>
+  /** a direct message to or from this user; each id at most once */
+  dm: CustomEvent<DirectMessage>
+  typing: CustomEvent<{ room: string, userId: string, name: string, active: boolean }>
+  /** a room's full roster, after the snapshot and after every change */
+  roster: CustomEvent<{ room: string, members: RosterMember[] }>
+  'presence:join': CustomEvent<{ room: string, member: RosterMember }>
+  'presence:leave': CustomEvent<{ room: string, userId: string }>
+  'presence:update': CustomEvent<{ room: string, member: RosterMember }>
+  /** a watched user's online state */
+  user: CustomEvent<UserState>
+  /** connection state changes */
+  state: CustomEvent<{ state: ConnectionState, nodeId?: string, addr?: string }>
+  welcome: CustomEvent<WelcomeInfo>
+  /** the node moved this client elsewhere */
+  redirect: CustomEvent<{ to: string, reason: string }>
+  /** an error not tied to a call (a fatal frame, an event that failed verification) */
+  error: CustomEvent<MeshchatError>
+}
+
+export interface ChatClientOptions {
+  /** display name */
+  name: string
+  /** gateway multiaddrs (with /p2p/) of any node(s); tried in order */
+  addrs: string[]
+  /** the user's identity; otherwise loaded from (or created in) `keyStore` */
+  privateKey?: PrivateKey
+  /** where the identity key lives; default: memory only */
+  keyStore?: KeyStore
+  /** libp2p transports; default WebSockets (add TCP in Node via `client/src/node.ts`) */
+  transports?: Libp2pInit['transports']
+  /** reconnect after losing the node; default true */
+  reconnect?: boolean
+  /** reconnect backoff bounds; defaults 250 ms and 5 s */
+  backoff?: { minMs: number, maxMs: number }
+  /** per-request deadline; default 10 s */
+  requestTimeoutMs?: number
+  status?: PresenceStatus
+  /** message ids remembered per room to drop duplicates after a resume; default 5,000 */
+  dedupeWindow?: number
+  /**
+   * ask to be placed on the node that already hosts most of this client's
+   * rooms (fewer nodes per room, less mesh traffic); default false: stay on
+   * the node dialed unless it is full or overloaded
+   */
+  affinity?: boolean
+  /** rooms to be in from the start: joined as soon as the client is attached (and named in the hello, for affinity) */
+  rooms?: string[]
+  /**
+   * accept being moved to a lighter node when the one dialed is overloaded;
+   * default true. With false the client stays where it dialed unless that node
+   * is full.
+   */
+  redirect?: boolean
+}
