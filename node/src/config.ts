@@ -28,6 +28,16 @@ export interface Timings {
   requestTimeoutMs: number
   /** how long a down node's tombstone (and its addresses, for redials) is kept */
   forgetAfterMs: number
+  /** archive and mailbox ownership is recomputed this long after the last membership change (H/2: a burst of changes costs one pass) */
+  rebalanceDelayMs: number
+  /** a node that starts carrying a room waits this long for the subscription to reach its peers before backfilling */
+  subscribeSettleMs: number
+  /** the second, catch-up backfill of a newly carried room (2H: a couple of gossipsub heartbeats) */
+  catchUpDelayMs: number
+  /** a mailbox read from a node presence does not show hosting the user waits this long for presence (2H) */
+  entitlementWaitMs: number
+  /** how often history retention and mailbox ageing run */
+  pruneIntervalMs: number
 }
 
 export const DEFAULT_TIMINGS: Timings = {
@@ -37,7 +47,12 @@ export const DEFAULT_TIMINGS: Timings = {
   presenceBatchMs: 20,
   dialIntervalMs: 1000,
   requestTimeoutMs: 5000,
-  forgetAfterMs: 10 * 60_000
+  forgetAfterMs: 10 * 60_000,
+  rebalanceDelayMs: 500,
+  subscribeSettleMs: 100,
+  catchUpDelayMs: 2000,
+  entitlementWaitMs: 2000,
+  pruneIntervalMs: 60_000
 }
 
 /** Faster failure detection for simulations with many nodes in one process. */
@@ -48,7 +63,12 @@ export const TEST_TIMINGS: Timings = {
   presenceBatchMs: 10,
   dialIntervalMs: 250,
   requestTimeoutMs: 3000,
-  forgetAfterMs: 60_000
+  forgetAfterMs: 60_000,
+  rebalanceDelayMs: 250,
+  subscribeSettleMs: 100,
+  catchUpDelayMs: 1000,
+  entitlementWaitMs: 1000,
+  pruneIntervalMs: 60_000
 }
 
 export interface RetentionConfig {
@@ -77,6 +97,8 @@ export interface NodeConfig {
   meshKey: string | Uint8Array | null
   /** IPs exempt from gossipsub's IP-colocation penalty (many nodes behind one address) */
   trustedIps: string[]
+  /** mesh connections the dialer keeps: a full mesh of this many nodes */
+  maxMeshPeers: number
   /** client connections this node accepts */
   maxClients: number
   /** client connections accepted from one IP address (NAT gateways put many people behind one) */
@@ -148,6 +170,8 @@ export const DEFAULT_CONFIG: NodeConfig = {
   bootstrap: [],
   meshKey: null,
   trustedIps: ['127.0.0.1', '::1'],
+  // a full mesh of a few hundred nodes stays under libp2p's connection limit (1,000)
+  maxMeshPeers: 500,
   maxClients: 10_000,
   maxClientsPerIp: 1000,
   // long enough for a phone on a bad link to finish the handshake, short enough that idle sockets do not pile up
@@ -189,13 +213,16 @@ export class ConfigError extends Error {
 
 /** Merge partial settings over the defaults and check them; throws ConfigError. */
 export function resolveConfig (partial: Partial<NodeConfig> = {}): NodeConfig {
+  // intervals derived from the heartbeat follow a custom heartbeat unless set themselves
+  const H = partial.timings?.heartbeatMs ?? DEFAULT_TIMINGS.heartbeatMs
+  const derived = { rebalanceDelayMs: H / 2, catchUpDelayMs: 2 * H, entitlementWaitMs: 2 * H }
   const cfg: NodeConfig = {
     ...DEFAULT_CONFIG,
     ...partial,
     retention: { ...DEFAULT_CONFIG.retention, ...partial.retention },
     stamps: { ...DEFAULT_CONFIG.stamps, ...partial.stamps },
     budgets: { ...DEFAULT_CONFIG.budgets, ...partial.budgets },
-    timings: { ...DEFAULT_CONFIG.timings, ...partial.timings }
+    timings: { ...DEFAULT_CONFIG.timings, ...derived, ...partial.timings }
   }
   if (partial.budgets?.message == null) {
     const bucket = { ratePerSec: cfg.ratePerSec, burst: cfg.burst }
@@ -210,7 +237,7 @@ export function resolveConfig (partial: Partial<NodeConfig> = {}): NodeConfig {
   } catch (err) {
     throw new ConfigError((err as Error).message)
   }
-  const positive: Array<keyof NodeConfig> = ['maxClients', 'maxClientsPerIp', 'helloTimeoutMs', 'frameTimeoutMs', 'stopStepTimeoutMs', 'maxEventBytes', 'maxRoomsPerUser', 'ratePerSec', 'burst',
+  const positive: Array<keyof NodeConfig> = ['maxMeshPeers', 'maxClients', 'maxClientsPerIp', 'helloTimeoutMs', 'frameTimeoutMs', 'stopStepTimeoutMs', 'maxEventBytes', 'maxRoomsPerUser', 'ratePerSec', 'burst',
     'archiveReplicas', 'backfillMax', 'mailboxReplicas', 'mailboxMaxPerUser', 'mailboxMaxPerSender', 'maxReplay', 'overloadFactor', 'typingPerSec']
   for (const k of positive) {
     const v = cfg[k]

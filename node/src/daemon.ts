@@ -20,20 +20,22 @@ import { SyncService } from './mesh/sync.js'
 import { ArchiveService } from './mesh/archive.js'
 import { DmService } from './mesh/dm.js'
 import { MeshDialer } from './mesh/dialer.js'
-import { createGatewayHost, handleClientProtocol } from './gateway/gateway-host.js'
+import { Libp2pClientEdge, createGatewayHost } from './gateway/gateway-host.js'
 import { SessionRegistry } from './gateway/registry.js'
 import { Hub } from './gateway/hub.js'
 import { SessionDelivery } from './gateway/session-delivery.js'
 import { MessageStore } from './store/message-store.js'
 import { HybridClock } from './state/hlc.js'
-import { NodeMetrics } from './http/metrics.js'
+import { NodeMetrics } from './metrics.js'
 import { HttpServer } from './http/server.js'
 import { Supervisor } from './supervisor.js'
+import { systemClock } from './components.js'
+import type { Clock, NodeComponents } from './components.js'
 import { lockDataDir } from './data-lock.js'
 import type { NodeConfig } from './config.js'
 import type { PresenceChange } from './state/presence.js'
 import type { MeshLibp2p } from './mesh/mesh-host.js'
-import type { Libp2p, PrivateKey, ComponentLogger } from '@libp2p/interface'
+import type { Libp2p, PrivateKey, ComponentLogger, Startable } from '@libp2p/interface'
 
 export interface NodeOptions extends Partial<NodeConfig> {
   /** identity to use instead of the data directory's key file (tests) */
@@ -44,6 +46,8 @@ export interface NodeOptions extends Partial<NodeConfig> {
   libp2pMetrics?: boolean
   /** directory with the built web app; default: the one next to the compiled code */
   webRoot?: string
+  /** wall clock for every service; default the system clock */
+  clock?: Clock
 }
 
 /**
@@ -88,7 +92,10 @@ export class MeshchatNode {
   readonly store: MessageStore
   readonly registry = new SessionRegistry()
   readonly metrics: NodeMetrics
-  readonly clock: HybridClock
+  /** wall-clock time for every service (a test can hand in a ManualClock) */
+  readonly clock: Clock
+  /** message stamps */
+  readonly hlc: HybridClock
   readonly linkControl: LinkControl
   readonly rooms: RoomService
   readonly presence: PresenceService
@@ -98,6 +105,8 @@ export class MeshchatNode {
   readonly hub: Hub
   readonly dialer: MeshDialer
   readonly http?: HttpServer
+  /** the libp2p client gateway's session side (the gateway host and the client protocol on it) */
+  readonly clientEdge: Libp2pClientEdge
   /** catches and counts what escapes a handler, so one bad message cannot take the node down */
   readonly supervisor: Supervisor
   /** true when this start created the mesh key file (first node of a new mesh) */
@@ -121,6 +130,7 @@ export class MeshchatNode {
     webRoot: string
     supervisor: Supervisor
     releaseLock: () => void
+    clock: Clock
   }) {
     this.config = args.config
     this.incarnation = args.incarnation
@@ -133,7 +143,8 @@ export class MeshchatNode {
     this.createdMeshKey = args.createdMeshKey
     this.libp2pRegistry = args.libp2pRegistry
     this.nodeId = this.mesh.peerId.toString()
-    this.clock = new HybridClock({ maxDriftMs: args.config.stamps.maxDriftMs })
+    this.clock = args.clock
+    this.hlc = new HybridClock({ maxDriftMs: args.config.stamps.maxDriftMs })
     this.logger = prefixLogger(this.nodeId.slice(-6))
     const log = (name: string): ReturnType<ComponentLogger['forComponent']> => this.logger.forComponent(`meshchat:${name}`)
     const cfg = this.config
@@ -143,22 +154,28 @@ export class MeshchatNode {
     this.releaseLock = args.releaseLock
     const supervisor = this.supervisor
     const deliver = new SessionDelivery(this.registry)
+    /** the component set every service is built from; each takes the part it declares */
+    const base = (name: string): NodeComponents => ({
+      nodeId: this.nodeId,
+      config: cfg,
+      log: log(name),
+      metrics: this.metrics,
+      clock: this.clock,
+      hlc: this.hlc,
+      store: this.store,
+      mesh: this.mesh,
+      pubsub,
+      supervisor
+    })
 
     this.sync = new SyncService({ timeoutMs: t.requestTimeoutMs }, {
-      nodeId: this.nodeId,
-      mesh: this.mesh,
-      log: log('sync'),
+      ...base('sync'),
       presence: () => this.presence.local.fullState()
     })
     this.presence = new PresenceService(t, {
-      nodeId: this.nodeId,
+      ...base('presence'),
       incarnation: this.incarnation,
       privateKey: this.privateKey,
-      pubsub,
-      mesh: this.mesh,
-      metrics: this.metrics,
-      log: log('presence'),
-      supervisor,
       meta: () => ({
         load: { clients: this.registry.size, rooms: this.rooms.subscribed().length, maxClients: cfg.maxClients },
         gatewayAddrs: this.gatewayAddrs(),
@@ -168,14 +185,8 @@ export class MeshchatNode {
       pullFull: async node => this.sync.pullPresence(node)
     })
     this.rooms = new RoomService({ maxEventBytes: cfg.maxEventBytes, stamps: cfg.stamps }, {
-      nodeId: this.nodeId,
-      pubsub,
-      store: this.store,
-      clock: this.clock,
+      ...base('rooms'),
       deliver,
-      metrics: this.metrics,
-      log: log('rooms'),
-      supervisor,
       onSubscribe: room => { this.archive.onSubscribe(room) },
       replicate: async (room, event) => this.archive.replicate(room, event)
     })
@@ -186,23 +197,18 @@ export class MeshchatNode {
       readyTimeoutMs: t.requestTimeoutMs,
       requestTimeoutMs: t.requestTimeoutMs,
       retention: cfg.retention,
-      pruneIntervalMs: 60_000,
+      pruneIntervalMs: t.pruneIntervalMs,
       maxEventBytes: cfg.maxEventBytes,
       stamps: cfg.stamps,
-      rebalanceDelayMs: t.heartbeatMs / 2,
-      subscribeSettleMs: 100,
-      catchUpDelayMs: 2 * t.heartbeatMs,
+      rebalanceDelayMs: t.rebalanceDelayMs,
+      subscribeSettleMs: t.subscribeSettleMs,
+      catchUpDelayMs: t.catchUpDelayMs,
       catchUpSlackMs: cfg.resumeSlackMs
     }, {
-      nodeId: this.nodeId,
+      ...base('archive'),
       rooms: this.rooms,
       presence: this.presence,
-      pubsub,
-      sync: this.sync,
-      store: this.store,
-      metrics: this.metrics,
-      log: log('archive'),
-      supervisor
+      sync: this.sync
     })
     this.dm = new DmService({
       replicas: cfg.mailboxReplicas,
@@ -212,43 +218,29 @@ export class MeshchatNode {
       maxEventBytes: cfg.maxEventBytes,
       stamps: cfg.stamps,
       requestTimeoutMs: t.requestTimeoutMs,
-      rebalanceDelayMs: t.heartbeatMs / 2,
-      entitlementWaitMs: 2 * t.heartbeatMs,
-      pruneIntervalMs: 60_000
+      rebalanceDelayMs: t.rebalanceDelayMs,
+      entitlementWaitMs: t.entitlementWaitMs,
+      pruneIntervalMs: t.pruneIntervalMs
     }, {
-      nodeId: this.nodeId,
-      mesh: this.mesh,
+      ...base('dm'),
       presence: this.presence,
       deliver,
-      store: this.store,
-      sync: this.sync,
-      clock: this.clock,
-      metrics: this.metrics,
-      log: log('dm'),
-      supervisor
+      sync: this.sync
     })
     this.hub = new Hub({
-      nodeId: this.nodeId,
-      clock: this.clock,
-      config: cfg,
+      ...base('hub'),
       registry: this.registry,
       rooms: this.rooms,
       presence: this.presence,
-      metrics: this.metrics,
-      log: log('hub'),
-      supervisor,
       dm: this.dm,
       history: this.archive,
       gatewayAddrs: () => this.gatewayAddrs(),
       httpUrl: () => this.http?.url
     })
-    this.dialer = new MeshDialer({ intervalMs: t.dialIntervalMs, maxPeers: 500, bootstrap: cfg.bootstrap }, {
-      mesh: this.mesh,
+    this.dialer = new MeshDialer({ intervalMs: t.dialIntervalMs, maxPeers: cfg.maxMeshPeers, bootstrap: cfg.bootstrap }, {
+      ...base('dialer'),
       linkControl: this.linkControl,
-      log: log('dialer'),
-      supervisor,
-      nodes: () => this.presence.replica.nodes(),
-      nodeId: this.nodeId
+      nodes: () => this.presence.replica.nodes()
     })
     // dial a node the moment its first heartbeat arrives, not at the dialer's next pass
     this.presence.addEventListener('change', supervisor.wrap('dialer:learn', (evt: CustomEvent<PresenceChange>) => {
@@ -267,6 +259,16 @@ export class MeshchatNode {
       meshPeers: () => this.mesh.getPeers().length,
       mailbox: () => this.store.isOpen ? this.store.mailboxTotal() : 0
     })
+    this.clientEdge = new Libp2pClientEdge(this.gateway, this.hub, this.registry, {
+      maxFrameBytes: cfg.maxEventBytes + LIMITS.frameOverheadBytes,
+      log: this.logger.forComponent('meshchat:session'),
+      incarnation: this.incarnation,
+      budgets: cfg.budgets,
+      helloTimeoutMs: cfg.helloTimeoutMs,
+      frameTimeoutMs: cfg.frameTimeoutMs,
+      supervisor,
+      clock: this.clock
+    })
     if (cfg.http != null) {
       this.http = new HttpServer({
         listen: cfg.http,
@@ -282,7 +284,7 @@ export class MeshchatNode {
 
   /** create a node (not started); reads or creates keys in the data directory */
   static async create (opts: NodeOptions = {}): Promise<MeshchatNode> {
-    const { privateKey: _k, linkControl: _l, libp2pMetrics: _m, webRoot: _w, ...partial } = opts
+    const { privateKey: _k, linkControl: _l, libp2pMetrics: _m, webRoot: _w, clock: _c, ...partial } = opts
     const config = resolveConfig(partial)
     setEd25519Verifier(nodeEd25519Verifier)
     const paths = config.dataDir == null ? undefined : dataPaths(config.dataDir)
@@ -332,37 +334,42 @@ export class MeshchatNode {
       onRefused: reason => { metrics.connectionsRefused.inc({ reason }) }
     })
     const store = new MessageStore(paths?.db ?? ':memory:')
-    return new MeshchatNode({ config, incarnation, privateKey, metrics, mesh, gateway, store, linkControl, createdMeshKey, libp2pRegistry, webRoot: webRoot ?? defaultWebRoot(), supervisor, releaseLock })
+    return new MeshchatNode({ config, incarnation, privateKey, metrics, mesh, gateway, store, linkControl, createdMeshKey, libp2pRegistry, webRoot: webRoot ?? defaultWebRoot(), supervisor, releaseLock, clock: opts.clock ?? systemClock })
+  }
+
+  /**
+   * The node's services in start order: each may use the ones before it. The
+   * mesh host comes first and is stopped last; the client edge comes last, so
+   * clients can attach only once everything behind it runs, and it is the
+   * first thing a stop shuts.
+   */
+  private lifecycle (): Array<[string, Startable]> {
+    return [
+      ['sync', this.sync],
+      ['rooms', this.rooms],
+      ['dm', this.dm],
+      ...(this.http == null ? [] : [['http', this.http] as [string, Startable]]),
+      ['hub', this.hub],
+      ['presence', this.presence],
+      ['archive', this.archive],
+      ['dialer', this.dialer],
+      ['client edge', this.clientEdge]
+    ]
   }
 
   async start (): Promise<void> {
     if (this.state !== 'new') return
     this.state = 'running'
     await this.mesh.start()
-    await this.gateway.start()
-    await this.sync.start()
-    this.rooms.start()
-    await this.dm.start()
-    await this.http?.start()
-    this.hub.start()
-    this.presence.start()
-    this.archive.start()
-    this.dialer.start()
-    await handleClientProtocol(this.gateway, this.hub, {
-      maxFrameBytes: this.config.maxEventBytes + LIMITS.frameOverheadBytes,
-      log: this.logger.forComponent('meshchat:session'),
-      incarnation: this.incarnation,
-      budgets: this.config.budgets,
-      helloTimeoutMs: this.config.helloTimeoutMs,
-      frameTimeoutMs: this.config.frameTimeoutMs,
-      supervisor: this.supervisor
-    })
+    for (const [, service] of this.lifecycle()) await service.start()
   }
 
   /**
-   * Stop the node. Graceful (default): refuse new clients, announce departure
-   * so every node drops this node's users at once, then close everything.
-   * `graceful: false` is a crash as far as the mesh can tell: no goodbye.
+   * Stop the node: the services in reverse start order, then the mesh host.
+   * Graceful (default): the presence service says goodbye, so every node drops
+   * this node's users at once. `graceful: false` is a crash as far as the mesh
+   * can tell: no goodbye. Every step that waits on the network has a deadline,
+   * so peers that are gone, or that stopped reading, cannot hold the stop up.
    */
   async stop (opts: { graceful?: boolean } = {}): Promise<void> {
     if (this.state !== 'running') {
@@ -373,34 +380,23 @@ export class MeshchatNode {
     }
     this.state = 'stopped'
     const graceful = opts.graceful ?? true
-    // every step that waits on the network gets a deadline: peers that are gone, or that stopped
-    // reading, must not keep a stopping node alive
-    const step = async (what: string, run: void | Promise<unknown>): Promise<void> => {
-      const p = Promise.resolve(run)
+    const log = this.logger.forComponent('meshchat:node')
+    const step = async (what: string, run: () => void | Promise<unknown>): Promise<void> => {
       let timer: ReturnType<typeof setTimeout> | undefined
       const late = new Promise<'late'>(resolve => { timer = setTimeout(() => { resolve('late') }, this.config.stopStepTimeoutMs) })
-      const r = await Promise.race([p.catch(err => { this.logger.forComponent('meshchat:node')('%s failed while stopping - %e', what, err) }), late])
+      const done = Promise.resolve().then(run).catch(err => { log('stopping %s failed - %e', what, err) })
+      const r = await Promise.race([done, late])
       clearTimeout(timer)
-      if (r === 'late') this.logger.forComponent('meshchat:node')('%s did not finish within %d ms; stopping anyway', what, this.config.stopStepTimeoutMs)
+      if (r === 'late') log('stopping %s took longer than %d ms; going on', what, this.config.stopStepTimeoutMs)
     }
     try {
-      this.dialer.stop()
-      await step('closing the client protocol', this.gateway.unhandle(CLIENT_PROTOCOL))
-      if (graceful) {
-        this.presence.flush()
-        await step('saying goodbye', this.presence.stop({ goodbye: true }))
-      } else {
-        await step('stopping presence', this.presence.stop())
+      for (const [name, service] of this.lifecycle().reverse()) {
+        await step(name, async () => {
+          if (service === this.presence) await this.presence.stop({ goodbye: graceful })
+          else await service.stop()
+        })
       }
-      this.archive.stop()
-      this.hub.stop()
-      await step('stopping HTTP', this.http?.stop() ?? Promise.resolve())
-      await step('stopping the gateway', this.gateway.stop())
-      for (const s of [...this.registry.all()]) this.hub.detach(s)
-      this.rooms.stop()
-      await step('stopping DMs', this.dm.stop())
-      await step('stopping sync', this.sync.stop())
-      await step('stopping the mesh host', this.mesh.stop())
+      await step('the mesh host', async () => this.mesh.stop())
       // whatever did not close in time is cut now
       for (const c of [...this.mesh.getConnections(), ...this.gateway.getConnections()]) c.abort(new Error('node stopped'))
     } finally {
@@ -426,7 +422,7 @@ export class MeshchatNode {
    */
   async hang (): Promise<void> {
     this.dialer.stop()
-    await this.presence.stop()
+    await this.presence.stop({ goodbye: false })
   }
 
   get running (): boolean {

@@ -10,7 +10,9 @@ import { ClientSession } from './session.js'
 import type { SessionHost } from './session.js'
 import type { Budgets } from '../state/budgets.js'
 import type { Supervisor } from '../supervisor.js'
-import type { Libp2p, Logger, PrivateKey, Stream, Connection, MultiaddrConnection } from '@libp2p/interface'
+import type { Libp2p, Logger, PrivateKey, Stream, Connection, MultiaddrConnection, Startable } from '@libp2p/interface'
+import type { SessionRegistry } from './registry.js'
+import type { Clock } from '../components.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Libp2pInit } from 'libp2p'
 
@@ -133,6 +135,7 @@ export interface ClientStreamOptions {
   budgets: Budgets
   helloTimeoutMs: number
   frameTimeoutMs: number
+  clock: Clock
 }
 
 /**
@@ -156,6 +159,7 @@ export async function serveClientStream (
     remote: connection.remoteAddr.toString(),
     budgets: opts.budgets,
     helloTimeoutMs: opts.helloTimeoutMs,
+    clock: opts.clock,
     transport: {
       send: frame => {
         if (stream.writeStatus !== 'writable') return
@@ -199,13 +203,35 @@ export async function serveClientStream (
   }
 }
 
-/** register the client protocol on a gateway host */
-export async function handleClientProtocol (
-  gateway: Libp2p,
-  host: SessionHost,
-  opts: ClientStreamOptions & { supervisor: Supervisor }
-): Promise<void> {
-  await gateway.handle(CLIENT_PROTOCOL, (stream, connection) => {
-    opts.supervisor.track('gateway:session', serveClientStream(stream, connection, host, opts))
-  }, { maxInboundStreams: 4 })
+/**
+ * The libp2p client edge: the gateway host with the client protocol on it.
+ * Started last and stopped first by the node: a stop refuses new streams,
+ * detaches every session (its presence goes), then closes the connections.
+ */
+export class Libp2pClientEdge implements Startable {
+  private started = false
+
+  constructor (
+    private readonly gateway: Libp2p,
+    private readonly host: SessionHost,
+    private readonly registry: SessionRegistry,
+    private readonly opts: ClientStreamOptions & { supervisor: Supervisor }
+  ) {}
+
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    await this.gateway.start()
+    await this.gateway.handle(CLIENT_PROTOCOL, (stream, connection) => {
+      this.opts.supervisor.track('gateway:session', serveClientStream(stream, connection, this.host, this.opts))
+    }, { maxInboundStreams: 4 })
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    await this.gateway.unhandle(CLIENT_PROTOCOL)
+    for (const s of [...this.registry.all()]) this.host.detach(s)
+    await this.gateway.stop()
+  }
 }

@@ -21,16 +21,20 @@ import type { Cursor, StoredRoomEvent } from '../store/message-store.js'
 import type { DmService } from '../mesh/dm.js'
 import type { RoomHistory } from '../mesh/archive.js'
 import { deliveryFrame, toDelivery } from './session-delivery.js'
-import type { NodeMetrics } from '../http/metrics.js'
+import type { NodeMetrics } from '../metrics.js'
 import type { PresenceChange, RosterMember, UserPresence as PresenceUser } from '../state/presence.js'
 import type { HistoryPage, NodeInfo, PublishAck, Redirect, UserPresence, Welcome, Delivery } from '../../../client/src/protocol/client.js'
 import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
 import type { Logger } from '@libp2p/interface'
 import type { Supervisor } from '../supervisor.js'
+import type { Clock } from '../components.js'
 
 export interface HubComponents {
   nodeId: string
-  clock: HybridClock
+  /** message stamps */
+  hlc: HybridClock
+  /** wall-clock time */
+  clock: Clock
   config: NodeConfig
   registry: SessionRegistry
   rooms: RoomService
@@ -123,7 +127,7 @@ export class Hub implements SessionHost {
       // which of the client's rooms each node already hosts, from the presence rosters
       info.rooms = rooms.filter(r => this.c.presence.replica.roomRoster(r).some(m => m.nodes.includes(info.id)))
     }
-    const now = Date.now()
+    const now = this.c.clock.now()
     const decision = decidePlacement({
       self: this.nodeId,
       // other nodes' loads are up to a heartbeat old: count the clients this node sent them since
@@ -163,7 +167,7 @@ export class Hub implements SessionHost {
       userId: session.userId,
       meshSize: Math.max(1, infos.length),
       alternates,
-      time: BigInt(Date.now()),
+      time: BigInt(this.c.clock.now()),
       limits: {
         maxEventBytes: cfg.maxEventBytes,
         maxRooms: cfg.maxRoomsPerUser,
@@ -207,7 +211,7 @@ export class Hub implements SessionHost {
     // a resuming device may miss anything from a little before its cursor; a fresh one only what comes after now
     const slack = BigInt(this.c.config.resumeSlackMs) << 16n
     const floorBefore = session.floors.get(room)
-    session.floors.set(room, after == null ? this.c.clock.now(Date.now()) : after.hlc > slack ? after.hlc - slack : 0n)
+    session.floors.set(room, after == null ? this.c.hlc.now(this.c.clock.now()) : after.hlc > slack ? after.hlc - slack : 0n)
     try {
       this.c.registry.join(session, room)
       this.c.rooms.want(room, 'local', true)
@@ -225,7 +229,7 @@ export class Hub implements SessionHost {
         session.sendEncoded(deliveryFrame(e, DeliveryKind.REPLAY))
       }
       if (events.length > 0) this.c.metrics.messagesOut.inc({ kind: 'replay' }, events.length)
-      return { count: events.length, head: this.c.clock.now(Date.now()) }
+      return { count: events.length, head: this.c.hlc.now(this.c.clock.now()) }
     } catch (err) {
       // a join that fails leaves nothing behind: no membership, no subscription, no presence entry
       if (!wasMember) {
@@ -249,7 +253,7 @@ export class Hub implements SessionHost {
 
   /** take `n` of `kind` from the session's and the user's budgets; RateLimitedError when either is spent */
   charge (session: ClientSession, kind: RequestKind, n = 1): void {
-    const now = Date.now()
+    const now = this.c.clock.now()
     const wait = Math.max(session.budget.take(kind, now, n), this.budgets.take(session.userId, kind, now, n))
     if (wait > 0) {
       throw new RateLimitedError(`slow down: too many ${kind} requests`, Number.isFinite(wait) ? Math.ceil(wait) : 60_000)

@@ -8,6 +8,8 @@ import type { Budgets, RequestKind } from '../state/budgets.js'
 import type { ClientFrame, ServerFrame, Cursor as WireCursor, HistoryPage, PublishAck, UserPresence, Welcome, Redirect } from '../../../client/src/protocol/client.js'
 import type { Cursor } from '../store/message-store.js'
 import type { Logger } from '@libp2p/interface'
+import { systemClock } from '../components.js'
+import type { Clock } from '../components.js'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 /**
@@ -67,6 +69,8 @@ export interface SessionOptions {
   budgets: Budgets
   /** a client that has not sent its hello this long after connecting is disconnected */
   helloTimeoutMs: number
+  /** wall-clock time; default the system clock */
+  clock?: Clock
 }
 
 /**
@@ -111,7 +115,8 @@ export class ClientSession {
   readonly remote: string
   name = ''
   status: PresenceStatus = 'online'
-  readonly attachedAt = Date.now()
+  readonly attachedAt: number
+  private readonly clock: Clock
   /** rooms this device has joined */
   readonly rooms = new Set<string>()
   /**
@@ -142,6 +147,8 @@ export class ClientSession {
     this.log = opts.log
     this.remote = opts.remote ?? ''
     this.budget = new SessionBudget(opts.budgets)
+    this.clock = opts.clock ?? systemClock
+    this.attachedAt = this.clock.now()
     // a connection that never says hello would otherwise hold its buffers for ever
     this.helloTimer = setTimeout(() => {
       if (this.state === 'new') this.fatal(new TooSlowError(`no hello within ${opts.helloTimeoutMs} ms`), 0)
@@ -279,11 +286,11 @@ export class ClientSession {
     this.host.refused(err)
     const garbage = err.code !== ErrorCode.RATE_LIMITED && err.code !== ErrorCode.INTERNAL &&
       err.code !== ErrorCode.UNAVAILABLE && err.code !== ErrorCode.MAILBOX_FULL
-    if (garbage && !this.strikes.take(Date.now())) {
+    if (garbage && !this.strikes.take(this.clock.now())) {
       this.fatal(new MeshchatError(err.code, `too much invalid input; last: ${err.message}`), req)
       return
     }
-    if (err.code === ErrorCode.RATE_LIMITED && !this.overBudget.take(Date.now())) {
+    if (err.code === ErrorCode.RATE_LIMITED && !this.overBudget.take(this.clock.now())) {
       this.fatal(new MeshchatError(err.code, `kept sending over the limits; last: ${err.message}`), req)
       return
     }

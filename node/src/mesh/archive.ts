@@ -9,10 +9,11 @@ import type { PresenceService } from './presence-service.js'
 import type { SyncService, RoomHandler } from './sync.js'
 import type { StoredEvent as WireStoredEvent } from './mesh.js'
 import type { Cursor, MessageStore, Page, RetentionPolicy, StoredRoomEvent } from '../store/message-store.js'
-import type { NodeMetrics } from '../http/metrics.js'
+import type { NodeMetrics } from '../metrics.js'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Logger, Startable } from '@libp2p/interface'
 import type { Supervisor } from '../supervisor.js'
+import type { Clock } from '../components.js'
 
 export interface ArchiveInit {
   /** archive owners per room (DESIGN: K = 2) */
@@ -45,6 +46,8 @@ export interface ArchiveInit {
 }
 
 export interface ArchiveComponents {
+  /** wall-clock time */
+  clock: Clock
   nodeId: string
   rooms: RoomService
   presence: PresenceService
@@ -115,6 +118,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     for (const t of this.catchUps) clearTimeout(t)
     this.catchUps.clear()
     this.c.presence.removeEventListener('change', this.onPresence)
+    if (this.c.sync.rooms === this) this.c.sync.rooms = undefined
   }
 
   /**
@@ -193,7 +197,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     from ??= this.offeredBy.get(room)
     this.offeredBy.delete(room)
     const slack = BigInt(this.init.catchUpSlackMs) << 16n
-    const now = BigInt(Date.now()) << 16n
+    const now = BigInt(this.c.clock.now()) << 16n
     const since: Cursor = { hlc: now > slack ? now - slack : 0n, id: new Uint8Array(0) }
     // give the subscription a moment to reach the peers first: what they publish after that comes by
     // gossip, what they published before is in the backfill, so the two meet without a gap
@@ -219,7 +223,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   }
 
   private async verified (room: string, events: WireStoredEvent[]): Promise<StoredRoomEvent[]> {
-    return openPeerEvents(events, { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, Date.now(),
+    return openPeerEvents(events, { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, this.c.clock.now(),
       (opened, e) => opened.kind === 'room' && opened.room === room
         ? { id: opened.id, room, author: opened.author, hlc: e.hlc, origin: e.origin, event: e.event }
         : undefined,
@@ -320,7 +324,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   /** RoomHandler.store: an ingress node hands over a fresh event */
   async store (room: string, event: WireStoredEvent): Promise<boolean> {
     let problem: Error | undefined
-    const [ev] = await openPeerEvents([event], { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, Date.now(),
+    const [ev] = await openPeerEvents([event], { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, this.c.clock.now(),
       (opened, e) => opened.kind === 'room' && opened.room === room
         ? { id: opened.id, room, author: opened.author, hlc: e.hlc, origin: e.origin, event: e.event }
         : undefined,
@@ -350,7 +354,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   }
 
   private prune (): void {
-    const n = this.c.store.prune(this.init.retention, Date.now())
+    const n = this.c.store.prune(this.init.retention, this.c.clock.now())
     if (n > 0) this.c.log('retention pruned %d events', n)
   }
 }

@@ -5,6 +5,7 @@ import type { LinkControl } from './link-control.js'
 import type { NodeView } from '../state/presence.js'
 import type { Libp2p, Logger, Startable } from '@libp2p/interface'
 import type { Supervisor } from '../supervisor.js'
+import type { Clock } from '../components.js'
 
 export interface DialerInit {
   /** how often to look for nodes we should be connected to but are not */
@@ -16,6 +17,8 @@ export interface DialerInit {
 }
 
 export interface DialerComponents {
+  /** wall-clock time */
+  clock: Clock
   mesh: Libp2p
   linkControl: LinkControl
   log: Logger
@@ -72,12 +75,12 @@ export class MeshDialer implements Startable {
     const addrs = node.meta?.meshAddrs ?? []
     if (addrs.length === 0) return
     if (this.c.mesh.getConnections(peerIdFromString(node.id)).length > 0) return
-    this.dial(node.id, addrs, Date.now())
+    this.dial(node.id, addrs, this.c.clock.now())
   }
 
   /** one pass: dial what is missing */
   tick (): void {
-    const now = Date.now()
+    const now = this.c.clock.now()
     const connected = new Set(this.c.mesh.getPeers().map(p => p.toString()))
     if (!this.bootstrapPeers.some(b => connected.has(b.id))) {
       for (const b of this.bootstrapPeers) this.dial(b.id, [b.addr], now)
@@ -118,7 +121,7 @@ export class MeshDialer implements Startable {
         // back off to at most two dial intervals: a healed partition is noticed within seconds, and a
         // dead node costs one failed dial every couple of seconds until presence forgets it
         const delayMs = Math.min(2 * this.init.intervalMs, (b?.delayMs ?? this.init.intervalMs / 2) * 2)
-        this.backoff.set(id, { until: Date.now() + delayMs, delayMs })
+        this.backoff.set(id, { until: this.c.clock.now() + delayMs, delayMs })
         this.c.log('dial %s failed - %s', id, (err as Error).message)
       })
       .finally(() => { this.dialing.delete(id) })

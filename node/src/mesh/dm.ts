@@ -7,6 +7,7 @@ import { BoundedMap, BoundedSet } from '../state/bounded.js'
 import { checkStamps, openPeerEvent, openPeerEvents } from './peer-events.js'
 import type { StampRule } from '../state/stamps.js'
 import type { Supervisor } from '../supervisor.js'
+import type { Clock } from '../components.js'
 import { rendezvousOwners } from '../state/rendezvous.js'
 import { DmDeliver, DmResult } from './mesh.js'
 import { ChannelPool, serve } from './rpc.js'
@@ -19,7 +20,7 @@ import type { MailboxEvent, MessageStore } from '../store/message-store.js'
 import type { LocalDelivery } from './local-delivery.js'
 import type { PresenceService } from './presence-service.js'
 import type { PresenceChange } from '../state/presence.js'
-import type { NodeMetrics } from '../http/metrics.js'
+import type { NodeMetrics } from '../metrics.js'
 import type { Libp2p, Logger, PeerId, Startable } from '@libp2p/interface'
 
 export interface DmInit {
@@ -55,7 +56,10 @@ export interface DmComponents {
   deliver: LocalDelivery
   store: MessageStore
   sync: SyncService
-  clock: HybridClock
+  /** message stamps */
+  hlc: HybridClock
+  /** wall-clock time */
+  clock: Clock
   metrics: NodeMetrics
   log: Logger
   supervisor: Supervisor
@@ -132,6 +136,7 @@ export class DmService implements Startable, MailboxHandler {
     for (const wake of [...this.presenceWaiters]) wake()
     this.channels.close()
     this.c.presence.removeEventListener('change', this.onPresence)
+    if (this.c.sync.mailbox === this) this.c.sync.mailbox = undefined
     await this.c.mesh.unhandle(DM_PROTOCOL)
   }
 
@@ -151,8 +156,8 @@ export class DmService implements Startable, MailboxHandler {
       this.c.metrics.duplicates.inc()
       return previous
     }
-    const hlc = this.c.clock.now(Date.now())
-    checkStamps(hlc, opened.ts, Date.now(), this.init.stamps)
+    const hlc = this.c.hlc.now(this.c.clock.now())
+    checkStamps(hlc, opened.ts, this.c.clock.now(), this.init.stamps)
     const result = this.route(opened, fromDevice, hlc)
     this.sent.set(opened.idHex, result)
     // a failed attempt may be retried with the same id
@@ -279,7 +284,7 @@ export class DmService implements Startable, MailboxHandler {
     if (req.event == null) return { delivered: 0, error: { code: ErrorCode.BAD_FRAME, message: 'no event' } }
     let opened: OpenedEvent
     try {
-      opened = await openPeerEvent(req.event, { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, Date.now())
+      opened = await openPeerEvent(req.event, { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, this.c.clock.now())
       if (opened.kind !== 'dm') throw new BadFrameError('not a DM')
     } catch (err) {
       const e = asMeshchatError(err)
@@ -288,7 +293,7 @@ export class DmService implements Startable, MailboxHandler {
       return { delivered: 0, error: { code: e.code, message: e.message } }
     }
     try {
-      this.c.clock.update(req.event.hlc, Date.now())
+      this.c.hlc.update(req.event.hlc, this.c.clock.now())
     } catch {
       // within the drift bound a moment ago (openPeerEvent checked it); our clock stays as it is
     }
@@ -353,7 +358,7 @@ export class DmService implements Startable, MailboxHandler {
 
   /** DMs to `user` from a peer, opened and checked; what does not verify is dropped */
   private async verified (user: string, events: WireStoredEvent[]): Promise<MailboxEvent[]> {
-    return openPeerEvents(events, { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, Date.now(),
+    return openPeerEvents(events, { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, this.c.clock.now(),
       (opened, e) => opened.kind === 'dm' && opened.to === user
         ? { id: opened.id, hlc: e.hlc, origin: e.origin, event: e.event, sender: opened.author }
         : undefined,
@@ -372,15 +377,15 @@ export class DmService implements Startable, MailboxHandler {
   private async entitled (user: string, node: string): Promise<boolean> {
     const ok = (): boolean => this.owners(user).includes(node) || this.c.presence.userNodes(user).includes(node)
     if (ok()) return true
-    const deadline = Date.now() + this.init.entitlementWaitMs
-    while (this.started && Date.now() < deadline) {
+    const deadline = this.c.clock.now() + this.init.entitlementWaitMs
+    while (this.started && this.c.clock.now() < deadline) {
       await new Promise<void>(resolve => {
         const wake = (): void => {
           this.presenceWaiters.delete(wake)
           clearTimeout(timer)
           resolve()
         }
-        const timer = setTimeout(wake, Math.max(1, deadline - Date.now()))
+        const timer = setTimeout(wake, Math.max(1, deadline - this.c.clock.now()))
         this.presenceWaiters.add(wake)
       })
       if (ok()) return true
@@ -416,7 +421,7 @@ export class DmService implements Startable, MailboxHandler {
   }
 
   private prune (): void {
-    const n = this.c.store.mailboxPrune(this.init.maxAgeMs, Date.now())
+    const n = this.c.store.mailboxPrune(this.init.maxAgeMs, this.c.clock.now())
     if (n > 0) this.c.log('dropped %d queued DMs past their age', n)
   }
 

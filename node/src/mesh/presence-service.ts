@@ -5,12 +5,15 @@ import { entryToWire, presenceValidator, signPresence } from './presence-wire.js
 import type { OpenedPresence } from './presence-wire.js'
 import type { NodeMeta, PresenceChange, PresenceEntry, PresenceFullState, PresenceOp, NodeView } from '../state/presence.js'
 import type { Timings } from '../config.js'
-import type { NodeMetrics } from '../http/metrics.js'
+import type { NodeMetrics } from '../metrics.js'
 import type { Supervisor } from '../supervisor.js'
+import type { Clock } from '../components.js'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { Libp2p, Logger, PeerId, PrivateKey, Startable } from '@libp2p/interface'
 
 export interface PresenceComponents {
+  /** wall-clock time */
+  clock: Clock
   nodeId: string
   /** this run of the node; a restart gets a larger one so stale entries cannot come back */
   incarnation: number
@@ -76,7 +79,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
       // a crash shows up as dropped connections long before three missed heartbeats
       const id = evt.detail.toString()
       if (this.c.mesh.getConnections(evt.detail).length === 0) {
-        this.emitChange(this.replica.suspect(id, Date.now(), this.timings.suspectGraceMs))
+        this.emitChange(this.replica.suspect(id, this.c.clock.now(), this.timings.suspectGraceMs))
       }
     })
   }
@@ -97,7 +100,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     const sup = this.c.supervisor
     this.beatTimer = sup.interval('presence:heartbeat', () => { this.tick() }, this.timings.heartbeatMs)
     // failure detection runs four times per heartbeat, so a node is declared down within H/4 of its deadline
-    this.checkTimer = sup.interval('presence:check', () => { this.check(Date.now()) }, Math.max(10, this.timings.heartbeatMs / 4))
+    this.checkTimer = sup.interval('presence:check', () => { this.check(this.c.clock.now()) }, Math.max(10, this.timings.heartbeatMs / 4))
     this.tick()
   }
 
@@ -157,7 +160,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     const delta = this.local.apply(this.pending)
     this.pending = []
     if (delta == null) return
-    this.emitChange(this.replica.applyDelta(delta, Date.now()))
+    this.emitChange(this.replica.applyDelta(delta, this.c.clock.now()))
     this.publish({
       delta: {
         node: delta.node,
@@ -183,7 +186,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
 
   /** heartbeat, failure detection and gap repair; runs every H */
   private tick (): void {
-    const now = Date.now()
+    const now = this.c.clock.now()
     this.flush()
     const meta = this.c.meta()
     const hb = this.local.heartbeat(meta)
@@ -215,7 +218,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   }
 
   private receive (msg: Message): void {
-    const now = Date.now()
+    const now = this.c.clock.now()
     this.c.metrics.presenceBytes.inc({ direction: 'in' }, msg.data.byteLength)
     const m = this.validated.get(msg)
     if (m == null) return
@@ -240,7 +243,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
       this.c.metrics.presenceSyncs.inc()
       this.c.pullFull(node)
         .then(state => {
-          if (this.started) this.emitChange(this.replica.applyFull(state, Date.now()))
+          if (this.started) this.emitChange(this.replica.applyFull(state, this.c.clock.now()))
         })
         .catch(err => { this.c.log('presence pull from %s failed - %s', node, (err as Error).message) })
         .finally(() => { this.pulling.delete(node) })

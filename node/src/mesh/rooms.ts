@@ -11,10 +11,11 @@ import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
 import type { HybridClock } from '../state/hlc.js'
 import type { MessageStore, StoredRoomEvent } from '../store/message-store.js'
 import type { LocalDelivery } from './local-delivery.js'
-import type { NodeMetrics } from '../http/metrics.js'
+import type { NodeMetrics } from '../metrics.js'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { Logger, PeerId, Startable } from '@libp2p/interface'
 import type { Supervisor } from '../supervisor.js'
+import type { Clock } from '../components.js'
 
 export interface RoomsInit {
   /** signed event limit; larger gossip is rejected */
@@ -29,7 +30,10 @@ export interface RoomsComponents {
   nodeId: string
   pubsub: GossipSub
   store: MessageStore
-  clock: HybridClock
+  /** message stamps */
+  hlc: HybridClock
+  /** wall-clock time */
+  clock: Clock
   /** this node's clients (the gateway) */
   deliver: LocalDelivery
   metrics: NodeMetrics
@@ -152,9 +156,9 @@ export class RoomService implements Startable {
         return { hlc: existing.hlc, fresh: false }
       }
     }
-    const hlc = this.c.clock.now(Date.now())
+    const hlc = this.c.hlc.now(this.c.clock.now())
     // the author's clock against the stamp: the same rule every other node applies to this event
-    checkStamps(hlc, opened.ts, Date.now(), this.init.stamps)
+    checkStamps(hlc, opened.ts, this.c.clock.now(), this.init.stamps)
     const env: RoomEnvelope = { event: opened.bytes as Uint8Array<ArrayBuffer>, hlc, origin: this.c.nodeId }
     if (opened.kind === 'room') {
       this.c.store.insert({ id: opened.id, room, hlc, origin: this.c.nodeId, author: opened.author, event: opened.bytes })
@@ -183,7 +187,7 @@ export class RoomService implements Startable {
       return false
     }
     this.c.metrics.messagesIn.inc({ source: 'mesh', kind: 'room' })
-    this.c.metrics.deliveryLatency.observe(Math.max(0, Date.now() - Number(hlcPhysical(e.hlc))) / 1000)
+    this.c.metrics.deliveryLatency.observe(Math.max(0, this.c.clock.now() - Number(hlcPhysical(e.hlc))) / 1000)
     this.fanOut(e.room, { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin }, 'room')
     return true
   }
@@ -224,7 +228,7 @@ export class RoomService implements Startable {
       } catch (err) {
         throw new BadFrameError(`room envelope does not decode: ${(err as Error).message}`)
       }
-      opened = await openPeerEvent(env, { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, Date.now())
+      opened = await openPeerEvent(env, { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, this.c.clock.now())
     } catch (err) {
       const e = asMeshchatError(err)
       this.c.log('rejected gossip on %s - %s', room, e.message)
@@ -247,9 +251,9 @@ export class RoomService implements Startable {
     const v = this.validated.get(msg)
     if (v == null) return
     const { env, opened } = v
-    const now = Date.now()
+    const now = this.c.clock.now()
     try {
-      this.c.clock.update(env.hlc, now)
+      this.c.hlc.update(env.hlc, now)
     } catch {
       // stamped beyond the drift bound since the validator ran (our clock moved): keep our clock sane regardless
     }

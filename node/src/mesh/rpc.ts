@@ -196,6 +196,8 @@ export class RpcChannel<Req, Res> {
 /** One RpcChannel per peer for a protocol, dropped when the peer disconnects. */
 export class ChannelPool<Req, Res> {
   private readonly channels = new Map<string, RpcChannel<Req, Res>>()
+  /** the disconnect listener is added with the first channel and removed by close(), so a pool can be closed and used again */
+  private listening = false
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     const key = evt.detail.toString()
     this.channels.get(key)?.close()
@@ -207,11 +209,13 @@ export class ChannelPool<Req, Res> {
     private readonly protocol: string,
     private readonly codecs: { req: WireCodec<Req>, res: WireCodec<Res> },
     private readonly opts: RpcOptions
-  ) {
-    host.addEventListener('peer:disconnect', this.onDisconnect)
-  }
+  ) {}
 
   async call (peer: PeerId, req: Partial<Req>, timeoutMs?: number): Promise<Res> {
+    if (!this.listening) {
+      this.listening = true
+      this.host.addEventListener('peer:disconnect', this.onDisconnect)
+    }
     const key = peer.toString()
     let ch = this.channels.get(key)
     if (ch == null) this.channels.set(key, ch = new RpcChannel(this.host, peer, this.protocol, this.codecs, this.opts))
@@ -219,6 +223,7 @@ export class ChannelPool<Req, Res> {
   }
 
   close (): void {
+    this.listening = false
     this.host.removeEventListener('peer:disconnect', this.onDisconnect)
     for (const ch of this.channels.values()) ch.close()
     this.channels.clear()
