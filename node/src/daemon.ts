@@ -360,12 +360,14 @@ export class MeshchatNode {
   async start (): Promise<void> {
     if (this.state !== 'new') return
     this.state = 'running'
+    // both hosts listen before any service runs: their addresses go into the first heartbeat
     await this.mesh.start()
+    await this.gateway.start()
     for (const [, service] of this.lifecycle()) await service.start()
   }
 
   /**
-   * Stop the node: the services in reverse start order, then the mesh host.
+   * Stop the node: the services in reverse start order, then the two hosts.
    * Graceful (default): the presence service says goodbye, so every node drops
    * this node's users at once. `graceful: false` is a crash as far as the mesh
    * can tell: no goodbye. Every step that waits on the network has a deadline,
@@ -396,6 +398,7 @@ export class MeshchatNode {
           else await service.stop()
         })
       }
+      await step('the gateway host', async () => this.gateway.stop())
       await step('the mesh host', async () => this.mesh.stop())
       // whatever did not close in time is cut now
       for (const c of [...this.mesh.getConnections(), ...this.gateway.getConnections()]) c.abort(new Error('node stopped'))

@@ -204,9 +204,10 @@ export async function serveClientStream (
 }
 
 /**
- * The libp2p client edge: the gateway host with the client protocol on it.
- * Started last and stopped first by the node: a stop refuses new streams,
- * detaches every session (its presence goes), then closes the connections.
+ * The libp2p client edge: the client protocol on the gateway host. The node
+ * starts the host itself early (its addresses go into the first heartbeat) and
+ * this edge last; a stop refuses new streams and detaches every session (its
+ * presence goes), and the node closes the host's connections at the end.
  */
 export class Libp2pClientEdge implements Startable {
   private started = false
@@ -221,7 +222,6 @@ export class Libp2pClientEdge implements Startable {
   async start (): Promise<void> {
     if (this.started) return
     this.started = true
-    await this.gateway.start()
     await this.gateway.handle(CLIENT_PROTOCOL, (stream, connection) => {
       this.opts.supervisor.track('gateway:session', serveClientStream(stream, connection, this.host, this.opts))
     }, { maxInboundStreams: 4 })
@@ -232,6 +232,5 @@ export class Libp2pClientEdge implements Startable {
     this.started = false
     await this.gateway.unhandle(CLIENT_PROTOCOL)
     for (const s of [...this.registry.all()]) this.host.detach(s)
-    await this.gateway.stop()
   }
 }
