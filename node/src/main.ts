@@ -1,38 +1,25 @@
-import { parseArgs } from 'node:util'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { writeFile, mkdir } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { MeshchatNode } from './daemon.js'
 import { DEFAULT_CONFIG, resolveConfig } from './config.js'
-import { newMeshKey, loadMeshKey } from './keys.js'
-import { BootstrapDaemon } from '../../bootstrap/src/bootstrap.js'
+import { newMeshKey } from './keys.js'
+import { USAGE, help, list, onSignal, parse, printer, str } from './cli.js'
+import type { Spec } from './cli.js'
 import { createNodeClient, fileKeyStore } from '../../client/src/node.js'
 import type { ChatMessage, DirectMessage } from '../../client/src/node.js'
 import type { NodeConfig } from './config.js'
 
 /**
- * The `meshchat` command line. This is the only module that reads argv and the
- * environment or prints to the console.
+ * The `meshchat` command line for nodes and clients: `node`, `chat`, `keygen`,
+ * `bench` (bin/meshchat.js sends `bootstrap` and `demo` to bootstrap/src/main.ts).
+ * With that one, the only modules that read argv and the environment or print
+ * to the console.
  */
-
-const USAGE = `meshchat <command> [options]
-
-commands:
-  node        run a chat node (mesh host + client gateway + HTTP)
-  bootstrap   run a bootstrap daemon (a well-known mesh peer without users)
-  chat        terminal client: meshchat chat --connect <gateway multiaddr> --room <name> --name <nick>
-  demo        a local mesh on loopback: one bootstrap and three nodes, with the web app
-  keygen      write a new mesh key: meshchat keygen --out swarm.key
-  bench       run the benchmarks (see README)
-
-Every option also reads an environment variable: --data-dir is MESHCHAT_DATA_DIR, and so on.
-Run meshchat <command> --help for the options of a command.`
-
-type Spec = Record<string, { type: 'string' | 'boolean', multiple?: boolean, short?: string, help: string }>
 
 const NODE_OPTS: Spec = {
   'data-dir': { type: 'string', help: 'node key, mesh key and SQLite store (default ./.meshchat/node)' },
@@ -53,17 +40,6 @@ const NODE_OPTS: Spec = {
   help: { type: 'boolean', short: 'h', help: 'show this help' }
 }
 
-const BOOTSTRAP_OPTS: Spec = {
-  'data-dir': { type: 'string', help: 'key files (default ./.meshchat/bootstrap)' },
-  'mesh-key': { type: 'string', help: 'mesh swarm key file (default <data-dir>/swarm.key, created if missing)' },
-  listen: { type: 'string', multiple: true, help: 'listen multiaddr (default /ip4/0.0.0.0/tcp/4000)' },
-  announce: { type: 'string', multiple: true, help: 'address to announce instead of the listen ones' },
-  bootstrap: { type: 'string', multiple: true, help: 'other bootstrap daemons to join (repeatable)' },
-  'trusted-ip': { type: 'string', multiple: true, help: 'IP exempt from gossipsub IP-colocation scoring' },
-  json: { type: 'boolean', help: 'print JSON lines instead of text' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' }
-}
-
 const CHAT_OPTS: Spec = {
   connect: { type: 'string', multiple: true, help: 'gateway multiaddr of any node (repeatable; TCP or /ws)' },
   room: { type: 'string', multiple: true, help: 'room to join at start (repeatable)' },
@@ -73,79 +49,9 @@ const CHAT_OPTS: Spec = {
   help: { type: 'boolean', short: 'h', help: 'show this help' }
 }
 
-const DEMO_OPTS: Spec = {
-  nodes: { type: 'string', help: 'number of nodes (default 3)' },
-  'data-dir': { type: 'string', help: 'where the demo keeps keys and stores (default ./.meshchat/demo)' },
-  host: { type: 'string', help: 'address to listen on (default 127.0.0.1)' },
-  'base-port': { type: 'string', help: 'first port; the demo uses a few from here (default 4000)' },
-  json: { type: 'boolean', help: 'print JSON lines instead of text' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' }
-}
-
 const KEYGEN_OPTS: Spec = {
   out: { type: 'string', help: 'file to write (default ./swarm.key); never overwritten' },
   help: { type: 'boolean', short: 'h', help: 'show this help' }
-}
-
-function envName (flag: string): string {
-  return 'MESHCHAT_' + flag.toUpperCase().replace(/-/g, '_')
-}
-
-/** parse flags, falling back to MESHCHAT_* environment variables (comma-separated for repeatable ones) */
-function parse (argv: string[], spec: Spec): Record<string, unknown> {
-  const { values } = parseArgs({
-    args: argv,
-    options: Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, {
-      type: v.type,
-      ...(v.multiple === true ? { multiple: true } : {}),
-      ...(v.short != null ? { short: v.short } : {})
-    }])),
-    allowPositionals: false,
-    strict: true
-  })
-  const out: Record<string, unknown> = { ...values }
-  for (const [k, v] of Object.entries(spec)) {
-    if (out[k] !== undefined) continue
-    const env = process.env[envName(k)]
-    if (env == null || env === '') continue
-    out[k] = v.type === 'boolean' ? env === '1' || env === 'true' : v.multiple === true ? env.split(',').map(s => s.trim()).filter(Boolean) : env
-  }
-  return out
-}
-
-function help (cmd: string, spec: Spec): string {
-  const lines = Object.entries(spec).map(([k, v]) => `  --${k.padEnd(18)} ${v.help}  [${envName(k)}]`)
-  return `meshchat ${cmd} [options]\n\n${lines.join('\n')}`
-}
-
-const str = (v: unknown): string | undefined => typeof v === 'string' ? v : undefined
-const list = (v: unknown): string[] | undefined => Array.isArray(v) ? v.map(String) : undefined
-
-function printer (json: boolean): (msg: string, data?: Record<string, unknown>) => void {
-  return (msg, data = {}) => {
-    if (json) console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...data }))
-    else console.log(Object.keys(data).length === 0 ? msg : `${msg} ${Object.entries(data).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`).join(' ')}`)
-  }
-}
-
-/** a stop that has not finished by then is cut short: the process exits anyway */
-const STOP_DEADLINE_MS = 15_000
-
-/** stop on SIGINT/SIGTERM; a second signal exits at once */
-function onSignal (stop: () => Promise<void>): void {
-  let stopping = false
-  const handler = (sig: string): void => {
-    if (stopping) process.exit(1)
-    stopping = true
-    console.error(`${sig}: stopping (again to force)`)
-    setTimeout(() => {
-      console.error(`stop did not finish within ${STOP_DEADLINE_MS} ms; exiting`)
-      process.exit(1)
-    }, STOP_DEADLINE_MS).unref()
-    stop().then(() => process.exit(0), err => { console.error(err); process.exit(1) })
-  }
-  process.on('SIGINT', () => { handler('SIGINT') })
-  process.on('SIGTERM', () => { handler('SIGTERM') })
 }
 
 async function runNode (argv: string[]): Promise<void> {
@@ -185,25 +91,6 @@ async function runNode (argv: string[]): Promise<void> {
   if (node.createdMeshKey) out('created a new mesh key; copy it to every node and bootstrap of this mesh', { path: join(dataDir, 'swarm.key') })
   out('node started', { id: node.nodeId, mesh: node.meshAddrs(), gateway: node.gatewayAddrs(), http: node.http?.url ?? 'off' })
   onSignal(async () => { await node.stop({ graceful: true }) })
-}
-
-async function runBootstrap (argv: string[]): Promise<void> {
-  const o = parse(argv, BOOTSTRAP_OPTS)
-  if (o.help === true) { console.log(help('bootstrap', BOOTSTRAP_OPTS)); return }
-  const dataDir = resolve(str(o['data-dir']) ?? join('.meshchat', 'bootstrap'))
-  const out = printer(o.json === true)
-  const b = await BootstrapDaemon.create({
-    dataDir,
-    meshKey: str(o['mesh-key']) ?? null,
-    listen: list(o.listen) ?? ['/ip4/0.0.0.0/tcp/4000'],
-    announce: list(o.announce),
-    bootstrap: list(o.bootstrap),
-    trustedIps: list(o['trusted-ip'])
-  })
-  await b.start()
-  if (b.createdMeshKey) out('created a new mesh key; copy it to every node of this mesh', { path: join(dataDir, 'swarm.key') })
-  out('bootstrap started; nodes use --bootstrap with one of these', { id: b.peerId, addrs: b.addrs() })
-  onSignal(async () => { await b.stop() })
 }
 
 async function runKeygen (argv: string[]): Promise<void> {
@@ -310,62 +197,11 @@ async function runChat (argv: string[]): Promise<void> {
   process.exit(0)
 }
 
-async function runDemo (argv: string[]): Promise<void> {
-  const o = parse(argv, DEMO_OPTS)
-  if (o.help === true) { console.log(help('demo', DEMO_OPTS)); return }
-  const count = Number(str(o.nodes) ?? 3)
-  const host = str(o.host) ?? '127.0.0.1'
-  const base = Number(str(o['base-port']) ?? 4000)
-  const dir = resolve(str(o['data-dir']) ?? join('.meshchat', 'demo'))
-  const out = printer(o.json === true)
-  await mkdir(dir, { recursive: true })
-  const keyPath = join(dir, 'swarm.key')
-  if (!existsSync(keyPath)) await writeFile(keyPath, newMeshKey(), { mode: 0o600 })
-  await loadMeshKey(keyPath, false)
-  const boot = await BootstrapDaemon.create({ dataDir: join(dir, 'bootstrap'), meshKey: keyPath, listen: [`/ip4/${host}/tcp/${base}`] })
-  await boot.start()
-  const nodes: MeshchatNode[] = []
-  onSignal(async () => {
-    for (const n of nodes) await n.stop({ graceful: true })
-    await boot.stop()
-  })
-  for (let i = 1; i <= count; i++) {
-    const node = await MeshchatNode.create({
-      dataDir: join(dir, `node${i}`),
-      meshKey: keyPath,
-      listen: [`/ip4/${host}/tcp/${base + i}`],
-      gateway: [`/ip4/${host}/tcp/${base + 100 + i}/ws`, `/ip4/${host}/tcp/${base + 200 + i}`],
-      http: `${host}:${base + 4080 + i}`,
-      bootstrap: boot.addrs()
-    })
-    await node.start()
-    nodes.push(node)
-  }
-  out(`meshchat demo: bootstrap ${boot.peerId} and ${count} nodes on ${host}`)
-  nodes.forEach((n, i) => {
-    out(`node${i + 1}`, { id: n.nodeId, web: n.http?.url ?? '', gateway: n.gatewayAddrs() })
-  })
-  if (o.json !== true) {
-    const tcp = (n: MeshchatNode): string => n.gatewayAddrs().find(a => !a.includes('/ws')) ?? ''
-    const n1 = nodes[0]
-    const n2 = nodes[1] ?? nodes[0]
-    if (n1 != null && n2 != null) {
-      console.log(`
-Open two of the web apps above in two browser windows, or chat from two terminals attached to two nodes:
-  npx meshchat chat --connect ${tcp(n1)} --room lobby --name alice --key .meshchat/alice.key
-  npx meshchat chat --connect ${tcp(n2)} --room lobby --name bob --key .meshchat/bob.key
-Ctrl-C stops the demo (history is kept in ${dir}).`)
-    }
-  }
-}
-
 async function main (): Promise<void> {
   const [cmd, ...argv] = process.argv.slice(2)
   switch (cmd) {
     case 'node': return runNode(argv)
-    case 'bootstrap': return runBootstrap(argv)
     case 'chat': return runChat(argv)
-    case 'demo': return runDemo(argv)
     case 'keygen': return runKeygen(argv)
     case 'bench': {
       // the benchmarks live with the tests; run them as a separate program rather than importing test code

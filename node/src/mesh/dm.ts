@@ -11,7 +11,7 @@ import type { Clock } from '../components.js'
 import { rendezvousOwners } from '../state/rendezvous.js'
 import { DmDeliver, DmResult } from './mesh.js'
 import { ChannelPool, serve } from './rpc.js'
-import { SYNC_ERRORS, storedToWire } from './sync.js'
+import { storedToWire } from './sync.js'
 import type { SyncService, MailboxHandler } from './sync.js'
 import type { StoredEvent as WireStoredEvent } from './mesh.js'
 import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
@@ -226,7 +226,7 @@ export class DmService implements Startable, MailboxHandler {
         }
         return 1
       } catch (err) {
-        if ((err as Error).name === 'MailboxFullError' || (err as { code?: number }).code === SYNC_ERRORS.MAILBOX_FULL) full = true
+        if (err instanceof MailboxFullError) full = true
         this.c.log('mailbox put on %s failed - %s', owner, (err as Error).message)
         return 0
       }

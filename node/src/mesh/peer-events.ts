@@ -22,12 +22,15 @@ const originCache = new Set<string>()
 
 function checkOrigin (origin: string): void {
   if (originCache.has(origin)) return
-  try {
-    if (origin.length > 128) throw new Error('too long')
-    peerIdFromString(origin)
-  } catch {
-    throw new InvalidEventError('origin is not a node id')
+  let ok = origin.length <= 128
+  if (ok) {
+    try {
+      peerIdFromString(origin)
+    } catch {
+      ok = false
+    }
   }
+  if (!ok) throw new InvalidEventError('origin is not a node id')
   if (originCache.size > 10_000) originCache.clear()
   originCache.add(origin)
 }

@@ -1,6 +1,7 @@
 import { lpStream } from '@libp2p/utils'
 import * as lp from 'it-length-prefixed'
 import { readFrames } from '../../../client/src/protocol/codec.js'
+import { ErrorCode, MeshchatError } from '../../../client/src/errors.js'
 import type { Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -17,11 +18,14 @@ export interface RpcOptions {
   maxBytes: number
 }
 
-/** The remote answered with something that does not decode, or did not answer in time. */
-export class RpcError extends Error {
+/**
+ * The remote answered with something that does not decode, or did not answer
+ * in time, or the stream broke: the peer is unavailable for this request.
+ */
+export class RpcError extends MeshchatError {
   static override name = 'RpcError'
   constructor (message: string) {
-    super(message)
+    super(ErrorCode.UNAVAILABLE, message)
     this.name = 'RpcError'
   }
 }

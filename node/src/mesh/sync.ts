@@ -3,6 +3,7 @@ import { SYNC_PROTOCOL } from '../../../client/src/protocol/ids.js'
 import { validateRoom } from '../../../client/src/protocol/validate.js'
 import { SyncRequest, SyncResponse } from './mesh.js'
 import { ChannelPool, RpcError, request, serve } from './rpc.js'
+import { BadFrameError, NotEntitledError, UnsupportedError, asMeshchatError, errorFromCode } from '../../../client/src/errors.js'
 import { fullFromWire, fullToWire } from './presence-wire.js'
 import type { CursorMsg, StoredEvent as WireStoredEvent } from './mesh.js'
 import type { PresenceFullState } from '../state/presence.js'
@@ -44,17 +45,10 @@ export interface SyncComponents {
   presence: () => PresenceFullState
 }
 
-export const SYNC_ERRORS = { NOT_OWNER: 1, BAD_REQUEST: 2, UNSUPPORTED: 3, MAILBOX_FULL: 4, REFUSED: 5 } as const
-
-/** A sync error answer, with the responder's code. */
-export class SyncRefusedError extends RpcError {
-  static override name = 'SyncRefusedError'
-  readonly code: number
-  constructor (code: number, message: string) {
-    super(message)
-    this.name = 'SyncRefusedError'
-    this.code = code
-  }
+/** a refusal as a sync answer: the error's own wire code (client and node-to-node codes are one table) */
+function refusal (err: unknown): Partial<SyncResponse> {
+  const e = asMeshchatError(err)
+  return { error: { code: e.code, message: e.message } }
 }
 
 export function storedToWire (e: StoredEvent): WireStoredEvent {
@@ -112,10 +106,10 @@ export class SyncService implements Startable {
 
   /** answer one decoded sync request from `from` (what the stream handler calls; public for tests and fuzzing) */
   async answer (req: SyncRequest, from: PeerId): Promise<Partial<SyncResponse>> {
-    const unsupported = { error: { code: SYNC_ERRORS.UNSUPPORTED, message: 'not handled by this node' } }
+    const unsupported = refusal(new UnsupportedError('not handled by this node'))
     if (req.presence != null) {
       if (req.presence.node !== this.c.nodeId) {
-        return { error: { code: SYNC_ERRORS.NOT_OWNER, message: 'only a node answers for its own presence' } }
+        return refusal(new NotEntitledError('only a node answers for its own presence'))
       }
       return { presence: fullToWire(this.c.presence()) }
     }
@@ -130,7 +124,7 @@ export class SyncService implements Startable {
           return { history: { events: page.events.map(storedToWire), more: page.more } }
         }
         if (req.store != null) {
-          if (req.store.event == null) throw new Error('store request without an event')
+          if (req.store.event == null) throw new BadFrameError('store request without an event')
           const fresh = await rooms.store(validateRoom(req.store.room), req.store.event)
           return { ok: { count: fresh ? 1 : 0 } }
         }
@@ -139,7 +133,7 @@ export class SyncService implements Startable {
           return { ok: { count: req.archive.rooms.length } }
         }
       } catch (err) {
-        return { error: { code: SYNC_ERRORS.BAD_REQUEST, message: (err as Error).message } }
+        return refusal(err)
       }
     }
     const mb = this.mailbox
@@ -158,16 +152,14 @@ export class SyncService implements Startable {
           return { ok: { count: await mb.remove(req.mailboxDelete.user, req.mailboxDelete.ids, from.toString()) } }
         }
       } catch (err) {
-        const name = (err as Error).name
-        const code = name === 'MailboxFullError' ? SYNC_ERRORS.MAILBOX_FULL : name === 'NotEntitledError' ? SYNC_ERRORS.NOT_OWNER : SYNC_ERRORS.REFUSED
-        return { error: { code, message: (err as Error).message } }
+        return refusal(err)
       }
     }
-    return { error: { code: SYNC_ERRORS.UNSUPPORTED, message: 'empty sync request' } }
+    return refusal(new UnsupportedError('empty sync request'))
   }
 
   /**
-   * Send one sync request; an error answer is thrown as SyncRefusedError.
+   * Send one sync request; an error answer is thrown as the typed error of its code.
    * `pipelined` requests share one long-lived stream per peer (small, frequent
    * ones: replication of fresh events); the others get a stream each, so a
    * large presence or history transfer never holds them up.
@@ -180,7 +172,7 @@ export class SyncService implements Startable {
         timeoutMs: timeoutMs ?? this.init.timeoutMs,
         maxBytes: this.init.maxBytes
       })
-    if (res.error != null) throw new SyncRefusedError(res.error.code, `${id.toString()} refused: ${res.error.message}`)
+    if (res.error != null) throw errorFromCode(res.error.code, `${id.toString()} refused: ${res.error.message}`)
     return res
   }
 

@@ -1,0 +1,117 @@
+/**
+ * The `meshchat bootstrap` and `meshchat demo` commands (bin/meshchat.js sends
+ * them here): a bootstrap daemon on its own, or a whole local mesh. The only
+ * place besides node/src/main.ts that reads argv and prints to the console.
+ */
+import { join, resolve } from 'node:path'
+import { writeFile, mkdir } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { MeshchatNode } from '../../node/src/daemon.js'
+import { newMeshKey, loadMeshKey } from '../../node/src/keys.js'
+import { USAGE, help, list, onSignal, parse, printer, str } from '../../node/src/cli.js'
+import { BootstrapDaemon } from './bootstrap.js'
+import type { Spec } from '../../node/src/cli.js'
+
+const BOOTSTRAP_OPTS: Spec = {
+  'data-dir': { type: 'string', help: 'key files (default ./.meshchat/bootstrap)' },
+  'mesh-key': { type: 'string', help: 'mesh swarm key file (default <data-dir>/swarm.key, created if missing)' },
+  listen: { type: 'string', multiple: true, help: 'listen multiaddr (default /ip4/0.0.0.0/tcp/4000)' },
+  announce: { type: 'string', multiple: true, help: 'address to announce instead of the listen ones' },
+  bootstrap: { type: 'string', multiple: true, help: 'other bootstrap daemons to join (repeatable)' },
+  'trusted-ip': { type: 'string', multiple: true, help: 'IP exempt from gossipsub IP-colocation scoring' },
+  json: { type: 'boolean', help: 'print JSON lines instead of text' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' }
+}
+
+const DEMO_OPTS: Spec = {
+  nodes: { type: 'string', help: 'number of nodes (default 3)' },
+  'data-dir': { type: 'string', help: 'where the demo keeps keys and stores (default ./.meshchat/demo)' },
+  host: { type: 'string', help: 'address to listen on (default 127.0.0.1)' },
+  'base-port': { type: 'string', help: 'first port; the demo uses a few from here (default 4000)' },
+  json: { type: 'boolean', help: 'print JSON lines instead of text' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' }
+}
+
+async function runBootstrap (argv: string[]): Promise<void> {
+  const o = parse(argv, BOOTSTRAP_OPTS)
+  if (o.help === true) { console.log(help('bootstrap', BOOTSTRAP_OPTS)); return }
+  const dataDir = resolve(str(o['data-dir']) ?? join('.meshchat', 'bootstrap'))
+  const out = printer(o.json === true)
+  const b = await BootstrapDaemon.create({
+    dataDir,
+    meshKey: str(o['mesh-key']) ?? null,
+    listen: list(o.listen) ?? ['/ip4/0.0.0.0/tcp/4000'],
+    announce: list(o.announce),
+    bootstrap: list(o.bootstrap),
+    trustedIps: list(o['trusted-ip'])
+  })
+  await b.start()
+  if (b.createdMeshKey) out('created a new mesh key; copy it to every node of this mesh', { path: join(dataDir, 'swarm.key') })
+  out('bootstrap started; nodes use --bootstrap with one of these', { id: b.peerId, addrs: b.addrs() })
+  onSignal(async () => { await b.stop() })
+}
+
+async function runDemo (argv: string[]): Promise<void> {
+  const o = parse(argv, DEMO_OPTS)
+  if (o.help === true) { console.log(help('demo', DEMO_OPTS)); return }
+  const count = Number(str(o.nodes) ?? 3)
+  const host = str(o.host) ?? '127.0.0.1'
+  const base = Number(str(o['base-port']) ?? 4000)
+  const dir = resolve(str(o['data-dir']) ?? join('.meshchat', 'demo'))
+  const out = printer(o.json === true)
+  await mkdir(dir, { recursive: true })
+  const keyPath = join(dir, 'swarm.key')
+  if (!existsSync(keyPath)) await writeFile(keyPath, newMeshKey(), { mode: 0o600 })
+  await loadMeshKey(keyPath, false)
+  const boot = await BootstrapDaemon.create({ dataDir: join(dir, 'bootstrap'), meshKey: keyPath, listen: [`/ip4/${host}/tcp/${base}`] })
+  await boot.start()
+  const nodes: MeshchatNode[] = []
+  onSignal(async () => {
+    for (const n of nodes) await n.stop({ graceful: true })
+    await boot.stop()
+  })
+  for (let i = 1; i <= count; i++) {
+    const node = await MeshchatNode.create({
+      dataDir: join(dir, `node${i}`),
+      meshKey: keyPath,
+      listen: [`/ip4/${host}/tcp/${base + i}`],
+      gateway: [`/ip4/${host}/tcp/${base + 100 + i}/ws`, `/ip4/${host}/tcp/${base + 200 + i}`],
+      http: `${host}:${base + 4080 + i}`,
+      bootstrap: boot.addrs()
+    })
+    await node.start()
+    nodes.push(node)
+  }
+  out(`meshchat demo: bootstrap ${boot.peerId} and ${count} nodes on ${host}`)
+  nodes.forEach((n, i) => {
+    out(`node${i + 1}`, { id: n.nodeId, web: n.http?.url ?? '', gateway: n.gatewayAddrs() })
+  })
+  if (o.json !== true) {
+    const tcp = (n: MeshchatNode): string => n.gatewayAddrs().find(a => !a.includes('/ws')) ?? ''
+    const n1 = nodes[0]
+    const n2 = nodes[1] ?? nodes[0]
+    if (n1 != null && n2 != null) {
+      console.log(`
+Open two of the web apps above in two browser windows, or chat from two terminals attached to two nodes:
+  npx meshchat chat --connect ${tcp(n1)} --room lobby --name alice --key .meshchat/alice.key
+  npx meshchat chat --connect ${tcp(n2)} --room lobby --name bob --key .meshchat/bob.key
+Ctrl-C stops the demo (history is kept in ${dir}).`)
+    }
+  }
+}
+
+async function main (): Promise<void> {
+  const [cmd, ...argv] = process.argv.slice(2)
+  switch (cmd) {
+    case 'bootstrap': return runBootstrap(argv)
+    case 'demo': return runDemo(argv)
+    default:
+      console.error(`unknown command "${cmd ?? ''}"\n\n${USAGE}`)
+      process.exitCode = 2
+  }
+}
+
+main().catch(err => {
+  console.error(`meshchat: ${(err as Error).name === 'Error' ? '' : `${(err as Error).name}: `}${(err as Error).message}`)
+  process.exit(1)
+})

@@ -1,0 +1,84 @@
+/**
+ * What the `meshchat` commands share: flags with an environment variable each,
+ * help text, printing (human lines or JSON) and signal handling. The commands
+ * themselves live in node/src/main.ts (node, chat, keygen, bench) and
+ * bootstrap/src/main.ts (bootstrap, demo); bin/meshchat.js picks one.
+ */
+import { parseArgs } from 'node:util'
+
+export const USAGE = `meshchat <command> [options]
+
+commands:
+  node        run a chat node (mesh host + client gateway + HTTP)
+  bootstrap   run a bootstrap daemon (a well-known mesh peer without users)
+  chat        terminal client: meshchat chat --connect <gateway multiaddr> --room <name> --name <nick>
+  demo        a local mesh on loopback: one bootstrap and three nodes, with the web app
+  keygen      write a new mesh key: meshchat keygen --out swarm.key
+  bench       run the benchmarks (see README)
+
+Every option also reads an environment variable: --data-dir is MESHCHAT_DATA_DIR, and so on.
+Run meshchat <command> --help for the options of a command.`
+
+export type Spec = Record<string, { type: 'string' | 'boolean', multiple?: boolean, short?: string, help: string }>
+
+export function envName (flag: string): string {
+  return 'MESHCHAT_' + flag.toUpperCase().replace(/-/g, '_')
+}
+
+/** parse flags, falling back to MESHCHAT_* environment variables (comma-separated for repeatable ones) */
+export function parse (argv: string[], spec: Spec): Record<string, unknown> {
+  const { values } = parseArgs({
+    args: argv,
+    options: Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, {
+      type: v.type,
+      ...(v.multiple === true ? { multiple: true } : {}),
+      ...(v.short != null ? { short: v.short } : {})
+    }])),
+    allowPositionals: false,
+    strict: true
+  })
+  const out: Record<string, unknown> = { ...values }
+  for (const [k, v] of Object.entries(spec)) {
+    if (out[k] !== undefined) continue
+    const env = process.env[envName(k)]
+    if (env == null || env === '') continue
+    out[k] = v.type === 'boolean' ? env === '1' || env === 'true' : v.multiple === true ? env.split(',').map(s => s.trim()).filter(Boolean) : env
+  }
+  return out
+}
+
+export function help (cmd: string, spec: Spec): string {
+  const lines = Object.entries(spec).map(([k, v]) => `  --${k.padEnd(18)} ${v.help}  [${envName(k)}]`)
+  return `meshchat ${cmd} [options]\n\n${lines.join('\n')}`
+}
+
+export const str = (v: unknown): string | undefined => typeof v === 'string' ? v : undefined
+export const list = (v: unknown): string[] | undefined => Array.isArray(v) ? v.map(String) : undefined
+
+export function printer (json: boolean): (msg: string, data?: Record<string, unknown>) => void {
+  return (msg, data = {}) => {
+    if (json) console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...data }))
+    else console.log(Object.keys(data).length === 0 ? msg : `${msg} ${Object.entries(data).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`).join(' ')}`)
+  }
+}
+
+/** a stop that has not finished by then is cut short: the process exits anyway */
+export const STOP_DEADLINE_MS = 15_000
+
+/** stop on SIGINT/SIGTERM; a second signal exits at once */
+export function onSignal (stop: () => Promise<void>): void {
+  let stopping = false
+  const handler = (sig: string): void => {
+    if (stopping) process.exit(1)
+    stopping = true
+    console.error(`${sig}: stopping (again to force)`)
+    setTimeout(() => {
+      console.error(`stop did not finish within ${STOP_DEADLINE_MS} ms; exiting`)
+      process.exit(1)
+    }, STOP_DEADLINE_MS).unref()
+    stop().then(() => process.exit(0), err => { console.error(err); process.exit(1) })
+  }
+  process.on('SIGINT', () => { handler('SIGINT') })
+  process.on('SIGTERM', () => { handler('SIGTERM') })
+}
+
