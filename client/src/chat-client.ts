@@ -158,6 +158,29 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     }
   }
 
+  /**
+   * Attach and stay attached: like connect(), but while no node can be
+   * reached it keeps trying with the reconnect backoff, so an application
+   * needs no retry loop of its own. Rejects only with refusals that trying
+   * again cannot fix (a display name or protocol version the node does not
+   * accept), or when the client is closed.
+   */
+  async start (opts: { addrs?: string[] } = {}): Promise<WelcomeInfo> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.connect(attempt === 0 ? opts : {})
+      } catch (err) {
+        const transient = err instanceof DisconnectedError || err instanceof TimeoutError ||
+          (err instanceof MeshchatError && (err.code === ErrorCode.NODE_FULL || err.code === ErrorCode.UNAVAILABLE))
+        if (!transient || this._state === 'closed') throw err
+        this.setState('reconnecting')
+        const { minMs, maxMs } = this.opts.backoff
+        await new Promise(resolve => setTimeout(resolve, Math.min(maxMs, minMs * 2 ** attempt) * (0.75 + Math.random() / 2)))
+        if ((this._state as ConnectionState) === 'closed') throw new DisconnectedError('client closed')
+      }
+    }
+  }
+
   private async identity (): Promise<PrivateKey> {
     this.key ??= this.opts.privateKey ?? await loadOrCreateIdentity(this.opts.keyStore ?? memoryKeyStore())
     return this.key

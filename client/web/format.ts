@@ -1,4 +1,4 @@
-import { MeshchatError } from '../src/errors.js'
+import { MeshchatError } from '../src/index.js'
 
 /** the tail of a PeerId: enough to tell nodes and users apart on screen */
 export function shortId (id: string): string {

@@ -1,0 +1,198 @@
+/**
+ * The web app's conversation model: rooms and direct-message conversations,
+ * which one is open, unread counts, rosters, who is typing. Pure: no DOM and no
+ * network; the app feeds it what the client reports and renders what it says
+ * changed.
+ */
+import { Timeline } from './timeline.js'
+import type { ChatMessage, DirectMessage, RosterMember, UserState } from '../src/index.js'
+import type { Entry } from './timeline.js'
+
+export interface Conv {
+  /** `room:<name>` or `dm:<userId>` */
+  id: string
+  kind: 'room' | 'dm'
+  /** room name, or the other user's id */
+  target: string
+  title: string
+  timeline: Timeline
+  unread: number
+  /** more history before the oldest message; undefined = not known yet */
+  more: boolean | undefined
+  loadingOlder: boolean
+  /** the join has completed: replays after this are news, not backlog */
+  ready: boolean
+  roster: RosterMember[]
+  typing: Map<string, { name: string, until: number }>
+  /** dm: the other user's presence */
+  peer?: UserState
+  draft: string
+}
+
+/** what an incoming event changed, so the app redraws only that */
+export interface Changed {
+  conv?: Conv
+  /** the entry went into the conversation (false: it was already there) */
+  fresh: boolean
+  /** the navigation (list of conversations, unread badges, titles) needs a redraw */
+  nav: boolean
+  /** the open conversation's header needs a redraw */
+  head: boolean
+  /** a "sending" placeholder this message replaces */
+  retired?: string
+  /** a conversation was created (a first DM from someone) */
+  created?: boolean
+}
+
+const NOTHING: Changed = { fresh: false, nav: false, head: false }
+
+export class Conversations {
+  readonly convs = new Map<string, Conv>()
+  active?: Conv
+
+  constructor (private readonly me: () => string) {}
+
+  private create (kind: Conv['kind'], target: string, title: string): Conv {
+    const conv: Conv = {
+      id: `${kind}:${target}`,
+      kind,
+      target,
+      title,
+      timeline: new Timeline(),
+      unread: 0,
+      // direct messages have no server-side history: only what arrives while the page is open (and the mailbox)
+      more: kind === 'dm' ? false : undefined,
+      loadingOlder: false,
+      ready: kind === 'dm',
+      roster: [],
+      typing: new Map(),
+      draft: ''
+    }
+    this.convs.set(conv.id, conv)
+    return conv
+  }
+
+  room (room: string): Conv | undefined {
+    return this.convs.get('room:' + room)
+  }
+
+  dm (userId: string): Conv | undefined {
+    return this.convs.get('dm:' + userId)
+  }
+
+  ensureRoom (room: string): Conv {
+    return this.room(room) ?? this.create('room', room, room)
+  }
+
+  /** the conversation with `userId`; `created` when it is new (the app then follows their presence) */
+  ensureDm (userId: string, name: string): { conv: Conv, created: boolean } {
+    const conv = this.dm(userId)
+    return conv != null ? { conv, created: false } : { conv: this.create('dm', userId, name), created: true }
+  }
+
+  rooms (): string[] {
+    return [...this.convs.values()].filter(c => c.kind === 'room').map(c => c.target)
+  }
+
+  dmPeers (): string[] {
+    return [...this.convs.values()].filter(c => c.kind === 'dm').map(c => c.target)
+  }
+
+  /** open `conv`; returns the one that was open before */
+  open (conv: Conv): Conv | undefined {
+    const was = this.active
+    this.active = conv
+    conv.unread = 0
+    return was
+  }
+
+  /** remove `conv`; when it was open, the next one (if any) is returned to be opened */
+  drop (conv: Conv): Conv | undefined {
+    this.convs.delete(conv.id)
+    if (this.active !== conv) return undefined
+    this.active = undefined
+    return this.convs.values().next().value
+  }
+
+  /** a room message from the client */
+  message (m: ChatMessage): Changed {
+    const conv = this.room(m.room)
+    if (conv == null) return NOTHING
+    let retired: string | undefined
+    if (m.from === this.me()) {
+      // our own message came back from the node: retire its "sending" placeholder
+      retired = conv.timeline.pendingMatch(m.from, m.text)?.key
+    }
+    conv.typing.delete(m.from)
+    const fresh = conv.timeline.insert({ key: m.id, hlc: m.hlc, from: m.from, name: m.name, text: m.text, ts: m.ts, origin: m.origin, pending: false }) >= 0
+    let nav = false
+    if (fresh && conv !== this.active && m.from !== this.me() && (m.via === 'live' || conv.ready)) {
+      conv.unread++
+      nav = true
+    }
+    return { conv, fresh, nav, head: false, ...(retired != null ? { retired } : {}) }
+  }
+
+  /** a direct message from the client (to or from this user) */
+  direct (d: DirectMessage): Changed {
+    const mine = d.from === this.me()
+    const peer = mine ? d.to : d.from
+    const { conv, created } = this.ensureDm(peer, mine ? (this.dm(peer)?.title ?? peer) : d.name)
+    let nav = created
+    let head = false
+    if (!mine && conv.title !== d.name) {
+      conv.title = d.name
+      nav = true
+      head = conv === this.active
+    }
+    const fresh = conv.timeline.insert({ key: d.id, hlc: d.hlc, from: d.from, name: d.name, text: d.text, ts: d.ts, origin: d.origin, pending: false }) >= 0
+    if (fresh && conv !== this.active && !mine) {
+      conv.unread++
+      nav = true
+    }
+    return { conv, fresh, nav, head, created }
+  }
+
+  /** a followed user's presence */
+  user (u: UserState): Changed {
+    const conv = this.dm(u.userId)
+    if (conv == null) return NOTHING
+    conv.peer = u
+    if (u.online && u.name !== '' && conv.title !== u.name) conv.title = u.name
+    return { conv, fresh: false, nav: true, head: conv === this.active }
+  }
+
+  /** someone started or stopped typing in a room */
+  typing (room: string, userId: string, name: string, active: boolean, until: number): Conv | undefined {
+    const conv = this.room(room)
+    if (conv == null) return undefined
+    if (active) conv.typing.set(userId, { name, until })
+    else conv.typing.delete(userId)
+    return conv
+  }
+
+  /** who is typing in `conv` at `now` (expired entries are dropped), and when the next one expires */
+  typists (conv: Conv | undefined, now: number): { names: string[], nextExpiry: number } {
+    const names: string[] = []
+    let nextExpiry = Infinity
+    for (const [user, t] of conv?.typing ?? []) {
+      if (t.until <= now) {
+        conv?.typing.delete(user)
+        continue
+      }
+      names.push(t.name)
+      nextExpiry = Math.min(nextExpiry, t.until)
+    }
+    return { names, nextExpiry }
+  }
+}
+
+/** "X is typing…" for a list of names */
+export function typingLine (names: string[]): string {
+  if (names.length === 0) return ''
+  if (names.length === 1) return `${names[0] ?? ''} is typing…`
+  if (names.length === 2) return `${names[0] ?? ''} and ${names[1] ?? ''} are typing…`
+  return `${names.length} people are typing…`
+}
+
+export type { Entry }

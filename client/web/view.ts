@@ -1,0 +1,336 @@
+/**
+ * The web app's rendering: the page skeleton (index.html) filled from the
+ * conversation model. Only DOM here; no network and no state of its own beyond
+ * which elements show which entries.
+ */
+import { byTestId, h, replaceChildren } from './dom.js'
+import { clockTime, describeError, hue, initial, shortId } from './format.js'
+import { typingLine } from './model.js'
+import type { Conv, Conversations } from './model.js'
+import type { Entry } from './timeline.js'
+import type { ConnectionState, RosterMember } from '../src/index.js'
+
+const ERROR_SHOW_MS = 8000
+const NOTICE_SHOW_MS = 5000
+
+export const ui = {
+  conn: byTestId('conn-state'),
+  connLabel: byTestId('conn-label'),
+  nodeId: byTestId('node-id'),
+  banner: byTestId('conn-banner'),
+  meName: byTestId('me-name'),
+  status: byTestId<HTMLSelectElement>('status-select'),
+  changeName: byTestId<HTMLButtonElement>('change-name'),
+  rooms: byTestId('room-list'),
+  joinForm: byTestId<HTMLFormElement>('join-form'),
+  joinInput: byTestId<HTMLInputElement>('join-input'),
+  dms: byTestId('dm-list'),
+  title: byTestId('conv-title'),
+  sub: byTestId('conv-sub'),
+  list: byTestId('message-list'),
+  loadOlder: byTestId<HTMLButtonElement>('load-older'),
+  historyStart: byTestId('history-start'),
+  messages: byTestId('messages'),
+  empty: byTestId('empty'),
+  typing: byTestId('typing'),
+  errors: byTestId('errors'),
+  composer: byTestId<HTMLFormElement>('composer'),
+  input: byTestId<HTMLTextAreaElement>('composer-input'),
+  send: byTestId<HTMLButtonElement>('send'),
+  roster: byTestId('roster'),
+  rosterCount: byTestId('roster-count'),
+  rosterTitle: byTestId('roster-title'),
+  gate: byTestId('name-gate'),
+  gateForm: byTestId<HTMLFormElement>('name-form'),
+  gateInput: byTestId<HTMLInputElement>('name-input'),
+  gateError: byTestId('name-error'),
+  gateCancel: byTestId<HTMLButtonElement>('name-cancel')
+}
+
+/** what the view calls back for clicks on things it drew */
+export interface ViewActions {
+  open: (conv: Conv) => void
+  leave: (conv: Conv) => void
+  message: (userId: string, name: string) => void
+}
+
+function dmStateLabel (s: Entry['dm']): string {
+  return s === 'delivered' ? '✓ delivered' : s === 'queued' ? '✉ queued' : 'sending…'
+}
+
+function dmStateTitle (s: Entry['dm']): string {
+  return s === 'delivered'
+    ? 'reached at least one of their devices'
+    : s === 'queued'
+      ? 'they are offline: kept in their mailbox on several nodes until they come back'
+      : 'on its way to the node'
+}
+
+export class View {
+  /** elements of the open conversation's messages, by entry key */
+  private readonly rows = new Map<string, HTMLElement>()
+  private typingTimer?: ReturnType<typeof setTimeout>
+  private noticeTimer?: ReturnType<typeof setTimeout>
+
+  constructor (
+    private readonly model: Conversations,
+    private readonly me: () => string,
+    private readonly actions: ViewActions
+  ) {}
+
+  // ---- connection and notices -------------------------------------------
+
+  connection (state: ConnectionState, nodeId: string | undefined, welcomed: boolean): void {
+    ui.conn.dataset.state = state
+    const labels: Record<ConnectionState, string> = {
+      idle: 'not connected',
+      connecting: 'connecting…',
+      connected: 'connected',
+      reconnecting: 'reconnecting…',
+      closed: 'closed'
+    }
+    ui.connLabel.textContent = labels[state]
+    if (nodeId != null) ui.conn.dataset.node = nodeId
+    ui.nodeId.textContent = nodeId == null ? '' : state === 'connected' ? `node ${shortId(nodeId)}` : `was node ${shortId(nodeId)}`
+    document.body.dataset.conn = state
+    if (state === 'reconnecting' && welcomed) {
+      clearTimeout(this.noticeTimer)
+      ui.banner.dataset.kind = 'warn'
+      ui.banner.textContent = `Lost the connection to node ${shortId(nodeId ?? '')}. Reconnecting to another node…`
+      ui.banner.hidden = false
+    }
+  }
+
+  hideBanner (): void {
+    ui.banner.hidden = true
+  }
+
+  /** a transient line under the top bar */
+  notice (text: string): void {
+    ui.banner.dataset.kind = 'info'
+    ui.banner.textContent = text
+    ui.banner.hidden = false
+    clearTimeout(this.noticeTimer)
+    this.noticeTimer = setTimeout(() => { ui.banner.hidden = true }, NOTICE_SHOW_MS)
+  }
+
+  error (err: unknown): void {
+    const { code, text } = describeError(err)
+    const name = err instanceof Error ? err.name : 'Error'
+    const row = h('div', { className: 'error', testid: 'error', attrs: { 'data-code': code, role: 'alert' } },
+      h('span', { className: 'error-code' }, name),
+      h('span', { className: 'error-text', testid: 'error-text' }, text),
+      h('button', { className: 'error-close', attrs: { type: 'button', 'aria-label': 'dismiss' }, on: { click: () => { row.remove() } } }, '×')
+    )
+    ui.errors.append(row)
+    while (ui.errors.children.length > 3) ui.errors.firstElementChild?.remove()
+    setTimeout(() => { row.remove() }, ERROR_SHOW_MS)
+  }
+
+  // ---- the timeline -----------------------------------------------------
+
+  /** draw an entry the model just took, if its conversation is on screen */
+  entryAdded (conv: Conv, e: Entry, follow = true): void {
+    if (conv !== this.model.active) return
+    const stick = follow && this.nearBottom()
+    const row = this.row(e)
+    const next = conv.timeline.next(e.key)
+    const before = next == null ? null : this.rows.get(next.key) ?? null
+    ui.messages.insertBefore(row, before)
+    this.rows.set(e.key, row)
+    ui.empty.hidden = true
+    if (stick || (follow && e.from === this.me() && e.pending)) this.scrollToBottom()
+  }
+
+  entryRemoved (conv: Conv, key: string): void {
+    if (conv !== this.model.active) return
+    this.rows.get(key)?.remove()
+    this.rows.delete(key)
+  }
+
+  private row (e: Entry): HTMLElement {
+    const mine = e.from === this.me()
+    const attrs: Record<string, string> = { 'data-id': e.key, 'data-from': e.from }
+    if (e.dm != null) attrs['data-dm-state'] = e.dm
+    return h('li', { className: `msg${mine ? ' mine' : ''}${e.pending ? ' pending' : ''}`, testid: 'message', attrs },
+      h('span', { className: 'avatar', attrs: { 'aria-hidden': 'true', style: `--h:${hue(e.from)}` } }, initial(e.name)),
+      h('div', { className: 'body' },
+        h('div', { className: 'meta' },
+          h('span', { className: 'author', testid: 'message-author', title: e.from }, e.name),
+          h('time', { title: new Date(e.ts).toLocaleString() + (e.origin != null ? ` · via node ${shortId(e.origin)}` : '') }, clockTime(e.ts)),
+          e.pending && e.dm == null ? h('span', { className: 'state', testid: 'send-state' }, 'sending…') : null,
+          e.dm != null ? h('span', { className: `state dm-${e.dm}`, testid: 'dm-state', title: dmStateTitle(e.dm) }, dmStateLabel(e.dm)) : null
+        ),
+        h('div', { className: 'text', testid: 'message-text' }, e.text)
+      )
+    )
+  }
+
+  nearBottom (): boolean {
+    return ui.list.scrollHeight - ui.list.scrollTop - ui.list.clientHeight < 80
+  }
+
+  scrollToBottom (): void {
+    ui.list.scrollTop = ui.list.scrollHeight
+  }
+
+  /** how far the list is from its bottom, to keep the reader in place while older messages go in above */
+  distanceFromBottom (): number {
+    return ui.list.scrollHeight - ui.list.scrollTop
+  }
+
+  restoreDistanceFromBottom (d: number): void {
+    ui.list.scrollTop = ui.list.scrollHeight - d
+  }
+
+  // ---- whole panes ------------------------------------------------------
+
+  all (): void {
+    this.nav()
+    this.head()
+    this.messages()
+    this.roster()
+    this.typing()
+    const conv = this.model.active
+    ui.input.disabled = conv == null
+    ui.send.disabled = conv == null
+    ui.input.placeholder = conv == null ? 'Join a room to start chatting' : conv.kind === 'room' ? `Message #${conv.title}` : `Message ${conv.title}`
+  }
+
+  nav (): void {
+    const item = (conv: Conv, label: Node[], extra?: Node): HTMLElement => h('li', {
+      className: `nav-item${conv === this.model.active ? ' active' : ''}${conv.unread > 0 ? ' has-unread' : ''}`,
+      testid: conv.kind === 'room' ? 'room-item' : 'dm-item',
+      attrs: conv.kind === 'room' ? { 'data-room': conv.target } : { 'data-user-id': conv.target }
+    },
+    h('button', { className: 'nav-open', attrs: { type: 'button' }, on: { click: () => { this.actions.open(conv) } } },
+      ...label,
+      conv.unread > 0 ? h('span', { className: 'badge', testid: 'unread' }, String(conv.unread)) : null
+    ),
+    extra
+    )
+    const rooms: HTMLElement[] = []
+    const dms: HTMLElement[] = []
+    for (const conv of this.model.convs.values()) {
+      if (conv.kind === 'room') {
+        rooms.push(item(conv, [h('span', { className: 'hash' }, '#'), h('span', { className: 'label' }, conv.title)],
+          h('button', {
+            className: 'nav-leave',
+            testid: 'leave-room',
+            title: `leave #${conv.title}`,
+            attrs: { type: 'button', 'aria-label': `leave ${conv.title}` },
+            on: { click: () => { this.actions.leave(conv) } }
+          }, '×')))
+      } else {
+        const online = conv.peer?.online === true
+        dms.push(item(conv, [
+          h('span', { className: `dot ${online ? conv.peer?.status ?? 'online' : 'offline'}` }),
+          h('span', { className: 'label' }, conv.title)
+        ]))
+      }
+    }
+    replaceChildren(ui.rooms, ...rooms)
+    replaceChildren(ui.dms, ...dms)
+  }
+
+  head (): void {
+    const conv = this.model.active
+    if (conv == null) {
+      ui.title.textContent = 'meshchat'
+      ui.sub.textContent = ''
+      return
+    }
+    if (conv.kind === 'room') {
+      ui.title.textContent = '#' + conv.title
+      ui.sub.textContent = `${conv.roster.length} ${conv.roster.length === 1 ? 'member' : 'members'} online`
+    } else {
+      ui.title.textContent = conv.title
+      const p = conv.peer
+      ui.sub.textContent = p == null
+        ? 'direct message'
+        : p.online
+          ? `${p.status === 'away' ? 'away' : 'online'} · node ${p.nodes.map(shortId).join(', ')}`
+          : 'offline · messages wait in their mailbox'
+    }
+  }
+
+  messages (): void {
+    this.rows.clear()
+    const conv = this.model.active
+    const rows: HTMLElement[] = []
+    for (const e of conv?.timeline.entries ?? []) {
+      const row = this.row(e)
+      this.rows.set(e.key, row)
+      rows.push(row)
+    }
+    replaceChildren(ui.messages, ...rows)
+    ui.empty.hidden = conv != null
+    this.older()
+  }
+
+  older (): void {
+    const conv = this.model.active
+    const room = conv?.kind === 'room'
+    ui.loadOlder.hidden = !room || conv.more === false
+    ui.loadOlder.disabled = conv?.loadingOlder === true
+    ui.loadOlder.textContent = conv?.loadingOlder === true ? 'Loading…' : 'Load older messages'
+    ui.historyStart.hidden = conv == null || (room && conv.more !== false)
+    ui.historyStart.textContent = room
+      ? 'This is the beginning of the conversation.'
+      : 'Direct messages from while this page is open, and any that waited in your mailbox.'
+  }
+
+  roster (): void {
+    const conv = this.model.active
+    const me = this.me()
+    if (conv?.kind !== 'room') {
+      ui.rosterTitle.textContent = conv == null ? 'Members' : 'With'
+      const p = conv?.peer
+      const peer: RosterMember[] = conv == null
+        ? []
+        : [{ userId: conv.target, name: conv.title, status: p?.online === true && p.status === 'away' ? 'away' : 'online', nodes: p?.nodes ?? [] }]
+      replaceChildren(ui.roster, ...peer.map(m => this.member(m, p?.online !== true)))
+      ui.rosterCount.textContent = ''
+      this.head()
+      return
+    }
+    ui.rosterTitle.textContent = 'Members'
+    const members = [...conv.roster].sort((a, b) =>
+      (a.userId === me ? -1 : 0) - (b.userId === me ? -1 : 0) || a.name.localeCompare(b.name) || (a.userId < b.userId ? -1 : 1))
+    replaceChildren(ui.roster, ...members.map(m => this.member(m, false)))
+    ui.rosterCount.textContent = String(members.length)
+    this.head()
+  }
+
+  /** one person in the side pane: status, name, the node(s) hosting them; click to message them */
+  private member (m: RosterMember, offline: boolean): HTMLElement {
+    const me = m.userId === this.me()
+    const status = offline ? 'offline' : m.status
+    return h('li', { className: `member${me ? ' self' : ''}`, testid: 'roster-member', attrs: { 'data-user-id': m.userId, 'data-status': status } },
+      h('button', {
+        className: 'member-open',
+        title: me ? 'you' : `message ${m.name} (${m.userId})`,
+        attrs: { type: 'button', ...(me ? { 'aria-disabled': 'true' } : {}) },
+        on: { click: () => { this.actions.message(m.userId, m.name) } }
+      },
+      h('span', { className: 'avatar small', attrs: { 'aria-hidden': 'true', style: `--h:${hue(m.userId)}` } }, initial(m.name)),
+      h('span', { className: `dot ${status}`, title: status }),
+      h('span', { className: 'member-name', testid: 'member-name' }, m.name),
+      me ? h('span', { className: 'you' }, 'you') : null,
+      h('span', { className: 'member-node', testid: 'member-node', title: m.nodes.join('\n') }, m.nodes.map(shortId).join(' '))
+      ))
+  }
+
+  typing (): void {
+    clearTimeout(this.typingTimer)
+    const now = Date.now()
+    const { names, nextExpiry } = this.model.typists(this.model.active, now)
+    ui.typing.textContent = typingLine(names)
+    if (nextExpiry !== Infinity) this.typingTimer = setTimeout(() => { this.typing() }, nextExpiry - now + 10)
+  }
+
+  autosize (): void {
+    ui.input.style.height = 'auto'
+    ui.input.style.height = `${Math.min(ui.input.scrollHeight, 160)}px`
+  }
+}
