@@ -8,7 +8,7 @@ import { writeFile, mkdir } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { MeshchatNode } from '../../node/src/daemon.js'
 import { newMeshKey, loadMeshKey } from '../../node/src/keys.js'
-import { USAGE, help, list, onSignal, parse, printer, str } from '../../node/src/cli.js'
+import { USAGE, help, list, onSignal, parse, printer, runMain, str } from '../../node/src/cli.js'
 import { BootstrapDaemon } from './bootstrap.js'
 import type { Spec } from '../../node/src/cli.js'
 
@@ -111,7 +111,4 @@ async function main (): Promise<void> {
   }
 }
 
-main().catch(err => {
-  console.error(`meshchat: ${(err as Error).name === 'Error' ? '' : `${(err as Error).name}: `}${(err as Error).message}`)
-  process.exit(1)
-})
+runMain(main)

@@ -82,3 +82,11 @@ export function onSignal (stop: () => Promise<void>): void {
   process.on('SIGTERM', () => { handler('SIGTERM') })
 }
 
+
+/** run a command's main: a failure is one line on stderr (its error class, unless plain) and exit code 1 */
+export function runMain (main: () => Promise<void>): void {
+  main().catch(err => {
+    console.error(`meshchat: ${(err as Error).name === 'Error' ? '' : `${(err as Error).name}: `}${(err as Error).message}`)
+    process.exit(1)
+  })
+}

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { MeshchatNode } from './daemon.js'
 import { DEFAULT_CONFIG, resolveConfig } from './config.js'
 import { newMeshKey } from './keys.js'
-import { USAGE, help, list, onSignal, parse, printer, str } from './cli.js'
+import { USAGE, help, list, onSignal, parse, printer, runMain, str } from './cli.js'
 import type { Spec } from './cli.js'
 import { createNodeClient, fileKeyStore } from '../../client/src/node.js'
 import type { ChatMessage, DirectMessage } from '../../client/src/node.js'
@@ -219,7 +219,4 @@ async function main (): Promise<void> {
   }
 }
 
-main().catch(err => {
-  console.error(`meshchat: ${(err as Error).name === 'Error' ? '' : `${(err as Error).name}: `}${(err as Error).message}`)
-  process.exit(1)
-})
+runMain(main)

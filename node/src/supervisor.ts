@@ -61,3 +61,31 @@ export class Supervisor {
     return setInterval(this.wrap(where, fn), ms)
   }
 }
+
+/**
+ * A job that runs once, `delayMs` after it was first asked for, however many
+ * times it is asked for in between: a burst of membership changes costs one
+ * rebalance. Supervised like every other timer.
+ */
+export class Debounced {
+  private timer?: ReturnType<typeof setTimeout>
+
+  constructor (
+    private readonly supervisor: Supervisor,
+    private readonly where: string,
+    private readonly delayMs: number,
+    private readonly job: () => unknown
+  ) {}
+
+  schedule (): void {
+    this.timer ??= this.supervisor.timeout(this.where, () => {
+      this.timer = undefined
+      return this.job()
+    }, this.delayMs)
+  }
+
+  cancel (): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+  }
+}

@@ -69,11 +69,20 @@ function ab (u: Uint8Array): Uint8Array<ArrayBuffer> {
   return u as Uint8Array<ArrayBuffer>
 }
 
-function signedInput (payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(DOMAIN.byteLength + payload.byteLength)
-  out.set(DOMAIN, 0)
-  out.set(payload, DOMAIN.byteLength)
+/**
+ * What a signature covers: a domain prefix and the payload, so a signature made
+ * for one purpose (an event, a presence message, a login proof) can never pass
+ * for another.
+ */
+export function withDomain (domain: Uint8Array, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(domain.byteLength + payload.byteLength)
+  out.set(domain, 0)
+  out.set(payload, domain.byteLength)
   return out
+}
+
+function signedInput (payload: Uint8Array): Uint8Array {
+  return withDomain(DOMAIN, payload)
 }
 
 /**

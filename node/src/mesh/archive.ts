@@ -12,6 +12,7 @@ import type { Cursor, MessageStore, Page, RetentionPolicy, StoredRoomEvent } fro
 import type { NodeMetrics } from '../metrics.js'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Logger, Startable } from '@libp2p/interface'
+import { Debounced } from '../supervisor.js'
 import type { Supervisor } from '../supervisor.js'
 import type { Clock } from '../components.js'
 
@@ -85,7 +86,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   private readonly offeredBy = new Map<string, string>()
   /** owners each room had at the last rebalance, to spot nodes that just became owners */
   private lastOwners = new Map<string, string[]>()
-  private rebalanceTimer?: ReturnType<typeof setTimeout>
+  private readonly rebalancer: Debounced
   private readonly catchUps = new Set<ReturnType<typeof setTimeout>>()
   private pruneTimer?: ReturnType<typeof setInterval>
   private started = false
@@ -94,6 +95,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   constructor (init: ArchiveInit, components: ArchiveComponents) {
     this.init = init
     this.c = components
+    this.rebalancer = new Debounced(components.supervisor, 'archive:rebalance', init.rebalanceDelayMs, async () => this.rebalance())
     this.onPresence = components.supervisor.wrap('archive:presence', (evt: CustomEvent<{ nodes: unknown[], rooms: Array<{ member: unknown }> }>) => {
       // ownership depends on the live node set and on which rooms exist
       if (evt.detail.nodes.length > 0 || evt.detail.rooms.length > 0) this.scheduleRebalance()
@@ -113,7 +115,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   stop (): void {
     if (!this.started) return
     this.started = false
-    clearTimeout(this.rebalanceTimer)
+    this.rebalancer.cancel()
     clearInterval(this.pruneTimer)
     for (const t of this.catchUps) clearTimeout(t)
     this.catchUps.clear()
@@ -135,11 +137,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   }
 
   private scheduleRebalance (): void {
-    if (!this.started || this.rebalanceTimer != null) return
-    this.rebalanceTimer = this.c.supervisor.timeout('archive:rebalance', () => {
-      this.rebalanceTimer = undefined
-      this.rebalance()
-    }, this.init.rebalanceDelayMs)
+    if (this.started) this.rebalancer.schedule()
   }
 
   /**

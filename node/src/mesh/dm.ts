@@ -6,6 +6,7 @@ import { ErrorCode, MailboxFullError, NotEntitledError, UnavailableError, asMesh
 import { BoundedMap, BoundedSet } from '../state/bounded.js'
 import { checkStamps, openPeerEvent, openPeerEvents } from './peer-events.js'
 import type { StampRule } from '../state/stamps.js'
+import { Debounced } from '../supervisor.js'
 import type { Supervisor } from '../supervisor.js'
 import type { Clock } from '../components.js'
 import { rendezvousOwners } from '../state/rendezvous.js'
@@ -80,7 +81,7 @@ export class DmService implements Startable, MailboxHandler {
   private readonly init: DmInit
   private readonly c: DmComponents
   private started = false
-  private rebalanceTimer?: ReturnType<typeof setTimeout>
+  private readonly rebalancer: Debounced
   /** users whose mailbox is waiting to be pushed to the nodes they are attached to */
   private readonly pushQueue = new Set<string>()
   /** owner set each held mailbox had at the last rebalance */
@@ -101,6 +102,7 @@ export class DmService implements Startable, MailboxHandler {
   constructor (init: DmInit, components: DmComponents) {
     this.init = init
     this.c = components
+    this.rebalancer = new Debounced(components.supervisor, 'dm:rebalance', init.rebalanceDelayMs, async () => this.rebalance())
     this.channels = new ChannelPool(components.mesh, DM_PROTOCOL, { req: DmDeliver, res: DmResult }, { timeoutMs: init.requestTimeoutMs, maxBytes: 4096 })
     this.onPresence = components.supervisor.wrap('dm:presence', (evt: CustomEvent<PresenceChange>) => {
       if (evt.detail.nodes.length > 0) this.scheduleRebalance()
@@ -130,7 +132,7 @@ export class DmService implements Startable, MailboxHandler {
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
-    clearTimeout(this.rebalanceTimer)
+    this.rebalancer.cancel()
     clearTimeout(this.pushTimer)
     clearInterval(this.pruneTimer)
     for (const wake of [...this.presenceWaiters]) wake()
@@ -426,11 +428,7 @@ export class DmService implements Startable, MailboxHandler {
   }
 
   private scheduleRebalance (): void {
-    if (!this.started || this.rebalanceTimer != null) return
-    this.rebalanceTimer = this.c.supervisor.timeout('dm:rebalance', async () => {
-      this.rebalanceTimer = undefined
-      await this.rebalance()
-    }, this.init.rebalanceDelayMs)
+    if (this.started) this.rebalancer.schedule()
   }
 
   /**

@@ -2,7 +2,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { nodeEd25519Verifier } from '../../../client/src/protocol/ed25519-node.js'
-import { validateUserId } from '../../../client/src/protocol/signing.js'
+import { validateUserId, withDomain } from '../../../client/src/protocol/signing.js'
 import { validateDisplayName, validateRoom } from '../../../client/src/protocol/validate.js'
 import { PresenceMessage, SignedPresence } from './mesh.js'
 import type { PresenceEntryMsg, PresenceFullMsg } from './mesh.js'
@@ -168,10 +168,7 @@ function verifierFor (node: string, id: PeerId): (data: Uint8Array, sig: Uint8Ar
 }
 
 function signedInput (body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(DOMAIN.byteLength + body.byteLength)
-  out.set(DOMAIN, 0)
-  out.set(body, DOMAIN.byteLength)
-  return out
+  return withDomain(DOMAIN, body)
 }
 
 /** Sign a presence message with this node's key: the bytes to publish on the presence topic. */
