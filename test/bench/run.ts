@@ -18,6 +18,7 @@ import { SystemUnderTest } from './lib/system.js'
 import { local, spread } from './lib/workload.js'
 import { machineTable } from './lib/report.js'
 import { render } from './lib/render.js'
+import { abuseScenario } from './scenarios/abuse.js'
 import { attachScenario, capacity, sweep } from './scenarios/main.js'
 import { presenceScenario } from './scenarios/presence.js'
 import { resumeScenario } from './scenarios/resume.js'
@@ -27,7 +28,7 @@ import type { Machine } from './lib/report.js'
 import type { BenchConfig, Results } from './lib/results.js'
 import type { SystemSpec } from './scenarios/scaleout.js'
 
-const SECTIONS = ['attach', 'room', 'dm', 'local', 'resume', 'presence', 'presence-memory', 'scale'] as const
+const SECTIONS = ['attach', 'room', 'dm', 'local', 'abuse', 'resume', 'presence', 'presence-memory', 'scale'] as const
 type Section = typeof SECTIONS[number]
 
 const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
@@ -37,6 +38,7 @@ const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
   --only <system>       meshchat or socketio
   --adapter <mode>      baseline Redis adapter for the head-to-head runs: classic (default) or sharded
   --sections <list>     comma-separated subset of: ${SECTIONS.join(', ')}
+                        (abuse: honest p99 with and without one abusive client; meshchat only)
   --base-port <n>       first loopback port (default 17000; the suite uses about 700 from there)
   --nodes <n>           servers per system in the head-to-head runs (default 5)
   --users <n>           users in the head-to-head runs (default 400, quick 200)
@@ -96,7 +98,9 @@ const cfg: BenchConfig = quick
       attachClients: 1000,
       presence: [{ nodes: 5, reps: 1 }], presenceChurn: [0, 10], churnSeconds: 2.5, churnPopulation: 8, usersPerVictim: 5,
       resume: { fill: 1000, missed: 300, writers: 10, historyPages: 10 },
-      scale: { sizes: [2, 4, 8], workloads: ['spread'], users: 120, rooms: 12, rate: 1, adapters: [adapter], step: { durationMs: 2000, warmupMs: 500, drainMs: 800, msgBytes: 100 } }
+      scale: { sizes: [2, 4, 8], workloads: ['spread'], users: 120, rooms: 12, rate: 1, adapters: [adapter], step: { durationMs: 2000, warmupMs: 500, drainMs: 800, msgBytes: 100 } },
+      // the lowest room rate (100 msg/s at 200 users): below saturation on an otherwise idle 2-core machine
+      abuse: { ratePerUser: 0.5, overdrive: 1.5, leadMs: 500, sessions: 5, step: { durationMs: 6000, warmupMs: 1500, drainMs: 1000, msgBytes: 100 } }
     }
   : {
       users, rooms: Math.max(1, Math.round(users / 10)), generators: 2,
@@ -105,7 +109,9 @@ const cfg: BenchConfig = quick
       attachClients: 1000,
       presence: [{ nodes: 5, reps: 3 }, { nodes: 20, reps: 3 }], presenceChurn: [0, 10, 50], churnSeconds: 10, churnPopulation: 20, usersPerVictim: 5,
       resume: { fill: 10_000, missed: 2000, writers: 12, historyPages: 40 },
-      scale: { sizes: [2, 4, 8], workloads: ['spread', 'room-local'], users: 320, rooms: 32, rate: 0.5, adapters: ['classic', 'sharded'], step: { durationMs: 10000, warmupMs: 2000, drainMs: 2000, msgBytes: 100 } }
+      scale: { sizes: [2, 4, 8], workloads: ['spread', 'room-local'], users: 320, rooms: 32, rate: 0.5, adapters: ['classic', 'sharded'], step: { durationMs: 10000, warmupMs: 2000, drainMs: 2000, msgBytes: 100 } },
+      // 100 msg/s at 400 users (the next rate, 200 msg/s, is where meshchat's p99 passes 100 ms on 2 cores)
+      abuse: { ratePerUser: 0.25, overdrive: 1.5, leadMs: 500, sessions: 5, step: { durationMs: 20000, warmupMs: 4000, drainMs: 3000, msgBytes: 100 } }
     }
 
 function version (pkg: string): string {
@@ -218,15 +224,17 @@ async function runScale (sizes: number[], reuse: SystemUnderTest[]): Promise<voi
   })
 }
 
-const mainNeeded = (['attach', 'room', 'dm', 'local', 'resume'] as Section[]).some(s => sections.has(s))
+const mainNeeded = (['attach', 'room', 'dm', 'local', 'resume'] as Section[]).some(s => sections.has(s)) || (sections.has('abuse') && runMesh)
+/** the Socket.IO cluster is only started for sections that compare the two systems */
+const sioNeeded = runSio && (['attach', 'room', 'dm', 'local', 'scale'] as Section[]).some(s => sections.has(s))
 try {
   if (mainNeeded) {
     const suts: SystemUnderTest[] = []
     let mesh: MeshchatCluster | undefined
-    await section(`start ${nodes} meshchat nodes and ${nodes} Socket.IO servers`, async () => {
+    await section(`start ${[runMesh ? `${nodes} meshchat nodes` : '', sioNeeded ? `${nodes} Socket.IO servers` : ''].filter(Boolean).join(' and ')}`, async () => {
       const [mc, sio] = await Promise.all([
         runMesh ? MeshchatCluster.start(reg, { base, nodes, tag: 'main' }) : undefined,
-        runSio ? SocketIoCluster.start(reg, { base: base + 150, servers: nodes, adapter }) : undefined
+        sioNeeded ? SocketIoCluster.start(reg, { base: base + 150, servers: nodes, adapter }) : undefined
       ])
       mesh = mc
       if (mc != null) suts.push(new SystemUnderTest(reg, mc, cfg.generators))
@@ -259,6 +267,21 @@ try {
       if (sections.has('local')) {
         await section('room-local: each room on one or two servers', async () => {
           results.steps.push(...await sweep(suts, 'room-local', () => local(cfg.users, cfg.rooms, nodes), 'room', cfg.localRates, step, log, true, quick))
+        })
+      }
+      const meshSut = suts.find(s => s.system === 'meshchat')
+      if (sections.has('abuse') && meshSut != null && cfg.abuse != null) {
+        const abuseCfg = cfg.abuse
+        await section(`abuse: honest room chat at ${abuseCfg.ratePerUser} msg/s per user, without and with one abusive client (meshchat)`, async () => {
+          // the other system sits idle meanwhile: no clients of its own on the machine
+          for (const s of suts) if (s !== meshSut) await s.detach()
+          results.abuse = await abuseScenario(reg, meshSut, {
+            workload: 'room chat (spread)',
+            placement: spreadPlacement,
+            cfg: abuseCfg,
+            attach: false,
+            log
+          })
         })
       }
       if (sections.has('scale') && cfg.scale.sizes.includes(nodes) && suts.length > 0) {

@@ -1,7 +1,7 @@
 /** latest.md (every table of a run) and the scale-out chart, from a run's results. */
 import { model } from '../model.js'
 import {
-  attachTable, capacityTable, duplicatesTable, machineTable, nodeHopTable, perProcessTable, presenceTables, resumeTables, scaleTable, stepTable, table
+  abuseTables, attachTable, capacityTable, duplicatesTable, machineTable, nodeHopTable, perProcessTable, presenceTables, resumeTables, scaleTable, stepTable, table
 } from './report.js'
 import { COLORS, lineChart } from './svg.js'
 import type { Results } from './results.js'
@@ -43,6 +43,21 @@ export function render (results: Results): { md: string, svg?: string } {
   const dupRef = mref[Math.min(1, mref.length - 1)]
   if (dupRef != null) {
     md.push(`\n## meshchat duplicates per node (room chat (spread) at ${dupRef.ratePerUser} msg/s per user)\n\n${duplicatesTable(dupRef)}\n\n"gossipsub duplicates" are copies gossipsub dropped by message id (meshchat_gossip_copies_total, every copy the node hashed, minus its own publishes, minus meshchat_gossip_delivered_total); "meshchat_duplicates_total" are events gossipsub delivered that the store already had, mostly the gossip copy of an event replicated to this node before its ack.`)
+  }
+  if (results.abuse != null) {
+    const a = results.abuse
+    const st = a.rows[0]?.step
+    const ac = cfg.abuse
+    md.push(`\n## One abusive client: honest users' latency without and with it (meshchat)\n\n` +
+      `Room chat (spread) at ${a.ratePerUser} msg/s per user (${st?.users ?? '?'} users, ${st?.servers ?? '?'} servers), run twice back to back: without, then with one abusive client (test/bench/abuser.ts, its own process) ` +
+      `attached to node${a.node}, which hosts the most honest users (${a.honestOnNode}). The abuser is one authenticated user (one key) on raw client-protocol sessions ` +
+      `(${a.sessions.length === 1 ? 'one session for every kind' : `${a.sessions.length} sessions, each its own connection: ${a.sessions.map(k => k.join(' + ')).join('; ')}; a node handles a session's requests one at a time, so one session would leave every kind waiting behind DMs and DM acks`}) ` +
+      `that spends every per-session budget's burst when a session opens ` +
+      `and then sends open-loop at ${a.overdrive}× every budget's rate, never backing off: signed room messages, events with bad signatures and DMs to honest users (sharing the message budget), typing, ` +
+      `joins (asking a backlog of ${a.historyLimit}) and leaves of every room, history pages of ${a.historyLimit} from the busiest room on its node (${a.room}, ${a.roomMessages} messages before the runs), ` +
+      `watch lists of ${a.watchSize} users, status changes, pings, DM acks; when the node ends its session it reconnects at once with the same key. ` +
+      `${ac != null ? `${ac.step.durationMs / 1000} s per run, the first ${ac.step.warmupMs / 1000} s not measured. ` : ''}"refused %" counts error replies and typing notices acknowledged but dropped over budget. ` +
+      `Socket.IO has no equivalent request budgets, so this step runs on meshchat only.\n\n${abuseTables(a)}`)
   }
   if (results.resume != null) md.push(`\n## Resume and history (meshchat, ${nodes} nodes)\n\n${resumeTables(results.resume)}`)
   if (results.presence.length > 0) md.push(`\n## Presence (meshchat)\n\n${presenceTables(results.presence)}`)

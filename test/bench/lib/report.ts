@@ -1,4 +1,6 @@
 /** Markdown tables for the console, latest.md and the README. */
+import { ABUSE_KINDS, disconnects, refusedPct, sent } from './abuser-protocol.js'
+import type { AbuseReport } from '../scenarios/abuse.js'
 import type { AttachRow, CapacityRow } from '../scenarios/main.js'
 import type { PresenceResult } from '../scenarios/presence.js'
 import type { ResumeReport } from '../scenarios/resume.js'
@@ -107,4 +109,30 @@ export function scaleTable (rows: ScaleRow[]): string {
   return table(['workload', 'system', 'servers', 'servers per room', 'offered msg/s', 'delivered/s', 'p50 ms', 'p99 ms', 'loss', 'bytes in / server / s', 'of which from peers', 'msgs in / server / s', 'of which from peers', 'CPU / server (cores)', 'Redis or bootstrap CPU'],
     rows.map(r => [r.workload, r.system, r.servers, n2(r.serversPerRoom), n0(r.offered), n0(r.deliveredPerSec), ms(r.p50), ms(r.p99), `${n2(r.lossPct)} %`, bytes(r.bytesInPerServer), bytes(r.peerBytesInPerServer),
       n0(r.msgsInPerServer), n0(r.peerMsgsInPerServer), n2(r.cpuPerServer), n2(r.hubCpu)]))
+}
+
+/** the abuse step: honest users without and with the abuser, and what the abuser sent, kind by kind */
+export function abuseTables (a: AbuseReport): string {
+  const main = table(['run', 'offered msg/s', 'deliveries/s', 'p50 / p99 ms', 'loss', 'server CPU (cores)', `node${a.node} CPU (cores)`, 'abuser requests/s', 'refused %', 'disconnects', 'gen lag p99 ms', 'other load (cores)'],
+    a.rows.map(r => {
+      const s = r.step
+      const ab = r.abuser
+      return [r.run === 'with' ? 'with abuser' : 'without abuser', n0(s.offered), n0(s.deliveredPerSec), `${ms(s.latency.p50)} / ${ms(s.latency.p99)}`, `${n2(s.lossPct)} %`,
+        n2(r.serverCores), n2(r.abusedNodeCores), ab == null ? '–' : n0(sent(ab) / ab.seconds), ab == null ? '–' : `${n1(refusedPct(ab))} %`,
+        ab == null ? '–' : `${disconnects(ab)} (${ab.sessions} sessions opened)`, ms(s.genLagP99), n2(s.otherCores)]
+    }))
+  const move = `honest p99 moved by ${Number.isFinite(a.p99MovePct) ? `${a.p99MovePct > 0 ? '+' : ''}${a.p99MovePct.toFixed(1)}` : 'n/a'} % (p50 by ${Number.isFinite(a.p50MovePct) ? `${a.p50MovePct > 0 ? '+' : ''}${a.p50MovePct.toFixed(1)}` : 'n/a'} %)`
+  const ab = a.rows.find(r => r.abuser != null)?.abuser
+  if (ab == null) return `${main}\n\n${move}`
+  const codes = (c: Record<string, number>): string => Object.entries(c).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${v}`).join(', ') || '0'
+  const serviceTotal = ABUSE_KINDS.reduce((n, k) => n + (ab.byKind[k].serviceSumMs ?? 0), 0)
+  const kinds = table(['kind', 'asked /s', 'opening burst', 'sent', 'sent /s', 'accepted', 'refused', 'dropped', 'unanswered at the end', 'held back (node not reading)', 'reply p50 / p99 / max ms', 'node time p50 / p99 ms', 'node time, share'],
+    ABUSE_KINDS.map(k => {
+      const c = ab.byKind[k]
+      return [k, n1(a.rates[k]), a.bursts[k], n0(c.sent), n1(c.sent / ab.seconds), n0(c.accepted), codes(c.refused), n0(c.dropped), n0(c.unanswered), n0(c.held),
+        `${ms(c.replyP50Ms ?? NaN)} / ${ms(c.replyP99Ms ?? NaN)} / ${ms(c.replyMaxMs ?? NaN)}`,
+        `${ms(c.serviceP50Ms ?? NaN)} / ${ms(c.serviceP99Ms ?? NaN)}`, `${n0(100 * (c.serviceSumMs ?? 0) / Math.max(1e-9, serviceTotal))} %`]
+    }))
+  const why = Object.entries(ab.disconnects).map(([k, v]) => `${k} ${v}`).join(', ')
+  return `${main}\n\n**${move}.**\n\nThe abuser, kind by kind (${n1(ab.seconds)} s, ${ab.sessions} sessions opened; disconnected by the node: ${why === '' ? 'never' : why}; ${ab.connectFailures} failed reconnects; ${n0(ab.pushed)} frames pushed to it unasked; abuser CPU ${n2(ab.cpuSec / ab.seconds)} cores):\n\n${kinds}`
 }

@@ -2,6 +2,7 @@
 import type { AdapterMode } from './socketio-cluster.js'
 import type { Machine } from './report.js'
 import type { StepResult } from './system.js'
+import type { AbuseConfig, AbuseReport } from '../scenarios/abuse.js'
 import type { AttachRow, CapacityRow } from '../scenarios/main.js'
 import type { PresenceResult } from '../scenarios/presence.js'
 import type { ResumeReport } from '../scenarios/resume.js'
@@ -25,6 +26,8 @@ export interface BenchConfig {
   usersPerVictim: number
   resume: { fill: number, missed: number, writers: number, historyPages: number }
   scale: { sizes: number[], workloads: Array<'spread' | 'room-local'>, users: number, rooms: number, rate: number, adapters: AdapterMode[], step: StepConfig }
+  /** honest room chat with and without one abusive client (meshchat only) */
+  abuse?: AbuseConfig
 }
 
 export interface Results {
@@ -44,4 +47,6 @@ export interface Results {
   /** test/bench/presence-memory.ts (heap per presence entry), run as part of the suite */
   presenceMemory?: { entries: number, nodes: number, rooms: number, roomsPerUser: number, bytesPerEntry: number, buildMs: number }
   scale: ScaleRow[]
+  /** honest users' latency without and with one abusive client on their node (meshchat only) */
+  abuse?: AbuseReport
 }

@@ -21,6 +21,8 @@ export interface StepOptions {
   msgBytes: number
   /** users that send (default: all) */
   senders?: number
+  /** called once the step's start time (wall clock, as `now()`) is fixed, before anything is sent */
+  onStart?: (startAt: number) => void
 }
 
 export interface ServerRow {
@@ -181,6 +183,7 @@ export class SystemUnderTest {
     const machine0 = machineBusySec()
     const self0 = process.cpuUsage()
     const startAt = now() + 300
+    o.onStart?.(startAt)
     const results: RunResult[] = await Promise.all(this.gens.map(async (g, i) => g.run({
       kind: o.kind,
       ratePerUser: o.ratePerUser,
