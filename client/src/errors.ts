@@ -61,7 +61,9 @@ export const ErrorCode = {
   /** the hello (or a frame that was begun) did not arrive in time; the connection is closed */
   TOO_SLOW: 25,
   /** node to node: the asking node may not read or change this (a mailbox of a user it does not host or own) */
-  NOT_ENTITLED: 26
+  NOT_ENTITLED: 26,
+  /** the proof of key did not hold: replayed, expired, for another node, or signed by another key; the connection is closed */
+  AUTH_FAILED: 27
 } as const
 
 export type ErrorCodeName = keyof typeof ErrorCode
@@ -129,6 +131,7 @@ export const InvalidQueryError = define('InvalidQueryError', ErrorCode.INVALID_Q
 export const BadTimestampError = define('BadTimestampError', ErrorCode.BAD_TIMESTAMP)
 export const TooSlowError = define('TooSlowError', ErrorCode.TOO_SLOW)
 export const NotEntitledError = define('NotEntitledError', ErrorCode.NOT_ENTITLED)
+export const AuthFailedError = define('AuthFailedError', ErrorCode.AUTH_FAILED)
 
 const byCode = new Map<number, new (message?: string, retryAfterMs?: number) => MeshchatError>([
   [ErrorCode.BAD_FRAME, BadFrameError],
@@ -156,7 +159,8 @@ const byCode = new Map<number, new (message?: string, retryAfterMs?: number) => 
   [ErrorCode.INVALID_QUERY, InvalidQueryError],
   [ErrorCode.BAD_TIMESTAMP, BadTimestampError],
   [ErrorCode.TOO_SLOW, TooSlowError],
-  [ErrorCode.NOT_ENTITLED, NotEntitledError]
+  [ErrorCode.NOT_ENTITLED, NotEntitledError],
+  [ErrorCode.AUTH_FAILED, AuthFailedError]
 ])
 
 /** Rebuild the typed error for a wire code (unknown codes become a plain MeshchatError). */

@@ -38,7 +38,8 @@ describe('error codes', () => {
       INVALID_QUERY: 23,
       BAD_TIMESTAMP: 24,
       TOO_SLOW: 25,
-      NOT_ENTITLED: 26
+      NOT_ENTITLED: 26,
+      AUTH_FAILED: 27
     })
     expect(new Set(entries.map(([, v]) => v)).size).toBe(entries.length)
   })

@@ -14,6 +14,7 @@ export interface ClientFrame {
   watch?: WatchUsers
   status?: SetStatus
   ping?: Ping
+  auth?: Auth
 }
 
 export namespace ClientFrame {
@@ -28,7 +29,20 @@ export namespace ClientFrame {
 
         obj = { ...obj }
 
+        if (obj.auth != null) {
+          obj.ping = undefined
+          obj.status = undefined
+          obj.watch = undefined
+          obj.dmAck = undefined
+          obj.history = undefined
+          obj.publish = undefined
+          obj.leave = undefined
+          obj.join = undefined
+          obj.hello = undefined
+        }
+
         if (obj.ping != null) {
+          obj.auth = undefined
           obj.status = undefined
           obj.watch = undefined
           obj.dmAck = undefined
@@ -40,6 +54,7 @@ export namespace ClientFrame {
         }
 
         if (obj.status != null) {
+          obj.auth = undefined
           obj.ping = undefined
           obj.watch = undefined
           obj.dmAck = undefined
@@ -51,6 +66,7 @@ export namespace ClientFrame {
         }
 
         if (obj.watch != null) {
+          obj.auth = undefined
           obj.ping = undefined
           obj.status = undefined
           obj.dmAck = undefined
@@ -62,6 +78,7 @@ export namespace ClientFrame {
         }
 
         if (obj.dmAck != null) {
+          obj.auth = undefined
           obj.ping = undefined
           obj.status = undefined
           obj.watch = undefined
@@ -73,6 +90,7 @@ export namespace ClientFrame {
         }
 
         if (obj.history != null) {
+          obj.auth = undefined
           obj.ping = undefined
           obj.status = undefined
           obj.watch = undefined
@@ -84,6 +102,7 @@ export namespace ClientFrame {
         }
 
         if (obj.publish != null) {
+          obj.auth = undefined
           obj.ping = undefined
           obj.status = undefined
           obj.watch = undefined
@@ -95,6 +114,7 @@ export namespace ClientFrame {
         }
 
         if (obj.leave != null) {
+          obj.auth = undefined
           obj.ping = undefined
           obj.status = undefined
           obj.watch = undefined
@@ -106,6 +126,7 @@ export namespace ClientFrame {
         }
 
         if (obj.join != null) {
+          obj.auth = undefined
           obj.ping = undefined
           obj.status = undefined
           obj.watch = undefined
@@ -117,6 +138,7 @@ export namespace ClientFrame {
         }
 
         if (obj.hello != null) {
+          obj.auth = undefined
           obj.ping = undefined
           obj.status = undefined
           obj.watch = undefined
@@ -175,6 +197,11 @@ export namespace ClientFrame {
         if (obj.ping != null) {
           w.uint32(82)
           Ping.codec().encode(obj.ping, w)
+        }
+
+        if (obj.auth != null) {
+          w.uint32(90)
+          Auth.codec().encode(obj.auth, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -249,6 +276,12 @@ export namespace ClientFrame {
               })
               break
             }
+            case 11: {
+              obj.auth = Auth.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.auth
+              })
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -256,7 +289,20 @@ export namespace ClientFrame {
           }
         }
 
+        if (obj.auth != null) {
+          delete obj.ping
+          delete obj.status
+          delete obj.watch
+          delete obj.dmAck
+          delete obj.history
+          delete obj.publish
+          delete obj.leave
+          delete obj.join
+          delete obj.hello
+        }
+
         if (obj.ping != null) {
+          delete obj.auth
           delete obj.status
           delete obj.watch
           delete obj.dmAck
@@ -268,6 +314,7 @@ export namespace ClientFrame {
         }
 
         if (obj.status != null) {
+          delete obj.auth
           delete obj.ping
           delete obj.watch
           delete obj.dmAck
@@ -279,6 +326,7 @@ export namespace ClientFrame {
         }
 
         if (obj.watch != null) {
+          delete obj.auth
           delete obj.ping
           delete obj.status
           delete obj.dmAck
@@ -290,6 +338,7 @@ export namespace ClientFrame {
         }
 
         if (obj.dmAck != null) {
+          delete obj.auth
           delete obj.ping
           delete obj.status
           delete obj.watch
@@ -301,6 +350,7 @@ export namespace ClientFrame {
         }
 
         if (obj.history != null) {
+          delete obj.auth
           delete obj.ping
           delete obj.status
           delete obj.watch
@@ -312,6 +362,7 @@ export namespace ClientFrame {
         }
 
         if (obj.publish != null) {
+          delete obj.auth
           delete obj.ping
           delete obj.status
           delete obj.watch
@@ -323,6 +374,7 @@ export namespace ClientFrame {
         }
 
         if (obj.leave != null) {
+          delete obj.auth
           delete obj.ping
           delete obj.status
           delete obj.watch
@@ -334,6 +386,7 @@ export namespace ClientFrame {
         }
 
         if (obj.join != null) {
+          delete obj.auth
           delete obj.ping
           delete obj.status
           delete obj.watch
@@ -345,6 +398,7 @@ export namespace ClientFrame {
         }
 
         if (obj.hello != null) {
+          delete obj.auth
           delete obj.ping
           delete obj.status
           delete obj.watch
@@ -429,6 +483,13 @@ export namespace ClientFrame {
             case 10: {
               yield * Ping.codec().stream(reader, reader.uint32(), `${prefix}.ping`, {
                 limits: opts.limits?.ping
+              })
+
+              break
+            }
+            case 11: {
+              yield * Auth.codec().stream(reader, reader.uint32(), `${prefix}.auth`, {
+                limits: opts.limits?.auth
               })
 
               break
@@ -568,6 +629,21 @@ export namespace ClientFrame {
     value: bigint
   }
 
+  export interface ClientFrameAuthPublicKeyFieldEvent {
+    field: '$.auth.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ClientFrameAuthTimeFieldEvent {
+    field: '$.auth.time'
+    value: bigint
+  }
+
+  export interface ClientFrameAuthSignatureFieldEvent {
+    field: '$.auth.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<ClientFrame>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ClientFrame.codec())
   }
@@ -576,7 +652,7 @@ export namespace ClientFrame {
     return decodeMessage(buf, ClientFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ClientFrame>): Generator<ClientFrameReqFieldEvent | ClientFrameHelloVersionFieldEvent | ClientFrameHelloNameFieldEvent | ClientFrameHelloStatusFieldEvent | ClientFrameHelloDmCursorFieldEvent | ClientFrameHelloRoomsFieldEvent | ClientFrameHelloNoRedirectFieldEvent | ClientFrameHelloAffinityFieldEvent | ClientFrameJoinRoomFieldEvent | ClientFrameJoinAfterHlcFieldEvent | ClientFrameJoinAfterIdFieldEvent | ClientFrameJoinBacklogFieldEvent | ClientFrameLeaveRoomFieldEvent | ClientFramePublishEventFieldEvent | ClientFrameHistoryRoomFieldEvent | ClientFrameHistoryBeforeHlcFieldEvent | ClientFrameHistoryBeforeIdFieldEvent | ClientFrameHistoryAfterHlcFieldEvent | ClientFrameHistoryAfterIdFieldEvent | ClientFrameHistoryLimitFieldEvent | ClientFrameDmAckIdsFieldEvent | ClientFrameWatchUsersFieldEvent | ClientFrameStatusStatusFieldEvent | ClientFramePingTimeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ClientFrame>): Generator<ClientFrameReqFieldEvent | ClientFrameHelloVersionFieldEvent | ClientFrameHelloNameFieldEvent | ClientFrameHelloStatusFieldEvent | ClientFrameHelloDmCursorFieldEvent | ClientFrameHelloRoomsFieldEvent | ClientFrameHelloNoRedirectFieldEvent | ClientFrameHelloAffinityFieldEvent | ClientFrameJoinRoomFieldEvent | ClientFrameJoinAfterHlcFieldEvent | ClientFrameJoinAfterIdFieldEvent | ClientFrameJoinBacklogFieldEvent | ClientFrameLeaveRoomFieldEvent | ClientFramePublishEventFieldEvent | ClientFrameHistoryRoomFieldEvent | ClientFrameHistoryBeforeHlcFieldEvent | ClientFrameHistoryBeforeIdFieldEvent | ClientFrameHistoryAfterHlcFieldEvent | ClientFrameHistoryAfterIdFieldEvent | ClientFrameHistoryLimitFieldEvent | ClientFrameDmAckIdsFieldEvent | ClientFrameWatchUsersFieldEvent | ClientFrameStatusStatusFieldEvent | ClientFramePingTimeFieldEvent | ClientFrameAuthPublicKeyFieldEvent | ClientFrameAuthTimeFieldEvent | ClientFrameAuthSignatureFieldEvent> {
     return streamMessage(buf, ClientFrame.codec(), opts)
   }
 }
@@ -595,6 +671,7 @@ export interface ServerFrame {
   redirect?: Redirect
   publishAck?: PublishAck
   replayDone?: ReplayDone
+  challenge?: Challenge
 }
 
 export namespace ServerFrame {
@@ -609,7 +686,23 @@ export namespace ServerFrame {
 
         obj = { ...obj }
 
+        if (obj.challenge != null) {
+          obj.replayDone = undefined
+          obj.publishAck = undefined
+          obj.redirect = undefined
+          obj.pong = undefined
+          obj.user = undefined
+          obj.rosterDiff = undefined
+          obj.roster = undefined
+          obj.history = undefined
+          obj.delivery = undefined
+          obj.error = undefined
+          obj.ok = undefined
+          obj.welcome = undefined
+        }
+
         if (obj.replayDone != null) {
+          obj.challenge = undefined
           obj.publishAck = undefined
           obj.redirect = undefined
           obj.pong = undefined
@@ -624,6 +717,7 @@ export namespace ServerFrame {
         }
 
         if (obj.publishAck != null) {
+          obj.challenge = undefined
           obj.replayDone = undefined
           obj.redirect = undefined
           obj.pong = undefined
@@ -638,6 +732,7 @@ export namespace ServerFrame {
         }
 
         if (obj.redirect != null) {
+          obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
           obj.pong = undefined
@@ -652,6 +747,7 @@ export namespace ServerFrame {
         }
 
         if (obj.pong != null) {
+          obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
           obj.redirect = undefined
@@ -666,6 +762,7 @@ export namespace ServerFrame {
         }
 
         if (obj.user != null) {
+          obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
           obj.redirect = undefined
@@ -680,6 +777,7 @@ export namespace ServerFrame {
         }
 
         if (obj.rosterDiff != null) {
+          obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
           obj.redirect = undefined
@@ -694,6 +792,7 @@ export namespace ServerFrame {
         }
 
         if (obj.roster != null) {
+          obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
           obj.redirect = undefined
@@ -708,6 +807,7 @@ export namespace ServerFrame {
         }
 
         if (obj.history != null) {
+          obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
           obj.redirect = undefined
@@ -722,6 +822,7 @@ export namespace ServerFrame {
         }
 
         if (obj.delivery != null) {
+          obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
           obj.redirect = undefined
@@ -736,6 +837,7 @@ export namespace ServerFrame {
         }
 
         if (obj.error != null) {
+          obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
           obj.redirect = undefined
@@ -750,6 +852,7 @@ export namespace ServerFrame {
         }
 
         if (obj.ok != null) {
+          obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
           obj.redirect = undefined
@@ -764,6 +867,7 @@ export namespace ServerFrame {
         }
 
         if (obj.welcome != null) {
+          obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
           obj.redirect = undefined
@@ -840,6 +944,11 @@ export namespace ServerFrame {
         if (obj.replayDone != null) {
           w.uint32(106)
           ReplayDone.codec().encode(obj.replayDone, w)
+        }
+
+        if (obj.challenge != null) {
+          w.uint32(114)
+          Challenge.codec().encode(obj.challenge, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -932,6 +1041,12 @@ export namespace ServerFrame {
               })
               break
             }
+            case 14: {
+              obj.challenge = Challenge.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.challenge
+              })
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -939,7 +1054,23 @@ export namespace ServerFrame {
           }
         }
 
+        if (obj.challenge != null) {
+          delete obj.replayDone
+          delete obj.publishAck
+          delete obj.redirect
+          delete obj.pong
+          delete obj.user
+          delete obj.rosterDiff
+          delete obj.roster
+          delete obj.history
+          delete obj.delivery
+          delete obj.error
+          delete obj.ok
+          delete obj.welcome
+        }
+
         if (obj.replayDone != null) {
+          delete obj.challenge
           delete obj.publishAck
           delete obj.redirect
           delete obj.pong
@@ -954,6 +1085,7 @@ export namespace ServerFrame {
         }
 
         if (obj.publishAck != null) {
+          delete obj.challenge
           delete obj.replayDone
           delete obj.redirect
           delete obj.pong
@@ -968,6 +1100,7 @@ export namespace ServerFrame {
         }
 
         if (obj.redirect != null) {
+          delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
           delete obj.pong
@@ -982,6 +1115,7 @@ export namespace ServerFrame {
         }
 
         if (obj.pong != null) {
+          delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
           delete obj.redirect
@@ -996,6 +1130,7 @@ export namespace ServerFrame {
         }
 
         if (obj.user != null) {
+          delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
           delete obj.redirect
@@ -1010,6 +1145,7 @@ export namespace ServerFrame {
         }
 
         if (obj.rosterDiff != null) {
+          delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
           delete obj.redirect
@@ -1024,6 +1160,7 @@ export namespace ServerFrame {
         }
 
         if (obj.roster != null) {
+          delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
           delete obj.redirect
@@ -1038,6 +1175,7 @@ export namespace ServerFrame {
         }
 
         if (obj.history != null) {
+          delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
           delete obj.redirect
@@ -1052,6 +1190,7 @@ export namespace ServerFrame {
         }
 
         if (obj.delivery != null) {
+          delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
           delete obj.redirect
@@ -1066,6 +1205,7 @@ export namespace ServerFrame {
         }
 
         if (obj.error != null) {
+          delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
           delete obj.redirect
@@ -1080,6 +1220,7 @@ export namespace ServerFrame {
         }
 
         if (obj.ok != null) {
+          delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
           delete obj.redirect
@@ -1094,6 +1235,7 @@ export namespace ServerFrame {
         }
 
         if (obj.welcome != null) {
+          delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
           delete obj.redirect
@@ -1202,6 +1344,13 @@ export namespace ServerFrame {
             case 13: {
               yield * ReplayDone.codec().stream(reader, reader.uint32(), `${prefix}.replayDone`, {
                 limits: opts.limits?.replayDone
+              })
+
+              break
+            }
+            case 14: {
+              yield * Challenge.codec().stream(reader, reader.uint32(), `${prefix}.challenge`, {
+                limits: opts.limits?.challenge
               })
 
               break
@@ -1544,6 +1693,21 @@ export namespace ServerFrame {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface ServerFrameChallengeNonceFieldEvent {
+    field: '$.challenge.nonce'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ServerFrameChallengeNodeIdFieldEvent {
+    field: '$.challenge.nodeId'
+    value: string
+  }
+
+  export interface ServerFrameChallengeTimeFieldEvent {
+    field: '$.challenge.time'
+    value: bigint
+  }
+
   export function encode (obj: Partial<ServerFrame>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ServerFrame.codec())
   }
@@ -1552,8 +1716,413 @@ export namespace ServerFrame {
     return decodeMessage(buf, ServerFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ServerFrame>): Generator<ServerFrameReqFieldEvent | ServerFrameWelcomeNodeIdFieldEvent | ServerFrameWelcomeUserIdFieldEvent | ServerFrameWelcomeMeshSizeFieldEvent | ServerFrameWelcomeAlternatesIdFieldEvent | ServerFrameWelcomeAlternatesAddrsFieldEvent | ServerFrameWelcomeAlternatesClientsFieldEvent | ServerFrameWelcomeAlternatesMaxClientsFieldEvent | ServerFrameWelcomeAlternatesHttpUrlFieldEvent | ServerFrameWelcomeTimeFieldEvent | ServerFrameWelcomeLimitsMaxEventBytesFieldEvent | ServerFrameWelcomeLimitsMaxRoomsFieldEvent | ServerFrameWelcomeLimitsMaxBodyBytesFieldEvent | ServerFrameWelcomeLimitsRatePerSecFieldEvent | ServerFrameWelcomeLimitsBurstFieldEvent | ServerFrameWelcomeHttpUrlFieldEvent | ServerFrameOkDetailFieldEvent | ServerFrameErrorCodeFieldEvent | ServerFrameErrorMessageFieldEvent | ServerFrameErrorRetryAfterMsFieldEvent | ServerFrameErrorFatalFieldEvent | ServerFrameDeliveryEventFieldEvent | ServerFrameDeliveryHlcFieldEvent | ServerFrameDeliveryOriginFieldEvent | ServerFrameDeliveryKindFieldEvent | ServerFrameHistoryRoomFieldEvent | ServerFrameHistoryEventsEventFieldEvent | ServerFrameHistoryEventsHlcFieldEvent | ServerFrameHistoryEventsOriginFieldEvent | ServerFrameHistoryEventsKindFieldEvent | ServerFrameHistoryMoreFieldEvent | ServerFrameRosterRoomFieldEvent | ServerFrameRosterMembersUserIdFieldEvent | ServerFrameRosterMembersNameFieldEvent | ServerFrameRosterMembersStatusFieldEvent | ServerFrameRosterMembersNodesFieldEvent | ServerFrameRosterDiffRoomFieldEvent | ServerFrameRosterDiffUserIdFieldEvent | ServerFrameRosterDiffMemberUserIdFieldEvent | ServerFrameRosterDiffMemberNameFieldEvent | ServerFrameRosterDiffMemberStatusFieldEvent | ServerFrameRosterDiffMemberNodesFieldEvent | ServerFrameUserUserIdFieldEvent | ServerFrameUserOnlineFieldEvent | ServerFrameUserNameFieldEvent | ServerFrameUserStatusFieldEvent | ServerFrameUserNodesFieldEvent | ServerFramePongTimeFieldEvent | ServerFrameRedirectToIdFieldEvent | ServerFrameRedirectToAddrsFieldEvent | ServerFrameRedirectToClientsFieldEvent | ServerFrameRedirectToMaxClientsFieldEvent | ServerFrameRedirectToHttpUrlFieldEvent | ServerFrameRedirectReasonFieldEvent | ServerFramePublishAckIdFieldEvent | ServerFramePublishAckHlcFieldEvent | ServerFramePublishAckDmFieldEvent | ServerFramePublishAckCopiesFieldEvent | ServerFrameReplayDoneRoomFieldEvent | ServerFrameReplayDoneCountFieldEvent | ServerFrameReplayDoneHeadHlcFieldEvent | ServerFrameReplayDoneHeadIdFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ServerFrame>): Generator<ServerFrameReqFieldEvent | ServerFrameWelcomeNodeIdFieldEvent | ServerFrameWelcomeUserIdFieldEvent | ServerFrameWelcomeMeshSizeFieldEvent | ServerFrameWelcomeAlternatesIdFieldEvent | ServerFrameWelcomeAlternatesAddrsFieldEvent | ServerFrameWelcomeAlternatesClientsFieldEvent | ServerFrameWelcomeAlternatesMaxClientsFieldEvent | ServerFrameWelcomeAlternatesHttpUrlFieldEvent | ServerFrameWelcomeTimeFieldEvent | ServerFrameWelcomeLimitsMaxEventBytesFieldEvent | ServerFrameWelcomeLimitsMaxRoomsFieldEvent | ServerFrameWelcomeLimitsMaxBodyBytesFieldEvent | ServerFrameWelcomeLimitsRatePerSecFieldEvent | ServerFrameWelcomeLimitsBurstFieldEvent | ServerFrameWelcomeHttpUrlFieldEvent | ServerFrameOkDetailFieldEvent | ServerFrameErrorCodeFieldEvent | ServerFrameErrorMessageFieldEvent | ServerFrameErrorRetryAfterMsFieldEvent | ServerFrameErrorFatalFieldEvent | ServerFrameDeliveryEventFieldEvent | ServerFrameDeliveryHlcFieldEvent | ServerFrameDeliveryOriginFieldEvent | ServerFrameDeliveryKindFieldEvent | ServerFrameHistoryRoomFieldEvent | ServerFrameHistoryEventsEventFieldEvent | ServerFrameHistoryEventsHlcFieldEvent | ServerFrameHistoryEventsOriginFieldEvent | ServerFrameHistoryEventsKindFieldEvent | ServerFrameHistoryMoreFieldEvent | ServerFrameRosterRoomFieldEvent | ServerFrameRosterMembersUserIdFieldEvent | ServerFrameRosterMembersNameFieldEvent | ServerFrameRosterMembersStatusFieldEvent | ServerFrameRosterMembersNodesFieldEvent | ServerFrameRosterDiffRoomFieldEvent | ServerFrameRosterDiffUserIdFieldEvent | ServerFrameRosterDiffMemberUserIdFieldEvent | ServerFrameRosterDiffMemberNameFieldEvent | ServerFrameRosterDiffMemberStatusFieldEvent | ServerFrameRosterDiffMemberNodesFieldEvent | ServerFrameUserUserIdFieldEvent | ServerFrameUserOnlineFieldEvent | ServerFrameUserNameFieldEvent | ServerFrameUserStatusFieldEvent | ServerFrameUserNodesFieldEvent | ServerFramePongTimeFieldEvent | ServerFrameRedirectToIdFieldEvent | ServerFrameRedirectToAddrsFieldEvent | ServerFrameRedirectToClientsFieldEvent | ServerFrameRedirectToMaxClientsFieldEvent | ServerFrameRedirectToHttpUrlFieldEvent | ServerFrameRedirectReasonFieldEvent | ServerFramePublishAckIdFieldEvent | ServerFramePublishAckHlcFieldEvent | ServerFramePublishAckDmFieldEvent | ServerFramePublishAckCopiesFieldEvent | ServerFrameReplayDoneRoomFieldEvent | ServerFrameReplayDoneCountFieldEvent | ServerFrameReplayDoneHeadHlcFieldEvent | ServerFrameReplayDoneHeadIdFieldEvent | ServerFrameChallengeNonceFieldEvent | ServerFrameChallengeNodeIdFieldEvent | ServerFrameChallengeTimeFieldEvent> {
     return streamMessage(buf, ServerFrame.codec(), opts)
+  }
+}
+
+export interface Challenge {
+  nonce: Uint8Array<ArrayBuffer>
+  nodeId: string
+  time: bigint
+}
+
+export namespace Challenge {
+  let _codec: Codec<Challenge>
+
+  export const codec = (): Codec<Challenge> => {
+    if (_codec == null) {
+      _codec = message<Challenge>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.nonce != null && obj.nonce.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.nonce)
+        }
+
+        if ((obj.nodeId != null && obj.nodeId !== '')) {
+          w.uint32(18)
+          w.string(obj.nodeId)
+        }
+
+        if ((obj.time != null && obj.time !== 0n)) {
+          w.uint32(24)
+          w.uint64(obj.time)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          nonce: uint8ArrayAlloc(0),
+          nodeId: '',
+          time: 0n
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.nonce = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.nodeId = reader.string()
+              break
+            }
+            case 3: {
+              obj.time = reader.uint64()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.nonce`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.nodeId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.time`,
+                value: reader.uint64()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ChallengeNonceFieldEvent {
+    field: '$.nonce'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ChallengeNodeIdFieldEvent {
+    field: '$.nodeId'
+    value: string
+  }
+
+  export interface ChallengeTimeFieldEvent {
+    field: '$.time'
+    value: bigint
+  }
+
+  export function encode (obj: Partial<Challenge>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Challenge.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Challenge>): Challenge {
+    return decodeMessage(buf, Challenge.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Challenge>): Generator<ChallengeNonceFieldEvent | ChallengeNodeIdFieldEvent | ChallengeTimeFieldEvent> {
+    return streamMessage(buf, Challenge.codec(), opts)
+  }
+}
+
+export interface Auth {
+  publicKey: Uint8Array<ArrayBuffer>
+  time: bigint
+  signature: Uint8Array<ArrayBuffer>
+}
+
+export namespace Auth {
+  let _codec: Codec<Auth>
+
+  export const codec = (): Codec<Auth> => {
+    if (_codec == null) {
+      _codec = message<Auth>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.publicKey != null && obj.publicKey.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.publicKey)
+        }
+
+        if ((obj.time != null && obj.time !== 0n)) {
+          w.uint32(16)
+          w.uint64(obj.time)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.signature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          publicKey: uint8ArrayAlloc(0),
+          time: 0n,
+          signature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.publicKey = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.time = reader.uint64()
+              break
+            }
+            case 3: {
+              obj.signature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.publicKey`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.time`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface AuthPublicKeyFieldEvent {
+    field: '$.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface AuthTimeFieldEvent {
+    field: '$.time'
+    value: bigint
+  }
+
+  export interface AuthSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<Auth>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Auth.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Auth>): Auth {
+    return decodeMessage(buf, Auth.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Auth>): Generator<AuthPublicKeyFieldEvent | AuthTimeFieldEvent | AuthSignatureFieldEvent> {
+    return streamMessage(buf, Auth.codec(), opts)
+  }
+}
+
+export interface LoginProof {
+  nodeId: string
+  nonce: Uint8Array<ArrayBuffer>
+  time: bigint
+}
+
+export namespace LoginProof {
+  let _codec: Codec<LoginProof>
+
+  export const codec = (): Codec<LoginProof> => {
+    if (_codec == null) {
+      _codec = message<LoginProof>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.nodeId != null && obj.nodeId !== '')) {
+          w.uint32(10)
+          w.string(obj.nodeId)
+        }
+
+        if ((obj.nonce != null && obj.nonce.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.nonce)
+        }
+
+        if ((obj.time != null && obj.time !== 0n)) {
+          w.uint32(24)
+          w.uint64(obj.time)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          nodeId: '',
+          nonce: uint8ArrayAlloc(0),
+          time: 0n
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.nodeId = reader.string()
+              break
+            }
+            case 2: {
+              obj.nonce = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.time = reader.uint64()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.nodeId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.nonce`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.time`,
+                value: reader.uint64()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface LoginProofNodeIdFieldEvent {
+    field: '$.nodeId'
+    value: string
+  }
+
+  export interface LoginProofNonceFieldEvent {
+    field: '$.nonce'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface LoginProofTimeFieldEvent {
+    field: '$.time'
+    value: bigint
+  }
+
+  export function encode (obj: Partial<LoginProof>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, LoginProof.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LoginProof>): LoginProof {
+    return decodeMessage(buf, LoginProof.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LoginProof>): Generator<LoginProofNodeIdFieldEvent | LoginProofNonceFieldEvent | LoginProofTimeFieldEvent> {
+    return streamMessage(buf, LoginProof.codec(), opts)
   }
 }
 

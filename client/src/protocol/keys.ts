@@ -1,0 +1,160 @@
+/**
+ * User keys without libp2p: Ed25519 keys in libp2p's protobuf formats (so a key
+ * file or an IndexedDB entry written by either side reads on the other) and
+ * user ids in libp2p's PeerId string form ("12D3KooW…"). A browser attached
+ * over the plain WebSocket edge needs nothing more, which keeps libp2p, its
+ * curves and its muxers out of the web bundle.
+ */
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { InvalidEventError, InvalidUserError } from '../errors.js'
+
+/** What signs for a user: an Ed25519 key (libp2p's Ed25519 private keys have this shape too). */
+export interface SigningKey {
+  readonly type: 'Ed25519'
+  readonly publicKey: { readonly raw: Uint8Array }
+  sign: (data: Uint8Array) => Uint8Array | Promise<Uint8Array>
+}
+
+/** an Ed25519 signing key made here, with its seed, for saving */
+export interface UserKey extends SigningKey {
+  /** the 32-byte private seed */
+  readonly seed: Uint8Array
+}
+
+/** libp2p KeyType.Ed25519 = 1; PublicKey/PrivateKey { Type = 1; Data = 2 } */
+const PUBLIC_PREFIX = Uint8Array.of(0x08, 0x01, 0x12, 0x20)
+const PRIVATE_PREFIX = Uint8Array.of(0x08, 0x01, 0x12, 0x40)
+/** a PeerId of an Ed25519 key is the identity multihash (0x00, length 36) of its protobuf public key */
+const ID_PREFIX = Uint8Array.of(0x00, 0x24, ...PUBLIC_PREFIX)
+
+function concat (...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.byteLength
+  }
+  return out
+}
+
+function startsWith (bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (bytes.byteLength < prefix.byteLength) return false
+  for (let i = 0; i < prefix.byteLength; i++) if (bytes[i] !== prefix[i]) return false
+  return true
+}
+
+// ---- base58btc (Bitcoin alphabet), as PeerId strings use it ---------------
+
+const ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+const INDEX = new Map([...ALPHABET].map((c, i) => [c, i]))
+
+export function base58Encode (bytes: Uint8Array): string {
+  let zeros = 0
+  while (zeros < bytes.length && bytes[zeros] === 0) zeros++
+  const digits: number[] = []
+  for (let i = zeros; i < bytes.length; i++) {
+    let carry = bytes[i] as number
+    for (let j = 0; j < digits.length; j++) {
+      carry += (digits[j] as number) << 8
+      digits[j] = carry % 58
+      carry = (carry / 58) | 0
+    }
+    while (carry > 0) {
+      digits.push(carry % 58)
+      carry = (carry / 58) | 0
+    }
+  }
+  return '1'.repeat(zeros) + digits.reverse().map(d => ALPHABET[d]).join('')
+}
+
+/** undefined when `s` is not base58 */
+export function base58Decode (s: string): Uint8Array | undefined {
+  let zeros = 0
+  while (zeros < s.length && s[zeros] === '1') zeros++
+  const bytes: number[] = []
+  for (let i = zeros; i < s.length; i++) {
+    let carry = INDEX.get(s[i] as string)
+    if (carry === undefined) return undefined
+    for (let j = 0; j < bytes.length; j++) {
+      carry += (bytes[j] as number) * 58
+      bytes[j] = carry & 0xff
+      carry >>= 8
+    }
+    while (carry > 0) {
+      bytes.push(carry & 0xff)
+      carry >>= 8
+    }
+  }
+  return Uint8Array.from([...new Array<number>(zeros).fill(0), ...bytes.reverse()])
+}
+
+// ---- ids and public keys ---------------------------------------------------
+
+/** the user id (PeerId string) of a raw 32-byte Ed25519 public key */
+export function userIdOf (publicKey: Uint8Array): string {
+  return base58Encode(concat(ID_PREFIX, publicKey))
+}
+
+/** the raw public key inside a user id; throws InvalidUserError unless it is an Ed25519 PeerId string */
+export function userIdKey (id: string): Uint8Array {
+  if (typeof id !== 'string' || id.length === 0 || id.length > 128) throw new InvalidUserError('user id is missing or too long')
+  const bytes = base58Decode(id)
+  if (bytes == null || bytes.byteLength !== ID_PREFIX.byteLength + 32 || !startsWith(bytes, ID_PREFIX)) {
+    throw new InvalidUserError(`not a user id: ${id.slice(0, 64)}`)
+  }
+  return bytes.subarray(ID_PREFIX.byteLength)
+}
+
+/** libp2p's protobuf encoding of a raw Ed25519 public key */
+export function publicKeyToProtobuf (publicKey: Uint8Array): Uint8Array<ArrayBuffer> {
+  return concat(PUBLIC_PREFIX, publicKey)
+}
+
+/** the raw key of a protobuf-encoded Ed25519 public key; throws InvalidEventError for anything else */
+export function publicKeyFromProtobuf (bytes: Uint8Array): Uint8Array {
+  if (bytes.byteLength !== PUBLIC_PREFIX.byteLength + 32 || !startsWith(bytes, PUBLIC_PREFIX)) {
+    throw new InvalidEventError('author key is not an Ed25519 public key')
+  }
+  return bytes.subarray(PUBLIC_PREFIX.byteLength)
+}
+
+// ---- private keys ----------------------------------------------------------
+
+function fromSeed (seed: Uint8Array): UserKey {
+  const raw = ed25519.getPublicKey(seed)
+  return {
+    type: 'Ed25519',
+    seed,
+    publicKey: { raw },
+    sign: data => ed25519.sign(data, seed)
+  }
+}
+
+export function generateUserKey (): UserKey {
+  return fromSeed(ed25519.utils.randomSecretKey())
+}
+
+/** libp2p's protobuf encoding of an Ed25519 private key (Data = seed ‖ public key) */
+export function privateKeyToProtobuf (key: UserKey): Uint8Array<ArrayBuffer> {
+  return concat(PRIVATE_PREFIX, key.seed, key.publicKey.raw)
+}
+
+/** read a protobuf-encoded Ed25519 private key (as libp2p writes it); throws InvalidUserError otherwise */
+export function privateKeyFromProtobuf (bytes: Uint8Array): UserKey {
+  if (bytes.byteLength !== PRIVATE_PREFIX.byteLength + 64 || !startsWith(bytes, PRIVATE_PREFIX)) {
+    throw new InvalidUserError('not an Ed25519 private key')
+  }
+  const key = fromSeed(bytes.slice(PRIVATE_PREFIX.byteLength, PRIVATE_PREFIX.byteLength + 32))
+  const stored = bytes.subarray(PRIVATE_PREFIX.byteLength + 32)
+  if (!key.publicKey.raw.every((b, i) => b === stored[i])) throw new InvalidUserError('private key does not match its public key')
+  return key
+}
+
+/** a verification of one Ed25519 signature with a raw public key (pure JS; nodes install a faster one) */
+export function ed25519Verify (publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    return ed25519.verify(signature, data, publicKey, { zip215: false })
+  } catch {
+    return false
+  }
+}
