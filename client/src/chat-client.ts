@@ -1,4 +1,3 @@
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { TypedEventEmitter } from 'main-event'
 import { LIMITS } from './defaults.js'
 import { DisconnectedError, ErrorCode, MeshchatError, TimeoutError, errorFromCode } from './errors.js'
@@ -9,7 +8,9 @@ import { idToHex, openEvent, signEvent } from './protocol/signing.js'
 import { encodeDisplayName, validateRoom } from './protocol/validate.js'
 import { loadOrCreateIdentity, memoryKeyStore } from './key-store.js'
 import { RoomState, SeenIds } from './room-state.js'
-import { libp2pTransport } from './transports/libp2p.js'
+import { webSocketTransport } from './transports/websocket.js'
+import { userIdOf } from './protocol/keys.js'
+import type { SigningKey } from './protocol/keys.js'
 import type { EventContent, OpenedEvent } from './protocol/signing.js'
 import type { ClientFrame, ServerFrame, Welcome, NodeInfo, Delivery, HistoryPage } from './protocol/client.js'
 import type { ClientTransport } from './transport.js'
@@ -17,7 +18,6 @@ import type {
   ChatClientEvents, ChatClientOptions, ChatMessage, ConnectionState, DmResult, HistoryCursor, HistoryResult,
   PresenceStatus, RosterMember, SendResult, UserState, WelcomeInfo
 } from './types.js'
-import type { PrivateKey } from '@libp2p/interface'
 
 export type * from './types.js'
 
@@ -55,7 +55,7 @@ type Options = Required<Omit<ChatClientOptions, 'privateKey' | 'keyStore' | 'tra
  */
 export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   private readonly opts: Options
-  private key?: PrivateKey
+  private key?: SigningKey
   private readonly transports: ClientTransport[]
   private conn?: Connection
   private readonly outbox: Outgoing[] = []
@@ -96,13 +96,13 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     }
     this.status = this.opts.status
     this.dmSeen = new SeenIds(this.opts.dedupeWindow)
-    this.transports = [libp2pTransport({ transports: opts.transports })]
+    this.transports = opts.transports ?? [webSocketTransport()]
     for (const room of opts.rooms ?? []) this.rooms.set(validateRoom(room), new RoomState(this.opts.dedupeWindow))
   }
 
   /** the user id (PeerId string); available after connect() */
   get userId (): string {
-    return this.key == null ? '' : peerIdFromPrivateKey(this.key).toString()
+    return this.key == null ? '' : userIdOf(this.key.publicKey.raw)
   }
 
   get state (): ConnectionState {
@@ -181,7 +181,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     }
   }
 
-  private async identity (): Promise<PrivateKey> {
+  private async identity (): Promise<SigningKey> {
     this.key ??= this.opts.privateKey ?? await loadOrCreateIdentity(this.opts.keyStore ?? memoryKeyStore())
     return this.key
   }

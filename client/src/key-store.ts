@@ -1,5 +1,5 @@
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import type { PrivateKey } from '@libp2p/interface'
+import { generateUserKey, privateKeyFromProtobuf, privateKeyToProtobuf } from './protocol/keys.js'
+import type { UserKey } from './protocol/keys.js'
 
 /** Where a user's identity key lives between runs. */
 export interface KeyStore {
@@ -8,10 +8,10 @@ export interface KeyStore {
 }
 
 /** Load the user's Ed25519 key from `store`, creating and saving one on first use. */
-export async function loadOrCreateIdentity (store: KeyStore): Promise<PrivateKey> {
+export async function loadOrCreateIdentity (store: KeyStore): Promise<UserKey> {
   const saved = await store.load()
   if (saved != null) return privateKeyFromProtobuf(saved)
-  const key = await generateKeyPair('Ed25519')
+  const key = generateUserKey()
   await store.save(privateKeyToProtobuf(key))
   return key
 }

@@ -4,6 +4,8 @@ import { dirname } from 'node:path'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { ChatClient } from './chat-client.js'
+import { libp2pTransport } from './transports/libp2p.js'
+import { webSocketTransport } from './transports/websocket.js'
 import { nodeEd25519Verifier } from './protocol/ed25519-node.js'
 import { setEd25519Verifier } from './protocol/signing.js'
 import type { ChatClientOptions } from './chat-client.js'
@@ -22,8 +24,11 @@ export function fileKeyStore (path: string): KeyStore {
   }
 }
 
-/** A ChatClient for Node programs: TCP and WebSockets gateways, Ed25519 checks through node:crypto. */
+/**
+ * A ChatClient for Node programs: the plain WebSocket edge (ws:// and wss:// URLs) and the libp2p
+ * gateway (TCP and WebSocket multiaddrs), Ed25519 checks through node:crypto.
+ */
 export function createNodeClient (opts: ChatClientOptions): ChatClient {
   setEd25519Verifier(nodeEd25519Verifier)
-  return new ChatClient({ transports: [tcp(), webSockets()], ...opts })
+  return new ChatClient({ transports: [webSocketTransport(), libp2pTransport({ transports: [tcp(), webSockets()] })], ...opts })
 }

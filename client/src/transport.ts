@@ -1,4 +1,4 @@
-import type { PrivateKey } from '@libp2p/interface'
+import type { SigningKey } from './protocol/keys.js'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 /**
@@ -27,7 +27,7 @@ export interface ClientTransport {
   /** whether this transport can dial `addr` (a multiaddr, a ws:// URL, ...) */
   handles: (addr: string) => boolean
   /** open a channel to the node at `addr`, proving the user's key to it */
-  dial: (addr: string, key: PrivateKey, signal: AbortSignal) => Promise<FrameChannel>
+  dial: (addr: string, key: SigningKey, signal: AbortSignal) => Promise<FrameChannel>
   /** release whatever the transport holds (sockets, a libp2p node) */
   stop: () => Promise<void>
 }

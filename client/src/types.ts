@@ -6,8 +6,8 @@
 import type { MeshchatError } from './errors.js'
 import type { KeyStore } from './key-store.js'
 import type { NodeInfo } from './protocol/client.js'
-import type { PrivateKey } from '@libp2p/interface'
-import type { Libp2pInit } from 'libp2p'
+import type { SigningKey } from './protocol/keys.js'
+import type { ClientTransport } from './transport.js'
 
 export type PresenceStatus = 'online' | 'away'
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed'
@@ -120,14 +120,17 @@ export interface ChatClientEvents {
 export interface ChatClientOptions {
   /** display name */
   name: string
-  /** gateway multiaddrs (with /p2p/) of any node(s); tried in order */
+  /**
+   * where to attach: WebSocket URLs of any node's light edge (`ws://host:8080/ws`, `wss://…`) or,
+   * with the libp2p transport, gateway multiaddrs (with /p2p/); tried in order
+   */
   addrs: string[]
-  /** the user's identity; otherwise loaded from (or created in) `keyStore` */
-  privateKey?: PrivateKey
+  /** the user's identity (an Ed25519 key); otherwise loaded from (or created in) `keyStore` */
+  privateKey?: SigningKey
   /** where the identity key lives; default: memory only */
   keyStore?: KeyStore
-  /** libp2p transports; default WebSockets (add TCP in Node via `client/src/node.ts`) */
-  transports?: Libp2pInit['transports']
+  /** how to reach nodes; default the plain WebSocket transport (Node programs add libp2p's through `client/src/node.ts`) */
+  transports?: ClientTransport[]
   /** reconnect after losing the node; default true */
   reconnect?: boolean
   /** reconnect backoff bounds; defaults 250 ms and 5 s */

@@ -89,8 +89,30 @@ export interface NodeConfig {
   gateway: string[]
   /** gateway addresses to announce to clients instead of the listen ones */
   gatewayAnnounce: string[]
-  /** HTTP listen address `host:port` for the web app, /healthz and /metrics; null = none */
+  /** HTTP listen address `host:port` for the web app, /healthz, /metrics and the WebSocket edge; null = none */
   http: string | null
+  /** certificate and key files (PEM): HTTP becomes HTTPS and the edge wss:// (or leave TLS to a proxy in front) */
+  tls: { certFile: string, keyFile: string } | null
+  /**
+   * the base URLs people reach this node's HTTP side at (https://chat.example.com behind a proxy);
+   * announced to other nodes and clients. Default: the HTTP listen address as seen locally.
+   */
+  publicUrls: string[]
+  /** path of the plain WebSocket client edge on the HTTP server */
+  wsPath: string
+  /** also take WebSocket clients on a port of their own (`host:port`); null = only on the HTTP server */
+  wsListen: string | null
+  /**
+   * origins whose pages may attach over WebSockets, besides the node's own and the other nodes'
+   * announced ones (browsers send an Origin; other clients do not and are not checked)
+   */
+  allowedOrigins: string[]
+  /** bytes waiting to go out to one WebSocket client before it counts as too slow and is disconnected */
+  wsMaxBufferedBytes: number
+  /** WebSocket keep-alive: a ping this often, and a client that missed the last pong is dropped */
+  wsPingIntervalMs: number
+  /** WebSocket pings a client may send per second before it counts as a flood */
+  wsClientPingsPerSec: number
   /** bootstrap multiaddrs (with /p2p/<id>) */
   bootstrap: string[]
   /** path of the mesh swarm key file, or its contents; null = `<dataDir>/swarm.key` (created if missing) */
@@ -167,6 +189,15 @@ export const DEFAULT_CONFIG: NodeConfig = {
   gateway: ['/ip4/127.0.0.1/tcp/0/ws', '/ip4/127.0.0.1/tcp/0'],
   gatewayAnnounce: [],
   http: null,
+  tls: null,
+  publicUrls: [],
+  wsPath: '/ws',
+  wsListen: null,
+  allowedOrigins: [],
+  // 4 MiB: about a thousand typical deliveries behind; a reader further back resumes from its cursor instead
+  wsMaxBufferedBytes: 4 * 1024 * 1024,
+  wsPingIntervalMs: 30_000,
+  wsClientPingsPerSec: 2,
   bootstrap: [],
   meshKey: null,
   trustedIps: ['127.0.0.1', '::1'],
@@ -237,7 +268,7 @@ export function resolveConfig (partial: Partial<NodeConfig> = {}): NodeConfig {
   } catch (err) {
     throw new ConfigError((err as Error).message)
   }
-  const positive: Array<keyof NodeConfig> = ['maxMeshPeers', 'maxClients', 'maxClientsPerIp', 'helloTimeoutMs', 'frameTimeoutMs', 'stopStepTimeoutMs', 'maxEventBytes', 'maxRoomsPerUser', 'ratePerSec', 'burst',
+  const positive: Array<keyof NodeConfig> = ['wsMaxBufferedBytes', 'wsPingIntervalMs', 'wsClientPingsPerSec', 'maxMeshPeers', 'maxClients', 'maxClientsPerIp', 'helloTimeoutMs', 'frameTimeoutMs', 'stopStepTimeoutMs', 'maxEventBytes', 'maxRoomsPerUser', 'ratePerSec', 'burst',
     'archiveReplicas', 'backfillMax', 'mailboxReplicas', 'mailboxMaxPerUser', 'mailboxMaxPerSender', 'maxReplay', 'overloadFactor', 'typingPerSec']
   for (const k of positive) {
     const v = cfg[k]
@@ -254,9 +285,21 @@ export function resolveConfig (partial: Partial<NodeConfig> = {}): NodeConfig {
   if (cfg.listen.length === 0) {
     throw new ConfigError('at least one mesh listen address is needed')
   }
-  if (cfg.http != null && !/^[^:]+:\d+$|^\[[0-9a-fA-F:]+\]:\d+$/.test(cfg.http)) {
-    throw new ConfigError(`http must be host:port, got ${cfg.http}`)
+  for (const [k, v] of [['http', cfg.http], ['wsListen', cfg.wsListen]] as const) {
+    if (v != null && !/^[^:]+:\d+$|^\[[0-9a-fA-F:]+\]:\d+$/.test(v)) {
+      throw new ConfigError(`${k} must be host:port, got ${v}`)
+    }
   }
+  for (const u of [...cfg.publicUrls, ...cfg.allowedOrigins]) {
+    let parsed: URL
+    try {
+      parsed = new URL(u)
+    } catch {
+      throw new ConfigError(`not a URL: ${u}`)
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(`${u} is not an http(s) URL`)
+  }
+  if (!cfg.wsPath.startsWith('/')) throw new ConfigError(`wsPath must start with /, got ${cfg.wsPath}`)
   for (const [k, v] of Object.entries(cfg.retention)) {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
       throw new ConfigError(`retention.${k} must be a number >= 0, got ${String(v)}`)

@@ -24,6 +24,7 @@ import { Libp2pClientEdge, createGatewayHost } from './gateway/gateway-host.js'
 import { SessionRegistry } from './gateway/registry.js'
 import { Hub } from './gateway/hub.js'
 import { SessionDelivery } from './gateway/session-delivery.js'
+import { WsEdge } from './gateway/ws-edge.js'
 import { MessageStore } from './store/message-store.js'
 import { HybridClock } from './state/hlc.js'
 import { NodeMetrics } from './metrics.js'
@@ -105,6 +106,10 @@ export class MeshchatNode {
   readonly hub: Hub
   readonly dialer: MeshDialer
   readonly http?: HttpServer
+  /** the plain WebSocket client edge (on the HTTP server, and on `wsListen` if set) */
+  readonly wsEdge?: WsEdge
+  /** the WebSocket edge's own listener, when `wsListen` is set */
+  readonly wsHttp?: HttpServer
   /** the libp2p client gateway's session side (the gateway host and the client protocol on it) */
   readonly clientEdge: Libp2pClientEdge
   /** catches and counts what escapes a handler, so one bad message cannot take the node down */
@@ -131,6 +136,7 @@ export class MeshchatNode {
     supervisor: Supervisor
     releaseLock: () => void
     clock: Clock
+    tls?: { cert: Uint8Array, key: Uint8Array }
   }) {
     this.config = args.config
     this.incarnation = args.incarnation
@@ -257,7 +263,8 @@ export class MeshchatNode {
       presenceEntries: () => this.presence.replica.stats().devices,
       presenceNodes: () => this.presence.replica.stats().upNodes,
       meshPeers: () => this.mesh.getPeers().length,
-      mailbox: () => this.store.isOpen ? this.store.mailboxTotal() : 0
+      mailbox: () => this.store.isOpen ? this.store.mailboxTotal() : 0,
+      wsConnections: () => this.wsEdge?.connections ?? 0
     })
     this.clientEdge = new Libp2pClientEdge(this.gateway, this.hub, this.registry, {
       maxFrameBytes: cfg.maxEventBytes + LIMITS.frameOverheadBytes,
@@ -269,17 +276,88 @@ export class MeshchatNode {
       supervisor,
       clock: this.clock
     })
-    if (cfg.http != null) {
-      this.http = new HttpServer({
-        listen: cfg.http,
-        webRoot: args.webRoot,
-        health: () => this.health(),
-        metrics: async () => this.renderMetrics(),
-        config: () => ({ nodeId: this.nodeId, gateway: this.gatewayAddrs().filter(a => a.includes('/ws')) }),
-        sourceMaps: cfg.serveSourceMaps,
-        onError: err => { supervisor.report('http', err) }
+    if (cfg.http != null || cfg.wsListen != null) {
+      this.wsEdge = new WsEdge({
+        path: cfg.wsPath,
+        maxFrameBytes: cfg.maxEventBytes + LIMITS.frameOverheadBytes,
+        maxClients: cfg.maxClients,
+        maxClientsPerIp: cfg.maxClientsPerIp,
+        maxBufferedBytes: cfg.wsMaxBufferedBytes,
+        pingIntervalMs: cfg.wsPingIntervalMs,
+        clientPingsPerSec: cfg.wsClientPingsPerSec,
+        helloTimeoutMs: cfg.helloTimeoutMs,
+        budgets: cfg.budgets,
+        incarnation: this.incarnation
+      }, {
+        ...base('ws'),
+        host: this.hub,
+        registry: this.registry,
+        verify: (publicKey, data, signature) => nodeEd25519Verifier(publicKey)(data, signature),
+        originAllowed: (origin, host) => this.originAllowed(origin, host)
       })
     }
+    const httpServer = (listen: string): HttpServer => new HttpServer({
+      listen,
+      tls: args.tls,
+      webRoot: args.webRoot,
+      health: () => this.health(),
+      metrics: async () => this.renderMetrics(),
+      config: () => ({ nodeId: this.nodeId, gateway: this.wsUrls() }),
+      sourceMaps: cfg.serveSourceMaps,
+      onError: err => { supervisor.report('http', err) },
+      upgrade: (req, socket, head) => this.wsEdge?.handleUpgrade(req, socket, head) ?? false
+    })
+    if (cfg.http != null) this.http = httpServer(cfg.http)
+    if (cfg.wsListen != null) this.wsHttp = httpServer(cfg.wsListen)
+  }
+
+  /**
+   * May a page from `origin` attach over WebSockets? Yes for the node's own
+   * pages (whatever name the browser reached it by), its announced URLs, the
+   * other nodes' announced URLs, live or recently gone (a page served by one
+   * node moves to another when it goes),
+   * and the configured extra origins. A page from anywhere else would be acting
+   * with the visitor's key on a site the visitor did not choose.
+   */
+  private originAllowed (origin: string, host: string | undefined): boolean {
+    let o: URL
+    try {
+      o = new URL(origin)
+    } catch {
+      return false
+    }
+    if (host != null && o.host === host) return true
+    const allowed = new Set<string>()
+    const add = (u: string | undefined): void => {
+      if (u == null || u === '') return
+      try {
+        allowed.add(new URL(u).origin)
+      } catch {}
+    }
+    for (const u of [...this.config.allowedOrigins, ...this.publicUrls()]) add(u)
+    // every node presence knows, down ones too: a page whose node has gone must be able to move on
+    for (const n of this.presence.replica.nodes()) add(n.meta?.httpUrl)
+    return allowed.has(o.origin)
+  }
+
+  /** the base URLs of this node's HTTP side, as announced */
+  publicUrls (): string[] {
+    if (this.config.publicUrls.length > 0) return this.config.publicUrls
+    return [this.http?.url].filter((u): u is string => u != null && u !== '')
+  }
+
+  /** the plain WebSocket edge's URLs, as clients dial them */
+  wsUrls (): string[] {
+    if (this.wsEdge == null) return []
+    const path = this.config.wsPath
+    const urls = this.publicUrls().map(u => {
+      const x = new URL(u)
+      x.protocol = x.protocol === 'https:' ? 'wss:' : 'ws:'
+      x.pathname = path
+      return x.toString()
+    })
+    if (this.wsHttp != null) urls.push(this.wsHttp.url.replace(/^http/, 'ws') + path)
+    return urls
   }
 
   /** create a node (not started); reads or creates keys in the data directory */
@@ -333,8 +411,9 @@ export class MeshchatNode {
       supervisor,
       onRefused: reason => { metrics.connectionsRefused.inc({ reason }) }
     })
+    const tls = config.tls == null ? undefined : { cert: await readFile(config.tls.certFile), key: await readFile(config.tls.keyFile) }
     const store = new MessageStore(paths?.db ?? ':memory:')
-    return new MeshchatNode({ config, incarnation, privateKey, metrics, mesh, gateway, store, linkControl, createdMeshKey, libp2pRegistry, webRoot: webRoot ?? defaultWebRoot(), supervisor, releaseLock, clock: opts.clock ?? systemClock })
+    return new MeshchatNode({ config, incarnation, privateKey, metrics, mesh, gateway, store, linkControl, createdMeshKey, libp2pRegistry, webRoot: webRoot ?? defaultWebRoot(), supervisor, releaseLock, clock: opts.clock ?? systemClock, tls })
   }
 
   /**
@@ -353,7 +432,9 @@ export class MeshchatNode {
       ['presence', this.presence],
       ['archive', this.archive],
       ['dialer', this.dialer],
-      ['client edge', this.clientEdge]
+      ['client edge', this.clientEdge],
+      ...(this.wsEdge == null ? [] : [['websocket edge', this.wsEdge] as [string, Startable]]),
+      ...(this.wsHttp == null ? [] : [['websocket listener', this.wsHttp] as [string, Startable]])
     ]
   }
 
@@ -432,9 +513,9 @@ export class MeshchatNode {
     return this.state === 'running'
   }
 
-  /** gateway multiaddrs clients can dial (with /p2p/) */
+  /** every address a client can attach at: the WebSocket edge's URLs first, then the libp2p gateway's multiaddrs (with /p2p/) */
   gatewayAddrs (): string[] {
-    return this.gateway.getMultiaddrs().map(a => a.toString())
+    return [...this.wsUrls(), ...this.gateway.getMultiaddrs().map(a => a.toString())]
   }
 
   /** mesh multiaddrs other nodes can dial (with /p2p/) */

@@ -14,6 +14,7 @@ export interface GaugeSources {
   presenceNodes: () => number
   meshPeers: () => number
   mailbox: () => number
+  wsConnections: () => number
 }
 
 export class NodeMetrics {
@@ -113,6 +114,15 @@ export class NodeMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry]
   })
+
+  readonly wsEvents = new Counter({
+    name: 'meshchat_ws_events_total',
+    help: 'plain WebSocket edge events by kind: refused_origin, refused_per_ip, refused_full, text_frame, oversize, slow_consumer, ping_flood, no_pong, protocol_error',
+    labelNames: ['event'] as const,
+    registers: [this.registry]
+  })
+
+  readonly wsConnections = this.gauge('meshchat_ws_connections', 'open plain WebSocket connections (authenticated or not)', 'wsConnections')
 
   readonly internalErrors = new Counter({
     name: 'meshchat_internal_errors_total',

@@ -10,6 +10,7 @@
 import { tcp } from '@libp2p/tcp'
 import { io as ioClient } from 'socket.io-client'
 import { createNodeClient } from '../../client/src/node.js'
+import { libp2pTransport } from '../../client/src/transports/libp2p.js'
 import { Histogram } from './lib/histogram.js'
 import { readProcStats } from './lib/procs.js'
 import type { ChatClient, ChatMessage } from '../../client/src/node.js'
@@ -92,7 +93,7 @@ async function waitUntil (cond: () => boolean, timeoutMs: number, what: string):
 
 async function connectMeshchat (spec: UserSpec): Promise<{ user: User, redirected: boolean, repinned: boolean }> {
   // a user the workload places on a given node declines overload redirects (a full node still moves it)
-  const mc = createNodeClient({ name: spec.name, addrs: [spec.addr], transports: [tcp()], reconnect: spec.reconnect ?? true, backoff: { minMs: 100, maxMs: 2000 }, redirect: spec.expect === '' })
+  const mc = createNodeClient({ name: spec.name, addrs: [spec.addr], transports: [libp2pTransport({ transports: [tcp()] })], reconnect: spec.reconnect ?? true, backoff: { minMs: 100, maxMs: 2000 }, redirect: spec.expect === '' })
   let redirected = false
   mc.addEventListener('redirect', () => { redirected = true })
   const welcome = await mc.connect()
@@ -319,7 +320,7 @@ async function resume (a: ResumeArgs): Promise<ResumeResult> {
   const reader = createNodeClient({
     name: 'reader',
     addrs: [a.readerFrom],
-    transports: [gatedTcp({ allow: addr => !gate.offline && (gate.only === '' || portOf(addr) === gate.only) })],
+    transports: [libp2pTransport({ transports: [gatedTcp({ allow: addr => !gate.offline && (gate.only === '' || portOf(addr) === gate.only) })] })],
     backoff: { minMs: 50, maxMs: 200 },
     dedupeWindow: a.fill + a.missed + 1000
   })
@@ -340,7 +341,7 @@ async function resume (a: ResumeArgs): Promise<ResumeResult> {
   })
   const writers: ChatClient[] = []
   for (let i = 0; i < a.writers; i++) {
-    const w = createNodeClient({ name: `writer${i}`, addrs: [a.writerAddrs[i % a.writerAddrs.length] ?? ''], transports: [tcp()] })
+    const w = createNodeClient({ name: `writer${i}`, addrs: [a.writerAddrs[i % a.writerAddrs.length] ?? ''], transports: [libp2pTransport({ transports: [tcp()] })] })
     await w.connect()
     await w.join(a.room)
     writers.push(w)
@@ -404,7 +405,7 @@ async function resume (a: ResumeArgs): Promise<ResumeResult> {
 
   const history: ResumeResult['history'] = []
   for (const [node, addr] of a.historyAddrs.entries()) {
-    const h = createNodeClient({ name: 'historian', addrs: [addr], transports: [tcp()] })
+    const h = createNodeClient({ name: 'historian', addrs: [addr], transports: [libp2pTransport({ transports: [tcp()] })] })
     await h.connect()
     for (const limit of a.historyPageSizes) {
       const lat = new Histogram()

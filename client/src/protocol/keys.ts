@@ -8,9 +8,11 @@
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { InvalidEventError, InvalidUserError } from '../errors.js'
 
-/** What signs for a user: an Ed25519 key (libp2p's Ed25519 private keys have this shape too). */
+/**
+ * What signs for a user: an Ed25519 key. libp2p's private keys have this shape too, so a libp2p
+ * Ed25519 key can be used directly; the 32-byte public key is checked where it matters.
+ */
 export interface SigningKey {
-  readonly type: 'Ed25519'
   readonly publicKey: { readonly raw: Uint8Array }
   sign: (data: Uint8Array) => Uint8Array | Promise<Uint8Array>
 }
@@ -105,8 +107,9 @@ export function userIdKey (id: string): Uint8Array {
   return bytes.subarray(ID_PREFIX.byteLength)
 }
 
-/** libp2p's protobuf encoding of a raw Ed25519 public key */
+/** libp2p's protobuf encoding of a raw Ed25519 public key; throws InvalidUserError for a key of another size */
 export function publicKeyToProtobuf (publicKey: Uint8Array): Uint8Array<ArrayBuffer> {
+  if (publicKey.byteLength !== 32) throw new InvalidUserError('user keys are Ed25519 (32-byte public keys)')
   return concat(PUBLIC_PREFIX, publicKey)
 }
 
@@ -123,7 +126,6 @@ export function publicKeyFromProtobuf (bytes: Uint8Array): Uint8Array {
 function fromSeed (seed: Uint8Array): UserKey {
   const raw = ed25519.getPublicKey(seed)
   return {
-    type: 'Ed25519',
     seed,
     publicKey: { raw },
     sign: data => ed25519.sign(data, seed)

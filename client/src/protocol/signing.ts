@@ -1,12 +1,11 @@
-import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
-import { peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { toString as u8ToString } from 'uint8arrays/to-string'
 import { LIMITS } from '../defaults.js'
-import { BadSignatureError, EventTooLargeError, InvalidEventError, InvalidUserError, BadFrameError } from '../errors.js'
+import { BadSignatureError, EventTooLargeError, InvalidEventError, BadFrameError } from '../errors.js'
+import { ed25519Verify, publicKeyFromProtobuf, publicKeyToProtobuf, userIdKey, userIdOf } from './keys.js'
+import type { SigningKey } from './keys.js'
 import { Event, SignedEvent } from './event.js'
 import { decodeBody, decodeDisplayName, encodeBody, encodeDisplayName, validateRoom } from './validate.js'
-import type { PrivateKey, PublicKey } from '@libp2p/interface'
 
 /** Signatures cover this prefix too, so an event signature can never be replayed as some other libp2p signature. */
 const DOMAIN = new TextEncoder().encode('meshchat/event/1\n')
@@ -91,14 +90,14 @@ function signedInput (payload: Uint8Array): Uint8Array {
  * failure keeps the same message id.
  */
 export async function signEvent (
-  key: PrivateKey,
+  key: SigningKey,
   name: string,
   content: EventContent,
   opts: { now: number, nonce: Uint8Array, maxEventBytes?: number }
 ): Promise<OpenedEvent> {
   const maxEventBytes = opts.maxEventBytes ?? LIMITS.maxEventBytes
   const event: Event = {
-    author: ab(publicKeyToProtobuf(key.publicKey)),
+    author: publicKeyToProtobuf(key.publicKey.raw),
     name: encodeDisplayName(name),
     ts: BigInt(Math.floor(opts.now)),
     nonce: ab(opts.nonce)
@@ -117,28 +116,21 @@ export async function signEvent (
   if (bytes.byteLength > maxEventBytes) {
     throw new EventTooLargeError(`event is ${bytes.byteLength} bytes, the limit is ${maxEventBytes}`)
   }
-  return describe(event, payload, signature, bytes, peerIdFromPublicKey(key.publicKey).toString())
+  return describe(event, payload, signature, bytes, userIdOf(key.publicKey.raw))
 }
 
-/** Throws InvalidUserError unless `id` is a PeerId string. */
+/** Throws InvalidUserError unless `id` is a user id: the PeerId string of an Ed25519 key. */
 export function validateUserId (id: unknown): string {
-  if (typeof id !== 'string' || id.length === 0 || id.length > 128) {
-    throw new InvalidUserError('user id is missing or too long')
-  }
-  try {
-    peerIdFromString(id)
-  } catch {
-    throw new InvalidUserError(`not a user id: ${id.slice(0, 64)}`)
-  }
-  return id
+  userIdKey(id as string)
+  return id as string
 }
 
 interface AuthorKey { verify: (data: Uint8Array, signature: Uint8Array) => boolean | Promise<boolean>, userId: string }
 
 /**
- * Builds a verifier for one raw 32-byte Ed25519 public key. By default events are verified with
- * `@libp2p/crypto`, which works everywhere; a platform with a faster path (Node: a `KeyObject` kept
- * per author instead of one rebuilt for every signature) installs it with `setEd25519Verifier`.
+ * Builds a verifier for one raw 32-byte Ed25519 public key. By default events are verified in pure
+ * JavaScript (noble), which works everywhere; a platform with a faster path (Node: a `KeyObject` kept
+ * per author, checked by OpenSSL) installs it with `setEd25519Verifier`.
  */
 export type Ed25519VerifierFactory = (publicKey: Uint8Array) => (data: Uint8Array, signature: Uint8Array) => boolean
 
@@ -162,19 +154,11 @@ function authorKey (author: Uint8Array): AuthorKey {
   const k = u8ToString(author, 'base64')
   const hit = authorCache.get(k)
   if (hit != null) return hit
-  let key: PublicKey
-  try {
-    key = publicKeyFromProtobuf(author)
-  } catch {
-    throw new InvalidEventError('event author is not a public key')
-  }
-  if (key.type !== 'Ed25519') {
-    throw new InvalidEventError('event author key is not Ed25519')
-  }
+  const raw = publicKeyFromProtobuf(author)
   const verify = verifierFactory != null
-    ? verifierFactory(key.raw)
-    : async (data: Uint8Array, signature: Uint8Array) => key.verify(data, signature)
-  const entry = { verify, userId: peerIdFromPublicKey(key).toString() }
+    ? verifierFactory(raw)
+    : (data: Uint8Array, signature: Uint8Array) => ed25519Verify(raw, data, signature)
+  const entry = { verify, userId: userIdOf(raw) }
   if (authorCache.size >= AUTHOR_CACHE_MAX) {
     const oldest = authorCache.keys().next().value
     if (oldest !== undefined) authorCache.delete(oldest)

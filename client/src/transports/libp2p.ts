@@ -8,6 +8,9 @@ import { LIMITS } from '../defaults.js'
 import { readFrames } from '../protocol/codec.js'
 import { CLIENT_PROTOCOL } from '../protocol/ids.js'
 import type { ClientTransport, FrameChannel } from '../transport.js'
+import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
+import { privateKeyToProtobuf } from '../protocol/keys.js'
+import type { SigningKey, UserKey } from '../protocol/keys.js'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Libp2pInit } from 'libp2p'
 
@@ -18,13 +21,15 @@ import type { Libp2pInit } from 'libp2p'
  */
 export function libp2pTransport (opts: { transports?: Libp2pInit['transports'] } = {}): ClientTransport {
   let node: Libp2p | undefined
-  let nodeKey: PrivateKey | undefined
-  const host = async (key: PrivateKey): Promise<Libp2p> => {
+  let nodeKey: SigningKey | undefined
+  const host = async (key: SigningKey): Promise<Libp2p> => {
     if (node != null && nodeKey === key) return node
     await node?.stop()
     nodeKey = key
+    // noise needs a libp2p key: a key made by the client library becomes one through the shared protobuf form
+    const libp2pKey: PrivateKey = 'seed' in key ? privateKeyFromProtobuf(privateKeyToProtobuf(key as UserKey)) : key as unknown as PrivateKey
     node = await createLibp2p({
-      privateKey: key,
+      privateKey: libp2pKey,
       transports: opts.transports ?? [webSockets()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],

@@ -1,5 +1,4 @@
-import { encodeServerFrame } from '../../../client/src/protocol/codec.js'
-import { DeliveryKind, DmState } from '../../../client/src/protocol/client.js'
+import { DeliveryKind, DmState, ServerFrame } from '../../../client/src/protocol/client.js'
 import { openEvent, peekEventKind } from '../../../client/src/protocol/signing.js'
 import { validateRoom } from '../../../client/src/protocol/validate.js'
 import { LIMITS } from '../../../client/src/defaults.js'
@@ -347,7 +346,7 @@ export class Hub implements SessionHost {
   private onPresence (change: PresenceChange): void {
     for (const d of change.rooms) {
       if (!this.c.registry.hasRoom(d.room)) continue
-      const frame = encodeServerFrame({
+      const frame = ServerFrame.encode({
         req: 0,
         rosterDiff: { room: d.room, userId: d.userId, member: d.member == null ? undefined : memberToWire(d.member) }
       })
@@ -356,7 +355,7 @@ export class Hub implements SessionHost {
     for (const d of change.users) {
       const set = this.watchers.get(d.userId)
       if (set == null) continue
-      const frame = encodeServerFrame({ req: 0, user: userToWire(d.userId, d.presence) })
+      const frame = ServerFrame.encode({ req: 0, user: userToWire(d.userId, d.presence) })
       for (const s of set) s.sendEncoded(frame)
     }
   }

@@ -1,5 +1,4 @@
 import type { ClientSession } from './session.js'
-import type { Uint8ArrayList } from 'uint8arraylist'
 
 /**
  * The sessions attached to this node, indexed by user and by room, and the
@@ -111,7 +110,7 @@ export class SessionRegistry {
   }
 
   /** deliver one pre-encoded frame to every local member of a room; returns the number of sessions */
-  deliverToRoom (room: string, frame: Uint8ArrayList | Uint8Array): number {
+  deliverToRoom (room: string, frame: Uint8Array): number {
     let n = 0
     for (const s of this.roomSessions(room)) {
       s.deliverLive(room, frame)
@@ -124,7 +123,7 @@ export class SessionRegistry {
    * deliver a late event (found by backfill, not by gossip) to the members of
    * a room that may be missing it: those whose floor is at or below its HLC
    */
-  deliverLate (room: string, hlc: bigint, frame: Uint8ArrayList | Uint8Array): number {
+  deliverLate (room: string, hlc: bigint, frame: Uint8Array): number {
     let n = 0
     for (const s of this.roomSessions(room)) {
       if (hlc < (s.floors.get(room) ?? 0n)) continue
@@ -135,7 +134,7 @@ export class SessionRegistry {
   }
 
   /** deliver one pre-encoded frame to every device of a user on this node, except `exceptSession` */
-  deliverToUser (user: string, frame: Uint8ArrayList | Uint8Array, exceptSession?: string): number {
+  deliverToUser (user: string, frame: Uint8Array, exceptSession?: string): number {
     let n = 0
     for (const s of this.userSessions(user)) {
       if (s.id === exceptSession || !s.ready) continue

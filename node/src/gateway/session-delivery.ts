@@ -1,11 +1,9 @@
-import { encodeServerFrame } from '../../../client/src/protocol/codec.js'
-import { DeliveryKind } from '../../../client/src/protocol/client.js'
+import { DeliveryKind, ServerFrame } from '../../../client/src/protocol/client.js'
 import type { Delivery } from '../../../client/src/protocol/client.js'
 import type { EventKind } from '../../../client/src/protocol/signing.js'
 import type { DmHow, LocalDelivery } from '../mesh/local-delivery.js'
 import type { StampedEvent } from '../mesh/peer-events.js'
 import type { SessionRegistry } from './registry.js'
-import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** a stamped event as the client protocol carries it */
 export function toDelivery (e: StampedEvent, kind: DeliveryKind): Delivery {
@@ -13,8 +11,8 @@ export function toDelivery (e: StampedEvent, kind: DeliveryKind): Delivery {
 }
 
 /** the one place a delivery frame is built: encoded once, then shared by every session it goes to */
-export function deliveryFrame (e: StampedEvent, kind: DeliveryKind): Uint8ArrayList {
-  return encodeServerFrame({ req: 0, delivery: toDelivery(e, kind) })
+export function deliveryFrame (e: StampedEvent, kind: DeliveryKind): Uint8Array {
+  return ServerFrame.encode({ req: 0, delivery: toDelivery(e, kind) })
 }
 
 const DM_KIND: Record<DmHow, DeliveryKind> = { live: DeliveryKind.LIVE, mailbox: DeliveryKind.MAILBOX }

@@ -1,16 +1,18 @@
 import { CLIENT_PROTOCOL_VERSION } from '../../../client/src/protocol/ids.js'
-import { decodeClientFrame, encodeServerFrame } from '../../../client/src/protocol/codec.js'
+import { decodeClientFrame } from '../../../client/src/protocol/codec.js'
+import { ServerFrame as ServerFrameCodec } from '../../../client/src/protocol/client.js'
+import { checkProof } from '../../../client/src/protocol/login.js'
 import { decodeDisplayName } from '../../../client/src/protocol/validate.js'
-import { ErrorCode, HelloRequiredError, MeshchatError, UnsupportedError, VersionError, asMeshchatError, InvalidQueryError, TooSlowError } from '../../../client/src/errors.js'
+import { AuthFailedError, ErrorCode, HelloRequiredError, MeshchatError, UnsupportedError, VersionError, asMeshchatError, InvalidQueryError, TooSlowError } from '../../../client/src/errors.js'
 import { TokenBucket } from '../state/rate-limiter.js'
 import { SessionBudget } from '../state/budgets.js'
 import type { Budgets, RequestKind } from '../state/budgets.js'
 import type { ClientFrame, ServerFrame, Cursor as WireCursor, HistoryPage, PublishAck, UserPresence, Welcome, Redirect } from '../../../client/src/protocol/client.js'
 import type { Cursor } from '../store/message-store.js'
 import type { Logger } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { systemClock } from '../components.js'
 import type { Clock } from '../components.js'
-import type { Uint8ArrayList } from 'uint8arraylist'
 
 /**
  * What a session needs from the transport it runs on. A session consumes and
@@ -18,8 +20,8 @@ import type { Uint8ArrayList } from 'uint8arraylist'
  * transport (a plain WebSocket, a test harness) can drive the same logic.
  */
 export interface SessionTransport {
-  /** send one length-prefixed frame; must not throw once the transport is gone */
-  send: (frame: Uint8ArrayList | Uint8Array) => void
+  /** send one encoded ServerFrame (framing, a length prefix or a WebSocket message, is the transport's); must not throw once the transport is gone */
+  send: (frame: Uint8Array) => void
   /** flush and close */
   close: () => void
 }
@@ -58,8 +60,13 @@ export interface SessionHost {
 export interface SessionOptions {
   /** device id, unique on this node */
   id: string
-  /** the user id the transport authenticated (noise on libp2p) */
-  userId: string
+  /**
+   * the user id the transport authenticated (noise, on the libp2p gateway); absent when the
+   * session itself must get a proof of key first (the plain WebSocket edge)
+   */
+  userId?: string
+  /** with no userId: the challenge this session sent, and how to verify the answer */
+  login?: { nodeId: string, nonce: Uint8Array, verify: (publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array) => boolean }
   host: SessionHost
   transport: SessionTransport
   log: Logger
@@ -111,7 +118,8 @@ function parseStatus (s: string): PresenceStatus {
  */
 export class ClientSession {
   readonly id: string
-  readonly userId: string
+  /** the user; '' until a light-edge session has proven its key */
+  userId: string
   readonly remote: string
   name = ''
   status: PresenceStatus = 'online'
@@ -127,7 +135,7 @@ export class ClientSession {
   readonly floors = new Map<string, bigint>()
   /** users whose presence this device follows */
   watching = new Set<string>()
-  private state: 'new' | 'ready' | 'closed' = 'new'
+  private state: 'login' | 'new' | 'ready' | 'closed'
   private readonly host: SessionHost
   private readonly transport: SessionTransport
   private readonly log: Logger
@@ -137,11 +145,15 @@ export class ClientSession {
   readonly budget: SessionBudget
   private helloTimer?: ReturnType<typeof setTimeout>
   /** live deliveries held back while a room's replay is being sent, so replay always comes first */
-  private readonly held = new Map<string, Array<Uint8ArrayList | Uint8Array>>()
+  private readonly held = new Map<string, Uint8Array[]>()
+  private readonly login?: SessionOptions['login']
 
   constructor (opts: SessionOptions) {
     this.id = opts.id
-    this.userId = opts.userId
+    this.userId = opts.userId ?? ''
+    this.login = opts.login
+    if (opts.userId == null && opts.login == null) throw new TypeError('a session needs an authenticated user or a login challenge')
+    this.state = opts.userId == null ? 'login' : 'new'
     this.host = opts.host
     this.transport = opts.transport
     this.log = opts.log
@@ -149,9 +161,9 @@ export class ClientSession {
     this.budget = new SessionBudget(opts.budgets)
     this.clock = opts.clock ?? systemClock
     this.attachedAt = this.clock.now()
-    // a connection that never says hello would otherwise hold its buffers for ever
+    // a connection that never proves its key or says hello would otherwise hold its buffers for ever
     this.helloTimer = setTimeout(() => {
-      if (this.state === 'new') this.fatal(new TooSlowError(`no hello within ${opts.helloTimeoutMs} ms`), 0)
+      if (this.state === 'new' || this.state === 'login') this.fatal(new TooSlowError(`no hello within ${opts.helloTimeoutMs} ms`), 0)
     }, opts.helloTimeoutMs)
   }
 
@@ -186,6 +198,23 @@ export class ClientSession {
 
   private async dispatch (f: ClientFrame): Promise<void> {
     const req = f.req
+    if (this.state === 'login') {
+      // nothing but the proof of key is read before the key is proven
+      if (f.auth == null || this.login == null) {
+        this.fatal(new AuthFailedError('prove your key first: answer the challenge'), req)
+        return
+      }
+      try {
+        this.userId = checkProof(f.auth, this.login, this.clock.now(), this.login.verify)
+      } catch (err) {
+        this.fatal(asMeshchatError(err), req)
+        return
+      }
+      this.state = 'new'
+      this.send({ req, ok: { detail: this.userId } })
+      return
+    }
+    if (f.auth != null) throw new UnsupportedError('this session has already proven its key')
     if (f.hello != null) {
       if (this.state !== 'new') throw new HelloRequiredError('hello was already sent')
       if (f.hello.version !== CLIENT_PROTOCOL_VERSION) {
@@ -250,17 +279,17 @@ export class ClientSession {
   /** send a frame built for this session */
   send (frame: ServerFrame): void {
     if (this.state === 'closed') return
-    this.transport.send(encodeServerFrame(frame))
+    this.transport.send(ServerFrameCodec.encode(frame))
   }
 
   /** send a pre-encoded frame (fan-out: one encoding shared by every recipient) */
-  sendEncoded (frame: Uint8ArrayList | Uint8Array): void {
+  sendEncoded (frame: Uint8Array): void {
     if (this.state === 'closed') return
     this.transport.send(frame)
   }
 
   /** a live room delivery: held while the room's replay is in flight */
-  deliverLive (room: string, frame: Uint8ArrayList | Uint8Array): void {
+  deliverLive (room: string, frame: Uint8Array): void {
     const held = this.held.get(room)
     if (held != null) {
       held.push(frame)

@@ -1,13 +1,18 @@
+import { createHash } from 'node:crypto'
 import { createServer } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { extname, join, normalize, resolve } from 'node:path'
 import type { Server, IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 
 export interface HttpInit {
   /** host:port */
   listen: string
+  /** certificate and key (PEM): serve HTTPS, and with it wss:// on the same port */
+  tls?: { cert: Uint8Array, key: Uint8Array }
   /** directory with the built web app (index.html, app.js); absent = no web app */
   webRoot?: string
   health: () => Record<string, unknown>
@@ -18,6 +23,8 @@ export interface HttpInit {
   sourceMaps?: boolean
   /** a request failed inside the server */
   onError?: (err: Error) => void
+  /** an upgrade request (WebSocket); returns false when nobody takes it (it is answered 404) */
+  upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean
 }
 
 const TYPES: Record<string, string> = {
@@ -30,13 +37,24 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json'
 }
 
+/** the web app's files, read once: bytes, pre-compressed variants and an entity tag */
+interface Asset {
+  body: Buffer
+  br?: Buffer
+  gzip?: Buffer
+  etag: string
+  type: string
+}
+
 /**
- * The node's HTTP side: the web app, /healthz (JSON), /metrics (Prometheus
- * text) and /config.json (the gateway addresses the web app attaches to).
+ * The node's HTTP side: the web app (pre-compressed, with entity tags),
+ * /healthz (JSON), /metrics (Prometheus text), /config.json (where the web app
+ * attaches), and WebSocket upgrades for the light client edge.
  */
 export class HttpServer {
   private server?: Server
   private readonly init: HttpInit
+  private readonly assets = new Map<string, Promise<Asset | undefined>>()
   url = ''
 
   constructor (init: HttpInit) {
@@ -45,7 +63,20 @@ export class HttpServer {
 
   async start (): Promise<void> {
     if (this.server != null) return
-    const server = createServer((req, res) => { this.route(req, res).catch(err => { this.init.onError?.(err as Error) }) })
+    const handler = (req: IncomingMessage, res: ServerResponse): void => { this.route(req, res).catch(err => { this.init.onError?.(err as Error) }) }
+    const server: Server = this.init.tls == null
+      ? createServer(handler)
+      : createTlsServer({ cert: Buffer.from(this.init.tls.cert), key: Buffer.from(this.init.tls.key) }, handler)
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => { socket.destroy() })
+      let taken = false
+      try {
+        taken = this.init.upgrade?.(req, socket, head) ?? false
+      } catch (err) {
+        this.init.onError?.(err as Error)
+      }
+      if (!taken) socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n')
+    })
     const i = this.init.listen.lastIndexOf(':')
     const host = this.init.listen.slice(0, i).replace(/^\[|\]$/g, '')
     const port = Number(this.init.listen.slice(i + 1))
@@ -56,7 +87,7 @@ export class HttpServer {
     this.server = server
     const addr = server.address() as AddressInfo
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
-    this.url = `http://${shown.includes(':') ? `[${shown}]` : shown}:${addr.port}`
+    this.url = `${this.init.tls == null ? 'http' : 'https'}://${shown.includes(':') ? `[${shown}]` : shown}:${addr.port}`
   }
 
   async stop (): Promise<void> {
@@ -100,7 +131,7 @@ export class HttpServer {
         res.end(JSON.stringify(this.init.config()))
         return
       }
-      await this.serveFile(path, res)
+      await this.serveFile(path, req, res)
     } catch (err) {
       // the reason goes to the log, not to whoever asked
       this.init.onError?.(err as Error)
@@ -109,7 +140,28 @@ export class HttpServer {
     }
   }
 
-  private async serveFile (path: string, res: ServerResponse): Promise<void> {
+  /** a file of the web app, with its .br and .gz siblings when the build made them */
+  private async asset (file: string): Promise<Asset | undefined> {
+    let a = this.assets.get(file)
+    if (a == null) {
+      a = (async () => {
+        if (!existsSync(file) || !(await stat(file)).isFile()) return undefined
+        const body = await readFile(file)
+        const sibling = async (ext: string): Promise<Buffer | undefined> => existsSync(file + ext) ? readFile(file + ext) : undefined
+        return {
+          body,
+          br: await sibling('.br'),
+          gzip: await sibling('.gz'),
+          etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`,
+          type: TYPES[extname(file)] ?? 'application/octet-stream'
+        }
+      })()
+      this.assets.set(file, a)
+    }
+    return a
+  }
+
+  private async serveFile (path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const root = this.init.webRoot
     if (root == null || !existsSync(root)) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('no web app built (run npm run build)')
@@ -117,17 +169,37 @@ export class HttpServer {
     }
     const rel = path === '/' ? 'index.html' : normalize(path).replace(/^([/\\])+/, '')
     const file = resolve(join(root, rel))
-    const hidden = extname(file) === '.map' && this.init.sourceMaps !== true
-    if (hidden || !file.startsWith(resolve(root)) || !existsSync(file)) {
+    const hidden = (extname(file) === '.map' && this.init.sourceMaps !== true) || /\.(br|gz)$/.test(file)
+    const asset = hidden || !file.startsWith(resolve(root)) ? undefined : await this.asset(file)
+    if (asset == null) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found')
       return
     }
-    res.writeHead(200, {
-      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+    const headers: Record<string, string> = {
+      'content-type': asset.type,
       // the app renders user text as text; this keeps any injected markup from running scripts regardless
       'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'",
-      'x-content-type-options': 'nosniff'
-    })
-    res.end(await readFile(file))
+      'x-content-type-options': 'nosniff',
+      // file names carry no content hash, so browsers keep a copy but ask each time; an unchanged file costs a 304
+      'cache-control': 'no-cache',
+      etag: asset.etag,
+      vary: 'accept-encoding'
+    }
+    if (req.headers['if-none-match'] === asset.etag) {
+      res.writeHead(304, headers).end()
+      return
+    }
+    const accept = String(req.headers['accept-encoding'] ?? '')
+    let body = asset.body
+    if (asset.br != null && /\bbr\b/.test(accept)) {
+      body = asset.br
+      headers['content-encoding'] = 'br'
+    } else if (asset.gzip != null && /\bgzip\b/.test(accept)) {
+      body = asset.gzip
+      headers['content-encoding'] = 'gzip'
+    }
+    headers['content-length'] = String(body.byteLength)
+    res.writeHead(200, headers)
+    res.end(req.method === 'HEAD' ? undefined : body)
   }
 }

@@ -1,0 +1,128 @@
+import { AuthFailedError, DisconnectedError, TimeoutError, errorFromCode } from '../errors.js'
+import { ClientFrame, ServerFrame } from '../protocol/client.js'
+import { proveKey } from '../protocol/login.js'
+import type { ClientTransport, FrameChannel } from '../transport.js'
+
+export interface WebSocketTransportOptions {
+  /** the WebSocket class; default the platform's (browsers, and Node 22+) */
+  WebSocket?: typeof globalThis.WebSocket
+}
+
+/** a queue of incoming frames read by one consumer */
+class Inbox {
+  private readonly items: Uint8Array[] = []
+  private waiting?: { resolve: (v: IteratorResult<Uint8Array>) => void, reject: (err: Error) => void }
+  private ended = false
+  private error?: Error
+
+  push (frame: Uint8Array): void {
+    if (this.waiting != null) {
+      const w = this.waiting
+      this.waiting = undefined
+      w.resolve({ value: frame, done: false })
+    } else {
+      this.items.push(frame)
+    }
+  }
+
+  end (err?: Error): void {
+    if (this.ended) return
+    this.ended = true
+    this.error = err
+    const w = this.waiting
+    this.waiting = undefined
+    if (w == null) return
+    if (err != null) w.reject(err)
+    else w.resolve({ value: undefined, done: true })
+  }
+
+  async next (): Promise<IteratorResult<Uint8Array>> {
+    const item = this.items.shift()
+    if (item != null) return { value: item, done: false }
+    if (this.ended) {
+      if (this.error != null) throw this.error
+      return { value: undefined, done: true }
+    }
+    return new Promise((resolve, reject) => { this.waiting = { resolve, reject } })
+  }
+}
+
+/**
+ * The light edge transport: a plain WebSocket to a node's `/ws` (ws:// or
+ * wss://), one binary message per frame. The node opens with a challenge; the
+ * user's key signs it before the channel is handed over, so a channel is
+ * always a proven session. Works in browsers and in Node 22+ (global WebSocket).
+ */
+export function webSocketTransport (opts: WebSocketTransportOptions = {}): ClientTransport {
+  const open = new Set<WebSocket>()
+  return {
+    handles: addr => /^wss?:\/\//i.test(addr),
+    dial: async (addr, key, signal) => {
+      const WS = opts.WebSocket ?? globalThis.WebSocket
+      if (WS == null) throw new DisconnectedError('this platform has no WebSocket')
+      const ws = new WS(addr)
+      ws.binaryType = 'arraybuffer'
+      open.add(ws)
+      const inbox = new Inbox()
+      ws.onmessage = ev => {
+        if (ev.data instanceof ArrayBuffer) inbox.push(new Uint8Array(ev.data))
+      }
+      ws.onclose = ev => {
+        open.delete(ws)
+        inbox.end(ev.code === 1000 || ev.code === 1001 || ev.code === 4000 ? undefined : new DisconnectedError(`closed by the node: ${ev.code} ${ev.reason}`))
+      }
+      ws.onerror = () => { inbox.end(new DisconnectedError(`could not reach ${addr}`)) }
+      const abort = (): void => { ws.close() }
+      signal.addEventListener('abort', abort, { once: true })
+      try {
+        await new Promise<void>((resolve, reject) => {
+          if (signal.aborted) { reject(new TimeoutError(`no connection to ${addr} in time`)); return }
+          ws.onopen = () => { resolve() }
+          signal.addEventListener('abort', () => { reject(new TimeoutError(`no connection to ${addr} in time`)) }, { once: true })
+          const prev = ws.onclose
+          ws.onclose = ev => {
+            prev?.call(ws, ev)
+            reject(new DisconnectedError(`could not connect to ${addr}: ${ev.code} ${ev.reason}`))
+          }
+        })
+        // the challenge, answered with the proof of key, before anything else
+        const first = await inbox.next()
+        if (first.done === true) throw new DisconnectedError(`${addr} closed before its challenge`)
+        const challenge = ServerFrame.decode(first.value).challenge
+        if (challenge == null) throw new AuthFailedError(`${addr} did not open with a challenge`)
+        // signed at the node's time: a device whose clock is off still proves its key
+        const auth = await proveKey(key, challenge, Number(challenge.time))
+        ws.send(ClientFrame.encode({ req: 0xffffffff, auth }))
+        const reply = await inbox.next()
+        if (reply.done === true) throw new DisconnectedError(`${addr} closed during login`)
+        const f = ServerFrame.decode(reply.value)
+        if (f.error != null) throw errorFromCode(f.error.code, f.error.message, f.error.retryAfterMs)
+      } catch (err) {
+        ws.close()
+        throw err
+      } finally {
+        signal.removeEventListener('abort', abort)
+      }
+      const channel: FrameChannel = {
+        addr,
+        get writable () { return ws.readyState === ws.OPEN },
+        send: frame => { ws.send(frame) },
+        frames: () => ({ [Symbol.asyncIterator]: () => ({ next: async () => inbox.next() }) }),
+        close: async () => {
+          if (ws.readyState === ws.CLOSED) return
+          await new Promise<void>(resolve => {
+            const t = setTimeout(resolve, 1000)
+            ws.addEventListener('close', () => { clearTimeout(t); resolve() }, { once: true })
+            ws.close(1000, 'bye')
+          })
+        },
+        abort: () => { ws.close(4001, 'dropped by the client') }
+      }
+      return channel
+    },
+    stop: async () => {
+      for (const ws of open) ws.close(1000, 'bye')
+      open.clear()
+    }
+  }
+}

@@ -1,0 +1,264 @@
+import { randomBytes } from 'node:crypto'
+import { WebSocketServer } from 'ws'
+import { TooSlowError, UnsupportedError, asMeshchatError } from '../../../client/src/errors.js'
+import { ClientSession } from './session.js'
+import { IpLimit } from './gateway-host.js'
+import { TokenBucket } from '../state/rate-limiter.js'
+import type { WebSocket, RawData } from 'ws'
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { Socket } from 'node:net'
+import type { Startable } from '@libp2p/interface'
+import type { Budgets } from '../state/budgets.js'
+import type { Clock, NodeComponents } from '../components.js'
+import type { SessionHost } from './session.js'
+import type { SessionRegistry } from './registry.js'
+
+export interface WsEdgeInit {
+  /** the path upgrades are taken on (default `/ws`) */
+  path: string
+  /** frames above this close the connection (code 1009) unread */
+  maxFrameBytes: number
+  maxClients: number
+  maxClientsPerIp: number
+  /** bytes a session may have waiting to go out before it counts as a slow reader and is disconnected */
+  maxBufferedBytes: number
+  /** a WebSocket ping every this often; a client that has not answered the last one is gone (half-open TCP) */
+  pingIntervalMs: number
+  /** WebSocket pings a client may send per second (burst 20); more is a flood and closes the connection */
+  clientPingsPerSec: number
+  helloTimeoutMs: number
+  budgets: Budgets
+  incarnation: number
+}
+
+export interface WsEdgeComponents extends Pick<NodeComponents, 'nodeId' | 'log' | 'metrics' | 'supervisor' | 'clock'> {
+  host: SessionHost
+  registry: SessionRegistry
+  /** Ed25519 verification of the proof of key */
+  verify: (publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array) => boolean
+  /**
+   * may a page from `origin` attach? (`host` is the Host the browser asked for,
+   * so a page served by this node on any of its names is same-origin)
+   */
+  originAllowed: (origin: string, host: string | undefined) => boolean
+}
+
+/** close codes the edge uses besides the standard ones */
+export const WS_CLOSE = {
+  /** the node is stopping: attach elsewhere */
+  GOING_AWAY: 1001,
+  /** the session ended with a typed error frame just before */
+  SESSION_ENDED: 4000,
+  /** the reader fell too far behind; resume from your cursors */
+  SLOW: 4008,
+  /** too many pings, or no pong */
+  POLICY: 1008
+} as const
+
+let sessionCounter = 0
+
+/**
+ * One session's outgoing frames: everything produced in one turn of the event
+ * loop goes out under one cork, so a burst of deliveries costs one socket
+ * write, and a reader that lets too much pile up is disconnected rather than
+ * buffered without bound.
+ */
+class SocketWriter {
+  private queue: Uint8Array[] = []
+  private scheduled = false
+
+  constructor (private readonly ws: WebSocket, private readonly maxBuffered: number, private readonly onSlow: () => void) {}
+
+  send (frame: Uint8Array): void {
+    if (this.ws.readyState !== this.ws.OPEN) return
+    this.queue.push(frame)
+    if (this.scheduled) return
+    this.scheduled = true
+    setImmediate(() => { this.flush() })
+  }
+
+  flush (): void {
+    this.scheduled = false
+    const frames = this.queue
+    this.queue = []
+    if (this.ws.readyState !== this.ws.OPEN || frames.length === 0) return
+    const socket = (this.ws as unknown as { _socket?: Socket })._socket
+    socket?.cork()
+    try {
+      for (const f of frames) this.ws.send(f, { binary: true })
+    } finally {
+      socket?.uncork()
+    }
+    if (this.ws.bufferedAmount > this.maxBuffered) this.onSlow()
+  }
+}
+
+/**
+ * The light client edge: plain WebSocket sessions on the node's HTTP server
+ * (or a port of its own), one binary message per client frame, with login by
+ * proof of key. Each connection feeds the same session layer as the libp2p
+ * gateway; nothing but the client protocol is reachable through it.
+ */
+export class WsEdge implements Startable {
+  private readonly wss: WebSocketServer
+  private readonly perIp: IpLimit
+  private readonly alive = new Map<WebSocket, boolean>()
+  private pingTimer?: ReturnType<typeof setInterval>
+  private started = false
+
+  constructor (private readonly init: WsEdgeInit, private readonly c: WsEdgeComponents) {
+    // compression off: a deflate context per connection costs ~300 KB, and signed events hardly compress
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: init.maxFrameBytes, perMessageDeflate: false, clientTracking: false })
+    this.perIp = new IpLimit(init.maxClientsPerIp)
+  }
+
+  get connections (): number {
+    return this.alive.size
+  }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    this.pingTimer = this.c.supervisor.interval('ws:ping', () => { this.pingAll() }, this.init.pingIntervalMs)
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    clearInterval(this.pingTimer)
+    for (const ws of [...this.alive.keys()]) ws.close(WS_CLOSE.GOING_AWAY, 'node stopping')
+    // give the close frames a moment, then make sure every socket is gone
+    await new Promise(resolve => setTimeout(resolve, 50))
+    for (const ws of [...this.alive.keys()]) ws.terminate()
+  }
+
+  private refuse (socket: Duplex, status: number, reason: string): void {
+    this.c.metrics.wsEvents.inc({ event: `refused_${reason}` })
+    socket.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${reason}\n`)
+  }
+
+  /** an HTTP upgrade request; false when it is not for this edge's path (someone else may take it) */
+  handleUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    let path: string
+    try {
+      path = new URL(req.url ?? '/', 'http://x').pathname
+    } catch {
+      return false
+    }
+    if (path !== this.init.path) return false
+    if (!this.started) {
+      this.refuse(socket, 503, 'stopping')
+      return true
+    }
+    const origin = req.headers.origin
+    if (origin != null && !this.c.originAllowed(origin, req.headers.host)) {
+      this.refuse(socket, 403, 'origin')
+      return true
+    }
+    if (this.c.registry.size >= this.init.maxClients || this.alive.size >= this.init.maxClients) {
+      this.refuse(socket, 503, 'full')
+      return true
+    }
+    const ip = (socket as Socket).remoteAddress ?? ''
+    if (!this.perIp.acquire(ip)) {
+      this.refuse(socket, 503, 'per_ip')
+      return true
+    }
+    socket.once('close', () => { this.perIp.release(ip) })
+    this.wss.handleUpgrade(req, socket, head, ws => {
+      this.c.supervisor.wrap('ws:connection', () => { this.connected(ws, ip) })()
+    })
+    return true
+  }
+
+  private connected (ws: WebSocket, ip: string): void {
+    const nonce = randomBytes(32)
+    const log = this.c.log
+    let session: ClientSession | undefined
+    const writer = new SocketWriter(ws, this.init.maxBufferedBytes, () => {
+      this.c.metrics.wsEvents.inc({ event: 'slow_consumer' })
+      session?.fatal(new TooSlowError('the connection fell too far behind; resume from your cursors'), 0)
+      ws.close(WS_CLOSE.SLOW, 'too slow')
+    })
+    session = new ClientSession({
+      id: `${this.init.incarnation.toString(36)}-w${(++sessionCounter).toString(36)}`,
+      host: this.c.host,
+      log,
+      remote: ip,
+      budgets: this.init.budgets,
+      helloTimeoutMs: this.init.helloTimeoutMs,
+      clock: this.c.clock,
+      login: { nodeId: this.c.nodeId, nonce, verify: this.c.verify },
+      transport: {
+        send: frame => { writer.send(frame) },
+        close: () => {
+          writer.flush()
+          ws.close(WS_CLOSE.SESSION_ENDED, 'session ended')
+          setTimeout(() => { ws.terminate() }, 2000).unref?.()
+        }
+      }
+    })
+    const s = session
+    this.alive.set(ws, true)
+    const pings = new TokenBucket({ ratePerSec: this.init.clientPingsPerSec, burst: 20 })
+    /** frames are handled one at a time, in order; a client that sends faster than they are handled is paused */
+    let pending = 0
+    let chain: Promise<void> = Promise.resolve()
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (!isBinary) {
+        this.c.metrics.wsEvents.inc({ event: 'text_frame' })
+        s.fatal(new UnsupportedError('text messages are not part of the protocol: send binary frames'), 0)
+        return
+      }
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data
+      pending++
+      if (pending > 32) ws.pause()
+      chain = chain.then(async () => {
+        try {
+          await s.handle(bytes)
+        } catch (err) {
+          this.c.supervisor.report('ws:frame', err)
+        } finally {
+          pending--
+          if (pending <= 8 && ws.isPaused) ws.resume()
+        }
+      })
+    })
+    ws.on('ping', () => {
+      if (!pings.take(this.c.clock.now())) {
+        this.c.metrics.wsEvents.inc({ event: 'ping_flood' })
+        ws.close(WS_CLOSE.POLICY, 'too many pings')
+      }
+    })
+    ws.on('pong', () => { this.alive.set(ws, true) })
+    ws.on('error', err => {
+      const code = (err as { code?: string }).code
+      this.c.metrics.wsEvents.inc({ event: code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'oversize' : 'protocol_error' })
+      log('websocket from %s: %s', ip, err.message)
+    })
+    ws.on('close', () => {
+      this.alive.delete(ws)
+      s.close()
+      this.c.host.detach(s)
+    })
+    s.send({ req: 0, challenge: { nonce, nodeId: this.c.nodeId, time: BigInt(this.c.clock.now()) } })
+  }
+
+  private pingAll (): void {
+    for (const [ws, alive] of this.alive) {
+      if (!alive) {
+        // no pong since the last ping: the peer is gone without a FIN (half-open TCP)
+        this.c.metrics.wsEvents.inc({ event: 'no_pong' })
+        ws.terminate()
+        continue
+      }
+      this.alive.set(ws, false)
+      try {
+        ws.ping()
+      } catch (err) {
+        this.c.log('ping failed - %s', asMeshchatError(err).message)
+      }
+    }
+  }
+}
