@@ -1,4 +1,3 @@
-import * as lp from 'it-length-prefixed'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { BadFrameError, FrameTooLargeError, TooSlowError } from '../errors.js'
 import { ClientFrame, ServerFrame } from './client.js'
@@ -9,13 +8,25 @@ import { ClientFrame, ServerFrame } from './client.js'
  * byte limit cannot make the decoder allocate without bound either.
  */
 
+/** a payload with its unsigned varint length prefix in front (the framing of stream transports) */
+export function lengthPrefixed (payload: Uint8Array): Uint8ArrayList {
+  const prefix: number[] = []
+  let n = payload.byteLength
+  while (n >= 0x80) {
+    prefix.push((n & 0x7f) | 0x80)
+    n = Math.floor(n / 0x80)
+  }
+  prefix.push(n)
+  return new Uint8ArrayList(Uint8Array.from(prefix), payload)
+}
+
 /** encode one frame with its varint length prefix */
 export function encodeClientFrame (frame: ClientFrame): Uint8ArrayList {
-  return lp.encode.single(ClientFrame.encode(frame))
+  return lengthPrefixed(ClientFrame.encode(frame))
 }
 
 export function encodeServerFrame (frame: ServerFrame): Uint8ArrayList {
-  return lp.encode.single(ServerFrame.encode(frame))
+  return lengthPrefixed(ServerFrame.encode(frame))
 }
 
 export function decodeClientFrame (buf: Uint8Array | Uint8ArrayList): ClientFrame {

@@ -1,5 +1,4 @@
 import { sha256 } from '@noble/hashes/sha2.js'
-import { toString as u8ToString } from 'uint8arrays/to-string'
 import { LIMITS } from '../defaults.js'
 import { BadSignatureError, EventTooLargeError, InvalidEventError, BadFrameError } from '../errors.js'
 import { ed25519Verify, publicKeyFromProtobuf, publicKeyToProtobuf, userIdKey, userIdOf } from './keys.js'
@@ -56,8 +55,13 @@ export function eventId (payload: Uint8Array, signature: Uint8Array): Uint8Array
   return h.digest()
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
+/** lowercase hex of an id (a byte table, not a general-purpose base encoder: it keeps the browser bundle small) */
 export function idToHex (id: Uint8Array): string {
-  return u8ToString(id, 'base16')
+  let s = ''
+  for (const b of id) s += HEX[b] as string
+  return s
 }
 
 /**
@@ -151,7 +155,7 @@ const authorCache = new Map<string, AuthorKey>()
 const AUTHOR_CACHE_MAX = 4096
 
 function authorKey (author: Uint8Array): AuthorKey {
-  const k = u8ToString(author, 'base64')
+  const k = idToHex(author)
   const hit = authorCache.get(k)
   if (hit != null) return hit
   const raw = publicKeyFromProtobuf(author)
