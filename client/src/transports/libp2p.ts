@@ -2,10 +2,9 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { webSockets } from '@libp2p/websockets'
 import { multiaddr } from '@multiformats/multiaddr'
-import * as lp from 'it-length-prefixed'
 import { createLibp2p } from 'libp2p'
 import { LIMITS } from '../defaults.js'
-import { readFrames } from '../protocol/codec.js'
+import { lengthPrefixed, readFrames } from '../protocol/codec.js'
 import { CLIENT_PROTOCOL } from '../protocol/ids.js'
 import type { ClientTransport, FrameChannel } from '../transport.js'
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
@@ -46,7 +45,7 @@ export function libp2pTransport (opts: { transports?: Libp2pInit['transports'] }
       const channel: FrameChannel = {
         addr,
         get writable () { return stream.writeStatus === 'writable' },
-        send: frame => { stream.send(lp.encode.single(frame)) },
+        send: frame => { stream.send(lengthPrefixed(frame)) },
         frames: () => readFrames(stream, LIMITS.maxServerFrameBytes),
         close: async () => {
           await stream.close({ signal: AbortSignal.timeout(1000) }).catch(() => { stream.abort(new Error('closing')) })

@@ -4,8 +4,7 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 import { CLIENT_PROTOCOL } from '../../../client/src/protocol/ids.js'
-import * as lp from 'it-length-prefixed'
-import { readFrames } from '../../../client/src/protocol/codec.js'
+import { lengthPrefixed, readFrames } from '../../../client/src/protocol/codec.js'
 import { asMeshchatError } from '../../../client/src/errors.js'
 import { ClientSession } from './session.js'
 import type { SessionHost } from './session.js'
@@ -165,7 +164,7 @@ export async function serveClientStream (
       send: frame => {
         if (stream.writeStatus !== 'writable') return
         try {
-          stream.send(lp.encode.single(frame))
+          stream.send(lengthPrefixed(frame))
         } catch (err) {
           opts.log('session send failed - %e', err)
           stream.abort(err as Error)

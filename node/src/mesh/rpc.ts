@@ -1,6 +1,4 @@
-import { lpStream } from '@libp2p/utils'
-import * as lp from 'it-length-prefixed'
-import { readFrames } from '../../../client/src/protocol/codec.js'
+import { lengthPrefixed, readFrames } from '../../../client/src/protocol/codec.js'
 import { ErrorCode, MeshchatError } from '../../../client/src/errors.js'
 import type { Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
@@ -46,10 +44,19 @@ export async function request<Req, Res> (
 ): Promise<Res> {
   const signal = AbortSignal.timeout(opts.timeoutMs)
   const stream = await host.dialProtocol(peer, protocol, { signal })
+  // the read below has no signal of its own: the deadline ends it by ending the stream
+  const onTimeout = (): void => { stream.abort(new RpcError(`${protocol} request to ${peer.toString()} timed out after ${opts.timeoutMs} ms`)) }
+  signal.addEventListener('abort', onTimeout, { once: true })
   try {
-    const lp = lpStream(stream, { maxDataLength: opts.maxBytes })
-    await lp.write(codecs.req.encode(req), { signal })
-    const buf = await lp.read({ signal })
+    // our own framing both ways: the length-prefix libraries cap a message at 4 MiB unless told
+    // otherwise at every call, and history pages and presence states are larger
+    if (!stream.send(lengthPrefixed(codecs.req.encode(req)))) await stream.onDrain({ signal })
+    let buf: Uint8ArrayList | undefined
+    for await (const frame of readFrames(stream, opts.maxBytes, { frameTimeoutMs: opts.timeoutMs, onStall: err => { stream.abort(err) } })) {
+      buf = frame
+      break
+    }
+    if (buf == null) throw new RpcError(`${protocol}: ${peer.toString()} closed the stream without an answer`)
     let res: Res
     try {
       res = codecs.res.decode(buf)
@@ -62,6 +69,8 @@ export async function request<Req, Res> (
     stream.abort(err as Error)
     if (signal.aborted) throw new RpcError(`${protocol} request to ${peer.toString()} timed out after ${opts.timeoutMs} ms`)
     throw err
+  } finally {
+    signal.removeEventListener('abort', onTimeout)
   }
 }
 
@@ -87,7 +96,7 @@ export async function serve<Req, Res> (
         const req = codecs.req.decode(buf)
         const res = await handler(req, connection.remotePeer)
         if (stream.writeStatus !== 'writable') break
-        if (!stream.send(lp.encode.single(codecs.res.encode(res)))) await stream.onDrain({ signal: AbortSignal.timeout(opts.timeoutMs) })
+        if (!stream.send(lengthPrefixed(codecs.res.encode(res)))) await stream.onDrain({ signal: AbortSignal.timeout(opts.timeoutMs) })
       }
       await stream.close({ signal: AbortSignal.timeout(opts.timeoutMs) })
     } catch (err) {
@@ -141,7 +150,7 @@ export class RpcChannel<Req, Res> {
       }
       pipe.waiting.push(waiter)
       try {
-        pipe.stream.send(lp.encode.single(this.codecs.req.encode(req)))
+        pipe.stream.send(lengthPrefixed(this.codecs.req.encode(req)))
       } catch (err) {
         this.fail(pipe, err as Error)
       }
