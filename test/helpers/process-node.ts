@@ -4,14 +4,18 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { ChildProcess } from 'node:child_process'
 
-const CLI = fileURLToPath(new URL('../../bin/meshchat.js', import.meta.url))
-const BUILT = fileURLToPath(new URL('../../dist/node/src/main.js', import.meta.url))
+/** the repository root, from test/helpers (vitest) or from dist/test/helpers (compiled scripts such as test/bench/volume.ts) */
+const ROOT = new URL(/\/dist\/test\/helpers\/[^/]+$/.test(import.meta.url) ? '../../../' : '../../', import.meta.url)
+const CLI = fileURLToPath(new URL('bin/meshchat.js', ROOT))
+const BUILT = fileURLToPath(new URL('dist/node/src/main.js', ROOT))
 
 export interface ProcessNode {
   proc: ChildProcess
   id: string
   gateway: string[]
   mesh: string[]
+  /** the HTTP base URL (`/healthz`, `/metrics`) when started with `extraArgs: ['--http', 'host:port']`, else undefined */
+  http?: string
   /** SIGKILL: no goodbye, no flush, the OS closes the sockets */
   kill: () => Promise<void>
   /** SIGTERM: graceful stop */
@@ -62,6 +66,7 @@ export async function spawnNode (opts: { dataDir: string, meshKey: string, boots
     id: String(started.id),
     gateway: started.gateway as string[],
     mesh: started.mesh as string[],
+    http: typeof started.http === 'string' && started.http !== 'off' ? started.http : undefined,
     kill: async () => { await signal('SIGKILL') },
     stop: async () => { await signal('SIGTERM') }
   }
