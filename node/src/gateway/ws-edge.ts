@@ -178,8 +178,9 @@ export class WsEdge implements Startable {
     let session: ClientSession | undefined
     const writer = new SocketWriter(ws, this.init.maxBufferedBytes, () => {
       this.c.metrics.wsEvents.inc({ event: 'slow_consumer' })
+      // the close frame carries the reason; a typed error frame would only queue behind what it cannot read
+      ws.close(WS_CLOSE.SLOW, 'too slow: resume from your cursors')
       session?.fatal(new TooSlowError('the connection fell too far behind; resume from your cursors'), 0)
-      ws.close(WS_CLOSE.SLOW, 'too slow')
     })
     session = new ClientSession({
       id: `${this.init.incarnation.toString(36)}-w${(++sessionCounter).toString(36)}`,
@@ -195,6 +196,8 @@ export class WsEdge implements Startable {
         close: () => {
           writer.flush()
           ws.close(WS_CLOSE.SESSION_ENDED, 'session ended')
+          // the session is over now, whether or not the client ever answers the close
+          if (session != null) this.c.host.detach(session)
           setTimeout(() => { ws.terminate() }, 2000).unref?.()
         }
       }
