@@ -4,7 +4,8 @@ import { DisconnectedError, ErrorCode, MeshchatError, TimeoutError, errorFromCod
 import { Connection } from './connection.js'
 import { CLIENT_PROTOCOL_VERSION } from './protocol/ids.js'
 import { DeliveryKind, DmState } from './protocol/client.js'
-import { idToHex, openEvent, signEvent } from './protocol/signing.js'
+import { openEvent, signEvent } from './protocol/signing.js'
+import { cursorOf, positionOf } from './cursor.js'
 import { encodeDisplayName, validateRoom } from './protocol/validate.js'
 import { loadOrCreateIdentity, memoryKeyStore } from './key-store.js'
 import { RoomState, SeenIds } from './room-state.js'
@@ -25,13 +26,6 @@ interface Outgoing {
   event: OpenedEvent
   resolve: (f: ServerFrame) => void
   reject: (err: Error) => void
-}
-
-function hexToBytes (hex: string): Uint8Array {
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new MeshchatError(ErrorCode.INVALID_QUERY, 'message ids are 64 hex digits')
-  const out = new Uint8Array(32)
-  for (let i = 0; i < 32; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16)
-  return out
 }
 
 function randomNonce (): Uint8Array {
@@ -131,7 +125,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   /** the resume cursor of a room (last message seen) */
   cursor (room: string): HistoryCursor | undefined {
     const c = this.rooms.get(room)?.cursor
-    return c == null ? undefined : { hlc: c.hlc, id: idToHex(c.id) }
+    return c == null ? undefined : cursorOf(c)
   }
 
   private setState (state: ConnectionState, addr?: string): void {
@@ -369,7 +363,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
       if (d.kind === DeliveryKind.MAILBOX) this.queueDmAck(ev.id)
       if (!this.dmSeen.add(ev.idHex)) return
       this.safeDispatchEvent('dm', {
-        detail: { id: ev.idHex, from: ev.author, to: ev.to ?? '', name: ev.name, text: ev.text ?? '', hlc: d.hlc, ts: ev.ts, origin: d.origin, via: d.kind === DeliveryKind.MAILBOX ? 'mailbox' : 'live' }
+        detail: { id: ev.idHex, from: ev.author, to: ev.to ?? '', name: ev.name, text: ev.text ?? '', cursor: cursorOf({ hlc: d.hlc, id: ev.id }), ts: ev.ts, origin: d.origin, via: d.kind === DeliveryKind.MAILBOX ? 'mailbox' : 'live' }
       })
       return
     }
@@ -380,7 +374,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   }
 
   private toMessage (ev: OpenedEvent, d: Delivery, via: ChatMessage['via']): ChatMessage {
-    return { id: ev.idHex, room: ev.room ?? '', from: ev.author, name: ev.name, text: ev.text ?? '', hlc: d.hlc, ts: ev.ts, origin: d.origin, via }
+    return { id: ev.idHex, room: ev.room ?? '', from: ev.author, name: ev.name, text: ev.text ?? '', cursor: cursorOf({ hlc: d.hlc, id: ev.id }), ts: ev.ts, origin: d.origin, via }
   }
 
   private queueDmAck (id: Uint8Array): void {
@@ -434,7 +428,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     if (!this.rooms.has(room)) validateRoom(room)
     const event = await this.sign({ kind: 'room', room, text })
     const ack = (await this.submit(event)).publishAck
-    return { id: event.idHex, hlc: ack?.hlc ?? 0n }
+    return { id: event.idHex, cursor: cursorOf({ hlc: ack?.hlc ?? 0n, id: event.id }) }
   }
 
   /** send a direct message; resolves with delivered (a device has it) or queued (in the mailbox) */
@@ -443,7 +437,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     const ack = (await this.submit(event)).publishAck
     return {
       id: event.idHex,
-      hlc: ack?.hlc ?? 0n,
+      cursor: cursorOf({ hlc: ack?.hlc ?? 0n, id: event.id }),
       state: ack?.dm === DmState.QUEUED ? 'queued' : 'delivered',
       copies: ack?.copies ?? 0
     }
@@ -484,8 +478,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
 
   /** a page of a room's history, oldest first */
   async history (room: string, opts: { before?: HistoryCursor, after?: HistoryCursor, limit?: number } = {}): Promise<HistoryResult> {
-    const c = (x?: HistoryCursor): { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined =>
-      x == null ? undefined : { hlc: x.hlc, id: hexToBytes(x.id) as Uint8Array<ArrayBuffer> }
+    const c = (x?: HistoryCursor): { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined => x == null ? undefined : positionOf(x)
     const reply = await this.request({ history: { room, before: c(opts.before), after: c(opts.after), limit: opts.limit ?? 50 } })
     const page: HistoryPage = reply.history ?? { room, events: [], more: false }
     const messages: ChatMessage[] = []

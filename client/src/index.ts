@@ -10,6 +10,8 @@ export type {
 } from './chat-client.js'
 export * from './errors.js'
 export { LIMITS } from './defaults.js'
+export { compareCursors } from './cursor.js'
+export type { Cursor } from './cursor.js'
 export { indexedDbKeyStore, memoryKeyStore, loadOrCreateIdentity } from './key-store.js'
 export type { KeyStore } from './key-store.js'
 export { validateRoom, validateDisplayName } from './protocol/validate.js'

@@ -7,6 +7,7 @@ import type { MeshchatError } from './errors.js'
 import type { KeyStore } from './key-store.js'
 import type { NodeInfo } from './protocol/client.js'
 import type { SigningKey } from './protocol/keys.js'
+import type { Cursor } from './cursor.js'
 import type { ClientTransport } from './transport.js'
 
 export type PresenceStatus = 'online' | 'away'
@@ -22,8 +23,8 @@ export interface ChatMessage {
   /** author display name at send time */
   name: string
   text: string
-  /** ingress HLC stamp: ordering key together with id */
-  hlc: bigint
+  /** its place in the room: sorts as a string in the order everyone agrees on (ingress stamp, then id) */
+  cursor: Cursor
   /** author's clock at send time, ms */
   ts: number
   /** ingress node */
@@ -39,7 +40,8 @@ export interface DirectMessage {
   to: string
   name: string
   text: string
-  hlc: bigint
+  /** its place among the conversation's messages (see ChatMessage.cursor) */
+  cursor: Cursor
   ts: number
   origin: string
   via: 'live' | 'mailbox'
@@ -62,8 +64,10 @@ export interface UserState {
 }
 
 export interface SendResult {
+  /** message id, hex */
   id: string
-  hlc: bigint
+  /** where the node placed it */
+  cursor: Cursor
 }
 
 export interface DmResult extends SendResult {
@@ -79,11 +83,8 @@ export interface HistoryResult {
   more: boolean
 }
 
-export interface HistoryCursor {
-  hlc: bigint
-  /** message id, hex */
-  id: string
-}
+/** where a history page starts: a message's cursor */
+export type HistoryCursor = Cursor
 
 export interface WelcomeInfo {
   nodeId: string

@@ -269,17 +269,17 @@ class App {
     this.view.autosize()
     this.stopTyping()
     const key = `pending:${String(++this.pendingSeq).padStart(8, '0')}`
-    this.add(conv, { key, hlc: 0n, from: this.me, name: this.name, text, ts: Date.now(), pending: true, dm: conv.kind === 'dm' ? 'sending' : undefined })
+    this.add(conv, { key, cursor: '', from: this.me, name: this.name, text, ts: Date.now(), pending: true, dm: conv.kind === 'dm' ? 'sending' : undefined })
     this.view.scrollToBottom()
     try {
       if (conv.kind === 'room') {
         const r = await this.client.send(conv.target, text)
         this.remove(conv, key)
-        this.add(conv, { key: r.id, hlc: r.hlc, from: this.me, name: this.name, text, ts: Date.now(), pending: false })
+        this.add(conv, { key: r.id, cursor: r.cursor, from: this.me, name: this.name, text, ts: Date.now(), pending: false })
       } else {
         const r = await this.client.dm(conv.target, text)
         this.remove(conv, key)
-        this.add(conv, { key: r.id, hlc: r.hlc, from: this.me, name: this.name, text, ts: Date.now(), pending: false, dm: r.state })
+        this.add(conv, { key: r.id, cursor: r.cursor, from: this.me, name: this.name, text, ts: Date.now(), pending: false, dm: r.state })
       }
     } catch (err) {
       this.remove(conv, key)
@@ -323,13 +323,13 @@ class App {
     try {
       const oldest = conv.timeline.oldest()
       const page = await this.client.history(conv.target, {
-        before: oldest == null ? undefined : { hlc: oldest.hlc, id: oldest.key },
+        before: oldest?.cursor,
         limit: PAGE
       })
       // keep what the user is looking at in place while older messages go in above it
       const fromBottom = this.view.distanceFromBottom()
       for (const m of page.messages) {
-        this.add(conv, { key: m.id, hlc: m.hlc, from: m.from, name: m.name, text: m.text, ts: m.ts, origin: m.origin, pending: false }, false)
+        this.add(conv, { key: m.id, cursor: m.cursor, from: m.from, name: m.name, text: m.text, ts: m.ts, origin: m.origin, pending: false }, false)
       }
       conv.more = page.more
       if (conv === this.model.active) this.view.restoreDistanceFromBottom(fromBottom)

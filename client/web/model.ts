@@ -124,7 +124,7 @@ export class Conversations {
       retired = conv.timeline.pendingMatch(m.from, m.text)?.key
     }
     conv.typing.delete(m.from)
-    const fresh = conv.timeline.insert({ key: m.id, hlc: m.hlc, from: m.from, name: m.name, text: m.text, ts: m.ts, origin: m.origin, pending: false }) >= 0
+    const fresh = conv.timeline.insert({ key: m.id, cursor: m.cursor, from: m.from, name: m.name, text: m.text, ts: m.ts, origin: m.origin, pending: false }) >= 0
     let nav = false
     if (fresh && conv !== this.active && m.from !== this.me() && (m.via === 'live' || conv.ready)) {
       conv.unread++
@@ -145,7 +145,7 @@ export class Conversations {
       nav = true
       head = conv === this.active
     }
-    const fresh = conv.timeline.insert({ key: d.id, hlc: d.hlc, from: d.from, name: d.name, text: d.text, ts: d.ts, origin: d.origin, pending: false }) >= 0
+    const fresh = conv.timeline.insert({ key: d.id, cursor: d.cursor, from: d.from, name: d.name, text: d.text, ts: d.ts, origin: d.origin, pending: false }) >= 0
     if (fresh && conv !== this.active && !mine) {
       conv.unread++
       nav = true

@@ -1,5 +1,5 @@
 /**
- * One conversation's messages in display order: (hlc, id) like the node and the
+ * One conversation's messages in display order: by cursor (ingress stamp, then id) like the node and the
  * client library, with messages still on their way to the node (no hlc yet)
  * after all of them, in the order they were written. Pure: no DOM.
  */
@@ -9,7 +9,8 @@ export type DmDelivery = 'sending' | 'delivered' | 'queued'
 export interface Entry {
   /** message id (hex), or `pending:<n>` until the node has acknowledged it */
   key: string
-  hlc: bigint
+  /** the message's cursor (its place in the conversation); '' while pending */
+  cursor: string
   from: string
   name: string
   text: string
@@ -24,7 +25,7 @@ export interface Entry {
 
 export function compareEntries (a: Entry, b: Entry): number {
   if (a.pending !== b.pending) return a.pending ? 1 : -1
-  if (a.hlc !== b.hlc) return a.hlc < b.hlc ? -1 : 1
+  if (a.cursor !== b.cursor) return a.cursor < b.cursor ? -1 : 1
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0
 }
 

@@ -327,7 +327,7 @@ async function resume (a: ResumeArgs): Promise<ResumeResult> {
   await reader.connect()
   await reader.join(a.room)
   const got = new Map<string, number>()
-  let lastHlc = -1n
+  let lastCursor = ''
   let outOfOrder = 0
   let duplicates = 0
   let resuming = false
@@ -336,8 +336,8 @@ async function resume (a: ResumeArgs): Promise<ResumeResult> {
     if (got.has(e.detail.id)) duplicates++
     got.set(e.detail.id, now())
     // the replay after a resume must come in (hlc, id) order; live traffic from several ingress nodes need not
-    if (resuming && e.detail.via === 'replay' && e.detail.hlc < lastHlc) outOfOrder++
-    if (resuming && e.detail.via === 'replay') { lastHlc = e.detail.hlc; replayed++ }
+    if (resuming && e.detail.via === 'replay' && e.detail.cursor < lastCursor) outOfOrder++
+    if (resuming && e.detail.via === 'replay') { lastCursor = e.detail.cursor; replayed++ }
   })
   const writers: ChatClient[] = []
   for (let i = 0; i < a.writers; i++) {
@@ -409,7 +409,7 @@ async function resume (a: ResumeArgs): Promise<ResumeResult> {
     await h.connect()
     for (const limit of a.historyPageSizes) {
       const lat = new Histogram()
-      let before: { hlc: bigint, id: string } | undefined
+      let before: string | undefined
       let pages = 0
       let messages = 0
       while (pages < a.historyPages) {
@@ -420,7 +420,7 @@ async function resume (a: ResumeArgs): Promise<ResumeResult> {
         messages += page.messages.length
         const first = page.messages[0]
         if (!page.more || first == null) before = undefined
-        else before = { hlc: first.hlc, id: first.id }
+        else before = first.cursor
       }
       history.push({ node, limit, pages, messages, latency: lat.toJSON() })
     }

@@ -615,7 +615,7 @@ export async function runVolume (opts: VolumeOptions): Promise<VolumeResult> {
             if (sweep !== sent) incompleteSweeps++
           }
           if (!page.more || first == null || histBytes >= opts.historyBytes) break
-          before = { hlc: first.hlc, id: first.id }
+          before = first.cursor
         }
       }
     }))
@@ -641,7 +641,7 @@ export async function runVolume (opts: VolumeOptions): Promise<VolumeResult> {
         bytes += page.messages.reduce((s, m) => s + bodyBytes(m), 0)
         const first = page.messages[0]
         if (!page.more || first == null) return { n, bytes }
-        before = { hlc: first.hlc, id: first.id }
+        before = first.cursor
       }
     }
     const onD = await waitUntil(async () => { const c = await countOnD(); return c.n >= sent ? c : undefined }, `D to hold all ${sent} events`, 60_000)

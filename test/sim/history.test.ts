@@ -79,7 +79,8 @@ describe('durable history and gap-free resume', () => {
     const other = mesh.nodes.find(n => n.nodeId === owners[1])!
     await waitFor(() => other.store.page('local-room', { limit: 5 }).events.length === 1, { what: 'the second copy' })
     expect(mesh.nodes.filter(n => !owners.includes(n.nodeId)).every(n => n.store.count('local-room') === 0)).toBe(true)
-    expect(ack.hlc).toBeGreaterThan(0n)
+    expect(ack.cursor).toMatch(/^[0-9a-f]{80}$/)
+    expect(ack.cursor.slice(0, 16)).not.toBe('0'.repeat(16))
   })
 
   it('(b) a node that joins a room late backfills it from a peer', async () => {
@@ -109,13 +110,13 @@ describe('durable history and gap-free resume', () => {
     await waitFor(() => late.store.count('archive-me') === 120, { what: 'the late node to hold the whole room' })
     // and paging back through the late node gives everything, in order
     const all: string[] = []
-    let before: { hlc: bigint, id: string } | undefined
+    let before: string | undefined
     for (let guard = 0; guard < 10; guard++) {
       const page = await bob.history('archive-me', { before, limit: 40 })
       all.unshift(...page.messages.map(m => m.text))
       const first = page.messages[0]
       if (!page.more || first == null) break
-      before = { hlc: first.hlc, id: first.id }
+      before = first.cursor
     }
     expect(all).toEqual(Array.from({ length: 120 }, (_, i) => `old ${i}`))
   })

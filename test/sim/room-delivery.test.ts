@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { openEvent } from '../../client/src/protocol/signing.js'
 import { roomTopic } from '../../client/src/protocol/ids.js'
+import { positionOf } from '../../client/src/cursor.js'
 import { DeliveryKind } from '../../client/src/protocol/client.js'
 import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
 import { RawClients } from '../helpers/raw-client.js'
@@ -82,7 +83,7 @@ describe('room delivery across nodes', () => {
       for (let k = 0; k < perClient; k++) {
         const text = `m${i}.${k}`
         const r = await c.send(room, text)
-        sent.set(r.id, { from: i, hlc: r.hlc, text })
+        sent.set(r.id, { from: i, hlc: positionOf(r.cursor).hlc, text })
         sentOrder[i]!.push(r.id)
       }
     }))
@@ -93,7 +94,7 @@ describe('room delivery across nodes', () => {
       const i = hop % 3
       const text = `chain ${hop}`
       const r = await clients[i]!.send(room, text)
-      sent.set(r.id, { from: i, hlc: r.hlc, text })
+      sent.set(r.id, { from: i, hlc: positionOf(r.cursor).hlc, text })
       chain.push(r.id)
       const next = (i + 1) % 3
       await waitFor(() => got[next]!.some(m => m.id === r.id), { what: `chain hop ${hop} to reach client ${next}` })
@@ -126,13 +127,15 @@ describe('room delivery across nodes', () => {
       for (const m of msgs) {
         const s = sent.get(m.id)!
         // the ingress stamp travels with the message: every receiver orders by the same key
-        expect(m.hlc, `client ${i}: hlc of ${s.text}`).toBe(s.hlc)
+        expect(positionOf(m.cursor).hlc, `client ${i}: hlc of ${s.text}`).toBe(s.hlc)
         expect(m.text, `client ${i}: text of ${m.id}`).toBe(s.text)
         expect(m.from, `client ${i}: author of ${s.text}`).toBe(clients[s.from]!.userId)
         expect(m.origin, `client ${i}: origin of ${s.text}`).toBe(nodes[s.from]!.nodeId)
         expect(m.room, `client ${i}: room of ${s.text}`).toBe(room)
       }
-      expect([...msgs].sort(byHlcThenId).map(m => m.id), `client ${i}: (hlc, id) order`).toEqual(reference)
+      expect(msgs.map(m => ({ id: m.id, hlc: positionOf(m.cursor).hlc })).sort(byHlcThenId).map(m => m.id), `client ${i}: (hlc, id) order`).toEqual(reference)
+      // and the cursor, compared as a plain string, is that same order
+      expect([...msgs].sort((x, y) => x.cursor < y.cursor ? -1 : 1).map(m => m.id), `client ${i}: cursor order`).toEqual(reference)
       expect([...wire].sort(byHlcThenId).map(d => d.id), `observer ${i}: (hlc, id) order`).toEqual(reference)
     }
     // (stamps from different nodes may tie; the id breaks the tie, and the checks above include that)
