@@ -84,17 +84,17 @@ async function runDemo (argv: string[]): Promise<void> {
   }
   out(`meshchat demo: bootstrap ${boot.peerId} and ${count} nodes on ${host}`)
   nodes.forEach((n, i) => {
-    out(`node${i + 1}`, { id: n.nodeId, web: n.http?.url ?? '', gateway: n.gatewayAddrs() })
+    out(`node${i + 1}`, { id: n.nodeId, web: n.http?.url ?? '', ws: n.wsUrls(), gateway: n.gatewayAddrs().filter(a => a.startsWith('/')) })
   })
   if (o.json !== true) {
-    const tcp = (n: MeshchatNode): string => n.gatewayAddrs().find(a => !a.includes('/ws')) ?? ''
+    const ws = (n: MeshchatNode): string => n.wsUrls()[0] ?? ''
     const n1 = nodes[0]
     const n2 = nodes[1] ?? nodes[0]
     if (n1 != null && n2 != null) {
       console.log(`
 Open two of the web apps above in two browser windows, or chat from two terminals attached to two nodes:
-  npx meshchat chat --connect ${tcp(n1)} --room lobby --name alice --key .meshchat/alice.key
-  npx meshchat chat --connect ${tcp(n2)} --room lobby --name bob --key .meshchat/bob.key
+  npx meshchat chat --connect ${ws(n1)} --room lobby --name alice --key .meshchat/alice.key
+  npx meshchat chat --connect ${ws(n2)} --room lobby --name bob --key .meshchat/bob.key
 Ctrl-C stops the demo (history is kept in ${dir}).`)
     }
   }

@@ -11,7 +11,7 @@ export const USAGE = `meshchat <command> [options]
 commands:
   node        run a chat node (mesh host + client gateway + HTTP)
   bootstrap   run a bootstrap daemon (a well-known mesh peer without users)
-  chat        terminal client: meshchat chat --connect <gateway multiaddr> --room <name> --name <nick>
+  chat        terminal client: meshchat chat --connect <ws://host:8080/ws> --room <name> --name <nick>
   demo        a local mesh on loopback: one bootstrap and three nodes, with the web app
   keygen      write a new mesh key: meshchat keygen --out swarm.key
   bench       run the benchmarks (see README)

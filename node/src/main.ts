@@ -31,6 +31,11 @@ const NODE_OPTS: Spec = {
   bootstrap: { type: 'string', multiple: true, help: 'bootstrap multiaddr with /p2p/<id> (repeatable)' },
   http: { type: 'string', help: 'HTTP host:port for the web app, /healthz and /metrics (default 0.0.0.0:8080; "off" for none)' },
   'source-maps': { type: 'boolean', help: 'serve the web app\'s source maps (default off)' },
+  'ws-listen': { type: 'string', help: 'also take WebSocket clients on this host:port (default: only on the HTTP server, at /ws)' },
+  'tls-cert': { type: 'string', help: 'certificate file (PEM): serve HTTPS and wss:// (or terminate TLS in a proxy in front)' },
+  'tls-key': { type: 'string', help: 'private key file (PEM) for --tls-cert' },
+  'public-url': { type: 'string', multiple: true, help: 'base URL people reach this node\'s HTTP side at, e.g. https://chat.example.com (repeatable; announced to clients and nodes)' },
+  'allowed-origin': { type: 'string', multiple: true, help: 'an origin whose pages may attach over WebSockets, besides the mesh\'s own (repeatable)' },
   'trusted-ip': { type: 'string', multiple: true, help: 'IP exempt from gossipsub IP-colocation scoring (default 127.0.0.1, ::1)' },
   'max-clients': { type: 'string', help: `client connections accepted (default ${DEFAULT_CONFIG.maxClients})` },
   'max-clients-per-ip': { type: 'string', help: `client connections accepted from one IP address (default ${DEFAULT_CONFIG.maxClientsPerIp})` },
@@ -41,7 +46,7 @@ const NODE_OPTS: Spec = {
 }
 
 const CHAT_OPTS: Spec = {
-  connect: { type: 'string', multiple: true, help: 'gateway multiaddr of any node (repeatable; TCP or /ws)' },
+  connect: { type: 'string', multiple: true, help: 'a node\'s WebSocket URL (ws://host:8080/ws) or libp2p gateway multiaddr (repeatable)' },
   room: { type: 'string', multiple: true, help: 'room to join at start (repeatable)' },
   name: { type: 'string', help: 'display name' },
   key: { type: 'string', help: 'identity key file (default ~/.meshchat/user.key, created if missing)' },
@@ -72,6 +77,13 @@ async function runNode (argv: string[]): Promise<void> {
   }
   if (str(o['max-clients']) != null) partial.maxClients = Number(o['max-clients'])
   if (o['source-maps'] === true) partial.serveSourceMaps = true
+  if (str(o['ws-listen']) != null) partial.wsListen = str(o['ws-listen']) ?? null
+  const cert = str(o['tls-cert'])
+  const key = str(o['tls-key'])
+  if ((cert == null) !== (key == null)) throw new Error('--tls-cert and --tls-key go together')
+  if (cert != null && key != null) partial.tls = { certFile: resolve(cert), keyFile: resolve(key) }
+  if (list(o['public-url']) != null) partial.publicUrls = list(o['public-url']) ?? []
+  if (list(o['allowed-origin']) != null) partial.allowedOrigins = list(o['allowed-origin']) ?? []
   if (str(o['max-clients-per-ip']) != null) partial.maxClientsPerIp = Number(o['max-clients-per-ip'])
   const days = str(o['history-days'])
   const maxPerRoom = str(o['history-max'])
@@ -89,7 +101,7 @@ async function runNode (argv: string[]): Promise<void> {
   process.on('unhandledRejection', err => { node.supervisor.report('unhandled-rejection', err) })
   await node.start()
   if (node.createdMeshKey) out('created a new mesh key; copy it to every node and bootstrap of this mesh', { path: join(dataDir, 'swarm.key') })
-  out('node started', { id: node.nodeId, mesh: node.meshAddrs(), gateway: node.gatewayAddrs(), http: node.http?.url ?? 'off' })
+  out('node started', { id: node.nodeId, mesh: node.meshAddrs(), gateway: node.gatewayAddrs(), ws: node.wsUrls(), http: node.http?.url ?? 'off' })
   onSignal(async () => { await node.stop({ graceful: true }) })
 }
 
@@ -116,7 +128,7 @@ async function runChat (argv: string[]): Promise<void> {
   const o = parse(argv, CHAT_OPTS)
   if (o.help === true) { console.log(help('chat', CHAT_OPTS)); return }
   const addrs = list(o.connect) ?? []
-  if (addrs.length === 0) throw new Error('--connect <gateway multiaddr> is required (npm start prints them)')
+  if (addrs.length === 0) throw new Error('--connect <ws://host:port/ws or gateway multiaddr> is required (npm start prints them)')
   const name = str(o.name) ?? process.env.USER ?? 'anon'
   const json = o.json === true
   const keyPath = resolve(str(o.key) ?? join(homedir(), '.meshchat', 'user.key'))

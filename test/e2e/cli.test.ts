@@ -51,10 +51,11 @@ describe('meshchat chat (terminal client)', () => {
 
   it('two terminals attached to two different nodes chat, see each other with /who, and DM', async () => {
     dir = await mkdtemp(join(tmpdir(), 'meshchat-cli-'))
-    mesh = await startMesh(2)
+    mesh = await startMesh(2, { http: '127.0.0.1:0' })
     await mesh.converged(2)
     const [a, b] = mesh.nodes
-    const alice = terminal(['--connect', tcpGateway(a!), '--room', 'lobby', '--name', 'alice', '--key', join(dir, 'alice.key')])
+    // alice on the light edge (a WebSocket URL), bob on the libp2p gateway: one client, both transports
+    const alice = terminal(['--connect', a!.wsUrls()[0]!, '--room', 'lobby', '--name', 'alice', '--key', join(dir, 'alice.key')])
     terms.push(alice)
     await alice.waitLine(l => l.startsWith('attached to node ' + a!.nodeId), 'alice attached to node a')
     await alice.waitLine(l => l.startsWith('* in lobby: alice'), 'alice in the room')
