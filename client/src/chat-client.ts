@@ -1,9 +1,9 @@
 import { TypedEventEmitter } from 'main-event'
-import { LIMITS } from './defaults.js'
-import { DisconnectedError, ErrorCode, MeshchatError, TimeoutError, errorFromCode } from './errors.js'
+import { LIMITS } from './protocol/limits.js'
+import { DisconnectedError, ErrorCode, MeshchatError, TimeoutError, errorFromCode } from './protocol/errors.js'
 import { Connection } from './connection.js'
 import { CLIENT_PROTOCOL_VERSION } from './protocol/ids.js'
-import { DeliveryKind, DmState } from './protocol/client.js'
+import { DeliveryKind, DmState } from './protocol/pb/client.js'
 import { openEvent, signEvent } from './protocol/signing.js'
 import { cursorOf, positionOf } from './cursor.js'
 import { encodeDisplayName, validateRoom } from './protocol/validate.js'
@@ -13,7 +13,7 @@ import { webSocketTransport } from './transports/websocket.js'
 import { userIdOf } from './protocol/keys.js'
 import type { SigningKey } from './protocol/keys.js'
 import type { EventContent, OpenedEvent } from './protocol/signing.js'
-import type { ClientFrame, ServerFrame, Welcome, NodeInfo, Delivery, HistoryPage } from './protocol/client.js'
+import type { ClientFrame, ServerFrame, Welcome, NodeInfo, Delivery, HistoryPage } from './protocol/pb/client.js'
 import type { ClientTransport } from './transport.js'
 import type {
   ChatClientEvents, ChatClientOptions, ChatMessage, ConnectionState, DmResult, HistoryCursor, HistoryResult,
@@ -227,7 +227,6 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
             version: CLIENT_PROTOCOL_VERSION,
             name: encodeDisplayName(this.opts.name),
             status: this.status,
-            dmCursor: 0n,
             rooms: [...this.rooms.keys()],
             noRedirect,
             affinity: this.opts.affinity

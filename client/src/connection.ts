@@ -1,7 +1,7 @@
-import { DisconnectedError, ErrorCode, MeshchatError, TimeoutError, errorFromCode } from './errors.js'
+import { DisconnectedError, ErrorCode, MeshchatError, TimeoutError, errorFromCode } from './protocol/errors.js'
 import { decodeServerFrame } from './protocol/codec.js'
-import { ClientFrame } from './protocol/client.js'
-import type { ServerFrame } from './protocol/client.js'
+import { ClientFrame } from './protocol/pb/client.js'
+import type { ServerFrame } from './protocol/pb/client.js'
 import type { FrameChannel } from './transport.js'
 
 interface Pending {

@@ -1,4 +1,4 @@
-import { InvalidQueryError } from './errors.js'
+import { InvalidQueryError } from './protocol/errors.js'
 import { idToHex } from './protocol/signing.js'
 
 /**

@@ -8,8 +8,8 @@ export type {
   ChatClientOptions, ChatClientEvents, ChatMessage, DirectMessage, RosterMember, UserState, SendResult, DmResult,
   HistoryResult, HistoryCursor, WelcomeInfo, ConnectionState, PresenceStatus
 } from './chat-client.js'
-export * from './errors.js'
-export { LIMITS } from './defaults.js'
+export * from './protocol/errors.js'
+export { LIMITS } from './protocol/limits.js'
 export { compareCursors } from './cursor.js'
 export type { Cursor } from './cursor.js'
 export { indexedDbKeyStore, memoryKeyStore, loadOrCreateIdentity } from './key-store.js'

@@ -1,5 +1,5 @@
 import { idToHex } from './protocol/signing.js'
-import type { RosterMember as WireMember } from './protocol/client.js'
+import type { RosterMember as WireMember } from './protocol/pb/client.js'
 import type { PresenceStatus, RosterMember } from './types.js'
 
 /** a position in a room's order: (hlc, message id) */

@@ -3,14 +3,15 @@
  * rosters, presence and the connection, the options a client takes and the
  * events it emits.
  */
-import type { MeshchatError } from './errors.js'
+import type { MeshchatError } from './protocol/errors.js'
 import type { KeyStore } from './key-store.js'
-import type { NodeInfo } from './protocol/client.js'
+import type { NodeInfo } from './protocol/pb/client.js'
 import type { SigningKey } from './protocol/keys.js'
 import type { Cursor } from './cursor.js'
 import type { ClientTransport } from './transport.js'
 
-export type PresenceStatus = 'online' | 'away'
+export type { PresenceStatus } from './protocol/validate.js'
+import type { PresenceStatus } from './protocol/validate.js'
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed'
 
 /** A room message as the application sees it. */

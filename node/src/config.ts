@@ -1,4 +1,4 @@
-import { LIMITS } from '../../client/src/defaults.js'
+import { LIMITS } from '../../client/src/protocol/limits.js'
 import { DEFAULT_STAMP_RULE } from './state/stamps.js'
 import type { StampRule } from './state/stamps.js'
 import { DEFAULT_BUDGETS, checkBudgets } from './state/budgets.js'

@@ -11,13 +11,13 @@
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { errorFromCode } from '../../client/src/errors.js'
+import { errorFromCode } from '../../client/src/protocol/errors.js'
 import { signEvent } from '../../client/src/protocol/signing.js'
 import { connectRaw, tamperBody } from '../helpers/raw-client.js'
 import { ABUSE_KINDS } from './lib/abuser-protocol.js'
 import { Histogram } from './lib/histogram.js'
 import type { PrivateKey } from '@libp2p/interface'
-import type { ClientFrame, ServerFrame } from '../../client/src/protocol/client.js'
+import type { ClientFrame, ServerFrame } from '../../client/src/protocol/pb/client.js'
 import type { RawClient } from '../helpers/raw-client.js'
 import type { AbuseArgs, AbuseCommand, AbuseKind, AbuseRequest, AbuseResponse, AbuseStats, FillArgs, KindCounts } from './lib/abuser-protocol.js'
 

@@ -1,21 +1,31 @@
 /**
- * A load generator process: holds many real client connections (meshchat `ChatClient`s over the TCP
- * gateway, or socket.io-client WebSockets) and drives them on the harness's orders over Node IPC
+ * A load generator process: holds many real client connections (meshchat `ChatClient`s over the
+ * light WebSocket edge (ws:// URLs) or the libp2p TCP gateway (multiaddrs), or socket.io-client
+ * WebSockets) and drives them on the harness's orders over Node IPC
  * (lib/loadgen-protocol.ts). Send and receive times come from the same clock on every process of
  * the machine (performance.timeOrigin + performance.now(), sub-ms), and every message carries its
  * send time, so latency = receive - send whichever generator sent it.
  *
+ * meshchat users get their Ed25519 keys from node:crypto (native signing, like the nodes' native
+ * verification), made before an attach is timed: a key is a device's identity, made once, not part
+ * of attaching. The light edge's WebSocket class is the `ws` package's client unless
+ * BENCH_WS_CLIENT=undici (Node's global WebSocket).
+ *
  * Started by the harness only (`fork`-style, with an IPC channel); exits when the harness goes away.
  */
+import { generateKeyPairSync, sign as edSign } from 'node:crypto'
 import { tcp } from '@libp2p/tcp'
 import { io as ioClient } from 'socket.io-client'
+import { WebSocket as WsClient } from 'ws'
 import { createNodeClient } from '../../client/src/node.js'
 import { libp2pTransport } from '../../client/src/transports/libp2p.js'
+import { webSocketTransport } from '../../client/src/transports/websocket.js'
 import { Histogram } from './lib/histogram.js'
 import { readProcStats } from './lib/procs.js'
 import type { ChatClient, ChatMessage } from '../../client/src/node.js'
+import type { UserKey } from '../../client/src/protocol/keys.js'
+import type { ClientTransport } from '../../client/src/transport.js'
 import type { Socket } from 'socket.io-client'
-import type { Libp2p } from '@libp2p/interface'
 import type {
   AttachArgs, AttachResult, Command, PresenceEvent, Request, Response, ResumeArgs, ResumeResult, RunArgs, RunResult, UserSpec
 } from './lib/loadgen-protocol.js'
@@ -33,6 +43,28 @@ interface User {
 }
 
 const users = new Map<number, User>()
+/** keys made ahead of an attach (`keys` command), by user key */
+const keys = new Map<number, UserKey>()
+
+/** the WebSocket class of the light edge's transport */
+const WS_CLIENT = process.env.BENCH_WS_CLIENT === 'undici' ? 'undici' : 'ws'
+const WebSocketClass: typeof globalThis.WebSocket = WS_CLIENT === 'undici' ? globalThis.WebSocket : WsClient as unknown as typeof globalThis.WebSocket
+
+/** an Ed25519 user key signing through node:crypto; the seed is kept for the libp2p transport (noise needs it) */
+function userKey (): UserKey {
+  const { privateKey } = generateKeyPairSync('ed25519')
+  const jwk = privateKey.export({ format: 'jwk' })
+  const seed = new Uint8Array(Buffer.from(jwk.d ?? '', 'base64url'))
+  const raw = new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url'))
+  return { seed, publicKey: { raw }, sign: data => new Uint8Array(edSign(null, data, privateKey)) }
+}
+
+const isWsUrl = (addr: string): boolean => /^wss?:\/\//i.test(addr)
+
+/** the transport a client of `addr` uses: the light edge for ws:// URLs, the libp2p TCP gateway for multiaddrs */
+function transportFor (addr: string): ClientTransport {
+  return isWsUrl(addr) ? webSocketTransport({ WebSocket: WebSocketClass }) : libp2pTransport({ transports: [tcp()] })
+}
 /** sends not yet acknowledged or refused, across runs (a saturated run leaves some behind) */
 let inflight = 0
 
@@ -57,8 +89,17 @@ function onText (text: string): void {
   w.hist.record(now() - sentAt)
 }
 
-/** a TCP transport that can be cut: dials fail unless `gate.allow(addr)` (the resume benchmark) */
-interface Gate { allow: (addr: string) => boolean }
+/**
+ * A network under one client that can be cut (the resume benchmark): dials fail unless
+ * `allow(addr)`, and `cut()` drops every connection it opened, as a lost network does.
+ */
+interface Gate { allow: (addr: string) => boolean, open: Set<{ drop: () => void }> }
+function cut (gate: Gate): void {
+  for (const c of [...gate.open]) c.drop()
+  gate.open.clear()
+}
+
+/** a TCP transport (libp2p gateway) under a gate */
 function gatedTcp (gate: Gate): ReturnType<typeof tcp> {
   const factory = tcp()
   return ((components: Parameters<typeof factory>[0]) => {
@@ -68,7 +109,9 @@ function gatedTcp (gate: Gate): ReturnType<typeof tcp> {
         if (prop === 'dial') {
           return async (ma: { toString: () => string }, opts: unknown) => {
             if (!gate.allow(ma.toString())) throw new Error('network cut by the benchmark')
-            return (target.dial as (a: unknown, o: unknown) => Promise<unknown>).call(target, ma, opts)
+            const conn = await (target.dial as (a: unknown, o: unknown) => Promise<{ abort: (err: Error) => void }>).call(target, ma, opts)
+            gate.open.add({ drop: () => { conn.abort(new Error('network cut by the benchmark')) } })
+            return conn
           }
         }
         const v = Reflect.get(target, prop, target)
@@ -78,9 +121,22 @@ function gatedTcp (gate: Gate): ReturnType<typeof tcp> {
   }) as unknown as ReturnType<typeof tcp>
 }
 
-function libp2pOf (c: ChatClient): Libp2p | undefined {
-  // the client's libp2p node is private; the benchmark needs it to cut the network under a client
-  return (c as unknown as { node?: Libp2p }).node
+/** a WebSocket class (light edge) under a gate: refused connections throw like a failed dial, a cut terminates the socket */
+function gatedWebSocket (gate: Gate): typeof globalThis.WebSocket {
+  class Gated extends WsClient {
+    constructor (url: string | URL, protocols?: string | string[]) {
+      if (!gate.allow(String(url))) throw new Error('network cut by the benchmark')
+      super(url, protocols)
+      const entry = { drop: () => { this.terminate() } }
+      gate.open.add(entry)
+      this.once('close', () => { gate.open.delete(entry) })
+    }
+  }
+  return Gated as unknown as typeof globalThis.WebSocket
+}
+
+function gatedTransport (addr: string, gate: Gate): ClientTransport {
+  return isWsUrl(addr) ? webSocketTransport({ WebSocket: gatedWebSocket(gate) }) : libp2pTransport({ transports: [gatedTcp(gate)] })
 }
 
 async function waitUntil (cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -93,10 +149,18 @@ async function waitUntil (cond: () => boolean, timeoutMs: number, what: string):
 
 async function connectMeshchat (spec: UserSpec): Promise<{ user: User, redirected: boolean, repinned: boolean }> {
   // a user the workload places on a given node declines overload redirects (a full node still moves it)
-  const mc = createNodeClient({ name: spec.name, addrs: [spec.addr], transports: [libp2pTransport({ transports: [tcp()] })], reconnect: spec.reconnect ?? true, backoff: { minMs: 100, maxMs: 2000 }, redirect: spec.expect === '' })
+  const privateKey = keys.get(spec.key) ?? userKey()
+  keys.delete(spec.key)
+  const mc = createNodeClient({ name: spec.name, addrs: [spec.addr], transports: [transportFor(spec.addr)], privateKey, requestTimeoutMs: 30_000, reconnect: spec.reconnect ?? true, backoff: { minMs: 100, maxMs: 2000 }, redirect: spec.expect === '' })
   let redirected = false
   mc.addEventListener('redirect', () => { redirected = true })
-  const welcome = await mc.connect()
+  let welcome
+  try {
+    welcome = await mc.connect()
+  } catch (err) {
+    await mc.close().catch(() => {})
+    throw err
+  }
   let server = welcome.nodeId
   let repinned = false
   if (spec.expect !== '' && server !== spec.expect) {
@@ -155,7 +219,10 @@ async function attach (a: AttachArgs): Promise<AttachResult> {
   let repinned = 0
   let failed = 0
   let firstError: string | undefined
+  // every generator starts at the same moment (keys were made before: the `keys` command)
+  if (a.startAt != null) await sleep(Math.max(0, a.startAt - now()))
   const t0 = now()
+  let lastConnected = t0
   await pool(a.users, a.concurrency, async spec => {
     const t = now()
     try {
@@ -169,7 +236,9 @@ async function attach (a: AttachArgs): Promise<AttachResult> {
       } else {
         user = await connectSocketIo(spec)
       }
-      hist.record(now() - t)
+      const done = now()
+      hist.record(done - t)
+      lastConnected = Math.max(lastConnected, done)
       users.set(spec.key, user)
       out.push({ key: spec.key, userId: user.userId, server: user.server, redirected })
     } catch (err) {
@@ -193,7 +262,7 @@ async function attach (a: AttachArgs): Promise<AttachResult> {
       }
     })
   }
-  return { users: out, connectWallMs, connectMs: hist.toJSON(), joinWallMs: now() - t1, repinned, failed, firstError, rssBefore, rssAfter: process.memoryUsage().rss }
+  return { users: out, connectStart: t0, connectEnd: lastConnected, connectWallMs, connectMs: hist.toJSON(), joinWallMs: now() - t1, repinned, failed, firstError, rssBefore, rssAfter: process.memoryUsage().rss }
 }
 
 async function run (r: RunArgs): Promise<RunResult> {
@@ -307,7 +376,8 @@ async function closeKeys (keys: number[]): Promise<Record<number, number>> {
 async function detach (): Promise<void> {
   const all = [...users.values()]
   users.clear()
-  await pool(all, 50, async u => {
+  keys.clear()
+  await pool(all, 200, async u => {
     await u.mc?.close().catch(() => {})
     u.sio?.disconnect()
   })
@@ -316,11 +386,13 @@ async function detach (): Promise<void> {
 /** room resume after a network cut onto another node, and history paging (meshchat only) */
 async function resume (a: ResumeArgs): Promise<ResumeResult> {
   const gate = { offline: false, only: '' }
-  const portOf = (addr: string): string => /\/tcp\/(\d+)/.exec(addr)?.[1] ?? ''
+  const portOf = (addr: string): string => (/\/tcp\/(\d+)/.exec(addr) ?? /^wss?:\/\/[^/]*:(\d+)/i.exec(addr))?.[1] ?? ''
+  const net: Gate = { allow: addr => !gate.offline && (gate.only === '' || portOf(addr) === gate.only), open: new Set() }
   const reader = createNodeClient({
     name: 'reader',
     addrs: [a.readerFrom],
-    transports: [libp2pTransport({ transports: [gatedTcp({ allow: addr => !gate.offline && (gate.only === '' || portOf(addr) === gate.only) })] })],
+    transports: [gatedTransport(a.readerFrom, net)],
+    privateKey: userKey(),
     backoff: { minMs: 50, maxMs: 200 },
     dedupeWindow: a.fill + a.missed + 1000
   })
@@ -341,7 +413,8 @@ async function resume (a: ResumeArgs): Promise<ResumeResult> {
   })
   const writers: ChatClient[] = []
   for (let i = 0; i < a.writers; i++) {
-    const w = createNodeClient({ name: `writer${i}`, addrs: [a.writerAddrs[i % a.writerAddrs.length] ?? ''], transports: [libp2pTransport({ transports: [tcp()] })] })
+    const addr = a.writerAddrs[i % a.writerAddrs.length] ?? ''
+    const w = createNodeClient({ name: `writer${i}`, addrs: [addr], transports: [transportFor(addr)], privateKey: userKey() })
     await w.connect()
     await w.join(a.room)
     writers.push(w)
@@ -387,7 +460,7 @@ async function resume (a: ResumeArgs): Promise<ResumeResult> {
 
   // cut the reader off: no dial succeeds, every open connection is aborted
   gate.offline = true
-  for (const c of libp2pOf(reader)?.getConnections() ?? []) c.abort(new Error('network cut by the benchmark'))
+  cut(net)
   await waitUntil(() => reader.state !== 'connected', 10_000, 'the reader to notice the cut')
   const missedIds = await write(a.missed, 18)
   // the missed messages are acknowledged (stored and replicated); give gossip a moment to reach the other node
@@ -405,7 +478,7 @@ async function resume (a: ResumeArgs): Promise<ResumeResult> {
 
   const history: ResumeResult['history'] = []
   for (const [node, addr] of a.historyAddrs.entries()) {
-    const h = createNodeClient({ name: 'historian', addrs: [addr], transports: [libp2pTransport({ transports: [tcp()] })] })
+    const h = createNodeClient({ name: 'historian', addrs: [addr], transports: [transportFor(addr)], privateKey: userKey() })
     await h.connect()
     for (const limit of a.historyPageSizes) {
       const lat = new Histogram()
@@ -445,6 +518,7 @@ async function resume (a: ResumeArgs): Promise<ResumeResult> {
 
 async function handle (c: Command): Promise<unknown> {
   switch (c.cmd) {
+    case 'keys': for (const k of c.args.keys) if (!keys.has(k)) keys.set(k, userKey()); return null
     case 'attach': return attach(c.args)
     case 'run': return run(c.args)
     case 'observe': observe(); return null
@@ -453,7 +527,7 @@ async function handle (c: Command): Promise<unknown> {
     case 'close': return closeKeys(c.args.keys)
     case 'resume': return resume(c.args)
     case 'detach': await detach(); return null
-    case 'stats': return { ...readProcStats(process.pid), users: users.size, inflight }
+    case 'stats': return { ...readProcStats(process.pid), users: users.size, inflight, wsClient: WS_CLIENT }
   }
 }
 

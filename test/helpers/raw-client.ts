@@ -5,12 +5,12 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import { LIMITS } from '../../client/src/defaults.js'
+import { LIMITS } from '../../client/src/protocol/limits.js'
 import { CLIENT_PROTOCOL, CLIENT_PROTOCOL_VERSION } from '../../client/src/protocol/ids.js'
 import { decodeServerFrame, encodeClientFrame, readFrames } from '../../client/src/protocol/codec.js'
-import { Event, SignedEvent } from '../../client/src/protocol/event.js'
+import { Event, SignedEvent } from '../../client/src/protocol/pb/event.js'
 import { waitFor } from './mesh.js'
-import type { ClientFrame, ServerFrame } from '../../client/src/protocol/client.js'
+import type { ClientFrame, ServerFrame } from '../../client/src/protocol/pb/client.js'
 import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -114,7 +114,7 @@ export async function connectRaw (addr: string, opts: { key?: PrivateKey, sharin
       await waitFor(() => ended, { timeoutMs, what: 'the node to end the client stream' })
     },
     hello: async name => {
-      const f = await raw.request({ hello: { version: CLIENT_PROTOCOL_VERSION, name: new TextEncoder().encode(name) as Uint8Array<ArrayBuffer>, status: '', dmCursor: 0n, rooms: [], noRedirect: true, affinity: false } })
+      const f = await raw.request({ hello: { version: CLIENT_PROTOCOL_VERSION, name: new TextEncoder().encode(name) as Uint8Array<ArrayBuffer>, status: '', rooms: [], noRedirect: true, affinity: false } })
       if (f.welcome == null) throw new Error(`hello was answered with ${JSON.stringify(f, (_k, v) => typeof v === 'bigint' ? v.toString() : v)}`)
       return f
     },

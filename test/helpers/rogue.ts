@@ -6,12 +6,12 @@ import { DM_PROTOCOL, PRESENCE_TOPIC, SYNC_PROTOCOL, roomTopic } from '../../cli
 import { signEvent } from '../../client/src/protocol/signing.js'
 import { createMeshHost, peerScore } from '../../node/src/mesh/mesh-host.js'
 import { LinkControl } from '../../node/src/mesh/link-control.js'
-import { DmDeliver, DmResult, RoomEnvelope, SyncRequest, SyncResponse } from '../../node/src/mesh/mesh.js'
+import { DmDeliver, DmResult, StampedEvent, SyncRequest, SyncResponse } from '../../client/src/protocol/pb/mesh.js'
 import { signPresence } from '../../node/src/mesh/presence-wire.js'
 import { request, serve } from '../../node/src/mesh/rpc.js'
 import { waitFor } from './mesh.js'
 import type { EventContent } from '../../client/src/protocol/signing.js'
-import type { PresenceMessage } from '../../node/src/mesh/mesh.js'
+import type { PresenceMessage } from '../../client/src/protocol/pb/mesh.js'
 import type { MeshLibp2p } from '../../node/src/mesh/mesh-host.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
@@ -86,7 +86,7 @@ export async function userEvent (key: PrivateKey, content: EventContent, ts = Da
 
 /** a room envelope as an ingress node would publish it, with the stamp chosen by the test */
 export function envelope (event: Uint8Array, origin: string, stampMs = Date.now()): Uint8Array {
-  return RoomEnvelope.encode({ event: event as Uint8Array<ArrayBuffer>, hlc: BigInt(stampMs) << 16n, origin })
+  return StampedEvent.encode({ event: event as Uint8Array<ArrayBuffer>, hlc: BigInt(stampMs) << 16n, origin })
 }
 
 /** the gossipsub topic of a room (re-exported so tests read plainly) */

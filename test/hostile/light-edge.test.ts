@@ -2,8 +2,8 @@ import { createConnection } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { WebSocket } from 'ws'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ErrorCode } from '../../client/src/errors.js'
-import { ClientFrame, ServerFrame } from '../../client/src/protocol/client.js'
+import { ErrorCode } from '../../client/src/protocol/errors.js'
+import { ClientFrame, ServerFrame } from '../../client/src/protocol/pb/client.js'
 import { proveKey } from '../../client/src/protocol/login.js'
 import { CLIENT_PROTOCOL_VERSION } from '../../client/src/protocol/ids.js'
 import { signEvent } from '../../client/src/protocol/signing.js'
@@ -12,7 +12,7 @@ import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
 import { recordMessages, roomMeshReady } from '../helpers/rooms.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
-import type { Challenge } from '../../client/src/protocol/client.js'
+import type { Challenge } from '../../client/src/protocol/pb/client.js'
 import type { PrivateKey } from '@libp2p/interface'
 
 async function events (node: MeshchatNode, event: string): Promise<number> {
@@ -59,7 +59,7 @@ async function login (r: Raw, key: PrivateKey): Promise<void> {
   if (f.error != null) throw new Error(`login refused: ${f.error.message}`)
 }
 
-const hello = { version: CLIENT_PROTOCOL_VERSION, name: new TextEncoder().encode('raw') as Uint8Array<ArrayBuffer>, status: '', dmCursor: 0n, rooms: [], noRedirect: true, affinity: false }
+const hello = { version: CLIENT_PROTOCOL_VERSION, name: new TextEncoder().encode('raw') as Uint8Array<ArrayBuffer>, status: '', rooms: [], noRedirect: true, affinity: false }
 
 describe('the light client edge: plain WebSockets with proof of key', () => {
   let mesh: TestMesh | undefined

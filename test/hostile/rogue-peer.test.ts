@@ -1,11 +1,12 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ErrorCode } from '../../client/src/errors.js'
+import { ErrorCode } from '../../client/src/protocol/errors.js'
 import { PRESENCE_TOPIC, SYNC_PROTOCOL } from '../../client/src/protocol/ids.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lengthPrefix } from '../helpers/raw-client.js'
 import { GRAYLIST_THRESHOLD } from '../../node/src/mesh/mesh-host.js'
-import { PresenceMessage } from '../../node/src/mesh/mesh.js'
+import { PresenceMessage, PresenceStatus, SignedPresence } from '../../client/src/protocol/pb/mesh.js'
+import { withDomain } from '../../client/src/protocol/signing.js'
 import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
 import { createNodeClient } from '../../client/src/node.js'
 import { recordMessages, roomMeshReady } from '../helpers/rooms.js'
@@ -41,6 +42,15 @@ function heartbeat (node: string, extra: Partial<PresenceMessage['heartbeat'] & 
       ...extra
     }
   }
+}
+
+/** a delta from the rogue itself whose entry carries a status value no node knows (only raw bytes can) */
+async function unknownStatus (r: Rogue): Promise<Uint8Array> {
+  const body = PresenceMessage.encode({ delta: { node: r.id, incarnation: 1n, seq: 1n, ops: [{ put: { userId: r.id, deviceId: 'x-3', name: 'ok', status: PresenceStatus.AWAY, rooms: [], since: 1n }, del: '' }] } })
+  const at = Buffer.from(body).indexOf(Buffer.of(0x20, 0x01))
+  body[at + 1] = 0x07
+  const signature = await r.key.sign(withDomain(new TextEncoder().encode('meshchat/presence/1\n'), body))
+  return SignedPresence.encode({ body, signature: signature as Uint8Array<ArrayBuffer> })
 }
 
 /**
@@ -88,12 +98,12 @@ describe('a rogue mesh member', () => {
       PresenceMessage.encode(heartbeat('not-a-peer-id', { meshAddrs: ['/ip4/127.0.0.1/tcp/1'] })),
       PresenceMessage.encode(heartbeat(r.id, { meshAddrs: ['not a multiaddr'] })),
       // a display name with a bidi override, and a room name with a slash
-      await r.signedPresence({ delta: { node: r.id, incarnation: 1n, seq: 1n, ops: [{ put: { userId: r.id, deviceId: 'x-1', name: 'evil\u202Eeman', status: 'online', rooms: ['hall'], since: 1n }, del: '' }] } }),
-      await r.signedPresence({ delta: { node: r.id, incarnation: 1n, seq: 1n, ops: [{ put: { userId: r.id, deviceId: 'x-2', name: 'ok', status: 'online', rooms: ['a/b'], since: 1n }, del: '' }] } }),
+      await r.signedPresence({ delta: { node: r.id, incarnation: 1n, seq: 1n, ops: [{ put: { userId: r.id, deviceId: 'x-1', name: 'evil\u202Eeman', status: PresenceStatus.ONLINE, rooms: ['hall'], since: 1n }, del: '' }] } }),
+      await r.signedPresence({ delta: { node: r.id, incarnation: 1n, seq: 1n, ops: [{ put: { userId: r.id, deviceId: 'x-2', name: 'ok', status: PresenceStatus.ONLINE, rooms: ['a/b'], since: 1n }, del: '' }] } }),
       // an unknown status, a device id with spaces, a user id that is not one
-      await r.signedPresence({ delta: { node: r.id, incarnation: 1n, seq: 1n, ops: [{ put: { userId: r.id, deviceId: 'x-3', name: 'ok', status: 'root', rooms: [], since: 1n }, del: '' }] } }),
+      await unknownStatus(r),
       await r.signedPresence({ delta: { node: r.id, incarnation: 1n, seq: 1n, ops: [{ del: 'no spaces here' }] } }),
-      await r.signedPresence({ delta: { node: r.id, incarnation: 1n, seq: 1n, ops: [{ put: { userId: 'nobody', deviceId: 'x-4', name: 'ok', status: 'online', rooms: [], since: 1n }, del: '' }] } }),
+      await r.signedPresence({ delta: { node: r.id, incarnation: 1n, seq: 1n, ops: [{ put: { userId: 'nobody', deviceId: 'x-4', name: 'ok', status: PresenceStatus.ONLINE, rooms: [], since: 1n }, del: '' }] } }),
       // not even a protobuf
       new Uint8Array([0xff, 0xff, 0xff, 0x01])
     ]
@@ -134,7 +144,7 @@ describe('a rogue mesh member', () => {
       // a later incarnation of b, empty: the same effect
       await r.signedPresence(heartbeat(b.nodeId, { incarnation: BigInt(b.incarnation) + 1n })),
       // bob's device moved to a node that does not exist
-      await r.signedPresence({ delta: { node: ghostId, incarnation: 1n, seq: 1n, ops: [{ put: { userId: bob.userId, deviceId: 'g-1', name: 'bob', status: 'online', rooms: ['hall'], since: 1n }, del: '' }] } }),
+      await r.signedPresence({ delta: { node: ghostId, incarnation: 1n, seq: 1n, ops: [{ put: { userId: bob.userId, deviceId: 'g-1', name: 'bob', status: PresenceStatus.ONLINE, rooms: ['hall'], since: 1n }, del: '' }] } }),
       // b's own delta deleting bob
       await r.signedPresence({ delta: { node: b.nodeId, incarnation: BigInt(b.incarnation), seq: BigInt(b.presence.local.seq + 1), ops: [{ del: [...b.registry.userSessions(bob.userId)][0]!.id }] } })
     ]

@@ -5,10 +5,10 @@ import { signEvent } from '../../client/src/protocol/signing.js'
 import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
 import { RawClients, lengthPrefix, patchBytes, signRawEvent, stripSignature, tamperBody } from '../helpers/raw-client.js'
 import { recordMessages, roomMeshReady } from '../helpers/rooms.js'
-import { ClientFrame } from '../../client/src/protocol/client.js'
+import { ClientFrame } from '../../client/src/protocol/pb/client.js'
 import type { RawClient } from '../helpers/raw-client.js'
 import type { TestMesh } from '../helpers/mesh.js'
-import type { ServerFrame } from '../../client/src/protocol/client.js'
+import type { ServerFrame } from '../../client/src/protocol/pb/client.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
 
 const te = new TextEncoder()
@@ -319,7 +319,7 @@ describe('gateway: bad input gets typed errors, and only the offender suffers', 
     expect(a.registry.size).toBe(0)
     const w = await r.hello('late')
     expect(w.welcome?.userId).toBe(r.userId)
-    const again = await r.request({ hello: { version: 1, name: new TextEncoder().encode('again') as Uint8Array<ArrayBuffer>, status: '', dmCursor: 0n, rooms: [], noRedirect: true, affinity: false } })
+    const again = await r.request({ hello: { version: 1, name: new TextEncoder().encode('again') as Uint8Array<ArrayBuffer>, status: '', rooms: [], noRedirect: true, affinity: false } })
     expect(errorOf(again)).toMatchObject({ code: ErrorCode.HELLO_REQUIRED, fatal: false })
     expect((await r.request({ ping: { time: 9n } })).pong?.time).toBe(9n)
     expect(a.registry.size).toBe(1)
@@ -336,7 +336,7 @@ describe('gateway: bad input gets typed errors, and only the offender suffers', 
     ]
     for (const [what, bytes] of invalid) {
       const r = await raw(a)
-      const frame = ClientFrame.encode({ req: 9, hello: { version: 1, name: new TextEncoder().encode('NAME') as Uint8Array<ArrayBuffer>, status: '', dmCursor: 0n, rooms: [], noRedirect: true, affinity: false } })
+      const frame = ClientFrame.encode({ req: 9, hello: { version: 1, name: new TextEncoder().encode('NAME') as Uint8Array<ArrayBuffer>, status: '', rooms: [], noRedirect: true, affinity: false } })
       const patched = patchBytes(frame, 'NAME', Uint8Array.from(bytes))
       r.sendBytes(lengthPrefix(patched.byteLength))
       r.sendBytes(patched)

@@ -7,13 +7,13 @@ import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createNodeClient, memoryKeyStore } from '../../client/src/node.js'
 import { decodeClientFrame, encodeServerFrame, readFrames } from '../../client/src/protocol/codec.js'
-import { DeliveryKind } from '../../client/src/protocol/client.js'
+import { DeliveryKind } from '../../client/src/protocol/pb/client.js'
 import { CLIENT_PROTOCOL, DM_PROTOCOL, PRESENCE_TOPIC, SYNC_PROTOCOL, roomTopic } from '../../client/src/protocol/ids.js'
 import { signEvent } from '../../client/src/protocol/signing.js'
 import { newMeshKey } from '../../node/src/keys.js'
 import { createMeshHost } from '../../node/src/mesh/mesh-host.js'
 import { LinkControl } from '../../node/src/mesh/link-control.js'
-import { RoomEnvelope } from '../../node/src/mesh/mesh.js'
+import { StampedEvent } from '../../client/src/protocol/pb/mesh.js'
 import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
 import { RawClients, clientHost, stripSignature, tamperBody } from '../helpers/raw-client.js'
 import { recordMessages, roomMeshReady } from '../helpers/rooms.js'
@@ -41,7 +41,7 @@ async function userEvent (key: PrivateKey, room: string, text: string): Promise<
 }
 
 function envelope (event: Uint8Array, origin: string): Uint8Array {
-  return RoomEnvelope.encode({ event: event as Uint8Array<ArrayBuffer>, hlc: BigInt(Date.now()) << 16n, origin })
+  return StampedEvent.encode({ event: event as Uint8Array<ArrayBuffer>, hlc: BigInt(Date.now()) << 16n, origin })
 }
 
 describe('mesh trust boundary', () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { DEFAULT_TIMINGS } from '../../node/src/config.js'
-import { PresenceMessage } from '../../node/src/mesh/mesh.js'
+import { PresenceMessage } from '../../client/src/protocol/pb/mesh.js'
 import { startMesh, waitFor } from '../helpers/mesh.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'

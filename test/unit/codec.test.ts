@@ -1,12 +1,12 @@
 import * as lp from 'it-length-prefixed'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { describe, expect, it } from 'vitest'
-import { LIMITS } from '../../client/src/defaults.js'
-import { BadFrameError, FrameTooLargeError } from '../../client/src/errors.js'
+import { LIMITS } from '../../client/src/protocol/limits.js'
+import { BadFrameError, FrameTooLargeError } from '../../client/src/protocol/errors.js'
 import {
   decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame, readFrames
 } from '../../client/src/protocol/codec.js'
-import { ClientFrame, DeliveryKind, DmState, ServerFrame } from '../../client/src/protocol/client.js'
+import { ClientFrame, DeliveryKind, DmState, ServerFrame } from '../../client/src/protocol/pb/client.js'
 import { rejectionOf } from '../helpers/assert.js'
 import { lengthPrefix } from '../helpers/raw-client.js'
 
@@ -51,7 +51,7 @@ function probe (prefix: Uint8Array, body: Uint8Array): { source: AsyncIterable<U
 }
 
 const clientFrames: ClientFrame[] = [
-  { req: 1, hello: { version: 1, name: new TextEncoder().encode('Zoë 🚀') as Uint8Array<ArrayBuffer>, status: 'away', dmCursor: 0xffff_ffff_ffffn, rooms: ['lobby', 'général'], noRedirect: true, affinity: false } },
+  { req: 1, hello: { version: 1, name: new TextEncoder().encode('Zoë 🚀') as Uint8Array<ArrayBuffer>, status: 'away', rooms: ['lobby', 'général'], noRedirect: true, affinity: false } },
   { req: 2, join: { room: 'lobby', after: { hlc: (1_700_000_000_000n << 16n) | 7n, id: bytes(32, 3) }, backlog: 25 } },
   { req: 3, leave: { room: 'lobby' } },
   { req: 4, publish: { event: bytes(5000, 0x5a) } },
@@ -213,7 +213,7 @@ describe('codec: malformed payloads', () => {
 describe('codec: repeated-field decode limits', () => {
   const hello = (rooms: number): ClientFrame => ({
     req: 1,
-    hello: { version: 1, name: new TextEncoder().encode('a') as Uint8Array<ArrayBuffer>, status: '', dmCursor: 0n, rooms: Array.from({ length: rooms }, (_, i) => `r${i}`), noRedirect: false, affinity: false }
+    hello: { version: 1, name: new TextEncoder().encode('a') as Uint8Array<ArrayBuffer>, status: '', rooms: Array.from({ length: rooms }, (_, i) => `r${i}`), noRedirect: false, affinity: false }
   })
 
   it('hello.rooms: 256 decode, 257 are refused', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import * as errors from '../../client/src/errors.js'
-import { ErrorCode, MeshchatError, asMeshchatError, errorFromCode } from '../../client/src/errors.js'
-import type { ErrorCodeName } from '../../client/src/errors.js'
+import * as errors from '../../client/src/protocol/errors.js'
+import { ErrorCode, MeshchatError, asMeshchatError, errorFromCode } from '../../client/src/protocol/errors.js'
+import type { ErrorCodeName } from '../../client/src/protocol/errors.js'
 
 /** BAD_FRAME → BadFrameError, the naming rule every class follows */
 function className (code: string): string {

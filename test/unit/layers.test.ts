@@ -48,8 +48,8 @@ interface Rule {
 
 const RULES: Rule[] = [
   { from: /^node\/src\/mesh\//, notTo: /^node\/src\/(gateway|http)\//, why: 'the mesh knows no client sessions: it emits through the delivery port the gateway implements' },
-  { from: /^node\/src\/state\//, notTo: /^(?!node\/src\/state\/)/, why: 'state/ is pure: no I/O, no services' },
-  { from: /^node\/src\/store\//, notTo: /^(?!node\/src\/store\/)/, why: 'the store is a leaf' },
+  { from: /^node\/src\/state\//, notTo: /^(?!node\/src\/state\/|client\/src\/protocol\/)/, why: 'state/ is pure: no I/O, no services (the wire contract\'s types only)' },
+  { from: /^node\/src\/store\//, notTo: /^(?!node\/src\/store\/|client\/src\/protocol\/)/, why: 'the store is a leaf (the wire contract\'s types only)' },
   { from: /^client\/src\/protocol\//, notTo: /^(?!client\/src\/protocol\/)/, why: 'the wire contract imports nothing outside itself' },
   { from: /^client\/(src|web)\//, notTo: /^(node|bootstrap|test)\//, why: 'the client never imports the node' },
   { from: /^client\/web\//, notTo: /^client\/src\/(?!index\.ts$)/, why: 'the web app uses the client library through its public entry only' },

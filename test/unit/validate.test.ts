@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { LIMITS } from '../../client/src/defaults.js'
-import { EventTooLargeError, InvalidEventError, InvalidNameError, InvalidRoomError, InvalidUtf8Error } from '../../client/src/errors.js'
+import { LIMITS } from '../../client/src/protocol/limits.js'
+import { EventTooLargeError, InvalidEventError, InvalidNameError, InvalidRoomError, InvalidUtf8Error } from '../../client/src/protocol/errors.js'
 import { decodeBody, encodeBody, validateDisplayName, validateRoom } from '../../client/src/protocol/validate.js'
 
 const u8 = (...b: number[]): Uint8Array => Uint8Array.from(b)

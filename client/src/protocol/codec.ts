@@ -1,6 +1,6 @@
 import { Uint8ArrayList } from 'uint8arraylist'
-import { BadFrameError, FrameTooLargeError, TooSlowError } from '../errors.js'
-import { ClientFrame, ServerFrame } from './client.js'
+import { BadFrameError, FrameTooLargeError, TooSlowError } from './errors.js'
+import { ClientFrame, ServerFrame } from './pb/client.js'
 
 /**
  * Frames on `/meshchat/client/1.0.0` are length-prefixed protobufs. Repeated

@@ -6,7 +6,7 @@
  * curves and its muxers out of the web bundle.
  */
 import { ed25519 } from '@noble/curves/ed25519.js'
-import { InvalidEventError, InvalidUserError } from '../errors.js'
+import { InvalidEventError, InvalidUserError } from './errors.js'
 
 /**
  * What signs for a user: an Ed25519 key. libp2p's private keys have this shape too, so a libp2p

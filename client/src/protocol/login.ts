@@ -8,11 +8,11 @@
  * is worthless on another), the time is within a short window (so an old proof
  * is worthless), and the signature is by the key presented. No passwords.
  */
-import { AuthFailedError } from '../errors.js'
-import { LoginProof } from './client.js'
+import { AuthFailedError } from './errors.js'
+import { LoginProof } from './pb/client.js'
 import { publicKeyFromProtobuf, publicKeyToProtobuf, userIdOf } from './keys.js'
 import { withDomain } from './signing.js'
-import type { Auth, Challenge } from './client.js'
+import type { Auth, Challenge } from './pb/client.js'
 import type { SigningKey } from './keys.js'
 
 const DOMAIN = new TextEncoder().encode('meshchat/login/1\n')

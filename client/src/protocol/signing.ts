@@ -1,9 +1,9 @@
 import { sha256 } from '@noble/hashes/sha2.js'
-import { LIMITS } from '../defaults.js'
-import { BadSignatureError, EventTooLargeError, InvalidEventError, BadFrameError } from '../errors.js'
+import { LIMITS } from './limits.js'
+import { BadSignatureError, EventTooLargeError, InvalidEventError, BadFrameError } from './errors.js'
 import { ed25519Verify, publicKeyFromProtobuf, publicKeyToProtobuf, userIdKey, userIdOf } from './keys.js'
 import type { SigningKey } from './keys.js'
-import { Event, SignedEvent } from './event.js'
+import { Event, SignedEvent } from './pb/event.js'
 import { decodeBody, decodeDisplayName, encodeBody, encodeDisplayName, validateRoom } from './validate.js'
 
 /** Signatures cover this prefix too, so an event signature can never be replayed as some other libp2p signature. */

@@ -1,5 +1,5 @@
-import { LIMITS } from '../defaults.js'
-import { InvalidNameError, InvalidRoomError, InvalidUtf8Error, EventTooLargeError, InvalidEventError } from '../errors.js'
+import { LIMITS } from './limits.js'
+import { InvalidNameError, InvalidRoomError, InvalidUtf8Error, EventTooLargeError, InvalidEventError } from './errors.js'
 
 /**
  * Room names: letters and digits of any script, plus `-`, `_` and `.`, starting
@@ -20,6 +20,9 @@ const BODY_FORBIDDEN_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 const utf8 = new TextEncoder()
+
+/** A device's presence status: the one definition node and client share. */
+export type PresenceStatus = 'online' | 'away'
 
 /** Throws InvalidRoomError unless `room` is an acceptable room name; returns it NFC-normalised. */
 export function validateRoom (room: unknown): string {

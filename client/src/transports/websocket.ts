@@ -1,5 +1,5 @@
-import { AuthFailedError, DisconnectedError, TimeoutError, errorFromCode } from '../errors.js'
-import { ClientFrame, ServerFrame } from '../protocol/client.js'
+import { AuthFailedError, DisconnectedError, TimeoutError, errorFromCode } from '../protocol/errors.js'
+import { ClientFrame, ServerFrame } from '../protocol/pb/client.js'
 import { proveKey } from '../protocol/login.js'
 import type { ClientTransport, FrameChannel } from '../transport.js'
 

@@ -1,18 +1,19 @@
-import { DeliveryKind, DmState, ServerFrame } from '../../../client/src/protocol/client.js'
+import { DeliveryKind, DmState, ServerFrame } from '../../../client/src/protocol/pb/client.js'
 import { openEvent, peekEventKind } from '../../../client/src/protocol/signing.js'
 import { validateRoom } from '../../../client/src/protocol/validate.js'
-import { LIMITS } from '../../../client/src/defaults.js'
+import { LIMITS } from '../../../client/src/protocol/limits.js'
 import {
   InvalidQueryError, NodeFullError, NotJoinedError, RateLimitedError, TooManyRoomsError, WrongAuthorError, InvalidEventError
-} from '../../../client/src/errors.js'
+} from '../../../client/src/protocol/errors.js'
 import { validateUserId } from '../../../client/src/protocol/signing.js'
 import { UserBudgets } from '../state/budgets.js'
 import type { RequestKind } from '../state/budgets.js'
-import type { MeshchatError } from '../../../client/src/errors.js'
+import type { MeshchatError } from '../../../client/src/protocol/errors.js'
 import type { HybridClock } from '../state/hlc.js'
 import { decidePlacement } from '../state/placement.js'
 import type { NodeConfig } from '../config.js'
-import type { ClientSession, PresenceStatus, SessionHost } from './session.js'
+import type { ClientSession, SessionHost } from './session.js'
+import type { PresenceStatus } from '../../../client/src/protocol/validate.js'
 import type { SessionRegistry } from './registry.js'
 import type { RoomService } from '../mesh/rooms.js'
 import type { PresenceService } from '../mesh/presence-service.js'
@@ -22,7 +23,7 @@ import type { RoomHistory } from '../mesh/archive.js'
 import { deliveryFrame, toDelivery } from './session-delivery.js'
 import type { NodeMetrics } from '../metrics.js'
 import type { PresenceChange, RosterMember, UserPresence as PresenceUser } from '../state/presence.js'
-import type { HistoryPage, NodeInfo, PublishAck, Redirect, UserPresence, Welcome, Delivery } from '../../../client/src/protocol/client.js'
+import type { HistoryPage, NodeInfo, PublishAck, Redirect, UserPresence, Welcome, Delivery } from '../../../client/src/protocol/pb/client.js'
 import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
 import type { Logger } from '@libp2p/interface'
 import type { Supervisor } from '../supervisor.js'
@@ -178,8 +179,7 @@ export class Hub implements SessionHost {
     }
   }
 
-  afterWelcome (session: ClientSession, dmCursor: bigint): void {
-    void dmCursor
+  afterWelcome (session: ClientSession): void {
     this.c.dm.collect(session.userId, session.id)
   }
 

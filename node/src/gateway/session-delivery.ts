@@ -1,5 +1,5 @@
-import { DeliveryKind, ServerFrame } from '../../../client/src/protocol/client.js'
-import type { Delivery } from '../../../client/src/protocol/client.js'
+import { DeliveryKind, ServerFrame } from '../../../client/src/protocol/pb/client.js'
+import type { Delivery } from '../../../client/src/protocol/pb/client.js'
 import type { EventKind } from '../../../client/src/protocol/signing.js'
 import type { DmHow, LocalDelivery } from '../mesh/local-delivery.js'
 import type { StampedEvent } from '../mesh/peer-events.js'

@@ -1,15 +1,16 @@
 import { CLIENT_PROTOCOL_VERSION } from '../../../client/src/protocol/ids.js'
 import { decodeClientFrame } from '../../../client/src/protocol/codec.js'
-import { ServerFrame as ServerFrameCodec } from '../../../client/src/protocol/client.js'
+import { ServerFrame as ServerFrameCodec } from '../../../client/src/protocol/pb/client.js'
 import { checkProof } from '../../../client/src/protocol/login.js'
 import { decodeDisplayName } from '../../../client/src/protocol/validate.js'
-import { AuthFailedError, ErrorCode, HelloRequiredError, MeshchatError, UnsupportedError, VersionError, asMeshchatError, InvalidQueryError, TooSlowError } from '../../../client/src/errors.js'
+import { AuthFailedError, ErrorCode, HelloRequiredError, MeshchatError, UnsupportedError, VersionError, asMeshchatError, InvalidQueryError, TooSlowError } from '../../../client/src/protocol/errors.js'
 import { TokenBucket } from '../state/rate-limiter.js'
 import { SessionBudget } from '../state/budgets.js'
 import type { Budgets, RequestKind } from '../state/budgets.js'
-import type { ClientFrame, ServerFrame, Cursor as WireCursor, HistoryPage, PublishAck, UserPresence, Welcome, Redirect } from '../../../client/src/protocol/client.js'
+import type { ClientFrame, ServerFrame, Cursor as WireCursor, HistoryPage, PublishAck, UserPresence, Welcome, Redirect } from '../../../client/src/protocol/pb/client.js'
 import type { Cursor } from '../store/message-store.js'
 import type { Logger } from '@libp2p/interface'
+import type { PresenceStatus } from '../../../client/src/protocol/validate.js'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { systemClock } from '../components.js'
 import type { Clock } from '../components.js'
@@ -26,7 +27,6 @@ export interface SessionTransport {
   close: () => void
 }
 
-export type PresenceStatus = 'online' | 'away'
 
 /** What a session asks of the node it is attached to. */
 export interface SessionHost {
@@ -46,8 +46,8 @@ export interface SessionHost {
   dmAck: (session: ClientSession, ids: Uint8Array[]) => Promise<void>
   watch: (session: ClientSession, users: string[]) => UserPresence[]
   setStatus: (session: ClientSession, status: PresenceStatus) => void
-  /** the DM cursor announced in hello; mailbox delivery starts after attach */
-  afterWelcome: (session: ClientSession, dmCursor: bigint) => void
+  /** the session is welcome: its queued DMs are delivered now */
+  afterWelcome: (session: ClientSession) => void
   /**
    * charge `n` units of `kind` to the session's and its user's budgets before the work is done;
    * throws RateLimitedError when either is spent
@@ -232,7 +232,7 @@ export class ClientSession {
       this.state = 'ready'
       clearTimeout(this.helloTimer)
       this.send({ req, welcome: this.host.welcome(this) })
-      this.host.afterWelcome(this, f.hello.dmCursor)
+      this.host.afterWelcome(this)
       return
     }
     if (this.state !== 'ready') {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { WebSocketServer } from 'ws'
-import { TooSlowError, UnsupportedError, asMeshchatError } from '../../../client/src/errors.js'
+import { TooSlowError, UnsupportedError, asMeshchatError } from '../../../client/src/protocol/errors.js'
 import { ClientSession } from './session.js'
 import { IpLimit } from './gateway-host.js'
 import { TokenBucket } from '../state/rate-limiter.js'

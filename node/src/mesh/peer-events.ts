@@ -1,6 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { openEvent } from '../../../client/src/protocol/signing.js'
-import { BadTimestampError, InvalidEventError } from '../../../client/src/errors.js'
+import { BadTimestampError, InvalidEventError } from '../../../client/src/protocol/errors.js'
 import { describeStampProblem, stampProblem } from '../state/stamps.js'
 import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
 import type { StampRule } from '../state/stamps.js'

@@ -4,8 +4,8 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { nodeEd25519Verifier } from '../../../client/src/protocol/ed25519-node.js'
 import { validateUserId, withDomain } from '../../../client/src/protocol/signing.js'
 import { validateDisplayName, validateRoom } from '../../../client/src/protocol/validate.js'
-import { PresenceMessage, SignedPresence } from './mesh.js'
-import type { PresenceEntryMsg, PresenceFullMsg } from './mesh.js'
+import { PresenceMessage, PresenceStatus as WireStatus, SignedPresence } from '../../../client/src/protocol/pb/mesh.js'
+import type { PresenceEntryMsg, PresenceFullMsg } from '../../../client/src/protocol/pb/mesh.js'
 import type { NodeMeta, PresenceDelta, PresenceEntry, PresenceFullState, PresenceHeartbeat, PresenceStatus } from '../state/presence.js'
 import type { PrivateKey, PeerId } from '@libp2p/interface'
 import type { Message } from '@libp2p/gossipsub'
@@ -61,9 +61,14 @@ function checkNode (node: string): PeerId {
   return id
 }
 
-function statusFromWire (s: string): PresenceStatus {
-  if (s === 'online' || s === 'away') return s
-  fail(`unknown status "${s.slice(0, 16)}"`)
+function statusFromWire (s: WireStatus): PresenceStatus {
+  if (s === WireStatus.ONLINE) return 'online'
+  if (s === WireStatus.AWAY) return 'away'
+  fail(`unknown status ${String(s).slice(0, 16)}`)
+}
+
+function statusToWire (s: PresenceStatus): WireStatus {
+  return s === 'away' ? WireStatus.AWAY : WireStatus.ONLINE
 }
 
 /** Check every field of one entry the way the gateway checks what a client says; throws InvalidPresenceError. */
@@ -85,7 +90,7 @@ function checkDeviceId (id: string): void {
 }
 
 export function entryToWire (e: PresenceEntry): PresenceEntryMsg {
-  return { userId: e.userId, deviceId: e.deviceId, name: e.name, status: e.status, rooms: e.rooms, since: BigInt(e.since) }
+  return { userId: e.userId, deviceId: e.deviceId, name: e.name, status: statusToWire(e.status), rooms: e.rooms, since: BigInt(e.since) }
 }
 
 export function fullToWire (s: PresenceFullState): PresenceFullMsg {

@@ -1,9 +1,9 @@
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { roomFromTopic, roomTopic } from '../../../client/src/protocol/ids.js'
-import { RoomEnvelope } from './mesh.js'
+import { StampedEvent } from '../../../client/src/protocol/pb/mesh.js'
 import { scoreTopic } from './mesh-host.js'
 import { openPeerEvent, checkStamps } from './peer-events.js'
-import { BadFrameError, asMeshchatError } from '../../../client/src/errors.js'
+import { BadFrameError, asMeshchatError } from '../../../client/src/protocol/errors.js'
 import { DEFAULT_STAMP_RULE } from '../state/stamps.js'
 import type { StampRule } from '../state/stamps.js'
 import { hlcPhysical } from '../state/hlc.js'
@@ -49,7 +49,7 @@ export interface RoomsComponents {
 export type Interest = 'local' | 'archive'
 
 interface Validated {
-  env: RoomEnvelope
+  env: StampedEvent
   opened: OpenedEvent
 }
 
@@ -159,7 +159,7 @@ export class RoomService implements Startable {
     const hlc = this.c.hlc.now(this.c.clock.now())
     // the author's clock against the stamp: the same rule every other node applies to this event
     checkStamps(hlc, opened.ts, this.c.clock.now(), this.init.stamps)
-    const env: RoomEnvelope = { event: opened.bytes as Uint8Array<ArrayBuffer>, hlc, origin: this.c.nodeId }
+    const env: StampedEvent = { event: opened.bytes as Uint8Array<ArrayBuffer>, hlc, origin: this.c.nodeId }
     if (opened.kind === 'room') {
       this.c.store.insert({ id: opened.id, room, hlc, origin: this.c.nodeId, author: opened.author, event: opened.bytes })
     } else {
@@ -167,7 +167,7 @@ export class RoomService implements Startable {
     }
     this.c.metrics.messagesIn.inc({ source: 'client', kind: opened.kind })
     this.fanOut(room, env, opened.kind)
-    const published = this.c.pubsub.publish(roomTopic(room), RoomEnvelope.encode(env))
+    const published = this.c.pubsub.publish(roomTopic(room), StampedEvent.encode(env))
     if (opened.kind === 'room' && this.c.replicate != null) {
       await Promise.all([published, this.c.replicate(room, env)])
     } else {
@@ -209,7 +209,7 @@ export class RoomService implements Startable {
   }
 
   /** hand an event to this node's members of `room` */
-  private fanOut (room: string, env: RoomEnvelope, kind: OpenedEvent['kind']): void {
+  private fanOut (room: string, env: StampedEvent, kind: OpenedEvent['kind']): void {
     const n = this.c.deliver.room(room, env, kind)
     if (n > 0) this.c.metrics.messagesOut.inc({ kind }, n)
   }
@@ -220,11 +220,11 @@ export class RoomService implements Startable {
    * else is rejected (the sending peer is penalised) or ignored.
    */
   private async validate (_peer: PeerId, msg: Message, room: string): Promise<TopicValidatorResult> {
-    let env: RoomEnvelope
+    let env: StampedEvent
     let opened: OpenedEvent
     try {
       try {
-        env = RoomEnvelope.decode(msg.data)
+        env = StampedEvent.decode(msg.data)
       } catch (err) {
         throw new BadFrameError(`room envelope does not decode: ${(err as Error).message}`)
       }

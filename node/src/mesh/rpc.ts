@@ -1,5 +1,5 @@
 import { lengthPrefixed, readFrames } from '../../../client/src/protocol/codec.js'
-import { ErrorCode, MeshchatError } from '../../../client/src/errors.js'
+import { ErrorCode, MeshchatError } from '../../../client/src/protocol/errors.js'
 import type { Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 

@@ -7,7 +7,9 @@
  * Pure: no timers, no I/O, `now` (ms) is passed in. The presence service drives it.
  */
 
-export type PresenceStatus = 'online' | 'away'
+import type { PresenceStatus } from '../../../client/src/protocol/validate.js'
+
+export type { PresenceStatus }
 
 /** One device of one user, as its node reports it. */
 export interface PresenceEntry {
