@@ -54,16 +54,20 @@ function contentId (msg: { data: Uint8Array }): Uint8Array {
 }
 
 /**
- * Topic mesh degree. Nodes keep a full mesh of connections (mesh/dialer.ts)
- * and publish with floodPublish, so the ingress node already hands every
- * message straight to every subscribed node; mesh forwarding only adds
- * copies (each node receives roughly one per mesh peer). libp2p's default
- * D = 6 suits open networks with partial connectivity; here D = 2 keeps one
- * forwarded copy as insurance against a dropped direct send, lazy gossip
- * (IHAVE to Dlazy = 6 peers) repairs the rest, and per-node traffic for a
- * room stops growing with the number of nodes in it.
+ * Topic mesh degree 0: nobody forwards. Nodes keep a full mesh of connections
+ * (mesh/dialer.ts) and publish with floodPublish, so the ingress node hands
+ * every message straight to every node subscribed to the room; a forwarding
+ * mesh on top of that only adds copies (each node received about 2.5 to 3 per
+ * message at D = 2, and about 6 at libp2p's default D = 6, which suits open
+ * networks with partial connectivity). With D = 0 each carrying node receives
+ * one copy. A direct send that does not arrive is repaired by gossipsub's lazy
+ * gossip: every heartbeat each node announces the ids it has (IHAVE, to Dlazy
+ * peers) and a node missing one asks for it (IWANT); the replication stream
+ * and the catch-up backfill are the second and third paths (test:
+ * test/sim/gossip-copies.test.ts). Presence relayed by a bootstrap daemon
+ * between nodes not yet connected travels the same way, within a heartbeat.
  */
-export const MESH_DEGREE = { D: 2, Dlo: 1, Dhi: 4, Dscore: 1, Dout: 0, Dlazy: 6 } as const
+export const MESH_DEGREE = { D: 0, Dlo: 0, Dhi: 0, Dscore: 0, Dout: 0, Dlazy: 6 } as const
 
 /**
  * Topic scoring for the presence topic and every room topic. Only invalid
@@ -164,6 +168,8 @@ export async function createMeshHost (init: MeshHostInit): Promise<MeshLibp2p> {
         allowPublishToZeroTopicPeers: true,
         // publish straight to every subscribed peer, not only mesh peers: one hop fewer for chat latency
         floodPublish: true,
+        // with no forwarding mesh (MESH_DEGREE) there is nothing for IDONTWANT to suppress
+        idontwantMinDataSize: Number.MAX_SAFE_INTEGER,
         doPX: init.doPX ?? false,
         emitSelf: false,
         heartbeatInterval: init.gossipHeartbeatMs ?? 1000,
