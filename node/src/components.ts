@@ -4,6 +4,7 @@ import type { Supervisor } from './supervisor.js'
 import type { HybridClock } from './state/hlc.js'
 import type { MessageStore } from './store/message-store.js'
 import type { MeshLibp2p } from './mesh/mesh-host.js'
+import type { EventOpener } from './mesh/event-opener.js'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Logger } from '@libp2p/interface'
 
@@ -51,4 +52,6 @@ export interface NodeComponents {
   pubsub: GossipSub
   /** catches and counts what escapes a listener, timer or promise */
   supervisor: Supervisor
+  /** opens (and verifies, once per event) every signed event the node takes in */
+  opener: EventOpener
 }

@@ -24,6 +24,7 @@ import { Libp2pClientEdge, createGatewayHost } from './gateway/gateway-host.js'
 import { SessionRegistry } from './gateway/registry.js'
 import { Hub } from './gateway/hub.js'
 import { SessionDelivery } from './gateway/session-delivery.js'
+import { EventOpener } from './mesh/event-opener.js'
 import { WsEdge } from './gateway/ws-edge.js'
 import { MessageStore } from './store/message-store.js'
 import { HybridClock } from './state/hlc.js'
@@ -160,6 +161,7 @@ export class MeshchatNode {
     this.releaseLock = args.releaseLock
     const supervisor = this.supervisor
     const deliver = new SessionDelivery(this.registry)
+    const opener = new EventOpener({ maxEventBytes: cfg.maxEventBytes, stamps: cfg.stamps }, this.metrics)
     /** the component set every service is built from; each takes the part it declares */
     const base = (name: string): NodeComponents => ({
       nodeId: this.nodeId,
@@ -171,7 +173,8 @@ export class MeshchatNode {
       store: this.store,
       mesh: this.mesh,
       pubsub,
-      supervisor
+      supervisor,
+      opener
     })
 
     this.sync = new SyncService({ timeoutMs: t.requestTimeoutMs }, {

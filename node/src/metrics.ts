@@ -115,6 +115,20 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
+  readonly signatureChecks = new Counter({
+    name: 'meshchat_signature_checks_total',
+    help: 'signed events opened, by path (client, gossip, replica, backfill, history, dm, mailbox) and result (valid, cached: verified before on this node, or the error class)',
+    labelNames: ['path', 'result'] as const,
+    registers: [this.registry]
+  })
+
+  readonly signatureCheckSeconds = new Counter({
+    name: 'meshchat_signature_check_seconds_total',
+    help: 'time spent opening signed events (decode, signature check, content checks), by path; divided by the checks that were not cached, the cost of one',
+    labelNames: ['path'] as const,
+    registers: [this.registry]
+  })
+
   readonly wsEvents = new Counter({
     name: 'meshchat_ws_events_total',
     help: 'plain WebSocket edge events by kind: refused_origin, refused_per_ip, refused_full, text_frame, oversize, slow_consumer, ping_flood, no_pong, protocol_error',

@@ -45,6 +45,15 @@ describe('room gossip: one copy per node, repaired when the direct one is lost',
     // the first copy plus repairs: at most 1.2 per message per node (measured: 1.00)
     expect(received / foreign).toBeLessThanOrEqual(1.2)
     expect(received).toBeGreaterThanOrEqual(foreign)
+    // and each node verified each event once, though a replica also got it over the replication stream
+    for (const [i, n] of mesh.nodes.entries()) {
+      const checks = (await n.metrics.signatureChecks.get()).values
+      const valid = checks.filter(v => v.labels.result === 'valid').reduce((x, v) => x + v.value, 0)
+      expect(valid, `node ${i}: signature checks`).toBeLessThanOrEqual(M + 1)
+    }
+    const cached = (await Promise.all(mesh.nodes.map(async n => (await n.metrics.signatureChecks.get()).values
+      .filter(v => v.labels.result === 'cached').reduce((x, v) => x + v.value, 0)))).reduce((x, y) => x + y, 0)
+    expect(cached, 'the replica\'s second copy found the first verification').toBeGreaterThan(0)
   })
 
   it('a node the ingress node cannot reach still gets the message, from a node that has it', async () => {

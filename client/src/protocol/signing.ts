@@ -172,6 +172,21 @@ function authorKey (author: Uint8Array): AuthorKey {
 }
 
 /**
+ * The message id of signed event bytes, without verifying them (a protobuf
+ * decode and a hash: a cache of verified events can be consulted first).
+ * Throws BadFrameError when the bytes are not a SignedEvent.
+ */
+export function signedEventId (bytes: Uint8Array): Uint8Array {
+  let signed: SignedEvent
+  try {
+    signed = SignedEvent.decode(bytes)
+  } catch (err) {
+    throw new BadFrameError(`event does not decode: ${(err as Error).message}`)
+  }
+  return eventId(signed.payload, signed.signature)
+}
+
+/**
  * The kind of a signed event, read without verifying anything: protobuf
  * decoding costs a fraction of a signature check, so a node can charge the
  * request to the right budget before it does the expensive part. Throws

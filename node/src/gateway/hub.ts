@@ -27,6 +27,7 @@ import type { HistoryPage, NodeInfo, PublishAck, Redirect, UserPresence, Welcome
 import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
 import type { Logger } from '@libp2p/interface'
 import type { Supervisor } from '../supervisor.js'
+import type { EventOpener } from '../mesh/event-opener.js'
 import type { Clock } from '../components.js'
 
 export interface HubComponents {
@@ -42,6 +43,7 @@ export interface HubComponents {
   metrics: NodeMetrics
   log: Logger
   supervisor: Supervisor
+  opener: EventOpener
   dm: DmService
   history: RoomHistory
   /** gateway addresses clients can dial, and the web app URL */
@@ -281,7 +283,7 @@ export class Hub implements SessionHost {
         throw new RateLimitedError(`slow down: at most ${this.c.config.ratePerSec} messages/s`, (err as MeshchatError).retryAfterMs)
       }
     }
-    const opened = await openEvent(bytes, { maxEventBytes: this.c.config.maxEventBytes })
+    const opened = await this.c.opener.open(bytes, 'client')
     if (opened.author !== session.userId) {
       throw new WrongAuthorError('the event is signed by another user than the one attached on this session')
     }

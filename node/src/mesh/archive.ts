@@ -1,6 +1,6 @@
 import { roomTopic } from '../../../client/src/protocol/ids.js'
 import { InvalidEventError } from '../../../client/src/protocol/errors.js'
-import { openPeerEvents } from './peer-events.js'
+import type { EventOpener, EventPath } from './event-opener.js'
 import type { StampRule } from '../state/stamps.js'
 import { rendezvousOwners } from '../state/rendezvous.js'
 import { asMeshchatError } from '../../../client/src/protocol/errors.js'
@@ -58,6 +58,7 @@ export interface ArchiveComponents {
   metrics: NodeMetrics
   log: Logger
   supervisor: Supervisor
+  opener: EventOpener
 }
 
 /** Room history as the gateway reads it: ready, paged, replayed. */
@@ -220,8 +221,8 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     clearTimeout(timer)
   }
 
-  private async verified (room: string, events: WireStoredEvent[]): Promise<StoredRoomEvent[]> {
-    return openPeerEvents(events, { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, this.c.clock.now(),
+  private async verified (room: string, events: WireStoredEvent[], path: EventPath): Promise<StoredRoomEvent[]> {
+    return this.c.opener.openMany(events, this.c.clock.now(), path,
       (opened, e) => opened.kind === 'room' && opened.room === room
         ? { id: opened.id, room, author: opened.author, hlc: e.hlc, origin: e.origin, event: e.event }
         : undefined,
@@ -251,7 +252,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
         while (fetched < this.init.backfillMax) {
           const limit = Math.min(pageSize, this.init.backfillMax - fetched)
           const page = await this.c.sync.historyPage(peer, room, forward ? { after: cursor, limit } : { before: cursor, limit })
-          const events = await this.verified(room, page.events)
+          const events = await this.verified(room, page.events, 'backfill')
           added += this.c.rooms.ingestMany(events)
           fetched += page.events.length
           if (!page.more || events.length === 0) break
@@ -279,7 +280,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     for (const peer of this.sources(room)) {
       try {
         const page = await this.c.sync.historyPage(peer, room, q)
-        return { events: await this.verified(room, page.events), more: page.more }
+        return { events: await this.verified(room, page.events, 'history'), more: page.more }
       } catch (err) {
         this.c.log('history of %s from %s failed - %s', room, peer, (err as Error).message)
       }
@@ -322,7 +323,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   /** RoomHandler.store: an ingress node hands over a fresh event */
   async store (room: string, event: WireStoredEvent): Promise<boolean> {
     let problem: Error | undefined
-    const [ev] = await openPeerEvents([event], { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, this.c.clock.now(),
+    const [ev] = await this.c.opener.openMany([event], this.c.clock.now(), 'replica',
       (opened, e) => opened.kind === 'room' && opened.room === room
         ? { id: opened.id, room, author: opened.author, hlc: e.hlc, origin: e.origin, event: e.event }
         : undefined,

@@ -4,7 +4,8 @@ import { DmState } from '../../../client/src/protocol/pb/client.js'
 import { idToHex } from '../../../client/src/protocol/signing.js'
 import { ErrorCode, MailboxFullError, NotEntitledError, UnavailableError, asMeshchatError, BadFrameError } from '../../../client/src/protocol/errors.js'
 import { BoundedMap, BoundedSet } from '../state/bounded.js'
-import { checkStamps, openPeerEvent, openPeerEvents } from './peer-events.js'
+import { checkStamps } from './peer-events.js'
+import type { EventOpener } from './event-opener.js'
 import type { StampRule } from '../state/stamps.js'
 import { Debounced } from '../supervisor.js'
 import type { Supervisor } from '../supervisor.js'
@@ -64,6 +65,7 @@ export interface DmComponents {
   metrics: NodeMetrics
   log: Logger
   supervisor: Supervisor
+  opener: EventOpener
 }
 
 /** DM ids remembered for dedupe: ingress retries and repeated hand-offs within this window are one DM */
@@ -286,7 +288,7 @@ export class DmService implements Startable, MailboxHandler {
     if (req.event == null) return { delivered: 0, error: { code: ErrorCode.BAD_FRAME, message: 'no event' } }
     let opened: OpenedEvent
     try {
-      opened = await openPeerEvent(req.event, { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, this.c.clock.now())
+      opened = await this.c.opener.openStamped(req.event, this.c.clock.now(), 'dm')
       if (opened.kind !== 'dm') throw new BadFrameError('not a DM')
     } catch (err) {
       const e = asMeshchatError(err)
@@ -360,7 +362,7 @@ export class DmService implements Startable, MailboxHandler {
 
   /** DMs to `user` from a peer, opened and checked; what does not verify is dropped */
   private async verified (user: string, events: WireStoredEvent[]): Promise<MailboxEvent[]> {
-    return openPeerEvents(events, { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, this.c.clock.now(),
+    return this.c.opener.openMany(events, this.c.clock.now(), 'mailbox',
       (opened, e) => opened.kind === 'dm' && opened.to === user
         ? { id: opened.id, hlc: e.hlc, origin: e.origin, event: e.event, sender: opened.author }
         : undefined,

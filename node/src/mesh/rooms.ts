@@ -2,7 +2,8 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { roomFromTopic, roomTopic } from '../../../client/src/protocol/ids.js'
 import { StampedEvent } from '../../../client/src/protocol/pb/mesh.js'
 import { scoreTopic } from './mesh-host.js'
-import { openPeerEvent, checkStamps } from './peer-events.js'
+import { checkStamps } from './peer-events.js'
+import type { EventOpener } from './event-opener.js'
 import { BadFrameError, asMeshchatError } from '../../../client/src/protocol/errors.js'
 import { DEFAULT_STAMP_RULE } from '../state/stamps.js'
 import type { StampRule } from '../state/stamps.js'
@@ -39,6 +40,7 @@ export interface RoomsComponents {
   metrics: NodeMetrics
   log: Logger
   supervisor: Supervisor
+  opener: EventOpener
   /** called when this node starts carrying a room (first local member, or archive ownership) */
   onSubscribe?: (room: string) => void
   /** hand a fresh event to other replicas before it is acknowledged; resolves with how many confirmed */
@@ -228,7 +230,7 @@ export class RoomService implements Startable {
       } catch (err) {
         throw new BadFrameError(`room envelope does not decode: ${(err as Error).message}`)
       }
-      opened = await openPeerEvent(env, { maxEventBytes: this.init.maxEventBytes, stamps: this.init.stamps }, this.c.clock.now())
+      opened = await this.c.opener.openStamped(env, this.c.clock.now(), 'gossip')
     } catch (err) {
       const e = asMeshchatError(err)
       this.c.log('rejected gossip on %s - %s', room, e.message)

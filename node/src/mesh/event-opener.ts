@@ -1,0 +1,96 @@
+import { openEvent, idToHex, signedEventId } from '../../../client/src/protocol/signing.js'
+import { InvalidEventError, asMeshchatError } from '../../../client/src/protocol/errors.js'
+import { BoundedMap } from '../state/bounded.js'
+import { checkOrigin, checkStamps } from './peer-events.js'
+import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
+import type { StampRule } from '../state/stamps.js'
+import type { StampedEvent } from './peer-events.js'
+import type { NodeMetrics } from '../metrics.js'
+
+export interface EventOpenerInit {
+  maxEventBytes: number
+  stamps: StampRule
+  /** verified events remembered by id (default 20,000: several minutes of a busy node's traffic) */
+  cacheSize?: number
+}
+
+/** where an event came from, for the metrics */
+export type EventPath = 'client' | 'gossip' | 'replica' | 'backfill' | 'history' | 'dm' | 'mailbox'
+
+/**
+ * Every signed event a node takes in, from a client or a peer, is opened here:
+ * decoded, its author's signature verified, its content checked, and (for an
+ * event from a peer) its stamps held to the clock rule. Each event is verified
+ * once per node: the same event often arrives twice (a replica gets it over
+ * the replication stream and then by gossip; a backfill page repeats what came
+ * live), and its id (the hash of exactly the signed bytes) finds the earlier
+ * result first. The signature checks are counted and timed by path.
+ */
+export class EventOpener {
+  private readonly cache: BoundedMap<string, OpenedEvent>
+
+  constructor (private readonly init: EventOpenerInit, private readonly metrics?: NodeMetrics) {
+    this.cache = new BoundedMap(init.cacheSize ?? 20_000)
+  }
+
+  /** open signed event bytes; throws the typed error of the first problem */
+  async open (bytes: Uint8Array, path: EventPath): Promise<OpenedEvent> {
+    if (bytes.byteLength <= this.init.maxEventBytes) {
+      const idHex = idToHex(signedEventId(bytes))
+      const hit = this.cache.get(idHex)
+      if (hit != null) {
+        this.metrics?.signatureChecks.inc({ path, result: 'cached' })
+        return hit
+      }
+    }
+    const started = performance.now()
+    try {
+      const opened = await openEvent(bytes, { maxEventBytes: this.init.maxEventBytes })
+      this.cache.set(opened.idHex, opened)
+      this.metrics?.signatureChecks.inc({ path, result: 'valid' })
+      return opened
+    } catch (err) {
+      this.metrics?.signatureChecks.inc({ path, result: asMeshchatError(err).name })
+      throw err
+    } finally {
+      this.metrics?.signatureCheckSeconds.inc({ path }, (performance.now() - started) / 1000)
+    }
+  }
+
+  /**
+   * Open an event another node handed over: its origin must be a node id and
+   * its stamps within the clock rule. A node is trusted to relay, not to
+   * write: whatever it sends is checked as strictly as what a client sends.
+   */
+  async openStamped (e: StampedEvent, now: number, path: EventPath): Promise<OpenedEvent> {
+    checkOrigin(e.origin)
+    const opened = await this.open(e.event, path)
+    checkStamps(e.hlc, opened.ts, now, this.init.stamps)
+    return opened
+  }
+
+  /**
+   * Open a batch from a peer (a history page, a mailbox transfer), keeping the
+   * events that open and that `accept` maps to something; the rest go to
+   * `onDrop`: a peer is a source, not an authority.
+   */
+  async openMany<T> (
+    events: StampedEvent[],
+    now: number,
+    path: EventPath,
+    accept: (opened: OpenedEvent, e: StampedEvent) => T | undefined,
+    onDrop: (err: Error) => void
+  ): Promise<T[]> {
+    const out: T[] = []
+    for (const e of events) {
+      try {
+        const kept = accept(await this.openStamped(e, now, path), e)
+        if (kept === undefined) throw new InvalidEventError('event is not what was asked for')
+        out.push(kept)
+      } catch (err) {
+        onDrop(err as Error)
+      }
+    }
+    return out
+  }
+}
