@@ -4,6 +4,7 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 import { CLIENT_PROTOCOL } from '../../../client/src/protocol/ids.js'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { lengthPrefixed, readFrames } from '../../../client/src/protocol/codec.js'
 import { asMeshchatError } from '../../../client/src/protocol/errors.js'
 import { ClientSession } from './session.js'
@@ -151,6 +152,21 @@ export async function serveClientStream (
   sessionConnections.add(connection)
   // a client that stops reading must not make the node buffer without bound; past this the stream is reset
   stream.maxWriteBufferLength = 8 * 1024 * 1024
+  let out = new Uint8ArrayList()
+  let flushScheduled = false
+  const flush = (): void => {
+    flushScheduled = false
+    if (out.byteLength === 0) return
+    const batch = out
+    out = new Uint8ArrayList()
+    if (stream.writeStatus !== 'writable') return
+    try {
+      stream.send(batch)
+    } catch (err) {
+      opts.log('session send failed - %e', err)
+      stream.abort(err as Error)
+    }
+  }
   const session = new ClientSession({
     id: `${opts.incarnation.toString(36)}-${(++sessionCounter).toString(36)}`,
     userId: connection.remotePeer.toString(),
@@ -162,15 +178,16 @@ export async function serveClientStream (
     clock: opts.clock,
     transport: {
       send: frame => {
-        if (stream.writeStatus !== 'writable') return
-        try {
-          stream.send(lengthPrefixed(frame))
-        } catch (err) {
-          opts.log('session send failed - %e', err)
-          stream.abort(err as Error)
+        // frames of one turn of the event loop go out as one stream write (one muxer frame, one
+        // encryption, one socket write), flushed in the same turn
+        out.append(lengthPrefixed(frame))
+        if (!flushScheduled) {
+          flushScheduled = true
+          setImmediate(flush)
         }
       },
       close: () => {
+        flush()
         // let the final frames drain, then make sure the stream is gone even if the client never closes its side
         stream.close().catch(err => { stream.abort(err as Error) })
         setTimeout(() => { if (stream.status !== 'closed') stream.abort(new Error('session closed')) }, 2000).unref?.()

@@ -172,11 +172,30 @@ interface PnetConnectionInit {
   log: Logger
 }
 
-/** The protected connection: what noise and the muxer see, with the raw connection under it. */
+/**
+ * Bytes queued for one write before the layer above is asked to wait. A tick's
+ * worth of chat traffic is far below it; a history page fills it, and then
+ * the muxer waits for the socket as it would without the queue.
+ */
+const QUEUE_HIGH_WATER = 1024 * 1024
+
+/**
+ * The protected connection: what noise and the muxer see, with the raw
+ * connection under it. Writes are batched below the muxer: every frame the
+ * layers above send in one turn of the event loop is encrypted in one pass and
+ * written in one socket write (a chat event is a handful of small frames:
+ * yamux header and body, each sealed by noise), flushed in the same turn.
+ */
 class PnetConnection extends AbstractMultiaddrConnection {
   #inner: MessageStream | undefined
   #inbound: XSalsa20Stream | undefined
   #outbound: XSalsa20Stream | undefined
+  #queue = new Uint8ArrayList()
+  #flushScheduled = false
+  /** the raw connection said it is full: wait for its drain */
+  #innerFull = false
+  /** this layer told the one above to wait (its queue was full) */
+  #pausedAbove = false
 
   constructor (init: PnetConnectionInit) {
     super({
@@ -208,7 +227,31 @@ class PnetConnection extends AbstractMultiaddrConnection {
   }
 
   #onInnerDrain = (): void => {
+    this.#innerFull = false
+    this.#pausedAbove = false
     this.onMuxerDrain()
+  }
+
+  #flush = (): void => {
+    this.#flushScheduled = false
+    const inner = this.#inner
+    const outbound = this.#outbound
+    if (inner == null || outbound == null || this.#queue.byteLength === 0) return
+    const queued = this.#queue
+    this.#queue = new Uint8ArrayList()
+    let sent: boolean
+    try {
+      sent = inner.send(outbound.xor(queued))
+    } catch (err) {
+      this.abort(err as Error)
+      return
+    }
+    if (!sent) {
+      this.#innerFull = true
+    } else if (this.#pausedAbove) {
+      this.#pausedAbove = false
+      this.onMuxerDrain()
+    }
   }
 
   #onInnerClose = (evt: StreamCloseEvent): void => {
@@ -227,6 +270,7 @@ class PnetConnection extends AbstractMultiaddrConnection {
       inner.removeEventListener('drain', this.#onInnerDrain)
       inner.removeEventListener('close', this.#onInnerClose)
     }
+    this.#queue = new Uint8ArrayList()
     this.#inbound?.destroy()
     this.#outbound?.destroy()
     this.#inbound = undefined
@@ -245,13 +289,19 @@ class PnetConnection extends AbstractMultiaddrConnection {
       // only reachable after release, when the stream is already closed
       throw new Error('pnet connection is closed')
     }
-    return {
-      sentBytes: data.byteLength,
-      canSendMore: this.#inner.send(this.#outbound.xor(data))
+    this.#queue.append(data)
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true
+      setImmediate(this.#flush)
     }
+    const canSendMore = !this.#innerFull && this.#queue.byteLength < QUEUE_HIGH_WATER
+    if (!canSendMore) this.#pausedAbove = true
+    return { sentBytes: data.byteLength, canSendMore }
   }
 
   async sendClose (options?: AbortOptions): Promise<void> {
+    // what was queued in this turn goes out before the close
+    this.#flush()
     await this.#inner?.close(options)
   }
 
