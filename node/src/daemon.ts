@@ -25,6 +25,7 @@ import { SessionRegistry } from './gateway/registry.js'
 import { Hub } from './gateway/hub.js'
 import { SessionDelivery } from './gateway/session-delivery.js'
 import { EventOpener } from './mesh/event-opener.js'
+import { GroupCommit } from './store/group-commit.js'
 import { WsEdge } from './gateway/ws-edge.js'
 import { MessageStore } from './store/message-store.js'
 import { HybridClock } from './state/hlc.js'
@@ -195,6 +196,7 @@ export class MeshchatNode {
     })
     this.rooms = new RoomService({ maxEventBytes: cfg.maxEventBytes, stamps: cfg.stamps }, {
       ...base('rooms'),
+      writer: new GroupCommit(this.store),
       deliver,
       onSubscribe: room => { this.archive.onSubscribe(room) },
       replicate: async (room, event) => this.archive.replicate(room, event)

@@ -4,6 +4,9 @@ import { StampedEvent } from '../../../client/src/protocol/pb/mesh.js'
 import { scoreTopic } from './mesh-host.js'
 import { checkStamps } from './peer-events.js'
 import type { EventOpener } from './event-opener.js'
+import type { GroupCommit } from '../store/group-commit.js'
+import { BoundedMap, BoundedSet } from '../state/bounded.js'
+import { idToHex } from '../../../client/src/protocol/signing.js'
 import { BadFrameError, asMeshchatError } from '../../../client/src/protocol/errors.js'
 import { DEFAULT_STAMP_RULE } from '../state/stamps.js'
 import type { StampRule } from '../state/stamps.js'
@@ -41,6 +44,8 @@ export interface RoomsComponents {
   log: Logger
   supervisor: Supervisor
   opener: EventOpener
+  /** the store's group commit for room events */
+  writer: GroupCommit
   /** called when this node starts carrying a room (first local member, or archive ownership) */
   onSubscribe?: (room: string) => void
   /** hand a fresh event to other replicas before it is acknowledged; resolves with how many confirmed */
@@ -75,13 +80,16 @@ export class RoomService implements Startable {
   private readonly interest = new Map<string, Set<Interest>>()
   /** validator results for the message handler, so nothing is decoded or verified twice */
   private readonly validated = new WeakMap<Message, Validated>()
+  /** room events stored (or being stored) recently, by id, with their stamp: the dedupe before the store */
+  private readonly stored = new BoundedMap<string, bigint>(20_000)
   /** ids of unstored events (typing) seen recently */
-  private readonly recent = new Set<string>()
+  private readonly recent: BoundedSet<string>
   private started = false
   private readonly onMessage: (evt: CustomEvent<Message>) => void
 
   constructor (init: RoomsInit, components: RoomsComponents) {
     this.init = { stamps: DEFAULT_STAMP_RULE, recentIds: 10_000, ...init }
+    this.recent = new BoundedSet(this.init.recentIds)
     this.c = components
     this.onMessage = components.supervisor.wrap('rooms:message', (evt: CustomEvent<Message>) => { this.receive(evt.detail) })
   }
@@ -152,46 +160,55 @@ export class RoomService implements Startable {
   async publish (opened: OpenedEvent): Promise<Accepted> {
     const room = opened.room ?? ''
     if (opened.kind === 'room') {
-      const existing = this.c.store.get(opened.id)
+      const existing = this.stored.get(opened.idHex) ?? this.c.store.get(opened.id)?.hlc
       if (existing != null) {
         this.c.metrics.duplicates.inc()
-        return { hlc: existing.hlc, fresh: false }
+        return { hlc: existing, fresh: false }
       }
     }
     const hlc = this.c.hlc.now(this.c.clock.now())
     // the author's clock against the stamp: the same rule every other node applies to this event
     checkStamps(hlc, opened.ts, this.c.clock.now(), this.init.stamps)
     const env: StampedEvent = { event: opened.bytes as Uint8Array<ArrayBuffer>, hlc, origin: this.c.nodeId }
+    let committed: Promise<unknown> = Promise.resolve()
     if (opened.kind === 'room') {
-      this.c.store.insert({ id: opened.id, room, hlc, origin: this.c.nodeId, author: opened.author, event: opened.bytes })
+      this.stored.set(opened.idHex, hlc)
+      committed = this.c.writer.put({ id: opened.id, room, hlc, origin: this.c.nodeId, author: opened.author, event: opened.bytes })
     } else {
       this.remember(opened.idHex)
     }
     this.c.metrics.messagesIn.inc({ source: 'client', kind: opened.kind })
     this.fanOut(room, env, opened.kind)
     const published = this.c.pubsub.publish(roomTopic(room), StampedEvent.encode(env))
+    // the ack waits for the group commit that holds the event, the gossip send and one more replica
     if (opened.kind === 'room' && this.c.replicate != null) {
-      await Promise.all([published, this.c.replicate(room, env)])
+      await Promise.all([committed, published, this.c.replicate(room, env)])
     } else {
-      await published
+      await Promise.all([committed, published])
     }
     return { hlc, fresh: true }
   }
 
   /**
-   * Store a verified room event that reached this node outside gossip (handed
-   * over by its ingress node) and give it to local members; the gossip copy
-   * that follows is then a duplicate. False if it was already stored.
+   * Store a verified room event that reached this node from another node (by
+   * gossip, or handed over by its ingress node) and give it to local members
+   * at once; resolves when it is committed, with false when it was a
+   * duplicate. The second copy of an event (a replica gets both) is dropped by
+   * id before anything is done with it.
    */
-  ingest (e: StoredRoomEvent): boolean {
-    if (!this.c.store.insert(e)) {
+  async ingest (e: StoredRoomEvent, idHex = idToHex(e.id)): Promise<boolean> {
+    if (this.stored.has(idHex)) {
       this.c.metrics.duplicates.inc()
       return false
     }
+    this.stored.set(idHex, e.hlc)
     this.c.metrics.messagesIn.inc({ source: 'mesh', kind: 'room' })
     this.c.metrics.deliveryLatency.observe(Math.max(0, this.c.clock.now() - Number(hlcPhysical(e.hlc))) / 1000)
     this.fanOut(e.room, { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin }, 'room')
-    return true
+    const fresh = await this.c.writer.put(e)
+    // stored before this node's memory of recent ids goes back (an old event coming round again)
+    if (!fresh) this.c.metrics.duplicates.inc()
+    return fresh
   }
 
   /**
@@ -204,6 +221,7 @@ export class RoomService implements Startable {
   ingestMany (events: StoredRoomEvent[]): number {
     const fresh = this.c.store.insertMany(events)
     for (const e of fresh) {
+      this.stored.set(idToHex(e.id), e.hlc)
       const n = this.c.deliver.late(e.room, e)
       if (n > 0) this.c.metrics.messagesOut.inc({ kind: 'room' }, n)
     }
@@ -260,7 +278,7 @@ export class RoomService implements Startable {
       // stamped beyond the drift bound since the validator ran (our clock moved): keep our clock sane regardless
     }
     if (opened.kind === 'room') {
-      this.ingest({ id: opened.id, room, hlc: env.hlc, origin: env.origin, author: opened.author, event: env.event })
+      this.c.supervisor.track('rooms:store', this.ingest({ id: opened.id, room, hlc: env.hlc, origin: env.origin, author: opened.author, event: env.event }, opened.idHex))
       return
     }
     if (!this.remember(opened.idHex)) {
@@ -273,12 +291,7 @@ export class RoomService implements Startable {
 
   /** remember an unstored event id; false if it was already remembered */
   private remember (idHex: string): boolean {
-    if (this.recent.has(idHex)) return false
-    if (this.recent.size >= this.init.recentIds) {
-      const oldest = this.recent.values().next().value
-      if (oldest !== undefined) this.recent.delete(oldest)
-    }
-    this.recent.add(idHex)
-    return true
+    return this.recent.add(idHex)
   }
+
 }
