@@ -214,7 +214,9 @@ export class MeshchatNode {
       rebalanceDelayMs: t.rebalanceDelayMs,
       subscribeSettleMs: t.subscribeSettleMs,
       catchUpDelayMs: t.catchUpDelayMs,
-      catchUpSlackMs: cfg.resumeSlackMs
+      catchUpSlackMs: cfg.resumeSlackMs,
+      // a gossip copy normally lands within milliseconds; past this the event itself is sent
+      confirmWaitMs: Math.min(1000, t.requestTimeoutMs / 2)
     }, {
       ...base('archive'),
       rooms: this.rooms,

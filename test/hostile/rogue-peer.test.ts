@@ -187,7 +187,7 @@ describe('a rogue mesh member', () => {
     await waitFor(async () => await rejected(a, 'BadFrameError') > undecodable, { what: 'a to count the undecodable gossip as BadFrameError' })
 
     // replication: handed straight to a node as a fresh event to store
-    const stored = await r.sync(a, { store: { room: 'hall', event: { event: await userEvent(user, { ...text, text: 'replicated from the future' }) as Uint8Array<ArrayBuffer>, hlc: BigInt(future) << 16n, origin: r.id } } })
+    const stored = await r.sync(a, { store: { room: 'hall', event: { event: await userEvent(user, { ...text, text: 'replicated from the future' }) as Uint8Array<ArrayBuffer>, hlc: BigInt(future) << 16n, origin: r.id }, id: new Uint8Array(0) } })
     expect(stored.error, 'the store request is refused').toBeDefined()
 
     // backfill: the rogue offers a room it "holds", and serves a history page with one event from the future

@@ -56,6 +56,34 @@ describe('room gossip: one copy per node, repaired when the direct one is lost',
     expect(cached, 'the replica\'s second copy found the first verification').toBeGreaterThan(0)
   })
 
+  it('a room on one node costs its replica one copy of each message, and every other node nothing', async () => {
+    mesh = await startMesh(4)
+    await mesh.converged(4)
+    const [a] = mesh.nodes as [MeshchatNode]
+    const m1 = await mesh.client(a, 'm1')
+    const m2 = await mesh.client(a, 'm2')
+    await m1.join('local')
+    await m2.join('local')
+    const owners = a.archive.owners('local')
+    const replica = mesh.nodes.find(n => n.nodeId === owners[1])!
+    await waitFor(() => replica.rooms.isSubscribed('local'), { what: 'the replica to carry the room' })
+    await roomMeshReady([a, replica], 'local')
+    const before = await Promise.all(mesh.nodes.map(roomCopies))
+    const M = 20
+    for (let k = 0; k < M; k++) await m1.send('local', `here ${k}`)
+    await waitFor(() => replica.store.count('local') === M, { what: 'the replica to hold every message' })
+    const after = await Promise.all(mesh.nodes.map(roomCopies))
+    for (const [i, n] of mesh.nodes.entries()) {
+      const got = after[i]! - before[i]!
+      if (n === a) expect(got, 'the ingress node hashes its own publishes').toBe(M)
+      else if (n === replica) expect(got, 'the replica: one gossip copy each').toBe(M)
+      else expect(got, `node ${i} carries nothing of the room`).toBe(0)
+    }
+    // the acknowledgement came from the replica confirming what gossip brought, not from a second copy
+    const replicaPath = (await replica.metrics.signatureChecks.get()).values.filter(v => v.labels.path === 'replica').reduce((x, v) => x + v.value, 0)
+    expect(replicaPath).toBe(0)
+  })
+
   it('a node the ingress node cannot reach still gets the message, from a node that has it', async () => {
     mesh = await startMesh(3)
     await mesh.converged(3)

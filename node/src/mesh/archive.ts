@@ -3,6 +3,7 @@ import { InvalidEventError } from '../../../client/src/protocol/errors.js'
 import type { EventOpener, EventPath } from './event-opener.js'
 import type { StampRule } from '../state/stamps.js'
 import { rendezvousOwners } from '../state/rendezvous.js'
+import { idToHex, signedEventId } from '../../../client/src/protocol/signing.js'
 import { asMeshchatError } from '../../../client/src/protocol/errors.js'
 import type { RoomService } from './rooms.js'
 import type { PresenceService } from './presence-service.js'
@@ -44,6 +45,8 @@ export interface ArchiveInit {
   catchUpDelayMs: number
   /** and starts this far before the subscription, to cover clock skew between nodes */
   catchUpSlackMs: number
+  /** a replica asked to confirm an event coming by gossip waits this long for it before asking for the event itself */
+  confirmWaitMs: number
 }
 
 export interface ArchiveComponents {
@@ -300,15 +303,30 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     // has not yet heard of the others, right after it started)
     const sources = this.sources(room)
     const others = this.c.pubsub.getPeers().map(p => p.toString()).filter(p => p !== this.c.nodeId && !sources.includes(p))
+    const subscribers = new Set(this.c.pubsub.getSubscribers(roomTopic(room)).map(p => p.toString()))
+    const id = signedEventId(event.event)
     for (const peer of [...sources, ...others]) {
       try {
-        await this.c.sync.call(peer, { store: { room, event } }, this.init.requestTimeoutMs, true)
+        // a node subscribed to the room gets the event by gossip: ask it only to confirm it stored it,
+        // so the event crosses the link once; send the event itself when it does not have it
+        let held = false
+        if (subscribers.has(peer)) {
+          held = await this.c.sync.call(peer, { store: { room, id: id as Uint8Array<ArrayBuffer> } }, this.init.requestTimeoutMs, true)
+            .then(() => true, () => false)
+        }
+        if (!held) await this.c.sync.call(peer, { store: { room, event, id: new Uint8Array(0) } }, this.init.requestTimeoutMs, true)
         if (++confirmed >= this.init.ackReplicas) break
       } catch (err) {
         this.c.log('replicating to %s failed - %s', peer, (err as Error).message)
       }
     }
     return confirmed
+  }
+
+  /** RoomHandler.confirm: the event is coming by gossip; answer once it is stored */
+  async confirm (room: string, id: Uint8Array): Promise<boolean> {
+    if (!this.c.rooms.isSubscribed(room)) return false
+    return this.c.rooms.awaitStored(idToHex(id), this.init.confirmWaitMs)
   }
 
   since (room: string, fromHlc: bigint, limit: number): StoredRoomEvent[] {

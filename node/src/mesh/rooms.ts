@@ -82,6 +82,10 @@ export class RoomService implements Startable {
   private readonly validated = new WeakMap<Message, Validated>()
   /** room events stored (or being stored) recently, by id, with their stamp: the dedupe before the store */
   private readonly stored = new BoundedMap<string, bigint>(20_000)
+  /** the commit of each recently stored event, for replicas asked to confirm it */
+  private readonly commits = new BoundedMap<string, Promise<boolean>>(20_000)
+  /** confirmations waiting for an event that has not arrived yet */
+  private readonly awaited = new Map<string, Set<() => void>>()
   /** ids of unstored events (typing) seen recently */
   private readonly recent: BoundedSet<string>
   private started = false
@@ -205,10 +209,39 @@ export class RoomService implements Startable {
     this.c.metrics.messagesIn.inc({ source: 'mesh', kind: 'room' })
     this.c.metrics.deliveryLatency.observe(Math.max(0, this.c.clock.now() - Number(hlcPhysical(e.hlc))) / 1000)
     this.fanOut(e.room, { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin }, 'room')
-    const fresh = await this.c.writer.put(e)
+    const commit = this.c.writer.put(e)
+    this.commits.set(idHex, commit)
+    for (const wake of this.awaited.get(idHex) ?? []) wake()
+    const fresh = await commit
     // stored before this node's memory of recent ids goes back (an old event coming round again)
     if (!fresh) this.c.metrics.duplicates.inc()
     return fresh
+  }
+
+  /**
+   * Resolves true once the event with this id is stored here (it may still be
+   * on its way by gossip), false if it has not come within `timeoutMs`.
+   */
+  async awaitStored (idHex: string, timeoutMs: number): Promise<boolean> {
+    if (!this.stored.has(idHex)) {
+      const arrived = await new Promise<boolean>(resolve => {
+        let set = this.awaited.get(idHex)
+        if (set == null) this.awaited.set(idHex, set = new Set())
+        const done = (ok: boolean): void => {
+          clearTimeout(timer)
+          set?.delete(wake)
+          if (set?.size === 0) this.awaited.delete(idHex)
+          resolve(ok)
+        }
+        const wake = (): void => { done(true) }
+        const timer = setTimeout(() => { done(false) }, timeoutMs)
+        set.add(wake)
+      })
+      if (!arrived) return false
+    }
+    // stored with this node's publish, a backfill, or an ingest: wait for the commit when there is one
+    await (this.commits.get(idHex) ?? Promise.resolve(true)).catch(() => false)
+    return true
   }
 
   /**

@@ -3,7 +3,7 @@ import { SYNC_PROTOCOL } from '../../../client/src/protocol/ids.js'
 import { validateRoom } from '../../../client/src/protocol/validate.js'
 import { SyncRequest, SyncResponse } from '../../../client/src/protocol/pb/mesh.js'
 import { ChannelPool, RpcError, request, serve } from './rpc.js'
-import { BadFrameError, NotEntitledError, UnsupportedError, asMeshchatError, errorFromCode } from '../../../client/src/protocol/errors.js'
+import { BadFrameError, NotEntitledError, UnavailableError, UnsupportedError, asMeshchatError, errorFromCode } from '../../../client/src/protocol/errors.js'
 import { fullFromWire, fullToWire } from './presence-wire.js'
 import type { CursorMsg, StampedEvent as WireStoredEvent } from '../../../client/src/protocol/pb/mesh.js'
 import type { PresenceFullState } from '../state/presence.js'
@@ -33,6 +33,8 @@ export interface RoomHandler {
   localPage: (room: string, q: { before?: Cursor, after?: Cursor, limit: number }) => Page
   /** store one fresh event handed over by its ingress node; resolves once it is stored */
   store: (room: string, event: WireStoredEvent) => Promise<boolean>
+  /** resolves true once the event with this id (coming by gossip) is stored here, false if it does not come in time */
+  confirm: (room: string, id: Uint8Array) => Promise<boolean>
   /** `from` holds these rooms and says this node is now one of their archive owners */
   offer: (from: string, rooms: string[]) => void
 }
@@ -124,9 +126,11 @@ export class SyncService implements Startable {
           return { history: { events: page.events.map(storedToWire), more: page.more } }
         }
         if (req.store != null) {
-          if (req.store.event == null) throw new BadFrameError('store request without an event')
-          const fresh = await rooms.store(validateRoom(req.store.room), req.store.event)
-          return { ok: { count: fresh ? 1 : 0 } }
+          const room = validateRoom(req.store.room)
+          if (req.store.event != null) return { ok: { count: await rooms.store(room, req.store.event) ? 1 : 0 } }
+          if (req.store.id.byteLength !== 32) throw new BadFrameError('store request without an event or its id')
+          if (!await rooms.confirm(room, req.store.id)) throw new UnavailableError('not held here (yet): send the event')
+          return { ok: { count: 0 } }
         }
         if (req.archive != null) {
           rooms.offer(from.toString(), req.archive.rooms.filter(r => { try { return validateRoom(r) === r } catch { return false } }))

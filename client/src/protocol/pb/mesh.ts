@@ -2355,6 +2355,11 @@ export namespace SyncRequest {
     value: string
   }
 
+  export interface SyncRequestStoreIdFieldEvent {
+    field: '$.store.id'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface SyncRequestArchiveRoomsFieldEvent {
     field: '$.archive.rooms[]'
     index: number
@@ -2369,7 +2374,7 @@ export namespace SyncRequest {
     return decodeMessage(buf, SyncRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncRequest>): Generator<SyncRequestPresenceNodeFieldEvent | SyncRequestHistoryRoomFieldEvent | SyncRequestHistoryBeforeHlcFieldEvent | SyncRequestHistoryBeforeIdFieldEvent | SyncRequestHistoryAfterHlcFieldEvent | SyncRequestHistoryAfterIdFieldEvent | SyncRequestHistoryLimitFieldEvent | SyncRequestMailboxUserFieldEvent | SyncRequestMailboxLimitFieldEvent | SyncRequestMailboxDeleteUserFieldEvent | SyncRequestMailboxDeleteIdsFieldEvent | SyncRequestMailboxPutUserFieldEvent | SyncRequestMailboxPutEventsEventFieldEvent | SyncRequestMailboxPutEventsHlcFieldEvent | SyncRequestMailboxPutEventsOriginFieldEvent | SyncRequestStoreRoomFieldEvent | SyncRequestStoreEventEventFieldEvent | SyncRequestStoreEventHlcFieldEvent | SyncRequestStoreEventOriginFieldEvent | SyncRequestArchiveRoomsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncRequest>): Generator<SyncRequestPresenceNodeFieldEvent | SyncRequestHistoryRoomFieldEvent | SyncRequestHistoryBeforeHlcFieldEvent | SyncRequestHistoryBeforeIdFieldEvent | SyncRequestHistoryAfterHlcFieldEvent | SyncRequestHistoryAfterIdFieldEvent | SyncRequestHistoryLimitFieldEvent | SyncRequestMailboxUserFieldEvent | SyncRequestMailboxLimitFieldEvent | SyncRequestMailboxDeleteUserFieldEvent | SyncRequestMailboxDeleteIdsFieldEvent | SyncRequestMailboxPutUserFieldEvent | SyncRequestMailboxPutEventsEventFieldEvent | SyncRequestMailboxPutEventsHlcFieldEvent | SyncRequestMailboxPutEventsOriginFieldEvent | SyncRequestStoreRoomFieldEvent | SyncRequestStoreEventEventFieldEvent | SyncRequestStoreEventHlcFieldEvent | SyncRequestStoreEventOriginFieldEvent | SyncRequestStoreIdFieldEvent | SyncRequestArchiveRoomsFieldEvent> {
     return streamMessage(buf, SyncRequest.codec(), opts)
   }
 }
@@ -3092,6 +3097,7 @@ export namespace HistoryPull {
 export interface StoreEvent {
   room: string
   event?: StampedEvent
+  id: Uint8Array<ArrayBuffer>
 }
 
 export namespace StoreEvent {
@@ -3114,12 +3120,18 @@ export namespace StoreEvent {
           StampedEvent.codec().encode(obj.event, w)
         }
 
+        if ((obj.id != null && obj.id.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.id)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          room: ''
+          room: '',
+          id: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -3136,6 +3148,10 @@ export namespace StoreEvent {
               obj.event = StampedEvent.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.event
               })
+              break
+            }
+            case 3: {
+              obj.id = reader.bytes()
               break
             }
             default: {
@@ -3165,6 +3181,13 @@ export namespace StoreEvent {
                 limits: opts.limits?.event
               })
 
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.id`,
+                value: reader.bytes()
+              }
               break
             }
             default: {
@@ -3199,6 +3222,11 @@ export namespace StoreEvent {
     value: string
   }
 
+  export interface StoreEventIdFieldEvent {
+    field: '$.id'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<StoreEvent>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, StoreEvent.codec())
   }
@@ -3207,7 +3235,7 @@ export namespace StoreEvent {
     return decodeMessage(buf, StoreEvent.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreEvent>): Generator<StoreEventRoomFieldEvent | StoreEventEventEventFieldEvent | StoreEventEventHlcFieldEvent | StoreEventEventOriginFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreEvent>): Generator<StoreEventRoomFieldEvent | StoreEventEventEventFieldEvent | StoreEventEventHlcFieldEvent | StoreEventEventOriginFieldEvent | StoreEventIdFieldEvent> {
     return streamMessage(buf, StoreEvent.codec(), opts)
   }
 }
