@@ -8,7 +8,7 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { Registry } from 'prom-client'
 import { CLIENT_PROTOCOL, PRESENCE_TOPIC } from '../../client/src/protocol/ids.js'
 import { LIMITS } from '../../client/src/protocol/limits.js'
-import { nodeEd25519Verifier } from '../../client/src/protocol/ed25519-node.js'
+import { nodeEd25519Signer, nodeEd25519Verifier } from '../../client/src/protocol/ed25519-node.js'
 import { setEd25519Verifier } from '../../client/src/protocol/signing.js'
 import { resolveConfig } from './config.js'
 import { dataPaths, resolveKeys } from './keys.js'
@@ -185,7 +185,8 @@ export class MeshchatNode {
     this.presence = new PresenceService(t, {
       ...base('presence'),
       incarnation: this.incarnation,
-      privateKey: this.privateKey,
+      // one key object for every signature (a heartbeat a second, a delta per batch of changes)
+      signer: nodeEd25519Signer(this.privateKey.raw),
       meta: () => ({
         load: { clients: this.registry.size, rooms: this.rooms.subscribed().length, maxClients: cfg.maxClients },
         gatewayAddrs: this.gatewayAddrs(),
@@ -439,9 +440,10 @@ export class MeshchatNode {
       ['presence', this.presence],
       ['archive', this.archive],
       ['dialer', this.dialer],
+      // the WebSocket edge's own listener before the edge: a stop closes the edge's sockets first, then the listener
+      ...(this.wsHttp == null ? [] : [['websocket listener', this.wsHttp] as [string, Startable]]),
       ['client edge', this.clientEdge],
-      ...(this.wsEdge == null ? [] : [['websocket edge', this.wsEdge] as [string, Startable]]),
-      ...(this.wsHttp == null ? [] : [['websocket listener', this.wsHttp] as [string, Startable]])
+      ...(this.wsEdge == null ? [] : [['websocket edge', this.wsEdge] as [string, Startable]])
     ]
   }
 

@@ -311,10 +311,10 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
         // so the event crosses the link once; send the event itself when it does not have it
         let held = false
         if (subscribers.has(peer)) {
-          held = await this.c.sync.call(peer, { store: { room, id: id as Uint8Array<ArrayBuffer> } }, this.init.requestTimeoutMs, true)
+          held = await this.c.sync.call(peer, { store: { room, id: id as Uint8Array<ArrayBuffer> } }, this.init.requestTimeoutMs, 'replication')
             .then(() => true, () => false)
         }
-        if (!held) await this.c.sync.call(peer, { store: { room, event, id: new Uint8Array(0) } }, this.init.requestTimeoutMs, true)
+        if (!held) await this.c.sync.call(peer, { store: { room, event, id: new Uint8Array(0) } }, this.init.requestTimeoutMs, 'replication')
         if (++confirmed >= this.init.ackReplicas) break
       } catch (err) {
         this.c.log('replicating to %s failed - %s', peer, (err as Error).message)

@@ -226,7 +226,7 @@ export class DmService implements Startable, MailboxHandler {
         if (owner === this.c.nodeId) {
           this.putLocal(user, e)
         } else {
-          await this.c.sync.call(owner, { mailboxPut: { user, events: [storedToWire(e)] } }, this.init.requestTimeoutMs)
+          await this.c.sync.call(owner, { mailboxPut: { user, events: [storedToWire(e)] } }, this.init.requestTimeoutMs, 'mailbox')
         }
         return 1
       } catch (err) {
@@ -333,7 +333,7 @@ export class DmService implements Startable, MailboxHandler {
       try {
         const events = owner === this.c.nodeId
           ? this.c.store.mailboxList(user, 1000)
-          : await this.verified(user, (await this.c.sync.call(owner, { mailbox: { user, limit: 1000 } }, this.init.requestTimeoutMs)).mailbox?.events ?? [])
+          : await this.verified(user, (await this.c.sync.call(owner, { mailbox: { user, limit: 1000 } }, this.init.requestTimeoutMs, 'mailbox')).mailbox?.events ?? [])
         for (const e of events) byId.set(idToHex(e.id), e)
       } catch (err) {
         this.c.log('mailbox pull from %s failed - %s', owner, (err as Error).message)
@@ -352,7 +352,7 @@ export class DmService implements Startable, MailboxHandler {
     await Promise.all([...owners].map(async owner => {
       try {
         if (owner === this.c.nodeId) this.c.store.mailboxDelete(user, ids)
-        else await this.c.sync.call(owner, { mailboxDelete: { user, ids: ids as Array<Uint8Array<ArrayBuffer>> } }, this.init.requestTimeoutMs)
+        else await this.c.sync.call(owner, { mailboxDelete: { user, ids: ids as Array<Uint8Array<ArrayBuffer>> } }, this.init.requestTimeoutMs, 'mailbox')
       } catch (err) {
         // a copy left behind is delivered again later and dropped by id on the client
         this.c.log('mailbox delete on %s failed - %s', owner, (err as Error).message)

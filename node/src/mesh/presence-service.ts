@@ -2,6 +2,7 @@ import { TypedEventEmitter } from 'main-event'
 import { PRESENCE_TOPIC } from '../../../client/src/protocol/ids.js'
 import { LocalPresence, PresenceReplica } from '../state/presence.js'
 import { entryToWire, presenceValidator, signPresence } from './presence-wire.js'
+import type { PresenceSigner } from './presence-wire.js'
 import type { OpenedPresence } from './presence-wire.js'
 import type { NodeMeta, PresenceChange, PresenceEntry, PresenceFullState, PresenceOp, NodeView } from '../state/presence.js'
 import type { Timings } from '../config.js'
@@ -17,8 +18,8 @@ export interface PresenceComponents {
   nodeId: string
   /** this run of the node; a restart gets a larger one so stale entries cannot come back */
   incarnation: number
-  /** the node's key: every presence message is signed with it */
-  privateKey: PrivateKey
+  /** signs for the node: every presence message is signed with its key */
+  signer: PresenceSigner
   pubsub: GossipSub
   mesh: Libp2p
   metrics: NodeMetrics
@@ -115,7 +116,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
       // after the deltas already on their way, so the goodbye is the last thing the mesh hears
       await this.publishing
       try {
-        const msg = await signPresence(this.c.privateKey, { goodbye: { node: this.c.nodeId, incarnation: BigInt(this.local.incarnation) } })
+        const msg = await signPresence(this.c.signer, { goodbye: { node: this.c.nodeId, incarnation: BigInt(this.local.incarnation) } })
         await this.c.pubsub.publish(PRESENCE_TOPIC, msg)
       } catch (err) {
         this.c.log('goodbye not sent - %e', err)
@@ -176,7 +177,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     if (!this.started) return
     this.publishing = this.publishing
       .then(async () => {
-        const signed = await signPresence(this.c.privateKey, msg)
+        const signed = await signPresence(this.c.signer, msg)
         if (!this.started) return
         this.c.metrics.presenceBytes.inc({ direction: 'out' }, signed.byteLength)
         this.c.pubsub.publish(PRESENCE_TOPIC, signed).catch(err => { this.c.log('presence publish failed - %e', err) })

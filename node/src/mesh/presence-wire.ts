@@ -176,10 +176,13 @@ function signedInput (body: Uint8Array): Uint8Array {
   return withDomain(DOMAIN, body)
 }
 
+/** Something that signs for a node: its libp2p key, or (faster, in Node) a signer kept for it. */
+export type PresenceSigner = Pick<PrivateKey, 'sign'> | ((data: Uint8Array) => Uint8Array)
+
 /** Sign a presence message with this node's key: the bytes to publish on the presence topic. */
-export async function signPresence (key: PrivateKey, msg: Partial<PresenceMessage>): Promise<Uint8Array> {
+export async function signPresence (key: PresenceSigner, msg: Partial<PresenceMessage>): Promise<Uint8Array> {
   const body = PresenceMessage.encode(msg)
-  const signature = await key.sign(signedInput(body))
+  const signature = typeof key === 'function' ? key(signedInput(body)) : await key.sign(signedInput(body))
   return SignedPresence.encode({ body, signature: signature as Uint8Array<ArrayBuffer> })
 }
 

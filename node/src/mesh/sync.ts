@@ -47,6 +47,9 @@ export interface SyncComponents {
   presence: () => PresenceFullState
 }
 
+/** the pipelined lanes of sync requests (see SyncService.channels) */
+export type SyncLane = 'replication' | 'mailbox'
+
 /** a refusal as a sync answer: the error's own wire code (client and node-to-node codes are one table) */
 function refusal (err: unknown): Partial<SyncResponse> {
   const e = asMeshchatError(err)
@@ -77,12 +80,18 @@ export class SyncService implements Startable {
   private started = false
   mailbox?: MailboxHandler
   rooms?: RoomHandler
-  private readonly channels: ChannelPool<SyncRequest, SyncResponse>
+  /**
+   * Long-lived pipelined streams per peer, in two lanes: replication (small,
+   * frequent, latency-sensitive) and mailboxes (a read may wait for presence to
+   * show its user), so a mailbox request never holds up a replication.
+   */
+  private readonly channels: Record<SyncLane, ChannelPool<SyncRequest, SyncResponse>>
 
   constructor (init: SyncInit, components: SyncComponents) {
     this.init = { maxBytes: 64 * 1024 * 1024, historyPage: 500, ...init }
     this.c = components
-    this.channels = new ChannelPool(components.mesh, SYNC_PROTOCOL, { req: SyncRequest, res: SyncResponse }, { timeoutMs: this.init.timeoutMs, maxBytes: this.init.maxBytes })
+    const pool = (): ChannelPool<SyncRequest, SyncResponse> => new ChannelPool(components.mesh, SYNC_PROTOCOL, { req: SyncRequest, res: SyncResponse }, { timeoutMs: this.init.timeoutMs, maxBytes: this.init.maxBytes })
+    this.channels = { replication: pool(), mailbox: pool() }
   }
 
   get pageSize (): number {
@@ -102,7 +111,8 @@ export class SyncService implements Startable {
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
-    this.channels.close()
+    this.channels.replication.close()
+    this.channels.mailbox.close()
     await this.c.mesh.unhandle(SYNC_PROTOCOL)
   }
 
@@ -168,10 +178,10 @@ export class SyncService implements Startable {
    * ones: replication of fresh events); the others get a stream each, so a
    * large presence or history transfer never holds them up.
    */
-  async call (peer: PeerId | string, req: Partial<SyncRequest>, timeoutMs?: number, pipelined = false): Promise<SyncResponse> {
+  async call (peer: PeerId | string, req: Partial<SyncRequest>, timeoutMs?: number, pipelined: SyncLane | false = false): Promise<SyncResponse> {
     const id = typeof peer === 'string' ? peerIdFromString(peer) : peer
-    const res = pipelined
-      ? await this.channels.call(id, req, timeoutMs ?? this.init.timeoutMs)
+    const res = pipelined !== false
+      ? await this.channels[pipelined].call(id, req, timeoutMs ?? this.init.timeoutMs)
       : await request(this.c.mesh, id, SYNC_PROTOCOL, { req: SyncRequest, res: SyncResponse }, req, {
         timeoutMs: timeoutMs ?? this.init.timeoutMs,
         maxBytes: this.init.maxBytes
