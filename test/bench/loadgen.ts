@@ -69,7 +69,9 @@ function transportFor (addr: string): ClientTransport {
 let inflight = 0
 
 /** what the receive handlers feed while a run is in progress */
-interface Measuring { from: number, to: number, hist: Histogram, received: number }
+interface Measuring { from: number, to: number, hist: Histogram, received: number, seen: Set<string>, duplicates: number, replayed: number }
+/** meshchat clients that lost their node and reconnected (since the generator started) */
+let reconnects = 0
 let measuring: Measuring | undefined
 let presenceLog: PresenceEvent[] | undefined
 
@@ -78,13 +80,21 @@ function errorName (err: unknown): string {
   return e?.name != null && e.name !== 'Error' ? e.name : String(e?.message ?? err).slice(0, 60)
 }
 
-/** "<send time> <sender> <seq> xxxx…": the send time is all a receiver needs */
-function onText (text: string): void {
+/**
+ * "<send time> <sender> <seq> xxxx…": the send time is all a receiver needs. A second copy of a
+ * message at the same receiver (by sender and seq) is counted as a duplicate, not as a delivery.
+ */
+function onText (receiver: number, text: string, via?: string): void {
   const w = measuring
   if (w == null) return
   const sp = text.indexOf(' ')
   const sentAt = Number(sp > 0 ? text.slice(0, sp) : text)
   if (!(sentAt >= w.from && sentAt < w.to)) return
+  const third = text.indexOf(' ', text.indexOf(' ', sp + 1) + 1)
+  const id = `${receiver} ${text.slice(sp + 1, third > 0 ? third : undefined)}`
+  if (w.seen.has(id)) { w.duplicates++; return }
+  w.seen.add(id)
+  if (via === 'replay') w.replayed++
   w.received++
   w.hist.record(now() - sentAt)
 }
@@ -178,8 +188,9 @@ async function connectMeshchat (spec: UserSpec): Promise<{ user: User, redirecte
     repinned = true
   }
   const user: User = { spec, userId: mc.userId, server, mc }
-  mc.addEventListener('message', e => { if (e.detail.from !== user.userId) onText(e.detail.text) })
-  mc.addEventListener('dm', e => { if (e.detail.from !== user.userId) onText(e.detail.text) })
+  mc.addEventListener('message', e => { if (e.detail.from !== user.userId) onText(spec.key, e.detail.text, e.detail.via) })
+  mc.addEventListener('dm', e => { if (e.detail.from !== user.userId) onText(spec.key, e.detail.text) })
+  mc.addEventListener('state', e => { if (e.detail.state === 'reconnecting') reconnects++ })
   return { user, redirected, repinned }
 }
 
@@ -191,8 +202,8 @@ async function connectSocketIo (spec: UserSpec): Promise<User> {
     sio.once('connect_error', err => { reject(err) })
   })
   const user: User = { spec, userId, server: spec.addr, sio }
-  sio.on('msg', (m: { from: string, text: string }) => { if (m.from !== userId) onText(m.text) })
-  sio.on('dm', (m: { from: string, text: string }) => { if (m.from !== userId) onText(m.text) })
+  sio.on('msg', (m: { from: string, text: string }) => { if (m.from !== userId) onText(spec.key, m.text) })
+  sio.on('dm', (m: { from: string, text: string }) => { if (m.from !== userId) onText(spec.key, m.text) })
   return user
 }
 
@@ -271,7 +282,8 @@ async function run (r: RunArgs): Promise<RunResult> {
   const ackHist = new Histogram()
   const measureFrom = r.startAt + r.warmupMs
   const endAt = r.startAt + r.durationMs
-  measuring = { from: measureFrom, to: endAt, hist, received: 0 }
+  measuring = { from: measureFrom, to: endAt, hist, received: 0, seen: new Set(), duplicates: 0, replayed: 0 }
+  const reconnects0 = reconnects
   const cpu0 = process.cpuUsage()
   const period = 1000 / r.ratePerUser
   const senders = [...r.senders].sort((a, b) => a.phaseMs - b.phaseMs)
@@ -335,10 +347,10 @@ async function run (r: RunArgs): Promise<RunResult> {
     })
   }
   await sleep(Math.max(0, endAt + r.drainMs - now()))
-  const received = measuring.received
+  const { received, duplicates, replayed } = measuring
   measuring = undefined
   const cpu = process.cpuUsage(cpu0)
-  return { sent, sentTotal, acked, sendErrors, expected, received, latency: hist.toJSON(), lag: lag.toJSON(), ack: ackHist.toJSON(), cpuSec: (cpu.user + cpu.system) / 1e6 }
+  return { sent, sentTotal, acked, sendErrors, expected, received, duplicates, replayed, reconnects: reconnects - reconnects0, latency: hist.toJSON(), lag: lag.toJSON(), ack: ackHist.toJSON(), cpuSec: (cpu.user + cpu.system) / 1e6 }
 }
 
 function observe (): void {

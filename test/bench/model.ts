@@ -12,11 +12,13 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { table } from './lib/report.js'
 import type { StepResult } from './lib/system.js'
-import type { AttachRow } from './scenarios/main.js'
+import type { AttachRow } from './scenarios/attach.js'
 import type { PresenceResult } from './scenarios/presence.js'
 
 export interface ModelResults {
   attach: AttachRow[]
+  memory?: AttachRow[]
+  idle?: AttachRow[]
   steps: StepResult[]
   presence: PresenceResult[]
   presenceMemory?: { bytesPerEntry: number }
@@ -95,8 +97,11 @@ const mb = (bytesPerSec: number): string => Number.isFinite(bytesPerSec) ? `${(b
 
 export function model (r: ModelResults, presenceMemoryBytes?: number): string {
   const P = PROFILE
-  const mAttach = r.attach.find(a => a.system === 'meshchat')
-  const sAttach = r.attach.find(a => a.system !== 'meshchat')
+  // memory per client from the most clients on one node that was measured; idle CPU from the longest idle window
+  const rows = (f: (a: AttachRow) => boolean): AttachRow | undefined => [...(r.memory ?? []), ...(r.idle ?? []), ...r.attach].filter(f)[0]
+  const mAttach = rows(a => a.system === 'meshchat')
+  const sAttach = rows(a => !a.system.startsWith('meshchat'))
+  const mIdle = [...(r.idle ?? []), ...(r.memory ?? []), ...r.attach].find(a => a.system === 'meshchat')
   const fit = fitCpu(r.steps)
   const local = good(r.steps, 'meshchat', 'room-local')[0] ?? good(r.steps, 'meshchat', 'room chat (spread)')[0]
   const spreadStep = good(r.steps, 'meshchat', 'room chat (spread)')[0]
@@ -110,9 +115,9 @@ export function model (r: ModelResults, presenceMemoryBytes?: number): string {
   const entryBytes = r.presenceMemory?.bytesPerEntry ?? presenceMemoryBytes ?? NaN
 
   // ---- measured inputs
-  const connHeap = (mAttach?.serverHeapKiBPerClient ?? NaN) * KiB + ((mAttach as { serverExternalKiBPerClient?: number } | undefined)?.serverExternalKiBPerClient ?? 0) * KiB
-  const connRss = (mAttach?.serverKiBPerClient ?? NaN) * KiB
-  const baseRss = (mAttach?.serverRssBeforeMiB ?? NaN) * 1024 * KiB / (mAttach?.servers ?? 1)
+  const connHeap = (mAttach?.heapKiBPerClient ?? NaN) * KiB + (mAttach?.externalKiBPerClient ?? 0) * KiB
+  const connRss = (mAttach?.rssKiBPerClient ?? NaN) * KiB
+  const baseRss = (mAttach?.rssBeforeMiB ?? NaN) * 1024 * KiB
   const kLocal = local == null ? NaN : carried(local)
   const bytesPerCarried = (s: StepResult | undefined): number => {
     if (s == null) return NaN
@@ -148,15 +153,16 @@ export function model (r: ModelResults, presenceMemoryBytes?: number): string {
   const sioCpu = sioStep == null ? NaN : cpuPerMsg(sioStep)
   const sioRedisPerMsg = sioStep == null ? NaN : sioStep.perServer.filter(p => p.role === 'server').reduce((n, p) => n + p.bytesInPeer, 0) / sioStep.servers / (sioStep.offered * sioStep.counterSeconds)
   const sioDmCpu = sioDm == null ? NaN : cpuPerMsg(sioDm)
-  const sioConnRss = (sAttach?.serverKiBPerClient ?? NaN) * KiB
-  const sioConnHeap = (sAttach?.serverHeapKiBPerClient ?? NaN) * KiB
-  const idlePerClient = mAttach?.idleCoresAfter == null ? 0 : Math.max(0, mAttach.idleCoresAfter - mAttach.idleCoresBefore) / mAttach.clients
+  const sioConnRss = (sAttach?.rssKiBPerClient ?? NaN) * KiB
+  const sioConnHeap = (sAttach?.heapKiBPerClient ?? NaN) * KiB
+  const idlePerClient = mIdle?.idleCoresAfter == null ? 0 : Math.max(0, mIdle.idleCoresAfter - mIdle.idleCoresBefore) / mIdle.clients
+  const memFrom = mAttach == null ? 'not measured' : `${mAttach.clients.toLocaleString('en-US')} idle clients on one node`
 
   const inputs: Array<[string, string, string]> = [
-    ['server memory per idle client, live heap + buffers after GC (meshchat)', `${f(connHeap / KiB, 1)} KiB`, 'attach 1,000 clients'],
-    ['server RSS growth per idle client (meshchat)', `${f(connRss / KiB, 1)} KiB`, 'attach 1,000 clients'],
-    ['node RSS with no clients', `${f(baseRss / 1024 / KiB)} MiB`, 'attach, before'],
-    ['server CPU per idle connected client', `${f(idlePerClient * 1e6, 1)} µs/s`, 'attach: idle CPU with 1,000 clients minus with none'],
+    ['server memory per idle client, live heap + buffers after GC (meshchat)', `${f(connHeap / KiB, 1)} KiB`, memFrom],
+    ['server RSS growth per idle client (meshchat)', `${f(connRss / KiB, 1)} KiB`, memFrom],
+    ['node RSS with no clients', `${f(baseRss / 1024 / KiB)} MiB`, 'the same node, before'],
+    ['server CPU per idle connected client', `${f(idlePerClient * 1e6, 1)} µs/s`, mIdle == null ? '' : `idle CPU of one node with ${mIdle.clients.toLocaleString('en-US')} clients minus with none`],
     ['presence replica per online device (every node holds all of them)', `${f(entryBytes)} B`, 'presence-memory.ts'],
     ['server CPU per room message, per carrying node (a)', fit == null ? 'n/a' : `${f(fit.a * 1e6)} µs`, 'fit over the spread and room-local steps (room size 10)'],
     ['server CPU per room message, fixed part (b: ingress, 10 client deliveries)', fit == null ? 'n/a' : fit.b < 0 ? `${f(fit.b * 1e6)} µs (below zero: a·k + b is only an interpolation between the two points, and never below the cheaper one)` : `${f(fit.b * 1e6)} µs`, fit == null ? '' : fit.points.map(p => `${p.workload} @${p.rate}/s: k=${p.k.toFixed(2)}, ${f(p.cpuPerMsg * 1e6)} µs/msg`).join('; ')],

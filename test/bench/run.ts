@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { MeshchatCluster } from './lib/meshchat-cluster.js'
+import type { MeshEdge } from './lib/meshchat-cluster.js'
 import { ProcRegistry, REPO_ROOT, interrupted } from './lib/procs.js'
 import { SocketIoCluster } from './lib/socketio-cluster.js'
 import { SystemUnderTest } from './lib/system.js'
@@ -19,7 +20,8 @@ import { local, spread } from './lib/workload.js'
 import { machineTable } from './lib/report.js'
 import { render } from './lib/render.js'
 import { abuseScenario } from './scenarios/abuse.js'
-import { attachScenario, capacity, sweep } from './scenarios/main.js'
+import { oneServer } from './scenarios/attach.js'
+import { capacity, sweep } from './scenarios/main.js'
 import { presenceScenario } from './scenarios/presence.js'
 import { resumeScenario } from './scenarios/resume.js'
 import { scaleOut } from './scenarios/scaleout.js'
@@ -28,7 +30,7 @@ import type { Machine } from './lib/report.js'
 import type { BenchConfig, Results } from './lib/results.js'
 import type { SystemSpec } from './scenarios/scaleout.js'
 
-const SECTIONS = ['attach', 'room', 'dm', 'local', 'abuse', 'resume', 'presence', 'presence-memory', 'scale'] as const
+const SECTIONS = ['attach', 'memory', 'idle', 'room', 'dm', 'local', 'abuse', 'resume', 'presence', 'presence-memory', 'scale'] as const
 type Section = typeof SECTIONS[number]
 
 const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
@@ -38,10 +40,17 @@ const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
   --only <system>       meshchat or socketio
   --adapter <mode>      baseline Redis adapter for the head-to-head runs: classic (default) or sharded
   --sections <list>     comma-separated subset of: ${SECTIONS.join(', ')}
-                        (abuse: honest p99 with and without one abusive client; meshchat only)
+                        (attach: 1,000 clients to one server; memory: 5,000 idle clients on one server;
+                        idle: 10,000 idle clients on one server; abuse: honest p99 with and without one
+                        abusive client, meshchat only)
   --base-port <n>       first loopback port (default 17000; the suite uses about 700 from there)
   --nodes <n>           servers per system in the head-to-head runs (default 5)
   --users <n>           users in the head-to-head runs (default 400, quick 200)
+  --edge <e>            how meshchat's load generators attach (workloads, presence, resume,
+                        scale-out): ws (the light WebSocket edge, default) or libp2p (the
+                        libp2p gateway); the attach section measures both either way
+  --ws-client <c>       WebSocket class of meshchat's light clients in the load generators:
+                        ws (the ws package, default) or undici (Node's global WebSocket)
   --report <file.json>  only re-render latest.md, latest.json and the chart from a saved run
   --help                this text
 
@@ -57,6 +66,8 @@ const { values: argv } = parseArgs({
     'base-port': { type: 'string', default: '17000' },
     nodes: { type: 'string' },
     users: { type: 'string' },
+    'ws-client': { type: 'string', default: 'ws' },
+    edge: { type: 'string', default: 'ws' },
     report: { type: 'string' },
     help: { type: 'boolean', default: false }
   },
@@ -89,13 +100,20 @@ for (const s of sections) if (!SECTIONS.includes(s)) { console.error(`unknown se
 const base = Number(argv['base-port'])
 const nodes = Number(argv.nodes ?? 5)
 const users = Number(argv.users ?? (quick ? 200 : 400))
+const wsClient = argv['ws-client'] === 'undici' ? 'undici' : 'ws'
+if (argv['ws-client'] !== 'ws' && argv['ws-client'] !== 'undici') { console.error('--ws-client takes: ws or undici'); process.exit(2) }
+// load generators read it at start (loadgen.ts)
+process.env.BENCH_WS_CLIENT = wsClient
+const edge: MeshEdge = argv.edge === 'libp2p' ? 'libp2p' : 'ws'
+if (argv.edge !== 'ws' && argv.edge !== 'libp2p') { console.error('--edge takes: ws or libp2p'); process.exit(2) }
+MeshchatCluster.defaultEdge = edge
 
 const cfg: BenchConfig = quick
   ? {
       users, rooms: Math.max(1, Math.round(users / 10)), generators: 2,
       roomRates: [0.5, 2], dmRates: [1], localRates: [1],
       step: { durationMs: 3000, warmupMs: 1000, drainMs: 1000, msgBytes: 100 },
-      attachClients: 1000,
+      attachClients: 1000, memoryClients: 5000, idleClients: 10_000, attachConcurrency: 50, idleMs: 2000, idleLongMs: 5000,
       presence: [{ nodes: 5, reps: 1 }], presenceChurn: [0, 10], churnSeconds: 2.5, churnPopulation: 8, usersPerVictim: 5,
       resume: { fill: 1000, missed: 300, writers: 10, historyPages: 10 },
       scale: { sizes: [2, 4, 8], workloads: ['spread'], users: 120, rooms: 12, rate: 1, adapters: [adapter], step: { durationMs: 2000, warmupMs: 500, drainMs: 800, msgBytes: 100 } },
@@ -106,7 +124,8 @@ const cfg: BenchConfig = quick
       users, rooms: Math.max(1, Math.round(users / 10)), generators: 2,
       roomRates: [0.25, 0.5, 1, 2, 4, 8, 16, 32], dmRates: [0.5, 2, 8], localRates: [0.5, 1, 2, 4, 8],
       step: { durationMs: 15000, warmupMs: 3000, drainMs: 3000, msgBytes: 100 },
-      attachClients: 1000,
+      // the long idle window covers one keep-alive round of either system (meshchat pings every 30 s, Socket.IO every 25 s)
+      attachClients: 1000, memoryClients: 5000, idleClients: 10_000, attachConcurrency: 50, idleMs: 5000, idleLongMs: 31_000,
       presence: [{ nodes: 5, reps: 3 }, { nodes: 20, reps: 3 }], presenceChurn: [0, 10, 50], churnSeconds: 10, churnPopulation: 20, usersPerVictim: 5,
       resume: { fill: 10_000, missed: 2000, writers: 12, historyPages: 40 },
       scale: { sizes: [2, 4, 8], workloads: ['spread', 'room-local'], users: 320, rooms: 32, rate: 0.5, adapters: ['classic', 'sharded'], step: { durationMs: 10000, warmupMs: 2000, drainMs: 2000, msgBytes: 100 } },
@@ -151,7 +170,7 @@ const m = machine()
 const results: Results = {
   kind: quick ? 'quick' : 'full',
   machine: m,
-  options: { quick, only: only ?? 'both', adapter, sections: [...sections], basePort: base, nodes, users },
+  options: { quick, only: only ?? 'both', adapter, sections: [...sections], basePort: base, nodes, users, wsClient, edge },
   config: cfg,
   startedAt: new Date(started).toISOString(),
   sectionSeconds: {},
@@ -224,9 +243,9 @@ async function runScale (sizes: number[], reuse: SystemUnderTest[]): Promise<voi
   })
 }
 
-const mainNeeded = (['attach', 'room', 'dm', 'local', 'resume'] as Section[]).some(s => sections.has(s)) || (sections.has('abuse') && runMesh)
+const mainNeeded = (['attach', 'memory', 'idle', 'room', 'dm', 'local', 'resume'] as Section[]).some(s => sections.has(s)) || (sections.has('abuse') && runMesh)
 /** the Socket.IO cluster is only started for sections that compare the two systems */
-const sioNeeded = runSio && (['attach', 'room', 'dm', 'local', 'scale'] as Section[]).some(s => sections.has(s))
+const sioNeeded = runSio && (['attach', 'memory', 'idle', 'room', 'dm', 'local', 'scale'] as Section[]).some(s => sections.has(s))
 try {
   if (mainNeeded) {
     const suts: SystemUnderTest[] = []
@@ -241,13 +260,40 @@ try {
       if (sio != null) suts.push(new SystemUnderTest(reg, sio, cfg.generators))
     })
     try {
+      // clients on one server: each use takes a server that held no clients before (attach: 0, and 1 for
+      // meshchat over libp2p; memory: 2; idle: 3), so RSS an earlier use left behind hides nothing
+      const one = { concurrency: cfg.attachConcurrency, warmup: 100, log }
       if (sections.has('attach')) {
-        await section(`attach ${cfg.attachClients} idle clients`, async () => {
+        await section(`attach ${cfg.attachClients.toLocaleString('en-US')} clients to one server`, async () => {
           for (const s of suts) {
-            const row = await attachScenario(s, cfg.attachClients, 50, quick ? 1200 : 3000)
-            results.attach.push(row)
-            log(`  ${row.system}: ${row.attachSec} s, ${row.serverKiBPerClient} KiB server RSS per idle client, ${row.redirected} redirected`)
+            if (!(s.cluster instanceof MeshchatCluster)) {
+              results.attach.push(await oneServer(s, { ...one, clients: cfg.attachClients, server: 0, idleMs: cfg.idleMs }))
+              continue
+            }
+            // meshchat over the light edge, then over the libp2p gateway (noise handshake, yamux, a
+            // libp2p node per client in the generators), whichever edge the workloads use
+            const workloadEdge = s.cluster.edge
+            try {
+              s.cluster.edge = 'ws'
+              results.attach.push(await oneServer(s, { ...one, clients: cfg.attachClients, server: 0, idleMs: cfg.idleMs }))
+              s.cluster.edge = 'libp2p'
+              results.attach.push(await oneServer(s, { ...one, clients: cfg.attachClients, server: 1, idleMs: cfg.idleMs }))
+            } finally {
+              s.cluster.edge = workloadEdge
+            }
           }
+        })
+      }
+      if (sections.has('memory')) {
+        await section(`idle memory: ${cfg.memoryClients.toLocaleString('en-US')} clients on one server`, async () => {
+          results.memory ??= []
+          for (const s of suts) results.memory.push(await oneServer(s, { ...one, clients: cfg.memoryClients, server: 2, idleMs: cfg.idleLongMs }))
+        })
+      }
+      if (sections.has('idle')) {
+        await section(`${cfg.idleClients.toLocaleString('en-US')} idle clients on one server`, async () => {
+          results.idle ??= []
+          for (const s of suts) results.idle.push(await oneServer(s, { ...one, clients: cfg.idleClients, server: 3, idleMs: cfg.idleLongMs }))
         })
       }
       const step = cfg.step

@@ -34,6 +34,8 @@ export interface Cluster {
   clientAddr: (i: number) => string
   /** an id a client can compare its welcome against (meshchat node id); '' when not applicable */
   serverId: (i: number) => string
+  /** chat server i's process */
+  serverProc: (i: number) => Proc
   /** every process of the cluster: chat servers plus bootstrap or Redis */
   processes: () => Array<{ name: string, role: ServerSnapshot['role'], proc: Proc }>
   /** with `gc`, every node process collects garbage first (memory readings only: it pauses the process) */

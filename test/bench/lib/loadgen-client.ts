@@ -13,6 +13,7 @@ export class LoadGen {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void }>()
 
   constructor (reg: ProcRegistry, name: string) {
+    // BENCH_WS_CLIENT (ws or undici: the light edge's WebSocket class) reaches the generator through the environment
     this.proc = reg.spawn({ name, command: process.execPath, args: ['--max-old-space-size=8192', SCRIPT], ipc: true })
     this.proc.child.on('message', (m: Response) => {
       const p = this.pending.get(m.id)
@@ -43,6 +44,8 @@ export class LoadGen {
     })
   }
 
+  /** make the Ed25519 keys of these users now, so that an attach after it does not time key generation */
+  async keys (keys: number[]): Promise<void> { await this.call({ cmd: 'keys', args: { keys } }) }
   async attach (args: AttachArgs): Promise<AttachResult> { return this.call({ cmd: 'attach', args }) }
   async run (args: RunArgs): Promise<RunResult> { return this.call({ cmd: 'run', args }) }
   async observe (): Promise<void> { await this.call({ cmd: 'observe' }) }
@@ -51,7 +54,7 @@ export class LoadGen {
   async close (keys: number[]): Promise<Record<number, number>> { return this.call({ cmd: 'close', args: { keys } }) }
   async resume (args: ResumeArgs): Promise<ResumeResult> { return this.call({ cmd: 'resume', args }, 900_000) }
   async detach (): Promise<void> { await this.call({ cmd: 'detach' }) }
-  async stats (): Promise<{ cpuSec: number, rssBytes: number, hwmBytes: number, users: number, inflight: number }> { return this.call({ cmd: 'stats' }) }
+  async stats (): Promise<{ cpuSec: number, rssBytes: number, hwmBytes: number, users: number, inflight: number, wsClient: string }> { return this.call({ cmd: 'stats' }) }
 
   async stop (): Promise<void> {
     if (this.proc.alive) this.proc.child.disconnect()

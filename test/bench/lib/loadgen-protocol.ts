@@ -22,10 +22,15 @@ export interface AttachArgs {
   concurrency: number
   /** join each user's rooms after connecting */
   join: boolean
+  /** wall-clock ms (performance.timeOrigin + now()) at which the first connects start: every generator at once */
+  startAt?: number
 }
 
 export interface AttachResult {
   users: Array<{ key: number, userId: string, server: string, redirected: boolean }>
+  /** wall-clock ms when the first connect started and when the last one had its welcome */
+  connectStart: number
+  connectEnd: number
   /** wall time from the first connect to the last, ms */
   connectWallMs: number
   /** per client connect time */
@@ -71,7 +76,14 @@ export interface RunResult {
   acked: number
   sendErrors: Record<string, number>
   expected: number
+  /** deliveries of messages sent in the measured window, one per message and receiver */
   received: number
+  /** further copies of a message a receiver already had (not in `received`) */
+  duplicates: number
+  /** meshchat: deliveries that came as a resume replay after a reconnect */
+  replayed: number
+  /** meshchat: clients that lost their node during the run and reconnected */
+  reconnects: number
   latency: HistogramData
   /** how late the generator sent compared with the schedule (its own saturation) */
   lag: HistogramData
@@ -115,6 +127,7 @@ export interface ResumeResult {
 }
 
 export type Command =
+  | { cmd: 'keys', args: { keys: number[] } }
   | { cmd: 'attach', args: AttachArgs }
   | { cmd: 'run', args: RunArgs }
   | { cmd: 'observe' }

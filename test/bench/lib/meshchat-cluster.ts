@@ -1,7 +1,11 @@
 /**
  * A meshchat mesh started through the real CLI (`bin/meshchat.js`): one mesh key (`meshchat keygen`),
- * one bootstrap daemon and N nodes on fixed loopback ports, each with a TCP client gateway and
- * `--http` for /healthz and /metrics. Ready when every node's /healthz says ready and counts N nodes.
+ * one bootstrap daemon and N nodes on fixed loopback ports, each with a libp2p TCP client gateway,
+ * the light WebSocket edge on a port of its own (`--ws-listen`, so client bytes are told from the
+ * harness's /healthz and /metrics requests on `--http`), and `--http`. Ready when every node's
+ * /healthz says ready and counts N nodes.
+ *
+ * Clients attach over the light edge (ws:// URLs) unless `edge` is set to 'libp2p' (gateway multiaddrs).
  */
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -26,24 +30,39 @@ export interface Health {
   gateway: string[]
 }
 
-export interface MeshPorts { bootstrap: number, mesh: (i: number) => number, gateway: (i: number) => number, http: (i: number) => number }
+export interface MeshPorts { bootstrap: number, mesh: (i: number) => number, gateway: (i: number) => number, http: (i: number) => number, ws: (i: number) => number }
 
-/** port layout from a base: bootstrap at base, node i's mesh/gateway/http ports in blocks of 40 */
+/** port layout from a base: bootstrap at base, node i's mesh/gateway/http/ws ports in blocks of 30 (up to 29 nodes) */
 export function meshPorts (base: number): MeshPorts {
-  return { bootstrap: base, mesh: i => base + 1 + i, gateway: i => base + 41 + i, http: i => base + 81 + i }
+  return { bootstrap: base, mesh: i => base + 1 + i, gateway: i => base + 31 + i, http: i => base + 61 + i, ws: i => base + 91 + i }
 }
+
+/** which client edge load generators use: the light WebSocket edge, or the libp2p gateway */
+export type MeshEdge = 'ws' | 'libp2p'
+
+/**
+ * client connections a bench node accepts, in all and from one IP: every load generator is on
+ * 127.0.0.1, and the idle-clients step puts 10,000 of them on one node
+ */
+export const BENCH_MAX_CLIENTS = 20_000
 
 export interface MeshNode {
   index: number
   proc: Proc
   nodeId: string
+  /** libp2p gateway multiaddr (TCP) */
   gateway: string
+  /** the light edge's URL on its own port */
+  ws: string
   httpUrl: string
 }
 
 export class MeshchatCluster implements Cluster {
   readonly system = 'meshchat' as const
-  readonly label = 'meshchat'
+  /** the edge new clusters' clients attach through (run.ts --edge) */
+  static defaultEdge: MeshEdge = 'ws'
+  /** the edge clients attach through (clientAddr) */
+  edge: MeshEdge = MeshchatCluster.defaultEdge
   readonly nodes: Array<MeshNode | undefined> = []
   bootstrap!: Proc
   bootstrapAddr = ''
@@ -65,11 +84,17 @@ export class MeshchatCluster implements Cluster {
     return this.count
   }
 
+  /** "meshchat" over the light edge, "meshchat-libp2p" over the libp2p gateway */
+  get label (): string {
+    return this.edge === 'ws' ? 'meshchat' : 'meshchat-libp2p'
+  }
+
   /** start a bootstrap and `count` nodes; resolves when every node sees all of them */
   static async start (reg: ProcRegistry, opts: { base: number, nodes: number, tag?: string }): Promise<MeshchatCluster> {
     const c = new MeshchatCluster(reg, opts.base, opts.nodes, opts.tag ?? `${opts.base}`)
     const p = c.ports
-    await assertPortsFree([p.bootstrap, ...Array.from({ length: opts.nodes }, (_, i) => [p.mesh(i), p.gateway(i), p.http(i)]).flat()])
+    if (opts.nodes > 29) throw new Error('at most 29 nodes per cluster (port layout)')
+    await assertPortsFree([p.bootstrap, ...Array.from({ length: opts.nodes }, (_, i) => [p.mesh(i), p.gateway(i), p.http(i), p.ws(i)]).flat()])
     await mkdir(c.dir, { recursive: true })
     const keygen = reg.spawnNode('keygen', CLI, ['keygen', '--out', c.meshKey], { stats: false })
     const k = await keygen.exited
@@ -95,12 +120,17 @@ export class MeshchatCluster implements Cluster {
       '--listen', `/ip4/127.0.0.1/tcp/${p.mesh(i)}`,
       '--gateway', `/ip4/127.0.0.1/tcp/${p.gateway(i)}`,
       '--http', `127.0.0.1:${p.http(i)}`,
+      '--ws-listen', `127.0.0.1:${p.ws(i)}`,
+      '--max-clients', String(BENCH_MAX_CLIENTS),
+      '--max-clients-per-ip', String(BENCH_MAX_CLIENTS),
       '--bootstrap', this.bootstrapAddr])
     const line = await proc.waitForLine(/node started/, 60_000)
-    const info = JSON.parse(line) as { id: string, gateway: string[], http: string }
+    const info = JSON.parse(line) as { id: string, gateway: string[], ws?: string[], http: string }
     const httpUrl = `http://127.0.0.1:${p.http(i)}`
     await waitFor(async () => (await fetchJson<Health>(`${httpUrl}/healthz`)).ready, `node${i} /healthz ready`)
-    const node: MeshNode = { index: i, proc, nodeId: info.id, gateway: info.gateway.find(a => !a.includes('/ws')) ?? info.gateway[0] ?? '', httpUrl }
+    const ws = info.ws?.find(u => u.includes(`:${p.ws(i)}/`))
+    if (ws == null) throw new Error(`node${i} does not list its WebSocket edge on port ${p.ws(i)}: ${line}`)
+    const node: MeshNode = { index: i, proc, nodeId: info.id, gateway: info.gateway.find(a => !a.includes('/ws')) ?? info.gateway[0] ?? '', ws, httpUrl }
     this.nodes[i] = node
     if (waitMesh) await this.converged(this.live().length)
     return node
@@ -133,11 +163,20 @@ export class MeshchatCluster implements Cluster {
   }
 
   clientAddr (i: number): string {
+    return this.edge === 'ws' ? this.node(i).ws : this.node(i).gateway
+  }
+
+  /** node i's libp2p gateway multiaddr, whatever `edge` says */
+  gatewayAddr (i: number): string {
     return this.node(i).gateway
   }
 
   serverId (i: number): string {
     return this.node(i).nodeId
+  }
+
+  serverProc (i: number): Proc {
+    return this.node(i).proc
   }
 
   processes (): Array<{ name: string, role: ServerSnapshot['role'], proc: Proc }> {
@@ -150,7 +189,7 @@ export class MeshchatCluster implements Cluster {
   private classify (i: number | null): (key: string) => Traffic {
     const p = this.ports
     return key => {
-      if (i != null && key === `in:${p.gateway(i)}`) return 'client'
+      if (i != null && (key === `in:${p.gateway(i)}` || key === `in:${p.ws(i)}`)) return 'client'
       if (i != null && key === `in:${p.http(i)}`) return 'control'
       return 'peer'
     }
@@ -191,6 +230,7 @@ export class MeshchatCluster implements Cluster {
       }
       counters.g_heapUsed = io.heapUsed ?? NaN
       counters.g_external = io.external ?? NaN
+      counters.g_heapTotal = io.heapTotal ?? NaN
       servers.push({ name, role, proc: proc.stats(), ...classifyIo(io, this.classify(index)), counters })
     }))
     servers.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))

@@ -11,12 +11,19 @@
  * - On SIGUSR2, every second and at exit, the totals (plus `globalThis.__benchCounters`, which a
  *   server program may fill, and the V8 heap in use) are written to BENCH_STATS_FILE with a sequence
  *   number. If BENCH_STATS_FILE.gc exists at SIGUSR2 and node runs with --expose-gc, a full GC
- *   runs first (memory readings).
+ *   runs first (memory readings). If BENCH_STATS_FILE.eld exists at SIGUSR2, its content starts
+ *   (`start`: enabled and reset) or stops (`stop`: reported once more, then disabled) a
+ *   `monitorEventLoopDelay` histogram; while it runs, every write carries `eld` (ms past the
+ *   timer's due time: p50, p99, max, mean, samples). If BENCH_STATS_FILE.heapsnapshot exists, a
+ *   heap snapshot is written to the path it holds, after the GC (diagnostics only: it is slow).
  * - With BENCH_PARENT_PID, the process exits when the harness that started it is gone (a harness
  *   killed with SIGKILL cannot clean up; this makes its servers follow it).
  */
 import { subscribe } from 'node:diagnostics_channel'
 import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
+import { writeHeapSnapshot } from 'node:v8'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import type { ELDHistogram } from 'node:perf_hooks'
 import type { Socket } from 'node:net'
 
 interface Totals { read: number, written: number, opened: number }
@@ -64,9 +71,18 @@ if (statsFile != null && statsFile !== '') {
     track(socket, () => socket.remotePort == null ? undefined : `out:${socket.remotePort}`)
   })
 
-  const memory = (): { heapUsed: number, external: number } => {
+  const memory = (): { heapUsed: number, heapTotal: number, external: number } => {
     const m = process.memoryUsage()
-    return { heapUsed: m.heapUsed, external: m.external }
+    return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external }
+  }
+  /** event-loop delay, only while the harness asks for it (an idle reading): a 10 ms timer of its own */
+  const ELD_RESOLUTION_MS = 10
+  let eld: ELDHistogram | undefined
+  const eldStats = (): Record<string, number> | undefined => {
+    if (eld == null) return undefined
+    // the histogram records the interval between the timer's runs: the resolution plus the delay
+    const past = (ns: number): number => Math.max(0, ns / 1e6 - ELD_RESOLUTION_MS)
+    return { p50: past(eld.percentile(50)), p99: past(eld.percentile(99)), max: past(eld.max), mean: past(eld.mean), count: eld.count }
   }
   const write = (): void => {
     const totals: Record<string, Totals> = {}
@@ -77,7 +93,7 @@ if (statsFile != null && statsFile !== '') {
       t.written += s.bytesWritten
     }
     seq++
-    const body = JSON.stringify({ seq, pid: process.pid, t: performance.timeOrigin + performance.now(), sockets: totals, counters: globalThis.__benchCounters ?? {}, ...memory() })
+    const body = JSON.stringify({ seq, pid: process.pid, t: performance.timeOrigin + performance.now(), sockets: totals, counters: globalThis.__benchCounters ?? {}, ...memory(), eld: eldStats() })
     try {
       writeFileSync(statsFile + '.tmp', body)
       renameSync(statsFile + '.tmp', statsFile)
@@ -93,7 +109,29 @@ if (statsFile != null && statsFile !== '') {
       gc?.()
       gc?.()
     }
+    if (existsSync(statsFile + '.heapsnapshot')) {
+      let path = ''
+      try { path = readFileSync(statsFile + '.heapsnapshot', 'utf8').trim() } catch {}
+      try { unlinkSync(statsFile + '.heapsnapshot') } catch {}
+      if (path !== '') {
+        try { writeHeapSnapshot(path) } catch (err) { console.error('heap snapshot failed:', err) }
+      }
+    }
+    let eldCmd = ''
+    if (existsSync(statsFile + '.eld')) {
+      try { eldCmd = readFileSync(statsFile + '.eld', 'utf8').trim() } catch {}
+      try { unlinkSync(statsFile + '.eld') } catch {}
+    }
+    if (eldCmd === 'start') {
+      eld?.disable()
+      eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS })
+      eld.enable()
+    }
     write()
+    if (eldCmd === 'stop') {
+      eld?.disable()
+      eld = undefined
+    }
   })
   setInterval(write, 1000).unref()
   process.on('exit', write)

@@ -29,9 +29,15 @@ export interface IoSnapshot {
   counters: Record<string, number>
   /** V8 heap in use when the counters were written (live objects plus not yet collected garbage) */
   heapUsed?: number
+  /** V8 heap committed (heapUsed plus free space V8 keeps) */
+  heapTotal?: number
   /** memory outside the V8 heap held by JS objects (Buffers, ArrayBuffers) */
   external?: number
+  /** event-loop delay (ms past due) since the last `start`, while a reading is in progress (see preload.ts) */
+  eld?: EventLoopDelay
 }
+
+export interface EventLoopDelay { p50: number, p99: number, max: number, mean: number, count: number }
 
 export interface ProcStats {
   /** user + system CPU seconds since the process started */
@@ -173,8 +179,11 @@ export class Proc {
     try { writeFileSync(`/proc/${this.pid}/clear_refs`, '5') } catch {}
   }
 
-  /** ask the preload for fresh socket counters (SIGUSR2) and read them; with `gc`, collect garbage first */
-  async io (gc = false): Promise<IoSnapshot> {
+  /**
+   * ask the preload for fresh socket counters (SIGUSR2) and read them; with `gc`, collect garbage
+   * first; with `eld`, start (reset) or stop the event-loop delay histogram (read with this snapshot)
+   */
+  async io (gc = false, eld?: 'start' | 'stop', heapSnapshot?: string): Promise<IoSnapshot> {
     if (this.statsFile == null) throw new Error(`${this.name} has no byte counters`)
     const read = (): IoSnapshot | undefined => {
       try { return JSON.parse(readFileSync(this.statsFile ?? '', 'utf8')) as IoSnapshot } catch { return undefined }
@@ -182,8 +191,10 @@ export class Proc {
     const before = read()?.seq ?? 0
     if (!this.alive) return read() ?? { seq: 0, t: now(), sockets: {}, counters: {} }
     if (gc) writeFileSync(this.statsFile + '.gc', '')
+    if (eld != null) writeFileSync(this.statsFile + '.eld', eld)
+    if (heapSnapshot != null) writeFileSync(this.statsFile + '.heapsnapshot', heapSnapshot)
     this.signal('SIGUSR2')
-    const deadline = Date.now() + 3000
+    const deadline = Date.now() + (heapSnapshot != null ? 120_000 : 3000)
     while (Date.now() < deadline) {
       const s = read()
       if (s != null && s.seq > before) return s

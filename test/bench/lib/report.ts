@@ -1,7 +1,8 @@
 /** Markdown tables for the console, latest.md and the README. */
 import { ABUSE_KINDS, disconnects, refusedPct, sent } from './abuser-protocol.js'
 import type { AbuseReport } from '../scenarios/abuse.js'
-import type { AttachRow, CapacityRow } from '../scenarios/main.js'
+import type { AttachRow } from '../scenarios/attach.js'
+import type { CapacityRow } from '../scenarios/main.js'
 import type { PresenceResult } from '../scenarios/presence.js'
 import type { ResumeReport } from '../scenarios/resume.js'
 import type { ScaleRow } from '../scenarios/scaleout.js'
@@ -27,6 +28,7 @@ export function table (head: string[], rows: Array<Array<string | number>>): str
 const n0 = (x: number): string => Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a'
 const n1 = (x: number): string => Number.isFinite(x) ? x.toFixed(1) : 'n/a'
 const n2 = (x: number): string => Number.isFinite(x) ? x.toFixed(2) : 'n/a'
+const n3 = (x: number): string => Number.isFinite(x) ? x.toFixed(3) : 'n/a'
 const ms = (x: number): string => !Number.isFinite(x) ? 'n/a' : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : Math.round(x).toLocaleString('en-US')
 export function bytes (x: number): string {
   if (!Number.isFinite(x)) return 'n/a'
@@ -41,20 +43,68 @@ export function machineTable (m: Machine): string {
     '\n\n' + Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')
 }
 
+const kib = (x: number): string => Number.isFinite(x) ? `${x.toFixed(1)} KiB` : 'n/a'
+const eldText = (e: AttachRow['eldBefore']): string => e == null ? 'n/a' : `${ms(e.p50)} / ${ms(e.p99)} / ${ms(e.max)}`
+/** "✓" when `x` meets the target (at most `target`), else how far over it is */
+function target (x: number, max: number): string {
+  if (!Number.isFinite(x)) return 'n/a'
+  return x <= max ? `≤ ${max} ✓` : `≤ ${max}: ${(x / max).toFixed(2)}× over`
+}
+
+/** clients attached to one server: wall time and connect latency (meshchat rows: target 0.5 s) */
 export function attachTable (rows: AttachRow[]): string {
-  return table(['system', 'clients', 'servers', 'attach all (s)', 'connect p50 (ms)', 'connect p99 (ms)', 'redirected', 'server RSS / idle client', 'server live heap / idle client (after GC)', 'server buffers / idle client', 'server CPU idle, no clients → 1,000 idle clients (cores)', 'client RSS / client'],
-    rows.map(r => [r.system, r.clients, r.servers, n2(r.attachSec), ms(r.connectP50Ms), ms(r.connectP99Ms), r.redirected, `${n1(r.serverKiBPerClient)} KiB`, `${n1(r.serverHeapKiBPerClient)} KiB`, `${n1(r.serverExternalKiBPerClient)} KiB`, `${n2(r.idleCoresBefore)} → ${n2(r.idleCoresAfter)}`, `${n1(r.clientKiBPerClient)} KiB`]))
+  return table(['system', 'clients → server', 'attach all (s)', 'meshchat target', 'connect p50 (ms)', 'connect p99 (ms)', 'connect max (ms)', 'failed', 'server CPU per attach (ms)', 'server ↔ other servers per attach', 'generator CPU per attach (ms)', 'generator RSS / client', 'redirected', 'generators × in flight'],
+    rows.map(r => [r.system, `${n0(r.clients)} → ${r.node ?? `${r.servers} servers`}`, n2(r.attachSec), r.system === 'meshchat' ? target(r.attachSec, 0.5) : '–', ms(r.connectP50Ms), ms(r.connectP99Ms), ms(r.connectMaxMs),
+      r.failed ?? 0, n2(r.serverCpuMsPerAttach), bytes(r.peerBytesPerAttach ?? NaN), n2(r.clientCpuMsPerAttach), kib(r.clientKiBPerClient), r.redirected, `${r.generators} × ${r.concurrency}`]))
+}
+
+/** idle clients on one server: live heap (after a full GC) and RSS per client (meshchat targets 8 and 16 KiB) */
+export function memoryTable (rows: AttachRow[]): string {
+  return table(['system', 'clients → server', 'live heap before → after (after full GC)', 'live heap / client', 'target', 'buffers / client', 'V8 heap committed before → after', 'RSS before → 2 s after the attach → after the idle window', 'RSS / client', 'target', 'each other server: heap / RSS per client', 'attach all (s)'],
+    rows.map(r => {
+      const mesh = r.system.startsWith('meshchat')
+      return [r.system, `${n0(r.clients)} → ${r.node ?? `${r.servers} servers`}`, `${n1(r.heapBeforeMiB)} → ${n1(r.heapAfterMiB)} MiB`, kib(r.heapKiBPerClient), mesh ? target(r.heapKiBPerClient, 8) : '–', kib(r.externalKiBPerClient),
+        `${n1(r.heapTotalBeforeMiB ?? NaN)} → ${n1(r.heapTotalAfterMiB ?? NaN)} MiB`, `${n1(r.rssBeforeMiB)} → ${n1(r.rssEarlyMiB ?? NaN)} → ${n1(r.rssAfterMiB)} MiB`, kib(r.rssKiBPerClient), mesh ? target(r.rssKiBPerClient, 16) : '–',
+        `${kib(r.otherHeapKiBPerClient)} / ${kib(r.otherRssKiBPerClient)}`, n2(r.attachSec)]
+    }))
+}
+
+/** many idle clients on one server: RSS, CPU and event-loop delay over an idle window */
+export function idleTable (rows: AttachRow[]): string {
+  return table(['system', 'clients → server', 'RSS no clients → idle clients', 'RSS / client', 'live heap with the clients', 'CPU idle (cores): no clients → clients', 'event-loop delay p50 / p99 / max (ms): no clients', 'with the clients', 'window (s)', 'attach all (s)'],
+    rows.map(r => [r.system, `${n0(r.clients)} → ${r.node ?? `${r.servers} servers`}`, `${n1(r.rssBeforeMiB)} → ${n1(r.rssAfterMiB)} MiB`, kib(r.rssKiBPerClient), `${n1(r.heapAfterMiB)} MiB`,
+      `${n3(r.idleCoresBefore)} → ${n3(r.idleCoresAfter)}`, eldText(r.eldBefore), eldText(r.eldAfter), n1(r.idleWindowSec), n2(r.attachSec)]))
+}
+
+/** server CPU per delivered message, meshchat against Socket.IO at each rate both ran */
+export function cpuPerDeliveryTable (steps: StepResult[]): string {
+  const targets: Record<string, number> = { 'room-local': 0.8, 'room chat (spread)': 1.5 }
+  const rows: Array<Array<string | number>> = []
+  const workloads = [...new Set(steps.map(s => s.workload))]
+  for (const w of workloads) {
+    const mine = steps.filter(s => s.workload === w && s.system === 'meshchat')
+    for (const m of mine) {
+      const o = steps.find(s => s.workload === w && s.system === 'socketio' && s.ratePerUser === m.ratePerUser)
+      const ratio = o == null ? NaN : m.usPerDelivery / o.usPerDelivery
+      const ratioNet = o == null ? NaN : (m.usPerDeliveryNet ?? NaN) / (o.usPerDeliveryNet ?? NaN)
+      const t = targets[w]
+      rows.push([w, m.ratePerUser, n0(m.deliveredPerSec), o == null ? 'n/a' : n0(o.deliveredPerSec), n1(m.usPerDelivery), o == null ? 'n/a' : n1(o.usPerDelivery),
+        Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : 'n/a', t == null ? '–' : !Number.isFinite(ratio) ? 'n/a' : ratio <= t ? `≤ ${t}× ✓` : `≤ ${t}×: missed by ${(ratio / t).toFixed(2)}×`,
+        n1(m.usPerDeliveryNet ?? NaN), o == null ? 'n/a' : n1(o.usPerDeliveryNet ?? NaN), Number.isFinite(ratioNet) ? `${ratioNet.toFixed(2)}×` : 'n/a'])
+    }
+  }
+  return table(['workload', 'rate/user', 'meshchat deliveries/s', 'Socket.IO deliveries/s', 'meshchat µs / delivery', 'Socket.IO µs / delivery', 'meshchat / Socket.IO', 'target', 'meshchat µs / delivery, less idle', 'Socket.IO, less idle', 'ratio, less idle'], rows)
 }
 
 export function stepTable (steps: StepResult[]): string {
-  return table(['system', 'rate/user', 'offered msg/s', 'delivered/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'ack p50 ms', 'ack p99 ms', 'loss', 'send errors', 'server CPU (cores)', 'of which idle', 'peak RSS (max server)', 'bytes in / server / s', 'gen CPU (cores)', 'gen lag p99 ms', 'other load (cores)'],
+  return table(['system', 'rate/user', 'offered msg/s', 'delivered/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'ack p50 ms', 'ack p99 ms', 'loss', 'duplicates / reconnects', 'send errors', 'server CPU (cores)', 'of which idle', 'server CPU µs / delivery', 'peak RSS (max server)', 'bytes in / server / s', 'gen CPU (cores)', 'gen lag p99 ms', 'other load (cores)'],
     steps.map(s => {
       const chat = s.perServer.filter(p => p.role === 'server')
       const bytesIn = chat.reduce((n, p) => n + p.bytesInClient + p.bytesInPeer, 0) / Math.max(1, chat.length)
       const cpu = s.perServer.reduce((n, p) => n + p.cpuUtil, 0)
       const errs = Object.entries(s.sendErrors).map(([k, v]) => `${k} ${v}`).join(', ')
-      return [s.label, s.ratePerUser, n0(s.offered), n0(s.deliveredPerSec), ms(s.latency.p50), ms(s.latency.p99), ms(s.latency.p999), ms(s.ackLatency.p50), ms(s.ackLatency.p99), `${n2(s.lossPct)} %`,
-        errs === '' ? '0' : errs, n2(cpu), n2(s.idleCores ?? NaN), `${n1(s.serverPeakRssMiB)} MiB`, `${bytes(bytesIn / s.counterSeconds)}`, n2(s.genCpuSec / s.counterSeconds), ms(s.genLagP99), n2(s.otherCores)]
+      return [s.label, s.ratePerUser, n0(s.offered), n0(s.deliveredPerSec), ms(s.latency.p50), ms(s.latency.p99), ms(s.latency.p999), ms(s.ackLatency.p50), ms(s.ackLatency.p99), `${n2(s.lossPct)} %`, `${n0(s.duplicates ?? NaN)} / ${n0(s.reconnects ?? NaN)}`,
+        errs === '' ? '0' : errs, n2(cpu), n2(s.idleCores ?? NaN), n1(s.usPerDelivery ?? NaN), `${n1(s.serverPeakRssMiB)} MiB`, `${bytes(bytesIn / s.counterSeconds)}`, n2(s.genCpuSec / s.counterSeconds), ms(s.genLagP99), n2(s.otherCores)]
     }))
 }
 
@@ -106,9 +156,9 @@ export function resumeTables (r: ResumeReport): string {
 }
 
 export function scaleTable (rows: ScaleRow[]): string {
-  return table(['workload', 'system', 'servers', 'servers per room', 'offered msg/s', 'delivered/s', 'p50 ms', 'p99 ms', 'loss', 'bytes in / server / s', 'of which from peers', 'msgs in / server / s', 'of which from peers', 'CPU / server (cores)', 'Redis or bootstrap CPU'],
+  return table(['workload', 'system', 'servers', 'servers per room', 'offered msg/s', 'delivered/s', 'p50 ms', 'p99 ms', 'loss', 'bytes in / server / s', 'of which from peers', 'msgs in / server / s', 'of which from peers', 'CPU / server (cores)', 'Redis or bootstrap CPU', 'server CPU µs / delivery'],
     rows.map(r => [r.workload, r.system, r.servers, n2(r.serversPerRoom), n0(r.offered), n0(r.deliveredPerSec), ms(r.p50), ms(r.p99), `${n2(r.lossPct)} %`, bytes(r.bytesInPerServer), bytes(r.peerBytesInPerServer),
-      n0(r.msgsInPerServer), n0(r.peerMsgsInPerServer), n2(r.cpuPerServer), n2(r.hubCpu)]))
+      n0(r.msgsInPerServer), n0(r.peerMsgsInPerServer), n2(r.cpuPerServer), n2(r.hubCpu), n1(r.step.usPerDelivery ?? NaN)]))
 }
 
 /** the abuse step: honest users without and with the abuser, and what the abuser sent, kind by kind */

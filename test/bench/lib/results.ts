@@ -3,7 +3,8 @@ import type { AdapterMode } from './socketio-cluster.js'
 import type { Machine } from './report.js'
 import type { StepResult } from './system.js'
 import type { AbuseConfig, AbuseReport } from '../scenarios/abuse.js'
-import type { AttachRow, CapacityRow } from '../scenarios/main.js'
+import type { AttachRow } from '../scenarios/attach.js'
+import type { CapacityRow } from '../scenarios/main.js'
 import type { PresenceResult } from '../scenarios/presence.js'
 import type { ResumeReport } from '../scenarios/resume.js'
 import type { ScaleRow } from '../scenarios/scaleout.js'
@@ -18,7 +19,17 @@ export interface BenchConfig {
   dmRates: number[]
   localRates: number[]
   step: StepConfig
+  /** clients attached to one server: wall time and connect latency */
   attachClients: number
+  /** idle clients on one server: live heap and RSS per client */
+  memoryClients: number
+  /** idle clients on one server: RSS and event-loop delay */
+  idleClients: number
+  /** connects in flight per generator in those three */
+  attachConcurrency: number
+  /** idle window (no clients, then all of them) of the attach step, ms; the memory and idle steps get idleLongMs */
+  idleMs: number
+  idleLongMs: number
   presence: Array<{ nodes: number, reps: number }>
   presenceChurn: number[]
   churnSeconds: number
@@ -33,13 +44,18 @@ export interface BenchConfig {
 export interface Results {
   kind: 'quick' | 'full'
   machine: Machine
-  options: { quick: boolean, only: string, adapter: AdapterMode, sections: string[], basePort: number, nodes: number, users: number }
+  options: { quick: boolean, only: string, adapter: AdapterMode, sections: string[], basePort: number, nodes: number, users: number, wsClient?: string, edge?: string }
   config: BenchConfig
   startedAt: string
   seconds?: number
   sectionSeconds: Record<string, number>
   errors: Array<{ section: string, error: string }>
+  /** clients attached to one server (meshchat over the light edge, over libp2p, Socket.IO) */
   attach: AttachRow[]
+  /** idle clients on one server: memory per client */
+  memory?: AttachRow[]
+  /** many idle clients on one server: RSS, CPU and event-loop delay */
+  idle?: AttachRow[]
   steps: StepResult[]
   capacity: CapacityRow[]
   presence: PresenceResult[]

@@ -75,6 +75,12 @@ export class SocketIoCluster implements Cluster {
     return ''
   }
 
+  serverProc (i: number): Proc {
+    const p = this.servers[i]
+    if (p == null) throw new Error(`sio${i} is not running`)
+    return p
+  }
+
   processes (): Array<{ name: string, role: ServerSnapshot['role'], proc: Proc }> {
     return [
       ...this.servers.map((proc, i) => ({ name: `sio${i}`, role: 'server' as const, proc })),
@@ -89,7 +95,7 @@ export class SocketIoCluster implements Cluster {
   async snapshot (gc = false): Promise<ClusterSnapshot> {
     const servers: ServerSnapshot[] = await Promise.all(this.servers.map(async (proc, i) => {
       const io = await proc.io(gc)
-      return { name: `sio${i}`, role: 'server' as const, proc: proc.stats(), ...classifyIo(io, this.classify(i)), counters: { ...io.counters, g_heapUsed: io.heapUsed ?? NaN, g_external: io.external ?? NaN } }
+      return { name: `sio${i}`, role: 'server' as const, proc: proc.stats(), ...classifyIo(io, this.classify(i)), counters: { ...io.counters, g_heapUsed: io.heapUsed ?? NaN, g_heapTotal: io.heapTotal ?? NaN, g_external: io.external ?? NaN } }
     }))
     // redis is not a node process: its own INFO counts the bytes it read and wrote
     const bytesIn = emptyTraffic()

@@ -60,6 +60,11 @@ export interface StepResult {
   acked: number
   expected: number
   received: number
+  /** copies of a message a receiver already had (not counted in `received`) */
+  duplicates: number
+  /** meshchat: deliveries that came as a resume replay, and clients that reconnected during the step */
+  replayed: number
+  reconnects: number
   /** deliveries per second (received in the window / window length) */
   deliveredPerSec: number
   lossPct: number
@@ -79,6 +84,13 @@ export interface StepResult {
   idleCores?: number
   /** time after the step until every send was answered and the servers were quiet again */
   settleMs: number
+  /**
+   * server CPU (every server process: nodes + bootstrap, or Socket.IO servers + Redis) per message
+   * delivered to a client, µs: CPU seconds per second of sending / deliveries per second
+   */
+  usPerDelivery: number
+  /** the same less the CPU the attached users cost with nobody sending (idleCores), µs */
+  usPerDeliveryNet?: number
   /** meshchat only: the nodes' own mesh-hop latency (ingress stamp to hand-off to local clients), from /metrics buckets */
   nodeHop?: { count: number, p50: number, p99: number }
   serverPeakRssMiB: number
@@ -119,28 +131,37 @@ export class SystemUnderTest {
     }))
   }
 
-  /** attach every seat of `p` (pinned to its server) and join its rooms */
-  async attach (p: Placement, opts: { concurrency?: number, join?: boolean, pin?: boolean } = {}): Promise<{ wallMs: number, results: AttachResult[] }> {
+  /**
+   * attach every seat of `p` (pinned to its server) and join its rooms. Users' keys are made first;
+   * then every generator starts connecting at the same moment. `wallMs` is from that moment to the
+   * last join, `connectWallMs` to the last welcome (first connect to last welcome over all generators).
+   */
+  async attach (p: Placement, opts: { concurrency?: number, join?: boolean, pin?: boolean, allowFailures?: boolean } = {}): Promise<{ wallMs: number, connectWallMs: number, failed: number, results: AttachResult[] }> {
     this.placement = p
     const specs = this.specs(p, opts.pin ?? true)
-    const t0 = now()
+    const byGen = this.gens.map((_, i) => specs.filter(s => this.genOf(s.key) === i))
+    if (this.system === 'meshchat') await Promise.all(this.gens.map(async (g, i) => g.keys((byGen[i] ?? []).map(s => s.key))))
+    const t0 = now() + 50
     const results = await Promise.all(this.gens.map(async (g, i) => g.attach({
       system: this.system,
-      users: specs.filter(s => this.genOf(s.key) === i),
+      users: byGen[i] ?? [],
       concurrency: opts.concurrency ?? 25,
-      join: opts.join ?? true
+      join: opts.join ?? true,
+      startAt: t0
     })))
     const wallMs = now() - t0
+    const ran = results.filter(r => r.users.length > 0 || r.failed > 0)
+    const connectWallMs = ran.length === 0 ? 0 : Math.max(...ran.map(r => r.connectEnd)) - Math.min(...ran.map(r => r.connectStart))
     for (const [gi, r] of results.entries()) {
       for (const u of r.users) this.attached.set(u.key, { userId: u.userId, server: u.server, gen: gi })
     }
     this.lastAttach = results
     const failed = results.reduce((n, r) => n + r.failed, 0)
-    if (failed > 0) {
+    if (failed > 0 && opts.allowFailures !== true) {
       const msg = results.map(r => r.firstError).find(e => e != null) ?? ''
       throw new Error(`${this.system}: ${failed} of ${specs.length} clients failed to attach or join: ${msg}`)
     }
-    return { wallMs, results }
+    return { wallMs, connectWallMs, failed, results }
   }
 
   async detach (): Promise<void> {
@@ -231,6 +252,9 @@ export class SystemUnderTest {
       acked: sum(r => r.acked),
       expected,
       received,
+      duplicates: sum(r => r.duplicates ?? 0),
+      replayed: sum(r => r.replayed ?? 0),
+      reconnects: sum(r => r.reconnects ?? 0),
       deliveredPerSec: received / measuredSeconds,
       lossPct: expected === 0 ? 0 : Math.max(0, 100 * (expected - received) / expected),
       sendErrors,
@@ -241,6 +265,7 @@ export class SystemUnderTest {
       serverCpuSec,
       otherCores: round(Math.max(0, machineSec - ours) / wallSec, 2),
       settleMs: Math.round(settleMs),
+      usPerDelivery: received === 0 ? NaN : round(serverCpuSec / sendSeconds / (received / measuredSeconds) * 1e6, 1),
       nodeHop: nodeHop(d.servers),
       serverPeakRssMiB: Math.max(...chat.map(s => s.peakRssMiB)),
       perServer

@@ -7,6 +7,7 @@
 import { DEFAULT_BUDGETS } from '../../../node/src/state/budgets.js'
 import { Abuser } from '../lib/abuser-client.js'
 import { ABUSE_KINDS, disconnects, refusedPct, sent } from '../lib/abuser-protocol.js'
+import { MeshchatCluster } from '../lib/meshchat-cluster.js'
 import { sleep } from '../lib/procs.js'
 import { round } from '../lib/system.js'
 import type { AbuseKind, AbuseStats } from '../lib/abuser-protocol.js'
@@ -144,7 +145,8 @@ export async function abuseScenario (reg: ProcRegistry, sut: SystemUnderTest, op
   const { rates, bursts } = abuseRates(cfg.overdrive)
   const sessions = abuseSessions(cfg.sessions)
   const step = { ...cfg.step, kind: 'room' as const, ratePerUser: cfg.ratePerUser }
-  const addr = sut.cluster.clientAddr(node)
+  // the abuser speaks the raw client protocol over the libp2p gateway (test/helpers/raw-client.ts)
+  const addr = sut.cluster instanceof MeshchatCluster ? sut.cluster.gatewayAddr(node) : sut.cluster.clientAddr(node)
 
   const abuser = new Abuser(reg)
   try {

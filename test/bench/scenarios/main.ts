@@ -2,80 +2,9 @@
  * The head-to-head workloads on one meshchat mesh and one Socket.IO cluster of the same size, both
  * up for the whole phase; the systems take turns at each rate so that a noisy machine hits both.
  */
-import { Histogram, summarize } from '../lib/histogram.js'
 import { round } from '../lib/system.js'
-import { sleep } from '../lib/procs.js'
 import type { SystemUnderTest, StepOptions, StepResult } from '../lib/system.js'
 import type { Placement } from '../lib/workload.js'
-
-export interface AttachRow {
-  system: string
-  clients: number
-  servers: number
-  /** wall time to connect every client (generators in parallel, `concurrency` each) */
-  attachSec: number
-  connectP50Ms: number
-  connectP99Ms: number
-  /** clients a meshchat node redirected to another node (placement) */
-  redirected: number
-  /** server RSS growth per idle connected client, summed over the chat servers */
-  serverKiBPerClient: number
-  /** V8 heap growth per client after a full GC on every server: live memory a client holds on the server side */
-  serverHeapKiBPerClient: number
-  /** Buffers and ArrayBuffers outside the heap, per client, after the same GC */
-  serverExternalKiBPerClient: number
-  /** server CPU (cores, all server processes) with no clients, and with every client attached and idle */
-  idleCoresBefore: number
-  idleCoresAfter: number
-  /** the same, client side: load generator RSS growth per client */
-  clientKiBPerClient: number
-  serverRssBeforeMiB: number
-  serverRssAfterMiB: number
-}
-
-export async function attachScenario (sut: SystemUnderTest, clients: number, concurrency: number, idleMs = 3000): Promise<AttachRow> {
-  const servers = sut.cluster.size
-  const placement: Placement = {
-    name: 'idle',
-    servers,
-    seats: Array.from({ length: clients }, (_, key) => ({ key, server: key % servers, rooms: [] })),
-    roomSizes: {}
-  }
-  await sleep(500)
-  const mem = async (): Promise<{ rss: number, heap: number, ext: number }> => {
-    const chat = (await sut.cluster.snapshot(true)).servers.filter(s => s.role === 'server')
-    const sum = (f: (s: typeof chat[number]) => number): number => chat.reduce((n, s) => n + f(s), 0)
-    return { rss: sum(s => s.proc.rssBytes), heap: sum(s => s.counters.g_heapUsed ?? NaN), ext: sum(s => s.counters.g_external ?? NaN) }
-  }
-  const { rss: before, heap: heapBefore, ext: extBefore } = await mem()
-  const idleBefore = await sut.idleCpu(idleMs)
-  const { wallMs, results } = await sut.attach(placement, { concurrency, join: false, pin: false })
-  // let the attach burst settle (timers, presence gossip) before reading
-  await sleep(1500)
-  const { rss: after, heap: heapAfter, ext: extAfter } = await mem()
-  const idleAfter = await sut.idleCpu(idleMs)
-  const connect = Histogram.from(...results.map(r => r.connectMs))
-  const s = summarize(connect)
-  const row: AttachRow = {
-    system: sut.cluster.label,
-    clients,
-    servers,
-    attachSec: round(wallMs / 1000, 2),
-    connectP50Ms: round(s.p50, 1),
-    connectP99Ms: round(s.p99, 1),
-    redirected: results.reduce((n, r) => n + r.users.filter(u => u.redirected).length, 0),
-    serverKiBPerClient: round((after - before) / clients / 1024, 1),
-    serverHeapKiBPerClient: round((heapAfter - heapBefore) / clients / 1024, 1),
-    serverExternalKiBPerClient: round((extAfter - extBefore) / clients / 1024, 1),
-    clientKiBPerClient: round(results.reduce((n, r) => n + r.rssAfter - r.rssBefore, 0) / clients / 1024, 1),
-    idleCoresBefore: round(idleBefore, 3),
-    idleCoresAfter: round(idleAfter, 3),
-    serverRssBeforeMiB: round(before / 1024 / 1024, 1),
-    serverRssAfterMiB: round(after / 1024 / 1024, 1)
-  }
-  await sut.detach()
-  return row
-}
 
 /** a step is saturated past use: later, higher rates are skipped for that system */
 export function saturated (r: StepResult): boolean {
@@ -105,9 +34,11 @@ export async function sweep (suts: SystemUnderTest[], workload: string, placemen
       if (done.has(s.cluster.label)) continue
       const r = await s.step(workload, { ...step, kind, ratePerUser: rate })
       r.idleCores = Math.round((idle.get(s.cluster.label) ?? NaN) * 1000) / 1000
+      const busy = r.serverCpuSec / r.counterSeconds - r.idleCores
+      r.usPerDeliveryNet = r.deliveredPerSec > 0 && Number.isFinite(busy) ? round(busy / r.deliveredPerSec * 1e6, 1) : NaN
       out.push(r)
       const errs = Object.entries(r.sendErrors).map(([k, v]) => `${k}×${v}`).join(' ')
-      log(`  ${workload} ${rate}/s/user ${s.cluster.label}: ${Math.round(r.deliveredPerSec)} deliveries/s, p50 ${r.latency.p50} p99 ${r.latency.p99} p99.9 ${r.latency.p999} ms, loss ${r.lossPct.toFixed(2)} %, server CPU ${r.serverCpuSec.toFixed(1)} s, gen lag p99 ${r.genLagP99} ms${errs !== '' ? `, errors ${errs}` : ''}`)
+      log(`  ${workload} ${rate}/s/user ${s.cluster.label}: ${Math.round(r.deliveredPerSec)} deliveries/s, p50 ${r.latency.p50} p99 ${r.latency.p99} p99.9 ${r.latency.p999} ms, loss ${r.lossPct.toFixed(2)} %${r.duplicates > 0 || r.reconnects > 0 ? ` (${r.duplicates} duplicates, ${r.replayed} replayed, ${r.reconnects} reconnects)` : ''}, server CPU ${r.serverCpuSec.toFixed(1)} s (${r.usPerDelivery} µs per delivery), gen CPU ${(r.genCpuSec / r.counterSeconds).toFixed(2)} cores, gen lag p99 ${r.genLagP99} ms${errs !== '' ? `, errors ${errs}` : ''}`)
       if (saturated(r) || r.latency.p99 > 100) {
         // the rate at which p99 passes 100 ms is found; higher rates would only overload the machine
         done.add(s.cluster.label)
