@@ -121,6 +121,7 @@ export class MeshchatNode {
   private readonly logger: ComponentLogger
   private readonly libp2pRegistry?: Registry
   private state: 'new' | 'running' | 'stopped' = 'new'
+  private gatewayAddrCache?: string[]
   private readonly releaseLock: () => void
 
   private constructor (args: {
@@ -257,6 +258,7 @@ export class MeshchatNode {
       nodes: () => this.presence.replica.nodes()
     })
     // dial a node the moment its first heartbeat arrives, not at the dialer's next pass
+    this.gateway.addEventListener('self:peer:update', () => { this.gatewayAddrCache = undefined })
     this.presence.addEventListener('change', supervisor.wrap('dialer:learn', (evt: CustomEvent<PresenceChange>) => {
       for (const d of evt.detail.nodes) {
         if (!d.up) continue
@@ -453,7 +455,11 @@ export class MeshchatNode {
     // both hosts listen before any service runs: their addresses go into the first heartbeat
     await this.mesh.start()
     await this.gateway.start()
-    for (const [, service] of this.lifecycle()) await service.start()
+    for (const [, service] of this.lifecycle()) {
+      await service.start()
+      // a listener that just started adds its URL
+      this.gatewayAddrCache = undefined
+    }
   }
 
   /**
@@ -524,7 +530,9 @@ export class MeshchatNode {
 
   /** every address a client can attach at: the WebSocket edge's URLs first, then the libp2p gateway's multiaddrs (with /p2p/) */
   gatewayAddrs (): string[] {
-    return [...this.wsUrls(), ...this.gateway.getMultiaddrs().map(a => a.toString())]
+    // every placement decision reads these; they change only when a listener or an announced address does
+    this.gatewayAddrCache ??= [...this.wsUrls(), ...this.gateway.getMultiaddrs().map(a => a.toString())]
+    return this.gatewayAddrCache
   }
 
   /** mesh multiaddrs other nodes can dial (with /p2p/) */

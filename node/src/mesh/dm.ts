@@ -320,10 +320,9 @@ export class DmService implements Startable, MailboxHandler {
 
   /** a device of `user` attached: fetch the user's mailbox from every owner and deliver it in order */
   collect (user: string, deviceId: string): void {
-    // the owners check that this node hosts the user before they hand the mailbox over: let the
-    // attach reach them now rather than at the end of the presence batch
-    this.c.presence.flush()
-    this.c.supervisor.track('dm:collect', this.collectNow(user, deviceId))
+    // the owners check that this node hosts the user before they hand the mailbox over: ask once the
+    // attach has gone out (a burst of attaches is still one presence delta)
+    this.c.supervisor.track('dm:collect', this.c.presence.published().then(async () => this.collectNow(user, deviceId)))
   }
 
   private async collectNow (user: string, deviceId: string): Promise<number> {

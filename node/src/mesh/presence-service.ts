@@ -53,6 +53,8 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   private readonly c: PresenceComponents
   private readonly timings: Timings
   private pending: PresenceOp[] = []
+  /** callers of published() waiting for the next flush */
+  private readonly afterFlush: Array<() => void> = []
   private flushTimer?: ReturnType<typeof setTimeout>
   private beatTimer?: ReturnType<typeof setInterval>
   private checkTimer?: ReturnType<typeof setInterval>
@@ -153,10 +155,23 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     this.flushTimer ??= this.c.supervisor.timeout('presence:flush', () => { this.flush() }, this.timings.presenceBatchMs)
   }
 
+  /**
+   * Resolves once what is pending now has gone out (signed and handed to
+   * gossip): for work that other nodes check against this node's presence,
+   * such as a mailbox read for a user who just attached. A burst of attaches
+   * still makes one delta.
+   */
+  async published (): Promise<void> {
+    if (this.pending.length > 0) await new Promise<void>(resolve => { this.afterFlush.push(resolve) })
+    await this.publishing
+  }
+
   /** publish the pending ops as one delta now */
   flush (): void {
     clearTimeout(this.flushTimer)
     this.flushTimer = undefined
+    const waiting = this.afterFlush.splice(0)
+    for (const wake of waiting) wake()
     if (this.pending.length === 0) return
     const delta = this.local.apply(this.pending)
     this.pending = []

@@ -93,6 +93,11 @@ function toEvent (r: Row): StoredRoomEvent {
 export class MessageStore {
   readonly path: string
   private readonly db: DatabaseSync
+  /**
+   * queued DMs per user, kept in memory: a node asks "does this user have mail here?" on every
+   * attach and every presence change, and the answer is almost always no
+   */
+  private readonly mailCounts = new Map<string, number>()
   private readonly stmts: {
     insert: StatementSync
     get: StatementSync
@@ -108,10 +113,7 @@ export class MessageStore {
     mbPut: StatementSync
     mbList: StatementSync
     mbDelete: StatementSync
-    mbCount: StatementSync
     mbSenderCount: StatementSync
-    mbUsers: StatementSync
-    mbAll: StatementSync
     mbPruneAge: StatementSync
   }
 
@@ -142,12 +144,23 @@ export class MessageStore {
       mbPut: this.db.prepare('INSERT OR IGNORE INTO mailbox (user, id, hlc, origin, event, sender) VALUES (?, ?, ?, ?, ?, ?)'),
       mbList: this.db.prepare('SELECT id, hlc, origin, event, sender FROM mailbox WHERE user = ? ORDER BY hlc, id LIMIT ?'),
       mbDelete: this.db.prepare('DELETE FROM mailbox WHERE user = ? AND id = ?'),
-      mbCount: this.db.prepare('SELECT count(*) AS n FROM mailbox WHERE user = ?'),
       mbSenderCount: this.db.prepare('SELECT count(*) AS n FROM mailbox WHERE user = ? AND sender = ?'),
       mbPruneAge: this.db.prepare('DELETE FROM mailbox WHERE hlc < ?'),
-      mbUsers: this.db.prepare('SELECT DISTINCT user FROM mailbox'),
-      mbAll: this.db.prepare('SELECT count(*) AS n FROM mailbox')
     }
+    this.loadMailCounts()
+  }
+
+  private loadMailCounts (): void {
+    this.mailCounts.clear()
+    for (const r of this.db.prepare('SELECT user, count(*) AS n FROM mailbox GROUP BY user').all() as Row[]) {
+      this.mailCounts.set(r.user as string, Number(r.n))
+    }
+  }
+
+  private countMail (user: string, delta: number): void {
+    const n = (this.mailCounts.get(user) ?? 0) + delta
+    if (n <= 0) this.mailCounts.delete(user)
+    else this.mailCounts.set(user, n)
   }
 
   /** the schema version of the open file */
@@ -290,11 +303,14 @@ export class MessageStore {
 
   /** queue a DM in `user`'s mailbox; false if it was already there */
   mailboxPut (user: string, e: MailboxEvent): boolean {
-    return Number(this.stmts.mbPut.run(user, e.id, e.hlc, e.origin, e.event, e.sender).changes) > 0
+    const added = Number(this.stmts.mbPut.run(user, e.id, e.hlc, e.origin, e.event, e.sender).changes) > 0
+    if (added) this.countMail(user, 1)
+    return added
   }
 
   /** the oldest `limit` DMs of a mailbox, in (hlc, id) order */
   mailboxList (user: string, limit: number): MailboxEvent[] {
+    if (!this.mailCounts.has(user)) return []
     return (this.stmts.mbList.all(user, limit) as Row[]).map(r => ({
       id: r.id as Uint8Array,
       hlc: r.hlc as bigint,
@@ -313,7 +329,9 @@ export class MessageStore {
   mailboxPrune (maxAgeMs: number, now: number): number {
     if (maxAgeMs <= 0) return 0
     const cutoff = BigInt(Math.max(0, Math.floor(now - maxAgeMs))) << 16n
-    return Number(this.stmts.mbPruneAge.run(cutoff).changes)
+    const n = Number(this.stmts.mbPruneAge.run(cutoff).changes)
+    if (n > 0) this.loadMailCounts()
+    return n
   }
 
   mailboxDelete (user: string, ids: Iterable<Uint8Array>): number {
@@ -322,6 +340,7 @@ export class MessageStore {
     try {
       for (const id of ids) n += Number(this.stmts.mbDelete.run(user, id).changes)
       this.db.exec('COMMIT')
+      this.countMail(user, -n)
     } catch (err) {
       this.db.exec('ROLLBACK')
       throw err
@@ -330,16 +349,18 @@ export class MessageStore {
   }
 
   mailboxCount (user: string): number {
-    return Number((this.stmts.mbCount.get(user) as Row).n)
+    return this.mailCounts.get(user) ?? 0
   }
 
   /** users with queued DMs on this node */
   mailboxUsers (): string[] {
-    return (this.stmts.mbUsers.all() as Row[]).map(r => r.user as string)
+    return [...this.mailCounts.keys()]
   }
 
   mailboxTotal (): number {
-    return Number((this.stmts.mbAll.get() as Row).n)
+    let n = 0
+    for (const c of this.mailCounts.values()) n += c
+    return n
   }
 
   get isOpen (): boolean {
