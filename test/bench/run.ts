@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, release, totalmem } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { MeshchatCluster } from './lib/meshchat-cluster.js'
@@ -19,6 +19,7 @@ import { SystemUnderTest } from './lib/system.js'
 import { local, spread } from './lib/workload.js'
 import { machineTable } from './lib/report.js'
 import { render } from './lib/render.js'
+import { summarizeDir, windowsFromSteps } from './lib/profile.js'
 import { abuseScenario } from './scenarios/abuse.js'
 import { oneServer } from './scenarios/attach.js'
 import { capacity, sweep } from './scenarios/main.js'
@@ -51,6 +52,13 @@ const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
                         libp2p gateway); the attach section measures both either way
   --ws-client <c>       WebSocket class of meshchat's light clients in the load generators:
                         ws (the ws package, default) or undici (Node's global WebSocket)
+  --rates <list>        comma-separated msg/s per user for the room, DM and room-local sweeps instead
+                        of the preset ones (e.g. --rates 0.5: 100 msg/s at 200 users)
+  --profile             a V8 CPU profile of every server process (node --cpu-prof) in
+                        test/bench/results/profiles/<run>/, and a table of where the meshchat nodes'
+                        CPU goes (self time per component, in each step's measured window) in
+                        latest.md and the run's JSON; the same table for any directory of profiles:
+                        node dist/test/bench/lib/profile.js <dir> [--results <run.json>]
   --report <file.json>  only re-render latest.md, latest.json and the chart from a saved run
   --help                this text
 
@@ -68,6 +76,8 @@ const { values: argv } = parseArgs({
     users: { type: 'string' },
     'ws-client': { type: 'string', default: 'ws' },
     edge: { type: 'string', default: 'ws' },
+    rates: { type: 'string' },
+    profile: { type: 'boolean', default: false },
     report: { type: 'string' },
     help: { type: 'boolean', default: false }
   },
@@ -108,6 +118,9 @@ const edge: MeshEdge = argv.edge === 'libp2p' ? 'libp2p' : 'ws'
 if (argv.edge !== 'ws' && argv.edge !== 'libp2p') { console.error('--edge takes: ws or libp2p'); process.exit(2) }
 MeshchatCluster.defaultEdge = edge
 
+const rates = argv.rates?.split(',').map(s => Number(s.trim())).filter(r => r !== 0)
+if (rates != null && (rates.length === 0 || rates.some(r => !(r > 0)))) { console.error('--rates takes positive numbers (msg/s per user), comma-separated'); process.exit(2) }
+
 const cfg: BenchConfig = quick
   ? {
       users, rooms: Math.max(1, Math.round(users / 10)), generators: 2,
@@ -132,6 +145,12 @@ const cfg: BenchConfig = quick
       // 100 msg/s at 400 users (the next rate, 200 msg/s, is where meshchat's p99 passes 100 ms on 2 cores)
       abuse: { ratePerUser: 0.25, overdrive: 1.5, leadMs: 500, sessions: 5, step: { durationMs: 20000, warmupMs: 4000, drainMs: 3000, msgBytes: 100 } }
     }
+
+if (rates != null) {
+  cfg.roomRates = rates
+  cfg.dmRates = rates
+  cfg.localRates = rates
+}
 
 function version (pkg: string): string {
   try { return (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version } catch { return '?' }
@@ -170,7 +189,7 @@ const m = machine()
 const results: Results = {
   kind: quick ? 'quick' : 'full',
   machine: m,
-  options: { quick, only: only ?? 'both', adapter, sections: [...sections], basePort: base, nodes, users, wsClient, edge },
+  options: { quick, only: only ?? 'both', adapter, sections: [...sections], basePort: base, nodes, users, wsClient, edge, ...(rates != null ? { rates } : {}), ...(argv.profile === true ? { profile: true } : {}) },
   config: cfg,
   startedAt: new Date(started).toISOString(),
   sectionSeconds: {},
@@ -186,6 +205,12 @@ const chartDir = join(REPO_ROOT, 'docs', 'bench')
 mkdirSync(resultsDir, { recursive: true })
 const stamp = results.startedAt.replace(/[:.]/g, '-').slice(0, 19)
 const jsonPath = join(resultsDir, `${stamp}-${results.kind}.json`)
+// --profile: every server process the registry starts writes <seq>-<name>.cpuprofile here on exit (procs.ts)
+const profileDir = argv.profile === true ? join(resultsDir, 'profiles', stamp) : undefined
+if (profileDir != null) {
+  mkdirSync(profileDir, { recursive: true })
+  process.env.MESHCHAT_BENCH_CPU_PROF = profileDir
+}
 
 const log = (s: string): void => { console.log(s) }
 const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(0)} s`
@@ -382,6 +407,19 @@ try {
   }
 } finally {
   await reg.stopAll()
+}
+
+if (profileDir != null && !interrupted()) {
+  // the nodes wrote their profiles as they exited: one table per meshchat step (its measured window)
+  try {
+    const windows = windowsFromSteps(results.steps)
+    results.profile = {
+      dir: relative(REPO_ROOT, profileDir),
+      tables: summarizeDir(profileDir, windows.length > 0 ? windows : undefined, { top: 25 })
+    }
+  } catch (err) {
+    results.errors.push({ section: 'profile summary', error: (err as Error).message })
+  }
 }
 
 // ---- report

@@ -286,9 +286,11 @@ export class ProcRegistry {
   /** a node process with the byte-counting preload */
   spawnNode (name: string, script: string, args: string[], opts: Partial<SpawnOptions> = {}): Proc {
     // --expose-gc lets the preload collect garbage before a memory reading; it changes nothing else.
-    // MESHCHAT_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every server process there (on exit)
+    // MESHCHAT_BENCH_CPU_PROF=<dir> (set by --profile) writes a V8 CPU profile of every server process
+    // there (on exit), named like its log: <seq>-<name>.cpuprofile, so a restarted node keeps both
     const prof = process.env.MESHCHAT_BENCH_CPU_PROF
-    const profArgs = prof == null || prof === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-name', `${name}.cpuprofile`]
+    const seq = String(this.counter + 1).padStart(3, '0')
+    const profArgs = prof == null || prof === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-name', `${seq}-${name}.cpuprofile`]
     return this.spawn({ name, command: process.execPath, args: ['--expose-gc', ...profArgs, '--import', PRELOAD, script, ...args], stats: true, ...opts })
   }
 

@@ -3,6 +3,7 @@ import { model } from '../model.js'
 import {
   abuseTables, attachTable, capacityTable, cpuPerDeliveryTable, duplicatesTable, idleTable, machineTable, memoryTable, nodeHopTable, perProcessTable, presenceTables, resumeTables, scaleTable, stepTable, table
 } from './report.js'
+import { COMPONENTS, profileTable } from './profile.js'
 import { COLORS, lineChart } from './svg.js'
 import type { Results } from './results.js'
 import type { Series } from './svg.js'
@@ -72,6 +73,16 @@ export function render (results: Results): { md: string, svg?: string } {
       `watch lists of ${a.watchSize} users, status changes, pings, DM acks; when the node ends its session it reconnects at once with the same key. ` +
       `${ac != null ? `${ac.step.durationMs / 1000} s per run, the first ${ac.step.warmupMs / 1000} s not measured. ` : ''}"refused %" counts error replies and typing notices acknowledged but dropped over budget. ` +
       `Socket.IO has no equivalent request budgets, so this step runs on meshchat only.\n\n${abuseTables(a)}`)
+  }
+  if (results.profile != null) {
+    const pr = results.profile
+    const runJson = `test/bench/results/${results.startedAt.replace(/[:.]/g, '-').slice(0, 19)}-${results.kind}.json`
+    md.push(`\n## Where the meshchat nodes' CPU goes (V8 CPU profiles)\n\n` +
+      `\`--profile\`: every server process ran under \`node --cpu-prof\` (profiles in \`${pr.dir}/\`). The nodes' samples inside each step's measured window (after the warm-up, to the end of sending) are summed by self time and put in a component by script URL and function; shared code (Node internals, natives, helpers such as uint8arraylist, @noble/hashes or protons-runtime) counts for its nearest caller that has a component. ` +
+      `Percentages are of busy (non-idle) sample time; samples are wall-clock, so when the machine is short of cores "cores as sampled" exceeds the CPU the nodes got (/proc), which is what the µs per delivery use. ` +
+      `The same tables from the profiles: \`node dist/test/bench/lib/profile.js ${pr.dir} --results ${runJson}\` (add \`--top 40\` for the functions behind them).\n\n` +
+      pr.tables.map(t => profileTable(t)).join('\n\n') +
+      `\n\n${table(['component', 'what it holds'], COMPONENTS.map(c => [c.label, c.what]))}`)
   }
   if (results.resume != null) md.push(`\n## Resume and history (meshchat, ${nodes} nodes)\n\n${resumeTables(results.resume)}`)
   if (results.presence.length > 0) md.push(`\n## Presence (meshchat)\n\n${presenceTables(results.presence)}`)

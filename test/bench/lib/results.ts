@@ -1,6 +1,7 @@
 /** The shape of one run's JSON (test/bench/results/<date>-<kind>.json). */
 import type { AdapterMode } from './socketio-cluster.js'
 import type { Machine } from './report.js'
+import type { ProfileTable } from './profile.js'
 import type { StepResult } from './system.js'
 import type { AbuseConfig, AbuseReport } from '../scenarios/abuse.js'
 import type { AttachRow } from '../scenarios/attach.js'
@@ -44,7 +45,7 @@ export interface BenchConfig {
 export interface Results {
   kind: 'quick' | 'full'
   machine: Machine
-  options: { quick: boolean, only: string, adapter: AdapterMode, sections: string[], basePort: number, nodes: number, users: number, wsClient?: string, edge?: string }
+  options: { quick: boolean, only: string, adapter: AdapterMode, sections: string[], basePort: number, nodes: number, users: number, wsClient?: string, edge?: string, rates?: number[], profile?: boolean }
   config: BenchConfig
   startedAt: string
   seconds?: number
@@ -65,4 +66,6 @@ export interface Results {
   scale: ScaleRow[]
   /** honest users' latency without and with one abusive client on their node (meshchat only) */
   abuse?: AbuseReport
+  /** --profile: where the meshchat nodes' CPU went, per component, from their V8 CPU profiles (profile.ts) */
+  profile?: { dir: string, tables: ProfileTable[] }
 }

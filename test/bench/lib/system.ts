@@ -95,6 +95,11 @@ export interface StepResult {
   nodeHop?: { count: number, p50: number, p99: number }
   serverPeakRssMiB: number
   perServer: ServerRow[]
+  /**
+   * the measured window (after the warm-up, to the end of sending) on CLOCK_MONOTONIC, µs: the
+   * clock of process.hrtime and of V8 CPU profiles, so `--profile` can sum the nodes' samples inside it
+   */
+  profileWindow?: { fromUs: number, toUs: number }
 }
 
 const MiB = 1024 * 1024
@@ -203,7 +208,10 @@ export class SystemUnderTest {
     const [before, genBefore] = await Promise.all([this.cluster.snapshot(), Promise.all(this.gens.map(async g => g.stats()))])
     const machine0 = machineBusySec()
     const self0 = process.cpuUsage()
+    // the same moment on CLOCK_MONOTONIC (µs), the clock of the nodes' V8 CPU profiles
+    const mono = Number(process.hrtime.bigint() / 1000n)
     const startAt = now() + 300
+    const profileWindow = { fromUs: mono + (300 + o.warmupMs) * 1000, toUs: mono + (300 + o.durationMs) * 1000 }
     o.onStart?.(startAt)
     const results: RunResult[] = await Promise.all(this.gens.map(async (g, i) => g.run({
       kind: o.kind,
@@ -268,7 +276,8 @@ export class SystemUnderTest {
       usPerDelivery: received === 0 ? NaN : round(serverCpuSec / sendSeconds / (received / measuredSeconds) * 1e6, 1),
       nodeHop: nodeHop(d.servers),
       serverPeakRssMiB: Math.max(...chat.map(s => s.peakRssMiB)),
-      perServer
+      perServer,
+      profileWindow
     }
   }
 
