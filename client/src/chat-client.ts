@@ -4,20 +4,21 @@ import { DisconnectedError, ErrorCode, MeshchatError, TimeoutError, errorFromCod
 import { Connection } from './connection.js'
 import { CLIENT_PROTOCOL_VERSION } from './protocol/ids.js'
 import { DeliveryKind, DmState } from './protocol/pb/client.js'
-import { openEvent, signEvent } from './protocol/signing.js'
+import { idToHex, openEvent, signEvent } from './protocol/signing.js'
 import { cursorOf, positionOf } from './cursor.js'
 import { encodeDisplayName, validateRoom } from './protocol/validate.js'
 import { loadOrCreateIdentity, memoryKeyStore } from './key-store.js'
 import { RoomState, SeenIds } from './room-state.js'
 import { webSocketTransport } from './transports/websocket.js'
 import { userIdOf } from './protocol/keys.js'
+import { conversationId } from './protocol/conversation.js'
 import type { SigningKey } from './protocol/keys.js'
 import type { EventContent, OpenedEvent } from './protocol/signing.js'
 import type { ClientFrame, ServerFrame, Welcome, NodeInfo, Delivery, HistoryPage } from './protocol/pb/client.js'
 import type { ClientTransport } from './transport.js'
 import type {
-  ChatClientEvents, ChatClientOptions, ChatMessage, ConnectionState, DmResult, HistoryCursor, HistoryResult,
-  PresenceStatus, RosterMember, SendResult, UserState, WelcomeInfo
+  ChatClientEvents, ChatClientOptions, ChatMessage, ConnectionState, DirectMessage, DmHistoryResult, DmResult, HistoryCursor, HistoryResult,
+  PresenceStatus, ReadPosition, ReadReceipt, RosterMember, SendResult, UserState, WelcomeInfo
 } from './types.js'
 
 export type * from './types.js'
@@ -33,6 +34,11 @@ function randomNonce (): Uint8Array {
   globalThis.crypto.getRandomValues(n)
   return n
 }
+
+/** conversations whose newest cursor the client keeps */
+const MAX_DM_CURSORS = 1000
+/** conversations caught up from their history after a reconnect (each costs one history request) */
+const RESUMED_DMS = 10
 
 type Options = Required<Omit<ChatClientOptions, 'privateKey' | 'keyStore' | 'transports' | 'rooms'>> & Pick<ChatClientOptions, 'privateKey' | 'keyStore' | 'transports' | 'rooms'>
 
@@ -56,6 +62,12 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   private readonly rooms = new Map<string, RoomState>()
   private readonly dmSeen: SeenIds
   private readonly dmAckQueue: Uint8Array[] = []
+  /** read positions by room ('#' + room) or DM peer ('@' + user id), then by reader */
+  private readonly reads = new Map<string, Map<string, ReadPosition>>()
+  /** the newest DM cursor seen per conversation, by peer */
+  private readonly dmCursors = new Map<string, string>()
+  /** the last position this device sent a receipt for, by the same keys */
+  private readonly readSent = new Map<string, string>()
   private dmAckTimer?: ReturnType<typeof setTimeout>
   private watched: string[] = []
   private alternates: NodeInfo[] = []
@@ -86,6 +98,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
       dedupeWindow: 5000,
       affinity: false,
       redirect: true,
+      receipts: true,
       ...opts
     }
     this.status = this.opts.status
@@ -294,7 +307,30 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     this.setState('connected', addr)
     this.safeDispatchEvent('welcome', { detail: this._welcome })
     this.flushOutbox()
+    this.resumeDms()
     return this._welcome
+  }
+
+  /**
+   * After a reconnect: the DMs of the conversations this client has seen that
+   * arrived while it was away (another device of the user took them live, so
+   * no mailbox kept them), from each conversation's history, as `dm` events.
+   * The most recently active conversations only (RESUMED_DMS), best effort.
+   */
+  private resumeDms (): void {
+    const peers = [...this.dmCursors.keys()].slice(-RESUMED_DMS)
+    void (async () => {
+      for (const peer of peers) {
+        if (this._state !== 'connected') return
+        try {
+          for (const m of (await this.dmHistory(peer, { after: this.dmCursors.get(peer), limit: 100 })).messages) {
+            if (this.dmSeen.add(m.id)) this.safeDispatchEvent('dm', { detail: m })
+          }
+        } catch {
+          // the next reconnect tries again; the conversation's history has it meanwhile
+        }
+      }
+    })()
   }
 
   /** the channel to the node is gone */
@@ -358,11 +394,17 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
       this.safeDispatchEvent('typing', { detail: { room: ev.room ?? '', userId: ev.author, name: ev.name, active: ev.active === true } })
       return
     }
+    if (ev.kind === 'receipt') {
+      this.onReceipt(ev)
+      return
+    }
     if (ev.kind === 'dm') {
       if (d.kind === DeliveryKind.MAILBOX) this.queueDmAck(ev.id)
       if (!this.dmSeen.add(ev.idHex)) return
+      const cursor = cursorOf({ hlc: d.hlc, id: ev.id })
+      this.advanceDm(ev.author === this.userId ? ev.to ?? '' : ev.author, cursor)
       this.safeDispatchEvent('dm', {
-        detail: { id: ev.idHex, from: ev.author, to: ev.to ?? '', name: ev.name, text: ev.text ?? '', cursor: cursorOf({ hlc: d.hlc, id: ev.id }), ts: ev.ts, origin: d.origin, via: d.kind === DeliveryKind.MAILBOX ? 'mailbox' : 'live' }
+        detail: { id: ev.idHex, from: ev.author, to: ev.to ?? '', name: ev.name, text: ev.text ?? '', cursor, ts: ev.ts, origin: d.origin, via: d.kind === DeliveryKind.MAILBOX ? 'mailbox' : 'live' }
       })
       return
     }
@@ -370,6 +412,32 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     if (st == null) return
     if (!st.accept({ hlc: d.hlc, id: ev.id }, ev.idHex)) return
     this.safeDispatchEvent('message', { detail: this.toMessage(ev, d, d.kind === DeliveryKind.REPLAY ? 'replay' : 'live') })
+  }
+
+  /** a verified receipt: kept as the reader's position when it moves forward, then shown */
+  private onReceipt (ev: OpenedEvent): void {
+    if (ev.read == null) return
+    let key: string
+    const detail: ReadReceipt = { userId: ev.author, name: ev.name, id: idToHex(ev.read.id), cursor: cursorOf(ev.read) }
+    if (ev.room != null) {
+      if (!this.rooms.has(ev.room)) return
+      key = '#' + ev.room
+      detail.room = ev.room
+    } else {
+      // a DM receipt concerns this user's conversation with its other participant
+      const peer = ev.author === this.userId ? ev.to : ev.to === this.userId ? ev.author : undefined
+      if (peer == null) return
+      key = '@' + peer
+      detail.peer = peer
+    }
+    let byUser = this.reads.get(key)
+    if (byUser == null) this.reads.set(key, byUser = new Map())
+    const before = byUser.get(ev.author)
+    if (before != null && before.cursor >= detail.cursor) return
+    byUser.set(ev.author, { userId: ev.author, name: ev.name, cursor: detail.cursor })
+    // this device's own receipt coming back is not news; another device of the same user's is
+    const own = ev.author === this.userId && (this.readSent.get(key) ?? '') >= detail.cursor
+    if (!own) this.safeDispatchEvent('receipt', { detail })
   }
 
   private toMessage (ev: OpenedEvent, d: Delivery, via: ChatMessage['via']): ChatMessage {
@@ -410,6 +478,8 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
 
   async leave (room: string): Promise<void> {
     this.rooms.delete(room)
+    this.reads.delete('#' + room)
+    this.readSent.delete('#' + room)
     await this.request({ leave: { room } })
   }
 
@@ -434,9 +504,11 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   async dm (userId: string, text: string): Promise<DmResult> {
     const event = await this.sign({ kind: 'dm', to: userId, text })
     const ack = (await this.submit(event)).publishAck
+    const cursor = cursorOf({ hlc: ack?.hlc ?? 0n, id: event.id })
+    this.advanceDm(userId, cursor)
     return {
       id: event.idHex,
-      cursor: cursorOf({ hlc: ack?.hlc ?? 0n, id: event.id }),
+      cursor,
       state: ack?.dm === DmState.QUEUED ? 'queued' : 'delivered',
       copies: ack?.copies ?? 0
     }
@@ -490,6 +562,100 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
       }
     }
     return { messages, more: page.more }
+  }
+
+  /**
+   * A page of this user's DM conversation with `peer`, oldest first: the
+   * conversation's history is kept on the mesh, so it survives reloads and is
+   * the same on every device. Page back with `before` (the oldest message's
+   * cursor), resume with `after` (the newest one's).
+   */
+  async dmHistory (peer: string, opts: { before?: HistoryCursor, after?: HistoryCursor, limit?: number } = {}): Promise<DmHistoryResult> {
+    const key = await this.identity()
+    const conversation = conversationId(userIdOf(key.publicKey.raw), peer)
+    const c = (x?: HistoryCursor): { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined => x == null ? undefined : positionOf(x)
+    const reply = await this.request({ dmHistory: { conversation, before: c(opts.before), after: c(opts.after), limit: opts.limit ?? 50 } })
+    const page: HistoryPage = reply.dmHistory ?? { room: conversation, events: [], more: false }
+    const messages: DirectMessage[] = []
+    for (const d of page.events) {
+      try {
+        const ev = await openEvent(d.event, { maxEventBytes: this.limits.maxEventBytes })
+        // only what belongs to this conversation: a node cannot slip in anything else
+        if (ev.kind !== 'dm' || conversationId(ev.author, ev.to ?? '') !== conversation) continue
+        const cursor = cursorOf({ hlc: d.hlc, id: ev.id })
+        this.advanceDm(peer, cursor)
+        messages.push({ id: ev.idHex, from: ev.author, to: ev.to ?? '', name: ev.name, text: ev.text ?? '', cursor, ts: ev.ts, origin: d.origin, via: 'history' })
+      } catch (err) {
+        this.safeDispatchEvent('error', { detail: err as MeshchatError })
+      }
+    }
+    return { messages, more: page.more }
+  }
+
+  /**
+   * Tell the room this user has read up to the message at `cursor` (a
+   * ChatMessage's cursor). Sent only when it moves this device's position
+   * forward, and not at all with the `receipts: false` option. Ephemeral: not
+   * retried, not stored. A message the node does not know there is refused
+   * (UnknownEventError).
+   */
+  async read (room: string, cursor: HistoryCursor): Promise<void> {
+    validateRoom(room)
+    await this.sendReceipt('#' + room, { room }, cursor)
+  }
+
+  /** the same as `read`, for the DM conversation with `peer` (a DirectMessage's cursor) */
+  async readDm (peer: string, cursor: HistoryCursor): Promise<void> {
+    await this.sendReceipt('@' + peer, { peer }, cursor)
+  }
+
+  private async sendReceipt (key: string, target: { room?: string, peer?: string }, cursor: HistoryCursor): Promise<void> {
+    const pos = positionOf(cursor)
+    if (!this.opts.receipts) return
+    const last = this.readSent.get(key)
+    if (last != null && last >= cursor) return
+    const event = await this.sign({ kind: 'receipt', ...target, id: pos.id, hlc: pos.hlc })
+    this.readSent.set(key, cursor)
+    try {
+      await this.request({ publish: { event: event.bytes as Uint8Array<ArrayBuffer> } })
+    } catch (err) {
+      if (this.readSent.get(key) === cursor) {
+        if (last == null) this.readSent.delete(key)
+        else this.readSent.set(key, last)
+      }
+      throw err
+    }
+  }
+
+  /**
+   * the newest DM of the conversation with `peer` this client has seen (live,
+   * from the mailbox, sent, or in a history page): `dmHistory(peer, { after })`
+   * from it fetches what this device missed
+   */
+  dmCursor (peer: string): HistoryCursor | undefined {
+    return this.dmCursors.get(peer)
+  }
+
+  private advanceDm (peer: string, cursor: HistoryCursor): void {
+    const before = this.dmCursors.get(peer)
+    if (before != null && before >= cursor) return
+    // kept in order of activity (the newest last), and bounded
+    this.dmCursors.delete(peer)
+    this.dmCursors.set(peer, cursor)
+    if (this.dmCursors.size > MAX_DM_CURSORS) {
+      const oldest = this.dmCursors.keys().next().value
+      if (oldest !== undefined) this.dmCursors.delete(oldest)
+    }
+  }
+
+  /** how far each member has read in a room, as the receipts received so far tell (this user's other devices included) */
+  readBy (room: string): ReadPosition[] {
+    return [...(this.reads.get('#' + room)?.values() ?? [])]
+  }
+
+  /** how far `peer` has read in this user's DM conversation with them, if they said */
+  dmReadBy (peer: string): ReadPosition | undefined {
+    return this.reads.get('@' + peer)?.get(peer)
   }
 
   /** follow these users' online state (replaces the previous list); resolves with their current state */

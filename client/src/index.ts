@@ -6,8 +6,9 @@
 export { ChatClient } from './chat-client.js'
 export type {
   ChatClientOptions, ChatClientEvents, ChatMessage, DirectMessage, RosterMember, UserState, SendResult, DmResult,
-  HistoryResult, HistoryCursor, WelcomeInfo, ConnectionState, PresenceStatus
+  HistoryResult, HistoryCursor, WelcomeInfo, ConnectionState, PresenceStatus, ReadReceipt, ReadPosition, DmHistoryResult
 } from './chat-client.js'
+export { conversationId } from './protocol/conversation.js'
 export * from './protocol/errors.js'
 export { LIMITS } from './protocol/limits.js'
 export { compareCursors } from './cursor.js'

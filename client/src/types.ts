@@ -45,7 +45,38 @@ export interface DirectMessage {
   cursor: Cursor
   ts: number
   origin: string
-  via: 'live' | 'mailbox'
+  /** how it arrived: live, from the mailbox (sent while this user was offline), or read from the conversation's history */
+  via: 'live' | 'mailbox' | 'history'
+}
+
+/** A read receipt: `userId` has read up to the message at `cursor`, in a room or a DM conversation. */
+export interface ReadReceipt {
+  /** the room, for a room receipt */
+  room?: string
+  /** for a DM receipt: the other participant of the conversation, as this user sees it */
+  peer?: string
+  /** the reader (this user's own id when another of its devices read it) */
+  userId: string
+  /** the reader's display name */
+  name: string
+  /** the message read up to, hex id */
+  id: string
+  /** that message's cursor: receipts compare by it */
+  cursor: Cursor
+}
+
+/** How far one user has read in a room or conversation. */
+export interface ReadPosition {
+  userId: string
+  name: string
+  cursor: Cursor
+}
+
+export interface DmHistoryResult {
+  /** oldest first */
+  messages: DirectMessage[]
+  /** more messages exist beyond this page */
+  more: boolean
 }
 
 export interface RosterMember {
@@ -103,6 +134,8 @@ export interface ChatClientEvents {
   /** a direct message to or from this user; each id at most once */
   dm: CustomEvent<DirectMessage>
   typing: CustomEvent<{ room: string, userId: string, name: string, active: boolean }>
+  /** a read receipt from a member of a joined room, from a DM peer, or from another device of this user */
+  receipt: CustomEvent<ReadReceipt>
   /** a room's full roster, after the snapshot and after every change */
   roster: CustomEvent<{ room: string, members: RosterMember[] }>
   'presence:join': CustomEvent<{ room: string, member: RosterMember }>
@@ -156,4 +189,10 @@ export interface ChatClientOptions {
    * is full.
    */
   redirect?: boolean
+  /**
+   * send read receipts (`read`, `readDm`); default true. With false, nothing
+   * is sent: others never learn what this user has read. Receipts from others
+   * are still received.
+   */
+  receipts?: boolean
 }

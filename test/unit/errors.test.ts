@@ -39,7 +39,9 @@ describe('error codes', () => {
       BAD_TIMESTAMP: 24,
       TOO_SLOW: 25,
       NOT_ENTITLED: 26,
-      AUTH_FAILED: 27
+      AUTH_FAILED: 27,
+      NOT_PARTICIPANT: 28,
+      UNKNOWN_EVENT: 29
     })
     expect(new Set(entries.map(([, v]) => v)).size).toBe(entries.length)
   })

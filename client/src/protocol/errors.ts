@@ -63,7 +63,11 @@ export const ErrorCode = {
   /** node to node: the asking node may not read or change this (a mailbox of a user it does not host or own) */
   NOT_ENTITLED: 26,
   /** the proof of key did not hold: replayed, expired, for another node, or signed by another key; the connection is closed */
-  AUTH_FAILED: 27
+  AUTH_FAILED: 27,
+  /** a DM conversation the session's user does not take part in (someone else's history, a receipt for it) */
+  NOT_PARTICIPANT: 28,
+  /** a read receipt for a message this node does not know in that room or conversation (one the user never received) */
+  UNKNOWN_EVENT: 29
 } as const
 
 export type ErrorCodeName = keyof typeof ErrorCode
@@ -132,6 +136,8 @@ export const BadTimestampError = define('BadTimestampError', ErrorCode.BAD_TIMES
 export const TooSlowError = define('TooSlowError', ErrorCode.TOO_SLOW)
 export const NotEntitledError = define('NotEntitledError', ErrorCode.NOT_ENTITLED)
 export const AuthFailedError = define('AuthFailedError', ErrorCode.AUTH_FAILED)
+export const NotParticipantError = define('NotParticipantError', ErrorCode.NOT_PARTICIPANT)
+export const UnknownEventError = define('UnknownEventError', ErrorCode.UNKNOWN_EVENT)
 
 const byCode = new Map<number, new (message?: string, retryAfterMs?: number) => MeshchatError>([
   [ErrorCode.BAD_FRAME, BadFrameError],
@@ -160,7 +166,9 @@ const byCode = new Map<number, new (message?: string, retryAfterMs?: number) => 
   [ErrorCode.BAD_TIMESTAMP, BadTimestampError],
   [ErrorCode.TOO_SLOW, TooSlowError],
   [ErrorCode.NOT_ENTITLED, NotEntitledError],
-  [ErrorCode.AUTH_FAILED, AuthFailedError]
+  [ErrorCode.AUTH_FAILED, AuthFailedError],
+  [ErrorCode.NOT_PARTICIPANT, NotParticipantError],
+  [ErrorCode.UNKNOWN_EVENT, UnknownEventError]
 ])
 
 /** Rebuild the typed error for a wire code (unknown codes become a plain MeshchatError). */

@@ -4,12 +4,13 @@ import { BadSignatureError, EventTooLargeError, InvalidEventError, BadFrameError
 import { ed25519Verify, publicKeyFromProtobuf, publicKeyToProtobuf, userIdKey, userIdOf } from './keys.js'
 import type { SigningKey } from './keys.js'
 import { Event, SignedEvent } from './pb/event.js'
+import type { Receipt } from './pb/event.js'
 import { decodeBody, decodeDisplayName, encodeBody, encodeDisplayName, validateRoom } from './validate.js'
 
 /** Signatures cover this prefix too, so an event signature can never be replayed as some other libp2p signature. */
 const DOMAIN = new TextEncoder().encode('meshchat/event/1\n')
 
-export type EventKind = 'room' | 'dm' | 'typing'
+export type EventKind = 'room' | 'dm' | 'typing' | 'receipt'
 
 /** A signed event whose signature and content have been checked. */
 export interface OpenedEvent {
@@ -24,14 +25,16 @@ export interface OpenedEvent {
   /** the author's clock at send time (ms) */
   ts: number
   kind: EventKind
-  /** room name for room and typing events */
+  /** room name for room, typing and room receipt events */
   room?: string
-  /** recipient user id for DMs */
+  /** recipient user id for DMs; for a DM receipt, the other participant of the conversation */
   to?: string
   /** message text for room and DM events */
   text?: string
   /** typing on/off */
   active?: boolean
+  /** receipts: the message read up to (its id and ingress stamp) */
+  read?: { id: Uint8Array, hlc: bigint }
   /** the SignedEvent bytes as carried on the wire */
   bytes: Uint8Array
 }
@@ -46,6 +49,8 @@ export type EventContent =
   | { kind: 'room', room: string, text: string }
   | { kind: 'dm', to: string, text: string }
   | { kind: 'typing', room: string, active: boolean }
+  /** read up to a message: in a room, or in the DM conversation with `peer` */
+  | { kind: 'receipt', room?: string, peer?: string, id: Uint8Array, hlc: bigint }
 
 /** Message id of a signed event: sha256 over payload and signature, the "signed bytes". */
 export function eventId (payload: Uint8Array, signature: Uint8Array): Uint8Array {
@@ -111,8 +116,10 @@ export async function signEvent (
   } else if (content.kind === 'dm') {
     validateUserId(content.to)
     event.dm = { to: content.to, body: ab(encodeBody(content.text, maxEventBytes)) }
-  } else {
+  } else if (content.kind === 'typing') {
     event.typing = { room: validateRoom(content.room), active: content.active }
+  } else {
+    event.receipt = checkReceipt({ room: content.room ?? '', peer: content.peer ?? '', id: ab(content.id), hlc: content.hlc })
   }
   const payload = Event.encode(event)
   const signature = await key.sign(signedInput(payload))
@@ -206,6 +213,7 @@ export function peekEventKind (bytes: Uint8Array, opts: OpenOptions = {}): Event
   if (event.room != null) return 'room'
   if (event.dm != null) return 'dm'
   if (event.typing != null) return 'typing'
+  if (event.receipt != null) return 'receipt'
   throw new InvalidEventError('event has no kind')
 }
 
@@ -267,5 +275,23 @@ function describe (
   if (event.typing != null) {
     return { ...base, kind: 'typing', room: validateRoom(event.typing.room), active: event.typing.active }
   }
+  if (event.receipt != null) {
+    const r = checkReceipt(event.receipt)
+    const read = { id: r.id, hlc: r.hlc }
+    return r.room !== '' ? { ...base, kind: 'receipt', room: r.room, read } : { ...base, kind: 'receipt', to: r.peer, read }
+  }
   throw new InvalidEventError('event has no kind')
+}
+
+/** stamps are SQLite integers (signed 64-bit) */
+const MAX_HLC = (1n << 63n) - 1n
+
+/** a receipt names exactly one room or one peer, and a whole message position */
+function checkReceipt (r: Receipt): Receipt {
+  if ((r.room === '') === (r.peer === '')) throw new InvalidEventError('a receipt names a room or a peer, not both or neither')
+  if (r.room !== '') validateRoom(r.room)
+  else validateUserId(r.peer)
+  if (r.id.byteLength !== 32) throw new InvalidEventError('a receipt names a 32-byte message id')
+  if (r.hlc <= 0n || r.hlc > MAX_HLC) throw new InvalidEventError('a receipt names the message stamp')
+  return r
 }

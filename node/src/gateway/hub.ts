@@ -3,11 +3,13 @@ import { openEvent, peekEventKind } from '../../../client/src/protocol/signing.j
 import { validateRoom } from '../../../client/src/protocol/validate.js'
 import { LIMITS } from '../../../client/src/protocol/limits.js'
 import {
-  InvalidQueryError, NodeFullError, NotJoinedError, RateLimitedError, TooManyRoomsError, WrongAuthorError, InvalidEventError
+  InvalidQueryError, NodeFullError, NotJoinedError, RateLimitedError, TooManyRoomsError, WrongAuthorError, InvalidEventError,
+  NotParticipantError, UnknownEventError
 } from '../../../client/src/protocol/errors.js'
+import { conversationId, conversationParticipants } from '../../../client/src/protocol/conversation.js'
 import { validateUserId } from '../../../client/src/protocol/signing.js'
 import { UserBudgets } from '../state/budgets.js'
-import type { RequestKind } from '../state/budgets.js'
+import type { Budgets, RequestKind } from '../state/budgets.js'
 import type { MeshchatError } from '../../../client/src/protocol/errors.js'
 import type { HybridClock } from '../state/hlc.js'
 import { decidePlacement } from '../state/placement.js'
@@ -17,7 +19,7 @@ import type { PresenceStatus } from '../../../client/src/protocol/validate.js'
 import type { SessionRegistry } from './registry.js'
 import type { RoomService } from '../mesh/rooms.js'
 import type { PresenceService } from '../mesh/presence-service.js'
-import type { Cursor, StoredRoomEvent } from '../store/message-store.js'
+import type { Cursor, MessageStore, StoredRoomEvent } from '../store/message-store.js'
 import type { DmService } from '../mesh/dm.js'
 import type { RoomHistory } from '../mesh/archive.js'
 import { deliveryFrame, toDelivery } from './session-delivery.js'
@@ -46,6 +48,8 @@ export interface HubComponents {
   opener: EventOpener
   dm: DmService
   history: RoomHistory
+  /** the node's store: a room receipt names a message this node holds */
+  store: MessageStore
   /** gateway addresses clients can dial, and the web app URL */
   gatewayAddrs: () => string[]
   httpUrl: () => string | undefined
@@ -68,8 +72,8 @@ function userToWire (userId: string, p: PresenceUser | undefined | null): UserPr
 export class Hub implements SessionHost {
   readonly nodeId: string
   private readonly c: HubComponents
-  /** every user's request budgets (each session keeps its own as well) */
-  private readonly budgets: UserBudgets
+  /** every user's request budgets (each session keeps its own as well); replaced on a reload */
+  private budgets: UserBudgets
   /** userId → sessions that watch that user's presence */
   private readonly watchers = new Map<string, Set<ClientSession>>()
   /** clients redirected to each node since its load was last reported */
@@ -89,6 +93,11 @@ export class Hub implements SessionHost {
     const cfg = components.config
     this.budgets = new UserBudgets(cfg.budgets)
     this.onPresenceEvent = components.supervisor.wrap('hub:presence', (evt: CustomEvent<PresenceChange>) => { this.onPresence(evt.detail) })
+  }
+
+  /** new per-user budgets (a settings reload): every user starts from a full bucket of the new size */
+  setBudgets (budgets: Budgets): void {
+    this.budgets = new UserBudgets(budgets)
   }
 
   start (): void {
@@ -269,11 +278,11 @@ export class Hub implements SessionHost {
   async publish (session: ClientSession, bytes: Uint8Array): Promise<PublishAck> {
     // the budget is charged before the signature is checked: a flood costs a protobuf decode per event
     const kind = peekEventKind(bytes, { maxEventBytes: this.c.config.maxEventBytes })
-    if (kind === 'typing') {
+    if (kind === 'typing' || kind === 'receipt') {
       try {
-        this.charge(session, 'typing')
+        this.charge(session, kind)
       } catch {
-        // typing is ephemeral: past the limit it is coalesced away, not refused
+        // typing notices and receipts are ephemeral: past the limit they are coalesced away, not refused
         return { id: new Uint8Array(32), hlc: 0n, dm: DmState.NONE, copies: 0 }
       }
     } else {
@@ -292,6 +301,7 @@ export class Hub implements SessionHost {
       await this.c.rooms.publish(opened)
       return { id: opened.id as Uint8Array<ArrayBuffer>, hlc: 0n, dm: DmState.NONE, copies: 0 }
     }
+    if (opened.kind === 'receipt') return this.receipt(session, opened)
     if (opened.kind === 'room') {
       if (!session.rooms.has(opened.room ?? '')) throw new NotJoinedError(`join ${opened.room ?? ''} before sending to it`)
       const accepted = await this.c.rooms.publish(opened)
@@ -312,6 +322,41 @@ export class Hub implements SessionHost {
     this.c.metrics.messagesOut.inc({ kind: 'history' }, page.events.length)
     void session
     return { room, events: page.events.map(e => toDelivery(e, DeliveryKind.HISTORY)), more: page.more }
+  }
+
+  /**
+   * A read receipt from a local device: the reader must be in the room (or
+   * take part in the conversation) and the message must be one this node knows
+   * there, at the stamp the receipt names: a receipt for a message the user
+   * never received is refused, not relayed.
+   */
+  private async receipt (session: ClientSession, opened: OpenedEvent): Promise<PublishAck> {
+    const read = opened.read
+    if (read == null) throw new InvalidEventError('a receipt names a message')
+    if (opened.room != null) {
+      const room = opened.room
+      if (!session.rooms.has(room)) throw new NotJoinedError(`not in room ${room}`)
+      const stored = this.c.store.get(read.id)
+      if (stored == null || stored.room !== room || stored.hlc !== read.hlc) throw new UnknownEventError(`no such message in ${room}`)
+      await this.c.rooms.publish(opened)
+    } else {
+      const conversation = conversationId(opened.author, opened.to ?? '')
+      if (!await this.c.dm.history.confirm(conversation, read.id, read.hlc)) throw new UnknownEventError('no such message in this conversation')
+      await this.c.dm.sendReceipt(opened, session.id)
+    }
+    return { id: opened.id as Uint8Array<ArrayBuffer>, hlc: 0n, dm: DmState.NONE, copies: 0 }
+  }
+
+  async dmHistory (session: ClientSession, conversation: string, q: { before?: Cursor, after?: Cursor, limit: number }): Promise<HistoryPage> {
+    const [a, b] = conversationParticipants(conversation)
+    if (session.userId !== a && session.userId !== b) {
+      throw new NotParticipantError('only its two participants may read a conversation')
+    }
+    if (q.limit < 0) throw new InvalidQueryError('limit must be positive')
+    const limit = Math.min(Math.max(1, q.limit === 0 ? 50 : q.limit), LIMITS.maxHistoryPage)
+    const page = await this.c.dm.historyPage(conversation, { before: q.before, after: q.after, limit })
+    this.c.metrics.messagesOut.inc({ kind: 'history' }, page.events.length)
+    return { room: conversation, events: page.events.map(e => toDelivery(e, DeliveryKind.HISTORY)), more: page.more }
   }
 
   async dmAck (session: ClientSession, ids: Uint8Array[]): Promise<void> {

@@ -43,6 +43,8 @@ export interface SessionHost {
   leave: (session: ClientSession, room: string) => void
   publish: (session: ClientSession, event: Uint8Array) => Promise<PublishAck>
   history: (session: ClientSession, room: string, q: { before?: Cursor, after?: Cursor, limit: number }) => Promise<HistoryPage>
+  /** a page of a DM conversation; NotParticipantError unless the session's user takes part in it */
+  dmHistory: (session: ClientSession, conversation: string, q: { before?: Cursor, after?: Cursor, limit: number }) => Promise<HistoryPage>
   dmAck: (session: ClientSession, ids: Uint8Array[]) => Promise<void>
   watch: (session: ClientSession, users: string[]) => UserPresence[]
   setStatus: (session: ClientSession, status: PresenceStatus) => void
@@ -255,6 +257,12 @@ export class ClientSession {
       if (q.before != null && q.after != null) throw new InvalidQueryError('history query takes before or after, not both')
       const page = await this.host.history(this, q.room, { before: toCursor(q.before), after: toCursor(q.after), limit: q.limit })
       this.send({ req, history: page })
+    } else if (f.dmHistory != null) {
+      this.host.charge(this, 'history')
+      const q = f.dmHistory
+      if (q.before != null && q.after != null) throw new InvalidQueryError('history query takes before or after, not both')
+      const page = await this.host.dmHistory(this, q.conversation, { before: toCursor(q.before), after: toCursor(q.after), limit: q.limit })
+      this.send({ req, dmHistory: page })
     } else if (f.dmAck != null) {
       this.host.charge(this, 'dmAck', Math.max(1, f.dmAck.ids.length))
       await this.host.dmAck(this, f.dmAck.ids)

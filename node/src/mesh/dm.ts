@@ -3,6 +3,9 @@ import { DM_PROTOCOL } from '../../../client/src/protocol/ids.js'
 import { DmState } from '../../../client/src/protocol/pb/client.js'
 import { idToHex } from '../../../client/src/protocol/signing.js'
 import { ErrorCode, MailboxFullError, NotEntitledError, UnavailableError, asMeshchatError, BadFrameError } from '../../../client/src/protocol/errors.js'
+import { conversationId } from '../../../client/src/protocol/conversation.js'
+import { DmHistory } from './dm-history.js'
+import type { DmPage, PageQuery } from '../store/message-store.js'
 import { BoundedMap, BoundedSet } from '../state/bounded.js'
 import { checkStamps } from './peer-events.js'
 import type { EventOpener } from './event-opener.js'
@@ -74,10 +77,13 @@ const RECENT_DMS = 20_000
 /**
  * Direct messages. The ingress node looks the recipient up in presence and
  * hands the DM straight to the node(s) hosting the recipient's devices (and
- * the sender's other devices) over /meshchat/dm; no other node sees it. With
- * no device reachable, the DM goes to the recipient's mailbox on K nodes
- * chosen by rendezvous hashing over live nodes; whichever node the recipient
- * attaches to next collects it, and the copies are removed once the client acks.
+ * the sender's other devices) over /meshchat/dm. With no device reachable,
+ * the DM goes to the recipient's mailbox on K nodes chosen by rendezvous
+ * hashing over live nodes; whichever node the recipient attaches to next
+ * collects it, and the copies are removed once the client acks. Every DM is
+ * also kept in its conversation's history on the conversation's K owners
+ * (dm-history.ts). Read receipts for a DM conversation travel the same way as
+ * a live DM, and are never stored.
  */
 export class DmService implements Startable, MailboxHandler {
   private readonly init: DmInit
@@ -97,15 +103,27 @@ export class DmService implements Startable, MailboxHandler {
   /** callers waiting for presence to show a user on a node (mailbox entitlement) */
   private readonly presenceWaiters = new Set<() => void>()
   private readonly onPresence: (evt: CustomEvent<PresenceChange>) => void
+  /** node → users whose mail could not be pushed to it: pushed again when the connection is back */
+  private readonly pushRetry = new Map<string, Set<string>>()
+  private readonly onConnect: (evt: CustomEvent<PeerId>) => void
 
   /** DM hand-offs to each peer share one pipelined stream */
   private readonly channels: ChannelPool<DmDeliver, DmResult>
+  /** every DM's conversation history on the conversation's owners */
+  readonly history: DmHistory
 
   constructor (init: DmInit, components: DmComponents) {
     this.init = init
     this.c = components
     this.rebalancer = new Debounced(components.supervisor, 'dm:rebalance', init.rebalanceDelayMs, async () => this.rebalance())
     this.channels = new ChannelPool(components.mesh, DM_PROTOCOL, { req: DmDeliver, res: DmResult }, { timeoutMs: init.requestTimeoutMs, maxBytes: 4096 })
+    this.history = new DmHistory({
+      replicas: init.replicas,
+      requestTimeoutMs: init.requestTimeoutMs,
+      maxPage: 500,
+      handOffMax: 5000,
+      entitled: async check => this.waitFor(check)
+    }, components)
     this.onPresence = components.supervisor.wrap('dm:presence', (evt: CustomEvent<PresenceChange>) => {
       if (evt.detail.nodes.length > 0) this.scheduleRebalance()
       // a user with mail here just came online somewhere: hand the mail to that node now, instead of
@@ -115,13 +133,23 @@ export class DmService implements Startable, MailboxHandler {
       }
       for (const wake of [...this.presenceWaiters]) wake()
     })
+    // a partition can cut this node from the recipient's node while presence (relayed by a third peer)
+    // still shows the recipient there: nothing else would push the mail again once the link is back
+    this.onConnect = components.supervisor.wrap('dm:connect', (evt: CustomEvent<PeerId>) => {
+      const users = this.pushRetry.get(evt.detail.toString())
+      if (users == null) return
+      this.pushRetry.delete(evt.detail.toString())
+      for (const u of users) this.schedulePush(u)
+    })
   }
 
   async start (): Promise<void> {
     if (this.started) return
     this.started = true
     this.c.sync.mailbox = this
+    this.c.sync.dmHistory = this.history
     this.c.presence.addEventListener('change', this.onPresence)
+    this.c.mesh.addEventListener('peer:connect', this.onConnect)
     this.pruneTimer = this.c.supervisor.interval('dm:prune', () => { this.prune() }, this.init.pruneIntervalMs)
     this.pruneTimer.unref?.()
     await serve(this.c.mesh, DM_PROTOCOL, { req: DmDeliver, res: DmResult }, async (req, from) => this.receive(req, from), {
@@ -140,7 +168,10 @@ export class DmService implements Startable, MailboxHandler {
     for (const wake of [...this.presenceWaiters]) wake()
     this.channels.close()
     this.c.presence.removeEventListener('change', this.onPresence)
+    this.c.mesh.removeEventListener('peer:connect', this.onConnect)
+    this.pushRetry.clear()
     if (this.c.sync.mailbox === this) this.c.sync.mailbox = undefined
+    if (this.c.sync.dmHistory === this.history) this.c.sync.dmHistory = undefined
     await this.c.mesh.unhandle(DM_PROTOCOL)
   }
 
@@ -187,6 +218,8 @@ export class DmService implements Startable, MailboxHandler {
     add(this.c.nodeId, opened.author)
     /** a node that hosts a device of the recipient could not be reached */
     let missed = false
+    // the conversation's history is written alongside the delivery; the ack waits for both
+    const kept = this.history.keep(opened, stored)
     const results = await Promise.all([...targets].map(async ([node, users]) => {
       if (node === this.c.nodeId) {
         let delivered = 0
@@ -206,6 +239,7 @@ export class DmService implements Startable, MailboxHandler {
       }
     }))
     const delivered = results.reduce((a, b) => a + b, 0)
+    if (await kept === 0) this.c.log('DM %s is in no history copy', opened.idHex)
     if (delivered > 0) {
       this.c.metrics.dms.inc({ outcome: 'delivered' })
       // a device of the recipient was not reached: the mailbox gets a copy too, and its owners push it
@@ -277,8 +311,15 @@ export class DmService implements Startable, MailboxHandler {
         for (const e of events) this.c.deliver.user(user, e, 'mailbox')
         continue
       }
-      for (const e of events) {
-        await this.channels.call(peerIdFromString(node), { event: storedToWire(e), users: [user], mailbox: true })
+      try {
+        for (const e of events) {
+          await this.channels.call(peerIdFromString(node), { event: storedToWire(e), users: [user], mailbox: true })
+        }
+      } catch (err) {
+        let users = this.pushRetry.get(node)
+        if (users == null && this.pushRetry.size < 10_000) this.pushRetry.set(node, users = new Set())
+        if (users != null && users.size < 10_000) users.add(user)
+        this.c.log('mailbox push for %s to %s failed, again when connected - %s', user, node, (err as Error).message)
       }
     }
   }
@@ -289,7 +330,7 @@ export class DmService implements Startable, MailboxHandler {
     let opened: OpenedEvent
     try {
       opened = await this.c.opener.openStamped(req.event, this.c.clock.now(), 'dm')
-      if (opened.kind !== 'dm') throw new BadFrameError('not a DM')
+      if (opened.kind !== 'dm' && !(opened.kind === 'receipt' && opened.to != null && !req.mailbox)) throw new BadFrameError('not a DM')
     } catch (err) {
       const e = asMeshchatError(err)
       this.c.log('DM from %p refused - %s', from, e.message)
@@ -301,7 +342,9 @@ export class DmService implements Startable, MailboxHandler {
     } catch {
       // within the drift bound a moment ago (openPeerEvent checked it); our clock stays as it is
     }
+    if (opened.kind === 'receipt') return { delivered: this.receiveReceipt(opened, req) }
     this.c.metrics.dms.inc({ outcome: 'received' })
+    this.history.remember({ id: opened.id, hlc: req.event.hlc }, conversationId(opened.author, opened.to ?? ''))
     // a live hand-off of a DM this node already handed to its devices is not shown twice; a mailbox
     // push is delivered again (the client acknowledges it, which is what removes the copies)
     if (!req.mailbox && !this.handed.add(opened.idHex)) {
@@ -339,6 +382,7 @@ export class DmService implements Startable, MailboxHandler {
       }
     }))
     const events = [...byId.values()].sort((a, b) => a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : idToHex(a.id) < idToHex(b.id) ? -1 : 1)
+    for (const e of events) this.history.remember(e, conversationId(e.sender, user))
     const n = this.c.deliver.device(deviceId, events, 'mailbox')
     if (n > 0) this.c.metrics.messagesOut.inc({ kind: 'mailbox' }, n)
     return events.length
@@ -378,7 +422,11 @@ export class DmService implements Startable, MailboxHandler {
    * answer waits a moment for presence to catch up.
    */
   private async entitled (user: string, node: string): Promise<boolean> {
-    const ok = (): boolean => this.owners(user).includes(node) || this.c.presence.userNodes(user).includes(node)
+    return this.waitFor(() => this.owners(user).includes(node) || this.c.presence.userNodes(user).includes(node))
+  }
+
+  /** true once `ok()` holds, waiting up to entitlementWaitMs for presence changes; false if it never does */
+  private async waitFor (ok: () => boolean): Promise<boolean> {
     if (ok()) return true
     const deadline = this.c.clock.now() + this.init.entitlementWaitMs
     while (this.started && this.c.clock.now() < deadline) {
@@ -423,6 +471,54 @@ export class DmService implements Startable, MailboxHandler {
     return this.c.store.mailboxDelete(user, ids)
   }
 
+  /** a page of a DM conversation for a client whose user takes part in it (the gateway checked that) */
+  async historyPage (conversation: string, q: PageQuery): Promise<DmPage> {
+    return this.history.page(conversation, q)
+  }
+
+  /**
+   * Relay a verified read receipt for a DM conversation from a local device:
+   * to the devices of the other participant and the reader's other devices,
+   * like a DM but never stored or queued. Resolves with how many devices got it.
+   */
+  async sendReceipt (opened: OpenedEvent, fromDevice: string): Promise<number> {
+    const peer = opened.to ?? ''
+    if (!this.handed.add(opened.idHex)) return 0
+    const hlc = this.c.hlc.now(this.c.clock.now())
+    const stamped = { event: opened.bytes, hlc, origin: this.c.nodeId }
+    const targets = new Map<string, Set<string>>()
+    for (const [user, nodes] of [[peer, this.c.presence.userNodes(peer)], [opened.author, this.c.presence.userNodes(opened.author)]] as const) {
+      for (const n of nodes) {
+        if (n === this.c.nodeId) continue
+        let set = targets.get(n)
+        if (set == null) targets.set(n, set = new Set())
+        set.add(user)
+      }
+    }
+    let delivered = this.c.deliver.user(peer, stamped, 'live')
+    if (peer !== opened.author) delivered += this.c.deliver.user(opened.author, stamped, 'live', fromDevice)
+    const results = await Promise.all([...targets].map(async ([node, users]) => {
+      try {
+        return (await this.channels.call(peerIdFromString(node), { event: { event: stamped.event as Uint8Array<ArrayBuffer>, hlc, origin: stamped.origin }, users: [...users] })).delivered
+      } catch (err) {
+        // ephemeral: a receipt that does not get through is not retried
+        this.c.log('receipt hand-off to %s failed - %s', node, (err as Error).message)
+        return 0
+      }
+    }))
+    return results.reduce((a, b) => a + b, delivered)
+  }
+
+  /** a DM receipt handed over by the reader's node: to the two participants' devices here */
+  private receiveReceipt (opened: OpenedEvent, req: DmDeliver): number {
+    if (req.event == null || !this.handed.add(opened.idHex)) return 0
+    let delivered = 0
+    for (const user of new Set(req.users)) {
+      if (user === opened.to || user === opened.author) delivered += this.c.deliver.user(user, req.event, 'live')
+    }
+    return delivered
+  }
+
   private prune (): void {
     const n = this.c.store.mailboxPrune(this.init.maxAgeMs, this.c.clock.now())
     if (n > 0) this.c.log('dropped %d queued DMs past their age', n)
@@ -435,9 +531,17 @@ export class DmService implements Startable, MailboxHandler {
   /**
    * After a membership change, copy every mailbox held here to its current
    * owners; a node that is no longer an owner drops its copy only once every
-   * current owner has confirmed, so a change never loses a queued DM.
+   * current owner has confirmed, so a change never loses a queued DM. DM
+   * history is handed to its new owners at the same time (DmHistory.rebalance).
    */
   async rebalance (): Promise<void> {
+    // DM history hand-offs run beside the mailboxes': a long history never holds up queued mail
+    const history = this.history.rebalance().catch(err => { this.c.log('DM history rebalance failed - %s', (err as Error).message) })
+    await this.rebalanceMailboxes()
+    await history
+  }
+
+  private async rebalanceMailboxes (): Promise<void> {
     for (const user of this.c.store.mailboxUsers()) {
       const owners = this.owners(user)
       const key = owners.join(',')

@@ -289,7 +289,7 @@ export class RoomService implements Startable {
       // a stamp just past the bound may be our own clock's fault: not the relaying peer's, so no penalty
       return e.name === 'BadTimestampError' ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
     }
-    if ((opened.kind !== 'room' && opened.kind !== 'typing') || opened.room !== room) {
+    if ((opened.kind !== 'room' && opened.kind !== 'typing' && opened.kind !== 'receipt') || opened.room !== room) {
       this.c.metrics.rejected.inc({ code: 'WrongTopic' })
       return TopicValidatorResult.Reject
     }

@@ -3,7 +3,7 @@ import { SYNC_PROTOCOL } from '../../../client/src/protocol/ids.js'
 import { validateRoom } from '../../../client/src/protocol/validate.js'
 import { SyncRequest, SyncResponse } from '../../../client/src/protocol/pb/mesh.js'
 import { ChannelPool, RpcError, request, serve } from './rpc.js'
-import { BadFrameError, NotEntitledError, UnavailableError, UnsupportedError, asMeshchatError, errorFromCode } from '../../../client/src/protocol/errors.js'
+import { BadFrameError, InvalidQueryError, NotEntitledError, UnavailableError, UnsupportedError, asMeshchatError, errorFromCode } from '../../../client/src/protocol/errors.js'
 import { fullFromWire, fullToWire } from './presence-wire.js'
 import type { CursorMsg, StampedEvent as WireStoredEvent } from '../../../client/src/protocol/pb/mesh.js'
 import type { PresenceFullState } from '../state/presence.js'
@@ -26,6 +26,14 @@ export interface MailboxHandler {
   put: (user: string, events: WireStoredEvent[]) => Promise<number>
   /** remove delivered DMs, for node `from` (same rule as pull) */
   remove: (user: string, ids: Uint8Array[], from: string) => Promise<number>
+}
+
+/** Answers for DM history requests (the DM service's history). */
+export interface DmHistoryHandler {
+  /** a page of a conversation, for node `from` (refused unless it owns the conversation or hosts a participant) */
+  pull: (conversation: string, q: { before?: Cursor, after?: Cursor, limit: number }, from: string) => Promise<{ events: StoredEvent[], more: boolean }>
+  /** store handed-over DMs (the handler verifies them); returns how many were new */
+  put: (events: WireStoredEvent[]) => Promise<number>
 }
 
 /** Answers for room requests (the archive service). */
@@ -64,8 +72,14 @@ export function cursorToWire (c: Cursor | undefined): CursorMsg | undefined {
   return c == null ? undefined : { hlc: c.hlc, id: c.id as Uint8Array<ArrayBuffer> }
 }
 
+/** stamps are SQLite integers (signed 64-bit) */
+const MAX_HLC = (1n << 63n) - 1n
+
+/** a peer's cursor; InvalidQueryError for a stamp the store cannot hold */
 function cursorFromWire (c: CursorMsg | undefined): Cursor | undefined {
-  return c == null ? undefined : { hlc: c.hlc, id: c.id }
+  if (c == null) return undefined
+  if (c.hlc > MAX_HLC) throw new InvalidQueryError('cursor stamp is out of range')
+  return { hlc: c.hlc, id: c.id }
 }
 
 /**
@@ -80,6 +94,7 @@ export class SyncService implements Startable {
   private started = false
   mailbox?: MailboxHandler
   rooms?: RoomHandler
+  dmHistory?: DmHistoryHandler
   /**
    * Long-lived pipelined streams per peer, in two lanes: replication (small,
    * frequent, latency-sensitive) and mailboxes (a read may wait for presence to
@@ -118,7 +133,8 @@ export class SyncService implements Startable {
 
   /** answer one decoded sync request from `from` (what the stream handler calls; public for tests and fuzzing) */
   async answer (req: SyncRequest, from: PeerId): Promise<Partial<SyncResponse>> {
-    const unsupported = refusal(new UnsupportedError('not handled by this node'))
+    // built only when needed: an error object captures a stack, too dear for every request
+    const unsupported = (): Partial<SyncResponse> => refusal(new UnsupportedError('not handled by this node'))
     if (req.presence != null) {
       if (req.presence.node !== this.c.nodeId) {
         return refusal(new NotEntitledError('only a node answers for its own presence'))
@@ -127,7 +143,7 @@ export class SyncService implements Startable {
     }
     const rooms = this.rooms
     if (req.history != null || req.store != null || req.archive != null) {
-      if (rooms == null) return unsupported
+      if (rooms == null) return unsupported()
       try {
         if (req.history != null) {
           const h = req.history
@@ -152,7 +168,7 @@ export class SyncService implements Startable {
     }
     const mb = this.mailbox
     if (req.mailbox != null || req.mailboxPut != null || req.mailboxDelete != null) {
-      if (mb == null) return unsupported
+      if (mb == null) return unsupported()
       try {
         if (req.mailbox != null) {
           const limit = Math.min(Math.max(1, req.mailbox.limit), 1000)
@@ -165,6 +181,21 @@ export class SyncService implements Startable {
         if (req.mailboxDelete != null) {
           return { ok: { count: await mb.remove(req.mailboxDelete.user, req.mailboxDelete.ids, from.toString()) } }
         }
+      } catch (err) {
+        return refusal(err)
+      }
+    }
+    const dh = this.dmHistory
+    if (req.dmHistory != null || req.dmHistoryPut != null) {
+      if (dh == null) return unsupported()
+      try {
+        if (req.dmHistory != null) {
+          const q = req.dmHistory
+          const limit = Math.min(Math.max(1, q.limit), this.init.historyPage)
+          const page = await dh.pull(q.conversation, { before: cursorFromWire(q.before), after: cursorFromWire(q.after), limit }, from.toString())
+          return { history: { events: page.events.map(storedToWire), more: page.more } }
+        }
+        if (req.dmHistoryPut != null) return { ok: { count: await dh.put(req.dmHistoryPut.events) } }
       } catch (err) {
         return refusal(err)
       }

@@ -11,7 +11,7 @@ import { KeyedRateLimiter, TokenBucket } from './rate-limiter.js'
 import type { TokenBucketInit } from './rate-limiter.js'
 
 /** The kinds of client request that are charged. */
-export type RequestKind = 'message' | 'typing' | 'join' | 'history' | 'watch' | 'status' | 'dmAck' | 'ping'
+export type RequestKind = 'message' | 'typing' | 'receipt' | 'join' | 'history' | 'watch' | 'status' | 'dmAck' | 'ping'
 
 /** A budget for one kind: per session, and per user across all of the user's sessions on this node. */
 export interface KindBudget {
@@ -30,6 +30,8 @@ export const DEFAULT_BUDGETS: Budgets = {
   message: { session: { ratePerSec: 20, burst: 40 }, user: { ratePerSec: 20, burst: 40 } },
   // typing notices are ephemeral: past the budget they are dropped, never refused
   typing: { session: { ratePerSec: 2, burst: 4 }, user: { ratePerSec: 2, burst: 4 } },
+  // read receipts are ephemeral too: a reader scrolling through a backlog sends a few; past the budget they are dropped
+  receipt: { session: { ratePerSec: 2, burst: 10 }, user: { ratePerSec: 4, burst: 20 } },
   // joins and leaves: each changes presence and may start a backfill
   join: { session: { ratePerSec: 5, burst: 100 }, user: { ratePerSec: 10, burst: 200 } },
   // history pages: each may read 500 events or ask another node over sync

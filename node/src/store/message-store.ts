@@ -46,6 +46,18 @@ export interface RetentionPolicy {
   maxPerRoom: number
 }
 
+/** A DM in its conversation's history (conversation id: client/src/protocol/conversation.ts). */
+export interface StoredDmEvent extends StoredEvent {
+  conversation: string
+  author: string
+}
+
+/** One page of a DM conversation, oldest first. */
+export interface DmPage {
+  events: StoredDmEvent[]
+  more: boolean
+}
+
 /** A queued DM with the user who sent it (per-sender caps count by it). */
 export interface MailboxEvent extends StoredEvent {
   /** sender user id */
@@ -59,7 +71,7 @@ type Row = Record<string, unknown>
  * runs the migrations from the file's version up; a file from a newer
  * version is refused rather than misread.
  */
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 
 /** Thrown when the store file was written by a newer meshchat. */
 export class StoreVersionError extends Error {
@@ -67,6 +79,17 @@ export class StoreVersionError extends Error {
   constructor (message: string) {
     super(message)
     this.name = 'StoreVersionError'
+  }
+}
+
+function toDm (r: Row): StoredDmEvent {
+  return {
+    id: r.id as Uint8Array,
+    hlc: r.hlc as bigint,
+    origin: r.origin as string,
+    event: r.event as Uint8Array,
+    conversation: r.conv as string,
+    author: r.author as string
   }
 }
 
@@ -115,6 +138,15 @@ export class MessageStore {
     mbDelete: StatementSync
     mbSenderCount: StatementSync
     mbPruneAge: StatementSync
+    dmPut: StatementSync
+    dmGet: StatementSync
+    dmNewest: StatementSync
+    dmBefore: StatementSync
+    dmAfter: StatementSync
+    dmConversations: StatementSync
+    dmPruneAge: StatementSync
+    dmPruneCountCut: StatementSync
+    dmPruneCount: StatementSync
   }
 
   /** `path` is a file (its directory is created) or `:memory:` */
@@ -129,6 +161,7 @@ export class MessageStore {
     `)
     this.migrate()
     const cols = 'id, room, hlc, origin, author, event'
+    const dmCols = 'id, conv, hlc, origin, author, event'
     this.stmts = {
       insert: this.db.prepare(`INSERT OR IGNORE INTO messages (${cols}) VALUES (?, ?, ?, ?, ?, ?)`),
       get: this.db.prepare(`SELECT ${cols} FROM messages WHERE id = ?`),
@@ -146,6 +179,15 @@ export class MessageStore {
       mbDelete: this.db.prepare('DELETE FROM mailbox WHERE user = ? AND id = ?'),
       mbSenderCount: this.db.prepare('SELECT count(*) AS n FROM mailbox WHERE user = ? AND sender = ?'),
       mbPruneAge: this.db.prepare('DELETE FROM mailbox WHERE hlc < ?'),
+      dmPut: this.db.prepare(`INSERT OR IGNORE INTO dm_history (${dmCols}) VALUES (?, ?, ?, ?, ?, ?)`),
+      dmGet: this.db.prepare(`SELECT ${dmCols} FROM dm_history WHERE id = ?`),
+      dmNewest: this.db.prepare(`SELECT ${dmCols} FROM dm_history WHERE conv = ? ORDER BY hlc DESC, id DESC LIMIT ?`),
+      dmBefore: this.db.prepare(`SELECT ${dmCols} FROM dm_history WHERE conv = ? AND (hlc, id) < (?, ?) ORDER BY hlc DESC, id DESC LIMIT ?`),
+      dmAfter: this.db.prepare(`SELECT ${dmCols} FROM dm_history WHERE conv = ? AND (hlc, id) > (?, ?) ORDER BY hlc, id LIMIT ?`),
+      dmConversations: this.db.prepare('SELECT DISTINCT conv FROM dm_history'),
+      dmPruneAge: this.db.prepare('DELETE FROM dm_history WHERE hlc < ?'),
+      dmPruneCountCut: this.db.prepare('SELECT hlc, id FROM dm_history WHERE conv = ? ORDER BY hlc DESC, id DESC LIMIT 1 OFFSET ?'),
+      dmPruneCount: this.db.prepare('DELETE FROM dm_history WHERE conv = ? AND (hlc, id) <= (?, ?)')
     }
     this.loadMailCounts()
   }
@@ -205,6 +247,20 @@ export class MessageStore {
         const cols = (this.db.prepare('PRAGMA table_info(mailbox)').all() as Row[]).map(r => r.name)
         if (!cols.includes('sender')) this.db.exec("ALTER TABLE mailbox ADD COLUMN sender TEXT NOT NULL DEFAULT ''")
         this.db.exec('CREATE INDEX IF NOT EXISTS mailbox_sender ON mailbox (user, sender)')
+      },
+      // 2 → 3: DM history, per conversation (the two participants' ids, sorted), kept like room history
+      () => {
+        this.db.exec(`
+          CREATE TABLE IF NOT EXISTS dm_history (
+            id BLOB PRIMARY KEY,
+            conv TEXT NOT NULL,
+            hlc INTEGER NOT NULL,
+            origin TEXT NOT NULL,
+            author TEXT NOT NULL,
+            event BLOB NOT NULL
+          ) WITHOUT ROWID;
+          CREATE INDEX IF NOT EXISTS dm_history_order ON dm_history (conv, hlc, id);
+        `)
       }
     ]
     for (let v = from; v < SCHEMA_VERSION; v++) {
@@ -252,19 +308,24 @@ export class MessageStore {
    * cursor (scroll-back), `after` forwards; neither gives the newest page.
    */
   page (room: string, q: PageQuery): Page {
+    return this.pageOf(room, q, this.stmts, toEvent)
+  }
+
+  /** a page by `q` over one keyed history (a room's, a DM conversation's), oldest first */
+  private pageOf<T> (key: string, q: PageQuery, stmts: { newest: StatementSync, before: StatementSync, after: StatementSync }, map: (r: Row) => T): { events: T[], more: boolean } {
     const limit = Math.max(1, q.limit)
     let rows: Row[]
     let reverse = true
     if (q.after != null) {
-      rows = this.stmts.after.all(room, q.after.hlc, q.after.id, limit + 1) as Row[]
+      rows = stmts.after.all(key, q.after.hlc, q.after.id, limit + 1) as Row[]
       reverse = false
     } else if (q.before != null) {
-      rows = this.stmts.before.all(room, q.before.hlc, q.before.id, limit + 1) as Row[]
+      rows = stmts.before.all(key, q.before.hlc, q.before.id, limit + 1) as Row[]
     } else {
-      rows = this.stmts.newest.all(room, limit + 1) as Row[]
+      rows = stmts.newest.all(key, limit + 1) as Row[]
     }
     const more = rows.length > limit
-    const events = rows.slice(0, limit).map(toEvent)
+    const events = rows.slice(0, limit).map(map)
     if (reverse) events.reverse()
     return { events, more }
   }
@@ -283,12 +344,17 @@ export class MessageStore {
     return Number((this.stmts.count.get(room) as Row).n)
   }
 
-  /** apply the retention policy; `now` in ms. Returns rows deleted. */
+  /**
+   * Apply the retention policy to room history and to DM history (a DM
+   * conversation is kept like a room: by age, and at most `maxPerRoom`
+   * messages); `now` in ms. Returns rows deleted.
+   */
   prune (policy: RetentionPolicy, now: number): number {
     let deleted = 0
     if (policy.maxAgeMs > 0) {
       const cutoff = BigInt(Math.max(0, Math.floor(now - policy.maxAgeMs))) << 16n
       deleted += Number(this.stmts.pruneAge.run(cutoff).changes)
+      deleted += Number(this.stmts.dmPruneAge.run(cutoff).changes)
     }
     if (policy.maxPerRoom > 0) {
       for (const room of this.rooms()) {
@@ -297,8 +363,48 @@ export class MessageStore {
           deleted += Number(this.stmts.pruneCount.run(room, cut.hlc as bigint, cut.id as Uint8Array).changes)
         }
       }
+      for (const conv of this.dmConversations()) {
+        const cut = this.stmts.dmPruneCountCut.get(conv, policy.maxPerRoom) as Row | undefined
+        if (cut != null) {
+          deleted += Number(this.stmts.dmPruneCount.run(conv, cut.hlc as bigint, cut.id as Uint8Array).changes)
+        }
+      }
     }
     return deleted
+  }
+
+  /** store a DM in its conversation's history; false when the id was already stored */
+  dmPut (e: StoredDmEvent): boolean {
+    return Number(this.stmts.dmPut.run(e.id, e.conversation, e.hlc, e.origin, e.author, e.event).changes) > 0
+  }
+
+  /** store many DMs in one transaction; returns how many were new */
+  dmPutMany (events: Iterable<StoredDmEvent>): number {
+    let n = 0
+    this.db.exec('BEGIN')
+    try {
+      for (const e of events) if (this.dmPut(e)) n++
+      this.db.exec('COMMIT')
+    } catch (err) {
+      this.db.exec('ROLLBACK')
+      throw err
+    }
+    return n
+  }
+
+  dmGet (id: Uint8Array): StoredDmEvent | undefined {
+    const r = this.stmts.dmGet.get(id) as Row | undefined
+    return r == null ? undefined : toDm(r)
+  }
+
+  /** one page of a DM conversation, oldest first (the same query shapes as `page`) */
+  dmPage (conversation: string, q: PageQuery): DmPage {
+    return this.pageOf(conversation, q, { newest: this.stmts.dmNewest, before: this.stmts.dmBefore, after: this.stmts.dmAfter }, toDm)
+  }
+
+  /** DM conversations with stored history */
+  dmConversations (): string[] {
+    return (this.stmts.dmConversations.all() as Row[]).map(r => r.conv as string)
   }
 
   /** queue a DM in `user`'s mailbox; false if it was already there */

@@ -16,6 +16,7 @@ export interface ClientFrame {
   status?: SetStatus
   ping?: Ping
   auth?: Auth
+  dmHistory?: DmHistoryQuery
 }
 
 export namespace ClientFrame {
@@ -30,7 +31,21 @@ export namespace ClientFrame {
 
         obj = { ...obj }
 
+        if (obj.dmHistory != null) {
+          obj.auth = undefined
+          obj.ping = undefined
+          obj.status = undefined
+          obj.watch = undefined
+          obj.dmAck = undefined
+          obj.history = undefined
+          obj.publish = undefined
+          obj.leave = undefined
+          obj.join = undefined
+          obj.hello = undefined
+        }
+
         if (obj.auth != null) {
+          obj.dmHistory = undefined
           obj.ping = undefined
           obj.status = undefined
           obj.watch = undefined
@@ -43,6 +58,7 @@ export namespace ClientFrame {
         }
 
         if (obj.ping != null) {
+          obj.dmHistory = undefined
           obj.auth = undefined
           obj.status = undefined
           obj.watch = undefined
@@ -55,6 +71,7 @@ export namespace ClientFrame {
         }
 
         if (obj.status != null) {
+          obj.dmHistory = undefined
           obj.auth = undefined
           obj.ping = undefined
           obj.watch = undefined
@@ -67,6 +84,7 @@ export namespace ClientFrame {
         }
 
         if (obj.watch != null) {
+          obj.dmHistory = undefined
           obj.auth = undefined
           obj.ping = undefined
           obj.status = undefined
@@ -79,6 +97,7 @@ export namespace ClientFrame {
         }
 
         if (obj.dmAck != null) {
+          obj.dmHistory = undefined
           obj.auth = undefined
           obj.ping = undefined
           obj.status = undefined
@@ -91,6 +110,7 @@ export namespace ClientFrame {
         }
 
         if (obj.history != null) {
+          obj.dmHistory = undefined
           obj.auth = undefined
           obj.ping = undefined
           obj.status = undefined
@@ -103,6 +123,7 @@ export namespace ClientFrame {
         }
 
         if (obj.publish != null) {
+          obj.dmHistory = undefined
           obj.auth = undefined
           obj.ping = undefined
           obj.status = undefined
@@ -115,6 +136,7 @@ export namespace ClientFrame {
         }
 
         if (obj.leave != null) {
+          obj.dmHistory = undefined
           obj.auth = undefined
           obj.ping = undefined
           obj.status = undefined
@@ -127,6 +149,7 @@ export namespace ClientFrame {
         }
 
         if (obj.join != null) {
+          obj.dmHistory = undefined
           obj.auth = undefined
           obj.ping = undefined
           obj.status = undefined
@@ -139,6 +162,7 @@ export namespace ClientFrame {
         }
 
         if (obj.hello != null) {
+          obj.dmHistory = undefined
           obj.auth = undefined
           obj.ping = undefined
           obj.status = undefined
@@ -203,6 +227,11 @@ export namespace ClientFrame {
         if (obj.auth != null) {
           w.uint32(90)
           Auth.codec().encode(obj.auth, w)
+        }
+
+        if (obj.dmHistory != null) {
+          w.uint32(98)
+          DmHistoryQuery.codec().encode(obj.dmHistory, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -283,6 +312,12 @@ export namespace ClientFrame {
               })
               break
             }
+            case 12: {
+              obj.dmHistory = DmHistoryQuery.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.dmHistory
+              })
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -290,7 +325,21 @@ export namespace ClientFrame {
           }
         }
 
+        if (obj.dmHistory != null) {
+          delete obj.auth
+          delete obj.ping
+          delete obj.status
+          delete obj.watch
+          delete obj.dmAck
+          delete obj.history
+          delete obj.publish
+          delete obj.leave
+          delete obj.join
+          delete obj.hello
+        }
+
         if (obj.auth != null) {
+          delete obj.dmHistory
           delete obj.ping
           delete obj.status
           delete obj.watch
@@ -303,6 +352,7 @@ export namespace ClientFrame {
         }
 
         if (obj.ping != null) {
+          delete obj.dmHistory
           delete obj.auth
           delete obj.status
           delete obj.watch
@@ -315,6 +365,7 @@ export namespace ClientFrame {
         }
 
         if (obj.status != null) {
+          delete obj.dmHistory
           delete obj.auth
           delete obj.ping
           delete obj.watch
@@ -327,6 +378,7 @@ export namespace ClientFrame {
         }
 
         if (obj.watch != null) {
+          delete obj.dmHistory
           delete obj.auth
           delete obj.ping
           delete obj.status
@@ -339,6 +391,7 @@ export namespace ClientFrame {
         }
 
         if (obj.dmAck != null) {
+          delete obj.dmHistory
           delete obj.auth
           delete obj.ping
           delete obj.status
@@ -351,6 +404,7 @@ export namespace ClientFrame {
         }
 
         if (obj.history != null) {
+          delete obj.dmHistory
           delete obj.auth
           delete obj.ping
           delete obj.status
@@ -363,6 +417,7 @@ export namespace ClientFrame {
         }
 
         if (obj.publish != null) {
+          delete obj.dmHistory
           delete obj.auth
           delete obj.ping
           delete obj.status
@@ -375,6 +430,7 @@ export namespace ClientFrame {
         }
 
         if (obj.leave != null) {
+          delete obj.dmHistory
           delete obj.auth
           delete obj.ping
           delete obj.status
@@ -387,6 +443,7 @@ export namespace ClientFrame {
         }
 
         if (obj.join != null) {
+          delete obj.dmHistory
           delete obj.auth
           delete obj.ping
           delete obj.status
@@ -399,6 +456,7 @@ export namespace ClientFrame {
         }
 
         if (obj.hello != null) {
+          delete obj.dmHistory
           delete obj.auth
           delete obj.ping
           delete obj.status
@@ -491,6 +549,13 @@ export namespace ClientFrame {
             case 11: {
               yield * Auth.codec().stream(reader, reader.uint32(), `${prefix}.auth`, {
                 limits: opts.limits?.auth
+              })
+
+              break
+            }
+            case 12: {
+              yield * DmHistoryQuery.codec().stream(reader, reader.uint32(), `${prefix}.dmHistory`, {
+                limits: opts.limits?.dmHistory
               })
 
               break
@@ -640,6 +705,36 @@ export namespace ClientFrame {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface ClientFrameDmHistoryConversationFieldEvent {
+    field: '$.dmHistory.conversation'
+    value: string
+  }
+
+  export interface ClientFrameDmHistoryBeforeHlcFieldEvent {
+    field: '$.dmHistory.before.hlc'
+    value: bigint
+  }
+
+  export interface ClientFrameDmHistoryBeforeIdFieldEvent {
+    field: '$.dmHistory.before.id'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ClientFrameDmHistoryAfterHlcFieldEvent {
+    field: '$.dmHistory.after.hlc'
+    value: bigint
+  }
+
+  export interface ClientFrameDmHistoryAfterIdFieldEvent {
+    field: '$.dmHistory.after.id'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ClientFrameDmHistoryLimitFieldEvent {
+    field: '$.dmHistory.limit'
+    value: number
+  }
+
   export function encode (obj: Partial<ClientFrame>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ClientFrame.codec())
   }
@@ -648,7 +743,7 @@ export namespace ClientFrame {
     return decodeMessage(buf, ClientFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ClientFrame>): Generator<ClientFrameReqFieldEvent | ClientFrameHelloVersionFieldEvent | ClientFrameHelloNameFieldEvent | ClientFrameHelloStatusFieldEvent | ClientFrameHelloRoomsFieldEvent | ClientFrameHelloNoRedirectFieldEvent | ClientFrameHelloAffinityFieldEvent | ClientFrameJoinRoomFieldEvent | ClientFrameJoinAfterHlcFieldEvent | ClientFrameJoinAfterIdFieldEvent | ClientFrameJoinBacklogFieldEvent | ClientFrameLeaveRoomFieldEvent | ClientFramePublishEventFieldEvent | ClientFrameHistoryRoomFieldEvent | ClientFrameHistoryBeforeHlcFieldEvent | ClientFrameHistoryBeforeIdFieldEvent | ClientFrameHistoryAfterHlcFieldEvent | ClientFrameHistoryAfterIdFieldEvent | ClientFrameHistoryLimitFieldEvent | ClientFrameDmAckIdsFieldEvent | ClientFrameWatchUsersFieldEvent | ClientFrameStatusStatusFieldEvent | ClientFramePingTimeFieldEvent | ClientFrameAuthPublicKeyFieldEvent | ClientFrameAuthTimeFieldEvent | ClientFrameAuthSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ClientFrame>): Generator<ClientFrameReqFieldEvent | ClientFrameHelloVersionFieldEvent | ClientFrameHelloNameFieldEvent | ClientFrameHelloStatusFieldEvent | ClientFrameHelloRoomsFieldEvent | ClientFrameHelloNoRedirectFieldEvent | ClientFrameHelloAffinityFieldEvent | ClientFrameJoinRoomFieldEvent | ClientFrameJoinAfterHlcFieldEvent | ClientFrameJoinAfterIdFieldEvent | ClientFrameJoinBacklogFieldEvent | ClientFrameLeaveRoomFieldEvent | ClientFramePublishEventFieldEvent | ClientFrameHistoryRoomFieldEvent | ClientFrameHistoryBeforeHlcFieldEvent | ClientFrameHistoryBeforeIdFieldEvent | ClientFrameHistoryAfterHlcFieldEvent | ClientFrameHistoryAfterIdFieldEvent | ClientFrameHistoryLimitFieldEvent | ClientFrameDmAckIdsFieldEvent | ClientFrameWatchUsersFieldEvent | ClientFrameStatusStatusFieldEvent | ClientFramePingTimeFieldEvent | ClientFrameAuthPublicKeyFieldEvent | ClientFrameAuthTimeFieldEvent | ClientFrameAuthSignatureFieldEvent | ClientFrameDmHistoryConversationFieldEvent | ClientFrameDmHistoryBeforeHlcFieldEvent | ClientFrameDmHistoryBeforeIdFieldEvent | ClientFrameDmHistoryAfterHlcFieldEvent | ClientFrameDmHistoryAfterIdFieldEvent | ClientFrameDmHistoryLimitFieldEvent> {
     return streamMessage(buf, ClientFrame.codec(), opts)
   }
 }
@@ -668,6 +763,7 @@ export interface ServerFrame {
   publishAck?: PublishAck
   replayDone?: ReplayDone
   challenge?: Challenge
+  dmHistory?: HistoryPage
 }
 
 export namespace ServerFrame {
@@ -682,7 +778,24 @@ export namespace ServerFrame {
 
         obj = { ...obj }
 
+        if (obj.dmHistory != null) {
+          obj.challenge = undefined
+          obj.replayDone = undefined
+          obj.publishAck = undefined
+          obj.redirect = undefined
+          obj.pong = undefined
+          obj.user = undefined
+          obj.rosterDiff = undefined
+          obj.roster = undefined
+          obj.history = undefined
+          obj.delivery = undefined
+          obj.error = undefined
+          obj.ok = undefined
+          obj.welcome = undefined
+        }
+
         if (obj.challenge != null) {
+          obj.dmHistory = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
           obj.redirect = undefined
@@ -698,6 +811,7 @@ export namespace ServerFrame {
         }
 
         if (obj.replayDone != null) {
+          obj.dmHistory = undefined
           obj.challenge = undefined
           obj.publishAck = undefined
           obj.redirect = undefined
@@ -713,6 +827,7 @@ export namespace ServerFrame {
         }
 
         if (obj.publishAck != null) {
+          obj.dmHistory = undefined
           obj.challenge = undefined
           obj.replayDone = undefined
           obj.redirect = undefined
@@ -728,6 +843,7 @@ export namespace ServerFrame {
         }
 
         if (obj.redirect != null) {
+          obj.dmHistory = undefined
           obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
@@ -743,6 +859,7 @@ export namespace ServerFrame {
         }
 
         if (obj.pong != null) {
+          obj.dmHistory = undefined
           obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
@@ -758,6 +875,7 @@ export namespace ServerFrame {
         }
 
         if (obj.user != null) {
+          obj.dmHistory = undefined
           obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
@@ -773,6 +891,7 @@ export namespace ServerFrame {
         }
 
         if (obj.rosterDiff != null) {
+          obj.dmHistory = undefined
           obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
@@ -788,6 +907,7 @@ export namespace ServerFrame {
         }
 
         if (obj.roster != null) {
+          obj.dmHistory = undefined
           obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
@@ -803,6 +923,7 @@ export namespace ServerFrame {
         }
 
         if (obj.history != null) {
+          obj.dmHistory = undefined
           obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
@@ -818,6 +939,7 @@ export namespace ServerFrame {
         }
 
         if (obj.delivery != null) {
+          obj.dmHistory = undefined
           obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
@@ -833,6 +955,7 @@ export namespace ServerFrame {
         }
 
         if (obj.error != null) {
+          obj.dmHistory = undefined
           obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
@@ -848,6 +971,7 @@ export namespace ServerFrame {
         }
 
         if (obj.ok != null) {
+          obj.dmHistory = undefined
           obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
@@ -863,6 +987,7 @@ export namespace ServerFrame {
         }
 
         if (obj.welcome != null) {
+          obj.dmHistory = undefined
           obj.challenge = undefined
           obj.replayDone = undefined
           obj.publishAck = undefined
@@ -945,6 +1070,11 @@ export namespace ServerFrame {
         if (obj.challenge != null) {
           w.uint32(114)
           Challenge.codec().encode(obj.challenge, w)
+        }
+
+        if (obj.dmHistory != null) {
+          w.uint32(122)
+          HistoryPage.codec().encode(obj.dmHistory, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -1043,6 +1173,12 @@ export namespace ServerFrame {
               })
               break
             }
+            case 15: {
+              obj.dmHistory = HistoryPage.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.dmHistory
+              })
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1050,7 +1186,24 @@ export namespace ServerFrame {
           }
         }
 
+        if (obj.dmHistory != null) {
+          delete obj.challenge
+          delete obj.replayDone
+          delete obj.publishAck
+          delete obj.redirect
+          delete obj.pong
+          delete obj.user
+          delete obj.rosterDiff
+          delete obj.roster
+          delete obj.history
+          delete obj.delivery
+          delete obj.error
+          delete obj.ok
+          delete obj.welcome
+        }
+
         if (obj.challenge != null) {
+          delete obj.dmHistory
           delete obj.replayDone
           delete obj.publishAck
           delete obj.redirect
@@ -1066,6 +1219,7 @@ export namespace ServerFrame {
         }
 
         if (obj.replayDone != null) {
+          delete obj.dmHistory
           delete obj.challenge
           delete obj.publishAck
           delete obj.redirect
@@ -1081,6 +1235,7 @@ export namespace ServerFrame {
         }
 
         if (obj.publishAck != null) {
+          delete obj.dmHistory
           delete obj.challenge
           delete obj.replayDone
           delete obj.redirect
@@ -1096,6 +1251,7 @@ export namespace ServerFrame {
         }
 
         if (obj.redirect != null) {
+          delete obj.dmHistory
           delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
@@ -1111,6 +1267,7 @@ export namespace ServerFrame {
         }
 
         if (obj.pong != null) {
+          delete obj.dmHistory
           delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
@@ -1126,6 +1283,7 @@ export namespace ServerFrame {
         }
 
         if (obj.user != null) {
+          delete obj.dmHistory
           delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
@@ -1141,6 +1299,7 @@ export namespace ServerFrame {
         }
 
         if (obj.rosterDiff != null) {
+          delete obj.dmHistory
           delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
@@ -1156,6 +1315,7 @@ export namespace ServerFrame {
         }
 
         if (obj.roster != null) {
+          delete obj.dmHistory
           delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
@@ -1171,6 +1331,7 @@ export namespace ServerFrame {
         }
 
         if (obj.history != null) {
+          delete obj.dmHistory
           delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
@@ -1186,6 +1347,7 @@ export namespace ServerFrame {
         }
 
         if (obj.delivery != null) {
+          delete obj.dmHistory
           delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
@@ -1201,6 +1363,7 @@ export namespace ServerFrame {
         }
 
         if (obj.error != null) {
+          delete obj.dmHistory
           delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
@@ -1216,6 +1379,7 @@ export namespace ServerFrame {
         }
 
         if (obj.ok != null) {
+          delete obj.dmHistory
           delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
@@ -1231,6 +1395,7 @@ export namespace ServerFrame {
         }
 
         if (obj.welcome != null) {
+          delete obj.dmHistory
           delete obj.challenge
           delete obj.replayDone
           delete obj.publishAck
@@ -1347,6 +1512,13 @@ export namespace ServerFrame {
             case 14: {
               yield * Challenge.codec().stream(reader, reader.uint32(), `${prefix}.challenge`, {
                 limits: opts.limits?.challenge
+              })
+
+              break
+            }
+            case 15: {
+              yield * HistoryPage.codec().stream(reader, reader.uint32(), `${prefix}.dmHistory`, {
+                limits: opts.limits?.dmHistory
               })
 
               break
@@ -1704,6 +1876,40 @@ export namespace ServerFrame {
     value: bigint
   }
 
+  export interface ServerFrameDmHistoryRoomFieldEvent {
+    field: '$.dmHistory.room'
+    value: string
+  }
+
+  export interface ServerFrameDmHistoryEventsEventFieldEvent {
+    field: '$.dmHistory.events[].event'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ServerFrameDmHistoryEventsHlcFieldEvent {
+    field: '$.dmHistory.events[].hlc'
+    value: bigint
+    index: number
+  }
+
+  export interface ServerFrameDmHistoryEventsOriginFieldEvent {
+    field: '$.dmHistory.events[].origin'
+    value: string
+    index: number
+  }
+
+  export interface ServerFrameDmHistoryEventsKindFieldEvent {
+    field: '$.dmHistory.events[].kind'
+    value: DeliveryKind
+    index: number
+  }
+
+  export interface ServerFrameDmHistoryMoreFieldEvent {
+    field: '$.dmHistory.more'
+    value: boolean
+  }
+
   export function encode (obj: Partial<ServerFrame>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ServerFrame.codec())
   }
@@ -1712,7 +1918,7 @@ export namespace ServerFrame {
     return decodeMessage(buf, ServerFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ServerFrame>): Generator<ServerFrameReqFieldEvent | ServerFrameWelcomeNodeIdFieldEvent | ServerFrameWelcomeUserIdFieldEvent | ServerFrameWelcomeMeshSizeFieldEvent | ServerFrameWelcomeAlternatesIdFieldEvent | ServerFrameWelcomeAlternatesAddrsFieldEvent | ServerFrameWelcomeAlternatesClientsFieldEvent | ServerFrameWelcomeAlternatesMaxClientsFieldEvent | ServerFrameWelcomeAlternatesHttpUrlFieldEvent | ServerFrameWelcomeTimeFieldEvent | ServerFrameWelcomeLimitsMaxEventBytesFieldEvent | ServerFrameWelcomeLimitsMaxRoomsFieldEvent | ServerFrameWelcomeLimitsMaxBodyBytesFieldEvent | ServerFrameWelcomeLimitsRatePerSecFieldEvent | ServerFrameWelcomeLimitsBurstFieldEvent | ServerFrameWelcomeHttpUrlFieldEvent | ServerFrameOkDetailFieldEvent | ServerFrameErrorCodeFieldEvent | ServerFrameErrorMessageFieldEvent | ServerFrameErrorRetryAfterMsFieldEvent | ServerFrameErrorFatalFieldEvent | ServerFrameDeliveryEventFieldEvent | ServerFrameDeliveryHlcFieldEvent | ServerFrameDeliveryOriginFieldEvent | ServerFrameDeliveryKindFieldEvent | ServerFrameHistoryRoomFieldEvent | ServerFrameHistoryEventsEventFieldEvent | ServerFrameHistoryEventsHlcFieldEvent | ServerFrameHistoryEventsOriginFieldEvent | ServerFrameHistoryEventsKindFieldEvent | ServerFrameHistoryMoreFieldEvent | ServerFrameRosterRoomFieldEvent | ServerFrameRosterMembersUserIdFieldEvent | ServerFrameRosterMembersNameFieldEvent | ServerFrameRosterMembersStatusFieldEvent | ServerFrameRosterMembersNodesFieldEvent | ServerFrameRosterDiffRoomFieldEvent | ServerFrameRosterDiffUserIdFieldEvent | ServerFrameRosterDiffMemberUserIdFieldEvent | ServerFrameRosterDiffMemberNameFieldEvent | ServerFrameRosterDiffMemberStatusFieldEvent | ServerFrameRosterDiffMemberNodesFieldEvent | ServerFrameUserUserIdFieldEvent | ServerFrameUserOnlineFieldEvent | ServerFrameUserNameFieldEvent | ServerFrameUserStatusFieldEvent | ServerFrameUserNodesFieldEvent | ServerFramePongTimeFieldEvent | ServerFrameRedirectToIdFieldEvent | ServerFrameRedirectToAddrsFieldEvent | ServerFrameRedirectToClientsFieldEvent | ServerFrameRedirectToMaxClientsFieldEvent | ServerFrameRedirectToHttpUrlFieldEvent | ServerFrameRedirectReasonFieldEvent | ServerFramePublishAckIdFieldEvent | ServerFramePublishAckHlcFieldEvent | ServerFramePublishAckDmFieldEvent | ServerFramePublishAckCopiesFieldEvent | ServerFrameReplayDoneRoomFieldEvent | ServerFrameReplayDoneCountFieldEvent | ServerFrameReplayDoneHeadHlcFieldEvent | ServerFrameReplayDoneHeadIdFieldEvent | ServerFrameChallengeNonceFieldEvent | ServerFrameChallengeNodeIdFieldEvent | ServerFrameChallengeTimeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ServerFrame>): Generator<ServerFrameReqFieldEvent | ServerFrameWelcomeNodeIdFieldEvent | ServerFrameWelcomeUserIdFieldEvent | ServerFrameWelcomeMeshSizeFieldEvent | ServerFrameWelcomeAlternatesIdFieldEvent | ServerFrameWelcomeAlternatesAddrsFieldEvent | ServerFrameWelcomeAlternatesClientsFieldEvent | ServerFrameWelcomeAlternatesMaxClientsFieldEvent | ServerFrameWelcomeAlternatesHttpUrlFieldEvent | ServerFrameWelcomeTimeFieldEvent | ServerFrameWelcomeLimitsMaxEventBytesFieldEvent | ServerFrameWelcomeLimitsMaxRoomsFieldEvent | ServerFrameWelcomeLimitsMaxBodyBytesFieldEvent | ServerFrameWelcomeLimitsRatePerSecFieldEvent | ServerFrameWelcomeLimitsBurstFieldEvent | ServerFrameWelcomeHttpUrlFieldEvent | ServerFrameOkDetailFieldEvent | ServerFrameErrorCodeFieldEvent | ServerFrameErrorMessageFieldEvent | ServerFrameErrorRetryAfterMsFieldEvent | ServerFrameErrorFatalFieldEvent | ServerFrameDeliveryEventFieldEvent | ServerFrameDeliveryHlcFieldEvent | ServerFrameDeliveryOriginFieldEvent | ServerFrameDeliveryKindFieldEvent | ServerFrameHistoryRoomFieldEvent | ServerFrameHistoryEventsEventFieldEvent | ServerFrameHistoryEventsHlcFieldEvent | ServerFrameHistoryEventsOriginFieldEvent | ServerFrameHistoryEventsKindFieldEvent | ServerFrameHistoryMoreFieldEvent | ServerFrameRosterRoomFieldEvent | ServerFrameRosterMembersUserIdFieldEvent | ServerFrameRosterMembersNameFieldEvent | ServerFrameRosterMembersStatusFieldEvent | ServerFrameRosterMembersNodesFieldEvent | ServerFrameRosterDiffRoomFieldEvent | ServerFrameRosterDiffUserIdFieldEvent | ServerFrameRosterDiffMemberUserIdFieldEvent | ServerFrameRosterDiffMemberNameFieldEvent | ServerFrameRosterDiffMemberStatusFieldEvent | ServerFrameRosterDiffMemberNodesFieldEvent | ServerFrameUserUserIdFieldEvent | ServerFrameUserOnlineFieldEvent | ServerFrameUserNameFieldEvent | ServerFrameUserStatusFieldEvent | ServerFrameUserNodesFieldEvent | ServerFramePongTimeFieldEvent | ServerFrameRedirectToIdFieldEvent | ServerFrameRedirectToAddrsFieldEvent | ServerFrameRedirectToClientsFieldEvent | ServerFrameRedirectToMaxClientsFieldEvent | ServerFrameRedirectToHttpUrlFieldEvent | ServerFrameRedirectReasonFieldEvent | ServerFramePublishAckIdFieldEvent | ServerFramePublishAckHlcFieldEvent | ServerFramePublishAckDmFieldEvent | ServerFramePublishAckCopiesFieldEvent | ServerFrameReplayDoneRoomFieldEvent | ServerFrameReplayDoneCountFieldEvent | ServerFrameReplayDoneHeadHlcFieldEvent | ServerFrameReplayDoneHeadIdFieldEvent | ServerFrameChallengeNonceFieldEvent | ServerFrameChallengeNodeIdFieldEvent | ServerFrameChallengeTimeFieldEvent | ServerFrameDmHistoryRoomFieldEvent | ServerFrameDmHistoryEventsEventFieldEvent | ServerFrameDmHistoryEventsHlcFieldEvent | ServerFrameDmHistoryEventsOriginFieldEvent | ServerFrameDmHistoryEventsKindFieldEvent | ServerFrameDmHistoryMoreFieldEvent> {
     return streamMessage(buf, ServerFrame.codec(), opts)
   }
 }
@@ -3778,6 +3984,176 @@ export namespace HistoryQuery {
 
   export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HistoryQuery>): Generator<HistoryQueryRoomFieldEvent | HistoryQueryBeforeHlcFieldEvent | HistoryQueryBeforeIdFieldEvent | HistoryQueryAfterHlcFieldEvent | HistoryQueryAfterIdFieldEvent | HistoryQueryLimitFieldEvent> {
     return streamMessage(buf, HistoryQuery.codec(), opts)
+  }
+}
+
+export interface DmHistoryQuery {
+  conversation: string
+  before?: Cursor
+  after?: Cursor
+  limit: number
+}
+
+export namespace DmHistoryQuery {
+  let _codec: Codec<DmHistoryQuery>
+
+  export const codec = (): Codec<DmHistoryQuery> => {
+    if (_codec == null) {
+      _codec = message<DmHistoryQuery>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.conversation != null && obj.conversation !== '')) {
+          w.uint32(10)
+          w.string(obj.conversation)
+        }
+
+        if (obj.before != null) {
+          w.uint32(18)
+          Cursor.codec().encode(obj.before, w)
+        }
+
+        if (obj.after != null) {
+          w.uint32(26)
+          Cursor.codec().encode(obj.after, w)
+        }
+
+        if ((obj.limit != null && obj.limit !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.limit)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          conversation: '',
+          limit: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.conversation = reader.string()
+              break
+            }
+            case 2: {
+              obj.before = Cursor.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.before
+              })
+              break
+            }
+            case 3: {
+              obj.after = Cursor.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.after
+              })
+              break
+            }
+            case 4: {
+              obj.limit = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.conversation`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield * Cursor.codec().stream(reader, reader.uint32(), `${prefix}.before`, {
+                limits: opts.limits?.before
+              })
+
+              break
+            }
+            case 3: {
+              yield * Cursor.codec().stream(reader, reader.uint32(), `${prefix}.after`, {
+                limits: opts.limits?.after
+              })
+
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.limit`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface DmHistoryQueryConversationFieldEvent {
+    field: '$.conversation'
+    value: string
+  }
+
+  export interface DmHistoryQueryBeforeHlcFieldEvent {
+    field: '$.before.hlc'
+    value: bigint
+  }
+
+  export interface DmHistoryQueryBeforeIdFieldEvent {
+    field: '$.before.id'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface DmHistoryQueryAfterHlcFieldEvent {
+    field: '$.after.hlc'
+    value: bigint
+  }
+
+  export interface DmHistoryQueryAfterIdFieldEvent {
+    field: '$.after.id'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface DmHistoryQueryLimitFieldEvent {
+    field: '$.limit'
+    value: number
+  }
+
+  export function encode (obj: Partial<DmHistoryQuery>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, DmHistoryQuery.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DmHistoryQuery>): DmHistoryQuery {
+    return decodeMessage(buf, DmHistoryQuery.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DmHistoryQuery>): Generator<DmHistoryQueryConversationFieldEvent | DmHistoryQueryBeforeHlcFieldEvent | DmHistoryQueryBeforeIdFieldEvent | DmHistoryQueryAfterHlcFieldEvent | DmHistoryQueryAfterIdFieldEvent | DmHistoryQueryLimitFieldEvent> {
+    return streamMessage(buf, DmHistoryQuery.codec(), opts)
   }
 }
 

@@ -12,6 +12,7 @@ export interface Event {
   room?: RoomText
   dm?: DirectText
   typing?: Typing
+  receipt?: Receipt
 }
 
 export namespace Event {
@@ -26,17 +27,26 @@ export namespace Event {
 
         obj = { ...obj }
 
+        if (obj.receipt != null) {
+          obj.typing = undefined
+          obj.dm = undefined
+          obj.room = undefined
+        }
+
         if (obj.typing != null) {
+          obj.receipt = undefined
           obj.dm = undefined
           obj.room = undefined
         }
 
         if (obj.dm != null) {
+          obj.receipt = undefined
           obj.typing = undefined
           obj.room = undefined
         }
 
         if (obj.room != null) {
+          obj.receipt = undefined
           obj.typing = undefined
           obj.dm = undefined
         }
@@ -74,6 +84,11 @@ export namespace Event {
         if (obj.typing != null) {
           w.uint32(98)
           Typing.codec().encode(obj.typing, w)
+        }
+
+        if (obj.receipt != null) {
+          w.uint32(106)
+          Receipt.codec().encode(obj.receipt, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -127,6 +142,12 @@ export namespace Event {
               })
               break
             }
+            case 13: {
+              obj.receipt = Receipt.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.receipt
+              })
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -134,17 +155,26 @@ export namespace Event {
           }
         }
 
+        if (obj.receipt != null) {
+          delete obj.typing
+          delete obj.dm
+          delete obj.room
+        }
+
         if (obj.typing != null) {
+          delete obj.receipt
           delete obj.dm
           delete obj.room
         }
 
         if (obj.dm != null) {
+          delete obj.receipt
           delete obj.typing
           delete obj.room
         }
 
         if (obj.room != null) {
+          delete obj.receipt
           delete obj.typing
           delete obj.dm
         }
@@ -202,6 +232,13 @@ export namespace Event {
             case 12: {
               yield * Typing.codec().stream(reader, reader.uint32(), `${prefix}.typing`, {
                 limits: opts.limits?.typing
+              })
+
+              break
+            }
+            case 13: {
+              yield * Receipt.codec().stream(reader, reader.uint32(), `${prefix}.receipt`, {
+                limits: opts.limits?.receipt
               })
 
               break
@@ -268,6 +305,26 @@ export namespace Event {
     value: boolean
   }
 
+  export interface EventReceiptRoomFieldEvent {
+    field: '$.receipt.room'
+    value: string
+  }
+
+  export interface EventReceiptPeerFieldEvent {
+    field: '$.receipt.peer'
+    value: string
+  }
+
+  export interface EventReceiptIdFieldEvent {
+    field: '$.receipt.id'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface EventReceiptHlcFieldEvent {
+    field: '$.receipt.hlc'
+    value: bigint
+  }
+
   export function encode (obj: Partial<Event>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Event.codec())
   }
@@ -276,7 +333,7 @@ export namespace Event {
     return decodeMessage(buf, Event.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Event>): Generator<EventAuthorFieldEvent | EventNameFieldEvent | EventTsFieldEvent | EventNonceFieldEvent | EventRoomRoomFieldEvent | EventRoomBodyFieldEvent | EventDmToFieldEvent | EventDmBodyFieldEvent | EventTypingRoomFieldEvent | EventTypingActiveFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Event>): Generator<EventAuthorFieldEvent | EventNameFieldEvent | EventTsFieldEvent | EventNonceFieldEvent | EventRoomRoomFieldEvent | EventRoomBodyFieldEvent | EventDmToFieldEvent | EventDmBodyFieldEvent | EventTypingRoomFieldEvent | EventTypingActiveFieldEvent | EventReceiptRoomFieldEvent | EventReceiptPeerFieldEvent | EventReceiptIdFieldEvent | EventReceiptHlcFieldEvent> {
     return streamMessage(buf, Event.codec(), opts)
   }
 }
@@ -614,6 +671,164 @@ export namespace Typing {
 
   export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Typing>): Generator<TypingRoomFieldEvent | TypingActiveFieldEvent> {
     return streamMessage(buf, Typing.codec(), opts)
+  }
+}
+
+export interface Receipt {
+  room: string
+  peer: string
+  id: Uint8Array<ArrayBuffer>
+  hlc: bigint
+}
+
+export namespace Receipt {
+  let _codec: Codec<Receipt>
+
+  export const codec = (): Codec<Receipt> => {
+    if (_codec == null) {
+      _codec = message<Receipt>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.room != null && obj.room !== '')) {
+          w.uint32(10)
+          w.string(obj.room)
+        }
+
+        if ((obj.peer != null && obj.peer !== '')) {
+          w.uint32(18)
+          w.string(obj.peer)
+        }
+
+        if ((obj.id != null && obj.id.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.id)
+        }
+
+        if ((obj.hlc != null && obj.hlc !== 0n)) {
+          w.uint32(32)
+          w.uint64(obj.hlc)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          room: '',
+          peer: '',
+          id: uint8ArrayAlloc(0),
+          hlc: 0n
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.room = reader.string()
+              break
+            }
+            case 2: {
+              obj.peer = reader.string()
+              break
+            }
+            case 3: {
+              obj.id = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.hlc = reader.uint64()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.room`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.peer`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.id`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.hlc`,
+                value: reader.uint64()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ReceiptRoomFieldEvent {
+    field: '$.room'
+    value: string
+  }
+
+  export interface ReceiptPeerFieldEvent {
+    field: '$.peer'
+    value: string
+  }
+
+  export interface ReceiptIdFieldEvent {
+    field: '$.id'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ReceiptHlcFieldEvent {
+    field: '$.hlc'
+    value: bigint
+  }
+
+  export function encode (obj: Partial<Receipt>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Receipt.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Receipt>): Receipt {
+    return decodeMessage(buf, Receipt.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Receipt>): Generator<ReceiptRoomFieldEvent | ReceiptPeerFieldEvent | ReceiptIdFieldEvent | ReceiptHlcFieldEvent> {
+    return streamMessage(buf, Receipt.codec(), opts)
   }
 }
 

@@ -1951,6 +1951,8 @@ export interface SyncRequest {
   mailboxPut?: MailboxPut
   store?: StoreEvent
   archive?: ArchiveOffer
+  dmHistory?: DmHistoryPull
+  dmHistoryPut?: DmHistoryPut
 }
 
 export namespace SyncRequest {
@@ -1965,7 +1967,31 @@ export namespace SyncRequest {
 
         obj = { ...obj }
 
+        if (obj.dmHistoryPut != null) {
+          obj.dmHistory = undefined
+          obj.archive = undefined
+          obj.store = undefined
+          obj.mailboxPut = undefined
+          obj.mailboxDelete = undefined
+          obj.mailbox = undefined
+          obj.history = undefined
+          obj.presence = undefined
+        }
+
+        if (obj.dmHistory != null) {
+          obj.dmHistoryPut = undefined
+          obj.archive = undefined
+          obj.store = undefined
+          obj.mailboxPut = undefined
+          obj.mailboxDelete = undefined
+          obj.mailbox = undefined
+          obj.history = undefined
+          obj.presence = undefined
+        }
+
         if (obj.archive != null) {
+          obj.dmHistoryPut = undefined
+          obj.dmHistory = undefined
           obj.store = undefined
           obj.mailboxPut = undefined
           obj.mailboxDelete = undefined
@@ -1975,6 +2001,8 @@ export namespace SyncRequest {
         }
 
         if (obj.store != null) {
+          obj.dmHistoryPut = undefined
+          obj.dmHistory = undefined
           obj.archive = undefined
           obj.mailboxPut = undefined
           obj.mailboxDelete = undefined
@@ -1984,6 +2012,8 @@ export namespace SyncRequest {
         }
 
         if (obj.mailboxPut != null) {
+          obj.dmHistoryPut = undefined
+          obj.dmHistory = undefined
           obj.archive = undefined
           obj.store = undefined
           obj.mailboxDelete = undefined
@@ -1993,6 +2023,8 @@ export namespace SyncRequest {
         }
 
         if (obj.mailboxDelete != null) {
+          obj.dmHistoryPut = undefined
+          obj.dmHistory = undefined
           obj.archive = undefined
           obj.store = undefined
           obj.mailboxPut = undefined
@@ -2002,6 +2034,8 @@ export namespace SyncRequest {
         }
 
         if (obj.mailbox != null) {
+          obj.dmHistoryPut = undefined
+          obj.dmHistory = undefined
           obj.archive = undefined
           obj.store = undefined
           obj.mailboxPut = undefined
@@ -2011,6 +2045,8 @@ export namespace SyncRequest {
         }
 
         if (obj.history != null) {
+          obj.dmHistoryPut = undefined
+          obj.dmHistory = undefined
           obj.archive = undefined
           obj.store = undefined
           obj.mailboxPut = undefined
@@ -2020,6 +2056,8 @@ export namespace SyncRequest {
         }
 
         if (obj.presence != null) {
+          obj.dmHistoryPut = undefined
+          obj.dmHistory = undefined
           obj.archive = undefined
           obj.store = undefined
           obj.mailboxPut = undefined
@@ -2061,6 +2099,16 @@ export namespace SyncRequest {
         if (obj.archive != null) {
           w.uint32(58)
           ArchiveOffer.codec().encode(obj.archive, w)
+        }
+
+        if (obj.dmHistory != null) {
+          w.uint32(66)
+          DmHistoryPull.codec().encode(obj.dmHistory, w)
+        }
+
+        if (obj.dmHistoryPut != null) {
+          w.uint32(74)
+          DmHistoryPut.codec().encode(obj.dmHistoryPut, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -2117,6 +2165,18 @@ export namespace SyncRequest {
               })
               break
             }
+            case 8: {
+              obj.dmHistory = DmHistoryPull.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.dmHistory
+              })
+              break
+            }
+            case 9: {
+              obj.dmHistoryPut = DmHistoryPut.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.dmHistoryPut
+              })
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2124,7 +2184,31 @@ export namespace SyncRequest {
           }
         }
 
+        if (obj.dmHistoryPut != null) {
+          delete obj.dmHistory
+          delete obj.archive
+          delete obj.store
+          delete obj.mailboxPut
+          delete obj.mailboxDelete
+          delete obj.mailbox
+          delete obj.history
+          delete obj.presence
+        }
+
+        if (obj.dmHistory != null) {
+          delete obj.dmHistoryPut
+          delete obj.archive
+          delete obj.store
+          delete obj.mailboxPut
+          delete obj.mailboxDelete
+          delete obj.mailbox
+          delete obj.history
+          delete obj.presence
+        }
+
         if (obj.archive != null) {
+          delete obj.dmHistoryPut
+          delete obj.dmHistory
           delete obj.store
           delete obj.mailboxPut
           delete obj.mailboxDelete
@@ -2134,6 +2218,8 @@ export namespace SyncRequest {
         }
 
         if (obj.store != null) {
+          delete obj.dmHistoryPut
+          delete obj.dmHistory
           delete obj.archive
           delete obj.mailboxPut
           delete obj.mailboxDelete
@@ -2143,6 +2229,8 @@ export namespace SyncRequest {
         }
 
         if (obj.mailboxPut != null) {
+          delete obj.dmHistoryPut
+          delete obj.dmHistory
           delete obj.archive
           delete obj.store
           delete obj.mailboxDelete
@@ -2152,6 +2240,8 @@ export namespace SyncRequest {
         }
 
         if (obj.mailboxDelete != null) {
+          delete obj.dmHistoryPut
+          delete obj.dmHistory
           delete obj.archive
           delete obj.store
           delete obj.mailboxPut
@@ -2161,6 +2251,8 @@ export namespace SyncRequest {
         }
 
         if (obj.mailbox != null) {
+          delete obj.dmHistoryPut
+          delete obj.dmHistory
           delete obj.archive
           delete obj.store
           delete obj.mailboxPut
@@ -2170,6 +2262,8 @@ export namespace SyncRequest {
         }
 
         if (obj.history != null) {
+          delete obj.dmHistoryPut
+          delete obj.dmHistory
           delete obj.archive
           delete obj.store
           delete obj.mailboxPut
@@ -2179,6 +2273,8 @@ export namespace SyncRequest {
         }
 
         if (obj.presence != null) {
+          delete obj.dmHistoryPut
+          delete obj.dmHistory
           delete obj.archive
           delete obj.store
           delete obj.mailboxPut
@@ -2240,6 +2336,20 @@ export namespace SyncRequest {
             case 7: {
               yield * ArchiveOffer.codec().stream(reader, reader.uint32(), `${prefix}.archive`, {
                 limits: opts.limits?.archive
+              })
+
+              break
+            }
+            case 8: {
+              yield * DmHistoryPull.codec().stream(reader, reader.uint32(), `${prefix}.dmHistory`, {
+                limits: opts.limits?.dmHistory
+              })
+
+              break
+            }
+            case 9: {
+              yield * DmHistoryPut.codec().stream(reader, reader.uint32(), `${prefix}.dmHistoryPut`, {
+                limits: opts.limits?.dmHistoryPut
               })
 
               break
@@ -2366,6 +2476,54 @@ export namespace SyncRequest {
     value: string
   }
 
+  export interface SyncRequestDmHistoryConversationFieldEvent {
+    field: '$.dmHistory.conversation'
+    value: string
+  }
+
+  export interface SyncRequestDmHistoryBeforeHlcFieldEvent {
+    field: '$.dmHistory.before.hlc'
+    value: bigint
+  }
+
+  export interface SyncRequestDmHistoryBeforeIdFieldEvent {
+    field: '$.dmHistory.before.id'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SyncRequestDmHistoryAfterHlcFieldEvent {
+    field: '$.dmHistory.after.hlc'
+    value: bigint
+  }
+
+  export interface SyncRequestDmHistoryAfterIdFieldEvent {
+    field: '$.dmHistory.after.id'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SyncRequestDmHistoryLimitFieldEvent {
+    field: '$.dmHistory.limit'
+    value: number
+  }
+
+  export interface SyncRequestDmHistoryPutEventsEventFieldEvent {
+    field: '$.dmHistoryPut.events[].event'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface SyncRequestDmHistoryPutEventsHlcFieldEvent {
+    field: '$.dmHistoryPut.events[].hlc'
+    value: bigint
+    index: number
+  }
+
+  export interface SyncRequestDmHistoryPutEventsOriginFieldEvent {
+    field: '$.dmHistoryPut.events[].origin'
+    value: string
+    index: number
+  }
+
   export function encode (obj: Partial<SyncRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, SyncRequest.codec())
   }
@@ -2374,7 +2532,7 @@ export namespace SyncRequest {
     return decodeMessage(buf, SyncRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncRequest>): Generator<SyncRequestPresenceNodeFieldEvent | SyncRequestHistoryRoomFieldEvent | SyncRequestHistoryBeforeHlcFieldEvent | SyncRequestHistoryBeforeIdFieldEvent | SyncRequestHistoryAfterHlcFieldEvent | SyncRequestHistoryAfterIdFieldEvent | SyncRequestHistoryLimitFieldEvent | SyncRequestMailboxUserFieldEvent | SyncRequestMailboxLimitFieldEvent | SyncRequestMailboxDeleteUserFieldEvent | SyncRequestMailboxDeleteIdsFieldEvent | SyncRequestMailboxPutUserFieldEvent | SyncRequestMailboxPutEventsEventFieldEvent | SyncRequestMailboxPutEventsHlcFieldEvent | SyncRequestMailboxPutEventsOriginFieldEvent | SyncRequestStoreRoomFieldEvent | SyncRequestStoreEventEventFieldEvent | SyncRequestStoreEventHlcFieldEvent | SyncRequestStoreEventOriginFieldEvent | SyncRequestStoreIdFieldEvent | SyncRequestArchiveRoomsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncRequest>): Generator<SyncRequestPresenceNodeFieldEvent | SyncRequestHistoryRoomFieldEvent | SyncRequestHistoryBeforeHlcFieldEvent | SyncRequestHistoryBeforeIdFieldEvent | SyncRequestHistoryAfterHlcFieldEvent | SyncRequestHistoryAfterIdFieldEvent | SyncRequestHistoryLimitFieldEvent | SyncRequestMailboxUserFieldEvent | SyncRequestMailboxLimitFieldEvent | SyncRequestMailboxDeleteUserFieldEvent | SyncRequestMailboxDeleteIdsFieldEvent | SyncRequestMailboxPutUserFieldEvent | SyncRequestMailboxPutEventsEventFieldEvent | SyncRequestMailboxPutEventsHlcFieldEvent | SyncRequestMailboxPutEventsOriginFieldEvent | SyncRequestStoreRoomFieldEvent | SyncRequestStoreEventEventFieldEvent | SyncRequestStoreEventHlcFieldEvent | SyncRequestStoreEventOriginFieldEvent | SyncRequestStoreIdFieldEvent | SyncRequestArchiveRoomsFieldEvent | SyncRequestDmHistoryConversationFieldEvent | SyncRequestDmHistoryBeforeHlcFieldEvent | SyncRequestDmHistoryBeforeIdFieldEvent | SyncRequestDmHistoryAfterHlcFieldEvent | SyncRequestDmHistoryAfterIdFieldEvent | SyncRequestDmHistoryLimitFieldEvent | SyncRequestDmHistoryPutEventsEventFieldEvent | SyncRequestDmHistoryPutEventsHlcFieldEvent | SyncRequestDmHistoryPutEventsOriginFieldEvent> {
     return streamMessage(buf, SyncRequest.codec(), opts)
   }
 }
@@ -3509,6 +3667,309 @@ export namespace EventPage {
 
   export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<EventPage>): Generator<EventPageEventsEventFieldEvent | EventPageEventsHlcFieldEvent | EventPageEventsOriginFieldEvent | EventPageMoreFieldEvent> {
     return streamMessage(buf, EventPage.codec(), opts)
+  }
+}
+
+export interface DmHistoryPull {
+  conversation: string
+  before?: CursorMsg
+  after?: CursorMsg
+  limit: number
+}
+
+export namespace DmHistoryPull {
+  let _codec: Codec<DmHistoryPull>
+
+  export const codec = (): Codec<DmHistoryPull> => {
+    if (_codec == null) {
+      _codec = message<DmHistoryPull>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.conversation != null && obj.conversation !== '')) {
+          w.uint32(10)
+          w.string(obj.conversation)
+        }
+
+        if (obj.before != null) {
+          w.uint32(18)
+          CursorMsg.codec().encode(obj.before, w)
+        }
+
+        if (obj.after != null) {
+          w.uint32(26)
+          CursorMsg.codec().encode(obj.after, w)
+        }
+
+        if ((obj.limit != null && obj.limit !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.limit)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          conversation: '',
+          limit: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.conversation = reader.string()
+              break
+            }
+            case 2: {
+              obj.before = CursorMsg.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.before
+              })
+              break
+            }
+            case 3: {
+              obj.after = CursorMsg.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.after
+              })
+              break
+            }
+            case 4: {
+              obj.limit = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.conversation`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield * CursorMsg.codec().stream(reader, reader.uint32(), `${prefix}.before`, {
+                limits: opts.limits?.before
+              })
+
+              break
+            }
+            case 3: {
+              yield * CursorMsg.codec().stream(reader, reader.uint32(), `${prefix}.after`, {
+                limits: opts.limits?.after
+              })
+
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.limit`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface DmHistoryPullConversationFieldEvent {
+    field: '$.conversation'
+    value: string
+  }
+
+  export interface DmHistoryPullBeforeHlcFieldEvent {
+    field: '$.before.hlc'
+    value: bigint
+  }
+
+  export interface DmHistoryPullBeforeIdFieldEvent {
+    field: '$.before.id'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface DmHistoryPullAfterHlcFieldEvent {
+    field: '$.after.hlc'
+    value: bigint
+  }
+
+  export interface DmHistoryPullAfterIdFieldEvent {
+    field: '$.after.id'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface DmHistoryPullLimitFieldEvent {
+    field: '$.limit'
+    value: number
+  }
+
+  export function encode (obj: Partial<DmHistoryPull>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, DmHistoryPull.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DmHistoryPull>): DmHistoryPull {
+    return decodeMessage(buf, DmHistoryPull.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DmHistoryPull>): Generator<DmHistoryPullConversationFieldEvent | DmHistoryPullBeforeHlcFieldEvent | DmHistoryPullBeforeIdFieldEvent | DmHistoryPullAfterHlcFieldEvent | DmHistoryPullAfterIdFieldEvent | DmHistoryPullLimitFieldEvent> {
+    return streamMessage(buf, DmHistoryPull.codec(), opts)
+  }
+}
+
+export interface DmHistoryPut {
+  events: StampedEvent[]
+}
+
+export namespace DmHistoryPut {
+  let _codec: Codec<DmHistoryPut>
+
+  export const codec = (): Codec<DmHistoryPut> => {
+    if (_codec == null) {
+      _codec = message<DmHistoryPut>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.events != null && obj.events.length > 0) {
+          for (const value of obj.events) {
+            w.uint32(10)
+            StampedEvent.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          events: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.events != null && obj.events.length === opts.limits.events) {
+                throw new MaxLengthError('Decode error - repeated field "events" had too many elements')
+              }
+
+              if (obj.events.length === 1000) {
+                throw new MaxLengthError('Decode error - repeated field "events" had too many elements')
+              }
+
+              obj.events.push(StampedEvent.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.events$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          events: 1000
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.events != null && obj.events === opts.limits.events) {
+                throw new MaxLengthError('Streaming decode error - repeated field "events" had too many elements')
+              }
+
+              if (obj.events === 1000) {
+                throw new MaxLengthError('Streaming decode error - repeated field "events" had too many elements')
+              }
+
+              for (const evt of StampedEvent.codec().stream(reader, reader.uint32(), `${prefix}.events[]`, {
+                limits: opts.limits?.events$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.events
+                }
+              }
+
+              obj.events++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface DmHistoryPutEventsEventFieldEvent {
+    field: '$.events[].event'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface DmHistoryPutEventsHlcFieldEvent {
+    field: '$.events[].hlc'
+    value: bigint
+    index: number
+  }
+
+  export interface DmHistoryPutEventsOriginFieldEvent {
+    field: '$.events[].origin'
+    value: string
+    index: number
+  }
+
+  export function encode (obj: Partial<DmHistoryPut>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, DmHistoryPut.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DmHistoryPut>): DmHistoryPut {
+    return decodeMessage(buf, DmHistoryPut.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DmHistoryPut>): Generator<DmHistoryPutEventsEventFieldEvent | DmHistoryPutEventsHlcFieldEvent | DmHistoryPutEventsOriginFieldEvent> {
+    return streamMessage(buf, DmHistoryPut.codec(), opts)
   }
 }
 
