@@ -1,0 +1,253 @@
+/**
+ * The user directory on real meshes (libp2p nodes on 127.0.0.1 through a bootstrap daemon): lookups
+ * from any node, watches pushed from the owners, an owner crash and restart, a partition and heal,
+ * and a rogue mesh member trying to register devices of another node.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { afterEach, describe, expect, it } from 'vitest'
+import { DirRequest, DirResponse } from '../../client/src/protocol/pb/directory.js'
+import { ErrorCode } from '../../client/src/protocol/errors.js'
+import { PRESENCE_TOPIC } from '../../client/src/protocol/ids.js'
+import { DIRECTORY_PROTOCOL } from '../../node/src/mesh/directory-service.js'
+import { directoryOwners } from '../../node/src/state/directory.js'
+import { request } from '../../node/src/mesh/rpc.js'
+import { startMesh, waitFor } from '../helpers/mesh.js'
+import { startRogue } from '../helpers/rogue.js'
+import { memoryKeyStore } from '../../client/src/node.js'
+import type { Rogue } from '../helpers/rogue.js'
+import type { TestMesh } from '../helpers/mesh.js'
+import type { MeshchatNode } from '../../node/src/daemon.js'
+import type { DirectoryUserEvent } from '../../node/src/mesh/directory-service.js'
+import type { ChatClient } from '../../client/src/node.js'
+
+/** generous: these assert that something happens, on a loaded machine */
+const DEADLINE = 20_000
+
+/** what `n` answers for `userId`, as "node/status" strings */
+async function where (n: MeshchatNode, userId: string): Promise<string[]> {
+  return (await n.directory.lookup(userId)).map(r => `${r.node}/${r.status}`)
+}
+
+/** the running nodes whose directory table holds a record of `userId` */
+function holders (nodes: MeshchatNode[], userId: string): string[] {
+  return nodes.filter(n => n.running && n.directory.table.lookup(userId).length > 0).map(n => n.nodeId).sort()
+}
+
+function ownersOver (nodes: MeshchatNode[], userId: string): string[] {
+  return [...directoryOwners(userId, nodes.filter(n => n.running).map(n => n.nodeId), 2)].sort()
+}
+
+async function partition (a: MeshchatNode[], b: MeshchatNode[]): Promise<void> {
+  for (const n of a) n.linkControl.block(b.map(x => x.nodeId))
+  for (const n of b) n.linkControl.block(a.map(x => x.nodeId))
+  for (const n of a) for (const other of b) await n.mesh.hangUp(other.mesh.peerId).catch(() => {})
+}
+
+describe('user directory across the mesh', () => {
+  let mesh: TestMesh | undefined
+  let rogue: Rogue | undefined
+  afterEach(async () => {
+    await rogue?.stop()
+    rogue = undefined
+    await mesh?.stop()
+    mesh = undefined
+  })
+
+  it('a lookup from any node finds a user\'s devices on another node, held by exactly its two owners', async () => {
+    mesh = await startMesh(4)
+    await mesh.converged(4)
+    const [a, , , d] = mesh.nodes
+    const aliceKeys = memoryKeyStore()
+    const alice = await mesh.client(a!, 'alice', { keyStore: aliceKeys })
+    const bob = await mesh.client(d!, 'bob')
+    for (const n of mesh.nodes) {
+      await waitFor(async () => JSON.stringify(await where(n, alice.userId)) === JSON.stringify([`${a!.nodeId}/online`]), { timeoutMs: DEADLINE, what: `alice found from ${n.nodeId.slice(-6)}` })
+      await waitFor(async () => JSON.stringify(await where(n, bob.userId)) === JSON.stringify([`${d!.nodeId}/online`]), { timeoutMs: DEADLINE, what: `bob found from ${n.nodeId.slice(-6)}` })
+    }
+    const rec = (await d!.directory.lookup(alice.userId))[0]
+    expect(rec).toMatchObject({ userId: alice.userId, node: a!.nodeId, incarnation: a!.incarnation, name: 'alice', status: 'online' })
+    for (const u of [alice.userId, bob.userId]) {
+      await waitFor(() => JSON.stringify(holders(mesh!.nodes, u)) === JSON.stringify(ownersOver(mesh!.nodes, u)), { timeoutMs: DEADLINE, what: 'records on exactly the owners' })
+    }
+    // a second device of the same user on another node: every node finds both
+    const phone = await mesh.client(d!, 'alice-phone', { keyStore: aliceKeys })
+    expect(phone.userId).toBe(alice.userId)
+    const both = [`${a!.nodeId}/online`, `${d!.nodeId}/online`].sort()
+    for (const n of mesh.nodes) {
+      await waitFor(async () => JSON.stringify((await where(n, alice.userId)).sort()) === JSON.stringify(both), { timeoutMs: DEADLINE, what: `both of alice's devices from ${n.nodeId.slice(-6)}` })
+    }
+  })
+
+  it('a watch pushes online, away and offline to the watching node', async () => {
+    mesh = await startMesh(4)
+    await mesh.converged(4)
+    const host = mesh.nodes[0]!
+    const carol = await mesh.client(host, 'carol')
+    // the watcher is a node that neither hosts carol nor owns her: everything it learns comes over the wire
+    const owners = host.directory.owners(carol.userId)
+    const watcher = mesh.nodes.find(n => n !== host && !owners.includes(n.nodeId))!
+    expect(watcher, 'a node that is neither host nor owner').toBeDefined()
+    const seen: DirectoryUserEvent[] = []
+    watcher.directory.addEventListener('user', e => { if (e.detail.userId === carol.userId) seen.push(e.detail) })
+    const statusOf = (): string => {
+      const v = watcher.directory.watched(carol.userId) ?? []
+      return v.length === 0 ? 'offline' : v.map(r => `${r.node}/${r.status}`).join(',')
+    }
+    // both owners hold her first: a watch's first answer is each owner's view, and one that has not
+    // heard of her yet would rightly report her offline until it has
+    await waitFor(() => JSON.stringify(holders(mesh!.nodes, carol.userId)) === JSON.stringify([...owners].sort()), { timeoutMs: DEADLINE, what: 'carol registered with both owners' })
+    await watcher.directory.watch([carol.userId])
+    await waitFor(() => statusOf() === `${host.nodeId}/online`, { timeoutMs: DEADLINE, what: 'watch snapshot: online' })
+    await carol.setStatus('away')
+    await waitFor(() => statusOf() === `${host.nodeId}/away`, { timeoutMs: DEADLINE, what: 'pushed: away' })
+    await carol.close()
+    await waitFor(() => statusOf() === 'offline', { timeoutMs: DEADLINE, what: 'pushed: offline' })
+    // in that order (a loaded machine may add a blip: a node briefly taken for down takes its devices
+    // with it until it is back, exactly as presence does)
+    const statuses = seen.map(e => e.devices.map(r => r.status).join(',') || 'offline')
+    expect(statuses[0]).toBe('online')
+    expect(statuses.at(-1)).toBe('offline')
+    expect(statuses.indexOf('away'), `away among ${statuses.join(' ')}`).toBeGreaterThan(0)
+    // and nothing was pulled: the owners pushed (the watcher is not an owner, so its own table is empty)
+    expect(watcher.directory.table.lookup(carol.userId)).toEqual([])
+  })
+
+  it('an owner that crashes is replaced (a watcher keeps getting changes), and rebuilt when it comes back', async () => {
+    mesh = await startMesh(4)
+    await mesh.converged(4)
+    const host = mesh.nodes[0]!
+    const dave = await mesh.client(host, 'dave')
+    await waitFor(() => JSON.stringify(holders(mesh!.nodes, dave.userId)) === JSON.stringify(ownersOver(mesh!.nodes, dave.userId)), { timeoutMs: DEADLINE, what: 'dave on his owners' })
+    // crash an owner that is not dave's host
+    const victim = mesh.nodes.find(n => n !== host && ownersOver(mesh!.nodes, dave.userId).includes(n.nodeId))!
+    expect(victim).toBeDefined()
+    // a node that watches dave keeps getting his changes through the owner change
+    const watcher = mesh.nodes.find(n => n !== host && n !== victim)!
+    await watcher.directory.watch([dave.userId])
+    const seenBy = (w: MeshchatNode): string => (w.directory.watched(dave.userId) ?? []).map(r => r.status).join(',') || 'offline'
+    await waitFor(() => seenBy(watcher) === 'online', { timeoutMs: DEADLINE, what: 'the watcher sees dave online' })
+    const key = victim.privateKey
+    await victim.crash()
+    await mesh.converged(3, DEADLINE)
+    const survivors = mesh.nodes.filter(n => n.running)
+    const newOwners = ownersOver(survivors, dave.userId)
+    expect(newOwners).not.toContain(victim.nodeId)
+    await waitFor(() => JSON.stringify(holders(survivors, dave.userId)) === JSON.stringify(newOwners), { timeoutMs: DEADLINE, what: 'the new owner holds dave' })
+    for (const n of survivors) expect(await where(n, dave.userId), `lookup from ${n.nodeId.slice(-6)}`).toEqual([`${host.nodeId}/online`])
+    await dave.setStatus('away')
+    await waitFor(() => seenBy(watcher) === 'away', { timeoutMs: DEADLINE, what: 'the watcher sees dave away, after the owner change' })
+
+    // the crashed owner restarts (same identity, new incarnation, empty table): it owns dave again and rebuilds
+    const back = await mesh.addNode({ privateKey: key })
+    expect(back.nodeId).toBe(victim.nodeId)
+    await mesh.converged(4, DEADLINE)
+    await waitFor(() => back.directory.table.lookup(dave.userId).length === 1, { timeoutMs: DEADLINE, what: 'the restarted owner rebuilt dave' })
+    expect(back.directory.table.lookup(dave.userId)[0]).toMatchObject({ node: host.nodeId, incarnation: host.incarnation, status: 'away' })
+    // and the stand-in owner let go of him
+    await waitFor(() => JSON.stringify(holders(mesh!.nodes, dave.userId)) === JSON.stringify(ownersOver(mesh!.nodes, dave.userId)), { timeoutMs: DEADLINE, what: 'dave on exactly his owners again' })
+  })
+
+  it('a partition and heal converge without ghosts or missing users', async () => {
+    mesh = await startMesh(5)
+    await mesh.converged(5)
+    const nodes = mesh.nodes
+    const clients: ChatClient[] = []
+    for (const [i, n] of nodes.entries()) clients.push(await mesh.client(n, `user${i}`))
+    const truth = (): Map<string, string[]> => {
+      const m = new Map<string, string[]>()
+      for (const c of clients) if (c.nodeId != null && running.has(c)) m.set(c.userId, [`${c.nodeId}/online`])
+      return m
+    }
+    const running = new Set(clients)
+    const converged = async (what: string): Promise<void> => {
+      for (const n of nodes) {
+        for (const [u, want] of truth()) {
+          await waitFor(async () => JSON.stringify(await where(n, u)) === JSON.stringify(want), { timeoutMs: DEADLINE, what: `${what}: ${u.slice(-6)} from ${n.nodeId.slice(-6)}` })
+        }
+      }
+    }
+    await converged('before the split')
+    const left = nodes.slice(0, 2)
+    const right = nodes.slice(2)
+    await partition(left, right)
+    for (const n of right) {
+      n.linkControl.block([mesh.bootstrap.peerId])
+      await n.mesh.hangUp(mesh.bootstrap.mesh.peerId).catch(() => {})
+    }
+    mesh.bootstrap.linkControl.block(right.map(n => n.nodeId))
+    for (const n of left) await waitFor(() => n.presence.replica.liveNodes().length === 2, { timeoutMs: DEADLINE, what: 'left side drops the right' })
+    for (const n of right) await waitFor(() => n.presence.replica.liveNodes().length === 3, { timeoutMs: DEADLINE, what: 'right side drops the left' })
+    // while split: one user leaves on the left, one joins on the right
+    const gone = clients[0]!
+    await gone.close()
+    running.delete(gone)
+    const late = await mesh.client(right[0]!, 'late')
+    clients.push(late)
+    running.add(late)
+    const ids = [...nodes, mesh.bootstrap].map(n => n.mesh.peerId.toString())
+    for (const n of [...nodes, mesh.bootstrap]) n.linkControl.unblock(ids)
+    await mesh.converged(5, DEADLINE)
+    await converged('after the heal')
+    for (const n of nodes) expect(await where(n, gone.userId), `no ghost of the user who left, from ${n.nodeId.slice(-6)}`).toEqual([])
+    for (const c of running) {
+      await waitFor(() => JSON.stringify(holders(nodes, c.userId)) === JSON.stringify(ownersOver(nodes, c.userId)), { timeoutMs: DEADLINE, what: `${c.userId.slice(-6)} on exactly its owners` })
+    }
+    expect(holders(nodes, gone.userId)).toEqual([])
+  })
+
+  it('a rogue mesh member cannot register another node\'s devices, nor push or flood, and the node keeps serving', async () => {
+    mesh = await startMesh(2)
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes
+    const r = rogue = await startRogue(mesh.meshKey)
+    await r.join([a!, b!])
+    const victimUser = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const codec = { req: DirRequest, res: DirResponse }
+    const ask = async (n: MeshchatNode, req: Partial<DirRequest>): Promise<DirResponse> =>
+      request(r.host, peerIdFromString(n.nodeId), DIRECTORY_PROTOCOL, codec, req, { timeoutMs: 10_000, maxBytes: 64 << 20 })
+    const fake = { user: victimUser, device: 'fake', name: 'ghost', away: false, rooms: 0, since: 1n, node: '', incarnation: 0n }
+    // not a live node yet: it registers nothing, not even for itself
+    const early = await ask(a!, { register: { node: r.id, incarnation: 1n, version: 1n, put: [fake], del: [], full: false } })
+    expect(early.error?.code).toBe(ErrorCode.NOT_ENTITLED)
+    // the rogue heartbeats as itself (which it may), so the nodes count it as a live node
+    let beat = 0n
+    const beating = setInterval(() => {
+      beat++
+      void r.signedPresence({ heartbeat: { node: r.id, incarnation: 1n, seq: 0n, load: { clients: 0, rooms: 0, maxClients: 10 }, gatewayAddrs: [], meshAddrs: [], httpUrl: '', beat, time: BigInt(Date.now()) } })
+        .then(async msg => r.publish(PRESENCE_TOPIC, msg)).catch(() => {})
+    }, 200)
+    try {
+      for (const n of [a!, b!]) await waitFor(() => n.presence.replica.liveNodes().includes(r.id), { timeoutMs: DEADLINE, what: 'the rogue counted live' })
+      for (const n of [a!, b!]) {
+        const res = await ask(n, { register: { node: a!.nodeId, incarnation: BigInt(a!.incarnation), version: 1_000_000n, put: [fake], del: [], full: true } })
+        expect(res.error?.code, 'a registration for another node is refused').toBe(ErrorCode.NOT_ENTITLED)
+        expect(n.directory.table.lookup(victimUser)).toEqual([])
+      }
+      // what it may do is say a device is on itself (the limit of what a keyed node can be kept from: see docs)
+      const owner = [a!, b!].find(n => directoryOwners(victimUser, n.presence.replica.liveNodes(), 2).includes(n.nodeId))!
+      const own = await ask(owner, { register: { node: r.id, incarnation: 1n, version: 1n, put: [fake], del: [], full: false } })
+      expect(own.ok?.count).toBe(1)
+      expect(owner.directory.table.lookup(victimUser).map(x => x.node)).toEqual([r.id])
+    } finally {
+      clearInterval(beating)
+    }
+    // a push about a user this node never asked the rogue about
+    const pushed = await ask(a!, { notify: { user: victimUser, devices: [{ ...fake, node: a!.nodeId, incarnation: 1n }] } })
+    expect(pushed.error?.code).toBe(ErrorCode.NOT_ENTITLED)
+    // a bad user id is a typed refusal
+    const bad = await ask(a!, { lookup: { users: ['not-a-user'] } })
+    expect(bad.error?.code).toBe(ErrorCode.INVALID_USER)
+    // lookups past the per-peer budget are refused with a retry time (1,000 users a request, burst 2,000)
+    let limited: DirResponse | undefined
+    for (let i = 0; i < 10 && limited == null; i++) {
+      const res = await ask(a!, { lookup: { users: Array.from({ length: 1000 }, () => victimUser) } })
+      if (res.error != null) limited = res
+    }
+    expect(limited?.error?.code).toBe(ErrorCode.RATE_LIMITED)
+    expect(limited?.error?.retryAfterMs).toBeGreaterThan(0)
+    // the nodes still serve their own users
+    const erin = await mesh.client(b!, 'erin')
+    await waitFor(async () => JSON.stringify(await where(a!, erin.userId)) === JSON.stringify([`${b!.nodeId}/online`]), { timeoutMs: DEADLINE, what: 'erin found after the rogue' })
+  })
+})
