@@ -1,10 +1,13 @@
 import { prefixLogger } from '@libp2p/logger'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import { PRESENCE_TOPIC } from '../../client/src/protocol/ids.js'
 import { createMeshHost } from '../../node/src/mesh/mesh-host.js'
 import { LinkControl } from '../../node/src/mesh/link-control.js'
 import { presenceValidator } from '../../node/src/mesh/presence-wire.js'
 import { resolveKeys } from '../../node/src/keys.js'
 import { lockDataDir } from '../../node/src/data-lock.js'
+import { HttpServer } from '../../node/src/http/server.js'
 import type { MeshLibp2p } from '../../node/src/mesh/mesh-host.js'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -20,6 +23,10 @@ export interface BootstrapOptions {
   trustedIps?: string[]
   privateKey?: PrivateKey
   linkControl?: LinkControl
+  /** `host:port` for /healthz, /readyz and /metrics (libp2p's, the process's, meshchat_build_info); null/absent = none */
+  http?: string | null
+  /** the package version, for meshchat_build_info */
+  version?: string
 }
 
 /**
@@ -32,14 +39,28 @@ export class BootstrapDaemon {
   readonly linkControl: LinkControl
   /** true when this start created the mesh key file */
   readonly createdMeshKey: boolean
+  /** /healthz, /readyz and /metrics, when `http` is set */
+  readonly http?: HttpServer
   private started = false
   private readonly releaseLock: () => void
 
-  private constructor (mesh: MeshLibp2p, linkControl: LinkControl, createdMeshKey: boolean, releaseLock: () => void) {
+  private constructor (mesh: MeshLibp2p, linkControl: LinkControl, createdMeshKey: boolean, releaseLock: () => void, registry?: Registry, httpListen?: string) {
     this.mesh = mesh
     this.linkControl = linkControl
     this.createdMeshKey = createdMeshKey
     this.releaseLock = releaseLock
+    if (registry != null && httpListen != null) {
+      // the gauge reads the host when scraped
+      const host = this.mesh
+      new Gauge({ name: 'meshchat_mesh_peers', help: 'connected mesh peers', registers: [registry], collect () { this.set(host.getPeers().length) } })
+      this.http = new HttpServer({
+        listen: httpListen,
+        health: () => ({ peerId: this.peerId, live: this.started, peers: this.mesh.getPeers().length, addrs: this.addrs() }),
+        // a bootstrap is useful as soon as it listens: it is how the first node finds the others
+        readiness: () => ({ ready: this.started, peers: this.mesh.getPeers().length }),
+        metrics: async () => registry.metrics()
+      })
+    }
   }
 
   static async create (opts: BootstrapOptions = {}): Promise<BootstrapDaemon> {
@@ -55,7 +76,14 @@ export class BootstrapDaemon {
   private static async build (opts: BootstrapOptions, releaseLock: () => void): Promise<BootstrapDaemon> {
     const { privateKey, psk, createdMeshKey: created } = await resolveKeys(opts)
     const linkControl = opts.linkControl ?? new LinkControl()
+    const registry = opts.http == null ? undefined : new Registry()
+    if (registry != null) {
+      collectDefaultMetrics({ register: registry })
+      new Gauge({ name: 'meshchat_build_info', help: 'always 1; the labels say which meshchat and which Node.js this runs', labelNames: ['version', 'node'], registers: [registry] })
+        .set({ version: opts.version ?? 'unknown', node: process.version }, 1)
+    }
     const mesh = await createMeshHost({
+      metrics: registry == null ? undefined : prometheusMetrics({ registry, collectDefaultMetrics: false, preserveExistingMetrics: true }),
       privateKey,
       psk,
       listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'],
@@ -65,7 +93,7 @@ export class BootstrapDaemon {
       linkControl,
       doPX: true
     })
-    return new BootstrapDaemon(mesh, linkControl, created, releaseLock)
+    return new BootstrapDaemon(mesh, linkControl, created, releaseLock, registry, opts.http ?? undefined)
   }
 
   get peerId (): string {
@@ -85,6 +113,7 @@ export class BootstrapDaemon {
     // relay presence, but only what a node signed about itself
     pubsub.topicValidators.set(PRESENCE_TOPIC, presenceValidator())
     pubsub.subscribe(PRESENCE_TOPIC)
+    await this.http?.start()
     prefixLogger(this.peerId.slice(-6)).forComponent('meshchat:bootstrap')('bootstrap %s listening on %s', this.peerId, this.addrs().join(', '))
   }
 
@@ -95,6 +124,7 @@ export class BootstrapDaemon {
     }
     this.started = false
     try {
+      await this.http?.stop()
       await this.mesh.stop()
     } finally {
       this.releaseLock()

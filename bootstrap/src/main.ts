@@ -10,6 +10,7 @@ import { MeshchatNode } from '../../node/src/daemon.js'
 import { newMeshKey, loadMeshKey } from '../../node/src/keys.js'
 import { USAGE, help, list, onSignal, parse, printer, runMain, str } from '../../node/src/cli.js'
 import { BootstrapDaemon } from './bootstrap.js'
+import { packageVersion } from '../../node/src/version.js'
 import type { Spec } from '../../node/src/cli.js'
 
 const BOOTSTRAP_OPTS: Spec = {
@@ -19,6 +20,7 @@ const BOOTSTRAP_OPTS: Spec = {
   announce: { type: 'string', multiple: true, help: 'address to announce instead of the listen ones' },
   bootstrap: { type: 'string', multiple: true, help: 'other bootstrap daemons to join (repeatable)' },
   'trusted-ip': { type: 'string', multiple: true, help: 'IP exempt from gossipsub IP-colocation scoring' },
+  http: { type: 'string', help: 'host:port for /healthz, /readyz and /metrics (default: none)' },
   json: { type: 'boolean', help: 'print JSON lines instead of text' },
   help: { type: 'boolean', short: 'h', help: 'show this help' }
 }
@@ -43,11 +45,13 @@ async function runBootstrap (argv: string[]): Promise<void> {
     listen: list(o.listen) ?? ['/ip4/0.0.0.0/tcp/4000'],
     announce: list(o.announce),
     bootstrap: list(o.bootstrap),
-    trustedIps: list(o['trusted-ip'])
+    trustedIps: list(o['trusted-ip']),
+    http: str(o.http) ?? null,
+    version: packageVersion()
   })
   await b.start()
   if (b.createdMeshKey) out('created a new mesh key; copy it to every node of this mesh', { path: join(dataDir, 'swarm.key') })
-  out('bootstrap started; nodes use --bootstrap with one of these', { id: b.peerId, addrs: b.addrs() })
+  out('bootstrap started; nodes use --bootstrap with one of these', { id: b.peerId, addrs: b.addrs(), http: b.http?.url ?? 'off' })
   onSignal(async () => { await b.stop() })
 }
 

@@ -14,10 +14,13 @@ commands:
   chat        terminal client: meshchat chat --connect <ws://host:8080/ws> --room <name> --name <nick>
   demo        a local mesh on loopback: one bootstrap and three nodes, with the web app
   keygen      write a new mesh key: meshchat keygen --out swarm.key
+  config      meshchat config example (a complete config file) | meshchat config check <file>
+  backup      copy a node's store and keys while it runs: meshchat backup --data-dir <dir> --out <new dir>
   bench       run the benchmarks (see README)
 
-Every option also reads an environment variable: --data-dir is MESHCHAT_DATA_DIR, and so on.
-Run meshchat <command> --help for the options of a command.`
+Every option also reads an environment variable: --data-dir is MESHCHAT_DATA_DIR, and so on;
+a node also reads a YAML config file (--config); flags beat the environment, which beats the file.
+Run meshchat <command> --help for the options of a command; meshchat --version for the version.`
 
 export type Spec = Record<string, { type: 'string' | 'boolean', multiple?: boolean, short?: string, help: string }>
 
@@ -26,7 +29,7 @@ export function envName (flag: string): string {
 }
 
 /** parse flags, falling back to MESHCHAT_* environment variables (comma-separated for repeatable ones) */
-export function parse (argv: string[], spec: Spec): Record<string, unknown> {
+export function parse (argv: string[], spec: Spec, env: Record<string, string | undefined> = process.env): Record<string, unknown> {
   const { values } = parseArgs({
     args: argv,
     options: Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, {
@@ -40,9 +43,9 @@ export function parse (argv: string[], spec: Spec): Record<string, unknown> {
   const out: Record<string, unknown> = { ...values }
   for (const [k, v] of Object.entries(spec)) {
     if (out[k] !== undefined) continue
-    const env = process.env[envName(k)]
-    if (env == null || env === '') continue
-    out[k] = v.type === 'boolean' ? env === '1' || env === 'true' : v.multiple === true ? env.split(',').map(s => s.trim()).filter(Boolean) : env
+    const e = env[envName(k)]
+    if (e == null || e === '') continue
+    out[k] = v.type === 'boolean' ? e === '1' || e === 'true' : v.multiple === true ? e.split(',').map(s => s.trim()).filter(Boolean) : e
   }
   return out
 }
@@ -65,21 +68,41 @@ export function printer (json: boolean): (msg: string, data?: Record<string, unk
 /** a stop that has not finished by then is cut short: the process exits anyway */
 export const STOP_DEADLINE_MS = 15_000
 
-/** stop on SIGINT/SIGTERM; a second signal exits at once */
-export function onSignal (stop: () => Promise<void>): void {
+export interface SignalOptions {
+  /** SIGQUIT: lame duck first (move clients away), then the stop */
+  drain?: () => Promise<void>
+  /** how long the drain may take (added to the stop's deadline) */
+  drainMs?: number
+  /** SIGHUP: reload what can change without a restart; without it SIGHUP is ignored rather than fatal */
+  reload?: () => void
+}
+
+/**
+ * Stop on SIGINT/SIGTERM; drain then stop on SIGQUIT (when a drain is given);
+ * reload on SIGHUP. A second stop signal exits at once.
+ */
+export function onSignal (stop: () => Promise<void>, opts: SignalOptions = {}): void {
   let stopping = false
-  const handler = (sig: string): void => {
+  const handler = (sig: string, drain?: () => Promise<void>): void => {
     if (stopping) process.exit(1)
     stopping = true
-    console.error(`${sig}: stopping (again to force)`)
+    console.error(`${sig}: ${drain != null ? 'draining, then stopping' : 'stopping'} (again to force)`)
+    const deadline = STOP_DEADLINE_MS + (drain != null ? opts.drainMs ?? 0 : 0)
     setTimeout(() => {
-      console.error(`stop did not finish within ${STOP_DEADLINE_MS} ms; exiting`)
+      console.error(`stop did not finish within ${deadline} ms; exiting`)
       process.exit(1)
-    }, STOP_DEADLINE_MS).unref()
-    stop().then(() => process.exit(0), err => { console.error(err); process.exit(1) })
+    }, deadline).unref()
+    Promise.resolve()
+      .then(async () => { if (drain != null) await drain() })
+      .then(stop)
+      .then(() => process.exit(0), err => { console.error(err); process.exit(1) })
   }
   process.on('SIGINT', () => { handler('SIGINT') })
   process.on('SIGTERM', () => { handler('SIGTERM') })
+  const drain = opts.drain
+  if (drain != null) process.on('SIGQUIT', () => { handler('SIGQUIT', drain) })
+  const reload = opts.reload
+  process.on('SIGHUP', () => { if (!stopping) reload?.() })
 }
 
 

@@ -89,8 +89,10 @@ export interface NodeConfig {
   gateway: string[]
   /** gateway addresses to announce to clients instead of the listen ones */
   gatewayAnnounce: string[]
-  /** HTTP listen address `host:port` for the web app, /healthz, /metrics and the WebSocket edge; null = none */
+  /** HTTP listen address `host:port` for the web app, /healthz, /readyz, /metrics and the WebSocket edge; null = none */
   http: string | null
+  /** an admin listener `host:port` of its own for /metrics, /healthz and /readyz (then not served on `http`); null = none */
+  metricsListen: string | null
   /** certificate and key files (PEM): HTTP becomes HTTPS and the edge wss:// (or leave TLS to a proxy in front) */
   tls: { certFile: string, keyFile: string } | null
   /**
@@ -175,6 +177,11 @@ export interface NodeConfig {
   overloadFactor: number
   /** each step of a stop that waits on the network (goodbye, closing connections) gives up after this */
   stopStepTimeoutMs: number
+  /**
+   * a drain (lame duck) tells the attached clients to move to other nodes, spread over this long
+   * so they do not all land on one node at once, then stops the node
+   */
+  drainMs: number
   /** serve the web app's source maps (off by default: they are large and only useful to developers) */
   serveSourceMaps: boolean
   /** the clock rule for ingress stamps and author times, on every path (state/stamps.ts) */
@@ -189,6 +196,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   gateway: ['/ip4/127.0.0.1/tcp/0/ws', '/ip4/127.0.0.1/tcp/0'],
   gatewayAnnounce: [],
   http: null,
+  metricsListen: null,
   tls: null,
   publicUrls: [],
   wsPath: '/ws',
@@ -229,6 +237,8 @@ export const DEFAULT_CONFIG: NodeConfig = {
   resumeSlackMs: 10_000,
   overloadFactor: 1.5,
   stopStepTimeoutMs: 2000,
+  // a few seconds: clients reconnect in well under a second each, and a rolling restart should not take minutes
+  drainMs: 5000,
   serveSourceMaps: false,
   stamps: DEFAULT_STAMP_RULE,
   timings: DEFAULT_TIMINGS
@@ -285,7 +295,7 @@ export function resolveConfig (partial: Partial<NodeConfig> = {}): NodeConfig {
   if (cfg.listen.length === 0) {
     throw new ConfigError('at least one mesh listen address is needed')
   }
-  for (const [k, v] of [['http', cfg.http], ['wsListen', cfg.wsListen]] as const) {
+  for (const [k, v] of [['http', cfg.http], ['wsListen', cfg.wsListen], ['metricsListen', cfg.metricsListen]] as const) {
     if (v != null && !/^[^:]+:\d+$|^\[[0-9a-fA-F:]+\]:\d+$/.test(v)) {
       throw new ConfigError(`${k} must be host:port, got ${v}`)
     }
@@ -304,6 +314,9 @@ export function resolveConfig (partial: Partial<NodeConfig> = {}): NodeConfig {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
       throw new ConfigError(`retention.${k} must be a number >= 0, got ${String(v)}`)
     }
+  }
+  if (typeof cfg.drainMs !== 'number' || !Number.isFinite(cfg.drainMs) || cfg.drainMs < 0) {
+    throw new ConfigError(`drainMs must be a number >= 0, got ${String(cfg.drainMs)}`)
   }
   if (!Number.isInteger(cfg.ackReplicas) || cfg.ackReplicas < 0) {
     throw new ConfigError('ackReplicas must be a whole number >= 0')

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { readFile, writeFile, mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -19,6 +19,7 @@ import { PresenceService } from './mesh/presence-service.js'
 import { SyncService } from './mesh/sync.js'
 import { ArchiveService } from './mesh/archive.js'
 import { DmService } from './mesh/dm.js'
+import { DirectoryService } from './mesh/directory-service.js'
 import { MeshDialer } from './mesh/dialer.js'
 import { Libp2pClientEdge, createGatewayHost } from './gateway/gateway-host.js'
 import { SessionRegistry } from './gateway/registry.js'
@@ -33,6 +34,9 @@ import { NodeMetrics } from './metrics.js'
 import { HttpServer } from './http/server.js'
 import { Supervisor } from './supervisor.js'
 import { systemClock } from './components.js'
+import { teeErrors } from './log.js'
+import { timeMethods } from './instrument.js'
+import type { OpsLog } from './log.js'
 import type { Clock, NodeComponents } from './components.js'
 import { lockDataDir } from './data-lock.js'
 import type { NodeConfig } from './config.js'
@@ -51,6 +55,20 @@ export interface NodeOptions extends Partial<NodeConfig> {
   webRoot?: string
   /** wall clock for every service; default the system clock */
   clock?: Clock
+  /** the operator's log: errors the supervisor catches go there as well (the CLI sets it) */
+  opsLog?: OpsLog
+  /** the package version, for meshchat_build_info (with process metrics, which come with `http` or `metricsListen`) */
+  version?: string
+}
+
+/** what a node can take without a restart (a SIGHUP reload): read by the services at each use */
+export const LIVE_SETTINGS = ['maxClients', 'maxRoomsPerUser', 'maxReplay', 'resumeSlackMs', 'overloadFactor', 'ratePerSec', 'burst', 'typingPerSec', 'budgets', 'drainMs'] as const
+
+export interface Readiness {
+  ready: boolean
+  /** why not, when not: 'starting', 'stopped', 'draining', 'store closed', 'no mesh peer' */
+  reasons: string[]
+  peers: number
 }
 
 /**
@@ -105,6 +123,8 @@ export class MeshchatNode {
   readonly sync: SyncService
   readonly archive: ArchiveService
   readonly dm: DmService
+  /** the user directory: this node's devices registered with their owners, its share of users owned */
+  readonly directory: DirectoryService
   readonly hub: Hub
   readonly dialer: MeshDialer
   readonly http?: HttpServer
@@ -112,6 +132,8 @@ export class MeshchatNode {
   readonly wsEdge?: WsEdge
   /** the WebSocket edge's own listener, when `wsListen` is set */
   readonly wsHttp?: HttpServer
+  /** the admin listener (/metrics, /healthz, /readyz), when `metricsListen` is set */
+  readonly adminHttp?: HttpServer
   /** the libp2p client gateway's session side (the gateway host and the client protocol on it) */
   readonly clientEdge: Libp2pClientEdge
   /** catches and counts what escapes a handler, so one bad message cannot take the node down */
@@ -121,6 +143,8 @@ export class MeshchatNode {
   private readonly logger: ComponentLogger
   private readonly libp2pRegistry?: Registry
   private state: 'new' | 'running' | 'stopped' = 'new'
+  /** set by drain(): not ready, no new WebSocket clients, attached ones are moved away */
+  private draining = false
   private gatewayAddrCache?: string[]
   private readonly releaseLock: () => void
 
@@ -242,6 +266,11 @@ export class MeshchatNode {
       deliver,
       sync: this.sync
     })
+    this.directory = new DirectoryService({ requestTimeoutMs: t.requestTimeoutMs, rebalanceDelayMs: t.rebalanceDelayMs }, {
+      ...base('directory'),
+      incarnation: this.incarnation,
+      presence: this.presence
+    })
     this.hub = new Hub({
       ...base('hub'),
       registry: this.registry,
@@ -274,7 +303,37 @@ export class MeshchatNode {
       presenceNodes: () => this.presence.replica.stats().upNodes,
       meshPeers: () => this.mesh.getPeers().length,
       mailbox: () => this.store.isOpen ? this.store.mailboxTotal() : 0,
-      wsConnections: () => this.wsEdge?.connections ?? 0
+      wsConnections: () => this.wsEdge?.connections ?? 0,
+      storeBytes: () => {
+        if (cfg.dataDir == null) return 0
+        const db = dataPaths(cfg.dataDir).db
+        let bytes = 0
+        for (const f of [db, `${db}-wal`]) {
+          try {
+            bytes += statSync(f).size
+          } catch {}
+        }
+        return bytes
+      },
+      ready: () => this.readiness().ready ? 1 : 0
+    })
+    // the store and the send path timed from outside: the services stay free of metrics plumbing
+    timeMethods(this.store, {
+      insertMany: 'insert',
+      page: 'page',
+      since: 'since',
+      get: 'get',
+      prune: 'prune',
+      dmPutMany: 'dm_put',
+      mailboxPut: 'mailbox_put',
+      mailboxList: 'mailbox_list',
+      mailboxDelete: 'mailbox_delete'
+    }, (op, seconds, err) => {
+      this.metrics.storeSeconds.observe({ op }, seconds)
+      if (err != null) this.metrics.storeErrors.inc({ op })
+    })
+    timeMethods(this.hub, { publish: 'publish' }, (_op, seconds, err) => {
+      this.metrics.sendAck.observe({ outcome: err == null ? 'ok' : (err as Error).name }, seconds)
     })
     this.clientEdge = new Libp2pClientEdge(this.gateway, this.hub, this.registry, {
       maxFrameBytes: cfg.maxEventBytes + LIMITS.frameOverheadBytes,
@@ -311,14 +370,26 @@ export class MeshchatNode {
       tls: args.tls,
       webRoot: args.webRoot,
       health: () => this.health(),
-      metrics: async () => this.renderMetrics(),
+      readiness: () => this.readiness(),
+      // with an admin listener, /metrics is served there alone
+      metrics: cfg.metricsListen != null ? undefined : async () => this.renderMetrics(),
       config: () => ({ nodeId: this.nodeId, gateway: this.wsUrls() }),
       sourceMaps: cfg.serveSourceMaps,
       onError: err => { supervisor.report('http', err) },
-      upgrade: (req, socket, head) => this.wsEdge?.handleUpgrade(req, socket, head) ?? false
+      // a draining node takes no new WebSocket clients: they go on to the next address they know
+      upgrade: (req, socket, head) => !this.draining && (this.wsEdge?.handleUpgrade(req, socket, head) ?? false)
     })
     if (cfg.http != null) this.http = httpServer(cfg.http)
     if (cfg.wsListen != null) this.wsHttp = httpServer(cfg.wsListen)
+    if (cfg.metricsListen != null) {
+      this.adminHttp = new HttpServer({
+        listen: cfg.metricsListen,
+        health: () => this.health(),
+        readiness: () => this.readiness(),
+        metrics: async () => this.renderMetrics(),
+        onError: err => { supervisor.report('http', err) }
+      })
+    }
   }
 
   /**
@@ -372,7 +443,7 @@ export class MeshchatNode {
 
   /** create a node (not started); reads or creates keys in the data directory */
   static async create (opts: NodeOptions = {}): Promise<MeshchatNode> {
-    const { privateKey: _k, linkControl: _l, libp2pMetrics: _m, webRoot: _w, clock: _c, ...partial } = opts
+    const { privateKey: _k, linkControl: _l, libp2pMetrics: _m, webRoot: _w, clock: _c, opsLog: _o, version: _v, ...partial } = opts
     const config = resolveConfig(partial)
     setEd25519Verifier(nodeEd25519Verifier)
     const paths = config.dataDir == null ? undefined : dataPaths(config.dataDir)
@@ -390,11 +461,13 @@ export class MeshchatNode {
     const { privateKey, psk, createdMeshKey } = await resolveKeys({ dataDir: config.dataDir, meshKey: config.meshKey, privateKey: givenKey })
     const incarnation = await nextIncarnation(paths?.incarnation ?? null)
     const linkControl = givenLink ?? new LinkControl()
-    const wantMetrics = libp2pMetrics ?? config.http != null
+    const wantMetrics = libp2pMetrics ?? (config.http != null || config.metricsListen != null)
     const libp2pRegistry = wantMetrics ? new Registry() : undefined
     const metrics = new NodeMetrics()
+    if (wantMetrics) metrics.enableProcessMetrics(opts.version ?? 'unknown')
+    const supervisorLog = prefixLogger(peerIdFromPrivateKey(privateKey).toString().slice(-6)).forComponent('meshchat:supervisor')
     const supervisor = new Supervisor({
-      log: prefixLogger(peerIdFromPrivateKey(privateKey).toString().slice(-6)).forComponent('meshchat:supervisor'),
+      log: opts.opsLog == null ? supervisorLog : teeErrors(supervisorLog, opts.opsLog, 'supervisor'),
       count: where => { metrics.internalErrors.inc({ where }) }
     })
     const mesh = await createMeshHost({
@@ -438,8 +511,10 @@ export class MeshchatNode {
       ['rooms', this.rooms],
       ['dm', this.dm],
       ...(this.http == null ? [] : [['http', this.http] as [string, Startable]]),
+      ...(this.adminHttp == null ? [] : [['admin http', this.adminHttp] as [string, Startable]]),
       ['hub', this.hub],
       ['presence', this.presence],
+      ['directory', this.directory],
       ['archive', this.archive],
       ['dialer', this.dialer],
       // the WebSocket edge's own listener before the edge: a stop closes the edge's sockets first, then the listener
@@ -540,18 +615,100 @@ export class MeshchatNode {
     return this.mesh.getMultiaddrs().map(a => a.toString())
   }
 
+  /**
+   * Should this node get clients? Not while starting, stopping or draining,
+   * not with its store closed, and not while it has no mesh peer although it
+   * was given bootstrap addresses (a node cut off from its mesh, or holding
+   * the wrong mesh key, would serve an island).
+   */
+  readiness (): Readiness {
+    const reasons: string[] = []
+    const peers = this.mesh.getPeers().length
+    if (this.state !== 'running') reasons.push(this.state === 'new' ? 'starting' : 'stopped')
+    if (this.draining) reasons.push('draining')
+    if (!this.store.isOpen) reasons.push('store closed')
+    if (this.config.bootstrap.length > 0 && peers === 0) reasons.push('no mesh peer')
+    return { ready: reasons.length === 0, reasons, peers }
+  }
+
+  /**
+   * Lame duck: stop being ready, take no new WebSocket clients, and close the
+   * attached sessions in waves spread over `drainMs`, so their clients
+   * reconnect to other nodes (resuming from their cursors, resending what was
+   * not acknowledged) without all landing at once. Resolves when no session
+   * is left or the time is up; the caller then stops the node.
+   */
+  async drain (): Promise<void> {
+    if (this.state !== 'running' || this.draining) return
+    this.draining = true
+    const log = this.logger.forComponent('meshchat:node')
+    const sessions = [...this.registry.all()]
+    log('draining: moving %d sessions over %d ms', sessions.length, this.config.drainMs)
+    const waves = Math.max(1, Math.min(10, sessions.length))
+    const per = Math.ceil(sessions.length / waves)
+    const gapMs = this.config.drainMs / waves
+    for (let i = 0; i < waves && this.state === 'running'; i++) {
+      for (const s of sessions.slice(i * per, (i + 1) * per)) s.close()
+      if (i < waves - 1) await new Promise(resolve => setTimeout(resolve, gapMs))
+    }
+    // sessions attached over the libp2p gateway meanwhile, or not yet closed, get a last moment
+    const deadline = Date.now() + Math.max(1000, gapMs)
+    while (this.registry.size > 0 && Date.now() < deadline && this.state === 'running') {
+      for (const s of [...this.registry.all()]) s.close()
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+    // no client sends here any more; two heartbeats let the last messages' gossip (and gossipsub's
+    // repair of a copy a peer missed, which this node answers) reach every node before it goes
+    if (this.state === 'running') await new Promise(resolve => setTimeout(resolve, 2 * this.config.timings.heartbeatMs))
+  }
+
+  get isDraining (): boolean {
+    return this.draining
+  }
+
+  /**
+   * Take new settings without a restart (a SIGHUP): the LIVE_SETTINGS are
+   * applied (budgets reach every user at once and sessions for the kinds they
+   * have not used yet); any other setting that differs is returned as needing
+   * a restart and left as it is.
+   */
+  reload (next: NodeConfig): { applied: string[], restartNeeded: string[] } {
+    const applied: string[] = []
+    const restartNeeded: string[] = []
+    const cfg = this.config as unknown as Record<string, unknown>
+    const nxt = next as unknown as Record<string, unknown>
+    for (const key of Object.keys(next)) {
+      if (JSON.stringify(cfg[key]) === JSON.stringify(nxt[key])) continue
+      if ((LIVE_SETTINGS as readonly string[]).includes(key)) {
+        // the services hold this very object: change it in place (budgets kind by kind, a fresh object each)
+        if (key === 'budgets') Object.assign(this.config.budgets, next.budgets)
+        else cfg[key] = nxt[key]
+        applied.push(key)
+      } else {
+        restartNeeded.push(key)
+      }
+    }
+    if (applied.includes('budgets')) this.hub.setBudgets(this.config.budgets)
+    return { applied, restartNeeded }
+  }
+
   health (): Record<string, unknown> {
     const stats = this.presence.replica.stats()
+    const readiness = this.readiness()
     return {
       nodeId: this.nodeId,
       incarnation: this.incarnation,
-      ready: this.state === 'running',
+      live: this.state === 'running',
+      ready: readiness.ready,
+      notReady: readiness.reasons,
       peers: this.mesh.getPeers().length,
       meshNodes: stats.upNodes,
       clients: this.registry.size,
       users: this.registry.userCount,
       rooms: this.rooms.subscribed().length,
       presence: { devices: stats.devices, users: stats.users, rooms: stats.rooms, needsSync: stats.needsSync },
+      // what this node holds as a directory owner: records of devices on every node, users, watches
+      directory: this.directory.table.stats(),
       gateway: this.gatewayAddrs(),
       mesh: this.meshAddrs()
     }

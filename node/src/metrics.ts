@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 /**
  * The node's own metrics, on a registry per node (several nodes may share a
@@ -15,6 +15,10 @@ export interface GaugeSources {
   meshPeers: () => number
   mailbox: () => number
   wsConnections: () => number
+  /** bytes of the SQLite store on disk (database and write-ahead log) */
+  storeBytes: () => number
+  /** 1 when the node is ready for clients (/readyz), else 0 */
+  ready: () => number
 }
 
 export class NodeMetrics {
@@ -146,4 +150,52 @@ export class NodeMetrics {
   })
 
   readonly backfilled = new Counter({ name: 'meshchat_backfilled_total', help: 'history events fetched from peers', registers: [this.registry] })
+
+  readonly buildInfo = new Gauge({
+    name: 'meshchat_build_info',
+    help: 'always 1; the labels say which meshchat and which Node.js this node runs',
+    labelNames: ['version', 'node'] as const,
+    registers: [this.registry]
+  })
+
+  readonly ready = this.gauge('meshchat_ready', '1 when the node is ready for clients (/readyz answers 200), else 0', 'ready')
+
+  readonly sendAck = new Histogram({
+    name: 'meshchat_send_ack_seconds',
+    help: 'a client\'s send, from its frame arriving to the node\'s answer (stored here and on a replica, or refused), by outcome (ok, or the error class)',
+    labelNames: ['outcome'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry]
+  })
+
+  readonly storeSeconds = new Histogram({
+    name: 'meshchat_store_op_seconds',
+    help: 'SQLite store operations, by operation (insert, page, since, get, prune, dm_put, mailbox_put, mailbox_list, mailbox_delete)',
+    labelNames: ['op'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry]
+  })
+
+  readonly storeErrors = new Counter({
+    name: 'meshchat_store_errors_total',
+    help: 'store operations that threw (disk full, I/O error, store closed), by operation',
+    labelNames: ['op'] as const,
+    registers: [this.registry]
+  })
+
+  readonly storeBytes = this.gauge('meshchat_store_bytes', 'bytes of the SQLite store on disk (database and write-ahead log)', 'storeBytes')
+
+  private processMetrics = false
+
+  /**
+   * Process metrics (CPU, memory, heap, GC, event-loop delay, handles) and
+   * meshchat_build_info. Once per registry; a process running several nodes
+   * (simulations) reports its own figures under each.
+   */
+  enableProcessMetrics (version: string): void {
+    if (this.processMetrics) return
+    this.processMetrics = true
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 })
+    this.buildInfo.set({ version, node: process.version }, 1)
+  }
 }

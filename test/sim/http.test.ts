@@ -62,8 +62,10 @@ describe('HTTP: /healthz, /metrics, /config.json', () => {
   it('says not ready once stopping', async () => {
     mesh = await startMesh(1, { http: '127.0.0.1:0' })
     const [a] = mesh.nodes
-    expect(a!.health().ready).toBe(true)
+    // ready once it has a mesh peer (it was given a bootstrap address)
+    await waitFor(() => a!.health().ready === true, { what: 'ready' })
     await a!.stop()
     expect(a!.health().ready).toBe(false)
+    expect(a!.readiness().reasons).toContain('stopped')
   })
 })

@@ -15,10 +15,14 @@ export interface HttpInit {
   tls?: { cert: Uint8Array, key: Uint8Array }
   /** directory with the built web app (index.html, app.js); absent = no web app */
   webRoot?: string
+  /** liveness (/healthz): answered 200 while `live` is not false */
   health: () => Record<string, unknown>
-  metrics: () => Promise<string>
-  /** extra JSON for the web app: which gateway to attach to */
-  config: () => Record<string, unknown>
+  /** readiness (/readyz): 200 when `ready` is true, else 503; absent = not served */
+  readiness?: () => { ready: boolean }
+  /** Prometheus text for /metrics; absent = not served here (an admin listener serves it) */
+  metrics?: () => Promise<string>
+  /** extra JSON for the web app: which gateway to attach to; absent = not served */
+  config?: () => Record<string, unknown>
   /** serve *.map files (default false) */
   sourceMaps?: boolean
   /** a request failed inside the server */
@@ -48,8 +52,10 @@ interface Asset {
 
 /**
  * The node's HTTP side: the web app (pre-compressed, with entity tags),
- * /healthz (JSON), /metrics (Prometheus text), /config.json (where the web app
- * attaches), and WebSocket upgrades for the light client edge.
+ * /healthz (liveness, JSON), /readyz (readiness, JSON, 503 when not ready),
+ * /metrics (Prometheus text), /config.json (where the web app attaches), and
+ * WebSocket upgrades for the light client edge. An admin listener is the same
+ * server with only /healthz, /readyz and /metrics.
  */
 export class HttpServer {
   private server?: Server
@@ -116,19 +122,26 @@ export class HttpServer {
         return
       }
       if (path === '/healthz') {
+        // liveness: the process answers and has not stopped; whether it should get traffic is /readyz
         const health = this.init.health()
-        res.writeHead(health.ready === true ? 200 : 503, { 'content-type': 'application/json' })
+        res.writeHead(health.live === false ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
         res.end(JSON.stringify(health))
         return
       }
-      if (path === '/metrics') {
+      if (path === '/readyz' && this.init.readiness != null) {
+        const r = this.init.readiness()
+        res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        res.end(JSON.stringify(r))
+        return
+      }
+      if (path === '/metrics' && this.init.metrics != null) {
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
         res.end(await this.init.metrics())
         return
       }
-      if (path === '/config.json') {
+      if (path === '/config.json' && this.init.config != null) {
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-        res.end(JSON.stringify(this.init.config()))
+        res.end(JSON.stringify(this.init.config?.()))
         return
       }
       await this.serveFile(path, req, res)
