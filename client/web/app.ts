@@ -9,13 +9,14 @@
 import { ChatClient, DisconnectedError, InvalidNameError, VersionError, indexedDbKeyStore, validateDisplayName, validateRoom } from '../src/index.js'
 import { describeError, shortId } from './format.js'
 import { Conversations } from './model.js'
+import { Notifier, notifyLabel } from './notify.js'
 import { View, ui } from './view.js'
 import type { Conv } from './model.js'
 import type { Entry } from './timeline.js'
 import type { PresenceStatus, WelcomeInfo } from '../src/index.js'
 
 /** localStorage keys */
-const STORE = { name: 'meshchat.name', rooms: 'meshchat.rooms', active: 'meshchat.active' } as const
+const STORE = { name: 'meshchat.name', rooms: 'meshchat.rooms', active: 'meshchat.active', dms: 'meshchat.dms', receipts: 'meshchat.receipts' } as const
 /** rooms a first visit starts in */
 const DEFAULT_ROOMS = ['lobby']
 /** messages replayed on join, and per history page */
@@ -24,6 +25,8 @@ const PAGE = 50
 const TYPING_SEND_EVERY_MS = 2500
 /** show "X is typing" this long after the last typing event from X */
 const TYPING_SHOW_MS = 5000
+/** a read receipt goes out this long after the newest message was shown (a burst of messages sends one) */
+const READ_AFTER_MS = 400
 
 interface AppConfig {
   nodeId: string
@@ -57,11 +60,16 @@ class App {
   private typingRoom?: string
   private welcomed = false
   private lastNode?: string
+  private readonly notifier = new Notifier()
+  /** the privacy choice: whether this user tells others how far they have read */
+  private receiptsOn = load<boolean>(STORE.receipts, true) !== false
+  private readTimer?: ReturnType<typeof setTimeout>
 
   constructor (name: string, addrs: string[]) {
     this.name = name
     this.client = new ChatClient({ name, addrs, keyStore: indexedDbKeyStore() })
     this.model = new Conversations(() => this.me)
+    this.model.hidden = document.hidden
     this.view = new View(this.model, () => this.me, {
       open: conv => { this.activate(conv) },
       leave: conv => { void this.leaveRoom(conv) },
@@ -93,9 +101,17 @@ class App {
     })
     const activeId = load<string | null>(STORE.active, null)
     for (const room of rooms) this.model.ensureRoom(room)
+    // the DM conversations of earlier visits; their messages come from the mesh's conversation history
+    const dms = load<unknown[]>(STORE.dms, []).filter((d): d is { userId: string, name: string } =>
+      typeof d === 'object' && d != null && typeof (d as { userId?: unknown }).userId === 'string' && typeof (d as { name?: unknown }).name === 'string')
+    for (const d of dms) if (d.userId !== this.me) this.model.ensureDm(d.userId, d.name)
+    if (dms.length > 0) this.watchDmPeers()
     const first = (activeId != null ? this.model.convs.get(activeId) : undefined) ?? this.model.convs.values().next().value
     if (first != null) this.activate(first)
-    await Promise.all(rooms.map(async room => this.joinRoom(room, false)))
+    await Promise.all([
+      ...rooms.map(async room => this.joinRoom(room, false)),
+      ...[...this.model.convs.values()].filter(c => c.kind === 'dm').map(async c => this.loadOlder(c))
+    ])
   }
 
   /** a refusal the client cannot get past by itself */
@@ -121,15 +137,33 @@ class App {
       if (ch.retired != null) this.view.entryRemoved(ch.conv, ch.retired)
       if (ch.fresh) this.view.entryAdded(ch.conv, ch.conv.timeline.get(e.detail.id) as Entry)
       if (ch.nav) this.view.nav()
-      if (ch.conv === this.model.active) this.view.typing()
+      if (ch.conv === this.model.active) {
+        this.view.typing()
+        this.readSoon()
+      }
+      if (ch.alert === true && e.detail.via === 'live') {
+        const conv = ch.conv
+        this.notifier.show(`${e.detail.name} mentioned you in #${e.detail.room}`, e.detail.text, conv.id, () => { this.activate(conv) })
+      }
     })
     c.addEventListener('dm', e => {
       const ch = this.model.direct(e.detail)
       if (ch.conv == null) return
-      if (ch.created === true) this.watchDmPeers()
+      if (ch.created === true) {
+        this.watchDmPeers()
+        // a first DM from someone: the conversation may have a past (another device, an earlier visit)
+        void this.loadOlder(ch.conv)
+      }
+      if (ch.created === true || ch.nav) this.saveDms()
       if (ch.fresh) this.view.entryAdded(ch.conv, ch.conv.timeline.get(e.detail.id) as Entry)
+      if (ch.conv === this.model.active) this.readSoon()
       if (ch.nav) this.view.nav()
       if (ch.head) this.view.head()
+      // a DM caught up from the conversation's history (another device took it live) is not news
+      if (ch.alert === true && e.detail.via !== 'history') {
+        const conv = ch.conv
+        this.notifier.show(`${e.detail.name} (direct message)`, e.detail.text, conv.id, () => { this.activate(conv) })
+      }
     })
     c.addEventListener('roster', e => {
       const conv = this.model.room(e.detail.room)
@@ -150,7 +184,41 @@ class App {
         this.view.roster()
       }
     })
+    c.addEventListener('receipt', e => {
+      const conv = e.detail.room != null ? this.model.room(e.detail.room) : e.detail.peer != null ? this.model.dm(e.detail.peer) : undefined
+      if (conv != null && conv === this.model.active) this.showReceipts(conv)
+    })
     c.addEventListener('error', e => { this.view.error(e.detail) })
+  }
+
+  // ---- read receipts ----------------------------------------------------
+
+  /** what the client knows of how far others have read `conv` */
+  private showReceipts (conv: Conv): void {
+    const readers = conv.kind === 'room'
+      ? this.client.readBy(conv.target)
+      : [this.client.dmReadBy(conv.target)].filter(r => r != null)
+    this.view.receipts(conv, readers)
+  }
+
+  /** the open conversation is on screen: say so, shortly (one receipt for a burst of messages) */
+  private readSoon (): void {
+    if (!this.receiptsOn || document.hidden) return
+    clearTimeout(this.readTimer)
+    this.readTimer = setTimeout(() => {
+      this.readTimer = undefined
+      const conv = this.model.active
+      if (conv == null || document.hidden || !this.receiptsOn) return
+      const newest = conv.timeline.newestFrom(this.me)
+      if (newest == null) return
+      const sent = conv.kind === 'room' ? this.client.read(conv.target, newest.cursor) : this.client.readDm(conv.target, newest.cursor)
+      // best effort, like typing: a receipt that does not get through is only a late "seen"
+      sent.catch(() => {})
+    }, READ_AFTER_MS)
+  }
+
+  private saveDms (): void {
+    save(STORE.dms, this.model.dmList())
   }
 
   private onWelcome (w: WelcomeInfo): void {
@@ -239,16 +307,24 @@ class App {
     this.model.open(conv)
     save(STORE.active, conv.id)
     ui.input.value = conv.draft
+    this.view.drawer(undefined)
     this.view.all()
+    this.showReceipts(conv)
+    this.readSoon()
     this.view.scrollToBottom()
-    ui.input.focus()
+    // on a phone, focusing the composer would pop the keyboard up over the conversation just opened
+    if (!narrow()) ui.input.focus()
   }
 
   private openDm (userId: string, name: string): void {
     if (userId === this.me) return
     const { conv, created } = this.model.ensureDm(userId, name)
-    if (created) this.watchDmPeers()
+    if (created) {
+      this.watchDmPeers()
+      this.saveDms()
+    }
     this.activate(conv)
+    if (created) void this.loadOlder(conv)
   }
 
   // ---- outgoing ---------------------------------------------------------
@@ -316,23 +392,29 @@ class App {
     if (this.client.joined.includes(room)) this.client.typing(room, false).catch(() => {})
   }
 
+  /** the page of history before the oldest message shown (the latest page when there is none yet) */
   async loadOlder (conv: Conv): Promise<void> {
-    if (conv.kind !== 'room' || conv.loadingOlder || conv.more === false) return
+    if (conv.loadingOlder || conv.more === false) return
     conv.loadingOlder = true
     if (conv === this.model.active) this.view.older()
     try {
-      const oldest = conv.timeline.oldest()
-      const page = await this.client.history(conv.target, {
-        before: oldest?.cursor,
-        limit: PAGE
-      })
+      const before = conv.timeline.oldest()?.cursor
+      const page = conv.kind === 'room'
+        ? await this.client.history(conv.target, { before, limit: PAGE })
+        : await this.client.dmHistory(conv.target, { before, limit: PAGE })
       // keep what the user is looking at in place while older messages go in above it
       const fromBottom = this.view.distanceFromBottom()
+      const first = conv.timeline.entries.length === 0
       for (const m of page.messages) {
         this.add(conv, { key: m.id, cursor: m.cursor, from: m.from, name: m.name, text: m.text, ts: m.ts, origin: m.origin, pending: false }, false)
       }
       conv.more = page.more
-      if (conv === this.model.active) this.view.restoreDistanceFromBottom(fromBottom)
+      if (conv === this.model.active) {
+        if (first) this.view.scrollToBottom()
+        else this.view.restoreDistanceFromBottom(fromBottom)
+        this.showReceipts(conv)
+        this.readSoon()
+      }
     } catch (err) {
       this.view.error(err)
     } finally {
@@ -368,14 +450,54 @@ class App {
     ui.loadOlder.addEventListener('click', () => { if (this.model.active != null) void this.loadOlder(this.model.active) })
     ui.list.addEventListener('scroll', () => {
       const conv = this.model.active
-      if (conv != null && ui.list.scrollTop < 24 && conv.more !== false && conv.timeline.entries.length > 0) void this.loadOlder(conv)
+      // not while the join is still replaying its latest page: the list is short (at the top) only because that page is still arriving
+      if (conv != null && conv.ready && ui.list.scrollTop < 24 && conv.more !== false && conv.timeline.entries.length > 0) void this.loadOlder(conv)
     }, { passive: true })
     ui.status.addEventListener('change', () => {
       this.client.setStatus(ui.status.value as PresenceStatus).catch(err => { this.view.error(err) })
     })
     ui.changeName.addEventListener('click', () => { showGate(this.name, true) })
+    ui.changeNameDrawer.addEventListener('click', () => {
+      this.view.drawer(undefined)
+      showGate(this.name, true)
+    })
+    ui.openRooms.addEventListener('click', () => { this.view.drawer(this.view.openDrawer === 'rooms' ? undefined : 'rooms') })
+    ui.openMembers.addEventListener('click', () => { this.view.drawer(this.view.openDrawer === 'members' ? undefined : 'members') })
+    ui.scrim.addEventListener('click', () => { this.view.drawer(undefined) })
+    document.addEventListener('keydown', e => { if (e.key === 'Escape' && this.view.openDrawer != null) this.view.drawer(undefined) })
+    ui.notifyToggle.textContent = notifyLabel(this.notifier.state)
+    ui.notifyToggle.setAttribute('aria-pressed', String(this.notifier.state === 'on'))
+    ui.notifyToggle.addEventListener('click', () => {
+      void this.notifier.toggle().then(state => {
+        ui.notifyToggle.textContent = notifyLabel(state)
+        ui.notifyToggle.setAttribute('aria-pressed', String(state === 'on'))
+      })
+    })
+    const receiptsLabel = (): void => {
+      ui.receiptsToggle.textContent = `Read receipts: ${this.receiptsOn ? 'on' : 'off'}`
+      ui.receiptsToggle.setAttribute('aria-pressed', String(this.receiptsOn))
+    }
+    receiptsLabel()
+    ui.receiptsToggle.addEventListener('click', () => {
+      this.receiptsOn = !this.receiptsOn
+      save(STORE.receipts, this.receiptsOn)
+      receiptsLabel()
+    })
+    document.addEventListener('visibilitychange', () => {
+      if (!document.hidden) {
+        if (this.model.shown()) this.view.nav()
+        this.readSoon()
+      } else {
+        this.model.hidden = true
+      }
+    })
     window.addEventListener('pagehide', () => { void this.client.close() })
   }
+}
+
+/** the phone layout: conversations and members are in drawers */
+function narrow (): boolean {
+  return window.matchMedia('(max-width: 760px)').matches
 }
 
 // ---- start-up ------------------------------------------------------------

@@ -9,6 +9,22 @@ export function clockTime (ms: number): string {
   return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
 }
 
+export function sameMinute (a: number, b: number): boolean {
+  return Math.floor(a / 60_000) === Math.floor(b / 60_000)
+}
+
+export function sameDay (a: number, b: number): boolean {
+  return new Date(a).toDateString() === new Date(b).toDateString()
+}
+
+/** the line above a day's first message: Today, Yesterday, or the date */
+export function dayLabel (ms: number, now: number): string {
+  if (sameDay(ms, now)) return 'Today'
+  if (sameDay(ms, now - 86_400_000)) return 'Yesterday'
+  const d = new Date(ms)
+  return d.toLocaleDateString([], { weekday: 'long', month: 'long', day: 'numeric', ...(d.getFullYear() !== new Date(now).getFullYear() ? { year: 'numeric' } : {}) })
+}
+
 /** a stable hue per user, for avatars */
 export function hue (userId: string): number {
   let x = 0

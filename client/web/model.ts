@@ -5,6 +5,8 @@
  * changed.
  */
 import { Timeline } from './timeline.js'
+import { mentions } from './rich-text.js'
+import type { Mentionable } from './rich-text.js'
 import type { ChatMessage, DirectMessage, RosterMember, UserState } from '../src/index.js'
 import type { Entry } from './timeline.js'
 
@@ -17,6 +19,8 @@ export interface Conv {
   title: string
   timeline: Timeline
   unread: number
+  /** an unread message mentions this user */
+  mentioned: boolean
   /** more history before the oldest message; undefined = not known yet */
   more: boolean | undefined
   loadingOlder: boolean
@@ -42,6 +46,8 @@ export interface Changed {
   retired?: string
   /** a conversation was created (a first DM from someone) */
   created?: boolean
+  /** news for this user: a message that mentions them, or a DM to them, that arrived live (not a replay) */
+  alert?: boolean
 }
 
 const NOTHING: Changed = { fresh: false, nav: false, head: false }
@@ -49,6 +55,8 @@ const NOTHING: Changed = { fresh: false, nav: false, head: false }
 export class Conversations {
   readonly convs = new Map<string, Conv>()
   active?: Conv
+  /** the page is not visible: the open conversation collects unread messages too */
+  hidden = false
 
   constructor (private readonly me: () => string) {}
 
@@ -60,8 +68,8 @@ export class Conversations {
       title,
       timeline: new Timeline(),
       unread: 0,
-      // direct messages have no server-side history: only what arrives while the page is open (and the mailbox)
-      more: kind === 'dm' ? false : undefined,
+      mentioned: false,
+      more: undefined,
       loadingOlder: false,
       ready: kind === 'dm',
       roster: [],
@@ -98,12 +106,41 @@ export class Conversations {
     return [...this.convs.values()].filter(c => c.kind === 'dm').map(c => c.target)
   }
 
+  /** the DM conversations, to be remembered across reloads */
+  dmList (): Array<{ userId: string, name: string }> {
+    return [...this.convs.values()].filter(c => c.kind === 'dm').map(c => ({ userId: c.target, name: c.title }))
+  }
+
   /** open `conv`; returns the one that was open before */
   open (conv: Conv): Conv | undefined {
     const was = this.active
     this.active = conv
     conv.unread = 0
+    conv.mentioned = false
     return was
+  }
+
+  /** the page is visible again: what arrived in the open conversation meanwhile has been seen; true if that changed a count */
+  shown (): boolean {
+    this.hidden = false
+    const conv = this.active
+    if (conv == null || (conv.unread === 0 && !conv.mentioned)) return false
+    conv.unread = 0
+    conv.mentioned = false
+    return true
+  }
+
+  /** unread messages over every conversation (the page title's badge) */
+  totalUnread (): number {
+    let n = 0
+    for (const c of this.convs.values()) n += c.unread
+    return n
+  }
+
+  /** who can be @mentioned in `conv`: the room's members, or the two people of a DM */
+  mentionable (conv: Conv): Mentionable[] {
+    if (conv.kind === 'room') return conv.roster
+    return [{ userId: conv.target, name: conv.title }]
   }
 
   /** remove `conv`; when it was open, the next one (if any) is returned to be opened */
@@ -126,11 +163,16 @@ export class Conversations {
     conv.typing.delete(m.from)
     const fresh = conv.timeline.insert({ key: m.id, cursor: m.cursor, from: m.from, name: m.name, text: m.text, ts: m.ts, origin: m.origin, pending: false }) >= 0
     let nav = false
-    if (fresh && conv !== this.active && m.from !== this.me() && (m.via === 'live' || conv.ready)) {
+    let alert = false
+    if (fresh && (conv !== this.active || this.hidden) && m.from !== this.me() && (m.via === 'live' || conv.ready)) {
       conv.unread++
       nav = true
+      if (mentions(m.text, conv.roster, this.me())) {
+        conv.mentioned = true
+        alert = true
+      }
     }
-    return { conv, fresh, nav, head: false, ...(retired != null ? { retired } : {}) }
+    return { conv, fresh, nav, head: false, alert, ...(retired != null ? { retired } : {}) }
   }
 
   /** a direct message from the client (to or from this user) */
@@ -146,11 +188,11 @@ export class Conversations {
       head = conv === this.active
     }
     const fresh = conv.timeline.insert({ key: d.id, cursor: d.cursor, from: d.from, name: d.name, text: d.text, ts: d.ts, origin: d.origin, pending: false }) >= 0
-    if (fresh && conv !== this.active && !mine) {
+    if (fresh && (conv !== this.active || this.hidden) && !mine) {
       conv.unread++
       nav = true
     }
-    return { conv, fresh, nav, head, created }
+    return { conv, fresh, nav, head, created, alert: fresh && !mine }
   }
 
   /** a followed user's presence */

@@ -76,6 +76,33 @@ export class Timeline {
     return this.entries.find(e => e.pending && e.from === from && e.text === text)
   }
 
+  /** the newest acknowledged entry at or before `cursor` (of author `from`, if given): where a reader's position falls */
+  lastAtOrBefore (cursor: string, from?: string): Entry | undefined {
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const e = this.entries[i] as Entry
+      if (e.pending || e.cursor > cursor) continue
+      if (from == null || e.from === from) return e
+    }
+    return undefined
+  }
+
+  /** the newest acknowledged entry not written by `me`: what reading the conversation means having read */
+  newestFrom (me: string): Entry | undefined {
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const e = this.entries[i] as Entry
+      if (!e.pending && e.from !== me && e.cursor !== '') return e
+    }
+    return undefined
+  }
+
+  /** the entry before `key` in display order, if any */
+  prev (key: string): Entry | undefined {
+    const e = this.byKey.get(key)
+    if (e == null) return undefined
+    const i = this.entries.indexOf(e)
+    return i > 0 ? this.entries[i - 1] : undefined
+  }
+
   /** the entry after `key` in display order, if any */
   next (key: string): Entry | undefined {
     const e = this.byKey.get(key)

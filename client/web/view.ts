@@ -4,16 +4,29 @@
  * which elements show which entries.
  */
 import { byTestId, h, replaceChildren } from './dom.js'
-import { clockTime, describeError, hue, initial, shortId } from './format.js'
+import { clockTime, dayLabel, describeError, hue, initial, sameDay, sameMinute, shortId } from './format.js'
 import { typingLine } from './model.js'
+import { segments } from './rich-text.js'
+import type { Child } from './dom.js'
 import type { Conv, Conversations } from './model.js'
 import type { Entry } from './timeline.js'
-import type { ConnectionState, RosterMember } from '../src/index.js'
+import type { ConnectionState, ReadPosition, RosterMember } from '../src/index.js'
 
 const ERROR_SHOW_MS = 8000
 const NOTICE_SHOW_MS = 5000
 
 export const ui = {
+  app: byTestId('app'),
+  sidebar: byTestId('sidebar'),
+  rosterPane: byTestId('roster-pane'),
+  openRooms: byTestId<HTMLButtonElement>('open-rooms'),
+  openMembers: byTestId<HTMLButtonElement>('open-members'),
+  membersCount: byTestId('members-count'),
+  totalUnread: byTestId('total-unread'),
+  scrim: byTestId('scrim'),
+  notifyToggle: byTestId<HTMLButtonElement>('notify-toggle'),
+  receiptsToggle: byTestId<HTMLButtonElement>('receipts-toggle'),
+  changeNameDrawer: byTestId<HTMLButtonElement>('change-name-drawer'),
   conn: byTestId('conn-state'),
   connLabel: byTestId('conn-label'),
   nodeId: byTestId('node-id'),
@@ -66,9 +79,13 @@ function dmStateTitle (s: Entry['dm']): string {
       : 'on its way to the node'
 }
 
+export type Drawer = 'rooms' | 'members'
+
 export class View {
   /** elements of the open conversation's messages, by entry key */
   private readonly rows = new Map<string, HTMLElement>()
+  /** date lines, by the key of the entry they stand above */
+  private readonly days = new Map<string, HTMLElement>()
   private typingTimer?: ReturnType<typeof setTimeout>
   private noticeTimer?: ReturnType<typeof setTimeout>
 
@@ -133,26 +150,78 @@ export class View {
   entryAdded (conv: Conv, e: Entry, follow = true): void {
     if (conv !== this.model.active) return
     const stick = follow && this.nearBottom()
-    const row = this.row(e)
+    const row = this.row(conv, e)
     const next = conv.timeline.next(e.key)
-    const before = next == null ? null : this.rows.get(next.key) ?? null
+    const before = next == null ? null : this.days.get(next.key) ?? this.rows.get(next.key) ?? null
     ui.messages.insertBefore(row, before)
     this.rows.set(e.key, row)
+    this.regroup(conv, e.key)
+    this.regroup(conv, next?.key)
     ui.empty.hidden = true
     if (stick || (follow && e.from === this.me() && e.pending)) this.scrollToBottom()
   }
 
   entryRemoved (conv: Conv, key: string): void {
     if (conv !== this.model.active) return
-    this.rows.get(key)?.remove()
+    const row = this.rows.get(key)
+    // the row after it may now start a group or a day
+    let after = row?.nextElementSibling
+    while (after != null && !(after instanceof HTMLElement && after.dataset.id != null)) after = after.nextElementSibling
+    row?.remove()
     this.rows.delete(key)
+    this.days.get(key)?.remove()
+    this.days.delete(key)
+    if (after instanceof HTMLElement) this.regroup(conv, after.dataset.id)
   }
 
-  private row (e: Entry): HTMLElement {
+  /**
+   * An entry continues its author's group (same author, same minute, same day: no avatar or name)
+   * or starts one; the first entry of a day has a date line above it.
+   */
+  private regroup (conv: Conv, key: string | undefined): void {
+    if (key == null) return
+    const row = this.rows.get(key)
+    const e = conv.timeline.get(key)
+    if (row == null || e == null) return
+    const prev = conv.timeline.prev(key)
+    const newDay = prev == null || !sameDay(prev.ts, e.ts)
+    row.classList.toggle('cont', !newDay && prev != null && prev.from === e.from && sameMinute(prev.ts, e.ts))
+    let sep = this.days.get(key)
+    if (newDay) {
+      if (sep == null) {
+        sep = h('li', { className: 'day', testid: 'day-separator', attrs: { role: 'separator' } })
+        this.days.set(key, sep)
+      }
+      sep.textContent = dayLabel(e.ts, Date.now())
+      row.before(sep)
+    } else if (sep != null) {
+      sep.remove()
+      this.days.delete(key)
+    }
+  }
+
+  /** a message's text: plain text, links (http and https only) and mentions of people in the conversation */
+  private rich (conv: Conv, text: string): { nodes: Child[], mentionsMe: boolean } {
+    const me = this.me()
+    let mentionsMe = false
+    const nodes: Child[] = segments(text, this.model.mentionable(conv)).map(s => {
+      if (s.kind === 'text') return s.text
+      if (s.kind === 'link') {
+        return h('a', { testid: 'link', attrs: { href: s.href, target: '_blank', rel: 'noopener noreferrer' } }, s.text)
+      }
+      if (s.userId === me) mentionsMe = true
+      return h('span', { className: `mention${s.userId === me ? ' mention-self' : ''}`, testid: 'mention', attrs: { 'data-user-id': s.userId } }, s.text)
+    })
+    return { nodes, mentionsMe }
+  }
+
+  private row (conv: Conv, e: Entry): HTMLElement {
     const mine = e.from === this.me()
-    const attrs: Record<string, string> = { 'data-id': e.key, 'data-from': e.from }
+    const attrs: Record<string, string> = { 'data-id': e.key, 'data-from': e.from, 'data-ts': String(e.ts) }
     if (e.dm != null) attrs['data-dm-state'] = e.dm
-    return h('li', { className: `msg${mine ? ' mine' : ''}${e.pending ? ' pending' : ''}`, testid: 'message', attrs },
+    const text = this.rich(conv, e.text)
+    const mention = text.mentionsMe && !mine
+    return h('li', { className: `msg${mine ? ' mine' : ''}${e.pending ? ' pending' : ''}${mention ? ' mention-me' : ''}`, testid: 'message', attrs },
       h('span', { className: 'avatar', attrs: { 'aria-hidden': 'true', style: `--h:${hue(e.from)}` } }, initial(e.name)),
       h('div', { className: 'body' },
         h('div', { className: 'meta' },
@@ -161,9 +230,31 @@ export class View {
           e.pending && e.dm == null ? h('span', { className: 'state', testid: 'send-state' }, 'sending…') : null,
           e.dm != null ? h('span', { className: `state dm-${e.dm}`, testid: 'dm-state', title: dmStateTitle(e.dm) }, dmStateLabel(e.dm)) : null
         ),
-        h('div', { className: 'text', testid: 'message-text' }, e.text)
+        h('div', { className: 'text', testid: 'message-text', title: clockTime(e.ts) }, ...text.nodes)
       )
     )
+  }
+
+  /**
+   * Where the others have read up to: "Seen by …" under the last message each
+   * reader has read (rooms), "Read" under the last of this user's messages the
+   * other person has read (DMs).
+   */
+  receipts (conv: Conv, readers: ReadPosition[]): void {
+    if (conv !== this.model.active) return
+    for (const el of [...ui.messages.querySelectorAll('[data-testid="seen-by"]')]) el.remove()
+    const me = this.me()
+    const at = new Map<string, string[]>()
+    for (const r of readers) {
+      if (r.userId === me || (conv.kind === 'dm' && r.userId !== conv.target)) continue
+      const e = conv.timeline.lastAtOrBefore(r.cursor, conv.kind === 'dm' ? me : undefined)
+      if (e == null) continue
+      at.set(e.key, [...(at.get(e.key) ?? []), r.name])
+    }
+    for (const [key, names] of at) {
+      const label = conv.kind === 'dm' ? 'Read' : `Seen by ${names.sort((a, b) => a.localeCompare(b)).join(', ')}`
+      this.rows.get(key)?.querySelector('.body')?.append(h('div', { className: 'seen', testid: 'seen-by' }, label))
+    }
   }
 
   nearBottom (): boolean {
@@ -197,6 +288,20 @@ export class View {
     ui.input.placeholder = conv == null ? 'Join a room to start chatting' : conv.kind === 'room' ? `Message #${conv.title}` : `Message ${conv.title}`
   }
 
+  /** open a drawer (narrow screens), or close whichever is open */
+  drawer (which: Drawer | undefined): void {
+    if (which == null) delete ui.app.dataset.drawer
+    else ui.app.dataset.drawer = which
+    ui.scrim.hidden = which == null
+    ui.openRooms.setAttribute('aria-expanded', String(which === 'rooms'))
+    ui.openMembers.setAttribute('aria-expanded', String(which === 'members'))
+  }
+
+  get openDrawer (): Drawer | undefined {
+    const d = ui.app.dataset.drawer
+    return d === 'rooms' || d === 'members' ? d : undefined
+  }
+
   nav (): void {
     const item = (conv: Conv, label: Node[], extra?: Node): HTMLElement => h('li', {
       className: `nav-item${conv === this.model.active ? ' active' : ''}${conv.unread > 0 ? ' has-unread' : ''}`,
@@ -205,7 +310,7 @@ export class View {
     },
     h('button', { className: 'nav-open', attrs: { type: 'button' }, on: { click: () => { this.actions.open(conv) } } },
       ...label,
-      conv.unread > 0 ? h('span', { className: 'badge', testid: 'unread' }, String(conv.unread)) : null
+      conv.unread > 0 ? h('span', { className: `badge${conv.mentioned ? ' mention' : ''}`, testid: 'unread', title: conv.mentioned ? 'you were mentioned' : undefined }, conv.mentioned ? `@${conv.unread}` : String(conv.unread)) : null
     ),
     extra
     )
@@ -231,6 +336,16 @@ export class View {
     }
     replaceChildren(ui.rooms, ...rooms)
     replaceChildren(ui.dms, ...dms)
+    this.badge()
+  }
+
+  /** unread messages everywhere: in the page title (seen from other tabs) and on the drawer button */
+  badge (): void {
+    const total = this.model.totalUnread()
+    const title = `${total > 0 ? `(${total}) ` : ''}${this.model.active == null ? '' : this.model.active.kind === 'room' ? `#${this.model.active.title} · ` : `${this.model.active.title} · `}meshchat`
+    if (document.title !== title) document.title = title
+    ui.totalUnread.hidden = total === 0
+    ui.totalUnread.textContent = String(total)
   }
 
   head (): void {
@@ -256,28 +371,27 @@ export class View {
 
   messages (): void {
     this.rows.clear()
+    this.days.clear()
     const conv = this.model.active
     const rows: HTMLElement[] = []
     for (const e of conv?.timeline.entries ?? []) {
-      const row = this.row(e)
+      const row = this.row(conv as Conv, e)
       this.rows.set(e.key, row)
       rows.push(row)
     }
     replaceChildren(ui.messages, ...rows)
+    for (const e of conv?.timeline.entries ?? []) this.regroup(conv as Conv, e.key)
     ui.empty.hidden = conv != null
     this.older()
   }
 
   older (): void {
     const conv = this.model.active
-    const room = conv?.kind === 'room'
-    ui.loadOlder.hidden = !room || conv.more === false
+    ui.loadOlder.hidden = conv == null || conv.more === false
     ui.loadOlder.disabled = conv?.loadingOlder === true
     ui.loadOlder.textContent = conv?.loadingOlder === true ? 'Loading…' : 'Load older messages'
-    ui.historyStart.hidden = conv == null || (room && conv.more !== false)
-    ui.historyStart.textContent = room
-      ? 'This is the beginning of the conversation.'
-      : 'Direct messages from while this page is open, and any that waited in your mailbox.'
+    ui.historyStart.hidden = conv == null || conv.more !== false
+    ui.historyStart.textContent = 'This is the beginning of the conversation.'
   }
 
   roster (): void {
@@ -291,6 +405,7 @@ export class View {
         : [{ userId: conv.target, name: conv.title, status: p?.online === true && p.status === 'away' ? 'away' : 'online', nodes: p?.nodes ?? [] }]
       replaceChildren(ui.roster, ...peer.map(m => this.member(m, p?.online !== true)))
       ui.rosterCount.textContent = ''
+      ui.membersCount.textContent = ''
       this.head()
       return
     }
@@ -299,6 +414,7 @@ export class View {
       (a.userId === me ? -1 : 0) - (b.userId === me ? -1 : 0) || a.name.localeCompare(b.name) || (a.userId < b.userId ? -1 : 1))
     replaceChildren(ui.roster, ...members.map(m => this.member(m, false)))
     ui.rosterCount.textContent = String(members.length)
+    ui.membersCount.textContent = String(members.length)
     this.head()
   }
 

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, beforeEach } from 'vitest'
 import { startMesh } from '../helpers/mesh.js'
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import type { TestMesh } from '../helpers/mesh.js'
+import type { MeshchatNode } from '../../node/src/daemon.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -74,8 +75,8 @@ function watch (name: string, context: BrowserContext, page: Page, into?: AppPag
  * localStorage and IndexedDB, so its own identity), pick a display name and
  * wait until it is attached.
  */
-export async function openApp (browser: Browser, url: string, name: string): Promise<AppPage> {
-  const context = await browser.newContext({ viewport: VIEWPORT })
+export async function openApp (browser: Browser, url: string, name: string, viewport: { width: number, height: number } = VIEWPORT): Promise<AppPage> {
+  const context = await browser.newContext({ viewport, ...(viewport.width < 760 ? { isMobile: true, hasTouch: true } : {}) })
   const page = await context.newPage()
   const app = watch(name, context, page)
   await page.goto(url)
@@ -153,15 +154,20 @@ export function rosterMember (app: AppPage, userId: string): Locator {
  * captured, then laid out in a scratch page of the same browser.
  */
 export async function sideBySide (browser: Browser, pages: Page[], path: string): Promise<void> {
-  const shots = await Promise.all(pages.map(async p => (await p.screenshot()).toString('base64')))
+  await shotsSideBySide(browser, await Promise.all(pages.map(async p => ({ png: await p.screenshot(), size: p.viewportSize() ?? VIEWPORT }))), path)
+}
+
+/** screenshots already taken (of one page at different moments, or of several), side by side in one PNG */
+export async function shotsSideBySide (browser: Browser, images: Array<{ png: Buffer, size: { width: number, height: number } }>, path: string): Promise<void> {
+  const shots = images.map(i => i.png.toString('base64'))
   const gap = 12
-  const width = pages.length * VIEWPORT.width + (pages.length + 1) * gap
-  const height = VIEWPORT.height + 2 * gap
+  const width = images.reduce((w, i) => w + i.size.width, 0) + (images.length + 1) * gap
+  const height = Math.max(...images.map(i => i.size.height)) + 2 * gap
   const scratch = await browser.newPage({ viewport: { width, height } })
   try {
     await scratch.setContent(
       `<body style="margin:0;background:#0d1017;display:flex;gap:${gap}px;padding:${gap}px">` +
-      shots.map(s => `<img style="border-radius:6px;display:block" src="data:image/png;base64,${s}">`).join('') +
+      shots.map(s => `<img style="border-radius:6px;display:block;align-self:flex-start" src="data:image/png;base64,${s}">`).join('') +
       '</body>')
     await scratch.waitForFunction(() => [...document.images].every(i => i.complete && i.naturalWidth > 0))
     await mkdir(dirname(path), { recursive: true })
@@ -172,6 +178,19 @@ export async function sideBySide (browser: Browser, pages: Page[], path: string)
 }
 
 export const SCREENSHOT = resolve(root, 'docs', 'screenshot.png')
+export const SCREENSHOT_PHONE = resolve(root, 'docs', 'screenshot-phone.png')
+
+/** what the tests call a phone and a desktop */
+export const PHONE = { width: 390, height: 844 }
+export const DESKTOP = { width: 1280, height: 800 }
+
+/** the page is no wider than its viewport, and neither is its top bar's content */
+export async function fitsWidth (app: AppPage): Promise<{ page: number, topbar: number, viewport: number }> {
+  return app.page.evaluate(() => {
+    const bar = document.querySelector('.topbar') as HTMLElement
+    return { page: document.documentElement.scrollWidth, topbar: bar.scrollWidth, viewport: window.innerWidth }
+  })
+}
 
 /** what a page said, for a failing test's message */
 export function diagnostics (apps: AppPage[]): string {
@@ -216,4 +235,31 @@ export function browserSuite (nodes: number, setup?: (s: BrowserSuite) => Promis
     onTestFailed(() => { console.error(diagnostics(suite.apps)) })
   })
   return suite
+}
+
+/** two people on two nodes: alice's page served by the first node, bob's by the second */
+export interface Pair {
+  n0: MeshchatNode
+  n1: MeshchatNode
+  alice: AppPage
+  bob: AppPage
+  aliceId: string
+  bobId: string
+}
+
+/**
+ * browserSuite(2) with alice and bob attached, each in a browser profile of
+ * their own (their own identity key), at the given sizes; `ready` gets them
+ * once they are connected.
+ */
+export function pairSuite (sizes: { alice?: { width: number, height: number }, bob?: { width: number, height: number } }, ready: (p: Pair) => void): BrowserSuite {
+  return browserSuite(2, async ({ mesh, browser, apps }) => {
+    const n0 = mesh.nodes[0] as MeshchatNode
+    const n1 = mesh.nodes[1] as MeshchatNode
+    const alice = await openApp(browser, n0.http?.url ?? '', 'alice', sizes.alice)
+    apps.push(alice)
+    const bob = await openApp(browser, n1.http?.url ?? '', 'bob', sizes.bob)
+    apps.push(bob)
+    ready({ n0, n1, alice, bob, aliceId: await userIdOf(alice), bobId: await userIdOf(bob) })
+  })
 }

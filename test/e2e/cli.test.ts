@@ -76,7 +76,7 @@ describe('meshchat chat (terminal client)', () => {
     // bob's user id, as the welcome printed it
     const bobId = (await bob.waitLine(l => l.includes(' as 12D3'), 'bob\'s id')).match(/ as (\S+) /)?.[1] ?? ''
     alice.type(`/dm ${bobId} just for you`)
-    await alice.waitLine(l => l.includes('dm delivered'), 'DM delivered')
+    await alice.waitLine(l => /\[dm → bob\] just for you {2}\((delivered|queued)/.test(l), 'the DM acknowledged')
     await bob.waitLine(l => l.includes('[dm from alice') && l.includes('just for you'), 'bob gets the DM')
     alice.type('/nonsense')
     await alice.waitLine(l => l.includes('unknown command /nonsense'), 'a typed error for an unknown command')

@@ -5,8 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { waitFor } from '../helpers/mesh.js'
 import {
-  SCREENSHOT, browserSuite, joinRoom, message, openApp, openRoom, reopenApp, rosterMember, send, sideBySide, texts,
-  userIdOf, waitConnected
+  browserSuite, joinRoom, message, openApp, openRoom, pairSuite, reopenApp, rosterMember, send, texts, userIdOf, waitConnected
 } from './browser.js'
 import type { AppPage } from './browser.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
@@ -21,17 +20,8 @@ describe('web app: browsers attached to different nodes', () => {
   let bob: AppPage
   let aliceId = ''
   let bobId = ''
-  const suite = browserSuite(2, async ({ mesh, browser, apps }) => {
-    n0 = mesh.nodes[0] as MeshchatNode
-    n1 = mesh.nodes[1] as MeshchatNode
-    // a page per node, each in its own browser profile (own identity key)
-    alice = await openApp(browser, n0.http?.url ?? '', 'alice')
-    apps.push(alice)
-    bob = await openApp(browser, n1.http?.url ?? '', 'bob')
-    apps.push(bob)
-    aliceId = await userIdOf(alice)
-    bobId = await userIdOf(bob)
-  })
+  // a page per node, each in its own browser profile (own identity key)
+  const suite = pairSuite({}, p => { ({ n0, n1, alice, bob, aliceId, bobId } = p) })
 
   it('two pages on two nodes chat in a room and see each other in the roster', async () => {
     // each page attached to the node that served it, and says so
@@ -97,12 +87,11 @@ describe('web app: browsers attached to different nodes', () => {
     expect(await texts(alice)).toEqual(['psst, bob: just between us', 'got it 🤫'])
     expect(await texts(bob)).toEqual(['psst, bob: just between us', 'got it 🤫'])
 
-    // the picture for the README: both back in #lobby, DMs in the sidebar, bob typing
+    // both back in #lobby, DMs in the sidebar, bob typing
     await openRoom(alice, 'lobby')
     await openRoom(bob, 'lobby')
     await bob.page.getByTestId('composer-input').pressSequentially('sure, ')
     await alice.page.getByTestId('typing').filter({ hasText: 'bob is typing' }).waitFor()
-    await sideBySide(suite.browser, [alice.page, bob.page], SCREENSHOT)
     await bob.page.getByTestId('composer-input').fill('')
   })
 
