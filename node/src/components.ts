@@ -13,7 +13,20 @@ export interface Clock {
   now: () => number
 }
 
-export const systemClock: Clock = { now: () => Date.now() }
+/**
+ * MESHCHAT_CLOCK_OFFSET_MS shifts this process's wall clock by a fixed amount (the fault rig runs nodes
+ * whose clocks disagree). Only wall-clock readings move; timers and intervals are unaffected.
+ */
+export function clockOffsetFromEnv (value: string | undefined): number {
+  if (value == null || value.trim() === '') return 0
+  const ms = Number(value)
+  if (!Number.isSafeInteger(ms)) throw new Error(`MESHCHAT_CLOCK_OFFSET_MS must be an integer number of ms, got ${JSON.stringify(value)}`)
+  return ms
+}
+
+const offsetMs = clockOffsetFromEnv(process.env.MESHCHAT_CLOCK_OFFSET_MS)
+
+export const systemClock: Clock = offsetMs === 0 ? { now: () => Date.now() } : { now: () => Date.now() + offsetMs }
 
 /** A clock the test moves by hand (it never moves by itself). */
 export class ManualClock implements Clock {

@@ -16,6 +16,9 @@ import type { Logger, Startable } from '@libp2p/interface'
 import { Debounced } from '../supervisor.js'
 import type { Supervisor } from '../supervisor.js'
 import type { Clock } from '../components.js'
+import type { MeshLibp2p } from './mesh-host.js'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { PeerId } from '@libp2p/interface'
 
 export interface ArchiveInit {
   /** archive owners per room (DESIGN: K = 2) */
@@ -52,6 +55,8 @@ export interface ArchiveInit {
 export interface ArchiveComponents {
   /** wall-clock time */
   clock: Clock
+  /** the mesh host: connection events */
+  mesh: MeshLibp2p
   nodeId: string
   rooms: RoomService
   presence: PresenceService
@@ -92,18 +97,32 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   private lastOwners = new Map<string, string[]>()
   private readonly rebalancer: Debounced
   private readonly catchUps = new Set<ReturnType<typeof setTimeout>>()
+  /** when this node lost contact with each node (and whether it lost it again since): what that node published while cut off is fetched when it is back */
+  private readonly downSince = new Map<string, { at: number, again: boolean, tries: number }>()
+  /** nodes whose catch-up is scheduled or running */
+  private readonly healing = new Set<string>()
   private pruneTimer?: ReturnType<typeof setInterval>
   private started = false
-  private readonly onPresence: (evt: CustomEvent<{ nodes: unknown[], rooms: Array<{ member: unknown }> }>) => void
+  private readonly onDisconnect: (evt: CustomEvent<PeerId>) => void
+  private readonly onConnect: (evt: CustomEvent<PeerId>) => void
+  private readonly onPresence: (evt: CustomEvent<{ nodes: Array<{ node: string, up: boolean }>, rooms: Array<{ member: unknown }> }>) => void
 
   constructor (init: ArchiveInit, components: ArchiveComponents) {
     this.init = init
     this.c = components
     this.rebalancer = new Debounced(components.supervisor, 'archive:rebalance', init.rebalanceDelayMs, async () => this.rebalance())
-    this.onPresence = components.supervisor.wrap('archive:presence', (evt: CustomEvent<{ nodes: unknown[], rooms: Array<{ member: unknown }> }>) => {
+    this.onPresence = components.supervisor.wrap('archive:presence', (evt: CustomEvent<{ nodes: Array<{ node: string, up: boolean }>, rooms: Array<{ member: unknown }> }>) => {
       // ownership depends on the live node set and on which rooms exist
       if (evt.detail.nodes.length > 0 || evt.detail.rooms.length > 0) this.scheduleRebalance()
+      for (const d of evt.detail.nodes) {
+        if (d.up) this.lostContactEnded(d.node)
+        else this.lostContact(d.node)
+      }
     })
+    // a partition can cut the room traffic between two nodes while their presence still flows through
+    // a third (a bootstrap daemon relays the presence topic, not the rooms): the connection is the signal
+    this.onDisconnect = components.supervisor.wrap('archive:disconnect', (evt: CustomEvent<PeerId>) => { this.lostContact(evt.detail.toString()) })
+    this.onConnect = components.supervisor.wrap('archive:connect', (evt: CustomEvent<PeerId>) => { this.lostContactEnded(evt.detail.toString()) })
   }
 
   start (): void {
@@ -111,6 +130,8 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     this.started = true
     this.c.sync.rooms = this
     this.c.presence.addEventListener('change', this.onPresence)
+    this.c.mesh.addEventListener('peer:disconnect', this.onDisconnect)
+    this.c.mesh.addEventListener('peer:connect', this.onConnect)
     this.pruneTimer = this.c.supervisor.interval('archive:prune', () => { this.prune() }, this.init.pruneIntervalMs)
     this.pruneTimer.unref?.()
     this.scheduleRebalance()
@@ -124,6 +145,10 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     for (const t of this.catchUps) clearTimeout(t)
     this.catchUps.clear()
     this.c.presence.removeEventListener('change', this.onPresence)
+    this.c.mesh.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.c.mesh.removeEventListener('peer:connect', this.onConnect)
+    this.downSince.clear()
+    this.healing.clear()
     if (this.c.sync.rooms === this) this.c.sync.rooms = undefined
   }
 
@@ -216,6 +241,58 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     this.catchUps.add(timer)
   }
 
+  private lostContact (node: string): void {
+    if (node === this.c.nodeId) return
+    const lost = this.downSince.get(node)
+    // a loss not yet caught up keeps its start: the window runs from the earliest one
+    if (lost != null) {
+      lost.again = true
+      return
+    }
+    this.downSince.set(node, { at: this.c.clock.now(), again: false, tries: 0 })
+    // nodes that never come back: keep the most recent 10,000
+    if (this.downSince.size > 10_000) this.downSince.delete(this.downSince.keys().next().value ?? '')
+  }
+
+  /**
+   * A node this node lost contact with is back (a partition healed, a connection came back, it
+   * restarted). While they were cut off neither got what the other published: gossip does not resend
+   * it, and a backfill on subscribe starts after the newest local event, which may be newer than what
+   * was missed. So every carried room is fetched from that node from a little before contact was lost
+   * (the slack covers the failure detector's delay and clock skew), once the connection has settled.
+   * The loss is forgotten only once every room was fetched: a catch-up that fails (the link dropped
+   * again) is retried from the same point at the next reconnect.
+   */
+  private lostContactEnded (node: string): void {
+    const lost = this.downSince.get(node)
+    if (lost == null || this.healing.has(node)) return
+    this.healing.add(node)
+    lost.again = false
+    const from: Cursor = { hlc: BigInt(Math.max(0, lost.at - this.init.catchUpSlackMs)) << 16n, id: new Uint8Array(0) }
+    const timer = this.c.supervisor.timeout('archive:heal', async () => {
+      this.catchUps.delete(timer)
+      try {
+        // only nodes answer history requests (not a bootstrap daemon)
+        if (!this.started || !this.c.presence.replica.liveNodes().includes(node)) return
+        let failed = 0
+        for (const room of this.c.rooms.subscribed()) {
+          await this.backfillFrom(room, node, from).catch(err => {
+            failed++
+            this.c.log('heal catch-up of %s from %s failed - %s', room, node, (err as Error).message)
+          })
+        }
+        if (failed === 0 && !lost.again && this.downSince.get(node) === lost) this.downSince.delete(node)
+      } finally {
+        this.healing.delete(node)
+      }
+      // contact was lost (and maybe regained) again while this ran, or a room failed: once more while connected
+      if (this.started && this.downSince.get(node) === lost && ++lost.tries < 10 && this.c.mesh.getConnections(peerIdFromString(node)).length > 0) {
+        this.lostContactEnded(node)
+      }
+    }, this.init.catchUpDelayMs)
+    this.catchUps.add(timer)
+  }
+
   async ready (room: string): Promise<void> {
     const pending = this.backfills.get(room)
     if (pending == null) return
@@ -237,40 +314,55 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   }
 
   /**
-   * Page through a peer's copy of the room, up to backfillMax: forward from
-   * `from` if given, else forward from the newest local event, or, with
-   * nothing local, backwards from the newest. New events are stored and given
-   * to local members.
+   * Page through the copies of the room on `replicas` peers (the preferred one, then owners, then
+   * subscribers), up to backfillMax each: forward from `from` if given, else backwards from the
+   * newest until a page brings nothing new. New events are stored and given to local members.
+   *
+   * Not forward from the newest local event: the local copy is not always a prefix of the room (a
+   * node that does not carry a room still stores an event replicated to it while the owners were
+   * unreachable, and one that carried the room through a partition has the events of its side
+   * only), and whatever lies before the newest local event would never be fetched. More than one
+   * copy: a peer that is itself catching up (just restarted, back from a partition) has a hole
+   * where it was away.
    */
   private async backfill (room: string, preferred?: string, from?: Cursor): Promise<void> {
     const sources = preferred == null ? this.sources(room) : [preferred, ...this.sources(room).filter(s => s !== preferred)]
-    const pageSize = this.c.sync.pageSize
+    let copies = 0
     for (const peer of sources) {
       try {
-        const newest = this.c.store.page(room, { limit: 1 }).events[0]
-        let fetched = 0
-        let added = 0
-        let cursor: Cursor | undefined = from ?? (newest == null ? undefined : { hlc: newest.hlc, id: newest.id })
-        const forward = cursor != null
-        while (fetched < this.init.backfillMax) {
-          const limit = Math.min(pageSize, this.init.backfillMax - fetched)
-          const page = await this.c.sync.historyPage(peer, room, forward ? { after: cursor, limit } : { before: cursor, limit })
-          const events = await this.verified(room, page.events, 'backfill')
-          added += this.c.rooms.ingestMany(events)
-          fetched += page.events.length
-          if (!page.more || events.length === 0) break
-          const edge = forward ? events.at(-1) : events[0]
-          if (edge == null) break
-          cursor = { hlc: edge.hlc, id: edge.id }
-        }
-        if (added > 0) {
-          this.c.metrics.backfilled.inc(added)
-          this.c.log('backfilled %d events of %s from %s', added, room, peer)
-        }
-        return
+        await this.backfillFrom(room, peer, from)
+        if (++copies >= Math.max(1, this.init.replicas)) return
       } catch (err) {
         this.c.log('backfill of %s from %s failed - %s', room, peer, (err as Error).message)
       }
+    }
+  }
+
+  /**
+   * one peer's part of {@link backfill}: forward from `from`, or backwards from the newest until a
+   * page holds nothing this node lacks; throws when the peer cannot be asked
+   */
+  private async backfillFrom (room: string, peer: string, from: Cursor | undefined): Promise<void> {
+    const pageSize = this.c.sync.pageSize
+    let fetched = 0
+    let added = 0
+    let cursor: Cursor | undefined = from
+    const forward = cursor != null
+    while (fetched < this.init.backfillMax) {
+      const limit = Math.min(pageSize, this.init.backfillMax - fetched)
+      const page = await this.c.sync.historyPage(peer, room, forward ? { after: cursor, limit } : { before: cursor, limit })
+      const events = await this.verified(room, page.events, 'backfill')
+      const fresh = this.c.rooms.ingestMany(events)
+      added += fresh
+      fetched += page.events.length
+      if (!page.more || events.length === 0 || (!forward && fresh === 0)) break
+      const edge = forward ? events.at(-1) : events[0]
+      if (edge == null) break
+      cursor = { hlc: edge.hlc, id: edge.id }
+    }
+    if (added > 0) {
+      this.c.metrics.backfilled.inc(added)
+      this.c.log('backfilled %d events of %s from %s', added, room, peer)
     }
   }
 

@@ -1,0 +1,93 @@
+/**
+ * `npm run chaos -- --seed 42 --minutes 10`: a seeded fault run against real node processes in
+ * network namespaces (needs root), printing the schedule, then the checker's verdict. Exit code 1
+ * when the checker found a violation, 2 when the rig cannot run here.
+ */
+import { writeFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import { runChaos } from './run.js'
+import { NetnsUnavailableError } from './netns.js'
+import { FAULT_KINDS } from './schedule.js'
+import type { FaultKind } from './schedule.js'
+
+const { values } = parseArgs({
+  options: {
+    seed: { type: 'string', default: '42' },
+    minutes: { type: 'string', default: '10' },
+    nodes: { type: 'string', default: '5' },
+    clients: { type: 'string', default: '20' },
+    rooms: { type: 'string', default: '6' },
+    'rooms-per-client': { type: 'string', default: '2' },
+    rate: { type: 'string', default: '1', short: 'r' },
+    'dm-share': { type: 'string', default: '0.2' },
+    faults: { type: 'string' },
+    'max-clock-offset': { type: 'string', default: '2000' },
+    'long-partition': { type: 'string', default: '6000' },
+    keep: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false }
+  }
+})
+
+if (values.help) {
+  console.log(`npm run chaos -- [options]
+  --seed N                 schedule seed (default 42): the same seed replays the same faults
+  --minutes M              length of the fault phase (default 10)
+  --nodes N                meshchat nodes (default 5), each in its own network namespace
+  --clients N              clients in the load generator (default 20)
+  --rooms N                rooms (default 6); --rooms-per-client N (default 2)
+  --rate R                 sends per client per second (default 1); --dm-share F of them DMs (default 0.2)
+  --faults a,b             fault kinds: partition, one-way, flap, loss, kill, pause, isolate (default all)
+  --max-clock-offset MS    each node's wall clock is offset by up to ±MS (default 2000)
+  --long-partition MS      an isolated node stays cut off at least this long (default 6000)
+  --keep                   keep the run directory (node logs, observations)
+  --out FILE               write the report as JSON`)
+  process.exit(0)
+}
+
+const num = (s: string | undefined, name: string): number => {
+  const n = Number(s)
+  if (!Number.isFinite(n) || n < 0) {
+    console.error(`--${name} takes a number, got ${String(s)}`)
+    process.exit(2)
+  }
+  return n
+}
+
+const kinds = values.faults?.split(',').map(s => s.trim()) as FaultKind[] | undefined
+const unknown = kinds?.filter(k => !FAULT_KINDS.includes(k)) ?? []
+if (unknown.length > 0 || kinds?.length === 0) {
+  console.error(`--faults takes a comma-separated list of ${FAULT_KINDS.join(', ')}; got ${String(values.faults)}`)
+  process.exit(2)
+}
+
+try {
+  const report = await runChaos({
+    seed: num(values.seed, 'seed'),
+    durationMs: Math.round(num(values.minutes, 'minutes') * 60_000),
+    nodes: Math.max(2, num(values.nodes, 'nodes')),
+    clients: Math.max(2, num(values.clients, 'clients')),
+    rooms: Math.max(1, num(values.rooms, 'rooms')),
+    roomsPerClient: Math.max(1, num(values['rooms-per-client'], 'rooms-per-client')),
+    ratePerClient: num(values.rate, 'rate'),
+    dmShare: num(values['dm-share'], 'dm-share'),
+    kinds,
+    maxClockOffsetMs: num(values['max-clock-offset'], 'max-clock-offset'),
+    longPartitionMs: num(values['long-partition'], 'long-partition'),
+    keep: values.keep,
+    log: line => { console.log(line) }
+  })
+  if (values.out != null) {
+    const { schedule, marks, result, ...rest } = report
+    await writeFile(values.out, JSON.stringify({ ...rest, stats: result.stats, violations: result.violations, schedule, marks }, null, 2) + '\n')
+  }
+  if (values.keep) console.log(`run directory kept: ${report.dir}`)
+  process.exit(report.result.violations.length === 0 && report.settled ? 0 : 1)
+} catch (err) {
+  if (err instanceof NetnsUnavailableError) {
+    console.error(err.message)
+    process.exit(2)
+  }
+  console.error(err)
+  process.exit(1)
+}
