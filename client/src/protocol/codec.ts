@@ -1,6 +1,7 @@
 import { Uint8ArrayList } from 'uint8arraylist'
 import { BadFrameError, FrameTooLargeError, TooSlowError } from './errors.js'
 import { ClientFrame, ServerFrame } from './pb/client.js'
+import './uint64-writer.js'
 
 /**
  * Frames on `/meshchat/client/1.0.0` are length-prefixed protobufs. Repeated

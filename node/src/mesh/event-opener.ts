@@ -1,6 +1,5 @@
 import { openEvent, idToHex, signedEventId } from '../../../client/src/protocol/signing.js'
 import { InvalidEventError, asMeshchatError } from '../../../client/src/protocol/errors.js'
-import { BoundedMap } from '../state/bounded.js'
 import { checkOrigin, checkStamps } from './peer-events.js'
 import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
 import type { StampRule } from '../state/stamps.js'
@@ -12,6 +11,18 @@ export interface EventOpenerInit {
   stamps: StampRule
   /** verified events remembered by id (default 20,000: several minutes of a busy node's traffic) */
   cacheSize?: number
+  /** and the memory they may take (default 32 MiB): 20,000 events at the size limit would be over 2 GB */
+  cacheBytes?: number
+}
+
+/** what a remembered event costs: its bytes, what was decoded from them (text as UTF-16 at most twice its UTF-8), the object */
+function cost (e: OpenedEvent): number {
+  return 3 * e.bytes.byteLength + 512
+}
+
+/** a copy of a view that shares a larger buffer (a frame, a gossip batch), so the cache does not keep the whole buffer */
+function own (b: Uint8Array): Uint8Array {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : b.slice()
 }
 
 /** where an event came from, for the metrics */
@@ -27,10 +38,35 @@ export type EventPath = 'client' | 'gossip' | 'replica' | 'backfill' | 'history'
  * result first. The signature checks are counted and timed by path.
  */
 export class EventOpener {
-  private readonly cache: BoundedMap<string, OpenedEvent>
+  /** oldest first */
+  private readonly cache = new Map<string, OpenedEvent>()
+  private cachedBytes = 0
+  private readonly maxEntries: number
+  private readonly maxBytes: number
 
   constructor (private readonly init: EventOpenerInit, private readonly metrics?: NodeMetrics) {
-    this.cache = new BoundedMap(init.cacheSize ?? 20_000)
+    this.maxEntries = init.cacheSize ?? 20_000
+    this.maxBytes = init.cacheBytes ?? 32 * 1024 * 1024
+  }
+
+  /** what the cache holds, in events and in the bytes `cost` counts */
+  get cached (): { events: number, bytes: number } {
+    return { events: this.cache.size, bytes: this.cachedBytes }
+  }
+
+  private remember (opened: OpenedEvent): void {
+    if (this.cache.has(opened.idHex)) return
+    const kept: OpenedEvent = { ...opened, bytes: own(opened.bytes) }
+    if (opened.read != null) kept.read = { ...opened.read, id: own(opened.read.id) }
+    const c = cost(kept)
+    if (c > this.maxBytes || this.maxEntries < 1) return
+    for (const [id, old] of this.cache) {
+      if (this.cache.size < this.maxEntries && this.cachedBytes + c <= this.maxBytes) break
+      this.cache.delete(id)
+      this.cachedBytes -= cost(old)
+    }
+    this.cache.set(kept.idHex, kept)
+    this.cachedBytes += c
   }
 
   /** open signed event bytes; throws the typed error of the first problem */
@@ -46,7 +82,7 @@ export class EventOpener {
     const started = performance.now()
     try {
       const opened = await openEvent(bytes, { maxEventBytes: this.init.maxEventBytes })
-      this.cache.set(opened.idHex, opened)
+      this.remember(opened)
       this.metrics?.signatureChecks.inc({ path, result: 'valid' })
       return opened
     } catch (err) {

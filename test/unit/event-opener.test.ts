@@ -1,0 +1,54 @@
+/**
+ * The verified-event cache of node/src/mesh/event-opener.ts is bounded in memory, not only in
+ * entries: 20,000 events at the 64 KiB size limit would hold over 2 GB. Found by the fuzzer
+ * (test/fuzz, client-session target: the process grew by 860 MB over 10^6 inputs).
+ */
+import { randomBytes } from 'node:crypto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { describe, expect, it } from 'vitest'
+import { signEvent } from '../../client/src/protocol/signing.js'
+import { EventOpener } from '../../node/src/mesh/event-opener.js'
+import { DEFAULT_STAMP_RULE } from '../../node/src/state/stamps.js'
+
+describe('EventOpener cache', () => {
+  it('keeps what it remembers under its byte budget, and still answers from it', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const budget = 1024 * 1024
+    const opener = new EventOpener({ maxEventBytes: 64 * 1024, stamps: DEFAULT_STAMP_RULE, cacheSize: 20_000, cacheBytes: budget })
+    const events: Uint8Array[] = []
+    for (let i = 0; i < 40; i++) {
+      const e = await signEvent(key, 'alice', { kind: 'room', room: 'lobby', text: 'y'.repeat(60_000) }, { now: Date.now(), nonce: randomBytes(12) })
+      events.push(e.bytes)
+      await opener.open(e.bytes, 'client')
+      expect(opener.cached.bytes).toBeLessThanOrEqual(budget)
+    }
+    // 40 events of 60 KB: only the newest fit
+    expect(opener.cached.events).toBeGreaterThan(0)
+    expect(opener.cached.events).toBeLessThan(40)
+    const again = await opener.open(events[39]!, 'gossip')
+    expect(Buffer.from(again.bytes).equals(Buffer.from(events[39]!))).toBe(true)
+    // small events: the entry bound still applies
+    const small = new EventOpener({ maxEventBytes: 64 * 1024, stamps: DEFAULT_STAMP_RULE, cacheSize: 5 })
+    for (let i = 0; i < 12; i++) {
+      const e = await signEvent(key, 'alice', { kind: 'room', room: 'lobby', text: `hi ${i}` }, { now: Date.now(), nonce: randomBytes(12) })
+      await small.open(e.bytes, 'client')
+    }
+    expect(small.cached.events).toBe(5)
+  })
+
+  it('does not keep the larger buffer an event was a view of', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const opener = new EventOpener({ maxEventBytes: 64 * 1024, stamps: DEFAULT_STAMP_RULE })
+    const e = await signEvent(key, 'alice', { kind: 'room', room: 'lobby', text: 'hello' }, { now: Date.now(), nonce: randomBytes(12) })
+    // an event inside a 1 MB frame, as a decoder hands it over
+    const frame = new Uint8Array(1024 * 1024)
+    frame.set(e.bytes, 1000)
+    const view = frame.subarray(1000, 1000 + e.bytes.byteLength)
+    const first = await opener.open(view, 'gossip')
+    expect(first.bytes).toBe(view)
+    const hit = await opener.open(Uint8Array.from(e.bytes), 'gossip')
+    expect(hit.bytes.buffer).not.toBe(frame.buffer)
+    expect(hit.bytes.buffer.byteLength).toBe(e.bytes.byteLength)
+    expect(opener.cached.bytes).toBeLessThan(4096)
+  })
+})
