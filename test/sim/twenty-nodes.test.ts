@@ -23,7 +23,8 @@ describe('twenty nodes on one IP', () => {
   it('every message reaches every client, and no loopback peer is penalised', async () => {
     const N = 20
     mesh = await startMesh(N)
-    await mesh.converged(N, 60_000)
+    // twenty nodes in one process on 2 shared cores: convergence takes 20-40 s on a quiet machine, more under load
+    await mesh.converged(N, 150_000)
     const nodes = mesh.nodes as MeshchatNode[]
     const room = 'crowd'
     // clients spread over the mesh, the first and the last node included
@@ -76,5 +77,5 @@ describe('twenty nodes on one IP', () => {
       expect(n.mesh.services.pubsub.getTopics(), `node ${nodes.indexOf(n)} topics`).not.toContain(topic)
       expect(n.store.page(room, { limit: 1 }).events, `node ${nodes.indexOf(n)} has no reason to carry ${topic} and stores none of it`).toHaveLength(0)
     }
-  }, 180_000)
+  }, 300_000)
 })
