@@ -35,5 +35,7 @@ export interface FinalView {
   expected: Record<string, Record<string, string>>
   /** node id → ms from the final heal until its rosters first matched (absent: they never did) */
   presenceMs: Record<string, number>
+  /** ms from the final heal until the histories were last read (every node paging the same ones, or the deadline) */
+  historyMs?: number
   errors?: string[]
 }

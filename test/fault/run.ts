@@ -111,7 +111,7 @@ export async function runChaos (opts: ChaosOptions): Promise<ChaosReport> {
     const lines = [
       `acked room messages ${result.stats.acked}, acked DMs ${result.stats.dmsAcked}, deliveries ${result.stats.deliveries} (${result.stats.replayed} by replay), ` +
         `failed sends ${result.stats.failedSends}, unacked at the end ${Number(drained.inflight)}, live deliveries out of stamp order ${result.stats.liveReordered}`,
-      `fault events ${events}; rosters matched the sessions on each node ${Object.values(view.presenceMs).join(', ')} ms after the final heal`,
+      `fault events ${events}; rosters matched the sessions on each node ${Object.values(view.presenceMs).join(', ')} ms after the final heal; histories read ${view.historyMs ?? '?'} ms after it`,
       ...describe(result.violations, marks)
     ]
     failed = result.violations.length > 0 || settle.settled !== true

@@ -20,6 +20,9 @@ import type { MeshLibp2p } from './mesh-host.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 
+/** how often a room's first backfill is tried while no copy answers (a node that just started) */
+const FIRST_BACKFILL_ATTEMPTS = 15
+
 export interface ArchiveInit {
   /** archive owners per room (DESIGN: K = 2) */
   replicas: number
@@ -229,7 +232,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     // give the subscription a moment to reach the peers first: what they publish after that comes by
     // gossip, what they published before is in the backfill, so the two meet without a gap
     const run = new Promise(resolve => setTimeout(resolve, this.init.subscribeSettleMs))
-      .then(async () => this.backfill(room, from))
+      .then(async () => this.firstBackfill(room, from))
       .catch(err => { this.c.log('backfill of %s failed - %s', room, (err as Error).message) })
       .finally(() => { this.backfills.delete(room) })
     this.backfills.set(room, run)
@@ -325,16 +328,33 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
    * copy: a peer that is itself catching up (just restarted, back from a partition) has a hole
    * where it was away.
    */
-  private async backfill (room: string, preferred?: string, from?: Cursor): Promise<void> {
+  /** fetch a room from up to `replicas` copies; returns how many copies answered */
+  private async backfill (room: string, preferred?: string, from?: Cursor): Promise<number> {
     const sources = preferred == null ? this.sources(room) : [preferred, ...this.sources(room).filter(s => s !== preferred)]
     let copies = 0
     for (const peer of sources) {
       try {
         await this.backfillFrom(room, peer, from)
-        if (++copies >= Math.max(1, this.init.replicas)) return
+        if (++copies >= Math.max(1, this.init.replicas)) break
       } catch (err) {
         this.c.log('backfill of %s from %s failed - %s', room, peer, (err as Error).message)
       }
+    }
+    return copies
+  }
+
+  /**
+   * The backfill of a room this node starts carrying. A node that has just started subscribes to the
+   * rooms it is an archive owner of before it knows any peer: with nobody to ask, the backfill is tried
+   * again (every catch-up delay, a bounded number of times) until some copy answers, or what the node
+   * missed while it was down would stay missing.
+   */
+  private async firstBackfill (room: string, from?: string): Promise<void> {
+    for (let attempt = 0; attempt < FIRST_BACKFILL_ATTEMPTS; attempt++) {
+      if (await this.backfill(room, from) > 0) return
+      if (!this.started || !this.c.rooms.isSubscribed(room)) return
+      await new Promise(resolve => setTimeout(resolve, this.init.catchUpDelayMs).unref())
+      if (!this.started || !this.c.rooms.isSubscribed(room)) return
     }
   }
 
