@@ -1,6 +1,6 @@
 import { TypedEventEmitter } from 'main-event'
 import { LIMITS } from './protocol/limits.js'
-import { DisconnectedError, ErrorCode, MeshchatError, TimeoutError, errorFromCode } from './protocol/errors.js'
+import { DisconnectedError, ErrorCode, MeshchatError, RateLimitedError, TimeoutError, errorFromCode } from './protocol/errors.js'
 import { Connection } from './connection.js'
 import { CLIENT_PROTOCOL_VERSION } from './protocol/ids.js'
 import { DeliveryKind, DmState } from './protocol/pb/client.js'
@@ -39,6 +39,8 @@ function randomNonce (): Uint8Array {
 const MAX_DM_CURSORS = 1000
 /** conversations caught up from their history after a reconnect (each costs one history request) */
 const RESUMED_DMS = 10
+/** tries of one room's resume the node answers with RATE_LIMITED (each after the wait it names) */
+const RESUME_RATE_LIMITED_ATTEMPTS = 8
 
 type Options = Required<Omit<ChatClientOptions, 'privateKey' | 'keyStore' | 'transports' | 'rooms'>> & Pick<ChatClientOptions, 'privateKey' | 'keyStore' | 'transports' | 'rooms'>
 
@@ -247,7 +249,8 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
         })
       } catch (err) {
         this.drop(conn, err as Error)
-        if (err instanceof MeshchatError && err.code !== ErrorCode.NODE_FULL && err.code !== ErrorCode.DISCONNECTED && err.code !== ErrorCode.TIMEOUT) throw err
+        // a full or draining node (UNAVAILABLE): the next address may take the client
+        if (err instanceof MeshchatError && err.code !== ErrorCode.NODE_FULL && err.code !== ErrorCode.UNAVAILABLE && err.code !== ErrorCode.DISCONNECTED && err.code !== ErrorCode.TIMEOUT) throw err
         lastErr = err as Error
         continue
       }
@@ -295,7 +298,17 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     // resume: every joined room from its cursor, in order, before anything new is sent
     for (const [room, st] of this.rooms) {
       try {
-        this.applyJoin(room, await conn.request({ join: { room, after: st.cursor as { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined, backlog: 0 } }))
+        for (let attempt = 1; ; attempt++) {
+          try {
+            this.applyJoin(room, await conn.request({ join: { room, after: st.cursor as { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined, backlog: 0 } }))
+            break
+          } catch (err) {
+            // a long absence replays a lot, and the node meters what it sends back: wait as told, then go on
+            if (!(err instanceof RateLimitedError) || attempt >= RESUME_RATE_LIMITED_ATTEMPTS) throw err
+            await new Promise(resolve => setTimeout(resolve, Math.min(Math.max(err.retryAfterMs, 50), 30_000)))
+            if (!conn.open) throw new DisconnectedError('connection lost while resuming')
+          }
+        }
       } catch (err) {
         if (err instanceof DisconnectedError || err instanceof TimeoutError) throw err
         // the node refuses this room now (limits changed): report it, keep the rest of the session

@@ -497,9 +497,19 @@ async function resume (a: ResumeArgs): Promise<ResumeResult> {
       let before: string | undefined
       let pages = 0
       let messages = 0
+      let waits = 0
       while (pages < a.historyPages) {
         const t = now()
-        const page = await h.history(a.room, { limit, before })
+        let page: Awaited<ReturnType<typeof h.history>>
+        try {
+          page = await h.history(a.room, { limit, before })
+        } catch (err) {
+          // the node meters the events it sends back (history and backlog budgets): wait as told, then ask again
+          const wait = (err as { retryAfterMs?: number }).retryAfterMs
+          if (errorName(err) !== 'RateLimitedError' || wait == null || ++waits > 10 * a.historyPages) throw err
+          await sleep(wait + 10)
+          continue
+        }
         lat.record(now() - t)
         pages++
         messages += page.messages.length

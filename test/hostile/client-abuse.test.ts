@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../client/src/protocol/errors.js'
 import { signEvent } from '../../client/src/protocol/signing.js'
+import { DEFAULT_BUDGETS } from '../../node/src/state/budgets.js'
 import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
 import { RawClients, clientHost, lengthPrefix, tamperBody } from '../helpers/raw-client.js'
 import { CLIENT_PROTOCOL } from '../../client/src/protocol/ids.js'
@@ -109,6 +110,38 @@ describe('an abusive client', () => {
     // every other session is fine
     const calm = await raw(a, 'calm')
     expect((await calm.request({ ping: { time: 9n } })).pong?.time).toBe(9n)
+  })
+
+  it('history pages, join backlogs and replays are paid for by the event they send back', async () => {
+    // a small backlog budget (100 events a session, 2/s) so that a few pages of 40 spend it
+    const backlog = { session: { ratePerSec: 2, burst: 100 }, user: { ratePerSec: 2, burst: 100 } }
+    mesh = await startMesh(1, { budgets: { ...DEFAULT_BUDGETS, backlog } })
+    const [a] = mesh.nodes as [MeshchatNode]
+    const writer = await raw(a, 'writer')
+    expect(codeOf(await writer.request({ join: { room: 'archive', backlog: 0 } }))).toBeUndefined()
+    for (let i = 0; i < 40; i++) {
+      expect(codeOf(await writer.request({ publish: { event: await roomEvent(writer, 'archive', `m${i}`) as Uint8Array<ArrayBuffer> } })), `message ${i}`).toBeUndefined()
+    }
+    const r = await raw(a, 'reader')
+    // a join with a backlog of 40 and two pages of 40: 120 events asked of a budget of 100; each request
+    // starts while the bucket is not in debt, so the third goes through and leaves the bucket 20 short
+    const join = await r.request({ join: { room: 'archive', backlog: 40 } })
+    expect(join.replayDone?.count).toBe(40)
+    const pages: ServerFrame[] = []
+    for (let i = 0; i < 2; i++) pages.push(await r.request({ history: { room: 'archive', limit: 40 } }))
+    expect(pages.map(p => p.history?.events.length)).toEqual([40, 40])
+    // in debt: the next page, a join's backlog and a DM history page wait until it is paid off
+    const refused = await r.request({ history: { room: 'archive', limit: 1 } })
+    expect(codeOf(refused)).toBe(ErrorCode.RATE_LIMITED)
+    expect(refused.error?.retryAfterMs, 'the wait covers what is left of the debt (20 events at 2/s) and one more').toBeGreaterThan(1000)
+    expect(codeOf(await r.request({ join: { room: 'other', backlog: 10 } }))).toBe(ErrorCode.RATE_LIMITED)
+    // another user is not affected
+    const other = await raw(a, 'other-reader')
+    expect((await other.request({ history: { room: 'archive', limit: 40 } })).history?.events.length).toBe(40)
+    // once the debt is paid the reader goes on
+    await new Promise(resolve => setTimeout(resolve, (refused.error?.retryAfterMs ?? 0) + 100))
+    expect((await r.request({ history: { room: 'archive', limit: 5 } })).history?.events.length).toBe(5)
+    expect((await a.metrics.internalErrors.get()).values.reduce((n, v) => n + v.value, 0)).toBe(0)
   })
 
   it('a join with a bad cursor is refused as a bad query, leaves nothing behind, and counts toward disconnection', async () => {

@@ -19,6 +19,19 @@ describe('TokenBucket', () => {
     expect(bucket.tokens(1_000_000)).toBe(4)
   })
 
+  it('debits into debt, at most one burst deep, and refuses until the debt is paid', () => {
+    const bucket = new TokenBucket({ ratePerSec: 10, burst: 100 })
+    bucket.debit(0, 150)
+    expect(bucket.tokens(0)).toBe(-50)
+    expect(bucket.take(0)).toBe(false)
+    expect(bucket.retryAfterMs(0)).toBe(5100)
+    expect(bucket.take(5099)).toBe(false)
+    expect(bucket.take(5100)).toBe(true)
+    bucket.debit(5100, 1_000_000)
+    expect(bucket.tokens(5100), 'never deeper than one burst').toBe(-100)
+    expect(bucket.tokens(1_000_000)).toBe(100)
+  })
+
   it('takes nothing when it cannot take all n', () => {
     const bucket = new TokenBucket({ ratePerSec: 1, burst: 5 })
     bucket.take(0, 3)
@@ -84,6 +97,14 @@ describe('TokenBucket', () => {
 })
 
 describe('KeyedRateLimiter', () => {
+  it('debits one key into debt without touching the others', () => {
+    const limiter = new KeyedRateLimiter<string>({ ratePerSec: 1, burst: 2, maxKeys: 10 })
+    limiter.debit('alice', 0, 5)
+    expect(limiter.take('alice', 0)).toBe(false)
+    expect(limiter.retryAfterMs('alice', 0), 'at most one burst (2) in debt, and one token').toBe(3000)
+    expect(limiter.take('bob', 0)).toBe(true)
+  })
+
   it('keeps one bucket per key', () => {
     const limiter = new KeyedRateLimiter<string>({ ratePerSec: 1, burst: 1, maxKeys: 10 })
     expect(limiter.take('alice', 0)).toBe(true)

@@ -270,6 +270,13 @@ export class Hub implements SessionHost {
     }
   }
 
+  /** take `n` of `kind` for work already done, even into debt */
+  debit (session: ClientSession, kind: RequestKind, n: number): void {
+    const now = this.c.clock.now()
+    session.budget.debit(kind, now, n)
+    this.budgets.debit(session.userId, kind, now, n)
+  }
+
   /** count a refusal by its code */
   refused (err: MeshchatError): void {
     this.c.metrics.rejected.inc({ code: err.name })

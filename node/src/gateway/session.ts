@@ -55,6 +55,8 @@ export interface SessionHost {
    * throws RateLimitedError when either is spent
    */
   charge: (session: ClientSession, kind: RequestKind, n?: number) => void
+  /** charge `n` units of `kind` for work already done, even into debt (later requests wait it out) */
+  debit: (session: ClientSession, kind: RequestKind, n: number) => void
   /** a request was refused with this error (metrics) */
   refused: (err: MeshchatError) => void
 }
@@ -245,7 +247,10 @@ export class ClientSession {
       this.send({ req, publishAck: ack })
     } else if (f.join != null) {
       this.host.charge(this, 'join')
+      // the events it sends back are paid for once counted: one to start, the rest after
+      this.host.charge(this, 'backlog')
       const { count, head } = await this.host.join(this, f.join.room, toCursor(f.join.after), f.join.backlog)
+      if (count > 1) this.host.debit(this, 'backlog', count - 1)
       this.send({ req, replayDone: { room: f.join.room, count, head: { hlc: head, id: new Uint8Array(32) } } })
     } else if (f.leave != null) {
       this.host.charge(this, 'join')
@@ -255,13 +260,17 @@ export class ClientSession {
       this.host.charge(this, 'history')
       const q = f.history
       if (q.before != null && q.after != null) throw new InvalidQueryError('history query takes before or after, not both')
+      this.host.charge(this, 'backlog')
       const page = await this.host.history(this, q.room, { before: toCursor(q.before), after: toCursor(q.after), limit: q.limit })
+      if (page.events.length > 1) this.host.debit(this, 'backlog', page.events.length - 1)
       this.send({ req, history: page })
     } else if (f.dmHistory != null) {
       this.host.charge(this, 'history')
       const q = f.dmHistory
       if (q.before != null && q.after != null) throw new InvalidQueryError('history query takes before or after, not both')
+      this.host.charge(this, 'backlog')
       const page = await this.host.dmHistory(this, q.conversation, { before: toCursor(q.before), after: toCursor(q.after), limit: q.limit })
+      if (page.events.length > 1) this.host.debit(this, 'backlog', page.events.length - 1)
       this.send({ req, dmHistory: page })
     } else if (f.dmAck != null) {
       this.host.charge(this, 'dmAck', Math.max(1, f.dmAck.ids.length))

@@ -11,7 +11,7 @@ import { KeyedRateLimiter, TokenBucket } from './rate-limiter.js'
 import type { TokenBucketInit } from './rate-limiter.js'
 
 /** The kinds of client request that are charged. */
-export type RequestKind = 'message' | 'typing' | 'receipt' | 'join' | 'history' | 'watch' | 'status' | 'dmAck' | 'ping'
+export type RequestKind = 'message' | 'typing' | 'receipt' | 'join' | 'history' | 'backlog' | 'watch' | 'status' | 'dmAck' | 'ping'
 
 /** A budget for one kind: per session, and per user across all of the user's sessions on this node. */
 export interface KindBudget {
@@ -36,6 +36,10 @@ export const DEFAULT_BUDGETS: Budgets = {
   join: { session: { ratePerSec: 5, burst: 100 }, user: { ratePerSec: 10, burst: 200 } },
   // history pages: each may read 500 events or ask another node over sync
   history: { session: { ratePerSec: 5, burst: 20 }, user: { ratePerSec: 10, burst: 40 } },
+  // stored events sent back to a client: history pages, a join's backlog and a resume's replay are
+  // paid for by the event once they are known (a request needs the bucket out of debt to start);
+  // a web app opening 100 rooms with 50 messages each fits the burst
+  backlog: { session: { ratePerSec: 1000, burst: 5000 }, user: { ratePerSec: 1000, burst: 10000 } },
   // charged per user named in a watch list (a list may name 1,024)
   watch: { session: { ratePerSec: 100, burst: 2048 }, user: { ratePerSec: 200, burst: 4096 } },
   status: { session: { ratePerSec: 1, burst: 10 }, user: { ratePerSec: 2, burst: 20 } },
@@ -62,6 +66,13 @@ export class SessionBudget {
     if (b.take(now, n)) return 0
     return b.retryAfterMs(now, n)
   }
+
+  /** take `n` tokens of `kind` even into debt: for work paid for once its size is known */
+  debit (kind: RequestKind, now: number, n: number): void {
+    let b = this.#buckets.get(kind)
+    if (b == null) this.#buckets.set(kind, b = new TokenBucket(this.#budgets[kind].session))
+    b.debit(now, n)
+  }
 }
 
 /** Every user's buckets on this node, in bounded memory (see KeyedRateLimiter's trade-off). */
@@ -80,6 +91,11 @@ export class UserBudgets {
     if (l == null) return 0
     if (l.take(user, now, n)) return 0
     return l.retryAfterMs(user, now, n)
+  }
+
+  /** take `n` tokens of `kind` for `user` even into debt */
+  debit (user: string, kind: RequestKind, now: number, n: number): void {
+    this.#limiters.get(kind)?.debit(user, now, n)
   }
 }
 

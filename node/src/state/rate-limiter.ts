@@ -39,6 +39,16 @@ export class TokenBucket {
   }
 
   /**
+   * Takes `n` tokens whether or not they are there: work whose size is known only once it is done
+   * (a replay, a history page) is paid for afterwards, and the bucket may go into debt, at most one
+   * burst deep, which later requests wait out.
+   */
+  debit (now: number, n: number): void {
+    this.#refill(now)
+    this.#tokens = Math.max(-this.#burst, this.#tokens - n)
+  }
+
+  /**
    * How long, in ms, until `take(now + result, n)` succeeds (0 if it would now). `Infinity` when it
    * never can: `n` exceeds the burst, or the bucket does not refill.
    */
@@ -104,6 +114,11 @@ export class KeyedRateLimiter<K> {
 
   /** Takes `n` tokens (default 1) from `key`'s bucket; marks `key` as most recently used. */
   take (key: K, now: number, n = 1): boolean {
+    return this.#bucket(key).take(now, n)
+  }
+
+  /** `key`'s bucket, created if needed, marked most recently used */
+  #bucket (key: K): TokenBucket {
     let bucket = this.#buckets.get(key)
     if (bucket === undefined) {
       bucket = new TokenBucket(this.#init)
@@ -115,7 +130,12 @@ export class KeyedRateLimiter<K> {
       this.#buckets.delete(key)
     }
     this.#buckets.set(key, bucket)
-    return bucket.take(now, n)
+    return bucket
+  }
+
+  /** Takes `n` tokens from `key`'s bucket even into debt (see {@link TokenBucket.debit}). */
+  debit (key: K, now: number, n: number): void {
+    this.#bucket(key).debit(now, n)
   }
 
   /**
