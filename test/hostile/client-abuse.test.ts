@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../client/src/protocol/errors.js'
-import { signEvent } from '../../client/src/protocol/signing.js'
+import { openEvent, signEvent } from '../../client/src/protocol/signing.js'
+import { DeliveryKind, DmState } from '../../client/src/protocol/pb/client.js'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { DEFAULT_BUDGETS } from '../../node/src/state/budgets.js'
 import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
 import { RawClients, clientHost, lengthPrefix, tamperBody } from '../helpers/raw-client.js'
@@ -223,5 +226,36 @@ describe('an abusive client', () => {
     await waitFor(() => recipient.frames.filter(f => f.delivery != null).length >= 2, { what: 'the recipient to get the DM and the sentinel' })
     await new Promise(resolve => setTimeout(resolve, 200))
     expect(recipient.frames.filter(f => f.delivery != null)).toHaveLength(2)
+  })
+
+  it('DM acks for ids the node never handed out cost nothing beyond it; a real mailbox ack still removes every copy', async () => {
+    mesh = await startMesh(3)
+    await mesh.converged(3)
+    const [a, b, c] = mesh.nodes as [MeshchatNode, MeshchatNode, MeshchatNode]
+    // count the mailbox deletes that reach each node's store
+    let deletes = 0
+    for (const n of mesh.nodes) {
+      const del = n.store.mailboxDelete.bind(n.store)
+      n.store.mailboxDelete = (user, ids) => { deletes++; return del(user, ids) }
+    }
+    const key = await generateKeyPair('Ed25519')
+    const bobId = peerIdFromPrivateKey(key).toString()
+    const sender = await raw(a, 'sender')
+    const dm = (await signEvent(sender.key, 'sender', { kind: 'dm', to: bobId, text: 'queued' }, { now: Date.now(), nonce: crypto.getRandomValues(new Uint8Array(12)) })).bytes
+    expect((await sender.request({ publish: { event: dm as Uint8Array<ArrayBuffer> } })).publishAck?.dm).toBe(DmState.QUEUED)
+    const owners = a.dm.owners(bobId).map(o => mesh!.nodes.find(n => n.nodeId === o)!)
+    expect(owners.map(o => o.store.mailboxCount(bobId))).toEqual([1, 1])
+    // bob attaches on a node and acks 100 ids nobody handed him, then the real one's id among made-up ones
+    const bob = await raws.connect(tcpGateway(owners[0] === c ? b : c), { key })
+    await bob.hello('bob')
+    const mail = await bob.waitFrame(f => f.delivery?.kind === DeliveryKind.MAILBOX, 'the mailbox delivery')
+    const made = Array.from({ length: 100 }, () => crypto.getRandomValues(new Uint8Array(32)) as Uint8Array<ArrayBuffer>)
+    expect(codeOf(await bob.request({ dmAck: { ids: made } }))).toBeUndefined()
+    expect(deletes, 'made-up ids reach no mailbox').toBe(0)
+    expect(owners.map(o => o.store.mailboxCount(bobId))).toEqual([1, 1])
+    const realId = (await openEvent(mail.delivery!.event)).id as Uint8Array<ArrayBuffer>
+    expect(codeOf(await bob.request({ dmAck: { ids: [...made.slice(0, 10), realId] } }))).toBeUndefined()
+    await waitFor(() => owners.every(o => o.store.mailboxCount(bobId) === 0), { what: 'the copies to be removed after the real ack' })
+    expect(deletes, 'one delete per owner (and the node itself), for the real id').toBeGreaterThanOrEqual(2)
   })
 })

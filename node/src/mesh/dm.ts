@@ -73,6 +73,8 @@ export interface DmComponents {
 
 /** DM ids remembered for dedupe: ingress retries and repeated hand-offs within this window are one DM */
 const RECENT_DMS = 20_000
+/** DMs this node handed to devices as mailbox deliveries, awaiting the device's ack (user/id) */
+const MAILBOX_HANDED = 50_000
 
 /**
  * Direct messages. The ingress node looks the recipient up in presence and
@@ -100,6 +102,13 @@ export class DmService implements Startable, MailboxHandler {
   private readonly sent = new BoundedMap<string, Promise<{ hlc: bigint, state: DmState, copies: number }>>(RECENT_DMS)
   /** DMs handed to local devices live, by id: a repeated hand-off is not shown twice */
   private readonly handed = new BoundedSet<string>(RECENT_DMS)
+  /**
+   * DMs handed to a device here as mailbox deliveries, by user/id: an ack removes the mailbox copies of
+   * these only, so acks of ids this node never handed out cost a lookup, not a round trip to every owner
+   * (a device that acks on another node than the one that handed the DM over gets it again from the
+   * mailbox there, drops it by id, and acks it there)
+   */
+  private readonly mailboxHanded = new BoundedSet<string>(MAILBOX_HANDED)
   /** callers waiting for presence to show a user on a node (mailbox entitlement) */
   private readonly presenceWaiters = new Set<() => void>()
   private readonly onPresence: (evt: CustomEvent<PresenceChange>) => void
@@ -308,7 +317,10 @@ export class DmService implements Startable, MailboxHandler {
     if (events.length === 0) return
     for (const node of this.c.presence.userNodes(user)) {
       if (node === this.c.nodeId) {
-        for (const e of events) this.c.deliver.user(user, e, 'mailbox')
+        for (const e of events) {
+          this.mailboxHanded.add(`${user}/${idToHex(e.id)}`)
+          this.c.deliver.user(user, e, 'mailbox')
+        }
         continue
       }
       try {
@@ -352,6 +364,7 @@ export class DmService implements Startable, MailboxHandler {
       return { delivered: this.c.deliver.devices(opened.to ?? '') }
     }
     const how = req.mailbox ? 'mailbox' : 'live'
+    if (req.mailbox && opened.to != null && req.users.includes(opened.to)) this.mailboxHanded.add(`${opened.to}/${opened.idHex}`)
     let delivered = 0
     for (const user of new Set(req.users)) {
       // only the two parties of the DM may be addressed
@@ -382,7 +395,10 @@ export class DmService implements Startable, MailboxHandler {
       }
     }))
     const events = [...byId.values()].sort((a, b) => a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : idToHex(a.id) < idToHex(b.id) ? -1 : 1)
-    for (const e of events) this.history.remember(e, conversationId(e.sender, user))
+    for (const e of events) {
+      this.history.remember(e, conversationId(e.sender, user))
+      this.mailboxHanded.add(`${user}/${idToHex(e.id)}`)
+    }
     const n = this.c.deliver.device(deviceId, events, 'mailbox')
     if (n > 0) this.c.metrics.messagesOut.inc({ kind: 'mailbox' }, n)
     return events.length
@@ -390,6 +406,7 @@ export class DmService implements Startable, MailboxHandler {
 
   /** a device of `user` has the DMs: remove every copy */
   async ack (user: string, ids: Uint8Array[]): Promise<void> {
+    ids = ids.filter(id => this.mailboxHanded.delete(`${user}/${idToHex(id)}`))
     if (ids.length === 0) return
     const owners = new Set([...this.owners(user), this.c.nodeId])
     await Promise.all([...owners].map(async owner => {
