@@ -9,38 +9,22 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { heapUsed, randomString, seededRandom } from './lib/heap-measure.js'
 import { PresenceReplica, type PresenceEntry } from '../../node/src/state/presence.js'
 
 const ENTRIES = 100_000
 const NODES = 20
 const ROOMS = 1_000
 const ROOMS_PER_USER = 3
-const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
-
-const gc = globalThis.gc
-if (gc === undefined) throw new Error('run with node --expose-gc')
-
-/** mulberry32: a fixed seed keeps runs comparable. */
-let seed = 42
-function random (): number {
-  seed = (seed + 0x6d2b79f5) >>> 0
-  let t = Math.imul(seed ^ (seed >>> 15), seed | 1)
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-  return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-}
-
-/** Built with join: repeated `+=` would leave a rope of cons strings, far bigger than a decoded string. */
-function randomString (prefix: string, length: number): string {
-  return [prefix, ...Array.from({ length: length - prefix.length }, () => BASE58[Math.floor(random() * BASE58.length)])].join('')
-}
+const random = seededRandom(42)
 
 function entry (i: number): PresenceEntry {
   const rooms = new Set<string>()
   while (rooms.size < ROOMS_PER_USER) rooms.add(`room-${Math.floor(random() * ROOMS)}`)
   return {
     // Ed25519 PeerId strings are 52 characters starting with 12D3KooW
-    userId: randomString('12D3KooW', 52),
-    deviceId: randomString('', 16),
+    userId: randomString(random, '12D3KooW', 52),
+    deviceId: randomString(random, '', 16),
     name: `user ${i}`,
     status: i % 10 === 0 ? 'away' : 'online',
     rooms: [...rooms],
@@ -48,13 +32,7 @@ function entry (i: number): PresenceEntry {
   }
 }
 
-function heapUsed (): number {
-  gc?.()
-  gc?.()
-  return process.memoryUsage().heapUsed
-}
-
-const nodeIds = Array.from({ length: NODES }, () => randomString('12D3KooW', 52))
+const nodeIds = Array.from({ length: NODES }, () => randomString(random, '12D3KooW', 52))
 const before = heapUsed()
 const started = performance.now()
 const replica = new PresenceReplica(nodeIds[0] ?? '')

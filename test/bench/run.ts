@@ -24,6 +24,7 @@ import { abuseScenario } from './scenarios/abuse.js'
 import { oneServer } from './scenarios/attach.js'
 import { capacity, sweep } from './scenarios/main.js'
 import { presenceScenario } from './scenarios/presence.js'
+import { presenceScaleScenario, presenceScaleTable } from './scenarios/presence-scale.js'
 import { resumeScenario } from './scenarios/resume.js'
 import { scaleOut } from './scenarios/scaleout.js'
 import type { AdapterMode } from './lib/socketio-cluster.js'
@@ -31,7 +32,7 @@ import type { Machine } from './lib/report.js'
 import type { BenchConfig, Results } from './lib/results.js'
 import type { SystemSpec } from './scenarios/scaleout.js'
 
-const SECTIONS = ['attach', 'memory', 'idle', 'room', 'dm', 'local', 'abuse', 'resume', 'presence', 'presence-memory', 'scale'] as const
+const SECTIONS = ['attach', 'memory', 'idle', 'room', 'dm', 'local', 'abuse', 'resume', 'presence', 'presence-memory', 'presence-scale', 'scale'] as const
 type Section = typeof SECTIONS[number]
 
 const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
@@ -43,7 +44,8 @@ const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
   --sections <list>     comma-separated subset of: ${SECTIONS.join(', ')}
                         (attach: 1,000 clients to one server; memory: 5,000 idle clients on one server;
                         idle: 10,000 idle clients on one server; abuse: honest p99 with and without one
-                        abusive client, meshchat only)
+                        abusive client, meshchat only; presence-scale: presence per node on 2, 4 and
+                        8 nodes with rooms placed on few nodes and reconnect churn, meshchat only)
   --base-port <n>       first loopback port (default 17000; the suite uses about 700 from there)
   --nodes <n>           servers per system in the head-to-head runs (default 5)
   --users <n>           users in the head-to-head runs (default 400, quick 200)
@@ -398,6 +400,15 @@ try {
       if (exit.code !== 0) throw new Error(`presence-memory exited with ${exit.code ?? exit.signal ?? ''}\n${p.lastLines()}`)
       results.presenceMemory = JSON.parse(readFileSync(join(resultsDir, 'presence-memory.json'), 'utf8')) as Results['presenceMemory']
       log(`  ${results.presenceMemory?.bytesPerEntry ?? '?'} bytes per presence entry (${results.presenceMemory?.entries ?? '?'} entries)`)
+    })
+  }
+
+  if (sections.has('presence-scale') && runMesh) {
+    await section('presence as nodes are added: 2, 4, 8 nodes (meshchat)', async () => {
+      const rows = await presenceScaleScenario(reg, { base: base + 400, nodeCounts: [2, 4, 8], users: quick ? 80 : 160, churnPerSec: 10, seconds: quick ? 5 : 10, log })
+      const table = presenceScaleTable(rows)
+      log(table)
+      writeFileSync(join(resultsDir, 'presence-scale.json'), JSON.stringify({ at: new Date().toISOString(), rows, table }, null, 2) + '\n')
     })
   }
 

@@ -52,7 +52,7 @@ describe('placement: welcome alternates, redirects, limits', () => {
       const m = await mesh.client(c!, `local${i}`)
       await m.join('team')
     }
-    await waitFor(() => a!.presence.replica.roomRoster('team').length === 2, { what: 'roster known on a' })
+    await waitFor(() => a!.presence.roomHosts('team').join() === c!.nodeId, { what: 'the room\'s host known on a' })
     // a client that asks for affinity and names its rooms moves to c; one that does not stays put
     const withAffinity = createNodeClient({ name: 'joiner', addrs: [tcpGateway(a!)], keyStore: memoryKeyStore(), affinity: true, rooms: ['team'] })
     mesh.clients.push(withAffinity)

@@ -66,6 +66,14 @@ describe('decidePlacement', () => {
     expect(decidePlacement({ self: 'self', nodes: closed, userId: 'u', rooms, affinity: true })).toMatchObject({ redirect: 'b', reason: 'affinity' })
   })
 
+  it('in a small mesh, a node within minSpread clients of the lightest is never too loaded for affinity', () => {
+    // two members of the room on c, nobody elsewhere: the bounded load limit (ceil(1.25 * 3 / 3) = 2)
+    // alone would pass c over, but c is only 2 clients above the lightest node
+    const nodes = [node('a', 0), node('b', 0), node('c', 2, 1000, ['team'])]
+    expect(decidePlacement({ self: 'a', nodes, userId: 'u', rooms: ['team'], affinity: true })).toMatchObject({ redirect: 'c', reason: 'affinity' })
+    expect(decidePlacement({ self: 'a', nodes, userId: 'u', rooms: ['team'], affinity: true, minSpread: 1 }).redirect).toBeUndefined()
+  })
+
   it('breaks affinity ties by the rendezvous order of the user id', () => {
     const rooms = ['r1', 'r2']
     const nodes = [node('self', 10), node('a', 10, 1000, rooms), node('b', 10, 1000, rooms), node('c', 10, 1000, rooms)]

@@ -46,7 +46,7 @@ describe('LocalPresence', () => {
   it('reports full state and heartbeats at the current seq', () => {
     const local = new LocalPresence('n1', 3)
     local.apply([{ op: 'put', entry: entry('d1') }])
-    expect(local.fullState()).toEqual({ node: 'n1', incarnation: 3, seq: 1, entries: [entry('d1')] })
+    expect(local.fullState()).toEqual({ node: 'n1', incarnation: 3, seq: 1, entries: [entry('d1')], hosted: [] })
     expect(local.heartbeat(meta)).toEqual({ node: 'n1', incarnation: 3, seq: 1, meta })
   })
 })
@@ -73,7 +73,7 @@ describe('PresenceReplica', () => {
     expect(replica.roomRoster('general')).toEqual([])
     expect(replica.user('alice')).toBeUndefined()
     expect(replica.rooms()).toEqual([])
-    expect(replica.stats()).toEqual({ nodes: 1, upNodes: 1, devices: 0, users: 0, rooms: 0, needsSync: 0 })
+    expect(replica.stats()).toEqual({ nodes: 1, upNodes: 1, devices: 0, users: 0, rooms: 0, needsSync: 0, hosted: 0 })
   })
 
   it('normalises entries it receives and does not share them with the sender', () => {

@@ -13,8 +13,9 @@
  * - Owners refuse a registration from a peer for another node's devices, rate-limit each peer's
  *   lookups and watches, and bound records per hosting node, devices per user and watchers.
  *
- * It runs beside global presence and reads node liveness from it; routing (DMs, watch lists) does
- * not use it yet.
+ * It reads node liveness from global presence. Routing asks it: `locate` answers where a user's
+ * devices are (DMs, mailbox pushes, entitlement checks, watch lists) and keeps following the users
+ * it was asked about, most recent first, so later answers are local and current.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { TypedEventEmitter } from 'main-event'
@@ -79,6 +80,13 @@ export interface DirectoryInit {
   maxWatched?: number
   /** the owner's bounds (`DEFAULT_DIRECTORY_LIMITS`) */
   limits?: Partial<DirectoryLimits>
+  /**
+   * users `locate` keeps following (watched at their owners), most recently asked first; past this
+   * the least recently asked is unwatched
+   *
+   * @default 5000
+   */
+  maxFollowed?: number
 }
 
 export interface DirectoryComponents {
@@ -134,6 +142,10 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
   private readonly asked = new Map<string, Set<string>>()
   /** watched users → the view last emitted */
   private readonly shown = new Map<string, DirectoryRecord[]>()
+  /** users `locate` follows, least recently asked first */
+  private readonly followed = new Map<string, true>()
+  /** locate calls in flight, by user: one watch per user however many ask */
+  private readonly locating = new Map<string, Promise<void>>()
   private readonly onPresence: (evt: CustomEvent<PresenceChange>) => void
 
   constructor (init: DirectoryInit, components: DirectoryComponents) {
@@ -145,6 +157,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
       lookupBurst: 2000,
       maxUsersPerRequest: 1000,
       maxWatched: 10_000,
+      maxFollowed: 5000,
       ...init
     }
     this.c = components
@@ -246,6 +259,45 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
       }
       await this.call(owner, { unwatch: { users } }).catch(err => { this.c.log('unwatch at %s failed - %s', owner, (err as Error).message) })
     }))
+  }
+
+  /**
+   * Where the user's devices are: the view of a followed user, or (the first time) the owners'
+   * answer, after which the user is followed so the next answer is local. An empty list when the
+   * user is offline or no owner answered.
+   */
+  async locate (userId: string): Promise<DirectoryRecord[]> {
+    validateUserId(userId)
+    this.follow(userId)
+    if (!this.shown.has(userId)) {
+      let pending = this.locating.get(userId)
+      if (pending === undefined) {
+        pending = this.watch([userId]).catch(err => { this.c.log('locating %s failed - %s', userId, (err as Error).message) })
+          .finally(() => { this.locating.delete(userId) })
+        this.locating.set(userId, pending)
+      }
+      await pending
+    }
+    return this.view(userId)
+  }
+
+  /** The devices of a user `locate` follows, as last reported; undefined when not known yet. */
+  known (userId: string): DirectoryRecord[] | undefined {
+    if (!this.shown.has(userId)) return undefined
+    this.follow(userId)
+    return this.view(userId)
+  }
+
+  /** mark the user most recently asked; past the bound, stop following the least recently asked */
+  private follow (userId: string): void {
+    this.followed.delete(userId)
+    this.followed.set(userId, true)
+    while (this.followed.size > this.init.maxFollowed) {
+      const oldest = this.followed.keys().next().value
+      if (oldest === undefined) break
+      this.followed.delete(oldest)
+      void this.unwatch([oldest])
+    }
   }
 
   /** A watched user's devices as last reported, from its first owner that reported; undefined if not watched. */
@@ -432,6 +484,14 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
     const after = [...now.keys()]
     const before = [...this.lastLive].filter(([id, inc]) => now.get(id) === undefined || now.get(id) === inc).map(([id]) => id)
     const previous = [...this.lastLive.keys()]
+    // an owner that restarted holds nothing it was asked before: its views are dropped and it is asked again
+    const restarted = [...this.lastLive].filter(([id, inc]) => now.has(id) && now.get(id) !== inc).map(([id]) => id)
+    for (const [userId, views] of this.watching) {
+      for (const id of restarted) {
+        views.delete(id)
+        this.asked.get(userId)?.delete(id)
+      }
+    }
     this.lastLive = now
     // nodes left: this node may own users it did not, whose hosts may not have seen the same change
     if (previous.some(id => !now.has(id))) {

@@ -77,7 +77,7 @@ const RECENT_DMS = 20_000
 const MAILBOX_HANDED = 50_000
 
 /**
- * Direct messages. The ingress node looks the recipient up in presence and
+ * Direct messages. The ingress node looks the recipient up in the directory and
  * hands the DM straight to the node(s) hosting the recipient's devices (and
  * the sender's other devices) over /meshchat/dm. With no device reachable,
  * the DM goes to the recipient's mailbox on K nodes chosen by rendezvous
@@ -221,8 +221,10 @@ export class DmService implements Startable, MailboxHandler {
       if (set == null) targets.set(node, set = new Set())
       set.add(user)
     }
-    for (const n of this.c.presence.userNodes(to)) add(n, to)
-    for (const n of this.c.presence.userNodes(opened.author)) add(n, opened.author)
+    // the directory knows where both are (answered locally once a user is followed)
+    const [toNodes, authorNodes] = await Promise.all([this.c.presence.locate(to), this.c.presence.locate(opened.author)])
+    for (const n of toNodes) add(n, to)
+    for (const n of authorNodes) add(n, opened.author)
     add(this.c.nodeId, to)
     add(this.c.nodeId, opened.author)
     /** a node that hosts a device of the recipient could not be reached */
@@ -315,7 +317,7 @@ export class DmService implements Startable, MailboxHandler {
   private async push (user: string): Promise<void> {
     const events = this.c.store.mailboxList(user, this.init.maxPerUser)
     if (events.length === 0) return
-    for (const node of this.c.presence.userNodes(user)) {
+    for (const node of await this.c.presence.locate(user)) {
       if (node === this.c.nodeId) {
         for (const e of events) {
           this.mailboxHanded.add(`${user}/${idToHex(e.id)}`)
@@ -504,7 +506,8 @@ export class DmService implements Startable, MailboxHandler {
     const hlc = this.c.hlc.now(this.c.clock.now())
     const stamped = { event: opened.bytes, hlc, origin: this.c.nodeId }
     const targets = new Map<string, Set<string>>()
-    for (const [user, nodes] of [[peer, this.c.presence.userNodes(peer)], [opened.author, this.c.presence.userNodes(opened.author)]] as const) {
+    const located = await Promise.all([this.c.presence.locate(peer), this.c.presence.locate(opened.author)])
+    for (const [user, nodes] of [[peer, located[0]], [opened.author, located[1]]] as const) {
       for (const n of nodes) {
         if (n === this.c.nodeId) continue
         let set = targets.get(n)

@@ -1,10 +1,47 @@
 import { TypedEventEmitter } from 'main-event'
-import { PRESENCE_TOPIC } from '../../../client/src/protocol/ids.js'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { PRESENCE_TOPIC, roomTopic } from '../../../client/src/protocol/ids.js'
+import { BadFrameError, InvalidQueryError, NotEntitledError, RateLimitedError, asMeshchatError, errorFromCode } from '../../../client/src/protocol/errors.js'
+import { RoomPresenceRequest, RoomPresenceResponse } from '../../../client/src/protocol/pb/room-presence.js'
 import { LocalPresence, PresenceReplica } from '../state/presence.js'
-import { entryToWire, presenceValidator, signPresence } from './presence-wire.js'
+import { LocalRoomPresence, RoomPresence } from '../state/room-presence.js'
+import { KeyedRateLimiter } from '../state/rate-limiter.js'
+import {
+  entryToWire, incarnationFromWire, presenceValidator, roomDeltaFromWire, roomDeltaToWire, roomHeadFromWire, roomHeadToWire,
+  roomStateFromWire, roomStateToWire, signPresence
+} from './presence-wire.js'
+import { ChannelPool, serve } from './rpc.js'
 import type { PresenceSigner } from './presence-wire.js'
 import type { OpenedPresence } from './presence-wire.js'
-import type { NodeMeta, PresenceChange, PresenceEntry, PresenceFullState, PresenceOp, NodeView } from '../state/presence.js'
+import type { DeviceDiff, HostOp, NodeMeta, PresenceChange, PresenceEntry, PresenceFullState, PresenceOp, NodeView, RosterMember } from '../state/presence.js'
+import type { RoomDelta, RoomPresenceChange } from '../state/room-presence.js'
+import { summarizeDevices } from '../state/presence.js'
+import type { UserPresence } from '../state/presence.js'
+
+/** Where users' devices are, for users in no room this node carries: the user directory. */
+export interface UserLocator {
+  /** the user's devices, asking the user's owners the first time (and following the user after) */
+  locate: (userId: string) => Promise<LocatedDevice[]>
+  /** the devices of a user already followed; undefined when not known yet */
+  known: (userId: string) => LocatedDevice[] | undefined
+  addEventListener: (type: 'user', listener: (evt: CustomEvent<{ userId: string, devices: LocatedDevice[] }>) => void) => void
+  removeEventListener: (type: 'user', listener: (evt: CustomEvent<{ userId: string, devices: LocatedDevice[] }>) => void) => void
+}
+
+export interface LocatedDevice {
+  node: string
+  /** the hosting node's incarnation the device belongs to */
+  incarnation: number
+  deviceId: string
+  name: string
+  status: 'online' | 'away'
+  since: number
+}
+
+function locatedPresence (userId: string, devices: readonly LocatedDevice[]): UserPresence | undefined {
+  const m = summarizeDevices(userId, devices)
+  return m === undefined ? undefined : { ...m, rooms: [] }
+}
 import type { Timings } from '../config.js'
 import type { NodeMetrics } from '../metrics.js'
 import type { Supervisor } from '../supervisor.js'
@@ -29,7 +66,18 @@ export interface PresenceComponents {
   meta: () => NodeMeta
   /** fetch a node's full presence state over /meshchat/sync */
   pullFull: (node: string) => Promise<PresenceFullState>
+  /** rooms this node carries (subscribed to): it follows who is in them; default none besides its own */
+  carried?: () => string[]
 }
+
+/** /meshchat/room-presence/1.0.0: each node's streams of who is in a room, pushed to and pulled by the nodes carrying it */
+export const ROOM_PRESENCE_PROTOCOL = '/meshchat/room-presence/1.0.0'
+
+/** rooms one pull may name (the .proto limit) */
+const MAX_PULL_ROOMS = 1000
+/** rooms a peer may pull per second, and its burst: a node pulls what it starts carrying, so this bounds floods only */
+const PULL_ROOMS_PER_SEC = 2000
+const PULL_ROOMS_BURST = 10_000
 
 export interface PresenceEvents {
   /** anything in the view changed (devices, rosters, users, nodes) */
@@ -41,15 +89,56 @@ function isEmpty (c: PresenceChange): boolean {
 }
 
 /**
- * Drives the presence CRDT: batches this node's changes into deltas with a
- * per-node sequence number, publishes a small heartbeat every H, pulls a
- * node's full state when its sequence shows a gap, marks silent nodes down
- * after 3H (sooner when every connection to them dropped) and says goodbye on
- * a graceful stop.
+ * The global replica as the rest of the node reads it: a room's roster comes from room presence
+ * where the room is carried, a user from the directory and the carried rooms. Node liveness and
+ * the rooms' hosts are the replica's own.
+ */
+class PresenceView extends PresenceReplica {
+  private readonly view: { rooms: () => RoomPresence, user: (userId: string) => UserPresence | undefined }
+
+  constructor (self: string, view: { rooms: () => RoomPresence, user: (userId: string) => UserPresence | undefined }) {
+    super(self)
+    this.view = view
+  }
+
+  override roomRoster (room: string): RosterMember[] {
+    const rooms = this.view.rooms()
+    return rooms.carries(room) ? rooms.roster(room) : super.roomRoster(room)
+  }
+
+  override user (userId: string): UserPresence | undefined {
+    return this.view.user(userId)
+  }
+}
+
+function emptyChange (): PresenceChange {
+  return { devices: [], rooms: [], users: [], needsSync: [], nodes: [] }
+}
+
+/**
+ * Drives presence in two layers.
+ *
+ * Node liveness, on the global presence topic, O(nodes): a small heartbeat
+ * every H, incarnations, failure detection (down after 3H, sooner when every
+ * connection to a node dropped), goodbye on a graceful stop, and each node's
+ * set of hosted rooms (room names, no users) in deltas with a per-node
+ * sequence number and full-state pulls on a gap.
+ *
+ * Who is in a room, only where the room is carried: this node's devices are
+ * split into one stream per room (`room-presence.ts`), pushed over
+ * /meshchat/room-presence to the nodes subscribed to that room, with each
+ * changed stream's head pushed again at the next heartbeat so a lost tail
+ * shows; a node that starts carrying a room, sees a gap, or sees a host come
+ * back pulls the hosts' streams of it. A node declared down or gone takes its
+ * devices out of every room at once.
  */
 export class PresenceService extends TypedEventEmitter<PresenceEvents> implements Startable {
   readonly local: LocalPresence
   readonly replica: PresenceReplica
+  /** this node's devices, one stream per room */
+  readonly localRooms: LocalRoomPresence
+  /** who is in the rooms this node carries */
+  readonly roomPresence: RoomPresence
   private readonly c: PresenceComponents
   private readonly timings: Timings
   private pending: PresenceOp[] = []
@@ -60,6 +149,19 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   private checkTimer?: ReturnType<typeof setInterval>
   private beat = 0n
   private readonly pulling = new Set<string>()
+  /** nodes whose room streams are being pulled */
+  private readonly pullingRooms = new Set<string>()
+  /** room streams to pull per node, sent together at the next turn */
+  private readonly toPull = new Map<string, Set<string>>()
+  /** room streams to pull per node once the pull running for it ends, or after one failed */
+  private readonly later = new Map<string, Set<string>>()
+  /** where users in no carried room are found: the user directory */
+  private locator?: UserLocator
+  private pullTimer?: ReturnType<typeof setTimeout>
+  /** rooms whose stream here changed since their head was last pushed */
+  private readonly dirty = new Set<string>()
+  private readonly channels: ChannelPool<RoomPresenceRequest, RoomPresenceResponse>
+  private readonly pullLimiter = new KeyedRateLimiter<string>({ ratePerSec: PULL_ROOMS_PER_SEC, burst: PULL_ROOMS_BURST, maxKeys: 10_000 })
   private started = false
   /** validator results for the message handler, so nothing is decoded or verified twice */
   private readonly validated = new WeakMap<Message, OpenedPresence>()
@@ -73,7 +175,10 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     this.c = components
     this.timings = timings
     this.local = new LocalPresence(components.nodeId, components.incarnation)
-    this.replica = new PresenceReplica(components.nodeId)
+    this.replica = new PresenceView(components.nodeId, { rooms: () => this.roomPresence, user: userId => this.user(userId) })
+    this.localRooms = new LocalRoomPresence(components.nodeId, components.incarnation)
+    this.roomPresence = new RoomPresence()
+    this.channels = new ChannelPool(components.mesh, ROOM_PRESENCE_PROTOCOL, { req: RoomPresenceRequest, res: RoomPresenceResponse }, { timeoutMs: timings.requestTimeoutMs, maxBytes: 16 << 20 })
     const sup = components.supervisor
     this.onMessage = sup.wrap('presence:message', (evt: CustomEvent<Message>) => {
       if (evt.detail.topic === PRESENCE_TOPIC) this.receive(evt.detail)
@@ -82,14 +187,19 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
       // a crash shows up as dropped connections long before three missed heartbeats
       const id = evt.detail.toString()
       if (this.c.mesh.getConnections(evt.detail).length === 0) {
-        this.emitChange(this.replica.suspect(id, this.c.clock.now(), this.timings.suspectGraceMs))
+        this.emitGlobal(this.replica.suspect(id, this.c.clock.now(), this.timings.suspectGraceMs))
       }
     })
   }
 
-  start (): void {
+  async start (): Promise<void> {
     if (this.started) return
     this.started = true
+    await serve(this.c.mesh, ROOM_PRESENCE_PROTOCOL, { req: RoomPresenceRequest, res: RoomPresenceResponse }, async (req, from) => this.answer(req, from.toString()), {
+      maxBytes: 16 << 20,
+      timeoutMs: this.timings.requestTimeoutMs,
+      log: this.c.log
+    })
     this.c.pubsub.topicValidators.set(PRESENCE_TOPIC, presenceValidator({
       onValid: (msg, opened) => { this.validated.set(msg, opened) },
       onInvalid: err => {
@@ -114,6 +224,10 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     clearInterval(this.beatTimer)
     clearInterval(this.checkTimer)
     clearTimeout(this.flushTimer)
+    clearTimeout(this.pullTimer)
+    this.pullTimer = undefined
+    this.channels.close()
+    await this.c.mesh.unhandle(ROOM_PRESENCE_PROTOCOL).catch(() => {})
     if (opts.goodbye === true) {
       // after the deltas already on their way, so the goodbye is the last thing the mesh hears
       await this.publishing
@@ -144,9 +258,103 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     return this.replica.nodes().filter(n => n.up)
   }
 
-  /** nodes that host at least one device of `userId` */
+  /**
+   * Route user lookups through the directory: `userNodes` adds what it knows, `locate` asks it, and
+   * the users it follows come out as `users` diffs.
+   */
+  useLocator (locator: UserLocator): void {
+    this.locator?.removeEventListener('user', this.onLocated)
+    this.locator = locator
+    locator.addEventListener('user', this.onLocated)
+  }
+
+  private readonly onLocated = (evt: CustomEvent<{ userId: string, devices: LocatedDevice[] }>): void => {
+    const { userId } = evt.detail
+    this.emitChange({ ...emptyChange(), users: [{ userId, presence: locatedPresence(userId, this.known(userId) ?? []) ?? null }] })
+  }
+
+  /**
+   * Where the user's devices are: the carried rooms' view and the directory's, asking the
+   * directory when it does not know the user yet.
+   */
+  async locate (userId: string): Promise<string[]> {
+    if (this.locator != null && this.locator.known(userId) === undefined) {
+      await this.locator.locate(userId).catch(err => { this.c.log('locating %s failed - %s', userId, (err as Error).message) })
+    }
+    return this.userNodes(userId)
+  }
+
+  /**
+   * The directory's devices of the user on nodes that are up in the incarnation the devices belong
+   * to (a view can lag a crash or a restart by a rebalance); undefined when not known yet.
+   */
+  private known (userId: string): LocatedDevice[] | undefined {
+    const devices = this.locator?.known(userId)
+    if (devices === undefined) return undefined
+    const live = new Map(this.replica.nodes().filter(n => n.up).map(n => [n.id, n.incarnation]))
+    return devices.filter(d => live.get(d.node) === d.incarnation)
+  }
+
+  /** the user as this node knows them (carried rooms, the directory), starting to follow them */
+  user (userId: string): UserPresence | undefined {
+    const devices = this.known(userId)
+    if (devices === undefined) void this.locate(userId)
+    const fromRooms = this.roomUser(userId)
+    const fromDirectory = devices === undefined ? undefined : locatedPresence(userId, devices)
+    if (fromDirectory !== undefined) return fromDirectory
+    return fromRooms === undefined ? undefined : { ...fromRooms, rooms: [] }
+  }
+
+  /** the room's members, for a room this node carries (its own rooms always are) */
+  roster (room: string): RosterMember[] {
+    return this.roomPresence.roster(room)
+  }
+
+  /** nodes hosting devices in the room, from global presence: known for every room, carried or not */
+  roomHosts (room: string): string[] {
+    return this.replica.roomHosts(room)
+  }
+
+  /**
+   * Nodes that host a device of `userId`, as the directory (for a user it follows) and the rooms
+   * this node carries show it. A user not known yet is looked up in the background; `locate` waits.
+   */
   userNodes (userId: string): string[] {
-    return this.replica.user(userId)?.nodes ?? []
+    const nodes = new Set<string>()
+    const known = this.known(userId)
+    if (known === undefined && this.locator != null) void this.locate(userId)
+    for (const d of known ?? []) nodes.add(d.node)
+    for (const room of this.roomPresence.rooms()) for (const n of this.roomPresence.member(userId, room)?.nodes ?? []) nodes.add(n)
+    return [...nodes].sort()
+  }
+
+  /** a member as the carried rooms show them: over their devices in those rooms (undefined if in none) */
+  roomUser (userId: string): RosterMember | undefined {
+    let best: RosterMember | undefined
+    const nodes = new Set<string>()
+    for (const room of this.roomPresence.rooms()) {
+      const m = this.roomPresence.member(userId, room)
+      if (m === undefined) continue
+      for (const n of m.nodes) nodes.add(n)
+      if (best === undefined || (best.status === 'away' && m.status === 'online')) best = m
+    }
+    return best === undefined ? undefined : { ...best, nodes: [...nodes].sort() }
+  }
+
+  /**
+   * Start following who is in `room` (this node now carries it): pull the streams of the nodes
+   * global presence shows hosting it. Rooms this node stops carrying are dropped at the next
+   * heartbeat.
+   */
+  carry (room: string): void {
+    if (!this.started || this.roomPresence.carries(room)) return
+    try {
+      this.roomPresence.carry(room)
+    } catch (err) {
+      this.c.log('not following presence in %s - %s', room, (err as Error).message)
+      return
+    }
+    for (const node of this.replica.roomHosts(room)) this.schedulePull(node, room)
   }
 
   private queue (op: PresenceOp): void {
@@ -173,18 +381,46 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     const waiting = this.afterFlush.splice(0)
     for (const wake of waiting) wake()
     if (this.pending.length === 0) return
-    const delta = this.local.apply(this.pending)
+    const ops = this.pending
     this.pending = []
-    if (delta == null) return
-    this.emitChange(this.replica.applyDelta(delta, this.c.clock.now()))
-    this.publish({
-      delta: {
-        node: delta.node,
-        incarnation: BigInt(delta.incarnation),
-        seq: BigInt(delta.seq),
-        ops: delta.ops.map(o => o.op === 'put' ? { put: entryToWire(o.entry), del: '' } : { del: o.deviceId })
-      }
-    })
+    const now = this.c.clock.now()
+    const change = emptyChange()
+    // this node's own devices, as the directory registers them
+    for (const op of ops) {
+      const deviceId = op.op === 'put' ? op.entry.deviceId : op.deviceId
+      const had = this.localRooms.device(deviceId) !== undefined
+      if (op.op === 'put' || had) change.devices.push({ node: this.c.nodeId, deviceId, entry: op.op === 'put' ? { ...op.entry, rooms: [...new Set(op.entry.rooms)].sort() } : null })
+    }
+    const before = new Set(this.localRooms.rooms())
+    const deltas = this.localRooms.apply(ops)
+    const after = new Set(this.localRooms.rooms())
+    const hosts: HostOp[] = [
+      ...[...after].filter(r => !before.has(r)).map(room => ({ room, on: true })),
+      ...[...before].filter(r => !after.has(r)).map(room => ({ room, on: false }))
+    ]
+    for (const d of deltas) {
+      this.dirty.add(d.room)
+      // the rooms this node hosts are carried (subscribed) by it
+      if (!this.roomPresence.carries(d.room)) this.carry(d.room)
+      this.mergeRooms(change, this.applyRoom(() => this.roomPresence.applyDelta(d)))
+    }
+    this.pushDeltas(deltas)
+    const delta = this.local.apply([], hosts)
+    if (delta != null) {
+      this.mergeGlobal(change, this.replica.applyDelta(delta, now))
+      this.publish({
+        delta: {
+          node: delta.node,
+          incarnation: BigInt(delta.incarnation),
+          seq: BigInt(delta.seq),
+          ops: [
+            ...delta.ops.map(o => o.op === 'put' ? { put: entryToWire(o.entry), del: '' } : { del: o.deviceId }),
+            ...(delta.hosts ?? []).map(h => ({ del: '', host: { room: h.room, on: h.on } }))
+          ]
+        }
+      })
+    }
+    this.emitChange(change)
   }
 
   /** sign and publish, in the order the messages were made (a delta must not overtake the one before it) */
@@ -206,7 +442,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     this.flush()
     const meta = this.c.meta()
     const hb = this.local.heartbeat(meta)
-    this.emitChange(this.replica.heartbeat(hb, now))
+    this.emitGlobal(this.replica.heartbeat(hb, now))
     this.beat++
     this.publish({
       heartbeat: {
@@ -223,13 +459,214 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     })
     this.check(now)
     for (const n of this.replica.nodes()) {
-      if (!n.up && now - n.lastHeard > this.timings.forgetAfterMs) this.replica.forget(n.id)
+      if (!n.up && now - n.lastHeard > this.timings.forgetAfterMs && this.replica.forget(n.id)) this.roomPresence.forget(n.id)
+    }
+    this.pushHeads()
+    this.followCarried()
+  }
+
+  /** start following rooms newly carried, stop following rooms no longer carried */
+  private followCarried (): void {
+    const carried = new Set([...this.c.carried?.() ?? [], ...this.localRooms.rooms()])
+    for (const room of carried) this.carry(room)
+    const change = emptyChange()
+    for (const room of this.roomPresence.rooms()) {
+      if (!carried.has(room)) this.mergeRooms(change, this.roomPresence.drop(room))
+    }
+    this.emitChange(change)
+  }
+
+  /** the nodes (other than this one) subscribed to the room's topic: those carrying it */
+  private carriers (room: string): string[] {
+    return this.c.pubsub.getSubscribers(roomTopic(room)).map(p => p.toString()).filter(n => n !== this.c.nodeId)
+  }
+
+  /** each carrier of each room gets that room's deltas, in order, in one push */
+  private pushDeltas (deltas: readonly RoomDelta[]): void {
+    const byPeer = new Map<string, RoomDelta[]>()
+    for (const d of deltas) {
+      for (const peer of this.carriers(d.room)) {
+        let list = byPeer.get(peer)
+        if (list === undefined) byPeer.set(peer, list = [])
+        list.push(d)
+      }
+    }
+    for (const [peer, list] of byPeer) {
+      for (let i = 0; i < list.length; i += 1000) {
+        this.push(peer, { incarnation: BigInt(this.localRooms.incarnation), deltas: list.slice(i, i + 1000).map(roomDeltaToWire), heads: [] })
+      }
+    }
+  }
+
+  /** the heads of the streams that changed since the last heartbeat, to their rooms' carriers */
+  private pushHeads (): void {
+    if (this.dirty.size === 0) return
+    const byPeer = new Map<string, string[]>()
+    for (const room of this.dirty) {
+      for (const peer of this.carriers(room)) {
+        let list = byPeer.get(peer)
+        if (list === undefined) byPeer.set(peer, list = [])
+        list.push(room)
+      }
+    }
+    this.dirty.clear()
+    for (const [peer, rooms] of byPeer) {
+      for (let i = 0; i < rooms.length; i += 10_000) {
+        this.push(peer, { incarnation: BigInt(this.localRooms.incarnation), deltas: [], heads: rooms.slice(i, i + 10_000).map(r => roomHeadToWire(this.localRooms.beat(r))) })
+      }
+    }
+  }
+
+  private push (peer: string, push: RoomPresenceRequest['push']): void {
+    if (!this.started || push == null) return
+    const bytes = RoomPresenceRequest.encode({ push }).byteLength
+    this.c.metrics.presenceBytes.inc({ direction: 'out' }, bytes)
+    this.c.metrics.roomPresenceBytes.inc({ direction: 'out' }, bytes)
+    this.c.supervisor.track('presence:push', this.channels.call(peerIdFromString(peer), { push })
+      .then(res => {
+        if (res.error != null) throw errorFromCode(res.error.code, res.error.message)
+      })
+      .catch(err => {
+        // the carrier pulls when it sees the gap, or when this node next comes up for it
+        this.c.log('room presence push to %s failed - %s', peer, (err as Error).message)
+      }))
+  }
+
+  /** answer a push or a pull from `peer` (the stream handler calls this; public for tests and fuzzing) */
+  async answer (req: RoomPresenceRequest, peer: string): Promise<Partial<RoomPresenceResponse>> {
+    try {
+      const bytes = RoomPresenceRequest.encode(req).byteLength
+      this.c.metrics.presenceBytes.inc({ direction: 'in' }, bytes)
+      this.c.metrics.roomPresenceBytes.inc({ direction: 'in' }, bytes)
+      if (req.push != null) {
+        const view = this.replica.nodes().find(n => n.id === peer)
+        // only a node global presence knows may write; a keyed peer that is not one (a bootstrap daemon) writes nothing
+        if (view === undefined || peer === this.c.nodeId) throw new NotEntitledError(`${peer} is not a node here`)
+        const incarnation = incarnationFromWire(req.push.incarnation)
+        const deltas = req.push.deltas.map(d => roomDeltaFromWire(d, peer, incarnation))
+        const heads = req.push.heads.map(h => roomHeadFromWire(h, peer, incarnation))
+        const change = emptyChange()
+        for (const d of deltas) this.mergeRooms(change, this.roomPresence.applyDelta(d))
+        for (const h of heads) this.mergeRooms(change, this.roomPresence.beat(h))
+        this.emitChange(change)
+        this.repair()
+        return { ok: { count: deltas.length + heads.length } }
+      }
+      if (req.pull != null) {
+        const rooms = req.pull.rooms
+        if (rooms.length === 0 || rooms.length > MAX_PULL_ROOMS) throw new InvalidQueryError(`a pull names 1 to ${MAX_PULL_ROOMS} rooms`)
+        const now = this.c.clock.now()
+        if (!this.pullLimiter.take(peer, now, rooms.length)) throw new RateLimitedError(`room presence pulls from ${peer} over ${PULL_ROOMS_PER_SEC} rooms/s`, 1000)
+        return { states: { incarnation: BigInt(this.localRooms.incarnation), rooms: rooms.map(r => roomStateToWire(this.localRooms.state(r))) } }
+      }
+      throw new BadFrameError('empty room presence request')
+    } catch (err) {
+      const e = asMeshchatError(err)
+      this.c.metrics.rejected.inc({ code: (err as Error).name })
+      this.c.log('room presence request from %s refused - %s', peer, e.message)
+      return { error: { code: e.code, message: e.message } }
+    }
+  }
+
+  private schedulePull (node: string, room: string): void {
+    if (node === this.c.nodeId || !this.started) return
+    let rooms = this.toPull.get(node)
+    if (rooms === undefined) this.toPull.set(node, rooms = new Set())
+    rooms.add(room)
+    this.pullTimer ??= this.c.supervisor.timeout('presence:pull', () => {
+      this.pullTimer = undefined
+      const all = [...this.toPull]
+      this.toPull.clear()
+      for (const [n, set] of all) this.pullRooms(n, [...set])
+    }, 0)
+  }
+
+  /** pull `node`'s own streams of these rooms and apply them */
+  private pullRooms (node: string, rooms: string[]): void {
+    if (this.pullingRooms.has(node)) {
+      // one pull per node at a time: the rest waits for the next turn after it
+      for (const r of rooms) this.schedulePullLater(node, r)
+      return
+    }
+    this.pullingRooms.add(node)
+    this.c.metrics.presenceSyncs.inc()
+    this.c.supervisor.track('presence:pull-rooms', (async () => {
+      for (let i = 0; i < rooms.length; i += MAX_PULL_ROOMS) {
+        const chunk = rooms.slice(i, i + MAX_PULL_ROOMS)
+        const res = await this.channels.call(peerIdFromString(node), { pull: { rooms: chunk } })
+        if (res.error != null) throw errorFromCode(res.error.code, res.error.message)
+        if (res.states == null) throw new BadFrameError('a room presence pull answered without states')
+        if (!this.started) return
+        const bytes = RoomPresenceResponse.encode(res).byteLength
+        this.c.metrics.presenceBytes.inc({ direction: 'in' }, bytes)
+        this.c.metrics.roomPresenceBytes.inc({ direction: 'in' }, bytes)
+        const incarnation = incarnationFromWire(res.states.incarnation)
+        const change = emptyChange()
+        for (const st of res.states.rooms) {
+          if (!chunk.includes(st.room)) throw new BadFrameError(`${node} answered with a room not asked for`)
+          this.mergeRooms(change, this.applyRoom(() => this.roomPresence.applyState(roomStateFromWire(st, node, incarnation))))
+        }
+        this.emitChange(change)
+      }
+    })().catch(err => {
+      this.c.log('room presence pull from %s failed - %s', node, (err as Error).message)
+      // tried again at the next check while the node is up and the rooms are carried
+      if (this.started && this.replica.liveNodes().includes(node)) {
+        for (const r of rooms) if (this.roomPresence.carries(r)) this.schedulePullLater(node, r)
+      }
+    }).finally(() => {
+      this.pullingRooms.delete(node)
+    }))
+  }
+
+  private schedulePullLater (node: string, room: string): void {
+    let rooms = this.later.get(node)
+    if (rooms === undefined) this.later.set(node, rooms = new Set())
+    rooms.add(room)
+  }
+
+  /** a refusal by the pure state (a stream past its bound) is logged and counted, never thrown at the caller */
+  private applyRoom (fn: () => RoomPresenceChange): RoomPresenceChange {
+    try {
+      return fn()
+    } catch (err) {
+      this.c.metrics.rejected.inc({ code: (err as Error).name })
+      this.c.log('room presence refused - %s', (err as Error).message)
+      return { rooms: [], needsSync: [] }
+    }
+  }
+
+  private mergeRooms (into: PresenceChange, c: RoomPresenceChange): void {
+    into.rooms.push(...c.rooms)
+  }
+
+  /** a change of the global layer, and what it means for who is in the carried rooms */
+  private mergeGlobal (into: PresenceChange, c: PresenceChange): void {
+    into.devices.push(...c.devices.filter((d: DeviceDiff) => d.node === this.c.nodeId))
+    into.rooms.push(...c.rooms)
+    into.users.push(...c.users)
+    into.needsSync.push(...c.needsSync)
+    into.nodes.push(...c.nodes)
+    if (c.hosts != null) (into.hosts ??= []).push(...c.hosts)
+    const views = c.nodes.length > 0 ? new Map(this.replica.nodes().map(n => [n.id, n])) : undefined
+    for (const n of c.nodes) {
+      if (n.node === this.c.nodeId) continue
+      if (!n.up) {
+        this.mergeRooms(into, this.roomPresence.nodeDown(n.node, n.incarnation, views?.get(n.node)?.left === true))
+        continue
+      }
+      this.mergeRooms(into, this.roomPresence.nodeUp(n.node, n.incarnation))
+      // back (or new): whatever it hosts in the carried rooms comes by a pull
+      for (const room of this.replica.hostedBy(n.node)) if (this.roomPresence.carries(room)) this.schedulePull(n.node, room)
+    }
+    for (const h of c.hosts ?? []) {
+      if (h.on && h.node !== this.c.nodeId && this.roomPresence.carries(h.room) && this.roomPresence.devices(h.room, h.node).length === 0) this.schedulePull(h.node, h.room)
     }
   }
 
   /** mark silent and suspect nodes down, and pull what is missing */
   private check (now: number): void {
-    this.emitChange(this.replica.expire(now, this.timings.downAfterMs))
+    this.emitGlobal(this.replica.expire(now, this.timings.downAfterMs))
     this.repair()
   }
 
@@ -240,34 +677,48 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     if (m == null) return
     if (m.kind === 'delta') {
       if (m.delta.node === this.c.nodeId) return
-      this.emitChange(this.replica.applyDelta(m.delta, now))
+      this.emitGlobal(this.replica.applyDelta(m.delta, now))
     } else if (m.kind === 'heartbeat') {
       if (m.heartbeat.node === this.c.nodeId) return
-      this.emitChange(this.replica.heartbeat(m.heartbeat, now))
+      this.emitGlobal(this.replica.heartbeat(m.heartbeat, now))
     } else {
       if (m.node === this.c.nodeId) return
-      this.emitChange(this.replica.depart(m.node, m.incarnation, now))
+      this.emitGlobal(this.replica.depart(m.node, m.incarnation, now))
     }
     this.repair()
   }
 
-  /** pull the full state of every node whose deltas we can no longer follow */
+  /** pull the full state of every node whose deltas we can no longer follow, and every room stream with a gap */
   private repair (): void {
+    for (const { room, node } of this.roomPresence.needsSync()) {
+      if (!this.pullingRooms.has(node)) this.schedulePull(node, room)
+    }
+    for (const [node, rooms] of [...this.later]) {
+      if (this.pullingRooms.has(node)) continue
+      this.later.delete(node)
+      for (const r of rooms) this.schedulePull(node, r)
+    }
     for (const node of this.replica.needsSync()) {
       if (this.pulling.has(node) || node === this.c.nodeId) continue
       this.pulling.add(node)
       this.c.metrics.presenceSyncs.inc()
       this.c.pullFull(node)
         .then(state => {
-          if (this.started) this.emitChange(this.replica.applyFull(state, this.c.clock.now()))
+          if (this.started) this.emitGlobal(this.replica.applyFull(state, this.c.clock.now()))
         })
         .catch(err => { this.c.log('presence pull from %s failed - %s', node, (err as Error).message) })
         .finally(() => { this.pulling.delete(node) })
     }
   }
 
+  private emitGlobal (c: PresenceChange): void {
+    const change = emptyChange()
+    this.mergeGlobal(change, c)
+    this.emitChange(change)
+  }
+
   private emitChange (c: PresenceChange): void {
-    if (isEmpty(c)) return
+    if (isEmpty(c) && (c.hosts?.length ?? 0) === 0) return
     this.safeDispatchEvent('change', { detail: c })
   }
 }

@@ -6,7 +6,10 @@ import { validateUserId, withDomain } from '../../../client/src/protocol/signing
 import { validateDisplayName, validateRoom } from '../../../client/src/protocol/validate.js'
 import { PresenceMessage, PresenceStatus as WireStatus, SignedPresence } from '../../../client/src/protocol/pb/mesh.js'
 import type { PresenceEntryMsg, PresenceFullMsg } from '../../../client/src/protocol/pb/mesh.js'
-import type { NodeMeta, PresenceDelta, PresenceEntry, PresenceFullState, PresenceHeartbeat, PresenceStatus } from '../state/presence.js'
+import type { RoomDeltaMsg, RoomDeviceMsg, RoomHeadMsg, RoomStateMsg } from '../../../client/src/protocol/pb/room-presence.js'
+import type { HostOp, NodeMeta, PresenceDelta, PresenceEntry, PresenceFullState, PresenceHeartbeat, PresenceOp, PresenceStatus } from '../state/presence.js'
+import { hostsDevice } from '../state/room-presence.js'
+import type { RoomBeat, RoomDelta, RoomDevice, RoomOp, RoomStreamState } from '../state/room-presence.js'
 import type { PrivateKey, PeerId } from '@libp2p/interface'
 import type { Message } from '@libp2p/gossipsub'
 
@@ -22,7 +25,9 @@ export const PRESENCE_LIMITS = {
   /** a multiaddr or URL in a heartbeat */
   maxAddrLength: 512,
   /** heartbeat address lists (the .proto limit) */
-  maxAddrs: 16
+  maxAddrs: 16,
+  /** devices in one room stream message (the .proto limit) */
+  maxRoomDevices: 10_000
 } as const
 
 const DEVICE_ID_RE = /^[0-9a-z][0-9a-z._-]*$/
@@ -94,7 +99,15 @@ export function entryToWire (e: PresenceEntry): PresenceEntryMsg {
 }
 
 export function fullToWire (s: PresenceFullState): PresenceFullMsg {
-  return { node: s.node, incarnation: BigInt(s.incarnation), seq: BigInt(s.seq), entries: s.entries.map(entryToWire) }
+  return { node: s.node, incarnation: BigInt(s.incarnation), seq: BigInt(s.seq), entries: s.entries.map(entryToWire), hosted: { rooms: s.hosted ?? [] } }
+}
+
+function checkRoom (room: string): string {
+  try {
+    return validateRoom(room)
+  } catch (err) {
+    fail(`room: ${(err as Error).message}`)
+  }
 }
 
 /** A full state pulled from `expected` over sync, checked field by field; throws InvalidPresenceError. */
@@ -105,7 +118,8 @@ export function fullFromWire (m: PresenceFullMsg, expected: string): PresenceFul
     node: m.node,
     incarnation: safeNumber(m.incarnation, 'incarnation'),
     seq: safeNumber(m.seq, 'seq'),
-    entries: m.entries.map(entryFromWire)
+    entries: m.entries.map(entryFromWire),
+    hosted: (m.hosted?.rooms ?? []).map(checkRoom)
   }
 }
 
@@ -207,17 +221,26 @@ export function openPresence (data: Uint8Array): OpenedPresence {
   }
   if (m.delta != null) {
     const d = m.delta
+    const ops: PresenceOp[] = []
+    const hosts: HostOp[] = []
+    for (const o of d.ops) {
+      if (o.put != null) {
+        ops.push({ op: 'put', entry: entryFromWire(o.put) })
+      } else if (o.host != null) {
+        hosts.push({ room: checkRoom(o.host.room), on: o.host.on })
+      } else {
+        checkDeviceId(o.del)
+        ops.push({ op: 'del', deviceId: o.del })
+      }
+    }
     return {
       kind: 'delta',
       delta: {
         node,
         incarnation: safeNumber(d.incarnation, 'incarnation'),
         seq: safeNumber(d.seq, 'seq'),
-        ops: d.ops.map(o => {
-          if (o.put != null) return { op: 'put' as const, entry: entryFromWire(o.put) }
-          checkDeviceId(o.del)
-          return { op: 'del' as const, deviceId: o.del }
-        })
+        ops,
+        ...(hosts.length === 0 ? {} : { hosts })
       }
     }
   }
@@ -259,4 +282,76 @@ export function presenceValidator (opts: {
     opts.onValid?.(msg, opened)
     return TopicValidatorResult.Accept
   }
+}
+
+/*
+ * Room presence (/meshchat/room-presence/1.0.0). The connection authenticates the sender, so these
+ * carry no signature of their own; the rule is the same as on the presence topic: a node speaks only
+ * for itself, and only for devices of its own incarnation.
+ */
+
+function roomDeviceFromWire (m: RoomDeviceMsg, incarnation: number, node: string): RoomDevice {
+  try {
+    validateUserId(m.userId)
+    validateDisplayName(m.name)
+  } catch (err) {
+    fail(`device: ${(err as Error).message}`)
+  }
+  checkDeviceId(m.deviceId)
+  if (!hostsDevice(incarnation, m.deviceId)) fail(`${node} does not host device ${m.deviceId}`)
+  return { userId: m.userId, deviceId: m.deviceId, name: m.name, status: m.away ? 'away' : 'online', since: safeNumber(m.since, 'since') }
+}
+
+export function roomDeviceToWire (d: RoomDevice): RoomDeviceMsg {
+  return { userId: d.userId, deviceId: d.deviceId, name: d.name, away: d.status === 'away', since: BigInt(d.since) }
+}
+
+/** A room delta pushed by `node`, checked field by field; throws InvalidPresenceError. */
+export function roomDeltaFromWire (m: RoomDeltaMsg, node: string, incarnation: number): RoomDelta {
+  const ops: RoomOp[] = m.ops.map(o => {
+    if (o.put != null) return { op: 'put', device: roomDeviceFromWire(o.put, incarnation, node) }
+    checkDeviceId(o.del)
+    if (!hostsDevice(incarnation, o.del)) fail(`${node} does not host device ${o.del}`)
+    return { op: 'del', deviceId: o.del }
+  })
+  return { room: checkRoom(m.room), node, incarnation, epoch: safeNumber(m.epoch, 'epoch'), seq: safeNumber(m.seq, 'seq'), ops }
+}
+
+export function roomDeltaToWire (d: RoomDelta): RoomDeltaMsg {
+  return {
+    room: d.room,
+    epoch: BigInt(d.epoch),
+    seq: BigInt(d.seq),
+    ops: d.ops.map(o => o.op === 'put' ? { put: roomDeviceToWire(o.device), del: '' } : { del: o.deviceId })
+  }
+}
+
+export function roomHeadFromWire (m: RoomHeadMsg, node: string, incarnation: number): RoomBeat {
+  return { room: checkRoom(m.room), node, incarnation, epoch: safeNumber(m.epoch, 'epoch'), seq: safeNumber(m.seq, 'seq') }
+}
+
+export function roomHeadToWire (b: RoomBeat): RoomHeadMsg {
+  return { room: b.room, epoch: BigInt(b.epoch), seq: BigInt(b.seq) }
+}
+
+/** A room stream pulled from `node`, checked field by field; throws InvalidPresenceError. */
+export function roomStateFromWire (m: RoomStateMsg, node: string, incarnation: number): RoomStreamState {
+  if (m.devices.length > PRESENCE_LIMITS.maxRoomDevices) fail('too many devices in one room stream')
+  return {
+    room: checkRoom(m.room),
+    node,
+    incarnation,
+    epoch: safeNumber(m.epoch, 'epoch'),
+    seq: safeNumber(m.seq, 'seq'),
+    devices: m.devices.map(d => roomDeviceFromWire(d, incarnation, node))
+  }
+}
+
+export function roomStateToWire (s: RoomStreamState): RoomStateMsg {
+  return { room: s.room, epoch: BigInt(s.epoch), seq: BigInt(s.seq), devices: s.devices.map(roomDeviceToWire) }
+}
+
+/** An incarnation on the wire, as a safe number; throws InvalidPresenceError. */
+export function incarnationFromWire (v: bigint): number {
+  return safeNumber(v, 'incarnation')
 }

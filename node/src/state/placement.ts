@@ -75,7 +75,7 @@ export function decidePlacement (input: PlacementInput): Placement {
   if (self === undefined || lightest === undefined) return result
 
   const affine = input.affinity === true && input.rooms !== undefined && input.rooms.length > 0
-    ? affinityTarget(input.nodes, self, input.userId, input.rooms)
+    ? affinityTarget(input.nodes, self, input.userId, input.rooms, input.minSpread ?? 10)
     : undefined
   const target = affine ?? lightest
 
@@ -105,11 +105,14 @@ function lightestFirst (a: NodeLoad, b: NodeLoad): number {
  * load, if it hosts strictly more of them than self does. Self competes too: when self is the best
  * eligible node, the client stays.
  */
-function affinityTarget (nodes: readonly NodeLoad[], self: NodeLoad, userId: string, rooms: readonly string[]): NodeLoad | undefined {
+function affinityTarget (nodes: readonly NodeLoad[], self: NodeLoad, userId: string, rooms: readonly string[], minSpread: number): NodeLoad | undefined {
   const wanted = new Set(rooms)
   const hosted = (n: NodeLoad): number => new Set(n.rooms.filter(r => wanted.has(r))).size
   const limit = boundedLoadLimit(nodes.reduce((sum, n) => sum + n.clients, 0), nodes.length, AFFINITY_EPSILON)
-  const eligible = new Map(nodes.filter(n => hasRoom(n) && n.clients + 1 <= limit).map(n => [n.id, n]))
+  // in a small mesh one client is a large share of the mean: within minSpread of the lightest node a
+  // node is never too loaded to take one more (the same slack the overload rule gives)
+  const lightestClients = Math.min(...nodes.map(n => n.clients))
+  const eligible = new Map(nodes.filter(n => hasRoom(n) && n.clients + 1 <= Math.max(limit, lightestClients + minSpread)).map(n => [n.id, n]))
 
   let best: NodeLoad | undefined
   let bestCount = -1

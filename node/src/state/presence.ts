@@ -26,12 +26,21 @@ export interface PresenceEntry {
 
 export type PresenceOp = { op: 'put', entry: PresenceEntry } | { op: 'del', deviceId: string }
 
+/**
+ * The node has its first device in a room (`on`), or no longer any. Who is in a room travels with
+ * the room (`room-presence.ts`); the global stream says only which nodes host which rooms, which is
+ * what archive placement and a node that starts carrying a room need.
+ */
+export interface HostOp { room: string, on: boolean }
+
 /** The ops of one owner step. `seq` goes up by exactly one per delta within an incarnation. */
 export interface PresenceDelta {
   node: string
   incarnation: number
   seq: number
   ops: PresenceOp[]
+  /** host changes, applied after `ops` */
+  hosts?: HostOp[]
 }
 
 /** Everything an owner holds at `seq`: the answer to a sync pull. */
@@ -40,6 +49,8 @@ export interface PresenceFullState {
   incarnation: number
   seq: number
   entries: PresenceEntry[]
+  /** rooms the node hosts devices in, sorted */
+  hosted?: string[]
 }
 
 /** What a node tells the mesh about itself besides its users. */
@@ -89,6 +100,8 @@ export interface RosterDiff { room: string, userId: string, member: RosterMember
 export interface UserDiff { userId: string, presence: UserPresence | null }
 /** A node came up, restarted with a new incarnation (`up` and the new incarnation), or went down. */
 export interface NodeDiff { node: string, up: boolean, incarnation: number }
+/** A node started (`on`) or stopped hosting devices in a room. */
+export interface HostDiff { room: string, node: string, on: boolean }
 
 /**
  * What one call changed. Replaying every change in order onto an empty mirror reproduces the
@@ -101,6 +114,8 @@ export interface PresenceChange {
   /** Nodes that this call newly flagged as needing a full-state pull; see {@link PresenceReplica.needsSync}. */
   needsSync: string[]
   nodes: NodeDiff[]
+  /** rooms' host sets as they changed; absent when none did */
+  hosts?: HostDiff[]
 }
 
 export interface NodeView {
@@ -123,6 +138,8 @@ export interface PresenceStats {
   users: number
   rooms: number
   needsSync: number
+  /** (room, node) host pairs */
+  hosted: number
 }
 
 /**
@@ -135,6 +152,7 @@ export class LocalPresence {
   readonly incarnation: number
   #seq = 0
   readonly #entries = new Map<string, PresenceEntry>()
+  readonly #hosted = new Set<string>()
 
   constructor (node: string, incarnation: number) {
     this.node = node
@@ -152,8 +170,9 @@ export class LocalPresence {
    * unknown device, putting an identical entry) are left out; when nothing is left, returns
    * `undefined` and the seq does not move, so there is nothing to publish.
    */
-  apply (ops: readonly PresenceOp[]): PresenceDelta | undefined {
+  apply (ops: readonly PresenceOp[], hosts: readonly HostOp[] = []): PresenceDelta | undefined {
     const applied: PresenceOp[] = []
+    const hosted: HostOp[] = []
     for (const op of ops) {
       if (op.op === 'put') {
         const entry = normalizeEntry(op.entry)
@@ -165,13 +184,24 @@ export class LocalPresence {
         applied.push({ op: 'del', deviceId: op.deviceId })
       }
     }
-    if (applied.length === 0) return undefined
-    return { node: this.node, incarnation: this.incarnation, seq: ++this.#seq, ops: applied }
+    for (const h of hosts) {
+      if (this.#hosted.has(h.room) === h.on) continue
+      if (h.on) this.#hosted.add(h.room)
+      else this.#hosted.delete(h.room)
+      hosted.push({ room: h.room, on: h.on })
+    }
+    if (applied.length === 0 && hosted.length === 0) return undefined
+    return { node: this.node, incarnation: this.incarnation, seq: ++this.#seq, ops: applied, ...(hosted.length === 0 ? {} : { hosts: hosted }) }
   }
 
   /** Everything this node holds, for a peer that pulls it over sync. */
   fullState (): PresenceFullState {
-    return { node: this.node, incarnation: this.incarnation, seq: this.#seq, entries: this.entries() }
+    return { node: this.node, incarnation: this.incarnation, seq: this.#seq, entries: this.entries(), hosted: this.hosted() }
+  }
+
+  /** Rooms this node hosts, sorted. */
+  hosted (): string[] {
+    return [...this.#hosted].sort()
   }
 
   /** A heartbeat carrying the current seq, so receivers notice a delta they missed. */
@@ -200,6 +230,8 @@ interface NodeState {
   /** Highest heartbeat beat applied for this incarnation. */
   beat: number
   readonly entries: Map<string, Device>
+  /** rooms the node hosts */
+  readonly hosted: Set<string>
   lastHeard: number
   /** Time after which the node is down even if heard recently; set by `suspect`. */
   deadline: number
@@ -223,6 +255,7 @@ interface Tx {
   readonly users: Map<string, readonly Device[]>
   /** node → incarnation if it was up before the call, else undefined. */
   readonly nodes: Map<string, number | undefined>
+  readonly hosts: HostDiff[]
 }
 
 /**
@@ -242,6 +275,9 @@ export class PresenceReplica {
    */
   readonly #users = new Map<string, Device | readonly Device[]>()
   readonly #rooms = new Map<string, RoomIndex>()
+  /** room → nodes hosting devices in it (room ids shared with the nodes' sets) */
+  readonly #hosts = new Map<string, Set<string>>()
+  #hosted = 0
   #devices = 0
 
   /** `self` is this node's id: it never expires. */
@@ -268,6 +304,7 @@ export class PresenceReplica {
         if (op.op === 'put') this.#set(tx, st, op.entry.deviceId, op.entry)
         else this.#set(tx, st, op.deviceId, null)
       }
+      for (const h of d.hosts ?? []) this.#host(tx, st, h.room, h.on)
       st.seq = d.seq
     })
   }
@@ -287,6 +324,9 @@ export class PresenceReplica {
         if (!incoming.has(deviceId)) this.#set(tx, st, deviceId, null)
       }
       for (const [deviceId, entry] of incoming) this.#set(tx, st, deviceId, entry)
+      const hosted = new Set(s.hosted ?? [])
+      for (const room of [...st.hosted]) if (!hosted.has(room)) this.#host(tx, st, room, false)
+      for (const room of hosted) this.#host(tx, st, room, true)
       st.seq = s.seq
       st.down = false
       st.needsSync = false
@@ -377,9 +417,21 @@ export class PresenceReplica {
     return [...users].sort().flatMap(userId => rosterMember(userId, this.#devicesOf(userId), room) ?? [])
   }
 
-  /** Rooms with at least one member anywhere, sorted. */
+  /** Rooms with at least one member or host anywhere, sorted. */
   rooms (): string[] {
-    return [...this.#rooms.keys()].sort()
+    return [...new Set([...this.#rooms.keys(), ...this.#hosts.keys()])].sort()
+  }
+
+  /** Nodes up that host devices in the room (or have entries in it), sorted. */
+  roomHosts (room: string): string[] {
+    const hosts = new Set(this.#hosts.get(room) ?? [])
+    for (const m of this.roomRoster(room)) for (const n of m.nodes) hosts.add(n)
+    return [...hosts].sort()
+  }
+
+  /** Rooms the node hosts, sorted. */
+  hostedBy (node: string): string[] {
+    return [...this.#nodes.get(node)?.hosted ?? []].sort()
   }
 
   /** The user's presence over all devices, `undefined` if none is attached anywhere. */
@@ -427,14 +479,15 @@ export class PresenceReplica {
       if (!st.down) upNodes++
       if (st.needsSync) needsSync++
     }
-    return { nodes: this.#nodes.size, upNodes, devices: this.#devices, users: this.#users.size, rooms: this.#rooms.size, needsSync }
+    return { nodes: this.#nodes.size, upNodes, devices: this.#devices, users: this.#users.size, rooms: this.#rooms.size, needsSync, hosted: this.#hosted }
   }
 
   /** Runs one mutation and turns what it touched into net diffs. */
   #run (fn: (tx: Tx) => void): PresenceChange {
-    const tx: Tx = { devices: [], needsSync: [], users: new Map(), nodes: new Map() }
+    const tx: Tx = { devices: [], needsSync: [], users: new Map(), nodes: new Map(), hosts: [] }
     fn(tx)
     const change: PresenceChange = { devices: tx.devices, rooms: [], users: [], needsSync: tx.needsSync, nodes: [] }
+    if (tx.hosts.length > 0) change.hosts = tx.hosts
     for (const [userId, before] of tx.users) {
       const after = this.#devicesOf(userId)
       const was = userPresence(userId, before)
@@ -505,6 +558,24 @@ export class PresenceReplica {
 
   #clear (tx: Tx, st: NodeState): void {
     for (const deviceId of [...st.entries.keys()]) this.#set(tx, st, deviceId, null)
+    for (const room of [...st.hosted]) this.#host(tx, st, room, false)
+  }
+
+  #host (tx: Tx, st: NodeState, room: string, on: boolean): void {
+    if (st.hosted.has(room) === on) return
+    let hosts = this.#hosts.get(room)
+    if (on) {
+      if (hosts === undefined) this.#hosts.set(room, hosts = new Set())
+      hosts.add(st.id)
+      st.hosted.add(room)
+      this.#hosted++
+    } else {
+      hosts?.delete(st.id)
+      if (hosts?.size === 0) this.#hosts.delete(room)
+      st.hosted.delete(room)
+      this.#hosted--
+    }
+    tx.hosts.push({ room, node: st.id, on })
   }
 
   #flagSync (tx: Tx, st: NodeState): void {
@@ -580,7 +651,7 @@ export class PresenceReplica {
 }
 
 function newNode (id: string, incarnation: number, now: number): NodeState {
-  return { id, incarnation, seq: 0, beat: 0, entries: new Map(), lastHeard: now, deadline: Infinity, down: false, left: false, needsSync: false, meta: undefined }
+  return { id, incarnation, seq: 0, beat: 0, entries: new Map(), hosted: new Set(), lastHeard: now, deadline: Infinity, down: false, left: false, needsSync: false, meta: undefined }
 }
 
 /** A fresh copy with only the known fields and rooms sorted and unique. */
@@ -608,16 +679,30 @@ function sameEntry (a: PresenceEntry, b: PresenceEntry): boolean {
 }
 
 function rosterMember (userId: string, devices: readonly Device[], room: string): RosterMember | undefined {
-  return summarize(userId, devices.filter(d => d.rooms.includes(room)))
+  return summarizeDevices(userId, devices.filter(d => d.rooms.includes(room)))
 }
 
 function userPresence (userId: string, devices: readonly Device[]): UserPresence | undefined {
-  const member = summarize(userId, devices)
+  const member = summarizeDevices(userId, devices)
   return member === undefined ? undefined : { ...member, rooms: sortedUnique(devices.flatMap(d => d.rooms)) }
 }
 
-function summarize (userId: string, devices: readonly Device[]): RosterMember | undefined {
-  let latest: Device | undefined
+/** What one device contributes to an aggregate. */
+interface DeviceSummary {
+  readonly node: string
+  readonly deviceId: string
+  readonly name: string
+  readonly status: PresenceStatus
+  readonly since: number
+}
+
+/**
+ * A user over some of their devices (those in one room, or all of them): the latest device's
+ * name, online if any device is, the nodes sorted. `undefined` for no device. Room-scoped presence
+ * aggregates with the same rule, so both views agree on a member.
+ */
+export function summarizeDevices (userId: string, devices: readonly DeviceSummary[]): RosterMember | undefined {
+  let latest: DeviceSummary | undefined
   for (const d of devices) {
     if (latest === undefined || d.since > latest.since ||
         (d.since === latest.since && (compareStrings(d.node, latest.node) || compareStrings(d.deviceId, latest.deviceId)) > 0)) {

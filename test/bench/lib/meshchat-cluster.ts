@@ -213,6 +213,7 @@ export class MeshchatCluster implements Cluster {
         counters.dmForwarded = m.sum('meshchat_dms_total', { outcome: 'forwarded' })
         counters.presenceBytesIn = m.sum('meshchat_presence_bytes_total', { direction: 'in' })
         counters.presenceBytesOut = m.sum('meshchat_presence_bytes_total', { direction: 'out' })
+        counters.roomPresenceBytesIn = m.sum('meshchat_room_presence_bytes_total', { direction: 'in' })
         counters.meshsubBytesIn = m.sum('libp2p_data_transfer_bytes_total', { protocol: '/meshsub/1.2.0 received' })
         counters.meshsubBytesOut = m.sum('libp2p_data_transfer_bytes_total', { protocol: '/meshsub/1.2.0 sent' })
         counters.g_rooms = m.sum('meshchat_rooms_subscribed')

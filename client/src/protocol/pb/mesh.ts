@@ -449,6 +449,18 @@ export namespace PresenceMessage {
     index: number
   }
 
+  export interface PresenceMessageDeltaOpsHostRoomFieldEvent {
+    field: '$.delta.ops[].host.room'
+    value: string
+    index: number
+  }
+
+  export interface PresenceMessageDeltaOpsHostOnFieldEvent {
+    field: '$.delta.ops[].host.on'
+    value: boolean
+    index: number
+  }
+
   export interface PresenceMessageHeartbeatNodeFieldEvent {
     field: '$.heartbeat.node'
     value: string
@@ -524,7 +536,7 @@ export namespace PresenceMessage {
     return decodeMessage(buf, PresenceMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceMessage>): Generator<PresenceMessageDeltaNodeFieldEvent | PresenceMessageDeltaIncarnationFieldEvent | PresenceMessageDeltaSeqFieldEvent | PresenceMessageDeltaOpsPutUserIdFieldEvent | PresenceMessageDeltaOpsPutDeviceIdFieldEvent | PresenceMessageDeltaOpsPutNameFieldEvent | PresenceMessageDeltaOpsPutStatusFieldEvent | PresenceMessageDeltaOpsPutRoomsFieldEvent | PresenceMessageDeltaOpsPutSinceFieldEvent | PresenceMessageDeltaOpsDelFieldEvent | PresenceMessageHeartbeatNodeFieldEvent | PresenceMessageHeartbeatIncarnationFieldEvent | PresenceMessageHeartbeatSeqFieldEvent | PresenceMessageHeartbeatLoadClientsFieldEvent | PresenceMessageHeartbeatLoadRoomsFieldEvent | PresenceMessageHeartbeatLoadMaxClientsFieldEvent | PresenceMessageHeartbeatGatewayAddrsFieldEvent | PresenceMessageHeartbeatMeshAddrsFieldEvent | PresenceMessageHeartbeatHttpUrlFieldEvent | PresenceMessageHeartbeatBeatFieldEvent | PresenceMessageHeartbeatTimeFieldEvent | PresenceMessageGoodbyeNodeFieldEvent | PresenceMessageGoodbyeIncarnationFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceMessage>): Generator<PresenceMessageDeltaNodeFieldEvent | PresenceMessageDeltaIncarnationFieldEvent | PresenceMessageDeltaSeqFieldEvent | PresenceMessageDeltaOpsPutUserIdFieldEvent | PresenceMessageDeltaOpsPutDeviceIdFieldEvent | PresenceMessageDeltaOpsPutNameFieldEvent | PresenceMessageDeltaOpsPutStatusFieldEvent | PresenceMessageDeltaOpsPutRoomsFieldEvent | PresenceMessageDeltaOpsPutSinceFieldEvent | PresenceMessageDeltaOpsDelFieldEvent | PresenceMessageDeltaOpsHostRoomFieldEvent | PresenceMessageDeltaOpsHostOnFieldEvent | PresenceMessageHeartbeatNodeFieldEvent | PresenceMessageHeartbeatIncarnationFieldEvent | PresenceMessageHeartbeatSeqFieldEvent | PresenceMessageHeartbeatLoadClientsFieldEvent | PresenceMessageHeartbeatLoadRoomsFieldEvent | PresenceMessageHeartbeatLoadMaxClientsFieldEvent | PresenceMessageHeartbeatGatewayAddrsFieldEvent | PresenceMessageHeartbeatMeshAddrsFieldEvent | PresenceMessageHeartbeatHttpUrlFieldEvent | PresenceMessageHeartbeatBeatFieldEvent | PresenceMessageHeartbeatTimeFieldEvent | PresenceMessageGoodbyeNodeFieldEvent | PresenceMessageGoodbyeIncarnationFieldEvent> {
     return streamMessage(buf, PresenceMessage.codec(), opts)
   }
 }
@@ -779,6 +791,7 @@ export namespace PresenceEntryMsg {
 export interface PresenceOpMsg {
   put?: PresenceEntryMsg
   del: string
+  host?: HostOpMsg
 }
 
 export namespace PresenceOpMsg {
@@ -799,6 +812,11 @@ export namespace PresenceOpMsg {
         if ((obj.del != null && obj.del !== '')) {
           w.uint32(18)
           w.string(obj.del)
+        }
+
+        if (obj.host != null) {
+          w.uint32(26)
+          HostOpMsg.codec().encode(obj.host, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -823,6 +841,12 @@ export namespace PresenceOpMsg {
             }
             case 2: {
               obj.del = reader.string()
+              break
+            }
+            case 3: {
+              obj.host = HostOpMsg.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.host
+              })
               break
             }
             default: {
@@ -852,6 +876,13 @@ export namespace PresenceOpMsg {
                 field: `${prefix}.del`,
                 value: reader.string()
               }
+              break
+            }
+            case 3: {
+              yield * HostOpMsg.codec().stream(reader, reader.uint32(), `${prefix}.host`, {
+                limits: opts.limits?.host
+              })
+
               break
             }
             default: {
@@ -902,6 +933,16 @@ export namespace PresenceOpMsg {
     value: string
   }
 
+  export interface PresenceOpMsgHostRoomFieldEvent {
+    field: '$.host.room'
+    value: string
+  }
+
+  export interface PresenceOpMsgHostOnFieldEvent {
+    field: '$.host.on'
+    value: boolean
+  }
+
   export function encode (obj: Partial<PresenceOpMsg>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, PresenceOpMsg.codec())
   }
@@ -910,7 +951,7 @@ export namespace PresenceOpMsg {
     return decodeMessage(buf, PresenceOpMsg.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceOpMsg>): Generator<PresenceOpMsgPutUserIdFieldEvent | PresenceOpMsgPutDeviceIdFieldEvent | PresenceOpMsgPutNameFieldEvent | PresenceOpMsgPutStatusFieldEvent | PresenceOpMsgPutRoomsFieldEvent | PresenceOpMsgPutSinceFieldEvent | PresenceOpMsgDelFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceOpMsg>): Generator<PresenceOpMsgPutUserIdFieldEvent | PresenceOpMsgPutDeviceIdFieldEvent | PresenceOpMsgPutNameFieldEvent | PresenceOpMsgPutStatusFieldEvent | PresenceOpMsgPutRoomsFieldEvent | PresenceOpMsgPutSinceFieldEvent | PresenceOpMsgDelFieldEvent | PresenceOpMsgHostRoomFieldEvent | PresenceOpMsgHostOnFieldEvent> {
     return streamMessage(buf, PresenceOpMsg.codec(), opts)
   }
 }
@@ -1128,6 +1169,18 @@ export namespace PresenceDeltaMsg {
     index: number
   }
 
+  export interface PresenceDeltaMsgOpsHostRoomFieldEvent {
+    field: '$.ops[].host.room'
+    value: string
+    index: number
+  }
+
+  export interface PresenceDeltaMsgOpsHostOnFieldEvent {
+    field: '$.ops[].host.on'
+    value: boolean
+    index: number
+  }
+
   export function encode (obj: Partial<PresenceDeltaMsg>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, PresenceDeltaMsg.codec())
   }
@@ -1136,8 +1189,236 @@ export namespace PresenceDeltaMsg {
     return decodeMessage(buf, PresenceDeltaMsg.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceDeltaMsg>): Generator<PresenceDeltaMsgNodeFieldEvent | PresenceDeltaMsgIncarnationFieldEvent | PresenceDeltaMsgSeqFieldEvent | PresenceDeltaMsgOpsPutUserIdFieldEvent | PresenceDeltaMsgOpsPutDeviceIdFieldEvent | PresenceDeltaMsgOpsPutNameFieldEvent | PresenceDeltaMsgOpsPutStatusFieldEvent | PresenceDeltaMsgOpsPutRoomsFieldEvent | PresenceDeltaMsgOpsPutSinceFieldEvent | PresenceDeltaMsgOpsDelFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceDeltaMsg>): Generator<PresenceDeltaMsgNodeFieldEvent | PresenceDeltaMsgIncarnationFieldEvent | PresenceDeltaMsgSeqFieldEvent | PresenceDeltaMsgOpsPutUserIdFieldEvent | PresenceDeltaMsgOpsPutDeviceIdFieldEvent | PresenceDeltaMsgOpsPutNameFieldEvent | PresenceDeltaMsgOpsPutStatusFieldEvent | PresenceDeltaMsgOpsPutRoomsFieldEvent | PresenceDeltaMsgOpsPutSinceFieldEvent | PresenceDeltaMsgOpsDelFieldEvent | PresenceDeltaMsgOpsHostRoomFieldEvent | PresenceDeltaMsgOpsHostOnFieldEvent> {
     return streamMessage(buf, PresenceDeltaMsg.codec(), opts)
+  }
+}
+
+export interface HostOpMsg {
+  room: string
+  on: boolean
+}
+
+export namespace HostOpMsg {
+  let _codec: Codec<HostOpMsg>
+
+  export const codec = (): Codec<HostOpMsg> => {
+    if (_codec == null) {
+      _codec = message<HostOpMsg>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.room != null && obj.room !== '')) {
+          w.uint32(10)
+          w.string(obj.room)
+        }
+
+        if ((obj.on != null && obj.on !== false)) {
+          w.uint32(16)
+          w.bool(obj.on)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          room: '',
+          on: false
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.room = reader.string()
+              break
+            }
+            case 2: {
+              obj.on = reader.bool()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.room`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.on`,
+                value: reader.bool()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface HostOpMsgRoomFieldEvent {
+    field: '$.room'
+    value: string
+  }
+
+  export interface HostOpMsgOnFieldEvent {
+    field: '$.on'
+    value: boolean
+  }
+
+  export function encode (obj: Partial<HostOpMsg>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, HostOpMsg.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HostOpMsg>): HostOpMsg {
+    return decodeMessage(buf, HostOpMsg.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HostOpMsg>): Generator<HostOpMsgRoomFieldEvent | HostOpMsgOnFieldEvent> {
+    return streamMessage(buf, HostOpMsg.codec(), opts)
+  }
+}
+
+export interface HostedRoomsMsg {
+  rooms: string[]
+}
+
+export namespace HostedRoomsMsg {
+  let _codec: Codec<HostedRoomsMsg>
+
+  export const codec = (): Codec<HostedRoomsMsg> => {
+    if (_codec == null) {
+      _codec = message<HostedRoomsMsg>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.rooms != null && obj.rooms.length > 0) {
+          for (const value of obj.rooms) {
+            w.uint32(10)
+            w.string(value)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          rooms: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.rooms != null && obj.rooms.length === opts.limits.rooms) {
+                throw new MaxLengthError('Decode error - repeated field "rooms" had too many elements')
+              }
+
+              if (obj.rooms.length === 250000) {
+                throw new MaxLengthError('Decode error - repeated field "rooms" had too many elements')
+              }
+
+              obj.rooms.push(reader.string())
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          rooms: 250000
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.rooms != null && obj.rooms === opts.limits.rooms) {
+                throw new MaxLengthError('Streaming decode error - repeated field "rooms" had too many elements')
+              }
+
+              if (obj.rooms === 250000) {
+                throw new MaxLengthError('Streaming decode error - repeated field "rooms" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.rooms[]`,
+                index: obj.rooms,
+                value: reader.string()
+              }
+
+              obj.rooms++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface HostedRoomsMsgRoomsFieldEvent {
+    field: '$.rooms[]'
+    index: number
+    value: string
+  }
+
+  export function encode (obj: Partial<HostedRoomsMsg>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, HostedRoomsMsg.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HostedRoomsMsg>): HostedRoomsMsg {
+    return decodeMessage(buf, HostedRoomsMsg.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HostedRoomsMsg>): Generator<HostedRoomsMsgRoomsFieldEvent> {
+    return streamMessage(buf, HostedRoomsMsg.codec(), opts)
   }
 }
 
@@ -1728,6 +2009,7 @@ export interface PresenceFullMsg {
   incarnation: bigint
   seq: bigint
   entries: PresenceEntryMsg[]
+  hosted?: HostedRoomsMsg
 }
 
 export namespace PresenceFullMsg {
@@ -1760,6 +2042,11 @@ export namespace PresenceFullMsg {
             w.uint32(34)
             PresenceEntryMsg.codec().encode(value, w)
           }
+        }
+
+        if (obj.hosted != null) {
+          w.uint32(42)
+          HostedRoomsMsg.codec().encode(obj.hosted, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -1803,6 +2090,12 @@ export namespace PresenceFullMsg {
               obj.entries.push(PresenceEntryMsg.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.entries$
               }))
+              break
+            }
+            case 5: {
+              obj.hosted = HostedRoomsMsg.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.hosted
+              })
               break
             }
             default: {
@@ -1864,6 +2157,13 @@ export namespace PresenceFullMsg {
               }
 
               obj.entries++
+
+              break
+            }
+            case 5: {
+              yield * HostedRoomsMsg.codec().stream(reader, reader.uint32(), `${prefix}.hosted`, {
+                limits: opts.limits?.hosted
+              })
 
               break
             }
@@ -1930,6 +2230,12 @@ export namespace PresenceFullMsg {
     index: number
   }
 
+  export interface PresenceFullMsgHostedRoomsFieldEvent {
+    field: '$.hosted.rooms[]'
+    index: number
+    value: string
+  }
+
   export function encode (obj: Partial<PresenceFullMsg>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, PresenceFullMsg.codec())
   }
@@ -1938,7 +2244,7 @@ export namespace PresenceFullMsg {
     return decodeMessage(buf, PresenceFullMsg.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceFullMsg>): Generator<PresenceFullMsgNodeFieldEvent | PresenceFullMsgIncarnationFieldEvent | PresenceFullMsgSeqFieldEvent | PresenceFullMsgEntriesUserIdFieldEvent | PresenceFullMsgEntriesDeviceIdFieldEvent | PresenceFullMsgEntriesNameFieldEvent | PresenceFullMsgEntriesStatusFieldEvent | PresenceFullMsgEntriesRoomsFieldEvent | PresenceFullMsgEntriesSinceFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceFullMsg>): Generator<PresenceFullMsgNodeFieldEvent | PresenceFullMsgIncarnationFieldEvent | PresenceFullMsgSeqFieldEvent | PresenceFullMsgEntriesUserIdFieldEvent | PresenceFullMsgEntriesDeviceIdFieldEvent | PresenceFullMsgEntriesNameFieldEvent | PresenceFullMsgEntriesStatusFieldEvent | PresenceFullMsgEntriesRoomsFieldEvent | PresenceFullMsgEntriesSinceFieldEvent | PresenceFullMsgHostedRoomsFieldEvent> {
     return streamMessage(buf, PresenceFullMsg.codec(), opts)
   }
 }
@@ -2807,6 +3113,12 @@ export namespace SyncResponse {
     index: number
   }
 
+  export interface SyncResponsePresenceHostedRoomsFieldEvent {
+    field: '$.presence.hosted.rooms[]'
+    index: number
+    value: string
+  }
+
   export interface SyncResponseHistoryEventsEventFieldEvent {
     field: '$.history.events[].event'
     value: Uint8Array<ArrayBuffer>
@@ -2876,7 +3188,7 @@ export namespace SyncResponse {
     return decodeMessage(buf, SyncResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncResponse>): Generator<SyncResponsePresenceNodeFieldEvent | SyncResponsePresenceIncarnationFieldEvent | SyncResponsePresenceSeqFieldEvent | SyncResponsePresenceEntriesUserIdFieldEvent | SyncResponsePresenceEntriesDeviceIdFieldEvent | SyncResponsePresenceEntriesNameFieldEvent | SyncResponsePresenceEntriesStatusFieldEvent | SyncResponsePresenceEntriesRoomsFieldEvent | SyncResponsePresenceEntriesSinceFieldEvent | SyncResponseHistoryEventsEventFieldEvent | SyncResponseHistoryEventsHlcFieldEvent | SyncResponseHistoryEventsOriginFieldEvent | SyncResponseHistoryMoreFieldEvent | SyncResponseMailboxEventsEventFieldEvent | SyncResponseMailboxEventsHlcFieldEvent | SyncResponseMailboxEventsOriginFieldEvent | SyncResponseMailboxMoreFieldEvent | SyncResponseOkCountFieldEvent | SyncResponseErrorCodeFieldEvent | SyncResponseErrorMessageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncResponse>): Generator<SyncResponsePresenceNodeFieldEvent | SyncResponsePresenceIncarnationFieldEvent | SyncResponsePresenceSeqFieldEvent | SyncResponsePresenceEntriesUserIdFieldEvent | SyncResponsePresenceEntriesDeviceIdFieldEvent | SyncResponsePresenceEntriesNameFieldEvent | SyncResponsePresenceEntriesStatusFieldEvent | SyncResponsePresenceEntriesRoomsFieldEvent | SyncResponsePresenceEntriesSinceFieldEvent | SyncResponsePresenceHostedRoomsFieldEvent | SyncResponseHistoryEventsEventFieldEvent | SyncResponseHistoryEventsHlcFieldEvent | SyncResponseHistoryEventsOriginFieldEvent | SyncResponseHistoryMoreFieldEvent | SyncResponseMailboxEventsEventFieldEvent | SyncResponseMailboxEventsHlcFieldEvent | SyncResponseMailboxEventsOriginFieldEvent | SyncResponseMailboxMoreFieldEvent | SyncResponseOkCountFieldEvent | SyncResponseErrorCodeFieldEvent | SyncResponseErrorMessageFieldEvent> {
     return streamMessage(buf, SyncResponse.codec(), opts)
   }
 }

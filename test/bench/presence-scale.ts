@@ -1,0 +1,38 @@
+/**
+ * The presence-scaling section on its own: `node dist/test/bench/presence-scale.js [--base-port n]
+ * [--users n] [--churn n] [--seconds n]`. Prints the table and writes
+ * test/bench/results/presence-scale.json. In the suite: `npm run bench -- --sections presence-scale
+ * --only meshchat`.
+ */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { ProcRegistry, REPO_ROOT } from './lib/procs.js'
+import { presenceScaleScenario, presenceScaleTable } from './scenarios/presence-scale.js'
+
+const { values } = parseArgs({
+  options: {
+    'base-port': { type: 'string', default: '47000' },
+    users: { type: 'string', default: '160' },
+    churn: { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '10' },
+    nodes: { type: 'string', default: '2,4,8' }
+  }
+})
+
+const reg = await ProcRegistry.create()
+try {
+  const rows = await presenceScaleScenario(reg, {
+    base: Number(values['base-port']),
+    nodeCounts: String(values.nodes).split(',').map(Number),
+    users: Number(values.users),
+    churnPerSec: Number(values.churn),
+    seconds: Number(values.seconds),
+    log: s => { console.log(s) }
+  })
+  const table = presenceScaleTable(rows)
+  console.log(`\n${table}`)
+  writeFileSync(join(REPO_ROOT, 'test', 'bench', 'results', 'presence-scale.json'), JSON.stringify({ at: new Date().toISOString(), rows, table }, null, 2) + '\n')
+} finally {
+  await reg.stopAll()
+}

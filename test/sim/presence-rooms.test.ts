@@ -1,0 +1,91 @@
+/**
+ * Room-scoped presence on real nodes: who is in a room is held only by the nodes carrying it,
+ * global presence carries no users, a user in no shared room is found through the directory, and a
+ * peer cannot push room presence for devices it does not host.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { DEFAULT_TIMINGS } from '../../node/src/config.js'
+import { startMesh, waitFor } from '../helpers/mesh.js'
+import type { TestMesh } from '../helpers/mesh.js'
+import type { MeshchatNode } from '../../node/src/daemon.js'
+
+describe('room-scoped presence', () => {
+  let mesh: TestMesh | undefined
+  afterEach(async () => { await mesh?.stop(); mesh = undefined })
+
+  it('only the nodes carrying a room hold its members; global presence holds no users; a user is found through the directory', async () => {
+    mesh = await startMesh(4, { timings: DEFAULT_TIMINGS })
+    await mesh.converged(4)
+    const [a, b, c, d] = mesh.nodes
+    const ann = await mesh.client(a!, 'ann')
+    const amy = await mesh.client(a!, 'amy')
+    await ann.join('den')
+    await amy.join('den')
+    await waitFor(() => ann.roster('den').length === 2, { what: 'the den roster on ann' })
+    // the room's archive owners: a (the host) and one more; every node agrees
+    const owners = a!.archive.owners('den')
+    for (const n of mesh.nodes) {
+      await waitFor(() => n.presence.roomHosts('den').join() === a!.nodeId, { what: `${n.nodeId.slice(-6)} to know den's host` })
+      expect(n.archive.owners('den'), 'owners agree').toEqual(owners)
+    }
+    for (const n of mesh.nodes) {
+      const carries = owners.includes(n.nodeId)
+      if (carries) await waitFor(() => n.presence.roster('den').length === 2, { what: `${n.nodeId.slice(-6)} (carrier) to hold den's members` })
+      expect(n.presence.roomPresence.stats().devices, `${n.nodeId.slice(-6)} holds members only of rooms it carries`).toBe(carries ? 2 : 0)
+      // the global replica holds nodes and hosted rooms, never a user
+      expect(n.presence.replica.stats().devices, 'no user entries in global presence').toBe(0)
+    }
+    // a user on d, in no room, watched from b: answered by the directory, then followed as it changes
+    const dan = await mesh.client(d!, 'dan')
+    const watcher = await mesh.client(b!, 'watcher')
+    const seen: Array<{ online: boolean, status: string }> = []
+    watcher.addEventListener('user', e => { if (e.detail.userId === dan.userId) seen.push({ online: e.detail.online, status: e.detail.status }) })
+    await watcher.watch([dan.userId])
+    await waitFor(() => seen.some(s => s.online), { what: 'the watcher to see dan online' })
+    await dan.setStatus('away')
+    await waitFor(() => seen.at(-1)?.status === 'away', { what: 'the watcher to see dan away' })
+    await dan.close()
+    await waitFor(() => seen.at(-1)?.online === false, { what: 'the watcher to see dan offline' })
+    // and a DM to a user in no shared room goes straight to that user's node
+    const cat = await mesh.client(c!, 'cat')
+    const got: string[] = []
+    cat.addEventListener('dm', e => { got.push(e.detail.text) })
+    await waitFor(() => a!.presence.userNodes(cat.userId).includes(c!.nodeId), { what: 'a to find cat on c through the directory' })
+    expect(a!.presence.roomPresence.stats().devices, 'cat is in no room a carries').toBe(2)
+    const r = await ann.dm(cat.userId, 'hello cat')
+    expect(r.state).toBe('delivered')
+    await waitFor(() => got.includes('hello cat'), { what: 'cat to get the DM' })
+  })
+
+  it('refuses a room presence push for devices the pushing node does not host, or from a peer that is no node', async () => {
+    mesh = await startMesh(2, { timings: DEFAULT_TIMINGS })
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes
+    const ann = await mesh.client(a!, 'ann')
+    await ann.join('den')
+    const bob = await mesh.client(b!, 'bob')
+    await bob.join('den')
+    await waitFor(() => a!.presence.roster('den').length === 2, { what: 'den on a' })
+    const before = JSON.stringify(a!.presence.roster('den'))
+    const incarnation = BigInt(b!.incarnation)
+    const device = (deviceId: string): { userId: string, deviceId: string, name: string, away: boolean, since: bigint } =>
+      ({ userId: ann.userId, deviceId, name: 'forged', away: true, since: 1n })
+    const push = (deviceId: string): Parameters<MeshchatNode['presence']['answer']>[0] => ({
+      push: { incarnation, deltas: [{ room: 'den', epoch: 99n, seq: 1n, ops: [{ put: device(deviceId), del: '' }] }], heads: [] }
+    })
+    // b speaking for a device of a's incarnation (ann's own session), and for a made-up incarnation
+    const annDevice = `${a!.incarnation.toString(36)}-forged`
+    for (const req of [push(annDevice), push('zz-1'), { push: { incarnation, deltas: [{ room: 'den', epoch: 99n, seq: 1n, ops: [{ del: annDevice }] }], heads: [] } }]) {
+      const res = await a!.presence.answer(req, b!.nodeId)
+      expect(res.error?.message, 'refused with a reason').toMatch(/does not host/)
+    }
+    // a room name that is not one, and a peer that is not a node (the bootstrap daemon)
+    expect((await a!.presence.answer({ push: { incarnation, deltas: [{ room: 'a/b', epoch: 1n, seq: 1n, ops: [] }], heads: [] } }, b!.nodeId)).error).toBeDefined()
+    expect((await a!.presence.answer(push(`${b!.incarnation.toString(36)}-x`), mesh.bootstrap.peerId)).error?.message).toMatch(/not a node/)
+    expect(JSON.stringify(a!.presence.roster('den')), 'the roster is untouched').toBe(before)
+    expect(a!.running).toBe(true)
+    // and the honest stream still flows
+    await bob.setStatus('away')
+    await waitFor(() => a!.presence.roster('den').find(m => m.userId === bob.userId)?.status === 'away', { what: 'bob away on a' })
+  })
+})
