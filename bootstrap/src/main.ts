@@ -11,6 +11,10 @@ import { newMeshKey, loadMeshKey } from '../../node/src/keys.js'
 import { USAGE, help, list, onSignal, parse, printer, runMain, str } from '../../node/src/cli.js'
 import { BootstrapDaemon } from './bootstrap.js'
 import { packageVersion } from '../../node/src/version.js'
+import { createLogger } from '../../node/src/log.js'
+import { LOG_LEVELS } from '../../node/src/settings.js'
+import { ConfigError } from '../../node/src/config.js'
+import type { LogLevel } from '../../node/src/settings.js'
 import type { Spec } from '../../node/src/cli.js'
 
 const BOOTSTRAP_OPTS: Spec = {
@@ -21,7 +25,8 @@ const BOOTSTRAP_OPTS: Spec = {
   bootstrap: { type: 'string', multiple: true, help: 'other bootstrap daemons to join (repeatable)' },
   'trusted-ip': { type: 'string', multiple: true, help: 'IP exempt from gossipsub IP-colocation scoring' },
   http: { type: 'string', help: 'host:port for /healthz, /readyz and /metrics (default: none)' },
-  json: { type: 'boolean', help: 'print JSON lines instead of text' },
+  'log-level': { type: 'string', help: `${LOG_LEVELS.join(', ')} (default info)` },
+  json: { type: 'boolean', help: 'log JSON lines instead of text' },
   help: { type: 'boolean', short: 'h', help: 'show this help' }
 }
 
@@ -38,7 +43,12 @@ async function runBootstrap (argv: string[]): Promise<void> {
   const o = parse(argv, BOOTSTRAP_OPTS)
   if (o.help === true) { console.log(help('bootstrap', BOOTSTRAP_OPTS)); return }
   const dataDir = resolve(str(o['data-dir']) ?? join('.meshchat', 'bootstrap'))
-  const out = printer(o.json === true)
+  const level = str(o['log-level']) ?? 'info'
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${level}`)
+  const log = createLogger({ level: level as LogLevel, format: o.json === true ? 'json' : 'text' })
+  // the same policy as a node: what escapes a handler is logged, and the daemon keeps serving its peers
+  process.on('uncaughtException', err => { log.error({ component: 'uncaught', error: `${err.name}: ${err.message}` }, 'internal error') })
+  process.on('unhandledRejection', err => { log.error({ component: 'unhandled-rejection', error: String(err) }, 'internal error') })
   const b = await BootstrapDaemon.create({
     dataDir,
     meshKey: str(o['mesh-key']) ?? null,
@@ -47,12 +57,19 @@ async function runBootstrap (argv: string[]): Promise<void> {
     bootstrap: list(o.bootstrap),
     trustedIps: list(o['trusted-ip']),
     http: str(o.http) ?? null,
-    version: packageVersion()
+    version: packageVersion(),
+    log
   })
   await b.start()
-  if (b.createdMeshKey) out('created a new mesh key; copy it to every node of this mesh', { path: join(dataDir, 'swarm.key') })
-  out('bootstrap started; nodes use --bootstrap with one of these', { id: b.peerId, addrs: b.addrs(), http: b.http?.url ?? 'off' })
-  onSignal(async () => { await b.stop() })
+  if (b.createdMeshKey) log.warn({ path: join(dataDir, 'swarm.key') }, 'created a new mesh key; copy it to every node of this mesh')
+  log.info({ id: b.peerId, version: packageVersion(), addrs: b.addrs(), http: b.http?.url ?? 'off' }, 'bootstrap started; nodes use --bootstrap with one of these')
+  onSignal(async () => {
+    await b.stop()
+    log.info({ id: b.peerId }, 'bootstrap stopped')
+  }, {
+    // a bootstrap daemon has no clients to move: SIGQUIT (meshchat drain, a unit's KillSignal) is a plain stop
+    drain: async () => {}
+  })
 }
 
 async function runDemo (argv: string[]): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * What the `meshchat` commands share: flags with an environment variable each,
  * help text, printing (human lines or JSON) and signal handling. The commands
- * themselves live in node/src/main.ts (node, chat, keygen, bench) and
+ * themselves live in node/src/main.ts (node, chat, keygen, config, backup, drain, bench) and
  * bootstrap/src/main.ts (bootstrap, demo); bin/meshchat.js picks one.
  */
 import { parseArgs } from 'node:util'
@@ -16,6 +16,7 @@ commands:
   keygen      write a new mesh key: meshchat keygen --out swarm.key
   config      meshchat config example (a complete config file) | meshchat config check <file>
   backup      copy a node's store and keys while it runs: meshchat backup --data-dir <dir> --out <new dir>
+  drain       move a running node's clients to other nodes, then stop it: meshchat drain --data-dir <dir> | --pid <pid>
   bench       run the benchmarks (see README)
 
 Every option also reads an environment variable: --data-dir is MESHCHAT_DATA_DIR, and so on;

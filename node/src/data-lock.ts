@@ -13,7 +13,8 @@ export class DataDirLockedError extends Error {
 /** locks this process holds, so a second node in the same process is refused too */
 const held = new Set<string>()
 
-function alive (pid: number): boolean {
+/** does a process with this pid exist (a zombie counts: it has not been reaped yet) */
+export function alive (pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false
   try {
     process.kill(pid, 0)
@@ -64,4 +65,19 @@ export function lockDataDir (dir: string): () => void {
     }
   }
   throw new DataDirLockedError(`could not lock ${dir}`)
+}
+
+/**
+ * The pid of the live process holding `dir`'s lock, or undefined when there
+ * is no lock or the process that wrote it is gone. How `meshchat drain` finds
+ * the node running on a data directory.
+ */
+export function lockHolder (dir: string): number | undefined {
+  let pid: number
+  try {
+    pid = Number(readFileSync(join(dir, 'lock'), 'utf8').trim())
+  } catch {
+    return undefined
+  }
+  return alive(pid) ? pid : undefined
 }

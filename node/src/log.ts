@@ -4,8 +4,9 @@
  * libp2p's debug namespaces; what an operator must see is taken from the
  * node's events and counters here: peers up and down, nodes suspected and
  * down, failed dials (naming a different mesh key when the encrypted
- * handshake is what failed), refusals by kind (summed, one line per interval),
- * internal and storage errors, and readiness changes.
+ * handshake is what failed), refusals and redirects by kind (summed, one line
+ * per interval), nodes the failure detector declared down (and how long they
+ * were silent), internal and storage errors, and readiness changes.
  */
 import { format } from 'node:util'
 import { connect } from 'node:net'
@@ -18,6 +19,7 @@ import type { LogSettings } from './settings.js'
 import type { MeshchatNode } from './daemon.js'
 import type { PresenceChange } from './state/presence.js'
 import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 export type OpsLog = Pino
 
@@ -120,6 +122,21 @@ async function tcpOpen (addr: string, timeoutMs: number): Promise<boolean | unde
   })
 }
 
+/**
+ * Why `addr` cannot be dialled, for the operator's log: undefined when the
+ * dial succeeds, else the error's text and, when it can be told, the likely
+ * cause (a different mesh key, nothing listening, unreachable).
+ */
+export async function dialProblem (host: { dial: (addr: Multiaddr, opts: { signal: AbortSignal }) => Promise<unknown> }, addr: string, timeoutMs = 5000): Promise<{ error: string, likelyCause?: string, name: string } | undefined> {
+  try {
+    await host.dial(multiaddr(addr), { signal: AbortSignal.timeout(timeoutMs) })
+    return undefined
+  } catch (err) {
+    const cause = dialFailureCause(err, await tcpOpen(addr, 3000))
+    return { name: (err as Error).name, error: errorText(err), ...(cause == null ? {} : { likelyCause: cause }) }
+  }
+}
+
 export interface OpsWatchInit {
   /** how often refusals are summed into one line and readiness is checked */
   intervalMs?: number
@@ -140,6 +157,7 @@ export class OpsWatch {
   private readonly lastSaid = new Map<string, number>()
   private lastRejected = new Map<string, number>()
   private lastStoreErrors = new Map<string, number>()
+  private lastRedirects = new Map<string, number>()
   private lastReady?: boolean
   private probing = false
   private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
@@ -162,8 +180,25 @@ export class OpsWatch {
       const view = this.node.presence.replica.nodes().find(v => v.id === n.node)
       if (n.up) this.log.info({ node: n.node, incarnation: n.incarnation }, 'node up')
       else if (view?.left === true) this.log.info({ node: n.node, incarnation: n.incarnation }, 'node left')
-      else this.log.warn({ node: n.node, incarnation: n.incarnation }, 'node down (silent or unreachable)')
+      else this.nodeDown(n.node, n.incarnation, view?.lastHeard)
     }
+  }
+
+  /**
+   * The failure detector gave up on a node: no heartbeat for `downAfterMs`
+   * (3H), or every connection to it dropped and no heartbeat came within
+   * `suspectGraceMs`. Its users go offline everywhere.
+   */
+  private nodeDown (node: string, incarnation: number, lastHeard: number | undefined): void {
+    const t = this.node.config.timings
+    const silentMs = lastHeard == null ? undefined : Math.max(0, this.node.clock.now() - lastHeard)
+    const silent = silentMs != null && silentMs >= t.downAfterMs
+    this.log.warn({
+      node,
+      incarnation,
+      silentMs,
+      reason: silent ? `no heartbeat for ${t.downAfterMs} ms` : `every connection dropped and no heartbeat for ${t.suspectGraceMs} ms`
+    }, 'node down: its users go offline')
   }
 
   constructor (node: MeshchatNode, log: OpsLog, init: OpsWatchInit = {}) {
@@ -180,6 +215,7 @@ export class OpsWatch {
     this.node.presence.addEventListener('change', this.onPresence)
     void this.counts(this.node.metrics.rejected, 'code').then(m => { this.lastRejected = m })
     void this.counts(this.node.metrics.storeErrors, 'op').then(m => { this.lastStoreErrors = m })
+    void this.counts(this.node.metrics.redirects, 'reason').then(m => { this.lastRedirects = m })
     // readiness and a first probe soon after start, then at the interval
     setTimeout(() => { void this.tick() }, Math.min(3000, this.intervalMs)).unref()
     this.timer = setInterval(() => { void this.tick() }, this.intervalMs)
@@ -192,6 +228,11 @@ export class OpsWatch {
     this.node.mesh.removeEventListener('peer:connect', this.onConnect)
     this.node.mesh.removeEventListener('peer:disconnect', this.onDisconnect)
     this.node.presence.removeEventListener('change', this.onPresence)
+  }
+
+  /** log what the counters say now instead of at the next interval (before a drain's end, say) */
+  async flush (): Promise<void> {
+    await this.tick()
   }
 
   /** true the first time, and again once `repeatMs` has passed */
@@ -229,6 +270,14 @@ export class OpsWatch {
       const refused = this.grown(rejected, this.lastRejected)
       this.lastRejected = rejected
       if (Object.keys(refused).length > 0) this.log.warn({ refused, seconds: this.intervalMs / 1000 }, 'requests refused')
+      const redirects = await this.counts(this.node.metrics.redirects, 'reason')
+      const redirected = this.grown(redirects, this.lastRedirects)
+      this.lastRedirects = redirects
+      if (Object.keys(redirected).length > 0) {
+        // a draining node that knows nowhere to send clients is what an operator must act on
+        const level = redirected.draining_nowhere != null ? 'warn' : 'info'
+        this.log[level]({ redirected, seconds: this.intervalMs / 1000 }, 'clients sent to other nodes')
+      }
       const storeErrors = await this.counts(this.node.metrics.storeErrors, 'op')
       const failed = this.grown(storeErrors, this.lastStoreErrors)
       this.lastStoreErrors = storeErrors
@@ -251,17 +300,12 @@ export class OpsWatch {
     this.probing = true
     const addrs = this.node.config.bootstrap.slice(0, 8)
     void Promise.all(addrs.map(async a => {
-      try {
-        await this.node.mesh.dial(multiaddr(a), { signal: AbortSignal.timeout(5000) })
-      } catch (err) {
-        // a dial cut short by the node stopping says nothing about the peer
-        if (this.timer == null || !this.node.running) return
-        const e = err as Error
-        if (!this.fresh(`dial ${a} ${e.name}`)) return
-        const cause = dialFailureCause(e, await tcpOpen(a, 3000))
-        if (this.timer == null || !this.node.running) return
-        this.log.warn({ addr: a, error: errorText(e), ...(cause == null ? {} : { likelyCause: cause }) }, 'cannot reach bootstrap peer')
-      }
+      const problem = await dialProblem(this.node.mesh, a)
+      // a dial cut short by the node stopping says nothing about the peer
+      if (problem == null || this.timer == null || !this.node.running) return
+      if (!this.fresh(`dial ${a} ${problem.name}`)) return
+      const { name: _n, ...fields } = problem
+      this.log.warn({ addr: a, ...fields }, 'cannot reach bootstrap peer')
     })).finally(() => { this.probing = false })
   }
 }

@@ -12,6 +12,7 @@ import { NODE_OPTS, exampleConfig, nodeSettings } from './settings.js'
 import { OpsWatch, createLogger } from './log.js'
 import { packageVersion } from './version.js'
 import { backupDataDir } from './backup.js'
+import { DrainError, describeDrain, drainNode, writeDrainReport } from './drain.js'
 
 /**
  * The `meshchat` command line for nodes and clients: `node`, `chat`, `keygen`,
@@ -59,9 +60,21 @@ async function runNode (argv: string[]): Promise<void> {
   }, {
     // lame duck: clients move to other nodes first, then the node stops (a rolling restart loses no session)
     drain: async () => {
-      log.info({ clients: node.registry.size, drainMs: node.config.drainMs }, 'draining: moving clients to other nodes, then stopping')
+      const sessions = node.registry.size
+      const began = Date.now()
+      const redirects = async (): Promise<Record<string, number>> =>
+        Object.fromEntries((await node.metrics.redirects.get()).values.map(v => [String(v.labels.reason), v.value]))
+      const before = await redirects()
+      log.info({ clients: sessions, drainMs: node.config.drainMs }, 'draining: moving clients to other nodes, then stopping')
       await node.drain()
-      log.info({ clients: node.registry.size }, 'drained')
+      // the clients sent elsewhere meanwhile, before the node goes
+      await watch.flush()
+      const after = await redirects()
+      const grew = (reason: string): number => (after[reason] ?? 0) - (before[reason] ?? 0)
+      const report = { pid: process.pid, at: new Date().toISOString(), sessions, left: node.registry.size, redirected: grew('draining'), refused: grew('draining_nowhere'), drainMs: node.config.drainMs, tookMs: Date.now() - began }
+      log.info({ clients: report.left, sessions, redirected: report.redirected, refused: report.refused, tookMs: report.tookMs }, 'drained')
+      // `meshchat drain` reads it back
+      if (settings.config.dataDir != null) await writeDrainReport(settings.config.dataDir, report)
     },
     drainMs: node.config.drainMs,
     reload: () => {
@@ -94,6 +107,35 @@ async function runBackup (argv: string[]): Promise<void> {
   const dataDir = resolve(str(o['data-dir']) ?? join('.meshchat', 'node'))
   const r = await backupDataDir(dataDir, resolve(out))
   console.log(JSON.stringify({ msg: 'backup written', from: dataDir, to: resolve(out), ...r }))
+}
+
+const DRAIN_OPTS: Spec = {
+  'data-dir': { type: 'string', help: 'the node\'s data directory: its lock file names the process (default ./.meshchat/node)' },
+  pid: { type: 'string', help: 'the node\'s process id, instead of --data-dir' },
+  timeout: { type: 'string', help: 'seconds to wait for the process to exit (default 60)' },
+  json: { type: 'boolean', help: 'print the report as JSON' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' }
+}
+
+/**
+ * `meshchat drain`: SIGQUIT to a running node (lame duck: new clients sent
+ * elsewhere, attached ones moved over its drainMs, then a graceful stop),
+ * then wait for it to exit and report. Exit 0 once it is gone, 1 if it is
+ * still there at the timeout or there was nothing to drain.
+ */
+async function runDrain (argv: string[]): Promise<void> {
+  const o = parse(argv, DRAIN_OPTS)
+  if (o.help === true) { console.log(help('drain', DRAIN_OPTS)); return }
+  const pidText = str(o.pid)
+  if (pidText != null && str(o['data-dir']) != null) throw new DrainError('give --data-dir or --pid, not both')
+  const pid = pidText == null ? undefined : Number(pidText)
+  const timeoutS = Number(str(o.timeout) ?? 60)
+  if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new DrainError(`--timeout must be a number of seconds > 0, got ${String(o.timeout)}`)
+  const dataDir = pid == null ? resolve(str(o['data-dir']) ?? join('.meshchat', 'node')) : undefined
+  const r = await drainNode({ pid, dataDir, timeoutMs: timeoutS * 1000 })
+  if (o.json === true) console.log(JSON.stringify({ msg: r.stopped ? 'drained' : 'still running', ...r }))
+  else console.log(describeDrain(r))
+  if (!r.stopped) process.exitCode = 1
 }
 
 /** `meshchat config check <file>` and `meshchat config example` */
@@ -129,6 +171,7 @@ async function main (): Promise<void> {
     case 'keygen': return runKeygen(argv)
     case 'config': return runConfig(argv)
     case 'backup': return runBackup(argv)
+    case 'drain': return runDrain(argv)
     case 'bench': {
       // the benchmarks live with the tests; run them as a separate program rather than importing test code
       const script = fileURLToPath(new URL('../../test/bench/run.js', import.meta.url))
