@@ -1,11 +1,15 @@
 /**
  * `npm run chaos -- --seed 42 --minutes 10`: a seeded fault run against real node processes in
  * network namespaces (needs root), printing the schedule, then the checker's verdict. Exit code 1
- * when the checker found a violation, 2 when the rig cannot run here.
+ * when the checker found a violation, 2 when the rig cannot run here. `--soak`: steady traffic and
+ * client churn without faults, every node's process figures sampled, a table and a JSON file.
  */
-import { writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { runChaos } from './run.js'
+import { runSoak, table } from './soak.js'
 import { NetnsUnavailableError } from './netns.js'
 import { FAULT_KINDS } from './schedule.js'
 import type { FaultKind } from './schedule.js'
@@ -23,7 +27,11 @@ const { values } = parseArgs({
     faults: { type: 'string' },
     'max-clock-offset': { type: 'string', default: '2000' },
     'long-partition': { type: 'string', default: '6000' },
+    'forget-after': { type: 'string' },
     keep: { type: 'boolean', default: false },
+    soak: { type: 'boolean', default: false },
+    'sample-every': { type: 'string', default: '5' },
+    visitors: { type: 'string', default: '3' },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false }
   }
@@ -37,10 +45,18 @@ if (values.help) {
   --clients N              clients in the load generator (default 20)
   --rooms N                rooms (default 6); --rooms-per-client N (default 2)
   --rate R                 sends per client per second (default 1); --dm-share F of them DMs (default 0.2)
-  --faults a,b             fault kinds: partition, one-way, flap, loss, kill, pause, isolate (default all)
+  --faults a,b             fault kinds: partition, one-way, flap, loss, kill, pause, isolate (default:
+                           these seven), forget
   --max-clock-offset MS    each node's wall clock is offset by up to ±MS (default 2000)
   --long-partition MS      an isolated node stays cut off at least this long (default 6000)
+  --forget-after MS        the nodes' presence forget window (default 10 minutes; 30000 when the
+                           faults include forget: a node cut off from every node and the bootstrap
+                           for longer than this window)
   --keep                   keep the run directory (node logs, observations)
+  --soak                   no faults: steady traffic, a member dropping its connection every 5 s and
+                           --visitors N (default 3) short sessions attaching and leaving with it; every
+                           node's RSS, heap, handles and event-loop delay read every --sample-every S
+                           (default 5) seconds; the table and test/fault/results/soak-*.json at the end
   --out FILE               write the report as JSON`)
   process.exit(0)
 }
@@ -61,21 +77,49 @@ if (unknown.length > 0 || kinds?.length === 0) {
   process.exit(2)
 }
 
+/** what a chaos run and a soak have in common */
+const common = {
+  seed: num(values.seed, 'seed'),
+  durationMs: Math.round(num(values.minutes, 'minutes') * 60_000),
+  nodes: Math.max(2, num(values.nodes, 'nodes')),
+  clients: Math.max(2, num(values.clients, 'clients')),
+  rooms: Math.max(1, num(values.rooms, 'rooms')),
+  roomsPerClient: Math.max(1, num(values['rooms-per-client'], 'rooms-per-client')),
+  ratePerClient: num(values.rate, 'rate'),
+  dmShare: num(values['dm-share'], 'dm-share'),
+  keep: values.keep,
+  log: (line: string) => { console.log(line) }
+}
+
+/** the soak run: its table, its JSON, and the exit code (1 when the checker found something) */
+async function soak (): Promise<number> {
+  const minutes = common.durationMs / 60_000
+  const report = await runSoak({
+    ...common,
+    sampleMs: Math.max(1000, num(values['sample-every'], 'sample-every') * 1000),
+    visitors: num(values.visitors, 'visitors')
+  })
+  const lines = table(report.summary)
+  for (const l of lines) console.log(l)
+  const worst = Math.max(...report.summary.map(r => r.heapGrowthPct))
+  console.log(`heap growth (lowest heap used, first window after the warm-up against the last): at most ${worst} % on any node; ${worst < 5 ? 'under' : 'NOT under'} 5 %`)
+  console.log(`${report.bounces} connection drops, ${report.visitorSessions} short sessions`)
+  const file = values.out ?? fileURLToPath(new URL(`../../../test/fault/results/soak-${minutes}min-${new Date().toISOString().slice(0, 16).replace(/:/g, '-')}.json`, import.meta.url))
+  await mkdir(dirname(file), { recursive: true })
+  const { end, ...rest } = report
+  await writeFile(file, JSON.stringify({ ...rest, stats: end.result.stats, violations: end.result.violations, settled: end.settled, deliverySettleMs: end.deliverySettleMs, presenceMs: end.presenceMs, table: lines }, null, 2) + '\n')
+  console.log(`written to ${file}`)
+  return end.failed || !(worst < 5) ? 1 : 0
+}
+
 try {
+  if (values.soak) process.exit(await soak())
   const report = await runChaos({
-    seed: num(values.seed, 'seed'),
-    durationMs: Math.round(num(values.minutes, 'minutes') * 60_000),
-    nodes: Math.max(2, num(values.nodes, 'nodes')),
-    clients: Math.max(2, num(values.clients, 'clients')),
-    rooms: Math.max(1, num(values.rooms, 'rooms')),
-    roomsPerClient: Math.max(1, num(values['rooms-per-client'], 'rooms-per-client')),
-    ratePerClient: num(values.rate, 'rate'),
-    dmShare: num(values['dm-share'], 'dm-share'),
+    ...common,
     kinds,
     maxClockOffsetMs: num(values['max-clock-offset'], 'max-clock-offset'),
     longPartitionMs: num(values['long-partition'], 'long-partition'),
-    keep: values.keep,
-    log: line => { console.log(line) }
+    forgetAfterMs: values['forget-after'] != null ? num(values['forget-after'], 'forget-after') : kinds?.includes('forget') === true ? 30_000 : undefined
   })
   if (values.out != null) {
     const { schedule, marks, result, ...rest } = report

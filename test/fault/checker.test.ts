@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { check, describe as describeViolations } from './checker.js'
-import { generate } from './schedule.js'
+import { BOOTSTRAP, generate } from './schedule.js'
 import type { FinalView, Observation } from './observations.js'
 
 /**
@@ -127,5 +127,21 @@ describe('chaos schedule', () => {
     expect([...blocked.values()].every(v => v === 0), 'every block lifted').toBe(true)
     expect([...state.entries()].filter(([k, v]) => !(k.startsWith('loss') && v === '0'))).toEqual([])
     for (const o of s.clockOffsetsMs) expect(Math.abs(o)).toBeLessThanOrEqual(2000)
+  })
+
+  it('cuts a node off from every node and the bootstrap for longer than the forget window, and heals it', () => {
+    const forgetAfterMs = 20_000
+    const s = generate({ seed: 5, nodes: 4, clients: 8, durationMs: 300_000, kinds: ['forget', 'loss'], forgetAfterMs })
+    const cuts = s.actions.filter(a => a.do === 'block' && a.to.includes(BOOTSTRAP))
+    expect(cuts.length, 'forget faults drawn').toBeGreaterThan(2)
+    for (const cut of cuts) {
+      if (cut.do !== 'block') continue
+      const heal = s.actions.find(a => a.do === 'unblock' && a.at > cut.at && JSON.stringify(a.from) === JSON.stringify(cut.from))
+      expect(heal, 'healed').toBeDefined()
+      expect(cut.to, 'every other node too').toHaveLength(4)
+      if (heal != null && heal.at < 300_000) expect(heal.at - cut.at, 'past the forget window').toBeGreaterThan(forgetAfterMs)
+    }
+    // not drawn unless asked for: the schedules of earlier seeds stay as they were
+    expect(generate({ seed: 5, nodes: 4, clients: 8, durationMs: 300_000 }).actions.some(a => a.do === 'block' && a.to.includes(BOOTSTRAP))).toBe(false)
   })
 })

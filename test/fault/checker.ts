@@ -98,11 +98,16 @@ export function check (observations: Observation[], final: FinalView): CheckResu
   stats.acked = acked.size
   stats.dmsAcked = dmAcked.size
 
+  // a lost message that every node holds was lost between a node and its client (a resume, a live
+  // hand-off), not between nodes: say which it was
+  const held = new Map<string, number>()
+  const nodes = Object.keys(final.histories).length
+  for (const byRoom of Object.values(final.histories)) for (const h of Object.values(byRoom)) for (const [id] of h) held.set(id, (held.get(id) ?? 0) + 1)
   for (const [id, a] of acked) {
     for (const [c, m] of members) {
       if (!m.rooms.includes(a.room)) continue
       const n = got.get(`${c}/${id}`) ?? 0
-      if (n === 0) violations.push({ kind: 'lost', subject: id, t: a.t, detail: `acked to client ${a.c} in ${a.room} (cursor ${a.cursor}), never delivered to client ${c}` })
+      if (n === 0) violations.push({ kind: 'lost', subject: id, t: a.t, detail: `acked to client ${a.c} in ${a.room} (cursor ${a.cursor}), never delivered to client ${c}; in the history of ${held.get(id) ?? 0} of ${nodes} nodes` })
       if (n > 1) violations.push({ kind: 'duplicate', subject: id, t: a.t, detail: `delivered ${n} times to client ${c} in ${a.room}` })
     }
   }

@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline'
 import { createNodeClient } from '../../client/src/node.js'
 import { Prng } from './prng.js'
 import type { ChatClient } from '../../client/src/node.js'
-import type { LoadgenConfig, FinalView, Observation } from './observations.js'
+import type { LoadgenConfig, FinalView, NodeSample, Observation } from './observations.js'
 
 /** acked room messages (id → room) and DMs (id → recipient index), and what each client got: for `settle` */
 const ackedRoom = new Map<string, string>()
@@ -194,15 +194,16 @@ async function finalView (deadlineMs: number, healedAgoMs: number): Promise<Fina
   await Promise.allSettled([...observers.values()].map(async o => o.close()))
   return view
 
+  // every observer at once: each pays the node's backlog budget (events sent back) on its own
   async function readHistories (): Promise<void> {
-    for (const [id, obs] of observers) {
+    await Promise.all([...observers].map(async ([id, obs]) => {
       view.histories[id] = {}
       try {
         await readHistory(id, obs)
       } catch (err) {
         fail(`history ${id}`, err)
       }
-    }
+    }))
   }
 
   async function readHistory (id: string, obs: ChatClient): Promise<void> {
@@ -211,7 +212,16 @@ async function finalView (deadlineMs: number, healedAgoMs: number): Promise<Fina
       const pages: Array<Array<[string, string]>> = []
       let before: string | undefined
       for (let page = 0; page < 10_000; page++) {
-        const p = await obs.history(room, { before, limit: 500 })
+        let p: Awaited<ReturnType<ChatClient['history']>>
+        try {
+          p = await obs.history(room, { before, limit: 500 })
+        } catch (err) {
+          // the node meters the events it sends back: wait as told, then ask for the same page again
+          const wait = (err as { retryAfterMs?: number }).retryAfterMs
+          if ((err as Error).name !== 'RateLimitedError' || wait == null) throw err
+          await new Promise(resolve => setTimeout(resolve, Math.min(wait + 10, 30_000)))
+          continue
+        }
         pages.push(p.messages.map(msg => [msg.id, msg.cursor]))
         if (!p.more || p.messages.length === 0) break
         before = p.messages[0]?.cursor
@@ -219,6 +229,60 @@ async function finalView (deadlineMs: number, healedAgoMs: number): Promise<Fina
       view.histories[id]![room] = pages.reverse().flat()
     }
   }
+}
+
+/** the process figures of a node's /metrics (prom-client's default metrics), summed over labels */
+const SAMPLED: Record<string, keyof Omit<NodeSample, 'node' | 'error'>> = {
+  process_resident_memory_bytes: 'rss',
+  nodejs_heap_size_used_bytes: 'heapUsed',
+  nodejs_heap_size_total_bytes: 'heapTotal',
+  nodejs_active_handles_total: 'handles',
+  nodejs_active_resources_total: 'resources',
+  process_open_fds: 'fds',
+  nodejs_eventloop_lag_p99_seconds: 'lagP99',
+  nodejs_eventloop_lag_max_seconds: 'lagMax'
+}
+
+/** one reading of every node's process figures (a node that does not answer gets an error) */
+async function sampleNodes (): Promise<NodeSample[]> {
+  return await Promise.all(config.nodes.map(async node => {
+    const url = node.ws.replace(/^ws/, 'http').replace(/\/ws$/, '/metrics')
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(4000) })
+      const text = await res.text()
+      const sample: NodeSample = { node: node.id }
+      for (const line of text.split('\n')) {
+        if (line.startsWith('#')) continue
+        const m = /^([a-z0-9_]+)(?:\{[^}]*\})? ([-0-9.e+]+)/.exec(line)
+        const key = m == null ? undefined : SAMPLED[m[1] ?? '']
+        if (m == null || key == null) continue
+        sample[key] = (sample[key] ?? 0) + Number(m[2])
+      }
+      return sample
+    } catch (err) {
+      return { node: node.id, error: `${(err as Error).name}: ${(err as Error).message}` }
+    }
+  }))
+}
+
+/**
+ * Client churn: short-lived sessions that attach to a node, join a room, and close again (no
+ * sends), so sessions come and go all the time; none of them may stay in anyone's roster.
+ */
+async function churn (n: number): Promise<number> {
+  let done = 0
+  await Promise.all(Array.from({ length: n }, async () => {
+    const at = rnd.int(0, config.nodes.length - 1)
+    const c = createNodeClient({ name: 'visitor', addrs: [config.nodes[at]?.ws ?? ''], reconnect: false, requestTimeoutMs: 8000 })
+    c.addEventListener('error', () => {})
+    try {
+      await c.connect()
+      await c.join(`room${rnd.int(0, config.rooms - 1)}`)
+      done++
+    } catch {}
+    await c.close().catch(() => {})
+  }))
+  return done
 }
 
 async function handle (cmd: { seq: number, cmd: string, [k: string]: unknown }): Promise<void> {
@@ -258,6 +322,12 @@ async function handle (cmd: { seq: number, cmd: string, [k: string]: unknown }):
       reply(cmd.seq, { settled: ok, ms: Date.now() - start })
       return
     }
+    case 'sample':
+      reply(cmd.seq, { samples: await sampleNodes() })
+      return
+    case 'churn':
+      reply(cmd.seq, { sessions: await churn(Number(cmd.n)) })
+      return
     case 'final':
       reply(cmd.seq, { view: await finalView(Number(cmd.timeoutMs), Number(cmd.healedAgoMs ?? 0)) })
       return

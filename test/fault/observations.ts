@@ -39,3 +39,20 @@ export interface FinalView {
   historyMs?: number
   errors?: string[]
 }
+
+/** one node's process figures from its /metrics, at one moment */
+export interface NodeSample {
+  node: string
+  rss?: number
+  heapUsed?: number
+  heapTotal?: number
+  /** libuv handles (process._getActiveHandles) */
+  handles?: number
+  /** process.getActiveResourcesInfo(): handles and requests */
+  resources?: number
+  fds?: number
+  /** event-loop delay over the interval since the previous reading, s */
+  lagP99?: number
+  lagMax?: number
+  error?: string
+}

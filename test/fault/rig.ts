@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process'
 import { createWriteStream, existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -49,6 +49,8 @@ export interface RigOptions {
   nodes: number
   /** per node, ms; default none */
   clockOffsetsMs?: number[]
+  /** the nodes' presence forget window (timings.forgetAfterMs); default the node's own (10 minutes) */
+  forgetAfterMs?: number
   /** where data directories and logs go; default a new temporary directory, removed on stop unless `keep` */
   dir?: string
   keep?: boolean
@@ -107,6 +109,7 @@ export class Rig {
     }
     this.clientHost = await this.net.add('clients')
     await sh(nodeBinary(), [CLI, 'keygen', '--out', join(this.dir, 'swarm.key')])
+    if (this.opts.forgetAfterMs != null) await writeFile(join(this.dir, 'node.yaml'), `timings:\n  forgetAfterMs: ${this.opts.forgetAfterMs}\n`)
     const trusted = this.net.hosts.map(h => h.addr).join(',')
     const boot = this.bootHost
     const { child, line } = await this.spawnIn(boot, 'boot', [CLI, 'bootstrap', '--json',
@@ -119,7 +122,9 @@ export class Rig {
   }
 
   private async spawnIn (host: NetHost, name: string, args: string[], env: Record<string, string>, ready: string): Promise<{ child: Child, line: Record<string, unknown> }> {
-    const proc = spawn('ip', ['netns', 'exec', host.ns, nodeBinary(), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+    // SIGUSR2 writes a diagnostic report (JavaScript stack, handles) into the run directory: see diagnose()
+    const report = ['--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${this.dir}`]
+    const proc = spawn('ip', ['netns', 'exec', host.ns, nodeBinary(), ...report, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
     const logFile = createWriteStream(join(this.dir, `${name}.log`), { flags: 'a' })
     this.logs.push(logFile)
     proc.stderr?.pipe(logFile, { end: false })
@@ -146,6 +151,7 @@ export class Rig {
     const n = this.node(i)
     const a = n.host.addr
     const { child, line } = await this.spawnIn(n.host, `n${i}`, [CLI, 'node', '--json',
+      ...(this.opts.forgetAfterMs != null ? ['--config', join(this.dir, 'node.yaml')] : []),
       '--data-dir', n.dataDir, '--mesh-key', join(this.dir, 'swarm.key'),
       '--listen', `/ip4/${a}/tcp/4001`, '--gateway', `/ip4/${a}/tcp/4003`, '--http', `${a}:8080`,
       '--bootstrap', this.bootstrapAddr, '--trusted-ip', this.net.hosts.map(h => h.addr).join(',')],
@@ -156,10 +162,32 @@ export class Rig {
     n.state = 'up'
   }
 
+  /** a node's address, or the bootstrap daemon's for -1 */
+  private addr (i: number): string {
+    if (i === -1) return this.bootHost?.addr ?? ''
+    return this.node(i).host.addr
+  }
+
   node (i: number): RigNode {
     const n = this.nodes[i]
     if (n == null) throw new RangeError(`no node ${i}`)
     return n
+  }
+
+  /**
+   * What a node that stopped answering is doing: its scheduler state and CPU time from /proc, and a
+   * diagnostic report (its JavaScript stack) asked for with SIGUSR2, written into the run directory.
+   */
+  async diagnose (i: number): Promise<string> {
+    const n = this.node(i)
+    const pid = n.proc?.pid
+    if (pid == null || n.state === 'killed') return `n${i}: not running`
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+    // fields after the command: state is the 3rd, utime and stime the 14th and 15th (clock ticks)
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    n.proc?.kill('SIGUSR2')
+    await new Promise(resolve => setTimeout(resolve, 3000))
+    return `n${i} (pid ${pid}, ${n.state}): scheduler state ${f[0] ?? '?'}, CPU ${(Number(f[11]) + Number(f[12])) / 100} s; a diagnostic report (SIGUSR2) goes to ${this.dir}`
   }
 
   /** SIGKILL: no goodbye, no flush */
@@ -193,7 +221,10 @@ export class Rig {
     n.state = 'up'
   }
 
-  /** drop packets from each node of `from` to each node of `to` (and nothing the other way) */
+  /**
+   * drop packets from each node of `from` to each node of `to` (and nothing the other way); -1 is
+   * the bootstrap daemon, whose side is cut in the node's namespace alone
+   */
   async block (from: number[], to: number[]): Promise<void> {
     const touched = new Set<number>()
     for (const f of from) {
@@ -204,6 +235,7 @@ export class Rig {
         touched.add(f).add(t)
       }
     }
+    touched.delete(-1)
     await this.apply(touched)
   }
 
@@ -218,6 +250,7 @@ export class Rig {
         touched.add(f).add(t)
       }
     }
+    touched.delete(-1)
     await this.apply(touched)
   }
 
@@ -243,8 +276,8 @@ export class Rig {
       const dropFrom: string[] = []
       for (const key of this.blocked.keys()) {
         const [f, t] = key.split('>').map(Number) as [number, number]
-        if (f === i) dropTo.push(this.node(t).host.addr)
-        if (t === i) dropFrom.push(this.node(f).host.addr)
+        if (f === i) dropTo.push(this.addr(t))
+        if (t === i) dropFrom.push(this.addr(f))
       }
       await this.net.setRules(n.host, { dropFrom, dropTo, lossPct: this.loss.get(i) ?? 0 })
     }

@@ -15,7 +15,10 @@ export type Action =
   | { at: number, do: 'resume', node: number }
   | { at: number, do: 'bounce', client: number }
 
-export type FaultKind = 'partition' | 'one-way' | 'flap' | 'loss' | 'kill' | 'pause' | 'isolate'
+export type FaultKind = 'partition' | 'one-way' | 'flap' | 'loss' | 'kill' | 'pause' | 'isolate' | 'forget'
+
+/** the bootstrap daemon, in a block action's node lists (only the `forget` fault cuts it off) */
+export const BOOTSTRAP = -1
 
 export interface ScheduleOptions {
   seed: number
@@ -29,6 +32,12 @@ export interface ScheduleOptions {
   maxClockOffsetMs?: number
   /** an isolation lasts at least this long (past the presence failure detector's 3 s) */
   longPartitionMs?: number
+  /**
+   * the nodes' presence forget window (timings.forgetAfterMs): a `forget` fault cuts a node off from
+   * every other node and from the bootstrap daemon for longer than this, so both sides forget each
+   * other (tombstones, addresses) before the heal
+   */
+  forgetAfterMs?: number
 }
 
 export interface Schedule {
@@ -40,12 +49,18 @@ export interface Schedule {
   faults: number
 }
 
-export const FAULT_KINDS: FaultKind[] = ['partition', 'one-way', 'flap', 'loss', 'kill', 'pause', 'isolate']
+export const FAULT_KINDS: FaultKind[] = ['partition', 'one-way', 'flap', 'loss', 'kill', 'pause', 'isolate', 'forget']
+
+/**
+ * the kinds drawn from when none are given: all but `forget`, which needs nodes started with a short
+ * forget window (10 minutes by default); a seed's schedule stays what it was before `forget` existed
+ */
+export const DEFAULT_KINDS: FaultKind[] = ['partition', 'one-way', 'flap', 'loss', 'kill', 'pause', 'isolate']
 
 export function generate (opts: ScheduleOptions): Schedule {
   const rnd = new Prng(opts.seed)
   const n = opts.nodes
-  const kinds = opts.kinds ?? FAULT_KINDS
+  const kinds = opts.kinds ?? DEFAULT_KINDS
   const maxOff = opts.maxClockOffsetMs ?? 2000
   const clockOffsetsMs = Array.from({ length: n }, () => maxOff === 0 ? 0 : rnd.int(-maxOff, maxOff))
   const actions: Action[] = []
@@ -108,6 +123,16 @@ export function generate (opts: ScheduleOptions): Schedule {
         t += long - dur
         break
       }
+      case 'forget': {
+        // past the forget window, and past it by a few heartbeats more than that on a loaded machine
+        const node = rnd.pick(nodes)
+        const others = [...nodes.filter(x => x !== node), BOOTSTRAP]
+        const long = Math.min((opts.forgetAfterMs ?? 600_000) + dur, opts.durationMs - t)
+        actions.push({ at: t, do: 'block', from: [node], to: others }, { at: t, do: 'block', from: others, to: [node] })
+        actions.push({ at: t + long, do: 'unblock', from: [node], to: others }, { at: t + long, do: 'unblock', from: others, to: [node] })
+        t += long - dur
+        break
+      }
     }
     faults++
     // one in three faults also moves a client to another connection
@@ -132,5 +157,5 @@ export function describeAction (a: Action): string {
 }
 
 export function nodeName (i: number): string {
-  return `n${i}`
+  return i === BOOTSTRAP ? 'boot' : `n${i}`
 }

@@ -18,10 +18,41 @@ import type { Supervisor } from '../supervisor.js'
 import type { Clock } from '../components.js'
 import type { MeshLibp2p } from './mesh-host.js'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { HealMarks, healFrom } from '../state/heal-marks.js'
 import type { PeerId } from '@libp2p/interface'
 
 /** how often a room's first backfill is tried while no copy answers (a node that just started) */
 const FIRST_BACKFILL_ATTEMPTS = 15
+
+/**
+ * a catch-up after lost contact starts at most this long before the loss: past the connection
+ * monitor's ping interval and timeout (the time a connection outlives a cut link) with room to spare
+ */
+const HEAL_LOOKBACK_MS = 60_000
+
+/**
+ * Anti-entropy: every catch-up delay × PROBE_EVERY, this node asks one other copy of up to
+ * PROBE_ROOMS carried rooms (in turn) for its newest event older than the probe's settle time, and
+ * fetches from that copy when it does not hold it. The catch-ups after lost contact miss what a
+ * peer publishes after the catch-up ran but before gossip has taken this node back into the room's
+ * traffic (the fault runs showed such messages, seconds after a heal, at every node but the one
+ * just back); this finds it. One request of one event per room and probe: nothing per message.
+ */
+const PROBE_EVERY = 3
+const PROBE_ROOMS = 32
+
+/** contact lost with a node: what it published since is fetched when it is back */
+interface Loss {
+  /** when (local wall clock) */
+  at: number
+  /** per carried room, the newest stamp received from that node before the loss */
+  marks: Map<string, bigint>
+  /** contact was lost again while a catch-up ran */
+  again: boolean
+  tries: number
+  /** this is the second pass after a catch-up that succeeded (nothing was lost since) */
+  confirm: boolean
+}
 
 export interface ArchiveInit {
   /** archive owners per room (DESIGN: K = 2) */
@@ -101,10 +132,19 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   private readonly rebalancer: Debounced
   private readonly catchUps = new Set<ReturnType<typeof setTimeout>>()
   /** when this node lost contact with each node (and whether it lost it again since): what that node published while cut off is fetched when it is back */
-  private readonly downSince = new Map<string, { at: number, again: boolean, tries: number }>()
+  private readonly downSince = new Map<string, Loss>()
+  /** per room, the newest stamp received live from each node: where a catch-up from that node starts */
+  private readonly marks = new HealMarks()
+  private readonly onReceived = (room: string, origin: string, hlc: bigint): void => { this.marks.seen(room, origin, hlc) }
   /** nodes whose catch-up is scheduled or running */
   private readonly healing = new Set<string>()
   private pruneTimer?: ReturnType<typeof setInterval>
+  private probeTimer?: ReturnType<typeof setInterval>
+  private probing = false
+  /** where the next probe round starts in the list of carried rooms, and which copy it asks */
+  private probeTurn = 0
+  /** per room, the head last fetched for: a head that is still missing after its fetch (it does not verify here) is not fetched again */
+  private readonly probedHeads = new Map<string, string>()
   private started = false
   private readonly onDisconnect: (evt: CustomEvent<PeerId>) => void
   private readonly onConnect: (evt: CustomEvent<PeerId>) => void
@@ -116,7 +156,8 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     this.rebalancer = new Debounced(components.supervisor, 'archive:rebalance', init.rebalanceDelayMs, async () => this.rebalance())
     this.onPresence = components.supervisor.wrap('archive:presence', (evt: CustomEvent<{ nodes: Array<{ node: string, up: boolean }>, rooms: Array<{ member: unknown }> }>) => {
       // ownership depends on the live node set and on which rooms exist
-      if (evt.detail.nodes.length > 0 || evt.detail.rooms.length > 0) this.scheduleRebalance()
+      // (room presence is followed only where a room is carried; global presence says which nodes host which rooms)
+      if (evt.detail.nodes.length > 0 || evt.detail.rooms.length > 0 || ((evt.detail as { hosts?: unknown[] }).hosts?.length ?? 0) > 0) this.scheduleRebalance()
       for (const d of evt.detail.nodes) {
         if (d.up) this.lostContactEnded(d.node)
         else this.lostContact(d.node)
@@ -132,11 +173,14 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     if (this.started) return
     this.started = true
     this.c.sync.rooms = this
+    this.c.rooms.onReceived = this.onReceived
     this.c.presence.addEventListener('change', this.onPresence)
     this.c.mesh.addEventListener('peer:disconnect', this.onDisconnect)
     this.c.mesh.addEventListener('peer:connect', this.onConnect)
     this.pruneTimer = this.c.supervisor.interval('archive:prune', () => { this.prune() }, this.init.pruneIntervalMs)
     this.pruneTimer.unref?.()
+    this.probeTimer = this.c.supervisor.interval('archive:probe', async () => { await this.probe() }, this.init.catchUpDelayMs * PROBE_EVERY)
+    this.probeTimer.unref?.()
     this.scheduleRebalance()
   }
 
@@ -145,6 +189,8 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     this.started = false
     this.rebalancer.cancel()
     clearInterval(this.pruneTimer)
+    clearInterval(this.probeTimer)
+    this.probedHeads.clear()
     for (const t of this.catchUps) clearTimeout(t)
     this.catchUps.clear()
     this.c.presence.removeEventListener('change', this.onPresence)
@@ -153,6 +199,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     this.downSince.clear()
     this.healing.clear()
     if (this.c.sync.rooms === this) this.c.sync.rooms = undefined
+    if (this.c.rooms.onReceived === this.onReceived) this.c.rooms.onReceived = undefined
   }
 
   /**
@@ -164,7 +211,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   owners (room: string): string[] {
     const live = this.c.presence.replica.liveNodes()
     const order = rendezvousOwners(room, live, live.length)
-    const hosting = new Set(this.c.presence.replica.roomRoster(room).flatMap(m => m.nodes))
+    const hosting = new Set(this.c.presence.replica.roomHosts(room))
     return [...order.filter(n => hosting.has(n)), ...order.filter(n => !hosting.has(n))].slice(0, this.init.replicas)
   }
 
@@ -250,9 +297,10 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     // a loss not yet caught up keeps its start: the window runs from the earliest one
     if (lost != null) {
       lost.again = true
+      lost.confirm = false
       return
     }
-    this.downSince.set(node, { at: this.c.clock.now(), again: false, tries: 0 })
+    this.downSince.set(node, { at: this.c.clock.now(), marks: this.marks.snapshot(node, this.c.rooms.subscribed()), again: false, tries: 0, confirm: false })
     // nodes that never come back: keep the most recent 10,000
     if (this.downSince.size > 10_000) this.downSince.delete(this.downSince.keys().next().value ?? '')
   }
@@ -261,39 +309,103 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
    * A node this node lost contact with is back (a partition healed, a connection came back, it
    * restarted). While they were cut off neither got what the other published: gossip does not resend
    * it, and a backfill on subscribe starts after the newest local event, which may be newer than what
-   * was missed. So every carried room is fetched from that node from a little before contact was lost
-   * (the slack covers the failure detector's delay and clock skew), once the connection has settled.
-   * The loss is forgotten only once every room was fetched: a catch-up that fails (the link dropped
-   * again) is retried from the same point at the next reconnect.
+   * was missed. So every carried room is fetched from that node, once the connection has settled,
+   * from a little before the newest event received from it in that room before the loss (the link
+   * may have been cut well before the connection dropped), at most {@link HEAL_LOOKBACK_MS} before
+   * the loss. The loss is forgotten only once every room was fetched: a catch-up that fails (the
+   * link dropped again) runs again while connected, then at the next reconnect, from the same point.
+   * A catch-up that succeeded is followed by a second pass from when it began: what the node
+   * published after the catch-up but before the gossip mesh took this node back comes that way.
    */
   private lostContactEnded (node: string): void {
     const lost = this.downSince.get(node)
     if (lost == null || this.healing.has(node)) return
     this.healing.add(node)
     lost.again = false
-    const from: Cursor = { hlc: BigInt(Math.max(0, lost.at - this.init.catchUpSlackMs)) << 16n, id: new Uint8Array(0) }
+    const window = { slackMs: this.init.catchUpSlackMs, lookbackMs: HEAL_LOOKBACK_MS }
     const timer = this.c.supervisor.timeout('archive:heal', async () => {
       this.catchUps.delete(timer)
+      const began = this.c.clock.now()
+      const marks = this.marks.snapshot(node, this.c.rooms.subscribed())
       try {
-        // only nodes answer history requests (not a bootstrap daemon)
-        if (!this.started || !this.c.presence.replica.liveNodes().includes(node)) return
-        let failed = 0
-        for (const room of this.c.rooms.subscribed()) {
-          await this.backfillFrom(room, node, from).catch(err => {
-            failed++
-            this.c.log('heal catch-up of %s from %s failed - %s', room, node, (err as Error).message)
-          })
+        // only nodes answer history requests (not a bootstrap daemon); a node presence does not show up
+        // yet (its heartbeat has not come through) is tried again below, while connected
+        if (this.started && this.c.presence.replica.liveNodes().includes(node)) {
+          let failed = 0
+          for (const room of this.c.rooms.subscribed()) {
+            const from: Cursor = { hlc: healFrom(lost.at, lost.marks.get(room), window), id: new Uint8Array(0) }
+            await this.backfillFrom(room, node, from).catch(err => {
+              failed++
+              this.c.log('heal catch-up of %s from %s failed - %s', room, node, (err as Error).message)
+            })
+          }
+          if (failed === 0 && !lost.again && this.downSince.get(node) === lost) {
+            if (lost.confirm) this.downSince.delete(node)
+            else this.downSince.set(node, { at: began, marks, again: false, tries: 0, confirm: true })
+          }
         }
-        if (failed === 0 && !lost.again && this.downSince.get(node) === lost) this.downSince.delete(node)
       } finally {
         this.healing.delete(node)
       }
-      // contact was lost (and maybe regained) again while this ran, or a room failed: once more while connected
-      if (this.started && this.downSince.get(node) === lost && ++lost.tries < 10 && this.c.mesh.getConnections(peerIdFromString(node)).length > 0) {
-        this.lostContactEnded(node)
-      }
+      const next = this.downSince.get(node)
+      if (!this.started || next == null || this.c.mesh.getConnections(peerIdFromString(node)).length === 0) return
+      // the second pass; or contact was lost (and maybe regained) again while this ran, or a room
+      // failed: once more while connected
+      if (next !== lost || ++lost.tries < 10) this.lostContactEnded(node)
     }, this.init.catchUpDelayMs)
     this.catchUps.add(timer)
+  }
+
+  /** one anti-entropy round (see PROBE_EVERY) */
+  private async probe (): Promise<void> {
+    if (this.probing || !this.started) return
+    this.probing = true
+    try {
+      const rooms = this.c.rooms.subscribed()
+      const n = Math.min(rooms.length, PROBE_ROOMS)
+      const turn = this.probeTurn++
+      for (let i = 0; i < n && this.started; i++) {
+        const room = rooms[(turn * PROBE_ROOMS + i) % rooms.length]
+        if (room != null) await this.probeRoom(room, turn)
+      }
+      // forget rooms no longer carried
+      for (const room of this.probedHeads.keys()) if (!this.c.rooms.isSubscribed(room)) this.probedHeads.delete(room)
+    } finally {
+      this.probing = false
+    }
+  }
+
+  private async probeRoom (room: string, turn: number): Promise<void> {
+    const peers = this.sources(room)
+    const peer = peers[turn % Math.max(1, peers.length)]
+    if (peer == null) return
+    // older than a gossip round trip and the clock skew between nodes: what should be here by now
+    const settled = BigInt(Math.max(0, this.c.clock.now() - 2 * this.init.catchUpDelayMs)) << 16n
+    let page: { events: WireStoredEvent[] }
+    try {
+      page = await this.c.sync.historyPage(peer, room, { before: { hlc: settled, id: new Uint8Array(0) }, limit: 1 })
+    } catch {
+      return
+    }
+    const head = page.events[0]
+    if (head == null) return
+    let id: Uint8Array
+    try {
+      id = signedEventId(head.event)
+    } catch (err) {
+      // a peer is not an authority: what does not decode is its problem, not a hole here
+      this.c.log('probe of %s at %s: %s', room, peer, (err as Error).message)
+      return
+    }
+    if (this.c.store.get(id) != null) return
+    const hex = idToHex(id)
+    if (this.probedHeads.get(room) === hex) return
+    this.probedHeads.set(room, hex)
+    const from = healFrom(this.c.clock.now(), this.marks.get(room, head.origin), { slackMs: this.init.catchUpSlackMs, lookbackMs: HEAL_LOOKBACK_MS })
+    this.c.log('%s holds %s of %s, this node does not: fetching', peer, hex, room)
+    await this.backfillFrom(room, peer, { hlc: from, id: new Uint8Array(0) }).catch(err => {
+      this.c.log('probe catch-up of %s from %s failed - %s', room, peer, (err as Error).message)
+    })
   }
 
   async ready (room: string): Promise<void> {
