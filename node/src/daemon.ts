@@ -143,7 +143,7 @@ export class MeshchatNode {
   private readonly logger: ComponentLogger
   private readonly libp2pRegistry?: Registry
   private state: 'new' | 'running' | 'stopped' = 'new'
-  /** set by drain(): not ready, no new WebSocket clients, attached ones are moved away */
+  /** set by drain(): not ready, new clients sent elsewhere, attached ones are moved away */
   private draining = false
   private gatewayAddrCache?: string[]
   private readonly releaseLock: () => void
@@ -213,18 +213,24 @@ export class MeshchatNode {
       // one key object for every signature (a heartbeat a second, a delta per batch of changes)
       signer: nodeEd25519Signer(this.privateKey.raw),
       meta: () => ({
-        load: { clients: this.registry.size, rooms: this.rooms.subscribed().length, maxClients: cfg.maxClients },
+        // a draining node takes no client: a capacity of 0 keeps other nodes from sending it any
+        load: { clients: this.registry.size, rooms: this.rooms.subscribed().length, maxClients: this.draining ? 0 : cfg.maxClients },
         gatewayAddrs: this.gatewayAddrs(),
         meshAddrs: this.meshAddrs(),
         httpUrl: this.http?.url
       }),
-      pullFull: async node => this.sync.pullPresence(node)
+      pullFull: async node => this.sync.pullPresence(node),
+      // who is in a room is followed where the room is carried
+      carried: () => this.rooms.subscribed()
     })
     this.rooms = new RoomService({ maxEventBytes: cfg.maxEventBytes, stamps: cfg.stamps }, {
       ...base('rooms'),
       writer: new GroupCommit(this.store),
       deliver,
-      onSubscribe: room => { this.archive.onSubscribe(room) },
+      onSubscribe: room => {
+        this.archive.onSubscribe(room)
+        this.presence.carry(room)
+      },
       replicate: async (room, event) => this.archive.replicate(room, event)
     })
     this.archive = new ArchiveService({
@@ -271,6 +277,8 @@ export class MeshchatNode {
       incarnation: this.incarnation,
       presence: this.presence
     })
+    // DMs, mailbox pushes and watch lists find users through the directory
+    this.presence.useLocator(this.directory)
     this.hub = new Hub({
       ...base('hub'),
       registry: this.registry,
@@ -279,7 +287,8 @@ export class MeshchatNode {
       dm: this.dm,
       history: this.archive,
       gatewayAddrs: () => this.gatewayAddrs(),
-      httpUrl: () => this.http?.url
+      httpUrl: () => this.http?.url,
+      draining: () => this.draining
     })
     this.dialer = new MeshDialer({ intervalMs: t.dialIntervalMs, maxPeers: cfg.maxMeshPeers, bootstrap: cfg.bootstrap }, {
       ...base('dialer'),
@@ -299,7 +308,7 @@ export class MeshchatNode {
       clients: () => this.registry.size,
       users: () => this.registry.userCount,
       rooms: () => this.rooms.subscribed().length,
-      presenceEntries: () => this.presence.replica.stats().devices,
+      presenceEntries: () => this.presence.roomPresence.stats().devices,
       presenceNodes: () => this.presence.replica.stats().upNodes,
       meshPeers: () => this.mesh.getPeers().length,
       mailbox: () => this.store.isOpen ? this.store.mailboxTotal() : 0,
@@ -376,8 +385,8 @@ export class MeshchatNode {
       config: () => ({ nodeId: this.nodeId, gateway: this.wsUrls() }),
       sourceMaps: cfg.serveSourceMaps,
       onError: err => { supervisor.report('http', err) },
-      // a draining node takes no new WebSocket clients: they go on to the next address they know
-      upgrade: (req, socket, head) => !this.draining && (this.wsEdge?.handleUpgrade(req, socket, head) ?? false)
+      // a draining node's session layer sends new clients elsewhere, on this edge as on the libp2p gateway
+      upgrade: (req, socket, head) => this.wsEdge?.handleUpgrade(req, socket, head) ?? false
     })
     if (cfg.http != null) this.http = httpServer(cfg.http)
     if (cfg.wsListen != null) this.wsHttp = httpServer(cfg.wsListen)
@@ -632,8 +641,10 @@ export class MeshchatNode {
   }
 
   /**
-   * Lame duck: stop being ready, take no new WebSocket clients, and close the
-   * attached sessions in waves spread over `drainMs`, so their clients
+   * Lame duck: stop being ready, send every new client to another node (a
+   * redirect on either edge; capacity 0 in the heartbeat, so no node sends
+   * clients here), and close the attached sessions in waves spread over
+   * `drainMs`, so their clients
    * reconnect to other nodes (resuming from their cursors, resending what was
    * not acknowledged) without all landing at once. Resolves when no session
    * is left or the time is up; the caller then stops the node.
@@ -651,7 +662,7 @@ export class MeshchatNode {
       for (const s of sessions.slice(i * per, (i + 1) * per)) s.close()
       if (i < waves - 1) await new Promise(resolve => setTimeout(resolve, gapMs))
     }
-    // sessions attached over the libp2p gateway meanwhile, or not yet closed, get a last moment
+    // sessions whose hello was under way when the drain began, or not yet closed, get a last moment
     const deadline = Date.now() + Math.max(1000, gapMs)
     while (this.registry.size > 0 && Date.now() < deadline && this.state === 'running') {
       for (const s of [...this.registry.all()]) s.close()
@@ -706,7 +717,8 @@ export class MeshchatNode {
       clients: this.registry.size,
       users: this.registry.userCount,
       rooms: this.rooms.subscribed().length,
-      presence: { devices: stats.devices, users: stats.users, rooms: stats.rooms, needsSync: stats.needsSync },
+      // global presence holds nodes and the rooms they host; who is in a room only where it is carried
+      presence: { ...this.presence.roomPresence.stats(), hosted: stats.hosted, nodesNeedingSync: stats.needsSync },
       // what this node holds as a directory owner: records of devices on every node, users, watches
       directory: this.directory.table.stats(),
       gateway: this.gatewayAddrs(),

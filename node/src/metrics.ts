@@ -67,6 +67,13 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
+  readonly redirects = new Counter({
+    name: 'meshchat_redirects_total',
+    help: 'clients this node sent to another node instead of taking them, by reason (overloaded, full, affinity, draining)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry]
+  })
+
   readonly gossipCopies = new Counter({
     name: 'meshchat_gossip_copies_total',
     help: 'gossip messages this node hashed, by topic kind: every copy received (duplicates included) plus its own publishes',
@@ -93,11 +100,18 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
-  readonly presenceEntries = this.gauge('meshchat_presence_entries', 'device entries in the presence view (all nodes)', 'presenceEntries')
+  readonly presenceEntries = this.gauge('meshchat_presence_entries', 'device entries in the room presence this node holds (the rooms it carries)', 'presenceEntries')
   readonly presenceNodes = this.gauge('meshchat_presence_nodes_up', 'nodes presence considers up', 'presenceNodes')
   readonly presenceBytes = new Counter({
     name: 'meshchat_presence_bytes_total',
-    help: 'presence gossip payload bytes, by direction',
+    help: 'presence payload bytes between nodes (the presence topic and room presence), by direction',
+    labelNames: ['direction'] as const,
+    registers: [this.registry]
+  })
+
+  readonly roomPresenceBytes = new Counter({
+    name: 'meshchat_room_presence_bytes_total',
+    help: 'room presence payload bytes between nodes (pushes and pulls; part of meshchat_presence_bytes_total), by direction',
     labelNames: ['direction'] as const,
     registers: [this.registry]
   })

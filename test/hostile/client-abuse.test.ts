@@ -7,7 +7,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { DEFAULT_BUDGETS } from '../../node/src/state/budgets.js'
 import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
 import { RawClients, clientHost, lengthPrefix, tamperBody } from '../helpers/raw-client.js'
-import { CLIENT_PROTOCOL } from '../../client/src/protocol/ids.js'
+import { CLIENT_PROTOCOL, CLIENT_PROTOCOL_VERSION } from '../../client/src/protocol/ids.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { RawClient } from '../helpers/raw-client.js'
@@ -110,6 +110,19 @@ describe('an abusive client', () => {
     last = r.frames.findLast(x => x.error != null)
     expect(last?.error?.fatal, 'the last error is fatal').toBe(true)
     expect(last?.error?.code).toBe(ErrorCode.RATE_LIMITED)
+    // coming straight back buys no fresh budget: the user's next session is refused at hello, before the
+    // node does any attach work, and told how long to wait; after that it is admitted
+    const again = await raws.connect(tcpGateway(a), { key: r.key })
+    const refusedHello = await again.request({ hello: { version: CLIENT_PROTOCOL_VERSION, name: new TextEncoder().encode('relentless') as Uint8Array<ArrayBuffer>, status: '', rooms: [], noRedirect: true, affinity: false } })
+    expect(refusedHello.error?.code).toBe(ErrorCode.RATE_LIMITED)
+    expect(refusedHello.error?.fatal).toBe(true)
+    expect(refusedHello.error?.retryAfterMs).toBeGreaterThan(0)
+    await again.waitEnded()
+    expect(a.registry.userRooms(r.userId).size, 'nothing attached').toBe(0)
+    await new Promise(resolve => setTimeout(resolve, (refusedHello.error?.retryAfterMs ?? 0) + 100))
+    const later = await raws.connect(tcpGateway(a), { key: r.key })
+    await later.hello('relentless')
+    expect((await later.request({ ping: { time: 7n } })).pong?.time).toBe(7n)
     // every other session is fine
     const calm = await raw(a, 'calm')
     expect((await calm.request({ ping: { time: 9n } })).pong?.time).toBe(9n)

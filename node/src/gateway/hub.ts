@@ -4,11 +4,12 @@ import { validateRoom } from '../../../client/src/protocol/validate.js'
 import { LIMITS } from '../../../client/src/protocol/limits.js'
 import {
   InvalidQueryError, NodeFullError, NotJoinedError, RateLimitedError, TooManyRoomsError, WrongAuthorError, InvalidEventError,
-  NotParticipantError, UnknownEventError
+  NotParticipantError, UnknownEventError, UnavailableError
 } from '../../../client/src/protocol/errors.js'
 import { conversationId, conversationParticipants } from '../../../client/src/protocol/conversation.js'
 import { validateUserId } from '../../../client/src/protocol/signing.js'
 import { UserBudgets } from '../state/budgets.js'
+import { BoundedMap } from '../state/bounded.js'
 import type { Budgets, RequestKind } from '../state/budgets.js'
 import type { MeshchatError } from '../../../client/src/protocol/errors.js'
 import type { HybridClock } from '../state/hlc.js'
@@ -53,6 +54,8 @@ export interface HubComponents {
   /** gateway addresses clients can dial, and the web app URL */
   gatewayAddrs: () => string[]
   httpUrl: () => string | undefined
+  /** true while the node drains (lame duck): every new session is sent elsewhere */
+  draining?: () => boolean
 }
 
 function memberToWire (m: RosterMember): { userId: string, name: string, status: string, nodes: string[] } {
@@ -69,7 +72,14 @@ function userToWire (userId: string, p: PresenceUser | undefined | null): UserPr
  * The node as its sessions see it: admission and placement, rooms, sends, history,
  * presence subscriptions and DMs, with the per-user limits applied in one place.
  */
+/** the first penalty of a user whose session was closed for abuse, its ceiling, and how long strikes are remembered */
+const PENALTY_BASE_MS = 1000
+const PENALTY_MAX_MS = 60_000
+const PENALTY_MEMORY_MS = 10 * 60_000
+
 export class Hub implements SessionHost {
+  /** users whose sessions were closed for abuse lately (bounded: the oldest are forgotten first) */
+  private readonly penalties = new BoundedMap<string, { at: number, strikes: number, until: number }>(10_000)
   readonly nodeId: string
   private readonly c: HubComponents
   /** every user's request budgets (each session keeps its own as well); replaced on a reload */
@@ -127,7 +137,36 @@ export class Hub implements SessionHost {
     })
   }
 
+  /** count a client sent to `node`, so placement reckons with it until that node reports its load again */
+  private noteRedirect (node: string, reason: string, now: number): void {
+    const r = this.redirects.get(node)
+    this.redirects.set(node, r != null && now - r.since < this.c.config.timings.heartbeatMs ? { since: r.since, count: r.count + 1 } : { since: now, count: 1 })
+    this.c.metrics.redirects.inc({ reason })
+  }
+
+  /**
+   * A draining node takes no new session on either edge: the client is sent
+   * to the least loaded other node that takes clients (whatever its hello's
+   * noRedirect says), or refused with UnavailableError when this node knows
+   * none, so the client goes on to the next address it has.
+   */
+  private drainRedirect (now: number): Redirect {
+    const load = (n: { id: string, clients: number, maxClients: number }): number => (n.clients + this.recentRedirects(n.id, now)) / n.maxClients
+    const target = this.nodeInfos()
+      // a draining node reports a capacity of 0: two draining nodes never send clients to each other
+      .filter(n => n.id !== this.nodeId && n.addrs.length > 0 && n.maxClients > 0 && n.clients + this.recentRedirects(n.id, now) < n.maxClients)
+      .sort((a, b) => load(a) - load(b))[0]
+    if (target == null) {
+      this.c.metrics.redirects.inc({ reason: 'draining_nowhere' })
+      throw new UnavailableError('this node is draining and knows no other node to send you to: try another address')
+    }
+    this.noteRedirect(target.id, 'draining', now)
+    const { rooms: _r, ...to } = target
+    return { to, reason: 'draining' }
+  }
+
   attach (session: ClientSession, hello: { rooms: string[], noRedirect: boolean, affinity: boolean }): Redirect | undefined {
+    if (this.c.draining?.() === true) return this.drainRedirect(this.c.clock.now())
     const full = this.c.registry.size >= this.c.config.maxClients
     const infos = this.nodeInfos()
     if (!infos.some(n => n.id === this.nodeId)) {
@@ -135,8 +174,8 @@ export class Hub implements SessionHost {
     }
     const rooms = hello.rooms.filter(r => { try { validateRoom(r); return true } catch { return false } })
     for (const info of infos) {
-      // which of the client's rooms each node already hosts, from the presence rosters
-      info.rooms = rooms.filter(r => this.c.presence.replica.roomRoster(r).some(m => m.nodes.includes(info.id)))
+      // which of the client's rooms each node already hosts, from the rooms' hosts in global presence
+      info.rooms = rooms.filter(r => this.c.presence.roomHosts(r).includes(info.id))
     }
     const now = this.c.clock.now()
     const decision = decidePlacement({
@@ -153,9 +192,9 @@ export class Hub implements SessionHost {
     const target = decision.redirect == null ? undefined : infos.find(n => n.id === decision.redirect && n.addrs.length > 0)
     if (target != null && (!hello.noRedirect || full)) {
       const { rooms: _r, ...to } = target
-      const r = this.redirects.get(target.id)
-      this.redirects.set(target.id, r != null && now - r.since < this.c.config.timings.heartbeatMs ? { since: r.since, count: r.count + 1 } : { since: now, count: 1 })
-      return { to, reason: decision.reason ?? 'placement' }
+      const reason = decision.reason ?? 'placement'
+      this.noteRedirect(target.id, reason, now)
+      return { to, reason }
     }
     if (full) {
       throw new NodeFullError(`this node is at its limit of ${this.c.config.maxClients} clients`)
@@ -169,7 +208,8 @@ export class Hub implements SessionHost {
     const infos = this.nodeInfos()
     const alternates = infos
       .filter(n => n.id !== this.nodeId && n.addrs.length > 0)
-      .sort((a, b) => a.clients / Math.max(1, a.maxClients) - b.clients / Math.max(1, b.maxClients))
+      // a node that takes no clients (draining: it reports a capacity of 0) comes last
+      .sort((a, b) => (a.maxClients > 0 ? a.clients / a.maxClients : Infinity) - (b.maxClients > 0 ? b.clients / b.maxClients : Infinity))
       .slice(0, 16)
       .map(({ rooms: _r, ...n }) => n)
     const cfg = this.c.config
@@ -226,8 +266,10 @@ export class Hub implements SessionHost {
       this.c.registry.join(session, room)
       this.c.rooms.want(room, 'local', true)
       this.c.presence.put(this.entry(session))
-      session.send({ req: 0, roster: { room, members: this.c.presence.replica.roomRoster(room).map(memberToWire) } })
+      session.send({ req: 0, roster: { room, members: this.c.presence.roster(room).map(memberToWire) } })
       await this.c.history.ready(room)
+      // every event handed to the room's members before this session was one is in the store from here on
+      this.c.rooms.commitPending()
       let events: StoredRoomEvent[] = []
       if (after != null) {
         // replay from a little before the cursor: events stamped just before it may have arrived after it
@@ -268,6 +310,27 @@ export class Hub implements SessionHost {
     if (wait > 0) {
       throw new RateLimitedError(`slow down: too many ${kind} requests`, Number.isFinite(wait) ? Math.ceil(wait) : 60_000)
     }
+  }
+
+  /**
+   * A session closed for abuse (garbage, or pushing past its budgets) puts its user in a penalty box:
+   * new sessions of that user are refused at hello, before the attach does any work (presence, the
+   * directory, mailboxes), for 1 s, doubling with every repeat within 10 minutes, up to a minute.
+   * Reconnecting at once would otherwise buy a fresh session budget for the price of a handshake.
+   */
+  penalize (session: ClientSession): number {
+    const now = this.c.clock.now()
+    const p = this.penalties.get(session.userId)
+    const strikes = p != null && now - p.at < PENALTY_MEMORY_MS ? p.strikes + 1 : 1
+    const ms = Math.min(PENALTY_MAX_MS, PENALTY_BASE_MS * 2 ** (strikes - 1))
+    this.penalties.set(session.userId, { at: now, strikes, until: now + ms })
+    return ms
+  }
+
+  /** how long (ms) the session's user must still wait before a new session is admitted; 0 when it may attach */
+  penaltyLeft (session: ClientSession): number {
+    const p = this.penalties.get(session.userId)
+    return p == null ? 0 : Math.max(0, p.until - this.c.clock.now())
   }
 
   /** take `n` of `kind` for work already done, even into debt */
@@ -382,7 +445,8 @@ export class Hub implements SessionHost {
       set.add(session)
     }
     session.watching = next
-    return [...next].map(u => userToWire(u, this.c.presence.replica.user(u)))
+    // from the carried rooms and the directory; a user the directory did not know yet follows as a diff
+    return [...next].map(u => userToWire(u, this.c.presence.user(u)))
   }
 
   private unwatch (session: ClientSession, user: string): void {

@@ -3,7 +3,7 @@ import { decodeClientFrame } from '../../../client/src/protocol/codec.js'
 import { ServerFrame as ServerFrameCodec } from '../../../client/src/protocol/pb/client.js'
 import { checkProof } from '../../../client/src/protocol/login.js'
 import { decodeDisplayName } from '../../../client/src/protocol/validate.js'
-import { AuthFailedError, ErrorCode, HelloRequiredError, MeshchatError, UnsupportedError, VersionError, asMeshchatError, InvalidQueryError, TooSlowError } from '../../../client/src/protocol/errors.js'
+import { AuthFailedError, ErrorCode, HelloRequiredError, MeshchatError, UnsupportedError, VersionError, asMeshchatError, InvalidQueryError, TooSlowError, RateLimitedError } from '../../../client/src/protocol/errors.js'
 import { TokenBucket } from '../state/rate-limiter.js'
 import { SessionBudget } from '../state/budgets.js'
 import type { Budgets, RequestKind } from '../state/budgets.js'
@@ -55,6 +55,10 @@ export interface SessionHost {
    * throws RateLimitedError when either is spent
    */
   charge: (session: ClientSession, kind: RequestKind, n?: number) => void
+  /** the session is being closed for abuse: its user's next sessions wait a while (see penaltyLeft); returns how long (ms) */
+  penalize?: (session: ClientSession) => number
+  /** ms the session's user must still wait after a session closed for abuse; 0 when it may attach */
+  penaltyLeft?: (session: ClientSession) => number
   /** charge `n` units of `kind` for work already done, even into debt (later requests wait it out) */
   debit: (session: ClientSession, kind: RequestKind, n: number) => void
   /** a request was refused with this error (metrics) */
@@ -227,6 +231,11 @@ export class ClientSession {
       }
       this.name = decodeDisplayName(f.hello.name)
       this.status = parseStatus(f.hello.status)
+      const wait = this.host.penaltyLeft?.(this) ?? 0
+      if (wait > 0) {
+        this.fatal(new RateLimitedError(`a session of this user was closed for abuse a moment ago: try again in ${Math.ceil(wait / 1000)} s`, Math.ceil(wait)), req)
+        return
+      }
       const redirect = this.host.attach(this, { rooms: f.hello.rooms, noRedirect: f.hello.noRedirect, affinity: f.hello.affinity })
       if (redirect != null) {
         this.send({ req, redirect })
@@ -333,11 +342,13 @@ export class ClientSession {
     const garbage = err.code !== ErrorCode.RATE_LIMITED && err.code !== ErrorCode.INTERNAL &&
       err.code !== ErrorCode.UNAVAILABLE && err.code !== ErrorCode.MAILBOX_FULL
     if (garbage && !this.strikes.take(this.clock.now())) {
-      this.fatal(new MeshchatError(err.code, `too much invalid input; last: ${err.message}`), req)
+      const wait = this.host.penalize?.(this) ?? 0
+      this.fatal(new MeshchatError(err.code, `too much invalid input; last: ${err.message}`, wait), req)
       return
     }
     if (err.code === ErrorCode.RATE_LIMITED && !this.overBudget.take(this.clock.now())) {
-      this.fatal(new MeshchatError(err.code, `kept sending over the limits; last: ${err.message}`), req)
+      const wait = this.host.penalize?.(this) ?? 0
+      this.fatal(new MeshchatError(err.code, `kept sending over the limits; last: ${err.message}`, wait), req)
       return
     }
     this.send({ req, error: { code: err.code, message: err.message, retryAfterMs: err.retryAfterMs, fatal: false } })
@@ -348,7 +359,7 @@ export class ClientSession {
     if (this.state === 'closed') return
     this.host.refused(err)
     this.log('session %s closed: %s', this.id, err.message)
-    this.send({ req, error: { code: err.code, message: err.message, retryAfterMs: 0, fatal: true } })
+    this.send({ req, error: { code: err.code, message: err.message, retryAfterMs: err.retryAfterMs, fatal: true } })
     this.close()
   }
 

@@ -90,6 +90,8 @@ export class RoomService implements Startable {
   private readonly recent: BoundedSet<string>
   private started = false
   private readonly onMessage: (evt: CustomEvent<Message>) => void
+  /** told of every event another node sent this node live (gossip, or handed over by its ingress node), not of backfills */
+  onReceived?: (room: string, origin: string, hlc: bigint) => void
 
   constructor (init: RoomsInit, components: RoomsComponents) {
     this.init = { stamps: DEFAULT_STAMP_RULE, recentIds: 10_000, ...init }
@@ -206,6 +208,7 @@ export class RoomService implements Startable {
       return false
     }
     this.stored.set(idHex, e.hlc)
+    this.onReceived?.(e.room, e.origin, e.hlc)
     this.c.metrics.messagesIn.inc({ source: 'mesh', kind: 'room' })
     this.c.metrics.deliveryLatency.observe(Math.max(0, this.c.clock.now() - Number(hlcPhysical(e.hlc))) / 1000)
     this.fanOut(e.room, { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin }, 'room')
@@ -242,6 +245,16 @@ export class RoomService implements Startable {
     // stored with this node's publish, a backfill, or an ingest: wait for the commit when there is one
     await (this.commits.get(idHex) ?? Promise.resolve(true)).catch(() => false)
     return true
+  }
+
+  /**
+   * Commit what waits for the group commit, now. A join reads its replay from
+   * the store, and an event is given to the room's members before its commit:
+   * one handed out just before a session became a member, and not committed
+   * yet when that session's replay is read, would reach it neither way.
+   */
+  commitPending (): void {
+    this.c.writer.flush()
   }
 
   /**
