@@ -104,11 +104,13 @@ describe('user directory across the mesh', () => {
     await carol.close()
     await waitFor(() => statusOf() === 'offline', { timeoutMs: DEADLINE, what: 'pushed: offline' })
     // in that order (a loaded machine may add a blip: a node briefly taken for down takes its devices
-    // with it until it is back, exactly as presence does)
+    // with it until it is back, exactly as presence does, and while the watcher takes a node for down
+    // the owners it computes, and so its first answer, may differ for a moment)
     const statuses = seen.map(e => e.devices.map(r => r.status).join(',') || 'offline')
-    expect(statuses[0]).toBe('online')
+    const online = statuses.indexOf('online')
+    expect(online, `online among ${statuses.join(' ')}`).toBeGreaterThanOrEqual(0)
+    expect(statuses.indexOf('away', online), `away after online among ${statuses.join(' ')}`).toBeGreaterThan(online)
     expect(statuses.at(-1)).toBe('offline')
-    expect(statuses.indexOf('away'), `away among ${statuses.join(' ')}`).toBeGreaterThan(0)
     // and nothing was pulled: the owners pushed (the watcher is not an owner, so its own table is empty)
     expect(watcher.directory.table.lookup(carol.userId)).toEqual([])
   })
