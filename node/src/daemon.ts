@@ -205,7 +205,7 @@ export class MeshchatNode {
 
     this.sync = new SyncService({ timeoutMs: t.requestTimeoutMs }, {
       ...base('sync'),
-      presence: () => this.presence.local.fullState()
+      presence: () => this.presence.fullState()
     })
     this.presence = new PresenceService(t, {
       ...base('presence'),
@@ -219,18 +219,13 @@ export class MeshchatNode {
         meshAddrs: this.meshAddrs(),
         httpUrl: this.http?.url
       }),
-      pullFull: async node => this.sync.pullPresence(node),
-      // who is in a room is followed where the room is carried
-      carried: () => this.rooms.subscribed()
+      pullFull: async node => this.sync.pullPresence(node)
     })
     this.rooms = new RoomService({ maxEventBytes: cfg.maxEventBytes, stamps: cfg.stamps }, {
       ...base('rooms'),
       writer: new GroupCommit(this.store),
       deliver,
-      onSubscribe: room => {
-        this.archive.onSubscribe(room)
-        this.presence.carry(room)
-      },
+      onSubscribe: room => { this.archive.onSubscribe(room) },
       replicate: async (room, event) => this.archive.replicate(room, event)
     })
     this.archive = new ArchiveService({

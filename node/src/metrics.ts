@@ -21,6 +21,9 @@ export interface GaugeSources {
   ready: () => number
 }
 
+/** the parts of presence work meshchat_presence_cpu_seconds_total counts */
+export type PresencePart = 'gossip' | 'heartbeat' | 'local' | 'rooms' | 'directory'
+
 export class NodeMetrics {
   readonly registry = new Registry()
   private sources?: GaugeSources
@@ -104,7 +107,41 @@ export class NodeMetrics {
   readonly presenceNodes = this.gauge('meshchat_presence_nodes_up', 'nodes presence considers up', 'presenceNodes')
   readonly presenceBytes = new Counter({
     name: 'meshchat_presence_bytes_total',
-    help: 'presence payload bytes between nodes (the presence topic and room presence), by direction',
+    help: 'presence payload bytes between nodes (the presence topic, room presence and the user directory), by direction',
+    labelNames: ['direction'] as const,
+    registers: [this.registry]
+  })
+
+  readonly presenceCpu = new Counter({
+    name: 'meshchat_presence_cpu_seconds_total',
+    help: 'main-thread CPU spent in presence and user directory code (gossip validation and handling, heartbeats and failure checks, local changes, room presence pushes and pulls, directory requests), by part; the transport below it (noise, yamux, gossipsub) is not included',
+    labelNames: ['part'] as const,
+    registers: [this.registry]
+  })
+
+  #cpuDepth = 0
+
+  /**
+   * Run `fn` and add the main thread's CPU time over it to meshchat_presence_cpu_seconds_total. For
+   * synchronous work (an async function counts up to its first await); sections inside a measured
+   * one count once, in the outer part.
+   */
+  presenceWork<T> (part: PresencePart, fn: () => T): T {
+    if (this.#cpuDepth > 0) return fn()
+    this.#cpuDepth++
+    const t0 = process.threadCpuUsage()
+    try {
+      return fn()
+    } finally {
+      this.#cpuDepth--
+      const d = process.threadCpuUsage(t0)
+      this.presenceCpu.inc({ part }, (d.user + d.system) / 1e6)
+    }
+  }
+
+  readonly directoryBytes = new Counter({
+    name: 'meshchat_directory_bytes_total',
+    help: 'user directory payload bytes between nodes (registrations, lookups, watches and their pushes; part of meshchat_presence_bytes_total), by direction',
     labelNames: ['direction'] as const,
     registers: [this.registry]
   })

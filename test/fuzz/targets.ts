@@ -937,7 +937,9 @@ function presenceSpecArb (ctx: FuzzContext): fc.Arbitrary<PresenceSpec> {
           meshAddrs: listArb(addrArb(some, other), 16, 3),
           httpUrl: fc.oneof({ weight: 3, arbitrary: fc.constantFrom('', 'http://127.0.0.1:8080', 'https://example.org') }, { weight: 1, arbitrary: fc.constantFrom('ftp://x', 'http://', 'http://[::1', 'x'.repeat(600)) }, { weight: 1, arbitrary: strArb }),
           beat: counterArb,
-          time: u64Arb
+          time: u64Arb,
+          metaVersion: u32Arb,
+          addrsOmitted: fc.boolean()
         }).map(heartbeat => ({ heartbeat }))
       },
       { weight: 1, arbitrary: counterArb.map(incarnation => ({ goodbye: { incarnation } })) },
@@ -1024,6 +1026,7 @@ function checkOpenedPresence (ctx: FuzzContext, p: OpenedPresence, s: PresenceSp
     const m = p.heartbeat.meta
     if (m.gatewayAddrs.length > 16 || m.meshAddrs.length > 16) fail('too many addresses')
     for (const a of m.meshAddrs) if (a.includes('/p2p/') && !a.includes(node)) fail(`mesh address names another peer: ${a}`)
+    if (p.heartbeat.addrsOmitted === true && (m.gatewayAddrs.length > 0 || m.meshAddrs.length > 0 || m.httpUrl !== undefined)) fail('a heartbeat that omits its addresses opened with some')
   } else {
     safe(p.incarnation, 'incarnation')
   }
@@ -1096,7 +1099,15 @@ export async function fuzzPresenceFull (ctx: FuzzContext, o: FuzzOptions): Promi
             node: fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...nodeIds) }, { weight: 1, arbitrary: fc.constantFrom(...ctx.userVariants) }, { weight: 1, arbitrary: strArb }),
             incarnation: counterArb,
             seq: counterArb,
-            entries: fc.array(entryArb(ctx), { maxLength: 6 })
+            entries: fc.array(entryArb(ctx), { maxLength: 6 }),
+            // the node's load and addresses, hostile ones included (a mesh address naming another peer)
+            meta: fc.option(fc.record({
+              load: mostly(fc.record({ clients: u32Arb, rooms: u32Arb, maxClients: u32Arb }), 5),
+              gatewayAddrs: listArb(addrArb(nodeIds[0]!, nodeIds[1]!), 16, 3),
+              meshAddrs: listArb(addrArb(nodeIds[0]!, nodeIds[1]!), 16, 3),
+              httpUrl: fc.constantFrom('', 'http://127.0.0.1:8080', 'ftp://x', 'http://[::1'),
+              version: u32Arb
+            }), { nil: undefined })
           }),
           mutations: sometimes(mutationsArb, 4)
         })
@@ -1135,6 +1146,8 @@ export async function fuzzPresenceFull (ctx: FuzzContext, o: FuzzOptions): Promi
       peerIdFromString(state.node)
     }
     for (const e of state.entries) checkEntry(e)
+    for (const a of state.meta?.meshAddrs ?? []) if (a.includes('/p2p/') && !a.includes(state.node)) fail(`a full state's mesh address names another peer: ${a}`)
+    if ((state.meta?.gatewayAddrs.length ?? 0) > 16 || (state.meta?.meshAddrs.length ?? 0) > 16) fail('too many addresses in a full state')
     try {
       replica.applyFull(state, now)
       replica.expire(now, 60)

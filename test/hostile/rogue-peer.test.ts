@@ -39,6 +39,8 @@ function heartbeat (node: string, extra: Partial<PresenceMessage['heartbeat'] & 
       httpUrl: '',
       beat: BigInt(Math.floor(Math.random() * 1e9)),
       time: BigInt(Date.now()),
+      metaVersion: 0,
+      addrsOmitted: false,
       ...extra
     }
   }

@@ -216,7 +216,7 @@ describe('user directory across the mesh', () => {
     let beat = 0n
     const beating = setInterval(() => {
       beat++
-      void r.signedPresence({ heartbeat: { node: r.id, incarnation: 1n, seq: 0n, load: { clients: 0, rooms: 0, maxClients: 10 }, gatewayAddrs: [], meshAddrs: [], httpUrl: '', beat, time: BigInt(Date.now()) } })
+      void r.signedPresence({ heartbeat: { node: r.id, incarnation: 1n, seq: 0n, load: { clients: 0, rooms: 0, maxClients: 10 }, gatewayAddrs: [], meshAddrs: [], httpUrl: '', beat, time: BigInt(Date.now()), metaVersion: 0, addrsOmitted: false } })
         .then(async msg => r.publish(PRESENCE_TOPIC, msg)).catch(() => {})
     }, 200)
     try {

@@ -13,7 +13,7 @@ describe('room-scoped presence', () => {
   let mesh: TestMesh | undefined
   afterEach(async () => { await mesh?.stop(); mesh = undefined })
 
-  it('only the nodes carrying a room hold its members; global presence holds no users; a user is found through the directory', async () => {
+  it('only the nodes hosting a room\'s members hold them (not its archive replicas); global presence holds no users; a user is found through the directory', async () => {
     mesh = await startMesh(4, { timings: DEFAULT_TIMINGS })
     await mesh.converged(4)
     const [a, b, c, d] = mesh.nodes
@@ -28,13 +28,22 @@ describe('room-scoped presence', () => {
       await waitFor(() => n.presence.roomHosts('den').join() === a!.nodeId, { what: `${n.nodeId.slice(-6)} to know den's host` })
       expect(n.archive.owners('den'), 'owners agree').toEqual(owners)
     }
+    expect(owners.length, 'den is kept on a and one more node').toBe(2)
+    await waitFor(() => a!.presence.roster('den').length === 2, { what: 'a (the host) to hold den\'s members' })
+    await waitFor(() => mesh!.nodes.filter(n => n.rooms.isSubscribed('den')).length === 2, { what: 'the other archive replica to carry den' })
     for (const n of mesh.nodes) {
-      const carries = owners.includes(n.nodeId)
-      if (carries) await waitFor(() => n.presence.roster('den').length === 2, { what: `${n.nodeId.slice(-6)} (carrier) to hold den's members` })
-      expect(n.presence.roomPresence.stats().devices, `${n.nodeId.slice(-6)} holds members only of rooms it carries`).toBe(carries ? 2 : 0)
+      const hosts = n === a
+      // the other archive replica stores den's history and has no member of it: it follows nobody in it
+      expect(n.presence.roomPresence.stats().devices, `${n.nodeId.slice(-6)} holds members only of rooms it hosts devices in`).toBe(hosts ? 2 : 0)
+      if (!hosts) expect(n.presence.roster('den'), `${n.nodeId.slice(-6)} shows no den roster`).toEqual([])
       // the global replica holds nodes and hosted rooms, never a user
       expect(n.presence.replica.stats().devices, 'no user entries in global presence').toBe(0)
     }
+    // a member joining on a node that followed nobody in den gets a snapshot with the members already there
+    const cal = await mesh.client(c!, 'cal')
+    await cal.join('den')
+    expect(cal.roster('den').map(m => m.userId).sort(), 'the first roster holds ann and amy').toEqual([ann.userId, amy.userId, cal.userId].sort())
+    await cal.close()
     // a user on d, in no room, watched from b: answered by the directory, then followed as it changes
     const dan = await mesh.client(d!, 'dan')
     const watcher = await mesh.client(b!, 'watcher')

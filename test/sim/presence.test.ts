@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { DEFAULT_TIMINGS } from '../../node/src/config.js'
+import { PRESENCE_TOPIC } from '../../client/src/protocol/ids.js'
 import { PresenceMessage } from '../../client/src/protocol/pb/mesh.js'
+import { openPresence } from '../../node/src/mesh/presence-wire.js'
 import { startMesh, waitFor } from '../helpers/mesh.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
@@ -137,10 +139,11 @@ describe('presence across the mesh', () => {
       for (const c of [...clients.slice(1), late]) want[c.userId] = [c.nodeId ?? '']
       return want
     }
-    // every node that carries the room shows exactly its members; one that stopped carrying it (its
-    // last member left and it is no archive replica of the room) holds nobody
+    // every node hosting members of the room shows exactly its members; one that hosts none (its last
+    // member left, or it only keeps the room's history) holds nobody
     const want = (): string => JSON.stringify(Object.fromEntries(Object.entries(expected()).sort()))
-    const settled = (n: MeshchatNode): boolean => n.rooms.isSubscribed('square')
+    const hosts = (n: MeshchatNode): boolean => n.presence.localRooms.rooms().includes('square')
+    const settled = (n: MeshchatNode): boolean => hosts(n)
       ? JSON.stringify(rosterOn(n, 'square')) === want()
       : n.presence.roster('square').length === 0
     // a generous deadline for a loaded machine: the time it took is printed, its bound is the benchmark's
@@ -149,11 +152,11 @@ describe('presence across the mesh', () => {
     }
     console.log(`presence converged on every node ${Date.now() - healedAt} ms after the heal`)
     // statuses and names too (a change made while split travels with the room after the heal)
-    const carriers = (): MeshchatNode[] => nodes.filter(n => n.rooms.isSubscribed('square'))
+    const carriers = (): MeshchatNode[] => nodes.filter(hosts)
     await waitFor(() => carriers().every(settled) && new Set(carriers().map(n => JSON.stringify(n.presence.replica.roomRoster('square')))).size === 1, {
       timeoutMs: 20_000, what: 'every node carrying the room to hold the identical roster (names, statuses, nodes)'
     })
-    expect(carriers().length, 'the room is carried by its members\' nodes').toBeGreaterThanOrEqual(3)
+    expect(carriers().length, 'the room is followed on its members\' nodes').toBeGreaterThanOrEqual(3)
     const away = carriers()[0]!.presence.replica.roomRoster('square').find(m => m.userId === clients[3]!.userId)
     expect(away?.status).toBe('away')
     // and clients see it too: a client on the left sees the user who joined on the right
@@ -182,6 +185,35 @@ describe('presence across the mesh', () => {
     await waitFor(() => viewer.roster('atrium').length === users.length + 1, { what: 'the viewer\'s snapshot' })
     const names = viewer.roster('atrium').map(m => m.name).sort()
     expect(names).toEqual([...users.map((_, i) => `u${Math.floor(i / 3)}-${i % 3}`), 'viewer'].sort())
+  })
+
+  it('heartbeats leave the addresses out once they are known; a node that joins later pulls them', async () => {
+    mesh = await startMesh(2, { timings: DEFAULT_TIMINGS })
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes
+    // past the first heartbeats of each incarnation, which carry the addresses
+    await new Promise(resolve => setTimeout(resolve, 5 * H))
+    const late = await mesh.addNode({ timings: DEFAULT_TIMINGS })
+    const beats: Array<{ node: string, omitted: boolean }> = []
+    late.mesh.services.pubsub.addEventListener('message', e => {
+      if (e.detail.topic !== PRESENCE_TOPIC) return
+      const opened = openPresence(e.detail.data)
+      if (opened.kind === 'heartbeat') beats.push({ node: opened.heartbeat.node, omitted: opened.heartbeat.addrsOmitted === true })
+    })
+    await mesh.converged(3)
+    for (const n of [a!, b!]) {
+      // the late node never saw these addresses on a heartbeat: they came with the full state it pulled
+      await waitFor(() => late.presence.replica.nodes().find(v => v.id === n.nodeId)?.meta?.gatewayAddrs.join() === n.gatewayAddrs().join(), {
+        timeoutMs: 20_000, what: `the late node to hold ${n.nodeId.slice(-6)}'s addresses`
+      })
+      expect(late.presence.replica.nodes().find(v => v.id === n.nodeId)?.meta?.meshAddrs.length).toBeGreaterThan(0)
+    }
+    await waitFor(() => beats.filter(x => x.node === a!.nodeId).length >= 2, { what: 'heartbeats of a on the late node' })
+    expect(beats.filter(x => x.node === a!.nodeId).every(x => x.omitted), 'a\'s heartbeats leave its addresses out').toBe(true)
+    // and the others learn the late node's addresses from its first heartbeats
+    for (const n of [a!, b!]) {
+      await waitFor(() => n.presence.replica.nodes().find(v => v.id === late.nodeId)?.meta?.gatewayAddrs.join() === late.gatewayAddrs().join(), { what: `${n.nodeId.slice(-6)} to hold the late node's addresses` })
+    }
   })
 
   it('status changes and several devices of one user: online while any device is attached', async () => {
@@ -251,7 +283,7 @@ describe('presence across the mesh', () => {
     const sizes: number[] = []
     const sample = async (): Promise<number> => {
       const hb = a!.presence.local.heartbeat({ load: { clients: a!.registry.size, rooms: 1, maxClients: 10000 }, gatewayAddrs: a!.gatewayAddrs(), meshAddrs: a!.meshAddrs() })
-      return PresenceMessage.encode({ heartbeat: { node: hb.node, incarnation: BigInt(hb.incarnation), seq: BigInt(hb.seq), gatewayAddrs: hb.meta.gatewayAddrs, meshAddrs: hb.meta.meshAddrs, load: hb.meta.load, httpUrl: '', beat: 1n, time: BigInt(Date.now()) } }).byteLength
+      return PresenceMessage.encode({ heartbeat: { node: hb.node, incarnation: BigInt(hb.incarnation), seq: BigInt(hb.seq), gatewayAddrs: hb.meta.gatewayAddrs, meshAddrs: hb.meta.meshAddrs, load: hb.meta.load, httpUrl: '', beat: 1n, time: BigInt(Date.now()), metaVersion: hb.meta.version ?? 0, addrsOmitted: false } }).byteLength
     }
     sizes.push(await sample())
     for (let i = 0; i < 50; i++) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { LocalPresence, PresenceReplica, type NodeMeta, type PresenceEntry } from '../../node/src/state/presence.js'
+import { LocalPresence, PresenceReplica, metaVersion, type NodeMeta, type PresenceEntry } from '../../node/src/state/presence.js'
 
 const meta: NodeMeta = { load: { clients: 1, rooms: 1, maxClients: 100 }, gatewayAddrs: ['/ip4/127.0.0.1/tcp/1/ws'], meshAddrs: [] }
 
@@ -155,6 +155,39 @@ describe('PresenceReplica', () => {
     expect(replica.heartbeat({ node: 'n1', incarnation: 1, seq: 4, meta }, 6).needsSync).toEqual(['n1'])
     expect(replica.heartbeat({ node: 'n1', incarnation: 1, seq: 5, meta }, 7).needsSync).toEqual([])
     expect(replica.nodes()).toEqual([{ id: 'n1', incarnation: 1, seq: 0, up: true, left: false, meta, lastHeard: 7 }])
+  })
+
+  it('keeps the addresses when a heartbeat leaves out the version it holds, and pulls when it does not hold it', () => {
+    const replica = new PresenceReplica('self')
+    const v1 = { ...meta, version: metaVersion(meta) }
+    const slim = (version: number, clients: number): NodeMeta => ({ load: { clients, rooms: 1, maxClients: 100 }, gatewayAddrs: [], meshAddrs: [], version })
+    // a receiver that has never seen the addresses: it pulls the full state, which carries them
+    expect(replica.heartbeat({ node: 'n1', incarnation: 1, seq: 0, meta: slim(v1.version, 1), addrsOmitted: true, beat: 1 }, 5).needsSync).toEqual(['n1'])
+    expect(replica.nodes()[0]?.meta).toBeUndefined()
+    expect(replica.applyFull({ node: 'n1', incarnation: 1, seq: 0, entries: [], meta: v1 }, 6).needsSync).toEqual([])
+    expect(replica.nodes()[0]?.meta).toEqual(v1)
+    // the same version: addresses kept, the load taken, nothing to pull
+    expect(replica.heartbeat({ node: 'n1', incarnation: 1, seq: 0, meta: slim(v1.version, 7), addrsOmitted: true, beat: 2 }, 7).needsSync).toEqual([])
+    expect(replica.nodes()[0]?.meta).toEqual({ ...v1, load: { clients: 7, rooms: 1, maxClients: 100 } })
+    // another version: the old addresses stay until the pull brings the new ones
+    const moved: NodeMeta = { ...meta, gatewayAddrs: ['/ip4/127.0.0.1/tcp/2/ws'] }
+    const v2 = metaVersion(moved)
+    expect(v2).not.toBe(v1.version)
+    expect(replica.heartbeat({ node: 'n1', incarnation: 1, seq: 0, meta: slim(v2, 8), addrsOmitted: true, beat: 3 }, 8).needsSync).toEqual(['n1'])
+    expect(replica.nodes()[0]?.meta?.gatewayAddrs).toEqual(v1.gatewayAddrs)
+    // a heartbeat with the addresses in it sets them outright
+    replica.heartbeat({ node: 'n1', incarnation: 1, seq: 0, meta: { ...moved, version: v2 }, beat: 4 }, 9)
+    expect(replica.nodes()[0]?.meta).toEqual({ ...moved, version: v2 })
+  })
+
+  it('gives the addresses a version that changes with any of them and never is 0', () => {
+    const v = metaVersion(meta)
+    expect(v).toBe(metaVersion({ ...meta, gatewayAddrs: [...meta.gatewayAddrs] }))
+    expect(metaVersion({ ...meta, httpUrl: 'http://127.0.0.1:8080' })).not.toBe(v)
+    expect(metaVersion({ ...meta, meshAddrs: ['/ip4/127.0.0.1/tcp/9'] })).not.toBe(v)
+    // an address moved from one list to the other is a change too
+    expect(metaVersion({ ...meta, gatewayAddrs: [], meshAddrs: meta.gatewayAddrs })).not.toBe(v)
+    expect(v).toBeGreaterThan(0)
   })
 
   it('takes down a silent node, keeps a tombstone, and never expires itself', () => {

@@ -68,15 +68,18 @@ function userToWire (userId: string, p: PresenceUser | undefined | null): UserPr
     : { userId, online: true, name: p.name, status: p.status, nodes: p.nodes }
 }
 
-/**
- * The node as its sessions see it: admission and placement, rooms, sends, history,
- * presence subscriptions and DMs, with the per-user limits applied in one place.
- */
+/** how long a join waits for the first roster of a room new to this node before sending what it has */
+const FIRST_ROSTER_WAIT_MS = 1000
+
 /** the first penalty of a user whose session was closed for abuse, its ceiling, and how long strikes are remembered */
 const PENALTY_BASE_MS = 1000
 const PENALTY_MAX_MS = 60_000
 const PENALTY_MEMORY_MS = 10 * 60_000
 
+/**
+ * The node as its sessions see it: admission and placement, rooms, sends, history,
+ * presence subscriptions and DMs, with the per-user limits applied in one place.
+ */
 export class Hub implements SessionHost {
   /** users whose sessions were closed for abuse lately (bounded: the oldest are forgotten first) */
   private readonly penalties = new BoundedMap<string, { at: number, strikes: number, until: number }>(10_000)
@@ -265,7 +268,11 @@ export class Hub implements SessionHost {
     try {
       this.c.registry.join(session, room)
       this.c.rooms.want(room, 'local', true)
+      // a member here: this node follows who is in the room; the snapshot waits (a little) for the
+      // first pulls from the room's other hosts, so it holds the members already there
+      const following = this.c.presence.carry(room)
       this.c.presence.put(this.entry(session))
+      await Promise.race([following, new Promise<void>(resolve => { setTimeout(resolve, FIRST_ROSTER_WAIT_MS).unref?.() })])
       session.send({ req: 0, roster: { room, members: this.c.presence.roster(room).map(memberToWire) } })
       await this.c.history.ready(room)
       // every event handed to the room's members before this session was one is in the store from here on

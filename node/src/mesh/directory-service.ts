@@ -33,6 +33,7 @@ import { Debounced } from '../supervisor.js'
 import type { Supervisor } from '../supervisor.js'
 import type { Clock } from '../components.js'
 import type { Libp2p, Logger, PeerId, Startable } from '@libp2p/interface'
+import type { NodeMetrics } from '../metrics.js'
 
 export const DIRECTORY_PROTOCOL = '/meshchat/dir/1.0.0'
 
@@ -98,6 +99,8 @@ export interface DirectoryComponents {
   clock: Clock
   log: Logger
   supervisor: Supervisor
+  /** directory bytes are counted as presence bytes too */
+  metrics?: Pick<NodeMetrics, 'presenceBytes' | 'directoryBytes' | 'presenceWork'>
 }
 
 /** A watched user's devices as this node now sees them (empty: offline). */
@@ -166,11 +169,11 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
     this.channels = new ChannelPool(components.mesh, DIRECTORY_PROTOCOL, { req: DirRequest, res: DirResponse }, { timeoutMs: init.requestTimeoutMs, maxBytes: 64 << 20 })
     this.limiter = new KeyedRateLimiter({ ratePerSec: this.init.lookupsPerSec, burst: this.init.lookupBurst, maxKeys: 10_000 })
     const sup = components.supervisor
-    this.flusher = new Debounced(sup, 'directory:flush', this.init.batchMs, () => { this.flush() })
+    this.flusher = new Debounced(sup, 'directory:flush', this.init.batchMs, () => { this.work(() => { this.flush() }) })
     this.rebalancer = new Debounced(sup, 'directory:rebalance', init.rebalanceDelayMs, async () => this.rebalance())
     // missed changes are repaired with a full registration, once the owner can be reached
     this.retrier = new Debounced(sup, 'directory:retry', init.rebalanceDelayMs, () => { this.retryBehind() })
-    this.onPresence = components.supervisor.wrap('directory:presence', (evt: CustomEvent<PresenceChange>) => { this.presenceChanged(evt.detail) })
+    this.onPresence = components.supervisor.wrap('directory:presence', (evt: CustomEvent<PresenceChange>) => { this.work(() => { this.presenceChanged(evt.detail) }) })
   }
 
   async start (): Promise<void> {
@@ -180,7 +183,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
     // devices already attached (none on a fresh start, but a restarted service must not miss them)
     for (const e of this.c.presence.local.entries()) this.local.put(toDevice(e))
     this.lastLive = this.liveWithIncarnations()
-    await serve(this.c.mesh, DIRECTORY_PROTOCOL, { req: DirRequest, res: DirResponse }, async (req, from) => this.answer(req, from), {
+    await serve(this.c.mesh, DIRECTORY_PROTOCOL, { req: DirRequest, res: DirResponse }, async (req, from) => this.work(async () => this.answer(req, from)), {
       maxBytes: 64 << 20,
       timeoutMs: this.init.requestTimeoutMs,
       log: this.c.log
@@ -211,8 +214,10 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
   async lookup (userId: string): Promise<DirectoryRecord[]> {
     validateUserId(userId)
     let last: unknown = new UnavailableError('no owner of the user is up')
-    for (const owner of this.owners(userId)) {
-      if (owner === this.c.nodeId) return this.table.lookup(userId)
+    const owners = this.owners(userId)
+    // an owner answers from its own table
+    if (owners.includes(this.c.nodeId)) return this.table.lookup(userId)
+    for (const owner of owners) {
       try {
         const res = await this.call(owner, { lookup: { users: [userId] } })
         const answer = res.users?.users.find(u => u.user === userId)
@@ -308,12 +313,13 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
   /** answer one decoded request from `from` (what the stream handler calls; public for tests and fuzzing) */
   async answer (req: DirRequest, from: PeerId): Promise<Partial<DirResponse>> {
     const peer = from.toString()
+    this.count('in', DirRequest.encode(req).byteLength)
     try {
       if (req.register != null) {
         // a keyed peer that is not a live node here writes nothing (nor does a node presence shows down:
         // its late registrations would bring back what went down with it); it is asked once it is up
         if (!this.live().includes(peer)) throw new NotEntitledError(`node ${peer} is not up here`)
-        const change = this.table.register(this.ownedOnly(registrationFromWire(req.register)), peer)
+        const change = this.table.register(this.ownedOnly(registrationFromWire(req.register, peer)), peer)
         this.notify(change)
         return { ok: { count: req.register.put.length + req.register.del.length } }
       }
@@ -420,7 +426,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
       const res = await this.call(node, { sessions: { live, before } })
       if (res.sessions == null) throw new BadFrameError('a sessions pull answered without sessions')
       if (!this.started) return
-      this.notify(this.table.register(this.ownedOnly(registrationFromWire(res.sessions)), node))
+      this.notify(this.table.register(this.ownedOnly(registrationFromWire(res.sessions, node)), node))
     })().catch(err => {
       // asked again when it next comes up, or on the next membership change
       if (before.length === 0 && this.pulled.get(node) === incarnation) this.pulled.delete(node)
@@ -589,8 +595,24 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
     this.safeDispatchEvent('user', { detail: { userId, devices: next } })
   }
 
+  /** directory work is presence work (meshchat_presence_cpu_seconds_total) */
+  private work<T> (fn: () => T): T {
+    const m = this.c.metrics
+    return m == null ? fn() : m.presenceWork('directory', fn)
+  }
+
+  /** directory payload bytes, counted as presence bytes too */
+  private count (direction: 'in' | 'out', bytes: number): void {
+    const m = this.c.metrics
+    if (m == null) return
+    m.directoryBytes.inc({ direction }, bytes)
+    m.presenceBytes.inc({ direction }, bytes)
+  }
+
   private async call (node: string, req: Partial<DirRequest>): Promise<DirResponse> {
+    if (this.c.metrics != null) this.count('out', DirRequest.encode(req).byteLength)
     const res = await this.channels.call(peerIdFromString(node), req)
+    if (this.c.metrics != null) this.count('in', DirResponse.encode(res).byteLength)
     if (res.error != null) throw errorFromCode(res.error.code, res.error.message, res.error.retryAfterMs)
     return res
   }
@@ -629,17 +651,19 @@ function recordToWire (r: DirectoryRecord): DirDevice {
   return { ...deviceToWire(r), node: r.node, incarnation: BigInt(r.incarnation) }
 }
 
-function registrationFromWire (r: DirRegister): Registration {
+/** a registration from `sender`; one that names no node is the sender's own (the connection authenticates it) */
+function registrationFromWire (r: DirRegister, sender: string): Registration {
   const ops: Registration['ops'] = [
     ...r.del.map(d => ({ op: 'del' as const, userId: validateUserId(d.user), deviceId: checkString(d.device, 'device id') })),
     ...r.put.map(d => ({ op: 'put' as const, device: deviceFromWire(d) }))
   ]
-  return { node: checkString(r.node, 'node id'), incarnation: safeNumber(r.incarnation), version: safeNumber(r.version), ops, full: r.full }
+  return { node: r.node === '' ? sender : checkString(r.node, 'node id'), incarnation: safeNumber(r.incarnation), version: safeNumber(r.version), ops, full: r.full }
 }
 
+/** a registration of this node's own devices: the node id is left out (the receiver knows who sent it) */
 function registrationToWire (r: Registration): DirRegister {
   return {
-    node: r.node,
+    node: '',
     incarnation: BigInt(r.incarnation),
     version: BigInt(r.version),
     put: r.ops.flatMap(op => op.op === 'put' ? [deviceToWire(op.device)] : []),

@@ -13,7 +13,7 @@ import type { StampRule } from '../state/stamps.js'
 import { Debounced } from '../supervisor.js'
 import type { Supervisor } from '../supervisor.js'
 import type { Clock } from '../components.js'
-import { rendezvousOwners } from '../state/rendezvous.js'
+import { directoryOwners } from '../state/directory.js'
 import { DmDeliver, DmResult } from '../../../client/src/protocol/pb/mesh.js'
 import { ChannelPool, serve } from './rpc.js'
 import { storedToWire } from './sync.js'
@@ -71,6 +71,9 @@ export interface DmComponents {
   opener: EventOpener
 }
 
+/** a mailbox owner asks the directory this often, this many times at most, whether the asking node hosts the user */
+const ENTITLEMENT_RETRY_MS = 50
+const ENTITLEMENT_TRIES = 100
 /** DM ids remembered for dedupe: ingress retries and repeated hand-offs within this window are one DM */
 const RECENT_DMS = 20_000
 /** DMs this node handed to devices as mailbox deliveries, awaiting the device's ack (user/id) */
@@ -186,7 +189,9 @@ export class DmService implements Startable, MailboxHandler {
 
   /** the user's mailbox owners over the nodes presence considers up */
   owners (user: string): string[] {
-    return rendezvousOwners(user, this.c.presence.replica.liveNodes(), this.init.replicas)
+    // the user's directory owners: a mailbox owner asked by the user's node finds the user's devices
+    // in its own directory table, without asking anyone
+    return directoryOwners(user, this.c.presence.replica.liveNodes(), this.init.replicas)
   }
 
   /**
@@ -441,7 +446,18 @@ export class DmService implements Startable, MailboxHandler {
    * answer waits a moment for presence to catch up.
    */
   private async entitled (user: string, node: string): Promise<boolean> {
-    return this.waitFor(() => this.owners(user).includes(node) || this.c.presence.userNodes(user).includes(node))
+    if (this.owners(user).includes(node)) return true
+    // asked of the directory without following the user: a mailbox owner has no use for the user's
+    // later changes. The user's registration may still be on its way: ask again a few times.
+    const deadline = this.c.clock.now() + this.init.entitlementWaitMs
+    for (let tries = 0; this.started; tries++) {
+      if (await this.c.presence.hostsUser(user, node).catch(() => false)) return true
+      if (this.owners(user).includes(node)) return true
+      const left = deadline - this.c.clock.now()
+      if (left <= 0 || tries >= ENTITLEMENT_TRIES) return false
+      await new Promise<void>(resolve => setTimeout(resolve, Math.min(left, ENTITLEMENT_RETRY_MS)))
+    }
+    return false
   }
 
   /** true once `ok()` holds, waiting up to entitlementWaitMs for presence changes; false if it never does */

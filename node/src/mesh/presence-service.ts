@@ -3,7 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { PRESENCE_TOPIC, roomTopic } from '../../../client/src/protocol/ids.js'
 import { BadFrameError, InvalidQueryError, NotEntitledError, RateLimitedError, asMeshchatError, errorFromCode } from '../../../client/src/protocol/errors.js'
 import { RoomPresenceRequest, RoomPresenceResponse } from '../../../client/src/protocol/pb/room-presence.js'
-import { LocalPresence, PresenceReplica } from '../state/presence.js'
+import { LocalPresence, PresenceReplica, metaVersion } from '../state/presence.js'
 import { LocalRoomPresence, RoomPresence } from '../state/room-presence.js'
 import { KeyedRateLimiter } from '../state/rate-limiter.js'
 import {
@@ -24,6 +24,8 @@ export interface UserLocator {
   locate: (userId: string) => Promise<LocatedDevice[]>
   /** the devices of a user already followed; undefined when not known yet */
   known: (userId: string) => LocatedDevice[] | undefined
+  /** the user's devices from one of its owners, once, without following the user */
+  lookup?: (userId: string) => Promise<LocatedDevice[]>
   addEventListener: (type: 'user', listener: (evt: CustomEvent<{ userId: string, devices: LocatedDevice[] }>) => void) => void
   removeEventListener: (type: 'user', listener: (evt: CustomEvent<{ userId: string, devices: LocatedDevice[] }>) => void) => void
 }
@@ -66,12 +68,15 @@ export interface PresenceComponents {
   meta: () => NodeMeta
   /** fetch a node's full presence state over /meshchat/sync */
   pullFull: (node: string) => Promise<PresenceFullState>
-  /** rooms this node carries (subscribed to): it follows who is in them; default none besides its own */
-  carried?: () => string[]
 }
 
 /** /meshchat/room-presence/1.0.0: each node's streams of who is in a room, pushed to and pulled by the nodes carrying it */
 export const ROOM_PRESENCE_PROTOCOL = '/meshchat/room-presence/1.0.0'
+
+/** heartbeats that carry the addresses after they change (the first ones of an incarnation included) */
+const ADDR_BEATS = 3
+/** and every this many heartbeats besides */
+const ADDRS_EVERY = 60n
 
 /** rooms one pull may name (the .proto limit) */
 const MAX_PULL_ROOMS = 1000
@@ -124,12 +129,13 @@ function emptyChange (): PresenceChange {
  * set of hosted rooms (room names, no users) in deltas with a per-node
  * sequence number and full-state pulls on a gap.
  *
- * Who is in a room, only where the room is carried: this node's devices are
- * split into one stream per room (`room-presence.ts`), pushed over
- * /meshchat/room-presence to the nodes subscribed to that room, with each
- * changed stream's head pushed again at the next heartbeat so a lost tail
- * shows; a node that starts carrying a room, sees a gap, or sees a host come
- * back pulls the hosts' streams of it. A node declared down or gone takes its
+ * Who is in a room, only on the nodes that host its members: this node's
+ * devices are split into one stream per room (`room-presence.ts`), pushed over
+ * /meshchat/room-presence to the other nodes hosting devices in that room
+ * (global presence names them), with each changed stream's head pushed again
+ * at the next heartbeat so a lost tail shows; a node that starts hosting a
+ * room, sees a gap, or sees a host come back pulls the hosts' streams of it.
+ * An archive replica with no member of the room follows nobody in it. A node declared down or gone takes its
  * devices out of every room at once.
  */
 export class PresenceService extends TypedEventEmitter<PresenceEvents> implements Startable {
@@ -148,6 +154,9 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   private beatTimer?: ReturnType<typeof setInterval>
   private checkTimer?: ReturnType<typeof setInterval>
   private beat = 0n
+  /** the addresses' version last sent, and how many more heartbeats carry them */
+  private addrsVersion = 0
+  private addrBeats = 0
   private readonly pulling = new Set<string>()
   /** nodes whose room streams are being pulled */
   private readonly pullingRooms = new Set<string>()
@@ -158,6 +167,8 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   /** where users in no carried room are found: the user directory */
   private locator?: UserLocator
   private pullTimer?: ReturnType<typeof setTimeout>
+  /** rooms newly followed, with the hosts whose streams are still to come */
+  private readonly firstPulls = new Map<string, { nodes: Set<string>, done: () => void, promise: Promise<void> }>()
   /** rooms whose stream here changed since their head was last pushed */
   private readonly dirty = new Set<string>()
   private readonly channels: ChannelPool<RoomPresenceRequest, RoomPresenceResponse>
@@ -181,13 +192,13 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     this.channels = new ChannelPool(components.mesh, ROOM_PRESENCE_PROTOCOL, { req: RoomPresenceRequest, res: RoomPresenceResponse }, { timeoutMs: timings.requestTimeoutMs, maxBytes: 16 << 20 })
     const sup = components.supervisor
     this.onMessage = sup.wrap('presence:message', (evt: CustomEvent<Message>) => {
-      if (evt.detail.topic === PRESENCE_TOPIC) this.receive(evt.detail)
+      if (evt.detail.topic === PRESENCE_TOPIC) this.c.metrics.presenceWork('gossip', () => { this.receive(evt.detail) })
     })
     this.onDisconnect = sup.wrap('presence:disconnect', (evt: CustomEvent<PeerId>) => {
       // a crash shows up as dropped connections long before three missed heartbeats
       const id = evt.detail.toString()
       if (this.c.mesh.getConnections(evt.detail).length === 0) {
-        this.emitGlobal(this.replica.suspect(id, this.c.clock.now(), this.timings.suspectGraceMs))
+        this.c.metrics.presenceWork('heartbeat', () => { this.emitGlobal(this.replica.suspect(id, this.c.clock.now(), this.timings.suspectGraceMs)) })
       }
     })
   }
@@ -195,25 +206,26 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   async start (): Promise<void> {
     if (this.started) return
     this.started = true
-    await serve(this.c.mesh, ROOM_PRESENCE_PROTOCOL, { req: RoomPresenceRequest, res: RoomPresenceResponse }, async (req, from) => this.answer(req, from.toString()), {
+    await serve(this.c.mesh, ROOM_PRESENCE_PROTOCOL, { req: RoomPresenceRequest, res: RoomPresenceResponse }, async (req, from) => this.c.metrics.presenceWork('rooms', async () => this.answer(req, from.toString())), {
       maxBytes: 16 << 20,
       timeoutMs: this.timings.requestTimeoutMs,
       log: this.c.log
     })
-    this.c.pubsub.topicValidators.set(PRESENCE_TOPIC, presenceValidator({
+    const validate = presenceValidator({
       onValid: (msg, opened) => { this.validated.set(msg, opened) },
       onInvalid: err => {
         this.c.metrics.rejected.inc({ code: 'InvalidPresenceError' })
         this.c.log('rejected presence gossip - %s', err.message)
       }
-    }))
+    })
+    this.c.pubsub.topicValidators.set(PRESENCE_TOPIC, (peer, msg) => this.c.metrics.presenceWork('gossip', () => validate(peer, msg)))
     this.c.pubsub.subscribe(PRESENCE_TOPIC)
     this.c.pubsub.addEventListener('message', this.onMessage)
     this.c.mesh.addEventListener('peer:disconnect', this.onDisconnect)
     const sup = this.c.supervisor
-    this.beatTimer = sup.interval('presence:heartbeat', () => { this.tick() }, this.timings.heartbeatMs)
+    this.beatTimer = sup.interval('presence:heartbeat', () => { this.c.metrics.presenceWork('heartbeat', () => { this.tick() }) }, this.timings.heartbeatMs)
     // failure detection runs four times per heartbeat, so a node is declared down within H/4 of its deadline
-    this.checkTimer = sup.interval('presence:check', () => { this.check(this.c.clock.now()) }, Math.max(10, this.timings.heartbeatMs / 4))
+    this.checkTimer = sup.interval('presence:check', () => { this.c.metrics.presenceWork('heartbeat', () => { this.check(this.c.clock.now()) }) }, Math.max(10, this.timings.heartbeatMs / 4))
     this.tick()
   }
 
@@ -226,6 +238,8 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     clearTimeout(this.flushTimer)
     clearTimeout(this.pullTimer)
     this.pullTimer = undefined
+    for (const f of this.firstPulls.values()) f.done()
+    this.firstPulls.clear()
     this.channels.close()
     await this.c.mesh.unhandle(ROOM_PRESENCE_PROTOCOL).catch(() => {})
     if (opts.goodbye === true) {
@@ -305,6 +319,12 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     return fromRooms === undefined ? undefined : { ...fromRooms, rooms: [] }
   }
 
+  /** this node's full presence state with its load and addresses, as a pull is answered */
+  fullState (): PresenceFullState {
+    const meta = this.c.meta()
+    return { ...this.local.fullState(), meta: { ...meta, version: metaVersion(meta) } }
+  }
+
   /** the room's members, for a room this node carries (its own rooms always are) */
   roster (room: string): RosterMember[] {
     return this.roomPresence.roster(room)
@@ -328,6 +348,22 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     return [...nodes].sort()
   }
 
+  /**
+   * Whether `node` hosts a device of `userId`, from what this node knows (the rooms it follows, the
+   * users it follows) or else from one directory lookup, without following the user: for one-off
+   * checks such as a mailbox owner asked by the user's node, where following would bring every later
+   * change of the user here for nothing.
+   */
+  async hostsUser (userId: string, node: string): Promise<boolean> {
+    const known = this.known(userId)
+    if (known?.some(d => d.node === node) === true) return true
+    for (const room of this.roomPresence.rooms()) if (this.roomPresence.member(userId, room)?.nodes.includes(node) === true) return true
+    if (known !== undefined || this.locator?.lookup == null) return false
+    const live = new Map(this.replica.nodes().filter(n => n.up).map(n => [n.id, n.incarnation]))
+    const devices = await this.locator.lookup(userId)
+    return devices.some(d => d.node === node && live.get(d.node) === d.incarnation)
+  }
+
   /** a member as the carried rooms show them: over their devices in those rooms (undefined if in none) */
   roomUser (userId: string): RosterMember | undefined {
     let best: RosterMember | undefined
@@ -342,19 +378,27 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   }
 
   /**
-   * Start following who is in `room` (this node now carries it): pull the streams of the nodes
-   * global presence shows hosting it. Rooms this node stops carrying are dropped at the next
-   * heartbeat.
+   * Start following who is in `room` (this node now hosts a member): pull the streams of the nodes
+   * global presence shows hosting it. Resolves once those first pulls are over, so a joining client's
+   * roster snapshot can hold the members already there. Rooms this node stops hosting are dropped at
+   * the next heartbeat.
    */
-  carry (room: string): void {
-    if (!this.started || this.roomPresence.carries(room)) return
+  async carry (room: string): Promise<void> {
+    if (!this.started) return
+    if (this.roomPresence.carries(room)) return await this.firstPulls.get(room)?.promise
     try {
       this.roomPresence.carry(room)
     } catch (err) {
       this.c.log('not following presence in %s - %s', room, (err as Error).message)
       return
     }
-    for (const node of this.replica.roomHosts(room)) this.schedulePull(node, room)
+    const hosts = this.replica.roomHosts(room).filter(n => n !== this.c.nodeId)
+    if (hosts.length === 0) return
+    let done = (): void => {}
+    const promise = new Promise<void>(resolve => { done = resolve })
+    this.firstPulls.set(room, { nodes: new Set(hosts), done, promise })
+    for (const node of hosts) this.schedulePull(node, room)
+    return await promise
   }
 
   private queue (op: PresenceOp): void {
@@ -376,6 +420,10 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
 
   /** publish the pending ops as one delta now */
   flush (): void {
+    this.c.metrics.presenceWork('local', () => { this.flushNow() })
+  }
+
+  private flushNow (): void {
     clearTimeout(this.flushTimer)
     this.flushTimer = undefined
     const waiting = this.afterFlush.splice(0)
@@ -401,7 +449,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     for (const d of deltas) {
       this.dirty.add(d.room)
       // the rooms this node hosts are carried (subscribed) by it
-      if (!this.roomPresence.carries(d.room)) this.carry(d.room)
+      if (!this.roomPresence.carries(d.room)) void this.carry(d.room)
       this.mergeRooms(change, this.applyRoom(() => this.roomPresence.applyDelta(d)))
     }
     this.pushDeltas(deltas)
@@ -441,20 +489,31 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     const now = this.c.clock.now()
     this.flush()
     const meta = this.c.meta()
-    const hb = this.local.heartbeat(meta)
+    const version = metaVersion(meta)
+    const hb = this.local.heartbeat({ ...meta, version })
     this.emitGlobal(this.replica.heartbeat(hb, now))
     this.beat++
+    // the addresses go out when they are new (the incarnation's first beats, a change) and once a
+    // minute; every other beat carries their version, and a receiver that lacks it pulls them
+    if (version !== this.addrsVersion) {
+      this.addrsVersion = version
+      this.addrBeats = ADDR_BEATS
+    }
+    const withAddrs = this.addrBeats > 0 || this.beat % ADDRS_EVERY === 0n
+    if (this.addrBeats > 0) this.addrBeats--
     this.publish({
       heartbeat: {
         node: hb.node,
         incarnation: BigInt(hb.incarnation),
         seq: BigInt(hb.seq),
         load: meta.load,
-        gatewayAddrs: meta.gatewayAddrs,
-        meshAddrs: meta.meshAddrs,
-        httpUrl: meta.httpUrl ?? '',
+        gatewayAddrs: withAddrs ? meta.gatewayAddrs : [],
+        meshAddrs: withAddrs ? meta.meshAddrs : [],
+        httpUrl: withAddrs ? meta.httpUrl ?? '' : '',
         beat: this.beat,
-        time: BigInt(now)
+        time: BigInt(now),
+        metaVersion: version,
+        addrsOmitted: !withAddrs
       }
     })
     this.check(now)
@@ -465,20 +524,27 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     this.followCarried()
   }
 
-  /** start following rooms newly carried, stop following rooms no longer carried */
+  /**
+   * Follow who is in the rooms this node hosts devices in, and stop following the others. A node
+   * that carries a room only to keep its history (an archive replica with no member here) has no
+   * client to show a roster to, so it follows nobody in it.
+   */
   private followCarried (): void {
-    const carried = new Set([...this.c.carried?.() ?? [], ...this.localRooms.rooms()])
-    for (const room of carried) this.carry(room)
+    const carried = new Set(this.localRooms.rooms())
+    for (const room of carried) void this.carry(room)
     const change = emptyChange()
     for (const room of this.roomPresence.rooms()) {
-      if (!carried.has(room)) this.mergeRooms(change, this.roomPresence.drop(room))
+      if (carried.has(room)) continue
+      this.mergeRooms(change, this.roomPresence.drop(room))
+      this.firstPulls.get(room)?.done()
+      this.firstPulls.delete(room)
     }
     this.emitChange(change)
   }
 
-  /** the nodes (other than this one) subscribed to the room's topic: those carrying it */
+  /** the other nodes that host devices in the room (global presence knows them for every room): they follow who is in it */
   private carriers (room: string): string[] {
-    return this.c.pubsub.getSubscribers(roomTopic(room)).map(p => p.toString()).filter(n => n !== this.c.nodeId)
+    return this.replica.roomHosts(room).filter(n => n !== this.c.nodeId)
   }
 
   /** each carrier of each room gets that room's deltas, in order, in one push */
@@ -600,13 +666,16 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
         const bytes = RoomPresenceResponse.encode(res).byteLength
         this.c.metrics.presenceBytes.inc({ direction: 'in' }, bytes)
         this.c.metrics.roomPresenceBytes.inc({ direction: 'in' }, bytes)
-        const incarnation = incarnationFromWire(res.states.incarnation)
-        const change = emptyChange()
-        for (const st of res.states.rooms) {
-          if (!chunk.includes(st.room)) throw new BadFrameError(`${node} answered with a room not asked for`)
-          this.mergeRooms(change, this.applyRoom(() => this.roomPresence.applyState(roomStateFromWire(st, node, incarnation))))
-        }
-        this.emitChange(change)
+        const states = res.states
+        this.c.metrics.presenceWork('rooms', () => {
+          const incarnation = incarnationFromWire(states.incarnation)
+          const change = emptyChange()
+          for (const st of states.rooms) {
+            if (!chunk.includes(st.room)) throw new BadFrameError(`${node} answered with a room not asked for`)
+            this.mergeRooms(change, this.applyRoom(() => this.roomPresence.applyState(roomStateFromWire(st, node, incarnation))))
+          }
+          this.emitChange(change)
+        })
       }
     })().catch(err => {
       this.c.log('room presence pull from %s failed - %s', node, (err as Error).message)
@@ -616,7 +685,19 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
       }
     }).finally(() => {
       this.pullingRooms.delete(node)
+      // a pull that failed counts as done for whoever waits on a room's first roster: it is retried later
+      this.pulled(node, rooms)
     }))
+  }
+
+  /** `node`'s streams of these rooms came (or the pull is over): a room whose first pulls are all done is followed */
+  private pulled (node: string, rooms: readonly string[]): void {
+    for (const room of rooms) {
+      const f = this.firstPulls.get(room)
+      if (f === undefined || !f.nodes.delete(node) || f.nodes.size > 0) continue
+      this.firstPulls.delete(room)
+      f.done()
+    }
   }
 
   private schedulePullLater (node: string, room: string): void {
@@ -660,7 +741,11 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
       for (const room of this.replica.hostedBy(n.node)) if (this.roomPresence.carries(room)) this.schedulePull(n.node, room)
     }
     for (const h of c.hosts ?? []) {
-      if (h.on && h.node !== this.c.nodeId && this.roomPresence.carries(h.room) && this.roomPresence.devices(h.room, h.node).length === 0) this.schedulePull(h.node, h.room)
+      if (!h.on || h.node === this.c.nodeId || !this.roomPresence.carries(h.room)) continue
+      if (this.roomPresence.devices(h.room, h.node).length === 0) this.schedulePull(h.node, h.room)
+      // a new host of a room this node hosts too gets this node's head at the next heartbeat: a change
+      // made here between its pull and its arrival in global presence shows as a gap there
+      if (this.localRooms.rooms().includes(h.room)) this.dirty.add(h.room)
     }
   }
 

@@ -5,7 +5,7 @@ import { nodeEd25519Verifier } from '../../../client/src/protocol/ed25519-node.j
 import { validateUserId, withDomain } from '../../../client/src/protocol/signing.js'
 import { validateDisplayName, validateRoom } from '../../../client/src/protocol/validate.js'
 import { PresenceMessage, PresenceStatus as WireStatus, SignedPresence } from '../../../client/src/protocol/pb/mesh.js'
-import type { PresenceEntryMsg, PresenceFullMsg } from '../../../client/src/protocol/pb/mesh.js'
+import type { NodeMetaMsg, PresenceEntryMsg, PresenceFullMsg } from '../../../client/src/protocol/pb/mesh.js'
 import type { RoomDeltaMsg, RoomDeviceMsg, RoomHeadMsg, RoomStateMsg } from '../../../client/src/protocol/pb/room-presence.js'
 import type { HostOp, NodeMeta, PresenceDelta, PresenceEntry, PresenceFullState, PresenceHeartbeat, PresenceOp, PresenceStatus } from '../state/presence.js'
 import { hostsDevice } from '../state/room-presence.js'
@@ -99,7 +99,26 @@ export function entryToWire (e: PresenceEntry): PresenceEntryMsg {
 }
 
 export function fullToWire (s: PresenceFullState): PresenceFullMsg {
-  return { node: s.node, incarnation: BigInt(s.incarnation), seq: BigInt(s.seq), entries: s.entries.map(entryToWire), hosted: { rooms: s.hosted ?? [] } }
+  const m = s.meta
+  return {
+    node: s.node,
+    incarnation: BigInt(s.incarnation),
+    seq: BigInt(s.seq),
+    entries: s.entries.map(entryToWire),
+    hosted: { rooms: s.hosted ?? [] },
+    ...(m == null ? {} : { meta: { load: m.load, gatewayAddrs: m.gatewayAddrs, meshAddrs: m.meshAddrs, httpUrl: m.httpUrl ?? '', version: m.version ?? 0 } })
+  }
+}
+
+/** a node's load and addresses from a heartbeat or a full state, every field checked */
+function metaFromWire (node: string, m: Omit<NodeMetaMsg, 'load'> & { load?: NodeMetaMsg['load'] }): NodeMeta {
+  return {
+    load: m.load ?? { clients: 0, rooms: 0, maxClients: 0 },
+    gatewayAddrs: checkAddrs(m.gatewayAddrs, 'gateway address', gatewayAddrParser),
+    meshAddrs: checkAddrs(m.meshAddrs, 'mesh address', meshAddrParser(node)),
+    httpUrl: httpUrl(m.httpUrl),
+    ...(m.version === 0 ? {} : { version: m.version })
+  }
 }
 
 function checkRoom (room: string): string {
@@ -119,7 +138,8 @@ export function fullFromWire (m: PresenceFullMsg, expected: string): PresenceFul
     incarnation: safeNumber(m.incarnation, 'incarnation'),
     seq: safeNumber(m.seq, 'seq'),
     entries: m.entries.map(entryFromWire),
-    hosted: (m.hosted?.rooms ?? []).map(checkRoom)
+    hosted: (m.hosted?.rooms ?? []).map(checkRoom),
+    ...(m.meta == null ? {} : { meta: metaFromWire(m.node, m.meta) })
   }
 }
 
@@ -246,15 +266,18 @@ export function openPresence (data: Uint8Array): OpenedPresence {
   }
   if (m.heartbeat != null) {
     const h = m.heartbeat
-    const meta: NodeMeta = {
-      load: h.load ?? { clients: 0, rooms: 0, maxClients: 0 },
-      gatewayAddrs: checkAddrs(h.gatewayAddrs, 'gateway address', gatewayAddrParser),
-      meshAddrs: checkAddrs(h.meshAddrs, 'mesh address', meshAddrParser(node)),
-      httpUrl: httpUrl(h.httpUrl)
-    }
+    if (h.addrsOmitted && (h.gatewayAddrs.length > 0 || h.meshAddrs.length > 0 || h.httpUrl !== '')) fail('a heartbeat that omits its addresses carries some')
+    const meta = metaFromWire(node, { load: h.load, gatewayAddrs: h.gatewayAddrs, meshAddrs: h.meshAddrs, httpUrl: h.httpUrl, version: h.metaVersion })
     return {
       kind: 'heartbeat',
-      heartbeat: { node, incarnation: safeNumber(h.incarnation, 'incarnation'), seq: safeNumber(h.seq, 'seq'), beat: safeNumber(h.beat, 'beat'), meta }
+      heartbeat: {
+        node,
+        incarnation: safeNumber(h.incarnation, 'incarnation'),
+        seq: safeNumber(h.seq, 'seq'),
+        beat: safeNumber(h.beat, 'beat'),
+        meta,
+        ...(h.addrsOmitted ? { addrsOmitted: true } : {})
+      }
     }
   }
   const g = m.goodbye

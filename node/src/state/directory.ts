@@ -127,7 +127,8 @@ export interface DirectoryStats {
  * (user, node) pair, 56 µs per user at 8 nodes (over a second for 20,000 devices). Here each id is
  * hashed once (SHA-256, remembered) and a pair's weight is a 32-bit finaliser mix of the two hashes,
  * 1–4 µs per user at 8 nodes. The spread is as even (a unit test checks it) and every node
- * computes the same owners; the owners differ from the mailbox owners, which nothing relies on.
+ * computes the same owners. Mailboxes use the same owners (mesh/dm.ts), so a mailbox owner checks
+ * that a node asking for a user's mail hosts the user in its own table.
  */
 export function directoryOwners (userId: string, live: readonly string[], k: number): string[] {
   if (k <= 0) return []

@@ -51,6 +51,8 @@ export interface PresenceFullState {
   entries: PresenceEntry[]
   /** rooms the node hosts devices in, sorted */
   hosted?: string[]
+  /** the node's load and addresses (a heartbeat that leaves its addresses out sends a receiver here) */
+  meta?: NodeMeta
 }
 
 /** What a node tells the mesh about itself besides its users. */
@@ -59,6 +61,22 @@ export interface NodeMeta {
   gatewayAddrs: string[]
   meshAddrs: string[]
   httpUrl?: string
+  /** metaVersion() of the addresses */
+  version?: number
+}
+
+/**
+ * A digest of a node's addresses (gateway, mesh, http): heartbeats carry it every time and the
+ * addresses themselves only now and then. FNV-1a over the fields; never 0.
+ */
+export function metaVersion (meta: Pick<NodeMeta, 'gatewayAddrs' | 'meshAddrs' | 'httpUrl'>): number {
+  let h = 0x811c9dc5
+  const text = [...meta.gatewayAddrs, '|', ...meta.meshAddrs, '|', meta.httpUrl ?? ''].join('\n')
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return (h >>> 0) === 0 ? 1 : h >>> 0
 }
 
 /** Periodic proof of life; its `seq` lets a receiver notice that it missed the latest deltas. */
@@ -73,6 +91,8 @@ export interface PresenceHeartbeat {
    * Absent on the node's own heartbeat, which it applies directly.
    */
   beat?: number
+  /** the heartbeat left the addresses out: `meta` holds the load and the addresses' version only */
+  addrsOmitted?: boolean
 }
 
 /** A user in a room's roster: aggregated over the user's devices that are in the room. */
@@ -327,6 +347,7 @@ export class PresenceReplica {
       const hosted = new Set(s.hosted ?? [])
       for (const room of [...st.hosted]) if (!hosted.has(room)) this.#host(tx, st, room, false)
       for (const room of hosted) this.#host(tx, st, room, true)
+      if (s.meta !== undefined) st.meta = s.meta
       st.seq = s.seq
       st.down = false
       st.needsSync = false
@@ -349,7 +370,16 @@ export class PresenceReplica {
         if (hb.beat <= st.beat) return
         st.beat = hb.beat
       }
-      st.meta = hb.meta
+      if (hb.addrsOmitted !== true) {
+        st.meta = hb.meta
+      } else if (st.meta !== undefined && st.meta.version === hb.meta.version) {
+        st.meta = { ...st.meta, load: hb.meta.load }
+      } else {
+        // addresses of a version not held here: keep the old ones (if any) with the new load, and pull
+        // the node's full state, which carries the current ones
+        if (st.meta !== undefined) st.meta = { ...st.meta, load: hb.meta.load }
+        this.#flagSync(tx, st)
+      }
       this.#heard(tx, st, now)
       if (hb.seq > st.seq) this.#flagSync(tx, st)
     })

@@ -214,6 +214,8 @@ export class MeshchatCluster implements Cluster {
         counters.presenceBytesIn = m.sum('meshchat_presence_bytes_total', { direction: 'in' })
         counters.presenceBytesOut = m.sum('meshchat_presence_bytes_total', { direction: 'out' })
         counters.roomPresenceBytesIn = m.sum('meshchat_room_presence_bytes_total', { direction: 'in' })
+        counters.directoryBytesIn = m.sum('meshchat_directory_bytes_total', { direction: 'in' })
+        counters.presenceCpuSec = m.sum('meshchat_presence_cpu_seconds_total')
         counters.meshsubBytesIn = m.sum('libp2p_data_transfer_bytes_total', { protocol: '/meshsub/1.2.0 received' })
         counters.meshsubBytesOut = m.sum('libp2p_data_transfer_bytes_total', { protocol: '/meshsub/1.2.0 sent' })
         counters.g_rooms = m.sum('meshchat_rooms_subscribed')

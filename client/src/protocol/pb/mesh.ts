@@ -518,6 +518,16 @@ export namespace PresenceMessage {
     value: bigint
   }
 
+  export interface PresenceMessageHeartbeatMetaVersionFieldEvent {
+    field: '$.heartbeat.metaVersion'
+    value: number
+  }
+
+  export interface PresenceMessageHeartbeatAddrsOmittedFieldEvent {
+    field: '$.heartbeat.addrsOmitted'
+    value: boolean
+  }
+
   export interface PresenceMessageGoodbyeNodeFieldEvent {
     field: '$.goodbye.node'
     value: string
@@ -536,7 +546,7 @@ export namespace PresenceMessage {
     return decodeMessage(buf, PresenceMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceMessage>): Generator<PresenceMessageDeltaNodeFieldEvent | PresenceMessageDeltaIncarnationFieldEvent | PresenceMessageDeltaSeqFieldEvent | PresenceMessageDeltaOpsPutUserIdFieldEvent | PresenceMessageDeltaOpsPutDeviceIdFieldEvent | PresenceMessageDeltaOpsPutNameFieldEvent | PresenceMessageDeltaOpsPutStatusFieldEvent | PresenceMessageDeltaOpsPutRoomsFieldEvent | PresenceMessageDeltaOpsPutSinceFieldEvent | PresenceMessageDeltaOpsDelFieldEvent | PresenceMessageDeltaOpsHostRoomFieldEvent | PresenceMessageDeltaOpsHostOnFieldEvent | PresenceMessageHeartbeatNodeFieldEvent | PresenceMessageHeartbeatIncarnationFieldEvent | PresenceMessageHeartbeatSeqFieldEvent | PresenceMessageHeartbeatLoadClientsFieldEvent | PresenceMessageHeartbeatLoadRoomsFieldEvent | PresenceMessageHeartbeatLoadMaxClientsFieldEvent | PresenceMessageHeartbeatGatewayAddrsFieldEvent | PresenceMessageHeartbeatMeshAddrsFieldEvent | PresenceMessageHeartbeatHttpUrlFieldEvent | PresenceMessageHeartbeatBeatFieldEvent | PresenceMessageHeartbeatTimeFieldEvent | PresenceMessageGoodbyeNodeFieldEvent | PresenceMessageGoodbyeIncarnationFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceMessage>): Generator<PresenceMessageDeltaNodeFieldEvent | PresenceMessageDeltaIncarnationFieldEvent | PresenceMessageDeltaSeqFieldEvent | PresenceMessageDeltaOpsPutUserIdFieldEvent | PresenceMessageDeltaOpsPutDeviceIdFieldEvent | PresenceMessageDeltaOpsPutNameFieldEvent | PresenceMessageDeltaOpsPutStatusFieldEvent | PresenceMessageDeltaOpsPutRoomsFieldEvent | PresenceMessageDeltaOpsPutSinceFieldEvent | PresenceMessageDeltaOpsDelFieldEvent | PresenceMessageDeltaOpsHostRoomFieldEvent | PresenceMessageDeltaOpsHostOnFieldEvent | PresenceMessageHeartbeatNodeFieldEvent | PresenceMessageHeartbeatIncarnationFieldEvent | PresenceMessageHeartbeatSeqFieldEvent | PresenceMessageHeartbeatLoadClientsFieldEvent | PresenceMessageHeartbeatLoadRoomsFieldEvent | PresenceMessageHeartbeatLoadMaxClientsFieldEvent | PresenceMessageHeartbeatGatewayAddrsFieldEvent | PresenceMessageHeartbeatMeshAddrsFieldEvent | PresenceMessageHeartbeatHttpUrlFieldEvent | PresenceMessageHeartbeatBeatFieldEvent | PresenceMessageHeartbeatTimeFieldEvent | PresenceMessageHeartbeatMetaVersionFieldEvent | PresenceMessageHeartbeatAddrsOmittedFieldEvent | PresenceMessageGoodbyeNodeFieldEvent | PresenceMessageGoodbyeIncarnationFieldEvent> {
     return streamMessage(buf, PresenceMessage.codec(), opts)
   }
 }
@@ -1567,6 +1577,8 @@ export interface HeartbeatMsg {
   httpUrl: string
   beat: bigint
   time: bigint
+  metaVersion: number
+  addrsOmitted: boolean
 }
 
 export namespace HeartbeatMsg {
@@ -1628,6 +1640,16 @@ export namespace HeartbeatMsg {
           w.uint64(obj.time)
         }
 
+        if ((obj.metaVersion != null && obj.metaVersion !== 0)) {
+          w.uint32(80)
+          w.uint32(obj.metaVersion)
+        }
+
+        if ((obj.addrsOmitted != null && obj.addrsOmitted !== false)) {
+          w.uint32(88)
+          w.bool(obj.addrsOmitted)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1640,7 +1662,9 @@ export namespace HeartbeatMsg {
           meshAddrs: [],
           httpUrl: '',
           beat: 0n,
-          time: 0n
+          time: 0n,
+          metaVersion: 0,
+          addrsOmitted: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1701,6 +1725,14 @@ export namespace HeartbeatMsg {
             }
             case 9: {
               obj.time = reader.uint64()
+              break
+            }
+            case 10: {
+              obj.metaVersion = reader.uint32()
+              break
+            }
+            case 11: {
+              obj.addrsOmitted = reader.bool()
               break
             }
             default: {
@@ -1810,6 +1842,20 @@ export namespace HeartbeatMsg {
               }
               break
             }
+            case 10: {
+              yield {
+                field: `${prefix}.metaVersion`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 11: {
+              yield {
+                field: `${prefix}.addrsOmitted`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1879,6 +1925,16 @@ export namespace HeartbeatMsg {
     value: bigint
   }
 
+  export interface HeartbeatMsgMetaVersionFieldEvent {
+    field: '$.metaVersion'
+    value: number
+  }
+
+  export interface HeartbeatMsgAddrsOmittedFieldEvent {
+    field: '$.addrsOmitted'
+    value: boolean
+  }
+
   export function encode (obj: Partial<HeartbeatMsg>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, HeartbeatMsg.codec())
   }
@@ -1887,8 +1943,251 @@ export namespace HeartbeatMsg {
     return decodeMessage(buf, HeartbeatMsg.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HeartbeatMsg>): Generator<HeartbeatMsgNodeFieldEvent | HeartbeatMsgIncarnationFieldEvent | HeartbeatMsgSeqFieldEvent | HeartbeatMsgLoadClientsFieldEvent | HeartbeatMsgLoadRoomsFieldEvent | HeartbeatMsgLoadMaxClientsFieldEvent | HeartbeatMsgGatewayAddrsFieldEvent | HeartbeatMsgMeshAddrsFieldEvent | HeartbeatMsgHttpUrlFieldEvent | HeartbeatMsgBeatFieldEvent | HeartbeatMsgTimeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HeartbeatMsg>): Generator<HeartbeatMsgNodeFieldEvent | HeartbeatMsgIncarnationFieldEvent | HeartbeatMsgSeqFieldEvent | HeartbeatMsgLoadClientsFieldEvent | HeartbeatMsgLoadRoomsFieldEvent | HeartbeatMsgLoadMaxClientsFieldEvent | HeartbeatMsgGatewayAddrsFieldEvent | HeartbeatMsgMeshAddrsFieldEvent | HeartbeatMsgHttpUrlFieldEvent | HeartbeatMsgBeatFieldEvent | HeartbeatMsgTimeFieldEvent | HeartbeatMsgMetaVersionFieldEvent | HeartbeatMsgAddrsOmittedFieldEvent> {
     return streamMessage(buf, HeartbeatMsg.codec(), opts)
+  }
+}
+
+export interface NodeMetaMsg {
+  load?: LoadMsg
+  gatewayAddrs: string[]
+  meshAddrs: string[]
+  httpUrl: string
+  version: number
+}
+
+export namespace NodeMetaMsg {
+  let _codec: Codec<NodeMetaMsg>
+
+  export const codec = (): Codec<NodeMetaMsg> => {
+    if (_codec == null) {
+      _codec = message<NodeMetaMsg>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.load != null) {
+          w.uint32(10)
+          LoadMsg.codec().encode(obj.load, w)
+        }
+
+        if (obj.gatewayAddrs != null && obj.gatewayAddrs.length > 0) {
+          for (const value of obj.gatewayAddrs) {
+            w.uint32(18)
+            w.string(value)
+          }
+        }
+
+        if (obj.meshAddrs != null && obj.meshAddrs.length > 0) {
+          for (const value of obj.meshAddrs) {
+            w.uint32(26)
+            w.string(value)
+          }
+        }
+
+        if ((obj.httpUrl != null && obj.httpUrl !== '')) {
+          w.uint32(34)
+          w.string(obj.httpUrl)
+        }
+
+        if ((obj.version != null && obj.version !== 0)) {
+          w.uint32(40)
+          w.uint32(obj.version)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          gatewayAddrs: [],
+          meshAddrs: [],
+          httpUrl: '',
+          version: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.load = LoadMsg.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.load
+              })
+              break
+            }
+            case 2: {
+              if (opts.limits?.gatewayAddrs != null && obj.gatewayAddrs.length === opts.limits.gatewayAddrs) {
+                throw new MaxLengthError('Decode error - repeated field "gatewayAddrs" had too many elements')
+              }
+
+              if (obj.gatewayAddrs.length === 16) {
+                throw new MaxLengthError('Decode error - repeated field "gatewayAddrs" had too many elements')
+              }
+
+              obj.gatewayAddrs.push(reader.string())
+              break
+            }
+            case 3: {
+              if (opts.limits?.meshAddrs != null && obj.meshAddrs.length === opts.limits.meshAddrs) {
+                throw new MaxLengthError('Decode error - repeated field "meshAddrs" had too many elements')
+              }
+
+              if (obj.meshAddrs.length === 16) {
+                throw new MaxLengthError('Decode error - repeated field "meshAddrs" had too many elements')
+              }
+
+              obj.meshAddrs.push(reader.string())
+              break
+            }
+            case 4: {
+              obj.httpUrl = reader.string()
+              break
+            }
+            case 5: {
+              obj.version = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          gatewayAddrs: 16,
+          meshAddrs: 16
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield * LoadMsg.codec().stream(reader, reader.uint32(), `${prefix}.load`, {
+                limits: opts.limits?.load
+              })
+
+              break
+            }
+            case 2: {
+              if (opts.limits?.gatewayAddrs != null && obj.gatewayAddrs === opts.limits.gatewayAddrs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "gatewayAddrs" had too many elements')
+              }
+
+              if (obj.gatewayAddrs === 16) {
+                throw new MaxLengthError('Streaming decode error - repeated field "gatewayAddrs" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.gatewayAddrs[]`,
+                index: obj.gatewayAddrs,
+                value: reader.string()
+              }
+
+              obj.gatewayAddrs++
+
+              break
+            }
+            case 3: {
+              if (opts.limits?.meshAddrs != null && obj.meshAddrs === opts.limits.meshAddrs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "meshAddrs" had too many elements')
+              }
+
+              if (obj.meshAddrs === 16) {
+                throw new MaxLengthError('Streaming decode error - repeated field "meshAddrs" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.meshAddrs[]`,
+                index: obj.meshAddrs,
+                value: reader.string()
+              }
+
+              obj.meshAddrs++
+
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.httpUrl`,
+                value: reader.string()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.version`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface NodeMetaMsgLoadClientsFieldEvent {
+    field: '$.load.clients'
+    value: number
+  }
+
+  export interface NodeMetaMsgLoadRoomsFieldEvent {
+    field: '$.load.rooms'
+    value: number
+  }
+
+  export interface NodeMetaMsgLoadMaxClientsFieldEvent {
+    field: '$.load.maxClients'
+    value: number
+  }
+
+  export interface NodeMetaMsgGatewayAddrsFieldEvent {
+    field: '$.gatewayAddrs[]'
+    index: number
+    value: string
+  }
+
+  export interface NodeMetaMsgMeshAddrsFieldEvent {
+    field: '$.meshAddrs[]'
+    index: number
+    value: string
+  }
+
+  export interface NodeMetaMsgHttpUrlFieldEvent {
+    field: '$.httpUrl'
+    value: string
+  }
+
+  export interface NodeMetaMsgVersionFieldEvent {
+    field: '$.version'
+    value: number
+  }
+
+  export function encode (obj: Partial<NodeMetaMsg>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, NodeMetaMsg.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<NodeMetaMsg>): NodeMetaMsg {
+    return decodeMessage(buf, NodeMetaMsg.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<NodeMetaMsg>): Generator<NodeMetaMsgLoadClientsFieldEvent | NodeMetaMsgLoadRoomsFieldEvent | NodeMetaMsgLoadMaxClientsFieldEvent | NodeMetaMsgGatewayAddrsFieldEvent | NodeMetaMsgMeshAddrsFieldEvent | NodeMetaMsgHttpUrlFieldEvent | NodeMetaMsgVersionFieldEvent> {
+    return streamMessage(buf, NodeMetaMsg.codec(), opts)
   }
 }
 
@@ -2010,6 +2309,7 @@ export interface PresenceFullMsg {
   seq: bigint
   entries: PresenceEntryMsg[]
   hosted?: HostedRoomsMsg
+  meta?: NodeMetaMsg
 }
 
 export namespace PresenceFullMsg {
@@ -2047,6 +2347,11 @@ export namespace PresenceFullMsg {
         if (obj.hosted != null) {
           w.uint32(42)
           HostedRoomsMsg.codec().encode(obj.hosted, w)
+        }
+
+        if (obj.meta != null) {
+          w.uint32(50)
+          NodeMetaMsg.codec().encode(obj.meta, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -2095,6 +2400,12 @@ export namespace PresenceFullMsg {
             case 5: {
               obj.hosted = HostedRoomsMsg.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.hosted
+              })
+              break
+            }
+            case 6: {
+              obj.meta = NodeMetaMsg.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.meta
               })
               break
             }
@@ -2163,6 +2474,13 @@ export namespace PresenceFullMsg {
             case 5: {
               yield * HostedRoomsMsg.codec().stream(reader, reader.uint32(), `${prefix}.hosted`, {
                 limits: opts.limits?.hosted
+              })
+
+              break
+            }
+            case 6: {
+              yield * NodeMetaMsg.codec().stream(reader, reader.uint32(), `${prefix}.meta`, {
+                limits: opts.limits?.meta
               })
 
               break
@@ -2236,6 +2554,43 @@ export namespace PresenceFullMsg {
     value: string
   }
 
+  export interface PresenceFullMsgMetaLoadClientsFieldEvent {
+    field: '$.meta.load.clients'
+    value: number
+  }
+
+  export interface PresenceFullMsgMetaLoadRoomsFieldEvent {
+    field: '$.meta.load.rooms'
+    value: number
+  }
+
+  export interface PresenceFullMsgMetaLoadMaxClientsFieldEvent {
+    field: '$.meta.load.maxClients'
+    value: number
+  }
+
+  export interface PresenceFullMsgMetaGatewayAddrsFieldEvent {
+    field: '$.meta.gatewayAddrs[]'
+    index: number
+    value: string
+  }
+
+  export interface PresenceFullMsgMetaMeshAddrsFieldEvent {
+    field: '$.meta.meshAddrs[]'
+    index: number
+    value: string
+  }
+
+  export interface PresenceFullMsgMetaHttpUrlFieldEvent {
+    field: '$.meta.httpUrl'
+    value: string
+  }
+
+  export interface PresenceFullMsgMetaVersionFieldEvent {
+    field: '$.meta.version'
+    value: number
+  }
+
   export function encode (obj: Partial<PresenceFullMsg>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, PresenceFullMsg.codec())
   }
@@ -2244,7 +2599,7 @@ export namespace PresenceFullMsg {
     return decodeMessage(buf, PresenceFullMsg.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceFullMsg>): Generator<PresenceFullMsgNodeFieldEvent | PresenceFullMsgIncarnationFieldEvent | PresenceFullMsgSeqFieldEvent | PresenceFullMsgEntriesUserIdFieldEvent | PresenceFullMsgEntriesDeviceIdFieldEvent | PresenceFullMsgEntriesNameFieldEvent | PresenceFullMsgEntriesStatusFieldEvent | PresenceFullMsgEntriesRoomsFieldEvent | PresenceFullMsgEntriesSinceFieldEvent | PresenceFullMsgHostedRoomsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PresenceFullMsg>): Generator<PresenceFullMsgNodeFieldEvent | PresenceFullMsgIncarnationFieldEvent | PresenceFullMsgSeqFieldEvent | PresenceFullMsgEntriesUserIdFieldEvent | PresenceFullMsgEntriesDeviceIdFieldEvent | PresenceFullMsgEntriesNameFieldEvent | PresenceFullMsgEntriesStatusFieldEvent | PresenceFullMsgEntriesRoomsFieldEvent | PresenceFullMsgEntriesSinceFieldEvent | PresenceFullMsgHostedRoomsFieldEvent | PresenceFullMsgMetaLoadClientsFieldEvent | PresenceFullMsgMetaLoadRoomsFieldEvent | PresenceFullMsgMetaLoadMaxClientsFieldEvent | PresenceFullMsgMetaGatewayAddrsFieldEvent | PresenceFullMsgMetaMeshAddrsFieldEvent | PresenceFullMsgMetaHttpUrlFieldEvent | PresenceFullMsgMetaVersionFieldEvent> {
     return streamMessage(buf, PresenceFullMsg.codec(), opts)
   }
 }
@@ -3119,6 +3474,43 @@ export namespace SyncResponse {
     value: string
   }
 
+  export interface SyncResponsePresenceMetaLoadClientsFieldEvent {
+    field: '$.presence.meta.load.clients'
+    value: number
+  }
+
+  export interface SyncResponsePresenceMetaLoadRoomsFieldEvent {
+    field: '$.presence.meta.load.rooms'
+    value: number
+  }
+
+  export interface SyncResponsePresenceMetaLoadMaxClientsFieldEvent {
+    field: '$.presence.meta.load.maxClients'
+    value: number
+  }
+
+  export interface SyncResponsePresenceMetaGatewayAddrsFieldEvent {
+    field: '$.presence.meta.gatewayAddrs[]'
+    index: number
+    value: string
+  }
+
+  export interface SyncResponsePresenceMetaMeshAddrsFieldEvent {
+    field: '$.presence.meta.meshAddrs[]'
+    index: number
+    value: string
+  }
+
+  export interface SyncResponsePresenceMetaHttpUrlFieldEvent {
+    field: '$.presence.meta.httpUrl'
+    value: string
+  }
+
+  export interface SyncResponsePresenceMetaVersionFieldEvent {
+    field: '$.presence.meta.version'
+    value: number
+  }
+
   export interface SyncResponseHistoryEventsEventFieldEvent {
     field: '$.history.events[].event'
     value: Uint8Array<ArrayBuffer>
@@ -3188,7 +3580,7 @@ export namespace SyncResponse {
     return decodeMessage(buf, SyncResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncResponse>): Generator<SyncResponsePresenceNodeFieldEvent | SyncResponsePresenceIncarnationFieldEvent | SyncResponsePresenceSeqFieldEvent | SyncResponsePresenceEntriesUserIdFieldEvent | SyncResponsePresenceEntriesDeviceIdFieldEvent | SyncResponsePresenceEntriesNameFieldEvent | SyncResponsePresenceEntriesStatusFieldEvent | SyncResponsePresenceEntriesRoomsFieldEvent | SyncResponsePresenceEntriesSinceFieldEvent | SyncResponsePresenceHostedRoomsFieldEvent | SyncResponseHistoryEventsEventFieldEvent | SyncResponseHistoryEventsHlcFieldEvent | SyncResponseHistoryEventsOriginFieldEvent | SyncResponseHistoryMoreFieldEvent | SyncResponseMailboxEventsEventFieldEvent | SyncResponseMailboxEventsHlcFieldEvent | SyncResponseMailboxEventsOriginFieldEvent | SyncResponseMailboxMoreFieldEvent | SyncResponseOkCountFieldEvent | SyncResponseErrorCodeFieldEvent | SyncResponseErrorMessageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncResponse>): Generator<SyncResponsePresenceNodeFieldEvent | SyncResponsePresenceIncarnationFieldEvent | SyncResponsePresenceSeqFieldEvent | SyncResponsePresenceEntriesUserIdFieldEvent | SyncResponsePresenceEntriesDeviceIdFieldEvent | SyncResponsePresenceEntriesNameFieldEvent | SyncResponsePresenceEntriesStatusFieldEvent | SyncResponsePresenceEntriesRoomsFieldEvent | SyncResponsePresenceEntriesSinceFieldEvent | SyncResponsePresenceHostedRoomsFieldEvent | SyncResponsePresenceMetaLoadClientsFieldEvent | SyncResponsePresenceMetaLoadRoomsFieldEvent | SyncResponsePresenceMetaLoadMaxClientsFieldEvent | SyncResponsePresenceMetaGatewayAddrsFieldEvent | SyncResponsePresenceMetaMeshAddrsFieldEvent | SyncResponsePresenceMetaHttpUrlFieldEvent | SyncResponsePresenceMetaVersionFieldEvent | SyncResponseHistoryEventsEventFieldEvent | SyncResponseHistoryEventsHlcFieldEvent | SyncResponseHistoryEventsOriginFieldEvent | SyncResponseHistoryMoreFieldEvent | SyncResponseMailboxEventsEventFieldEvent | SyncResponseMailboxEventsHlcFieldEvent | SyncResponseMailboxEventsOriginFieldEvent | SyncResponseMailboxMoreFieldEvent | SyncResponseOkCountFieldEvent | SyncResponseErrorCodeFieldEvent | SyncResponseErrorMessageFieldEvent> {
     return streamMessage(buf, SyncResponse.codec(), opts)
   }
 }
