@@ -41,6 +41,8 @@ const MAX_DM_CURSORS = 1000
 const RESUMED_DMS = 10
 /** tries of one room's resume the node answers with RATE_LIMITED (each after the wait it names) */
 const RESUME_RATE_LIMITED_ATTEMPTS = 8
+/** tries of a history page the node answers with RATE_LIMITED (each after the wait it names) */
+const PACED_ATTEMPTS = 8
 
 type Options = Required<Omit<ChatClientOptions, 'privateKey' | 'keyStore' | 'transports' | 'rooms'>> & Pick<ChatClientOptions, 'privateKey' | 'keyStore' | 'transports' | 'rooms'>
 
@@ -560,10 +562,26 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     }
   }
 
+  /**
+   * A request the node meters by what it sends back (history pages): when the node says
+   * RATE_LIMITED, wait as told and ask again, a few times, so paging back through a long history
+   * slows down instead of failing.
+   */
+  private async paced (frame: Parameters<ChatClient['request']>[0]): Promise<ServerFrame> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.request(frame)
+      } catch (err) {
+        if (!(err instanceof RateLimitedError) || attempt >= PACED_ATTEMPTS || this._state === 'closed') throw err
+        await new Promise(resolve => setTimeout(resolve, Math.min(Math.max(err.retryAfterMs, 50), 30_000)))
+      }
+    }
+  }
+
   /** a page of a room's history, oldest first */
   async history (room: string, opts: { before?: HistoryCursor, after?: HistoryCursor, limit?: number } = {}): Promise<HistoryResult> {
     const c = (x?: HistoryCursor): { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined => x == null ? undefined : positionOf(x)
-    const reply = await this.request({ history: { room, before: c(opts.before), after: c(opts.after), limit: opts.limit ?? 50 } })
+    const reply = await this.paced({ history: { room, before: c(opts.before), after: c(opts.after), limit: opts.limit ?? 50 } })
     const page: HistoryPage = reply.history ?? { room, events: [], more: false }
     const messages: ChatMessage[] = []
     for (const d of page.events) {
@@ -587,7 +605,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     const key = await this.identity()
     const conversation = conversationId(userIdOf(key.publicKey.raw), peer)
     const c = (x?: HistoryCursor): { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined => x == null ? undefined : positionOf(x)
-    const reply = await this.request({ dmHistory: { conversation, before: c(opts.before), after: c(opts.after), limit: opts.limit ?? 50 } })
+    const reply = await this.paced({ dmHistory: { conversation, before: c(opts.before), after: c(opts.after), limit: opts.limit ?? 50 } })
     const page: HistoryPage = reply.dmHistory ?? { room: conversation, events: [], more: false }
     const messages: DirectMessage[] = []
     for (const d of page.events) {

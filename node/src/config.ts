@@ -220,7 +220,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   budgets: DEFAULT_BUDGETS,
   maxEventBytes: LIMITS.maxEventBytes,
   maxRoomsPerUser: 100,
-  ratePerSec: 20,
+  ratePerSec: 10,
   burst: 40,
   typingPerSec: 2,
   archiveReplicas: 2,

@@ -32,6 +32,21 @@ describe('TokenBucket', () => {
     expect(bucket.tokens(1_000_000)).toBe(100)
   })
 
+  it('empties itself until a time: no burst then, the rate from then on, never deeper than one burst', () => {
+    const bucket = new TokenBucket({ ratePerSec: 10, burst: 100 })
+    bucket.emptyUntil(0, 2000)
+    expect(bucket.tokens(0)).toBe(-20)
+    expect(bucket.take(1999)).toBe(false)
+    expect(bucket.tokens(2000)).toBeCloseTo(0, 9)
+    expect(bucket.take(2100)).toBe(true)
+    expect(bucket.take(2100), 'one token a tenth of a second, not a burst').toBe(false)
+    bucket.emptyUntil(3000, 3_000_000)
+    expect(bucket.tokens(3000), 'at most one burst deep').toBe(-100)
+    // never adds tokens: a bucket already deeper stays where it is
+    bucket.emptyUntil(3000, 3001)
+    expect(bucket.tokens(3000)).toBe(-100)
+  })
+
   it('takes nothing when it cannot take all n', () => {
     const bucket = new TokenBucket({ ratePerSec: 1, burst: 5 })
     bucket.take(0, 3)

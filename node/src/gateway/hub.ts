@@ -324,6 +324,8 @@ export class Hub implements SessionHost {
    * new sessions of that user are refused at hello, before the attach does any work (presence, the
    * directory, mailboxes), for 1 s, doubling with every repeat within 10 minutes, up to a minute.
    * Reconnecting at once would otherwise buy a fresh session budget for the price of a handshake.
+   * The user's budgets on this node are emptied until the wait ends, so the user's other sessions
+   * slow down too and a session admitted after the wait starts with no burst to spend.
    */
   penalize (session: ClientSession): number {
     const now = this.c.clock.now()
@@ -331,6 +333,7 @@ export class Hub implements SessionHost {
     const strikes = p != null && now - p.at < PENALTY_MEMORY_MS ? p.strikes + 1 : 1
     const ms = Math.min(PENALTY_MAX_MS, PENALTY_BASE_MS * 2 ** (strikes - 1))
     this.penalties.set(session.userId, { at: now, strikes, until: now + ms })
+    this.budgets.emptyUntil(session.userId, now, now + ms)
     return ms
   }
 

@@ -104,6 +104,9 @@ const STRIKE_RATE = 1
 const OVER_BUDGET_BURST = 50
 const OVER_BUDGET_RATE = 2
 
+/** how long the refusal of a penalized user's hello is held back (at most the penalty left) */
+const PENALTY_REPLY_HOLD_MS = 2000
+
 /** stamps are SQLite integers (signed 64-bit) */
 const MAX_HLC = (1n << 63n) - 1n
 
@@ -233,7 +236,12 @@ export class ClientSession {
       this.status = parseStatus(f.hello.status)
       const wait = this.host.penaltyLeft?.(this) ?? 0
       if (wait > 0) {
-        this.fatal(new RateLimitedError(`a session of this user was closed for abuse a moment ago: try again in ${Math.ceil(wait / 1000)} s`, Math.ceil(wait)), req)
+        // the answer itself comes slowly: a client that reconnects the moment it is refused makes a
+        // few attempts a penalty, not dozens a second (each one a handshake for the node)
+        const hold = Math.min(wait, PENALTY_REPLY_HOLD_MS)
+        await new Promise(resolve => { setTimeout(resolve, hold).unref?.() })
+        const left = Math.max(1, Math.ceil(wait - hold))
+        this.fatal(new RateLimitedError(`a session of this user was closed for abuse a moment ago: try again in ${Math.ceil(left / 1000)} s`, left), req)
         return
       }
       const redirect = this.host.attach(this, { rooms: f.hello.rooms, noRedirect: f.hello.noRedirect, affinity: f.hello.affinity })

@@ -26,20 +26,23 @@ export type Budgets = Record<RequestKind, KindBudget>
  * full speed does.
  */
 export const DEFAULT_BUDGETS: Budgets = {
-  // chat messages and DMs; the per-user rate is the published limit (20/s, burst 40)
-  message: { session: { ratePerSec: 20, burst: 40 }, user: { ratePerSec: 20, burst: 40 } },
+  // chat messages and DMs; the per-user rate is the published limit (10/s, burst 40: a person types
+  // one or two a second at most, a paste of many lines fits the burst)
+  message: { session: { ratePerSec: 10, burst: 40 }, user: { ratePerSec: 10, burst: 40 } },
   // typing notices are ephemeral: past the budget they are dropped, never refused
   typing: { session: { ratePerSec: 2, burst: 4 }, user: { ratePerSec: 2, burst: 4 } },
   // read receipts are ephemeral too: a reader scrolling through a backlog sends a few; past the budget they are dropped
   receipt: { session: { ratePerSec: 2, burst: 10 }, user: { ratePerSec: 4, burst: 20 } },
-  // joins and leaves: each changes presence and may start a backfill
-  join: { session: { ratePerSec: 5, burst: 100 }, user: { ratePerSec: 10, burst: 200 } },
-  // history pages: each may read 500 events or ask another node over sync
-  history: { session: { ratePerSec: 5, burst: 20 }, user: { ratePerSec: 10, burst: 40 } },
+  // joins and leaves: each changes presence and may start a backfill; a web app opening its rooms fits the burst
+  join: { session: { ratePerSec: 2, burst: 100 }, user: { ratePerSec: 4, burst: 200 } },
+  // history pages: each may read 500 events or ask another node over sync (someone scrolling back asks a
+  // page every second or two)
+  history: { session: { ratePerSec: 2, burst: 10 }, user: { ratePerSec: 4, burst: 20 } },
   // stored events sent back to a client: history pages, a join's backlog and a resume's replay are
   // paid for by the event once they are known (a request needs the bucket out of debt to start);
-  // a web app opening 100 rooms with 50 messages each fits the burst
-  backlog: { session: { ratePerSec: 1000, burst: 5000 }, user: { ratePerSec: 1000, burst: 10000 } },
+  // a web app opening 100 rooms with 50 messages each, or a resume after 2,000 missed, fits the burst,
+  // and reading history goes on at 100 events/s a session (two pages of 50 a second)
+  backlog: { session: { ratePerSec: 100, burst: 5000 }, user: { ratePerSec: 200, burst: 5000 } },
   // charged per user named in a watch list (a list may name 1,024)
   watch: { session: { ratePerSec: 100, burst: 2048 }, user: { ratePerSec: 200, burst: 4096 } },
   status: { session: { ratePerSec: 1, burst: 10 }, user: { ratePerSec: 2, burst: 20 } },
@@ -96,6 +99,11 @@ export class UserBudgets {
   /** take `n` tokens of `kind` for `user` even into debt */
   debit (user: string, kind: RequestKind, now: number, n: number): void {
     this.#limiters.get(kind)?.debit(user, now, n)
+  }
+
+  /** empty every one of `user`'s buckets until `at`: a user cut off for abuse comes back without bursts */
+  emptyUntil (user: string, now: number, at: number): void {
+    for (const l of this.#limiters.values()) l.emptyUntil(user, now, at)
   }
 }
 

@@ -52,6 +52,15 @@ export class TokenBucket {
    * How long, in ms, until `take(now + result, n)` succeeds (0 if it would now). `Infinity` when it
    * never can: `n` exceeds the burst, or the bucket does not refill.
    */
+  /**
+   * Takes tokens so that the bucket holds none at `at` (it refills from there at its rate), at most
+   * one burst into debt; never adds any. A client cut off until `at` comes back with no burst.
+   */
+  emptyUntil (now: number, at: number): void {
+    this.#refill(now)
+    this.#tokens = Math.min(this.#tokens, Math.max(-this.#burst, -Math.max(0, at - now) * this.#perMs))
+  }
+
   retryAfterMs (now: number, n = 1): number {
     this.#refill(now)
     const missing = n - this.#tokens
@@ -136,6 +145,11 @@ export class KeyedRateLimiter<K> {
   /** Takes `n` tokens from `key`'s bucket even into debt (see {@link TokenBucket.debit}). */
   debit (key: K, now: number, n: number): void {
     this.#bucket(key).debit(now, n)
+  }
+
+  /** Empties `key`'s bucket until `at` (see {@link TokenBucket.emptyUntil}). */
+  emptyUntil (key: K, now: number, at: number): void {
+    this.#bucket(key).emptyUntil(now, at)
   }
 
   /**
