@@ -1,6 +1,6 @@
 /**
  * The presence-scaling section on its own: `node dist/test/bench/presence-scale.js [--base-port n]
- * [--users n] [--churn n] [--seconds n]`. Prints the table and writes
+ * [--users n] [--churn n,n] [--seconds n]`. Prints the table and writes
  * test/bench/results/presence-scale.json. In the suite: `npm run bench -- --sections presence-scale
  * --only meshchat`.
  */
@@ -13,8 +13,8 @@ import { presenceScaleScenario, presenceScaleTable } from './scenarios/presence-
 const { values } = parseArgs({
   options: {
     'base-port': { type: 'string', default: '47000' },
-    users: { type: 'string', default: '160' },
-    churn: { type: 'string', default: '10' },
+    users: { type: 'string', default: '320' },
+    churn: { type: 'string', default: '10,50' },
     seconds: { type: 'string', default: '10' },
     nodes: { type: 'string', default: '2,4,8' }
   }
@@ -26,7 +26,7 @@ try {
     base: Number(values['base-port']),
     nodeCounts: String(values.nodes).split(',').map(Number),
     users: Number(values.users),
-    churnPerSec: Number(values.churn),
+    churnRates: String(values.churn).split(',').map(Number),
     seconds: Number(values.seconds),
     log: s => { console.log(s) }
   })

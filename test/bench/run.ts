@@ -32,7 +32,7 @@ import type { Machine } from './lib/report.js'
 import type { BenchConfig, Results } from './lib/results.js'
 import type { SystemSpec } from './scenarios/scaleout.js'
 
-const SECTIONS = ['attach', 'memory', 'idle', 'room', 'dm', 'local', 'abuse', 'resume', 'presence', 'presence-memory', 'presence-scale', 'scale'] as const
+const SECTIONS = ['attach', 'memory', 'idle', 'room', 'dm', 'local', 'abuse', 'resume', 'presence', 'presence-memory', 'presence-convergence', 'presence-scale', 'scale'] as const
 type Section = typeof SECTIONS[number]
 
 const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
@@ -45,7 +45,9 @@ const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
                         (attach: 1,000 clients to one server; memory: 5,000 idle clients on one server;
                         idle: 10,000 idle clients on one server; abuse: honest p99 with and without one
                         abusive client, meshchat only; presence-scale: presence per node on 2, 4 and
-                        8 nodes with rooms placed on few nodes and reconnect churn, meshchat only)
+                        8 nodes with rooms placed on few nodes and reconnect churn, meshchat only;
+                        presence-convergence: join, crash and partition-heal convergence p50/p99 from
+                        repeated runs on 5 in-process nodes, meshchat only)
   --base-port <n>       first loopback port (default 17000; the suite uses about 700 from there)
   --nodes <n>           servers per system in the head-to-head runs (default 5)
   --users <n>           users in the head-to-head runs (default 400, quick 200)
@@ -130,10 +132,11 @@ const cfg: BenchConfig = quick
       step: { durationMs: 3000, warmupMs: 1000, drainMs: 1000, msgBytes: 100 },
       attachClients: 1000, memoryClients: 5000, idleClients: 10_000, attachConcurrency: 50, idleMs: 2000, idleLongMs: 5000,
       presence: [{ nodes: 5, reps: 1 }], presenceChurn: [0, 10], churnSeconds: 2.5, churnPopulation: 8, usersPerVictim: 5,
+      presenceConvergence: { joins: 10, reps: 2 },
       resume: { fill: 1000, missed: 300, writers: 10, historyPages: 10 },
       scale: { sizes: [2, 4, 8], workloads: ['spread'], users: 120, rooms: 12, rate: 1, adapters: [adapter], step: { durationMs: 2000, warmupMs: 500, drainMs: 800, msgBytes: 100 } },
       // the lowest room rate (100 msg/s at 200 users): below saturation on an otherwise idle 2-core machine
-      abuse: { ratePerUser: 0.5, overdrive: 1.5, leadMs: 500, sessions: 5, step: { durationMs: 6000, warmupMs: 1500, drainMs: 1000, msgBytes: 100 } }
+      abuse: { ratePerUser: 0.5, overdrive: 1.5, leadMs: 500, sessions: 5, rounds: 1, step: { durationMs: 6000, warmupMs: 1500, drainMs: 1000, msgBytes: 100 } }
     }
   : {
       users, rooms: Math.max(1, Math.round(users / 10)), generators: 2,
@@ -142,10 +145,11 @@ const cfg: BenchConfig = quick
       // the long idle window covers one keep-alive round of either system (meshchat pings every 30 s, Socket.IO every 25 s)
       attachClients: 1000, memoryClients: 5000, idleClients: 10_000, attachConcurrency: 50, idleMs: 5000, idleLongMs: 31_000,
       presence: [{ nodes: 5, reps: 3 }, { nodes: 20, reps: 3 }], presenceChurn: [0, 10, 50], churnSeconds: 10, churnPopulation: 20, usersPerVictim: 5,
+      presenceConvergence: { joins: 40, reps: 12 },
       resume: { fill: 10_000, missed: 2000, writers: 12, historyPages: 40 },
       scale: { sizes: [2, 4, 8], workloads: ['spread', 'room-local'], users: 320, rooms: 32, rate: 0.5, adapters: ['classic', 'sharded'], step: { durationMs: 10000, warmupMs: 2000, drainMs: 2000, msgBytes: 100 } },
       // 100 msg/s at 400 users (the next rate, 200 msg/s, is where meshchat's p99 passes 100 ms on 2 cores)
-      abuse: { ratePerUser: 0.25, overdrive: 1.5, leadMs: 500, sessions: 5, step: { durationMs: 20000, warmupMs: 4000, drainMs: 3000, msgBytes: 100 } }
+      abuse: { ratePerUser: 0.25, overdrive: 1.5, leadMs: 500, sessions: 5, rounds: 3, step: { durationMs: 20000, warmupMs: 4000, drainMs: 3000, msgBytes: 100 } }
     }
 
 if (rates != null) {
@@ -403,9 +407,22 @@ try {
     })
   }
 
+  if (sections.has('presence-convergence') && runMesh) {
+    const pc = cfg.presenceConvergence ?? { joins: 40, reps: 12 }
+    await section(`presence convergence from repeated runs: ${pc.joins} joins, ${pc.reps} crashes, ${pc.reps} heals (presence-convergence.ts)`, async () => {
+      const script = fileURLToPath(new URL('./presence-convergence.js', import.meta.url))
+      const out = join(resultsDir, 'presence-convergence.json')
+      const p = reg.spawn({ name: 'presence-convergence', command: process.execPath, args: [script, '--joins', String(pc.joins), '--reps', String(pc.reps), '--out', out] })
+      const exit = await p.exited
+      if (exit.code !== 0) throw new Error(`presence-convergence exited with ${exit.code ?? exit.signal ?? ''}\n${p.lastLines()}`)
+      results.presenceConvergence = JSON.parse(readFileSync(out, 'utf8')) as Results['presenceConvergence']
+      for (const f of results.presenceConvergence?.figures ?? []) log(`  ${f.event}: p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, max ${f.maxMs} ms over ${f.samples} (bound ${f.boundMs} ms)`)
+    })
+  }
+
   if (sections.has('presence-scale') && runMesh) {
     await section('presence as nodes are added: 2, 4, 8 nodes (meshchat)', async () => {
-      const rows = await presenceScaleScenario(reg, { base: base + 400, nodeCounts: [2, 4, 8], users: quick ? 80 : 160, churnPerSec: 10, seconds: quick ? 5 : 10, log })
+      const rows = await presenceScaleScenario(reg, { base: base + 400, nodeCounts: [2, 4, 8], users: quick ? 80 : 320, churnRates: quick ? [10] : [10, 50], seconds: quick ? 5 : 10, log })
       const table = presenceScaleTable(rows)
       log(table)
       writeFileSync(join(resultsDir, 'presence-scale.json'), JSON.stringify({ at: new Date().toISOString(), rows, table }, null, 2) + '\n')

@@ -4,6 +4,7 @@ import {
   abuseTables, attachTable, capacityTable, cpuPerDeliveryTable, duplicatesTable, idleTable, machineTable, memoryTable, nodeHopTable, perProcessTable, presenceTables, resumeTables, scaleTable, stepTable, table
 } from './report.js'
 import { COMPONENTS, profileTable } from './profile.js'
+import { convergenceTable } from './presence-convergence.js'
 import { COLORS, lineChart } from './svg.js'
 import type { Results } from './results.js'
 import type { Series } from './svg.js'
@@ -64,7 +65,7 @@ export function render (results: Results): { md: string, svg?: string } {
     const st = a.rows[0]?.step
     const ac = cfg.abuse
     md.push(`\n## One abusive client: honest users' latency without and with it (meshchat)\n\n` +
-      `Room chat (spread) at ${a.ratePerUser} msg/s per user (${st?.users ?? '?'} users, ${st?.servers ?? '?'} servers), run twice back to back: without, then with one abusive client (test/bench/abuser.ts, its own process) ` +
+      `Room chat (spread) at ${a.ratePerUser} msg/s per user (${st?.users ?? '?'} users, ${st?.servers ?? '?'} servers), run in ${a.roundMoves?.length ?? 1} round(s), each without and then with one abusive client (test/bench/abuser.ts, its own process; a new abusive user, with a new key, every round) ` +
       `attached to node${a.node}, which hosts the most honest users (${a.honestOnNode}). The abuser is one authenticated user (one key) on raw client-protocol sessions ` +
       `(${a.sessions.length === 1 ? 'one session for every kind' : `${a.sessions.length} sessions, each its own connection: ${a.sessions.map(k => k.join(' + ')).join('; ')}; a node handles a session's requests one at a time, so one session would leave every kind waiting behind DMs and DM acks`}) ` +
       `that spends every per-session budget's burst when a session opens ` +
@@ -89,6 +90,13 @@ export function render (results: Results): { md: string, svg?: string } {
   if (results.presenceMemory != null) {
     const pm = results.presenceMemory
     md.push(`\n## Presence replica memory (test/bench/presence-memory.ts)\n\n${table(['entries', 'nodes', 'rooms', 'rooms per user', 'heap per entry', 'build ms'], [[pm.entries.toLocaleString('en-US'), pm.nodes, pm.rooms, pm.roomsPerUser, `${pm.bytesPerEntry} B`, pm.buildMs]])}`)
+  }
+  if (results.presenceConvergence != null) {
+    const pc = results.presenceConvergence
+    md.push(`\n## Presence convergence from repeated runs (test/bench/presence-convergence.ts)\n\n` +
+      `${pc.nodes} nodes on 127.0.0.1 with the default timings (H = ${pc.timings.heartbeatMs ?? '?'} ms), all in one process: every node waits behind the others on one event loop, so these are conservative against one process per node. ` +
+      'Each time runs from the action to the last node or observer client showing its effect: a fresh user\'s join (the joining node rotates) to every other node\'s observer; a node\'s crash (connections torn down, nothing announced) to its users gone from every other node\'s replica and every observer\'s roster; the heal of a partition into 2 and 3 nodes (each side had declared the other down, then a leave on one side, a join and a status change on the other) to every node carrying the room holding the same roster and every observer showing it. ' +
+      `Quantiles are nearest rank; the bounds are issue 15's, reported, not enforced.\n\n${convergenceTable(pc.figures)}`)
   }
   if (results.scale.length > 0) {
     md.push(`\n## Scale-out: ${cfg.scale.users} users, ${cfg.scale.rooms} rooms, ${cfg.scale.rate} msg/s per user on N servers\n\n${scaleTable(results.scale)}\n\n![per-server traffic as servers are added](../../../docs/bench/scale-out.svg)`)

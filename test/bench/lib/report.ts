@@ -167,11 +167,15 @@ export function abuseTables (a: AbuseReport): string {
     a.rows.map(r => {
       const s = r.step
       const ab = r.abuser
-      return [r.run === 'with' ? 'with abuser' : 'without abuser', n0(s.offered), n0(s.deliveredPerSec), `${ms(s.latency.p50)} / ${ms(s.latency.p99)}`, `${n2(s.lossPct)} %`,
+      return [`${r.round ?? 1}: ${r.run === 'with' ? 'with abuser' : 'without abuser'}`, n0(s.offered), n0(s.deliveredPerSec), `${ms(s.latency.p50)} / ${ms(s.latency.p99)}`, `${n2(s.lossPct)} %`,
         n2(r.serverCores), n2(r.abusedNodeCores), ab == null ? '–' : n0(sent(ab) / ab.seconds), ab == null ? '–' : `${n1(refusedPct(ab))} %`,
         ab == null ? '–' : `${disconnects(ab)} (${ab.sessions} sessions opened)`, ms(s.genLagP99), n2(s.otherCores)]
     }))
-  const move = `honest p99 moved by ${Number.isFinite(a.p99MovePct) ? `${a.p99MovePct > 0 ? '+' : ''}${a.p99MovePct.toFixed(1)}` : 'n/a'} % (p50 by ${Number.isFinite(a.p50MovePct) ? `${a.p50MovePct > 0 ? '+' : ''}${a.p50MovePct.toFixed(1)}` : 'n/a'} %)`
+  const pct = (x: number): string => Number.isFinite(x) ? `${x > 0 ? '+' : ''}${x.toFixed(1)}` : 'n/a'
+  const rounds = a.roundMoves ?? []
+  const pooled = a.pooled == null ? '' : `, pooled over ${rounds.length} rounds: p99 ${ms(a.pooled.without.p99)} → ${ms(a.pooled.with.p99)} ms, p50 ${ms(a.pooled.without.p50)} → ${ms(a.pooled.with.p50)} ms`
+  const byRound = rounds.length > 1 ? `; round by round: ${rounds.map(m => `${pct(m.p99MovePct)} %`).join(', ')}` : ''
+  const move = `honest p99 moved by ${pct(a.p99MovePct)} % (p50 by ${pct(a.p50MovePct)} %)${pooled}${byRound}`
   const ab = a.rows.find(r => r.abuser != null)?.abuser
   if (ab == null) return `${main}\n\n${move}`
   const codes = (c: Record<string, number>): string => Object.entries(c).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${v}`).join(', ') || '0'
@@ -184,5 +188,5 @@ export function abuseTables (a: AbuseReport): string {
         `${ms(c.serviceP50Ms ?? NaN)} / ${ms(c.serviceP99Ms ?? NaN)}`, `${n0(100 * (c.serviceSumMs ?? 0) / Math.max(1e-9, serviceTotal))} %`]
     }))
   const why = Object.entries(ab.disconnects).map(([k, v]) => `${k} ${v}`).join(', ')
-  return `${main}\n\n**${move}.**\n\nThe abuser, kind by kind (${n1(ab.seconds)} s, ${ab.sessions} sessions opened; disconnected by the node: ${why === '' ? 'never' : why}; ${ab.connectFailures} failed reconnects; ${n0(ab.pushed)} frames pushed to it unasked; abuser CPU ${n2(ab.cpuSec / ab.seconds)} cores):\n\n${kinds}`
+  return `${main}\n\n**${move}.**\n\nThe abuser of round 1, kind by kind (${n1(ab.seconds)} s, ${ab.sessions} sessions opened; disconnected by the node: ${why === '' ? 'never' : why}; ${ab.connectFailures} failed reconnects; ${n0(ab.pushed)} frames pushed to it unasked; abuser CPU ${n2(ab.cpuSec / ab.seconds)} cores):\n\n${kinds}`
 }

@@ -7,6 +7,7 @@ import type { AbuseConfig, AbuseReport } from '../scenarios/abuse.js'
 import type { AttachRow } from '../scenarios/attach.js'
 import type { CapacityRow } from '../scenarios/main.js'
 import type { PresenceResult } from '../scenarios/presence.js'
+import type { ConvergenceReport } from './presence-convergence.js'
 import type { ResumeReport } from '../scenarios/resume.js'
 import type { ScaleRow } from '../scenarios/scaleout.js'
 
@@ -36,6 +37,8 @@ export interface BenchConfig {
   churnSeconds: number
   churnPopulation: number
   usersPerVictim: number
+  /** presence-convergence.ts: join samples, and repetitions of the crash and of the partition heal */
+  presenceConvergence?: { joins: number, reps: number }
   resume: { fill: number, missed: number, writers: number, historyPages: number }
   scale: { sizes: number[], workloads: Array<'spread' | 'room-local'>, users: number, rooms: number, rate: number, adapters: AdapterMode[], step: StepConfig }
   /** honest room chat with and without one abusive client (meshchat only) */
@@ -63,6 +66,8 @@ export interface Results {
   resume?: ResumeReport
   /** test/bench/presence-memory.ts (heap per presence entry), run as part of the suite */
   presenceMemory?: { entries: number, nodes: number, rooms: number, roomsPerUser: number, bytesPerEntry: number, buildMs: number }
+  /** test/bench/presence-convergence.ts (join, crash and heal convergence from repeated runs), run as part of the suite */
+  presenceConvergence?: ConvergenceReport
   scale: ScaleRow[]
   /** honest users' latency without and with one abusive client on their node (meshchat only) */
   abuse?: AbuseReport

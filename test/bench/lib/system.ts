@@ -8,6 +8,7 @@ import { LoadGen } from './loadgen-client.js'
 import { machineBusySec, now, sleep } from './procs.js'
 import { dmPartner } from './workload.js'
 import type { Cluster, ServerDelta, SystemName } from './cluster.js'
+import type { HistogramData } from './histogram.js'
 import type { AttachResult, RunResult, Sender, UserSpec } from './loadgen-protocol.js'
 import type { ProcRegistry } from './procs.js'
 import type { Placement } from './workload.js'
@@ -70,6 +71,8 @@ export interface StepResult {
   lossPct: number
   sendErrors: Record<string, number>
   latency: ReturnType<typeof summarize>
+  /** the same latencies as histogram buckets, so steps can be pooled */
+  latencyData?: HistogramData
   /** send call to the server's ack */
   ackLatency: ReturnType<typeof summarize>
   genLagP99: number
@@ -267,6 +270,7 @@ export class SystemUnderTest {
       lossPct: expected === 0 ? 0 : Math.max(0, 100 * (expected - received) / expected),
       sendErrors,
       latency: summarize(latency),
+      latencyData: latency.toJSON(),
       ackLatency: summarize(Histogram.from(...results.map(r => r.ack))),
       genLagP99: Math.round(lag.quantile(0.99) * 10) / 10,
       genCpuSec,

@@ -4,11 +4,13 @@
  * reconnect churn (a member closes and a new one attaches to the same node and joins the same room,
  * the population held constant).
  *
- * Per node: presence entries held (who is in the carried rooms, plus global presence's room-host
- * pairs and device entries, from /healthz), node-to-node presence bytes in and out
- * (meshchat_presence_bytes_total: the presence topic's gossip payloads and the room presence
- * pushes and pulls), and CPU over an idle window and a churn window of the same length. The churn
- * window's CPU includes the sessions that churn (attach, key proof, joins), not presence alone.
+ * Per node: presence entries held (who is in the followed rooms, plus global presence's room-host
+ * pairs, from /healthz), node-to-node presence bytes in and out (meshchat_presence_bytes_total: the
+ * presence topic's gossip payloads, the room presence pushes and pulls, and the user directory's
+ * requests and answers), presence CPU (meshchat_presence_cpu_seconds_total: the main thread's CPU
+ * in presence and directory code, the transport under it not included), and the whole process's
+ * CPU over an idle window and over each churn window of the same length. The process CPU of a
+ * churn window includes the sessions that churn (attach, key proof, joins), not presence alone.
  */
 import { LoadGen } from '../lib/loadgen-client.js'
 import { MeshchatCluster } from '../lib/meshchat-cluster.js'
@@ -21,6 +23,8 @@ export interface PresenceScaleRow {
   nodes: number
   users: number
   rooms: number
+  /** churn asked for (closes per second) */
+  churnTarget?: number
   /** churn achieved: closes per second, each followed by an attach and a join */
   churnPerSec: number
   seconds: number
@@ -32,8 +36,11 @@ export interface PresenceScaleRow {
   /** node-to-node presence payload per node, churn window, B/s (mean) */
   presenceBytesInPerSec: number
   presenceBytesOutPerSec: number
-  /** of the bytes in, room presence (pushes and pulls); the rest is the global topic (heartbeats, hosts) */
+  /** of the bytes in, room presence (pushes and pulls) and the user directory; the rest is the global topic (heartbeats, hosts) */
   roomBytesInPerSec: number
+  directoryBytesInPerSec?: number
+  /** presence and directory code's CPU per node (cores, mean), churn window */
+  presenceCpuPerNode?: number
   /** CPU per node in cores (mean): idle window, churn window */
   idleCpuPerNode: number
   churnCpuPerNode: number
@@ -49,7 +56,8 @@ export async function presenceScaleScenario (reg: ProcRegistry, opts: {
   base: number
   nodeCounts: number[]
   users: number
-  churnPerSec: number
+  /** one churn window per rate, each after the idle window */
+  churnRates: number[]
   seconds: number
   log: (s: string) => void
 }): Promise<PresenceScaleRow[]> {
@@ -85,67 +93,69 @@ export async function presenceScaleScenario (reg: ProcRegistry, opts: {
       const idleEnd = await mesh.snapshot()
       const idleCpu = mean(cpu(idleStart, idleEnd))
 
-      const before = await mesh.snapshot()
-      const end = Date.now() + opts.seconds * 1000
-      let debt = 0
-      let last = Date.now()
-      let churned = 0
-      const inflight = new Set<Promise<void>>()
-      while (Date.now() < end) {
-        const t = Date.now()
-        debt += opts.churnPerSec * (t - last) / 1000
-        last = t
-        const n = Math.floor(debt)
-        if (n > 0 && inflight.size < 8) {
-          debt -= n
-          const out = alive.splice(0, Math.min(n, alive.length))
-          churned += out.length
-          const fresh = out.map(k => {
-            const s = spec(roomOf.get(k) ?? 0)
-            roomOf.set(s.key, roomOf.get(k) ?? 0)
-            roomOf.delete(k)
-            return s
-          })
-          const p: Promise<void> = Promise.all([
-            gen.close(out),
-            gen.attach({ system: 'meshchat', users: fresh, concurrency: 20, join: true })
-          ]).then(() => { alive.push(...fresh.map(s => s.key)) }).finally(() => { inflight.delete(p) })
-          inflight.add(p)
+      for (const churnPerSec of opts.churnRates) {
+        const before = await mesh.snapshot()
+        const end = Date.now() + opts.seconds * 1000
+        let debt = 0
+        let last = Date.now()
+        let churned = 0
+        const inflight = new Set<Promise<void>>()
+        while (Date.now() < end) {
+          const t = Date.now()
+          debt += churnPerSec * (t - last) / 1000
+          last = t
+          const n = Math.floor(debt)
+          if (n > 0 && inflight.size < 8) {
+            debt -= n
+            const out = alive.splice(0, Math.min(n, alive.length))
+            churned += out.length
+            const fresh = out.map(k => {
+              const s = spec(roomOf.get(k) ?? 0)
+              roomOf.set(s.key, roomOf.get(k) ?? 0)
+              roomOf.delete(k)
+              return s
+            })
+            const p: Promise<void> = Promise.all([
+              gen.close(out),
+              gen.attach({ system: 'meshchat', users: fresh, concurrency: 20, join: true })
+            ]).then(() => { alive.push(...fresh.map(s => s.key)) }).finally(() => { inflight.delete(p) })
+            inflight.add(p)
+          }
+          await sleep(50)
         }
-        await sleep(50)
+        await Promise.all(inflight)
+        const after = await mesh.snapshot()
+        const seconds = (after.t - before.t) / 1000
+        const per = after.servers.filter(s => s.role === 'server').map(s => {
+          const b = before.servers.find(x => x.name === s.name)
+          const d = (k: string): number => ((s.counters[k] ?? 0) - (b?.counters[k] ?? 0)) / seconds
+          return { pin: d('presenceBytesIn'), pout: d('presenceBytesOut'), room: d('roomPresenceBytesIn'), dir: d('directoryBytesIn'), pcpu: d('presenceCpuSec') }
+        })
+        // what each node holds once the churn settled
+        await sleep(2000)
+        const healths = await Promise.all(Array.from({ length: nodes }, async (_, i) => await mesh.health(i) as unknown as PresenceHealth))
+        const entries = healths.map(h => (h.presence?.devices ?? 0) + (h.presence?.hosted ?? 0))
+        rows.push({
+          nodes,
+          users: opts.users,
+          rooms,
+          churnTarget: churnPerSec,
+          churnPerSec: Math.round(churned / seconds * 10) / 10,
+          seconds: Math.round(seconds),
+          entriesPerNode: Math.round(mean(entries)),
+          maxEntriesPerNode: Math.max(...entries),
+          hostPairsPerNode: Math.round(mean(healths.map(h => h.presence?.hosted ?? 0))),
+          presenceBytesInPerSec: Math.round(mean(per.map(x => x.pin))),
+          presenceBytesOutPerSec: Math.round(mean(per.map(x => x.pout))),
+          roomBytesInPerSec: Math.round(mean(per.map(x => x.room))),
+          directoryBytesInPerSec: Math.round(mean(per.map(x => x.dir))),
+          presenceCpuPerNode: Math.round(mean(per.map(x => x.pcpu)) * 10000) / 10000,
+          idleCpuPerNode: Math.round(idleCpu * 1000) / 1000,
+          churnCpuPerNode: Math.round(mean(cpu(before, after)) * 1000) / 1000
+        })
+        const r = rows[rows.length - 1]!
+        log(`  ${nodes} nodes, churn ${r.churnPerSec}/s: ${r.entriesPerNode} entries/node, presence in ${r.presenceBytesInPerSec} B/s/node (room ${r.roomBytesInPerSec}, directory ${r.directoryBytesInPerSec}), presence CPU ${r.presenceCpuPerNode} cores/node, process CPU idle ${r.idleCpuPerNode} / churn ${r.churnCpuPerNode} cores/node`)
       }
-      await Promise.all(inflight)
-      const after = await mesh.snapshot()
-      const seconds = (after.t - before.t) / 1000
-      const per = after.servers.filter(s => s.role === 'server').map(s => {
-        const b = before.servers.find(x => x.name === s.name)
-        return {
-          pin: ((s.counters.presenceBytesIn ?? 0) - (b?.counters.presenceBytesIn ?? 0)) / seconds,
-          pout: ((s.counters.presenceBytesOut ?? 0) - (b?.counters.presenceBytesOut ?? 0)) / seconds,
-          room: ((s.counters.roomPresenceBytesIn ?? 0) - (b?.counters.roomPresenceBytesIn ?? 0)) / seconds
-        }
-      })
-      // what each node holds once the churn settled
-      await sleep(2000)
-      const healths = await Promise.all(Array.from({ length: nodes }, async (_, i) => await mesh.health(i) as unknown as PresenceHealth))
-      const entries = healths.map(h => (h.presence?.devices ?? 0) + (h.presence?.hosted ?? 0))
-      rows.push({
-        nodes,
-        users: opts.users,
-        rooms,
-        churnPerSec: Math.round(churned / seconds * 10) / 10,
-        seconds: Math.round(seconds),
-        entriesPerNode: Math.round(mean(entries)),
-        maxEntriesPerNode: Math.max(...entries),
-        hostPairsPerNode: Math.round(mean(healths.map(h => h.presence?.hosted ?? 0))),
-        presenceBytesInPerSec: Math.round(mean(per.map(x => x.pin))),
-        presenceBytesOutPerSec: Math.round(mean(per.map(x => x.pout))),
-        roomBytesInPerSec: Math.round(mean(per.map(x => x.room))),
-        idleCpuPerNode: Math.round(idleCpu * 1000) / 1000,
-        churnCpuPerNode: Math.round(mean(cpu(before, after)) * 1000) / 1000
-      })
-      const r = rows[rows.length - 1]!
-      log(`  ${nodes} nodes: ${r.entriesPerNode} entries/node, presence in ${r.presenceBytesInPerSec} B/s/node, CPU idle ${r.idleCpuPerNode} / churn ${r.churnCpuPerNode} cores/node`)
     } finally {
       await gen.stop()
       await mesh.stop()
@@ -154,16 +164,22 @@ export async function presenceScaleScenario (reg: ProcRegistry, opts: {
   return rows
 }
 
-/** The rows as a Markdown table, with each figure's ratio to the smallest mesh. */
+/** The rows as a Markdown table per churn rate, with each figure's ratio to the smallest mesh at that rate. */
 export function presenceScaleTable (rows: readonly PresenceScaleRow[]): string {
-  const first = rows[0]
-  const ratio = (v: number, b: number | undefined): string => b == null || b === 0 ? '' : ` (${(v / b).toFixed(2)}×)`
+  const rates = [...new Set(rows.map(r => r.churnTarget ?? r.churnPerSec))]
+  const ratio = (v: number | undefined, b: number | undefined): string => v == null || b == null || b === 0 ? '' : ` (${(v / b).toFixed(2)}×)`
+  const n = (v: number | undefined): string => v == null ? '–' : String(v)
   const lines = [
-    '| nodes | users / rooms | churn/s | presence entries per node (max) | of which room hosts | presence B/s in per node | of which room presence | global (heartbeats, hosts) | out per node | CPU per node idle | CPU per node churn |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+    '| nodes | users / rooms | churn/s | presence entries per node (max) | of which room hosts | presence B/s in per node | of which room presence | of which directory | global (heartbeats, hosts) | out per node | presence CPU per node (cores) | process CPU per node idle | process CPU per node churn |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
   ]
-  for (const r of rows) {
-    lines.push(`| ${r.nodes} | ${r.users} / ${r.rooms} | ${r.churnPerSec} | ${r.entriesPerNode}${ratio(r.entriesPerNode, first?.entriesPerNode)} (${r.maxEntriesPerNode}) | ${r.hostPairsPerNode} | ${r.presenceBytesInPerSec}${ratio(r.presenceBytesInPerSec, first?.presenceBytesInPerSec)} | ${r.roomBytesInPerSec}${ratio(r.roomBytesInPerSec, first?.roomBytesInPerSec)} | ${r.presenceBytesInPerSec - r.roomBytesInPerSec} | ${r.presenceBytesOutPerSec} | ${r.idleCpuPerNode} | ${r.churnCpuPerNode}${ratio(r.churnCpuPerNode, first?.churnCpuPerNode)} |`)
+  for (const rate of rates) {
+    const group = rows.filter(r => (r.churnTarget ?? r.churnPerSec) === rate)
+    const first = group[0]
+    for (const r of group) {
+      const global = r.presenceBytesInPerSec - r.roomBytesInPerSec - (r.directoryBytesInPerSec ?? 0)
+      lines.push(`| ${r.nodes} | ${r.users} / ${r.rooms} | ${r.churnPerSec} | ${r.entriesPerNode}${ratio(r.entriesPerNode, first?.entriesPerNode)} (${r.maxEntriesPerNode}) | ${r.hostPairsPerNode} | ${r.presenceBytesInPerSec}${ratio(r.presenceBytesInPerSec, first?.presenceBytesInPerSec)} | ${r.roomBytesInPerSec} | ${n(r.directoryBytesInPerSec)}${ratio(r.directoryBytesInPerSec, first?.directoryBytesInPerSec)} | ${global}${ratio(global, first == null ? undefined : first.presenceBytesInPerSec - first.roomBytesInPerSec - (first.directoryBytesInPerSec ?? 0))} | ${r.presenceBytesOutPerSec} | ${n(r.presenceCpuPerNode)}${ratio(r.presenceCpuPerNode, first?.presenceCpuPerNode)} | ${r.idleCpuPerNode} | ${r.churnCpuPerNode}${ratio(r.churnCpuPerNode, first?.churnCpuPerNode)} |`)
+    }
   }
   return lines.join('\n')
 }
