@@ -30,6 +30,7 @@ import { scaleOut } from './scenarios/scaleout.js'
 import type { AdapterMode } from './lib/socketio-cluster.js'
 import type { Machine } from './lib/report.js'
 import type { BenchConfig, Results } from './lib/results.js'
+import type { PresenceScaleRow } from './scenarios/presence-scale.js'
 import type { SystemSpec } from './scenarios/scaleout.js'
 
 const SECTIONS = ['attach', 'memory', 'idle', 'room', 'dm', 'local', 'abuse', 'resume', 'presence', 'presence-memory', 'presence-convergence', 'presence-scale', 'scale'] as const
@@ -207,6 +208,8 @@ const results: Results = {
   scale: []
 }
 const resultsDir = join(REPO_ROOT, 'test', 'bench', 'results')
+/** the presence-scale section's rows, for the profile tables of its churn windows */
+let presenceScaleRows: PresenceScaleRow[] = []
 const chartDir = join(REPO_ROOT, 'docs', 'bench')
 mkdirSync(resultsDir, { recursive: true })
 const stamp = results.startedAt.replace(/[:.]/g, '-').slice(0, 19)
@@ -423,6 +426,7 @@ try {
   if (sections.has('presence-scale') && runMesh) {
     await section('presence as nodes are added: 2, 4, 8 nodes (meshchat)', async () => {
       const rows = await presenceScaleScenario(reg, { base: base + 400, nodeCounts: [2, 4, 8], users: quick ? 80 : 320, churnRates: quick ? [10] : [10, 50], seconds: quick ? 5 : 10, log })
+      presenceScaleRows = rows
       const table = presenceScaleTable(rows)
       log(table)
       writeFileSync(join(resultsDir, 'presence-scale.json'), JSON.stringify({ at: new Date().toISOString(), rows, table }, null, 2) + '\n')
@@ -438,9 +442,13 @@ try {
 }
 
 if (profileDir != null && !interrupted()) {
-  // the nodes wrote their profiles as they exited: one table per meshchat step (its measured window)
+  // the nodes wrote their profiles as they exited: one table per meshchat step (its measured window),
+  // and one per presence-scale churn window
   try {
-    const windows = windowsFromSteps(results.steps)
+    const windows = [
+      ...windowsFromSteps(results.steps),
+      ...presenceScaleRows.flatMap(r => r.profileWindow == null ? [] : [{ label: `presence-scale, ${r.nodes} nodes, ${r.churnPerSec} reconnects/s`, ...r.profileWindow }])
+    ]
     results.profile = {
       dir: relative(REPO_ROOT, profileDir),
       tables: summarizeDir(profileDir, windows.length > 0 ? windows : undefined, { top: 25 })

@@ -51,7 +51,7 @@ export const COMPONENTS: ReadonlyArray<{ id: Component, label: string, what: str
   { id: 'protobuf', label: 'protobuf', what: 'protocol/pb/*.ts, codec.ts, protons-runtime called from meshchat code' },
   { id: 'ws', label: 'WebSocket edge', what: 'ws package, gateway/ws-edge.ts' },
   { id: 'sessions', label: 'sessions and hub', what: 'gateway/*.ts' },
-  { id: 'presence', label: 'presence', what: 'presence-service.ts, presence-wire.ts, state/presence.ts' },
+  { id: 'presence', label: 'presence', what: 'presence-service.ts, presence-wire.ts, directory-service.ts, state/presence.ts, state/room-presence.ts, state/directory.ts' },
   { id: 'mesh', label: 'rooms, archive, DMs, sync', what: 'mesh/*.ts' },
   { id: 'meshchat', label: 'meshchat other', what: 'daemon, state/ (HLC, budgets, placement), metrics, validation' },
   { id: 'startup', label: 'module loading', what: 'node:internal/modules, compiling built-ins' },
@@ -126,7 +126,7 @@ export function rule (fn: string, url: string): Rule {
   const f = m[1] ?? ''
   if (f.startsWith('test/')) return inherit()
   if (f === 'node/src/mesh/pnet.js') return own('pnet')
-  if (/^node\/src\/(mesh\/presence-(service|wire)|state\/presence)\.js$/.test(f)) return own('presence')
+  if (/^node\/src\/(mesh\/(presence-(service|wire)|directory-service)|state\/(presence|room-presence|directory))\.js$/.test(f)) return own('presence')
   if (f.startsWith('node/src/mesh/')) return own('mesh')
   if (f === 'node/src/gateway/ws-edge.js') return own('ws')
   if (f.startsWith('node/src/gateway/')) return own('sessions')

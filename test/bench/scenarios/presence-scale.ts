@@ -44,6 +44,8 @@ export interface PresenceScaleRow {
   /** CPU per node in cores (mean): idle window, churn window */
   idleCpuPerNode: number
   churnCpuPerNode: number
+  /** the churn window on CLOCK_MONOTONIC µs (the clock of V8 CPU profiles: `--profile` sums the nodes' samples in it) */
+  profileWindow?: { fromUs: number, toUs: number }
 }
 
 interface PresenceHealth {
@@ -95,6 +97,7 @@ export async function presenceScaleScenario (reg: ProcRegistry, opts: {
 
       for (const churnPerSec of opts.churnRates) {
         const before = await mesh.snapshot()
+        const fromUs = Number(process.hrtime.bigint() / 1000n)
         const end = Date.now() + opts.seconds * 1000
         let debt = 0
         let last = Date.now()
@@ -124,6 +127,7 @@ export async function presenceScaleScenario (reg: ProcRegistry, opts: {
           await sleep(50)
         }
         await Promise.all(inflight)
+        const toUs = Number(process.hrtime.bigint() / 1000n)
         const after = await mesh.snapshot()
         const seconds = (after.t - before.t) / 1000
         const per = after.servers.filter(s => s.role === 'server').map(s => {
@@ -151,7 +155,8 @@ export async function presenceScaleScenario (reg: ProcRegistry, opts: {
           directoryBytesInPerSec: Math.round(mean(per.map(x => x.dir))),
           presenceCpuPerNode: Math.round(mean(per.map(x => x.pcpu)) * 10000) / 10000,
           idleCpuPerNode: Math.round(idleCpu * 1000) / 1000,
-          churnCpuPerNode: Math.round(mean(cpu(before, after)) * 1000) / 1000
+          churnCpuPerNode: Math.round(mean(cpu(before, after)) * 1000) / 1000,
+          profileWindow: { fromUs, toUs }
         })
         const r = rows[rows.length - 1]!
         log(`  ${nodes} nodes, churn ${r.churnPerSec}/s: ${r.entriesPerNode} entries/node, presence in ${r.presenceBytesInPerSec} B/s/node (room ${r.roomBytesInPerSec}, directory ${r.directoryBytesInPerSec}), presence CPU ${r.presenceCpuPerNode} cores/node, process CPU idle ${r.idleCpuPerNode} / churn ${r.churnCpuPerNode} cores/node`)
