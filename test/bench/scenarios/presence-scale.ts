@@ -12,6 +12,7 @@
  * CPU over an idle window and over each churn window of the same length. The process CPU of a
  * churn window includes the sessions that churn (attach, key proof, joins), not presence alone.
  */
+import { churnWindow } from '../lib/churn.js'
 import { LoadGen } from '../lib/loadgen-client.js'
 import { MeshchatCluster } from '../lib/meshchat-cluster.js'
 import { sleep } from '../lib/procs.js'
@@ -98,35 +99,16 @@ export async function presenceScaleScenario (reg: ProcRegistry, opts: {
       for (const churnPerSec of opts.churnRates) {
         const before = await mesh.snapshot()
         const fromUs = Number(process.hrtime.bigint() / 1000n)
-        const end = Date.now() + opts.seconds * 1000
-        let debt = 0
-        let last = Date.now()
-        let churned = 0
-        const inflight = new Set<Promise<void>>()
-        while (Date.now() < end) {
-          const t = Date.now()
-          debt += churnPerSec * (t - last) / 1000
-          last = t
-          const n = Math.floor(debt)
-          if (n > 0 && inflight.size < 8) {
-            debt -= n
-            const out = alive.splice(0, Math.min(n, alive.length))
-            churned += out.length
-            const fresh = out.map(k => {
-              const s = spec(roomOf.get(k) ?? 0)
-              roomOf.set(s.key, roomOf.get(k) ?? 0)
-              roomOf.delete(k)
-              return s
-            })
-            const p: Promise<void> = Promise.all([
-              gen.close(out),
-              gen.attach({ system: 'meshchat', users: fresh, concurrency: 20, join: true })
-            ]).then(() => { alive.push(...fresh.map(s => s.key)) }).finally(() => { inflight.delete(p) })
-            inflight.add(p)
-          }
-          await sleep(50)
-        }
-        await Promise.all(inflight)
+        const churned = await churnWindow(gen, alive, {
+          ratePerSec: churnPerSec,
+          seconds: opts.seconds,
+          replace: out => out.map(k => {
+            const s = spec(roomOf.get(k) ?? 0)
+            roomOf.set(s.key, roomOf.get(k) ?? 0)
+            roomOf.delete(k)
+            return s
+          })
+        })
         const toUs = Number(process.hrtime.bigint() / 1000n)
         const after = await mesh.snapshot()
         const seconds = (after.t - before.t) / 1000

@@ -12,6 +12,7 @@
  * Presence bytes/s per node: meshchat_presence_bytes_total over a window while clients churn at a
  * given rate (a client closes and a new one attaches and joins 2 rooms, population held constant).
  */
+import { churnWindow } from '../lib/churn.js'
 import { Histogram, summarize } from '../lib/histogram.js'
 import { LoadGen } from '../lib/loadgen-client.js'
 import { MeshchatCluster } from '../lib/meshchat-cluster.js'
@@ -188,38 +189,16 @@ export async function presenceScenario (reg: ProcRegistry, opts: {
     await sleep(2000)
     for (const rate of opts.churnRates) {
       const before = await mesh.snapshot()
-      const start = Date.now()
-      const end = start + opts.churnSeconds * 1000
-      let debt = 0
-      let last = Date.now()
       let rr = 0
-      let churned = 0
-      // batches overlap (up to 8 in flight) so a slow attach does not hold the churn rate down
-      const inflight = new Set<Promise<void>>()
-      while (Date.now() < end) {
-        const t = Date.now()
-        debt += rate * (t - last) / 1000
-        last = t
-        const n = Math.floor(debt)
-        if (n > 0 && inflight.size < 8) {
-          debt -= n
-          const out = alive.splice(0, Math.min(n, alive.length))
-          churned += out.length
-          const fresh = out.map(() => {
-            const node = rr++ % nodes
-            const s = spec(node, [])
-            s.rooms = roomsFor(s.key)
-            return s
-          })
-          const p: Promise<void> = Promise.all([
-            gen.close(out),
-            gen.attach({ system: 'meshchat', users: fresh, concurrency: 20, join: true })
-          ]).then(() => { alive.push(...fresh.map(s => s.key)) }).finally(() => { inflight.delete(p) })
-          inflight.add(p)
-        }
-        await sleep(50)
-      }
-      await Promise.all(inflight)
+      const churned = await churnWindow(gen, alive, {
+        ratePerSec: rate,
+        seconds: opts.churnSeconds,
+        replace: out => out.map(() => {
+          const s = spec(rr++ % nodes, [])
+          s.rooms = roomsFor(s.key)
+          return s
+        })
+      })
       const after = await mesh.snapshot()
       const seconds = (after.t - before.t) / 1000
       const chat = after.servers.filter(s => s.role === 'server')
