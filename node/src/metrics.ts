@@ -96,6 +96,19 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
+  readonly restamped = new Counter({
+    name: 'meshchat_restamped_total',
+    help: 'stored events that took a later stamp of their id (a send retried through another node was stamped twice; every copy keeps the later stamp)',
+    registers: [this.registry]
+  })
+
+  readonly antiEntropy = new Counter({
+    name: 'meshchat_anti_entropy_total',
+    help: 'anti-entropy comparisons of a room stamp range with another copy, by result: same, differ (a narrower range or a fetch follows), failed',
+    labelNames: ['result'] as const,
+    registers: [this.registry]
+  })
+
   readonly deliveryLatency = new Histogram({
     name: 'meshchat_delivery_latency_seconds',
     help: 'ingress HLC stamp to hand-off to local clients, for events from other nodes',

@@ -1171,6 +1171,7 @@ type SyncSpec =
   | { archive: { rooms: string[] } }
   | { dmHistory: { conversation: string, before?: CursorSpec, after?: CursorSpec, limit: number } }
   | { dmHistoryPut: { events: StoredSpec[] } }
+  | { digest: { room: string, from: bigint, to: bigint } }
   | { empty: true }
 
 function syncSpecArb (ctx: FuzzContext): fc.Arbitrary<SyncSpec> {
@@ -1187,6 +1188,7 @@ function syncSpecArb (ctx: FuzzContext): fc.Arbitrary<SyncSpec> {
     { weight: 2, arbitrary: listArb(roomArb(ctx.rooms, 2), 10_000, 8, 1000).map(rooms => ({ archive: { rooms } })) },
     { weight: 2, arbitrary: fc.record({ conversation: conversationArb(ctx), before: sometimes(cursorArb(), 3), after: sometimes(cursorArb(), 3), limit: u32Arb }).map(dmHistory => ({ dmHistory })) },
     { weight: 2, arbitrary: fc.array(storedEventArb(ctx, { dm: 8, receipt: 1, room: 1, none: 1 }), { maxLength: 3 }).map(events => ({ dmHistoryPut: { events } })) },
+    { weight: 2, arbitrary: fc.record({ room, from: fc.oneof(fc.constant(0n), u64Arb), to: fc.oneof(fc.constant((1n << 64n) - 1n), u64Arb) }).map(digest => ({ digest })) },
     { weight: 1, arbitrary: fc.constant({ empty: true as const }) }
   )
 }
@@ -1216,6 +1218,7 @@ function syncRequestOf (ctx: FuzzContext, s: SyncSpec, now = Date.now()): Partia
   if ('archive' in s) return s
   if ('dmHistory' in s) return { dmHistory: { conversation: s.dmHistory.conversation, before: cursorOf(s.dmHistory.before, now), after: cursorOf(s.dmHistory.after, now), limit: s.dmHistory.limit } }
   if ('dmHistoryPut' in s) return { dmHistoryPut: { events: s.dmHistoryPut.events.map(e => storedOf(ctx, e, now)) } }
+  if ('digest' in s) return s
   return {}
 }
 
@@ -1273,11 +1276,11 @@ export async function fuzzSyncRequests (ctx: FuzzContext, o: FuzzOptions): Promi
       fail(`SyncResponse.encode refused the answer: ${describeError(err)}`)
     }
     const back = SyncResponse.decode(out)
-    checkOneOf(back, ['presence', 'history', 'mailbox', 'ok', 'error'], 'the answer')
+    checkOneOf(back, ['presence', 'history', 'mailbox', 'ok', 'error', 'digest'], 'the answer')
     // a peer's input gets a typed refusal; INTERNAL means an untyped error escaped a handler
     if (back.error?.code === ErrorCode.INTERNAL) fail(`an INTERNAL answer: ${back.error.message}`)
     const asked = Object.keys(req).find(k => (req as unknown as Record<string, unknown>)[k] != null) ?? 'empty'
-    seen(ctx, back.error != null ? `${asked}: error ${back.error.code}` : back.ok != null ? `${asked}: ok ${back.ok.count > 0 ? '>0' : '0'}` : back.history != null ? `${asked}: ${back.history.events.length > 0 ? 'events' : 'no events'}` : back.mailbox != null ? `${asked}: ${back.mailbox.events.length > 0 ? 'mail' : 'no mail'}` : `${asked}: presence`)
+    seen(ctx, back.error != null ? `${asked}: error ${back.error.code}` : back.ok != null ? `${asked}: ok ${back.ok.count > 0 ? '>0' : '0'}` : back.history != null ? `${asked}: ${back.history.events.length > 0 ? 'events' : 'no events'}` : back.mailbox != null ? `${asked}: ${back.mailbox.events.length > 0 ? 'mail' : 'no mail'}` : back.digest != null ? `${asked}: ${back.digest.count > 0 ? 'counted' : 'none'}` : `${asked}: presence`)
     maintain(ctx)
     await checkClean(ctx)
   }, o)

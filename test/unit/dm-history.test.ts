@@ -114,6 +114,11 @@ describe('DM history in the store', () => {
     expect(s.dmPutMany([1, 2, 3, 4, 5].map(n => dm(n)))).toBe(5)
     expect(s.dmPut(dm(3))).toBe(false)
     expect(s.dmPut({ ...dm(3), hlc: at(1) })).toBe(false)
+    // a later stamp of the same DM (sent again through another node) replaces the stored one, as in rooms
+    const later = { ...dm(3), hlc: dm(3).hlc + 1n, origin: 'other-node' }
+    expect(s.dmPut(later)).toBe(false)
+    expect(s.dmGet(id(3))?.hlc).toBe(later.hlc)
+    expect(s.dmGet(id(3))?.origin).toBe('other-node')
     s.dmPut(dm(6, other))
     const c = conversationId(alice, bob)
     const newest = s.dmPage(c, { limit: 2 })

@@ -36,7 +36,7 @@ const REACHES: Record<string, string[]> = {
   'room-envelope': ['accept', 'reject'],
   presence: ['opened delta', 'opened heartbeat', 'opened goodbye', 'InvalidPresenceError'],
   'presence-full': ['accepted with entries', 'InvalidPresenceError'],
-  'sync-request': ['history: events', 'mailbox: mail', 'mailboxPut: ok >0', 'dmHistory: events', 'dmHistoryPut: ok >0', 'does not decode'],
+  'sync-request': ['history: events', 'mailbox: mail', 'mailboxPut: ok >0', 'dmHistory: events', 'dmHistoryPut: ok >0', 'digest: counted', 'does not decode'],
   'dm-deliver': ['delivered', 'error BAD_SIGNATURE']
 }
 

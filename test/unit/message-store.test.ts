@@ -36,13 +36,77 @@ describe('MessageStore', () => {
     const s = open()
     expect(s.insert(ev(1))).toBe(true)
     expect(s.insert(ev(1))).toBe(false)
-    // same id with another stamp (a retry through another node) is still the one message
+    // same id with an earlier stamp (a retry through another node) is still the one message, as stored
     expect(s.insert({ ...ev(1), hlc: at(5) })).toBe(false)
     expect(s.count('r')).toBe(1)
     expect(s.get(id(1))?.hlc).toBe(ev(1).hlc)
     const fresh = s.insertMany([ev(1), ev(2), ev(3), ev(2)])
     expect(fresh.map(e => e.event[0])).toEqual([2, 3])
     expect(s.count('r')).toBe(3)
+  })
+
+  it('one id stamped twice keeps the later stamp (then the greater origin), whichever copy came first', () => {
+    const early = { ...ev(1), hlc: at(2_000), origin: 'node-a', event: new Uint8Array([1, 1]) }
+    const late = { ...ev(1), hlc: at(3_000), origin: 'node-b', event: new Uint8Array([1, 2]) }
+    for (const order of [[early, late], [late, early]]) {
+      const s = open()
+      const outcomes = order.map(e => s.put(e))
+      expect(outcomes[0]).toBe('new')
+      expect(outcomes[1]).toBe(order[1] === late ? 'restamped' : 'held')
+      expect(s.count('r')).toBe(1)
+      const kept = s.get(id(1))
+      expect(kept?.hlc).toBe(late.hlc)
+      expect(kept?.origin).toBe('node-b')
+      expect([...kept!.event]).toEqual([1, 2])
+      expect(s.page('r', { limit: 10 }).events.map(e => e.hlc)).toEqual([late.hlc])
+    }
+    // the same stamp from two origins: the greater origin, on every copy
+    const s = open()
+    s.put({ ...early, origin: 'node-z' })
+    expect(s.put(early)).toBe('held')
+    expect(s.get(id(1))?.origin).toBe('node-z')
+    // a backfill reports what was new and what was restamped
+    const restamped: StoredRoomEvent[] = []
+    const fresh = s.insertMany([{ ...early, hlc: at(9_000) }, ev(2), { ...ev(3), hlc: at(1) }], restamped)
+    expect(fresh.map(e => e.event[0])).toEqual([2, 3])
+    expect(restamped.map(e => e.hlc)).toEqual([at(9_000)])
+    // another room's event with the same id does not touch this one
+    expect(s.put({ ...early, room: 'elsewhere', hlc: at(99_000) })).toBe('held')
+    expect(s.get(id(1))?.hlc).toBe(at(9_000))
+  })
+
+  it('digests a stamp range by count and stamp sum, so copies that differ in an event or a stamp differ', () => {
+    const a = open()
+    const b = open()
+    const events = Array.from({ length: 300 }, (_, i) => ev(i, 'r', 1_000_000 + i * 10))
+    a.insertMany(events)
+    b.insertMany(events)
+    b.insertMany([ev(1000, 'other', 1_000_500)])
+    const [from, to] = [at(1_000_000), at(1_003_000)]
+    const da = a.digest('r', from, to)
+    expect(da).toEqual(b.digest('r', from, to))
+    expect(da.count).toBe(300)
+    expect(da.sum).toBe(BigInt.asUintN(64, events.reduce((t, e) => t + e.hlc, 0n)))
+    // the range is half-open, by stamp
+    expect(a.digest('r', at(1_000_010), at(1_000_030)).count).toBe(2)
+    expect(a.digest('r', at(5_000_000), at(6_000_000))).toEqual({ count: 0, sum: 0n })
+    // an event missing from one copy
+    a.insert(ev(500, 'r', 1_001_005))
+    expect(a.digest('r', from, to).count).toBe(301)
+    b.insert(ev(500, 'r', 1_001_005))
+    expect(a.digest('r', from, to)).toEqual(b.digest('r', from, to))
+    // one copy with a later stamp of an id
+    a.put({ ...ev(7, 'r', 1_000_071), origin: 'other-node' })
+    const [ra, rb] = [a.digest('r', from, to), b.digest('r', from, to)]
+    expect(ra.count).toBe(rb.count)
+    expect(ra.sum).not.toBe(rb.sum)
+    // large stamps (real wall-clock times) sum without overflow
+    const c = open()
+    const now = Date.UTC(2026, 11, 1)
+    c.insertMany(Array.from({ length: 2000 }, (_, i) => ({ ...ev(i, 'big', now + i), hlc: (BigInt(now + i) << 16n) | 0xffffn })))
+    const dc = c.digest('big', 0n, BigInt(now + 10_000) << 16n)
+    expect(dc.count).toBe(2000)
+    expect(dc.sum).toBe(BigInt.asUintN(64, Array.from({ length: 2000 }, (_, i) => (BigInt(now + i) << 16n) | 0xffffn).reduce((t, h) => t + h, 0n)))
   })
 
   it('orders by (hlc, id) and pages backwards, forwards and from the newest', () => {

@@ -9,7 +9,7 @@ import type { RoomService } from './rooms.js'
 import type { PresenceService } from './presence-service.js'
 import type { SyncService, RoomHandler } from './sync.js'
 import type { StampedEvent as WireStoredEvent } from '../../../client/src/protocol/pb/mesh.js'
-import type { Cursor, MessageStore, Page, RetentionPolicy, StoredRoomEvent } from '../store/message-store.js'
+import type { Cursor, MessageStore, Page, RangeDigest, RetentionPolicy, StoredRoomEvent } from '../store/message-store.js'
 import type { NodeMetrics } from '../metrics.js'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Logger, Startable } from '@libp2p/interface'
@@ -31,15 +31,24 @@ const FIRST_BACKFILL_ATTEMPTS = 15
 const HEAL_LOOKBACK_MS = 60_000
 
 /**
- * Anti-entropy: every catch-up delay × PROBE_EVERY, this node asks one other copy of up to
- * PROBE_ROOMS carried rooms (in turn) for its newest event older than the probe's settle time, and
- * fetches from that copy when it does not hold it. The catch-ups after lost contact miss what a
- * peer publishes after the catch-up ran but before gossip has taken this node back into the room's
- * traffic (the fault runs showed such messages, seconds after a heal, at every node but the one
- * just back); this finds it. One request of one event per room and probe: nothing per message.
+ * Anti-entropy: every catch-up delay × PROBE_EVERY, this node compares up to PROBE_ROOMS carried
+ * rooms (in turn) with one other copy each: the count and stamp sum of the events stamped in the
+ * last DIGEST_WINDOW_MS (up to the probe's settle time). Where the copies differ, the range is halved
+ * until a part holds at most a page at the peer (or DIGEST_DEPTH halvings), and that part is fetched
+ * from it. The catch-ups after lost contact miss what a peer publishes after the catch-up ran but
+ * before gossip has taken this node back into the room's traffic, and a catch-up that found the peer
+ * itself incomplete leaves a hole behind the newest event; this finds both, and copies of one message
+ * with two stamps (they take the later). Two index reads per room and round while the copies agree:
+ * nothing per message.
  */
 const PROBE_EVERY = 3
 const PROBE_ROOMS = 32
+const DIGEST_WINDOW_MS = 15 * 60_000
+const DIGEST_DEPTH = 8
+/** digest requests per room and round, at most: a peer whose every range differs (one that lies) costs this much, then FRUITLESS_ROUNDS of nothing */
+const DIGEST_REQUESTS = 16
+/** a range whose fetch brought nothing (the peer holds events that do not verify here) is not fetched from that peer again for this many rounds */
+const FRUITLESS_ROUNDS = 20
 
 /** contact lost with a node: what it published since is fetched when it is back */
 interface Loss {
@@ -143,8 +152,8 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   private probing = false
   /** where the next probe round starts in the list of carried rooms, and which copy it asks */
   private probeTurn = 0
-  /** per room, the head last fetched for: a head that is still missing after its fetch (it does not verify here) is not fetched again */
-  private readonly probedHeads = new Map<string, string>()
+  /** room and peer whose last differing range brought nothing when fetched: the probe round until which they are left alone */
+  private readonly fruitless = new Map<string, number>()
   private started = false
   private readonly onDisconnect: (evt: CustomEvent<PeerId>) => void
   private readonly onConnect: (evt: CustomEvent<PeerId>) => void
@@ -190,7 +199,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     this.rebalancer.cancel()
     clearInterval(this.pruneTimer)
     clearInterval(this.probeTimer)
-    this.probedHeads.clear()
+    this.fruitless.clear()
     for (const t of this.catchUps) clearTimeout(t)
     this.catchUps.clear()
     this.c.presence.removeEventListener('change', this.onPresence)
@@ -368,8 +377,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
         const room = rooms[(turn * PROBE_ROOMS + i) % rooms.length]
         if (room != null) await this.probeRoom(room, turn)
       }
-      // forget rooms no longer carried
-      for (const room of this.probedHeads.keys()) if (!this.c.rooms.isSubscribed(room)) this.probedHeads.delete(room)
+      for (const [key, until] of this.fruitless) if (until <= turn) this.fruitless.delete(key)
     } finally {
       this.probing = false
     }
@@ -379,33 +387,45 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     const peers = this.sources(room)
     const peer = peers[turn % Math.max(1, peers.length)]
     if (peer == null) return
+    const key = `${room}\n${peer}`
+    if ((this.fruitless.get(key) ?? 0) > turn) return
     // older than a gossip round trip and the clock skew between nodes: what should be here by now
-    const settled = BigInt(Math.max(0, this.c.clock.now() - 2 * this.init.catchUpDelayMs)) << 16n
-    let page: { events: WireStoredEvent[] }
+    const now = this.c.clock.now()
+    const to = BigInt(Math.max(0, now - 2 * this.init.catchUpDelayMs)) << 16n
+    const from = BigInt(Math.max(0, now - DIGEST_WINDOW_MS)) << 16n
     try {
-      page = await this.c.sync.historyPage(peer, room, { before: { hlc: settled, id: new Uint8Array(0) }, limit: 1 })
-    } catch {
-      return
-    }
-    const head = page.events[0]
-    if (head == null) return
-    let id: Uint8Array
-    try {
-      id = signedEventId(head.event)
+      const r = await this.reconcile(room, peer, from, to, 0, { left: DIGEST_REQUESTS })
+      if (r.fetched && r.added === 0) this.fruitless.set(key, turn + FRUITLESS_ROUNDS)
     } catch (err) {
-      // a peer is not an authority: what does not decode is its problem, not a hole here
-      this.c.log('probe of %s at %s: %s', room, peer, (err as Error).message)
-      return
+      this.c.metrics.antiEntropy.inc({ result: 'failed' })
+      this.c.log('anti-entropy of %s with %s: %s', room, peer, (err as Error).message)
     }
-    if (this.c.store.get(id) != null) return
-    const hex = idToHex(id)
-    if (this.probedHeads.get(room) === hex) return
-    this.probedHeads.set(room, hex)
-    const from = healFrom(this.c.clock.now(), this.marks.get(room, head.origin), { slackMs: this.init.catchUpSlackMs, lookbackMs: HEAL_LOOKBACK_MS })
-    this.c.log('%s holds %s of %s, this node does not: fetching', peer, hex, room)
-    await this.backfillFrom(room, peer, { hlc: from, id: new Uint8Array(0) }).catch(err => {
-      this.c.log('probe catch-up of %s from %s failed - %s', room, peer, (err as Error).message)
-    })
+  }
+
+  /**
+   * Compare [from, to) of a room with `peer`'s copy and fetch what differs (see DIGEST_WINDOW_MS).
+   * Returns whether anything was fetched and how many events it added or restamped here.
+   */
+  private async reconcile (room: string, peer: string, from: bigint, to: bigint, depth: number, budget: { left: number }): Promise<{ fetched: boolean, added: number }> {
+    if (budget.left-- <= 0) return { fetched: true, added: 0 }
+    const theirs = await this.c.sync.digest(peer, room, from, to)
+    const mine = this.c.store.digest(room, from, to)
+    if (theirs.count === mine.count && theirs.sum === mine.sum) {
+      this.c.metrics.antiEntropy.inc({ result: 'same' })
+      return { fetched: false, added: 0 }
+    }
+    this.c.metrics.antiEntropy.inc({ result: 'differ' })
+    // nothing there this node lacks: the peer finds what it lacks itself, in its own rounds
+    if (theirs.count === 0) return { fetched: false, added: 0 }
+    if (theirs.count <= this.c.sync.pageSize || depth >= DIGEST_DEPTH || to - from < 2n) {
+      const added = await this.backfillFrom(room, peer, { hlc: from, id: new Uint8Array(0) }, to)
+      if (added > 0) this.c.log('anti-entropy: %d events of %s from %s', added, room, peer)
+      return { fetched: true, added }
+    }
+    const mid = from + (to - from) / 2n
+    const a = await this.reconcile(room, peer, from, mid, depth + 1, budget)
+    const b = await this.reconcile(room, peer, mid, to, depth + 1, budget)
+    return { fetched: a.fetched || b.fetched, added: a.added + b.added }
   }
 
   async ready (room: string): Promise<void> {
@@ -474,28 +494,31 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
    * one peer's part of {@link backfill}: forward from `from`, or backwards from the newest until a
    * page holds nothing this node lacks; throws when the peer cannot be asked
    */
-  private async backfillFrom (room: string, peer: string, from: Cursor | undefined): Promise<void> {
+  private async backfillFrom (room: string, peer: string, from: Cursor | undefined, until?: bigint): Promise<number> {
     const pageSize = this.c.sync.pageSize
     let fetched = 0
     let added = 0
+    let changed = 0
     let cursor: Cursor | undefined = from
     const forward = cursor != null
     while (fetched < this.init.backfillMax) {
       const limit = Math.min(pageSize, this.init.backfillMax - fetched)
       const page = await this.c.sync.historyPage(peer, room, forward ? { after: cursor, limit } : { before: cursor, limit })
       const events = await this.verified(room, page.events, 'backfill')
-      const fresh = this.c.rooms.ingestMany(events)
-      added += fresh
+      const r = this.c.rooms.ingestMany(events)
+      added += r.fresh
+      changed += r.fresh + r.restamped
       fetched += page.events.length
-      if (!page.more || events.length === 0 || (!forward && fresh === 0)) break
+      if (!page.more || events.length === 0 || (!forward && r.fresh === 0)) break
       const edge = forward ? events.at(-1) : events[0]
-      if (edge == null) break
+      if (edge == null || (until != null && edge.hlc >= until)) break
       cursor = { hlc: edge.hlc, id: edge.id }
     }
     if (added > 0) {
       this.c.metrics.backfilled.inc(added)
       this.c.log('backfilled %d events of %s from %s', added, room, peer)
     }
+    return changed
   }
 
   /** history for a client: local for carried rooms, otherwise from a node that carries it */
@@ -560,6 +583,11 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   /** RoomHandler.localPage: serve a peer's history request from the local store */
   localPage (room: string, q: { before?: Cursor, after?: Cursor, limit: number }): Page {
     return this.c.store.page(room, q)
+  }
+
+  /** RoomHandler.digest: what this node holds of a room in a stamp range, for a peer's anti-entropy */
+  digest (room: string, from: bigint, to: bigint): RangeDigest {
+    return this.c.store.digest(room, from, to)
   }
 
   /** RoomHandler.store: an ingress node hands over a fresh event */

@@ -203,8 +203,16 @@ export class RoomService implements Startable {
    * id before anything is done with it.
    */
   async ingest (e: StoredRoomEvent, idHex = idToHex(e.id)): Promise<boolean> {
-    if (this.stored.has(idHex)) {
+    const held = this.stored.get(idHex)
+    if (held != null) {
       this.c.metrics.duplicates.inc()
+      // the same message stamped by another node (a retried send): every copy keeps the later stamp.
+      // Members have it already (and drop it by id when a resume replays it at its new place)
+      if (e.hlc > held) {
+        this.stored.set(idHex, e.hlc)
+        this.restamped(1)
+        await this.c.writer.put(e)
+      }
       return false
     }
     this.stored.set(idHex, e.hlc)
@@ -262,16 +270,27 @@ export class RoomService implements Startable {
    * local members that may be missing them: an event that only arrives by
    * backfill was missed live, and a member who joined or resumed meanwhile
    * must still see it (clients order by hlc and drop what they already
-   * have). Returns how many were new.
+   * have). Returns how many were new, and how many took a later stamp of their id.
    */
-  ingestMany (events: StoredRoomEvent[]): number {
-    const fresh = this.c.store.insertMany(events)
+  ingestMany (events: StoredRoomEvent[]): { fresh: number, restamped: number } {
+    const restamped: StoredRoomEvent[] = []
+    const fresh = this.c.store.insertMany(events, restamped)
+    for (const e of restamped) {
+      const idHex = idToHex(e.id)
+      if (this.stored.has(idHex)) this.stored.set(idHex, e.hlc)
+    }
+    if (restamped.length > 0) this.restamped(restamped.length)
     for (const e of fresh) {
       this.stored.set(idToHex(e.id), e.hlc)
       const n = this.c.deliver.late(e.room, e)
       if (n > 0) this.c.metrics.messagesOut.inc({ kind: 'room' }, n)
     }
-    return fresh.length
+    return { fresh: fresh.length, restamped: restamped.length }
+  }
+
+  private restamped (n: number): void {
+    this.c.metrics.restamped.inc(n)
+    this.c.log('%d events took a later stamp of their id', n)
   }
 
   /** hand an event to this node's members of `room` */

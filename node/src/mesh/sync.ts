@@ -7,8 +7,11 @@ import { BadFrameError, InvalidQueryError, NotEntitledError, UnavailableError, U
 import { fullFromWire, fullToWire } from './presence-wire.js'
 import type { CursorMsg, StampedEvent as WireStoredEvent } from '../../../client/src/protocol/pb/mesh.js'
 import type { PresenceFullState } from '../state/presence.js'
-import type { Cursor, Page, StoredEvent } from '../store/message-store.js'
+import type { Cursor, Page, RangeDigest, StoredEvent } from '../store/message-store.js'
 import type { Libp2p, Logger, PeerId, Startable } from '@libp2p/interface'
+
+/** the largest stamp a store holds (SQLite integers are signed 64-bit) */
+const MAX_STAMP = (1n << 63n) - 1n
 
 export interface SyncInit {
   timeoutMs: number
@@ -39,6 +42,8 @@ export interface DmHistoryHandler {
 /** Answers for room requests (the archive service). */
 export interface RoomHandler {
   localPage: (room: string, q: { before?: Cursor, after?: Cursor, limit: number }) => Page
+  /** what this node holds of a room stamped in [from, to) (anti-entropy) */
+  digest: (room: string, from: bigint, to: bigint) => RangeDigest
   /** store one fresh event handed over by its ingress node; resolves once it is stored */
   store: (room: string, event: WireStoredEvent) => Promise<boolean>
   /** resolves true once the event with this id (coming by gossip) is stored here, false if it does not come in time */
@@ -142,7 +147,7 @@ export class SyncService implements Startable {
       return { presence: fullToWire(this.c.presence()) }
     }
     const rooms = this.rooms
-    if (req.history != null || req.store != null || req.archive != null) {
+    if (req.history != null || req.store != null || req.archive != null || req.digest != null) {
       if (rooms == null) return unsupported()
       try {
         if (req.history != null) {
@@ -150,6 +155,12 @@ export class SyncService implements Startable {
           const limit = Math.min(Math.max(1, h.limit), this.init.historyPage)
           const page = rooms.localPage(validateRoom(h.room), { before: cursorFromWire(h.before), after: cursorFromWire(h.after), limit })
           return { history: { events: page.events.map(storedToWire), more: page.more } }
+        }
+        if (req.digest != null) {
+          // stamps are stored as signed 64-bit integers: a bound above that means "to the end"
+          const clamp = (v: bigint): bigint => v > MAX_STAMP ? MAX_STAMP : v
+          const d = rooms.digest(validateRoom(req.digest.room), clamp(req.digest.from), clamp(req.digest.to))
+          return { digest: { count: d.count, sum: d.sum } }
         }
         if (req.store != null) {
           const room = validateRoom(req.store.room)
@@ -226,6 +237,13 @@ export class SyncService implements Startable {
     const res = await this.call(node, { presence: { node } })
     if (res.presence == null) throw new RpcError(`no presence state in answer from ${node}`)
     return fullFromWire(res.presence, node)
+  }
+
+  /** what `peer` holds of a room stamped in [from, to): a count and a sum, compared with this node's own */
+  async digest (peer: string, room: string, from: bigint, to: bigint): Promise<RangeDigest> {
+    const res = await this.call(peer, { digest: { room, from, to } })
+    if (res.digest == null) throw new RpcError(`no digest in answer from ${peer}`)
+    return { count: res.digest.count, sum: res.digest.sum }
   }
 
   /** one page of a room's history from `peer` (events are not verified here) */

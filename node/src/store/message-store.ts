@@ -73,6 +73,26 @@ type Row = Record<string, unknown>
  */
 export const SCHEMA_VERSION = 3
 
+/** what {@link MessageStore.put} did: stored a new id, replaced an earlier stamp of a stored id, or kept the stored one */
+export type PutOutcome = 'new' | 'restamped' | 'held'
+
+/** how many events a room holds in a stamp range, and the sum of their stamps (mod 2^64) */
+export interface RangeDigest {
+  count: number
+  sum: bigint
+}
+
+/**
+ * One message, two stamps: a client whose send was not acknowledged sends it again, and a node that
+ * does not hold it yet stamps it anew. Every copy keeps the later of the two (by stamp, then by
+ * origin node), wherever they meet: on ingest, on backfill, on anti-entropy. The later, not the
+ * earlier: a resume replays from the client's cursor forward, so a message that moves later is
+ * replayed to a client that missed it (and dropped by id by one that has it), while one that moved
+ * earlier could land behind a cursor and never be replayed.
+ * The SQL condition of an UPDATE binding (new hlc, new hlc, new origin) in that order.
+ */
+const LATER_STAMP = '(hlc < ? OR (hlc = ? AND origin < ?))'
+
 /** Thrown when the store file was written by a newer meshchat. */
 export class StoreVersionError extends Error {
   static override name = 'StoreVersionError'
@@ -123,6 +143,8 @@ export class MessageStore {
   private readonly mailCounts = new Map<string, number>()
   private readonly stmts: {
     insert: StatementSync
+    restamp: StatementSync
+    digest: StatementSync
     get: StatementSync
     newest: StatementSync
     before: StatementSync
@@ -139,6 +161,7 @@ export class MessageStore {
     mbSenderCount: StatementSync
     mbPruneAge: StatementSync
     dmPut: StatementSync
+    dmRestamp: StatementSync
     dmGet: StatementSync
     dmNewest: StatementSync
     dmBefore: StatementSync
@@ -164,6 +187,9 @@ export class MessageStore {
     const dmCols = 'id, conv, hlc, origin, author, event'
     this.stmts = {
       insert: this.db.prepare(`INSERT OR IGNORE INTO messages (${cols}) VALUES (?, ?, ?, ?, ?, ?)`),
+      restamp: this.db.prepare(`UPDATE messages SET hlc = ?, origin = ?, event = ? WHERE id = ? AND room = ? AND ${LATER_STAMP}`),
+      // the two halves of the stamps summed apart: each sum stays far inside 64 bits
+      digest: this.db.prepare('SELECT count(*) AS n, coalesce(sum(hlc & 4294967295), 0) AS lo, coalesce(sum(hlc >> 32), 0) AS hi FROM messages WHERE room = ? AND hlc >= ? AND hlc < ?'),
       get: this.db.prepare(`SELECT ${cols} FROM messages WHERE id = ?`),
       newest: this.db.prepare(`SELECT ${cols} FROM messages WHERE room = ? ORDER BY hlc DESC, id DESC LIMIT ?`),
       before: this.db.prepare(`SELECT ${cols} FROM messages WHERE room = ? AND (hlc, id) < (?, ?) ORDER BY hlc DESC, id DESC LIMIT ?`),
@@ -180,6 +206,7 @@ export class MessageStore {
       mbSenderCount: this.db.prepare('SELECT count(*) AS n FROM mailbox WHERE user = ? AND sender = ?'),
       mbPruneAge: this.db.prepare('DELETE FROM mailbox WHERE hlc < ?'),
       dmPut: this.db.prepare(`INSERT OR IGNORE INTO dm_history (${dmCols}) VALUES (?, ?, ?, ?, ?, ?)`),
+      dmRestamp: this.db.prepare(`UPDATE dm_history SET hlc = ?, origin = ?, event = ? WHERE id = ? AND conv = ? AND ${LATER_STAMP}`),
       dmGet: this.db.prepare(`SELECT ${dmCols} FROM dm_history WHERE id = ?`),
       dmNewest: this.db.prepare(`SELECT ${dmCols} FROM dm_history WHERE conv = ? ORDER BY hlc DESC, id DESC LIMIT ?`),
       dmBefore: this.db.prepare(`SELECT ${dmCols} FROM dm_history WHERE conv = ? AND (hlc, id) < (?, ?) ORDER BY hlc DESC, id DESC LIMIT ?`),
@@ -276,19 +303,34 @@ export class MessageStore {
     }
   }
 
-  /** store a room event; false when the id was already stored */
-  insert (e: StoredRoomEvent): boolean {
-    const r = this.stmts.insert.run(e.id, e.room, e.hlc, e.origin, e.author, e.event)
-    return Number(r.changes) > 0
+  /**
+   * Store a room event. An id already stored with an earlier stamp takes this
+   * one (see LATER_STAMP): a send retried through another node is
+   * stamped twice, and every node keeps the same one of the two.
+   */
+  put (e: StoredRoomEvent): PutOutcome {
+    if (Number(this.stmts.insert.run(e.id, e.room, e.hlc, e.origin, e.author, e.event).changes) > 0) return 'new'
+    const r = this.stmts.restamp.run(e.hlc, e.origin, e.event, e.id, e.room, e.hlc, e.hlc, e.origin)
+    return Number(r.changes) > 0 ? 'restamped' : 'held'
   }
 
-  /** store many events in one transaction (backfill); returns the ones that were new */
-  insertMany (events: Iterable<StoredRoomEvent>): StoredRoomEvent[] {
+  /** store a room event; false when the id was already stored (its stamp may still change: {@link put}) */
+  insert (e: StoredRoomEvent): boolean {
+    return this.put(e) === 'new'
+  }
+
+  /**
+   * store many events in one transaction (backfill); returns the ones that were new, and adds the
+   * ones that replaced an earlier stamp of their id to `restamped`
+   */
+  insertMany (events: Iterable<StoredRoomEvent>, restamped?: StoredRoomEvent[]): StoredRoomEvent[] {
     const added: StoredRoomEvent[] = []
     this.db.exec('BEGIN')
     try {
       for (const e of events) {
-        if (this.insert(e)) added.push(e)
+        const r = this.put(e)
+        if (r === 'new') added.push(e)
+        else if (r === 'restamped') restamped?.push(e)
       }
       this.db.exec('COMMIT')
     } catch (err) {
@@ -328,6 +370,16 @@ export class MessageStore {
     const events = rows.slice(0, limit).map(map)
     if (reverse) events.reverse()
     return { events, more }
+  }
+
+  /**
+   * What a room holds stamped in [fromHlc, toHlc): how many events, and the sum of their stamps
+   * (mod 2^64). Two copies that agree on both almost surely hold the same events with the same
+   * stamps; anti-entropy compares them before it fetches anything. Reads the (room, hlc, id) index only.
+   */
+  digest (room: string, fromHlc: bigint, toHlc: bigint): RangeDigest {
+    const r = this.stmts.digest.get(room, fromHlc, toHlc) as Row
+    return { count: Number(r.n), sum: BigInt.asUintN(64, BigInt(r.lo as bigint) + (BigInt(r.hi as bigint) << 32n)) }
   }
 
   /** events with hlc >= `fromHlc`, oldest first (resume replay) */
@@ -373,9 +425,11 @@ export class MessageStore {
     return deleted
   }
 
-  /** store a DM in its conversation's history; false when the id was already stored */
+  /** store a DM in its conversation's history; false when the id was already stored (an earlier stamp of it is replaced, as {@link put} does) */
   dmPut (e: StoredDmEvent): boolean {
-    return Number(this.stmts.dmPut.run(e.id, e.conversation, e.hlc, e.origin, e.author, e.event).changes) > 0
+    if (Number(this.stmts.dmPut.run(e.id, e.conversation, e.hlc, e.origin, e.author, e.event).changes) > 0) return true
+    this.stmts.dmRestamp.run(e.hlc, e.origin, e.event, e.id, e.conversation, e.hlc, e.hlc, e.origin)
+    return false
   }
 
   /** store many DMs in one transaction; returns how many were new */

@@ -2614,6 +2614,7 @@ export interface SyncRequest {
   archive?: ArchiveOffer
   dmHistory?: DmHistoryPull
   dmHistoryPut?: DmHistoryPut
+  digest?: DigestPull
 }
 
 export namespace SyncRequest {
@@ -2628,7 +2629,20 @@ export namespace SyncRequest {
 
         obj = { ...obj }
 
+        if (obj.digest != null) {
+          obj.dmHistoryPut = undefined
+          obj.dmHistory = undefined
+          obj.archive = undefined
+          obj.store = undefined
+          obj.mailboxPut = undefined
+          obj.mailboxDelete = undefined
+          obj.mailbox = undefined
+          obj.history = undefined
+          obj.presence = undefined
+        }
+
         if (obj.dmHistoryPut != null) {
+          obj.digest = undefined
           obj.dmHistory = undefined
           obj.archive = undefined
           obj.store = undefined
@@ -2640,6 +2654,7 @@ export namespace SyncRequest {
         }
 
         if (obj.dmHistory != null) {
+          obj.digest = undefined
           obj.dmHistoryPut = undefined
           obj.archive = undefined
           obj.store = undefined
@@ -2651,6 +2666,7 @@ export namespace SyncRequest {
         }
 
         if (obj.archive != null) {
+          obj.digest = undefined
           obj.dmHistoryPut = undefined
           obj.dmHistory = undefined
           obj.store = undefined
@@ -2662,6 +2678,7 @@ export namespace SyncRequest {
         }
 
         if (obj.store != null) {
+          obj.digest = undefined
           obj.dmHistoryPut = undefined
           obj.dmHistory = undefined
           obj.archive = undefined
@@ -2673,6 +2690,7 @@ export namespace SyncRequest {
         }
 
         if (obj.mailboxPut != null) {
+          obj.digest = undefined
           obj.dmHistoryPut = undefined
           obj.dmHistory = undefined
           obj.archive = undefined
@@ -2684,6 +2702,7 @@ export namespace SyncRequest {
         }
 
         if (obj.mailboxDelete != null) {
+          obj.digest = undefined
           obj.dmHistoryPut = undefined
           obj.dmHistory = undefined
           obj.archive = undefined
@@ -2695,6 +2714,7 @@ export namespace SyncRequest {
         }
 
         if (obj.mailbox != null) {
+          obj.digest = undefined
           obj.dmHistoryPut = undefined
           obj.dmHistory = undefined
           obj.archive = undefined
@@ -2706,6 +2726,7 @@ export namespace SyncRequest {
         }
 
         if (obj.history != null) {
+          obj.digest = undefined
           obj.dmHistoryPut = undefined
           obj.dmHistory = undefined
           obj.archive = undefined
@@ -2717,6 +2738,7 @@ export namespace SyncRequest {
         }
 
         if (obj.presence != null) {
+          obj.digest = undefined
           obj.dmHistoryPut = undefined
           obj.dmHistory = undefined
           obj.archive = undefined
@@ -2770,6 +2792,11 @@ export namespace SyncRequest {
         if (obj.dmHistoryPut != null) {
           w.uint32(74)
           DmHistoryPut.codec().encode(obj.dmHistoryPut, w)
+        }
+
+        if (obj.digest != null) {
+          w.uint32(82)
+          DigestPull.codec().encode(obj.digest, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -2838,6 +2865,12 @@ export namespace SyncRequest {
               })
               break
             }
+            case 10: {
+              obj.digest = DigestPull.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.digest
+              })
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2845,7 +2878,20 @@ export namespace SyncRequest {
           }
         }
 
+        if (obj.digest != null) {
+          delete obj.dmHistoryPut
+          delete obj.dmHistory
+          delete obj.archive
+          delete obj.store
+          delete obj.mailboxPut
+          delete obj.mailboxDelete
+          delete obj.mailbox
+          delete obj.history
+          delete obj.presence
+        }
+
         if (obj.dmHistoryPut != null) {
+          delete obj.digest
           delete obj.dmHistory
           delete obj.archive
           delete obj.store
@@ -2857,6 +2903,7 @@ export namespace SyncRequest {
         }
 
         if (obj.dmHistory != null) {
+          delete obj.digest
           delete obj.dmHistoryPut
           delete obj.archive
           delete obj.store
@@ -2868,6 +2915,7 @@ export namespace SyncRequest {
         }
 
         if (obj.archive != null) {
+          delete obj.digest
           delete obj.dmHistoryPut
           delete obj.dmHistory
           delete obj.store
@@ -2879,6 +2927,7 @@ export namespace SyncRequest {
         }
 
         if (obj.store != null) {
+          delete obj.digest
           delete obj.dmHistoryPut
           delete obj.dmHistory
           delete obj.archive
@@ -2890,6 +2939,7 @@ export namespace SyncRequest {
         }
 
         if (obj.mailboxPut != null) {
+          delete obj.digest
           delete obj.dmHistoryPut
           delete obj.dmHistory
           delete obj.archive
@@ -2901,6 +2951,7 @@ export namespace SyncRequest {
         }
 
         if (obj.mailboxDelete != null) {
+          delete obj.digest
           delete obj.dmHistoryPut
           delete obj.dmHistory
           delete obj.archive
@@ -2912,6 +2963,7 @@ export namespace SyncRequest {
         }
 
         if (obj.mailbox != null) {
+          delete obj.digest
           delete obj.dmHistoryPut
           delete obj.dmHistory
           delete obj.archive
@@ -2923,6 +2975,7 @@ export namespace SyncRequest {
         }
 
         if (obj.history != null) {
+          delete obj.digest
           delete obj.dmHistoryPut
           delete obj.dmHistory
           delete obj.archive
@@ -2934,6 +2987,7 @@ export namespace SyncRequest {
         }
 
         if (obj.presence != null) {
+          delete obj.digest
           delete obj.dmHistoryPut
           delete obj.dmHistory
           delete obj.archive
@@ -3011,6 +3065,13 @@ export namespace SyncRequest {
             case 9: {
               yield * DmHistoryPut.codec().stream(reader, reader.uint32(), `${prefix}.dmHistoryPut`, {
                 limits: opts.limits?.dmHistoryPut
+              })
+
+              break
+            }
+            case 10: {
+              yield * DigestPull.codec().stream(reader, reader.uint32(), `${prefix}.digest`, {
+                limits: opts.limits?.digest
               })
 
               break
@@ -3185,6 +3246,21 @@ export namespace SyncRequest {
     index: number
   }
 
+  export interface SyncRequestDigestRoomFieldEvent {
+    field: '$.digest.room'
+    value: string
+  }
+
+  export interface SyncRequestDigestFromFieldEvent {
+    field: '$.digest.from'
+    value: bigint
+  }
+
+  export interface SyncRequestDigestToFieldEvent {
+    field: '$.digest.to'
+    value: bigint
+  }
+
   export function encode (obj: Partial<SyncRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, SyncRequest.codec())
   }
@@ -3193,7 +3269,7 @@ export namespace SyncRequest {
     return decodeMessage(buf, SyncRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncRequest>): Generator<SyncRequestPresenceNodeFieldEvent | SyncRequestHistoryRoomFieldEvent | SyncRequestHistoryBeforeHlcFieldEvent | SyncRequestHistoryBeforeIdFieldEvent | SyncRequestHistoryAfterHlcFieldEvent | SyncRequestHistoryAfterIdFieldEvent | SyncRequestHistoryLimitFieldEvent | SyncRequestMailboxUserFieldEvent | SyncRequestMailboxLimitFieldEvent | SyncRequestMailboxDeleteUserFieldEvent | SyncRequestMailboxDeleteIdsFieldEvent | SyncRequestMailboxPutUserFieldEvent | SyncRequestMailboxPutEventsEventFieldEvent | SyncRequestMailboxPutEventsHlcFieldEvent | SyncRequestMailboxPutEventsOriginFieldEvent | SyncRequestStoreRoomFieldEvent | SyncRequestStoreEventEventFieldEvent | SyncRequestStoreEventHlcFieldEvent | SyncRequestStoreEventOriginFieldEvent | SyncRequestStoreIdFieldEvent | SyncRequestArchiveRoomsFieldEvent | SyncRequestDmHistoryConversationFieldEvent | SyncRequestDmHistoryBeforeHlcFieldEvent | SyncRequestDmHistoryBeforeIdFieldEvent | SyncRequestDmHistoryAfterHlcFieldEvent | SyncRequestDmHistoryAfterIdFieldEvent | SyncRequestDmHistoryLimitFieldEvent | SyncRequestDmHistoryPutEventsEventFieldEvent | SyncRequestDmHistoryPutEventsHlcFieldEvent | SyncRequestDmHistoryPutEventsOriginFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncRequest>): Generator<SyncRequestPresenceNodeFieldEvent | SyncRequestHistoryRoomFieldEvent | SyncRequestHistoryBeforeHlcFieldEvent | SyncRequestHistoryBeforeIdFieldEvent | SyncRequestHistoryAfterHlcFieldEvent | SyncRequestHistoryAfterIdFieldEvent | SyncRequestHistoryLimitFieldEvent | SyncRequestMailboxUserFieldEvent | SyncRequestMailboxLimitFieldEvent | SyncRequestMailboxDeleteUserFieldEvent | SyncRequestMailboxDeleteIdsFieldEvent | SyncRequestMailboxPutUserFieldEvent | SyncRequestMailboxPutEventsEventFieldEvent | SyncRequestMailboxPutEventsHlcFieldEvent | SyncRequestMailboxPutEventsOriginFieldEvent | SyncRequestStoreRoomFieldEvent | SyncRequestStoreEventEventFieldEvent | SyncRequestStoreEventHlcFieldEvent | SyncRequestStoreEventOriginFieldEvent | SyncRequestStoreIdFieldEvent | SyncRequestArchiveRoomsFieldEvent | SyncRequestDmHistoryConversationFieldEvent | SyncRequestDmHistoryBeforeHlcFieldEvent | SyncRequestDmHistoryBeforeIdFieldEvent | SyncRequestDmHistoryAfterHlcFieldEvent | SyncRequestDmHistoryAfterIdFieldEvent | SyncRequestDmHistoryLimitFieldEvent | SyncRequestDmHistoryPutEventsEventFieldEvent | SyncRequestDmHistoryPutEventsHlcFieldEvent | SyncRequestDmHistoryPutEventsOriginFieldEvent | SyncRequestDigestRoomFieldEvent | SyncRequestDigestFromFieldEvent | SyncRequestDigestToFieldEvent> {
     return streamMessage(buf, SyncRequest.codec(), opts)
   }
 }
@@ -3204,6 +3280,7 @@ export interface SyncResponse {
   mailbox?: EventPage
   ok?: SyncOk
   error?: SyncError
+  digest?: RangeDigest
 }
 
 export namespace SyncResponse {
@@ -3218,7 +3295,16 @@ export namespace SyncResponse {
 
         obj = { ...obj }
 
+        if (obj.digest != null) {
+          obj.error = undefined
+          obj.ok = undefined
+          obj.mailbox = undefined
+          obj.history = undefined
+          obj.presence = undefined
+        }
+
         if (obj.error != null) {
+          obj.digest = undefined
           obj.ok = undefined
           obj.mailbox = undefined
           obj.history = undefined
@@ -3226,6 +3312,7 @@ export namespace SyncResponse {
         }
 
         if (obj.ok != null) {
+          obj.digest = undefined
           obj.error = undefined
           obj.mailbox = undefined
           obj.history = undefined
@@ -3233,6 +3320,7 @@ export namespace SyncResponse {
         }
 
         if (obj.mailbox != null) {
+          obj.digest = undefined
           obj.error = undefined
           obj.ok = undefined
           obj.history = undefined
@@ -3240,6 +3328,7 @@ export namespace SyncResponse {
         }
 
         if (obj.history != null) {
+          obj.digest = undefined
           obj.error = undefined
           obj.ok = undefined
           obj.mailbox = undefined
@@ -3247,6 +3336,7 @@ export namespace SyncResponse {
         }
 
         if (obj.presence != null) {
+          obj.digest = undefined
           obj.error = undefined
           obj.ok = undefined
           obj.mailbox = undefined
@@ -3276,6 +3366,11 @@ export namespace SyncResponse {
         if (obj.error != null) {
           w.uint32(42)
           SyncError.codec().encode(obj.error, w)
+        }
+
+        if (obj.digest != null) {
+          w.uint32(50)
+          RangeDigest.codec().encode(obj.digest, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -3320,6 +3415,12 @@ export namespace SyncResponse {
               })
               break
             }
+            case 6: {
+              obj.digest = RangeDigest.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.digest
+              })
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -3327,7 +3428,16 @@ export namespace SyncResponse {
           }
         }
 
+        if (obj.digest != null) {
+          delete obj.error
+          delete obj.ok
+          delete obj.mailbox
+          delete obj.history
+          delete obj.presence
+        }
+
         if (obj.error != null) {
+          delete obj.digest
           delete obj.ok
           delete obj.mailbox
           delete obj.history
@@ -3335,6 +3445,7 @@ export namespace SyncResponse {
         }
 
         if (obj.ok != null) {
+          delete obj.digest
           delete obj.error
           delete obj.mailbox
           delete obj.history
@@ -3342,6 +3453,7 @@ export namespace SyncResponse {
         }
 
         if (obj.mailbox != null) {
+          delete obj.digest
           delete obj.error
           delete obj.ok
           delete obj.history
@@ -3349,6 +3461,7 @@ export namespace SyncResponse {
         }
 
         if (obj.history != null) {
+          delete obj.digest
           delete obj.error
           delete obj.ok
           delete obj.mailbox
@@ -3356,6 +3469,7 @@ export namespace SyncResponse {
         }
 
         if (obj.presence != null) {
+          delete obj.digest
           delete obj.error
           delete obj.ok
           delete obj.mailbox
@@ -3401,6 +3515,13 @@ export namespace SyncResponse {
             case 5: {
               yield * SyncError.codec().stream(reader, reader.uint32(), `${prefix}.error`, {
                 limits: opts.limits?.error
+              })
+
+              break
+            }
+            case 6: {
+              yield * RangeDigest.codec().stream(reader, reader.uint32(), `${prefix}.digest`, {
+                limits: opts.limits?.digest
               })
 
               break
@@ -3572,6 +3693,16 @@ export namespace SyncResponse {
     value: string
   }
 
+  export interface SyncResponseDigestCountFieldEvent {
+    field: '$.digest.count'
+    value: number
+  }
+
+  export interface SyncResponseDigestSumFieldEvent {
+    field: '$.digest.sum'
+    value: bigint
+  }
+
   export function encode (obj: Partial<SyncResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, SyncResponse.codec())
   }
@@ -3580,7 +3711,7 @@ export namespace SyncResponse {
     return decodeMessage(buf, SyncResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncResponse>): Generator<SyncResponsePresenceNodeFieldEvent | SyncResponsePresenceIncarnationFieldEvent | SyncResponsePresenceSeqFieldEvent | SyncResponsePresenceEntriesUserIdFieldEvent | SyncResponsePresenceEntriesDeviceIdFieldEvent | SyncResponsePresenceEntriesNameFieldEvent | SyncResponsePresenceEntriesStatusFieldEvent | SyncResponsePresenceEntriesRoomsFieldEvent | SyncResponsePresenceEntriesSinceFieldEvent | SyncResponsePresenceHostedRoomsFieldEvent | SyncResponsePresenceMetaLoadClientsFieldEvent | SyncResponsePresenceMetaLoadRoomsFieldEvent | SyncResponsePresenceMetaLoadMaxClientsFieldEvent | SyncResponsePresenceMetaGatewayAddrsFieldEvent | SyncResponsePresenceMetaMeshAddrsFieldEvent | SyncResponsePresenceMetaHttpUrlFieldEvent | SyncResponsePresenceMetaVersionFieldEvent | SyncResponseHistoryEventsEventFieldEvent | SyncResponseHistoryEventsHlcFieldEvent | SyncResponseHistoryEventsOriginFieldEvent | SyncResponseHistoryMoreFieldEvent | SyncResponseMailboxEventsEventFieldEvent | SyncResponseMailboxEventsHlcFieldEvent | SyncResponseMailboxEventsOriginFieldEvent | SyncResponseMailboxMoreFieldEvent | SyncResponseOkCountFieldEvent | SyncResponseErrorCodeFieldEvent | SyncResponseErrorMessageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncResponse>): Generator<SyncResponsePresenceNodeFieldEvent | SyncResponsePresenceIncarnationFieldEvent | SyncResponsePresenceSeqFieldEvent | SyncResponsePresenceEntriesUserIdFieldEvent | SyncResponsePresenceEntriesDeviceIdFieldEvent | SyncResponsePresenceEntriesNameFieldEvent | SyncResponsePresenceEntriesStatusFieldEvent | SyncResponsePresenceEntriesRoomsFieldEvent | SyncResponsePresenceEntriesSinceFieldEvent | SyncResponsePresenceHostedRoomsFieldEvent | SyncResponsePresenceMetaLoadClientsFieldEvent | SyncResponsePresenceMetaLoadRoomsFieldEvent | SyncResponsePresenceMetaLoadMaxClientsFieldEvent | SyncResponsePresenceMetaGatewayAddrsFieldEvent | SyncResponsePresenceMetaMeshAddrsFieldEvent | SyncResponsePresenceMetaHttpUrlFieldEvent | SyncResponsePresenceMetaVersionFieldEvent | SyncResponseHistoryEventsEventFieldEvent | SyncResponseHistoryEventsHlcFieldEvent | SyncResponseHistoryEventsOriginFieldEvent | SyncResponseHistoryMoreFieldEvent | SyncResponseMailboxEventsEventFieldEvent | SyncResponseMailboxEventsHlcFieldEvent | SyncResponseMailboxEventsOriginFieldEvent | SyncResponseMailboxMoreFieldEvent | SyncResponseOkCountFieldEvent | SyncResponseErrorCodeFieldEvent | SyncResponseErrorMessageFieldEvent | SyncResponseDigestCountFieldEvent | SyncResponseDigestSumFieldEvent> {
     return streamMessage(buf, SyncResponse.codec(), opts)
   }
 }
@@ -3953,6 +4084,253 @@ export namespace HistoryPull {
 
   export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HistoryPull>): Generator<HistoryPullRoomFieldEvent | HistoryPullBeforeHlcFieldEvent | HistoryPullBeforeIdFieldEvent | HistoryPullAfterHlcFieldEvent | HistoryPullAfterIdFieldEvent | HistoryPullLimitFieldEvent> {
     return streamMessage(buf, HistoryPull.codec(), opts)
+  }
+}
+
+export interface DigestPull {
+  room: string
+  from: bigint
+  to: bigint
+}
+
+export namespace DigestPull {
+  let _codec: Codec<DigestPull>
+
+  export const codec = (): Codec<DigestPull> => {
+    if (_codec == null) {
+      _codec = message<DigestPull>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.room != null && obj.room !== '')) {
+          w.uint32(10)
+          w.string(obj.room)
+        }
+
+        if ((obj.from != null && obj.from !== 0n)) {
+          w.uint32(16)
+          w.uint64(obj.from)
+        }
+
+        if ((obj.to != null && obj.to !== 0n)) {
+          w.uint32(24)
+          w.uint64(obj.to)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          room: '',
+          from: 0n,
+          to: 0n
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.room = reader.string()
+              break
+            }
+            case 2: {
+              obj.from = reader.uint64()
+              break
+            }
+            case 3: {
+              obj.to = reader.uint64()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.room`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.from`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.to`,
+                value: reader.uint64()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface DigestPullRoomFieldEvent {
+    field: '$.room'
+    value: string
+  }
+
+  export interface DigestPullFromFieldEvent {
+    field: '$.from'
+    value: bigint
+  }
+
+  export interface DigestPullToFieldEvent {
+    field: '$.to'
+    value: bigint
+  }
+
+  export function encode (obj: Partial<DigestPull>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, DigestPull.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DigestPull>): DigestPull {
+    return decodeMessage(buf, DigestPull.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DigestPull>): Generator<DigestPullRoomFieldEvent | DigestPullFromFieldEvent | DigestPullToFieldEvent> {
+    return streamMessage(buf, DigestPull.codec(), opts)
+  }
+}
+
+export interface RangeDigest {
+  count: number
+  sum: bigint
+}
+
+export namespace RangeDigest {
+  let _codec: Codec<RangeDigest>
+
+  export const codec = (): Codec<RangeDigest> => {
+    if (_codec == null) {
+      _codec = message<RangeDigest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.count != null && obj.count !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.count)
+        }
+
+        if ((obj.sum != null && obj.sum !== 0n)) {
+          w.uint32(16)
+          w.uint64(obj.sum)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          count: 0,
+          sum: 0n
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.count = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.sum = reader.uint64()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.count`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.sum`,
+                value: reader.uint64()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface RangeDigestCountFieldEvent {
+    field: '$.count'
+    value: number
+  }
+
+  export interface RangeDigestSumFieldEvent {
+    field: '$.sum'
+    value: bigint
+  }
+
+  export function encode (obj: Partial<RangeDigest>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, RangeDigest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RangeDigest>): RangeDigest {
+    return decodeMessage(buf, RangeDigest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RangeDigest>): Generator<RangeDigestCountFieldEvent | RangeDigestSumFieldEvent> {
+    return streamMessage(buf, RangeDigest.codec(), opts)
   }
 }
 
