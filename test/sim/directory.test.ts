@@ -253,3 +253,37 @@ describe('user directory across the mesh', () => {
     await waitFor(async () => JSON.stringify(await where(a!, erin.userId)) === JSON.stringify([`${b!.nodeId}/online`]), { timeoutMs: DEADLINE, what: 'erin found after the rogue' })
   })
 })
+
+describe('a lookup that finds nothing', () => {
+  let mesh: TestMesh | undefined
+  afterEach(async () => {
+    await mesh?.stop()
+    mesh = undefined
+  })
+
+  it('is asked once per call, not again and again in one chain of promises (a node stuck at full CPU)', async () => {
+    mesh = await startMesh(1)
+    const node = mesh.nodes[0]!
+    // a directory that never knows the user and answers at once, as one does when no owner can be dialled
+    // (the dial fails before any I/O): past 1,000 calls it stops answering, so a loop shows as a count
+    let calls = 0
+    const never = new Promise<never>(() => {})
+    const target = new EventTarget()
+    node.presence.useLocator({
+      locate: async () => ++calls > 1000 ? never : [],
+      known: () => undefined,
+      addEventListener: (type, l) => { target.addEventListener(type, l as EventListener) },
+      removeEventListener: (type, l) => { target.removeEventListener(type, l as EventListener) }
+    })
+    const user = (await mesh.client(node, 'nobody-knows')).userId
+    const before = calls
+    expect(await node.presence.locate(user)).toEqual([])
+    // a timer still fires: the event loop is not held by a chain of lookups
+    await new Promise(resolve => setTimeout(resolve, 200))
+    expect(calls - before).toBeLessThanOrEqual(2)
+    node.presence.userNodes(user)
+    node.presence.user(user)
+    await new Promise(resolve => setTimeout(resolve, 200))
+    expect(calls - before).toBeLessThanOrEqual(4)
+  })
+})

@@ -295,7 +295,9 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     if (this.locator != null && this.locator.known(userId) === undefined) {
       await this.locator.locate(userId).catch(err => { this.c.log('locating %s failed - %s', userId, (err as Error).message) })
     }
-    return this.userNodes(userId)
+    // what the lookup found, without another lookup: a user no owner knows (or none could be asked)
+    // would otherwise be looked up again and again in one chain of promises, and the node would answer nothing else
+    return this.nodesOf(userId, false)
   }
 
   /**
@@ -340,9 +342,13 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
    * this node carries show it. A user not known yet is looked up in the background; `locate` waits.
    */
   userNodes (userId: string): string[] {
+    return this.nodesOf(userId, true)
+  }
+
+  private nodesOf (userId: string, lookUp: boolean): string[] {
     const nodes = new Set<string>()
     const known = this.known(userId)
-    if (known === undefined && this.locator != null) void this.locate(userId)
+    if (known === undefined && lookUp && this.locator != null) void this.locate(userId)
     for (const d of known ?? []) nodes.add(d.node)
     for (const room of this.roomPresence.rooms()) for (const n of this.roomPresence.member(userId, room)?.nodes ?? []) nodes.add(n)
     return [...nodes].sort()
