@@ -24,6 +24,7 @@ import type { FinalView, LoadgenConfig } from './observations.js'
 const ROOT = new URL(/\/dist\/test\/fault\/[^/]+$/.test(import.meta.url) ? '../../../' : '../../', import.meta.url)
 const CLI = fileURLToPath(new URL('bin/meshchat.js', ROOT))
 const LOADGEN = fileURLToPath(new URL('dist/test/fault/loadgen.js', ROOT))
+const JS_STACK = fileURLToPath(new URL('dist/test/fault/js-stack.js', ROOT))
 
 /** Node 24: this process's runtime when it is one (npm scripts, vitest), else the pinned package's binary */
 function nodeBinary (): string {
@@ -122,9 +123,7 @@ export class Rig {
   }
 
   private async spawnIn (host: NetHost, name: string, args: string[], env: Record<string, string>, ready: string): Promise<{ child: Child, line: Record<string, unknown> }> {
-    // SIGUSR2 writes a diagnostic report (JavaScript stack, handles) into the run directory: see diagnose()
-    const report = ['--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${this.dir}`]
-    const proc = spawn('ip', ['netns', 'exec', host.ns, nodeBinary(), ...report, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+    const proc = spawn('ip', ['netns', 'exec', host.ns, nodeBinary(), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
     const logFile = createWriteStream(join(this.dir, `${name}.log`), { flags: 'a' })
     this.logs.push(logFile)
     proc.stderr?.pipe(logFile, { end: false })
@@ -175,8 +174,10 @@ export class Rig {
   }
 
   /**
-   * What a node that stopped answering is doing: its scheduler state and CPU time from /proc, and a
-   * diagnostic report (its JavaScript stack) asked for with SIGUSR2, written into the run directory.
+   * What a node that stopped answering is doing: its scheduler state and CPU time from /proc, and its
+   * JavaScript stack, three times a second apart, through its inspector (SIGUSR1 opens it on
+   * 127.0.0.1:9229 inside the node's namespace; js-stack.ts pauses it), kept as n<i>-stack.txt in the
+   * run directory.
    */
   async diagnose (i: number): Promise<string> {
     const n = this.node(i)
@@ -185,9 +186,20 @@ export class Rig {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
     // fields after the command: state is the 3rd, utime and stime the 14th and 15th (clock ticks)
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    n.proc?.kill('SIGUSR2')
-    await new Promise(resolve => setTimeout(resolve, 3000))
-    return `n${i} (pid ${pid}, ${n.state}): scheduler state ${f[0] ?? '?'}, CPU ${(Number(f[11]) + Number(f[12])) / 100} s; a diagnostic report (SIGUSR2) goes to ${this.dir}`
+    const head = `n${i} (pid ${pid}, ${n.state}): scheduler state ${f[0] ?? '?'}, CPU ${(Number(f[11]) + Number(f[12])) / 100} s`
+    if (n.state === 'paused') return head
+    n.proc?.kill('SIGUSR1')
+    await new Promise(resolve => setTimeout(resolve, 1000))
+    let stacks: string
+    try {
+      stacks = await sh('timeout', ['40', 'ip', 'netns', 'exec', n.host.ns, nodeBinary(), JS_STACK, '9229', '3'])
+    } catch (err) {
+      stacks = `no stack: ${(err as Error).message}`
+    }
+    const file = join(this.dir, `n${i}-stack.txt`)
+    await writeFile(file, stacks)
+    const top = stacks.split('\n').slice(0, 8).join('\n')
+    return `${head}; its JavaScript stack (${file}):\n${top}`
   }
 
   /** SIGKILL: no goodbye, no flush */
