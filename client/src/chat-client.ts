@@ -286,7 +286,9 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   /** a join's reply: the room is up to date as of `head`, so a resume never starts earlier than that */
   private applyJoin (room: string, reply: ServerFrame): number {
     const head = reply.replayDone?.head
-    if (head != null) this.rooms.get(room)?.advance(head)
+    const st = this.rooms.get(room)
+    if (head != null) st?.advance(head)
+    st?.noteStable(reply.replayDone?.stable ?? 0n)
     return reply.replayDone?.count ?? 0
   }
 
@@ -302,7 +304,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
       try {
         for (let attempt = 1; ; attempt++) {
           try {
-            this.applyJoin(room, await conn.request({ join: { room, after: st.cursor as { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined, backlog: 0 } }))
+            this.applyJoin(room, await conn.request({ join: { room, after: st.resumeFrom() as { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined, backlog: 0 } }))
             break
           } catch (err) {
             // a long absence replays a lot, and the node meters what it sends back: wait as told, then go on
@@ -425,6 +427,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     }
     const st = this.rooms.get(ev.room ?? '')
     if (st == null) return
+    if (d.kind === DeliveryKind.LIVE) st.noteStable(d.stable)
     if (!st.accept({ hlc: d.hlc, id: ev.id }, ev.idHex)) return
     this.safeDispatchEvent('message', { detail: this.toMessage(ev, d, d.kind === DeliveryKind.REPLAY ? 'replay' : 'live') })
   }
@@ -483,7 +486,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     const fresh = st == null
     if (st == null) this.rooms.set(room, st = new RoomState(this.opts.dedupeWindow))
     try {
-      const reply = await this.request({ join: { room, after: st.cursor as { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined, backlog: opts.backlog ?? 0 } })
+      const reply = await this.request({ join: { room, after: st.resumeFrom() as { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined, backlog: opts.backlog ?? 0 } })
       return { replayed: this.applyJoin(room, reply) }
     } catch (err) {
       if (fresh && !(err instanceof DisconnectedError)) this.rooms.delete(room)

@@ -43,6 +43,12 @@ export class SeenIds {
  */
 export class RoomState {
   cursor?: Position
+  /**
+   * The node this client is attached to may lack events of the room stamped from here on (it lost
+   * contact with another node and has not caught up yet): a resume elsewhere starts here, not at the
+   * cursor. Undefined while the node lacks nothing.
+   */
+  gapFrom?: bigint
   readonly seen: SeenIds
   roster = new Map<string, RosterMember>()
 
@@ -53,6 +59,17 @@ export class RoomState {
   /** move the resume cursor forward to `pos` (never back) */
   advance (pos: Position): void {
     if (this.cursor == null || comparePosition(pos, this.cursor) > 0) this.cursor = { hlc: pos.hlc, id: pos.id }
+  }
+
+  /** what the node says it may lack (Delivery.stable, ReplayDone.stable; 0: nothing) */
+  noteStable (stable: bigint): void {
+    this.gapFrom = stable > 0n ? stable : undefined
+  }
+
+  /** where a resume starts: the cursor, or earlier when the node this client was on had a gap */
+  resumeFrom (): Position | undefined {
+    if (this.gapFrom == null || (this.cursor != null && this.cursor.hlc <= this.gapFrom)) return this.cursor
+    return { hlc: this.gapFrom, id: new Uint8Array(32) }
   }
 
   /** a delivered message: advances the cursor; false if it was already shown */

@@ -186,7 +186,8 @@ export class MeshchatNode {
     this.supervisor = args.supervisor
     this.releaseLock = args.releaseLock
     const supervisor = this.supervisor
-    const deliver = new SessionDelivery(this.registry)
+    // live deliveries say from where this node may lack a room's events (the archive is built below)
+    const deliver = new SessionDelivery(this.registry, room => this.archive.stable(room))
     const opener = new EventOpener({ maxEventBytes: cfg.maxEventBytes, stamps: cfg.stamps }, this.metrics)
     /** the component set every service is built from; each takes the part it declares */
     const base = (name: string): NodeComponents => ({

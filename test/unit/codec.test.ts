@@ -76,11 +76,11 @@ const serverFrames: ServerFrame[] = [
     }
   },
   { req: 2, error: { code: 10, message: 'slow down', retryAfterMs: 1500, fatal: false } },
-  { req: 0, delivery: { event: bytes(300), hlc: (1_800_000_000_000n << 16n) | 65535n, origin: 'node-a', kind: DeliveryKind.REPLAY } },
+  { req: 0, delivery: { event: bytes(300), hlc: (1_800_000_000_000n << 16n) | 65535n, origin: 'node-a', kind: DeliveryKind.REPLAY, stable: 0n } },
   { req: 3, publishAck: { id: bytes(32, 9), hlc: 42n, dm: DmState.QUEUED, copies: 2 } },
-  { req: 4, history: { room: 'lobby', events: [{ event: bytes(10), hlc: 1n, origin: 'n', kind: DeliveryKind.HISTORY }], more: true } },
+  { req: 4, history: { room: 'lobby', events: [{ event: bytes(10), hlc: 1n, origin: 'n', kind: DeliveryKind.HISTORY, stable: 0n }], more: true } },
   { req: 0, roster: { room: 'lobby', members: [{ userId: 'u', name: 'n', status: 'online', nodes: ['a', 'b'] }] } },
-  { req: 0, replayDone: { room: 'lobby', count: 12 } }
+  { req: 0, replayDone: { room: 'lobby', count: 12, stable: 1_800_000_000_000n << 16n } }
 ]
 
 describe('codec: frame round trips', () => {
@@ -236,7 +236,7 @@ describe('codec: repeated-field decode limits', () => {
   it('server side: history.events above 1000 and node addrs above 16 are refused', () => {
     const events = (n: number): ServerFrame => ({
       req: 1,
-      history: { room: 'r', more: false, events: Array.from({ length: n }, () => ({ event: bytes(4), hlc: 1n, origin: 'o', kind: DeliveryKind.HISTORY })) }
+      history: { room: 'r', more: false, events: Array.from({ length: n }, () => ({ event: bytes(4), hlc: 1n, origin: 'o', kind: DeliveryKind.HISTORY, stable: 0n })) }
     })
     expect(decodeServerFrame(ServerFrame.encode(events(1000))).history?.events).toHaveLength(1000)
     expect(() => decodeServerFrame(ServerFrame.encode(events(1001)))).toThrow(BadFrameError)

@@ -250,7 +250,7 @@ export class Hub implements SessionHost {
     return { userId: s.userId, deviceId: s.id, name: s.name, status: s.status, rooms: [...s.rooms].sort(), since: s.attachedAt }
   }
 
-  async join (session: ClientSession, roomName: string, after: Cursor | undefined, backlog: number): Promise<{ count: number, head: bigint }> {
+  async join (session: ClientSession, roomName: string, after: Cursor | undefined, backlog: number): Promise<{ count: number, head: bigint, stable: bigint }> {
     const room = validateRoom(roomName)
     if (!session.rooms.has(room)) {
       const userRooms = this.c.registry.userRooms(session.userId)
@@ -288,7 +288,7 @@ export class Hub implements SessionHost {
         session.sendEncoded(deliveryFrame(e, DeliveryKind.REPLAY))
       }
       if (events.length > 0) this.c.metrics.messagesOut.inc({ kind: 'replay' }, events.length)
-      return { count: events.length, head: this.c.hlc.now(this.c.clock.now()) }
+      return { count: events.length, head: this.c.hlc.now(this.c.clock.now()), stable: this.c.history.stable(room) }
     } catch (err) {
       // a join that fails leaves nothing behind: no membership, no subscription, no presence entry
       if (!wasMember) {

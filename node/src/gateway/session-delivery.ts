@@ -6,27 +6,28 @@ import type { StampedEvent } from '../mesh/peer-events.js'
 import type { SessionRegistry } from './registry.js'
 
 /** a stamped event as the client protocol carries it */
-export function toDelivery (e: StampedEvent, kind: DeliveryKind): Delivery {
-  return { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin, kind }
+export function toDelivery (e: StampedEvent, kind: DeliveryKind, stable = 0n): Delivery {
+  return { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin, kind, stable }
 }
 
 /** the one place a delivery frame is built: encoded once, then shared by every session it goes to */
-export function deliveryFrame (e: StampedEvent, kind: DeliveryKind): Uint8Array {
-  return ServerFrame.encode({ req: 0, delivery: toDelivery(e, kind) })
+export function deliveryFrame (e: StampedEvent, kind: DeliveryKind, stable = 0n): Uint8Array {
+  return ServerFrame.encode({ req: 0, delivery: toDelivery(e, kind, stable) })
 }
 
 const DM_KIND: Record<DmHow, DeliveryKind> = { live: DeliveryKind.LIVE, mailbox: DeliveryKind.MAILBOX }
 
 /** The gateway's side of the mesh's delivery port: events become frames for the sessions attached here. */
 export class SessionDelivery implements LocalDelivery {
-  constructor (private readonly registry: SessionRegistry) {}
+  /** `stable` says from which stamp this node may lack events of a room (RoomHistory.stable) */
+  constructor (private readonly registry: SessionRegistry, private readonly stable: (room: string) => bigint = () => 0n) {}
 
-  room (room: string, e: StampedEvent, _kind: EventKind): number {
-    return this.registry.deliverToRoom(room, deliveryFrame(e, DeliveryKind.LIVE))
+  room (room: string, e: StampedEvent, kind: EventKind): number {
+    return this.registry.deliverToRoom(room, deliveryFrame(e, DeliveryKind.LIVE, kind === 'room' ? this.stable(room) : 0n))
   }
 
   late (room: string, e: StampedEvent): number {
-    return this.registry.deliverLate(room, e.hlc, deliveryFrame(e, DeliveryKind.LIVE))
+    return this.registry.deliverLate(room, e.hlc, deliveryFrame(e, DeliveryKind.LIVE, this.stable(room)))
   }
 
   user (user: string, e: StampedEvent, how: DmHow, exceptDevice?: string): number {

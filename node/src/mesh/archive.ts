@@ -120,6 +120,11 @@ export interface RoomHistory {
   page: (room: string, q: { before?: Cursor, after?: Cursor, limit: number }) => Promise<Page>
   /** this node's events of a room stamped at or after `fromHlc`, oldest first (a resume's replay) */
   since: (room: string, fromHlc: bigint, limit: number) => StoredRoomEvent[]
+  /**
+   * 0 when this node holds the room as far as it knows; otherwise the stamp from which it may lack
+   * events (it lost contact with a node hosting members of the room and has not caught up with it)
+   */
+  stable: (room: string) => bigint
 }
 
 /**
@@ -574,6 +579,21 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   async confirm (room: string, id: Uint8Array): Promise<boolean> {
     if (!this.c.rooms.isSubscribed(room)) return false
     return this.c.rooms.awaitStored(idToHex(id), this.init.confirmWaitMs)
+  }
+
+  stable (room: string): bigint {
+    if (this.downSince.size === 0) return 0n
+    const window = { slackMs: this.init.catchUpSlackMs, lookbackMs: HEAL_LOOKBACK_MS }
+    const live = new Set(this.c.presence.replica.liveNodes())
+    let from = 0n
+    // only nodes that host members of the room publish in it, and only a node that is up can be caught up with
+    for (const node of this.c.presence.replica.roomHosts(room)) {
+      const lost = this.downSince.get(node)
+      if (lost == null || !live.has(node)) continue
+      const f = healFrom(lost.at, lost.marks.get(room), window)
+      if (from === 0n || f < from) from = f
+    }
+    return from
   }
 
   since (room: string, fromHlc: bigint, limit: number): StoredRoomEvent[] {

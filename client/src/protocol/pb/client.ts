@@ -1665,6 +1665,11 @@ export namespace ServerFrame {
     value: DeliveryKind
   }
 
+  export interface ServerFrameDeliveryStableFieldEvent {
+    field: '$.delivery.stable'
+    value: bigint
+  }
+
   export interface ServerFrameHistoryRoomFieldEvent {
     field: '$.history.room'
     value: string
@@ -1691,6 +1696,12 @@ export namespace ServerFrame {
   export interface ServerFrameHistoryEventsKindFieldEvent {
     field: '$.history.events[].kind'
     value: DeliveryKind
+    index: number
+  }
+
+  export interface ServerFrameHistoryEventsStableFieldEvent {
+    field: '$.history.events[].stable'
+    value: bigint
     index: number
   }
 
@@ -1861,6 +1872,11 @@ export namespace ServerFrame {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface ServerFrameReplayDoneStableFieldEvent {
+    field: '$.replayDone.stable'
+    value: bigint
+  }
+
   export interface ServerFrameChallengeNonceFieldEvent {
     field: '$.challenge.nonce'
     value: Uint8Array<ArrayBuffer>
@@ -1905,6 +1921,12 @@ export namespace ServerFrame {
     index: number
   }
 
+  export interface ServerFrameDmHistoryEventsStableFieldEvent {
+    field: '$.dmHistory.events[].stable'
+    value: bigint
+    index: number
+  }
+
   export interface ServerFrameDmHistoryMoreFieldEvent {
     field: '$.dmHistory.more'
     value: boolean
@@ -1918,7 +1940,7 @@ export namespace ServerFrame {
     return decodeMessage(buf, ServerFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ServerFrame>): Generator<ServerFrameReqFieldEvent | ServerFrameWelcomeNodeIdFieldEvent | ServerFrameWelcomeUserIdFieldEvent | ServerFrameWelcomeMeshSizeFieldEvent | ServerFrameWelcomeAlternatesIdFieldEvent | ServerFrameWelcomeAlternatesAddrsFieldEvent | ServerFrameWelcomeAlternatesClientsFieldEvent | ServerFrameWelcomeAlternatesMaxClientsFieldEvent | ServerFrameWelcomeAlternatesHttpUrlFieldEvent | ServerFrameWelcomeTimeFieldEvent | ServerFrameWelcomeLimitsMaxEventBytesFieldEvent | ServerFrameWelcomeLimitsMaxRoomsFieldEvent | ServerFrameWelcomeLimitsMaxBodyBytesFieldEvent | ServerFrameWelcomeLimitsRatePerSecFieldEvent | ServerFrameWelcomeLimitsBurstFieldEvent | ServerFrameWelcomeHttpUrlFieldEvent | ServerFrameOkDetailFieldEvent | ServerFrameErrorCodeFieldEvent | ServerFrameErrorMessageFieldEvent | ServerFrameErrorRetryAfterMsFieldEvent | ServerFrameErrorFatalFieldEvent | ServerFrameDeliveryEventFieldEvent | ServerFrameDeliveryHlcFieldEvent | ServerFrameDeliveryOriginFieldEvent | ServerFrameDeliveryKindFieldEvent | ServerFrameHistoryRoomFieldEvent | ServerFrameHistoryEventsEventFieldEvent | ServerFrameHistoryEventsHlcFieldEvent | ServerFrameHistoryEventsOriginFieldEvent | ServerFrameHistoryEventsKindFieldEvent | ServerFrameHistoryMoreFieldEvent | ServerFrameRosterRoomFieldEvent | ServerFrameRosterMembersUserIdFieldEvent | ServerFrameRosterMembersNameFieldEvent | ServerFrameRosterMembersStatusFieldEvent | ServerFrameRosterMembersNodesFieldEvent | ServerFrameRosterDiffRoomFieldEvent | ServerFrameRosterDiffUserIdFieldEvent | ServerFrameRosterDiffMemberUserIdFieldEvent | ServerFrameRosterDiffMemberNameFieldEvent | ServerFrameRosterDiffMemberStatusFieldEvent | ServerFrameRosterDiffMemberNodesFieldEvent | ServerFrameUserUserIdFieldEvent | ServerFrameUserOnlineFieldEvent | ServerFrameUserNameFieldEvent | ServerFrameUserStatusFieldEvent | ServerFrameUserNodesFieldEvent | ServerFramePongTimeFieldEvent | ServerFrameRedirectToIdFieldEvent | ServerFrameRedirectToAddrsFieldEvent | ServerFrameRedirectToClientsFieldEvent | ServerFrameRedirectToMaxClientsFieldEvent | ServerFrameRedirectToHttpUrlFieldEvent | ServerFrameRedirectReasonFieldEvent | ServerFramePublishAckIdFieldEvent | ServerFramePublishAckHlcFieldEvent | ServerFramePublishAckDmFieldEvent | ServerFramePublishAckCopiesFieldEvent | ServerFrameReplayDoneRoomFieldEvent | ServerFrameReplayDoneCountFieldEvent | ServerFrameReplayDoneHeadHlcFieldEvent | ServerFrameReplayDoneHeadIdFieldEvent | ServerFrameChallengeNonceFieldEvent | ServerFrameChallengeNodeIdFieldEvent | ServerFrameChallengeTimeFieldEvent | ServerFrameDmHistoryRoomFieldEvent | ServerFrameDmHistoryEventsEventFieldEvent | ServerFrameDmHistoryEventsHlcFieldEvent | ServerFrameDmHistoryEventsOriginFieldEvent | ServerFrameDmHistoryEventsKindFieldEvent | ServerFrameDmHistoryMoreFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ServerFrame>): Generator<ServerFrameReqFieldEvent | ServerFrameWelcomeNodeIdFieldEvent | ServerFrameWelcomeUserIdFieldEvent | ServerFrameWelcomeMeshSizeFieldEvent | ServerFrameWelcomeAlternatesIdFieldEvent | ServerFrameWelcomeAlternatesAddrsFieldEvent | ServerFrameWelcomeAlternatesClientsFieldEvent | ServerFrameWelcomeAlternatesMaxClientsFieldEvent | ServerFrameWelcomeAlternatesHttpUrlFieldEvent | ServerFrameWelcomeTimeFieldEvent | ServerFrameWelcomeLimitsMaxEventBytesFieldEvent | ServerFrameWelcomeLimitsMaxRoomsFieldEvent | ServerFrameWelcomeLimitsMaxBodyBytesFieldEvent | ServerFrameWelcomeLimitsRatePerSecFieldEvent | ServerFrameWelcomeLimitsBurstFieldEvent | ServerFrameWelcomeHttpUrlFieldEvent | ServerFrameOkDetailFieldEvent | ServerFrameErrorCodeFieldEvent | ServerFrameErrorMessageFieldEvent | ServerFrameErrorRetryAfterMsFieldEvent | ServerFrameErrorFatalFieldEvent | ServerFrameDeliveryEventFieldEvent | ServerFrameDeliveryHlcFieldEvent | ServerFrameDeliveryOriginFieldEvent | ServerFrameDeliveryKindFieldEvent | ServerFrameDeliveryStableFieldEvent | ServerFrameHistoryRoomFieldEvent | ServerFrameHistoryEventsEventFieldEvent | ServerFrameHistoryEventsHlcFieldEvent | ServerFrameHistoryEventsOriginFieldEvent | ServerFrameHistoryEventsKindFieldEvent | ServerFrameHistoryEventsStableFieldEvent | ServerFrameHistoryMoreFieldEvent | ServerFrameRosterRoomFieldEvent | ServerFrameRosterMembersUserIdFieldEvent | ServerFrameRosterMembersNameFieldEvent | ServerFrameRosterMembersStatusFieldEvent | ServerFrameRosterMembersNodesFieldEvent | ServerFrameRosterDiffRoomFieldEvent | ServerFrameRosterDiffUserIdFieldEvent | ServerFrameRosterDiffMemberUserIdFieldEvent | ServerFrameRosterDiffMemberNameFieldEvent | ServerFrameRosterDiffMemberStatusFieldEvent | ServerFrameRosterDiffMemberNodesFieldEvent | ServerFrameUserUserIdFieldEvent | ServerFrameUserOnlineFieldEvent | ServerFrameUserNameFieldEvent | ServerFrameUserStatusFieldEvent | ServerFrameUserNodesFieldEvent | ServerFramePongTimeFieldEvent | ServerFrameRedirectToIdFieldEvent | ServerFrameRedirectToAddrsFieldEvent | ServerFrameRedirectToClientsFieldEvent | ServerFrameRedirectToMaxClientsFieldEvent | ServerFrameRedirectToHttpUrlFieldEvent | ServerFrameRedirectReasonFieldEvent | ServerFramePublishAckIdFieldEvent | ServerFramePublishAckHlcFieldEvent | ServerFramePublishAckDmFieldEvent | ServerFramePublishAckCopiesFieldEvent | ServerFrameReplayDoneRoomFieldEvent | ServerFrameReplayDoneCountFieldEvent | ServerFrameReplayDoneHeadHlcFieldEvent | ServerFrameReplayDoneHeadIdFieldEvent | ServerFrameReplayDoneStableFieldEvent | ServerFrameChallengeNonceFieldEvent | ServerFrameChallengeNodeIdFieldEvent | ServerFrameChallengeTimeFieldEvent | ServerFrameDmHistoryRoomFieldEvent | ServerFrameDmHistoryEventsEventFieldEvent | ServerFrameDmHistoryEventsHlcFieldEvent | ServerFrameDmHistoryEventsOriginFieldEvent | ServerFrameDmHistoryEventsKindFieldEvent | ServerFrameDmHistoryEventsStableFieldEvent | ServerFrameDmHistoryMoreFieldEvent> {
     return streamMessage(buf, ServerFrame.codec(), opts)
   }
 }
@@ -4928,6 +4950,7 @@ export interface Delivery {
   hlc: bigint
   origin: string
   kind: DeliveryKind
+  stable: bigint
 }
 
 export namespace Delivery {
@@ -4960,6 +4983,11 @@ export namespace Delivery {
           DeliveryKind.codec().encode(obj.kind, w)
         }
 
+        if ((obj.stable != null && obj.stable !== 0n)) {
+          w.uint32(40)
+          w.uint64(obj.stable)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -4968,7 +4996,8 @@ export namespace Delivery {
           event: uint8ArrayAlloc(0),
           hlc: 0n,
           origin: '',
-          kind: DeliveryKind.LIVE
+          kind: DeliveryKind.LIVE,
+          stable: 0n
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -4991,6 +5020,10 @@ export namespace Delivery {
             }
             case 4: {
               obj.kind = DeliveryKind.codec().decode(reader)
+              break
+            }
+            case 5: {
+              obj.stable = reader.uint64()
               break
             }
             default: {
@@ -5036,6 +5069,13 @@ export namespace Delivery {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.stable`,
+                value: reader.uint64()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -5068,6 +5108,11 @@ export namespace Delivery {
     value: DeliveryKind
   }
 
+  export interface DeliveryStableFieldEvent {
+    field: '$.stable'
+    value: bigint
+  }
+
   export function encode (obj: Partial<Delivery>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Delivery.codec())
   }
@@ -5076,7 +5121,7 @@ export namespace Delivery {
     return decodeMessage(buf, Delivery.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Delivery>): Generator<DeliveryEventFieldEvent | DeliveryHlcFieldEvent | DeliveryOriginFieldEvent | DeliveryKindFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Delivery>): Generator<DeliveryEventFieldEvent | DeliveryHlcFieldEvent | DeliveryOriginFieldEvent | DeliveryKindFieldEvent | DeliveryStableFieldEvent> {
     return streamMessage(buf, Delivery.codec(), opts)
   }
 }
@@ -5261,6 +5306,7 @@ export interface ReplayDone {
   room: string
   count: number
   head?: Cursor
+  stable: bigint
 }
 
 export namespace ReplayDone {
@@ -5288,13 +5334,19 @@ export namespace ReplayDone {
           Cursor.codec().encode(obj.head, w)
         }
 
+        if ((obj.stable != null && obj.stable !== 0n)) {
+          w.uint32(32)
+          w.uint64(obj.stable)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           room: '',
-          count: 0
+          count: 0,
+          stable: 0n
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -5315,6 +5367,10 @@ export namespace ReplayDone {
               obj.head = Cursor.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.head
               })
+              break
+            }
+            case 4: {
+              obj.stable = reader.uint64()
               break
             }
             default: {
@@ -5353,6 +5409,13 @@ export namespace ReplayDone {
 
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.stable`,
+                value: reader.uint64()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -5385,6 +5448,11 @@ export namespace ReplayDone {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface ReplayDoneStableFieldEvent {
+    field: '$.stable'
+    value: bigint
+  }
+
   export function encode (obj: Partial<ReplayDone>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ReplayDone.codec())
   }
@@ -5393,7 +5461,7 @@ export namespace ReplayDone {
     return decodeMessage(buf, ReplayDone.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReplayDone>): Generator<ReplayDoneRoomFieldEvent | ReplayDoneCountFieldEvent | ReplayDoneHeadHlcFieldEvent | ReplayDoneHeadIdFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReplayDone>): Generator<ReplayDoneRoomFieldEvent | ReplayDoneCountFieldEvent | ReplayDoneHeadHlcFieldEvent | ReplayDoneHeadIdFieldEvent | ReplayDoneStableFieldEvent> {
     return streamMessage(buf, ReplayDone.codec(), opts)
   }
 }
@@ -5565,6 +5633,12 @@ export namespace HistoryPage {
     index: number
   }
 
+  export interface HistoryPageEventsStableFieldEvent {
+    field: '$.events[].stable'
+    value: bigint
+    index: number
+  }
+
   export interface HistoryPageMoreFieldEvent {
     field: '$.more'
     value: boolean
@@ -5578,7 +5652,7 @@ export namespace HistoryPage {
     return decodeMessage(buf, HistoryPage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HistoryPage>): Generator<HistoryPageRoomFieldEvent | HistoryPageEventsEventFieldEvent | HistoryPageEventsHlcFieldEvent | HistoryPageEventsOriginFieldEvent | HistoryPageEventsKindFieldEvent | HistoryPageMoreFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HistoryPage>): Generator<HistoryPageRoomFieldEvent | HistoryPageEventsEventFieldEvent | HistoryPageEventsHlcFieldEvent | HistoryPageEventsOriginFieldEvent | HistoryPageEventsKindFieldEvent | HistoryPageEventsStableFieldEvent | HistoryPageMoreFieldEvent> {
     return streamMessage(buf, HistoryPage.codec(), opts)
   }
 }

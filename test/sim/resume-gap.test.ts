@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { startMesh, waitFor } from '../helpers/mesh.js'
+import type { TestMesh } from '../helpers/mesh.js'
+import type { ChatClient, ChatMessage } from '../../client/src/node.js'
+import type { MeshchatNode } from '../../node/src/daemon.js'
+
+function collect (c: ChatClient, room: string): ChatMessage[] {
+  const got: ChatMessage[] = []
+  c.addEventListener('message', e => { if (e.detail.room === room) got.push(e.detail) })
+  return got
+}
+
+/** cut `node` off from the other nodes (not from the bootstrap daemon: presence still flows) */
+async function isolate (node: MeshchatNode, others: MeshchatNode[]): Promise<void> {
+  node.linkControl.block(others.map(o => o.nodeId))
+  for (const o of others) o.linkControl.block([node.nodeId])
+  for (const o of others) await node.mesh.hangUp(o.mesh.peerId).catch(() => {})
+}
+
+describe('a resume after a node that had a gap', () => {
+  let mesh: TestMesh | undefined
+  afterEach(async () => {
+    await mesh?.stop()
+    mesh = undefined
+  })
+
+  it('starts where the old node said it may lack events, not at the cursor: what the other side sent while it was cut off arrives', async () => {
+    const room = 'gap'
+    mesh = await startMesh(3)
+    await mesh.converged(3)
+    const [a, b, c] = mesh.nodes as [MeshchatNode, MeshchatNode, MeshchatNode]
+    const reader = await mesh.client(a, 'reader')
+    const local = await mesh.client(a, 'local')
+    const far = await mesh.client(b, 'far')
+    const third = await mesh.client(c, 'third')
+    for (const x of [reader, local, far, third]) await x.join(room)
+    const got = collect(reader, room)
+    await waitFor(() => [a, b, c].every(n => n.rooms.isSubscribed(room)), { what: 'every node carrying the room' })
+    await far.send(room, 'before the cut')
+    await waitFor(() => got.length === 1, { what: 'the first message at the reader' })
+    expect(a.archive.stable(room)).toBe(0n)
+
+    await isolate(a, [b, c])
+    // a lost contact with b, which hosts a member of the room and is still up as presence shows it
+    await waitFor(() => a.archive.stable(room) > 0n, { timeoutMs: 30_000, what: 'a to know it may lack events of the room' })
+    const missed = await far.send(room, 'sent while a was cut off')
+    await waitFor(() => c.store.get(Buffer.from(missed.id, 'hex')) != null, { what: 'the message on c' })
+    // more than the resume slack (10 s) later, a message on a's side moves the reader's cursor past it
+    await new Promise(resolve => setTimeout(resolve, 11_000))
+    await local.send(room, 'sent on a later')
+    await waitFor(() => got.some(m => m.text === 'sent on a later'), { what: 'the later message at the reader' })
+    expect(got.some(m => m.text === 'sent while a was cut off')).toBe(false)
+    expect(a.store.get(Buffer.from(missed.id, 'hex'))).toBeUndefined()
+
+    // a dies before it catches up: the reader moves to b or c and resumes there
+    await a.crash()
+    await waitFor(() => reader.state === 'connected' && reader.nodeId !== a.nodeId, { timeoutMs: 30_000, what: 'the reader on another node' })
+    await waitFor(() => got.some(m => m.text === 'sent while a was cut off'), { timeoutMs: 30_000, what: 'the missed message at the reader' })
+    // once each: what the resume replays from before the cursor and the reader has is dropped by id
+    const texts = got.map(m => m.text)
+    expect(texts.filter(t => t === 'sent while a was cut off')).toHaveLength(1)
+    expect(texts.filter(t => t === 'sent on a later')).toHaveLength(1)
+    expect(texts.filter(t => t === 'before the cut')).toHaveLength(1)
+  })
+})
