@@ -416,7 +416,9 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
       return
     }
     if (ev.kind === 'dm') {
-      if (d.kind === DeliveryKind.MAILBOX) this.queueDmAck(ev.id)
+      // acked live or from the mailbox: a node keeps a live DM until the device says it has it, and sends
+      // it to the mailbox if the connection ends first (a write just before a drop is lost)
+      this.queueDmAck(ev.id)
       if (!this.dmSeen.add(ev.idHex)) return
       const cursor = cursorOf({ hlc: d.hlc, id: ev.id })
       this.advanceDm(ev.author === this.userId ? ev.to ?? '' : ev.author, cursor)

@@ -170,7 +170,7 @@ export class NodeMetrics {
   readonly meshPeers = this.gauge('meshchat_mesh_peers', 'connected mesh peers', 'meshPeers')
   readonly dms = new Counter({
     name: 'meshchat_dms_total',
-    help: 'direct messages by outcome (delivered, queued, forwarded, received)',
+    help: 'direct messages by outcome (delivered, queued, forwarded, received; requeued: handed live to a device that left without acknowledging it, then put in the mailbox)',
     labelNames: ['outcome'] as const,
     registers: [this.registry]
   })

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { startMesh, waitFor } from '../helpers/mesh.js'
+import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
+import { connectRaw } from '../helpers/raw-client.js'
 import { signEvent } from '../../client/src/protocol/signing.js'
 import { SignedEvent } from '../../client/src/protocol/pb/event.js'
 import type { TestMesh } from '../helpers/mesh.js'
@@ -102,6 +103,56 @@ describe('direct messages', () => {
     await waitFor(() => bobClient.state === 'connected', { what: 'reconnect' })
     await new Promise(resolve => setTimeout(resolve, 300))
     expect(got).toHaveLength(1)
+  })
+
+  it('a live DM to a device whose connection ends before it acknowledges the DM reaches the user\'s next attach, once', async () => {
+    mesh = await startMesh(3)
+    await mesh.converged(3)
+    const [a, b, c] = mesh.nodes as [MeshchatNode, MeshchatNode, MeshchatNode]
+    const bob = await offlineUser()
+    // a device that reads frames and never acks: what a connection that dropped right after the write looks like
+    const device = await connectRaw(tcpGateway(b), { key: bob.key })
+    await device.hello('bob')
+    const alice = await mesh.client(a, 'alice')
+    await waitFor(async () => (await a.presence.locate(bob.id)).includes(b.nodeId), { what: 'bob located on b' })
+    const r = await alice.dm(bob.id, 'did you get this?')
+    expect(r.state).toBe('delivered')
+    await device.waitFrame(f => f.delivery != null, 'the live DM on the device')
+    expect(mesh.nodes.every(n => n.store.mailboxCount(bob.id) === 0)).toBe(true)
+    await device.close()
+    await waitFor(async () => await counter(b, 'requeued') === 1, { what: 'the unacknowledged DM put in the mailbox' })
+    const owners = b.dm.owners(bob.id)
+    await waitFor(() => owners.every(o => mesh!.nodes.find(n => n.nodeId === o)!.store.mailboxCount(bob.id) === 1), { what: 'a copy on each mailbox owner' })
+    const bobClient = await mesh.client(c, 'bob', { privateKey: bob.key })
+    const got = collect(bobClient)
+    await waitFor(() => got.length === 1, { what: 'the DM at bob\'s next attach' })
+    expect(got[0]!.id).toBe(r.id)
+    expect(got[0]!.via).toBe('mailbox')
+    // acked this time: the copies go, and nothing comes again
+    await waitFor(() => mesh!.nodes.every(n => n.store.mailboxCount(bob.id) === 0), { what: 'mailbox copies removed after the ack' })
+    bobClient.disconnect()
+    await waitFor(() => bobClient.state === 'connected', { what: 'reconnect' })
+    await new Promise(resolve => setTimeout(resolve, 300))
+    expect(got).toHaveLength(1)
+  })
+
+  it('a device that acknowledges its live DMs leaves nothing behind when it goes', async () => {
+    mesh = await startMesh(2)
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
+    const bob = await offlineUser()
+    const first = await mesh.client(b, 'bob', { privateKey: bob.key })
+    const got = collect(first)
+    const alice = await mesh.client(a, 'alice')
+    await waitFor(async () => (await a.presence.locate(bob.id)).includes(b.nodeId), { what: 'bob located on b' })
+    for (let i = 0; i < 5; i++) expect((await alice.dm(bob.id, `live ${i}`)).state).toBe('delivered')
+    await waitFor(() => got.length === 5, { what: 'five live DMs' })
+    // the acks (sent within 50 ms) clear what the session kept
+    await waitFor(() => [...b.registry.userSessions(bob.id)].every(s => s.pendingDms.size === 0), { what: 'the acks at b' })
+    await first.close()
+    await new Promise(resolve => setTimeout(resolve, 500))
+    expect(await counter(b, 'requeued')).toBe(0)
+    expect(mesh.nodes.every(n => n.store.mailboxCount(bob.id) === 0)).toBe(true)
   })
 
   it('(d) one of the two mailbox nodes dies before the recipient comes back: still delivered', async () => {

@@ -1,5 +1,5 @@
 import { DeliveryKind, DmState, ServerFrame } from '../../../client/src/protocol/pb/client.js'
-import { openEvent, peekEventKind } from '../../../client/src/protocol/signing.js'
+import { idToHex, openEvent, peekEventKind } from '../../../client/src/protocol/signing.js'
 import { validateRoom } from '../../../client/src/protocol/validate.js'
 import { LIMITS } from '../../../client/src/protocol/limits.js'
 import {
@@ -244,6 +244,13 @@ export class Hub implements SessionHost {
     }
     for (const u of session.watching) this.unwatch(session, u)
     this.c.presence.del(session.id)
+    // live DMs the device never acknowledged may have died with its connection: the mailbox gets them,
+    // and the user's next attach (or another device, now) collects them; what the device has it drops by id
+    if (session.pendingDms.size > 0) {
+      const left = [...session.pendingDms.values()]
+      session.pendingDms.clear()
+      this.c.supervisor.track('gateway:requeue-dms', this.c.dm.requeue(session.userId, left))
+    }
   }
 
   private entry (s: ClientSession): { userId: string, deviceId: string, name: string, status: PresenceStatus, rooms: string[], since: number } {
@@ -443,6 +450,7 @@ export class Hub implements SessionHost {
     for (const id of ids) {
       if (id.byteLength !== 32) throw new InvalidQueryError('message ids are 32 bytes')
     }
+    for (const id of ids) session.pendingDms.delete(idToHex(id))
     await this.c.dm.ack(session.userId, ids)
   }
 

@@ -1,4 +1,5 @@
 import type { ClientSession } from './session.js'
+import type { StampedEvent } from '../mesh/peer-events.js'
 
 /**
  * The sessions attached to this node, indexed by user and by room, and the
@@ -134,11 +135,12 @@ export class SessionRegistry {
   }
 
   /** deliver one pre-encoded frame to every device of a user on this node, except `exceptSession` */
-  deliverToUser (user: string, frame: Uint8Array, exceptSession?: string): number {
+  deliverToUser (user: string, frame: Uint8Array, exceptSession?: string, pending?: { idHex: string, event: StampedEvent }): number {
     let n = 0
     for (const s of this.userSessions(user)) {
       if (s.id === exceptSession || !s.ready) continue
       s.sendEncoded(frame)
+      if (pending != null) s.pendingDm(pending.idHex, pending.event)
       n++
     }
     return n

@@ -1,4 +1,5 @@
 import { DeliveryKind, ServerFrame } from '../../../client/src/protocol/pb/client.js'
+import { idToHex, signedEventId } from '../../../client/src/protocol/signing.js'
 import type { Delivery } from '../../../client/src/protocol/pb/client.js'
 import type { EventKind } from '../../../client/src/protocol/signing.js'
 import type { DmHow, LocalDelivery } from '../mesh/local-delivery.js'
@@ -31,7 +32,9 @@ export class SessionDelivery implements LocalDelivery {
   }
 
   user (user: string, e: StampedEvent, how: DmHow, exceptDevice?: string): number {
-    return this.registry.deliverToUser(user, deliveryFrame(e, DM_KIND[how]), exceptDevice)
+    // a live DM stays with each session until its device acks it (a mailbox copy is the mailbox's)
+    const pending = how === 'live' ? { idHex: idToHex(signedEventId(e.event)), event: e } : undefined
+    return this.registry.deliverToUser(user, deliveryFrame(e, DM_KIND[how]), exceptDevice, pending)
   }
 
   device (deviceId: string, events: StampedEvent[], how: DmHow): number {

@@ -14,6 +14,7 @@ import type { PresenceStatus } from '../../../client/src/protocol/validate.js'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { systemClock } from '../components.js'
 import type { Clock } from '../components.js'
+import type { StampedEvent } from '../mesh/peer-events.js'
 
 /**
  * What a session needs from the transport it runs on. A session consumes and
@@ -109,6 +110,8 @@ const PENALTY_REPLY_HOLD_MS = 2000
 
 /** stamps are SQLite integers (signed 64-bit) */
 const MAX_HLC = (1n << 63n) - 1n
+/** live DMs a session keeps until its device acknowledges them (a client acks within ~50 ms) */
+const MAX_PENDING_DMS = 1000
 
 function toCursor (c: WireCursor | undefined): Cursor | undefined {
   if (c == null) return undefined
@@ -146,6 +149,12 @@ export class ClientSession {
   readonly floors = new Map<string, bigint>()
   /** users whose presence this device follows */
   watching = new Set<string>()
+  /**
+   * DMs handed to this device live and not yet acknowledged by it, by id: a connection that drops
+   * right after a write loses what was written, so what is left here when the session ends goes to
+   * the user's mailbox (at most MAX_PENDING_DMS, the oldest dropped first)
+   */
+  readonly pendingDms = new Map<string, StampedEvent>()
   private state: 'login' | 'new' | 'ready' | 'closed'
   private readonly host: SessionHost
   private readonly transport: SessionTransport
@@ -330,6 +339,12 @@ export class ClientSession {
     } else {
       this.sendEncoded(frame)
     }
+  }
+
+  /** a DM written to this device live: kept until the device acknowledges it */
+  pendingDm (idHex: string, e: StampedEvent): void {
+    this.pendingDms.set(idHex, e)
+    if (this.pendingDms.size > MAX_PENDING_DMS) this.pendingDms.delete(this.pendingDms.keys().next().value ?? '')
   }
 
   /** hold live deliveries of `room` until endReplay */

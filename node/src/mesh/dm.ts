@@ -8,6 +8,7 @@ import { DmHistory } from './dm-history.js'
 import type { DmPage, PageQuery } from '../store/message-store.js'
 import { BoundedMap, BoundedSet } from '../state/bounded.js'
 import { checkStamps } from './peer-events.js'
+import type { StampedEvent } from './peer-events.js'
 import type { EventOpener } from './event-opener.js'
 import type { StampRule } from '../state/stamps.js'
 import { Debounced } from '../supervisor.js'
@@ -409,6 +410,26 @@ export class DmService implements Startable, MailboxHandler {
     const n = this.c.deliver.device(deviceId, events, 'mailbox')
     if (n > 0) this.c.metrics.messagesOut.inc({ kind: 'mailbox' }, n)
     return events.length
+  }
+
+  /**
+   * DMs handed live to a device of `user` that ended its session without acknowledging them: into the
+   * user's mailbox, whose owners push them to wherever the user is attached now (or at the next
+   * attach). Only DMs to `user` (not the copies of the user's own DMs sent to its other devices).
+   */
+  async requeue (user: string, events: StampedEvent[]): Promise<number> {
+    const mail = await this.verified(user, events.map(e => ({ event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin })))
+    let n = 0
+    for (const e of mail) {
+      try {
+        await this.enqueue(user, e)
+        n++
+      } catch (err) {
+        this.c.log('requeue of an unacknowledged DM for %s failed - %s', user, (err as Error).message)
+      }
+    }
+    if (n > 0) this.c.metrics.dms.inc({ outcome: 'requeued' }, n)
+    return n
   }
 
   /** a device of `user` has the DMs: remove every copy */
