@@ -351,3 +351,13 @@ describe('nodeEd25519Verifier', () => {
     expect(nodeEd25519Verifier(k.publicKey.raw)(data, sig.subarray(0, 63))).toBe(false)
   })
 })
+
+describe('idToHex', () => {
+  it('is lowercase hex of every byte, at any length', () => {
+    const bytes = Uint8Array.from({ length: 10_000 }, (_, i) => (i * 37 + 11) & 0xff)
+    for (const n of [0, 1, 2, 31, 32, 33, 255, 4096, 4097, 10_000]) {
+      expect(idToHex(bytes.subarray(0, n))).toBe(Buffer.from(bytes.subarray(0, n)).toString('hex'))
+    }
+    expect(idToHex(Uint8Array.from([0, 15, 16, 255]))).toBe('000f10ff')
+  })
+})

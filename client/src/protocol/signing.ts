@@ -60,13 +60,23 @@ export function eventId (payload: Uint8Array, signature: Uint8Array): Uint8Array
   return h.digest()
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+const HEX_CODES = Array.from('0123456789abcdef', c => c.charCodeAt(0))
 
-/** lowercase hex of an id (a byte table, not a general-purpose base encoder: it keeps the browser bundle small) */
 export function idToHex (id: Uint8Array): string {
-  let s = ''
-  for (const b of id) s += HEX[b] as string
-  return s
+  // one flat string: built with += it was a chain of 64 string pieces, some 870 bytes per id where a
+  // flat one is 88, and ids are kept by the tens of thousands (dedupe maps, pending commits)
+  if (id.length > 4096) {
+    const parts: string[] = []
+    for (let i = 0; i < id.length; i += 4096) parts.push(idToHex(id.subarray(i, i + 4096)))
+    return parts.join('')
+  }
+  const codes = new Array<number>(id.length * 2)
+  for (let i = 0; i < id.length; i++) {
+    const b = id[i] as number
+    codes[2 * i] = HEX_CODES[b >> 4] as number
+    codes[2 * i + 1] = HEX_CODES[b & 15] as number
+  }
+  return String.fromCharCode.apply(null, codes)
 }
 
 /**
