@@ -144,6 +144,19 @@ describe('KeyedRateLimiter', () => {
     expect(limiter.retryAfterMs('a', 0)).toBe(0) // and a, the oldest, went out
   })
 
+  it('forgets keys whose buckets have refilled, so a stream of one-off keys does not fill it up to maxKeys', () => {
+    const limiter = new KeyedRateLimiter<number>({ ratePerSec: 10, burst: 5, maxKeys: 100_000 })
+    // 10,000 keys, one take each, 10 ms apart: a bucket refills in 100 ms
+    for (let i = 0; i < 10_000; i++) limiter.take(i, i * 10)
+    expect(limiter.size).toBeLessThanOrEqual(20)
+    // a key in debt stays until it has refilled, however many new keys come
+    limiter.debit('x' as unknown as number, 200_000, 10)
+    for (let i = 0; i < 100; i++) limiter.take(20_000 + i, 200_000 + i * 10)
+    // x, 10 into debt at 200,000, is 0.1 short of a full bucket at 200,990: still tracked
+    expect(limiter.retryAfterMs('x' as unknown as number, 200_990, 5)).toBeGreaterThan(0)
+    expect(limiter.size).toBeLessThanOrEqual(20)
+  })
+
   it('does not create buckets or reorder keys on queries', () => {
     const limiter = new KeyedRateLimiter<number>({ ratePerSec: 1, burst: 1, maxKeys: 2 })
     limiter.take(1, 0)

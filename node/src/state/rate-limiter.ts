@@ -123,14 +123,27 @@ export class KeyedRateLimiter<K> {
 
   /** Takes `n` tokens (default 1) from `key`'s bucket; marks `key` as most recently used. */
   take (key: K, now: number, n = 1): boolean {
-    return this.#bucket(key).take(now, n)
+    return this.#bucket(key, now).take(now, n)
   }
 
-  /** `key`'s bucket, created if needed, marked most recently used */
-  #bucket (key: K): TokenBucket {
+  /**
+   * `key`'s bucket, created if needed, marked most recently used. Creating one first looks at the two
+   * least recently used buckets: one that has refilled is dropped (a full bucket is what a new one
+   * is), one that has not goes to the back. So the map holds the keys seen within about a refill
+   * time, not every key ever seen up to `maxKeys`, and a key in debt is the last to be pushed out.
+   */
+  #bucket (key: K, now: number): TokenBucket {
     let bucket = this.#buckets.get(key)
     if (bucket === undefined) {
       bucket = new TokenBucket(this.#init)
+      for (let i = 0; i < 2; i++) {
+        const oldest = this.#buckets.entries().next()
+        if (oldest.done === true) break
+        const [k, b] = oldest.value
+        this.#buckets.delete(k)
+        // one still short of full goes to the back: it is kept (and not the first pushed out at maxKeys)
+        if (b.tokens(now) < this.#init.burst - EPSILON) this.#buckets.set(k, b)
+      }
       if (this.#buckets.size >= this.#maxKeys) {
         const oldest = this.#buckets.keys().next()
         if (oldest.done !== true) this.#buckets.delete(oldest.value)
@@ -144,12 +157,12 @@ export class KeyedRateLimiter<K> {
 
   /** Takes `n` tokens from `key`'s bucket even into debt (see {@link TokenBucket.debit}). */
   debit (key: K, now: number, n: number): void {
-    this.#bucket(key).debit(now, n)
+    this.#bucket(key, now).debit(now, n)
   }
 
   /** Empties `key`'s bucket until `at` (see {@link TokenBucket.emptyUntil}). */
   emptyUntil (key: K, now: number, at: number): void {
-    this.#bucket(key).emptyUntil(now, at)
+    this.#bucket(key, now).emptyUntil(now, at)
   }
 
   /**
