@@ -31,6 +31,7 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     soak: { type: 'boolean', default: false },
     'sample-every': { type: 'string', default: '5' },
+    warmup: { type: 'string' },
     visitors: { type: 'string', default: '3' },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false }
@@ -56,7 +57,9 @@ if (values.help) {
   --soak                   no faults: steady traffic, a member dropping its connection every 5 s and
                            --visitors N (default 3) short sessions attaching and leaving with it; every
                            node's RSS, heap, handles and event-loop delay read every --sample-every S
-                           (default 5) seconds; the table and test/fault/results/soak-*.json at the end
+                           (default 5) seconds; the table and test/fault/results/soak-*.json at the end;
+                           heap growth is measured after --warmup M minutes (default 2, or a fifth of
+                           the run if shorter), once bounded caches have filled
   --out FILE               write the report as JSON`)
   process.exit(0)
 }
@@ -97,6 +100,7 @@ async function soak (): Promise<number> {
   const report = await runSoak({
     ...common,
     sampleMs: Math.max(1000, num(values['sample-every'], 'sample-every') * 1000),
+    ...(values.warmup != null ? { warmupMs: Math.round(num(values.warmup, 'warmup') * 60_000) } : {}),
     visitors: num(values.visitors, 'visitors')
   })
   const lines = table(report.summary)
