@@ -39,6 +39,8 @@ function randomNonce (): Uint8Array {
 const MAX_DM_CURSORS = 1000
 /** conversations caught up from their history after a reconnect (each costs one history request) */
 const RESUMED_DMS = 10
+/** a resume whose replay the node cuts short at its limit continues from the last event, this many times at most */
+const MAX_REPLAY_PAGES = 100
 /** tries of one room's resume the node answers with RATE_LIMITED (each after the wait it names) */
 const RESUME_RATE_LIMITED_ATTEMPTS = 8
 /** tries of a history page the node answers with RATE_LIMITED (each after the wait it names) */
@@ -302,10 +304,15 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     // resume: every joined room from its cursor, in order, before anything new is sent
     for (const [room, st] of this.rooms) {
       try {
-        for (let attempt = 1; ; attempt++) {
+        let from = st.resumeFrom()
+        for (let attempt = 1, pages = 1; ; attempt++) {
           try {
-            this.applyJoin(room, await conn.request({ join: { room, after: st.resumeFrom() as { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined, backlog: 0 } }))
-            break
+            const reply = await conn.request({ join: { room, after: from as { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined, backlog: 0 } })
+            this.applyJoin(room, reply)
+            // the replay stopped at the node's limit: the rest, from the last event replayed
+            if (reply.replayDone?.more !== true || st.cursor == null || ++pages > MAX_REPLAY_PAGES) break
+            from = st.cursor
+            attempt = 0
           } catch (err) {
             // a long absence replays a lot, and the node meters what it sends back: wait as told, then go on
             if (!(err instanceof RateLimitedError) || attempt >= RESUME_RATE_LIMITED_ATTEMPTS) throw err
@@ -488,8 +495,14 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     const fresh = st == null
     if (st == null) this.rooms.set(room, st = new RoomState(this.opts.dedupeWindow))
     try {
-      const reply = await this.request({ join: { room, after: st.resumeFrom() as { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined, backlog: opts.backlog ?? 0 } })
-      return { replayed: this.applyJoin(room, reply) }
+      let reply = await this.request({ join: { room, after: st.resumeFrom() as { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined, backlog: opts.backlog ?? 0 } })
+      let replayed = this.applyJoin(room, reply)
+      // a rejoin whose replay stopped at the node's limit: the rest, from the last event replayed
+      for (let pages = 1; reply.replayDone?.more === true && st.cursor != null && pages < MAX_REPLAY_PAGES; pages++) {
+        reply = await this.request({ join: { room, after: st.cursor as { hlc: bigint, id: Uint8Array<ArrayBuffer> }, backlog: 0 } })
+        replayed += this.applyJoin(room, reply)
+      }
+      return { replayed }
     } catch (err) {
       if (fresh && !(err instanceof DisconnectedError)) this.rooms.delete(room)
       throw err

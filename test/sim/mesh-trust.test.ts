@@ -235,7 +235,7 @@ describe('mesh trust boundary', () => {
           if (f.hello != null) {
             stream.send(encodeServerFrame({ req: f.req, welcome: { nodeId: fake.peerId.toString(), userId: '', meshSize: 1, alternates: [], time: BigInt(Date.now()), httpUrl: '' } }))
           } else if (f.join != null) {
-            stream.send(encodeServerFrame({ req: f.req, replayDone: { room: f.join.room, count: 0, stable: 0n } }))
+            stream.send(encodeServerFrame({ req: f.req, replayDone: { room: f.join.room, count: 0, stable: 0n, more: false } }))
             for (const ev of [...forged, genuine]) {
               stream.send(encodeServerFrame({ req: 0, delivery: { event: ev as Uint8Array<ArrayBuffer>, hlc: hlc++, origin: 'liar', kind: DeliveryKind.LIVE, stable: 0n } }))
             }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { startMesh, waitFor } from '../helpers/mesh.js'
+import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { ChatClient, ChatMessage } from '../../client/src/node.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
@@ -22,6 +22,30 @@ describe('a resume after a node that had a gap', () => {
   afterEach(async () => {
     await mesh?.stop()
     mesh = undefined
+  })
+
+  it('a resume that misses more than the node replays at once (maxReplay) continues until it has everything, in order, once', async () => {
+    const room = 'long-absence'
+    mesh = await startMesh(2, { maxReplay: 25, ratePerSec: 1000, burst: 1000 })
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
+    const sender = await mesh.client(b, 'sender')
+    const reader = await mesh.client(a, 'reader')
+    await sender.join(room)
+    await reader.join(room)
+    const got = collect(reader, room)
+    await sender.send(room, 'before')
+    await waitFor(() => got.length === 1, { what: 'the first message' })
+    reader.disconnect({ reconnect: false })
+    await waitFor(() => reader.state === 'idle', { what: 'reader offline' })
+    for (let i = 0; i < 110; i++) await sender.send(room, `while away ${i}`)
+    await reader.connect({ addrs: [tcpGateway(a)] })
+    await sender.send(room, 'after')
+    await waitFor(() => got.length === 112, { timeoutMs: 30_000, what: 'every missed message (five replays of at most 25) and the live one' })
+    expect(got.map(m => m.text)).toEqual(['before', ...Array.from({ length: 110 }, (_, i) => `while away ${i}`), 'after'])
+    expect(got.filter(m => m.via === 'replay').length).toBeGreaterThan(100)
+    await new Promise(resolve => setTimeout(resolve, 300))
+    expect(got).toHaveLength(112)
   })
 
   it('starts where the old node said it may lack events, not at the cursor: what the other side sent while it was cut off arrives', async () => {

@@ -2,6 +2,7 @@ import { DeliveryKind, DmState, ServerFrame } from '../../../client/src/protocol
 import { idToHex, openEvent, peekEventKind } from '../../../client/src/protocol/signing.js'
 import { validateRoom } from '../../../client/src/protocol/validate.js'
 import { LIMITS } from '../../../client/src/protocol/limits.js'
+import { comparePosition } from '../../../client/src/room-state.js'
 import {
   InvalidQueryError, NodeFullError, NotJoinedError, RateLimitedError, TooManyRoomsError, WrongAuthorError, InvalidEventError,
   NotParticipantError, UnknownEventError, UnavailableError
@@ -257,7 +258,7 @@ export class Hub implements SessionHost {
     return { userId: s.userId, deviceId: s.id, name: s.name, status: s.status, rooms: [...s.rooms].sort(), since: s.attachedAt }
   }
 
-  async join (session: ClientSession, roomName: string, after: Cursor | undefined, backlog: number): Promise<{ count: number, head: bigint, stable: bigint }> {
+  async join (session: ClientSession, roomName: string, after: Cursor | undefined, backlog: number): Promise<{ count: number, head: bigint, stable: bigint, more: boolean }> {
     const room = validateRoom(roomName)
     if (!session.rooms.has(room)) {
       const userRooms = this.c.registry.userRooms(session.userId)
@@ -285,9 +286,16 @@ export class Hub implements SessionHost {
       // every event handed to the room's members before this session was one is in the store from here on
       this.c.rooms.commitPending()
       let events: StoredRoomEvent[] = []
+      let more = false
       if (after != null) {
-        // replay from a little before the cursor: events stamped just before it may have arrived after it
-        events = this.c.history.since(room, session.floors.get(room) ?? 0n, this.c.config.maxReplay)
+        const max = this.c.config.maxReplay
+        // from a little before the cursor: events stamped just before it may have arrived after it
+        // (sent again; the client drops what it has), then at most `max` after it, the limit that
+        // makes the client come back for more: a resume always moves on, however busy the slack window
+        const before = this.c.history.since(room, session.floors.get(room) ?? 0n, max).filter(e => comparePosition(e, after) <= 0)
+        const newer = (await this.c.history.page(room, { after, limit: max + 1 })).events
+        more = newer.length > max
+        events = [...before, ...newer.slice(0, max)]
       } else if (backlog > 0) {
         events = (await this.c.history.page(room, { limit: Math.min(backlog, LIMITS.maxHistoryPage) })).events
       }
@@ -295,7 +303,9 @@ export class Hub implements SessionHost {
         session.sendEncoded(deliveryFrame(e, DeliveryKind.REPLAY))
       }
       if (events.length > 0) this.c.metrics.messagesOut.inc({ kind: 'replay' }, events.length)
-      return { count: events.length, head: this.c.hlc.now(this.c.clock.now()), stable: this.c.history.stable(room) }
+      // cut short: the client is up to date only as far as the last event replayed, and asks for the rest
+      const head = more ? (events.at(-1)?.hlc ?? 0n) : this.c.hlc.now(this.c.clock.now())
+      return { count: events.length, head, stable: this.c.history.stable(room), more }
     } catch (err) {
       // a join that fails leaves nothing behind: no membership, no subscription, no presence entry
       if (!wasMember) {

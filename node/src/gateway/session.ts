@@ -40,7 +40,7 @@ export interface SessionHost {
    * join a room; replayed events are delivered through `session` before this
    * resolves with their count and the position the session is now up to date with
    */
-  join: (session: ClientSession, room: string, after: Cursor | undefined, backlog: number) => Promise<{ count: number, head: bigint, stable: bigint }>
+  join: (session: ClientSession, room: string, after: Cursor | undefined, backlog: number) => Promise<{ count: number, head: bigint, stable: bigint, more: boolean }>
   leave: (session: ClientSession, room: string) => void
   publish: (session: ClientSession, event: Uint8Array) => Promise<PublishAck>
   history: (session: ClientSession, room: string, q: { before?: Cursor, after?: Cursor, limit: number }) => Promise<HistoryPage>
@@ -275,9 +275,9 @@ export class ClientSession {
       this.host.charge(this, 'join')
       // the events it sends back are paid for once counted: one to start, the rest after
       this.host.charge(this, 'backlog')
-      const { count, head, stable } = await this.host.join(this, f.join.room, toCursor(f.join.after), f.join.backlog)
+      const { count, head, stable, more } = await this.host.join(this, f.join.room, toCursor(f.join.after), f.join.backlog)
       if (count > 1) this.host.debit(this, 'backlog', count - 1)
-      this.send({ req, replayDone: { room: f.join.room, count, head: { hlc: head, id: new Uint8Array(32) }, stable } })
+      this.send({ req, replayDone: { room: f.join.room, count, head: { hlc: head, id: new Uint8Array(32) }, stable, more } })
     } else if (f.leave != null) {
       this.host.charge(this, 'join')
       this.host.leave(this, f.leave.room)

@@ -1877,6 +1877,11 @@ export namespace ServerFrame {
     value: bigint
   }
 
+  export interface ServerFrameReplayDoneMoreFieldEvent {
+    field: '$.replayDone.more'
+    value: boolean
+  }
+
   export interface ServerFrameChallengeNonceFieldEvent {
     field: '$.challenge.nonce'
     value: Uint8Array<ArrayBuffer>
@@ -1940,7 +1945,7 @@ export namespace ServerFrame {
     return decodeMessage(buf, ServerFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ServerFrame>): Generator<ServerFrameReqFieldEvent | ServerFrameWelcomeNodeIdFieldEvent | ServerFrameWelcomeUserIdFieldEvent | ServerFrameWelcomeMeshSizeFieldEvent | ServerFrameWelcomeAlternatesIdFieldEvent | ServerFrameWelcomeAlternatesAddrsFieldEvent | ServerFrameWelcomeAlternatesClientsFieldEvent | ServerFrameWelcomeAlternatesMaxClientsFieldEvent | ServerFrameWelcomeAlternatesHttpUrlFieldEvent | ServerFrameWelcomeTimeFieldEvent | ServerFrameWelcomeLimitsMaxEventBytesFieldEvent | ServerFrameWelcomeLimitsMaxRoomsFieldEvent | ServerFrameWelcomeLimitsMaxBodyBytesFieldEvent | ServerFrameWelcomeLimitsRatePerSecFieldEvent | ServerFrameWelcomeLimitsBurstFieldEvent | ServerFrameWelcomeHttpUrlFieldEvent | ServerFrameOkDetailFieldEvent | ServerFrameErrorCodeFieldEvent | ServerFrameErrorMessageFieldEvent | ServerFrameErrorRetryAfterMsFieldEvent | ServerFrameErrorFatalFieldEvent | ServerFrameDeliveryEventFieldEvent | ServerFrameDeliveryHlcFieldEvent | ServerFrameDeliveryOriginFieldEvent | ServerFrameDeliveryKindFieldEvent | ServerFrameDeliveryStableFieldEvent | ServerFrameHistoryRoomFieldEvent | ServerFrameHistoryEventsEventFieldEvent | ServerFrameHistoryEventsHlcFieldEvent | ServerFrameHistoryEventsOriginFieldEvent | ServerFrameHistoryEventsKindFieldEvent | ServerFrameHistoryEventsStableFieldEvent | ServerFrameHistoryMoreFieldEvent | ServerFrameRosterRoomFieldEvent | ServerFrameRosterMembersUserIdFieldEvent | ServerFrameRosterMembersNameFieldEvent | ServerFrameRosterMembersStatusFieldEvent | ServerFrameRosterMembersNodesFieldEvent | ServerFrameRosterDiffRoomFieldEvent | ServerFrameRosterDiffUserIdFieldEvent | ServerFrameRosterDiffMemberUserIdFieldEvent | ServerFrameRosterDiffMemberNameFieldEvent | ServerFrameRosterDiffMemberStatusFieldEvent | ServerFrameRosterDiffMemberNodesFieldEvent | ServerFrameUserUserIdFieldEvent | ServerFrameUserOnlineFieldEvent | ServerFrameUserNameFieldEvent | ServerFrameUserStatusFieldEvent | ServerFrameUserNodesFieldEvent | ServerFramePongTimeFieldEvent | ServerFrameRedirectToIdFieldEvent | ServerFrameRedirectToAddrsFieldEvent | ServerFrameRedirectToClientsFieldEvent | ServerFrameRedirectToMaxClientsFieldEvent | ServerFrameRedirectToHttpUrlFieldEvent | ServerFrameRedirectReasonFieldEvent | ServerFramePublishAckIdFieldEvent | ServerFramePublishAckHlcFieldEvent | ServerFramePublishAckDmFieldEvent | ServerFramePublishAckCopiesFieldEvent | ServerFrameReplayDoneRoomFieldEvent | ServerFrameReplayDoneCountFieldEvent | ServerFrameReplayDoneHeadHlcFieldEvent | ServerFrameReplayDoneHeadIdFieldEvent | ServerFrameReplayDoneStableFieldEvent | ServerFrameChallengeNonceFieldEvent | ServerFrameChallengeNodeIdFieldEvent | ServerFrameChallengeTimeFieldEvent | ServerFrameDmHistoryRoomFieldEvent | ServerFrameDmHistoryEventsEventFieldEvent | ServerFrameDmHistoryEventsHlcFieldEvent | ServerFrameDmHistoryEventsOriginFieldEvent | ServerFrameDmHistoryEventsKindFieldEvent | ServerFrameDmHistoryEventsStableFieldEvent | ServerFrameDmHistoryMoreFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ServerFrame>): Generator<ServerFrameReqFieldEvent | ServerFrameWelcomeNodeIdFieldEvent | ServerFrameWelcomeUserIdFieldEvent | ServerFrameWelcomeMeshSizeFieldEvent | ServerFrameWelcomeAlternatesIdFieldEvent | ServerFrameWelcomeAlternatesAddrsFieldEvent | ServerFrameWelcomeAlternatesClientsFieldEvent | ServerFrameWelcomeAlternatesMaxClientsFieldEvent | ServerFrameWelcomeAlternatesHttpUrlFieldEvent | ServerFrameWelcomeTimeFieldEvent | ServerFrameWelcomeLimitsMaxEventBytesFieldEvent | ServerFrameWelcomeLimitsMaxRoomsFieldEvent | ServerFrameWelcomeLimitsMaxBodyBytesFieldEvent | ServerFrameWelcomeLimitsRatePerSecFieldEvent | ServerFrameWelcomeLimitsBurstFieldEvent | ServerFrameWelcomeHttpUrlFieldEvent | ServerFrameOkDetailFieldEvent | ServerFrameErrorCodeFieldEvent | ServerFrameErrorMessageFieldEvent | ServerFrameErrorRetryAfterMsFieldEvent | ServerFrameErrorFatalFieldEvent | ServerFrameDeliveryEventFieldEvent | ServerFrameDeliveryHlcFieldEvent | ServerFrameDeliveryOriginFieldEvent | ServerFrameDeliveryKindFieldEvent | ServerFrameDeliveryStableFieldEvent | ServerFrameHistoryRoomFieldEvent | ServerFrameHistoryEventsEventFieldEvent | ServerFrameHistoryEventsHlcFieldEvent | ServerFrameHistoryEventsOriginFieldEvent | ServerFrameHistoryEventsKindFieldEvent | ServerFrameHistoryEventsStableFieldEvent | ServerFrameHistoryMoreFieldEvent | ServerFrameRosterRoomFieldEvent | ServerFrameRosterMembersUserIdFieldEvent | ServerFrameRosterMembersNameFieldEvent | ServerFrameRosterMembersStatusFieldEvent | ServerFrameRosterMembersNodesFieldEvent | ServerFrameRosterDiffRoomFieldEvent | ServerFrameRosterDiffUserIdFieldEvent | ServerFrameRosterDiffMemberUserIdFieldEvent | ServerFrameRosterDiffMemberNameFieldEvent | ServerFrameRosterDiffMemberStatusFieldEvent | ServerFrameRosterDiffMemberNodesFieldEvent | ServerFrameUserUserIdFieldEvent | ServerFrameUserOnlineFieldEvent | ServerFrameUserNameFieldEvent | ServerFrameUserStatusFieldEvent | ServerFrameUserNodesFieldEvent | ServerFramePongTimeFieldEvent | ServerFrameRedirectToIdFieldEvent | ServerFrameRedirectToAddrsFieldEvent | ServerFrameRedirectToClientsFieldEvent | ServerFrameRedirectToMaxClientsFieldEvent | ServerFrameRedirectToHttpUrlFieldEvent | ServerFrameRedirectReasonFieldEvent | ServerFramePublishAckIdFieldEvent | ServerFramePublishAckHlcFieldEvent | ServerFramePublishAckDmFieldEvent | ServerFramePublishAckCopiesFieldEvent | ServerFrameReplayDoneRoomFieldEvent | ServerFrameReplayDoneCountFieldEvent | ServerFrameReplayDoneHeadHlcFieldEvent | ServerFrameReplayDoneHeadIdFieldEvent | ServerFrameReplayDoneStableFieldEvent | ServerFrameReplayDoneMoreFieldEvent | ServerFrameChallengeNonceFieldEvent | ServerFrameChallengeNodeIdFieldEvent | ServerFrameChallengeTimeFieldEvent | ServerFrameDmHistoryRoomFieldEvent | ServerFrameDmHistoryEventsEventFieldEvent | ServerFrameDmHistoryEventsHlcFieldEvent | ServerFrameDmHistoryEventsOriginFieldEvent | ServerFrameDmHistoryEventsKindFieldEvent | ServerFrameDmHistoryEventsStableFieldEvent | ServerFrameDmHistoryMoreFieldEvent> {
     return streamMessage(buf, ServerFrame.codec(), opts)
   }
 }
@@ -5307,6 +5312,7 @@ export interface ReplayDone {
   count: number
   head?: Cursor
   stable: bigint
+  more: boolean
 }
 
 export namespace ReplayDone {
@@ -5339,6 +5345,11 @@ export namespace ReplayDone {
           w.uint64(obj.stable)
         }
 
+        if ((obj.more != null && obj.more !== false)) {
+          w.uint32(40)
+          w.bool(obj.more)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -5346,7 +5357,8 @@ export namespace ReplayDone {
         const obj: any = {
           room: '',
           count: 0,
-          stable: 0n
+          stable: 0n,
+          more: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -5371,6 +5383,10 @@ export namespace ReplayDone {
             }
             case 4: {
               obj.stable = reader.uint64()
+              break
+            }
+            case 5: {
+              obj.more = reader.bool()
               break
             }
             default: {
@@ -5416,6 +5432,13 @@ export namespace ReplayDone {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.more`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -5453,6 +5476,11 @@ export namespace ReplayDone {
     value: bigint
   }
 
+  export interface ReplayDoneMoreFieldEvent {
+    field: '$.more'
+    value: boolean
+  }
+
   export function encode (obj: Partial<ReplayDone>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ReplayDone.codec())
   }
@@ -5461,7 +5489,7 @@ export namespace ReplayDone {
     return decodeMessage(buf, ReplayDone.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReplayDone>): Generator<ReplayDoneRoomFieldEvent | ReplayDoneCountFieldEvent | ReplayDoneHeadHlcFieldEvent | ReplayDoneHeadIdFieldEvent | ReplayDoneStableFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReplayDone>): Generator<ReplayDoneRoomFieldEvent | ReplayDoneCountFieldEvent | ReplayDoneHeadHlcFieldEvent | ReplayDoneHeadIdFieldEvent | ReplayDoneStableFieldEvent | ReplayDoneMoreFieldEvent> {
     return streamMessage(buf, ReplayDone.codec(), opts)
   }
 }
