@@ -412,7 +412,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
    * Returns whether anything was fetched and how many events it added or restamped here.
    */
   private async reconcile (room: string, peer: string, from: bigint, to: bigint, depth: number, budget: { left: number }): Promise<{ fetched: boolean, added: number }> {
-    if (budget.left-- <= 0) return { fetched: true, added: 0 }
+    if (budget.left-- <= 0) return { fetched: false, added: 0 }
     const theirs = await this.c.sync.digest(peer, room, from, to)
     const mine = this.c.store.digest(room, from, to)
     if (theirs.count === mine.count && theirs.sum === mine.sum) {
