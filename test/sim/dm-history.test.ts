@@ -66,7 +66,7 @@ describe('DM history', () => {
     const b = user()
     const alice = await mesh.client(n0, 'alice', { privateKey: a.key })
     const bob = await mesh.client(n1, 'bob', { privateKey: b.key })
-    await waitFor(() => n0.presence.replica.user(b.id) != null && n1.presence.replica.user(a.id) != null, { what: 'presence of both' })
+    await waitFor(() => n0.presence.replica.user(b.id) != null && n1.presence.replica.user(a.id) != null, { timeoutMs: 30_000, what: 'presence of both' })
     const sent: string[] = []
     for (let i = 0; i < 9; i++) sent.push((await alice.dm(b.id, `a${i}`)).id)
     for (let i = 0; i < 4; i++) sent.push((await bob.dm(a.id, `b${i}`)).id)
@@ -105,11 +105,11 @@ describe('DM history', () => {
     // keeps it), and the first device catches up from the conversation's history when it reconnects
     const atBob = collect(bob)
     bob.disconnect({ reconnect: false })
-    await waitFor(() => !n2.presence.userNodes(b.id).includes(n1.nodeId), { what: "bob's first device gone from presence" })
+    await waitFor(() => !n2.presence.userNodes(b.id).includes(n1.nodeId), { timeoutMs: 30_000, what: "bob's first device gone from presence" })
     const away = await alice2.dm(b.id, 'while you were away')
     expect(away.state).toBe('delivered')
     await bob.connect()
-    await waitFor(() => atBob.some(m => m.id === away.id), { what: 'the missed DM after the reconnect' })
+    await waitFor(() => atBob.some(m => m.id === away.id), { timeoutMs: 30_000, what: 'the missed DM after the reconnect' })
     expect(atBob.filter(m => m.id === away.id)).toMatchObject([{ via: 'history', text: 'while you were away', from: a.id }])
     expect(n1.store.mailboxCount(b.id) + n2.store.mailboxCount(b.id) + n3.store.mailboxCount(b.id) + n0.store.mailboxCount(b.id)).toBe(0)
   })
@@ -127,7 +127,7 @@ describe('DM history', () => {
     const others = mesh.nodes.filter(n => !owners.includes(n.nodeId))
     const alice = await mesh.client(others[0]!, 'alice', { privateKey: a.key })
     const bob = await mesh.client(others[1]!, 'bob', { privateKey: b.key })
-    await waitFor(() => others[0]!.presence.replica.user(b.id) != null, { what: 'bob in presence' })
+    await waitFor(() => others[0]!.presence.replica.user(b.id) != null, { timeoutMs: 30_000, what: 'bob in presence' })
     const sent: string[] = []
     for (let i = 0; i < 5; i++) sent.push((await alice.dm(b.id, `m${i}`)).id)
     // acknowledged means kept by both owners, and by no one else
@@ -158,7 +158,7 @@ describe('DM history', () => {
     const b = user()
     const alice = await mesh.client(n0, 'alice', { privateKey: a.key })
     await mesh.client(n1, 'bob', { privateKey: b.key })
-    await waitFor(() => n0.presence.replica.user(b.id) != null, { what: 'bob in presence' })
+    await waitFor(() => n0.presence.replica.user(b.id) != null, { timeoutMs: 30_000, what: 'bob in presence' })
     await alice.dm(b.id, 'between us')
     const carol = await mesh.client(n1, 'carol')
     // the client library only asks for its own conversations; ask for theirs on the wire
@@ -196,7 +196,7 @@ describe('DM history', () => {
     const b = user()
     const alice = await mesh.client(n0, 'alice', { privateKey: a.key })
     const bob = await mesh.client(n1, 'bob', { privateKey: b.key })
-    await waitFor(() => n0.presence.replica.user(b.id) != null, { what: 'bob in presence' })
+    await waitFor(() => n0.presence.replica.user(b.id) != null, { timeoutMs: 30_000, what: 'bob in presence' })
     const sent: string[] = []
     for (let i = 0; i < 6; i++) sent.push((await alice.dm(b.id, `m${i}`)).id)
     const conversation = conversationId(a.id, b.id)
