@@ -1,4 +1,24 @@
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks'
+import { getHeapStatistics } from 'node:v8'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/**
+ * The heap after each full collection, read when the collection is reported (a few ms later,
+ * outside the collector). One observer per process, whatever the number of registries.
+ */
+const liveHeap = {
+  bytes: 0,
+  observer: undefined as PerformanceObserver | undefined,
+  start (): void {
+    if (this.observer != null) return
+    this.observer = new PerformanceObserver(list => {
+      const major = list.getEntries().some(e => (e as unknown as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR)
+      if (!major) return
+      this.bytes = getHeapStatistics().used_heap_size
+    })
+    this.observer.observe({ entryTypes: ['gc'] })
+  }
+}
 
 /**
  * The node's own metrics, on a registry per node (several nodes may share a
@@ -261,5 +281,13 @@ export class NodeMetrics {
     this.processMetrics = true
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 })
     this.buildInfo.set({ version, node: process.version }, 1)
+    liveHeap.start()
+    // every node in a simulation process reports the same figure: it is the process's heap
+    new Gauge({ // eslint-disable-line no-new
+      name: 'meshchat_heap_live_bytes',
+      help: 'heap used just after the latest full (mark-compact) collection: what the process keeps, without the garbage a plain heap reading includes (0 before the first one)',
+      registers: [this.registry],
+      collect () { this.set(liveHeap.bytes) }
+    })
   }
 }

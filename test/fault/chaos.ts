@@ -106,7 +106,7 @@ async function soak (): Promise<number> {
   const lines = table(report.summary)
   for (const l of lines) console.log(l)
   const worst = Math.max(...report.summary.map(r => r.heapGrowthPct))
-  console.log(`heap growth (lowest heap used, first window after the warm-up against the last): at most ${worst} % on any node; ${worst < 5 ? 'under' : 'NOT under'} 5 %`)
+  console.log(`heap growth (heap kept after full collections, first window after the warm-up against the last): at most ${worst} % on any node; ${worst < 5 ? 'under' : 'NOT under'} 5 %`)
   console.log(`${report.bounces} connection drops, ${report.visitorSessions} short sessions`)
   const file = values.out ?? fileURLToPath(new URL(`../../../test/fault/results/soak-${minutes}min-${new Date().toISOString().slice(0, 16).replace(/:/g, '-')}.json`, import.meta.url))
   await mkdir(dirname(file), { recursive: true })

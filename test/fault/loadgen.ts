@@ -231,11 +231,12 @@ async function finalView (deadlineMs: number, healedAgoMs: number): Promise<Fina
   }
 }
 
-/** the process figures of a node's /metrics (prom-client's default metrics), summed over labels */
+/** the process figures of a node's /metrics (prom-client's default metrics and the heap after a full collection), summed over labels */
 const SAMPLED: Record<string, keyof Omit<NodeSample, 'node' | 'error'>> = {
   process_resident_memory_bytes: 'rss',
   nodejs_heap_size_used_bytes: 'heapUsed',
   nodejs_heap_size_total_bytes: 'heapTotal',
+  meshchat_heap_live_bytes: 'heapLive',
   nodejs_active_handles_total: 'handles',
   nodejs_active_resources_total: 'resources',
   process_open_fds: 'fds',

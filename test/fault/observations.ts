@@ -46,6 +46,8 @@ export interface NodeSample {
   rss?: number
   heapUsed?: number
   heapTotal?: number
+  /** heap used after the node's latest full collection (meshchat_heap_live_bytes) */
+  heapLive?: number
   /** libuv handles (process._getActiveHandles) */
   handles?: number
   /** process.getActiveResourcesInfo(): handles and requests */

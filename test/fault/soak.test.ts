@@ -19,6 +19,7 @@ describe('soak summary', () => {
     expect(s?.heapFloorFirstMb).toBe(50)
     expect(s?.heapFloorLastMb).toBe(50)
     expect(s?.heapGrowthPct).toBe(0)
+    expect(s?.heapMeasure).toBe('floor')
   })
 
   it('reports a heap that keeps growing after the warm-up', () => {
@@ -31,6 +32,19 @@ describe('soak summary', () => {
   it('leaves the warm-up out', () => {
     const [s] = summarize(readings(15, t => t < 120_000 ? 20 + t / 10_000 : 50), 120_000)
     expect(s?.heapGrowthPct).toBe(0)
+  })
+
+  it('uses the heap after full collections when the node reports it, by its median per window', () => {
+    // used heap saws between 60 and 90 MB; what the collections keep goes 50 → 52 MB over the run
+    const r = readings(15, (t, i) => 60 + (i % 12) * 2.5, t => ({ heapLive: (50 + 2 * t / (15 * 60_000)) * MB }))
+    const [s] = summarize(r, 120_000)
+    expect(s?.heapMeasure).toBe('live')
+    expect(s?.heapFloorFirstMb).toBeGreaterThan(50)
+    expect(s?.heapFloorFirstMb).toBeLessThan(51)
+    expect(s?.heapFloorLastMb).toBeGreaterThan(51)
+    expect(s?.heapGrowthPct).toBeGreaterThan(1)
+    expect(s?.heapGrowthPct).toBeLessThan(4)
+    expect(table([s!])[2]).not.toContain('lowest reading')
   })
 
   it('counts readings a node did not answer and keeps the rest', () => {

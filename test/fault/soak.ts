@@ -36,11 +36,17 @@ export interface NodeSoakSummary {
   rssFirstMb: number
   rssLastMb: number
   rssMaxMb: number
-  /** the lowest heap used in the first and the last window after the warm-up (the heap after a collection, near enough) */
+  /** the heap kept in the first and the last window after the warm-up (see `heapMeasure`) */
   heapFloorFirstMb: number
   heapFloorLastMb: number
-  /** growth of that floor from the first window to the last, % */
+  /** growth of that figure from the first window to the last, % */
   heapGrowthPct: number
+  /**
+   * 'live': the median, per window, of the heap after the node's latest full collection
+   * (meshchat_heap_live_bytes); 'floor': the lowest heap used per window, for nodes that do not
+   * report the former (a reading includes garbage not yet collected; the lowest is the closest)
+   */
+  heapMeasure: 'live' | 'floor'
   handlesFirst: number
   handlesLast: number
   handlesMax: number
@@ -62,10 +68,11 @@ const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d
 
 /**
  * Per node: RSS, handles and event-loop delay over the run, and the heap's growth. The readings
- * after `warmupMs` are cut into `windows` equal windows; each window's figure is its lowest heap
- * used (a heap reading includes garbage not yet collected, the lowest one is the closest to what is
- * live), and the growth is the last window's against the first's. A node restarted during the
- * run is not expected here (a soak injects no faults).
+ * after `warmupMs` are cut into `windows` equal windows; each window's figure is the median of the
+ * heap after the latest full collection, or, for a node that does not report that, its lowest heap
+ * used (a heap reading includes garbage not yet collected, the lowest one is the closest to what
+ * is live); the growth is the last window's against the first's. A node restarted during the run
+ * is not expected here (a soak injects no faults).
  */
 export function summarize (readings: SoakReading[], warmupMs: number, windows = 5): NodeSoakSummary[] {
   const ids = [...new Set(readings.flatMap(r => r.nodes.map(n => n.node)))]
@@ -75,9 +82,12 @@ export function summarize (readings: SoakReading[], warmupMs: number, windows = 
     const mine = readings.map(r => ({ t: r.t, s: r.nodes.find(n => n.node === node) }))
     const ok = mine.filter((x): x is { t: number, s: NodeSample } => x.s != null && x.s.error == null && x.s.heapUsed != null)
     const after = ok.filter(x => x.t >= warmupMs)
+    const live = after.some(x => (x.s.heapLive ?? 0) > 0)
     const floorIn = (w: number): number => {
       const inWin = after.filter(x => Math.min(windows - 1, Math.floor((x.t - warmupMs) / span * windows)) === w)
-      return Math.min(...inWin.map(x => x.s.heapUsed ?? Infinity))
+      if (!live) return Math.min(...inWin.map(x => x.s.heapUsed ?? Infinity))
+      const kept = inWin.map(x => x.s.heapLive ?? 0).filter(b => b > 0)
+      return kept.length === 0 ? Infinity : quantile(kept, 0.5)
     }
     const first = floorIn(0)
     const last = floorIn(windows - 1)
@@ -94,6 +104,7 @@ export function summarize (readings: SoakReading[], warmupMs: number, windows = 
       heapFloorFirstMb: round(first / MB),
       heapFloorLastMb: round(last / MB),
       heapGrowthPct: Number.isFinite(first) && Number.isFinite(last) && first > 0 ? round((last - first) / first * 100) : NaN,
+      heapMeasure: live ? 'live' : 'floor',
       handlesFirst: handles[0] ?? 0,
       handlesLast: handles.at(-1) ?? 0,
       handlesMax: Math.max(0, ...handles),
@@ -106,11 +117,11 @@ export function summarize (readings: SoakReading[], warmupMs: number, windows = 
 
 /** the summary as a table, one row per node */
 export function table (rows: NodeSoakSummary[]): string[] {
-  const head = ['node', 'RSS MB first/last/max', 'heap floor MB first → last', 'heap growth', 'handles first/last/max', 'loop p99 ms median/max', 'loop max ms']
+  const head = ['node', 'RSS MB first/last/max', 'heap kept MB first → last', 'heap growth', 'handles first/last/max', 'loop p99 ms median/max', 'loop max ms']
   const body = rows.map(r => [
     `…${r.node.slice(-6)}`,
     `${r.rssFirstMb} / ${r.rssLastMb} / ${r.rssMaxMb}`,
-    `${r.heapFloorFirstMb} → ${r.heapFloorLastMb}`,
+    `${r.heapFloorFirstMb} → ${r.heapFloorLastMb}${r.heapMeasure === 'floor' ? ' (lowest reading)' : ''}`,
     `${r.heapGrowthPct >= 0 ? '+' : ''}${r.heapGrowthPct} %`,
     `${r.handlesFirst} / ${r.handlesLast} / ${r.handlesMax}`,
     `${r.lagP99MedianMs} / ${r.lagP99MaxMs}`,
@@ -155,8 +166,8 @@ export async function runSoak (opts: SoakOptions): Promise<SoakReport> {
         const { samples } = await rig.command('sample') as { samples: NodeSample[] }
         readings.push({ t: now - t0, nodes: samples })
         if (readings.length % Math.max(1, Math.round(60_000 / sampleMs)) === 0) {
-          const s = samples.map(x => x.error != null ? 'no answer' : `${round((x.rss ?? 0) / MB)}/${round((x.heapUsed ?? 0) / MB)} MB`).join(', ')
-          log(`${round((now - t0) / 60_000)} min: RSS/heap ${s}`)
+          const s = samples.map(x => x.error != null ? 'no answer' : `${round((x.rss ?? 0) / MB)}/${round((x.heapUsed ?? 0) / MB)}/${round((x.heapLive ?? 0) / MB)}`).join(', ')
+          log(`${round((now - t0) / 60_000)} min: RSS/heap used/heap after the last full collection, MB: ${s}`)
         }
       }
       if (now >= nextBounce) {
