@@ -11,7 +11,7 @@ import { ClientSession } from './session.js'
 import type { SessionHost } from './session.js'
 import type { Budgets } from '../state/budgets.js'
 import type { Supervisor } from '../supervisor.js'
-import type { Libp2p, Logger, PrivateKey, Stream, Connection, MultiaddrConnection, Startable } from '@libp2p/interface'
+import type { Libp2p, Logger, PeerId, PrivateKey, Stream, Connection, MultiaddrConnection, Startable } from '@libp2p/interface'
 import type { SessionRegistry } from './registry.js'
 import type { Clock } from '../components.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -123,6 +123,13 @@ export async function createGatewayHost (init: GatewayInit): Promise<Libp2p> {
       }
     }), init.idleTimeoutMs)
     timer.unref?.()
+  }))
+  // libp2p records every peer that opens a stream (its protocols) and forgets it only when it is
+  // read again: a record per client identity ever seen. The gateway never dials a client, so a
+  // client's record goes when its last connection does.
+  host.addEventListener('peer:disconnect', init.supervisor.wrap('gateway:forget-peer', async (evt: CustomEvent<PeerId>) => {
+    if (host.getConnections(evt.detail).length > 0) return
+    await host.peerStore.delete(evt.detail)
   }))
   return host
 }
