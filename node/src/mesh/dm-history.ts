@@ -46,8 +46,12 @@ export interface DmHistoryComponents {
   log: Logger
 }
 
-/** DMs (and their positions) this node handled recently, by id: what a read receipt may name */
+/**
+ * DMs (and their positions) this node handled recently, by id: what a read receipt may name. The
+ * last KNOWN_DMS, or the last KNOWN_DMS_MS, whichever is shorter; an older one is looked up in the store.
+ */
 const KNOWN_DMS = 20_000
+const KNOWN_DMS_MS = 10 * 60_000
 
 /**
  * Merge pages of one query answered by several holders of the same history:
@@ -74,11 +78,12 @@ export class DmHistory {
    */
   private readonly lastOwners = new BoundedMap<string, string>(100_000)
   /** DMs handed to or read through this node: id → conversation and stamp */
-  private readonly known = new BoundedMap<string, { conversation: string, hlc: bigint }>(KNOWN_DMS)
+  private readonly known: BoundedMap<string, { conversation: string, hlc: bigint }>
 
   constructor (init: DmHistoryInit, components: DmHistoryComponents) {
     this.init = init
     this.c = components
+    this.known = new BoundedMap(KNOWN_DMS, { maxAgeMs: KNOWN_DMS_MS, now: () => components.clock.now() })
   }
 
   /** a conversation's owners over the nodes presence considers up */

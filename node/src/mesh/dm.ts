@@ -75,8 +75,14 @@ export interface DmComponents {
 /** a mailbox owner asks the directory this often, this many times at most, whether the asking node hosts the user */
 const ENTITLEMENT_RETRY_MS = 50
 const ENTITLEMENT_TRIES = 100
-/** DM ids remembered for dedupe: ingress retries and repeated hand-offs within this window are one DM */
+/**
+ * DM ids remembered for dedupe: ingress retries and repeated hand-offs within this window are one
+ * DM. The window is the last RECENT_DMS DMs or the last RECENT_DMS_MS, whichever is shorter: a
+ * client retries a send within seconds of reconnecting, a sender's node a hand-off within its
+ * request timeout, and a copy that comes later still is dropped by id by the device and the stores.
+ */
 const RECENT_DMS = 20_000
+const RECENT_DMS_MS = 10 * 60_000
 /** DMs this node handed to devices as mailbox deliveries, awaiting the device's ack (user/id) */
 const MAILBOX_HANDED = 50_000
 
@@ -103,9 +109,9 @@ export class DmService implements Startable, MailboxHandler {
   private pushTimer?: ReturnType<typeof setTimeout>
   private pruneTimer?: ReturnType<typeof setInterval>
   /** DMs accepted from local clients, by id: a retried send is answered with the first result, not sent again */
-  private readonly sent = new BoundedMap<string, Promise<{ hlc: bigint, state: DmState, copies: number }>>(RECENT_DMS)
+  private readonly sent: BoundedMap<string, Promise<{ hlc: bigint, state: DmState, copies: number }>>
   /** DMs handed to local devices live, by id: a repeated hand-off is not shown twice */
-  private readonly handed = new BoundedSet<string>(RECENT_DMS)
+  private readonly handed: BoundedSet<string>
   /**
    * DMs handed to a device here as mailbox deliveries, by user/id: an ack removes the mailbox copies of
    * these only, so acks of ids this node never handed out cost a lookup, not a round trip to every owner
@@ -128,6 +134,9 @@ export class DmService implements Startable, MailboxHandler {
   constructor (init: DmInit, components: DmComponents) {
     this.init = init
     this.c = components
+    const recent = { maxAgeMs: RECENT_DMS_MS, now: () => components.clock.now() }
+    this.sent = new BoundedMap(RECENT_DMS, recent)
+    this.handed = new BoundedSet(RECENT_DMS, recent)
     this.rebalancer = new Debounced(components.supervisor, 'dm:rebalance', init.rebalanceDelayMs, async () => this.rebalance())
     this.channels = new ChannelPool(components.mesh, DM_PROTOCOL, { req: DmDeliver, res: DmResult }, { timeoutMs: init.requestTimeoutMs, maxBytes: 4096 })
     this.history = new DmHistory({
