@@ -58,8 +58,10 @@ if (values.help) {
                            --visitors N (default 3) short sessions attaching and leaving with it; every
                            node's RSS, heap, handles and event-loop delay read every --sample-every S
                            (default 5) seconds; the table and test/fault/results/soak-*.json at the end;
-                           heap growth is measured after --warmup M minutes (default 2, or a fifth of
-                           the run if shorter), once bounded caches have filled
+                           heap growth (the heap after full collections, meshchat_heap_live_bytes) is
+                           measured after --warmup M minutes (default 2, or a fifth of the run if
+                           shorter), once bounded caches have filled (about 15 minutes at the default
+                           rate: the room dedupe maps and the signature cache hold 20,000 events)
   --out FILE               write the report as JSON`)
   process.exit(0)
 }
