@@ -82,8 +82,12 @@ export class RoomService implements Startable {
   private readonly validated = new WeakMap<Message, Validated>()
   /** room events stored (or being stored) recently, by id, with their stamp: the dedupe before the store */
   private readonly stored = new BoundedMap<string, bigint>(20_000)
-  /** the commit of each recently stored event, for replicas asked to confirm it */
-  private readonly commits = new BoundedMap<string, Promise<boolean>>(20_000)
+  /**
+   * the commit of each event ingested and not yet committed, for replicas asked to confirm it; an
+   * entry goes when its commit settles (a confirmation asked later finds the id in `stored` and has
+   * nothing to wait for), so this holds one group commit's worth, not a window of ids
+   */
+  private readonly commits = new Map<string, Promise<boolean>>()
   /** confirmations waiting for an event that has not arrived yet */
   private readonly awaited = new Map<string, Set<() => void>>()
   /** ids of unstored events (typing) seen recently */
@@ -114,6 +118,11 @@ export class RoomService implements Startable {
       this.c.pubsub.topicValidators.delete(roomTopic(room))
     }
     this.interest.clear()
+  }
+
+  /** ingested events whose commit has not settled yet */
+  get committing (): number {
+    return this.commits.size
   }
 
   /** rooms whose topic this node is subscribed to */
@@ -222,6 +231,10 @@ export class RoomService implements Startable {
     this.fanOut(e.room, { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin }, 'room')
     const commit = this.c.writer.put(e)
     this.commits.set(idHex, commit)
+    const settled = (): void => {
+      if (this.commits.get(idHex) === commit) this.commits.delete(idHex)
+    }
+    commit.then(settled, settled)
     for (const wake of this.awaited.get(idHex) ?? []) wake()
     const fresh = await commit
     // stored before this node's memory of recent ids goes back (an old event coming round again)
