@@ -27,6 +27,16 @@ const LOADGEN = fileURLToPath(new URL('dist/test/fault/loadgen.js', ROOT))
 const JS_STACK = fileURLToPath(new URL('dist/test/fault/js-stack.js', ROOT))
 
 /** Node 24: this process's runtime when it is one (npm scripts, vitest), else the pinned package's binary */
+/** node.yaml lines raising the backlog budget to `perSec` events a second (a burst of 10 s), and history pages to match */
+export function budgetsYaml (perSec: number): string {
+  const pages = Math.max(2, Math.ceil(perSec / 250))
+  return [
+    'budgets:',
+    `  backlog: { session: { ratePerSec: ${perSec}, burst: ${perSec * 10} }, user: { ratePerSec: ${perSec}, burst: ${perSec * 10} } }`,
+    `  history: { session: { ratePerSec: ${pages}, burst: ${pages * 5} }, user: { ratePerSec: ${pages}, burst: ${pages * 5} } }`
+  ].join('\n')
+}
+
 function nodeBinary (): string {
   const major = Number(process.versions.node.split('.')[0])
   if (major >= 24) return process.execPath
@@ -52,6 +62,12 @@ export interface RigOptions {
   clockOffsetsMs?: number[]
   /** the nodes' presence forget window (timings.forgetAfterMs); default the node's own (10 minutes) */
   forgetAfterMs?: number
+  /**
+   * stored events a client session (and user) may be sent back per second (budgets.backlog, and the
+   * history page rate with it); default the node's own (100/s a session). The soak raises it so the
+   * checker's final read of an hour's histories takes seconds, not twenty minutes
+   */
+  backlogPerSec?: number
   /** where data directories and logs go; default a new temporary directory, removed on stop unless `keep` */
   dir?: string
   keep?: boolean
@@ -78,6 +94,8 @@ export class Rig {
   private readonly blocked = new Map<string, number>()
   private readonly loss = new Map<number, number>()
   private readonly logs: WriteStream[] = []
+  /** whether the nodes start with the rig's node.yaml */
+  private config = false
   private readonly onSignal = (sig: NodeJS.Signals): void => {
     this.net.removeSync()
     process.exit(sig === 'SIGINT' ? 130 : 143)
@@ -110,7 +128,12 @@ export class Rig {
     }
     this.clientHost = await this.net.add('clients')
     await sh(nodeBinary(), [CLI, 'keygen', '--out', join(this.dir, 'swarm.key')])
-    if (this.opts.forgetAfterMs != null) await writeFile(join(this.dir, 'node.yaml'), `timings:\n  forgetAfterMs: ${this.opts.forgetAfterMs}\n`)
+    const yaml = [
+      ...(this.opts.forgetAfterMs != null ? [`timings:\n  forgetAfterMs: ${this.opts.forgetAfterMs}`] : []),
+      ...(this.opts.backlogPerSec != null ? [budgetsYaml(this.opts.backlogPerSec)] : [])
+    ]
+    if (yaml.length > 0) await writeFile(join(this.dir, 'node.yaml'), yaml.join('\n') + '\n')
+    this.config = yaml.length > 0
     const trusted = this.net.hosts.map(h => h.addr).join(',')
     const boot = this.bootHost
     const { child, line } = await this.spawnIn(boot, 'boot', [CLI, 'bootstrap', '--json',
@@ -150,7 +173,7 @@ export class Rig {
     const n = this.node(i)
     const a = n.host.addr
     const { child, line } = await this.spawnIn(n.host, `n${i}`, [CLI, 'node', '--json',
-      ...(this.opts.forgetAfterMs != null ? ['--config', join(this.dir, 'node.yaml')] : []),
+      ...(this.config ? ['--config', join(this.dir, 'node.yaml')] : []),
       '--data-dir', n.dataDir, '--mesh-key', join(this.dir, 'swarm.key'),
       '--listen', `/ip4/${a}/tcp/4001`, '--gateway', `/ip4/${a}/tcp/4003`, '--http', `${a}:8080`,
       '--bootstrap', this.bootstrapAddr, '--trusted-ip', this.net.hosts.map(h => h.addr).join(',')],
