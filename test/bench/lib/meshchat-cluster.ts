@@ -216,6 +216,7 @@ export class MeshchatCluster implements Cluster {
         counters.roomPresenceBytesIn = m.sum('meshchat_room_presence_bytes_total', { direction: 'in' })
         counters.directoryBytesIn = m.sum('meshchat_directory_bytes_total', { direction: 'in' })
         counters.presenceCpuSec = m.sum('meshchat_presence_cpu_seconds_total')
+        for (const part of ['gossip', 'heartbeat', 'local', 'rooms', 'directory']) counters[`presenceCpuSec_${part}`] = m.sum('meshchat_presence_cpu_seconds_total', { part })
         counters.meshsubBytesIn = m.sum('libp2p_data_transfer_bytes_total', { protocol: '/meshsub/1.2.0 received' })
         counters.meshsubBytesOut = m.sum('libp2p_data_transfer_bytes_total', { protocol: '/meshsub/1.2.0 sent' })
         counters.g_rooms = m.sum('meshchat_rooms_subscribed')

@@ -42,6 +42,10 @@ export interface PresenceScaleRow {
   directoryBytesInPerSec?: number
   /** presence and directory code's CPU per node (cores, mean), churn window */
   presenceCpuPerNode?: number
+  /** the same by part (gossip, heartbeat, local, rooms, directory), churn window */
+  presenceCpuParts?: Record<string, number>
+  /** presence and directory code's CPU per node (cores, mean) in the idle window: liveness, O(nodes) */
+  idlePresenceCpuPerNode?: number
   /** CPU per node in cores (mean): idle window, churn window */
   idleCpuPerNode: number
   churnCpuPerNode: number
@@ -54,6 +58,8 @@ interface PresenceHealth {
 }
 
 const ROOM_SIZE = 10
+/** the parts meshchat_presence_cpu_seconds_total counts */
+const PRESENCE_PARTS = ['gossip', 'heartbeat', 'local', 'rooms', 'directory'] as const
 
 export async function presenceScaleScenario (reg: ProcRegistry, opts: {
   base: number
@@ -95,6 +101,10 @@ export async function presenceScaleScenario (reg: ProcRegistry, opts: {
       await sleep(opts.seconds * 1000)
       const idleEnd = await mesh.snapshot()
       const idleCpu = mean(cpu(idleStart, idleEnd))
+      const idlePresenceCpu = mean(idleEnd.servers.filter(s => s.role === 'server').map(s => {
+        const b = idleStart.servers.find(x => x.name === s.name)
+        return ((s.counters.presenceCpuSec ?? 0) - (b?.counters.presenceCpuSec ?? 0)) / ((idleEnd.t - idleStart.t) / 1000)
+      }))
 
       for (const churnPerSec of opts.churnRates) {
         const before = await mesh.snapshot()
@@ -115,7 +125,8 @@ export async function presenceScaleScenario (reg: ProcRegistry, opts: {
         const per = after.servers.filter(s => s.role === 'server').map(s => {
           const b = before.servers.find(x => x.name === s.name)
           const d = (k: string): number => ((s.counters[k] ?? 0) - (b?.counters[k] ?? 0)) / seconds
-          return { pin: d('presenceBytesIn'), pout: d('presenceBytesOut'), room: d('roomPresenceBytesIn'), dir: d('directoryBytesIn'), pcpu: d('presenceCpuSec') }
+          const parts = Object.fromEntries(PRESENCE_PARTS.map(p => [p, d(`presenceCpuSec_${p}`)]))
+          return { pin: d('presenceBytesIn'), pout: d('presenceBytesOut'), room: d('roomPresenceBytesIn'), dir: d('directoryBytesIn'), pcpu: d('presenceCpuSec'), parts }
         })
         // what each node holds once the churn settled
         await sleep(2000)
@@ -136,12 +147,14 @@ export async function presenceScaleScenario (reg: ProcRegistry, opts: {
           roomBytesInPerSec: Math.round(mean(per.map(x => x.room))),
           directoryBytesInPerSec: Math.round(mean(per.map(x => x.dir))),
           presenceCpuPerNode: Math.round(mean(per.map(x => x.pcpu)) * 10000) / 10000,
+          presenceCpuParts: Object.fromEntries(PRESENCE_PARTS.map(p => [p, Math.round(mean(per.map(x => x.parts[p] ?? 0)) * 100000) / 100000])),
+          idlePresenceCpuPerNode: Math.round(idlePresenceCpu * 10000) / 10000,
           idleCpuPerNode: Math.round(idleCpu * 1000) / 1000,
           churnCpuPerNode: Math.round(mean(cpu(before, after)) * 1000) / 1000,
           profileWindow: { fromUs, toUs }
         })
         const r = rows[rows.length - 1]!
-        log(`  ${nodes} nodes, churn ${r.churnPerSec}/s: ${r.entriesPerNode} entries/node, presence in ${r.presenceBytesInPerSec} B/s/node (room ${r.roomBytesInPerSec}, directory ${r.directoryBytesInPerSec}), presence CPU ${r.presenceCpuPerNode} cores/node, process CPU idle ${r.idleCpuPerNode} / churn ${r.churnCpuPerNode} cores/node`)
+        log(`  ${nodes} nodes, churn ${r.churnPerSec}/s: ${r.entriesPerNode} entries/node, presence in ${r.presenceBytesInPerSec} B/s/node (room ${r.roomBytesInPerSec}, directory ${r.directoryBytesInPerSec}), presence CPU ${r.presenceCpuPerNode} cores/node (${Object.entries(r.presenceCpuParts ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; idle window ${r.idlePresenceCpuPerNode}), process CPU idle ${r.idleCpuPerNode} / churn ${r.churnCpuPerNode} cores/node`)
       }
     } finally {
       await gen.stop()
