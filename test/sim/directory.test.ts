@@ -77,6 +77,16 @@ describe('user directory across the mesh', () => {
     for (const n of mesh.nodes) {
       await waitFor(async () => JSON.stringify((await where(n, alice.userId)).sort()) === JSON.stringify(both), { timeoutMs: DEADLINE, what: `both of alice's devices from ${n.nodeId.slice(-6)}` })
     }
+    // the bytes are counted where the RPC layer sends and reads them: every node sent and read some,
+    // and once the traffic is over, what all nodes read is what all nodes sent (requests and answers)
+    const bytes = async (n: MeshchatNode, direction: 'in' | 'out'): Promise<number> =>
+      (await n.metrics.directoryBytes.get()).values.filter(v => v.labels.direction === direction).reduce((sum, v) => sum + v.value, 0)
+    for (const n of mesh.nodes) {
+      expect(await bytes(n, 'in'), n.nodeId).toBeGreaterThan(0)
+      expect(await bytes(n, 'out'), n.nodeId).toBeGreaterThan(0)
+    }
+    const total = async (direction: 'in' | 'out'): Promise<number> => (await Promise.all(mesh!.nodes.map(async n => await bytes(n, direction)))).reduce((a, b) => a + b, 0)
+    await waitFor(async () => await total('in') === await total('out'), { timeoutMs: DEADLINE, what: 'directory bytes read mesh-wide equal to bytes sent' })
   })
 
   it('a watch pushes online, away and offline to the watching node', async () => {

@@ -166,7 +166,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
     this.c = components
     this.local = new LocalDirectory(components.nodeId, components.incarnation)
     this.table = new DirectoryTable(components.nodeId, init.limits)
-    this.channels = new ChannelPool(components.mesh, DIRECTORY_PROTOCOL, { req: DirRequest, res: DirResponse }, { timeoutMs: init.requestTimeoutMs, maxBytes: 64 << 20 })
+    this.channels = new ChannelPool(components.mesh, DIRECTORY_PROTOCOL, { req: DirRequest, res: DirResponse }, { timeoutMs: init.requestTimeoutMs, maxBytes: 64 << 20, onBytes: this.onBytes })
     this.limiter = new KeyedRateLimiter({ ratePerSec: this.init.lookupsPerSec, burst: this.init.lookupBurst, maxKeys: 10_000 })
     const sup = components.supervisor
     this.flusher = new Debounced(sup, 'directory:flush', this.init.batchMs, () => { this.work(() => { this.flush() }) })
@@ -186,7 +186,8 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
     await serve(this.c.mesh, DIRECTORY_PROTOCOL, { req: DirRequest, res: DirResponse }, async (req, from) => this.work(async () => this.answer(req, from)), {
       maxBytes: 64 << 20,
       timeoutMs: this.init.requestTimeoutMs,
-      log: this.c.log
+      log: this.c.log,
+      onBytes: this.onBytes
     })
     this.flusher.schedule()
   }
@@ -313,7 +314,6 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
   /** answer one decoded request from `from` (what the stream handler calls; public for tests and fuzzing) */
   async answer (req: DirRequest, from: PeerId): Promise<Partial<DirResponse>> {
     const peer = from.toString()
-    this.count('in', DirRequest.encode(req).byteLength)
     try {
       if (req.register != null) {
         // a keyed peer that is not a live node here writes nothing (nor does a node presence shows down:
@@ -601,8 +601,8 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
     return m == null ? fn() : m.presenceWork('directory', fn)
   }
 
-  /** directory payload bytes, counted as presence bytes too */
-  private count (direction: 'in' | 'out', bytes: number): void {
+  /** directory payload bytes (requests and answers, as the RPC layer sends and reads them), counted as presence bytes too */
+  private readonly onBytes = (direction: 'in' | 'out', bytes: number): void => {
     const m = this.c.metrics
     if (m == null) return
     m.directoryBytes.inc({ direction }, bytes)
@@ -610,9 +610,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
   }
 
   private async call (node: string, req: Partial<DirRequest>): Promise<DirResponse> {
-    if (this.c.metrics != null) this.count('out', DirRequest.encode(req).byteLength)
     const res = await this.channels.call(peerIdFromString(node), req)
-    if (this.c.metrics != null) this.count('in', DirResponse.encode(res).byteLength)
     if (res.error != null) throw errorFromCode(res.error.code, res.error.message, res.error.retryAfterMs)
     return res
   }

@@ -180,6 +180,11 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   private publishing: Promise<void> = Promise.resolve()
   private readonly onMessage: (evt: CustomEvent<Message>) => void
   private readonly onDisconnect: (evt: CustomEvent<PeerId>) => void
+  /** room presence payload bytes (pushes, pulls and their answers, as the RPC layer sends and reads them), counted as presence bytes too */
+  private readonly onRoomBytes = (direction: 'in' | 'out', bytes: number): void => {
+    this.c.metrics.presenceBytes.inc({ direction }, bytes)
+    this.c.metrics.roomPresenceBytes.inc({ direction }, bytes)
+  }
 
   constructor (timings: Timings, components: PresenceComponents) {
     super()
@@ -189,7 +194,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     this.replica = new PresenceView(components.nodeId, { rooms: () => this.roomPresence, user: userId => this.user(userId) })
     this.localRooms = new LocalRoomPresence(components.nodeId, components.incarnation)
     this.roomPresence = new RoomPresence()
-    this.channels = new ChannelPool(components.mesh, ROOM_PRESENCE_PROTOCOL, { req: RoomPresenceRequest, res: RoomPresenceResponse }, { timeoutMs: timings.requestTimeoutMs, maxBytes: 16 << 20 })
+    this.channels = new ChannelPool(components.mesh, ROOM_PRESENCE_PROTOCOL, { req: RoomPresenceRequest, res: RoomPresenceResponse }, { timeoutMs: timings.requestTimeoutMs, maxBytes: 16 << 20, onBytes: this.onRoomBytes })
     const sup = components.supervisor
     this.onMessage = sup.wrap('presence:message', (evt: CustomEvent<Message>) => {
       if (evt.detail.topic === PRESENCE_TOPIC) this.c.metrics.presenceWork('gossip', () => { this.receive(evt.detail) })
@@ -209,7 +214,8 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     await serve(this.c.mesh, ROOM_PRESENCE_PROTOCOL, { req: RoomPresenceRequest, res: RoomPresenceResponse }, async (req, from) => this.c.metrics.presenceWork('rooms', async () => this.answer(req, from.toString())), {
       maxBytes: 16 << 20,
       timeoutMs: this.timings.requestTimeoutMs,
-      log: this.c.log
+      log: this.c.log,
+      onBytes: this.onRoomBytes
     })
     const validate = presenceValidator({
       onValid: (msg, opened) => { this.validated.set(msg, opened) },
@@ -591,9 +597,6 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
 
   private push (peer: string, push: RoomPresenceRequest['push']): void {
     if (!this.started || push == null) return
-    const bytes = RoomPresenceRequest.encode({ push }).byteLength
-    this.c.metrics.presenceBytes.inc({ direction: 'out' }, bytes)
-    this.c.metrics.roomPresenceBytes.inc({ direction: 'out' }, bytes)
     this.c.supervisor.track('presence:push', this.channels.call(peerIdFromString(peer), { push })
       .then(res => {
         if (res.error != null) throw errorFromCode(res.error.code, res.error.message)
@@ -607,9 +610,6 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   /** answer a push or a pull from `peer` (the stream handler calls this; public for tests and fuzzing) */
   async answer (req: RoomPresenceRequest, peer: string): Promise<Partial<RoomPresenceResponse>> {
     try {
-      const bytes = RoomPresenceRequest.encode(req).byteLength
-      this.c.metrics.presenceBytes.inc({ direction: 'in' }, bytes)
-      this.c.metrics.roomPresenceBytes.inc({ direction: 'in' }, bytes)
       if (req.push != null) {
         const view = this.replica.nodes().find(n => n.id === peer)
         // only a node global presence knows may write; a keyed peer that is not one (a bootstrap daemon) writes nothing
@@ -669,9 +669,6 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
         if (res.error != null) throw errorFromCode(res.error.code, res.error.message)
         if (res.states == null) throw new BadFrameError('a room presence pull answered without states')
         if (!this.started) return
-        const bytes = RoomPresenceResponse.encode(res).byteLength
-        this.c.metrics.presenceBytes.inc({ direction: 'in' }, bytes)
-        this.c.metrics.roomPresenceBytes.inc({ direction: 'in' }, bytes)
         const states = res.states
         this.c.metrics.presenceWork('rooms', () => {
           const incarnation = incarnationFromWire(states.incarnation)

@@ -14,6 +14,8 @@ export interface RpcOptions {
   timeoutMs: number
   /** largest message accepted in either direction */
   maxBytes: number
+  /** told the size of every message sent ('out') and received ('in'), so callers count bytes without encoding twice */
+  onBytes?: (direction: 'in' | 'out', bytes: number) => void
 }
 
 /**
@@ -86,17 +88,20 @@ export async function serve<Req, Res> (
   protocol: string,
   codecs: { req: WireCodec<Req>, res: WireCodec<Res> },
   handler: (req: Req, from: PeerId) => Promise<Partial<Res>>,
-  opts: { maxBytes: number, timeoutMs: number, log: Logger, maxInboundStreams?: number }
+  opts: { maxBytes: number, timeoutMs: number, log: Logger, maxInboundStreams?: number, onBytes?: RpcOptions['onBytes'] }
 ): Promise<void> {
   await host.handle(protocol, async (stream: Stream, connection) => {
     try {
       // a peer that sends half a request and stops must not hold the stream and its buffer for ever
       const frames = readFrames(stream, opts.maxBytes, { frameTimeoutMs: opts.timeoutMs, onStall: err => { stream.abort(err) } })
       for await (const buf of frames) {
+        opts.onBytes?.('in', buf.byteLength)
         const req = codecs.req.decode(buf)
         const res = await handler(req, connection.remotePeer)
         if (stream.writeStatus !== 'writable') break
-        if (!stream.send(lengthPrefixed(codecs.res.encode(res)))) await stream.onDrain({ signal: AbortSignal.timeout(opts.timeoutMs) })
+        const out = codecs.res.encode(res)
+        opts.onBytes?.('out', out.byteLength)
+        if (!stream.send(lengthPrefixed(out))) await stream.onDrain({ signal: AbortSignal.timeout(opts.timeoutMs) })
       }
       await stream.close({ signal: AbortSignal.timeout(opts.timeoutMs) })
     } catch (err) {
@@ -150,7 +155,9 @@ export class RpcChannel<Req, Res> {
       }
       pipe.waiting.push(waiter)
       try {
-        pipe.stream.send(lengthPrefixed(this.codecs.req.encode(req)))
+        const out = this.codecs.req.encode(req)
+        this.opts.onBytes?.('out', out.byteLength)
+        pipe.stream.send(lengthPrefixed(out))
       } catch (err) {
         this.fail(pipe, err as Error)
       }
@@ -184,6 +191,7 @@ export class RpcChannel<Req, Res> {
         const w = pipe.waiting.shift()
         if (w == null) throw new RpcError(`${this.protocol}: an answer nobody asked for`)
         clearTimeout(w.timer)
+        this.opts.onBytes?.('in', buf.byteLength)
         try {
           w.resolve(this.codecs.res.decode(buf))
         } catch (err) {
