@@ -26,9 +26,8 @@ const CLI = fileURLToPath(new URL('bin/meshchat.js', ROOT))
 const LOADGEN = fileURLToPath(new URL('dist/test/fault/loadgen.js', ROOT))
 const JS_STACK = fileURLToPath(new URL('dist/test/fault/js-stack.js', ROOT))
 
-/** Node 24: this process's runtime when it is one (npm scripts, vitest), else the pinned package's binary */
 /** node.yaml lines raising the backlog budget to `perSec` events a second (a burst of 10 s), and history pages to match */
-export function budgetsYaml (perSec: number): string {
+function budgetsYaml (perSec: number): string {
   const pages = Math.max(2, Math.ceil(perSec / 250))
   return [
     'budgets:',
@@ -37,6 +36,7 @@ export function budgetsYaml (perSec: number): string {
   ].join('\n')
 }
 
+/** Node 24: this process's runtime when it is one (npm scripts, vitest), else the pinned package's binary */
 function nodeBinary (): string {
   const major = Number(process.versions.node.split('.')[0])
   if (major >= 24) return process.execPath
