@@ -83,8 +83,15 @@ const ENTITLEMENT_TRIES = 100
  */
 const RECENT_DMS = 20_000
 const RECENT_DMS_MS = 10 * 60_000
-/** DMs this node handed to devices as mailbox deliveries, awaiting the device's ack (user/id) */
+/**
+ * DMs this node handed to devices as mailbox deliveries, awaiting the device's ack (user/id): the last
+ * MAILBOX_HANDED, for at most MAILBOX_HANDED_MS. A device acks within seconds; one that acks on another
+ * node, or not at all, would leave its entries here until the count bound, which at ordinary rates
+ * takes days. An ack that comes after the window leaves the mailbox copies in place: the device gets
+ * the DM again from the mailbox, drops it by id and acks it again.
+ */
 const MAILBOX_HANDED = 50_000
+const MAILBOX_HANDED_MS = 10 * 60_000
 
 /**
  * Direct messages. The ingress node looks the recipient up in the directory and
@@ -118,7 +125,7 @@ export class DmService implements Startable, MailboxHandler {
    * (a device that acks on another node than the one that handed the DM over gets it again from the
    * mailbox there, drops it by id, and acks it there)
    */
-  private readonly mailboxHanded = new BoundedSet<string>(MAILBOX_HANDED)
+  private readonly mailboxHanded: BoundedSet<string>
   /** callers waiting for presence to show a user on a node (mailbox entitlement) */
   private readonly presenceWaiters = new Set<() => void>()
   private readonly onPresence: (evt: CustomEvent<PresenceChange>) => void
@@ -137,6 +144,7 @@ export class DmService implements Startable, MailboxHandler {
     const recent = { maxAgeMs: RECENT_DMS_MS, now: () => components.clock.now() }
     this.sent = new BoundedMap(RECENT_DMS, recent)
     this.handed = new BoundedSet(RECENT_DMS, recent)
+    this.mailboxHanded = new BoundedSet(MAILBOX_HANDED, { maxAgeMs: MAILBOX_HANDED_MS, now: () => components.clock.now() })
     this.rebalancer = new Debounced(components.supervisor, 'dm:rebalance', init.rebalanceDelayMs, async () => this.rebalance())
     this.channels = new ChannelPool(components.mesh, DM_PROTOCOL, { req: DmDeliver, res: DmResult }, { timeoutMs: init.requestTimeoutMs, maxBytes: 4096 })
     this.history = new DmHistory({
