@@ -47,7 +47,7 @@ async function lie (liar: MeshchatNode): Promise<{ digests: Map<string, number>,
       digests.set(room, (digests.get(room) ?? 0) + 1)
       return { count: 1_000_000, sum: BigInt(Math.floor(Math.random() * 2 ** 48)) }
     },
-    localPage: (room, q): Page => {
+    localPage: (room): Page => {
       pages.set(room, (pages.get(room) ?? 0) + 1)
       const real = honest.localPage(room, { limit: PER_ROOM })
       const events: StoredRoomEvent[] = []
