@@ -231,12 +231,13 @@ export class RoomService implements Startable {
     this.fanOut(e.room, { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin }, 'room')
     const commit = this.c.writer.put(e)
     this.commits.set(idHex, commit)
-    const settled = (): void => {
+    for (const wake of this.awaited.get(idHex) ?? []) wake()
+    let fresh: boolean
+    try {
+      fresh = await commit
+    } finally {
       if (this.commits.get(idHex) === commit) this.commits.delete(idHex)
     }
-    commit.then(settled, settled)
-    for (const wake of this.awaited.get(idHex) ?? []) wake()
-    const fresh = await commit
     // stored before this node's memory of recent ids goes back (an old event coming round again)
     if (!fresh) this.c.metrics.duplicates.inc()
     return fresh
