@@ -38,6 +38,11 @@ export interface Timings {
   entitlementWaitMs: number
   /** how often history retention and mailbox ageing run */
   pruneIntervalMs: number
+  /**
+   * a join's first roster waits at most this long for the room's other hosts to answer the first
+   * pull, so it holds the members already there; a slower answer reaches the client as updates
+   */
+  firstRosterWaitMs: number
 }
 
 export const DEFAULT_TIMINGS: Timings = {
@@ -52,7 +57,8 @@ export const DEFAULT_TIMINGS: Timings = {
   subscribeSettleMs: 100,
   catchUpDelayMs: 2000,
   entitlementWaitMs: 2000,
-  pruneIntervalMs: 60_000
+  pruneIntervalMs: 60_000,
+  firstRosterWaitMs: 1000
 }
 
 /** Faster failure detection for simulations with many nodes in one process. */
@@ -68,7 +74,8 @@ export const TEST_TIMINGS: Timings = {
   subscribeSettleMs: 100,
   catchUpDelayMs: 1000,
   entitlementWaitMs: 1000,
-  pruneIntervalMs: 60_000
+  pruneIntervalMs: 60_000,
+  firstRosterWaitMs: 1000
 }
 
 export interface RetentionConfig {

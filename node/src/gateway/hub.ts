@@ -69,9 +69,6 @@ function userToWire (userId: string, p: PresenceUser | undefined | null): UserPr
     : { userId, online: true, name: p.name, status: p.status, nodes: p.nodes }
 }
 
-/** how long a join waits for the first roster of a room new to this node before sending what it has */
-const FIRST_ROSTER_WAIT_MS = 1000
-
 /** the first penalty of a user whose session was closed for abuse, its ceiling, and how long strikes are remembered */
 const PENALTY_BASE_MS = 1000
 const PENALTY_MAX_MS = 60_000
@@ -280,7 +277,7 @@ export class Hub implements SessionHost {
       // first pulls from the room's other hosts, so it holds the members already there
       const following = this.c.presence.carry(room)
       this.c.presence.put(this.entry(session))
-      await Promise.race([following, new Promise<void>(resolve => { setTimeout(resolve, FIRST_ROSTER_WAIT_MS).unref?.() })])
+      await Promise.race([following, new Promise<void>(resolve => { setTimeout(resolve, this.c.config.timings.firstRosterWaitMs).unref?.() })])
       session.send({ req: 0, roster: { room, members: this.c.presence.roster(room).map(memberToWire) } })
       await this.c.history.ready(room)
       // every event handed to the room's members before this session was one is in the store from here on
