@@ -7,6 +7,7 @@ import { CLIENT_PROTOCOL } from '../../../client/src/protocol/ids.js'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { lengthPrefixed, readFrames } from '../../../client/src/protocol/codec.js'
 import { asMeshchatError } from '../../../client/src/protocol/errors.js'
+import { fixLengthPrefixedDecoder } from '../mesh/lp-decoder.js'
 import { ClientSession } from './session.js'
 import type { SessionHost } from './session.js'
 import type { Budgets } from '../state/budgets.js'
@@ -78,6 +79,7 @@ const sessionConnections = new WeakSet<Connection>()
  * either: clients do not hold the mesh key; noise proves their user key.
  */
 export async function createGatewayHost (init: GatewayInit): Promise<Libp2p> {
+  fixLengthPrefixedDecoder()
   const transports = []
   if (init.listen.some(a => a.includes('/ws'))) transports.push(webSockets())
   if (init.listen.some(a => !a.includes('/ws'))) transports.push(tcp())

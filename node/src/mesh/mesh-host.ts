@@ -8,6 +8,7 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { createLibp2p } from 'libp2p'
+import { fixLengthPrefixedDecoder } from './lp-decoder.js'
 import { meshPnet } from './pnet.js'
 import { PRESENCE_TOPIC } from '../../../client/src/protocol/ids.js'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -127,6 +128,7 @@ export function peerScore (pubsub: GossipSub, peer: string): number {
 
 /** The mesh host: TCP (and WebSockets if a /ws address is listed), pnet, noise, yamux, gossipsub. */
 export async function createMeshHost (init: MeshHostInit): Promise<MeshLibp2p> {
+  fixLengthPrefixedDecoder()
   const wantsWs = init.listen.some(a => a.includes('/ws'))
   const peerDiscovery = (init.bootstrap ?? []).length > 0
     ? [bootstrap({ list: init.bootstrap ?? [], timeout: 10 })]
