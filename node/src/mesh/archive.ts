@@ -39,7 +39,8 @@ const HEAL_LOOKBACK_MS = 60_000
  * before gossip has taken this node back into the room's traffic, and a catch-up that found the peer
  * itself incomplete leaves a hole behind the newest event; this finds both, and copies of one message
  * with two stamps (they take the later). Two index reads per room and round while the copies agree:
- * nothing per message.
+ * nothing per message. A round's rooms are compared together, over the sync protocol's probe lane
+ * (one long-lived stream per peer), so an idle round costs a write or two per peer, not a stream per room.
  */
 const PROBE_EVERY = 3
 const PROBE_ROOMS = 32
@@ -378,10 +379,13 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
       const rooms = this.c.rooms.subscribed()
       const n = Math.min(rooms.length, PROBE_ROOMS)
       const turn = this.probeTurn++
-      for (let i = 0; i < n && this.started; i++) {
+      // the rooms together: their first digests to one peer leave in one write on the probe lane
+      const probed = new Set<string>()
+      for (let i = 0; i < n; i++) {
         const room = rooms[(turn * PROBE_ROOMS + i) % rooms.length]
-        if (room != null) await this.probeRoom(room, turn)
+        if (room != null) probed.add(room)
       }
+      await Promise.all([...probed].map(async room => { if (this.started) await this.probeRoom(room, turn) }))
       for (const [key, until] of this.fruitless) if (until <= turn) this.fruitless.delete(key)
     } finally {
       this.probing = false

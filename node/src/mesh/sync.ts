@@ -61,7 +61,7 @@ export interface SyncComponents {
 }
 
 /** the pipelined lanes of sync requests (see SyncService.channels) */
-export type SyncLane = 'replication' | 'mailbox'
+export type SyncLane = 'replication' | 'mailbox' | 'probe'
 
 /** a refusal as a sync answer: the error's own wire code (client and node-to-node codes are one table) */
 function refusal (err: unknown): Partial<SyncResponse> {
@@ -101,9 +101,11 @@ export class SyncService implements Startable {
   rooms?: RoomHandler
   dmHistory?: DmHistoryHandler
   /**
-   * Long-lived pipelined streams per peer, in two lanes: replication (small,
-   * frequent, latency-sensitive) and mailboxes (a read may wait for presence to
-   * show its user), so a mailbox request never holds up a replication.
+   * Long-lived pipelined streams per peer, in three lanes: replication (small,
+   * frequent, latency-sensitive), mailboxes (a read may wait for presence to
+   * show its user), so a mailbox request never holds up a replication, and the
+   * anti-entropy digests (a round's requests to one peer go out together, on a
+   * stream already open, instead of a stream each).
    */
   private readonly channels: Record<SyncLane, ChannelPool<SyncRequest, SyncResponse>>
 
@@ -111,7 +113,7 @@ export class SyncService implements Startable {
     this.init = { maxBytes: 64 * 1024 * 1024, historyPage: 500, ...init }
     this.c = components
     const pool = (): ChannelPool<SyncRequest, SyncResponse> => new ChannelPool(components.mesh, SYNC_PROTOCOL, { req: SyncRequest, res: SyncResponse }, { timeoutMs: this.init.timeoutMs, maxBytes: this.init.maxBytes })
-    this.channels = { replication: pool(), mailbox: pool() }
+    this.channels = { replication: pool(), mailbox: pool(), probe: pool() }
   }
 
   get pageSize (): number {
@@ -131,8 +133,7 @@ export class SyncService implements Startable {
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
-    this.channels.replication.close()
-    this.channels.mailbox.close()
+    for (const lane of Object.values(this.channels)) lane.close()
     await this.c.mesh.unhandle(SYNC_PROTOCOL)
   }
 
@@ -241,7 +242,7 @@ export class SyncService implements Startable {
 
   /** what `peer` holds of a room stamped in [from, to): a count and a sum, compared with this node's own */
   async digest (peer: string, room: string, from: bigint, to: bigint): Promise<RangeDigest> {
-    const res = await this.call(peer, { digest: { room, from, to } })
+    const res = await this.call(peer, { digest: { room, from, to } }, undefined, 'probe')
     if (res.digest == null) throw new RpcError(`no digest in answer from ${peer}`)
     return { count: res.digest.count, sum: res.digest.sum }
   }
