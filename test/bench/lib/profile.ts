@@ -300,20 +300,24 @@ interface StepLike {
   counterSeconds: number
   perServer?: Array<{ role: string, cpuSec: number }>
   profileWindow?: { fromUs: number, toUs: number }
+  idleProfileWindow?: { fromUs: number, toUs: number }
 }
 
 /** one window per meshchat step of a run that recorded its measured window */
 export function windowsFromSteps (steps: StepLike[]): ProfileWindow[] {
-  return steps.filter(s => s.system === 'meshchat' && s.profileWindow != null).map(s => {
+  return steps.filter(s => s.system === 'meshchat' && s.profileWindow != null).flatMap(s => {
     const nodeCpu = (s.perServer ?? []).filter(r => r.role === 'server').reduce((n, r) => n + r.cpuSec, 0)
     const delivered = s.deliveredPerSec * s.counterSeconds
-    return {
+    const step: ProfileWindow = {
       label: `${s.workload}, ${s.offered} msg/s (${s.label})`,
       fromUs: s.profileWindow?.fromUs,
       toUs: s.profileWindow?.toUs,
       deliveries: s.received,
       cpuUsPerDelivery: nodeCpu > 0 && delivered > 0 ? nodeCpu / delivered * 1e6 : undefined
     }
+    // the sweep's idle window (users attached, nobody sending) goes before its first step
+    const idle: ProfileWindow[] = s.idleProfileWindow == null ? [] : [{ label: `${s.workload}, idle before sending (${s.label})`, ...s.idleProfileWindow }]
+    return [...idle, step]
   })
 }
 

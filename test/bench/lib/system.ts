@@ -103,6 +103,8 @@ export interface StepResult {
    * clock of process.hrtime and of V8 CPU profiles, so `--profile` can sum the nodes' samples inside it
    */
   profileWindow?: { fromUs: number, toUs: number }
+  /** the idle window measured before the sweep this step opens (attached users, nobody sending) */
+  idleProfileWindow?: { fromUs: number, toUs: number }
 }
 
 const MiB = 1024 * 1024
@@ -309,9 +311,14 @@ export class SystemUnderTest {
     const cpu = (): number => procs.reduce((n, p) => n + (p.alive ? p.stats().cpuSec : 0), 0)
     const c0 = cpu()
     const t0 = now()
+    const fromUs = Number(process.hrtime.bigint() / 1000n)
     await sleep(ms)
+    this.lastIdleWindow = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) }
     return (cpu() - c0) / ((now() - t0) / 1000)
   }
+
+  /** the last idleCpu window on CLOCK_MONOTONIC (µs), the clock of the nodes' V8 CPU profiles */
+  lastIdleWindow?: { fromUs: number, toUs: number }
 
   async stop (): Promise<void> {
     await Promise.all(this.gens.map(async g => g.stop()))

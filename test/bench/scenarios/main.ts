@@ -24,9 +24,11 @@ export async function sweep (suts: SystemUnderTest[], workload: string, placemen
   const done = new Set<string>()
   // what the attached users cost with nobody sending, so per-message CPU can be told from the baseline
   const idle = new Map<string, number>()
+  const idleWindows = new Map<string, { fromUs: number, toUs: number }>()
   for (const s of suts) {
     await s.settle()
     idle.set(s.cluster.label, await s.idleCpu(quickIdle ? 1200 : 4000))
+    if (s.lastIdleWindow != null) idleWindows.set(s.cluster.label, s.lastIdleWindow)
   }
   for (const [i, rate] of rates.entries()) {
     const order = i % 2 === 0 ? suts : [...suts].reverse()
@@ -34,6 +36,7 @@ export async function sweep (suts: SystemUnderTest[], workload: string, placemen
       if (done.has(s.cluster.label)) continue
       const r = await s.step(workload, { ...step, kind, ratePerUser: rate })
       r.idleCores = Math.round((idle.get(s.cluster.label) ?? NaN) * 1000) / 1000
+      if (i === 0) r.idleProfileWindow = idleWindows.get(s.cluster.label)
       const busy = r.serverCpuSec / r.counterSeconds - r.idleCores
       r.usPerDeliveryNet = r.deliveredPerSec > 0 && Number.isFinite(busy) ? round(busy / r.deliveredPerSec * 1e6, 1) : NaN
       out.push(r)
