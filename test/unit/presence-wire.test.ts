@@ -2,7 +2,10 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { PresenceFullMsg } from '../../client/src/protocol/pb/mesh.js'
-import { InvalidPresenceError, fullFromWire, fullToWire, openPresence, signPresence } from '../../node/src/mesh/presence-wire.js'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { SignedPresence } from '../../client/src/protocol/pb/mesh.js'
+import { InvalidPresenceError, fullFromWire, fullToWire, openPresence, presenceValidator, signPresence } from '../../node/src/mesh/presence-wire.js'
 import { metaVersion } from '../../node/src/state/presence.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { HeartbeatMsg } from '../../client/src/protocol/pb/mesh.js'
@@ -74,5 +77,49 @@ describe('full states carry the node\'s addresses', () => {
       const wire = fullToWire({ node, incarnation: 1, seq: 0, entries: [], meta: { load: { clients: 0, rooms: 0, maxClients: 0 }, ...b, version: 1 } })
       expect(() => fullFromWire(PresenceFullMsg.decode(PresenceFullMsg.encode(wire)), node)).toThrow(InvalidPresenceError)
     }
+  })
+})
+
+describe('a node\'s own presence, straight from it', () => {
+  /** the same message with its signature spoiled */
+  async function badlySigned (): Promise<Uint8Array> {
+    const signed = SignedPresence.decode(await signPresence(key, { heartbeat: heartbeat({}) as HeartbeatMsg }))
+    const signature = signed.signature.slice()
+    signature[0] = signature[0]! ^ 0xff
+    return SignedPresence.encode({ body: signed.body, signature })
+  }
+
+  it('opens without a signature check only when it comes from the node it names', async () => {
+    const bytes = await badlySigned()
+    expect(() => openPresence(bytes), 'from anyone: the signature is checked').toThrow(InvalidPresenceError)
+    expect(() => openPresence(bytes, other), 'relayed by another peer: the signature is checked').toThrow(InvalidPresenceError)
+    expect(openPresence(bytes, node).kind, 'from the node itself').toBe('heartbeat')
+  })
+
+  it('is used where it arrives and kept out of gossip; a relayed copy is verified and passed on', async () => {
+    const direct: string[] = []
+    const valid: string[] = []
+    const invalid: string[] = []
+    const validate = presenceValidator({
+      onDirect: (_msg, opened) => { direct.push(opened.kind) },
+      onValid: (_msg, opened) => { valid.push(opened.kind) },
+      onInvalid: err => { invalid.push(err.message) }
+    })
+    const msg = (data: Uint8Array): any => ({ type: 'unsigned', topic: 'presence', data })
+    const good = await signPresence(key, { heartbeat: heartbeat({}) as HeartbeatMsg })
+    const bad = await badlySigned()
+    expect(validate(peerIdFromString(node), msg(good))).toBe(TopicValidatorResult.Ignore)
+    expect(validate(peerIdFromString(node), msg(bad))).toBe(TopicValidatorResult.Ignore)
+    expect(direct).toEqual(['heartbeat', 'heartbeat'])
+    expect(validate(peerIdFromString(other), msg(good))).toBe(TopicValidatorResult.Accept)
+    expect(valid).toEqual(['heartbeat'])
+    expect(validate(peerIdFromString(other), msg(bad))).toBe(TopicValidatorResult.Reject)
+    expect(invalid).toHaveLength(1)
+    // a malformed message is refused whoever sends it
+    expect(validate(peerIdFromString(node), msg(new Uint8Array([0xff, 0x01])))).toBe(TopicValidatorResult.Reject)
+    // without onDirect (a bootstrap daemon relaying for others) every copy is verified and accepted
+    const relay = presenceValidator({})
+    expect(relay(peerIdFromString(node), msg(good))).toBe(TopicValidatorResult.Accept)
+    expect(relay(peerIdFromString(node), msg(bad))).toBe(TopicValidatorResult.Reject)
   })
 })

@@ -219,6 +219,14 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     })
     const validate = presenceValidator({
       onValid: (msg, opened) => { this.validated.set(msg, opened) },
+      // straight from the node it names: applied here (the validator's answer keeps it out of gossip)
+      onDirect: (msg, opened) => {
+        try {
+          this.apply(opened, msg.data.byteLength)
+        } catch (err) {
+          this.c.supervisor.report('presence:message', err)
+        }
+      },
       onInvalid: err => {
         this.c.metrics.rejected.inc({ code: 'InvalidPresenceError' })
         this.c.log('rejected presence gossip - %s', err.message)
@@ -759,10 +767,18 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   }
 
   private receive (msg: Message): void {
-    const now = this.c.clock.now()
-    this.c.metrics.presenceBytes.inc({ direction: 'in' }, msg.data.byteLength)
     const m = this.validated.get(msg)
-    if (m == null) return
+    if (m == null) {
+      this.c.metrics.presenceBytes.inc({ direction: 'in' }, msg.data.byteLength)
+      return
+    }
+    this.apply(m, msg.data.byteLength)
+  }
+
+  /** a presence message from the topic, opened and checked */
+  private apply (m: OpenedPresence, bytes: number): void {
+    const now = this.c.clock.now()
+    this.c.metrics.presenceBytes.inc({ direction: 'in' }, bytes)
     if (m.kind === 'delta') {
       if (m.delta.node === this.c.nodeId) return
       this.emitGlobal(this.replica.applyDelta(m.delta, now))

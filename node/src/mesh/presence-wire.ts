@@ -223,8 +223,11 @@ export async function signPresence (key: PresenceSigner, msg: Partial<PresenceMe
 /**
  * Decode presence gossip, check every field, and verify that the node named
  * inside signed it: a node can only speak for itself. Throws InvalidPresenceError.
+ *
+ * `from` is the peer the bytes came from, over its own connection (authenticated by the handshake):
+ * a message that names that peer is its own word already, and its signature is not checked again.
  */
-export function openPresence (data: Uint8Array): OpenedPresence {
+export function openPresence (data: Uint8Array, from?: string): OpenedPresence {
   let signed: SignedPresence
   let m: PresenceMessage
   try {
@@ -236,7 +239,7 @@ export function openPresence (data: Uint8Array): OpenedPresence {
   const node = m.delta?.node ?? m.heartbeat?.node ?? m.goodbye?.node
   if (node == null) fail('empty presence message')
   const id = checkNode(node)
-  if (signed.signature.byteLength !== 64 || !verifierFor(node, id)(signedInput(signed.body), signed.signature)) {
+  if (signed.signature.byteLength !== 64 || (node !== from && !verifierFor(node, id)(signedInput(signed.body), signed.signature))) {
     fail('not signed by the node it names')
   }
   if (m.delta != null) {
@@ -285,22 +288,42 @@ export function openPresence (data: Uint8Array): OpenedPresence {
   return { kind: 'goodbye', node, incarnation: safeNumber(g.incarnation, 'incarnation') }
 }
 
+/** the node a presence message speaks for */
+export function presenceNode (m: OpenedPresence): string {
+  return m.kind === 'delta' ? m.delta.node : m.kind === 'heartbeat' ? m.heartbeat.node : m.node
+}
+
 /**
- * The presence topic's gossipsub validator, for nodes and bootstrap daemons
- * alike: what does not open is rejected (the sender's score drops); the
- * opened message is handed to `onValid` so nothing is verified twice.
+ * The presence topic's gossipsub validator: what does not open is rejected
+ * (the sender's score drops); the opened message is handed to `onValid` so
+ * nothing is verified twice.
+ *
+ * With `onDirect`, a message that comes straight from the node it names (the
+ * usual case: each node publishes to every node it is connected to) is opened
+ * without checking its signature, handed to `onDirect` and answered Ignore:
+ * used here, and neither kept for gossip nor passed on. Passing it on would
+ * hand other nodes a signature this node never checked, and a bad one would
+ * cost this node its score with them. A copy relayed by anyone else (a
+ * bootstrap daemon between nodes not yet connected) is verified and accepted
+ * as before, so it can travel further.
  */
 export function presenceValidator (opts: {
   onValid?: (msg: Message, opened: OpenedPresence) => void
+  onDirect?: (msg: Message, opened: OpenedPresence) => void
   onInvalid?: (err: Error) => void
 } = {}): (peer: PeerId, msg: Message) => TopicValidatorResult {
-  return (_peer, msg) => {
+  return (peer, msg) => {
+    const from = opts.onDirect == null ? undefined : peer.toString()
     let opened: OpenedPresence
     try {
-      opened = openPresence(msg.data)
+      opened = openPresence(msg.data, from)
     } catch (err) {
       opts.onInvalid?.(err as Error)
       return TopicValidatorResult.Reject
+    }
+    if (from !== undefined && presenceNode(opened) === from) {
+      opts.onDirect?.(msg, opened)
+      return TopicValidatorResult.Ignore
     }
     opts.onValid?.(msg, opened)
     return TopicValidatorResult.Accept
