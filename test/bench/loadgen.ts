@@ -395,6 +395,9 @@ async function detach (): Promise<void> {
   })
 }
 
+/** most time one history reader waits on the node's budgets for one page size before it stops paging */
+const HISTORY_WAIT_CAP_MS = 15_000
+
 /** room resume after a network cut onto another node, and history paging (meshchat only) */
 async function resume (a: ResumeArgs): Promise<ResumeResult> {
   const gate = { offline: false, only: '' }
@@ -498,15 +501,20 @@ async function resume (a: ResumeArgs): Promise<ResumeResult> {
       let pages = 0
       let messages = 0
       let waits = 0
+      let waitedMs = 0
       while (pages < a.historyPages) {
         const t = now()
         let page: Awaited<ReturnType<typeof h.history>>
         try {
           page = await h.history(a.room, { limit, before })
         } catch (err) {
-          // the node meters the events it sends back (history and backlog budgets): wait as told, then ask again
+          // the node meters the events it sends back (history and backlog budgets): wait as told, then ask
+          // again; past HISTORY_WAIT_CAP_MS of waiting for one page size the pages measured so far stand
+          // (the result says how many), so one reader at the default budget cannot hold the section for minutes
           const wait = (err as { retryAfterMs?: number }).retryAfterMs
           if (errorName(err) !== 'RateLimitedError' || wait == null || ++waits > 10 * a.historyPages) throw err
+          if (waitedMs + wait > HISTORY_WAIT_CAP_MS) break
+          waitedMs += wait + 10
           await sleep(wait + 10)
           continue
         }
