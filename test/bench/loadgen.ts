@@ -435,7 +435,7 @@ async function resume (a: ResumeArgs): Promise<ResumeResult> {
     writers.push(w)
   }
   const errors: Record<string, number> = {}
-  /** `count` messages from all writers, each at most `perSec` (the node allows 20/s per user), a few in flight per writer */
+  /** `count` messages from all writers, each at most `perSec` (the node's message budget is 10/s per user, burst 40), a few in flight per writer */
   const write = async (count: number, perSec: number): Promise<string[]> => {
     const ids: string[] = []
     let left = count
@@ -468,7 +468,7 @@ async function resume (a: ResumeArgs): Promise<ResumeResult> {
     return ids
   }
   const f0 = now()
-  const fillIds = await write(a.fill, 18)
+  const fillIds = await write(a.fill, 8)
   const fillMs = now() - f0
   await waitUntil(() => fillIds.every(id => got.has(id)), 60_000, 'the reader to see the whole room').catch(() => {})
   const readerGotFill = fillIds.filter(id => got.has(id)).length
@@ -477,7 +477,7 @@ async function resume (a: ResumeArgs): Promise<ResumeResult> {
   gate.offline = true
   cut(net)
   await waitUntil(() => reader.state !== 'connected', 10_000, 'the reader to notice the cut')
-  const missedIds = await write(a.missed, 18)
+  const missedIds = await write(a.missed, 8)
   // the missed messages are acknowledged (stored and replicated); give gossip a moment to reach the other node
   await sleep(500)
   gate.only = portOf(a.readerTo)
