@@ -147,7 +147,7 @@ const cfg: BenchConfig = quick
       attachClients: 1000, memoryClients: 5000, idleClients: 10_000, attachConcurrency: 50, idleMs: 5000, idleLongMs: 31_000,
       presence: [{ nodes: 5, reps: 3 }, { nodes: 20, reps: 3 }], presenceChurn: [0, 10, 50], churnSeconds: 10, churnPopulation: 20, usersPerVictim: 5,
       presenceConvergence: { joins: 40, reps: 12 },
-      resume: { fill: 10_000, missed: 2000, writers: 12, historyPages: 40 },
+      resume: { fill: 10_000, missed: 2000, writers: 12, historyPages: 10 },
       scale: { sizes: [2, 4, 8], workloads: ['spread', 'room-local'], users: 320, rooms: 32, rate: 0.5, adapters: ['classic', 'sharded'], step: { durationMs: 10000, warmupMs: 2000, drainMs: 2000, msgBytes: 100 } },
       // 100 msg/s at 400 users (the next rate, 200 msg/s, is where meshchat's p99 passes 100 ms on 2 cores)
       abuse: { ratePerUser: 0.25, overdrive: 1.5, leadMs: 500, sessions: 5, rounds: 3, step: { durationMs: 20000, warmupMs: 4000, drainMs: 3000, msgBytes: 100 } }
