@@ -40,7 +40,8 @@ const HEAL_LOOKBACK_MS = 60_000
  * itself incomplete leaves a hole behind the newest event; this finds both, and copies of one message
  * with two stamps (they take the later). Two index reads per room and round while the copies agree:
  * nothing per message. A round's rooms are compared together, over the sync protocol's probe lane
- * (one long-lived stream per peer), so an idle round costs a write or two per peer, not a stream per room.
+ * (one long-lived stream per peer), so an idle round costs a write or two per peer, not a stream per room;
+ * the fetches of ranges that differ still go one at a time.
  */
 const PROBE_EVERY = 3
 const PROBE_ROOMS = 32
@@ -385,14 +386,22 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
         const room = rooms[(turn * PROBE_ROOMS + i) % rooms.length]
         if (room != null) probed.add(room)
       }
-      await Promise.all([...probed].map(async room => { if (this.started) await this.probeRoom(room, turn) }))
+      // the fetches of ranges that differ go one at a time, as when rooms were compared in turn: a peer
+      // serving full pages for every room holds one page in memory here, not one per room
+      let fetching: Promise<unknown> = Promise.resolve()
+      const oneAtATime = async <T>(fetch: () => Promise<T>): Promise<T> => {
+        const run = fetching.then(fetch, fetch)
+        fetching = run.catch(() => {})
+        return await run
+      }
+      await Promise.all([...probed].map(async room => { if (this.started) await this.probeRoom(room, turn, oneAtATime) }))
       for (const [key, until] of this.fruitless) if (until <= turn) this.fruitless.delete(key)
     } finally {
       this.probing = false
     }
   }
 
-  private async probeRoom (room: string, turn: number): Promise<void> {
+  private async probeRoom (room: string, turn: number, oneAtATime: <T>(fetch: () => Promise<T>) => Promise<T>): Promise<void> {
     const peers = this.sources(room)
     const peer = peers[turn % Math.max(1, peers.length)]
     if (peer == null) return
@@ -403,7 +412,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     const to = BigInt(Math.max(0, now - 2 * this.init.catchUpDelayMs)) << 16n
     const from = BigInt(Math.max(0, now - DIGEST_WINDOW_MS)) << 16n
     try {
-      const r = await this.reconcile(room, peer, from, to, 0, { left: DIGEST_REQUESTS })
+      const r = await this.reconcile(room, peer, from, to, 0, { left: DIGEST_REQUESTS, oneAtATime })
       if (r.fetched && r.added === 0) this.fruitless.set(key, turn + FRUITLESS_ROUNDS)
     } catch (err) {
       this.c.metrics.antiEntropy.inc({ result: 'failed' })
@@ -415,7 +424,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
    * Compare [from, to) of a room with `peer`'s copy and fetch what differs (see DIGEST_WINDOW_MS).
    * Returns whether anything was fetched and how many events it added or restamped here.
    */
-  private async reconcile (room: string, peer: string, from: bigint, to: bigint, depth: number, budget: { left: number }): Promise<{ fetched: boolean, added: number }> {
+  private async reconcile (room: string, peer: string, from: bigint, to: bigint, depth: number, budget: { left: number, oneAtATime: <T>(fetch: () => Promise<T>) => Promise<T> }): Promise<{ fetched: boolean, added: number }> {
     if (budget.left-- <= 0) return { fetched: false, added: 0 }
     const theirs = await this.c.sync.digest(peer, room, from, to)
     const mine = this.c.store.digest(room, from, to)
@@ -427,7 +436,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     // nothing there this node lacks: the peer finds what it lacks itself, in its own rounds
     if (theirs.count === 0) return { fetched: false, added: 0 }
     if (theirs.count <= this.c.sync.pageSize || depth >= DIGEST_DEPTH || to - from < 2n) {
-      const added = await this.backfillFrom(room, peer, { hlc: from, id: new Uint8Array(0) }, to)
+      const added = await budget.oneAtATime(async () => this.backfillFrom(room, peer, { hlc: from, id: new Uint8Array(0) }, to))
       if (added > 0) this.c.log('anti-entropy: %d events of %s from %s', added, room, peer)
       return { fetched: true, added }
     }
