@@ -166,9 +166,16 @@ export class WsEdge implements Startable {
       return true
     }
     socket.once('close', () => { this.perIp.release(ip) })
-    this.wss.handleUpgrade(req, socket, head, ws => {
-      this.c.supervisor.wrap('ws:connection', () => { this.connected(ws, ip) })()
-    })
+    // the 101 response and the challenge after it leave in one socket write
+    const tcp = socket as Socket
+    tcp.cork()
+    try {
+      this.wss.handleUpgrade(req, socket, head, ws => {
+        this.c.supervisor.wrap('ws:connection', () => { this.connected(ws, ip) })()
+      })
+    } finally {
+      tcp.uncork()
+    }
     return true
   }
 
@@ -246,6 +253,8 @@ export class WsEdge implements Startable {
       this.c.host.detach(s)
     })
     s.send({ req: 0, challenge: { nonce, nodeId: this.c.nodeId, time: BigInt(this.c.clock.now()) } })
+    // now, not at the end of the turn: under the cork the upgrade's response is still held in
+    writer.flush()
   }
 
   private pingAll (): void {
