@@ -104,7 +104,7 @@ export class OpsRig {
 
   constructor (readonly cli = CLI, readonly nodeBin = process.execPath) {}
 
-  start (args: string[], opts: { cwd?: string } = {}): CliProc {
+  start (args: string[], opts: { cwd?: string, env?: Record<string, string> } = {}): CliProc {
     const p = spawnCli(this.nodeBin, this.cli, args, opts)
     this.procs.push(p)
     return p
@@ -125,9 +125,9 @@ export class OpsRig {
   }
 
   /** a node on ephemeral loopback ports with HTTP, its data in `<dir>/<name>` */
-  node (name: string, meshKey: string, extra: string[] = []): CliProc {
+  node (name: string, meshKey: string, extra: string[] = [], env?: Record<string, string>): CliProc {
     return this.start(['node', '--json', '--data-dir', join(this.dir, name), '--mesh-key', meshKey,
-      '--listen', '/ip4/127.0.0.1/tcp/0', '--gateway', '/ip4/127.0.0.1/tcp/0', '--http', '127.0.0.1:0', ...extra])
+      '--listen', '/ip4/127.0.0.1/tcp/0', '--gateway', '/ip4/127.0.0.1/tcp/0', '--http', '127.0.0.1:0', ...extra], { env })
   }
 
   async cleanup (): Promise<void> {
