@@ -6,8 +6,9 @@ import { webSockets } from '@libp2p/websockets'
 import { ChatClient } from './chat-client.js'
 import { libp2pTransport } from './transports/libp2p.js'
 import { webSocketTransport } from './transports/websocket.js'
-import { nodeEd25519Verifier } from './protocol/ed25519-node.js'
+import { nodeEd25519Signer, nodeEd25519Verifier } from './protocol/ed25519-node.js'
 import { setEd25519Verifier } from './protocol/signing.js'
+import { setEd25519Signer } from './protocol/keys.js'
 import type { ChatClientOptions } from './chat-client.js'
 import type { KeyStore } from './key-store.js'
 
@@ -26,9 +27,10 @@ export function fileKeyStore (path: string): KeyStore {
 
 /**
  * A ChatClient for Node programs: the plain WebSocket edge (ws:// and wss:// URLs) and the libp2p
- * gateway (TCP and WebSocket multiaddrs), Ed25519 checks through node:crypto.
+ * gateway (TCP and WebSocket multiaddrs), Ed25519 signatures and checks through node:crypto.
  */
 export function createNodeClient (opts: ChatClientOptions): ChatClient {
   setEd25519Verifier(nodeEd25519Verifier)
+  setEd25519Signer(nodeEd25519Signer)
   return new ChatClient({ transports: [webSocketTransport(), libp2pTransport({ transports: [tcp(), webSockets()] })], ...opts })
 }

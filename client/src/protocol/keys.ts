@@ -123,12 +123,35 @@ export function publicKeyFromProtobuf (bytes: Uint8Array): Uint8Array {
 
 // ---- private keys ----------------------------------------------------------
 
+/**
+ * Builds the signing function of one 32-byte Ed25519 seed. By default keys sign in pure JavaScript
+ * (noble), which works everywhere; a platform with a faster path (Node: a `KeyObject` kept per key,
+ * signed by OpenSSL, about ten times faster) installs it with `setEd25519Signer`.
+ */
+export type Ed25519SignerFactory = (seed: Uint8Array) => (data: Uint8Array) => Uint8Array
+
+let signerFactory: Ed25519SignerFactory | undefined
+
+/**
+ * Install (or, with undefined, remove) the Ed25519 signer of the keys made here. Keys made before
+ * take it at their next signature.
+ */
+export function setEd25519Signer (factory: Ed25519SignerFactory | undefined): void {
+  signerFactory = factory
+}
+
 function fromSeed (seed: Uint8Array): UserKey {
   const raw = ed25519.getPublicKey(seed)
+  let made: { factory: Ed25519SignerFactory, sign: (data: Uint8Array) => Uint8Array } | undefined
   return {
     seed,
     publicKey: { raw },
-    sign: data => ed25519.sign(data, seed)
+    sign: data => {
+      const factory = signerFactory
+      if (factory == null) return ed25519.sign(data, seed)
+      if (made?.factory !== factory) made = { factory, sign: factory(seed) }
+      return made.sign(data)
+    }
   }
 }
 
