@@ -180,18 +180,28 @@ describe('direct messages', () => {
   it('mailboxes move to new owners when membership changes, without loss', async () => {
     mesh = await startMesh(2)
     await mesh.converged(2)
-    const bob = await offlineUser()
+    // four offline users with five DMs queued each: owners are chosen by hashing, so with one user
+    // the new nodes could all hash below the first two (1 time in 28 over six additions)
+    const users = await Promise.all([0, 1, 2, 3].map(async () => offlineUser()))
     const alice = await mesh.client(mesh.nodes[0]!, 'alice')
-    const sent: string[] = []
-    for (let i = 0; i < 5; i++) sent.push((await alice.dm(bob.id, `queued ${i}`)).id)
-    // add nodes until bob's owner set includes a node that did not exist when the DMs were queued
+    const sentTo = new Map<string, string[]>()
+    for (const u of users) {
+      const ids: string[] = []
+      for (let i = 0; i < 5; i++) ids.push((await alice.dm(u.id, `queued ${i}`)).id)
+      sentTo.set(u.id, ids)
+    }
+    // add nodes until some user's owner set includes a node that did not exist when the DMs were queued
     let added: MeshchatNode | undefined
+    let bob: { key: PrivateKey, id: string } | undefined
     for (let i = 0; i < 6 && added == null; i++) {
       const n = await mesh.addNode()
       await mesh.converged(mesh.nodes.length)
-      if (mesh.nodes[0]!.dm.owners(bob.id).includes(n.nodeId)) added = n
+      bob = users.find(u => mesh!.nodes[0]!.dm.owners(u.id).includes(n.nodeId))
+      if (bob != null) added = n
     }
     expect(added, 'some new node became a mailbox owner').toBeDefined()
+    if (bob == null) return
+    const sent = sentTo.get(bob.id) ?? []
     await waitFor(() => added!.store.mailboxCount(bob.id) === 5, { what: 'hand-off to the new owner' })
     // the old owners that are no longer owners drop their copies
     const owners = mesh.nodes[0]!.dm.owners(bob.id)
