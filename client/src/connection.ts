@@ -76,6 +76,7 @@ export class Connection {
   }
 
   private async readLoop (): Promise<void> {
+    let broke: MeshchatError | undefined
     try {
       for await (const buf of this.channel.frames()) {
         let frame: ServerFrame
@@ -89,12 +90,14 @@ export class Connection {
           this.opts.onError(err instanceof MeshchatError ? err : new MeshchatError(ErrorCode.INTERNAL, String(err)))
         })
       }
-    } catch {
-      // the channel broke; handled below like a close
+    } catch (err) {
+      // the channel broke; handled below like a close, and a typed reason (a refused proof of key)
+      // is what the requests in flight fail with
+      if (err instanceof MeshchatError) broke = err
     }
     await this.inbound
     this.ended = true
-    this.failPending(new DisconnectedError('connection to the node was lost'))
+    this.failPending(broke ?? new DisconnectedError('connection to the node was lost'))
     this.opts.onClose()
   }
 

@@ -8,6 +8,9 @@ export interface WebSocketTransportOptions {
   WebSocket?: typeof globalThis.WebSocket
 }
 
+/** the request number of the proof of key (requests the Connection numbers count up from 1) */
+const AUTH_REQ = 0xffffffff
+
 /** a queue of incoming frames read by one consumer */
 class Inbox {
   private readonly items: Uint8Array[] = []
@@ -92,22 +95,39 @@ export function webSocketTransport (opts: WebSocketTransportOptions = {}): Clien
         if (challenge == null) throw new AuthFailedError(`${addr} did not open with a challenge`)
         // signed at the node's time: a device whose clock is off still proves its key
         const auth = await proveKey(key, challenge, Number(challenge.time))
-        ws.send(ClientFrame.encode({ req: 0xffffffff, auth }))
-        const reply = await inbox.next()
-        if (reply.done === true) throw new DisconnectedError(`${addr} closed during login`)
-        const f = ServerFrame.decode(reply.value)
-        if (f.error != null) throw errorFromCode(f.error.code, f.error.message, f.error.retryAfterMs)
+        ws.send(ClientFrame.encode({ req: AUTH_REQ, auth }))
+        // the channel is handed over without waiting for the node's answer, so the caller's first
+        // request (the hello) follows the proof in the same round trip; the node reads nothing
+        // else before the proof, and its answer is the first frame the channel reads (below)
       } catch (err) {
         ws.close()
         throw err
       } finally {
         signal.removeEventListener('abort', abort)
       }
+      let proven = false
+      /** the node's answer to the proof: nothing on success; a refusal ends the channel with its typed error */
+      const next = async (): Promise<IteratorResult<Uint8Array>> => {
+        while (!proven) {
+          const reply = await inbox.next()
+          if (reply.done === true) throw new DisconnectedError(`${addr} closed during login`)
+          const f = ServerFrame.decode(reply.value)
+          if (f.req !== AUTH_REQ) throw new AuthFailedError(`${addr} did not answer the proof of key`)
+          if (f.error != null) {
+            const err = errorFromCode(f.error.code, f.error.message, f.error.retryAfterMs)
+            inbox.end(err)
+            ws.close()
+            throw err
+          }
+          proven = true
+        }
+        return inbox.next()
+      }
       const channel: FrameChannel = {
         addr,
         get writable () { return ws.readyState === ws.OPEN },
         send: frame => { ws.send(frame) },
-        frames: () => ({ [Symbol.asyncIterator]: () => ({ next: async () => inbox.next() }) }),
+        frames: () => ({ [Symbol.asyncIterator]: () => ({ next }) }),
         close: async () => {
           if (ws.readyState === ws.CLOSED) return
           await new Promise<void>(resolve => {
