@@ -8,6 +8,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { lengthPrefixed, readFrames } from '../../../client/src/protocol/codec.js'
 import { asMeshchatError } from '../../../client/src/protocol/errors.js'
 import { fixLengthPrefixedDecoder } from '../mesh/lp-decoder.js'
+import { fixYamuxWindowUpdates } from '../mesh/yamux-window.js'
 import { ClientSession } from './session.js'
 import type { SessionHost } from './session.js'
 import type { Budgets } from '../state/budgets.js'
@@ -80,6 +81,7 @@ const sessionConnections = new WeakSet<Connection>()
  */
 export async function createGatewayHost (init: GatewayInit): Promise<Libp2p> {
   fixLengthPrefixedDecoder()
+  fixYamuxWindowUpdates()
   const transports = []
   if (init.listen.some(a => a.includes('/ws'))) transports.push(webSockets())
   if (init.listen.some(a => !a.includes('/ws'))) transports.push(tcp())

@@ -9,6 +9,7 @@ import { webSockets } from '@libp2p/websockets'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { createLibp2p } from 'libp2p'
 import { fixLengthPrefixedDecoder } from './lp-decoder.js'
+import { fixYamuxWindowUpdates } from './yamux-window.js'
 import { meshPnet } from './pnet.js'
 import { PRESENCE_TOPIC } from '../../../client/src/protocol/ids.js'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -129,6 +130,7 @@ export function peerScore (pubsub: GossipSub, peer: string): number {
 /** The mesh host: TCP (and WebSockets if a /ws address is listed), pnet, noise, yamux, gossipsub. */
 export async function createMeshHost (init: MeshHostInit): Promise<MeshLibp2p> {
   fixLengthPrefixedDecoder()
+  fixYamuxWindowUpdates()
   const wantsWs = init.listen.some(a => a.includes('/ws'))
   const peerDiscovery = (init.bootstrap ?? []).length > 0
     ? [bootstrap({ list: init.bootstrap ?? [], timeout: 10 })]
