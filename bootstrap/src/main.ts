@@ -62,7 +62,7 @@ async function runBootstrap (argv: string[]): Promise<void> {
   })
   await b.start()
   if (b.createdMeshKey) log.warn({ path: join(dataDir, 'swarm.key') }, 'created a new mesh key; copy it to every node of this mesh')
-  log.info({ id: b.peerId, version: packageVersion(), addrs: b.addrs(), http: b.http?.url ?? 'off' }, 'bootstrap started; nodes use --bootstrap with one of these')
+  // the handlers go in before the start is announced: a stop signal sent on seeing that line is handled
   onSignal(async () => {
     await b.stop()
     log.info({ id: b.peerId }, 'bootstrap stopped')
@@ -70,6 +70,7 @@ async function runBootstrap (argv: string[]): Promise<void> {
     // a bootstrap daemon has no clients to move: SIGQUIT (meshchat drain, a unit's KillSignal) is a plain stop
     drain: async () => {}
   })
+  log.info({ id: b.peerId, version: packageVersion(), addrs: b.addrs(), http: b.http?.url ?? 'off' }, 'bootstrap started; nodes use --bootstrap with one of these')
 }
 
 async function runDemo (argv: string[]): Promise<void> {

@@ -38,22 +38,11 @@ async function runNode (argv: string[]): Promise<void> {
   process.on('unhandledRejection', err => { node.supervisor.report('unhandled-rejection', err) })
   await node.start()
   if (node.createdMeshKey) log.warn({ path: join(settings.config.dataDir ?? '.', 'swarm.key') }, 'created a new mesh key; copy it to every node and bootstrap of this mesh')
-  log.info({
-    id: node.nodeId,
-    version: packageVersion(),
-    config: settings.file ?? 'none',
-    mesh: node.meshAddrs(),
-    gateway: node.gatewayAddrs(),
-    ws: node.wsUrls(),
-    http: node.http?.url ?? 'off',
-    admin: node.adminHttp?.url ?? 'off'
-  }, 'node started')
   const inUse = (cfg: typeof node.config): void => {
     log.debug({ settings: Object.fromEntries(LIVE_SETTINGS.map(k => [k, cfg[k]])) }, 'settings in use')
   }
-  inUse(node.config)
   const watch = new OpsWatch(node, log)
-  watch.start()
+  // the handlers go in before the start is announced: a stop signal sent on seeing that line is handled
   onSignal(async () => {
     watch.stop()
     await node.stop({ graceful: true })
@@ -90,6 +79,18 @@ async function runNode (argv: string[]): Promise<void> {
       }
     }
   })
+  log.info({
+    id: node.nodeId,
+    version: packageVersion(),
+    config: settings.file ?? 'none',
+    mesh: node.meshAddrs(),
+    gateway: node.gatewayAddrs(),
+    ws: node.wsUrls(),
+    http: node.http?.url ?? 'off',
+    admin: node.adminHttp?.url ?? 'off'
+  }, 'node started')
+  inUse(node.config)
+  watch.start()
 }
 
 const BACKUP_OPTS: Spec = {
