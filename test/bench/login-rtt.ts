@@ -8,18 +8,14 @@
  *
  * Prints a table; writes JSON (default test/bench/results/login-rtt.json).
  */
-import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
-import { execFileSync } from 'node:child_process'
 import { createNodeClient, memoryKeyStore } from '../../client/src/node.js'
+import { OpsRig } from '../ops/cli-proc.js'
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..')
-const CLI = join(ROOT, 'bin', 'meshchat.js')
 
 const { values: argv } = parseArgs({ options: { rtts: { type: 'string' }, reps: { type: 'string' }, out: { type: 'string' } } })
 const rtts = (argv.rtts ?? '0,20,50,100').split(',').map(Number)
@@ -50,22 +46,10 @@ async function delayingProxy (target: number, oneWayMs: number): Promise<net.Ser
   return server
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'meshchat-login-rtt-'))
-const key = join(dir, 'swarm.key')
-execFileSync(process.execPath, [CLI, 'keygen', '--out', key])
-const node = spawn(process.execPath, [CLI, 'node', '--json', '--data-dir', join(dir, 'node'), '--mesh-key', key,
-  '--listen', '/ip4/127.0.0.1/tcp/0', '--gateway', '/ip4/127.0.0.1/tcp/0', '--http', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] })
+const rig = new OpsRig(join(ROOT, 'bin', 'meshchat.js'))
 try {
-  const http = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => { reject(new Error('the node did not start in 30 s')) }, 30_000)
-    node.once('exit', code => { reject(new Error(`the node exited (${String(code)})`)) })
-    createInterface({ input: node.stdout }).on('line', line => {
-      try {
-        const l = JSON.parse(line) as { msg?: string, http?: string }
-        if (l.msg === 'node started' && l.http != null) { clearTimeout(t); resolve(l.http) }
-      } catch {}
-    })
-  })
+  const node = rig.node('node', rig.meshKey())
+  const http = String((await node.waitFor(l => l.msg === 'node started', 'node started')).http)
   const port = Number(new URL(http).port)
   const rows: Array<{ rttMs: number, reps: number, p50Ms: number, minMs: number, maxMs: number }> = []
   for (const rtt of rtts) {
@@ -96,7 +80,5 @@ try {
   writeFileSync(out, JSON.stringify({ kind: 'login-rtt', at: new Date().toISOString(), node: process.version, rows, roundTrips: Math.round(slope * 100) / 100 }, null, 2) + '\n')
   console.log(`results: ${out}`)
 } finally {
-  node.kill('SIGTERM')
-  await new Promise(resolve => { node.once('exit', resolve); setTimeout(resolve, 5000) })
-  rmSync(dir, { recursive: true, force: true })
+  await rig.cleanup()
 }

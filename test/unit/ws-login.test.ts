@@ -72,12 +72,26 @@ describe('light-edge login, client side', () => {
     expect(c.state).not.toBe('connected')
   })
 
-  it('a node that answers the proof with anything else is refused as not answering it', async () => {
+  it('a node that answers the proof with anything else is refused as not answering it, and the socket is closed', async () => {
+    let closed = false
     const url = await scriptedNode((ws, f) => {
+      ws.once('close', () => { closed = true })
       if (f.hello != null) ws.send(ServerFrame.encode({ req: f.req, welcome: { nodeId: 'node-a', userId: 'user', meshSize: 1, alternates: [], time: 0n, httpUrl: '' } }))
     })
     const err = await client(url).start().then(() => undefined, (e: unknown) => e)
     expect(err).toBeInstanceOf(AuthFailedError)
     expect((err as Error).message).toContain('did not answer the proof of key')
+    const end = Date.now() + 5000
+    while (!closed && Date.now() < end) await new Promise(resolve => setTimeout(resolve, 10))
+    expect(closed).toBe(true)
+  })
+
+  it('an answer to the proof that does not decode is refused with AuthFailedError', async () => {
+    const url = await scriptedNode((ws, f) => {
+      if (f.auth != null) ws.send(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff))
+    })
+    const err = await client(url).start().then(() => undefined, (e: unknown) => e)
+    expect(err).toBeInstanceOf(AuthFailedError)
+    expect((err as Error).message).toContain('does not decode')
   })
 })

@@ -107,18 +107,24 @@ export function webSocketTransport (opts: WebSocketTransportOptions = {}): Clien
       }
       let proven = false
       /** the node's answer to the proof: nothing on success; a refusal ends the channel with its typed error */
+      /** a login that did not succeed ends the channel and the socket, whatever went wrong */
+      const refuse = (err: Error): never => {
+        inbox.end(err)
+        ws.close()
+        throw err
+      }
       const next = async (): Promise<IteratorResult<Uint8Array>> => {
         while (!proven) {
           const reply = await inbox.next()
-          if (reply.done === true) throw new DisconnectedError(`${addr} closed during login`)
-          const f = ServerFrame.decode(reply.value)
-          if (f.req !== AUTH_REQ) throw new AuthFailedError(`${addr} did not answer the proof of key`)
-          if (f.error != null) {
-            const err = errorFromCode(f.error.code, f.error.message, f.error.retryAfterMs)
-            inbox.end(err)
-            ws.close()
-            throw err
+          if (reply.done === true) refuse(new DisconnectedError(`${addr} closed during login`))
+          let f: ServerFrame
+          try {
+            f = ServerFrame.decode(reply.value as Uint8Array)
+          } catch {
+            return refuse(new AuthFailedError(`${addr} answered the proof of key with a frame that does not decode`))
           }
+          if (f.req !== AUTH_REQ) refuse(new AuthFailedError(`${addr} did not answer the proof of key`))
+          if (f.error != null) refuse(errorFromCode(f.error.code, f.error.message, f.error.retryAfterMs))
           proven = true
         }
         return inbox.next()
