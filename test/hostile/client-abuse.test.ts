@@ -274,5 +274,10 @@ describe('an abusive client', () => {
     expect(codeOf(await bob.request({ dmAck: { ids: [...made.slice(0, 10), realId] } }))).toBeUndefined()
     await waitFor(() => owners.every(o => o.store.mailboxCount(bobId) === 0), { what: 'the copies to be removed after the real ack' })
     expect(deletes, 'one delete per owner (and the node itself), for the real id').toBeGreaterThanOrEqual(2)
+    // a copy that left an owner before the ack (its rebalance hand-off, read while bob attached) and
+    // lands after the delete is not stored again: the acknowledged DM stays gone
+    const late = { event: mail.delivery!.event, hlc: mail.delivery!.hlc, origin: mail.delivery!.origin }
+    for (const o of owners) expect(await o.dm.put(bobId, [late]), 'a late copy of an acknowledged DM is not stored').toBe(0)
+    expect(owners.map(o => o.store.mailboxCount(bobId))).toEqual([0, 0])
   })
 })

@@ -126,6 +126,12 @@ export class DmService implements Startable, MailboxHandler {
    * mailbox there, drops it by id, and acks it there)
    */
   private readonly mailboxHanded: BoundedSet<string>
+  /**
+   * Mailbox copies removed here because the user's device acknowledged them, by user/id: a copy that
+   * arrives after the delete (another owner's rebalance hand-off, or a sender's put, that read the
+   * mailbox before the ack) is not stored again, so an acknowledged DM stays gone
+   */
+  private readonly acked: BoundedSet<string>
   /** callers waiting for presence to show a user on a node (mailbox entitlement) */
   private readonly presenceWaiters = new Set<() => void>()
   private readonly onPresence: (evt: CustomEvent<PresenceChange>) => void
@@ -145,6 +151,7 @@ export class DmService implements Startable, MailboxHandler {
     this.sent = new BoundedMap(RECENT_DMS, recent)
     this.handed = new BoundedSet(RECENT_DMS, recent)
     this.mailboxHanded = new BoundedSet(MAILBOX_HANDED, { maxAgeMs: MAILBOX_HANDED_MS, now: () => components.clock.now() })
+    this.acked = new BoundedSet(MAILBOX_HANDED, { maxAgeMs: MAILBOX_HANDED_MS, now: () => components.clock.now() })
     this.rebalancer = new Debounced(components.supervisor, 'dm:rebalance', init.rebalanceDelayMs, async () => this.rebalance())
     this.channels = new ChannelPool(components.mesh, DM_PROTOCOL, { req: DmDeliver, res: DmResult }, { timeoutMs: init.requestTimeoutMs, maxBytes: 4096 })
     this.history = new DmHistory({
@@ -312,6 +319,7 @@ export class DmService implements Startable, MailboxHandler {
   }
 
   private putLocal (user: string, e: MailboxEvent): boolean {
+    if (this.acked.has(`${user}/${idToHex(e.id)}`)) return false
     if (this.c.store.mailboxCount(user) >= this.init.maxPerUser) {
       throw new MailboxFullError(`mailbox of ${user} is full`)
     }
@@ -456,7 +464,7 @@ export class DmService implements Startable, MailboxHandler {
     const owners = new Set([...this.owners(user), this.c.nodeId])
     await Promise.all([...owners].map(async owner => {
       try {
-        if (owner === this.c.nodeId) this.c.store.mailboxDelete(user, ids)
+        if (owner === this.c.nodeId) this.removeAcked(user, ids)
         else await this.c.sync.call(owner, { mailboxDelete: { user, ids: ids as Array<Uint8Array<ArrayBuffer>> } }, this.init.requestTimeoutMs, 'mailbox')
       } catch (err) {
         // a copy left behind is delivered again later and dropped by id on the client
@@ -541,6 +549,12 @@ export class DmService implements Startable, MailboxHandler {
 
   async remove (user: string, ids: Uint8Array[], from: string): Promise<number> {
     await this.requireEntitled(user, from)
+    return this.removeAcked(user, ids)
+  }
+
+  /** delete acknowledged copies, and remember their ids so a late copy of one is not stored again */
+  private removeAcked (user: string, ids: Uint8Array[]): number {
+    for (const id of ids) this.acked.add(`${user}/${idToHex(id)}`)
     return this.c.store.mailboxDelete(user, ids)
   }
 
