@@ -275,6 +275,8 @@ export class MeshchatNode {
     })
     // DMs, mailbox pushes and watch lists find users through the directory
     this.presence.useLocator(this.directory)
+    // the user's directory owners are its mailbox owners: a device registered with one gets the mail it holds
+    this.directory.addEventListener('hosted', evt => { this.dm.hosted(evt.detail.node, evt.detail.users) })
     this.hub = new Hub({
       ...base('hub'),
       registry: this.registry,

@@ -3,7 +3,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
 import { connectRaw } from '../helpers/raw-client.js'
-import { signEvent } from '../../client/src/protocol/signing.js'
+import { openEvent, signEvent } from '../../client/src/protocol/signing.js'
+import { DeliveryKind } from '../../client/src/protocol/pb/client.js'
 import { SignedEvent } from '../../client/src/protocol/pb/event.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
@@ -103,6 +104,44 @@ describe('direct messages', () => {
     await waitFor(() => bobClient.state === 'connected', { what: 'reconnect' })
     await new Promise(resolve => setTimeout(resolve, 300))
     expect(got).toHaveLength(1)
+  })
+
+  it('an attach asks no owner for the mailbox: the owners hand the mail to the node the device registered on', async () => {
+    mesh = await startMesh(4)
+    await mesh.converged(4)
+    const bob = await offlineUser()
+    const sender = mesh.nodes[0]!
+    const alice = await mesh.client(sender, 'alice')
+    const sent = [await alice.dm(bob.id, 'one'), await alice.dm(bob.id, 'two'), await alice.dm(bob.id, 'three')]
+    expect(sent.map(r => r.state)).toEqual(['queued', 'queued', 'queued'])
+    const owners = sender.dm.owners(bob.id)
+    // every node counts the mailbox reads it asks of others
+    let pulls = 0
+    for (const n of mesh.nodes) {
+      const call = n.sync.call.bind(n.sync)
+      n.sync.call = async (...args: Parameters<typeof call>) => {
+        if (args[1].mailbox != null) pulls++
+        return call(...args)
+      }
+    }
+    // once on a node that holds no copy, once on an owner (its own copy, and the other owner's); the
+    // device does not ack, so the second attach finds the mail still queued
+    for (const target of [mesh.nodes.find(n => !owners.includes(n.nodeId) && n !== sender)!, mesh.nodes.find(n => n.nodeId === owners[0])!]) {
+      const device = await connectRaw(tcpGateway(target), { key: bob.key })
+      await device.hello('bob')
+      await waitFor(async () => {
+        const texts = new Set<string>()
+        for (const f of device.frames) {
+          if (f.delivery?.kind !== DeliveryKind.MAILBOX) continue
+          texts.add((await openEvent(f.delivery.event)).text ?? '')
+        }
+        return texts.size === 3 && ['one', 'two', 'three'].every(t => texts.has(t))
+      }, { what: `the three queued DMs on ${target.nodeId.slice(-6)}` })
+      await device.close()
+      await waitFor(() => target.registry.size === 0, { what: 'bob gone from the node' })
+    }
+    for (const o of owners) expect(mesh.nodes.find(n => n.nodeId === o)!.store.mailboxCount(bob.id), 'unacknowledged: still queued').toBe(3)
+    expect(pulls, 'no node asked an owner for the mailbox').toBe(0)
   })
 
   it('a live DM to a device whose connection ends before it acknowledges the DM reaches the user\'s next attach, once', async () => {

@@ -109,9 +109,17 @@ export interface DirectoryUserEvent {
   devices: DirectoryRecord[]
 }
 
+/** Users whose devices on `node` changed in a registration this node, as their owner, accepted. */
+export interface DirectoryHostedEvent {
+  node: string
+  users: string[]
+}
+
 export interface DirectoryEvents {
   /** a watched user's devices changed */
   user: CustomEvent<DirectoryUserEvent>
+  /** as an owner: users a node registered a new or changed device of (their mailbox goes there) */
+  hosted: CustomEvent<DirectoryHostedEvent>
 }
 
 const STRING_MAX = 256
@@ -319,8 +327,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
         // a keyed peer that is not a live node here writes nothing (nor does a node presence shows down:
         // its late registrations would bring back what went down with it); it is asked once it is up
         if (!this.live().includes(peer)) throw new NotEntitledError(`node ${peer} is not up here`)
-        const change = this.table.register(this.ownedOnly(registrationFromWire(req.register, peer)), peer)
-        this.notify(change)
+        this.registered(this.table.register(this.ownedOnly(registrationFromWire(req.register, peer)), peer), peer)
         return { ok: { count: req.register.put.length + req.register.del.length } }
       }
       if (req.notify != null) {
@@ -426,7 +433,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
       const res = await this.call(node, { sessions: { live, before } })
       if (res.sessions == null) throw new BadFrameError('a sessions pull answered without sessions')
       if (!this.started) return
-      this.notify(this.table.register(this.ownedOnly(registrationFromWire(res.sessions, node)), node))
+      this.registered(this.table.register(this.ownedOnly(registrationFromWire(res.sessions, node)), node), node)
     })().catch(err => {
       // asked again when it next comes up, or on the next membership change
       if (before.length === 0 && this.pulled.get(node) === incarnation) this.pulled.delete(node)
@@ -460,7 +467,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
 
   private send (owner: string, reg: Registration): void {
     if (owner === this.c.nodeId) {
-      this.notify(this.table.register(reg, owner))
+      this.registered(this.table.register(reg, owner), owner)
       return
     }
     this.c.supervisor.track('directory:register', this.call(owner, { register: registrationToWire(reg) }).catch(err => {
@@ -556,6 +563,14 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
         }
       }
     }))
+  }
+
+  /** a registration from `node` was applied: tell the watchers, and say which users `node` now hosts differently */
+  private registered (change: DirectoryChange, node: string): void {
+    this.notify(change)
+    if (change.users.length === 0 || this.listenerCount('hosted') === 0) return
+    const users = change.users.filter(u => u.devices.some(d => d.node === node)).map(u => u.userId)
+    if (users.length > 0) this.safeDispatchEvent('hosted', { detail: { node, users } })
   }
 
   /** push the users' new devices to the nodes watching them */

@@ -344,11 +344,24 @@ export class DmService implements Startable, MailboxHandler {
     }, 10)
   }
 
+  /**
+   * As the user's directory owner: `node` registered a new or changed device of these users. Their
+   * mail held here goes to that node now, so the node's attach needs no mailbox pull from the owners
+   * (its own copy, when it holds one, the node delivers at the attach: see `collect`).
+   */
+  hosted (node: string, users: readonly string[]): void {
+    if (!this.started || node === this.c.nodeId) return
+    for (const user of users) {
+      if (this.c.store.mailboxCount(user) === 0) continue
+      this.c.supervisor.track('dm:hosted', this.push(user, [node]).catch(err => { this.c.log('mailbox push for %s to %s failed - %s', user, node, (err as Error).message) }))
+    }
+  }
+
   /** hand a user's queued DMs to the nodes their devices are attached to, as mailbox deliveries the client acks */
-  private async push (user: string): Promise<void> {
+  private async push (user: string, nodes?: readonly string[]): Promise<void> {
     const events = this.c.store.mailboxList(user, this.init.maxPerUser)
     if (events.length === 0) return
-    for (const node of await this.c.presence.locate(user)) {
+    for (const node of nodes ?? await this.c.presence.locate(user)) {
       if (node === this.c.nodeId) {
         for (const e of events) {
           this.mailboxHanded.add(`${user}/${idToHex(e.id)}`)
@@ -407,27 +420,20 @@ export class DmService implements Startable, MailboxHandler {
     return { delivered }
   }
 
-  /** a device of `user` attached: fetch the user's mailbox from every owner and deliver it in order */
+  /**
+   * A device of `user` attached: the mailbox copy this node holds goes to it now. The other owners'
+   * copies come to this node without being asked: the attach registers the device with the user's
+   * directory owners, who are the mailbox owners, and an owner that holds mail for a user hands it to
+   * the node that registered the device (`hosted`). A registration that fails is retried until an
+   * owner takes it, and the mail follows it then.
+   */
   collect (user: string, deviceId: string): void {
-    // the owners check that this node hosts the user before they hand the mailbox over: ask once the
-    // attach has gone out (a burst of attaches is still one presence delta)
-    this.c.supervisor.track('dm:collect', this.c.presence.published().then(async () => this.collectNow(user, deviceId)))
+    this.c.supervisor.track('dm:collect', Promise.resolve().then(() => this.collectNow(user, deviceId)))
   }
 
-  private async collectNow (user: string, deviceId: string): Promise<number> {
-    const byId = new Map<string, MailboxEvent>()
-    const owners = new Set([...this.owners(user), this.c.nodeId])
-    await Promise.all([...owners].map(async owner => {
-      try {
-        const events = owner === this.c.nodeId
-          ? this.c.store.mailboxList(user, 1000)
-          : await this.verified(user, (await this.c.sync.call(owner, { mailbox: { user, limit: 1000 } }, this.init.requestTimeoutMs, 'mailbox')).mailbox?.events ?? [])
-        for (const e of events) byId.set(idToHex(e.id), e)
-      } catch (err) {
-        this.c.log('mailbox pull from %s failed - %s', owner, (err as Error).message)
-      }
-    }))
-    const events = [...byId.values()].sort((a, b) => a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : idToHex(a.id) < idToHex(b.id) ? -1 : 1)
+  private collectNow (user: string, deviceId: string): number {
+    const events = this.c.store.mailboxList(user, 1000)
+    if (events.length === 0) return 0
     for (const e of events) {
       this.history.remember(e, conversationId(e.sender, user))
       this.mailboxHanded.add(`${user}/${idToHex(e.id)}`)
