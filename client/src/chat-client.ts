@@ -226,7 +226,8 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     this.setState(state)
     const key = await this.identity()
     const noRedirect = this.redirectTo != null || state === 'reconnecting' || !this.opts.redirect
-    let lastErr: Error = new DisconnectedError('no gateway address to connect to')
+    // made only when every address failed: an error's stack trace costs more than the rest of a connect
+    let lastErr: Error | undefined
     for (const addr of this.candidates()) {
       if (this._state === 'closed') throw new DisconnectedError('client closed')
       const transport = this.transports.find(t => t.handles(addr))
@@ -277,6 +278,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
       }
     }
     this.setState(this.opts.reconnect && this._state !== 'closed' ? 'reconnecting' : 'idle')
+    if (lastErr == null) throw new DisconnectedError('no gateway address to connect to')
     throw lastErr instanceof MeshchatError ? lastErr : new DisconnectedError(`could not reach any node: ${lastErr.message}`)
   }
 

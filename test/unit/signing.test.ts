@@ -6,6 +6,7 @@ import { LIMITS } from '../../client/src/protocol/limits.js'
 import { BadSignatureError, EventTooLargeError, InvalidEventError, InvalidUserError, MeshchatError } from '../../client/src/protocol/errors.js'
 import { Event, SignedEvent } from '../../client/src/protocol/pb/event.js'
 import { nodeEd25519Verifier } from '../../client/src/protocol/ed25519-node.js'
+import { userIdKey } from '../../client/src/protocol/keys.js'
 import { eventId, idToHex, openEvent, setEd25519Verifier, signEvent, validateUserId } from '../../client/src/protocol/signing.js'
 import { rejectionOf } from '../helpers/assert.js'
 import { patchBytes, signPayload, signRawEvent, stripSignature, tamperBody } from '../helpers/raw-client.js'
@@ -297,6 +298,22 @@ describe.each([
     expect(validateUserId(peerIdFromPrivateKey(alice).toString())).toBe(peerIdFromPrivateKey(alice).toString())
     for (const bad of ['', 'x'.repeat(129), 'not a peer id', 42, null]) {
       expect(() => validateUserId(bad), String(bad)).toThrow(InvalidUserError)
+    }
+  })
+
+  it('userIdKey gives the same key from its cache of valid ids, as a copy, and a bad id stays bad', async () => {
+    const ids = await Promise.all(Array.from({ length: 5000 }, async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))))
+    // twice over more ids than the cache holds: every answer is the key inside the id
+    for (let round = 0; round < 2; round++) {
+      for (const id of ids) expect(Buffer.from(userIdKey(id.toString())).equals(Buffer.from(id.publicKey!.raw))).toBe(true)
+    }
+    const id = ids[0]!.toString()
+    const key = userIdKey(id)
+    key.fill(0)
+    expect(Buffer.from(userIdKey(id)).equals(Buffer.from(ids[0]!.publicKey!.raw)), 'a caller changing its copy changes nothing').toBe(true)
+    // a cached id cut short, or with a character base58 does not have: refused every time
+    for (const bad of [id.slice(0, -1), id.slice(0, -1) + '0', id + '1']) {
+      for (let i = 0; i < 2; i++) expect(() => userIdKey(bad), bad).toThrow(InvalidUserError)
     }
   })
 })

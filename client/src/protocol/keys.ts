@@ -97,14 +97,26 @@ export function userIdOf (publicKey: Uint8Array): string {
   return base58Encode(concat(ID_PREFIX, publicKey))
 }
 
-/** the raw public key inside a user id; throws InvalidUserError unless it is an Ed25519 PeerId string */
+/**
+ * User ids seen valid lately, with their keys: a node checks the same few ids (a DM's two parties,
+ * a conversation's) several times per message, and base58 decoding is the costly part of the check.
+ */
+const VALID_IDS = new Map<string, Uint8Array>()
+const VALID_IDS_MAX = 4096
+
+/** the raw public key inside a user id (a copy); throws InvalidUserError unless it is an Ed25519 PeerId string */
 export function userIdKey (id: string): Uint8Array {
   if (typeof id !== 'string' || id.length === 0 || id.length > 128) throw new InvalidUserError('user id is missing or too long')
+  const known = VALID_IDS.get(id)
+  if (known !== undefined) return known.slice()
   const bytes = base58Decode(id)
   if (bytes == null || bytes.byteLength !== ID_PREFIX.byteLength + 32 || !startsWith(bytes, ID_PREFIX)) {
     throw new InvalidUserError(`not a user id: ${id.slice(0, 64)}`)
   }
-  return bytes.subarray(ID_PREFIX.byteLength)
+  const key = bytes.slice(ID_PREFIX.byteLength)
+  if (VALID_IDS.size >= VALID_IDS_MAX) VALID_IDS.delete(VALID_IDS.keys().next().value as string)
+  VALID_IDS.set(id, key)
+  return key.slice()
 }
 
 /** libp2p's protobuf encoding of a raw Ed25519 public key; throws InvalidUserError for a key of another size */
