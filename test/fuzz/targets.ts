@@ -1301,6 +1301,7 @@ export async function fuzzDmHandoffs (ctx: FuzzContext, o: FuzzOptions): Promise
           event: mostly(storedEventArb(ctx, { dm: 10, room: 1, typing: 1, none: 1 }), 12),
           users: listArb(user, 16, 4),
           mailbox: fc.boolean(),
+          keep: fc.boolean(),
           wire: fc.boolean(),
           mutations: sometimes(mutationsArb, 4)
         })
@@ -1317,7 +1318,7 @@ export async function fuzzDmHandoffs (ctx: FuzzContext, o: FuzzOptions): Promise
         return
       }
     } else {
-      const obj: DmDeliver = { event: input.event == null ? undefined : storedOf(ctx, input.event), users: input.users, mailbox: input.mailbox }
+      const obj: DmDeliver = { event: input.event == null ? undefined : storedOf(ctx, input.event), users: input.users, mailbox: input.mailbox, keep: input.keep }
       if (input.wire || input.mutations != null) {
         let bytes = DmDeliver.encode(obj)
         if (input.mutations != null) bytes = mutate(bytes, input.mutations)

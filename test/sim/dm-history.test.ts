@@ -58,6 +58,52 @@ describe('DM history', () => {
   let mesh: TestMesh | undefined
   afterEach(async () => { await mesh?.stop(); mesh = undefined })
 
+  it('a hand-off to a node that is also a conversation owner carries its history copy; a node that does not keep it gets the put', async () => {
+    mesh = await startMesh(4)
+    await mesh.converged(4)
+    const [n0, n1] = mesh.nodes as [MeshchatNode, MeshchatNode]
+    const a = user()
+    // a recipient whose conversation with alice is owned by bob's node (n1) and one other node, not by alice's (n0)
+    let b = user()
+    const owners = (): string[] => n0.dm.history.owners(conversationId(a.id, b.id))
+    for (let i = 0; i < 200 && !(owners().includes(n1.nodeId) && !owners().includes(n0.nodeId)); i++) b = user()
+    expect(owners()).toContain(n1.nodeId)
+    expect(owners()).not.toContain(n0.nodeId)
+    const conversation = conversationId(a.id, b.id)
+    const other = mesh.nodes.find(n => n.nodeId !== n1.nodeId && owners().includes(n.nodeId))!
+    // the history puts n0 sends, by node
+    const puts = new Map<string, number>()
+    const call = n0.sync.call.bind(n0.sync)
+    n0.sync.call = async (...args: Parameters<typeof call>) => {
+      const to = args[0].toString()
+      if (args[1].dmHistoryPut != null) puts.set(to, (puts.get(to) ?? 0) + 1)
+      return call(...args)
+    }
+    const alice = await mesh.client(n0, 'alice', { privateKey: a.key })
+    const bob = await mesh.client(n1, 'bob', { privateKey: b.key })
+    await waitFor(async () => (await n0.presence.locate(b.id)).includes(n1.nodeId), { what: 'bob located on n1' })
+    const got = collect(bob)
+    const first = await alice.dm(b.id, 'kept by the hand-off')
+    expect(first.state).toBe('delivered')
+    await waitFor(() => got.length === 1, { what: 'the DM at bob' })
+    expect(stored(n1, conversation), 'n1 keeps it from the hand-off').toBe(1)
+    expect(stored(other, conversation), 'the other owner from its put').toBe(1)
+    expect(puts.get(n1.nodeId) ?? 0, 'no separate history put to the node the DM was handed to').toBe(0)
+    expect(puts.get(other.nodeId)).toBe(1)
+
+    // n1 as a node that does not know the flag: it answers without keeping, and n0 sends the put after all
+    const receive = n1.dm.receive.bind(n1.dm)
+    n1.dm.receive = async (req, from) => {
+      const res = await receive({ ...req, keep: false }, from)
+      return { ...res, kept: false }
+    }
+    const second = await alice.dm(b.id, 'kept by a put')
+    expect(second.state).toBe('delivered')
+    await waitFor(() => stored(n1, conversation) === 2 && stored(other, conversation) === 2, { what: 'both copies of the second DM' })
+    expect(puts.get(n1.nodeId)).toBe(1)
+    expect((await alice.dmHistory(b.id)).messages.map(m => m.text)).toEqual(['kept by the hand-off', 'kept by a put'])
+  })
+
   it('survives a reconnect to another node, reaches a second device, pages in order with no duplicate either way', async () => {
     mesh = await startMesh(4)
     await mesh.converged(4)

@@ -126,16 +126,14 @@ export class DmHistory {
    * owner; resolves with how many copies were stored (a failed owner is logged:
    * the DM itself was delivered or queued, and the other owner holds it).
    */
-  async keep (opened: OpenedEvent, e: { id: Uint8Array, hlc: bigint, origin: string, event: Uint8Array }): Promise<number> {
+  async keep (opened: OpenedEvent, e: { id: Uint8Array, hlc: bigint, origin: string, event: Uint8Array }, skip?: ReadonlySet<string>): Promise<number> {
     const conversation = conversationId(opened.author, opened.to ?? '')
     const stored: StoredDmEvent = { ...e, conversation, author: opened.author }
     this.remember(stored, conversation)
-    const results = await Promise.all(this.owners(conversation).map(async owner => {
+    const results = await Promise.all(this.owners(conversation).filter(o => skip?.has(o) !== true).map(async owner => {
       try {
-        if (owner === this.c.nodeId) {
-          this.c.store.dmPut(stored)
-          this.held(conversation)
-        } else await this.c.sync.call(owner, { dmHistoryPut: { events: [storedToWire(stored)] } }, this.init.requestTimeoutMs, 'mailbox')
+        if (owner === this.c.nodeId) this.keepLocal(stored)
+        else await this.c.sync.call(owner, { dmHistoryPut: { events: [storedToWire(stored)] } }, this.init.requestTimeoutMs, 'mailbox')
         return 1
       } catch (err) {
         this.c.log('DM history copy on %s failed - %s', owner, (err as Error).message)
@@ -143,6 +141,12 @@ export class DmHistory {
       }
     }))
     return results.reduce((a: number, b) => a + b, 0)
+  }
+
+  /** this node's copy of a DM's conversation history: a DM this node opened and checked itself */
+  keepLocal (e: StoredDmEvent): void {
+    this.c.store.dmPut(e)
+    this.held(e.conversation)
   }
 
   /**

@@ -259,8 +259,13 @@ export class DmService implements Startable, MailboxHandler {
     add(this.c.nodeId, opened.author)
     /** a node that hosts a device of the recipient could not be reached */
     let missed = false
-    // the conversation's history is written alongside the delivery; the ack waits for both
-    const kept = this.history.keep(opened, stored)
+    // the conversation's history is written alongside the delivery; the ack waits for both. A node
+    // the DM is handed to that is also one of the conversation's owners keeps its history copy from
+    // the hand-off: one request to it, not two, and one check of the signature there
+    const conversation = conversationId(opened.author, to)
+    const handOffOwners = new Set(this.history.owners(conversation).filter(o => o !== this.c.nodeId && targets.has(o)))
+    const kept = this.history.keep(opened, stored, handOffOwners)
+    const keptByHandOff: Array<Promise<number>> = []
     const results = await Promise.all([...targets].map(async ([node, users]) => {
       if (node === this.c.nodeId) {
         let delivered = 0
@@ -269,9 +274,12 @@ export class DmService implements Startable, MailboxHandler {
         if (to !== opened.author) this.c.deliver.user(opened.author, stored, 'live', fromDevice)
         return delivered
       }
+      const keep = handOffOwners.has(node)
       try {
-        const res = await this.channels.call(peerIdFromString(node), { event: storedToWire(stored), users: [...users] })
+        const res = await this.channels.call(peerIdFromString(node), { event: storedToWire(stored), users: [...users], keep })
         this.c.metrics.dms.inc({ outcome: 'forwarded' })
+        // a node that did not keep it (one that does not know the flag) gets the history put after all
+        if (keep) keptByHandOff.push(res.kept ? Promise.resolve(1) : this.history.keep(opened, stored, new Set(this.history.owners(conversation).filter(o => o !== node))))
         return res.delivered
       } catch (err) {
         this.c.log('DM hand-off to %s failed - %s', node, (err as Error).message)
@@ -280,7 +288,8 @@ export class DmService implements Startable, MailboxHandler {
       }
     }))
     const delivered = results.reduce((a, b) => a + b, 0)
-    if (await kept === 0) this.c.log('DM %s is in no history copy', opened.idHex)
+    const historyCopies = await kept + (await Promise.all(keptByHandOff)).reduce((a, b) => a + b, 0)
+    if (historyCopies === 0) this.c.log('DM %s is in no history copy', opened.idHex)
     if (delivered > 0) {
       this.c.metrics.dms.inc({ outcome: 'delivered' })
       // a device of the recipient was not reached: the mailbox gets a copy too, and its owners push it
@@ -402,12 +411,23 @@ export class DmService implements Startable, MailboxHandler {
     }
     if (opened.kind === 'receipt') return { delivered: this.receiveReceipt(opened, req) }
     this.c.metrics.dms.inc({ outcome: 'received' })
-    this.history.remember({ id: opened.id, hlc: req.event.hlc }, conversationId(opened.author, opened.to ?? ''))
+    const conversation = conversationId(opened.author, opened.to ?? '')
+    this.history.remember({ id: opened.id, hlc: req.event.hlc }, conversation)
+    // the sender's node counts this node among the conversation's owners: its history copy, from here
+    let kept = false
+    if (req.keep && !req.mailbox) {
+      try {
+        this.history.keepLocal({ id: opened.id, hlc: req.event.hlc, origin: req.event.origin, event: req.event.event, author: opened.author, conversation })
+        kept = true
+      } catch (err) {
+        this.c.log('DM history copy of %s failed - %s', opened.idHex, (err as Error).message)
+      }
+    }
     // a live hand-off of a DM this node already handed to its devices is not shown twice; a mailbox
     // push is delivered again (the client acknowledges it, which is what removes the copies)
     if (!req.mailbox && !this.handed.add(opened.idHex)) {
       this.c.metrics.duplicates.inc()
-      return { delivered: this.c.deliver.devices(opened.to ?? '') }
+      return { delivered: this.c.deliver.devices(opened.to ?? ''), kept }
     }
     const how = req.mailbox ? 'mailbox' : 'live'
     if (req.mailbox && opened.to != null && req.users.includes(opened.to)) this.mailboxHanded.add(`${opened.to}/${opened.idHex}`)
@@ -417,7 +437,7 @@ export class DmService implements Startable, MailboxHandler {
       if (user === opened.to) delivered += this.c.deliver.user(user, req.event, how)
       else if (user === opened.author) this.c.deliver.user(user, req.event, how)
     }
-    return { delivered }
+    return { delivered, kept }
   }
 
   /**

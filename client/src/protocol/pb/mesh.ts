@@ -5667,6 +5667,7 @@ export interface DmDeliver {
   event?: StampedEvent
   users: string[]
   mailbox: boolean
+  keep: boolean
 }
 
 export namespace DmDeliver {
@@ -5696,13 +5697,19 @@ export namespace DmDeliver {
           w.bool(obj.mailbox)
         }
 
+        if ((obj.keep != null && obj.keep !== false)) {
+          w.uint32(32)
+          w.bool(obj.keep)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           users: [],
-          mailbox: false
+          mailbox: false,
+          keep: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -5731,6 +5738,10 @@ export namespace DmDeliver {
             }
             case 3: {
               obj.mailbox = reader.bool()
+              break
+            }
+            case 4: {
+              obj.keep = reader.bool()
               break
             }
             default: {
@@ -5785,6 +5796,13 @@ export namespace DmDeliver {
               }
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.keep`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -5823,6 +5841,11 @@ export namespace DmDeliver {
     value: boolean
   }
 
+  export interface DmDeliverKeepFieldEvent {
+    field: '$.keep'
+    value: boolean
+  }
+
   export function encode (obj: Partial<DmDeliver>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, DmDeliver.codec())
   }
@@ -5831,7 +5854,7 @@ export namespace DmDeliver {
     return decodeMessage(buf, DmDeliver.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DmDeliver>): Generator<DmDeliverEventEventFieldEvent | DmDeliverEventHlcFieldEvent | DmDeliverEventOriginFieldEvent | DmDeliverUsersFieldEvent | DmDeliverMailboxFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DmDeliver>): Generator<DmDeliverEventEventFieldEvent | DmDeliverEventHlcFieldEvent | DmDeliverEventOriginFieldEvent | DmDeliverUsersFieldEvent | DmDeliverMailboxFieldEvent | DmDeliverKeepFieldEvent> {
     return streamMessage(buf, DmDeliver.codec(), opts)
   }
 }
@@ -5839,6 +5862,7 @@ export namespace DmDeliver {
 export interface DmResult {
   delivered: number
   error?: SyncError
+  kept: boolean
 }
 
 export namespace DmResult {
@@ -5861,12 +5885,18 @@ export namespace DmResult {
           SyncError.codec().encode(obj.error, w)
         }
 
+        if ((obj.kept != null && obj.kept !== false)) {
+          w.uint32(24)
+          w.bool(obj.kept)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          delivered: 0
+          delivered: 0,
+          kept: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -5883,6 +5913,10 @@ export namespace DmResult {
               obj.error = SyncError.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.error
               })
+              break
+            }
+            case 3: {
+              obj.kept = reader.bool()
               break
             }
             default: {
@@ -5914,6 +5948,13 @@ export namespace DmResult {
 
               break
             }
+            case 3: {
+              yield {
+                field: `${prefix}.kept`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -5941,6 +5982,11 @@ export namespace DmResult {
     value: string
   }
 
+  export interface DmResultKeptFieldEvent {
+    field: '$.kept'
+    value: boolean
+  }
+
   export function encode (obj: Partial<DmResult>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, DmResult.codec())
   }
@@ -5949,7 +5995,7 @@ export namespace DmResult {
     return decodeMessage(buf, DmResult.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DmResult>): Generator<DmResultDeliveredFieldEvent | DmResultErrorCodeFieldEvent | DmResultErrorMessageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DmResult>): Generator<DmResultDeliveredFieldEvent | DmResultErrorCodeFieldEvent | DmResultErrorMessageFieldEvent | DmResultKeptFieldEvent> {
     return streamMessage(buf, DmResult.codec(), opts)
   }
 }
