@@ -68,8 +68,12 @@ function transportFor (addr: string): ClientTransport {
 /** sends not yet acknowledged or refused, across runs (a saturated run leaves some behind) */
 let inflight = 0
 
-/** what the receive handlers feed while a run is in progress */
-interface Measuring { from: number, to: number, hist: Histogram, received: number, seen: Set<string>, duplicates: number, replayed: number }
+/**
+ * What the receive handlers feed while a run is in progress. After its drain window the run reports,
+ * and the window stays open for `late`: messages of the measured window that arrive after the report
+ * (a step that fell behind), counted apart until the next run or the `late` command.
+ */
+interface Measuring { from: number, to: number, hist: Histogram, received: number, seen: Set<string>, duplicates: number, replayed: number, closed?: boolean, late: number }
 /** meshchat clients that lost their node and reconnected (since the generator started) */
 let reconnects = 0
 let measuring: Measuring | undefined
@@ -92,8 +96,9 @@ function onText (receiver: number, text: string, via?: string): void {
   if (!(sentAt >= w.from && sentAt < w.to)) return
   const third = text.indexOf(' ', text.indexOf(' ', sp + 1) + 1)
   const id = `${receiver} ${text.slice(sp + 1, third > 0 ? third : undefined)}`
-  if (w.seen.has(id)) { w.duplicates++; return }
+  if (w.seen.has(id)) { if (w.closed !== true) w.duplicates++; return }
   w.seen.add(id)
+  if (w.closed === true) { w.late++; return }
   if (via === 'replay') w.replayed++
   w.received++
   w.hist.record(now() - sentAt)
@@ -282,7 +287,7 @@ async function run (r: RunArgs): Promise<RunResult> {
   const ackHist = new Histogram()
   const measureFrom = r.startAt + r.warmupMs
   const endAt = r.startAt + r.durationMs
-  measuring = { from: measureFrom, to: endAt, hist, received: 0, seen: new Set(), duplicates: 0, replayed: 0 }
+  measuring = { from: measureFrom, to: endAt, hist, received: 0, seen: new Set(), duplicates: 0, replayed: 0, late: 0 }
   const reconnects0 = reconnects
   const cpu0 = process.cpuUsage()
   const period = 1000 / r.ratePerUser
@@ -348,7 +353,7 @@ async function run (r: RunArgs): Promise<RunResult> {
   }
   await sleep(Math.max(0, endAt + r.drainMs - now()))
   const { received, duplicates, replayed } = measuring
-  measuring = undefined
+  measuring.closed = true
   const cpu = process.cpuUsage(cpu0)
   return { sent, sentTotal, acked, sendErrors, expected, received, duplicates, replayed, reconnects: reconnects - reconnects0, latency: hist.toJSON(), lag: lag.toJSON(), ack: ackHist.toJSON(), cpuSec: (cpu.user + cpu.system) / 1e6 }
 }
@@ -558,6 +563,7 @@ async function handle (c: Command): Promise<unknown> {
     case 'resume': return resume(c.args)
     case 'detach': await detach(); return null
     case 'stats': return { ...readProcStats(process.pid), users: users.size, inflight, wsClient: WS_CLIENT }
+    case 'late': { const late = measuring?.closed === true ? measuring.late : 0; measuring = undefined; return late }
   }
 }
 

@@ -54,6 +54,7 @@ export class LoadGen {
   async close (keys: number[]): Promise<Record<number, number>> { return this.call({ cmd: 'close', args: { keys } }) }
   async resume (args: ResumeArgs): Promise<ResumeResult> { return this.call({ cmd: 'resume', args }, 900_000) }
   async detach (): Promise<void> { await this.call({ cmd: 'detach' }) }
+  async late (): Promise<number> { return this.call({ cmd: 'late' }) }
   async stats (): Promise<{ cpuSec: number, rssBytes: number, hwmBytes: number, users: number, inflight: number, wsClient: string }> { return this.call({ cmd: 'stats' }) }
 
   async stop (): Promise<void> {

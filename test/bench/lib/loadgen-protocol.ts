@@ -137,6 +137,8 @@ export type Command =
   | { cmd: 'resume', args: ResumeArgs }
   | { cmd: 'detach' }
   | { cmd: 'stats' }
+  /** messages of the last run's measured window that arrived after it reported; ends that window */
+  | { cmd: 'late' }
 
 export interface Request { id: number, command: Command }
 export interface Response { id: number, ok: boolean, result?: unknown, error?: string }

@@ -103,7 +103,7 @@ export function stepTable (steps: StepResult[]): string {
       const bytesIn = chat.reduce((n, p) => n + p.bytesInClient + p.bytesInPeer, 0) / Math.max(1, chat.length)
       const cpu = s.perServer.reduce((n, p) => n + p.cpuUtil, 0)
       const errs = Object.entries(s.sendErrors).map(([k, v]) => `${k} ${v}`).join(', ')
-      return [s.label, s.ratePerUser, n0(s.offered), n0(s.deliveredPerSec), ms(s.latency.p50), ms(s.latency.p99), ms(s.latency.p999), ms(s.ackLatency.p50), ms(s.ackLatency.p99), `${n2(s.lossPct)} %`, `${n0(s.duplicates ?? NaN)} / ${n0(s.reconnects ?? NaN)}`,
+      return [s.label, s.ratePerUser, n0(s.offered), n0(s.deliveredPerSec), ms(s.latency.p50), ms(s.latency.p99), ms(s.latency.p999), ms(s.ackLatency.p50), ms(s.ackLatency.p99), `${n2(s.lossPct)} %${(s.lateAfterDrain ?? 0) > 0 ? ` (${n0(s.lateAfterDrain!)} late, ${n2(s.lostPct ?? NaN)} % never)` : ''}`, `${n0(s.duplicates ?? NaN)} / ${n0(s.reconnects ?? NaN)}`,
         errs === '' ? '0' : errs, n2(cpu), n2(s.idleCores ?? NaN), n1(s.usPerDelivery ?? NaN), `${n1(s.serverPeakRssMiB)} MiB`, `${bytes(bytesIn / s.counterSeconds)}`, n2(s.genCpuSec / s.counterSeconds), ms(s.genLagP99), n2(s.otherCores)]
     }))
 }

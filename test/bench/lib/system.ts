@@ -68,7 +68,12 @@ export interface StepResult {
   reconnects: number
   /** deliveries per second (received in the window / window length) */
   deliveredPerSec: number
+  /** messages of the measured window not received by the end of the drain window, % */
   lossPct: number
+  /** of those, how many arrived later, once the step settled (the system had fallen behind) */
+  lateAfterDrain?: number
+  /** never received, even after the step settled, % */
+  lostPct?: number
   sendErrors: Record<string, number>
   latency: ReturnType<typeof summarize>
   /** the same latencies as histogram buckets, so steps can be pooled */
@@ -246,6 +251,8 @@ export class SystemUnderTest {
     const expected = sum(r => r.expected)
     const received = sum(r => r.received)
     const settleMs = await this.settle()
+    // what came after the drain window: late, not lost (settle waited for every send to be answered)
+    const late = (await Promise.all(this.gens.map(async g => g.late()))).reduce((a, b) => a + b, 0)
     const chat = perServer.filter(s => s.role === 'server')
     const genCpuSec = genAfter.reduce((n, g, i) => n + g.cpuSec - (genBefore[i]?.cpuSec ?? 0), 0)
     const serverCpuSec = perServer.reduce((n, s) => n + s.cpuSec, 0)
@@ -270,6 +277,8 @@ export class SystemUnderTest {
       reconnects: sum(r => r.reconnects ?? 0),
       deliveredPerSec: received / measuredSeconds,
       lossPct: expected === 0 ? 0 : Math.max(0, 100 * (expected - received) / expected),
+      lateAfterDrain: late,
+      lostPct: expected === 0 ? 0 : Math.max(0, 100 * (expected - received - late) / expected),
       sendErrors,
       latency: summarize(latency),
       latencyData: latency.toJSON(),

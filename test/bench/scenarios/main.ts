@@ -41,7 +41,7 @@ export async function sweep (suts: SystemUnderTest[], workload: string, placemen
       r.usPerDeliveryNet = r.deliveredPerSec > 0 && Number.isFinite(busy) ? round(busy / r.deliveredPerSec * 1e6, 1) : NaN
       out.push(r)
       const errs = Object.entries(r.sendErrors).map(([k, v]) => `${k}×${v}`).join(' ')
-      log(`  ${workload} ${rate}/s/user ${s.cluster.label}: ${Math.round(r.deliveredPerSec)} deliveries/s, p50 ${r.latency.p50} p99 ${r.latency.p99} p99.9 ${r.latency.p999} ms, loss ${r.lossPct.toFixed(2)} %${r.duplicates > 0 || r.reconnects > 0 ? ` (${r.duplicates} duplicates, ${r.replayed} replayed, ${r.reconnects} reconnects)` : ''}, server CPU ${r.serverCpuSec.toFixed(1)} s (${r.usPerDelivery} µs per delivery), gen CPU ${(r.genCpuSec / r.counterSeconds).toFixed(2)} cores, gen lag p99 ${r.genLagP99} ms${errs !== '' ? `, errors ${errs}` : ''}`)
+      log(`  ${workload} ${rate}/s/user ${s.cluster.label}: ${Math.round(r.deliveredPerSec)} deliveries/s, p50 ${r.latency.p50} p99 ${r.latency.p99} p99.9 ${r.latency.p999} ms, loss ${r.lossPct.toFixed(2)} %${(r.lateAfterDrain ?? 0) > 0 ? ` (${r.lateAfterDrain} arrived after the drain window, ${(r.lostPct ?? NaN).toFixed(2)} % never)` : ''}${r.duplicates > 0 || r.reconnects > 0 ? ` (${r.duplicates} duplicates, ${r.replayed} replayed, ${r.reconnects} reconnects)` : ''}, server CPU ${r.serverCpuSec.toFixed(1)} s (${r.usPerDelivery} µs per delivery), gen CPU ${(r.genCpuSec / r.counterSeconds).toFixed(2)} cores, gen lag p99 ${r.genLagP99} ms${errs !== '' ? `, errors ${errs}` : ''}`)
       if (saturated(r) || r.latency.p99 > 100) {
         // the rate at which p99 passes 100 ms is found; higher rates would only overload the machine
         done.add(s.cluster.label)
