@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import type { StatementSync } from 'node:sqlite'
+import { checkpointer } from './checkpointer.js'
 
 /** A room message or DM as every node stores it: the author's signed bytes plus the ingress stamp. */
 export interface StoredEvent {
@@ -124,6 +125,9 @@ function toEvent (r: Row): StoredRoomEvent {
   }
 }
 
+/** the store's own connection checkpoints past this many log pages (40 MB): only when the checkpoint thread fails */
+const SAFETY_CHECKPOINT_PAGES = 10_000
+
 /**
  * The node's message store on node:sqlite: room history indexed by
  * (room, hlc, id) and per-user DM mailboxes. Inserts are idempotent on the
@@ -141,6 +145,10 @@ export class MessageStore {
    * attach and every presence change, and the answer is almost always no
    */
   private readonly mailCounts = new Map<string, number>()
+  /** this store's registration with the checkpoint thread (none for `:memory:`, or after it failed) */
+  private checkpoints?: number
+  /** why the checkpoint thread stopped checkpointing this store, if it did (the store checkpoints itself then) */
+  checkpointError?: string
   private readonly stmts: {
     insert: StatementSync
     restamp: StatementSync
@@ -183,6 +191,17 @@ export class MessageStore {
       PRAGMA busy_timeout = 5000;
     `)
     this.migrate()
+    if (path !== ':memory:') {
+      // checkpoints (a copy of the log into the file, and an fsync) run on a thread of their own; this
+      // connection checkpoints only if the log grows past 40 MB, which it does only if that thread fails
+      this.db.exec(`PRAGMA wal_autocheckpoint = ${SAFETY_CHECKPOINT_PAGES}`)
+      this.checkpoints = checkpointer.add(path, message => {
+        this.checkpointError ??= message
+        if (this.db.isOpen) this.db.exec('PRAGMA wal_autocheckpoint = 1000')
+        if (this.checkpoints != null) void checkpointer.remove(this.checkpoints)
+        this.checkpoints = undefined
+      })
+    }
     const cols = 'id, room, hlc, origin, author, event'
     const dmCols = 'id, conv, hlc, origin, author, event'
     this.stmts = {
@@ -529,5 +548,18 @@ export class MessageStore {
 
   close (): void {
     if (this.db.isOpen) this.db.close()
+    // the checkpoint thread's connection, closed after this one, is the last: it folds the log into the file
+    if (this.checkpoints != null) void checkpointer.remove(this.checkpoints)
+    this.checkpoints = undefined
+  }
+
+  /** log pages past which this store's own connection checkpoints (SQLite's wal_autocheckpoint) */
+  get ownCheckpointPages (): number {
+    return Number((this.db.prepare('PRAGMA wal_autocheckpoint').get() as Row).wal_autocheckpoint)
+  }
+
+  /** resolves once the checkpoint thread has checkpointed this store's log (tests and diagnostics) */
+  async checkpointed (): Promise<void> {
+    if (this.checkpoints != null) await checkpointer.now(this.checkpoints)
   }
 }

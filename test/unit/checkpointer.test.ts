@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { execFile } from 'node:child_process'
+import { existsSync, statSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { DatabaseSync } from 'node:sqlite'
+import { MessageStore } from '../../node/src/store/message-store.js'
+import { waitFor } from '../helpers/mesh.js'
+
+const run = promisify(execFile)
+
+function event (i: number): { id: Uint8Array, room: string, hlc: bigint, origin: string, author: string, event: Uint8Array } {
+  const id = new Uint8Array(32)
+  new DataView(id.buffer).setUint32(0, i)
+  return { id, room: `room-${i % 7}`, hlc: BigInt(i + 1), origin: 'node', author: 'user', event: new Uint8Array(600).fill(i & 0xff) }
+}
+
+/**
+ * The stores' write-ahead logs are checkpointed by a thread of their own: the event loop that
+ * commits never copies the log into the file or waits for its fsync (up to the safety threshold).
+ */
+describe('checkpoints on their own thread', () => {
+  let dir: string | undefined
+  afterEach(async () => { if (dir != null) await rm(dir, { recursive: true, force: true }); dir = undefined })
+
+  it('fold the log into the database file without the committing connection, and close cleanly', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'meshchat-checkpoint-'))
+    const path = join(dir, 'store.db')
+    const store = new MessageStore(path)
+    expect(store.ownCheckpointPages, 'the store\'s own connection checkpoints only past 10,000 pages of log').toBe(10_000)
+    // 200 commits of 600 bytes: below even SQLite's default threshold (1,000 pages), so only the
+    // checkpoint thread moves them into the database file
+    for (let i = 0; i < 200; i++) store.insertMany([event(i)])
+    const before = statSync(path).size
+    await store.checkpointed()
+    expect(statSync(path).size - before, 'the rows are in the database file').toBeGreaterThan(100_000)
+    expect(store.checkpointError).toBeUndefined()
+    expect(store.count('room-0')).toBe(29)
+    store.close()
+    // the checkpoint thread's connection is the last to close: it folds the rest in and removes the log
+    await waitFor(() => !existsSync(`${path}-wal`), { timeoutMs: 10_000, what: 'the log removed after close' })
+    const again = new MessageStore(path)
+    expect(again.count('room-3')).toBe(29)
+    again.close()
+  })
+
+  it('a process with an open store still exits by itself', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'meshchat-checkpoint-'))
+    const script = `
+      import { MessageStore } from ${JSON.stringify(new URL('../../dist/node/src/store/message-store.js', import.meta.url).href)}
+      const store = new MessageStore(${JSON.stringify(join(dir, 'store.db'))})
+      store.insertMany([{ id: new Uint8Array(32).fill(1), room: 'r', hlc: 1n, origin: 'o', author: 'a', event: new Uint8Array(10) }])
+      // past the first checkpoint, with the store left open: nothing but the checkpoint thread is left then
+      setTimeout(() => { console.log('done') }, 800)
+    `
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 })
+    expect(stdout.trim()).toBe('done')
+  })
+})
