@@ -138,7 +138,7 @@ describe('direct messages', () => {
         return texts.size === 3 && ['one', 'two', 'three'].every(t => texts.has(t))
       }, { what: `the three queued DMs on ${target.nodeId.slice(-6)}` })
       await device.close()
-      await waitFor(() => target.registry.size === 0, { what: 'bob gone from the node' })
+      await waitFor(() => !target.registry.hasUser(bob.id), { what: 'bob gone from the node' })
     }
     for (const o of owners) expect(mesh.nodes.find(n => n.nodeId === o)!.store.mailboxCount(bob.id), 'unacknowledged: still queued').toBe(3)
     expect(pulls, 'no node asked an owner for the mailbox').toBe(0)

@@ -284,6 +284,9 @@ export class DmService implements Startable, MailboxHandler {
       } catch (err) {
         this.c.log('DM hand-off to %s failed - %s', node, (err as Error).message)
         if (users.has(to)) missed = true
+        // its history copy did not come with it: the put, as to any other owner, without holding up the
+        // ack for a second timeout when the node is unreachable
+        if (keep) this.c.supervisor.track('dm:history', this.history.keep(opened, stored, new Set(this.history.owners(conversation).filter(o => o !== node))))
         return 0
       }
     }))
