@@ -185,10 +185,12 @@ export class MessageStore {
     this.path = path
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
     this.db = new DatabaseSync(path, { readBigInts: true })
+    // the busy timeout first: another connection to the file (the checkpoint thread's, still closing
+    // after a restart in the same process) may hold a lock for a moment while journal_mode is set
     this.db.exec(`
+      PRAGMA busy_timeout = 5000;
       PRAGMA journal_mode = WAL;
       PRAGMA synchronous = NORMAL;
-      PRAGMA busy_timeout = 5000;
     `)
     this.migrate()
     if (path !== ':memory:') {
