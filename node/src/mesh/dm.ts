@@ -265,6 +265,8 @@ export class DmService implements Startable, MailboxHandler {
     const conversation = conversationId(opened.author, to)
     const handOffOwners = new Set(this.history.owners(conversation).filter(o => o !== this.c.nodeId && targets.has(o)))
     const kept = this.history.keep(opened, stored, handOffOwners)
+    /** the history put to `node` alone, for a hand-off that did not carry the copy */
+    const putTo = async (node: string): Promise<number> => this.history.keep(opened, stored, new Set(this.history.owners(conversation).filter(o => o !== node)))
     const keptByHandOff: Array<Promise<number>> = []
     const results = await Promise.all([...targets].map(async ([node, users]) => {
       if (node === this.c.nodeId) {
@@ -279,14 +281,14 @@ export class DmService implements Startable, MailboxHandler {
         const res = await this.channels.call(peerIdFromString(node), { event: storedToWire(stored), users: [...users], keep })
         this.c.metrics.dms.inc({ outcome: 'forwarded' })
         // a node that did not keep it (one that does not know the flag) gets the history put after all
-        if (keep) keptByHandOff.push(res.kept ? Promise.resolve(1) : this.history.keep(opened, stored, new Set(this.history.owners(conversation).filter(o => o !== node))))
+        if (keep) keptByHandOff.push(res.kept ? Promise.resolve(1) : putTo(node))
         return res.delivered
       } catch (err) {
         this.c.log('DM hand-off to %s failed - %s', node, (err as Error).message)
         if (users.has(to)) missed = true
         // its history copy did not come with it: the put, as to any other owner, without holding up the
         // ack for a second timeout when the node is unreachable
-        if (keep) this.c.supervisor.track('dm:history', this.history.keep(opened, stored, new Set(this.history.owners(conversation).filter(o => o !== node))))
+        if (keep) this.c.supervisor.track('dm:history', putTo(node))
         return 0
       }
     }))
