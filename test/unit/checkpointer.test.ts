@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { DatabaseSync } from 'node:sqlite'
 import { MessageStore } from '../../node/src/store/message-store.js'
+import { workerExecArgv } from '../../node/src/store/checkpointer.js'
 import { waitFor } from '../helpers/mesh.js'
 
 const run = promisify(execFile)
@@ -57,5 +58,24 @@ describe('checkpoints on their own thread', () => {
     `
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 })
     expect(stdout.trim()).toBe('done')
+  })
+
+  it('the checkpoint thread leaves the CPU-profile flags out, so a profiled process writes its own main thread\'s profile', async () => {
+    expect(workerExecArgv(['--max-semi-space-size=8', '--cpu-prof', '--cpu-prof-dir', '/p', '--cpu-prof-name=a.cpuprofile', '--cpu-prof-interval', '100', '--enable-source-maps']))
+      .toEqual(['--max-semi-space-size=8', '--enable-source-maps'])
+    dir = await mkdtemp(join(tmpdir(), 'meshchat-checkpoint-'))
+    const profiles = join(dir, 'profiles')
+    const script = `
+      import { MessageStore } from ${JSON.stringify(new URL('../../dist/node/src/store/message-store.js', import.meta.url).href)}
+      const store = new MessageStore(${JSON.stringify(join(dir, 'store.db'))})
+      // long enough to be sampled many times over
+      function mainThreadMarker () { const end = Date.now() + 200; let i = 0; while (Date.now() < end) store.insertMany([{ id: new Uint8Array(32).fill(i & 255), room: 'r', hlc: BigInt(++i), origin: 'o', author: 'a', event: new Uint8Array(10) }]) }
+      mainThreadMarker()
+      setTimeout(() => { store.close() }, 800)
+    `
+    await run(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profiles, '--cpu-prof-name', 'main.cpuprofile', '--input-type=module', '-e', script], { timeout: 20_000 })
+    expect(readdirSync(profiles)).toEqual(['main.cpuprofile'])
+    const names = (JSON.parse(readFileSync(join(profiles, 'main.cpuprofile'), 'utf8')) as { nodes: Array<{ callFrame: { functionName: string } }> }).nodes.map(n => n.callFrame.functionName)
+    expect(names, 'the profile is the main thread\'s').toContain('mainThreadMarker')
   })
 })

@@ -63,7 +63,8 @@ class Checkpointer {
 
   private start (): Worker {
     if (this.worker != null) return this.worker
-    const worker = new Worker(WORKER, { eval: true })
+    // the worker does not inherit --cpu-prof: its profile would be written under the main thread's name
+    const worker = new Worker(WORKER, { eval: true, execArgv: workerExecArgv(process.execArgv) })
     worker.on('message', (m: { id: number, error?: string, done?: string }) => {
       const reg = this.stores.get(m.id)
       if (m.error != null) reg?.onError(m.error)
@@ -125,3 +126,14 @@ class Checkpointer {
 }
 
 export const checkpointer = new Checkpointer()
+
+/** the process's flags without the CPU-profile ones (their value follows --cpu-prof-dir, -name and -interval) */
+export function workerExecArgv (argv: readonly string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? ''
+    if (!a.startsWith('--cpu-prof')) out.push(a)
+    else if (!a.includes('=') && a !== '--cpu-prof') i++
+  }
+  return out
+}

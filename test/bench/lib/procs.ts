@@ -290,7 +290,7 @@ export class ProcRegistry {
     // there (on exit), named like its log: <seq>-<name>.cpuprofile, so a restarted node keeps both
     const prof = process.env.MESHCHAT_BENCH_CPU_PROF
     const seq = String(this.counter + 1).padStart(3, '0')
-    const profArgs = prof == null || prof === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-name', `${seq}-${name}.cpuprofile`]
+    const profArgs = prof == null || prof === '' ? [] : ['--cpu-prof', ...(process.env.MESHCHAT_BENCH_CPU_PROF_US != null ? ['--cpu-prof-interval', process.env.MESHCHAT_BENCH_CPU_PROF_US] : []), '--cpu-prof-dir', prof, '--cpu-prof-name', `${seq}-${name}.cpuprofile`]
     return this.spawn({ name, command: process.execPath, args: ['--expose-gc', ...profArgs, '--import', PRELOAD, script, ...args], stats: true, ...opts })
   }
 
