@@ -63,7 +63,6 @@ class Checkpointer {
 
   private start (): Worker {
     if (this.worker != null) return this.worker
-    // the worker does not inherit --cpu-prof: its profile would be written under the main thread's name
     const worker = new Worker(WORKER, { eval: true, execArgv: workerExecArgv(process.execArgv) })
     worker.on('message', (m: { id: number, error?: string, done?: string }) => {
       const reg = this.stores.get(m.id)
@@ -127,13 +126,12 @@ class Checkpointer {
 
 export const checkpointer = new Checkpointer()
 
-/** the process's flags without the CPU-profile ones (their value follows --cpu-prof-dir, -name and -interval) */
-export function workerExecArgv (argv: readonly string[]): string[] {
-  const out: string[] = []
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] ?? ''
-    if (!a.startsWith('--cpu-prof')) out.push(a)
-    else if (!a.includes('=') && a !== '--cpu-prof') i++
-  }
-  return out
+/**
+ * The worker's flags: inherited (undefined) unless the process writes a CPU profile, then none. A
+ * worker given --cpu-prof would write its profile under the main thread's file name; and flags given
+ * explicitly are checked, where V8 flags such as --max-semi-space-size are refused (they are the
+ * whole process's anyway).
+ */
+export function workerExecArgv (argv: readonly string[]): string[] | undefined {
+  return argv.some(a => a.startsWith('--cpu-prof')) ? [] : undefined
 }
