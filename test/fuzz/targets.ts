@@ -29,6 +29,8 @@ import { ClientSession } from '../../node/src/gateway/session.js'
 import { DmDeliver, DmResult, PresenceFullMsg, PresenceMessage, PresenceStatus as WireStatus, StampedEvent, SignedPresence, SyncRequest, SyncResponse } from '../../client/src/protocol/pb/mesh.js'
 import { InvalidPresenceError, PRESENCE_LIMITS, fullFromWire, openPresence, signPresence } from '../../node/src/mesh/presence-wire.js'
 import { PresenceReplica } from '../../node/src/state/presence.js'
+import { beatFromWire } from '../../node/src/mesh/beats.js'
+import { HeartbeatMsg as HeartbeatMsgCodec } from '../../client/src/protocol/pb/mesh.js'
 import {
   PRESENCE_DOMAIN, ab, buildEvent, bytesArb, counterArb, enc, eventSpecArb, hlcArb, hlcOf, idArb, makeSigner, mutate,
   mostly, mutationsArb, nameBytesArb, roomArb, sometimes, strArb, tokenArb, u32Arb, u64Arb, userIdArb, withDomain
@@ -1353,6 +1355,76 @@ export async function fuzzDmHandoffs (ctx: FuzzContext, o: FuzzOptions): Promise
 // ---------------------------------------------------------------------------------------------
 // registry
 
+/**
+ * `beatFromWire(bytes, from)` (a direct beat over /meshchat/beat) on random bytes and hostile beats:
+ * what it accepts names the sender and carries no addresses; accepted beats go into a replica that
+ * knows some of the senders.
+ */
+export async function fuzzBeat (ctx: FuzzContext, o: FuzzOptions): Promise<TargetOutcome> {
+  const nodeIds = ctx.nodeKeys.map(k => k.id)
+  const replica = new PresenceReplica('self')
+  // the first node is known (introduced by its full state); a beat of any other introduces nobody
+  replica.applyFull({ node: nodeIds[0]!, incarnation: 1, seq: 0, entries: [] }, 1)
+  let now = 1_000_000
+  const arb = fc.record({
+    input: fc.oneof(
+      { weight: 2, arbitrary: bytesArb.map(raw => ({ raw })) },
+      {
+        weight: 8,
+        arbitrary: fc.record({
+          msg: fc.record({
+            node: fc.oneof({ weight: 6, arbitrary: fc.constant('') }, { weight: 2, arbitrary: fc.constantFrom(...nodeIds) }, { weight: 1, arbitrary: strArb }),
+            incarnation: counterArb,
+            seq: counterArb,
+            load: mostly(fc.record({ clients: u32Arb, rooms: u32Arb, maxClients: u32Arb }), 5),
+            gatewayAddrs: listArb(addrArb(nodeIds[0]!, nodeIds[1]!), 16, 2, 20),
+            meshAddrs: listArb(addrArb(nodeIds[0]!, nodeIds[1]!), 16, 2, 20),
+            httpUrl: fc.oneof({ weight: 9, arbitrary: fc.constant('') }, { weight: 1, arbitrary: fc.constant('http://127.0.0.1:8080') }),
+            beat: counterArb,
+            time: u64Arb,
+            metaVersion: u32Arb,
+            addrsOmitted: mostly(fc.constant(true), 9)
+          }),
+          mutations: sometimes(mutationsArb, 4)
+        })
+      }
+    ),
+    from: fc.constantFrom(...nodeIds),
+    step: fc.nat(50)
+  })
+  return run('beat', arb, async ({ input, from, step }) => {
+    now += step
+    let bytes: Uint8Array
+    if ('raw' in input) {
+      bytes = input.raw
+    } else {
+      bytes = HeartbeatMsgCodec.encode(input.msg)
+      if (input.mutations != null) bytes = mutate(bytes, input.mutations)
+    }
+    let hb
+    try {
+      hb = beatFromWire(bytes, from)
+    } catch (err) {
+      if (!(err instanceof InvalidPresenceError)) fail(`beatFromWire threw ${describeError(err)}`)
+      seen(ctx, 'InvalidPresenceError')
+      return
+    }
+    seen(ctx, from === nodeIds[0] ? 'accepted, known node' : 'accepted, unknown node')
+    if (hb.node !== from) fail(`a beat from ${from} names ${hb.node}`)
+    if (hb.meta.gatewayAddrs.length > 0 || hb.meta.meshAddrs.length > 0 || hb.meta.httpUrl != null) fail('a beat carries addresses')
+    if (hb.addrsOmitted !== true || hb.direct !== true) fail('a beat not marked direct and slim')
+    const before = replica.nodes().map(n => n.id)
+    try {
+      replica.heartbeat(hb, now)
+      replica.expire(now, 60)
+    } catch (err) {
+      fail(`the replica threw ${describeError(err)}`)
+    }
+    for (const id of replica.nodes().map(n => n.id)) if (!before.includes(id)) fail(`a beat introduced node ${id}`)
+    checkReplica(replica)
+  }, o)
+}
+
 export type Target = (ctx: FuzzContext, o: FuzzOptions) => Promise<TargetOutcome>
 
 /** every target, by the name the runner and the table use */
@@ -1365,7 +1437,8 @@ export const TARGETS: Record<string, Target> = {
   presence: fuzzPresence,
   'presence-full': fuzzPresenceFull,
   'sync-request': fuzzSyncRequests,
-  'dm-deliver': fuzzDmHandoffs
+  'dm-deliver': fuzzDmHandoffs,
+  beat: fuzzBeat
 }
 
 /** sizes of the fuzz node's state, to show that memory stays bounded */

@@ -5,7 +5,9 @@ import { PRESENCE_TOPIC, SYNC_PROTOCOL } from '../../client/src/protocol/ids.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lengthPrefix } from '../helpers/raw-client.js'
 import { GRAYLIST_THRESHOLD } from '../../node/src/mesh/mesh-host.js'
-import { PresenceMessage, PresenceStatus, SignedPresence } from '../../client/src/protocol/pb/mesh.js'
+import { HeartbeatMsg, PresenceMessage, PresenceStatus, SignedPresence } from '../../client/src/protocol/pb/mesh.js'
+import { lengthPrefixed } from '../../client/src/protocol/codec.js'
+import { BEAT_PROTOCOL, beatToWire } from '../../node/src/mesh/beats.js'
 import { withDomain } from '../../client/src/protocol/signing.js'
 import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
 import { createNodeClient } from '../../client/src/node.js'
@@ -20,6 +22,11 @@ const YEAR = 365 * 24 * 3600_000
 async function rejected (node: MeshchatNode, code: string): Promise<number> {
   const m = await node.metrics.rejected.get()
   return m.values.filter(v => v.labels.code === code).reduce((n, v) => n + v.value, 0)
+}
+
+async function rejectedAll (node: MeshchatNode): Promise<number> {
+  const m = await node.metrics.rejected.get()
+  return m.values.reduce((n, v) => n + v.value, 0)
 }
 
 async function internalErrors (node: MeshchatNode): Promise<number> {
@@ -126,6 +133,62 @@ describe('a rogue mesh member', () => {
     await carol.join('hall')
     await waitFor(() => alice.roster('hall').length === 3, { what: 'a new join to reach alice after the attack' })
     for (const n of [a, b]) expect(n.presence.replica.nodes().some(v => v.id === r.id), 'the graylisted rogue never became a node').toBe(false)
+  })
+
+  it('cannot speak for another node, make itself a node, flood, or outlive its graylisting through direct beats', async () => {
+    const { a, b, r } = await setup()
+    const load = { clients: 0, rooms: 0, maxClients: 10 }
+    const beatStream = async (): Promise<Awaited<ReturnType<typeof r.host.dialProtocol>>> => r.host.dialProtocol(peerIdFromString(a.nodeId), BEAT_PROTOCOL)
+    let beat = 0
+    const ownBeat = (): Uint8Array => beatToWire({ incarnation: 1, seq: 0, beat: ++beat, meta: { load }, time: Date.now() })
+    const refusals = async (): Promise<number> => rejectedAll(a)
+
+    // a beat that names b: refused, counted, and b's liveness is not the rogue's to touch
+    let was = await refusals()
+    let s = await beatStream()
+    s.send(lengthPrefixed(HeartbeatMsg.encode({ node: b.nodeId, incarnation: BigInt(b.incarnation), seq: 0n, load, beat: 10n ** 9n, time: 1n, metaVersion: 0, addrsOmitted: true, gatewayAddrs: [], meshAddrs: [], httpUrl: '' })))
+    await waitFor(async () => await refusals() > was, { what: 'a beat for another node refused' })
+
+    // its own beats make it no node: only a signed heartbeat or its own full state introduces one
+    s = await beatStream()
+    for (let i = 0; i < 3; i++) s.send(lengthPrefixed(ownBeat()))
+    await new Promise(resolve => setTimeout(resolve, 500))
+    expect(a.presence.replica.nodes().some(v => v.id === r.id), 'beats introduce nobody').toBe(false)
+
+    // a flood: past the burst the stream is refused and counted
+    was = await refusals()
+    s = await beatStream()
+    for (let i = 0; i < 200; i++) s.send(lengthPrefixed(ownBeat()))
+    await waitFor(async () => await refusals() > was, { what: 'a beat flood refused' })
+
+    // an oversize frame and bytes that do not decode
+    was = await refusals()
+    s = await beatStream()
+    s.send(lengthPrefix(100_000))
+    await waitFor(async () => await refusals() > was, { what: 'an oversize beat refused' })
+    was = await refusals()
+    s = await beatStream()
+    s.send(lengthPrefixed(Uint8Array.from([0x0a, 0xff, 0xff, 0xff])))
+    await waitFor(async () => await refusals() > was, { what: 'a beat that does not decode refused' })
+
+    // introduced by a signed heartbeat of its own, its beats keep it up...
+    await r.publish(PRESENCE_TOPIC, await r.signedPresence(heartbeat(r.id, { beat: 1n })))
+    await waitFor(() => a.presence.replica.liveNodes().includes(r.id), { what: 'the rogue up on a after its signed heartbeat' })
+    s = await beatStream()
+    const timer = setInterval(() => { try { s.send(lengthPrefixed(ownBeat())) } catch {} }, 200)
+    try {
+      await new Promise(resolve => setTimeout(resolve, 3 * a.config.timings.downAfterMs))
+      expect(a.presence.replica.liveNodes(), 'beats keep a known node up').toContain(r.id)
+      // ...until gossipsub graylists it: then its beats are not heard either, and it goes down
+      for (let i = 0; i < 4; i++) await r.publish(PRESENCE_TOPIC, new Uint8Array([0xff, 0xff, 0xff, i]))
+      await waitFor(() => r.scoreOn(a) < GRAYLIST_THRESHOLD, { what: 'the rogue graylisted on a' })
+      await waitFor(() => !a.presence.replica.liveNodes().includes(r.id), { timeoutMs: 10_000, what: 'the graylisted rogue down on a despite its beats' })
+    } finally {
+      clearInterval(timer)
+    }
+    expect(a.running && b.running).toBe(true)
+    expect(await internalErrors(a), 'nothing escaped a handler').toBe(0)
+    expect(a.presence.replica.liveNodes()).toContain(b.nodeId)
   })
 
   it('cannot say goodbye for another node, or write entries in its name', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { DEFAULT_TIMINGS } from '../../node/src/config.js'
+import { DEFAULT_TIMINGS, TEST_TIMINGS } from '../../node/src/config.js'
 import { PRESENCE_TOPIC } from '../../client/src/protocol/ids.js'
 import { PresenceMessage } from '../../client/src/protocol/pb/mesh.js'
 import { openPresence } from '../../node/src/mesh/presence-wire.js'
@@ -7,6 +7,8 @@ import { startMesh, waitFor } from '../helpers/mesh.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
 import type { ChatClient } from '../../client/src/node.js'
+
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 /** H of the default timing profile, which the issue's bounds are stated in */
 const H = DEFAULT_TIMINGS.heartbeatMs
@@ -248,6 +250,47 @@ describe('presence across the mesh', () => {
     expect(states.includes(false), 'still online while the laptop is attached').toBe(false)
     await laptop.close()
     await waitFor(() => states.at(-1) === false, { what: 'offline once the last device left' })
+  })
+
+  it('liveness rides on direct beats: once every node gets them, the signed heartbeat goes out every 10th beat, and nobody goes down', async () => {
+    mesh = await startMesh(3)
+    await mesh.converged(3)
+    const [a, b, c] = mesh.nodes as [MeshchatNode, MeshchatNode, MeshchatNode]
+    const h = TEST_TIMINGS.heartbeatMs
+    // a's heartbeats on the presence topic, as b's validator sees them
+    const ps = b.mesh.services.pubsub
+    const validate = ps.topicValidators.get(PRESENCE_TOPIC)!
+    let signed = 0
+    ps.topicValidators.set(PRESENCE_TOPIC, async (peer, msg) => {
+      const m = openPresence(msg.data)
+      if (m.kind === 'heartbeat' && m.heartbeat.node === a.nodeId) signed++
+      return validate(peer, msg)
+    })
+    // a's direct beats, as b applies them
+    const beaten = (): number => b.presence.replica.nodes().find(n => n.id === a.nodeId)?.lastHeard ?? 0
+    // past the first beats of the incarnation (they carry the addresses and go out signed)
+    await sleep(6 * h)
+    const downs: string[] = []
+    for (const n of [a, b, c]) {
+      n.presence.addEventListener('change', evt => { for (const x of evt.detail.nodes) if (!x.up) downs.push(`${n.nodeId} saw ${x.node} down`) })
+    }
+    signed = 0
+    const heardBefore = beaten()
+    const beats = 20
+    await sleep(beats * h)
+    // at most one in ten beats, plus the once-a-minute address beat, plus one at either edge of the window
+    expect(signed, 'signed heartbeats from a in 20 beats').toBeLessThanOrEqual(4)
+    expect(beaten(), 'b kept hearing a').toBeGreaterThan(heardBefore)
+    expect(downs, 'no node went down').toEqual([])
+    expect(a.presence.replica.liveNodes().length).toBe(3)
+    expect(b.presence.replica.liveNodes().length).toBe(3)
+    expect(c.presence.replica.liveNodes().length).toBe(3)
+    // and a crash is still seen: connections drop, and the beats stop
+    const start = Date.now()
+    await c.crash()
+    await waitFor(() => !a.presence.replica.liveNodes().includes(c.nodeId) && !b.presence.replica.liveNodes().includes(c.nodeId),
+      { timeoutMs: 3 * h + 1000 + 5000, what: 'the crashed node down everywhere' })
+    console.log(`crash with direct beats: down everywhere after ${Date.now() - start} ms`)
   })
 
   it('a graceful stop announces departure at once', async () => {

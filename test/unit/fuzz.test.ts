@@ -20,7 +20,8 @@ const RUNS: Record<string, number> = {
   presence: 2000,
   'presence-full': 2000,
   'sync-request': 1000,
-  'dm-deliver': 1500
+  'dm-deliver': 1500,
+  beat: 1500
 }
 
 /**
@@ -37,7 +38,8 @@ const REACHES: Record<string, string[]> = {
   presence: ['opened delta', 'opened heartbeat', 'opened goodbye', 'InvalidPresenceError'],
   'presence-full': ['accepted with entries', 'InvalidPresenceError'],
   'sync-request': ['history: events', 'mailbox: mail', 'mailboxPut: ok >0', 'dmHistory: events', 'dmHistoryPut: ok >0', 'digest: counted', 'does not decode'],
-  'dm-deliver': ['delivered', 'error BAD_SIGNATURE']
+  'dm-deliver': ['delivered', 'error BAD_SIGNATURE'],
+  beat: ['accepted, known node', 'accepted, unknown node', 'InvalidPresenceError']
 }
 
 const DEFAULT_SEED = 20261130

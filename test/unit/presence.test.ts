@@ -157,6 +157,32 @@ describe('PresenceReplica', () => {
     expect(replica.nodes()).toEqual([{ id: 'n1', incarnation: 1, seq: 0, up: true, left: false, meta, lastHeard: 7 }])
   })
 
+  it('acts on a seq gap a direct beat shows only if the next direct beat still shows it (the delta may be on its way)', () => {
+    const replica = new PresenceReplica('self')
+    const owner = new LocalPresence('n1', 1)
+    const v = { ...meta, version: metaVersion(meta) }
+    // a beat from a node nobody introduced makes no node
+    expect(replica.heartbeat({ node: 'n9', incarnation: 1, seq: 0, beat: 1, meta: v, addrsOmitted: true, direct: true }, 1)).toEqual({ devices: [], rooms: [], users: [], needsSync: [], nodes: [] })
+    expect(replica.nodes()).toEqual([])
+    replica.applyFull({ node: 'n1', incarnation: 1, seq: 0, entries: [], meta: v }, 1)
+    const direct = (seq: number, beat: number, now: number): string[] =>
+      replica.heartbeat({ node: 'n1', incarnation: 1, seq, beat, meta: { load: meta.load, gatewayAddrs: [], meshAddrs: [], version: v.version }, addrsOmitted: true, direct: true }, now).needsSync
+    // the beat overtook delta 1: no pull yet; the delta comes; the next beat finds nothing missing
+    const d1 = owner.apply([{ op: 'put', entry: entry('d1') }])!
+    expect(direct(1, 1, 2)).toEqual([])
+    expect(replica.applyDelta(d1, 2).needsSync).toEqual([])
+    expect(direct(1, 2, 3)).toEqual([])
+    // delta 2 is lost: the first beat that shows seq 2 waits, the next one pulls
+    owner.apply([{ op: 'put', entry: entry('d2') }])
+    expect(direct(2, 3, 4)).toEqual([])
+    expect(direct(2, 4, 5)).toEqual(['n1'])
+    expect(replica.needsSync()).toEqual(['n1'])
+    // a heartbeat from the topic (signed, sent after the deltas before it) pulls at once, as before
+    const other = new PresenceReplica('self')
+    other.applyFull({ node: 'n1', incarnation: 1, seq: 0, entries: [], meta: v }, 1)
+    expect(other.heartbeat({ node: 'n1', incarnation: 1, seq: 2, beat: 1, meta: v }, 2).needsSync).toEqual(['n1'])
+  })
+
   it('keeps the addresses when a heartbeat leaves out the version it holds, and pulls when it does not hold it', () => {
     const replica = new PresenceReplica('self')
     const v1 = { ...meta, version: metaVersion(meta) }

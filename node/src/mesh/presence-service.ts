@@ -11,6 +11,8 @@ import {
   roomStateFromWire, roomStateToWire, signPresence
 } from './presence-wire.js'
 import { ChannelPool, serve } from './rpc.js'
+import { BeatLink, beatToWire } from './beats.js'
+import { GRAYLIST_THRESHOLD, peerScore } from './mesh-host.js'
 import type { PresenceSigner } from './presence-wire.js'
 import type { OpenedPresence } from './presence-wire.js'
 import type { DeviceDiff, HostOp, NodeMeta, PresenceChange, PresenceEntry, PresenceFullState, PresenceOp, NodeView, RosterMember } from '../state/presence.js'
@@ -77,6 +79,11 @@ export const ROOM_PRESENCE_PROTOCOL = '/meshchat/room-presence/1.0.0'
 const ADDR_BEATS = 3
 /** and every this many heartbeats besides */
 const ADDRS_EVERY = 60n
+/**
+ * while every live node gets this node's beats over a direct stream, the signed heartbeat on the
+ * presence topic goes out only every this many beats (for relays and peers that do not know it yet)
+ */
+const SIGNED_EVERY = 10n
 
 /** rooms one pull may name (the .proto limit) */
 const MAX_PULL_ROOMS = 1000
@@ -172,6 +179,8 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   /** rooms whose stream here changed since their head was last pushed */
   private readonly dirty = new Set<string>()
   private readonly channels: ChannelPool<RoomPresenceRequest, RoomPresenceResponse>
+  /** liveness over the direct connections */
+  private readonly beats: BeatLink
   private readonly pullLimiter = new KeyedRateLimiter<string>({ ratePerSec: PULL_ROOMS_PER_SEC, burst: PULL_ROOMS_BURST, maxKeys: 10_000 })
   private started = false
   /** validator results for the message handler, so nothing is decoded or verified twice */
@@ -196,6 +205,29 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     this.roomPresence = new RoomPresence()
     this.channels = new ChannelPool(components.mesh, ROOM_PRESENCE_PROTOCOL, { req: RoomPresenceRequest, res: RoomPresenceResponse }, { timeoutMs: timings.requestTimeoutMs, maxBytes: 16 << 20, onBytes: this.onRoomBytes })
     const sup = components.supervisor
+    this.beats = new BeatLink(components.mesh, {
+      timeoutMs: timings.requestTimeoutMs,
+      log: components.log,
+      onBeat: (hb, bytes) => {
+        this.c.metrics.presenceWork('heartbeat', () => {
+          this.c.metrics.presenceBytes.inc({ direction: 'in' }, bytes)
+          if (!this.started || hb.node === this.c.nodeId) return
+          // a peer gossipsub has graylisted is not heard on this path either
+          if (peerScore(this.c.pubsub, hb.node) < GRAYLIST_THRESHOLD) return
+          try {
+            this.emitGlobal(this.replica.heartbeat(hb, this.c.clock.now()))
+            this.repair()
+          } catch (err) {
+            this.c.supervisor.report('presence:beat', err)
+          }
+        })
+      },
+      onInvalid: (from, err) => {
+        this.c.metrics.rejected.inc({ code: err.name })
+        this.c.log('beat stream from %s refused - %s', from, err.message)
+      },
+      onSent: bytes => { this.c.metrics.presenceBytes.inc({ direction: 'out' }, bytes) }
+    })
     this.onMessage = sup.wrap('presence:message', (evt: CustomEvent<Message>) => {
       if (evt.detail.topic === PRESENCE_TOPIC) this.c.metrics.presenceWork('gossip', () => { this.receive(evt.detail) })
     })
@@ -233,6 +265,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
       }
     })
     this.c.pubsub.topicValidators.set(PRESENCE_TOPIC, (peer, msg) => this.c.metrics.presenceWork('gossip', () => validate(peer, msg)))
+    await this.beats.start()
     this.c.pubsub.subscribe(PRESENCE_TOPIC)
     this.c.pubsub.addEventListener('message', this.onMessage)
     this.c.mesh.addEventListener('peer:disconnect', this.onDisconnect)
@@ -255,6 +288,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     for (const f of this.firstPulls.values()) f.done()
     this.firstPulls.clear()
     this.channels.close()
+    await this.beats.stop()
     await this.c.mesh.unhandle(ROOM_PRESENCE_PROTOCOL).catch(() => {})
     if (opts.goodbye === true) {
       // after the deltas already on their way, so the goodbye is the last thing the mesh hears
@@ -521,7 +555,17 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     }
     const withAddrs = this.addrBeats > 0 || this.beat % ADDRS_EVERY === 0n
     if (this.addrBeats > 0) this.addrBeats--
-    this.publish({
+    // a beat that carries the addresses goes out signed only, to everyone: a direct beat of the same
+    // count would come first and the addresses would be dropped with the later copy
+    let everyLiveNodeBeaten = false
+    if (!withAddrs) {
+      const frame = beatToWire({ incarnation: hb.incarnation, seq: hb.seq, beat: Number(this.beat), meta: { load: meta.load, version }, time: now })
+      const peers = this.c.mesh.getPeers()
+      everyLiveNodeBeaten = this.replica.liveNodes().every(id => id === this.c.nodeId || this.beats.reaches(id))
+      // the writes are transport, as the topic's publish is: they run after this measured section
+      queueMicrotask(() => { for (const peer of peers) this.beats.send(peer, frame) })
+    }
+    if (withAddrs || !everyLiveNodeBeaten || this.beat % SIGNED_EVERY === 0n) this.publish({
       heartbeat: {
         node: hb.node,
         incarnation: BigInt(hb.incarnation),

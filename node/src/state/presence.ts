@@ -93,6 +93,12 @@ export interface PresenceHeartbeat {
   beat?: number
   /** the heartbeat left the addresses out: `meta` holds the load and the addresses' version only */
   addrsOmitted?: boolean
+  /**
+   * a beat over the direct link (`mesh/beats.ts`), which can overtake the delta whose seq it
+   * carries (the delta travels on the presence topic): a seq gap it shows is acted on only if it is
+   * still open at the node's next direct beat; and it introduces no node this replica does not know
+   */
+  direct?: boolean
 }
 
 /** A user in a room's roster: aggregated over the user's devices that are in the room. */
@@ -249,6 +255,8 @@ interface NodeState {
   seq: number
   /** Highest heartbeat beat applied for this incarnation. */
   beat: number
+  /** the seq a direct beat showed ahead of `seq` (0: none): a sync is asked if it is still ahead at the next one */
+  gapSeq: number
   readonly entries: Map<string, Device>
   /** rooms the node hosts */
   readonly hosted: Set<string>
@@ -364,6 +372,9 @@ export class PresenceReplica {
    */
   heartbeat (hb: PresenceHeartbeat, now: number): PresenceChange {
     return this.#run(tx => {
+      // a direct beat keeps a node alive that a signed message or its own full state introduced; it
+      // introduces nobody (any peer holding the mesh key can open a beat stream)
+      if (hb.direct === true && !this.#nodes.has(hb.node)) return
       const st = this.#current(tx, hb.node, hb.incarnation, now)
       if (st === undefined) return
       if (hb.beat !== undefined) {
@@ -381,7 +392,12 @@ export class PresenceReplica {
         this.#flagSync(tx, st)
       }
       this.#heard(tx, st, now)
-      if (hb.seq > st.seq) this.#flagSync(tx, st)
+      if (hb.direct === true) {
+        if (st.gapSeq > st.seq) this.#flagSync(tx, st)
+        st.gapSeq = hb.seq > st.seq ? hb.seq : 0
+      } else if (hb.seq > st.seq) {
+        this.#flagSync(tx, st)
+      }
     })
   }
 
@@ -563,6 +579,7 @@ export class PresenceReplica {
     st.incarnation = incarnation
     st.seq = 0
     st.beat = 0
+    st.gapSeq = 0
     st.down = false
     st.left = false
     st.needsSync = false
@@ -681,7 +698,7 @@ export class PresenceReplica {
 }
 
 function newNode (id: string, incarnation: number, now: number): NodeState {
-  return { id, incarnation, seq: 0, beat: 0, entries: new Map(), hosted: new Set(), lastHeard: now, deadline: Infinity, down: false, left: false, needsSync: false, meta: undefined }
+  return { id, incarnation, seq: 0, beat: 0, gapSeq: 0, entries: new Map(), hosted: new Set(), lastHeard: now, deadline: Infinity, down: false, left: false, needsSync: false, meta: undefined }
 }
 
 /** A fresh copy with only the known fields and rooms sorted and unique. */
