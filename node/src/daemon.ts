@@ -146,6 +146,7 @@ export class MeshchatNode {
   /** set by drain(): not ready, new clients sent elsewhere, attached ones are moved away */
   private draining = false
   private gatewayAddrCache?: string[]
+  private meshAddrCache?: string[]
   private readonly releaseLock: () => void
 
   private constructor (args: {
@@ -295,6 +296,7 @@ export class MeshchatNode {
     })
     // dial a node the moment its first heartbeat arrives, not at the dialer's next pass
     this.gateway.addEventListener('self:peer:update', () => { this.gatewayAddrCache = undefined })
+    this.mesh.addEventListener('self:peer:update', () => { this.meshAddrCache = undefined })
     this.presence.addEventListener('change', supervisor.wrap('dialer:learn', (evt: CustomEvent<PresenceChange>) => {
       for (const d of evt.detail.nodes) {
         if (!d.up) continue
@@ -536,6 +538,7 @@ export class MeshchatNode {
     this.state = 'running'
     // both hosts listen before any service runs: their addresses go into the first heartbeat
     await this.mesh.start()
+    this.meshAddrCache = undefined
     await this.gateway.start()
     for (const [, service] of this.lifecycle()) {
       await service.start()
@@ -619,7 +622,9 @@ export class MeshchatNode {
 
   /** mesh multiaddrs other nodes can dial (with /p2p/) */
   meshAddrs (): string[] {
-    return this.mesh.getMultiaddrs().map(a => a.toString())
+    // read every heartbeat (its version) and by every full-state pull; they change only with a listener
+    this.meshAddrCache ??= this.mesh.getMultiaddrs().map(a => a.toString())
+    return this.meshAddrCache
   }
 
   /**
