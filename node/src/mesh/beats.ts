@@ -125,6 +125,14 @@ export class BeatLink {
     this.out.delete(key)
   }
 
+  /** a new connection gets its beat stream at once, so the next beat (a heal, a node just up) reaches it */
+  private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
+    const key = evt.detail.toString()
+    let o = this.out.get(key)
+    if (o === undefined) this.out.set(key, o = {})
+    if (o.stream === undefined && o.opening !== true && o.unsupported !== true) this.open(evt.detail, key, o)
+  }
+
   constructor (mesh: Libp2p, init: BeatLinkInit) {
     this.mesh = mesh
     this.init = init
@@ -134,6 +142,7 @@ export class BeatLink {
     if (this.started) return
     this.started = true
     this.mesh.addEventListener('peer:disconnect', this.onDisconnect)
+    this.mesh.addEventListener('peer:connect', this.onConnect)
     await this.mesh.handle(BEAT_PROTOCOL, async (stream, connection) => { await this.read(stream, connection.remotePeer.toString()) }, { maxInboundStreams: 2 })
   }
 
@@ -141,6 +150,7 @@ export class BeatLink {
     if (!this.started) return
     this.started = false
     this.mesh.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.mesh.removeEventListener('peer:connect', this.onConnect)
     for (const o of this.out.values()) o.stream?.abort(new Error('stopping'))
     this.out.clear()
     for (const s of this.inbound) s.abort(new Error('stopping'))
