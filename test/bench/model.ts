@@ -3,7 +3,9 @@
  * A MODEL: it multiplies per-client and per-message costs measured on one small machine by an
  * assumed usage profile; it is not a measurement of a million users.
  *
- *   node dist/test/bench/model.js [results.json]      (default: test/bench/results/latest.json)
+ *   node dist/test/bench/model.js [results.json] [--presence run.json]
+ *                                  (default: test/bench/results/latest.json; --presence: the presence
+ *                                  section's rows from another run)
  *
  * Chat, DM and client costs come from the run; presence costs from the presence-scale section
  * (presence-scale.json) and the heap measurement of room presence (room-presence-memory.json),
@@ -522,9 +524,14 @@ export function model (r: ModelResults, presence: PresenceInputs = loadPresenceI
   ].join('\n')
 }
 
-// standalone: print the model of a results file
+// standalone: print the model of a results file; `--presence <run.json>` takes the presence section's
+// rows (node liveness, mesh bytes per peer) from another run, such as one of `--sections presence` alone
 if (process.argv[1] != null && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const file = process.argv[2] ?? join(repoRoot(), 'test', 'bench', 'results', 'latest.json')
+  const args = process.argv.slice(2)
+  const at = args.indexOf('--presence')
+  const presenceFile = at >= 0 ? args.splice(at, 2)[1] : undefined
+  const file = args[0] ?? join(repoRoot(), 'test', 'bench', 'results', 'latest.json')
   const r = JSON.parse(readFileSync(file, 'utf8')) as ModelResults
+  if (presenceFile != null) r.presence = (JSON.parse(readFileSync(presenceFile, 'utf8')) as ModelResults).presence
   console.log(model(r, loadPresenceInputs(file)))
 }
