@@ -187,6 +187,7 @@ export class NodeMetrics {
   })
 
   readonly presenceSyncs = new Counter({ name: 'meshchat_presence_syncs_total', help: 'full-state presence pulls after a gap', registers: [this.registry] })
+  readonly staleLinks = new Counter({ name: 'meshchat_stale_links_closed_total', help: 'connections to a node closed because it stopped beating on them (beats.ts)', registers: [this.registry] })
   readonly meshPeers = this.gauge('meshchat_mesh_peers', 'connected mesh peers', 'meshPeers')
   readonly dms = new Counter({
     name: 'meshchat_dms_total',

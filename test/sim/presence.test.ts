@@ -106,6 +106,30 @@ describe('presence across the mesh', () => {
     console.log(`hung node: users offline after ${Date.now() - start} ms`)
   })
 
+  it('a connection whose peer stops beating is closed by the nodes at the other end (a redial finds out whether the peer is there)', async () => {
+    mesh = await startMesh(3)
+    await mesh.converged(3)
+    const [a, b, c] = mesh.nodes as [MeshchatNode, MeshchatNode, MeshchatNode]
+    const stale = 5 * TEST_TIMINGS.downAfterMs
+    for (const n of [a, b]) await waitFor(() => n.mesh.getConnections(c.mesh.peerId).length > 0, { what: `${n.nodeId} connected to c` })
+    // a few beats on those connections
+    await sleep(4 * TEST_TIMINGS.heartbeatMs)
+    const before = new Map([a, b].map(n => [n, n.mesh.getConnections(c.mesh.peerId)]))
+    const start = Date.now()
+    await c.hang()
+    await waitFor(() => !a.presence.replica.liveNodes().includes(c.nodeId), { timeoutMs: 3 * TEST_TIMINGS.heartbeatMs + 15_000, what: 'c down on a' })
+    // the connections c had no beat on any more are closed (c's own libp2p still answers, so the
+    // dialers may connect again: a hung node's process is there, a crashed host's would not be)
+    for (const [n, conns] of before) {
+      await waitFor(() => conns.every(conn => conn.status !== 'open'), { timeoutMs: stale + 15_000, what: `${n.nodeId} to close its connections to the silent node` })
+    }
+    console.log(`silent peer: connections closed after ${Date.now() - start} ms (beats stale after ${stale} ms)`)
+    // the other two stay connected and up
+    expect(a.mesh.getConnections(b.mesh.peerId).every(conn => conn.status === 'open')).toBe(true)
+    expect(a.presence.replica.liveNodes()).toContain(b.nodeId)
+    expect(b.presence.replica.liveNodes()).toContain(a.nodeId)
+  })
+
   it('(c) a partition then heal converges to the same rosters, no ghosts, nobody missing, within 5 s', async () => {
     mesh = await startMesh(5, { timings: DEFAULT_TIMINGS })
     await mesh.converged(5)

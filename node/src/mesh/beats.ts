@@ -21,6 +21,7 @@ import { MeshchatError } from '../../../client/src/protocol/errors.js'
 import { TokenBucket } from '../state/rate-limiter.js'
 import { InvalidPresenceError } from './presence-wire.js'
 import type { NodeMeta, PresenceHeartbeat } from '../state/presence.js'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 
 export const BEAT_PROTOCOL = '/meshchat/beat/1.0.0'
@@ -42,6 +43,14 @@ export interface BeatLinkInit {
   onInvalid: (from: string, err: Error) => void
   /** bytes of beats written */
   onSent?: (bytes: number) => void
+  /** a silent peer's connections were closed */
+  onStale?: (peer: string, silentMs: number) => void
+  /**
+   * a connection whose peer has beaten on it before and then sent no beat for this long is closed
+   * (`sweep`): the peer is gone or hung, and a redial finds out which. This is what a ping per
+   * connection would tell, at no cost of its own.
+   */
+  staleAfterMs: number
   log: Logger
 }
 
@@ -117,12 +126,16 @@ export class BeatLink {
   private readonly init: BeatLinkInit
   private readonly out = new Map<string, Outbound>()
   private readonly inbound = new Set<Stream>()
+  /** when each peer's last beat came */
+  private readonly lastBeat = new Map<string, number>()
+  private lastSweep = 0
   private started = false
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     const key = evt.detail.toString()
     if (this.mesh.getConnections(evt.detail).length > 0) return
     this.out.get(key)?.stream?.abort(new Error('peer disconnected'))
     this.out.delete(key)
+    this.lastBeat.delete(key)
   }
 
   /** a new connection gets its beat stream at once, so the next beat (a heal, a node just up) reaches it */
@@ -155,6 +168,7 @@ export class BeatLink {
     this.out.clear()
     for (const s of this.inbound) s.abort(new Error('stopping'))
     this.inbound.clear()
+    this.lastBeat.clear()
     await this.mesh.unhandle(BEAT_PROTOCOL).catch(() => {})
   }
 
@@ -189,6 +203,29 @@ export class BeatLink {
     return s !== undefined && s.writeStatus === 'writable' && s.writeBufferLength <= MAX_QUEUED_BYTES
   }
 
+  /**
+   * Close the connections of peers that beat here before and have been silent for `staleAfterMs`.
+   * Called often (every failure check); a sweep that comes late (this node's own event loop was held
+   * up, so its peers' beats may be sitting unread) closes nothing and starts the count again.
+   */
+  sweep (now: number): void {
+    const late = this.lastSweep > 0 && now - this.lastSweep > Math.min(2000, this.init.staleAfterMs / 2)
+    this.lastSweep = now
+    for (const [peer, at] of [...this.lastBeat]) {
+      if (late) {
+        this.lastBeat.set(peer, Math.max(at, now))
+        continue
+      }
+      if (now - at <= this.init.staleAfterMs) continue
+      this.lastBeat.delete(peer)
+      const conns = this.mesh.getConnections(peerIdFromString(peer))
+      if (conns.length === 0) continue
+      this.init.log('no beat from %s for %d ms: closing its connections', peer, now - at)
+      this.init.onStale?.(peer, now - at)
+      for (const c of conns) c.abort(new Error(`no beat for ${now - at} ms`))
+    }
+  }
+
   private open (peer: PeerId, key: string, o: Outbound): void {
     const conn = this.mesh.getConnections(peer).find(c => c.status === 'open')
     if (conn === undefined) return
@@ -214,8 +251,11 @@ export class BeatLink {
     const bucket = new TokenBucket({ ratePerSec: BEATS_PER_SEC, burst: BEAT_BURST })
     try {
       for await (const buf of readFrames(stream, MAX_BEAT_BYTES, { frameTimeoutMs: this.init.timeoutMs, onStall: err => { stream.abort(err) } })) {
-        if (!bucket.take(Date.now())) throw new InvalidPresenceError(`beat: ${from} sends more than ${BEATS_PER_SEC} beats a second`)
-        this.init.onBeat(beatFromWire(buf, from), buf.byteLength)
+        const now = Date.now()
+        if (!bucket.take(now)) throw new InvalidPresenceError(`beat: ${from} sends more than ${BEATS_PER_SEC} beats a second`)
+        const hb = beatFromWire(buf, from)
+        this.lastBeat.set(from, now)
+        this.init.onBeat(hb, buf.byteLength)
       }
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err))

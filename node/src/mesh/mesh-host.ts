@@ -154,8 +154,10 @@ export async function createMeshHost (init: MeshHostInit): Promise<MeshLibp2p> {
       dialTimeout: 5000
     },
     connectionMonitor: {
-      // a peer that stops answering pings is dropped, which makes presence suspect it early
-      pingInterval: 5000
+      // a node's connections to other nodes are watched by their beats (`beats.ts` closes one whose
+      // peer stops beating); the pings, a stream each, remain for peers that do not beat (a bootstrap
+      // daemon) and cost a third of an idle node's CPU at 5 s
+      pingInterval: 30_000
     },
     services: {
       identify: identify(),

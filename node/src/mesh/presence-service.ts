@@ -207,6 +207,8 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     const sup = components.supervisor
     this.beats = new BeatLink(components.mesh, {
       timeoutMs: timings.requestTimeoutMs,
+      // five times the down bound: presence has long declared such a node down by then
+      staleAfterMs: 5 * timings.downAfterMs,
       log: components.log,
       onBeat: (hb, bytes) => {
         this.c.metrics.presenceWork('heartbeat', () => {
@@ -226,7 +228,11 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
         this.c.metrics.rejected.inc({ code: err.name })
         this.c.log('beat stream from %s refused - %s', from, err.message)
       },
-      onSent: bytes => { this.c.metrics.presenceBytes.inc({ direction: 'out' }, bytes) }
+      onSent: bytes => { this.c.metrics.presenceBytes.inc({ direction: 'out' }, bytes) },
+      onStale: (peer, silentMs) => {
+        this.c.metrics.staleLinks.inc()
+        this.c.log('closed the connections of %s: no beat for %d ms', peer, silentMs)
+      }
     })
     this.onMessage = sup.wrap('presence:message', (evt: CustomEvent<Message>) => {
       if (evt.detail.topic === PRESENCE_TOPIC) this.c.metrics.presenceWork('gossip', () => { this.receive(evt.detail) })
@@ -808,6 +814,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   private check (now: number): void {
     this.emitGlobal(this.replica.expire(now, this.timings.downAfterMs))
     this.repair()
+    this.beats.sweep(Date.now())
   }
 
   private receive (msg: Message): void {
