@@ -10,7 +10,7 @@ import { ErrorCode } from '../../client/src/protocol/errors.js'
 import { TARGETS, closeFuzzContext, createFuzzContext } from '../fuzz/targets.js'
 import type { FuzzContext } from '../fuzz/targets.js'
 
-/** inputs per target: about 17,000 in all, 15-30 s on a busy 2-core machine */
+/** inputs per target: about 18,500 in all, 15-30 s on a busy 2-core machine */
 const RUNS: Record<string, number> = {
   'client-frame-decode': 3000,
   'frame-reader': 3000,
