@@ -26,11 +26,10 @@ import { MeshchatNode } from '../../node/src/daemon.js'
 import { TEST_TIMINGS } from '../../node/src/config.js'
 import { REQUEST_KINDS } from '../../node/src/state/budgets.js'
 import { ClientSession } from '../../node/src/gateway/session.js'
-import { DmDeliver, DmResult, PresenceFullMsg, PresenceMessage, PresenceStatus as WireStatus, StampedEvent, SignedPresence, SyncRequest, SyncResponse } from '../../client/src/protocol/pb/mesh.js'
+import { DmDeliver, DmResult, HeartbeatMsg, PresenceFullMsg, PresenceMessage, PresenceStatus as WireStatus, StampedEvent, SignedPresence, SyncRequest, SyncResponse } from '../../client/src/protocol/pb/mesh.js'
 import { InvalidPresenceError, PRESENCE_LIMITS, fullFromWire, openPresence, signPresence } from '../../node/src/mesh/presence-wire.js'
 import { PresenceReplica } from '../../node/src/state/presence.js'
 import { beatFromWire } from '../../node/src/mesh/beats.js'
-import { HeartbeatMsg as HeartbeatMsgCodec } from '../../client/src/protocol/pb/mesh.js'
 import {
   PRESENCE_DOMAIN, ab, buildEvent, bytesArb, counterArb, enc, eventSpecArb, hlcArb, hlcOf, idArb, makeSigner, mutate,
   mostly, mutationsArb, nameBytesArb, roomArb, sometimes, strArb, tokenArb, u32Arb, u64Arb, userIdArb, withDomain
@@ -41,7 +40,7 @@ import type { Budgets } from '../../node/src/state/budgets.js'
 import type { Hello, ServerFrame } from '../../client/src/protocol/pb/client.js'
 import type { OpenedEvent } from '../../client/src/protocol/signing.js'
 import type { OpenedPresence } from '../../node/src/mesh/presence-wire.js'
-import type { PresenceOpMsg, StampedEvent as WireStoredEvent, HeartbeatMsg } from '../../client/src/protocol/pb/mesh.js'
+import type { PresenceOpMsg, StampedEvent as WireStoredEvent } from '../../client/src/protocol/pb/mesh.js'
 import type { PeerId } from '@libp2p/interface'
 import type { Message } from '@libp2p/gossipsub'
 
@@ -1086,6 +1085,13 @@ export async function fuzzPresence (ctx: FuzzContext, o: FuzzOptions): Promise<T
   }, o)
 }
 
+/** the input's bytes: raw ones as they are, or the message encoded and then mutated if asked */
+function rawOrEncoded<T> (input: { raw: Uint8Array } | { msg: T, mutations?: Mutation[] | null }, encode: (msg: T) => Uint8Array): Uint8Array {
+  if ('raw' in input) return input.raw
+  const bytes = encode(input.msg)
+  return input.mutations != null ? mutate(bytes, input.mutations) : bytes
+}
+
 /** `fullFromWire(PresenceFullMsg.decode(bytes), expected)` on random bytes and hostile full states; accepted states go into `applyFull`. */
 export async function fuzzPresenceFull (ctx: FuzzContext, o: FuzzOptions): Promise<TargetOutcome> {
   const replica = new PresenceReplica(ctx.nodeKeys[0]!.id)
@@ -1120,13 +1126,7 @@ export async function fuzzPresenceFull (ctx: FuzzContext, o: FuzzOptions): Promi
   })
   return run('presence-full', arb, async ({ input, expected, step }) => {
     now += step
-    let bytes: Uint8Array
-    if ('raw' in input) {
-      bytes = input.raw
-    } else {
-      bytes = PresenceFullMsg.encode(input.msg)
-      if (input.mutations != null) bytes = mutate(bytes, input.mutations)
-    }
+    const bytes = rawOrEncoded(input, m => PresenceFullMsg.encode(m))
     let m: PresenceFullMsg
     try {
       m = PresenceFullMsg.decode(bytes)
@@ -1394,13 +1394,7 @@ export async function fuzzBeat (ctx: FuzzContext, o: FuzzOptions): Promise<Targe
   })
   return run('beat', arb, async ({ input, from, step }) => {
     now += step
-    let bytes: Uint8Array
-    if ('raw' in input) {
-      bytes = input.raw
-    } else {
-      bytes = HeartbeatMsgCodec.encode(input.msg)
-      if (input.mutations != null) bytes = mutate(bytes, input.mutations)
-    }
+    const bytes = rawOrEncoded(input, m => HeartbeatMsg.encode(m))
     let hb
     try {
       hb = beatFromWire(bytes, from)
