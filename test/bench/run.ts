@@ -20,6 +20,7 @@ import { local, spread } from './lib/workload.js'
 import { machineTable } from './lib/report.js'
 import { render } from './lib/render.js'
 import { summarizeDir, windowsFromSteps } from './lib/profile.js'
+import { convertPerfDir, perfAvailable } from './lib/perf.js'
 import { abuseScenario } from './scenarios/abuse.js'
 import { oneServer } from './scenarios/attach.js'
 import { capacity, sweep } from './scenarios/main.js'
@@ -64,6 +65,10 @@ const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
                         CPU goes (self time per component, in each step's measured window) in
                         latest.md and the run's JSON; the same table for any directory of profiles:
                         node dist/test/bench/lib/profile.js <dir> [--results <run.json>]
+  --perf                the same with on-CPU samples from Linux perf (perf record -e cpu-clock on
+                        every meshchat node, run with --perf-basic-prof; needs the perf binary,
+                        Debian package linux-perf): V8's sampler is wall-clock, and on a machine
+                        short of cores it charges a call with the time its process waited for a core
   --report <file.json>  only re-render latest.md, latest.json and the chart from a saved run
   --help                this text
 
@@ -83,6 +88,7 @@ const { values: argv } = parseArgs({
     edge: { type: 'string', default: 'ws' },
     rates: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    perf: { type: 'boolean', default: false },
     report: { type: 'string' },
     help: { type: 'boolean', default: false }
   },
@@ -196,7 +202,7 @@ const m = machine()
 const results: Results = {
   kind: quick ? 'quick' : 'full',
   machine: m,
-  options: { quick, only: only ?? 'both', adapter, sections: [...sections], basePort: base, nodes, users, wsClient, edge, ...(rates != null ? { rates } : {}), ...(argv.profile === true ? { profile: true } : {}) },
+  options: { quick, only: only ?? 'both', adapter, sections: [...sections], basePort: base, nodes, users, wsClient, edge, ...(rates != null ? { rates } : {}), ...(argv.profile === true || argv.perf === true ? { profile: argv.perf === true ? 'perf' as const : true } : {}) },
   config: cfg,
   startedAt: new Date(started).toISOString(),
   sectionSeconds: {},
@@ -215,10 +221,16 @@ mkdirSync(resultsDir, { recursive: true })
 const stamp = results.startedAt.replace(/[:.]/g, '-').slice(0, 19)
 const jsonPath = join(resultsDir, `${stamp}-${results.kind}.json`)
 // --profile: every server process the registry starts writes <seq>-<name>.cpuprofile here on exit (procs.ts)
-const profileDir = argv.profile === true ? join(resultsDir, 'profiles', stamp) : undefined
+// --perf: every meshchat node is recorded by perf into <seq>-<name>.perf.data here, converted after the run (perf.ts)
+const profileDir = argv.profile === true || argv.perf === true ? join(resultsDir, 'profiles', stamp) : undefined
+if (argv.perf === true && !perfAvailable()) {
+  console.error('--perf needs the perf binary (Debian: apt-get install -y linux-perf)')
+  process.exit(2)
+}
 if (profileDir != null) {
   mkdirSync(profileDir, { recursive: true })
-  process.env.MESHCHAT_BENCH_CPU_PROF = profileDir
+  if (argv.perf === true) process.env.MESHCHAT_BENCH_PERF = profileDir
+  else process.env.MESHCHAT_BENCH_CPU_PROF = profileDir
 }
 
 const log = (s: string): void => { console.log(s) }
@@ -449,8 +461,13 @@ if (profileDir != null && !interrupted()) {
       ...windowsFromSteps(results.steps),
       ...presenceScaleRows.flatMap(r => r.profileWindow == null ? [] : [{ label: `presence-scale, ${r.nodes} nodes, ${r.churnPerSec} reconnects/s`, ...r.profileWindow }])
     ]
+    if (argv.perf === true) {
+      await reg.perfDone()
+      await convertPerfDir(profileDir, reg.perfPids)
+    }
     results.profile = {
       dir: relative(REPO_ROOT, profileDir),
+      sampler: argv.perf === true ? 'perf' : 'v8',
       tables: summarizeDir(profileDir, windows.length > 0 ? windows : undefined, { top: 25 })
     }
   } catch (err) {

@@ -12,8 +12,12 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { perfRecordArgs } from './perf.js'
 import type { ChildProcess } from 'node:child_process'
 import type { WriteStream } from 'node:fs'
+
+/** how long after a node's start perf attaches to it (--perf) */
+const PERF_ATTACH_DELAY_MS = 1000
 
 export const PRELOAD = fileURLToPath(new URL('./preload.js', import.meta.url))
 /** repository root: this file runs from dist/test/bench/lib */
@@ -248,6 +252,10 @@ export class ProcRegistry {
   readonly dir: string
   private readonly procs = new Set<Proc>()
   private counter = 0
+  /** node processes recorded with perf (their JIT symbol maps are removed after conversion) */
+  readonly perfPids: number[] = []
+  private readonly perfRecorders: Array<Promise<void>> = []
+  private readonly perfKill: Array<() => void> = []
 
   private constructor (dir: string) {
     this.dir = dir
@@ -291,7 +299,41 @@ export class ProcRegistry {
     const prof = process.env.MESHCHAT_BENCH_CPU_PROF
     const seq = String(this.counter + 1).padStart(3, '0')
     const profArgs = prof == null || prof === '' ? [] : ['--cpu-prof', ...(process.env.MESHCHAT_BENCH_CPU_PROF_US != null ? ['--cpu-prof-interval', process.env.MESHCHAT_BENCH_CPU_PROF_US] : []), '--cpu-prof-dir', prof, '--cpu-prof-name', `${seq}-${name}.cpuprofile`]
-    return this.spawn({ name, command: process.execPath, args: ['--expose-gc', ...profArgs, '--import', PRELOAD, script, ...args], stats: true, ...opts })
+    // MESHCHAT_BENCH_PERF=<dir> (set by --profile perf) records an on-CPU profile of every meshchat node
+    // with Linux perf instead (perf.ts): <seq>-<name>.perf.data, turned into .cpuprofile after the run
+    const perfDir = process.env.MESHCHAT_BENCH_PERF
+    const perf = perfDir != null && perfDir !== '' && /^node\d+$/.test(name)
+    const proc = this.spawn({ name, command: process.execPath, args: ['--expose-gc', ...profArgs, ...(perf ? ['--perf-basic-prof'] : []), '--import', PRELOAD, script, ...args], stats: true, ...opts })
+    if (perf) {
+      this.perfPids.push(proc.pid)
+      // not one of the registry's processes: stopping those must not cut the recording short (perf writes its
+      // file's header last); perf ends by itself when the process it records does. Attached once the process
+      // has started its threads: perf -p follows threads created after it attached and those it finds, but
+      // misses the ones created while it attaches (V8's platform threads, a few ms after start)
+      const out = join(perfDir, `${seq}-${name}.perf.data`)
+      this.perfRecorders.push(new Promise<void>(resolve => {
+        setTimeout(() => {
+          if (!proc.alive) { resolve(); return }
+          const rec = spawn('perf', perfRecordArgs(proc.pid, out), { stdio: 'ignore' })
+          rec.on('error', err => { console.error(`perf for ${name}: ${err.message}`) })
+          rec.on('close', () => { resolve() })
+          this.perfKill.push(() => rec.kill('SIGINT'))
+        }, PERF_ATTACH_DELAY_MS)
+      }))
+    }
+    return proc
+  }
+
+  /** wait for every perf recording to be written (after the processes stopped); one still running after `timeoutMs` is told to stop */
+  async perfDone (timeoutMs = 20_000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const all = Promise.all(this.perfRecorders)
+    const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>(resolve => { timer = setTimeout(() => { resolve(true) }, timeoutMs) })])
+    clearTimeout(timer)
+    if (timedOut) {
+      for (const kill of this.perfKill) kill()
+      await all
+    }
   }
 
   alive (): Proc[] {

@@ -33,6 +33,12 @@ export interface CpuProfile {
   endTime: number
   samples: number[]
   timeDeltas: number[]
+  /**
+   * set in on-CPU profiles (perf.ts): every sample lasts this long, and time
+   * between samples is off the CPU. V8's profiles leave it out: a sample lasts
+   * until the next one, and the time the process waited is "(idle)".
+   */
+  sampleUs?: number
 }
 
 export type Component = 'socket' | 'pnet' | 'noise' | 'yamux' | 'gossipsub' | 'libp2p' | 'ed25519' | 'sqlite' | 'protobuf' | 'ws' |
@@ -236,7 +242,7 @@ export function summarizeDir (dir: string, windows: ProfileWindow[] = [{ label: 
       for (let i = 0; i < n; i++) {
         const ti = t[i] ?? 0
         if (ti < from || ti >= to) continue
-        const us = Math.max(0, Math.min(t[i + 1] ?? ti, to) - ti)
+        const us = Math.max(0, Math.min(p.sampleUs != null ? ti + p.sampleUs : t[i + 1] ?? ti, to) - ti)
         if (us === 0) continue
         const id = p.samples[i] ?? 0
         const c = comp.get(id) ?? 'other'

@@ -78,9 +78,15 @@ export function render (results: Results): { md: string, svg?: string } {
   if (results.profile != null) {
     const pr = results.profile
     const runJson = `test/bench/results/${results.startedAt.replace(/[:.]/g, '-').slice(0, 19)}-${results.kind}.json`
-    md.push(`\n## Where the meshchat nodes' CPU goes (V8 CPU profiles)\n\n` +
-      `\`--profile\`: every server process ran under \`node --cpu-prof\` (profiles in \`${pr.dir}/\`). The nodes' samples inside each step's measured window (after the warm-up, to the end of sending) are summed by self time and put in a component by script URL and function; shared code (Node internals, natives, helpers such as uint8arraylist, @noble/hashes or protons-runtime) counts for its nearest caller that has a component. ` +
-      `Percentages are of busy (non-idle) sample time; samples are wall-clock, so when the machine is short of cores "cores as sampled" exceeds the CPU the nodes got (/proc), which is what the µs per delivery use. ` +
+    const perf = pr.sampler === 'perf'
+    md.push(`\n## Where the meshchat nodes' CPU goes (${perf ? 'on-CPU samples, Linux perf' : 'V8 CPU profiles'})\n\n` +
+      (perf
+        ? `\`--perf\`: every meshchat node ran with \`--perf-basic-prof\` under \`perf record -e cpu-clock\` (converted profiles in \`${pr.dir}/\`), which samples each thread only while it runs, kernel included. `
+        : `\`--profile\`: every server process ran under \`node --cpu-prof\` (profiles in \`${pr.dir}/\`). `) +
+      `The nodes' samples inside each step's measured window (after the warm-up, to the end of sending) are summed by self time and put in a component by script URL and function; shared code (Node internals, natives, helpers such as uint8arraylist, @noble/hashes or protons-runtime) counts for its nearest caller that has a component. ` +
+      (perf
+        ? `Percentages are of on-CPU samples of all the nodes' threads (V8's GC and compiler helper threads count as GC; a main-thread sample with no JavaScript frame as (program)). `
+        : `Percentages are of busy (non-idle) sample time; samples are wall-clock, so when the machine is short of cores "cores as sampled" exceeds the CPU the nodes got (/proc), which is what the µs per delivery use, and a call during which the process waited for a core (a loopback socket write that woke its receiver) is charged that wait: \`--perf\` gives on-CPU samples. `) +
       `The same tables from the profiles: \`node dist/test/bench/lib/profile.js ${pr.dir} --results ${runJson}\` (add \`--top 40\` for the functions behind them).\n\n` +
       pr.tables.map(t => profileTable(t)).join('\n\n') +
       `\n\n${table(['component', 'what it holds'], COMPONENTS.map(c => [c.label, c.what]))}`)

@@ -48,7 +48,7 @@ export interface BenchConfig {
 export interface Results {
   kind: 'quick' | 'full'
   machine: Machine
-  options: { quick: boolean, only: string, adapter: AdapterMode, sections: string[], basePort: number, nodes: number, users: number, wsClient?: string, edge?: string, rates?: number[], profile?: boolean }
+  options: { quick: boolean, only: string, adapter: AdapterMode, sections: string[], basePort: number, nodes: number, users: number, wsClient?: string, edge?: string, rates?: number[], profile?: boolean | 'perf' }
   config: BenchConfig
   startedAt: string
   seconds?: number
@@ -71,6 +71,6 @@ export interface Results {
   scale: ScaleRow[]
   /** honest users' latency without and with one abusive client on their node (meshchat only) */
   abuse?: AbuseReport
-  /** --profile: where the meshchat nodes' CPU went, per component, from their V8 CPU profiles (profile.ts) */
-  profile?: { dir: string, tables: ProfileTable[] }
+  /** --profile / --perf: where the meshchat nodes' CPU went, per component, from their V8 CPU profiles or perf's on-CPU samples (profile.ts, perf.ts) */
+  profile?: { dir: string, sampler?: 'v8' | 'perf', tables: ProfileTable[] }
 }
