@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { perfFrame, perfScriptToProfile, PERF_HZ } from '../bench/lib/perf.js'
+import { JitMap, perfFrame, perfScriptToProfile, PERF_HZ } from '../bench/lib/perf.js'
 import { summarizeDir } from '../bench/lib/profile.js'
 
 async function * linesOf (text: string): AsyncIterable<string> {
@@ -60,6 +60,31 @@ describe('perf on-CPU profiles', () => {
     expect(perfFrame('JS:^tick [worker eval]:7:15').url).toMatch(/\/node\/src\/store\/checkpointer\.js$/)
     expect(perfFrame('v8::internal::Heap::Scavenge+0x1b')).toEqual({ functionName: '(garbage collector)', url: '' })
     expect(perfFrame('tcp_sendmsg+0x3a')).toEqual({ functionName: 'tcp_sendmsg', url: '' })
+  })
+
+  it('names JIT code from the newest map entry where V8 reused the memory of freed code', async () => {
+    const map = new JitMap([
+      '7f0000001000 100 JS:*old file:///a/dist/node/src/mesh/rooms.js:1:1',
+      '7f0000002000 40 JS:*other file:///a/dist/node/src/mesh/sync.js:1:1',
+      // later: new code over part of the old function's range
+      '7f0000001040 20 JS:*newer file:///a/node_modules/ws/lib/sender.js:5:1',
+      ''
+    ].join('\n'))
+    expect(map.lookup(0x7f0000001010)).toBe('JS:*old file:///a/dist/node/src/mesh/rooms.js:1:1')
+    expect(map.lookup(0x7f0000001050)).toBe('JS:*newer file:///a/node_modules/ws/lib/sender.js:5:1')
+    expect(map.lookup(0x7f0000001070)).toBe('JS:*old file:///a/dist/node/src/mesh/rooms.js:1:1')
+    expect(map.lookup(0x7f0000002010)).toBe('JS:*other file:///a/dist/node/src/mesh/sync.js:1:1')
+    expect(map.lookup(0x7f0000003000)).toBeUndefined()
+
+    // frames whose dso is the map are named by the resolver, whatever perf printed
+    const p = await perfScriptToProfile(linesOf([
+      'MainThread 42 10.000001: ',
+      '\t    7f0000001050 JS:*old file:///a/dist/node/src/mesh/rooms.js:1:1 (/tmp/perf-42.map)',
+      '\t          160b983 uv_run (/usr/bin/node)',
+      ''
+    ].join('\n')), (pid, ip) => pid === 42 ? map.lookup(ip) : undefined)
+    const leaf = p.nodes.find(n => n.id === p.samples[0])
+    expect(leaf?.callFrame).toEqual({ functionName: 'newer', url: 'file:///a/node_modules/ws/lib/sender.js', lineNumber: 5 })
   })
 
   it('builds a profile whose samples each last one period, in time order, and sums them per component', async () => {

@@ -14,10 +14,17 @@
  *
  * The node processes run with `--perf-basic-prof`, which writes
  * /tmp/perf-<pid>.map so perf can name JIT-compiled JavaScript frames
- * ("JS:*name file:///…:line:col"); the map is removed after conversion.
+ * ("JS:*name file:///…:line:col"); the map is removed after conversion. Frames in JIT code are named
+ * here from the map (`JitMap`), not by perf: where V8 put new code in the memory of freed code, perf
+ * can name the frame after the older function.
+ *
+ * What it is good for: the share of each component in on-CPU time. Its call stacks are less exact
+ * than V8's: perf walks them by frame pointers, and native code built without them (parts of libc,
+ * OpenSSL, the node binary) can leave a sample with a wrong or cut-off chain of callers, which the
+ * component rules then follow. For exact stacks, use V8's profiles (`--profile`).
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
@@ -73,7 +80,7 @@ export function perfFrame (sym: string): Frame {
  * threads are GC (concurrent marking and parallel scavenging, with some
  * background compilation), those of other threads take their own frames.
  */
-export async function perfScriptToProfile (lines: AsyncIterable<string>): Promise<CpuProfile> {
+export async function perfScriptToProfile (lines: AsyncIterable<string>, jit?: (pid: number, ip: number) => string | undefined): Promise<CpuProfile> {
   const nodes: CpuProfileNode[] = [{ id: 1, callFrame: { functionName: '(root)', url: '' }, children: [] }]
   const childIndex = new Map<string, number>()
   const child = (parent: number, f: Frame): number => {
@@ -90,6 +97,7 @@ export async function perfScriptToProfile (lines: AsyncIterable<string>): Promis
   const samples: number[] = []
   const times: number[] = []
   let thread = ''
+  let pid = 0
   let at = 0
   let stack: string[] = []
   let inSample = false
@@ -114,16 +122,22 @@ export async function perfScriptToProfile (lines: AsyncIterable<string>): Promis
   for await (const line of lines) {
     if (line.trim() === '') { flush(); continue }
     if (line.startsWith('\t') || line.startsWith(' ')) {
-      const m = /^\s*[0-9a-f]+\s+(.*)$/.exec(line)
-      if (inSample && m != null) stack.push((m[1] ?? '').replace(/\s+\(.*\)$/, ''))
+      // "<ip> <symbol> (<dso>)"
+      const m = /^\s*([0-9a-f]+)\s+(.*?)(?:\s+\(([^()]*)\))?$/.exec(line)
+      if (!inSample || m == null) continue
+      let sym = m[2] ?? ''
+      // code in the JIT map: named by the newest entry (perf's own pick can be a function whose code was freed there)
+      if (jit != null && /\/perf-\d+\.map$/.test(m[3] ?? '')) sym = jit(pid, parseInt(m[1] ?? '0', 16)) ?? sym
+      stack.push(sym)
       continue
     }
     flush()
-    // "<comm> <tid> <seconds>.<micros>:" (comm may hold spaces)
-    const h = /^(.*?)\s+\d+\s+(\d+)\.(\d+):/.exec(line)
+    // "<comm> <pid> <seconds>.<micros>:" (comm may hold spaces)
+    const h = /^(.*?)\s+(\d+)\s+(\d+)\.(\d+):/.exec(line)
     if (h == null) continue
     thread = h[1] ?? ''
-    at = Number(h[2]) * 1e6 + Number((h[3] ?? '0').padEnd(6, '0').slice(0, 6))
+    pid = Number(h[2])
+    at = Number(h[3]) * 1e6 + Number((h[4] ?? '0').padEnd(6, '0').slice(0, 6))
     inSample = true
   }
   flush()
@@ -143,11 +157,68 @@ export async function perfScriptToProfile (lines: AsyncIterable<string>): Promis
   }
 }
 
-/** run `perf script` on one data file and build its profile */
+/**
+ * A V8 perf map (/tmp/perf-<pid>.map: "<start> <size> <name>" per line, appended as code is made).
+ * V8 reuses the memory of freed code, so a few entries overlap older ones; the newest is the code
+ * that ran there for the rest of the process's life, and is the one `lookup` names.
+ */
+export class JitMap {
+  private readonly starts: number[]
+  private readonly ends: number[]
+  private readonly order: number[]
+  private readonly names: string[]
+  private readonly maxSize: number
+  private readonly cache = new Map<number, string | undefined>()
+
+  constructor (text: string) {
+    const entries: Array<{ start: number, end: number, seq: number, name: string }> = []
+    for (const line of text.split('\n')) {
+      const m = /^([0-9a-f]+) ([0-9a-f]+) (.*)$/.exec(line)
+      if (m == null) continue
+      const start = parseInt(m[1] ?? '0', 16)
+      entries.push({ start, end: start + parseInt(m[2] ?? '0', 16), seq: entries.length, name: m[3] ?? '' })
+    }
+    entries.sort((a, b) => a.start - b.start || a.seq - b.seq)
+    this.starts = entries.map(e => e.start)
+    this.ends = entries.map(e => e.end)
+    this.order = entries.map(e => e.seq)
+    this.names = entries.map(e => e.name)
+    this.maxSize = entries.reduce((n, e) => Math.max(n, e.end - e.start), 0)
+  }
+
+  lookup (ip: number): string | undefined {
+    if (this.cache.has(ip)) return this.cache.get(ip)
+    // the last entry starting at or before ip, then back over every entry that could still reach it
+    let lo = 0
+    let hi = this.starts.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      if ((this.starts[mid] ?? 0) <= ip) lo = mid + 1
+      else hi = mid - 1
+    }
+    let best = -1
+    for (let i = hi; i >= 0 && ip - (this.starts[i] ?? 0) < this.maxSize; i--) {
+      if (ip < (this.ends[i] ?? 0) && (best < 0 || (this.order[i] ?? 0) > (this.order[best] ?? 0))) best = i
+    }
+    const name = best >= 0 ? this.names[best] : undefined
+    this.cache.set(ip, name)
+    return name
+  }
+}
+
+/** run `perf script` on one data file and build its profile, naming JIT frames from the processes' maps */
 export async function perfDataToProfile (data: string): Promise<CpuProfile> {
-  const p = spawn('perf', ['script', '-i', data, '-F', 'comm,tid,time,ip,sym'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const maps = new Map<number, JitMap | undefined>()
+  const jit = (pid: number, ip: number): string | undefined => {
+    if (!maps.has(pid)) {
+      const file = `/tmp/perf-${pid}.map`
+      maps.set(pid, existsSync(file) ? new JitMap(readFileSync(file, 'utf8')) : undefined)
+    }
+    return maps.get(pid)?.lookup(ip)
+  }
+  const p = spawn('perf', ['script', '-i', data, '-F', 'comm,pid,time,ip,sym,dso'], { stdio: ['ignore', 'pipe', 'ignore'] })
   const exited = new Promise<number | null>(resolve => p.on('close', resolve))
-  const profile = await perfScriptToProfile(createInterface({ input: p.stdout, crlfDelay: Infinity }))
+  const profile = await perfScriptToProfile(createInterface({ input: p.stdout, crlfDelay: Infinity }), jit)
   const code = await exited
   if (code !== 0) throw new Error(`perf script -i ${data} exited with ${String(code)}`)
   return profile

@@ -16,6 +16,14 @@ import { perfRecordArgs } from './perf.js'
 import type { ChildProcess } from 'node:child_process'
 import type { WriteStream } from 'node:fs'
 
+/**
+ * V8 flags for a node recorded by perf: a symbol map of JIT code, interpreted functions in frames of
+ * their own (else every one of them is the interpreter's trampoline), and code that stays where the
+ * map says (code space compaction, on a full GC such as the harness forces before memory readings,
+ * would move it and leave the map naming the wrong functions)
+ */
+const PERF_NODE_FLAGS = ['--perf-basic-prof', '--interpreted-frames-native-stack', '--no-compact-code-space']
+
 /** how long after a node's start perf attaches to it (--perf) */
 const PERF_ATTACH_DELAY_MS = 1000
 
@@ -303,7 +311,7 @@ export class ProcRegistry {
     // with Linux perf instead (perf.ts): <seq>-<name>.perf.data, turned into .cpuprofile after the run
     const perfDir = process.env.MESHCHAT_BENCH_PERF
     const perf = perfDir != null && perfDir !== '' && /^node\d+$/.test(name)
-    const proc = this.spawn({ name, command: process.execPath, args: ['--expose-gc', ...profArgs, ...(perf ? ['--perf-basic-prof'] : []), '--import', PRELOAD, script, ...args], stats: true, ...opts })
+    const proc = this.spawn({ name, command: process.execPath, args: ['--expose-gc', ...profArgs, ...(perf ? PERF_NODE_FLAGS : []), '--import', PRELOAD, script, ...args], stats: true, ...opts })
     if (perf) {
       this.perfPids.push(proc.pid)
       // not one of the registry's processes: stopping those must not cut the recording short (perf writes its
