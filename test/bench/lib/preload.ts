@@ -8,7 +8,7 @@
  *   (`bytesRead`/`bytesWritten`, kept by libuv, so data the HTTP parser consumes natively is included).
  *   Accepted sockets are keyed `in:<local port>`, opened ones `out:<remote port>`; the harness knows
  *   which port is a client gateway, a mesh port, Redis or HTTP.
- * - On SIGUSR2, every second and at exit, the totals (plus `globalThis.__benchCounters`, which a
+ * - On SIGUSR2 and at exit, the totals (plus `globalThis.__benchCounters`, which a
  *   server program may fill, and the V8 heap in use) are written to BENCH_STATS_FILE with a sequence
  *   number. If BENCH_STATS_FILE.gc exists at SIGUSR2 and node runs with --expose-gc, a full GC
  *   runs first (memory readings). If BENCH_STATS_FILE.eld exists at SIGUSR2, its content starts
@@ -133,7 +133,8 @@ if (statsFile != null && statsFile !== '') {
       eld = undefined
     }
   })
-  setInterval(write, 1000).unref()
+  // no periodic write: the harness asks (SIGUSR2) whenever it reads, and a write a second (a JSON
+  // body, a file write and a rename) was CPU the harness charged to the server it measures
   process.on('exit', write)
   write()
 }
