@@ -19,6 +19,7 @@ import type { Clock } from '../components.js'
 import type { MeshLibp2p } from './mesh-host.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { HealMarks, healFrom } from '../state/heal-marks.js'
+import { BoundedMap } from '../state/bounded.js'
 import type { PeerId } from '@libp2p/interface'
 
 /** how often a room's first backfill is tried while no copy answers (a node that just started) */
@@ -143,6 +144,12 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   private readonly backfills = new Map<string, Promise<void>>()
   /** the node that offered a room, to backfill from first (it may no longer be subscribed) */
   private readonly offeredBy = new Map<string, string>()
+  /**
+   * `owners(room)` for the replication before an ack, which asks for it on every message: a
+   * rendezvous hash per live node and a scan of the room's hosts each time. Cleared on every
+   * presence change, the only thing owners depend on.
+   */
+  private readonly ownersMemo = new BoundedMap<string, string[]>(10_000)
   /** owners each room had at the last rebalance, to spot nodes that just became owners */
   private lastOwners = new Map<string, string[]>()
   private readonly rebalancer: Debounced
@@ -171,6 +178,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     this.c = components
     this.rebalancer = new Debounced(components.supervisor, 'archive:rebalance', init.rebalanceDelayMs, async () => this.rebalance())
     this.onPresence = components.supervisor.wrap('archive:presence', (evt: CustomEvent<{ nodes: Array<{ node: string, up: boolean }>, rooms: Array<{ member: unknown }> }>) => {
+      this.ownersMemo.clear()
       // ownership depends on the live node set and on which rooms exist
       // (room presence is followed only where a room is carried; global presence says which nodes host which rooms)
       if (evt.detail.nodes.length > 0 || evt.detail.rooms.length > 0 || ((evt.detail as { hosts?: unknown[] }).hosts?.length ?? 0) > 0) this.scheduleRebalance()
@@ -188,6 +196,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   start (): void {
     if (this.started) return
     this.started = true
+    this.ownersMemo.clear()
     this.c.sync.rooms = this
     this.c.rooms.onReceived = this.onReceived
     this.c.presence.addEventListener('change', this.onPresence)
@@ -272,10 +281,16 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   }
 
   /** nodes to ask for a room's history: its other owners first, then any subscriber */
-  private sources (room: string): string[] {
+  private sources (room: string, owners = this.owners(room)): string[] {
     const self = this.c.nodeId
     const subs = this.c.pubsub.getSubscribers(roomTopic(room)).map(p => p.toString())
-    return [...new Set([...this.owners(room), ...subs])].filter(n => n !== self)
+    return [...new Set([...owners, ...subs])].filter(n => n !== self)
+  }
+
+  private cachedOwners (room: string): string[] {
+    let owners = this.ownersMemo.get(room)
+    if (owners == null) this.ownersMemo.set(room, owners = this.owners(room))
+    return owners
   }
 
   /**
@@ -566,11 +581,18 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     // owners and subscribers first; then any connected node: a node that does not carry the room
     // still stores it, and offers it to the owners at its next rebalance (this covers a node that
     // has not yet heard of the others, right after it started)
-    const sources = this.sources(room)
-    const others = this.c.pubsub.getPeers().map(p => p.toString()).filter(p => p !== this.c.nodeId && !sources.includes(p))
+    const sources = this.sources(room, this.cachedOwners(room))
     const subscribers = new Set(this.c.pubsub.getSubscribers(roomTopic(room)).map(p => p.toString()))
     const id = signedEventId(event.event)
-    for (const peer of [...sources, ...others]) {
+    // the other connected nodes only when no source confirmed (the list is built then, not for every message)
+    const candidates = function * (self: string, pubsub: ArchiveComponents['pubsub']): Generator<string> {
+      yield * sources
+      for (const p of pubsub.getPeers()) {
+        const peer = p.toString()
+        if (peer !== self && !sources.includes(peer)) yield peer
+      }
+    }
+    for (const peer of candidates(this.c.nodeId, this.c.pubsub)) {
       try {
         // a node subscribed to the room gets the event by gossip: ask it only to confirm it stored it,
         // so the event crosses the link once; send the event itself when it does not have it
