@@ -57,6 +57,39 @@ describe('room gossip: one copy per node, repaired when the direct one is lost',
     }
   })
 
+  it('each room message is advertised (IHAVE) to each carrying peer once, not at three heartbeats', async () => {
+    const N = 3
+    mesh = await startMesh(N)
+    await mesh.converged(N)
+    const clients = await Promise.all(mesh.nodes.map(async (n, i) => mesh!.client(n, `h${i}`)))
+    for (const c of clients) await c.join('lazy')
+    await roomMeshReady(mesh.nodes, 'lazy')
+    const topic = roomTopic('lazy')
+    // count the room's message ids every node receives in IHAVE (gossipsub's handler, on each instance)
+    const advertised = mesh.nodes.map(() => 0)
+    for (const [i, n] of mesh.nodes.entries()) {
+      const ps = n.mesh.services.pubsub as unknown as { handleIHave: (id: string, ihave: Array<{ topicID?: string, messageIDs?: Uint8Array[] }>) => unknown }
+      const handle = ps.handleIHave.bind(ps)
+      ps.handleIHave = (id, ihave) => {
+        for (const h of ihave) if (h.topicID === topic) advertised[i]! += h.messageIDs?.length ?? 0
+        return handle(id, ihave)
+      }
+    }
+    const got = clients.map(recordMessages)
+    const M = 30
+    const ids: string[] = []
+    for (let k = 0; k < M; k++) ids.push((await clients[k % N]!.send('lazy', `l${k}`)).id)
+    for (const [i, g] of got.entries()) await waitFor(() => ids.every(id => g.some(m => m.id === id)), { what: `client ${i} to get every message` })
+    // every advertisement of these messages is over four heartbeats (1 s) after the last was sent
+    await new Promise(resolve => setTimeout(resolve, 4500))
+    // each node hears of each message from each of its N - 1 peers, which all hold it: M (N - 1) ids,
+    // three times that with gossipsub's default of advertising a message at three heartbeats
+    for (const [i, n] of advertised.entries()) {
+      expect(n, `node ${i}: ids advertised to it`).toBeGreaterThanOrEqual(M * (N - 1) * 0.5)
+      expect(n, `node ${i}: ids advertised to it`).toBeLessThanOrEqual(M * (N - 1) * 1.5)
+    }
+  })
+
   it('a room on one node costs its replica one copy of each message, and every other node nothing', async () => {
     mesh = await startMesh(4)
     await mesh.converged(4)

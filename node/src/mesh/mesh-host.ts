@@ -11,6 +11,7 @@ import { createLibp2p } from 'libp2p'
 import { fixLengthPrefixedDecoder } from './lp-decoder.js'
 import { fixYamuxWindowUpdates } from './yamux-window.js'
 import { meshPnet } from './pnet.js'
+import { advertiseRoomsOnce } from './lazy-gossip.js'
 import { PRESENCE_TOPIC } from '../../../client/src/protocol/ids.js'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
@@ -145,7 +146,7 @@ export async function createMeshHost (init: MeshHostInit): Promise<MeshLibp2p> {
   const peerDiscovery = (init.bootstrap ?? []).length > 0
     ? [bootstrap({ list: init.bootstrap ?? [], timeout: 10 })]
     : []
-  return createLibp2p({
+  const host = await createLibp2p({
     privateKey: init.privateKey,
     start: false,
     addresses: { listen: init.listen, announce: init.announce ?? [] },
@@ -204,4 +205,8 @@ export async function createMeshHost (init: MeshHostInit): Promise<MeshLibp2p> {
       })
     }
   })
+  // room messages advertised at one heartbeat, presence at libp2p's three (lazy-gossip.ts; a cache laid
+  // out otherwise keeps the library's behaviour, and test/unit/lazy-gossip.test.ts fails)
+  advertiseRoomsOnce(host.services.pubsub)
+  return host
 }
