@@ -4,9 +4,19 @@ import { startMesh, waitFor } from '../helpers/mesh.js'
 import { recordMessages, roomMeshReady } from '../helpers/rooms.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
+import type { ChatClient } from '../../client/src/node.js'
 
 async function roomCopies (n: MeshchatNode): Promise<number> {
   return (await n.metrics.gossipCopies.get()).values.find(v => v.labels.kind === 'room')?.value ?? 0
+}
+
+/** once `mesh`'s N nodes see each other: a client on every node, all in `room`, the room's topic ready everywhere */
+async function memberOnEveryNode (mesh: TestMesh, N: number, room: string): Promise<ChatClient[]> {
+  await mesh.converged(N)
+  const clients = await Promise.all(mesh.nodes.map(async (n, i) => mesh.client(n, `${room}${i}`)))
+  for (const c of clients) await c.join(room)
+  await roomMeshReady(mesh.nodes, room)
+  return clients
 }
 
 /**
@@ -25,10 +35,7 @@ describe('room gossip: one copy per node, repaired when the direct one is lost',
   it('each carrying node receives each message once', async () => {
     const N = 5
     mesh = await startMesh(N)
-    await mesh.converged(N)
-    const clients = await Promise.all(mesh.nodes.map(async (n, i) => mesh!.client(n, `m${i}`)))
-    for (const c of clients) await c.join('once')
-    await roomMeshReady(mesh.nodes, 'once')
+    const clients = await memberOnEveryNode(mesh, N, 'once')
     const before = await Promise.all(mesh.nodes.map(roomCopies))
     const got = clients.map(recordMessages)
     const M = 40
@@ -60,10 +67,7 @@ describe('room gossip: one copy per node, repaired when the direct one is lost',
   it('each room message is advertised (IHAVE) to each carrying peer once, not at three heartbeats', async () => {
     const N = 3
     mesh = await startMesh(N)
-    await mesh.converged(N)
-    const clients = await Promise.all(mesh.nodes.map(async (n, i) => mesh!.client(n, `h${i}`)))
-    for (const c of clients) await c.join('lazy')
-    await roomMeshReady(mesh.nodes, 'lazy')
+    const clients = await memberOnEveryNode(mesh, N, 'lazy')
     const topic = roomTopic('lazy')
     // count the room's message ids every node receives in IHAVE (gossipsub's handler, on each instance)
     const advertised = mesh.nodes.map(() => 0)
