@@ -58,14 +58,12 @@ export function perfFrame (sym: string): Frame {
   if (js != null) {
     const rest = js[1] ?? ''
     // "<name> <url>:<line>:<col>", the name possibly empty, the url possibly "[worker eval]"
-    const split = /^(.*?) ?((?:\[[^\]]*\]|\S+):\d+:\d+)$/.exec(rest)
-    const name = split != null ? split[1] ?? '' : rest
-    const loc = split != null ? split[2] ?? '' : ''
-    const m = /^(.*):(\d+):\d+$/.exec(loc)
-    let url = m != null ? m[1] ?? '' : loc
+    const m = /^(.*?) ?(\[[^\]]*\]|\S+):(\d+):\d+$/.exec(rest)
+    if (m == null) return { functionName: rest, url: '' }
+    let url = m[2] ?? ''
     if (url === '[worker eval]') url = WORKER_EVAL_URL
     else if (url.startsWith('/')) url = pathToFileURL(url).href
-    return { functionName: name, url, ...(m != null ? { lineNumber: Number(m[2]) } : {}) }
+    return { functionName: m[1] ?? '', url, lineNumber: Number(m[3]) }
   }
   const name = sym.replace(/\+0x[0-9a-f]+$/, '')
   if (GC_FRAME.test(name)) return { functionName: '(garbage collector)', url: '' }
@@ -235,9 +233,6 @@ export async function convertPerfDir (dir: string, pids: number[] = []): Promise
     writeFileSync(target, JSON.stringify(await perfDataToProfile(join(dir, f))))
     out.push(target)
   }
-  for (const pid of pids) {
-    const map = `/tmp/perf-${pid}.map`
-    if (existsSync(map)) rmSync(map, { force: true })
-  }
+  for (const pid of pids) rmSync(`/tmp/perf-${pid}.map`, { force: true })
   return out
 }
