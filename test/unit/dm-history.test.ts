@@ -8,7 +8,9 @@ import { generateUserKey, userIdOf } from '../../client/src/protocol/keys.js'
 import { openEvent, peekEventKind, signEvent } from '../../client/src/protocol/signing.js'
 import { InvalidEventError, InvalidQueryError, InvalidRoomError, InvalidUserError } from '../../client/src/protocol/errors.js'
 import { MessageStore, SCHEMA_VERSION } from '../../node/src/store/message-store.js'
-import { mergePages } from '../../node/src/mesh/dm-history.js'
+import { DmHistory, mergePages } from '../../node/src/mesh/dm-history.js'
+import { rendezvousOwners } from '../../node/src/state/rendezvous.js'
+import type { DmHistoryComponents } from '../../node/src/mesh/dm-history.js'
 import type { DmPage, StoredDmEvent } from '../../node/src/store/message-store.js'
 
 function id (n: number): Uint8Array {
@@ -168,5 +170,32 @@ describe('DM history in the store', () => {
     expect(s.mailboxList('bob', 10).map(x => x.sender)).toEqual(['ann'])
     expect(s.dmPut(dm(1))).toBe(true)
     expect(nums(s.dmPage(conversationId(alice, bob), { limit: 5 }))).toEqual([1])
+  })
+})
+
+describe('conversation owners', () => {
+  it('are the rendezvous owners over the nodes live now, recomputed as soon as the live set changes', () => {
+    let live = ['n1', 'n2', 'n3', 'n4']
+    const presence = { replica: { liveNodes: () => [...live] } }
+    const history = new DmHistory(
+      { replicas: 2, requestTimeoutMs: 1000, maxPage: 100, handOffMax: 100, entitled: async () => true },
+      { nodeId: 'n1', presence } as unknown as DmHistoryComponents
+    )
+    const conversations = Array.from({ length: 40 }, () => conversationId(alice, userIdOf(generateUserKey().publicKey.raw)))
+    for (const c of conversations) expect(history.owners(c)).toEqual(rendezvousOwners(c, live, 2))
+    // a caller that changes the list it got does not change the next answer
+    const first = conversations[0] ?? ''
+    history.owners(first).push('n9')
+    expect(history.owners(first)).toEqual(rendezvousOwners(first, live, 2))
+    // an owner goes down: every conversation it owned has a new owner at once, the others keep theirs
+    const down = rendezvousOwners(first, live, 2)[0] ?? ''
+    live = live.filter(n => n !== down)
+    for (const c of conversations) {
+      expect(history.owners(c)).toEqual(rendezvousOwners(c, live, 2))
+      expect(history.owners(c)).not.toContain(down)
+    }
+    // and it is back
+    live = ['n1', 'n2', 'n3', 'n4']
+    for (const c of conversations) expect(history.owners(c)).toEqual(rendezvousOwners(c, live, 2))
   })
 })

@@ -77,6 +77,12 @@ export class DmHistory {
    * conversation that fell out is treated as one found in the store after a restart
    */
   private readonly lastOwners = new BoundedMap<string, string>(100_000)
+  /**
+   * conversations' owners over the live node set they were computed for (`ownersOf`): one DM asks
+   * for them four to six times, each a SHA-256 per live node
+   */
+  private readonly ownersMemo = new BoundedMap<string, string[]>(10_000)
+  private ownersOf = ''
   /** DMs handed to or read through this node: id → conversation and stamp */
   private readonly known: BoundedMap<string, { conversation: string, hlc: bigint }>
 
@@ -88,7 +94,15 @@ export class DmHistory {
 
   /** a conversation's owners over the nodes presence considers up */
   owners (conversation: string): string[] {
-    return rendezvousOwners(conversation, this.c.presence.replica.liveNodes(), this.init.replicas)
+    const live = this.c.presence.replica.liveNodes()
+    const key = live.join(',')
+    if (key !== this.ownersOf) {
+      this.ownersMemo.clear()
+      this.ownersOf = key
+    }
+    let owners = this.ownersMemo.get(conversation)
+    if (owners == null) this.ownersMemo.set(conversation, owners = rendezvousOwners(conversation, live, this.init.replicas))
+    return [...owners]
   }
 
   /** remember a DM this node handled, so a receipt naming it is recognised */
