@@ -187,7 +187,7 @@ describe('conversation owners', () => {
     const first = conversations[0] ?? ''
     history.owners(first).push('n9')
     expect(history.owners(first)).toEqual(rendezvousOwners(first, live, 2))
-    // an owner goes down: every conversation it owned has a new owner at once, the others keep theirs
+    // an owner goes down: the owners follow the new live set at once, and none of them is the node that went
     const down = rendezvousOwners(first, live, 2)[0] ?? ''
     live = live.filter(n => n !== down)
     for (const c of conversations) {
