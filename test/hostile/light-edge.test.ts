@@ -203,6 +203,29 @@ describe('the light client edge: plain WebSockets with proof of key', () => {
     half.destroy()
   })
 
+  it('pings its clients a slice at a time, each once per interval, and keeps those that answer', async () => {
+    // 20 slots of 100 ms: all at once, 40 connections would be pinged in one burst every 2 s
+    mesh = await startMesh(1, { http: '127.0.0.1:0', wsPingIntervalMs: 2000, helloTimeoutMs: 120_000 })
+    const [a] = mesh.nodes as [MeshchatNode]
+    const url = a.wsUrls()[0]!
+    const clients = await Promise.all(Array.from({ length: 40 }, async () => open(url)))
+    const pinged = clients.map(() => 0)
+    clients.forEach((c, i) => { c.ws.on('ping', () => { pinged[i]!++ }) })
+    await waitFor(() => a.wsEdge?.connections === 40, { what: 'the 40 connections on the node' })
+    const sizes = a.wsEdge!.pingSlotSizes()
+    expect(sizes).toHaveLength(20)
+    expect(sizes.reduce((n, s) => n + s, 0)).toBe(40)
+    expect(Math.max(...sizes)).toBe(2)
+    // two turns of the wheel: every client pinged at least twice, and none taken for a silent one
+    await waitFor(() => pinged.every(n => n >= 2), { timeoutMs: 30_000, what: 'two pings to every client' })
+    expect(await events(a, 'no_pong')).toBe(0)
+    expect(clients.filter(c => c.closed != null)).toHaveLength(0)
+    // a closed connection leaves the wheel
+    for (const c of clients.slice(0, 10)) c.ws.close()
+    await waitFor(() => a.wsEdge?.connections === 30, { what: 'the closed connections gone from the node' })
+    expect(a.wsEdge!.pingSlotSizes().reduce((n, s) => n + s, 0)).toBe(30)
+  })
+
   it('cuts off a reader that cannot keep up, and nobody else', async () => {
     // pings every 30 s (the default): a reader that stops reading is found by its queue, not by its silence
     mesh = await startMesh(1, { http: '127.0.0.1:0', wsMaxBufferedBytes: 64 * 1024 })

@@ -3,6 +3,7 @@ import { WebSocketServer } from 'ws'
 import { TooSlowError, UnsupportedError, asMeshchatError } from '../../../client/src/protocol/errors.js'
 import { ClientSession } from './session.js'
 import { IpLimit } from './gateway-host.js'
+import { PingWheel } from './ping-wheel.js'
 import { TokenBucket } from '../state/rate-limiter.js'
 import type { WebSocket, RawData } from 'ws'
 import type { IncomingMessage } from 'node:http'
@@ -104,6 +105,9 @@ export class WsEdge implements Startable {
   private readonly wss: WebSocketServer
   private readonly perIp: IpLimit
   private readonly alive = new Map<WebSocket, boolean>()
+  /** every connection is pinged once per interval, a slice of them at each tick (ping-wheel.ts) */
+  private readonly pings: PingWheel<WebSocket>
+  private readonly pingTickMs: number
   private pingTimer?: ReturnType<typeof setInterval>
   private started = false
 
@@ -111,16 +115,24 @@ export class WsEdge implements Startable {
     // compression off: a deflate context per connection costs ~300 KB, and signed events hardly compress
     this.wss = new WebSocketServer({ noServer: true, maxPayload: init.maxFrameBytes, perMessageDeflate: false, clientTracking: false })
     this.perIp = new IpLimit(init.maxClientsPerIp)
+    const { wheel, tickMs } = PingWheel.forInterval<WebSocket>(init.pingIntervalMs)
+    this.pings = wheel
+    this.pingTickMs = tickMs
   }
 
   get connections (): number {
     return this.alive.size
   }
 
+  /** connections per slot of the ping wheel (each slot is pinged once per interval, one after another) */
+  pingSlotSizes (): number[] {
+    return this.pings.slotSizes()
+  }
+
   async start (): Promise<void> {
     if (this.started) return
     this.started = true
-    this.pingTimer = this.c.supervisor.interval('ws:ping', () => { this.pingAll() }, this.init.pingIntervalMs)
+    this.pingTimer = this.c.supervisor.interval('ws:ping', () => { this.pingDue() }, this.pingTickMs)
   }
 
   async stop (): Promise<void> {
@@ -211,6 +223,7 @@ export class WsEdge implements Startable {
     })
     const s = session
     this.alive.set(ws, true)
+    this.pings.add(ws)
     const pings = new TokenBucket({ ratePerSec: this.init.clientPingsPerSec, burst: 20 })
     /** frames are handled one at a time, in order; a client that sends faster than they are handled is paused */
     let pending = 0
@@ -249,6 +262,7 @@ export class WsEdge implements Startable {
     })
     ws.on('close', () => {
       this.alive.delete(ws)
+      this.pings.delete(ws)
       s.close()
       this.c.host.detach(s)
     })
@@ -257,8 +271,14 @@ export class WsEdge implements Startable {
     writer.flush()
   }
 
-  private pingAll (): void {
-    for (const [ws, alive] of this.alive) {
+  /** ping the connections whose turn it is; one that did not answer its last ping (a turn ago) is gone */
+  private pingDue (): void {
+    for (const ws of this.pings.tick()) {
+      const alive = this.alive.get(ws)
+      if (alive === undefined) {
+        this.pings.delete(ws)
+        continue
+      }
       if (!alive) {
         // no pong since the last ping: the peer is gone without a FIN (half-open TCP)
         this.c.metrics.wsEvents.inc({ event: 'no_pong' })
