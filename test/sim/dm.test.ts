@@ -187,7 +187,7 @@ describe('direct messages', () => {
     for (let i = 0; i < 5; i++) expect((await alice.dm(bob.id, `live ${i}`)).state).toBe('delivered')
     await waitFor(() => got.length === 5, { what: 'five live DMs' })
     // the acks (sent within 50 ms) clear what the session kept
-    await waitFor(() => [...b.registry.userSessions(bob.id)].every(s => s.pendingDms.size === 0), { what: 'the acks at b' })
+    await waitFor(() => [...b.registry.userSessions(bob.id)].every(s => s.pendingDmCount === 0), { what: 'the acks at b' })
     await first.close()
     await new Promise(resolve => setTimeout(resolve, 500))
     expect(await counter(b, 'requeued')).toBe(0)

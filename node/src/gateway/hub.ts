@@ -244,9 +244,8 @@ export class Hub implements SessionHost {
     this.c.presence.del(session.id)
     // live DMs the device never acknowledged may have died with its connection: the mailbox gets them,
     // and the user's next attach (or another device, now) collects them; what the device has it drops by id
-    if (session.pendingDms.size > 0) {
-      const left = [...session.pendingDms.values()]
-      session.pendingDms.clear()
+    const left = session.takePendingDms()
+    if (left.length > 0) {
       this.c.supervisor.track('gateway:requeue-dms', this.c.dm.requeue(session.userId, left))
     }
   }
@@ -269,7 +268,7 @@ export class Hub implements SessionHost {
     // a resuming device may miss anything from a little before its cursor; a fresh one only what comes after now
     const slack = BigInt(this.c.config.resumeSlackMs) << 16n
     const floorBefore = session.floors.get(room)
-    session.floors.set(room, after == null ? this.c.hlc.now(this.c.clock.now()) : after.hlc > slack ? after.hlc - slack : 0n)
+    session.setFloor(room, after == null ? this.c.hlc.now(this.c.clock.now()) : after.hlc > slack ? after.hlc - slack : 0n)
     try {
       this.c.registry.join(session, room)
       this.c.rooms.want(room, 'local', true)
@@ -309,7 +308,7 @@ export class Hub implements SessionHost {
         if (this.c.registry.leave(session, room)) this.c.rooms.want(room, 'local', false)
         if (this.c.registry.has(session)) this.c.presence.put(this.entry(session))
       } else if (floorBefore != null) {
-        session.floors.set(room, floorBefore)
+        session.setFloor(room, floorBefore)
       }
       throw err
     } finally {
@@ -457,7 +456,7 @@ export class Hub implements SessionHost {
     for (const id of ids) {
       if (id.byteLength !== 32) throw new InvalidQueryError('message ids are 32 bytes')
     }
-    for (const id of ids) session.pendingDms.delete(idToHex(id))
+    for (const id of ids) session.ackedDm(idToHex(id))
     await this.c.dm.ack(session.userId, ids)
   }
 

@@ -8,7 +8,6 @@
  */
 export class PingWheel<T> {
   private readonly slots: Array<Set<T>>
-  private readonly slotOf = new Map<T, number>()
   private cursor = 0
   private assigned = 0
 
@@ -27,7 +26,9 @@ export class PingWheel<T> {
   }
 
   get size (): number {
-    return this.slotOf.size
+    let n = 0
+    for (const s of this.slots) n += s.size
+    return n
   }
 
   get slotCount (): number {
@@ -39,19 +40,18 @@ export class PingWheel<T> {
     return this.slots.map(s => s.size)
   }
 
-  add (item: T): void {
-    if (this.slotOf.has(item)) return
+  /**
+   * Put `item` in the next slot round-robin; returns the slot, which `delete` takes back (the
+   * caller keeps it with the item: a map from item to slot would cost every connection an entry)
+   */
+  add (item: T): number {
     const slot = this.assigned++ % this.slots.length
     this.slots[slot]!.add(item)
-    this.slotOf.set(item, slot)
+    return slot
   }
 
-  delete (item: T): boolean {
-    const slot = this.slotOf.get(item)
-    if (slot === undefined) return false
-    this.slotOf.delete(item)
-    this.slots[slot]!.delete(item)
-    return true
+  delete (item: T, slot: number): boolean {
+    return this.slots[slot]?.delete(item) ?? false
   }
 
   /** the items due now (a copy: the caller may delete from the wheel while going through it); the wheel turns one slot */

@@ -49,7 +49,7 @@ export class SessionRegistry {
 
   /** add a session to a room; true when it is the room's first local member */
   join (s: ClientSession, room: string): boolean {
-    s.rooms.add(room)
+    s.addRoom(room)
     let set = this.byRoom.get(room)
     const first = set == null
     if (set == null) this.byRoom.set(room, set = new Set())
@@ -59,8 +59,7 @@ export class SessionRegistry {
 
   /** remove a session from a room; true when the room has no local member left */
   leave (s: ClientSession, room: string): boolean {
-    s.rooms.delete(room)
-    s.floors.delete(room)
+    s.removeRoom(room)
     const set = this.byRoom.get(room)
     if (set == null) return false
     set.delete(s)

@@ -110,6 +110,14 @@ const PENALTY_REPLY_HOLD_MS = 2000
 
 /** stamps are SQLite integers (signed 64-bit) */
 const MAX_HLC = (1n << 63n) - 1n
+/**
+ * What a session with no rooms, floors or watches reads: an empty Map or Set costs 150–185 B of
+ * heap, and most idle devices have none of these, nor pending DMs or held deliveries, so each is
+ * made when the first entry comes and dropped when the last goes.
+ */
+const NOTHING: ReadonlySet<string> = new Set()
+const NO_FLOORS: ReadonlyMap<string, bigint> = new Map()
+
 /** live DMs a session keeps until its device acknowledges them (a client acks within ~50 ms) */
 const MAX_PENDING_DMS = 1000
 
@@ -139,33 +147,42 @@ export class ClientSession {
   status: PresenceStatus = 'online'
   readonly attachedAt: number
   private readonly clock: Clock
-  /** rooms this device has joined */
-  readonly rooms = new Set<string>()
+  /** rooms this device has joined (changed through the registry's join and leave) */
+  get rooms (): ReadonlySet<string> {
+    return this.#rooms ?? NOTHING
+  }
+
+  #rooms?: Set<string>
   /**
    * per room, the oldest HLC this device may still be missing (its resume
    * cursor or its join time, minus the resume slack): events that reach the
    * node late, by backfill, are delivered to it only from here on
    */
-  readonly floors = new Map<string, bigint>()
-  /** users whose presence this device follows */
-  watching = new Set<string>()
+  get floors (): ReadonlyMap<string, bigint> {
+    return this.#floors ?? NO_FLOORS
+  }
+
+  #floors?: Map<string, bigint>
+  /** users whose presence this device follows (a watch request replaces the whole set) */
+  watching: ReadonlySet<string> = NOTHING
   /**
    * DMs handed to this device live and not yet acknowledged by it, by id: a connection that drops
    * right after a write loses what was written, so what is left here when the session ends goes to
    * the user's mailbox (at most MAX_PENDING_DMS, the oldest dropped first)
    */
-  readonly pendingDms = new Map<string, StampedEvent>()
+  #pendingDms?: Map<string, StampedEvent>
   private state: 'login' | 'new' | 'ready' | 'closed'
   private readonly host: SessionHost
   private readonly transport: SessionTransport
   private readonly log: Logger
-  private readonly strikes = new TokenBucket({ ratePerSec: STRIKE_RATE, burst: STRIKE_BURST })
-  private readonly overBudget = new TokenBucket({ ratePerSec: OVER_BUDGET_RATE, burst: OVER_BUDGET_BURST })
+  /** made at the first strike or refusal: a bucket starts full, so one made then is the bucket made at the attach */
+  #strikes?: TokenBucket
+  #overBudget?: TokenBucket
   /** this session's request budgets (the user's are kept by the host) */
   readonly budget: SessionBudget
   private helloTimer?: ReturnType<typeof setTimeout>
   /** live deliveries held back while a room's replay is being sent, so replay always comes first */
-  private readonly held = new Map<string, Uint8Array[]>()
+  #held?: Map<string, Uint8Array[]>
   private readonly login?: SessionOptions['login']
 
   constructor (opts: SessionOptions) {
@@ -331,9 +348,44 @@ export class ClientSession {
     this.transport.send(frame)
   }
 
+  /** the registry's half of a join */
+  addRoom (room: string): void {
+    (this.#rooms ??= new Set()).add(room)
+  }
+
+  /** the registry's half of a leave: the room and its floor go */
+  removeRoom (room: string): void {
+    this.#rooms?.delete(room)
+    if (this.#rooms?.size === 0) this.#rooms = undefined
+    this.#floors?.delete(room)
+    if (this.#floors?.size === 0) this.#floors = undefined
+  }
+
+  setFloor (room: string, hlc: bigint): void {
+    (this.#floors ??= new Map()).set(room, hlc)
+  }
+
+  /** live DMs written to this device and not acknowledged yet */
+  get pendingDmCount (): number {
+    return this.#pendingDms?.size ?? 0
+  }
+
+  /** the device acknowledged this DM */
+  ackedDm (idHex: string): void {
+    this.#pendingDms?.delete(idHex)
+    if (this.#pendingDms?.size === 0) this.#pendingDms = undefined
+  }
+
+  /** every live DM not acknowledged, taken out (the session is over: they go to the mailbox) */
+  takePendingDms (): StampedEvent[] {
+    const left = [...(this.#pendingDms?.values() ?? [])]
+    this.#pendingDms = undefined
+    return left
+  }
+
   /** a live room delivery: held while the room's replay is in flight */
   deliverLive (room: string, frame: Uint8Array): void {
-    const held = this.held.get(room)
+    const held = this.#held?.get(room)
     if (held != null) {
       held.push(frame)
     } else {
@@ -343,19 +395,22 @@ export class ClientSession {
 
   /** a DM written to this device live: kept until the device acknowledges it */
   pendingDm (idHex: string, e: StampedEvent): void {
-    this.pendingDms.set(idHex, e)
-    if (this.pendingDms.size > MAX_PENDING_DMS) this.pendingDms.delete(this.pendingDms.keys().next().value ?? '')
+    const pending = this.#pendingDms ??= new Map()
+    pending.set(idHex, e)
+    if (pending.size > MAX_PENDING_DMS) pending.delete(pending.keys().next().value ?? '')
   }
 
   /** hold live deliveries of `room` until endReplay */
   beginReplay (room: string): void {
-    if (!this.held.has(room)) this.held.set(room, [])
+    const held = this.#held ??= new Map()
+    if (!held.has(room)) held.set(room, [])
   }
 
   /** release held live deliveries (the client drops any it already got by id) */
   endReplay (room: string): void {
-    const held = this.held.get(room)
-    this.held.delete(room)
+    const held = this.#held?.get(room)
+    this.#held?.delete(room)
+    if (this.#held?.size === 0) this.#held = undefined
     for (const f of held ?? []) this.sendEncoded(f)
   }
 
@@ -364,12 +419,12 @@ export class ClientSession {
     this.host.refused(err)
     const garbage = err.code !== ErrorCode.RATE_LIMITED && err.code !== ErrorCode.INTERNAL &&
       err.code !== ErrorCode.UNAVAILABLE && err.code !== ErrorCode.MAILBOX_FULL
-    if (garbage && !this.strikes.take(this.clock.now())) {
+    if (garbage && !(this.#strikes ??= new TokenBucket({ ratePerSec: STRIKE_RATE, burst: STRIKE_BURST })).take(this.clock.now())) {
       const wait = this.host.penalize?.(this) ?? 0
       this.fatal(new MeshchatError(err.code, `too much invalid input; last: ${err.message}`, wait), req)
       return
     }
-    if (err.code === ErrorCode.RATE_LIMITED && !this.overBudget.take(this.clock.now())) {
+    if (err.code === ErrorCode.RATE_LIMITED && !(this.#overBudget ??= new TokenBucket({ ratePerSec: OVER_BUDGET_RATE, burst: OVER_BUDGET_BURST })).take(this.clock.now())) {
       const wait = this.host.penalize?.(this) ?? 0
       this.fatal(new MeshchatError(err.code, `kept sending over the limits; last: ${err.message}`, wait), req)
       return
@@ -390,7 +445,7 @@ export class ClientSession {
     if (this.state === 'closed') return
     this.state = 'closed'
     clearTimeout(this.helloTimer)
-    this.held.clear()
+    this.#held = undefined
     this.transport.close()
   }
 }

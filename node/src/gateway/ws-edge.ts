@@ -223,8 +223,9 @@ export class WsEdge implements Startable {
     })
     const s = session
     this.alive.set(ws, true)
-    this.pings.add(ws)
-    const pings = new TokenBucket({ ratePerSec: this.init.clientPingsPerSec, burst: 20 })
+    const pingSlot = this.pings.add(ws)
+    /** made at the client's first ping (browsers send none): a bucket starts full either way */
+    let pings: TokenBucket | undefined
     /** frames are handled one at a time, in order; a client that sends faster than they are handled is paused */
     let pending = 0
     let chain: Promise<void> = Promise.resolve()
@@ -249,6 +250,7 @@ export class WsEdge implements Startable {
       })
     })
     ws.on('ping', () => {
+      pings ??= new TokenBucket({ ratePerSec: this.init.clientPingsPerSec, burst: 20 })
       if (!pings.take(this.c.clock.now())) {
         this.c.metrics.wsEvents.inc({ event: 'ping_flood' })
         ws.close(WS_CLOSE.POLICY, 'too many pings')
@@ -262,7 +264,7 @@ export class WsEdge implements Startable {
     })
     ws.on('close', () => {
       this.alive.delete(ws)
-      this.pings.delete(ws)
+      this.pings.delete(ws, pingSlot)
       s.close()
       this.c.host.detach(s)
     })
@@ -275,10 +277,8 @@ export class WsEdge implements Startable {
   private pingDue (): void {
     for (const ws of this.pings.tick()) {
       const alive = this.alive.get(ws)
-      if (alive === undefined) {
-        this.pings.delete(ws)
-        continue
-      }
+      // gone since the tick began (the close handler takes it off the wheel)
+      if (alive === undefined) continue
       if (!alive) {
         // no pong since the last ping: the peer is gone without a FIN (half-open TCP)
         this.c.metrics.wsEvents.inc({ event: 'no_pong' })
