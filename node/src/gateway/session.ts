@@ -183,7 +183,8 @@ export class ClientSession {
   private helloTimer?: ReturnType<typeof setTimeout>
   /** live deliveries held back while a room's replay is being sent, so replay always comes first */
   #held?: Map<string, Uint8Array[]>
-  private readonly login?: SessionOptions['login']
+  /** the challenge this session sent, until the proof of key is in (then the nonce is of no more use) */
+  private login?: SessionOptions['login']
 
   constructor (opts: SessionOptions) {
     this.id = opts.id
@@ -248,6 +249,7 @@ export class ClientSession {
         return
       }
       this.state = 'new'
+      this.login = undefined
       this.send({ req, ok: { detail: this.userId } })
       return
     }
@@ -278,6 +280,8 @@ export class ClientSession {
       }
       this.state = 'ready'
       clearTimeout(this.helloTimer)
+      // a cleared timer still holds its callback and, through it, the options the session was made with
+      this.helloTimer = undefined
       this.send({ req, welcome: this.host.welcome(this) })
       this.host.afterWelcome(this)
       return
