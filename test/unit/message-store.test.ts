@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { MessageStore, SCHEMA_VERSION, StoreVersionError } from '../../node/src/store/message-store.js'
+import { MessageStore, SCHEMA_VERSION, StoreVersionError, retentionSql } from '../../node/src/store/message-store.js'
 import type { MailboxEvent, StoredRoomEvent } from '../../node/src/store/message-store.js'
 
 function id (n: number): Uint8Array {
@@ -125,6 +125,54 @@ describe('MessageStore', () => {
     expect(forward.more).toBe(true)
     expect(ids({ events: s.since('r', at(100), 10) })).toEqual([4, 5, 7, 9])
     expect(s.rooms().sort()).toEqual(['other', 'r'])
+  })
+
+  it('checks the count cap where a tenth of it was written since, and every key at a full check', () => {
+    const s = open()
+    const now = 10_000_000
+    let n = 0
+    const add = (room: string, k: number): void => { s.insertMany(Array.from({ length: k }, () => ev(n++, room, now - 100_000 + n))) }
+    add('a', 150)
+    add('b', 40)
+    const cap = { maxAgeMs: 0, maxPerRoom: 100 }
+    // the first prune after opening checks every room
+    expect(s.prune(cap, now)).toBe(50)
+    expect(s.count('a')).toBe(100)
+    // 5 written to a: under a tenth of the cap, so a is not walked again yet
+    add('a', 5)
+    expect(s.prune(cap, now)).toBe(0)
+    expect(s.count('a')).toBe(105)
+    // 5 more: 10 since the last check, a tenth of the cap
+    add('a', 5)
+    expect(s.prune(cap, now)).toBe(10)
+    expect(s.count('a')).toBe(100)
+    // age is applied to every room at every prune, written to or not: a's 60–149 and b's 150–158
+    expect(s.prune({ maxAgeMs: 100_000 - 160, maxPerRoom: 100 }, now)).toBe(90 + 9)
+    expect(s.count('a')).toBe(10)
+    expect(s.count('b')).toBe(31)
+    // a new cap is checked everywhere at once, with nothing written since
+    expect(s.prune({ maxAgeMs: 0, maxPerRoom: 30 }, now)).toBe(1)
+    expect(s.count('b')).toBe(30)
+    expect(s.rooms()).toEqual(['a', 'b'])
+  })
+
+  it('finds rooms and old events through the index, never by reading the whole table', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'meshchat-store-'))
+    dirs.push(dir)
+    const s = open(join(dir, 'm.db'))
+    s.insertMany([ev(1, 'r', 1000)])
+    const db = new DatabaseSync(s.path)
+    try {
+      for (const table of ['messages', 'dm_history'] as const) {
+        for (const sql of Object.values(retentionSql(table))) {
+          const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map(r => r.detail).join('; ')
+          expect(plan, sql).toMatch(/SEARCH .* USING (COVERING )?INDEX/)
+          expect(plan, sql).not.toMatch(/SCAN/)
+        }
+      }
+    } finally {
+      db.close()
+    }
   })
 
   it('applies retention by age and by count per room', () => {

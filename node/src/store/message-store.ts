@@ -158,9 +158,7 @@ export class MessageStore {
     before: StatementSync
     after: StatementSync
     since: StatementSync
-    rooms: StatementSync
     count: StatementSync
-    pruneAge: StatementSync
     pruneCountCut: StatementSync
     pruneCount: StatementSync
     mbPut: StatementSync
@@ -174,11 +172,15 @@ export class MessageStore {
     dmNewest: StatementSync
     dmBefore: StatementSync
     dmAfter: StatementSync
-    dmConversations: StatementSync
-    dmPruneAge: StatementSync
     dmPruneCountCut: StatementSync
     dmPruneCount: StatementSync
   }
+
+  /** what retention keeps per keyed history (rooms, DM conversations) between prunes */
+  private readonly histories: { rooms: KeyedHistory, dms: KeyedHistory }
+  /** prunes since this store was opened, and the count cap the last one applied */
+  private prunes = 0
+  private lastCap?: number
 
   /** `path` is a file (its directory is created) or `:memory:` */
   constructor (path: string) {
@@ -216,9 +218,7 @@ export class MessageStore {
       before: this.db.prepare(`SELECT ${cols} FROM messages WHERE room = ? AND (hlc, id) < (?, ?) ORDER BY hlc DESC, id DESC LIMIT ?`),
       after: this.db.prepare(`SELECT ${cols} FROM messages WHERE room = ? AND (hlc, id) > (?, ?) ORDER BY hlc, id LIMIT ?`),
       since: this.db.prepare(`SELECT ${cols} FROM messages WHERE room = ? AND hlc >= ? ORDER BY hlc, id LIMIT ?`),
-      rooms: this.db.prepare('SELECT DISTINCT room FROM messages'),
       count: this.db.prepare('SELECT count(*) AS n FROM messages WHERE room = ?'),
-      pruneAge: this.db.prepare('DELETE FROM messages WHERE hlc < ?'),
       pruneCountCut: this.db.prepare('SELECT hlc, id FROM messages WHERE room = ? ORDER BY hlc DESC, id DESC LIMIT 1 OFFSET ?'),
       pruneCount: this.db.prepare('DELETE FROM messages WHERE room = ? AND (hlc, id) <= (?, ?)'),
       mbPut: this.db.prepare('INSERT OR IGNORE INTO mailbox (user, id, hlc, origin, event, sender) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -232,10 +232,12 @@ export class MessageStore {
       dmNewest: this.db.prepare(`SELECT ${dmCols} FROM dm_history WHERE conv = ? ORDER BY hlc DESC, id DESC LIMIT ?`),
       dmBefore: this.db.prepare(`SELECT ${dmCols} FROM dm_history WHERE conv = ? AND (hlc, id) < (?, ?) ORDER BY hlc DESC, id DESC LIMIT ?`),
       dmAfter: this.db.prepare(`SELECT ${dmCols} FROM dm_history WHERE conv = ? AND (hlc, id) > (?, ?) ORDER BY hlc, id LIMIT ?`),
-      dmConversations: this.db.prepare('SELECT DISTINCT conv FROM dm_history'),
-      dmPruneAge: this.db.prepare('DELETE FROM dm_history WHERE hlc < ?'),
       dmPruneCountCut: this.db.prepare('SELECT hlc, id FROM dm_history WHERE conv = ? ORDER BY hlc DESC, id DESC LIMIT 1 OFFSET ?'),
       dmPruneCount: this.db.prepare('DELETE FROM dm_history WHERE conv = ? AND (hlc, id) <= (?, ?)')
+    }
+    this.histories = {
+      rooms: keyedHistory(this.db, 'messages', this.stmts.pruneCountCut, this.stmts.pruneCount),
+      dms: keyedHistory(this.db, 'dm_history', this.stmts.dmPruneCountCut, this.stmts.dmPruneCount)
     }
     this.loadMailCounts()
   }
@@ -330,7 +332,10 @@ export class MessageStore {
    * stamped twice, and every node keeps the same one of the two.
    */
   put (e: StoredRoomEvent): PutOutcome {
-    if (Number(this.stmts.insert.run(e.id, e.room, e.hlc, e.origin, e.author, e.event).changes) > 0) return 'new'
+    if (Number(this.stmts.insert.run(e.id, e.room, e.hlc, e.origin, e.author, e.event).changes) > 0) {
+      wrote(this.histories.rooms, e.room)
+      return 'new'
+    }
     const r = this.stmts.restamp.run(e.hlc, e.origin, e.event, e.id, e.room, e.hlc, e.hlc, e.origin)
     return Number(r.changes) > 0 ? 'restamped' : 'held'
   }
@@ -410,7 +415,7 @@ export class MessageStore {
 
   /** rooms with stored history */
   rooms (): string[] {
-    return (this.stmts.rooms.all() as Row[]).map(r => r.room as string)
+    return keysOf(this.histories.rooms)
   }
 
   count (room: string): number {
@@ -423,32 +428,21 @@ export class MessageStore {
    * messages); `now` in ms. Returns rows deleted.
    */
   prune (policy: RetentionPolicy, now: number): number {
-    let deleted = 0
-    if (policy.maxAgeMs > 0) {
-      const cutoff = BigInt(Math.max(0, Math.floor(now - policy.maxAgeMs))) << 16n
-      deleted += Number(this.stmts.pruneAge.run(cutoff).changes)
-      deleted += Number(this.stmts.dmPruneAge.run(cutoff).changes)
-    }
-    if (policy.maxPerRoom > 0) {
-      for (const room of this.rooms()) {
-        const cut = this.stmts.pruneCountCut.get(room, policy.maxPerRoom) as Row | undefined
-        if (cut != null) {
-          deleted += Number(this.stmts.pruneCount.run(room, cut.hlc as bigint, cut.id as Uint8Array).changes)
-        }
-      }
-      for (const conv of this.dmConversations()) {
-        const cut = this.stmts.dmPruneCountCut.get(conv, policy.maxPerRoom) as Row | undefined
-        if (cut != null) {
-          deleted += Number(this.stmts.dmPruneCount.run(conv, cut.hlc as bigint, cut.id as Uint8Array).changes)
-        }
-      }
-    }
-    return deleted
+    // the cap is checked for every room and conversation at the first prune after opening and at
+    // every FULL_CHECK_EVERY-th, and in between only where enough was written since the last check
+    // (and whenever the cap is not the one the last prune applied)
+    const full = this.prunes++ % FULL_CHECK_EVERY === 0 || policy.maxPerRoom !== this.lastCap
+    this.lastCap = policy.maxPerRoom
+    return pruneKeyed(this.histories.rooms, policy, now, full) + pruneKeyed(this.histories.dms, policy, now, full)
   }
+
 
   /** store a DM in its conversation's history; false when the id was already stored (an earlier stamp of it is replaced, as {@link put} does) */
   dmPut (e: StoredDmEvent): boolean {
-    if (Number(this.stmts.dmPut.run(e.id, e.conversation, e.hlc, e.origin, e.author, e.event).changes) > 0) return true
+    if (Number(this.stmts.dmPut.run(e.id, e.conversation, e.hlc, e.origin, e.author, e.event).changes) > 0) {
+      wrote(this.histories.dms, e.conversation)
+      return true
+    }
     this.stmts.dmRestamp.run(e.hlc, e.origin, e.event, e.id, e.conversation, e.hlc, e.hlc, e.origin)
     return false
   }
@@ -479,7 +473,7 @@ export class MessageStore {
 
   /** DM conversations with stored history */
   dmConversations (): string[] {
-    return (this.stmts.dmConversations.all() as Row[]).map(r => r.conv as string)
+    return keysOf(this.histories.dms)
   }
 
   /** queue a DM in `user`'s mailbox; false if it was already there */
@@ -564,4 +558,82 @@ export class MessageStore {
   async checkpointed (): Promise<void> {
     if (this.checkpoints != null) await checkpointer.now(this.checkpoints)
   }
+}
+
+/**
+ * Retention of one keyed history table (`messages` by room, `dm_history` by conversation). Both are
+ * indexed by (key, hlc, id) and have no index on hlc alone: a plain `DELETE … WHERE hlc < ?` reads
+ * the whole table, and with 1,000,000 messages stored that held the event loop for 5–6 s at every
+ * prune, once a minute, deleting nothing. Here each key is found by a skip over the index (one
+ * lookup per key) and its old events are deleted through the index; the count cap, which costs a
+ * walk of up to `maxPerRoom` entries per key, is checked where at least a tenth of the cap was
+ * written since the key's last check (so a key may pass the cap by that much for a while) and for
+ * every key at the first prune and every FULL_CHECK_EVERY-th.
+ */
+interface KeyedHistory {
+  /** the smallest key after the given one */
+  next: StatementSync
+  ageDelete: StatementSync
+  cut: StatementSync
+  cutDelete: StatementSync
+  /** events written per key since its cap was last checked (at most WRITTEN_KEYS keys: see `wrote`) */
+  written: Map<string, number>
+}
+
+/** with retention pruning once a minute, every hour */
+const FULL_CHECK_EVERY = 60
+/** keys whose writes since their last cap check are counted; past it a key is dropped and waits for a full check */
+const WRITTEN_KEYS = 100_000
+
+/** the statements retention runs per key of `table` (exported for the test that checks they use the index) */
+export function retentionSql (table: 'messages' | 'dm_history'): { next: string, ageDelete: string } {
+  const key = table === 'messages' ? 'room' : 'conv'
+  return {
+    next: `SELECT ${key} AS k FROM ${table} WHERE ${key} > ? ORDER BY ${key} LIMIT 1`,
+    ageDelete: `DELETE FROM ${table} WHERE ${key} = ? AND hlc < ?`
+  }
+}
+
+function keyedHistory (db: DatabaseSync, table: 'messages' | 'dm_history', cut: StatementSync, cutDelete: StatementSync): KeyedHistory {
+  const sql = retentionSql(table)
+  return {
+    next: db.prepare(sql.next),
+    ageDelete: db.prepare(sql.ageDelete),
+    cut,
+    cutDelete,
+    written: new Map()
+  }
+}
+
+/** every key, in order, one index lookup each (`SELECT DISTINCT` reads the whole index: 50–80 ms per 1,000,000 events) */
+function keysOf (h: KeyedHistory): string[] {
+  const keys: string[] = []
+  for (let row = h.next.get('') as Row | undefined; row != null; row = h.next.get(row.k as string) as Row | undefined) keys.push(row.k as string)
+  return keys
+}
+
+function wrote (h: KeyedHistory, key: string): void {
+  const n = h.written.get(key)
+  if (n !== undefined) {
+    h.written.set(key, n + 1)
+  } else if (h.written.size < WRITTEN_KEYS) {
+    h.written.set(key, 1)
+  }
+}
+
+function pruneKeyed (h: KeyedHistory, policy: RetentionPolicy, now: number, full: boolean): number {
+  let deleted = 0
+  const cutoff = policy.maxAgeMs > 0 ? BigInt(Math.max(0, Math.floor(now - policy.maxAgeMs))) << 16n : undefined
+  const checkFrom = Math.max(1, Math.floor(policy.maxPerRoom / 10))
+  for (let row = h.next.get('') as Row | undefined; row != null; row = h.next.get(row.k as string) as Row | undefined) {
+    const key = row.k as string
+    if (cutoff !== undefined) deleted += Number(h.ageDelete.run(key, cutoff).changes)
+    if (policy.maxPerRoom > 0 && (full || (h.written.get(key) ?? 0) >= checkFrom)) {
+      h.written.delete(key)
+      const cut = h.cut.get(key, policy.maxPerRoom) as Row | undefined
+      if (cut != null) deleted += Number(h.cutDelete.run(key, cut.hlc as bigint, cut.id as Uint8Array).changes)
+    }
+  }
+  if (full) h.written.clear()
+  return deleted
 }

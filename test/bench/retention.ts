@@ -1,0 +1,64 @@
+/**
+ * What history retention costs the event loop on a large store: `node dist/test/bench/retention.js
+ * [--messages n] [--rooms n]`. Fills a fresh store (room events of 300 bytes, an hour of stamps, all
+ * within the retention window, so a prune deletes nothing), then times, on the same file:
+ * - the statements retention used to run: `DELETE … WHERE hlc < ?` over the whole table (no index
+ *   on hlc alone) and `SELECT DISTINCT room`;
+ * - `MessageStore.prune` as the node runs it once a minute: the first after opening (every room's
+ *   count cap checked) and the ones after (the cap checked only where a tenth of it was written);
+ * - `MessageStore.rooms()`.
+ * Each is synchronous on the node's event loop. Prints a table and writes
+ * test/bench/results/retention.json (relative to the working directory).
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { DatabaseSync } from 'node:sqlite'
+import { MessageStore } from '../../node/src/store/message-store.js'
+import type { StoredRoomEvent } from '../../node/src/store/message-store.js'
+
+const { values } = parseArgs({ options: { messages: { type: 'string', default: '1000000' }, rooms: { type: 'string', default: '2000' } } })
+const MESSAGES = Number(values.messages)
+const ROOMS = Number(values.rooms)
+const policy = { maxAgeMs: 30 * 24 * 3600_000, maxPerRoom: 100_000 }
+
+const dir = mkdtempSync(join(tmpdir(), 'meshchat-retention-'))
+try {
+  const path = join(dir, 'messages.db')
+  const store = new MessageStore(path)
+  const now = Date.now()
+  const body = randomBytes(300)
+  const filled = performance.now()
+  for (let i = 0; i < MESSAGES; i += 10_000) {
+    const batch: StoredRoomEvent[] = []
+    for (let j = i; j < Math.min(MESSAGES, i + 10_000); j++) {
+      batch.push({ id: randomBytes(32), room: `room${j % ROOMS}`, hlc: BigInt(now - 3600_000 + Math.floor(j * 3600_000 / MESSAGES)) << 16n, origin: 'node', author: 'user', event: body })
+    }
+    store.insertMany(batch)
+  }
+  const fillSec = (performance.now() - filled) / 1000
+  store.close()
+
+  const ms = (fn: () => unknown): number => { const t = performance.now(); fn(); return performance.now() - t }
+  const cutoff = BigInt(Date.now() - policy.maxAgeMs) << 16n
+  const raw = new DatabaseSync(path)
+  const rows: Array<{ what: string, ms: number }> = []
+  rows.push({ what: 'before: DELETE … WHERE hlc < ? (whole table, nothing to delete)', ms: ms(() => raw.prepare('DELETE FROM messages WHERE hlc < ?').run(cutoff)) })
+  rows.push({ what: 'before: SELECT DISTINCT room', ms: ms(() => raw.prepare('SELECT DISTINCT room FROM messages').all()) })
+  raw.close()
+  const reopened = new MessageStore(path)
+  rows.push({ what: 'prune, first after opening (every room\'s cap checked)', ms: ms(() => reopened.prune(policy, Date.now())) })
+  for (let i = 1; i <= 3; i++) rows.push({ what: `prune, the next (${i})`, ms: ms(() => reopened.prune(policy, Date.now())) })
+  rows.push({ what: 'rooms()', ms: ms(() => reopened.rooms()) })
+  reopened.close()
+
+  console.log(`${MESSAGES.toLocaleString('en')} room events in ${ROOMS.toLocaleString('en')} rooms (filled in ${fillSec.toFixed(0)} s); nothing past retention`)
+  console.table(Object.fromEntries(rows.map(r => [r.what, { 'ms on the event loop': Math.round(r.ms * 10) / 10 }])))
+  const out = join('test', 'bench', 'results')
+  mkdirSync(out, { recursive: true })
+  writeFileSync(join(out, 'retention.json'), JSON.stringify({ at: new Date().toISOString(), messages: MESSAGES, rooms: ROOMS, policy, nodeVersion: process.version, rows }, null, 2) + '\n')
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}
