@@ -6,7 +6,9 @@
  *   on hlc alone) and `SELECT DISTINCT room`;
  * - `MessageStore.prune` as the node runs it once a minute: the first after opening (every room's
  *   count cap checked) and the ones after (the cap checked only where a tenth of it was written);
- * - `MessageStore.rooms()`.
+ * - `MessageStore.rooms()`;
+ * - ageing out queued DMs (`--mailbox n` of them, 50,000 users): the whole-table delete it was
+ *   (`NOT INDEXED`), and `MessageStore.mailboxPrune` through the `mailbox_age` index.
  * Each is synchronous on the node's event loop. Prints a table and writes
  * test/bench/results/retention.json (relative to the working directory).
  */
@@ -19,9 +21,11 @@ import { DatabaseSync } from 'node:sqlite'
 import { MessageStore } from '../../node/src/store/message-store.js'
 import type { StoredRoomEvent } from '../../node/src/store/message-store.js'
 
-const { values } = parseArgs({ options: { messages: { type: 'string', default: '1000000' }, rooms: { type: 'string', default: '2000' } } })
+const { values } = parseArgs({ options: { messages: { type: 'string', default: '1000000' }, rooms: { type: 'string', default: '2000' }, mailbox: { type: 'string', default: '200000' } } })
 const MESSAGES = Number(values.messages)
 const ROOMS = Number(values.rooms)
+const MAILBOX = Number(values.mailbox)
+const MAILBOX_MAX_AGE_MS = 7 * 24 * 3600_000
 const policy = { maxAgeMs: 30 * 24 * 3600_000, maxPerRoom: 100_000 }
 
 const dir = mkdtempSync(join(tmpdir(), 'meshchat-retention-'))
@@ -44,6 +48,8 @@ try {
   const ms = (fn: () => unknown): number => { const t = performance.now(); fn(); return performance.now() - t }
   const cutoff = BigInt(Date.now() - policy.maxAgeMs) << 16n
   const raw = new DatabaseSync(path)
+  // the closed store's checkpoint thread may still hold its connection for a moment
+  raw.exec('PRAGMA busy_timeout = 10000')
   const rows: Array<{ what: string, ms: number }> = []
   rows.push({ what: 'before: DELETE … WHERE hlc < ? (whole table, nothing to delete)', ms: ms(() => raw.prepare('DELETE FROM messages WHERE hlc < ?').run(cutoff)) })
   rows.push({ what: 'before: SELECT DISTINCT room', ms: ms(() => raw.prepare('SELECT DISTINCT room FROM messages').all()) })
@@ -52,13 +58,26 @@ try {
   rows.push({ what: 'prune, first after opening (every room\'s cap checked)', ms: ms(() => reopened.prune(policy, Date.now())) })
   for (let i = 1; i <= 3; i++) rows.push({ what: `prune, the next (${i})`, ms: ms(() => reopened.prune(policy, Date.now())) })
   rows.push({ what: 'rooms()', ms: ms(() => reopened.rooms()) })
+  for (let i = 0; i < MAILBOX; i += 5000) {
+    for (let j = i; j < Math.min(MAILBOX, i + 5000); j++) {
+      reopened.mailboxPut(`user${j % 50_000}`, { id: randomBytes(32), hlc: BigInt(now - 60_000 + j % 1000) << 16n, origin: 'node', event: body, sender: `sender${j % 7}` })
+    }
+  }
   reopened.close()
+  const mbCutoff = BigInt(Date.now() - MAILBOX_MAX_AGE_MS) << 16n
+  const rawMb = new DatabaseSync(path)
+  rawMb.exec('PRAGMA busy_timeout = 10000')
+  rows.push({ what: `before: DELETE FROM mailbox … WHERE hlc < ? (${MAILBOX.toLocaleString('en')} queued, whole table)`, ms: ms(() => rawMb.prepare('DELETE FROM mailbox NOT INDEXED WHERE hlc < ?').run(mbCutoff)) })
+  rawMb.close()
+  const again = new MessageStore(path)
+  rows.push({ what: 'mailboxPrune (through mailbox_age)', ms: ms(() => again.mailboxPrune(MAILBOX_MAX_AGE_MS, Date.now())) })
+  again.close()
 
   console.log(`${MESSAGES.toLocaleString('en')} room events in ${ROOMS.toLocaleString('en')} rooms (filled in ${fillSec.toFixed(0)} s); nothing past retention`)
   console.table(Object.fromEntries(rows.map(r => [r.what, { 'ms on the event loop': Math.round(r.ms * 10) / 10 }])))
   const out = join('test', 'bench', 'results')
   mkdirSync(out, { recursive: true })
-  writeFileSync(join(out, 'retention.json'), JSON.stringify({ at: new Date().toISOString(), messages: MESSAGES, rooms: ROOMS, policy, nodeVersion: process.version, rows }, null, 2) + '\n')
+  writeFileSync(join(out, 'retention.json'), JSON.stringify({ at: new Date().toISOString(), messages: MESSAGES, rooms: ROOMS, mailbox: MAILBOX, policy, nodeVersion: process.version, rows }, null, 2) + '\n')
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { MessageStore, SCHEMA_VERSION, StoreVersionError, retentionSql } from '../../node/src/store/message-store.js'
+import { MAILBOX_PRUNE_SQL, MessageStore, SCHEMA_VERSION, StoreVersionError, retentionSql } from '../../node/src/store/message-store.js'
 import type { MailboxEvent, StoredRoomEvent } from '../../node/src/store/message-store.js'
 
 function id (n: number): Uint8Array {
@@ -170,6 +170,8 @@ describe('MessageStore', () => {
           expect(plan, sql).not.toMatch(/SCAN/)
         }
       }
+      const mailbox = (db.prepare(`EXPLAIN QUERY PLAN ${MAILBOX_PRUNE_SQL}`).all() as Array<{ detail: string }>).map(r => r.detail).join('; ')
+      expect(mailbox).toMatch(/SEARCH mailbox USING (COVERING )?INDEX mailbox_age/)
     } finally {
       db.close()
     }
