@@ -102,7 +102,7 @@ describe('DM history in the store', () => {
   const dirs: string[] = []
   afterEach(async () => {
     for (const s of stores.splice(0)) s.close()
-    await Promise.all(dirs.splice(0).map(async d => rm(d, { recursive: true, force: true })))
+    await Promise.all(dirs.splice(0).map(async d => rm(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 })))
   })
   const open = (path = ':memory:'): MessageStore => {
     const s = new MessageStore(path)

@@ -509,9 +509,11 @@ export class MessageStore {
   mailboxPrune (maxAgeMs: number, now: number): number {
     if (maxAgeMs <= 0) return 0
     const cutoff = BigInt(Math.max(0, Math.floor(now - maxAgeMs))) << 16n
-    const n = Number(this.stmts.mbPruneAge.run(cutoff).changes)
-    if (n > 0) this.loadMailCounts()
-    return n
+    // the users whose mail went come back with it: their counts are corrected one by one, not by a
+    // count over every queued DM
+    const gone = this.stmts.mbPruneAge.all(cutoff) as Row[]
+    for (const r of gone) this.countMail(r.user as string, -1)
+    return gone.length
   }
 
   mailboxDelete (user: string, ids: Iterable<Uint8Array>): number {
@@ -586,7 +588,7 @@ interface KeyedHistory {
 }
 
 /** ageing out queued DMs (through the `mailbox_age` index; exported for the test that checks it) */
-export const MAILBOX_PRUNE_SQL = 'DELETE FROM mailbox WHERE hlc < ?'
+export const MAILBOX_PRUNE_SQL = 'DELETE FROM mailbox WHERE hlc < ? RETURNING user'
 
 /** with retention pruning once a minute, every hour */
 const FULL_CHECK_EVERY = 60
