@@ -312,10 +312,14 @@ export class MessageStore {
           CREATE INDEX IF NOT EXISTS dm_history_order ON dm_history (conv, hlc, id);
         `)
       },
-      // 3 → 4: queued DMs by stamp, so ageing them out reads only what goes (it read every queued DM:
-      // 19–135 ms a minute with 200,000 queued, by test/bench/retention.ts and a run like it)
+      // 3 → 4: queued DMs and DM history by stamp, so ageing them out reads only what goes (a delete
+      // by stamp alone read the whole table: 110–135 ms a minute with 200,000 queued DMs, 1.5 s with
+      // 300,000 DMs of history; test/bench/retention.ts)
       () => {
-        this.db.exec('CREATE INDEX IF NOT EXISTS mailbox_age ON mailbox (hlc)')
+        this.db.exec(`
+          CREATE INDEX IF NOT EXISTS mailbox_age ON mailbox (hlc);
+          CREATE INDEX IF NOT EXISTS dm_history_age ON dm_history (hlc);
+        `)
       }
     ]
     for (let v = from; v < SCHEMA_VERSION; v++) {
@@ -420,7 +424,7 @@ export class MessageStore {
 
   /** rooms with stored history */
   rooms (): string[] {
-    return keysOf(this.histories.rooms)
+    return keysOf(this.histories.rooms.next!)
   }
 
   count (room: string): number {
@@ -478,7 +482,8 @@ export class MessageStore {
 
   /** DM conversations with stored history */
   dmConversations (): string[] {
-    return keysOf(this.histories.dms)
+    // conversations can be nearly as many as their DMs: one pass over the index beats a lookup each
+    return (this.db.prepare('SELECT DISTINCT conv FROM dm_history').all() as Row[]).map(r => r.conv as string)
   }
 
   /** queue a DM in `user`'s mailbox; false if it was already there */
@@ -568,19 +573,26 @@ export class MessageStore {
 }
 
 /**
- * Retention of one keyed history table (`messages` by room, `dm_history` by conversation). Both are
- * indexed by (key, hlc, id) and have no index on hlc alone: a plain `DELETE … WHERE hlc < ?` reads
- * the whole table, and with 1,000,000 messages stored that held the event loop for 5–6 s at every
- * prune, once a minute, deleting nothing. Here each key is found by a skip over the index (one
- * lookup per key) and its old events are deleted through the index; the count cap, which costs a
- * walk of up to `maxPerRoom` entries per key, is checked where at least a tenth of the cap was
- * written since the key's last check (so a key may pass the cap by that much for a while) and for
- * every key at the first prune and every FULL_CHECK_EVERY-th.
+ * Retention of one keyed history table (`messages` by room, `dm_history` by conversation), both
+ * indexed by (key, hlc, id). A plain `DELETE … WHERE hlc < ?` on `messages` reads the whole table:
+ * with 1,000,000 events stored that held the event loop for 5–6 s at every prune, once a minute,
+ * deleting nothing.
+ * - Age: rooms are few against their events, so each room is found by a skip over the index (one
+ *   lookup each) and its old events deleted through it. Conversations can be nearly as many as
+ *   their DMs, so `dm_history` has an index on hlc (schema 4) and one delete goes through that.
+ * - Count cap: a key is checked (a walk of up to `maxPerRoom` index entries) where at least a tenth
+ *   of the cap was written since its last check, so it may pass the cap by that much for a while;
+ *   and at the first prune, every FULL_CHECK_EVERY-th, and when the cap changes, every key over
+ *   the cap, found by one count over the index.
  */
 interface KeyedHistory {
-  /** the smallest key after the given one */
-  next: StatementSync
-  ageDelete: StatementSync
+  /** rooms: the smallest key after the given one, and a key's events before a stamp */
+  next?: StatementSync
+  keyAgeDelete?: StatementSync
+  /** conversations: every event before a stamp */
+  ageDelete?: StatementSync
+  /** the keys holding more than a number of events */
+  over: StatementSync
   cut: StatementSync
   cutDelete: StatementSync
   /** events written per key since its cap was last checked (at most WRITTEN_KEYS keys: see `wrote`) */
@@ -595,30 +607,35 @@ const FULL_CHECK_EVERY = 60
 /** keys whose writes since their last cap check are counted; past it a key is dropped and waits for a full check */
 const WRITTEN_KEYS = 100_000
 
-/** the statements retention runs per key of `table` (exported for the test that checks they use the index) */
-export function retentionSql (table: 'messages' | 'dm_history'): { next: string, ageDelete: string } {
-  const key = table === 'messages' ? 'room' : 'conv'
-  return {
-    next: `SELECT ${key} AS k FROM ${table} WHERE ${key} > ? ORDER BY ${key} LIMIT 1`,
-    ageDelete: `DELETE FROM ${table} WHERE ${key} = ? AND hlc < ?`
+/** the statements retention runs on `table` (exported for the test that checks they go through an index) */
+export function retentionSql (table: 'messages' | 'dm_history'): Record<string, string> {
+  if (table === 'messages') {
+    return {
+      next: 'SELECT room AS k FROM messages WHERE room > ? ORDER BY room LIMIT 1',
+      keyAgeDelete: 'DELETE FROM messages WHERE room = ? AND hlc < ?'
+    }
   }
+  return { ageDelete: 'DELETE FROM dm_history WHERE hlc < ?' }
 }
 
 function keyedHistory (db: DatabaseSync, table: 'messages' | 'dm_history', cut: StatementSync, cutDelete: StatementSync): KeyedHistory {
   const sql = retentionSql(table)
+  const key = table === 'messages' ? 'room' : 'conv'
   return {
-    next: db.prepare(sql.next),
-    ageDelete: db.prepare(sql.ageDelete),
+    next: sql.next === undefined ? undefined : db.prepare(sql.next),
+    keyAgeDelete: sql.keyAgeDelete === undefined ? undefined : db.prepare(sql.keyAgeDelete),
+    ageDelete: sql.ageDelete === undefined ? undefined : db.prepare(sql.ageDelete),
+    over: db.prepare(`SELECT ${key} AS k FROM ${table} GROUP BY ${key} HAVING count(*) > ?`),
     cut,
     cutDelete,
     written: new Map()
   }
 }
 
-/** every key, in order, one index lookup each (`SELECT DISTINCT` reads the whole index: 50–80 ms per 1,000,000 events) */
-function keysOf (h: KeyedHistory): string[] {
+/** every room, in order, one index lookup each (`SELECT DISTINCT` reads the whole index: 50–80 ms per 1,000,000 events) */
+function keysOf (next: StatementSync): string[] {
   const keys: string[] = []
-  for (let row = h.next.get('') as Row | undefined; row != null; row = h.next.get(row.k as string) as Row | undefined) keys.push(row.k as string)
+  for (let row = next.get('') as Row | undefined; row != null; row = next.get(row.k as string) as Row | undefined) keys.push(row.k as string)
   return keys
 }
 
@@ -633,12 +650,19 @@ function wrote (h: KeyedHistory, key: string): void {
 
 function pruneKeyed (h: KeyedHistory, policy: RetentionPolicy, now: number, full: boolean): number {
   let deleted = 0
-  const cutoff = policy.maxAgeMs > 0 ? BigInt(Math.max(0, Math.floor(now - policy.maxAgeMs))) << 16n : undefined
-  const checkFrom = Math.max(1, Math.floor(policy.maxPerRoom / 10))
-  for (let row = h.next.get('') as Row | undefined; row != null; row = h.next.get(row.k as string) as Row | undefined) {
-    const key = row.k as string
-    if (cutoff !== undefined) deleted += Number(h.ageDelete.run(key, cutoff).changes)
-    if (policy.maxPerRoom > 0 && (full || (h.written.get(key) ?? 0) >= checkFrom)) {
+  if (policy.maxAgeMs > 0) {
+    const cutoff = BigInt(Math.max(0, Math.floor(now - policy.maxAgeMs))) << 16n
+    if (h.ageDelete != null) deleted += Number(h.ageDelete.run(cutoff).changes)
+    if (h.next != null && h.keyAgeDelete != null) {
+      for (const key of keysOf(h.next)) deleted += Number(h.keyAgeDelete.run(key, cutoff).changes)
+    }
+  }
+  if (policy.maxPerRoom > 0) {
+    const checkFrom = Math.max(1, Math.floor(policy.maxPerRoom / 10))
+    const keys = full
+      ? (h.over.all(policy.maxPerRoom) as Row[]).map(r => r.k as string)
+      : [...h.written].filter(([, n]) => n >= checkFrom).map(([k]) => k)
+    for (const key of keys) {
       h.written.delete(key)
       const cut = h.cut.get(key, policy.maxPerRoom) as Row | undefined
       if (cut != null) deleted += Number(h.cutDelete.run(key, cut.hlc as bigint, cut.id as Uint8Array).changes)
