@@ -10,6 +10,8 @@
  *   and conversation over the count cap looked for) and the ones after (the cap checked only where
  *   a tenth of it was written);
  * - `MessageStore.rooms()`;
+ * - a round with work to do (the oldest 15 % expired) in the node's steps (PRUNE_STEP_EVENTS): its
+ *   longest step, and all of them;
  * - ageing out queued DMs (`--mailbox n` of them, 50,000 users): the whole-table delete it was
  *   (`mailbox_age` dropped the same way), and `MessageStore.mailboxPrune` through that index.
  * Each is synchronous on the node's event loop. Prints a table and writes
@@ -22,6 +24,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { DatabaseSync } from 'node:sqlite'
 import { MessageStore } from '../../node/src/store/message-store.js'
+import { PRUNE_STEP_EVENTS } from '../../node/src/mesh/archive.js'
 import type { StoredDmEvent, StoredRoomEvent } from '../../node/src/store/message-store.js'
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '1000000' }, rooms: { type: 'string', default: '2000' }, mailbox: { type: 'string', default: '200000' }, dms: { type: 'string', default: '300000' } } })
@@ -78,8 +81,28 @@ try {
   raw.close()
   const reopened = new MessageStore(path)
   rows.push({ what: 'prune (rooms and DMs), first after opening (every key over the cap looked for)', ms: ms(() => reopened.prune(policy, Date.now())) })
-  for (let i = 1; i <= 3; i++) rows.push({ what: `prune, the next (${i})`, ms: ms(() => reopened.prune(policy, Date.now())) })
+  for (let i = 1; i <= 2; i++) rows.push({ what: `prune, the next (${i}), all at once`, ms: ms(() => reopened.prune(policy, Date.now())) })
+  const quiet: number[] = []
+  for (let done = false; !done;) {
+    const t = performance.now()
+    done = reopened.pruneStep(policy, Date.now(), PRUNE_STEP_EVENTS).done
+    quiet.push(performance.now() - t)
+  }
+  rows.push({ what: `  the next, in the node's steps (${PRUNE_STEP_EVENTS} rooms looked at or events deleted): the longest of ${quiet.length}`, ms: Math.max(...quiet) })
   rows.push({ what: 'rooms()', ms: ms(() => reopened.rooms()) })
+  // a round that has work: the oldest 15 % of the hour expire, deleted a step at a time as the node does
+  const expire = { maxAgeMs: 0.85 * 3600_000, maxPerRoom: policy.maxPerRoom }
+  const stepMs: number[] = []
+  let expired = 0
+  for (let done = false; !done;) {
+    const t = performance.now()
+    const step = reopened.pruneStep(expire, Date.now(), PRUNE_STEP_EVENTS)
+    stepMs.push(performance.now() - t)
+    expired += step.deleted
+    done = step.done
+  }
+  rows.push({ what: `a round deleting ${expired.toLocaleString('en')} expired events, ${PRUNE_STEP_EVENTS} a step: the longest of its ${stepMs.length.toLocaleString('en')} steps`, ms: Math.max(...stepMs) })
+  rows.push({ what: '  the same round, all its steps together', ms: stepMs.reduce((a, b) => a + b, 0) })
   for (let i = 0; i < MAILBOX; i += 5000) {
     for (let j = i; j < Math.min(MAILBOX, i + 5000); j++) {
       reopened.mailboxPut(`user${j % 50_000}`, { id: randomBytes(32), hlc: BigInt(now - 60_000 + j % 1000) << 16n, origin: 'node', event: body, sender: `sender${j % 7}` })

@@ -157,6 +157,37 @@ describe('MessageStore', () => {
     expect(s.rooms()).toEqual(['a', 'b'])
   })
 
+  it('prunes a step at a time, going on from where the last step stopped', () => {
+    const s = open()
+    const now = 10_000_000
+    for (const room of ['a', 'b', 'c']) s.insertMany(Array.from({ length: 10 }, (_, i) => ev(room.charCodeAt(0) * 100 + i, room, now - 60_000 + i)))
+    s.insertMany([ev(1, 'd', now)])
+    s.dmPutMany(Array.from({ length: 7 }, (_, i) => ({ ...ev(1000 + i, 'x', now - 60_000 + i), conversation: 'p:q' })))
+    const policy = { maxAgeMs: 30_000, maxPerRoom: 0 }
+    const steps: number[] = []
+    for (let i = 0; i < 100; i++) {
+      const step = s.pruneStep(policy, now, 4)
+      steps.push(step.deleted)
+      if (step.done) break
+    }
+    // 30 room events and 7 DMs past their age, at most 4 a step; the young one stays
+    expect(steps.reduce((a, b) => a + b, 0)).toBe(37)
+    expect(Math.max(...steps)).toBeLessThanOrEqual(4)
+    expect(steps.length).toBeGreaterThanOrEqual(10)
+    expect(s.rooms()).toEqual(['d'])
+    expect(s.dmPage('p:q', { limit: 10 }).events).toHaveLength(0)
+    // a round over, the next starts afresh: with a budget of 1, looking at the one room left spends
+    // the first step, and the DM history comes in the next, not the rooms again
+    const again: Array<{ deleted: number, done: boolean }> = []
+    for (let i = 0; i < 10; i++) {
+      const step = s.pruneStep(policy, now, 1)
+      again.push(step)
+      if (step.done) break
+    }
+    expect(again.every(st => st.deleted === 0)).toBe(true)
+    expect(again.length).toBeLessThanOrEqual(3)
+  })
+
   it('finds rooms and old events through the index, never by reading the whole table', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'meshchat-store-'))
     dirs.push(dir)

@@ -66,6 +66,9 @@ interface Loss {
   confirm: boolean
 }
 
+/** events retention deletes per turn of the event loop (30–40 µs each: a step of 500 is about 20 ms) */
+export const PRUNE_STEP_EVENTS = 500
+
 export interface ArchiveInit {
   /** archive owners per room (DESIGN: K = 2) */
   replicas: number
@@ -162,6 +165,8 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   /** nodes whose catch-up is scheduled or running */
   private readonly healing = new Set<string>()
   private pruneTimer?: ReturnType<typeof setInterval>
+  /** a prune is going on, a step per turn */
+  private pruning = false
   private probeTimer?: ReturnType<typeof setInterval>
   private probing = false
   /** where the next probe round starts in the list of carried rooms, and which copy it asks */
@@ -677,8 +682,33 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     }
   }
 
+  /**
+   * Retention, a step at a time: at most PRUNE_STEP_EVENTS events deleted per turn of the event
+   * loop (a minute's worth of expired history at a few hundred messages a second would otherwise
+   * be deleted in one go, a few tenths of a second with everything else waiting)
+   */
   private prune (): void {
-    const n = this.c.store.prune(this.init.retention, this.c.clock.now())
-    if (n > 0) this.c.log('retention pruned %d events', n)
+    if (this.pruning) return
+    this.pruning = true
+    const now = this.c.clock.now()
+    let total = 0
+    const step = (): void => {
+      let done = true
+      try {
+        if (this.started && this.c.store.isOpen) {
+          const s = this.c.store.pruneStep(this.init.retention, now, PRUNE_STEP_EVENTS)
+          total += s.deleted
+          done = s.done
+        }
+      } finally {
+        if (done) {
+          this.pruning = false
+          if (total > 0) this.c.log('retention pruned %d events', total)
+        } else {
+          setImmediate(this.c.supervisor.wrap('archive:prune', step))
+        }
+      }
+    }
+    step()
   }
 }

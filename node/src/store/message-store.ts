@@ -181,6 +181,8 @@ export class MessageStore {
   /** prunes since this store was opened, and the count cap the last one applied */
   private prunes = 0
   private lastCap?: number
+  /** the prune under way (see pruneStep): its age cutoff, and whether its rooms are done (the DM history is next) */
+  private round?: { cutoff?: bigint, roomsDone: boolean }
 
   /** `path` is a file (its directory is created) or `:memory:` */
   constructor (path: string) {
@@ -437,14 +439,52 @@ export class MessageStore {
    * messages); `now` in ms. Returns rows deleted.
    */
   prune (policy: RetentionPolicy, now: number): number {
-    // the cap is checked for every room and conversation at the first prune after opening and at
-    // every FULL_CHECK_EVERY-th, and in between only where enough was written since the last check
-    // (and whenever the cap is not the one the last prune applied)
-    const full = this.prunes++ % FULL_CHECK_EVERY === 0 || policy.maxPerRoom !== this.lastCap
-    this.lastCap = policy.maxPerRoom
-    return pruneKeyed(this.histories.rooms, policy, now, full) + pruneKeyed(this.histories.dms, policy, now, full)
+    let deleted = 0
+    for (;;) {
+      const step = this.pruneStep(policy, now, Infinity)
+      deleted += step.deleted
+      if (step.done) return deleted
+    }
   }
 
+  /**
+   * One step of a prune, for a caller that gives the event loop back between steps: events past
+   * their age are deleted until about `budget` is spent (an event deleted or a room looked at costs
+   * one; a step stops between batches), and the
+   * next step goes on from there, with the cutoff of the round's first step; `done` when the round
+   * is over. The count cap is applied at the round's first step: checked for every room and
+   * conversation at the first round after opening, at every FULL_CHECK_EVERY-th and whenever the
+   * cap changes, and in between only where a tenth of it was written since the last check.
+   */
+  pruneStep (policy: RetentionPolicy, now: number, budget: number): { deleted: number, done: boolean } {
+    let deleted = 0
+    if (this.round == null) {
+      const full = this.prunes++ % FULL_CHECK_EVERY === 0 || policy.maxPerRoom !== this.lastCap
+      this.lastCap = policy.maxPerRoom
+      this.round = { cutoff: policy.maxAgeMs > 0 ? BigInt(Math.max(0, Math.floor(now - policy.maxAgeMs))) << 16n : undefined, roomsDone: false }
+      deleted += capKeyed(this.histories.rooms, policy, full) + capKeyed(this.histories.dms, policy, full)
+    }
+    const round = this.round
+    let done = true
+    if (round.cutoff !== undefined) {
+      // what the cap took counts against the step too
+      let spent = deleted
+      if (!round.roomsDone) {
+        const rooms = ageRooms(this.histories.rooms, round.cutoff, budget - spent)
+        spent += rooms.spent
+        deleted += rooms.deleted
+        round.roomsDone = rooms.done
+      }
+      done = round.roomsDone
+      if (done) {
+        const dms = ageBatches(this.histories.dms, round.cutoff, budget - spent)
+        deleted += dms.deleted
+        done = dms.done
+      }
+    }
+    if (done) this.round = undefined
+    return { deleted, done }
+  }
 
   /** store a DM in its conversation's history; false when the id was already stored (an earlier stamp of it is replaced, as {@link put} does) */
   dmPut (e: StoredDmEvent): boolean {
@@ -586,11 +626,13 @@ export class MessageStore {
  *   the cap, found by one count over the index.
  */
 interface KeyedHistory {
-  /** rooms: the smallest key after the given one, and a key's events before a stamp */
+  /** rooms: the smallest key after the given one, and up to a number of a key's events before a stamp */
   next?: StatementSync
   keyAgeDelete?: StatementSync
-  /** conversations: every event before a stamp */
+  /** conversations: up to a number of events before a stamp */
   ageDelete?: StatementSync
+  /** where an unfinished prune goes on: the room it stopped in */
+  resume?: string
   /** the keys holding more than a number of events */
   over: StatementSync
   cut: StatementSync
@@ -607,15 +649,15 @@ const FULL_CHECK_EVERY = 60
 /** keys whose writes since their last cap check are counted; past it a key is dropped and waits for a full check */
 const WRITTEN_KEYS = 100_000
 
-/** the statements retention runs on `table` (exported for the test that checks they go through an index) */
+/** the statements retention runs on `table` (exported for the test that checks they go through an index); LIMIT -1 is none */
 export function retentionSql (table: 'messages' | 'dm_history'): Record<string, string> {
   if (table === 'messages') {
     return {
       next: 'SELECT room AS k FROM messages WHERE room > ? ORDER BY room LIMIT 1',
-      keyAgeDelete: 'DELETE FROM messages WHERE room = ? AND hlc < ?'
+      keyAgeDelete: 'DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE room = ? AND hlc < ? ORDER BY hlc LIMIT ?)'
     }
   }
-  return { ageDelete: 'DELETE FROM dm_history WHERE hlc < ?' }
+  return { ageDelete: 'DELETE FROM dm_history WHERE id IN (SELECT id FROM dm_history WHERE hlc < ? ORDER BY hlc LIMIT ?)' }
 }
 
 function keyedHistory (db: DatabaseSync, table: 'messages' | 'dm_history', cut: StatementSync, cutDelete: StatementSync): KeyedHistory {
@@ -648,15 +690,9 @@ function wrote (h: KeyedHistory, key: string): void {
   }
 }
 
-function pruneKeyed (h: KeyedHistory, policy: RetentionPolicy, now: number, full: boolean): number {
+/** the count cap: the keys over it (a full check) or written to enough since their last check */
+function capKeyed (h: KeyedHistory, policy: RetentionPolicy, full: boolean): number {
   let deleted = 0
-  if (policy.maxAgeMs > 0) {
-    const cutoff = BigInt(Math.max(0, Math.floor(now - policy.maxAgeMs))) << 16n
-    if (h.ageDelete != null) deleted += Number(h.ageDelete.run(cutoff).changes)
-    if (h.next != null && h.keyAgeDelete != null) {
-      for (const key of keysOf(h.next)) deleted += Number(h.keyAgeDelete.run(key, cutoff).changes)
-    }
-  }
   if (policy.maxPerRoom > 0) {
     const checkFrom = Math.max(1, Math.floor(policy.maxPerRoom / 10))
     const keys = full
@@ -670,4 +706,46 @@ function pruneKeyed (h: KeyedHistory, policy: RetentionPolicy, now: number, full
   }
   if (full) h.written.clear()
   return deleted
+}
+
+const limitOf = (budget: number): number => Number.isFinite(budget) ? Math.max(1, Math.floor(budget)) : -1
+
+/**
+ * rooms one by one from where the last step stopped, until `budget` is spent: an event deleted
+ * costs one, and so does a room looked at (thousands of rooms with nothing to delete are work too)
+ */
+function ageRooms (h: KeyedHistory, cutoff: bigint, budget: number): { deleted: number, spent: number, done: boolean } {
+  let deleted = 0
+  let spent = 0
+  let key = h.resume ?? (h.next!.get('') as Row | undefined)?.k as string | undefined
+  while (key !== undefined) {
+    if (budget - spent <= 0) {
+      h.resume = key
+      return { deleted, spent, done: false }
+    }
+    const limit = limitOf(budget - spent)
+    const n = Number(h.keyAgeDelete!.run(key, cutoff, limit).changes)
+    deleted += n
+    spent += Math.max(1, n)
+    // as many as asked for: the room may hold more
+    if (n === limit) {
+      h.resume = key
+      return { deleted, spent, done: false }
+    }
+    key = (h.next!.get(key) as Row | undefined)?.k as string | undefined
+  }
+  h.resume = undefined
+  return { deleted, spent, done: true }
+}
+
+/** the whole table through its stamp index, a batch at a time, until `budget` events are gone */
+function ageBatches (h: KeyedHistory, cutoff: bigint, budget: number): { deleted: number, done: boolean } {
+  let deleted = 0
+  for (;;) {
+    if (budget - deleted <= 0) return { deleted, done: false }
+    const limit = limitOf(budget - deleted)
+    const n = Number(h.ageDelete!.run(cutoff, limit).changes)
+    deleted += n
+    if (n !== limit) return { deleted, done: true }
+  }
 }
