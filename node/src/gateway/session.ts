@@ -113,7 +113,7 @@ const MAX_HLC = (1n << 63n) - 1n
 /**
  * What a session with no rooms, floors or watches reads: an empty Map or Set costs 150–185 B of
  * heap, and most idle devices have none of these, nor pending DMs or held deliveries, so each is
- * made when the first entry comes and dropped when the last goes.
+ * made when the first entry comes (and, but for pending DMs, dropped when the last goes).
  */
 const NOTHING: ReadonlySet<string> = new Set()
 const NO_FLOORS: ReadonlyMap<string, bigint> = new Map()
@@ -376,8 +376,9 @@ export class ClientSession {
 
   /** the device acknowledged this DM */
   ackedDm (idHex: string): void {
+    // the table stays once made: a device that gets DMs gets them one after another, and a table per DM
+    // would be an allocation on every delivery
     this.#pendingDms?.delete(idHex)
-    if (this.#pendingDms?.size === 0) this.#pendingDms = undefined
   }
 
   /** every live DM not acknowledged, taken out (the session is over: they go to the mailbox) */

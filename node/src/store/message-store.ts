@@ -174,6 +174,11 @@ export class MessageStore {
     dmAfter: StatementSync
     dmPruneCountCut: StatementSync
     dmPruneCount: StatementSync
+    dmConversations: StatementSync
+    /** retention (see retentionSql): the next room, a room's old events, the DM history's old events */
+    roomNext: StatementSync
+    roomAgeDelete: StatementSync
+    dmAgeDelete: StatementSync
   }
 
   /** what retention keeps per keyed history (rooms, DM conversations) between prunes */
@@ -235,11 +240,16 @@ export class MessageStore {
       dmBefore: this.db.prepare(`SELECT ${dmCols} FROM dm_history WHERE conv = ? AND (hlc, id) < (?, ?) ORDER BY hlc DESC, id DESC LIMIT ?`),
       dmAfter: this.db.prepare(`SELECT ${dmCols} FROM dm_history WHERE conv = ? AND (hlc, id) > (?, ?) ORDER BY hlc, id LIMIT ?`),
       dmPruneCountCut: this.db.prepare('SELECT hlc, id FROM dm_history WHERE conv = ? ORDER BY hlc DESC, id DESC LIMIT 1 OFFSET ?'),
-      dmPruneCount: this.db.prepare('DELETE FROM dm_history WHERE conv = ? AND (hlc, id) <= (?, ?)')
+      dmPruneCount: this.db.prepare('DELETE FROM dm_history WHERE conv = ? AND (hlc, id) <= (?, ?)'),
+      // conversations can be nearly as many as their DMs: one pass over the index beats a lookup each
+      dmConversations: this.db.prepare('SELECT DISTINCT conv FROM dm_history'),
+      roomNext: this.db.prepare(RETENTION_SQL.roomNext),
+      roomAgeDelete: this.db.prepare(RETENTION_SQL.roomAgeDelete),
+      dmAgeDelete: this.db.prepare(RETENTION_SQL.dmAgeDelete)
     }
     this.histories = {
-      rooms: keyedHistory(this.db, 'messages', this.stmts.pruneCountCut, this.stmts.pruneCount),
-      dms: keyedHistory(this.db, 'dm_history', this.stmts.dmPruneCountCut, this.stmts.dmPruneCount)
+      rooms: keyedHistory(this.db.prepare('SELECT room AS k FROM messages GROUP BY room HAVING count(*) > ?'), this.stmts.pruneCountCut, this.stmts.pruneCount),
+      dms: keyedHistory(this.db.prepare('SELECT conv AS k FROM dm_history GROUP BY conv HAVING count(*) > ?'), this.stmts.dmPruneCountCut, this.stmts.dmPruneCount)
     }
     this.loadMailCounts()
   }
@@ -426,7 +436,7 @@ export class MessageStore {
 
   /** rooms with stored history */
   rooms (): string[] {
-    return keysOf(this.histories.rooms.next!)
+    return keysOf(this.stmts.roomNext)
   }
 
   count (room: string): number {
@@ -470,14 +480,14 @@ export class MessageStore {
       // what the cap took counts against the step too
       let spent = deleted
       if (!round.roomsDone) {
-        const rooms = ageRooms(this.histories.rooms, round.cutoff, budget - spent)
+        const rooms = ageRooms(this.stmts.roomNext, this.stmts.roomAgeDelete, this.histories.rooms, round.cutoff, budget - spent)
         spent += rooms.spent
         deleted += rooms.deleted
         round.roomsDone = rooms.done
       }
       done = round.roomsDone
       if (done) {
-        const dms = ageBatches(this.histories.dms, round.cutoff, budget - spent)
+        const dms = ageBatches(this.stmts.dmAgeDelete, round.cutoff, budget - spent)
         deleted += dms.deleted
         done = dms.done
       }
@@ -522,8 +532,7 @@ export class MessageStore {
 
   /** DM conversations with stored history */
   dmConversations (): string[] {
-    // conversations can be nearly as many as their DMs: one pass over the index beats a lookup each
-    return (this.db.prepare('SELECT DISTINCT conv FROM dm_history').all() as Row[]).map(r => r.conv as string)
+    return (this.stmts.dmConversations.all() as Row[]).map(r => r.conv as string)
   }
 
   /** queue a DM in `user`'s mailbox; false if it was already there */
@@ -626,19 +635,14 @@ export class MessageStore {
  *   the cap, found by one count over the index.
  */
 interface KeyedHistory {
-  /** rooms: the smallest key after the given one, and up to a number of a key's events before a stamp */
-  next?: StatementSync
-  keyAgeDelete?: StatementSync
-  /** conversations: up to a number of events before a stamp */
-  ageDelete?: StatementSync
-  /** where an unfinished prune goes on: the room it stopped in */
-  resume?: string
   /** the keys holding more than a number of events */
   over: StatementSync
   cut: StatementSync
   cutDelete: StatementSync
   /** events written per key since its cap was last checked (at most WRITTEN_KEYS keys: see `wrote`) */
   written: Map<string, number>
+  /** rooms: where an unfinished prune goes on, the room it stopped in */
+  resume?: string
 }
 
 /** ageing out queued DMs (through the `mailbox_age` index; exported for the test that checks it) */
@@ -649,29 +653,15 @@ const FULL_CHECK_EVERY = 60
 /** keys whose writes since their last cap check are counted; past it a key is dropped and waits for a full check */
 const WRITTEN_KEYS = 100_000
 
-/** the statements retention runs on `table` (exported for the test that checks they go through an index); LIMIT -1 is none */
-export function retentionSql (table: 'messages' | 'dm_history'): Record<string, string> {
-  if (table === 'messages') {
-    return {
-      next: 'SELECT room AS k FROM messages WHERE room > ? ORDER BY room LIMIT 1',
-      keyAgeDelete: 'DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE room = ? AND hlc < ? ORDER BY hlc LIMIT ?)'
-    }
-  }
-  return { ageDelete: 'DELETE FROM dm_history WHERE id IN (SELECT id FROM dm_history WHERE hlc < ? ORDER BY hlc LIMIT ?)' }
-}
+/** the statements retention runs by age (exported for the test that checks they go through an index); LIMIT -1 is none */
+export const RETENTION_SQL = {
+  roomNext: 'SELECT room AS k FROM messages WHERE room > ? ORDER BY room LIMIT 1',
+  roomAgeDelete: 'DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE room = ? AND hlc < ? ORDER BY hlc LIMIT ?)',
+  dmAgeDelete: 'DELETE FROM dm_history WHERE id IN (SELECT id FROM dm_history WHERE hlc < ? ORDER BY hlc LIMIT ?)'
+} as const
 
-function keyedHistory (db: DatabaseSync, table: 'messages' | 'dm_history', cut: StatementSync, cutDelete: StatementSync): KeyedHistory {
-  const sql = retentionSql(table)
-  const key = table === 'messages' ? 'room' : 'conv'
-  return {
-    next: sql.next === undefined ? undefined : db.prepare(sql.next),
-    keyAgeDelete: sql.keyAgeDelete === undefined ? undefined : db.prepare(sql.keyAgeDelete),
-    ageDelete: sql.ageDelete === undefined ? undefined : db.prepare(sql.ageDelete),
-    over: db.prepare(`SELECT ${key} AS k FROM ${table} GROUP BY ${key} HAVING count(*) > ?`),
-    cut,
-    cutDelete,
-    written: new Map()
-  }
+function keyedHistory (over: StatementSync, cut: StatementSync, cutDelete: StatementSync): KeyedHistory {
+  return { over, cut, cutDelete, written: new Map() }
 }
 
 /** every room, in order, one index lookup each (`SELECT DISTINCT` reads the whole index: 50–80 ms per 1,000,000 events) */
@@ -714,17 +704,17 @@ const limitOf = (budget: number): number => Number.isFinite(budget) ? Math.max(1
  * rooms one by one from where the last step stopped, until `budget` is spent: an event deleted
  * costs one, and so does a room looked at (thousands of rooms with nothing to delete are work too)
  */
-function ageRooms (h: KeyedHistory, cutoff: bigint, budget: number): { deleted: number, spent: number, done: boolean } {
+function ageRooms (next: StatementSync, ageDelete: StatementSync, h: KeyedHistory, cutoff: bigint, budget: number): { deleted: number, spent: number, done: boolean } {
   let deleted = 0
   let spent = 0
-  let key = h.resume ?? (h.next!.get('') as Row | undefined)?.k as string | undefined
+  let key = h.resume ?? (next.get('') as Row | undefined)?.k as string | undefined
   while (key !== undefined) {
     if (budget - spent <= 0) {
       h.resume = key
       return { deleted, spent, done: false }
     }
     const limit = limitOf(budget - spent)
-    const n = Number(h.keyAgeDelete!.run(key, cutoff, limit).changes)
+    const n = Number(ageDelete.run(key, cutoff, limit).changes)
     deleted += n
     spent += Math.max(1, n)
     // as many as asked for: the room may hold more
@@ -732,19 +722,19 @@ function ageRooms (h: KeyedHistory, cutoff: bigint, budget: number): { deleted: 
       h.resume = key
       return { deleted, spent, done: false }
     }
-    key = (h.next!.get(key) as Row | undefined)?.k as string | undefined
+    key = (next.get(key) as Row | undefined)?.k as string | undefined
   }
   h.resume = undefined
   return { deleted, spent, done: true }
 }
 
 /** the whole table through its stamp index, a batch at a time, until `budget` events are gone */
-function ageBatches (h: KeyedHistory, cutoff: bigint, budget: number): { deleted: number, done: boolean } {
+function ageBatches (ageDelete: StatementSync, cutoff: bigint, budget: number): { deleted: number, done: boolean } {
   let deleted = 0
   for (;;) {
     if (budget - deleted <= 0) return { deleted, done: false }
     const limit = limitOf(budget - deleted)
-    const n = Number(h.ageDelete!.run(cutoff, limit).changes)
+    const n = Number(ageDelete.run(cutoff, limit).changes)
     deleted += n
     if (n !== limit) return { deleted, done: true }
   }
