@@ -161,6 +161,12 @@ export interface NodeConfig {
    * at once. 0 = the ingress node's own durable write is enough.
    */
   ackReplicas: number
+  /**
+   * a room carried by at most this many other nodes gets each fresh message
+   * from its ingress node by replication request (answered once stored, so
+   * a lost send is seen and the message gossiped), not by gossip; 0 = always gossip
+   */
+  roomDirectMax: number
   /** most events a node fetches when it starts carrying a room */
   backfillMax: number
   /** mailbox replicas per user */
@@ -232,6 +238,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   typingPerSec: 2,
   archiveReplicas: 2,
   ackReplicas: 1,
+  roomDirectMax: 8,
   backfillMax: 10_000,
   mailboxReplicas: 2,
   mailboxMaxPerUser: 1000,
@@ -327,6 +334,9 @@ export function resolveConfig (partial: Partial<NodeConfig> = {}): NodeConfig {
   }
   if (!Number.isInteger(cfg.ackReplicas) || cfg.ackReplicas < 0) {
     throw new ConfigError('ackReplicas must be a whole number >= 0')
+  }
+  if (!Number.isInteger(cfg.roomDirectMax) || cfg.roomDirectMax < 0) {
+    throw new ConfigError('roomDirectMax must be a whole number >= 0')
   }
   for (const [k, v] of Object.entries(cfg.stamps)) {
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {

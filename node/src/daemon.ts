@@ -228,7 +228,7 @@ export class MeshchatNode {
       writer: new GroupCommit(this.store),
       deliver,
       onSubscribe: room => { this.archive.onSubscribe(room) },
-      replicate: async (room, event) => this.archive.replicate(room, event)
+      replicate: async (room, event, gossip) => this.archive.replicate(room, event, gossip)
     })
     this.archive = new ArchiveService({
       replicas: cfg.archiveReplicas,
@@ -245,7 +245,8 @@ export class MeshchatNode {
       catchUpDelayMs: t.catchUpDelayMs,
       catchUpSlackMs: cfg.resumeSlackMs,
       // a gossip copy normally lands within milliseconds; past this the event itself is sent
-      confirmWaitMs: Math.min(1000, t.requestTimeoutMs / 2)
+      confirmWaitMs: Math.min(1000, t.requestTimeoutMs / 2),
+      directMax: cfg.roomDirectMax
     }, {
       ...base('archive'),
       rooms: this.rooms,

@@ -110,6 +110,18 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
+  readonly handOffs = new Counter({
+    name: 'meshchat_room_handoffs_total',
+    help: 'fresh room events this node sent straight to a carrying node by replication request instead of gossip (one per carrier)',
+    registers: [this.registry]
+  })
+
+  readonly handOffFailures = new Counter({
+    name: 'meshchat_room_handoff_failures_total',
+    help: 'direct hand-offs of a fresh room event that failed or were not answered in time (the event then went by gossip)',
+    registers: [this.registry]
+  })
+
   readonly duplicates = new Counter({
     name: 'meshchat_duplicates_total',
     help: 'events received again after they were already stored or seen (dropped by id)',

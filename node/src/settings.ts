@@ -319,6 +319,7 @@ const NOTES: Record<string, string> = {
   typingPerSec: 'typing notices per user per second (more are dropped)',
   archiveReplicas: 'nodes that keep each room\'s history',
   ackReplicas: 'other nodes that must hold a message before its send resolves',
+  roomDirectMax: 'rooms carried by at most this many other nodes get messages by direct request, not gossip (0: always gossip)',
   backfillMax: 'most events fetched when a node starts carrying a room',
   mailboxReplicas: 'nodes that keep each offline user\'s mailbox',
   mailboxMaxPerUser: 'queued DMs per user',

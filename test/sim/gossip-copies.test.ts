@@ -19,11 +19,47 @@ async function memberOnEveryNode (mesh: TestMesh, N: number, room: string): Prom
   return clients
 }
 
+async function handOffs (n: MeshchatNode): Promise<number> {
+  return (await n.metrics.handOffs.get()).values[0]?.value ?? 0
+}
+
+async function signatureChecks (n: MeshchatNode, path?: string): Promise<number> {
+  return (await n.metrics.signatureChecks.get()).values
+    .filter(v => v.labels.result === 'valid' && (path == null || v.labels.path === path)).reduce((x, v) => x + v.value, 0)
+}
+
+/** a, b and c all in a room, the a–c link cut: c must still get what a's client sends, through b */
+async function detour (mesh: TestMesh, gossiped: boolean): Promise<void> {
+  await mesh.converged(3)
+  const [a, b, c] = mesh.nodes as [MeshchatNode, MeshchatNode, MeshchatNode]
+  const ca = await mesh.client(a, 'a')
+  const cc = await mesh.client(c, 'c')
+  const cb = await mesh.client(b, 'b')
+  for (const x of [ca, cb, cc]) await x.join('detour')
+  await roomMeshReady([a, b, c], 'detour')
+  const cGot = recordMessages(cc)
+  // cut a–c only: a's direct copy cannot reach c; b still talks to both
+  a.linkControl.block([c.nodeId])
+  c.linkControl.block([a.nodeId])
+  for (const conn of a.mesh.getConnections()) if (conn.remotePeer.toString() === c.nodeId) await conn.close()
+  await waitFor(() => !a.mesh.services.pubsub.getSubscribers(roomTopic('detour')).some(p => p.toString() === c.nodeId), { what: 'a to lose c as a subscriber' })
+  const sent = await ca.send('detour', 'the long way round')
+  await waitFor(() => cGot.some(m => m.id === sent.id), { timeoutMs: 15_000, what: 'c to get the message through b' })
+  expect(cGot.filter(m => m.id === sent.id)).toHaveLength(1)
+  // verified once, from a path b offers: lazy gossip, or b's store (the catch-up after c lost a)
+  const fromGossip = await signatureChecks(c, 'gossip')
+  const fromStore = await signatureChecks(c, 'backfill')
+  expect(fromGossip + fromStore, 'c verified it once').toBe(1)
+  // with hand-offs nothing of the room is on gossip: the catch-up alone brings it
+  if (!gossiped) expect(fromStore, 'c took it from b\'s store').toBe(1)
+}
+
 /**
- * One copy of a room message per carrying node: the ingress node floods it to
- * every node subscribed to the room, nobody forwards it again (mesh degree 0),
- * and gossipsub's lazy gossip (IHAVE, then IWANT) repairs a direct send that
- * did not arrive.
+ * One copy of a room message per carrying node, for rooms carried by more
+ * nodes than `roomDirectMax` (0 here, so every room): the ingress node floods
+ * it to every node subscribed to the room, nobody forwards it again (mesh
+ * degree 0), and gossipsub's lazy gossip (IHAVE, then IWANT) repairs a direct
+ * send that did not arrive.
  */
 describe('room gossip: one copy per node, repaired when the direct one is lost', () => {
   let mesh: TestMesh | undefined
@@ -34,7 +70,7 @@ describe('room gossip: one copy per node, repaired when the direct one is lost',
 
   it('each carrying node receives each message once', async () => {
     const N = 5
-    mesh = await startMesh(N)
+    mesh = await startMesh(N, { roomDirectMax: 0 })
     const clients = await memberOnEveryNode(mesh, N, 'once')
     const before = await Promise.all(mesh.nodes.map(roomCopies))
     const got = clients.map(recordMessages)
@@ -66,7 +102,7 @@ describe('room gossip: one copy per node, repaired when the direct one is lost',
 
   it('each room message is advertised (IHAVE) to each carrying peer once, not at three heartbeats', async () => {
     const N = 3
-    mesh = await startMesh(N)
+    mesh = await startMesh(N, { roomDirectMax: 0 })
     const clients = await memberOnEveryNode(mesh, N, 'lazy')
     const topic = roomTopic('lazy')
     // count the room's message ids every node receives in IHAVE (gossipsub's handler, on each instance)
@@ -95,7 +131,7 @@ describe('room gossip: one copy per node, repaired when the direct one is lost',
   })
 
   it('a room on one node costs its replica one copy of each message, and every other node nothing', async () => {
-    mesh = await startMesh(4)
+    mesh = await startMesh(4, { roomDirectMax: 0 })
     await mesh.converged(4)
     const [a] = mesh.nodes as [MeshchatNode]
     const m1 = await mesh.client(a, 'm1')
@@ -123,22 +159,104 @@ describe('room gossip: one copy per node, repaired when the direct one is lost',
   })
 
   it('a node the ingress node cannot reach still gets the message, from a node that has it', async () => {
+    mesh = await startMesh(3, { roomDirectMax: 0 })
+    await detour(mesh, true)
+  })
+})
+
+/**
+ * Rooms carried by at most `roomDirectMax` other nodes (the default 8, so
+ * every room here): the ingress node hands each fresh event to each carrying
+ * node by replication request, and gossip carries nothing of it unless a
+ * hand-off fails.
+ */
+describe('room hand-off: each carrying node gets each message once, straight from its ingress node', () => {
+  let mesh: TestMesh | undefined
+  afterEach(async () => {
+    await mesh?.stop()
+    mesh = undefined
+  })
+
+  it('every carrying node gets each message once, verified once, with no gossip copy', async () => {
+    const N = 4
+    mesh = await startMesh(N)
+    const clients = await memberOnEveryNode(mesh, N, 'direct')
+    const copiesBefore = await Promise.all(mesh.nodes.map(roomCopies))
+    const handedBefore = await Promise.all(mesh.nodes.map(handOffs))
+    const checksBefore = await Promise.all(mesh.nodes.map(async n => signatureChecks(n)))
+    const got = clients.map(recordMessages)
+    const M = 40
+    const ids: string[] = []
+    for (let k = 0; k < M; k++) ids.push((await clients[k % N]!.send('direct', `d${k}`)).id)
+    for (const [i, g] of got.entries()) await waitFor(() => ids.every(id => g.some(m => m.id === id)), { what: `client ${i} to get every message` })
+    for (const [i, g] of got.entries()) expect(g.filter(m => ids.includes(m.id)), `client ${i}: each message once`).toHaveLength(M)
+    // each node handed each of its own messages to the N - 1 others, and nothing went by gossip
+    const handed = (await Promise.all(mesh.nodes.map(handOffs))).map((h, i) => h - handedBefore[i]!)
+    expect(handed).toEqual(mesh.nodes.map(() => M / N * (N - 1)))
+    const copies = (await Promise.all(mesh.nodes.map(roomCopies))).map((c, i) => c - copiesBefore[i]!)
+    expect(copies, 'room gossip messages hashed').toEqual(mesh.nodes.map(() => 0))
+    // each node verified each event once: from its client or from its ingress node
+    for (const [i, n] of mesh.nodes.entries()) {
+      await waitFor(() => n.store.count('direct') === M, { what: `node ${i} to store every message` })
+      expect(await signatureChecks(n) - checksBefore[i]!, `node ${i}: signature checks`).toBe(M)
+    }
+    for (const n of mesh.nodes) expect(await n.metrics.handOffFailures.get().then(m => m.values[0]?.value ?? 0)).toBe(0)
+  })
+
+  it('a room on one node costs its replica one request per message, and every other node nothing', async () => {
+    mesh = await startMesh(4)
+    await mesh.converged(4)
+    const [a] = mesh.nodes as [MeshchatNode]
+    const m1 = await mesh.client(a, 'm1')
+    const m2 = await mesh.client(a, 'm2')
+    await m1.join('solo')
+    await m2.join('solo')
+    const owners = a.archive.owners('solo')
+    const replica = mesh.nodes.find(n => n.nodeId === owners[1])!
+    await waitFor(() => replica.rooms.isSubscribed('solo'), { what: 'the replica to carry the room' })
+    await roomMeshReady([a, replica], 'solo')
+    const copiesBefore = await Promise.all(mesh.nodes.map(roomCopies))
+    const replicaChecks = await signatureChecks(replica, 'replica')
+    const M = 20
+    // each send resolves once the replica has it stored: nothing to wait for after
+    for (let k = 0; k < M; k++) await m1.send('solo', `here ${k}`)
+    expect(replica.store.count('solo')).toBe(M)
+    expect(await handOffs(a)).toBe(M)
+    expect(await signatureChecks(replica, 'replica') - replicaChecks).toBe(M)
+    const copies = (await Promise.all(mesh.nodes.map(roomCopies))).map((c, i) => c - copiesBefore[i]!)
+    expect(copies, 'room gossip messages hashed').toEqual(mesh.nodes.map(() => 0))
+    for (const n of mesh.nodes) if (n !== a && n !== replica) expect(n.store.count('solo')).toBe(0)
+  })
+
+  it('a node the ingress node cannot reach still gets the message (a catch-up from a node that has it)', async () => {
     mesh = await startMesh(3)
-    await mesh.converged(3)
-    const [a, b, c] = mesh.nodes as [MeshchatNode, MeshchatNode, MeshchatNode]
-    const ca = await mesh.client(a, 'a')
-    const cc = await mesh.client(c, 'c')
-    const cb = await mesh.client(b, 'b')
-    for (const x of [ca, cb, cc]) await x.join('detour')
-    await roomMeshReady([a, b, c], 'detour')
-    const cGot = recordMessages(cc)
-    // cut a–c only: a's direct copy cannot reach c; b still talks to both
-    a.linkControl.block([c.nodeId])
-    c.linkControl.block([a.nodeId])
-    for (const conn of a.mesh.getConnections()) if (conn.remotePeer.toString() === c.nodeId) await conn.close()
-    await waitFor(() => !a.mesh.services.pubsub.getSubscribers(roomTopic('detour')).some(p => p.toString() === c.nodeId), { what: 'a to lose c as a subscriber' })
-    const sent = await ca.send('detour', 'the long way round')
-    await waitFor(() => cGot.some(m => m.id === sent.id), { timeoutMs: 15_000, what: 'c to get the message through b' })
-    expect(cGot.filter(m => m.id === sent.id)).toHaveLength(1)
+    await detour(mesh, false)
+  })
+
+  it('a hand-off that fails puts the message on gossip, and the carrying node gets it that way', async () => {
+    mesh = await startMesh(3)
+    const clients = await memberOnEveryNode(mesh, 3, 'fallback')
+    const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
+    const got = clients.map(recordMessages)
+    // b refuses every hand-off (as a node whose store is failing would); its gossip path works
+    const store = b.archive.store.bind(b.archive)
+    let refused = 0
+    b.archive.store = async () => {
+      refused++
+      throw new Error('refusing hand-offs')
+    }
+    const bCopies = await roomCopies(b)
+    try {
+      const sent = await clients[0]!.send('fallback', 'the other way')
+      for (const [i, g] of got.entries()) await waitFor(() => g.some(m => m.id === sent.id), { what: `client ${i} to get the message` })
+      expect(refused).toBe(1)
+      expect(await a.metrics.handOffFailures.get().then(m => m.values[0]?.value ?? 0)).toBe(1)
+      // b took it from gossip, once
+      expect(await roomCopies(b) - bCopies).toBe(1)
+      await waitFor(() => b.store.count('fallback') === 1, { what: 'b to store it' })
+      for (const g of got) expect(g.filter(m => m.id === sent.id)).toHaveLength(1)
+    } finally {
+      b.archive.store = store
+    }
   })
 })

@@ -99,6 +99,11 @@ export interface ArchiveInit {
   catchUpSlackMs: number
   /** a replica asked to confirm an event coming by gossip waits this long for it before asking for the event itself */
   confirmWaitMs: number
+  /**
+   * a room carried by at most this many other nodes gets each fresh event from its ingress node by
+   * replication request, not gossip (`replicate`); 0 sends every room's events by gossip
+   */
+  directMax: number
 }
 
 export interface ArchiveComponents {
@@ -577,37 +582,94 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   }
 
   /**
-   * Hand a fresh event to `ackReplicas` other nodes carrying the room (owners
-   * first) before the client is acknowledged. Returns how many confirmed.
+   * Send a fresh event on its way from its ingress node, and hand it to
+   * `ackReplicas` other nodes before the client is acknowledged. Returns how
+   * many confirmed.
+   *
+   * A room carried by at most `directMax` other nodes gets the event straight
+   * from here, one replication request per carrying node, and no gossip: each
+   * carrier verifies, stores and gives it to its members, and answers once it
+   * is committed, so the answers are both the replicas' confirmations and the
+   * proof of delivery. A send that fails (an error, no answer in time) puts
+   * the event on gossip after all, where floodPublish and lazy gossip reach
+   * every subscriber; carriers drop the second copy by id. A room carried by
+   * more nodes goes by `gossip` (floodPublish) and one owner is asked to
+   * confirm it stored the copy, as before.
    */
-  async replicate (room: string, event: WireStoredEvent): Promise<number> {
-    if (this.init.ackReplicas <= 0) return 0
+  async replicate (room: string, event: WireStoredEvent, gossip: () => Promise<unknown>): Promise<number> {
+    const self = this.c.nodeId
+    const carriers = this.c.pubsub.getSubscribers(roomTopic(room)).map(p => p.toString()).filter(p => p !== self)
+    if (carriers.length === 0 || carriers.length > this.init.directMax) {
+      const [, confirmed] = await Promise.all([gossip(), this.confirmFrom(room, event, new Set(carriers), [], this.init.ackReplicas)])
+      return confirmed
+    }
+    const direct = await this.handTo(room, event, carriers, gossip)
+    if (direct >= this.init.ackReplicas) return direct
+    // fewer carriers than the acknowledgement needs: owners and other nodes store it too
+    return direct + await this.confirmFrom(room, event, new Set(), carriers, this.init.ackReplicas - direct)
+  }
+
+  /**
+   * Send the event to every one of `carriers` at once; resolves with how many
+   * confirmed once `ackReplicas` have (or every send has settled). The first
+   * failure puts the event on gossip.
+   */
+  private async handTo (room: string, event: WireStoredEvent, carriers: string[], gossip: () => Promise<unknown>): Promise<number> {
+    const need = Math.min(this.init.ackReplicas, carriers.length)
     let confirmed = 0
-    // owners and subscribers first; then any connected node: a node that does not carry the room
-    // still stores it, and offers it to the owners at its next rebalance (this covers a node that
-    // has not yet heard of the others, right after it started)
-    const sources = this.sources(room, this.cachedOwners(room))
-    const subscribers = new Set(this.c.pubsub.getSubscribers(roomTopic(room)).map(p => p.toString()))
+    let settled = 0
+    let gossiped = false
+    this.c.metrics.handOffs.inc(carriers.length)
+    return new Promise<number>(resolve => {
+      if (need <= 0) resolve(0)
+      const req = { store: { room, event, id: new Uint8Array(0) } }
+      for (const peer of carriers) {
+        this.c.sync.call(peer, req, this.init.requestTimeoutMs, 'replication').then(() => { confirmed++ }, err => {
+          this.c.log('handing an event of %s to %s failed - %s; it goes by gossip', room, peer, (err as Error).message)
+          this.c.metrics.handOffFailures.inc()
+          if (!gossiped) {
+            gossiped = true
+            this.c.supervisor.track('archive:gossip', gossip().then(() => {}))
+          }
+        }).finally(() => {
+          settled++
+          if (confirmed >= need || settled === carriers.length) resolve(confirmed)
+        })
+      }
+    })
+  }
+
+  /**
+   * Ask nodes one at a time (owners and subscribers first, then any connected
+   * node, none of `skip`) until `need` hold the event. A subscriber in
+   * `gossiped` gets the event by gossip: it is asked only to confirm it stored
+   * it, so the event crosses the link once; it is sent the event when it does
+   * not have it.
+   */
+  private async confirmFrom (room: string, event: WireStoredEvent, gossiped: Set<string>, skip: string[], need: number): Promise<number> {
+    if (need <= 0) return 0
+    let confirmed = 0
+    // a node that does not carry the room still stores it, and offers it to the owners at its next
+    // rebalance (this covers a node that has not yet heard of the others, right after it started)
+    const sources = this.sources(room, this.cachedOwners(room)).filter(p => !skip.includes(p))
     const id = signedEventId(event.event)
     // the other connected nodes only when no source confirmed (the list is built then, not for every message)
     const candidates = function * (self: string, pubsub: ArchiveComponents['pubsub']): Generator<string> {
       yield * sources
       for (const p of pubsub.getPeers()) {
         const peer = p.toString()
-        if (peer !== self && !sources.includes(peer)) yield peer
+        if (peer !== self && !sources.includes(peer) && !skip.includes(peer)) yield peer
       }
     }
     for (const peer of candidates(this.c.nodeId, this.c.pubsub)) {
       try {
-        // a node subscribed to the room gets the event by gossip: ask it only to confirm it stored it,
-        // so the event crosses the link once; send the event itself when it does not have it
         let held = false
-        if (subscribers.has(peer)) {
+        if (gossiped.has(peer)) {
           held = await this.c.sync.call(peer, { store: { room, id: id as Uint8Array<ArrayBuffer> } }, this.init.requestTimeoutMs, 'replication')
             .then(() => true, () => false)
         }
         if (!held) await this.c.sync.call(peer, { store: { room, event, id: new Uint8Array(0) } }, this.init.requestTimeoutMs, 'replication')
-        if (++confirmed >= this.init.ackReplicas) break
+        if (++confirmed >= need) break
       } catch (err) {
         this.c.log('replicating to %s failed - %s', peer, (err as Error).message)
       }
@@ -659,6 +721,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
         : undefined,
       err => { problem = err })
     if (ev == null) throw problem ?? new InvalidEventError('event is not for this room')
+    this.c.rooms.observe(ev.hlc)
     return this.c.rooms.ingest(ev)
   }
 

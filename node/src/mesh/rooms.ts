@@ -48,8 +48,11 @@ export interface RoomsComponents {
   writer: GroupCommit
   /** called when this node starts carrying a room (first local member, or archive ownership) */
   onSubscribe?: (room: string) => void
-  /** hand a fresh event to other replicas before it is acknowledged; resolves with how many confirmed */
-  replicate?: (room: string, event: { event: Uint8Array<ArrayBuffer>, hlc: bigint, origin: string }) => Promise<number>
+  /**
+   * send a fresh event to the other nodes carrying its room and to other replicas before it is
+   * acknowledged, directly or by calling `gossip`; resolves with how many replicas confirmed
+   */
+  replicate?: (room: string, event: { event: Uint8Array<ArrayBuffer>, hlc: bigint, origin: string }, gossip: () => Promise<unknown>) => Promise<number>
 }
 
 /** why this node carries a room's topic */
@@ -194,12 +197,13 @@ export class RoomService implements Startable {
     }
     this.c.metrics.messagesIn.inc({ source: 'client', kind: opened.kind })
     this.fanOut(room, env, opened.kind)
-    const published = this.c.pubsub.publish(roomTopic(room), StampedEvent.encode(env))
-    // the ack waits for the group commit that holds the event, the gossip send and one more replica
+    const gossip = async (): Promise<unknown> => this.c.pubsub.publish(roomTopic(room), StampedEvent.encode(env))
+    // the ack waits for the group commit that holds the event, its sends to the other carrying nodes
+    // (or its gossip send) and one more replica
     if (opened.kind === 'room' && this.c.replicate != null) {
-      await Promise.all([committed, published, this.c.replicate(room, env)])
+      await Promise.all([committed, this.c.replicate(room, env, gossip)])
     } else {
-      await Promise.all([committed, published])
+      await Promise.all([committed, gossip()])
     }
     return { hlc, fresh: true }
   }
@@ -350,12 +354,7 @@ export class RoomService implements Startable {
     const v = this.validated.get(msg)
     if (v == null) return
     const { env, opened } = v
-    const now = this.c.clock.now()
-    try {
-      this.c.hlc.update(env.hlc, now)
-    } catch {
-      // stamped beyond the drift bound since the validator ran (our clock moved): keep our clock sane regardless
-    }
+    this.observe(env.hlc)
     if (opened.kind === 'room') {
       this.c.supervisor.track('rooms:store', this.ingest({ id: opened.id, room, hlc: env.hlc, origin: env.origin, author: opened.author, event: env.event }, opened.idHex))
       return
@@ -366,6 +365,15 @@ export class RoomService implements Startable {
     }
     this.c.metrics.messagesIn.inc({ source: 'mesh', kind: opened.kind })
     this.fanOut(room, env, opened.kind)
+  }
+
+  /** move this node's clock past a stamp another node gave an event it sent here */
+  observe (hlc: bigint): void {
+    try {
+      this.c.hlc.update(hlc, this.c.clock.now())
+    } catch {
+      // stamped beyond the drift bound since it was checked (our clock moved): keep our clock sane regardless
+    }
   }
 
   /** remember an unstored event id; false if it was already remembered */

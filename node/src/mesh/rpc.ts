@@ -76,37 +76,63 @@ export async function request<Req, Res> (
   }
 }
 
+/** requests of one stream started and not yet answered, at most (`serve`'s `concurrent` requests) */
+export const MAX_PIPELINED = 64
+
 /**
  * Serve a request/response protocol. A stream carries one request (one-shot
  * `request`) or a sequence of them (`RpcChannel`); requests on one stream are
- * answered in order. A request that does not decode gets no answer and the
- * stream is reset (only mesh peers, which hold the mesh key, can reach this at
- * all); a handler that throws is logged and the stream reset.
+ * answered in order. A request starts once the ones before it are answered,
+ * unless `concurrent` says it may start at once (it does not depend on what
+ * the earlier ones do): fresh room events handed over one after another are
+ * verified and given to members as they come, and their answers wait for
+ * their commits together. A request that does not decode gets no answer and
+ * the stream is reset (only mesh peers, which hold the mesh key, can reach
+ * this at all); a handler that throws is logged and the stream reset.
  */
 export async function serve<Req, Res> (
   host: Libp2p,
   protocol: string,
   codecs: { req: WireCodec<Req>, res: WireCodec<Res> },
   handler: (req: Req, from: PeerId) => Promise<Partial<Res>>,
-  opts: { maxBytes: number, timeoutMs: number, log: Logger, maxInboundStreams?: number, onBytes?: RpcOptions['onBytes'] }
+  opts: { maxBytes: number, timeoutMs: number, log: Logger, maxInboundStreams?: number, onBytes?: RpcOptions['onBytes'], concurrent?: (req: Req) => boolean }
 ): Promise<void> {
   await host.handle(protocol, async (stream: Stream, connection) => {
+    const from = connection.remotePeer
+    /** settles once every answer so far is written (or the stream failed) */
+    let answered: Promise<void> = Promise.resolve()
+    let failed: Error | undefined
+    let waiting = 0
+    const fail = (err: Error): void => {
+      if (failed != null) return
+      failed = err
+      opts.log('%s request from %p failed - %e', protocol, from, err)
+      stream.abort(err)
+    }
     try {
       // a peer that sends half a request and stops must not hold the stream and its buffer for ever
       const frames = readFrames(stream, opts.maxBytes, { frameTimeoutMs: opts.timeoutMs, onStall: err => { stream.abort(err) } })
       for await (const buf of frames) {
         opts.onBytes?.('in', buf.byteLength)
         const req = codecs.req.decode(buf)
-        const res = await handler(req, connection.remotePeer)
-        if (stream.writeStatus !== 'writable') break
-        const out = codecs.res.encode(res)
-        opts.onBytes?.('out', out.byteLength)
-        if (!stream.send(lengthPrefixed(out))) await stream.onDrain({ signal: AbortSignal.timeout(opts.timeoutMs) })
+        const answer = opts.concurrent?.(req) === true ? handler(req, from) : answered.then(async () => handler(req, from))
+        // its rejection is taken up below, in order
+        answer.catch(() => {})
+        waiting++
+        answered = answered.then(async () => {
+          const res = await answer
+          if (failed != null || stream.writeStatus !== 'writable') return
+          const out = codecs.res.encode(res)
+          opts.onBytes?.('out', out.byteLength)
+          if (!stream.send(lengthPrefixed(out))) await stream.onDrain({ signal: AbortSignal.timeout(opts.timeoutMs) })
+        }).catch(fail).finally(() => { waiting-- })
+        if (waiting >= MAX_PIPELINED) await answered
+        if (failed != null) return
       }
-      await stream.close({ signal: AbortSignal.timeout(opts.timeoutMs) })
+      await answered
+      if (failed == null) await stream.close({ signal: AbortSignal.timeout(opts.timeoutMs) })
     } catch (err) {
-      opts.log('%s request from %p failed - %e', protocol, connection.remotePeer, err)
-      stream.abort(err as Error)
+      fail(err as Error)
     }
   }, { maxInboundStreams: opts.maxInboundStreams ?? 64 })
 }

@@ -126,7 +126,9 @@ export class SyncService implements Startable {
     await serve(this.c.mesh, SYNC_PROTOCOL, { req: SyncRequest, res: SyncResponse }, async (req, from) => this.answer(req, from), {
       maxBytes: this.init.maxBytes,
       timeoutMs: this.init.timeoutMs,
-      log: this.c.log
+      log: this.c.log,
+      // fresh room events and confirmations of them: each stands alone
+      concurrent: req => req.store != null
     })
   }
 
