@@ -116,6 +116,18 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
+  readonly handOffsIn = new Counter({
+    name: 'meshchat_room_handoffs_in_total',
+    help: 'room events other nodes handed to this node by replication request (fresh events from their ingress node, and events for a replica that did not have them)',
+    registers: [this.registry]
+  })
+
+  readonly gossipPublished = new Counter({
+    name: 'meshchat_gossip_published_total',
+    help: 'room and typing events this node published on gossip (its own clients\' events that did not go by hand-off)',
+    registers: [this.registry]
+  })
+
   readonly handOffFailures = new Counter({
     name: 'meshchat_room_handoff_failures_total',
     help: 'direct hand-offs of a fresh room event that failed or were not answered in time (the event then went by gossip)',

@@ -23,6 +23,10 @@ async function handOffs (n: MeshchatNode): Promise<number> {
   return (await n.metrics.handOffs.get()).values[0]?.value ?? 0
 }
 
+async function handOffsIn (n: MeshchatNode): Promise<number> {
+  return (await n.metrics.handOffsIn.get()).values[0]?.value ?? 0
+}
+
 async function signatureChecks (n: MeshchatNode, path?: string): Promise<number> {
   return (await n.metrics.signatureChecks.get()).values
     .filter(v => v.labels.result === 'valid' && (path == null || v.labels.path === path)).reduce((x, v) => x + v.value, 0)
@@ -183,6 +187,7 @@ describe('room hand-off: each carrying node gets each message once, straight fro
     const clients = await memberOnEveryNode(mesh, N, 'direct')
     const copiesBefore = await Promise.all(mesh.nodes.map(roomCopies))
     const handedBefore = await Promise.all(mesh.nodes.map(handOffs))
+    const handedInBefore = await Promise.all(mesh.nodes.map(handOffsIn))
     const checksBefore = await Promise.all(mesh.nodes.map(async n => signatureChecks(n)))
     const got = clients.map(recordMessages)
     const M = 40
@@ -193,6 +198,9 @@ describe('room hand-off: each carrying node gets each message once, straight fro
     // each node handed each of its own messages to the N - 1 others, and nothing went by gossip
     const handed = (await Promise.all(mesh.nodes.map(handOffs))).map((h, i) => h - handedBefore[i]!)
     expect(handed).toEqual(mesh.nodes.map(() => M / N * (N - 1)))
+    // and took in each of the others' messages once
+    const handedIn = (await Promise.all(mesh.nodes.map(handOffsIn))).map((h, i) => h - handedInBefore[i]!)
+    expect(handedIn).toEqual(mesh.nodes.map(() => M / N * (N - 1)))
     const copies = (await Promise.all(mesh.nodes.map(roomCopies))).map((c, i) => c - copiesBefore[i]!)
     expect(copies, 'room gossip messages hashed').toEqual(mesh.nodes.map(() => 0))
     // each node verified each event once: from its client or from its ingress node

@@ -714,6 +714,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
 
   /** RoomHandler.store: an ingress node hands over a fresh event */
   async store (room: string, event: WireStoredEvent): Promise<boolean> {
+    this.c.metrics.handOffsIn.inc()
     let problem: Error | undefined
     const [ev] = await this.c.opener.openMany([event], this.c.clock.now(), 'replica',
       (opened, e) => opened.kind === 'room' && opened.room === room

@@ -197,7 +197,10 @@ export class RoomService implements Startable {
     }
     this.c.metrics.messagesIn.inc({ source: 'client', kind: opened.kind })
     this.fanOut(room, env, opened.kind)
-    const gossip = async (): Promise<unknown> => this.c.pubsub.publish(roomTopic(room), StampedEvent.encode(env))
+    const gossip = async (): Promise<unknown> => {
+      this.c.metrics.gossipPublished.inc()
+      return this.c.pubsub.publish(roomTopic(room), StampedEvent.encode(env))
+    }
     // the ack waits for the group commit that holds the event, its sends to the other carrying nodes
     // (or its gossip send) and one more replica
     if (opened.kind === 'room' && this.c.replicate != null) {

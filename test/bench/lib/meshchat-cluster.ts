@@ -224,11 +224,15 @@ export class MeshchatCluster implements Cluster {
           if (s.name === 'meshchat_delivery_latency_seconds_bucket') counters[`hop_le_${s.labels.le ?? ''}`] = s.value
         }
         // every copy the node hashed (duplicates included, plus its own publishes), less its own
-        // publishes and less what gossipsub handed on after its dedupe: the copies gossipsub dropped
+        // publishes and less what gossipsub handed on after its dedupe: the copies gossipsub dropped.
+        // Room events from other nodes: the gossip copies received plus the hand-offs
         if (m.has('meshchat_gossip_copies_total')) {
           const copies = m.sum('meshchat_gossip_copies_total', { kind: 'room' })
-          const own = m.sum('meshchat_messages_in_total', { source: 'client', kind: 'room' }) + m.sum('meshchat_messages_in_total', { source: 'client', kind: 'typing' })
-          counters.gossipReceived = copies - own
+          const own = m.has('meshchat_gossip_published_total')
+            ? m.sum('meshchat_gossip_published_total')
+            : m.sum('meshchat_messages_in_total', { source: 'client', kind: 'room' }) + m.sum('meshchat_messages_in_total', { source: 'client', kind: 'typing' })
+          counters.handOffsIn = m.sum('meshchat_room_handoffs_in_total')
+          counters.roomCopiesIn = copies - own + counters.handOffsIn
           counters.gossipDuplicates = copies - own - m.sum('meshchat_gossip_delivered_total')
         }
       }

@@ -58,7 +58,7 @@ export function render (results: Results): { md: string, svg?: string } {
   const mref = results.steps.filter(s => s.system === 'meshchat' && s.workload === 'room chat (spread)')
   const dupRef = mref[Math.min(1, mref.length - 1)]
   if (dupRef != null) {
-    md.push(`\n## meshchat duplicates per node (room chat (spread) at ${dupRef.ratePerUser} msg/s per user)\n\n${duplicatesTable(dupRef)}\n\n"gossipsub duplicates" are copies gossipsub dropped by message id (meshchat_gossip_copies_total, every copy the node hashed, minus its own publishes, minus meshchat_gossip_delivered_total); "meshchat_duplicates_total" are events gossipsub delivered that the store already had, mostly the gossip copy of an event replicated to this node before its ack.`)
+    md.push(`\n## meshchat duplicates per node (room chat (spread) at ${dupRef.ratePerUser} msg/s per user)\n\n${duplicatesTable(dupRef)}\n\n"handed over" are room events other nodes sent this node by replication request (meshchat_room_handoffs_in_total: rooms carried by at most roomDirectMax other nodes get fresh events that way, not by gossip). "gossipsub duplicates" are copies gossipsub dropped by message id (meshchat_gossip_copies_total, every copy the node hashed, minus its own publishes, minus meshchat_gossip_delivered_total); "meshchat_duplicates_total" are events the store already had when they came again (by gossip after a failed hand-off, a retried send, a backfill).`)
   }
   if (results.abuse != null) {
     const a = results.abuse

@@ -130,11 +130,11 @@ export function perProcessTable (s: StepResult): string {
 
 export function duplicatesTable (s: StepResult): string {
   const secs = s.counterSeconds
-  return table(['node', 'room msgs from mesh /s (unique)', 'meshchat_duplicates_total /s', 'gossipsub duplicates /s', 'gossipsub bytes in /s', 'gossipsub bytes in per unique msg', 'rooms carried'],
+  return table(['node', 'room msgs from mesh /s (unique)', 'handed over /s', 'meshchat_duplicates_total /s', 'gossipsub duplicates /s', 'gossipsub bytes in /s', 'gossipsub bytes in per unique msg', 'rooms carried'],
     s.perServer.filter(p => p.role === 'server').map(p => {
       const c = p.counters
       const uniq = c.roomMeshIn ?? 0
-      return [p.name, n0(uniq / secs), n1((c.duplicates ?? 0) / secs), c.gossipDuplicates == null ? 'n/a' : n1(c.gossipDuplicates / secs),
+      return [p.name, n0(uniq / secs), c.handOffsIn == null ? 'n/a' : n0(c.handOffsIn / secs), n1((c.duplicates ?? 0) / secs), c.gossipDuplicates == null ? 'n/a' : n1(c.gossipDuplicates / secs),
         bytes((c.meshsubBytesIn ?? 0) / secs), uniq > 0 ? bytes((c.meshsubBytesIn ?? 0) / uniq) : 'n/a', n0(c.g_rooms ?? NaN)]
     }))
 }

@@ -359,7 +359,7 @@ function serverRow (s: ServerDelta, system: SystemName, seconds: number): Server
     bytesOutClient: s.bytesOut.client,
     bytesOutPeer: s.bytesOut.peer,
     msgsInClient: c.clientIn ?? 0,
-    msgsInPeer: system === 'meshchat' ? (c.gossipReceived ?? ((c.meshIn ?? 0) + (c.dmReceived ?? 0) + (c.duplicates ?? 0))) : (c.peerIn ?? 0),
+    msgsInPeer: system === 'meshchat' ? (c.roomCopiesIn ?? ((c.meshIn ?? 0) + (c.dmReceived ?? 0) + (c.duplicates ?? 0))) : (c.peerIn ?? 0),
     counters: c
   }
 }
