@@ -78,6 +78,8 @@ export async function request<Req, Res> (
 
 /** requests of one stream started and not yet answered, at most (`serve`'s `concurrent` requests) */
 export const MAX_PIPELINED = 64
+/** and the bytes of those requests, at most: past this the stream is not read until they are answered */
+export const MAX_PIPELINED_BYTES = 1024 * 1024
 
 /**
  * Serve a request/response protocol. A stream carries one request (one-shot
@@ -103,6 +105,7 @@ export async function serve<Req, Res> (
     let answered: Promise<void> = Promise.resolve()
     let failed: Error | undefined
     let waiting = 0
+    let waitingBytes = 0
     const fail = (err: Error): void => {
       if (failed != null) return
       failed = err
@@ -118,15 +121,21 @@ export async function serve<Req, Res> (
         const answer = opts.concurrent?.(req) === true ? handler(req, from) : answered.then(async () => handler(req, from))
         // its rejection is taken up below, in order
         answer.catch(() => {})
+        const size = buf.byteLength
         waiting++
+        waitingBytes += size
         answered = answered.then(async () => {
           const res = await answer
           if (failed != null || stream.writeStatus !== 'writable') return
           const out = codecs.res.encode(res)
           opts.onBytes?.('out', out.byteLength)
           if (!stream.send(lengthPrefixed(out))) await stream.onDrain({ signal: AbortSignal.timeout(opts.timeoutMs) })
-        }).catch(fail).finally(() => { waiting-- })
-        if (waiting >= MAX_PIPELINED) await answered
+        }).catch(fail).finally(() => {
+          waiting--
+          waitingBytes -= size
+        })
+        // a request held up (a commit, an event awaited from gossip) holds those behind it and their frames
+        if (waiting >= MAX_PIPELINED || waitingBytes >= MAX_PIPELINED_BYTES) await answered
         if (failed != null) return
       }
       await answered
