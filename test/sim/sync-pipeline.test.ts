@@ -27,21 +27,30 @@ describe('the sync stream: hand-offs start as they come, answers keep their orde
     mesh = undefined
   })
 
-  it('a hand-off starts while the one before it still waits, and is answered after it', async () => {
+  /**
+   * Two nodes; b's hand-off handler tells `seen` of each room as it starts, and holds the
+   * hand-offs `hold` picks until `release` (as one waiting for its group commit does)
+   */
+  async function twoNodes (hold: (room: string, nth: number) => boolean, seen: (room: string) => void): Promise<{ a: MeshchatNode, b: MeshchatNode, key: PrivateKey, release: () => void }> {
     mesh = await startMesh(2)
     await mesh.converged(2)
     const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
-    const key = await generateKeyPair('Ed25519')
     const store = b.archive.store.bind(b.archive)
-    const started: string[] = []
     let release = (): void => {}
     const held = new Promise<void>(resolve => { release = resolve })
+    let n = 0
     b.archive.store = async (room, event) => {
-      started.push(room)
-      // the first hand-off waits, as one waiting for its group commit does
-      if (started.length === 1) await held
+      seen(room)
+      if (hold(room, ++n)) await held
       return store(room, event)
     }
+    return { a, b, key: await generateKeyPair('Ed25519'), release }
+  }
+
+  it('a hand-off starts while the one before it still waits, and is answered after it', async () => {
+    const started: string[] = []
+    // the first hand-off waits
+    const { a, b, key, release } = await twoNodes((_room, nth) => nth === 1, room => { started.push(room) })
     const answered: string[] = []
     const first = a.sync.call(b.nodeId, { store: await handOff(key, 'pipe', 'one', a.nodeId) }, 10_000, 'replication').then(() => { answered.push('one') })
     const second = a.sync.call(b.nodeId, { store: await handOff(key, 'pipe', 'two', a.nodeId) }, 10_000, 'replication').then(() => { answered.push('two') })
@@ -56,20 +65,9 @@ describe('the sync stream: hand-offs start as they come, answers keep their orde
   })
 
   it('any other request starts only once the requests before it are answered', async () => {
-    mesh = await startMesh(2)
-    await mesh.converged(2)
-    const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
-    const key = await generateKeyPair('Ed25519')
-    const store = b.archive.store.bind(b.archive)
-    const digest = b.archive.digest.bind(b.archive)
     const events: string[] = []
-    let release = (): void => {}
-    const held = new Promise<void>(resolve => { release = resolve })
-    b.archive.store = async (room, event) => {
-      events.push(`store ${room}`)
-      if (room === 'held') await held
-      return store(room, event)
-    }
+    const { a, b, key, release } = await twoNodes(room => room === 'held', room => { events.push(`store ${room}`) })
+    const digest = b.archive.digest.bind(b.archive)
     b.archive.digest = (room, from, to) => {
       events.push(`digest ${room}`)
       return digest(room, from, to)
@@ -91,19 +89,8 @@ describe('the sync stream: hand-offs start as they come, answers keep their orde
   })
 
   it('takes in at most MAX_PIPELINED requests of a stream while one before them waits', async () => {
-    mesh = await startMesh(2)
-    await mesh.converged(2)
-    const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
-    const key = await generateKeyPair('Ed25519')
-    const store = b.archive.store.bind(b.archive)
     let started = 0
-    let release = (): void => {}
-    const held = new Promise<void>(resolve => { release = resolve })
-    b.archive.store = async (room, event) => {
-      started++
-      if (room === 'held') await held
-      return store(room, event)
-    }
+    const { a, b, key, release } = await twoNodes(room => room === 'held', () => { started++ })
     const requests = [await handOff(key, 'held', 'wait', a.nodeId)]
     for (let i = 0; i < MAX_PIPELINED + 36; i++) requests.push(await handOff(key, 'many', `m${i}`, a.nodeId))
     const calls = requests.map(async r => a.sync.call(b.nodeId, { store: r }, 20_000, 'replication'))
