@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { startMesh, waitFor } from '../helpers/mesh.js'
+import { TEST_TIMINGS } from '../../node/src/config.js'
 import { signEvent } from '../../client/src/protocol/signing.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { ChatClient, ChatMessage } from '../../client/src/node.js'
@@ -51,6 +52,9 @@ describe('anti-entropy between the copies of a room', () => {
     await waitFor(() => nodes.every(n => n.rooms.isSubscribed(room)), { what: 'every node carrying the room' })
     for (let i = 0; i < 30; i++) await members[i % 3]!.send(room, `live ${i}`)
     await waitFor(() => nodes.every(n => n.store.count(room) === 30), { what: 'the live history on every node' })
+    // the second backfill a node runs after it starts carrying a room (catchUpDelayMs after the
+    // subscription) would fill a hole made before it: the tests below are about anti-entropy
+    await new Promise(resolve => setTimeout(resolve, 2 * TEST_TIMINGS.catchUpDelayMs))
     return { nodes, members }
   }
 

@@ -598,15 +598,16 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
    */
   async replicate (room: string, event: WireStoredEvent, gossip: () => Promise<unknown>): Promise<number> {
     const self = this.c.nodeId
-    const carriers = this.c.pubsub.getSubscribers(roomTopic(room)).map(p => p.toString()).filter(p => p !== self)
+    // PeerIds as gossipsub holds them: each hand-off below would otherwise parse its peer's id again
+    const carriers = this.c.pubsub.getSubscribers(roomTopic(room)).filter(p => p.toString() !== self)
     if (carriers.length === 0 || carriers.length > this.init.directMax) {
-      const [, confirmed] = await Promise.all([gossip(), this.confirmFrom(room, event, new Set(carriers), [], this.init.ackReplicas)])
+      const [, confirmed] = await Promise.all([gossip(), this.confirmFrom(room, event, new Set(carriers.map(String)), [], this.init.ackReplicas)])
       return confirmed
     }
     const direct = await this.handTo(room, event, carriers, gossip)
     if (direct >= this.init.ackReplicas) return direct
     // fewer carriers than the acknowledgement needs: owners and other nodes store it too
-    return direct + await this.confirmFrom(room, event, new Set(), carriers, this.init.ackReplicas - direct)
+    return direct + await this.confirmFrom(room, event, new Set(), carriers.map(String), this.init.ackReplicas - direct)
   }
 
   /**
@@ -614,7 +615,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
    * confirmed once `ackReplicas` have (or every send has settled). The first
    * failure puts the event on gossip.
    */
-  private async handTo (room: string, event: WireStoredEvent, carriers: string[], gossip: () => Promise<unknown>): Promise<number> {
+  private async handTo (room: string, event: WireStoredEvent, carriers: PeerId[], gossip: () => Promise<unknown>): Promise<number> {
     const need = Math.min(this.init.ackReplicas, carriers.length)
     let confirmed = 0
     let settled = 0
