@@ -11,6 +11,7 @@ import { runChat } from './chat-cli.js'
 import { NODE_OPTS, exampleConfig, nodeSettings } from './settings.js'
 import { OpsWatch, createLogger } from './log.js'
 import { packageVersion } from './version.js'
+import { ed25519Backend } from '../../client/src/protocol/ed25519-node.js'
 import { backupDataDir } from './backup.js'
 import { DrainError, describeDrain, drainNode, writeDrainReport } from './drain.js'
 
@@ -87,7 +88,8 @@ async function runNode (argv: string[]): Promise<void> {
     gateway: node.gatewayAddrs(),
     ws: node.wsUrls(),
     http: node.http?.url ?? 'off',
-    admin: node.adminHttp?.url ?? 'off'
+    admin: node.adminHttp?.url ?? 'off',
+    ed25519: ed25519Backend
   }, 'node started')
   inUse(node.config)
   watch.start()

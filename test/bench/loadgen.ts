@@ -6,18 +6,19 @@
  * the machine (performance.timeOrigin + performance.now(), sub-ms), and every message carries its
  * send time, so latency = receive - send whichever generator sent it.
  *
- * meshchat users get their Ed25519 keys from node:crypto (native signing, like the nodes' native
- * verification), made before an attach is timed: a key is a device's identity, made once, not part
+ * meshchat users get their Ed25519 keys from node:crypto and sign natively (libsodium, as Node clients
+ * and the nodes do), made before an attach is timed: a key is a device's identity, made once, not part
  * of attaching. The light edge's WebSocket class is the `ws` package's client unless
  * BENCH_WS_CLIENT=undici (Node's global WebSocket).
  *
  * Started by the harness only (`fork`-style, with an IPC channel); exits when the harness goes away.
  */
-import { generateKeyPairSync, sign as edSign } from 'node:crypto'
+import { generateKeyPairSync } from 'node:crypto'
 import { tcp } from '@libp2p/tcp'
 import { io as ioClient } from 'socket.io-client'
 import { WebSocket as WsClient } from 'ws'
 import { createNodeClient } from '../../client/src/node.js'
+import { nodeEd25519Signer } from '../../client/src/protocol/ed25519-node.js'
 import { libp2pTransport } from '../../client/src/transports/libp2p.js'
 import { webSocketTransport } from '../../client/src/transports/websocket.js'
 import { Histogram } from './lib/histogram.js'
@@ -50,13 +51,16 @@ const keys = new Map<number, UserKey>()
 const WS_CLIENT = process.env.BENCH_WS_CLIENT === 'undici' ? 'undici' : 'ws'
 const WebSocketClass: typeof globalThis.WebSocket = WS_CLIENT === 'undici' ? globalThis.WebSocket : WsClient as unknown as typeof globalThis.WebSocket
 
-/** an Ed25519 user key signing through node:crypto; the seed is kept for the libp2p transport (noise needs it) */
+/**
+ * an Ed25519 user key made by node:crypto, signing as Node clients do (libsodium where it loads,
+ * else node:crypto); the seed is kept for the libp2p transport (noise needs it)
+ */
 function userKey (): UserKey {
   const { privateKey } = generateKeyPairSync('ed25519')
   const jwk = privateKey.export({ format: 'jwk' })
   const seed = new Uint8Array(Buffer.from(jwk.d ?? '', 'base64url'))
   const raw = new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url'))
-  return { seed, publicKey: { raw }, sign: data => new Uint8Array(edSign(null, data, privateKey)) }
+  return { seed, publicKey: { raw }, sign: nodeEd25519Signer(seed) }
 }
 
 const isWsUrl = (addr: string): boolean => /^wss?:\/\//i.test(addr)

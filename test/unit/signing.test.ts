@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LIMITS } from '../../client/src/protocol/limits.js'
 import { BadSignatureError, EventTooLargeError, InvalidEventError, InvalidUserError, MeshchatError } from '../../client/src/protocol/errors.js'
 import { Event, SignedEvent } from '../../client/src/protocol/pb/event.js'
-import { nodeEd25519Verifier } from '../../client/src/protocol/ed25519-node.js'
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { ed25519Backend, opensslEd25519Signer, opensslEd25519Verifier, sodiumEd25519 } from '../../client/src/protocol/ed25519-node.js'
 import { userIdKey } from '../../client/src/protocol/keys.js'
 import { eventId, idToHex, openEvent, setEd25519Verifier, signEvent, validateUserId } from '../../client/src/protocol/signing.js'
 import { rejectionOf } from '../helpers/assert.js'
@@ -19,10 +20,13 @@ function hex (u: Uint8Array): string {
   return Buffer.from(u).toString('hex')
 }
 
-// every case runs with the portable verifier (@libp2p/crypto, as in browsers) and with the one nodes install
+const sodium = sodiumEd25519()
+
+// every case runs with the portable verifier (@libp2p/crypto, as in browsers) and with both that nodes can install
 describe.each([
   ['@libp2p/crypto', undefined],
-  ['node:crypto KeyObject per author', nodeEd25519Verifier]
+  ['node:crypto KeyObject per author', opensslEd25519Verifier],
+  ['libsodium', sodium?.verifier]
 ])('signing, verified with %s', (_name, verifier) => {
   let alice: PrivateKey
   let bob: PrivateKey
@@ -318,8 +322,16 @@ describe.each([
   })
 })
 
-describe('nodeEd25519Verifier', () => {
-  it('agrees with @libp2p/crypto on genuine, altered and foreign signatures', async () => {
+it('libsodium is what Node processes use on this platform (sodium-native ships a prebuilt addon for it)', () => {
+  expect(sodium).toBeDefined()
+  expect(ed25519Backend).toBe(process.env.MESHCHAT_ED25519 === 'openssl' ? 'openssl' : 'libsodium')
+})
+
+describe.each([
+  ['node:crypto', opensslEd25519Verifier, opensslEd25519Signer],
+  ['libsodium', sodium!.verifier, sodium!.signer]
+])('the %s Ed25519 verifier and signer', (_name, verifierOf, signerOf) => {
+  it('agree with @libp2p/crypto on genuine, altered and foreign signatures', async () => {
     const keys = await Promise.all([0, 1, 2].map(async () => generateKeyPair('Ed25519')))
     let checked = 0
     for (let i = 0; i < 60; i++) {
@@ -332,22 +344,57 @@ describe('nodeEd25519Verifier', () => {
       const alteredData = Uint8Array.from(data)
       alteredData[i % data.byteLength] = alteredData[i % data.byteLength]! ^ 0x01
       for (const [key, d, s] of [[signer, data, sig], [signer, data, flipped], [signer, alteredData, sig], [other, data, sig]] as const) {
-        const fast = nodeEd25519Verifier(key.publicKey.raw)(d, s)
+        const fast = verifierOf(key.publicKey.raw)(d, s)
         const portable = await key.publicKey.verify(d, s)
         expect(fast, `case ${i}`).toBe(portable)
         checked++
       }
-      expect(nodeEd25519Verifier(signer.publicKey.raw)(data, sig)).toBe(true)
-      expect(nodeEd25519Verifier(signer.publicKey.raw)(data, flipped)).toBe(false)
+      expect(verifierOf(signer.publicKey.raw)(data, sig)).toBe(true)
+      expect(verifierOf(signer.publicKey.raw)(data, flipped)).toBe(false)
     }
     expect(checked).toBe(240)
+  })
+
+  it('sign the same bytes as the portable signer (Ed25519 is deterministic), from a seed or seed ‖ public key', () => {
+    for (let i = 0; i < 20; i++) {
+      const seed = crypto.getRandomValues(new Uint8Array(32))
+      const data = crypto.getRandomValues(new Uint8Array(i * 13))
+      const expected = hex(ed25519.sign(data, seed))
+      expect(hex(signerOf(seed)(data))).toBe(expected)
+      const long = new Uint8Array(64)
+      long.set(seed)
+      long.set(ed25519.getPublicKey(seed), 32)
+      expect(hex(signerOf(long)(data))).toBe(expected)
+    }
+    expect(() => signerOf(new Uint8Array(31))).toThrow(TypeError)
+  })
+
+  it('refuse a non-canonical S (S + L) and a small-order key with an identity R, as the strict portable check does', () => {
+    const seed = new Uint8Array(32).fill(9)
+    const pub = ed25519.getPublicKey(seed)
+    const data = new TextEncoder().encode('hi')
+    const sig = signerOf(seed)(data)
+    const L = (1n << 252n) + 27742317777372353535851937790883648493n
+    let S = 0n
+    for (let i = 31; i >= 0; i--) S = (S << 8n) | BigInt(sig[32 + i]!)
+    const malleated = Uint8Array.from(sig)
+    for (let i = 0; i < 32; i++) malleated[32 + i] = Number(((S + L) >> BigInt(8 * i)) & 0xffn)
+    expect(verifierOf(pub)(data, sig)).toBe(true)
+    expect(verifierOf(pub)(data, malleated)).toBe(false)
+    expect(ed25519.verify(malleated, data, pub, { zip215: false })).toBe(false)
+    // the identity point as key and as R, S = 0: [S]B = R + [k]A holds for every message without cofactor checks
+    const identity = new Uint8Array(32)
+    identity[0] = 1
+    const forged = new Uint8Array(64)
+    forged[0] = 1
+    expect(verifierOf(identity)(data, forged)).toBe(false)
   })
 
   it('openEvent goes through the installed verifier, and back to @libp2p/crypto when it is removed', async () => {
     const k = await generateKeyPair('Ed25519')
     const signed = await signEvent(k, 'a', { kind: 'room', room: 'lobby', text: 'hi' }, opts)
     let calls = 0
-    setEd25519Verifier(raw => { const v = nodeEd25519Verifier(raw); return (d, sig) => { calls++; return v(d, sig) } })
+    setEd25519Verifier(raw => { const v = verifierOf(raw); return (d, sig) => { calls++; return v(d, sig) } })
     try {
       await openEvent(signed.bytes)
       await openEvent(signed.bytes)
@@ -362,10 +409,10 @@ describe('nodeEd25519Verifier', () => {
 
   it('refuses keys that are not 32 bytes and signatures that are not 64', async () => {
     const k = await generateKeyPair('Ed25519')
-    expect(() => nodeEd25519Verifier(new Uint8Array(31))).toThrow(TypeError)
+    expect(() => verifierOf(new Uint8Array(31))).toThrow(TypeError)
     const data = new Uint8Array([1, 2, 3])
     const sig = await k.sign(data)
-    expect(nodeEd25519Verifier(k.publicKey.raw)(data, sig.subarray(0, 63))).toBe(false)
+    expect(verifierOf(k.publicKey.raw)(data, sig.subarray(0, 63))).toBe(false)
   })
 })
 
