@@ -89,7 +89,7 @@ async function runNode (argv: string[]): Promise<void> {
     ws: node.wsUrls(),
     http: node.http?.url ?? 'off',
     admin: node.adminHttp?.url ?? 'off',
-    ed25519: ed25519Backend
+    crypto: ed25519Backend
   }, 'node started')
   inUse(node.config)
   watch.start()

@@ -324,7 +324,7 @@ describe.each([
 
 it('libsodium is what Node processes use on this platform (sodium-native ships a prebuilt addon for it)', () => {
   expect(sodium).toBeDefined()
-  expect(ed25519Backend).toBe(process.env.MESHCHAT_ED25519 === 'openssl' ? 'openssl' : 'libsodium')
+  expect(ed25519Backend).toBe(process.env.MESHCHAT_SODIUM === 'off' ? 'openssl' : 'libsodium')
 })
 
 describe.each([

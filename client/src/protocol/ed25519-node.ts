@@ -1,38 +1,20 @@
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto'
-import { createRequire } from 'node:module'
+import { requireSodium, sodium } from './sodium-node.js'
+import type { Sodium } from './sodium-node.js'
 import type { Ed25519VerifierFactory } from './signing.js'
 
-/**
- * Ed25519 on Node. libsodium (the optional `sodium-native` package, prebuilt for the usual
- * platforms) when it loads, else node:crypto (OpenSSL). Measured on the benchmark machine:
- * a check takes 54 µs in libsodium against 110–140 µs in OpenSSL (plus 35–40 µs to build the
- * KeyObject of a new author), a signature 19 µs against 45 µs. Both follow RFC 8032 and reject a
- * non-canonical S; libsodium also refuses keys and R of small order, which no honest signer makes.
- * `MESHCHAT_ED25519=openssl` keeps node:crypto (to compare the two, or where the addon misbehaves).
+/*
+ * Ed25519 on Node: libsodium (sodium-node.ts) when it loads, else node:crypto (OpenSSL). Measured on
+ * the benchmark machine: a check takes 54 µs in libsodium against 110–140 µs in OpenSSL (plus
+ * 35–40 µs to build the KeyObject of a new author), a signature 19 µs against 45 µs. Both follow
+ * RFC 8032 and reject a non-canonical S; libsodium also refuses keys and R of small order, which no
+ * honest signer makes.
  */
-interface Sodium {
-  crypto_sign_verify_detached: (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean
-  crypto_sign_detached: (signature: Uint8Array, message: Uint8Array, secretKey: Uint8Array) => void
-  crypto_sign_seed_keypair: (publicKey: Uint8Array, secretKey: Uint8Array, seed: Uint8Array) => void
-}
-
-function requireSodium (): Sodium | undefined {
-  try {
-    const s = createRequire(import.meta.url)('sodium-native') as Partial<Sodium>
-    return typeof s.crypto_sign_verify_detached === 'function' && typeof s.crypto_sign_detached === 'function' && typeof s.crypto_sign_seed_keypair === 'function'
-      ? s as Sodium
-      : undefined
-  } catch {
-    return undefined
-  }
-}
-
-const sodium = process.env.MESHCHAT_ED25519 === 'openssl' ? undefined : requireSodium()
 
 /** which library checks and makes Ed25519 signatures in this process */
 export const ed25519Backend: 'libsodium' | 'openssl' = sodium != null ? 'libsodium' : 'openssl'
 
-/** libsodium's verifier and signer, when the addon loads (whatever `MESHCHAT_ED25519` says) */
+/** libsodium's verifier and signer, when the addon loads (whatever `MESHCHAT_SODIUM` says) */
 export function sodiumEd25519 (): { verifier: Ed25519VerifierFactory, signer: (seed: Uint8Array) => (data: Uint8Array) => Uint8Array } | undefined {
   const s = sodium ?? requireSodium()
   return s == null ? undefined : { verifier: publicKey => sodiumVerifier(s, publicKey), signer: seed => sodiumSigner(s, seed) }

@@ -20,6 +20,8 @@ import { AbstractMultiaddrConnection, byteStream } from '@libp2p/utils'
 import { xsalsa20 } from '@noble/ciphers/salsa.js'
 import { bytesToHex, hexToBytes } from '@noble/ciphers/utils.js'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { requireSodium, sodium } from '../../../client/src/protocol/sodium-node.js'
+import type { Sodium } from '../../../client/src/protocol/sodium-node.js'
 import type { AbortOptions, ComponentLogger, ConnectionProtector, Logger, MessageStream, MultiaddrConnection, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import type { SendResult } from '@libp2p/utils'
 
@@ -105,24 +107,42 @@ export function decodeSwarmKey (file: Uint8Array): Uint8Array {
 
 /**
  * One direction's XSalsa20 keystream, consumed as a continuous stream across
- * chunks of any size. Exported for the equivalence test and the benchmark.
+ * chunks of any size: libsodium's streaming XSalsa20 where the addon loads
+ * (3–5 times faster on mesh-sized chunks: 1.5 against 6 µs for 100 bytes,
+ * 3.0 against 11.5 µs for 1,500), else `@noble/ciphers`. The two give the same
+ * bytes. Exported for the equivalence test and the benchmark.
  */
 export class XSalsa20Stream {
   #key: Uint8Array
   #nonce: Uint8Array
+  /** libsodium and its state (key, nonce and position), when it is the one in use */
+  #sodium?: Sodium
+  #state?: Uint8Array
   /** bytes of keystream used so far */
   #pos = 0
 
-  constructor (key: Uint8Array, nonce: Uint8Array) {
+  constructor (key: Uint8Array, nonce: Uint8Array, impl: 'libsodium' | 'noble' = sodium != null ? 'libsodium' : 'noble') {
     if (key.byteLength !== KEY_LENGTH) throw new InvalidParametersError(`key must be ${KEY_LENGTH} bytes`)
     if (nonce.byteLength !== NONCE_LENGTH) throw new InvalidParametersError(`nonce must be ${NONCE_LENGTH} bytes`)
+    const s = impl === 'libsodium' ? sodium ?? requireSodium() : undefined
+    if (impl === 'libsodium' && s == null) throw new InvalidParametersError('libsodium (sodium-native) does not load here')
     this.#key = key
     // our own copy: a nonce read off a socket is a view that would pin the whole read buffer
     this.#nonce = nonce.slice()
+    if (s != null) {
+      this.#sodium = s
+      this.#state = new Uint8Array(s.crypto_stream_xor_STATEBYTES)
+      s.crypto_stream_xor_init(this.#state, this.#nonce, key)
+    }
   }
 
   get position (): number {
     return this.#pos
+  }
+
+  /** which implementation this stream runs on */
+  get impl (): 'libsodium' | 'noble' {
+    return this.#state != null ? 'libsodium' : 'noble'
   }
 
   /**
@@ -134,6 +154,22 @@ export class XSalsa20Stream {
     const len = data.byteLength
     if (len === 0) return new Uint8Array(0)
     if (this.#pos + len > MAX_STREAM_BYTES) throw new KeystreamExhaustedError()
+    const state = this.#state
+    const s = this.#sodium
+    if (state != null && s != null) {
+      const out = new Uint8Array(len)
+      if (data instanceof Uint8Array) {
+        s.crypto_stream_xor_update(state, out, data)
+      } else {
+        let at = 0
+        for (const part of data) {
+          s.crypto_stream_xor_update(state, out.subarray(at, at + part.byteLength), part)
+          at += part.byteLength
+        }
+      }
+      this.#pos += len
+      return out
+    }
     // A chunk starting mid-block is laid out `skip` bytes into a fresh buffer
     // that is run in place from that block's counter: one call covers the
     // partial block and the rest, the buffer is 4-byte aligned (noble's fast
@@ -158,6 +194,11 @@ export class XSalsa20Stream {
 
   /** Forget the key and nonce; any later use throws. */
   destroy (): void {
+    if (this.#state != null) {
+      this.#sodium?.crypto_stream_xor_final(this.#state)
+      this.#state.fill(0)
+      this.#state = undefined
+    }
     this.#nonce.fill(0)
     this.#key = new Uint8Array(0)
     this.#nonce = new Uint8Array(0)

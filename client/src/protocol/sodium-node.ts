@@ -1,0 +1,34 @@
+import { createRequire } from 'node:module'
+
+/**
+ * libsodium for Node processes, through the optional `sodium-native` package (a prebuilt addon for
+ * Linux, macOS and Windows on x64 and arm64): Ed25519 signatures (ed25519-node.ts) and the mesh's
+ * XSalsa20 keystream (node/src/mesh/pnet.ts), each several times faster than the fallback.
+ * Undefined where the addon does not load, or when `MESHCHAT_SODIUM=off` asks for the fallbacks
+ * (node:crypto for signatures, @noble/ciphers for XSalsa20).
+ */
+export interface Sodium {
+  crypto_sign_verify_detached: (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean
+  crypto_sign_detached: (signature: Uint8Array, message: Uint8Array, secretKey: Uint8Array) => void
+  crypto_sign_seed_keypair: (publicKey: Uint8Array, secretKey: Uint8Array, seed: Uint8Array) => void
+  /** XSalsa20 as a stream: a state of `crypto_stream_xor_STATEBYTES` carries the position across calls of any length */
+  crypto_stream_xor_init: (state: Uint8Array, nonce: Uint8Array, key: Uint8Array) => void
+  crypto_stream_xor_update: (state: Uint8Array, out: Uint8Array, data: Uint8Array) => void
+  crypto_stream_xor_final: (state: Uint8Array) => void
+  crypto_stream_xor_STATEBYTES: number
+}
+
+const FUNCTIONS = ['crypto_sign_verify_detached', 'crypto_sign_detached', 'crypto_sign_seed_keypair', 'crypto_stream_xor_init', 'crypto_stream_xor_update', 'crypto_stream_xor_final'] as const
+
+/** the addon, whatever `MESHCHAT_SODIUM` says (tests compare it with the fallbacks); undefined when it does not load */
+export function requireSodium (): Sodium | undefined {
+  try {
+    const s = createRequire(import.meta.url)('sodium-native') as Partial<Sodium>
+    return FUNCTIONS.every(f => typeof s[f] === 'function') && typeof s.crypto_stream_xor_STATEBYTES === 'number' ? s as Sodium : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** what this process uses */
+export const sodium: Sodium | undefined = process.env.MESHCHAT_SODIUM === 'off' ? undefined : requireSodium()
