@@ -1,4 +1,5 @@
 import { noise } from '@chainsafe/libp2p-noise'
+import { noiseCrypto } from '../../../client/src/protocol/noise-crypto-node.js'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
@@ -93,7 +94,7 @@ export async function createGatewayHost (init: GatewayInit): Promise<Libp2p> {
     start: false,
     addresses: { listen: init.listen, announce: init.announce ?? [] },
     transports,
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: noiseCrypto() })],
     streamMuxers: [yamux()],
     metrics: init.metrics,
     connectionManager: {

@@ -1,4 +1,5 @@
 import { noise } from '@chainsafe/libp2p-noise'
+import { noiseCrypto } from '../../../client/src/protocol/noise-crypto-node.js'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub, StrictNoSign } from '@libp2p/gossipsub'
@@ -152,7 +153,7 @@ export async function createMeshHost (init: MeshHostInit): Promise<MeshLibp2p> {
     addresses: { listen: init.listen, announce: init.announce ?? [] },
     transports: wantsWs ? [tcp(), webSockets()] : [tcp()],
     connectionProtector: meshPnet({ psk: init.psk }),
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: noiseCrypto() })],
     streamMuxers: [yamux()],
     connectionGater: init.linkControl.gater(),
     peerDiscovery,
