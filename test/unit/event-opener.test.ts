@@ -5,10 +5,13 @@
  */
 import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { describe, expect, it } from 'vitest'
-import { signEvent } from '../../client/src/protocol/signing.js'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { Event, SignedEvent } from '../../client/src/protocol/pb/event.js'
+import { decodeEvent, signEvent } from '../../client/src/protocol/signing.js'
 import { EventOpener } from '../../node/src/mesh/event-opener.js'
 import { DEFAULT_STAMP_RULE } from '../../node/src/state/stamps.js'
+import { makeHlc } from '../../node/src/state/hlc.js'
 
 describe('EventOpener cache', () => {
   it('keeps what it remembers under its byte budget, and still answers from it', async () => {
@@ -50,5 +53,39 @@ describe('EventOpener cache', () => {
     expect(hit.bytes.buffer).not.toBe(frame.buffer)
     expect(hit.bytes.buffer.byteLength).toBe(e.bytes.byteLength)
     expect(opener.cached.bytes).toBeLessThan(4096)
+  })
+})
+
+describe('one decode and one hash per event per node', () => {
+  afterEach(() => { vi.restoreAllMocks() })
+
+  const setup = async (): Promise<{ opener: EventOpener, bytes: Uint8Array, decodes: () => { signed: number, event: number } }> => {
+    const key = await generateKeyPair('Ed25519')
+    const opener = new EventOpener({ maxEventBytes: 64 * 1024, stamps: DEFAULT_STAMP_RULE })
+    const { bytes } = await signEvent(key, 'alice', { kind: 'room', room: 'lobby', text: 'hello' }, { now: Date.now(), nonce: randomBytes(12) })
+    const signed = vi.spyOn(SignedEvent, 'decode')
+    const event = vi.spyOn(Event, 'decode')
+    return { opener, bytes, decodes: () => ({ signed: signed.mock.calls.length, event: event.mock.calls.length }) }
+  }
+
+  it('a client\'s event: the budget\'s peek at its kind, the cache lookup and the check share one decode and one id', async () => {
+    const { opener, bytes, decodes } = await setup()
+    const decoded = decodeEvent(bytes)
+    expect(decoded.kind).toBe('room')
+    const opened = await opener.open(decoded, 'client')
+    expect(decodes()).toEqual({ signed: 1, event: 1 })
+    expect(opened.id).toBe(decoded.id)
+    expect(opened.idHex).toBe(decoded.idHex)
+    expect(opened.text).toBe('hello')
+  })
+
+  it('an event from a peer: one decode when fresh, and only the outer one for a copy already opened', async () => {
+    const { opener, bytes, decodes } = await setup()
+    const origin = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const opened = await opener.openStamped({ event: bytes, hlc: makeHlc(Date.now(), 0), origin }, Date.now(), 'gossip')
+    expect(decodes()).toEqual({ signed: 1, event: 1 })
+    const again = await opener.open(Uint8Array.from(bytes), 'gossip')
+    expect(again.idHex).toBe(opened.idHex)
+    expect(decodes()).toEqual({ signed: 2, event: 1 })
   })
 })

@@ -204,27 +204,66 @@ export function signedEventId (bytes: Uint8Array): Uint8Array {
 }
 
 /**
+ * Signed event bytes decoded once, nothing verified yet: the id (to look in a cache of opened
+ * events), the kind (to charge the right budget before the expensive part) and what `openDecoded`
+ * checks. A node decodes and hashes each event it takes in once, whichever of these it needs; the
+ * inner event is decoded when first asked for (a cache hit needs only the id).
+ */
+export class DecodedEvent {
+  #event?: Event
+
+  private constructor (readonly bytes: Uint8Array, readonly signed: SignedEvent, readonly id: Uint8Array, readonly idHex: string) {}
+
+  /** Decode signed event bytes. Throws EventTooLargeError or BadFrameError. */
+  static from (bytes: Uint8Array, opts: OpenOptions = {}): DecodedEvent {
+    const maxEventBytes = opts.maxEventBytes ?? LIMITS.maxEventBytes
+    if (bytes.byteLength > maxEventBytes) {
+      throw new EventTooLargeError(`event is ${bytes.byteLength} bytes, the limit is ${maxEventBytes}`)
+    }
+    let signed: SignedEvent
+    try {
+      signed = SignedEvent.decode(bytes)
+    } catch (err) {
+      throw new BadFrameError(`event does not decode: ${(err as Error).message}`)
+    }
+    const id = eventId(signed.payload, signed.signature)
+    return new DecodedEvent(bytes, signed, id, idToHex(id))
+  }
+
+  /** the signed payload; BadFrameError when it does not decode */
+  get event (): Event {
+    if (this.#event == null) {
+      try {
+        this.#event = Event.decode(this.signed.payload)
+      } catch (err) {
+        throw new BadFrameError(`event does not decode: ${(err as Error).message}`)
+      }
+    }
+    return this.#event
+  }
+
+  /** undefined when the event has none (openDecoded refuses it, after the signature check) */
+  get kind (): EventKind | undefined {
+    const e = this.event
+    return e.room != null ? 'room' : e.dm != null ? 'dm' : e.typing != null ? 'typing' : e.receipt != null ? 'receipt' : undefined
+  }
+}
+
+/** Decode signed event bytes once (`DecodedEvent`). Throws EventTooLargeError or BadFrameError. */
+export function decodeEvent (bytes: Uint8Array, opts: OpenOptions = {}): DecodedEvent {
+  return DecodedEvent.from(bytes, opts)
+}
+
+/**
  * The kind of a signed event, read without verifying anything: protobuf
  * decoding costs a fraction of a signature check, so a node can charge the
  * request to the right budget before it does the expensive part. Throws
  * BadFrameError / EventTooLargeError / InvalidEventError like openEvent.
  */
 export function peekEventKind (bytes: Uint8Array, opts: OpenOptions = {}): EventKind {
-  const maxEventBytes = opts.maxEventBytes ?? LIMITS.maxEventBytes
-  if (bytes.byteLength > maxEventBytes) {
-    throw new EventTooLargeError(`event is ${bytes.byteLength} bytes, the limit is ${maxEventBytes}`)
-  }
-  let event: Event
-  try {
-    event = Event.decode(SignedEvent.decode(bytes).payload)
-  } catch (err) {
-    throw new BadFrameError(`event does not decode: ${(err as Error).message}`)
-  }
-  if (event.room != null) return 'room'
-  if (event.dm != null) return 'dm'
-  if (event.typing != null) return 'typing'
-  if (event.receipt != null) return 'receipt'
-  throw new InvalidEventError('event has no kind')
+  const { kind } = decodeEvent(bytes, opts)
+  if (kind == null) throw new InvalidEventError('event has no kind')
+  return kind
 }
 
 /**
@@ -233,18 +272,12 @@ export function peekEventKind (bytes: Uint8Array, opts: OpenOptions = {}): Event
  * InvalidUtf8, InvalidRoom, InvalidName, InvalidUser) on any failure.
  */
 export async function openEvent (bytes: Uint8Array, opts: OpenOptions = {}): Promise<OpenedEvent> {
-  const maxEventBytes = opts.maxEventBytes ?? LIMITS.maxEventBytes
-  if (bytes.byteLength > maxEventBytes) {
-    throw new EventTooLargeError(`event is ${bytes.byteLength} bytes, the limit is ${maxEventBytes}`)
-  }
-  let signed: SignedEvent
-  let event: Event
-  try {
-    signed = SignedEvent.decode(bytes)
-    event = Event.decode(signed.payload)
-  } catch (err) {
-    throw new BadFrameError(`event does not decode: ${(err as Error).message}`)
-  }
+  return openDecoded(decodeEvent(bytes, opts), opts)
+}
+
+/** `openEvent` for bytes already decoded: verify the signature and validate the content */
+export async function openDecoded (d: DecodedEvent, opts: OpenOptions = {}): Promise<OpenedEvent> {
+  const { signed, event } = d
   if (signed.signature.byteLength !== 64) {
     throw new BadSignatureError('event is unsigned or its signature is malformed')
   }
@@ -253,7 +286,7 @@ export async function openEvent (bytes: Uint8Array, opts: OpenOptions = {}): Pro
   if (!ok) {
     throw new BadSignatureError('event signature does not verify')
   }
-  return describe(event, signed.payload, signed.signature, bytes, userId, maxEventBytes)
+  return describe(event, signed.payload, signed.signature, d.bytes, userId, opts.maxEventBytes ?? LIMITS.maxEventBytes, d.id, d.idHex)
 }
 
 function describe (
@@ -262,15 +295,16 @@ function describe (
   signature: Uint8Array,
   bytes: Uint8Array,
   author: string,
-  maxEventBytes: number = LIMITS.maxEventBytes
+  maxEventBytes: number = LIMITS.maxEventBytes,
+  id: Uint8Array = eventId(payload, signature),
+  idHex: string = idToHex(id)
 ): OpenedEvent {
   if (event.nonce.byteLength < 8 || event.nonce.byteLength > 32) {
     throw new InvalidEventError('event nonce must be 8 to 32 bytes')
   }
-  const id = eventId(payload, signature)
   const base = {
     id,
-    idHex: idToHex(id),
+    idHex,
     author,
     name: decodeDisplayName(event.name),
     ts: Number(event.ts),

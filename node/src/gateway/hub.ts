@@ -1,5 +1,5 @@
 import { DeliveryKind, DmState, ServerFrame } from '../../../client/src/protocol/pb/client.js'
-import { idToHex, openEvent, peekEventKind } from '../../../client/src/protocol/signing.js'
+import { decodeEvent, idToHex } from '../../../client/src/protocol/signing.js'
 import { validateRoom } from '../../../client/src/protocol/validate.js'
 import { LIMITS } from '../../../client/src/protocol/limits.js'
 import { comparePosition } from '../../../client/src/room-state.js'
@@ -369,8 +369,11 @@ export class Hub implements SessionHost {
   }
 
   async publish (session: ClientSession, bytes: Uint8Array): Promise<PublishAck> {
-    // the budget is charged before the signature is checked: a flood costs a protobuf decode per event
-    const kind = peekEventKind(bytes, { maxEventBytes: this.c.config.maxEventBytes })
+    // the budget is charged before the signature is checked: a flood costs a protobuf decode per event,
+    // and that one decode (and hash) is all the event gets here, the check included
+    const decoded = decodeEvent(bytes, { maxEventBytes: this.c.config.maxEventBytes })
+    const kind = decoded.kind
+    if (kind == null) throw new InvalidEventError('event has no kind')
     if (kind === 'typing' || kind === 'receipt') {
       try {
         this.charge(session, kind)
@@ -385,7 +388,7 @@ export class Hub implements SessionHost {
         throw new RateLimitedError(`slow down: at most ${this.c.config.ratePerSec} messages/s`, (err as MeshchatError).retryAfterMs)
       }
     }
-    const opened = await this.c.opener.open(bytes, 'client')
+    const opened = await this.c.opener.open(decoded, 'client')
     if (opened.author !== session.userId) {
       throw new WrongAuthorError('the event is signed by another user than the one attached on this session')
     }

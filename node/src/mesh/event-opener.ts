@@ -1,7 +1,7 @@
-import { openEvent, idToHex, signedEventId } from '../../../client/src/protocol/signing.js'
+import { decodeEvent, openDecoded, openEvent } from '../../../client/src/protocol/signing.js'
 import { InvalidEventError, asMeshchatError } from '../../../client/src/protocol/errors.js'
 import { checkOrigin, checkStamps } from './peer-events.js'
-import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
+import type { DecodedEvent, OpenedEvent } from '../../../client/src/protocol/signing.js'
 import type { StampRule } from '../state/stamps.js'
 import type { StampedEvent } from './peer-events.js'
 import type { NodeMetrics } from '../metrics.js'
@@ -69,11 +69,15 @@ export class EventOpener {
     this.cachedBytes += c
   }
 
-  /** open signed event bytes; throws the typed error of the first problem */
-  async open (bytes: Uint8Array, path: EventPath): Promise<OpenedEvent> {
-    if (bytes.byteLength <= this.init.maxEventBytes) {
-      const idHex = idToHex(signedEventId(bytes))
-      const hit = this.cache.get(idHex)
+  /**
+   * Open signed event bytes, or an event already decoded (decoded once per node: the id for the cache
+   * and the content for the check come from the same decode); throws the typed error of the first problem
+   */
+  async open (input: Uint8Array | DecodedEvent, path: EventPath): Promise<OpenedEvent> {
+    const opts = { maxEventBytes: this.init.maxEventBytes }
+    const decoded = input instanceof Uint8Array ? (input.byteLength <= this.init.maxEventBytes ? decodeEvent(input, opts) : undefined) : input
+    if (decoded != null) {
+      const hit = this.cache.get(decoded.idHex)
       if (hit != null) {
         this.metrics?.signatureChecks.inc({ path, result: 'cached' })
         return hit
@@ -81,7 +85,7 @@ export class EventOpener {
     }
     const started = performance.now()
     try {
-      const opened = await openEvent(bytes, { maxEventBytes: this.init.maxEventBytes })
+      const opened = decoded != null ? await openDecoded(decoded, opts) : await openEvent(input as Uint8Array, opts)
       this.remember(opened)
       this.metrics?.signatureChecks.inc({ path, result: 'valid' })
       return opened
