@@ -7,8 +7,10 @@
  * 64 MiB: once any chunk over ~640 KiB grows it, every other cipher holds a
  * detached view and grows it again on its next use, until `Memory.grow()`
  * throws inside an event listener and takes the process down. Here each
- * direction of each connection is a keystream position over
- * `@noble/ciphers`' pure-JS XSalsa20, with nothing shared between connections.
+ * direction of each connection has a keystream state of its own (libsodium's
+ * streaming XSalsa20 where the `sodium-native` addon loads, else a position
+ * over `@noble/ciphers`' pure-JS XSalsa20), with nothing shared between
+ * connections.
  *
  * Wire-compatible with `@libp2p/pnet` (and go-libp2p's pnet): the same IPFS
  * swarm key file, a 24-byte random nonce from each side, then every byte in
