@@ -194,13 +194,7 @@ function authorKey (author: Uint8Array): AuthorKey {
  * Throws BadFrameError when the bytes are not a SignedEvent.
  */
 export function signedEventId (bytes: Uint8Array): Uint8Array {
-  let signed: SignedEvent
-  try {
-    signed = SignedEvent.decode(bytes)
-  } catch (err) {
-    throw new BadFrameError(`event does not decode: ${(err as Error).message}`)
-  }
-  return eventId(signed.payload, signed.signature)
+  return DecodedEvent.from(bytes, { maxEventBytes: Infinity }).id
 }
 
 /**
