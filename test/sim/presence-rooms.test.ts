@@ -4,7 +4,7 @@
  * peer cannot push room presence for devices it does not host.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { DEFAULT_TIMINGS } from '../../node/src/config.js'
+import { DEFAULT_TIMINGS, TEST_TIMINGS } from '../../node/src/config.js'
 import { startMesh, waitFor } from '../helpers/mesh.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
@@ -109,5 +109,38 @@ describe('room-scoped presence', () => {
     // and the honest stream still flows
     await bob.setStatus('away')
     await waitFor(() => a!.presence.roster('den').find(m => m.userId === bob.userId)?.status === 'away', { what: 'bob away on a' })
+  })
+
+  it('a join or leave that leaves a room\'s hosts as they were does not recompute archive ownership; a new host does', async () => {
+    mesh = await startMesh(2)
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes
+    const ann = await mesh.client(a!, 'ann')
+    await ann.join('den')
+    for (const n of mesh.nodes) await waitFor(() => n.presence.roomHosts('den').join() === a!.nodeId, { what: 'den hosted by a everywhere' })
+    const quiet = async (): Promise<void> => { await new Promise(resolve => setTimeout(resolve, 4 * TEST_TIMINGS.rebalanceDelayMs)) }
+    await quiet()
+    const runs = new Map<MeshchatNode, number>()
+    for (const n of mesh.nodes) {
+      runs.set(n, 0)
+      const rebalance = n.archive.rebalance.bind(n.archive)
+      n.archive.rebalance = () => { runs.set(n, (runs.get(n) ?? 0) + 1); rebalance() }
+    }
+    // members come and go on a, which hosts den all along: a reconnect's joins and leaves
+    for (let i = 0; i < 5; i++) {
+      const amy = await mesh.client(a!, `amy${i}`)
+      await amy.join('den')
+      await waitFor(() => a!.presence.roster('den').length === 2, { what: `amy${i} in den on a` })
+      await amy.close()
+      await waitFor(() => a!.presence.roster('den').length === 1, { what: `amy${i} gone from den on a` })
+    }
+    await quiet()
+    expect([...runs.values()], 'no rebalance on either node').toEqual([0, 0])
+    expect(a!.archive.owners('den')).toContain(a!.nodeId)
+    // bob on b makes b a host of den: ownership is looked at again on both nodes
+    const bob = await mesh.client(b!, 'bob')
+    await bob.join('den')
+    for (const n of mesh.nodes) await waitFor(() => n.presence.roomHosts('den').length === 2, { what: 'den hosted by a and b everywhere' })
+    await waitFor(() => [...runs.values()].every(r => r > 0), { what: 'a rebalance on both nodes' })
   })
 })

@@ -7,6 +7,7 @@ import { idToHex, signedEventId } from '../../../client/src/protocol/signing.js'
 import { asMeshchatError } from '../../../client/src/protocol/errors.js'
 import type { RoomService } from './rooms.js'
 import type { PresenceService } from './presence-service.js'
+import type { PresenceChange } from '../state/presence.js'
 import type { SyncService, RoomHandler } from './sync.js'
 import type { StampedEvent as WireStoredEvent } from '../../../client/src/protocol/pb/mesh.js'
 import type { Cursor, MessageStore, Page, RangeDigest, RetentionPolicy, StoredRoomEvent } from '../store/message-store.js'
@@ -154,8 +155,8 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   private readonly offeredBy = new Map<string, string>()
   /**
    * `owners(room)` for the replication before an ack, which asks for it on every message: a
-   * rendezvous hash per live node and a scan of the room's hosts each time. Cleared on every
-   * presence change, the only thing owners depend on.
+   * rendezvous hash per live node and a scan of the room's hosts each time. Cleared when the live
+   * nodes or the rooms' hosts change, the only things owners depend on.
    */
   private readonly ownersMemo = new BoundedMap<string, string[]>(10_000)
   /** owners each room had at the last rebalance, to spot nodes that just became owners */
@@ -181,17 +182,19 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   private started = false
   private readonly onDisconnect: (evt: CustomEvent<PeerId>) => void
   private readonly onConnect: (evt: CustomEvent<PeerId>) => void
-  private readonly onPresence: (evt: CustomEvent<{ nodes: Array<{ node: string, up: boolean }>, rooms: Array<{ member: unknown }> }>) => void
+  private readonly onPresence: (evt: CustomEvent<Pick<PresenceChange, 'nodes' | 'hosts'>>) => void
 
   constructor (init: ArchiveInit, components: ArchiveComponents) {
     this.init = init
     this.c = components
     this.rebalancer = new Debounced(components.supervisor, 'archive:rebalance', init.rebalanceDelayMs, async () => this.rebalance())
-    this.onPresence = components.supervisor.wrap('archive:presence', (evt: CustomEvent<{ nodes: Array<{ node: string, up: boolean }>, rooms: Array<{ member: unknown }> }>) => {
+    this.onPresence = components.supervisor.wrap('archive:presence', (evt: CustomEvent<Pick<PresenceChange, 'nodes' | 'hosts'>>) => {
+      // ownership depends on the live node set and on which nodes host which rooms (global presence),
+      // not on who is in a room: a join or a leave that leaves the room's hosts as they were, the
+      // common case of a reconnect, recomputes nothing
+      if (evt.detail.nodes.length === 0 && (evt.detail.hosts?.length ?? 0) === 0) return
       this.ownersMemo.clear()
-      // ownership depends on the live node set and on which rooms exist
-      // (room presence is followed only where a room is carried; global presence says which nodes host which rooms)
-      if (evt.detail.nodes.length > 0 || evt.detail.rooms.length > 0 || ((evt.detail as { hosts?: unknown[] }).hosts?.length ?? 0) > 0) this.scheduleRebalance()
+      this.scheduleRebalance()
       for (const d of evt.detail.nodes) {
         if (d.up) this.lostContactEnded(d.node)
         else this.lostContact(d.node)
