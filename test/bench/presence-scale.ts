@@ -12,7 +12,9 @@ import { presenceScaleScenario, presenceScaleTable } from './scenarios/presence-
 
 const { values } = parseArgs({
   options: {
-    'base-port': { type: 'string', default: '47000' },
+    // below Linux's ephemeral range (32768–60999): a port there can be taken as the local end of an
+    // outgoing connection, even one of the cluster's own nodes dialing each other while it starts
+    'base-port': { type: 'string', default: '27000' },
     users: { type: 'string', default: '320' },
     churn: { type: 'string', default: '10,50' },
     seconds: { type: 'string', default: '10' },

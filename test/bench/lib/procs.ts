@@ -411,8 +411,21 @@ export async function portFree (port: number): Promise<boolean> {
   })
 }
 
-export async function assertPortsFree (ports: number[]): Promise<void> {
-  const busy: number[] = []
-  for (const p of ports) if (!(await portFree(p))) busy.push(p)
-  if (busy.length > 0) throw new Error(`ports in use on 127.0.0.1: ${busy.join(', ')} (pick another --base-port)`)
+/**
+ * Throws unless every port is free within `waitMs`. A port of the range can be held for a while
+ * after the cluster that used it stopped: as the local end of a connection that is still closing,
+ * or picked as an ephemeral port by some other outgoing connection (the ranges overlap).
+ */
+export async function assertPortsFree (ports: number[], waitMs = 20_000): Promise<void> {
+  const deadline = Date.now() + waitMs
+  let busy = ports
+  for (;;) {
+    const still: number[] = []
+    for (const p of busy) if (!(await portFree(p))) still.push(p)
+    busy = still
+    if (busy.length === 0) return
+    if (Date.now() >= deadline) break
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+  throw new Error(`ports in use on 127.0.0.1 after ${Math.round(waitMs / 1000)} s: ${busy.join(', ')} (pick another --base-port)`)
 }
