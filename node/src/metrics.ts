@@ -203,6 +203,13 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
+  readonly directoryRequests = new Counter({
+    name: 'meshchat_directory_requests_total',
+    help: 'user directory requests this node sent to other nodes, by kind (register, lookup, watch, unwatch, sessions, notify); a request to this node itself is not one',
+    labelNames: ['kind'] as const,
+    registers: [this.registry]
+  })
+
   readonly roomPresenceBytes = new Counter({
     name: 'meshchat_room_presence_bytes_total',
     help: 'room presence payload bytes between nodes (pushes and pulls; part of meshchat_presence_bytes_total), by direction',

@@ -43,6 +43,8 @@ export interface PresenceScaleRow {
   presenceBytesInPerSec: number
   roomBytesInPerSec: number
   directoryBytesInPerSec?: number
+  /** directory requests between nodes per reconnect, mesh-wide */
+  directoryRequestsPerReconnect?: number
   presenceCpuPerNode?: number
   idleCpuPerNode: number
   churnCpuPerNode: number
@@ -114,8 +116,23 @@ export interface PresenceFit {
   dirBytes: Line
   /** process CPU per reconnect, mesh-wide, per mesh size (all of a reconnect: session, key proof, join, presence, directory) */
   cpuPerReconnectByN: Array<{ n: number, v: number }>
-  /** the line h + p·N through them: what the model uses */
+  /** the line h + p·N through them */
   cpuPerReconnectLine: Line
+  /**
+   * directory requests between nodes per reconnect, mesh-wide, per mesh size (empty: not measured).
+   * A reconnect's detach and attach each go to the user's K owners, less those that are the node
+   * itself (K/N of them) and those that share a request: r(N) ≤ 2·K·(N − 1)/N < 2·K, however large
+   * the mesh
+   */
+  requestsByN: Array<{ n: number, v: number }>
+  /**
+   * c_r = h + q·r: the CPU per reconnect over the directory requests per reconnect, through the
+   * measured mesh sizes (NaN when the requests were not measured). What the model uses: the part
+   * that grows with N is the requests to other owners, and they stop growing at 2·K
+   */
+  cpuOverRequests: Line
+  /** directory payload per request, B (mean over the mesh sizes): b_dir(N) = this · r(N) */
+  dirBytesPerRequest: number
   /** the largest of them: the model's alternative reading, a cost per reconnect that does not grow with N */
   cpuPerReconnect: number
   /** presence and directory code's CPU per reconnect, mesh-wide (NaN: not measured), the largest over mesh sizes */
@@ -177,6 +194,12 @@ export function fitPresence (rows: readonly PresenceScaleRow[]): PresenceFit {
     const pts: Array<[number, number]> = [[0, mean(at.map(r => r.idleCpuPerNode))], ...at.map(r => [r.churnPerSec / n, r.churnCpuPerNode] as [number, number])]
     return { n, v: Math.max(0, slope(pts)) }
   })
+  const reqRows = churned.filter(r => r.directoryRequestsPerReconnect != null)
+  const requestsByN = [...new Set(reqRows.map(r => r.nodes))].sort((a, b) => a - b)
+    .map(n => ({ n, v: mean(reqRows.filter(r => r.nodes === n).map(r => r.directoryRequestsPerReconnect ?? NaN)) }))
+  const reqAt = new Map(requestsByN.map(x => [x.n, x.v]))
+  const cpuOverRequests = lineOverN(cpuPerReconnectByN.filter(x => reqAt.has(x.n)).map(x => ({ n: reqAt.get(x.n) ?? NaN, v: x.v })))
+  const dirBytesPerRequest = mean(dirBytesByN.filter(x => (reqAt.get(x.n) ?? 0) > 0).map(x => x.v / (reqAt.get(x.n) ?? NaN)))
   const pRows = churned.filter(r => r.presenceCpuPerNode != null)
   const pSizes = [...new Set(pRows.map(r => r.nodes))].sort((a, b) => a - b)
   const presenceCpuIsSlope = pSizes.length > 0 && pSizes.every(n => pRows.filter(r => r.nodes === n).length >= 2)
@@ -195,6 +218,9 @@ export function fitPresence (rows: readonly PresenceScaleRow[]): PresenceFit {
     dirBytes: lineOverN(dirBytesByN),
     cpuPerReconnectByN,
     cpuPerReconnectLine: lineOverN(cpuPerReconnectByN),
+    requestsByN,
+    cpuOverRequests: requestsByN.length >= 2 ? cpuOverRequests : { h: NaN, p: NaN },
+    dirBytesPerRequest: requestsByN.length >= 2 ? dirBytesPerRequest : NaN,
     cpuPerReconnect: cpuPerReconnectByN.length === 0 ? NaN : maxOf(cpuPerReconnectByN.map(x => x.v)),
     presenceCpuPerReconnect: presenceCpuByN.length === 0 ? NaN : maxOf(presenceCpuByN.map(x => x.v)),
     presenceCpuByN,
@@ -352,6 +378,13 @@ export function model (r: ModelResults, presence: PresenceInputs = loadPresenceI
   const eDir = eDirMeasured ?? ePres
   const cLine = pf?.cpuPerReconnectLine ?? { h: NaN, p: NaN }
   const cMax = pf?.cpuPerReconnect ?? NaN
+  // the reading of the reconnect cost the model uses: over the directory requests per reconnect
+  // when they were measured (bounded whatever N), else the line over N through the measured sizes
+  const cReq = pf?.cpuOverRequests ?? { h: NaN, p: NaN }
+  const byRequests = Number.isFinite(cReq.h) && Number.isFinite(cReq.p) && Number.isFinite(pf?.dirBytesPerRequest ?? NaN)
+  const bPerReq = pf?.dirBytesPerRequest ?? NaN
+  /** directory requests to other nodes per reconnect, mesh-wide, at N nodes: no request shared, none to the node itself only when it is an owner */
+  const rAt = (P: typeof PROFILE, N: number): number => 2 * P.directoryOwners * (N - 1) / N
   const pRxMeasured = pf != null && Number.isFinite(pf.presenceCpuPerReconnect)
   const pRx = pf == null ? NaN : pRxMeasured ? pf.presenceCpuPerReconnect : pf.cpuPerReconnect
   // room presence bytes per reconnect: measured when a room of presence-scale spans nodes; when none
@@ -389,8 +422,13 @@ export function model (r: ModelResults, presence: PresenceInputs = loadPresenceI
     ['e_dir: directory record', eDirMeasured != null ? `${f(eDir)} B` : nm(eDir, x => `${f(x)} B (not measured: e_rp stands in, the same fields)`), eDirMeasured != null ? memName : ''],
     ['room presence device records a node reports per (own device, room), every room on one node', nm(pf?.recordsPerOwnDeviceRoom ?? NaN, x => f(x, 2)), 'presence-scale: (entries − host pairs) · N ÷ users (the receiving side; the formula adds the writer\'s own copy: 1 + m per device and room)'],
     ['b_rp: room presence payload per reconnect and room, to one other member node', bRoomMeasured ? `${f(bRoom)} B` : nm(bRoom, x => `${f(x)} B (stand-in)`), bRoomMeasured ? 'presence-scale: room presence bytes in · N ÷ churn (one room per user there)' : `not measured apart (no presence-scale room spans two nodes): the run's presence payload per node per reconnect${runChurned == null ? '' : ` (${runChurned.nodes} nodes, ${runChurned.churnPerSec}/s)`}, an upper bound`],
-    ['b_dir(N) = h + p·N: directory payload per reconnect, mesh-wide', dirApart ? `h ${f(bDir.h)} B, p ${f(bDir.p)} B per node` : pf == null ? 'not measured' : 'not measured apart (inside B_hb)', dirApart && pf != null ? `presence-scale: directory bytes in · N ÷ churn, ${byN(pf.dirBytesByN, v => `${f(v)} B`)}; line through them` : ''],
-    ['c_r(N) = h + p·N: process CPU per reconnect, mesh-wide (session, key proof, join, room presence, directory)', Number.isFinite(cLine.h) ? `h ${ms(cLine.h)}, p ${f(cLine.p * 1000, 2)} ms per node` : 'not measured', pf == null ? '' : `slope of a node's CPU over its reconnects/s (idle window = 0): ${byN(pf.cpuPerReconnectByN, ms)}; line through them`],
+    [`b_dir(N) = h + p·N: directory payload per reconnect, mesh-wide${byRequests ? ', as a line over N (sensitivity)' : ''}`, dirApart ? `h ${f(bDir.h)} B, p ${f(bDir.p)} B per node` : pf == null ? 'not measured' : 'not measured apart (inside B_hb)', dirApart && pf != null ? `presence-scale: directory bytes in · N ÷ churn, ${byN(pf.dirBytesByN, v => `${f(v)} B`)}; line through them` : ''],
+    ...(byRequests && pf != null
+      ? [['r(N): directory requests to other nodes per reconnect, mesh-wide', byN(pf.requestsByN, v => f(v, 2)), `presence-scale (a detach and an attach, each to the user's K = ${P.directoryOwners} owners less the node itself, several changes to one owner sharing a request); the model takes r(N) = 2·K·(N − 1)/N, none shared: ${f(rAt(P, 100), 2)} at 100 nodes, below 2·K = ${2 * P.directoryOwners} at any N`] as [string, string, string],
+          ['c_r(N) = h + q·r(N): process CPU per reconnect, mesh-wide (session, key proof, join, room presence, directory)', `h ${ms(cReq.h)}, q ${ms(cReq.p)} per directory request`, `the same CPU per reconnect as the line below (${byN(pf.cpuPerReconnectByN, ms)}), over the requests per reconnect at each mesh size; line through them`] as [string, string, string],
+          ['b_dir(N) = b_req · r(N): directory payload per reconnect, mesh-wide', `b_req ${f(bPerReq)} B per request`, `presence-scale: directory bytes in · N ÷ churn ÷ r(N), mean over the mesh sizes (${byN(pf.dirBytesByN, v => `${f(v)} B`)})`] as [string, string, string]]
+      : []),
+    [`c_r(N) = h + p·N: process CPU per reconnect, mesh-wide${byRequests ? ', as a line over N (a sensitivity row; the model uses c_r over r(N))' : ' (session, key proof, join, room presence, directory)'}`, Number.isFinite(cLine.h) ? `h ${ms(cLine.h)}, p ${f(cLine.p * 1000, 2)} ms per node` : 'not measured', pf == null ? '' : `slope of a node's CPU over its reconnects/s (idle window = 0): ${byN(pf.cpuPerReconnectByN, ms)}; line through them`],
     ['p_rx: CPU per room presence change a node receives', pRxMeasured ? ms(pRx) : nm(pRx, x => `${ms(x)} (presence CPU not measured: c_r stands in)`), pRxMeasured && pf != null ? `presence and directory code's CPU per reconnect, ${pf.presenceCpuIsSlope ? 'slope over the churn rates' : 'heartbeats included'}, largest of ${byN(pf.presenceCpuByN, ms)} (an upper bound: all of a reconnect's presence work)` : 'an upper bound'],
     ['Socket.IO: server CPU per room message (server + Redis)', `${f(sioCpu * 1e6)} µs`, sioStep == null ? '' : `spread @${sioStep.ratePerUser}/s`],
     ['Socket.IO: Redis bytes in per broadcast, per server', `${f(sioRedisPerMsg)} B`, 'classic adapter: every server gets every broadcast'],
@@ -401,8 +439,11 @@ export function model (r: ModelResults, presence: PresenceInputs = loadPresenceI
   // ---- the model
   type Profile = typeof PROFILE
   /** presence per node with N nodes: memory (B), CPU (cores), node-to-node bytes in (B/s) */
-  const cAt = (N: number, flat: boolean): number => flat ? cMax : cLine.h + cLine.p * N
-  const presenceAt = (P: Profile, N: number, flat = false): { memRooms: number, memHosts: number, memDir: number, mem: number, cpuLive: number, cpuOwn: number, cpuRx: number, cpuFollow: number, cpu: number, bytesLive: number, bytesChurn: number, bytes: number } => {
+  type Reading = 'requests' | 'line' | 'flat'
+  const main: Reading = byRequests ? 'requests' : 'line'
+  const cAt = (P: Profile, N: number, how: Reading): number => how === 'flat' ? cMax : how === 'requests' ? cReq.h + cReq.p * rAt(P, N) : cLine.h + cLine.p * N
+  const bDirAt = (P: Profile, N: number, how: Reading): number => how === 'flat' ? bDirMax : how === 'requests' ? bPerReq * rAt(P, N) : bDir.h + bDir.p * N
+  const presenceAt = (P: Profile, N: number, how: Reading = main): { memRooms: number, memHosts: number, memDir: number, mem: number, cpuLive: number, cpuOwn: number, cpuRx: number, cpuFollow: number, cpu: number, bytesLive: number, bytesChurn: number, bytes: number } => {
     const U = P.users
     const rho = P.roomsPerUser
     const m = P.memberNodesPerRoom
@@ -412,23 +453,23 @@ export function model (r: ModelResults, presence: PresenceInputs = loadPresenceI
     const memHosts = U * rho / P.roomSize * m * eHost
     const memDir = (U * P.directoryOwners / N + F) * eDir
     const cpuLive = idleBase + idlePerPeer * (N - 1)
-    const cpuOwn = churn / N * cAt(N, flat)
+    const cpuOwn = churn / N * cAt(P, N, how)
     const cpuRx = churn * rho * (m - 1) / N * pRx
     const cpuFollow = F * P.churnPerUserPerSec * pRx
     const bytesLive = (N - 1) * idleBytesPerPeer
-    const bytesChurn = churn / N * (rho * (m - 1) * bRoom + (flat ? bDirMax : bDir.h + bDir.p * N)) + F * P.churnPerUserPerSec * bRoom
+    const bytesChurn = churn / N * (rho * (m - 1) * bRoom + bDirAt(P, N, how)) + F * P.churnPerUserPerSec * bRoom
     return { memRooms, memHosts, memDir, mem: memRooms + memHosts + memDir, cpuLive, cpuOwn, cpuRx, cpuFollow, cpu: cpuLive + cpuOwn + cpuRx + cpuFollow, bytesLive, bytesChurn, bytes: bytesLive + bytesChurn }
   }
-  const run = (P: Profile, flat = false): { N: number, feasible: boolean, limit: string, cpu: (n: number) => number, chatCpu: (n: number) => number, mem: (n: number, perConn: number) => number, meshIn: (n: number) => number, Rroom: number, Rdm: number, R: number, churn: number, k: number } => {
+  const run = (P: Profile, how: Reading = main): { N: number, feasible: boolean, limit: string, cpu: (n: number) => number, chatCpu: (n: number) => number, mem: (n: number, perConn: number) => number, meshIn: (n: number) => number, Rroom: number, Rdm: number, R: number, churn: number, k: number } => {
     const R = P.users * P.msgsPerUserPerSec
     const Rroom = R * (1 - P.dmShare)
     const Rdm = R * P.dmShare
     const churn = P.users * P.churnPerUserPerSec
     const k = P.nodesPerRoom
     const chatCpu = (N: number): number => (Rroom * (fit?.perMsgAtK(k) ?? NaN) + Rdm * dmCpu) / N
-    const cpu = (N: number): number => chatCpu(N) + (P.users / N) * idlePerClient + presenceAt(P, N, flat).cpu
-    const mem = (N: number, perConn: number): number => baseRss + (P.users / N) * perConn + presenceAt(P, N, flat).mem
-    const meshIn = (N: number): number => Rroom * (k - 1) / N * meshBytesPerCarried + Rdm / N * dmPeerBytes + presenceAt(P, N, flat).bytes
+    const cpu = (N: number): number => chatCpu(N) + (P.users / N) * idlePerClient + presenceAt(P, N, how).cpu
+    const mem = (N: number, perConn: number): number => baseRss + (P.users / N) * perConn + presenceAt(P, N, how).mem
+    const meshIn = (N: number): number => Rroom * (k - 1) / N * meshBytesPerCarried + Rdm / N * dmPeerBytes + presenceAt(P, N, how).bytes
     const cpuMax = P.coresPerNode * P.cpuTarget
     const memMax = P.ramGiB * GiB * 0.8
     // the smallest N that satisfies connections, CPU and memory (with the RSS figure, the conservative one)
@@ -450,7 +491,7 @@ export function model (r: ModelResults, presence: PresenceInputs = loadPresenceI
       for (let n = first; n <= last; n++) if (cpu(n) < cpu(best)) best = n
       N = best
       const over: string[] = []
-      if (!(cpu(N) <= cpuMax)) over.push(`CPU ${f(cpu(N), 2)} of ${f(cpuMax, 1)} cores, of which ${f(presenceAt(P, N, flat).cpu, 2)} presence and reconnects (c·p, the same at any N: ${f(flat ? 0 : churn * cLine.p, 2)})`)
+      if (!(cpu(N) <= cpuMax)) over.push(`CPU ${f(cpu(N), 2)} of ${f(cpuMax, 1)} cores, of which ${f(presenceAt(P, N, how).cpu, 2)} presence and reconnects${how === 'line' ? ` (c·p, the same at any N: ${f(churn * cLine.p, 2)})` : ''}`)
       if (!(mem(N, connRss) <= memMax)) over.push(`memory ${f(mem(N, connRss) / GiB, 1)} of ${f(memMax / GiB, 1)} GiB`)
       limit = over.join(', ')
     }
@@ -479,20 +520,22 @@ export function model (r: ModelResults, presence: PresenceInputs = loadPresenceI
     ['  of which chat messages', `${f(base.chatCpu(N), 3)} cores`, `(room msgs × (a·${k} + b) + DMs × c_dm) / N`],
     ['  of which idle clients', `${f((P.users / N) * idlePerClient, 3)} cores`, 'clients × idle per client'],
     ['  of which node liveness: i0 + i·(N − 1)', `${f(pr.cpuLive, 3)} cores`, `${f(idleBase, 3)} + ${f(idlePerPeer * 1000, 2)} ms/s × ${f(N - 1)} peers`],
-    ['  of which reconnects: c / N · (h + p·N)', `${f(pr.cpuOwn, 3)} cores`, `${f(churn)} / ${f(N)} × ${ms(cLine.h)} + ${f(churn)} × ${f(cLine.p * 1000, 2)} ms (the second part is the same on every node whatever N: ${f(churn * cLine.p, 2)} cores)`],
+    byRequests
+      ? ['  of which reconnects: c / N · (h + q·r(N))', `${f(pr.cpuOwn, 3)} cores`, `${f(churn)} / ${f(N)} × (${ms(cReq.h)} + ${ms(cReq.p)} × ${f(rAt(P, N), 2)}): falls as 1/N`]
+      : ['  of which reconnects: c / N · (h + p·N)', `${f(pr.cpuOwn, 3)} cores`, `${f(churn)} / ${f(N)} × ${ms(cLine.h)} + ${f(churn)} × ${f(cLine.p * 1000, 2)} ms (the second part is the same on every node whatever N: ${f(churn * cLine.p, 2)} cores)`],
     ['  of which room presence received: c·ρ·(m − 1) / N · p_rx', `${f(pr.cpuRx, 3)} cores`, `${f(churn)} × ${P.roomsPerUser} × ${P.memberNodesPerRoom - 1} / ${f(N)} × ${ms(pRx)}`],
     ['  of which followed users\' changes: F · c/U · p_rx', `${f(pr.cpuFollow, 3)} cores`, `${f(P.followedPerNode)} × ${f(P.churnPerUserPerSec * 3600, 0)}/h × ${ms(pRx)}`],
     ['mesh bytes in per node', mb(base.meshIn(N)), 'chat + DMs + liveness + presence changes'],
     ['  of which chat and DMs', mb(chatIn), `room msgs × (k − 1) / N × ${f(meshBytesPerCarried)} B + DMs / N × ${f(dmPeerBytes)} B`],
     ['  of which liveness and gossip control: (N − 1) · (B_mesh + B_hb)', mb(pr.bytesLive), `${f(N - 1)} × (${f(otherPerPeer)} + ${f(hbPayload)}) B/s: O(N), not O(users)`],
-    ['  of which presence changes', mb(pr.bytesChurn), `c / N × (ρ · (m − 1) × ${f(bRoom)} B + ${f(bDir.h)} B + ${f(bDir.p)} B × N) + F · c/U × ${f(bRoom)} B`],
+    ['  of which presence changes', mb(pr.bytesChurn), `c / N × (ρ · (m − 1) × ${f(bRoom)} B + ${byRequests ? `${f(bPerReq)} B × ${f(rAt(P, N), 2)}` : `${f(bDir.h)} B + ${f(bDir.p)} B × N`}) + F · c/U × ${f(bRoom)} B`],
     ['client bytes out / in per node', `${mb(clientOut)} / ${mb(clientIn)}`, `deliveries / N × ${f(clientOutPerFrame)} B; sends / N × ${f(clientInPerMsg)} B`],
     ['Socket.IO + Redis (classic): Redis bytes in per server', mb(sioRedisIn), 'every server receives every broadcast, whatever N'],
     ['Socket.IO + Redis (classic): Redis bytes out', mb(sioRedisIn * N), `× ${f(N)} servers, one Redis (or a cluster) carries all of it`],
     ['Socket.IO: memory per server for its clients', `${f((P.users / N) * sioConnRss / GiB, 2)} GiB`, 'RSS per idle client × clients per server']
   ]
   // how the answer moves with the assumptions that matter most
-  const variants: Array<[string, Profile, boolean?]> = [
+  const variants: Array<[string, Profile, Reading?]> = [
     ['as above', P],
     ['5× the messages (60 per user per hour)', { ...P, msgsPerUserPerSec: 5 * P.msgsPerUserPerSec }],
     ['reconnect every 10 min', { ...P, churnPerUserPerSec: 1 / 600 }],
@@ -501,15 +544,20 @@ export function model (r: ModelResults, presence: PresenceInputs = loadPresenceI
     ['each user in 10 rooms', { ...P, roomsPerUser: 10 }],
     ['10 million users', { ...P, users: 10_000_000 }],
     ['10 million users, reconnect every 5 min', { ...P, users: 10_000_000, churnPerUserPerSec: 1 / 300 }],
-    [`cost per reconnect not growing with N (c_r = ${ms(cMax)}, b_dir = ${f(bDirMax)} B: their largest measured)`, P, true],
-    ['  the same, reconnect every 5 min', { ...P, churnPerUserPerSec: 1 / 300 }, true],
-    ['  the same, 10 million users', { ...P, users: 10_000_000 }, true],
-    ['  the same, 10 million users, reconnect every 5 min', { ...P, users: 10_000_000, churnPerUserPerSec: 1 / 300 }, true]
+    ...(byRequests
+      ? [[`cost per reconnect on the line h + p·N through the measured sizes (h ${ms(cLine.h)}, p ${f(cLine.p * 1000, 2)} ms per node: growing without bound)`, P, 'line'],
+          ['  the same, reconnect every 5 min', { ...P, churnPerUserPerSec: 1 / 300 }, 'line'],
+          ['  the same, 10 million users', { ...P, users: 10_000_000 }, 'line'],
+          ['  the same, 10 million users, reconnect every 5 min', { ...P, users: 10_000_000, churnPerUserPerSec: 1 / 300 }, 'line']] as Array<[string, Profile, Reading]>
+      : [[`cost per reconnect not growing with N (c_r = ${ms(cMax)}, b_dir = ${f(bDirMax)} B: their largest measured)`, P, 'flat'],
+          ['  the same, reconnect every 5 min', { ...P, churnPerUserPerSec: 1 / 300 }, 'flat'],
+          ['  the same, 10 million users', { ...P, users: 10_000_000 }, 'flat'],
+          ['  the same, 10 million users, reconnect every 5 min', { ...P, users: 10_000_000, churnPerUserPerSec: 1 / 300 }, 'flat']] as Array<[string, Profile, Reading]>)
   ]
   const sensitivity = table(['profile', 'nodes', 'decided by', 'CPU per node', 'of which presence and reconnects', 'memory per node (live – RSS)', 'of which presence', 'mesh bytes in per node'],
-    variants.map(([name, v, flat]) => {
-      const o = run(v, flat === true)
-      const p = presenceAt(v, o.N, flat === true)
+    variants.map(([name, v, how]) => {
+      const o = run(v, how ?? main)
+      const p = presenceAt(v, o.N, how ?? main)
       const measured = Number.isFinite(o.cpu(o.N)) && Number.isFinite(o.mem(o.N, connRss))
       return [name, !measured ? 'n/a' : o.feasible ? f(o.N) : `none fits (least loaded at ${f(o.N)})`, o.limit, `${f(o.cpu(o.N), 2)} cores`, `${f(p.cpu, 2)} cores`,
         `${f(o.mem(o.N, connHeap) / GiB, 2)} – ${f(o.mem(o.N, connRss) / GiB, 2)} GiB`, `${f(p.mem / GiB, 2)} GiB`, mb(o.meshIn(o.N))]

@@ -87,6 +87,19 @@ describe('user directory across the mesh', () => {
     }
     const total = async (direction: 'in' | 'out'): Promise<number> => (await Promise.all(mesh!.nodes.map(async n => await bytes(n, direction)))).reduce((a, b) => a + b, 0)
     await waitFor(async () => await total('in') === await total('out'), { timeoutMs: DEADLINE, what: 'directory bytes read mesh-wide equal to bytes sent' })
+    // requests are counted by the node that sends them, by kind: a's registrations of alice went to
+    // her owner(s) other than a, and a node that owns neither user looked them up at the owners,
+    // while an owner answered from its own table
+    const requests = async (n: MeshchatNode, kind: string): Promise<number> =>
+      (await n.metrics.directoryRequests.get()).values.filter(v => v.labels.kind === kind).reduce((sum, v) => sum + v.value, 0)
+    expect(ownersOver(mesh.nodes, alice.userId).filter(o => o !== a!.nodeId).length).toBeGreaterThan(0)
+    expect(await requests(a!, 'register'), 'a registered alice with her other owner').toBeGreaterThan(0)
+    const owners = new Set(ownersOver(mesh.nodes, alice.userId))
+    for (const n of mesh.nodes) {
+      const before = await requests(n, 'lookup')
+      await where(n, alice.userId)
+      expect(await requests(n, 'lookup') - before, `lookups sent by ${n.nodeId.slice(-6)}`).toBe(owners.has(n.nodeId) ? 0 : 1)
+    }
   })
 
   it('a watch pushes online, away and offline to the watching node', async () => {

@@ -85,6 +85,43 @@ describe('fitPresence', () => {
   })
 })
 
+/** rows whose CPU and directory bytes per reconnect follow the directory requests per reconnect, r(N) */
+function requestRows (c: { h: number, q: number, bytesPerRequest: number, r: Record<number, number> }): PresenceScaleRow[] {
+  return rows({ h: 0, p: 0, dirH: 0, dirP: 0, hb: 160, presence: 0.0005 }).map(row => {
+    const r = c.r[row.nodes] ?? NaN
+    const perNode = row.churnPerSec / row.nodes
+    const dir = perNode * c.bytesPerRequest * r
+    return { ...row, directoryRequestsPerReconnect: r, directoryBytesInPerSec: dir, presenceBytesInPerSec: 160 * (row.nodes - 1) + dir, churnCpuPerNode: row.idleCpuPerNode + perNode * (c.h + c.q * r) }
+  })
+}
+
+describe('fitPresence over directory requests', () => {
+  it('recovers c_r = h + q·r and the payload per request from rows that carry the requests per reconnect', () => {
+    const fit = fitPresence(requestRows({ h: 0.003, q: 0.0015, bytesPerRequest: 140, r: { 2: 0.9, 4: 2.2, 8: 3.1 } }))
+    expect(fit.requestsByN).toEqual([{ n: 2, v: 0.9 }, { n: 4, v: 2.2 }, { n: 8, v: 3.1 }])
+    expect(fit.cpuOverRequests.h).toBeCloseTo(0.003, 6)
+    expect(fit.cpuOverRequests.p).toBeCloseTo(0.0015, 6)
+    expect(fit.dirBytesPerRequest).toBeCloseTo(140, 6)
+  })
+
+  it('has no such fit for rows without the requests, and the model then reads the reconnect cost as a line over N', () => {
+    const fit = fitPresence(rows({ h: 0.003, p: 0.001, dirH: 200, dirP: 10, hb: 160, presence: 0.0005 }))
+    expect(fit.requestsByN).toEqual([])
+    expect(Number.isNaN(fit.cpuOverRequests.h)).toBe(true)
+    const out = model(emptyRun, { scale: { rows: rows({ h: 0.003, p: 0.001, dirH: 200, dirP: 10, hb: 160, presence: 0.0005 }) }, scaleFrom: 'presence-scale.json' })
+    expect(out).toContain('| c_r(N) = h + p·N: process CPU per reconnect, mesh-wide (session, key proof, join, room presence, directory) | h 3.0 ms, p 1.00 ms per node |')
+    expect(out).not.toContain('h + q·r(N)')
+  })
+
+  it('the model takes r(N) = 2·K·(N − 1)/N for the mesh it sizes, and keeps the line over N as a sensitivity row', () => {
+    const out = model(emptyRun, { scale: { rows: requestRows({ h: 0.003, q: 0.0015, bytesPerRequest: 140, r: { 2: 0.9, 4: 2.2, 8: 3.1 } }) }, scaleFrom: 'presence-scale.json' })
+    expect(out).toContain('| c_r(N) = h + q·r(N): process CPU per reconnect, mesh-wide (session, key proof, join, room presence, directory) | h 3.0 ms, q 1.5 ms per directory request |')
+    expect(out).toContain('| b_dir(N) = b_req · r(N): directory payload per reconnect, mesh-wide | b_req 140 B per request |')
+    expect(out).toContain('3.96 at 100 nodes, below 2·K = 4 at any N')
+    expect(out).toMatch(/\| cost per reconnect on the line h \+ p·N through the measured sizes/)
+  })
+})
+
 describe('loadPresenceInputs', () => {
   let dir: string | undefined
   afterEach(() => { if (dir != null) rmSync(dir, { recursive: true, force: true }) })

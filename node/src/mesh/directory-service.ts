@@ -100,7 +100,7 @@ export interface DirectoryComponents {
   log: Logger
   supervisor: Supervisor
   /** directory bytes are counted as presence bytes too */
-  metrics?: Pick<NodeMetrics, 'presenceBytes' | 'directoryBytes' | 'presenceWork'>
+  metrics?: Pick<NodeMetrics, 'presenceBytes' | 'directoryBytes' | 'directoryRequests' | 'presenceWork'>
 }
 
 /** A watched user's devices as this node now sees them (empty: offline). */
@@ -625,10 +625,17 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
   }
 
   private async call (node: string, req: Partial<DirRequest>): Promise<DirResponse> {
+    this.c.metrics?.directoryRequests.inc({ kind: requestKind(req) })
     const res = await this.channels.call(peerIdFromString(node), req)
     if (res.error != null) throw errorFromCode(res.error.code, res.error.message, res.error.retryAfterMs)
     return res
   }
+}
+
+const REQUEST_KINDS = ['register', 'lookup', 'watch', 'unwatch', 'sessions', 'notify'] as const
+
+function requestKind (req: Partial<DirRequest>): string {
+  return REQUEST_KINDS.find(k => req[k] != null) ?? 'other'
 }
 
 function toDevice (e: { userId: string, deviceId: string, name: string, status: 'online' | 'away', rooms: string[], since: number }): DirectoryDevice {

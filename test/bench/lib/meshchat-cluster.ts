@@ -215,6 +215,8 @@ export class MeshchatCluster implements Cluster {
         counters.presenceBytesOut = m.sum('meshchat_presence_bytes_total', { direction: 'out' })
         counters.roomPresenceBytesIn = m.sum('meshchat_room_presence_bytes_total', { direction: 'in' })
         counters.directoryBytesIn = m.sum('meshchat_directory_bytes_total', { direction: 'in' })
+        counters.directoryRequestsOut = m.sum('meshchat_directory_requests_total')
+        counters.directoryRegistrationsOut = m.sum('meshchat_directory_requests_total', { kind: 'register' })
         counters.presenceCpuSec = m.sum('meshchat_presence_cpu_seconds_total')
         for (const part of ['gossip', 'heartbeat', 'local', 'rooms', 'directory']) counters[`presenceCpuSec_${part}`] = m.sum('meshchat_presence_cpu_seconds_total', { part })
         counters.meshsubBytesIn = m.sum('libp2p_data_transfer_bytes_total', { protocol: '/meshsub/1.2.0 received' })

@@ -40,6 +40,13 @@ export interface PresenceScaleRow {
   /** of the bytes in, room presence (pushes and pulls) and the user directory; the rest is the global topic (heartbeats, hosts) */
   roomBytesInPerSec: number
   directoryBytesInPerSec?: number
+  /**
+   * directory requests between nodes per reconnect, mesh-wide (all kinds; of them registrations):
+   * a reconnect's detach and attach each go to the user's K owners, so at most 2·K, fewer when an
+   * owner is the node itself or one request carries several changes
+   */
+  directoryRequestsPerReconnect?: number
+  directoryRegistrationsPerReconnect?: number
   /** presence and directory code's CPU per node (cores, mean), churn window */
   presenceCpuPerNode?: number
   /** the same by part (gossip, heartbeat, local, rooms, directory), churn window */
@@ -126,7 +133,7 @@ export async function presenceScaleScenario (reg: ProcRegistry, opts: {
           const b = before.servers.find(x => x.name === s.name)
           const d = (k: string): number => ((s.counters[k] ?? 0) - (b?.counters[k] ?? 0)) / seconds
           const parts = Object.fromEntries(PRESENCE_PARTS.map(p => [p, d(`presenceCpuSec_${p}`)]))
-          return { pin: d('presenceBytesIn'), pout: d('presenceBytesOut'), room: d('roomPresenceBytesIn'), dir: d('directoryBytesIn'), pcpu: d('presenceCpuSec'), parts }
+          return { pin: d('presenceBytesIn'), pout: d('presenceBytesOut'), room: d('roomPresenceBytesIn'), dir: d('directoryBytesIn'), dreq: d('directoryRequestsOut'), dreg: d('directoryRegistrationsOut'), pcpu: d('presenceCpuSec'), parts }
         })
         // what each node holds once the churn settled
         await sleep(2000)
@@ -146,6 +153,8 @@ export async function presenceScaleScenario (reg: ProcRegistry, opts: {
           presenceBytesOutPerSec: Math.round(mean(per.map(x => x.pout))),
           roomBytesInPerSec: Math.round(mean(per.map(x => x.room))),
           directoryBytesInPerSec: Math.round(mean(per.map(x => x.dir))),
+          directoryRequestsPerReconnect: churned > 0 ? Math.round(per.reduce((n, x) => n + x.dreq, 0) * seconds / churned * 100) / 100 : 0,
+          directoryRegistrationsPerReconnect: churned > 0 ? Math.round(per.reduce((n, x) => n + x.dreg, 0) * seconds / churned * 100) / 100 : 0,
           presenceCpuPerNode: Math.round(mean(per.map(x => x.pcpu)) * 10000) / 10000,
           presenceCpuParts: Object.fromEntries(PRESENCE_PARTS.map(p => [p, Math.round(mean(per.map(x => x.parts[p] ?? 0)) * 100000) / 100000])),
           idlePresenceCpuPerNode: Math.round(idlePresenceCpu * 10000) / 10000,
@@ -154,7 +163,7 @@ export async function presenceScaleScenario (reg: ProcRegistry, opts: {
           profileWindow: { fromUs, toUs }
         })
         const r = rows[rows.length - 1]!
-        log(`  ${nodes} nodes, churn ${r.churnPerSec}/s: ${r.entriesPerNode} entries/node, presence in ${r.presenceBytesInPerSec} B/s/node (room ${r.roomBytesInPerSec}, directory ${r.directoryBytesInPerSec}), presence CPU ${r.presenceCpuPerNode} cores/node (${Object.entries(r.presenceCpuParts ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; idle window ${r.idlePresenceCpuPerNode}), process CPU idle ${r.idleCpuPerNode} / churn ${r.churnCpuPerNode} cores/node`)
+        log(`  ${nodes} nodes, churn ${r.churnPerSec}/s: ${r.entriesPerNode} entries/node, presence in ${r.presenceBytesInPerSec} B/s/node (room ${r.roomBytesInPerSec}, directory ${r.directoryBytesInPerSec}; ${r.directoryRequestsPerReconnect} directory requests per reconnect, ${r.directoryRegistrationsPerReconnect} of them registrations), presence CPU ${r.presenceCpuPerNode} cores/node (${Object.entries(r.presenceCpuParts ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; idle window ${r.idlePresenceCpuPerNode}), process CPU idle ${r.idleCpuPerNode} / churn ${r.churnCpuPerNode} cores/node`)
       }
     } finally {
       await gen.stop()
@@ -170,15 +179,15 @@ export function presenceScaleTable (rows: readonly PresenceScaleRow[]): string {
   const ratio = (v: number | undefined, b: number | undefined): string => v == null || b == null || b === 0 ? '' : ` (${(v / b).toFixed(2)}×)`
   const n = (v: number | undefined): string => v == null ? '–' : String(v)
   const lines = [
-    '| nodes | users / rooms | churn/s | presence entries per node (max) | of which room hosts | presence B/s in per node | of which room presence | of which directory | global (heartbeats, hosts) | out per node | presence CPU per node (cores) | process CPU per node idle | process CPU per node churn |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+    '| nodes | users / rooms | churn/s | presence entries per node (max) | of which room hosts | presence B/s in per node | of which room presence | of which directory | directory requests per reconnect, mesh-wide | global (heartbeats, hosts) | out per node | presence CPU per node (cores) | process CPU per node idle | process CPU per node churn |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
   ]
   for (const rate of rates) {
     const group = rows.filter(r => (r.churnTarget ?? r.churnPerSec) === rate)
     const first = group[0]
     for (const r of group) {
       const global = r.presenceBytesInPerSec - r.roomBytesInPerSec - (r.directoryBytesInPerSec ?? 0)
-      lines.push(`| ${r.nodes} | ${r.users} / ${r.rooms} | ${r.churnPerSec} | ${r.entriesPerNode}${ratio(r.entriesPerNode, first?.entriesPerNode)} (${r.maxEntriesPerNode}) | ${r.hostPairsPerNode} | ${r.presenceBytesInPerSec}${ratio(r.presenceBytesInPerSec, first?.presenceBytesInPerSec)} | ${r.roomBytesInPerSec} | ${n(r.directoryBytesInPerSec)}${ratio(r.directoryBytesInPerSec, first?.directoryBytesInPerSec)} | ${global}${ratio(global, first == null ? undefined : first.presenceBytesInPerSec - first.roomBytesInPerSec - (first.directoryBytesInPerSec ?? 0))} | ${r.presenceBytesOutPerSec} | ${n(r.presenceCpuPerNode)}${ratio(r.presenceCpuPerNode, first?.presenceCpuPerNode)} | ${r.idleCpuPerNode} | ${r.churnCpuPerNode}${ratio(r.churnCpuPerNode, first?.churnCpuPerNode)} |`)
+      lines.push(`| ${r.nodes} | ${r.users} / ${r.rooms} | ${r.churnPerSec} | ${r.entriesPerNode}${ratio(r.entriesPerNode, first?.entriesPerNode)} (${r.maxEntriesPerNode}) | ${r.hostPairsPerNode} | ${r.presenceBytesInPerSec}${ratio(r.presenceBytesInPerSec, first?.presenceBytesInPerSec)} | ${r.roomBytesInPerSec} | ${n(r.directoryBytesInPerSec)}${ratio(r.directoryBytesInPerSec, first?.directoryBytesInPerSec)} | ${n(r.directoryRequestsPerReconnect)} | ${global}${ratio(global, first == null ? undefined : first.presenceBytesInPerSec - first.roomBytesInPerSec - (first.directoryBytesInPerSec ?? 0))} | ${r.presenceBytesOutPerSec} | ${n(r.presenceCpuPerNode)}${ratio(r.presenceCpuPerNode, first?.presenceCpuPerNode)} | ${r.idleCpuPerNode} | ${r.churnCpuPerNode}${ratio(r.churnCpuPerNode, first?.churnCpuPerNode)} |`)
     }
   }
   return lines.join('\n')
