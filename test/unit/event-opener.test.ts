@@ -8,8 +8,9 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Event, SignedEvent } from '../../client/src/protocol/pb/event.js'
-import { decodeEvent, signEvent } from '../../client/src/protocol/signing.js'
+import { DecodedEvent, signEvent } from '../../client/src/protocol/signing.js'
 import { EventOpener } from '../../node/src/mesh/event-opener.js'
+import { NodeMetrics } from '../../node/src/metrics.js'
 import { DEFAULT_STAMP_RULE } from '../../node/src/state/stamps.js'
 import { makeHlc } from '../../node/src/state/hlc.js'
 
@@ -70,7 +71,7 @@ describe('one decode and one hash per event per node', () => {
 
   it('a client\'s event: the budget\'s peek at its kind, the cache lookup and the check share one decode and one id', async () => {
     const { opener, bytes, decodes } = await setup()
-    const decoded = decodeEvent(bytes)
+    const decoded = DecodedEvent.from(bytes)
     expect(decoded.kind).toBe('room')
     const opened = await opener.open(decoded, 'client')
     expect(decodes()).toEqual({ signed: 1, event: 1 })
@@ -87,5 +88,22 @@ describe('one decode and one hash per event per node', () => {
     const again = await opener.open(Uint8Array.from(bytes), 'gossip')
     expect(again.idHex).toBe(opened.idHex)
     expect(decodes()).toEqual({ signed: 2, event: 1 })
+  })
+
+  it('an event refused before its signature is checked (oversize, not protobuf) is counted by its error, like one refused by the check', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const metrics = new NodeMetrics()
+    const opener = new EventOpener({ maxEventBytes: 1024, stamps: DEFAULT_STAMP_RULE }, metrics)
+    const counts = async (): Promise<Record<string, number>> =>
+      Object.fromEntries((await metrics.signatureChecks.get()).values.map(v => [`${v.labels.path}/${v.labels.result}`, v.value]))
+    await expect(opener.open(new Uint8Array(2048), 'gossip')).rejects.toMatchObject({ name: 'EventTooLargeError' })
+    await expect(opener.open(Uint8Array.from([0xff, 0xff, 0xff]), 'gossip')).rejects.toMatchObject({ name: 'BadFrameError' })
+    const e = await signEvent(key, 'alice', { kind: 'room', room: 'lobby', text: 'hi' }, { now: Date.now(), nonce: randomBytes(12) })
+    const forged = SignedEvent.decode(e.bytes)
+    forged.signature = new Uint8Array(64)
+    await expect(opener.open(SignedEvent.encode(forged), 'gossip')).rejects.toMatchObject({ name: 'BadSignatureError' })
+    await opener.open(e.bytes, 'gossip')
+    await opener.open(e.bytes, 'gossip')
+    expect(await counts()).toEqual({ 'gossip/EventTooLargeError': 1, 'gossip/BadFrameError': 1, 'gossip/BadSignatureError': 1, 'gossip/valid': 1, 'gossip/cached': 1 })
   })
 })

@@ -243,11 +243,6 @@ export class DecodedEvent {
   }
 }
 
-/** Decode signed event bytes once (`DecodedEvent`). Throws EventTooLargeError or BadFrameError. */
-export function decodeEvent (bytes: Uint8Array, opts: OpenOptions = {}): DecodedEvent {
-  return DecodedEvent.from(bytes, opts)
-}
-
 /**
  * The kind of a signed event, read without verifying anything: protobuf
  * decoding costs a fraction of a signature check, so a node can charge the
@@ -255,7 +250,7 @@ export function decodeEvent (bytes: Uint8Array, opts: OpenOptions = {}): Decoded
  * BadFrameError / EventTooLargeError / InvalidEventError like openEvent.
  */
 export function peekEventKind (bytes: Uint8Array, opts: OpenOptions = {}): EventKind {
-  const { kind } = decodeEvent(bytes, opts)
+  const { kind } = DecodedEvent.from(bytes, opts)
   if (kind == null) throw new InvalidEventError('event has no kind')
   return kind
 }
@@ -266,7 +261,7 @@ export function peekEventKind (bytes: Uint8Array, opts: OpenOptions = {}): Event
  * InvalidUtf8, InvalidRoom, InvalidName, InvalidUser) on any failure.
  */
 export async function openEvent (bytes: Uint8Array, opts: OpenOptions = {}): Promise<OpenedEvent> {
-  return openDecoded(decodeEvent(bytes, opts), opts)
+  return openDecoded(DecodedEvent.from(bytes, opts), opts)
 }
 
 /** `openEvent` for bytes already decoded: verify the signature and validate the content */

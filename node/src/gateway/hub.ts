@@ -1,5 +1,5 @@
 import { DeliveryKind, DmState, ServerFrame } from '../../../client/src/protocol/pb/client.js'
-import { decodeEvent, idToHex } from '../../../client/src/protocol/signing.js'
+import { DecodedEvent, idToHex } from '../../../client/src/protocol/signing.js'
 import { validateRoom } from '../../../client/src/protocol/validate.js'
 import { LIMITS } from '../../../client/src/protocol/limits.js'
 import { comparePosition } from '../../../client/src/room-state.js'
@@ -371,7 +371,7 @@ export class Hub implements SessionHost {
   async publish (session: ClientSession, bytes: Uint8Array): Promise<PublishAck> {
     // the budget is charged before the signature is checked: a flood costs a protobuf decode per event,
     // and that one decode (and hash) is all the event gets here, the check included
-    const decoded = decodeEvent(bytes, { maxEventBytes: this.c.config.maxEventBytes })
+    const decoded = DecodedEvent.from(bytes, { maxEventBytes: this.c.config.maxEventBytes })
     const kind = decoded.kind
     if (kind == null) throw new InvalidEventError('event has no kind')
     if (kind === 'typing' || kind === 'receipt') {

@@ -1,7 +1,7 @@
-import { decodeEvent, openDecoded, openEvent } from '../../../client/src/protocol/signing.js'
+import { DecodedEvent, openDecoded } from '../../../client/src/protocol/signing.js'
 import { InvalidEventError, asMeshchatError } from '../../../client/src/protocol/errors.js'
 import { checkOrigin, checkStamps } from './peer-events.js'
-import type { DecodedEvent, OpenedEvent } from '../../../client/src/protocol/signing.js'
+import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
 import type { StampRule } from '../state/stamps.js'
 import type { StampedEvent } from './peer-events.js'
 import type { NodeMetrics } from '../metrics.js'
@@ -75,17 +75,21 @@ export class EventOpener {
    */
   async open (input: Uint8Array | DecodedEvent, path: EventPath): Promise<OpenedEvent> {
     const opts = { maxEventBytes: this.init.maxEventBytes }
-    const decoded = input instanceof Uint8Array ? (input.byteLength <= this.init.maxEventBytes ? decodeEvent(input, opts) : undefined) : input
-    if (decoded != null) {
-      const hit = this.cache.get(decoded.idHex)
-      if (hit != null) {
-        this.metrics?.signatureChecks.inc({ path, result: 'cached' })
-        return hit
-      }
+    let decoded: DecodedEvent
+    try {
+      decoded = input instanceof Uint8Array ? DecodedEvent.from(input, opts) : input
+    } catch (err) {
+      this.metrics?.signatureChecks.inc({ path, result: asMeshchatError(err).name })
+      throw err
+    }
+    const hit = this.cache.get(decoded.idHex)
+    if (hit != null) {
+      this.metrics?.signatureChecks.inc({ path, result: 'cached' })
+      return hit
     }
     const started = performance.now()
     try {
-      const opened = decoded != null ? await openDecoded(decoded, opts) : await openEvent(input as Uint8Array, opts)
+      const opened = await openDecoded(decoded, opts)
       this.remember(opened)
       this.metrics?.signatureChecks.inc({ path, result: 'valid' })
       return opened
