@@ -49,8 +49,6 @@ export interface NodeOptions extends Partial<NodeConfig> {
   privateKey?: PrivateKey
   /** share one link control between runs of a node (tests cut links with it) */
   linkControl?: LinkControl
-  /** collect libp2p's own metrics for /metrics (prom-client); default true when `http` is set */
-  libp2pMetrics?: boolean
   /** directory with the built web app; default: the one next to the compiled code */
   webRoot?: string
   /** wall clock for every service; default the system clock */
@@ -453,7 +451,7 @@ export class MeshchatNode {
 
   /** create a node (not started); reads or creates keys in the data directory */
   static async create (opts: NodeOptions = {}): Promise<MeshchatNode> {
-    const { privateKey: _k, linkControl: _l, libp2pMetrics: _m, webRoot: _w, clock: _c, opsLog: _o, version: _v, ...partial } = opts
+    const { privateKey: _k, linkControl: _l, webRoot: _w, clock: _c, opsLog: _o, version: _v, ...partial } = opts
     const config = resolveConfig(partial)
     setEd25519Verifier(nodeEd25519Verifier)
     const paths = config.dataDir == null ? undefined : dataPaths(config.dataDir)
@@ -467,12 +465,13 @@ export class MeshchatNode {
   }
 
   private static async build (config: NodeConfig, opts: NodeOptions, paths: ReturnType<typeof dataPaths> | undefined, releaseLock: () => void): Promise<MeshchatNode> {
-    const { privateKey: givenKey, linkControl: givenLink, libp2pMetrics, webRoot } = opts
+    const { privateKey: givenKey, linkControl: givenLink, webRoot } = opts
     const { privateKey, psk, createdMeshKey } = await resolveKeys({ dataDir: config.dataDir, meshKey: config.meshKey, privateKey: givenKey })
     const incarnation = await nextIncarnation(paths?.incarnation ?? null)
     const linkControl = givenLink ?? new LinkControl()
-    const wantMetrics = libp2pMetrics ?? (config.http != null || config.metricsListen != null)
-    const libp2pRegistry = wantMetrics ? new Registry() : undefined
+    const wantMetrics = config.http != null || config.metricsListen != null
+    // libp2p's own metrics (config.libp2pMetrics) count bytes per protocol on every mesh stream
+    const libp2pRegistry = wantMetrics && config.libp2pMetrics ? new Registry() : undefined
     const metrics = new NodeMetrics()
     if (wantMetrics) metrics.enableProcessMetrics(opts.version ?? 'unknown')
     const supervisorLog = prefixLogger(peerIdFromPrivateKey(privateKey).toString().slice(-6)).forComponent('meshchat:supervisor')

@@ -118,6 +118,14 @@ describe('node settings: config file < environment < flags', () => {
     expect(s.config.http).toBe(CLI_DEFAULTS.http)
     expect(s.config.maxRoomsPerUser).toBe(DEFAULT_CONFIG.maxRoomsPerUser)
     expect(s.log).toEqual({ level: 'info', format: 'text' })
+    expect(s.config.libp2pMetrics).toBe(true)
+  })
+
+  it('leaves libp2p\'s metrics out by flag, environment or file', () => {
+    expect(nodeSettings(['--no-libp2p-metrics'], {}).config.libp2pMetrics).toBe(false)
+    expect(nodeSettings([], { MESHCHAT_NO_LIBP2P_METRICS: '1' }).config.libp2pMetrics).toBe(false)
+    expect(nodeSettings([], { MESHCHAT_NO_LIBP2P_METRICS: '0' }).config.libp2pMetrics).toBe(true)
+    expect(nodeSettings(['--config', file('no-libp2p.yaml', 'libp2pMetrics: false\n')], {}).config.libp2pMetrics).toBe(false)
   })
 
   it('the example file is every default, and passes its own check', () => {
