@@ -470,7 +470,7 @@ export class MeshchatNode {
     const incarnation = await nextIncarnation(paths?.incarnation ?? null)
     const linkControl = givenLink ?? new LinkControl()
     const wantMetrics = config.http != null || config.metricsListen != null
-    // libp2p's own metrics (config.libp2pMetrics) count bytes per protocol on every mesh stream
+    // libp2p's own metrics (config.libp2pMetrics): they instrument every connection and stream of the mesh host
     const libp2pRegistry = wantMetrics && config.libp2pMetrics ? new Registry() : undefined
     const metrics = new NodeMetrics()
     if (wantMetrics) metrics.enableProcessMetrics(opts.version ?? 'unknown')
