@@ -110,7 +110,7 @@ export class BootstrapDaemon {
         .set({ version: opts.version ?? 'unknown', node: process.version }, 1)
     }
     const mesh = await createMeshHost({
-      metrics: registry == null ? undefined : prometheusMetrics({ registry, collectDefaultMetrics: false, preserveExistingMetrics: true }),
+      metrics: registry == null ? undefined : prometheusMetrics({ registry, collectDefaultMetrics: false, preserveExistingMetrics: false }),
       privateKey,
       psk,
       listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'],

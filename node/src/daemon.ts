@@ -488,9 +488,11 @@ export class MeshchatNode {
       bootstrap: config.bootstrap,
       trustedIps: config.trustedIps,
       linkControl,
+      // not preserveExistingMetrics: the package keeps one metric per name per process, and a node
+      // made after another in the same process (the demo, tests) would count into the first one's
       metrics: libp2pRegistry == null
         ? undefined
-        : prometheusMetrics({ registry: libp2pRegistry, collectDefaultMetrics: false, preserveExistingMetrics: true })
+        : prometheusMetrics({ registry: libp2pRegistry, collectDefaultMetrics: false, preserveExistingMetrics: false })
     })
     const gateway = await createGatewayHost({
       privateKey,

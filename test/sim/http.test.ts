@@ -45,8 +45,12 @@ describe('HTTP: /healthz, /metrics, /config.json', () => {
     expect(sample(text, 'meshchat_mesh_peers')).toBeGreaterThanOrEqual(1)
     expect(text).toContain('meshchat_delivery_latency_seconds_bucket')
     expect(sample(text, 'meshchat_delivery_latency_seconds_count')).toBeGreaterThanOrEqual(3)
-    // libp2p's own metrics are there too
+    // libp2p's own metrics are there too, on every node of the process, each with its own counts
     expect(text).toMatch(/^libp2p_/m)
+    const transfer = (t: string): number | undefined => sample(t, 'libp2p_data_transfer_bytes_total', 'protocol="global received"')
+    const textB = await (await fetch(`${b!.http!.url}/metrics`)).text()
+    expect(transfer(text)).toBeGreaterThan(0)
+    expect(transfer(textB)).toBeGreaterThan(0)
 
     const cfg = await (await fetch(`${base}/config.json`)).json() as { nodeId: string, gateway: string[] }
     expect(cfg.nodeId).toBe(a!.nodeId)
@@ -57,6 +61,25 @@ describe('HTTP: /healthz, /metrics, /config.json', () => {
     // no way out of the web root, and only GET/HEAD
     expect((await fetch(`${base}/..%2f..%2fpackage.json`)).status).toBe(404)
     expect((await fetch(`${base}/healthz`, { method: 'POST' })).status).toBe(405)
+  })
+
+  it('leaves libp2p\'s own metrics out when told to, and keeps its own and the process ones', async () => {
+    mesh = await startMesh(2, { http: '127.0.0.1:0', libp2pMetrics: false })
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes
+    const alice = await mesh.client(a!, 'alice')
+    const bob = await mesh.client(b!, 'bob')
+    await alice.join('lean')
+    await bob.join('lean')
+    await waitFor(() => a!.mesh.services.pubsub.getSubscribers('meshchat/1/room/lean').length > 0, { what: 'topic peers' })
+    const got = new Promise<string>(resolve => { alice.addEventListener('message', e => { resolve(e.detail.text) }, { once: true }) })
+    await bob.send('lean', 'over the mesh')
+    expect(await got).toBe('over the mesh')
+    const text = await (await fetch(`${a!.http!.url}/metrics`)).text()
+    expect(text).not.toMatch(/^libp2p_/m)
+    expect(text).toMatch(/^meshchat_messages_in_total\{source="mesh",kind="room"\} 1$/m)
+    expect(text).toMatch(/^meshchat_mesh_peers [1-9]/m)
+    expect(text).toMatch(/^process_cpu_seconds_total /m)
   })
 
   it('says not ready once stopping', async () => {
