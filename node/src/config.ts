@@ -200,8 +200,9 @@ export interface NodeConfig {
   /**
    * libp2p's own metrics on /metrics (libp2p_*: connections, dial and handshake errors, bytes per
    * protocol, counted on every read and write of every mesh stream). Leaving them out took 3–6 % off
-   * the nodes' CPU per delivered message at 200 room messages per second on 4 nodes; /metrics keeps
-   * meshchat's own and the process metrics.
+   * the nodes' CPU per delivered message at 200 room messages per second on 4 nodes, averaged over
+   * six alternating pairs of runs (single runs spread by up to 10 %); /metrics keeps meshchat's own
+   * and the process metrics.
    */
   libp2pMetrics: boolean
   /** the clock rule for ingress stamps and author times, on every path (state/stamps.ts) */

@@ -99,7 +99,7 @@ export const NODE_OPTS: Spec = {
   http: { type: 'string', help: `HTTP host:port for the web app, /healthz, /readyz and /metrics (default ${CLI_DEFAULTS.http}; "off" for none)` },
   'metrics-listen': { type: 'string', help: 'serve /metrics, /healthz and /readyz on this host:port of their own (an admin port), and not on --http' },
   'source-maps': { type: 'boolean', help: 'serve the web app\'s source maps (default off)' },
-  'no-libp2p-metrics': { type: 'boolean', help: 'leave libp2p\'s own metrics (libp2p_*) out of /metrics: 3-6 % less CPU under chat load' },
+  'no-libp2p-metrics': { type: 'boolean', help: 'leave libp2p\'s own metrics (libp2p_*) out of /metrics (on the benchmark, 3-6 % less node CPU per message on average, within run-to-run noise)' },
   'ws-listen': { type: 'string', help: 'also take WebSocket clients on this host:port (default: only on the HTTP server, at /ws)' },
   'tls-cert': { type: 'string', help: 'certificate file (PEM): serve HTTPS and wss:// (or terminate TLS in a proxy in front)' },
   'tls-key': { type: 'string', help: 'private key file (PEM) for --tls-cert' },
@@ -336,7 +336,7 @@ const NOTES: Record<string, string> = {
   stopStepTimeoutMs: 'each step of a stop that waits on the network gives up after this',
   drainMs: 'a drain (SIGQUIT) moves clients to other nodes over this long, then the node stops',
   serveSourceMaps: 'serve the web app\'s source maps',
-  libp2pMetrics: 'libp2p\'s own metrics (libp2p_*) on /metrics; false leaves them out (3-6 % less CPU under chat load)',
+  libp2pMetrics: 'libp2p\'s own metrics (libp2p_*) on /metrics; false leaves them out (on the benchmark, 3-6 % less node CPU per message on average)',
   stamps: 'clock rule: maxDriftMs ahead at most, author times maxAuthorLagMs behind at most',
   timings: 'presence and failure-detection intervals; rebalanceDelayMs, catchUpDelayMs and entitlementWaitMs follow heartbeatMs unless set',
   log: 'level: fatal, error, warn, info, debug, trace or silent; format: json or text'
