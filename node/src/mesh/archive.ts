@@ -53,6 +53,8 @@ const DIGEST_DEPTH = 8
 const DIGEST_REQUESTS = 16
 /** a range whose fetch brought nothing (the peer holds events that do not verify here) is not fetched from that peer again for this many rounds */
 const FRUITLESS_ROUNDS = 20
+/** peers remembered as not serving the archive's protocol, at most */
+const NO_ARCHIVE_MAX = 256
 
 /** contact lost with a node: what it published since is fetched when it is back */
 interface Loss {
@@ -179,6 +181,13 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   private probeTurn = 0
   /** room and peer whose last differing range brought nothing when fetched: the probe round until which they are left alone */
   private readonly fruitless = new Map<string, number>()
+  /**
+   * connected peers that do not serve the archive's protocol (bootstrap daemons): the search for a
+   * replica among all connected peers skips them, or a node with no other chat node would open a
+   * stream to each of them, to be refused, for every message. Bounded; a peer that shows up as a
+   * live node is tried again.
+   */
+  private readonly noArchive = new Set<string>()
   private started = false
   private readonly onDisconnect: (evt: CustomEvent<PeerId>) => void
   private readonly onConnect: (evt: CustomEvent<PeerId>) => void
@@ -196,8 +205,12 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
       this.ownersMemo.clear()
       this.scheduleRebalance()
       for (const d of evt.detail.nodes) {
-        if (d.up) this.lostContactEnded(d.node)
-        else this.lostContact(d.node)
+        if (d.up) {
+          this.noArchive.delete(d.node)
+          this.lostContactEnded(d.node)
+        } else {
+          this.lostContact(d.node)
+        }
       }
     })
     // a partition can cut the room traffic between two nodes while their presence still flows through
@@ -658,11 +671,12 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     const sources = this.sources(room, this.cachedOwners(room)).filter(p => !skip.includes(p))
     const id = signedEventId(event.event)
     // the other connected nodes only when no source confirmed (the list is built then, not for every message)
+    const noArchive = this.noArchive
     const candidates = function * (self: string, pubsub: ArchiveComponents['pubsub']): Generator<string> {
       yield * sources
       for (const p of pubsub.getPeers()) {
         const peer = p.toString()
-        if (peer !== self && !sources.includes(peer) && !skip.includes(peer)) yield peer
+        if (peer !== self && !sources.includes(peer) && !skip.includes(peer) && !noArchive.has(peer)) yield peer
       }
     }
     for (const peer of candidates(this.c.nodeId, this.c.pubsub)) {
@@ -676,6 +690,10 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
         if (++confirmed >= need) break
       } catch (err) {
         this.c.log('replicating to %s failed - %s', peer, (err as Error).message)
+        if ((err as Error).name === 'UnsupportedProtocolError' && !sources.includes(peer)) {
+          if (this.noArchive.size >= NO_ARCHIVE_MAX) this.noArchive.clear()
+          this.noArchive.add(peer)
+        }
       }
     }
     return confirmed
