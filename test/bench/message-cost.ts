@@ -1,0 +1,175 @@
+/**
+ * Where a room message's server CPU goes, node by node: real nodes (the CLI, separate processes),
+ * every client on the first node over the light edge, R rooms of M members, each room's first
+ * member sending. Run with 1 node (no other node to hand the event to), then with 2 and more
+ * (the event is handed to a carrying node and stored there before the ack), the per-message CPU
+ * of the ingress node and of the other nodes shows what the hand-off and the second copy cost
+ * against the ingress node's own work (verification, storage, fan-out to M − 1 sessions).
+ *
+ *   node dist/test/bench/message-cost.js [--nodes 1,2] [--rooms 10] [--members 10] [--rate 100] [--seconds 10] [--out file]
+ *
+ * CPU comes from /proc/<pid>/stat of each process (threads included), over the sending window and
+ * over an idle window of the same clients before it; "net" takes the idle rate off. Prints a table;
+ * writes JSON (default test/bench/results/message-cost.json).
+ */
+import { writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { createNodeClient, memoryKeyStore } from '../../client/src/node.js'
+import { OpsRig, waitUntil } from '../ops/cli-proc.js'
+import { readProcStats } from './lib/procs.js'
+import type { ChatClient } from '../../client/src/node.js'
+import type { CliProc } from '../ops/cli-proc.js'
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..')
+
+const { values: argv } = parseArgs({
+  options: {
+    nodes: { type: 'string' }, rooms: { type: 'string' }, members: { type: 'string' },
+    rate: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' }
+  }
+})
+const nodeCounts = (argv.nodes ?? '1,2').split(',').map(Number)
+const rooms = Number(argv.rooms ?? 10)
+const members = Number(argv.members ?? 10)
+const rate = Number(argv.rate ?? 100)
+const seconds = Number(argv.seconds ?? 10)
+if (nodeCounts.some(n => !Number.isInteger(n) || n < 1 || n > 8) || !(rooms >= 1 && rooms <= 100) ||
+  !(members >= 2 && members <= 100) || !(rate > 0 && rate <= 2000) || !(seconds >= 2 && seconds <= 600)) {
+  console.error('--nodes takes 1 to 8 (comma-separated), --rooms 1 to 100, --members 2 to 100, --rate up to 2000 msg/s, --seconds 2 to 600')
+  process.exit(2)
+}
+const out = argv.out ?? join(ROOT, 'test', 'bench', 'results', 'message-cost.json')
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+interface Row {
+  nodes: number
+  sent: number
+  sendErrors: number
+  deliveries: number
+  /** deliveries / (sent × (members − 1)) */
+  deliveredShare: number
+  /** CPU per message sent, µs: the ingress node, all other nodes together, the bootstrap */
+  ingressUsPerMsg: number
+  othersUsPerMsg: number
+  bootstrapUsPerMsg: number
+  /** the same with each process's idle rate (same clients, nobody sending) taken off */
+  ingressNetUsPerMsg: number
+  othersNetUsPerMsg: number
+  /** all server processes, per delivery */
+  usPerDelivery: number
+  netUsPerDelivery: number
+  idleCores: number
+}
+
+async function measure (n: number): Promise<Row> {
+  const t00 = performance.now()
+  const phase = (what: string): void => { console.error(`${n} node(s): ${what} at ${((performance.now() - t00) / 1000).toFixed(1)} s`) }
+  const rig = new OpsRig(join(ROOT, 'bin', 'meshchat.js'))
+  const clients: ChatClient[] = []
+  try {
+    const meshKey = rig.meshKey()
+    const boot = await rig.bootstrap(meshKey)
+    const limits = ['--max-clients', '20000', '--max-clients-per-ip', '20000']
+    const nodes: CliProc[] = []
+    for (let i = 0; i < n; i++) nodes.push(rig.node(`n${i}`, meshKey, ['--bootstrap', boot.addr, ...limits]))
+    const started = await Promise.all(nodes.map(async p => p.waitFor(l => l.msg === 'node started', 'node started')))
+    const url = (started[0]?.ws as string[] | undefined)?.[0]
+    if (url == null) throw new Error('the first node names no WebSocket URL')
+    // every node sees every other before clients come (the room's carrying node is chosen among them)
+    await waitUntil(() => nodes.every(p => p.lines.filter(l => l.msg === 'node up').length >= n - 1), `every node sees ${n - 1} others`, 60_000)
+    phase('mesh up')
+    await sleep(2000)
+    let deliveries = 0
+    const senders: ChatClient[] = []
+    // each room's members join together: a node's first joins to a room it has just taken up wait (up to
+    // the request timeout) for the room's first backfill, which on a node with no other chat node finds
+    // no copy to answer
+    for (let r = 0; r < rooms; r++) {
+      const joined = await Promise.all(Array.from({ length: members }, async (_, m) => {
+        const c = createNodeClient({ name: `r${r}m${m}`, addrs: [url], keyStore: memoryKeyStore(), reconnect: false, redirect: false, requestTimeoutMs: 30_000 })
+        clients.push(c)
+        await c.start()
+        await c.join(`room${r}`)
+        c.addEventListener('message', e => { if (e.detail.from !== c.userId) deliveries++ })
+        return c
+      }))
+      senders.push(joined[0]!)
+    }
+    phase('clients in rooms')
+    // a warm-up at the same rate (JIT, the rooms' carrying nodes), then an idle window, then the measured one
+    const pids = [boot.proc, ...nodes].map(p => p.proc.pid ?? 0)
+    const cpu = (): number[] => pids.map(pid => readProcStats(pid).cpuSec)
+    const send = async (ms: number): Promise<{ sent: number, errors: number }> => {
+      let sent = 0
+      let errors = 0
+      const period = 1000 / rate
+      const t0 = performance.now()
+      const inflight: Array<Promise<unknown>> = []
+      while (performance.now() - t0 < ms) {
+        const due = Math.floor((performance.now() - t0) / period)
+        while (sent < due) {
+          const room = sent % rooms
+          inflight.push(senders[room]!.send(`room${room}`, 'x'.repeat(200)).catch(() => { errors++ }))
+          sent++
+        }
+        await sleep(5)
+      }
+      await Promise.all(inflight)
+      return { sent, errors }
+    }
+    await send(2000)
+    await sleep(1000)
+    const i0 = cpu()
+    const it0 = performance.now()
+    await sleep(3000)
+    const i1 = cpu()
+    const idleSec = (performance.now() - it0) / 1000
+    const idleRate = i1.map((c, i) => (c - (i0[i] ?? 0)) / idleSec)
+    deliveries = 0
+    const c0 = cpu()
+    const t0 = performance.now()
+    const { sent, errors } = await send(seconds * 1000)
+    await sleep(500)
+    const c1 = cpu()
+    phase('measured')
+    const wall = (performance.now() - t0) / 1000
+    const used = c1.map((c, i) => c - (c0[i] ?? 0))
+    const net = used.map((u, i) => u - (idleRate[i] ?? 0) * wall)
+    const us = (s: number, per: number): number => Math.round(s / per * 1e6)
+    const othersUsed = used.slice(2).reduce((a, b) => a + b, 0)
+    const othersNet = net.slice(2).reduce((a, b) => a + b, 0)
+    const all = used.reduce((a, b) => a + b, 0)
+    const allNet = net.reduce((a, b) => a + b, 0)
+    return {
+      nodes: n,
+      sent,
+      sendErrors: errors,
+      deliveries,
+      deliveredShare: Math.round(deliveries / (sent * (members - 1)) * 1000) / 1000,
+      ingressUsPerMsg: us(used[1] ?? NaN, sent),
+      othersUsPerMsg: n > 1 ? us(othersUsed, sent) : 0,
+      bootstrapUsPerMsg: us(used[0] ?? NaN, sent),
+      ingressNetUsPerMsg: us(net[1] ?? NaN, sent),
+      othersNetUsPerMsg: n > 1 ? us(othersNet, sent) : 0,
+      usPerDelivery: us(all, deliveries),
+      netUsPerDelivery: us(allNet, deliveries),
+      idleCores: Math.round(idleRate.reduce((a, b) => a + b, 0) * 1000) / 1000
+    }
+  } finally {
+    phase('stopping')
+    await Promise.all(clients.map(async c => c.close().catch(() => {})))
+    await rig.cleanup()
+  }
+}
+
+const rows: Row[] = []
+for (const n of nodeCounts) rows.push(await measure(n))
+console.log(`${rooms} rooms of ${members} on the first node, ${rate} msg/s for ${seconds} s\n`)
+console.log('| nodes | sent | send errors | delivered | ingress node µs / msg (net) | other nodes µs / msg (net) | bootstrap µs / msg | all servers µs / delivery (net) | idle cores |')
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+for (const r of rows) {
+  console.log(`| ${r.nodes} | ${r.sent} | ${r.sendErrors} | ${(r.deliveredShare * 100).toFixed(1)} % | ${r.ingressUsPerMsg} (${r.ingressNetUsPerMsg}) | ${r.othersUsPerMsg} (${r.othersNetUsPerMsg}) | ${r.bootstrapUsPerMsg} | ${r.usPerDelivery} (${r.netUsPerDelivery}) | ${r.idleCores} |`)
+}
+writeFileSync(out, JSON.stringify({ kind: 'message-cost', at: new Date().toISOString(), node: process.version, rooms, members, rate, seconds, rows }, null, 2) + '\n')
+console.log(`\nresults: ${out}`)
