@@ -233,6 +233,8 @@ export class MeshchatNode {
       ackReplicas: cfg.ackReplicas,
       backfillMax: cfg.backfillMax,
       readyTimeoutMs: t.requestTimeoutMs,
+      // a node that restarts hears from the other nodes (through a bootstrap, or their redials) within a few heartbeats
+      aloneAfterMs: 2 * t.downAfterMs,
       requestTimeoutMs: t.requestTimeoutMs,
       retention: cfg.retention,
       pruneIntervalMs: t.pruneIntervalMs,

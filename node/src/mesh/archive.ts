@@ -85,6 +85,12 @@ export interface ArchiveInit {
   backfillMax: number
   /** a join waits at most this long for its room's backfill before replaying what is local */
   readyTimeoutMs: number
+  /**
+   * a node up this long that finds no other node to backfill a newly carried room from is alone: a
+   * join replays what is local at once (the backfill keeps trying in the background). Younger, it may
+   * not have heard of the other nodes yet, and a join waits for them (up to readyTimeoutMs).
+   */
+  aloneAfterMs: number
   /** deadline of one replication or history request */
   requestTimeoutMs: number
   retention: RetentionPolicy
@@ -153,6 +159,9 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   private readonly init: ArchiveInit
   private readonly c: ArchiveComponents
   private readonly backfills = new Map<string, Promise<void>>()
+  /** per room being backfilled: settles once its first backfill has found this node alone (see aloneAfterMs) */
+  private readonly alone = new Map<string, { settled: Promise<void>, settle: () => void }>()
+  private startedAt = 0
   /** the node that offered a room, to backfill from first (it may no longer be subscribed) */
   private readonly offeredBy = new Map<string, string>()
   /**
@@ -222,6 +231,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   start (): void {
     if (this.started) return
     this.started = true
+    this.startedAt = this.c.clock.now()
     this.ownersMemo.clear()
     this.c.sync.rooms = this
     this.c.rooms.onReceived = this.onReceived
@@ -335,10 +345,16 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     const since: Cursor = { hlc: now > slack ? now - slack : 0n, id: new Uint8Array(0) }
     // give the subscription a moment to reach the peers first: what they publish after that comes by
     // gossip, what they published before is in the backfill, so the two meet without a gap
+    let settle = (): void => {}
+    const settled = new Promise<void>(resolve => { settle = resolve })
+    this.alone.set(room, { settled, settle })
     const run = new Promise(resolve => setTimeout(resolve, this.init.subscribeSettleMs))
       .then(async () => this.firstBackfill(room, from))
       .catch(err => { this.c.log('backfill of %s failed - %s', room, (err as Error).message) })
-      .finally(() => { this.backfills.delete(room) })
+      .finally(() => {
+        this.backfills.delete(room)
+        this.alone.delete(room)
+      })
     this.backfills.set(room, run)
     const timer = this.c.supervisor.timeout('archive:catch-up', async () => {
       this.catchUps.delete(timer)
@@ -491,7 +507,10 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     const pending = this.backfills.get(room)
     if (pending == null) return
     let timer: ReturnType<typeof setTimeout> | undefined
-    await Promise.race([pending, new Promise<void>(resolve => { timer = setTimeout(resolve, this.init.readyTimeoutMs) })])
+    const waits = [pending, new Promise<void>(resolve => { timer = setTimeout(resolve, this.init.readyTimeoutMs) })]
+    const alone = this.alone.get(room)
+    if (alone != null) waits.push(alone.settled)
+    await Promise.race(waits)
     clearTimeout(timer)
   }
 
@@ -538,12 +557,15 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
    * The backfill of a room this node starts carrying. A node that has just started subscribes to the
    * rooms it is an archive owner of before it knows any peer: with nobody to ask, the backfill is tried
    * again (every catch-up delay, a bounded number of times) until some copy answers, or what the node
-   * missed while it was down would stay missing.
+   * missed while it was down would stay missing. A node alone (no other node to ask, up for
+   * aloneAfterMs) keeps trying, but joins to the room no longer wait for it.
    */
   private async firstBackfill (room: string, from?: string): Promise<void> {
     for (let attempt = 0; attempt < FIRST_BACKFILL_ATTEMPTS; attempt++) {
       if (await this.backfill(room, from) > 0) return
       if (!this.started || !this.c.rooms.isSubscribed(room)) return
+      // nobody to ask, and up long enough to have heard of any other node: joins stop waiting for this
+      if (this.sources(room).length === 0 && this.c.clock.now() - this.startedAt >= this.init.aloneAfterMs) this.alone.get(room)?.settle()
       await new Promise(resolve => setTimeout(resolve, this.init.catchUpDelayMs).unref())
       if (!this.started || !this.c.rooms.isSubscribed(room)) return
     }
