@@ -82,9 +82,7 @@ async function measure (n: number): Promise<Row> {
     await sleep(2000)
     let deliveries = 0
     const senders: ChatClient[] = []
-    // each room's members join together: a node's first joins to a room it has just taken up wait (up to
-    // the request timeout) for the room's first backfill, which on a node with no other chat node finds
-    // no copy to answer
+    // each room's members join together (the first join of a room waits for the room's first backfill)
     for (let r = 0; r < rooms; r++) {
       const joined = await Promise.all(Array.from({ length: members }, async (_, m) => {
         const c = createNodeClient({ name: `r${r}m${m}`, addrs: [url], keyStore: memoryKeyStore(), reconnect: false, redirect: false, requestTimeoutMs: 30_000 })
