@@ -6,7 +6,11 @@
  * of the ingress node and of the other nodes shows what the hand-off and the second copy cost
  * against the ingress node's own work (verification, storage, fan-out to M − 1 sessions).
  *
- *   node dist/test/bench/message-cost.js [--nodes 1,2] [--rooms 10] [--members 10] [--rate 100] [--seconds 10] [--out file]
+ *   node dist/test/bench/message-cost.js [--nodes 1,2] [--rooms 10] [--members 10] [--rate 100] [--seconds 10] [--out file] [--profile dir]
+ *
+ * `--profile dir` runs every node under `node --cpu-prof` (profiles in dir/<n>-nodes/<node>/) and
+ * prints, for each node, where its main thread's time went inside the measured window, by component
+ * (the same buckets as `npm run bench -- --profile`). The profiler adds to every figure.
  *
  * CPU comes from /proc/<pid>/stat of each process (threads included), over the sending window and
  * over an idle window of the same clients before it; "net" takes the idle rate off. Prints a table;
@@ -18,6 +22,7 @@ import { parseArgs } from 'node:util'
 import { createNodeClient, memoryKeyStore } from '../../client/src/node.js'
 import { OpsRig, waitUntil } from '../ops/cli-proc.js'
 import { readProcStats } from './lib/procs.js'
+import { profileTable, summarizeDir } from './lib/profile.js'
 import type { ChatClient } from '../../client/src/node.js'
 import type { CliProc } from '../ops/cli-proc.js'
 
@@ -26,7 +31,7 @@ const ROOT = resolve(import.meta.dirname, '..', '..', '..')
 const { values: argv } = parseArgs({
   options: {
     nodes: { type: 'string' }, rooms: { type: 'string' }, members: { type: 'string' },
-    rate: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' }
+    rate: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' }, profile: { type: 'string' }
   }
 })
 const nodeCounts = (argv.nodes ?? '1,2').split(',').map(Number)
@@ -40,6 +45,11 @@ if (nodeCounts.some(n => !Number.isInteger(n) || n < 1 || n > 8) || !(rooms >= 1
   process.exit(2)
 }
 const out = argv.out ?? join(ROOT, 'test', 'bench', 'results', 'message-cost.json')
+const profileRoot = argv.profile == null ? undefined : resolve(argv.profile)
+/** CLOCK_MONOTONIC µs, the clock of the profiles' sample times */
+const monoUs = (): number => Number(process.hrtime.bigint() / 1000n)
+/** the main thread's profile (workers write their own, with another thread number) */
+const MAIN_THREAD_PROFILE = /\.0\.\d+\.cpuprofile$/
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 interface Row {
@@ -58,6 +68,8 @@ interface Row {
   othersNetUsPerMsg: number
   /** all server processes, per delivery */
   usPerDelivery: number
+  /** with --profile: each node's table of where its main thread's time went in the measured window */
+  profiles?: Array<{ node: string, table: string }>
   netUsPerDelivery: number
   idleCores: number
 }
@@ -72,7 +84,11 @@ async function measure (n: number): Promise<Row> {
     const boot = await rig.bootstrap(meshKey)
     const limits = ['--max-clients', '20000', '--max-clients-per-ip', '20000']
     const nodes: CliProc[] = []
-    for (let i = 0; i < n; i++) nodes.push(rig.node(`n${i}`, meshKey, ['--bootstrap', boot.addr, ...limits]))
+    const profDir = (i: number): string | undefined => profileRoot == null ? undefined : join(profileRoot, `${n}-nodes`, i === 0 ? 'ingress' : `other${i}`)
+    for (let i = 0; i < n; i++) {
+      const dir = profDir(i)
+      nodes.push(rig.node(`n${i}`, meshKey, ['--bootstrap', boot.addr, ...limits], dir == null ? undefined : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` }))
+    }
     const started = await Promise.all(nodes.map(async p => p.waitFor(l => l.msg === 'node started', 'node started')))
     const url = (started[0]?.ws as string[] | undefined)?.[0]
     if (url == null) throw new Error('the first node names no WebSocket URL')
@@ -127,9 +143,11 @@ async function measure (n: number): Promise<Row> {
     deliveries = 0
     const c0 = cpu()
     const t0 = performance.now()
+    const fromUs = monoUs()
     const { sent, errors } = await send(seconds * 1000)
     await sleep(500)
     const c1 = cpu()
+    const toUs = monoUs()
     phase('measured')
     const wall = (performance.now() - t0) / 1000
     const used = c1.map((c, i) => c - (c0[i] ?? 0))
@@ -139,6 +157,17 @@ async function measure (n: number): Promise<Row> {
     const othersNet = net.slice(2).reduce((a, b) => a + b, 0)
     const all = used.reduce((a, b) => a + b, 0)
     const allNet = net.reduce((a, b) => a + b, 0)
+    let profiles: Row['profiles']
+    if (profileRoot != null) {
+      // the nodes write their profiles as they exit
+      phase('stopping the nodes for their profiles')
+      await Promise.all(nodes.map(async p => p.stop('SIGTERM', 20_000)))
+      profiles = nodes.map((_, i) => {
+        const node = i === 0 ? 'ingress node' : `other node ${i}`
+        const [t] = summarizeDir(profDir(i) ?? '', [{ label: `${n} node(s), ${node}, measured window`, fromUs, toUs, deliveries }], { match: MAIN_THREAD_PROFILE })
+        return { node, table: t == null ? 'no profile written' : profileTable(t) }
+      })
+    }
     return {
       nodes: n,
       sent,
@@ -152,7 +181,8 @@ async function measure (n: number): Promise<Row> {
       othersNetUsPerMsg: n > 1 ? us(othersNet, sent) : 0,
       usPerDelivery: us(all, deliveries),
       netUsPerDelivery: us(allNet, deliveries),
-      idleCores: Math.round(idleRate.reduce((a, b) => a + b, 0) * 1000) / 1000
+      idleCores: Math.round(idleRate.reduce((a, b) => a + b, 0) * 1000) / 1000,
+      ...(profiles == null ? {} : { profiles })
     }
   } finally {
     phase('stopping')
@@ -169,5 +199,6 @@ console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
 for (const r of rows) {
   console.log(`| ${r.nodes} | ${r.sent} | ${r.sendErrors} | ${(r.deliveredShare * 100).toFixed(1)} % | ${r.ingressUsPerMsg} (${r.ingressNetUsPerMsg}) | ${r.othersUsPerMsg} (${r.othersNetUsPerMsg}) | ${r.bootstrapUsPerMsg} | ${r.usPerDelivery} (${r.netUsPerDelivery}) | ${r.idleCores} |`)
 }
+for (const r of rows) for (const p of r.profiles ?? []) console.log(`\n${p.table}`)
 writeFileSync(out, JSON.stringify({ kind: 'message-cost', at: new Date().toISOString(), node: process.version, rooms, members, rate, seconds, rows }, null, 2) + '\n')
 console.log(`\nresults: ${out}`)
