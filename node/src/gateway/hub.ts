@@ -268,7 +268,12 @@ export class Hub implements SessionHost {
     // a resuming device may miss anything from a little before its cursor; a fresh one only what comes after now
     const slack = BigInt(this.c.config.resumeSlackMs) << 16n
     const floorBefore = session.floors.get(room)
-    session.setFloor(room, after == null ? this.c.hlc.now(this.c.clock.now()) : after.hlc > slack ? after.hlc - slack : 0n)
+    const replayFrom = after == null ? this.c.hlc.now(this.c.clock.now()) : after.hlc > slack ? after.hlc - slack : 0n
+    // a resume may already be past events this node does not hold yet: what a node it lost contact with
+    // sent meanwhile comes late, by a catch-up after the heal, and goes to every member whose floor it
+    // is above; the device drops by id what it had from elsewhere
+    const late = after == null ? 0n : this.c.history.lateFrom(room)
+    session.setFloor(room, late > 0n && late < replayFrom ? late : replayFrom)
     try {
       this.c.registry.join(session, room)
       this.c.rooms.want(room, 'local', true)
@@ -288,10 +293,12 @@ export class Hub implements SessionHost {
         // from a little before the cursor: events stamped just before it may have arrived after it
         // (sent again; the client drops what it has), then at most `max` after it, the limit that
         // makes the client come back for more: a resume always moves on, however busy the slack window
-        const before = this.c.history.since(room, session.floors.get(room) ?? 0n, max).filter(e => comparePosition(e, after) <= 0)
+        const before = this.c.history.since(room, replayFrom, max).filter(e => comparePosition(e, after) <= 0)
         const newer = (await this.c.history.page(room, { after, limit: max + 1 })).events
         more = newer.length > max
-        events = [...before, ...newer.slice(0, max)]
+        // and what reached this node late, below where the replay starts: the device may have passed
+        // its place before it was here (it drops by id what it has)
+        events = [...this.c.history.lateArrivals(room, replayFrom), ...before, ...newer.slice(0, max)]
       } else if (backlog > 0) {
         events = (await this.c.history.page(room, { limit: Math.min(backlog, LIMITS.maxHistoryPage) })).events
       }

@@ -31,6 +31,11 @@ const FIRST_BACKFILL_ATTEMPTS = 15
  * monitor's ping interval and timeout (the time a connection outlives a cut link) with room to spare
  */
 const HEAL_LOOKBACK_MS = 60_000
+/**
+ * a loss older than this no longer lowers a resumed member's floor (lateFrom): a node gone for good
+ * would otherwise hold every later resume's floor at the moment it was lost
+ */
+const LATE_HORIZON_MS = 60 * 60_000
 
 /**
  * Anti-entropy: every catch-up delay × PROBE_EVERY, this node compares up to PROBE_ROOMS carried
@@ -62,6 +67,8 @@ interface Loss {
   at: number
   /** per carried room, the newest stamp received from that node before the loss */
   marks: Map<string, bigint>
+  /** the rooms it hosted members of when contact was lost (as presence showed them) */
+  hosted: Set<string>
   /** contact was lost again while a catch-up ran */
   again: boolean
   tries: number
@@ -136,6 +143,18 @@ export interface ArchiveComponents {
 export interface RoomHistory {
   /** resolves when a room this node just started carrying has been backfilled (or the attempt gave up) */
   ready: (room: string) => Promise<void>
+  /**
+   * the oldest stamp of the room's events that may still reach this node late: what a node it lost
+   * contact with (one that hosted members of the room or published in it, whether up, down or
+   * forgotten since) sent meanwhile, which a catch-up brings after the heal; 0 when nothing is owed
+   */
+  lateFrom: (room: string) => bigint
+  /**
+   * events of the room stamped below `below` that reached this node late (well after their stamp:
+   * a heal's catch-up, anti-entropy, gossip coming round after a partition) in the last minutes,
+   * oldest first: a resume whose cursor is past them may have passed their place before they were here
+   */
+  lateArrivals: (room: string, below: bigint) => StoredRoomEvent[]
   /** a page of history: from this node's store, or, for rooms it does not carry, from a node that does */
   page: (room: string, q: { before?: Cursor, after?: Cursor, limit: number }) => Promise<Page>
   /** this node's events of a room stamped at or after `fromHlc`, oldest first (a resume's replay) */
@@ -218,7 +237,8 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
           this.noArchive.delete(d.node)
           this.lostContactEnded(d.node)
         } else {
-          this.lostContact(d.node)
+          // presence has already taken the node's rooms away: the change says which they were
+          this.lostContact(d.node, (evt.detail.hosts ?? []).filter(h => h.node === d.node && !h.on).map(h => h.room))
         }
       }
     })
@@ -364,16 +384,17 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     this.catchUps.add(timer)
   }
 
-  private lostContact (node: string): void {
+  private lostContact (node: string, hosted: Iterable<string> = this.c.presence.replica.hostedBy(node)): void {
     if (node === this.c.nodeId) return
     const lost = this.downSince.get(node)
     // a loss not yet caught up keeps its start: the window runs from the earliest one
     if (lost != null) {
       lost.again = true
       lost.confirm = false
+      for (const room of hosted) lost.hosted.add(room)
       return
     }
-    this.downSince.set(node, { at: this.c.clock.now(), marks: this.marks.snapshot(node, this.c.rooms.subscribed()), again: false, tries: 0, confirm: false })
+    this.downSince.set(node, { at: this.c.clock.now(), marks: this.marks.snapshot(node, this.c.rooms.subscribed()), hosted: new Set(hosted), again: false, tries: 0, confirm: false })
     // nodes that never come back: keep the most recent 10,000
     if (this.downSince.size > 10_000) this.downSince.delete(this.downSince.keys().next().value ?? '')
   }
@@ -414,7 +435,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
           }
           if (failed === 0 && !lost.again && this.downSince.get(node) === lost) {
             if (lost.confirm) this.downSince.delete(node)
-            else this.downSince.set(node, { at: began, marks, again: false, tries: 0, confirm: true })
+            else this.downSince.set(node, { at: began, marks, hosted: lost.hosted, again: false, tries: 0, confirm: true })
           }
         }
       } finally {
@@ -740,6 +761,25 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
       if (from === 0n || f < from) from = f
     }
     return from
+  }
+
+  lateFrom (room: string): bigint {
+    if (this.downSince.size === 0) return 0n
+    const window = { slackMs: this.init.catchUpSlackMs, lookbackMs: HEAL_LOOKBACK_MS }
+    const horizon = this.c.clock.now() - LATE_HORIZON_MS
+    let hosts: Set<string> | undefined
+    let from = 0n
+    for (const [node, lost] of this.downSince) {
+      if (lost.at < horizon) continue
+      if (!lost.hosted.has(room) && !lost.marks.has(room) && !(hosts ??= new Set(this.c.presence.replica.roomHosts(room))).has(node)) continue
+      const f = healFrom(lost.at, lost.marks.get(room), window)
+      if (from === 0n || f < from) from = f
+    }
+    return from
+  }
+
+  lateArrivals (room: string, below: bigint): StoredRoomEvent[] {
+    return this.c.rooms.lateArrivals(room, below)
   }
 
   since (room: string, fromHlc: bigint, limit: number): StoredRoomEvent[] {

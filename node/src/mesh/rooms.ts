@@ -28,7 +28,20 @@ export interface RoomsInit {
   stamps?: StampRule
   /** typing and other unstored events remembered for dedupe; default 10,000 */
   recentIds?: number
+  /**
+   * an event that reaches this node more than this long after its stamp arrived late (a partition
+   * healed; default 10 s, the resume slack): it is kept a while for resumes (lateArrivals)
+   */
+  lateAfterMs?: number
 }
+
+/** late arrivals are offered to resumes for this long; at most this many are kept, over all rooms (about 0.5 KB each) */
+const LATE_KEEP_MS = 10 * 60_000
+const LATE_KEEP = 10_000
+/** an event arriving more than this after its stamp is old history repaired (anti-entropy), not kept for resumes */
+const LATE_AT_MOST_MS = 60 * 60_000
+/** a resume is offered at most this many late arrivals of a room (the newest) */
+const LATE_OFFER = 1000
 
 export interface RoomsComponents {
   nodeId: string
@@ -93,6 +106,12 @@ export class RoomService implements Startable {
   private readonly commits = new Map<string, Promise<boolean>>()
   /** confirmations waiting for an event that has not arrived yet */
   private readonly awaited = new Map<string, Set<() => void>>()
+  /** per room, events that arrived late lately, with when, oldest first (lateArrivals) */
+  private readonly late = new Map<string, Array<{ at: number, event: StoredRoomEvent }>>()
+  /** the room of every kept late arrival, oldest first: the oldest goes when LATE_KEEP are kept */
+  private readonly lateOrder: string[] = []
+  /** when (wall clock, ms) this node subscribed to each room it carries */
+  private readonly carriedSince = new Map<string, number>()
   /** ids of unstored events (typing) seen recently */
   private readonly recent: BoundedSet<string>
   private started = false
@@ -101,7 +120,7 @@ export class RoomService implements Startable {
   onReceived?: (room: string, origin: string, hlc: bigint) => void
 
   constructor (init: RoomsInit, components: RoomsComponents) {
-    this.init = { stamps: DEFAULT_STAMP_RULE, recentIds: 10_000, ...init }
+    this.init = { stamps: DEFAULT_STAMP_RULE, recentIds: 10_000, lateAfterMs: 10_000, ...init }
     this.recent = new BoundedSet(this.init.recentIds)
     this.c = components
     this.onMessage = components.supervisor.wrap('rooms:message', (evt: CustomEvent<Message>) => { this.receive(evt.detail) })
@@ -121,6 +140,7 @@ export class RoomService implements Startable {
       this.c.pubsub.topicValidators.delete(roomTopic(room))
     }
     this.interest.clear()
+    this.carriedSince.clear()
   }
 
   /** ingested events whose commit has not settled yet */
@@ -147,6 +167,7 @@ export class RoomService implements Startable {
     if (on) {
       if (set == null) {
         this.interest.set(room, set = new Set([why]))
+        this.carriedSince.set(room, this.c.clock.now())
         const topic = roomTopic(room)
         this.c.pubsub.topicValidators.set(topic, async (peer, msg) => this.validate(peer, msg, room))
         scoreTopic(this.c.pubsub, topic, true)
@@ -160,6 +181,7 @@ export class RoomService implements Startable {
       set.delete(why)
       if (set.size === 0) {
         this.interest.delete(room)
+        this.carriedSince.delete(room)
         const topic = roomTopic(room)
         this.c.pubsub.unsubscribe(topic)
         this.c.pubsub.topicValidators.delete(topic)
@@ -233,6 +255,7 @@ export class RoomService implements Startable {
     }
     this.stored.set(idHex, e.hlc)
     this.onReceived?.(e.room, e.origin, e.hlc)
+    this.keepIfLate(e, this.c.clock.now())
     this.c.metrics.messagesIn.inc({ source: 'mesh', kind: 'room' })
     this.c.metrics.deliveryLatency.observe(Math.max(0, this.c.clock.now() - Number(hlcPhysical(e.hlc))) / 1000)
     this.fanOut(e.room, { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin }, 'room')
@@ -301,12 +324,49 @@ export class RoomService implements Startable {
       if (this.stored.has(idHex)) this.stored.set(idHex, e.hlc)
     }
     if (restamped.length > 0) this.restamped(restamped.length)
+    const now = this.c.clock.now()
     for (const e of fresh) {
+      this.keepIfLate(e, now)
       this.stored.set(idToHex(e.id), e.hlc)
       const n = this.c.deliver.late(e.room, e)
       if (n > 0) this.c.metrics.messagesOut.inc({ kind: 'room' }, n)
     }
     return { fresh: fresh.length, restamped: restamped.length }
+  }
+
+  /**
+   * Keep an event that reached this node well after its stamp, though the node carried the room
+   * then (a partition cut it off; a heal's catch-up, anti-entropy or an ingress node's retry brought
+   * it, whatever the path). A device that resumes from a cursor
+   * past its place was replayed from a little before the cursor only, and the event was not here
+   * when it went by: the resume offers it (the device drops it by id if it had it from elsewhere).
+   */
+  private keepIfLate (e: StoredRoomEvent, now: number): void {
+    const at = Number(hlcPhysical(e.hlc))
+    const since = this.carriedSince.get(e.room)
+    // stamped before this node carried the room: history it fetched, not an event it missed live
+    if (since == null || at < since) return
+    const lateBy = now - at
+    if (lateBy <= this.init.lateAfterMs || lateBy > LATE_AT_MOST_MS) return
+    let list = this.late.get(e.room)
+    if (list == null) this.late.set(e.room, list = [])
+    list.push({ at: now, event: e })
+    this.lateOrder.push(e.room)
+    if (this.lateOrder.length > LATE_KEEP) {
+      const room = this.lateOrder.shift() ?? ''
+      const oldest = this.late.get(room)
+      oldest?.shift()
+      if (oldest?.length === 0) this.late.delete(room)
+    }
+  }
+
+  /** the room's events stamped below `below` that arrived late in the last minutes, oldest first */
+  lateArrivals (room: string, below: bigint): StoredRoomEvent[] {
+    const list = this.late.get(room)
+    if (list == null) return []
+    const since = this.c.clock.now() - LATE_KEEP_MS
+    return list.filter(x => x.at >= since && x.event.hlc < below).map(x => x.event)
+      .sort((x, y) => x.hlc < y.hlc ? -1 : x.hlc > y.hlc ? 1 : 0).slice(-LATE_OFFER)
   }
 
   private restamped (n: number): void {
