@@ -18,6 +18,54 @@ async function isolate (node: MeshchatNode, others: MeshchatNode[]): Promise<voi
   for (const o of others) await node.mesh.hangUp(o.mesh.peerId).catch(() => {})
 }
 
+/**
+ * Two nodes, a reader and a local member on a, a far member on b. b is cut off from everything (the
+ * bootstrap daemon too, so a counts it down, not merely unreachable), far sends, and past the resume
+ * slack a message on a's side moves the reader's cursor past what far sent. `heal` lets b back.
+ */
+async function lostWhileCursorMovesOn (room: string): Promise<{ mesh: TestMesh, a: MeshchatNode, reader: ChatClient, got: ChatMessage[], missedId: Buffer, heal: () => void }> {
+  // a short resume slack, so the reader's cursor can pass the missing message quickly
+  const mesh = await startMesh(2, { resumeSlackMs: 500 })
+  await mesh.converged(2)
+  const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
+  const reader = await mesh.client(a, 'reader')
+  const local = await mesh.client(a, 'local')
+  const far = await mesh.client(b, 'far')
+  for (const x of [reader, local, far]) await x.join(room)
+  const got = collect(reader, room)
+  await waitFor(() => a.rooms.isSubscribed(room) && b.rooms.isSubscribed(room), { what: 'both nodes carrying the room' })
+  await far.send(room, 'before the cut')
+  await waitFor(() => got.length === 1, { what: 'the first message at the reader' })
+
+  const boot = mesh.bootstrap.peerId
+  b.linkControl.block([a.nodeId, boot])
+  a.linkControl.block([b.nodeId])
+  mesh.bootstrap.linkControl.block([b.nodeId])
+  await b.mesh.hangUp(a.mesh.peerId).catch(() => {})
+  await b.mesh.hangUp(peerIdFromString(boot)).catch(() => {})
+  await waitFor(() => !a.presence.replica.liveNodes().includes(b.nodeId), { timeoutMs: 30_000, what: 'a to count b down' })
+  const missed = await far.send(room, 'sent while b was cut off')
+  await new Promise(resolve => setTimeout(resolve, 1000))
+  await local.send(room, 'sent on a later')
+  await waitFor(() => got.some(m => m.text === 'sent on a later'), { what: 'the later message at the reader' })
+  const missedId = Buffer.from(missed.id, 'hex')
+  expect(a.store.get(missedId)).toBeUndefined()
+  const heal = (): void => {
+    b.linkControl.unblock([a.nodeId, boot])
+    a.linkControl.unblock([b.nodeId])
+    mesh.bootstrap.linkControl.unblock([b.nodeId])
+  }
+  return { mesh, a, reader, got, missedId, heal }
+}
+
+/** the reader has the missed message, and every message once */
+async function everyMessageOnce (got: ChatMessage[]): Promise<void> {
+  await waitFor(() => got.some(m => m.text === 'sent while b was cut off'), { timeoutMs: 30_000, what: 'the missed message at the reader' })
+  await new Promise(resolve => setTimeout(resolve, 500))
+  const texts = got.map(m => m.text)
+  for (const t of ['before the cut', 'sent while b was cut off', 'sent on a later']) expect(texts.filter(x => x === t)).toHaveLength(1)
+}
+
 describe('a resume after a node that had a gap', () => {
   let mesh: TestMesh | undefined
   afterEach(async () => {
@@ -89,90 +137,28 @@ describe('a resume after a node that had a gap', () => {
   })
 
   it('a resume on the node that lost a whole other node still gets, once, what that node sent meanwhile, when a catch-up brings it after the resume', async () => {
-    const room = 'late'
-    // a short resume slack, so the reader's cursor can pass the missing message quickly
-    mesh = await startMesh(2, { resumeSlackMs: 500 })
-    await mesh.converged(2)
-    const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
-    const reader = await mesh.client(a, 'reader')
-    const local = await mesh.client(a, 'local')
-    const far = await mesh.client(b, 'far')
-    for (const x of [reader, local, far]) await x.join(room)
-    const got = collect(reader, room)
-    await waitFor(() => a.rooms.isSubscribed(room) && b.rooms.isSubscribed(room), { what: 'both nodes carrying the room' })
-    await far.send(room, 'before the cut')
-    await waitFor(() => got.length === 1, { what: 'the first message at the reader' })
-
-    // b is cut off from everything, the bootstrap daemon too: a sees it go down, not merely unreachable
-    const boot = mesh.bootstrap.peerId
-    b.linkControl.block([a.nodeId, boot])
-    a.linkControl.block([b.nodeId])
-    mesh.bootstrap.linkControl.block([b.nodeId])
-    await b.mesh.hangUp(a.mesh.peerId).catch(() => {})
-    await b.mesh.hangUp(peerIdFromString(boot)).catch(() => {})
-    await waitFor(() => !a.presence.replica.liveNodes().includes(b.nodeId), { timeoutMs: 30_000, what: 'a to count b down' })
-    const missed = await far.send(room, 'sent while b was cut off')
-    // past the resume slack, a message on a's side moves the reader's cursor past it
-    await new Promise(resolve => setTimeout(resolve, 1000))
-    await local.send(room, 'sent on a later')
-    await waitFor(() => got.some(m => m.text === 'sent on a later'), { what: 'the later message at the reader' })
-    expect(a.store.get(Buffer.from(missed.id, 'hex'))).toBeUndefined()
-
+    const t = await lostWhileCursorMovesOn('late')
+    mesh = t.mesh
     // the reader drops its connection and resumes on the same node, from its cursor
-    reader.disconnect({ reconnect: false })
-    await waitFor(() => reader.state === 'idle', { what: 'reader offline' })
-    await reader.connect({ addrs: [tcpGateway(a)] })
-    await waitFor(() => reader.state === 'connected', { what: 'reader back on a' })
-
+    t.reader.disconnect({ reconnect: false })
+    await waitFor(() => t.reader.state === 'idle', { what: 'reader offline' })
+    await t.reader.connect({ addrs: [tcpGateway(t.a)] })
+    await waitFor(() => t.reader.state === 'connected', { what: 'reader back on a' })
     // the heal: a catches up from b and hands the message to the reader, live
-    b.linkControl.unblock([a.nodeId, boot])
-    a.linkControl.unblock([b.nodeId])
-    mesh.bootstrap.linkControl.unblock([b.nodeId])
-    await waitFor(() => a.store.get(Buffer.from(missed.id, 'hex')) != null, { timeoutMs: 60_000, what: 'the catch-up bringing the message to a' })
-    await waitFor(() => got.some(m => m.text === 'sent while b was cut off'), { timeoutMs: 30_000, what: 'the missed message at the reader' })
-    await new Promise(resolve => setTimeout(resolve, 500))
-    const texts = got.map(m => m.text)
-    for (const t of ['before the cut', 'sent while b was cut off', 'sent on a later']) expect(texts.filter(x => x === t)).toHaveLength(1)
+    t.heal()
+    await waitFor(() => t.a.store.get(t.missedId) != null, { timeoutMs: 60_000, what: 'the catch-up bringing the message to a' })
+    await everyMessageOnce(t.got)
   }, 120_000)
 
   it('a resume after the catch-up that brought what a lost node sent meanwhile gets it, once, though its cursor is past it', async () => {
-    const room = 'late-after'
-    mesh = await startMesh(2, { resumeSlackMs: 500 })
-    await mesh.converged(2)
-    const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
-    const reader = await mesh.client(a, 'reader')
-    const local = await mesh.client(a, 'local')
-    const far = await mesh.client(b, 'far')
-    for (const x of [reader, local, far]) await x.join(room)
-    const got = collect(reader, room)
-    await waitFor(() => a.rooms.isSubscribed(room) && b.rooms.isSubscribed(room), { what: 'both nodes carrying the room' })
-    await far.send(room, 'before the cut')
-    await waitFor(() => got.length === 1, { what: 'the first message at the reader' })
-
-    const boot = mesh.bootstrap.peerId
-    b.linkControl.block([a.nodeId, boot])
-    a.linkControl.block([b.nodeId])
-    mesh.bootstrap.linkControl.block([b.nodeId])
-    await b.mesh.hangUp(a.mesh.peerId).catch(() => {})
-    await b.mesh.hangUp(peerIdFromString(boot)).catch(() => {})
-    await waitFor(() => !a.presence.replica.liveNodes().includes(b.nodeId), { timeoutMs: 30_000, what: 'a to count b down' })
-    const missed = await far.send(room, 'sent while b was cut off')
-    await new Promise(resolve => setTimeout(resolve, 1000))
-    await local.send(room, 'sent on a later')
-    await waitFor(() => got.some(m => m.text === 'sent on a later'), { what: 'the later message at the reader' })
-
+    const t = await lostWhileCursorMovesOn('late-after')
+    mesh = t.mesh
     // the reader is away while the catch-up runs, and comes back to the same node after it
-    reader.disconnect({ reconnect: false })
-    await waitFor(() => reader.state === 'idle', { what: 'reader offline' })
-    b.linkControl.unblock([a.nodeId, boot])
-    a.linkControl.unblock([b.nodeId])
-    mesh.bootstrap.linkControl.unblock([b.nodeId])
-    await waitFor(() => a.store.get(Buffer.from(missed.id, 'hex')) != null, { timeoutMs: 60_000, what: 'the catch-up bringing the message to a' })
-    await reader.connect({ addrs: [tcpGateway(a)] })
-    await waitFor(() => got.some(m => m.text === 'sent while b was cut off'), { timeoutMs: 30_000, what: 'the missed message at the reader' })
-    await new Promise(resolve => setTimeout(resolve, 500))
-    const texts = got.map(m => m.text)
-    for (const t of ['before the cut', 'sent while b was cut off', 'sent on a later']) expect(texts.filter(x => x === t)).toHaveLength(1)
+    t.reader.disconnect({ reconnect: false })
+    await waitFor(() => t.reader.state === 'idle', { what: 'reader offline' })
+    t.heal()
+    await waitFor(() => t.a.store.get(t.missedId) != null, { timeoutMs: 60_000, what: 'the catch-up bringing the message to a' })
+    await t.reader.connect({ addrs: [tcpGateway(t.a)] })
+    await everyMessageOnce(t.got)
   }, 120_000)
 })
-
