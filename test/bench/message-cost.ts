@@ -68,10 +68,10 @@ interface Row {
   othersNetUsPerMsg: number
   /** all server processes, per delivery */
   usPerDelivery: number
-  /** with --profile: each node's table of where its main thread's time went in the measured window */
-  profiles?: Array<{ node: string, table: string }>
   netUsPerDelivery: number
   idleCores: number
+  /** with --profile: each node's table of where its main thread's time went in the measured window */
+  profiles?: Array<{ node: string, table: string }>
 }
 
 async function measure (n: number): Promise<Row> {

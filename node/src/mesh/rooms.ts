@@ -141,6 +141,8 @@ export class RoomService implements Startable {
     }
     this.interest.clear()
     this.carriedSince.clear()
+    this.late.clear()
+    this.lateOrder.length = 0
   }
 
   /** ingested events whose commit has not settled yet */
@@ -255,9 +257,10 @@ export class RoomService implements Startable {
     }
     this.stored.set(idHex, e.hlc)
     this.onReceived?.(e.room, e.origin, e.hlc)
-    this.keepIfLate(e, this.c.clock.now())
+    const now = this.c.clock.now()
+    this.keepIfLate(e, now)
     this.c.metrics.messagesIn.inc({ source: 'mesh', kind: 'room' })
-    this.c.metrics.deliveryLatency.observe(Math.max(0, this.c.clock.now() - Number(hlcPhysical(e.hlc))) / 1000)
+    this.c.metrics.deliveryLatency.observe(Math.max(0, now - Number(hlcPhysical(e.hlc))) / 1000)
     this.fanOut(e.room, { event: e.event as Uint8Array<ArrayBuffer>, hlc: e.hlc, origin: e.origin }, 'room')
     const commit = this.c.writer.put(e)
     this.commits.set(idHex, commit)
@@ -337,9 +340,9 @@ export class RoomService implements Startable {
   /**
    * Keep an event that reached this node well after its stamp, though the node carried the room
    * then (a partition cut it off; a heal's catch-up, anti-entropy or an ingress node's retry brought
-   * it, whatever the path). A device that resumes from a cursor
-   * past its place was replayed from a little before the cursor only, and the event was not here
-   * when it went by: the resume offers it (the device drops it by id if it had it from elsewhere).
+   * it, whatever the path). A device that resumes from a cursor past its place is replayed from a
+   * little before the cursor only, and the event was not here when the device went by it: the resume
+   * offers it (the device drops it by id if it had it from elsewhere).
    */
   private keepIfLate (e: StoredRoomEvent, now: number): void {
     const at = Number(hlcPhysical(e.hlc))
