@@ -56,6 +56,9 @@ const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
   --edge <e>            how meshchat's load generators attach (workloads, presence, resume,
                         scale-out): ws (the light WebSocket edge, default) or libp2p (the
                         libp2p gateway); the attach section measures both either way
+  --attach-warmup <n>   clients attached and dropped before the timed attach of 1,000 (default:
+                        1,000, and that first burst's own time is reported too; 100 was the
+                        old default, which left the server mid-warm-up)
   --ws-client <c>       WebSocket class of meshchat's light clients in the load generators:
                         ws (the ws package, default) or undici (Node's global WebSocket)
   --rates <list>        comma-separated msg/s per user for the room, DM and room-local sweeps instead
@@ -87,6 +90,7 @@ const { values: argv } = parseArgs({
     'ws-client': { type: 'string', default: 'ws' },
     edge: { type: 'string', default: 'ws' },
     rates: { type: 'string' },
+    'attach-warmup': { type: 'string' },
     profile: { type: 'boolean', default: false },
     perf: { type: 'boolean', default: false },
     report: { type: 'string' },
@@ -123,6 +127,7 @@ const nodes = Number(argv.nodes ?? 5)
 const users = Number(argv.users ?? (quick ? 200 : 400))
 const wsClient = argv['ws-client'] === 'undici' ? 'undici' : 'ws'
 if (argv['ws-client'] !== 'ws' && argv['ws-client'] !== 'undici') { console.error('--ws-client takes: ws or undici'); process.exit(2) }
+if (argv['attach-warmup'] != null && !/^\d{1,6}$/.test(argv['attach-warmup'])) { console.error('--attach-warmup takes a whole number of clients (0: none)'); process.exit(2) }
 // load generators read it at start (loadgen.ts)
 process.env.BENCH_WS_CLIENT = wsClient
 const edge: MeshEdge = argv.edge === 'libp2p' ? 'libp2p' : 'ws'
@@ -309,11 +314,14 @@ try {
       // clients on one server: each use takes a server that held no clients before (attach: 0, and 1 for
       // meshchat over libp2p; memory: 2; idle: 3), so RSS an earlier use left behind hides nothing
       const one = { concurrency: cfg.attachConcurrency, warmup: 100, log }
+      // the attach itself is timed on a server past its first burst: a warm-up of as many clients (its
+      // own time is reported too, as the server's first burst after start)
+      const attachOne = { ...one, warmup: argv['attach-warmup'] != null ? Number(argv['attach-warmup']) : cfg.attachClients }
       if (sections.has('attach')) {
         await section(`attach ${cfg.attachClients.toLocaleString('en-US')} clients to one server`, async () => {
           for (const s of suts) {
             if (!(s.cluster instanceof MeshchatCluster)) {
-              results.attach.push(await oneServer(s, { ...one, clients: cfg.attachClients, server: 0, idleMs: cfg.idleMs }))
+              results.attach.push(await oneServer(s, { ...attachOne, clients: cfg.attachClients, server: 0, idleMs: cfg.idleMs }))
               continue
             }
             // meshchat over the light edge, then over the libp2p gateway (noise handshake, yamux, a
@@ -321,9 +329,9 @@ try {
             const workloadEdge = s.cluster.edge
             try {
               s.cluster.edge = 'ws'
-              results.attach.push(await oneServer(s, { ...one, clients: cfg.attachClients, server: 0, idleMs: cfg.idleMs }))
+              results.attach.push(await oneServer(s, { ...attachOne, clients: cfg.attachClients, server: 0, idleMs: cfg.idleMs }))
               s.cluster.edge = 'libp2p'
-              results.attach.push(await oneServer(s, { ...one, clients: cfg.attachClients, server: 1, idleMs: cfg.idleMs }))
+              results.attach.push(await oneServer(s, { ...attachOne, clients: cfg.attachClients, server: 1, idleMs: cfg.idleMs }))
             } finally {
               s.cluster.edge = workloadEdge
             }

@@ -45,6 +45,13 @@ export interface AttachRow {
   wsClient?: string
   /** first connect to last welcome (meshchat: proof of key included), over all generators, s */
   attachSec: number
+  /**
+   * the same for the warm-up, when it is as large as the measured attach: the server's first burst of
+   * that many clients after it started (code not yet optimized by the JIT, heap still growing), s
+   */
+  firstAttachSec?: number
+  /** server CPU per attach of that first burst, ms */
+  firstServerCpuMsPerAttach?: number
   connectP50Ms: number
   connectP99Ms: number
   connectMaxMs: number
@@ -97,7 +104,10 @@ export interface OneServerOptions {
   server: number
   /** connects in flight per generator */
   concurrency: number
-  /** clients attached and dropped first (JIT-warm generators and server); 0 = none */
+  /**
+   * clients attached and dropped first (JIT-warm generators and server); 0 = none. As many as
+   * `clients` also reports that first burst's time (`firstAttachSec`)
+   */
   warmup: number
   /** idle window with no clients and with the clients, ms */
   idleMs: number
@@ -156,8 +166,13 @@ export async function oneServer (sut: SystemUnderTest, o: OneServerOptions): Pro
   const server = Math.min(o.server, servers - 1)
   const proc = sut.cluster.serverProc(server)
   await sut.detach()
+  let first: { sec: number, cpuMs: number } | undefined
   if (o.warmup > 0) {
-    await sut.attach(placementOn(server, servers, Array.from({ length: o.warmup }, (_, i) => 1_000_000 + i)), { concurrency: o.concurrency, join: false })
+    const warm = placementOn(server, servers, Array.from({ length: o.warmup }, (_, i) => 1_000_000 + i))
+    await sut.makeKeys(warm)
+    const cpu0 = proc.stats().cpuSec
+    const { connectWallMs, failed } = await sut.attach(warm, { concurrency: o.concurrency, join: false })
+    if (o.warmup === o.clients && failed === 0) first = { sec: connectWallMs / 1000, cpuMs: (proc.stats().cpuSec - cpu0) * 1000 / o.warmup }
     await sut.detach()
   }
   await sleep(1000)
@@ -199,6 +214,7 @@ export async function oneServer (sut: SystemUnderTest, o: OneServerOptions): Pro
     concurrency: o.concurrency,
     wsClient: sut.system === 'meshchat' && sut.cluster.label === 'meshchat' ? gen?.wsClient : undefined,
     attachSec: round(connectWallMs / 1000, 3),
+    ...(first != null ? { firstAttachSec: round(first.sec, 3), firstServerCpuMsPerAttach: round(first.cpuMs, 3) } : {}),
     connectP50Ms: round(s.p50, 1),
     connectP99Ms: round(s.p99, 1),
     connectMaxMs: round(s.max, 1),
@@ -227,7 +243,7 @@ export async function oneServer (sut: SystemUnderTest, o: OneServerOptions): Pro
     clientKiBPerClient: round(results.reduce((n, r) => n + r.rssAfter - r.rssBefore, 0) / attached / 1024, 1),
     clientCpuMsPerAttach: round(attachGenCpu * 1000 / attached, 3)
   }
-  o.log?.(`  ${row.system}: ${row.clients - failed} clients on ${row.node} in ${row.attachSec} s${failed > 0 ? ` (${failed} failed: ${row.firstError ?? ''})` : ''} (${row.peerBytesPerAttach} B mesh traffic per attach; connect p50 ${row.connectP50Ms} p99 ${row.connectP99Ms} ms, ${row.serverCpuMsPerAttach} ms server CPU and ${row.clientCpuMsPerAttach} ms generator CPU each, generator RSS +${row.clientKiBPerClient} KiB each); ` +
+  o.log?.(`  ${row.system}: ${row.clients - failed} clients on ${row.node} in ${row.attachSec} s${row.firstAttachSec != null ? ` (the first burst after start: ${row.firstAttachSec} s, ${row.firstServerCpuMsPerAttach} ms server CPU each)` : ''}${failed > 0 ? ` (${failed} failed: ${row.firstError ?? ''})` : ''} (${row.peerBytesPerAttach} B mesh traffic per attach; connect p50 ${row.connectP50Ms} p99 ${row.connectP99Ms} ms, ${row.serverCpuMsPerAttach} ms server CPU and ${row.clientCpuMsPerAttach} ms generator CPU each, generator RSS +${row.clientKiBPerClient} KiB each); ` +
     `heap +${row.heapKiBPerClient} KiB, RSS +${row.rssKiBPerClient} KiB per client; idle ${row.idleCoresBefore} → ${row.idleCoresAfter} cores, ` +
     `event-loop delay p50/p99/max ${eldText(row.eldBefore)} → ${eldText(row.eldAfter)} ms`)
   await sut.detach()
