@@ -224,6 +224,17 @@ describe('the light client edge: plain WebSockets with proof of key', () => {
     for (const c of clients.slice(0, 10)) c.ws.close()
     await waitFor(() => a.wsEdge?.connections === 30, { what: 'the closed connections gone from the node' })
     expect(a.wsEdge!.pingSlotSizes().reduce((n, s) => n + s, 0)).toBe(30)
+    expect(a.wsEdge!.pinging).toBe(true)
+    // with no connection left the wheel's timer stops, and the next connection starts it again
+    for (const c of clients.slice(10)) c.ws.close()
+    await waitFor(() => a.wsEdge?.connections === 0, { what: 'every connection gone from the node' })
+    expect(a.wsEdge!.pinging).toBe(false)
+    const again = await open(url)
+    let pings = 0
+    again.ws.on('ping', () => { pings++ })
+    await waitFor(() => pings >= 1, { timeoutMs: 30_000, what: 'a ping to the new connection' })
+    expect(a.wsEdge!.pinging).toBe(true)
+    again.ws.close()
   })
 
   it('cuts off a reader that cannot keep up, and nobody else', async () => {

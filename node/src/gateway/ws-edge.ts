@@ -124,6 +124,11 @@ export class WsEdge implements Startable {
     return this.alive.size
   }
 
+  /** whether the ping wheel's timer runs (only while there are connections) */
+  get pinging (): boolean {
+    return this.pingTimer != null
+  }
+
   /** connections per slot of the ping wheel (each slot is pinged once per interval, one after another) */
   pingSlotSizes (): number[] {
     return this.pings.slotSizes()
@@ -132,13 +137,23 @@ export class WsEdge implements Startable {
   async start (): Promise<void> {
     if (this.started) return
     this.started = true
-    this.pingTimer = this.c.supervisor.interval('ws:ping', () => { this.pingDue() }, this.pingTickMs)
+  }
+
+  /** the ping wheel turns only while there are connections: a node with none has no timer waking it ten times a second */
+  private pingTimerFor (connections: number): void {
+    if (connections > 0 && this.started && this.pingTimer == null) {
+      this.pingTimer = this.c.supervisor.interval('ws:ping', () => { this.pingDue() }, this.pingTickMs)
+    } else if (connections === 0 && this.pingTimer != null) {
+      clearInterval(this.pingTimer)
+      this.pingTimer = undefined
+    }
   }
 
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
     clearInterval(this.pingTimer)
+    this.pingTimer = undefined
     for (const ws of [...this.alive.keys()]) ws.close(WS_CLOSE.GOING_AWAY, 'node stopping')
     // give the close frames a moment, then make sure every socket is gone
     await new Promise(resolve => setTimeout(resolve, 50))
@@ -224,6 +239,7 @@ export class WsEdge implements Startable {
     const s = session
     this.alive.set(ws, true)
     const pingSlot = this.pings.add(ws)
+    this.pingTimerFor(this.alive.size)
     /** made at the client's first ping (browsers send none): a bucket starts full either way */
     let pings: TokenBucket | undefined
     /** frames are handled one at a time, in order; a client that sends faster than they are handled is paused */
@@ -265,6 +281,7 @@ export class WsEdge implements Startable {
     ws.on('close', () => {
       this.alive.delete(ws)
       this.pings.delete(ws, pingSlot)
+      this.pingTimerFor(this.alive.size)
       s.close()
       this.c.host.detach(s)
     })
