@@ -5,6 +5,13 @@ import { DEFAULT_BUDGETS, checkBudgets } from './state/budgets.js'
 import type { Budgets } from './state/budgets.js'
 
 /**
+ * Rooms one node may carry, mesh-wide: every node accepts this many room subscriptions from each peer
+ * (gossipsub's own bound, about 1,000 topics a peer, silently ignored the rest, so a node carrying
+ * more rooms was passed over for their messages). A node's `maxCarriedRooms` may be lower, not higher.
+ */
+export const MAX_CARRIED_ROOMS = 100_000
+
+/**
  * Timing profiles (memberlist style): one object instead of a flag per interval.
  * Every interval derives from the heartbeat so the ratios that make failure
  * detection sound stay fixed.
@@ -147,6 +154,12 @@ export interface NodeConfig {
   maxEventBytes: number
   /** rooms one user may be in on this node */
   maxRoomsPerUser: number
+  /**
+   * rooms this node carries at most (rooms its clients are in, and the rooms it keeps a copy of), up
+   * to `MAX_CARRIED_ROOMS`, what every node accepts from a peer: a join that would take a room past
+   * it is refused with NODE_FULL
+   */
+  maxCarriedRooms: number
   /** per-user sustained event rate */
   ratePerSec: number
   /** per-user burst */
@@ -241,6 +254,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   budgets: DEFAULT_BUDGETS,
   maxEventBytes: LIMITS.maxEventBytes,
   maxRoomsPerUser: 100,
+  maxCarriedRooms: 100_000,
   ratePerSec: 10,
   burst: 40,
   typingPerSec: 2,
@@ -301,13 +315,16 @@ export function resolveConfig (partial: Partial<NodeConfig> = {}): NodeConfig {
   } catch (err) {
     throw new ConfigError((err as Error).message)
   }
-  const positive: Array<keyof NodeConfig> = ['wsMaxBufferedBytes', 'wsPingIntervalMs', 'wsClientPingsPerSec', 'maxMeshPeers', 'maxClients', 'maxClientsPerIp', 'helloTimeoutMs', 'frameTimeoutMs', 'stopStepTimeoutMs', 'maxEventBytes', 'maxRoomsPerUser', 'ratePerSec', 'burst',
+  const positive: Array<keyof NodeConfig> = ['wsMaxBufferedBytes', 'wsPingIntervalMs', 'wsClientPingsPerSec', 'maxMeshPeers', 'maxClients', 'maxClientsPerIp', 'helloTimeoutMs', 'frameTimeoutMs', 'stopStepTimeoutMs', 'maxEventBytes', 'maxRoomsPerUser', 'maxCarriedRooms', 'ratePerSec', 'burst',
     'archiveReplicas', 'backfillMax', 'mailboxReplicas', 'mailboxMaxPerUser', 'mailboxMaxPerSender', 'maxReplay', 'overloadFactor', 'typingPerSec']
   for (const k of positive) {
     const v = cfg[k]
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
       throw new ConfigError(`${k} must be a positive number, got ${String(v)}`)
     }
+  }
+  if (!Number.isInteger(cfg.maxCarriedRooms) || cfg.maxCarriedRooms > MAX_CARRIED_ROOMS) {
+    throw new ConfigError(`maxCarriedRooms must be a whole number up to ${MAX_CARRIED_ROOMS} (what every node accepts from a peer), got ${String(cfg.maxCarriedRooms)}`)
   }
   if (cfg.maxEventBytes < 1024 || cfg.maxEventBytes > 4 * 1024 * 1024) {
     throw new ConfigError('maxEventBytes must be between 1 KiB and 4 MiB')

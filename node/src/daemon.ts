@@ -221,7 +221,7 @@ export class MeshchatNode {
       }),
       pullFull: async node => this.sync.pullPresence(node)
     })
-    this.rooms = new RoomService({ maxEventBytes: cfg.maxEventBytes, stamps: cfg.stamps, lateAfterMs: cfg.resumeSlackMs }, {
+    this.rooms = new RoomService({ maxEventBytes: cfg.maxEventBytes, stamps: cfg.stamps, lateAfterMs: cfg.resumeSlackMs, maxCarried: cfg.maxCarriedRooms }, {
       ...base('rooms'),
       writer: new GroupCommit(this.store),
       deliver,

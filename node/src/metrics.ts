@@ -134,6 +134,13 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
+  readonly roomsRefused = new Counter({
+    name: 'meshchat_rooms_refused_total',
+    help: 'rooms this node did not take up because it carries maxCarriedRooms already, by reason (local: a join, refused with NODE_FULL; archive: a copy it would have kept)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry]
+  })
+
   readonly duplicates = new Counter({
     name: 'meshchat_duplicates_total',
     help: 'events received again after they were already stored or seen (dropped by id)',

@@ -25,6 +25,9 @@ describe('node configuration', () => {
       [{ listen: [] }, /listen/],
       [{ http: 'localhost' }, /http must be host:port/],
       [{ ackReplicas: -1 }, /ackReplicas/],
+      // more rooms than every other node accepts from one peer would leave some of them unseen
+      [{ maxCarriedRooms: 100_001 }, /maxCarriedRooms must be a whole number up to 100000/],
+      [{ maxCarriedRooms: 0 }, /maxCarriedRooms/],
       [{ retention: { maxAgeMs: -5, maxPerRoom: 0 } }, /retention.maxAgeMs/],
       [{ timings: { ...DEFAULT_TIMINGS, downAfterMs: 1000 } }, /downAfterMs/]
     ]

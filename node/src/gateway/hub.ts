@@ -276,7 +276,9 @@ export class Hub implements SessionHost {
     session.setFloor(room, late > 0n && late < replayFrom ? late : replayFrom)
     try {
       this.c.registry.join(session, room)
-      this.c.rooms.want(room, 'local', true)
+      if (!this.c.rooms.want(room, 'local', true)) {
+        throw new NodeFullError(`this node carries the most rooms it may (${this.c.config.maxCarriedRooms}); join the room through another node`)
+      }
       // a member here: this node follows who is in the room; the snapshot waits (a little) for the
       // first pulls from the room's other hosts, so it holds the members already there
       const following = this.c.presence.carry(room)

@@ -13,7 +13,9 @@ import { fixLengthPrefixedDecoder } from './lp-decoder.js'
 import { fixYamuxWindowUpdates } from './yamux-window.js'
 import { meshPnet } from './pnet.js'
 import { advertiseRoomsOnce } from './lazy-gossip.js'
-import { PRESENCE_TOPIC } from '../../../client/src/protocol/ids.js'
+import { PRESENCE_TOPIC, roomTopic } from '../../../client/src/protocol/ids.js'
+import { LIMITS } from '../../../client/src/protocol/limits.js'
+import { MAX_CARRIED_ROOMS } from '../config.js'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
@@ -139,6 +141,39 @@ export function peerScore (pubsub: GossipSub, peer: string): number {
   return (pubsub as unknown as ScoringInternals).getScore?.(peer) ?? 0
 }
 
+/**
+ * Subscriptions per gossipsub RPC. At a new connection gossipsub sends a node's whole subscription
+ * list in one RPC, and a peer drops an RPC of more than 5,000 subscriptions (or over
+ * `maxInboundDataLength`) whole: a node carrying more rooms than that lost every subscription,
+ * presence's included, at each peer it connected to.
+ */
+export const SUBSCRIPTIONS_PER_RPC = 1000
+
+/**
+ * What one peer's subscriptions may cost in gossipsub's topic map: it charges each topic its length
+ * plus 1 KiB (`GossipsubTopicEntryOverhead`) against `maxTopicBytesPerPeer`, 1 MiB by default, about
+ * 1,000 topics. Here: every room a node may carry, at its longest name, and the presence topic.
+ */
+export const TOPIC_BYTES_PER_PEER = (MAX_CARRIED_ROOMS + 16) * (1024 + roomTopic('x'.repeat(LIMITS.maxRoomNameLength)).length)
+
+/**
+ * Make `pubsub` send subscriptions at most {@link SUBSCRIPTIONS_PER_RPC} to an RPC. Returns false (and
+ * changes nothing) when the implementation has no `sendSubscriptions` to wrap.
+ */
+export function chunkSubscriptions (pubsub: GossipSub, perRpc = SUBSCRIPTIONS_PER_RPC): boolean {
+  const ps = pubsub as unknown as { sendSubscriptions?: (to: string, topics: string[], subscribe: boolean) => void }
+  const send = ps.sendSubscriptions
+  if (typeof send !== 'function') return false
+  ps.sendSubscriptions = function (this: unknown, to: string, topics: string[], subscribe: boolean): void {
+    if (topics.length <= perRpc) {
+      send.call(this, to, topics, subscribe)
+      return
+    }
+    for (let i = 0; i < topics.length; i += perRpc) send.call(this, to, topics.slice(i, i + perRpc), subscribe)
+  }
+  return true
+}
+
 /** The mesh host: TCP (and WebSockets if a /ws address is listed), pnet, noise, yamux, gossipsub. */
 export async function createMeshHost (init: MeshHostInit): Promise<MeshLibp2p> {
   fixLengthPrefixedDecoder()
@@ -202,12 +237,15 @@ export async function createMeshHost (init: MeshHostInit): Promise<MeshLibp2p> {
           graylistThreshold: GRAYLIST_THRESHOLD
         },
         // a room event is at most 64 KiB plus envelope; presence full states go over /sync, not gossip
-        maxInboundDataLength: 1024 * 1024
+        maxInboundDataLength: 1024 * 1024,
+        // every room a peer may carry (MAX_CARRIED_ROOMS); its list comes in RPCs of 1,000 (chunkSubscriptions)
+        maxTopicBytesPerPeer: TOPIC_BYTES_PER_PEER
       })
     }
   })
   // room messages advertised at one heartbeat, presence at libp2p's three (lazy-gossip.ts; a cache laid
   // out otherwise keeps the library's behaviour, and test/unit/lazy-gossip.test.ts fails)
   advertiseRoomsOnce(host.services.pubsub)
+  chunkSubscriptions(host.services.pubsub)
   return host
 }

@@ -1,4 +1,5 @@
 import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { MAX_CARRIED_ROOMS } from '../config.js'
 import { roomFromTopic, roomTopic } from '../../../client/src/protocol/ids.js'
 import { StampedEvent } from '../../../client/src/protocol/pb/mesh.js'
 import { scoreTopic } from './mesh-host.js'
@@ -33,6 +34,8 @@ export interface RoomsInit {
    * healed; default 10 s, the resume slack): it is kept a while for resumes (lateArrivals)
    */
   lateAfterMs?: number
+  /** rooms this node carries at most (`maxCarriedRooms`); default `MAX_CARRIED_ROOMS` */
+  maxCarried?: number
 }
 
 /** late arrivals are offered to resumes for this long; at most this many are kept, over all rooms (about 0.5 KB each) */
@@ -120,7 +123,7 @@ export class RoomService implements Startable {
   onReceived?: (room: string, origin: string, hlc: bigint) => void
 
   constructor (init: RoomsInit, components: RoomsComponents) {
-    this.init = { stamps: DEFAULT_STAMP_RULE, recentIds: 10_000, lateAfterMs: 10_000, ...init }
+    this.init = { stamps: DEFAULT_STAMP_RULE, recentIds: 10_000, lateAfterMs: 10_000, maxCarried: MAX_CARRIED_ROOMS, ...init }
     this.recent = new BoundedSet(this.init.recentIds)
     this.c = components
     this.onMessage = components.supervisor.wrap('rooms:message', (evt: CustomEvent<Message>) => { this.receive(evt.detail) })
@@ -163,11 +166,19 @@ export class RoomService implements Startable {
     return [...(this.interest.get(room) ?? [])]
   }
 
-  /** add or drop one reason to carry `room`; subscribes on the first reason, unsubscribes after the last */
-  want (room: string, why: Interest, on: boolean): void {
+  /**
+   * Add or drop one reason to carry `room`; subscribes on the first reason, unsubscribes after the
+   * last. False when the room would be one more than the node may carry (nothing changed).
+   */
+  want (room: string, why: Interest, on: boolean): boolean {
     let set = this.interest.get(room)
     if (on) {
       if (set == null) {
+        if (this.interest.size >= this.init.maxCarried) {
+          this.c.metrics.roomsRefused.inc({ reason: why })
+          this.c.log('not carrying room %s (%s): this node carries %d rooms, its most', room, why, this.interest.size)
+          return false
+        }
         this.interest.set(room, set = new Set([why]))
         this.carriedSince.set(room, this.c.clock.now())
         const topic = roomTopic(room)
@@ -191,6 +202,7 @@ export class RoomService implements Startable {
         this.c.log('unsubscribed from room %s', room)
       }
     }
+    return true
   }
 
   /**

@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { startMesh, waitFor } from '../helpers/mesh.js'
+import { rejectionOf } from '../helpers/assert.js'
+import { PRESENCE_TOPIC, roomTopic } from '../../client/src/protocol/ids.js'
+import { NodeFullError } from '../../client/src/protocol/errors.js'
+import type { MeshchatNode } from '../../node/src/daemon.js'
+import type { TestMesh } from '../helpers/mesh.js'
+
+async function metric (node: MeshchatNode, name: string, label: string): Promise<number> {
+  const text = await node.metrics.registry.metrics()
+  const line = text.split('\n').find(l => l.startsWith(`${name}{`) && l.includes(label))
+  return line == null ? 0 : Number(line.split(' ').at(-1))
+}
+
+/** of `rooms`, how many `from` sees `node` subscribed to (gossipsub publishes a room's messages to those) */
+function seenIn (from: MeshchatNode, node: MeshchatNode, rooms: string[]): number {
+  const pubsub = from.mesh.services.pubsub
+  const id = node.mesh.peerId.toString()
+  return rooms.filter(r => pubsub.getSubscribers(roomTopic(r)).some(p => p.toString() === id)).length
+}
+
+/**
+ * A node that carries many rooms: its peers must see every one of its subscriptions, at once and
+ * after a reconnect. Gossipsub's own bounds passed over such a node: a peer held at most about 1,000
+ * of its topics (1 MiB at 1 KiB a topic), and the whole subscription list a node sends when a
+ * connection opens was dropped whole past 5,000 topics, the presence topic with it.
+ */
+describe('a node carrying thousands of rooms', () => {
+  let mesh: TestMesh | undefined
+  afterEach(async () => {
+    await mesh?.stop()
+    mesh = undefined
+  })
+
+  it('is seen subscribed to every one of them by its peers, before and after a reconnect', async () => {
+    mesh = await startMesh(2)
+    const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
+    await waitFor(() => a.mesh.services.pubsub.getSubscribers(PRESENCE_TOPIC).some(p => p.equals(b.mesh.peerId)), { what: 'b on the presence topic at a' })
+    const rooms = Array.from({ length: 6000 }, (_, i) => `many-${i}`)
+    // as its clients' joins do, one room at a time
+    for (const r of rooms) expect(b.rooms.want(r, 'local', true)).toBe(true)
+    await waitFor(() => seenIn(a, b, rooms) === rooms.length, { timeoutMs: 60_000, what: 'a to see b in all 6,000 rooms' })
+
+    // a new connection: b's whole list goes to a again
+    await a.mesh.hangUp(b.mesh.peerId)
+    await waitFor(() => a.mesh.getConnections(b.mesh.peerId).length > 0 && a.mesh.services.pubsub.getSubscribers(PRESENCE_TOPIC).some(p => p.equals(b.mesh.peerId)),
+      { timeoutMs: 60_000, what: 'a and b connected again, b on the presence topic at a' })
+    await waitFor(() => seenIn(a, b, rooms) === rooms.length, { timeoutMs: 60_000, what: 'a to see b in all 6,000 rooms after the reconnect' })
+    for (const r of rooms) b.rooms.want(r, 'local', false)
+  }, 180_000)
+
+  it('refuses a join past maxCarriedRooms with NODE_FULL, and takes it once a room is let go', async () => {
+    mesh = await startMesh(1, { maxCarriedRooms: 3 })
+    const node = mesh.nodes[0]!
+    const alice = await mesh.client(node, 'alice')
+    for (const r of ['one', 'two', 'three']) await alice.join(r)
+    const err = await rejectionOf(alice.join('four'))
+    expect(err).toBeInstanceOf(NodeFullError)
+    expect(err.message).toMatch(/carries the most rooms/)
+    expect(node.rooms.subscribed().sort()).toEqual(['one', 'three', 'two'])
+    expect(await metric(node, 'meshchat_rooms_refused_total', 'reason="local"')).toBe(1)
+    // the refused join left nothing behind; with a room let go, the node takes the fourth
+    await alice.leave('one')
+    await waitFor(() => !node.rooms.isSubscribed('one'), { what: 'the node to let go of the room nobody is in' })
+    await alice.join('four')
+    await alice.send('four', 'in at last')
+    expect(node.rooms.subscribed().sort()).toEqual(['four', 'three', 'two'])
+  })
+})
