@@ -32,8 +32,9 @@ describe('a node carrying thousands of rooms', () => {
     mesh = undefined
   })
 
-  it('is seen subscribed to every one of them by its peers, before and after a reconnect', async () => {
-    mesh = await startMesh(2)
+  it('is seen subscribed to every one of them by its peers, before and after a reconnect, and gets their messages', async () => {
+    // every room by gossip, as rooms carried by more than roomDirectMax nodes are
+    mesh = await startMesh(2, { roomDirectMax: 0 })
     const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
     await waitFor(() => a.mesh.services.pubsub.getSubscribers(PRESENCE_TOPIC).some(p => p.equals(b.mesh.peerId)), { what: 'b on the presence topic at a' })
     const rooms = Array.from({ length: 6000 }, (_, i) => `many-${i}`)
@@ -46,7 +47,18 @@ describe('a node carrying thousands of rooms', () => {
     await waitFor(() => a.mesh.getConnections(b.mesh.peerId).length > 0 && a.mesh.services.pubsub.getSubscribers(PRESENCE_TOPIC).some(p => p.equals(b.mesh.peerId)),
       { timeoutMs: 60_000, what: 'a and b connected again, b on the presence topic at a' })
     await waitFor(() => seenIn(a, b, rooms) === rooms.length, { timeoutMs: 60_000, what: 'a to see b in all 6,000 rooms after the reconnect' })
-    for (const r of rooms) b.rooms.want(r, 'local', false)
+
+    // and a member on b of the last of them gets what is sent to it on a
+    const room = rooms.at(-1)!
+    const reader = await mesh.client(b, 'reader')
+    await reader.join(room)
+    const got: string[] = []
+    reader.addEventListener('message', e => { got.push(e.detail.text) })
+    const writer = await mesh.client(a, 'writer')
+    await writer.join(room)
+    for (let i = 0; i < 5; i++) await writer.send(room, `hello ${i}`)
+    await waitFor(() => got.length >= 5, { timeoutMs: 30_000, what: 'the member on b to get the 5 messages sent on a' })
+    expect(got.sort()).toEqual(['hello 0', 'hello 1', 'hello 2', 'hello 3', 'hello 4'])
   }, 180_000)
 
   it('refuses a join past maxCarriedRooms with NODE_FULL, and takes it once a room is let go', async () => {
