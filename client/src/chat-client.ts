@@ -49,6 +49,21 @@ const PACED_ATTEMPTS = 8
 type Options = Required<Omit<ChatClientOptions, 'privateKey' | 'keyStore' | 'transports' | 'rooms'>> & Pick<ChatClientOptions, 'privateKey' | 'keyStore' | 'transports' | 'rooms'>
 
 /**
+ * A roster event's detail: the member list is made when a listener reads it (a room filling up sends
+ * one event per member, and most listeners never look at the whole list), once per event.
+ */
+function rosterDetail (room: string, st: RoomState): { room: string, members: RosterMember[] } {
+  let members: RosterMember[] | undefined
+  return {
+    room,
+    get members (): RosterMember[] {
+      members ??= st.members()
+      return members
+    }
+  }
+}
+
+/**
  * A meshchat client: attaches to any node, proves the user's key, and keeps
  * the session alive across node failures: it reconnects to another node,
  * rejoins its rooms from their cursors and retries unacknowledged sends with
@@ -388,7 +403,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
       const st = this.rooms.get(f.roster.room)
       if (st == null) return
       st.setRoster(f.roster.members)
-      this.safeDispatchEvent('roster', { detail: { room: f.roster.room, members: st.members() } })
+      this.safeDispatchEvent('roster', { detail: rosterDetail(f.roster.room, st) })
     } else if (f.rosterDiff != null) {
       const d = f.rosterDiff
       const st = this.rooms.get(d.room)
@@ -397,7 +412,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
       if (change == null) return
       if (change.kind === 'leave') this.safeDispatchEvent('presence:leave', { detail: { room: d.room, userId: d.userId } })
       else this.safeDispatchEvent(change.kind === 'update' ? 'presence:update' : 'presence:join', { detail: { room: d.room, member: change.member } })
-      this.safeDispatchEvent('roster', { detail: { room: d.room, members: st.members() } })
+      this.safeDispatchEvent('roster', { detail: rosterDetail(d.room, st) })
     } else if (f.user != null) {
       const u = f.user
       this.safeDispatchEvent('user', { detail: { userId: u.userId, online: u.online, name: u.name, status: u.status === 'away' ? 'away' : u.online ? 'online' : '', nodes: u.nodes } })

@@ -24,6 +24,8 @@ const PAGE = 50
 /** send "typing" at most this often while the user types (the node coalesces above 2/s anyway) */
 const TYPING_SEND_EVERY_MS = 2500
 /** show "X is typing" this long after the last typing event from X */
+/** roster changes within this long are drawn once */
+const ROSTER_DRAW_MS = 50
 const TYPING_SHOW_MS = 5000
 /** a read receipt goes out this long after the newest message was shown (a burst of messages sends one) */
 const READ_AFTER_MS = 400
@@ -64,6 +66,9 @@ class App {
   /** the privacy choice: whether this user tells others how far they have read */
   private receiptsOn = load<boolean>(STORE.receipts, true) !== false
   private readTimer?: ReturnType<typeof setTimeout>
+  /** rooms whose roster changed since it was last drawn, drawn together a moment later (a big room fills up one member at a time) */
+  private readonly rosterDue = new Set<string>()
+  private rosterTimer?: ReturnType<typeof setTimeout>
 
   constructor (name: string, addrs: string[]) {
     this.name = name
@@ -166,10 +171,8 @@ class App {
       }
     })
     c.addEventListener('roster', e => {
-      const conv = this.model.room(e.detail.room)
-      if (conv == null) return
-      conv.roster = e.detail.members
-      if (conv === this.model.active) this.view.roster()
+      this.rosterDue.add(e.detail.room)
+      this.rosterTimer ??= setTimeout(() => { this.drawRosters() }, ROSTER_DRAW_MS)
     })
     c.addEventListener('typing', e => {
       const { room, userId, name, active } = e.detail
@@ -194,6 +197,20 @@ class App {
   // ---- read receipts ----------------------------------------------------
 
   /** what the client knows of how far others have read `conv` */
+  /** the rosters that changed, each read once from the client however many changes came */
+  private drawRosters (): void {
+    this.rosterTimer = undefined
+    let active = false
+    for (const room of this.rosterDue) {
+      const conv = this.model.room(room)
+      if (conv == null) continue
+      conv.roster = this.client.roster(room)
+      if (conv === this.model.active) active = true
+    }
+    this.rosterDue.clear()
+    if (active) this.view.roster()
+  }
+
   private showReceipts (conv: Conv): void {
     const readers = conv.kind === 'room'
       ? this.client.readBy(conv.target)

@@ -30,3 +30,44 @@ describe('RoomState resume point', () => {
     expect(st.resumeFrom()).toEqual({ hlc: 700n, id: new Uint8Array(32) })
   })
 })
+
+describe('RoomState roster', () => {
+  const wire = (userId: string, name = userId): { userId: string, name: string, status: string, nodes: string[] } => ({ userId, name, status: 'online', nodes: ['n1'] })
+  const sortedIds = (st: RoomState): string[] => [...st.roster.keys()].sort()
+
+  it('stays sorted by user id through thousands of joins, updates and leaves, as a fresh sort would have it', () => {
+    const st = new RoomState(100)
+    st.setRoster([wire('m'), wire('c'), wire('x')])
+    expect(st.members().map(m => m.userId)).toEqual(['c', 'm', 'x'])
+    // a pseudo-random walk: joins of new users, renames of present ones, leaves of present and absent ones
+    let seed = 7
+    const next = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n }
+    for (let i = 0; i < 20_000; i++) {
+      const r = next(10)
+      const userId = `u${next(5000).toString(36).padStart(4, '0')}`
+      if (r < 6) {
+        const had = st.roster.has(userId)
+        expect(st.applyDiff(userId, wire(userId, `name ${i}`))?.kind).toBe(had ? 'update' : 'join')
+      } else {
+        const had = st.roster.has(userId)
+        expect(st.applyDiff(userId, undefined)).toEqual(had ? { kind: 'leave' } : undefined)
+      }
+      if (i % 1000 === 0) {
+        const members = st.members()
+        expect(members.map(m => m.userId)).toEqual(sortedIds(st))
+        // every member as the latest diff left it
+        for (const m of members) expect(m).toBe(st.roster.get(m.userId))
+      }
+    }
+    expect(st.members().map(m => m.userId)).toEqual(sortedIds(st))
+    // a copy each time: changing what a caller got changes nothing
+    const copy = st.members()
+    copy.length = 0
+    expect(st.members().length).toBe(st.roster.size)
+    // a new snapshot replaces the order kept so far
+    st.setRoster([wire('b'), wire('a')])
+    expect(st.members().map(m => m.userId)).toEqual(['a', 'b'])
+    expect(st.applyDiff('c', wire('c'))?.kind).toBe('join')
+    expect(st.members().map(m => m.userId)).toEqual(['a', 'b', 'c'])
+  })
+})
