@@ -12,6 +12,13 @@ import type { Budgets } from './state/budgets.js'
 export const MAX_CARRIED_ROOMS = 100_000
 
 /**
+ * Members one room may have on one node, mesh-wide: a node's stream of its devices in a room is
+ * refused whole by the other nodes past this many (`PRESENCE_LIMITS.maxRoomDevices`), and they would
+ * show none of them. A node's `maxRoomMembers` may be lower, not higher.
+ */
+export const MAX_ROOM_MEMBERS = 10_000
+
+/**
  * Timing profiles (memberlist style): one object instead of a flag per interval.
  * Every interval derives from the heartbeat so the ratios that make failure
  * detection sound stay fixed.
@@ -160,6 +167,11 @@ export interface NodeConfig {
    * it is refused with NODE_FULL
    */
   maxCarriedRooms: number
+  /**
+   * members one room may have on this node (sessions), up to 10,000, what every node accepts in one
+   * node's stream of a room's devices: a join past it is refused with NODE_FULL
+   */
+  maxRoomMembers: number
   /** per-user sustained event rate */
   ratePerSec: number
   /** per-user burst */
@@ -255,6 +267,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   maxEventBytes: LIMITS.maxEventBytes,
   maxRoomsPerUser: 100,
   maxCarriedRooms: 100_000,
+  maxRoomMembers: MAX_ROOM_MEMBERS,
   ratePerSec: 10,
   burst: 40,
   typingPerSec: 2,
@@ -315,7 +328,7 @@ export function resolveConfig (partial: Partial<NodeConfig> = {}): NodeConfig {
   } catch (err) {
     throw new ConfigError((err as Error).message)
   }
-  const positive: Array<keyof NodeConfig> = ['wsMaxBufferedBytes', 'wsPingIntervalMs', 'wsClientPingsPerSec', 'maxMeshPeers', 'maxClients', 'maxClientsPerIp', 'helloTimeoutMs', 'frameTimeoutMs', 'stopStepTimeoutMs', 'maxEventBytes', 'maxRoomsPerUser', 'maxCarriedRooms', 'ratePerSec', 'burst',
+  const positive: Array<keyof NodeConfig> = ['wsMaxBufferedBytes', 'wsPingIntervalMs', 'wsClientPingsPerSec', 'maxMeshPeers', 'maxClients', 'maxClientsPerIp', 'helloTimeoutMs', 'frameTimeoutMs', 'stopStepTimeoutMs', 'maxEventBytes', 'maxRoomsPerUser', 'maxCarriedRooms', 'maxRoomMembers', 'ratePerSec', 'burst',
     'archiveReplicas', 'backfillMax', 'mailboxReplicas', 'mailboxMaxPerUser', 'mailboxMaxPerSender', 'maxReplay', 'overloadFactor', 'typingPerSec']
   for (const k of positive) {
     const v = cfg[k]
@@ -325,6 +338,9 @@ export function resolveConfig (partial: Partial<NodeConfig> = {}): NodeConfig {
   }
   if (!Number.isInteger(cfg.maxCarriedRooms) || cfg.maxCarriedRooms > MAX_CARRIED_ROOMS) {
     throw new ConfigError(`maxCarriedRooms must be a whole number up to ${MAX_CARRIED_ROOMS} (what every node accepts from a peer), got ${String(cfg.maxCarriedRooms)}`)
+  }
+  if (!Number.isInteger(cfg.maxRoomMembers) || cfg.maxRoomMembers > MAX_ROOM_MEMBERS) {
+    throw new ConfigError(`maxRoomMembers must be a whole number up to ${MAX_ROOM_MEMBERS} (what every node accepts in one node's stream of a room), got ${String(cfg.maxRoomMembers)}`)
   }
   if (cfg.maxEventBytes < 1024 || cfg.maxEventBytes > 4 * 1024 * 1024) {
     throw new ConfigError('maxEventBytes must be between 1 KiB and 4 MiB')

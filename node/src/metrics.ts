@@ -136,7 +136,7 @@ export class NodeMetrics {
 
   readonly roomsRefused = new Counter({
     name: 'meshchat_rooms_refused_total',
-    help: 'rooms this node did not take up because it carries maxCarriedRooms already, by reason (local: a join, refused with NODE_FULL; archive: a copy it would have kept)',
+    help: 'joins and room copies this node refused, by reason (local: a join of a room past maxCarriedRooms; archive: a copy it would have kept past it; members: a join of a room that has 10,000 members on this node already), joins with NODE_FULL',
     labelNames: ['reason'] as const,
     registers: [this.registry]
   })

@@ -78,4 +78,26 @@ describe('a node carrying thousands of rooms', () => {
     await alice.send('four', 'in at last')
     expect(node.rooms.subscribed().sort()).toEqual(['four', 'three', 'two'])
   })
+
+  it('refuses a join past maxRoomMembers with NODE_FULL; the room takes the member on another node', async () => {
+    // the other nodes refuse a node's stream of a room's devices whole past MAX_ROOM_MEMBERS (10,000)
+    // and would show none of them; here the bound is 2
+    mesh = await startMesh(2, { maxRoomMembers: 2 })
+    const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
+    const first = await mesh.client(a, 'first')
+    const second = await mesh.client(a, 'second')
+    const third = await mesh.client(a, 'third')
+    await first.join('lobby')
+    await second.join('lobby')
+    const err = await rejectionOf(third.join('lobby'))
+    expect(err).toBeInstanceOf(NodeFullError)
+    expect(err.message).toMatch(/most members of room lobby/)
+    expect(await metric(a, 'meshchat_rooms_refused_total', 'reason="members"')).toBe(1)
+    // another room is fine, and so is the same room through another node
+    await third.join('elsewhere')
+    const onB = await mesh.client(b, 'third-on-b')
+    await onB.join('lobby')
+    await waitFor(() => first.roster('lobby').length === 3, { timeoutMs: 30_000, what: 'the member on b in the roster on a' })
+    expect(first.roster('lobby').map(m => m.name).sort()).toEqual(['first', 'second', 'third-on-b'])
+  })
 })

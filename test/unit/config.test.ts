@@ -28,6 +28,7 @@ describe('node configuration', () => {
       // more rooms than every other node accepts from one peer would leave some of them unseen
       [{ maxCarriedRooms: 100_001 }, /maxCarriedRooms must be a whole number up to 100000/],
       [{ maxCarriedRooms: 0 }, /maxCarriedRooms/],
+      [{ maxRoomMembers: 10_001 }, /maxRoomMembers must be a whole number up to 10000/],
       [{ retention: { maxAgeMs: -5, maxPerRoom: 0 } }, /retention.maxAgeMs/],
       [{ timings: { ...DEFAULT_TIMINGS, downAfterMs: 1000 } }, /downAfterMs/]
     ]

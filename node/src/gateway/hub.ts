@@ -263,6 +263,12 @@ export class Hub implements SessionHost {
       }
     }
     const wasMember = session.rooms.has(room)
+    // who is in a room travels as each node's stream of its devices there, and a stream of more than
+    // MAX_ROOM_MEMBERS is refused by the other nodes whole: they would show none of them
+    if (!wasMember && this.c.registry.roomSize(room) >= this.c.config.maxRoomMembers) {
+      this.c.metrics.roomsRefused.inc({ reason: 'members' })
+      throw new NodeFullError(`this node holds the most members of room ${room} it may (${this.c.config.maxRoomMembers}); join it through another node`)
+    }
     // live traffic for the room is held back from here until the replay below has been sent
     session.beginReplay(room)
     // a resuming device may miss anything from a little before its cursor; a fresh one only what comes after now

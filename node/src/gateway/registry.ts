@@ -79,6 +79,11 @@ export class SessionRegistry {
     return this.byRoom.has(room)
   }
 
+  /** sessions on this node in `room` */
+  roomSize (room: string): number {
+    return this.byRoom.get(room)?.size ?? 0
+  }
+
   roomSessions (room: string): Iterable<ClientSession> {
     return this.byRoom.get(room) ?? []
   }

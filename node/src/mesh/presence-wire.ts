@@ -1,4 +1,5 @@
 import { peerIdFromString } from '@libp2p/peer-id'
+import { MAX_ROOM_MEMBERS } from '../config.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { nodeEd25519Verifier } from '../../../client/src/protocol/ed25519-node.js'
@@ -27,7 +28,7 @@ export const PRESENCE_LIMITS = {
   /** heartbeat address lists (the .proto limit) */
   maxAddrs: 16,
   /** devices in one room stream message (the .proto limit) */
-  maxRoomDevices: 10_000
+  maxRoomDevices: MAX_ROOM_MEMBERS
 } as const
 
 const DEVICE_ID_RE = /^[0-9a-z][0-9a-z._-]*$/
