@@ -52,10 +52,11 @@ type Options = Required<Omit<ChatClientOptions, 'privateKey' | 'keyStore' | 'tra
  * A roster event's detail: the member list is made when a listener reads it (a room filling up sends
  * one event per member, and most listeners never look at the whole list), once per event.
  */
-function rosterDetail (room: string, st: RoomState): { room: string, members: RosterMember[] } {
+function rosterDetail (room: string, st: RoomState): { room: string, members: RosterMember[], partial: boolean } {
   let members: RosterMember[] | undefined
   return {
     room,
+    partial: st.partial,
     get members (): RosterMember[] {
       members ??= st.members()
       return members
@@ -154,6 +155,11 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   /** a room's current roster */
   roster (room: string): RosterMember[] {
     return this.rooms.get(room)?.members() ?? []
+  }
+
+  /** whether the room has more members than its roster holds (a big room's snapshot carries `LIMITS.maxRosterSnapshot`) */
+  rosterPartial (room: string): boolean {
+    return this.rooms.get(room)?.partial ?? false
   }
 
   /** the resume cursor of a room (last message seen) */
@@ -402,7 +408,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     } else if (f.roster != null) {
       const st = this.rooms.get(f.roster.room)
       if (st == null) return
-      st.setRoster(f.roster.members)
+      st.setRoster(f.roster.members, f.roster.partial === true)
       this.safeDispatchEvent('roster', { detail: rosterDetail(f.roster.room, st) })
     } else if (f.rosterDiff != null) {
       const d = f.rosterDiff

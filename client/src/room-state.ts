@@ -51,6 +51,8 @@ export class RoomState {
   gapFrom?: bigint
   readonly seen: SeenIds
   roster = new Map<string, RosterMember>()
+  /** the room has more members than the node's snapshot carried: `roster` is some of them (and every one a diff named since) */
+  partial = false
   /** the roster sorted by user id, once asked for; kept in order through diffs, not sorted again */
   #sorted?: RosterMember[]
 
@@ -81,8 +83,9 @@ export class RoomState {
   }
 
   /** the roster snapshot */
-  setRoster (members: WireMember[]): void {
+  setRoster (members: WireMember[], partial = false): void {
     this.roster = new Map(members.map(m => [m.userId, toMember(m)]))
+    this.partial = partial
     this.#sorted = undefined
   }
 

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { RoomState } from '../../client/src/room-state.js'
+import { LIMITS } from '../../client/src/protocol/limits.js'
+import { rosterSnapshot } from '../../node/src/gateway/hub.js'
+import type { RosterMember } from '../../node/src/state/presence.js'
 
 const id = (n: number): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => i === 31 ? n : 0)
 
@@ -69,5 +72,36 @@ describe('RoomState roster', () => {
     expect(st.members().map(m => m.userId)).toEqual(['a', 'b'])
     expect(st.applyDiff('c', wire('c'))?.kind).toBe('join')
     expect(st.members().map(m => m.userId)).toEqual(['a', 'b', 'c'])
+  })
+})
+
+describe('roster snapshots of big rooms', () => {
+  const member = (i: number): RosterMember => ({ userId: `u${String(i).padStart(6, '0')}`, name: `n${i}`, status: 'online', nodes: ['a'] })
+
+  it('carry every member up to LIMITS.maxRosterSnapshot, and past it that many, the joining user first, marked partial', () => {
+    const max = LIMITS.maxRosterSnapshot
+    const whole = rosterSnapshot('lobby', Array.from({ length: max }, (_, i) => member(i)), 'u000007')
+    expect(whole.partial).toBe(false)
+    expect(whole.members).toHaveLength(max)
+    const big = Array.from({ length: 3 * max }, (_, i) => member(i))
+    const self = member(2 * max + 5).userId
+    const part = rosterSnapshot('lobby', big, self)
+    expect(part.partial).toBe(true)
+    expect(part.members).toHaveLength(max)
+    expect(part.members[0]?.userId).toBe(self)
+    expect(new Set(part.members.map(m => m.userId)).size).toBe(max)
+    // a joining user not in the roster yet: just the first members
+    expect(rosterSnapshot('lobby', big, 'nobody').members.map(m => m.userId)).toEqual(big.slice(0, max).map(m => m.userId))
+  })
+
+  it('a partial snapshot is kept as such by the client, with diffs adding to it, until a whole one comes', () => {
+    const st = new RoomState(100)
+    st.setRoster([member(1), member(2)].map(m => ({ ...m, status: 'online' })), true)
+    expect(st.partial).toBe(true)
+    st.applyDiff(member(9).userId, { ...member(9) })
+    expect(st.members().map(m => m.userId)).toEqual(['u000001', 'u000002', 'u000009'])
+    st.setRoster([member(3)], false)
+    expect(st.partial).toBe(false)
+    expect(st.members().map(m => m.userId)).toEqual(['u000003'])
   })
 })

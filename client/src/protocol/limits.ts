@@ -16,6 +16,11 @@ export const LIMITS = {
   frameOverheadBytes: 4 * 1024,
   /** frames a node sends (history pages, roster snapshots) may be larger */
   maxServerFrameBytes: 8 * 1024 * 1024,
+  /**
+   * members in a roster snapshot: a room with more sends this many (the frame stays under ~1 MB, which
+   * a session's bounded send queue takes) marked partial, and diffs for every member after it
+   */
+  maxRosterSnapshot: 5000,
   /** history page size cap */
   maxHistoryPage: 500,
   /** random bytes in an event nonce */

@@ -290,7 +290,7 @@ export class Hub implements SessionHost {
       const following = this.c.presence.carry(room)
       this.c.presence.put(this.entry(session))
       await Promise.race([following, new Promise<void>(resolve => { setTimeout(resolve, this.c.config.timings.firstRosterWaitMs).unref?.() })])
-      session.send({ req: 0, roster: { room, members: this.c.presence.roster(room).map(memberToWire) } })
+      session.send({ req: 0, roster: rosterSnapshot(room, this.c.presence.roster(room), session.userId) })
       await this.c.history.ready(room)
       // every event handed to the room's members before this session was one is in the store from here on
       this.c.rooms.commitPending()
@@ -519,4 +519,17 @@ export class Hub implements SessionHost {
       for (const s of set) s.sendEncoded(frame)
     }
   }
+}
+
+/**
+ * A room's roster as a join sends it: every member, or in a room of more than
+ * `LIMITS.maxRosterSnapshot` that many, the joining user first, marked partial. The whole list of a
+ * room of 35,000 is a frame of over 4 MiB, past a session's send queue bound: the node cut the
+ * session as too slow, and the client's resume joined and was cut again.
+ */
+export function rosterSnapshot (room: string, roster: RosterMember[], self: string): { room: string, members: ReturnType<typeof memberToWire>[], partial: boolean } {
+  if (roster.length <= LIMITS.maxRosterSnapshot) return { room, members: roster.map(memberToWire), partial: false }
+  const mine = roster.find(m => m.userId === self)
+  const shown = roster.filter(m => m.userId !== self).slice(0, LIMITS.maxRosterSnapshot - (mine == null ? 0 : 1))
+  return { room, members: (mine == null ? shown : [mine, ...shown]).map(memberToWire), partial: true }
 }

@@ -1739,6 +1739,11 @@ export namespace ServerFrame {
     value: string
   }
 
+  export interface ServerFrameRosterPartialFieldEvent {
+    field: '$.roster.partial'
+    value: boolean
+  }
+
   export interface ServerFrameRosterDiffRoomFieldEvent {
     field: '$.rosterDiff.room'
     value: string
@@ -1945,7 +1950,7 @@ export namespace ServerFrame {
     return decodeMessage(buf, ServerFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ServerFrame>): Generator<ServerFrameReqFieldEvent | ServerFrameWelcomeNodeIdFieldEvent | ServerFrameWelcomeUserIdFieldEvent | ServerFrameWelcomeMeshSizeFieldEvent | ServerFrameWelcomeAlternatesIdFieldEvent | ServerFrameWelcomeAlternatesAddrsFieldEvent | ServerFrameWelcomeAlternatesClientsFieldEvent | ServerFrameWelcomeAlternatesMaxClientsFieldEvent | ServerFrameWelcomeAlternatesHttpUrlFieldEvent | ServerFrameWelcomeTimeFieldEvent | ServerFrameWelcomeLimitsMaxEventBytesFieldEvent | ServerFrameWelcomeLimitsMaxRoomsFieldEvent | ServerFrameWelcomeLimitsMaxBodyBytesFieldEvent | ServerFrameWelcomeLimitsRatePerSecFieldEvent | ServerFrameWelcomeLimitsBurstFieldEvent | ServerFrameWelcomeHttpUrlFieldEvent | ServerFrameOkDetailFieldEvent | ServerFrameErrorCodeFieldEvent | ServerFrameErrorMessageFieldEvent | ServerFrameErrorRetryAfterMsFieldEvent | ServerFrameErrorFatalFieldEvent | ServerFrameDeliveryEventFieldEvent | ServerFrameDeliveryHlcFieldEvent | ServerFrameDeliveryOriginFieldEvent | ServerFrameDeliveryKindFieldEvent | ServerFrameDeliveryStableFieldEvent | ServerFrameHistoryRoomFieldEvent | ServerFrameHistoryEventsEventFieldEvent | ServerFrameHistoryEventsHlcFieldEvent | ServerFrameHistoryEventsOriginFieldEvent | ServerFrameHistoryEventsKindFieldEvent | ServerFrameHistoryEventsStableFieldEvent | ServerFrameHistoryMoreFieldEvent | ServerFrameRosterRoomFieldEvent | ServerFrameRosterMembersUserIdFieldEvent | ServerFrameRosterMembersNameFieldEvent | ServerFrameRosterMembersStatusFieldEvent | ServerFrameRosterMembersNodesFieldEvent | ServerFrameRosterDiffRoomFieldEvent | ServerFrameRosterDiffUserIdFieldEvent | ServerFrameRosterDiffMemberUserIdFieldEvent | ServerFrameRosterDiffMemberNameFieldEvent | ServerFrameRosterDiffMemberStatusFieldEvent | ServerFrameRosterDiffMemberNodesFieldEvent | ServerFrameUserUserIdFieldEvent | ServerFrameUserOnlineFieldEvent | ServerFrameUserNameFieldEvent | ServerFrameUserStatusFieldEvent | ServerFrameUserNodesFieldEvent | ServerFramePongTimeFieldEvent | ServerFrameRedirectToIdFieldEvent | ServerFrameRedirectToAddrsFieldEvent | ServerFrameRedirectToClientsFieldEvent | ServerFrameRedirectToMaxClientsFieldEvent | ServerFrameRedirectToHttpUrlFieldEvent | ServerFrameRedirectReasonFieldEvent | ServerFramePublishAckIdFieldEvent | ServerFramePublishAckHlcFieldEvent | ServerFramePublishAckDmFieldEvent | ServerFramePublishAckCopiesFieldEvent | ServerFrameReplayDoneRoomFieldEvent | ServerFrameReplayDoneCountFieldEvent | ServerFrameReplayDoneHeadHlcFieldEvent | ServerFrameReplayDoneHeadIdFieldEvent | ServerFrameReplayDoneStableFieldEvent | ServerFrameReplayDoneMoreFieldEvent | ServerFrameChallengeNonceFieldEvent | ServerFrameChallengeNodeIdFieldEvent | ServerFrameChallengeTimeFieldEvent | ServerFrameDmHistoryRoomFieldEvent | ServerFrameDmHistoryEventsEventFieldEvent | ServerFrameDmHistoryEventsHlcFieldEvent | ServerFrameDmHistoryEventsOriginFieldEvent | ServerFrameDmHistoryEventsKindFieldEvent | ServerFrameDmHistoryEventsStableFieldEvent | ServerFrameDmHistoryMoreFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ServerFrame>): Generator<ServerFrameReqFieldEvent | ServerFrameWelcomeNodeIdFieldEvent | ServerFrameWelcomeUserIdFieldEvent | ServerFrameWelcomeMeshSizeFieldEvent | ServerFrameWelcomeAlternatesIdFieldEvent | ServerFrameWelcomeAlternatesAddrsFieldEvent | ServerFrameWelcomeAlternatesClientsFieldEvent | ServerFrameWelcomeAlternatesMaxClientsFieldEvent | ServerFrameWelcomeAlternatesHttpUrlFieldEvent | ServerFrameWelcomeTimeFieldEvent | ServerFrameWelcomeLimitsMaxEventBytesFieldEvent | ServerFrameWelcomeLimitsMaxRoomsFieldEvent | ServerFrameWelcomeLimitsMaxBodyBytesFieldEvent | ServerFrameWelcomeLimitsRatePerSecFieldEvent | ServerFrameWelcomeLimitsBurstFieldEvent | ServerFrameWelcomeHttpUrlFieldEvent | ServerFrameOkDetailFieldEvent | ServerFrameErrorCodeFieldEvent | ServerFrameErrorMessageFieldEvent | ServerFrameErrorRetryAfterMsFieldEvent | ServerFrameErrorFatalFieldEvent | ServerFrameDeliveryEventFieldEvent | ServerFrameDeliveryHlcFieldEvent | ServerFrameDeliveryOriginFieldEvent | ServerFrameDeliveryKindFieldEvent | ServerFrameDeliveryStableFieldEvent | ServerFrameHistoryRoomFieldEvent | ServerFrameHistoryEventsEventFieldEvent | ServerFrameHistoryEventsHlcFieldEvent | ServerFrameHistoryEventsOriginFieldEvent | ServerFrameHistoryEventsKindFieldEvent | ServerFrameHistoryEventsStableFieldEvent | ServerFrameHistoryMoreFieldEvent | ServerFrameRosterRoomFieldEvent | ServerFrameRosterMembersUserIdFieldEvent | ServerFrameRosterMembersNameFieldEvent | ServerFrameRosterMembersStatusFieldEvent | ServerFrameRosterMembersNodesFieldEvent | ServerFrameRosterPartialFieldEvent | ServerFrameRosterDiffRoomFieldEvent | ServerFrameRosterDiffUserIdFieldEvent | ServerFrameRosterDiffMemberUserIdFieldEvent | ServerFrameRosterDiffMemberNameFieldEvent | ServerFrameRosterDiffMemberStatusFieldEvent | ServerFrameRosterDiffMemberNodesFieldEvent | ServerFrameUserUserIdFieldEvent | ServerFrameUserOnlineFieldEvent | ServerFrameUserNameFieldEvent | ServerFrameUserStatusFieldEvent | ServerFrameUserNodesFieldEvent | ServerFramePongTimeFieldEvent | ServerFrameRedirectToIdFieldEvent | ServerFrameRedirectToAddrsFieldEvent | ServerFrameRedirectToClientsFieldEvent | ServerFrameRedirectToMaxClientsFieldEvent | ServerFrameRedirectToHttpUrlFieldEvent | ServerFrameRedirectReasonFieldEvent | ServerFramePublishAckIdFieldEvent | ServerFramePublishAckHlcFieldEvent | ServerFramePublishAckDmFieldEvent | ServerFramePublishAckCopiesFieldEvent | ServerFrameReplayDoneRoomFieldEvent | ServerFrameReplayDoneCountFieldEvent | ServerFrameReplayDoneHeadHlcFieldEvent | ServerFrameReplayDoneHeadIdFieldEvent | ServerFrameReplayDoneStableFieldEvent | ServerFrameReplayDoneMoreFieldEvent | ServerFrameChallengeNonceFieldEvent | ServerFrameChallengeNodeIdFieldEvent | ServerFrameChallengeTimeFieldEvent | ServerFrameDmHistoryRoomFieldEvent | ServerFrameDmHistoryEventsEventFieldEvent | ServerFrameDmHistoryEventsHlcFieldEvent | ServerFrameDmHistoryEventsOriginFieldEvent | ServerFrameDmHistoryEventsKindFieldEvent | ServerFrameDmHistoryEventsStableFieldEvent | ServerFrameDmHistoryMoreFieldEvent> {
     return streamMessage(buf, ServerFrame.codec(), opts)
   }
 }
@@ -5873,6 +5878,7 @@ export namespace RosterMember {
 export interface Roster {
   room: string
   members: RosterMember[]
+  partial: boolean
 }
 
 export namespace Roster {
@@ -5897,13 +5903,19 @@ export namespace Roster {
           }
         }
 
+        if ((obj.partial != null && obj.partial !== false)) {
+          w.uint32(24)
+          w.bool(obj.partial)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           room: '',
-          members: []
+          members: [],
+          partial: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -5928,6 +5940,10 @@ export namespace Roster {
               obj.members.push(RosterMember.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.members$
               }))
+              break
+            }
+            case 3: {
+              obj.partial = reader.bool()
               break
             }
             default: {
@@ -5978,6 +5994,13 @@ export namespace Roster {
 
               break
             }
+            case 3: {
+              yield {
+                field: `${prefix}.partial`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -6019,6 +6042,11 @@ export namespace Roster {
     value: string
   }
 
+  export interface RosterPartialFieldEvent {
+    field: '$.partial'
+    value: boolean
+  }
+
   export function encode (obj: Partial<Roster>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Roster.codec())
   }
@@ -6027,7 +6055,7 @@ export namespace Roster {
     return decodeMessage(buf, Roster.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Roster>): Generator<RosterRoomFieldEvent | RosterMembersUserIdFieldEvent | RosterMembersNameFieldEvent | RosterMembersStatusFieldEvent | RosterMembersNodesFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Roster>): Generator<RosterRoomFieldEvent | RosterMembersUserIdFieldEvent | RosterMembersNameFieldEvent | RosterMembersStatusFieldEvent | RosterMembersNodesFieldEvent | RosterPartialFieldEvent> {
     return streamMessage(buf, Roster.codec(), opts)
   }
 }
