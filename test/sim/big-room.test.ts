@@ -7,10 +7,10 @@ import type { MeshchatNode } from '../../node/src/daemon.js'
 import type { TestMesh } from '../helpers/mesh.js'
 
 /**
- * A room with more members than a roster snapshot carries. The whole list of a room of 35,000 is a
- * frame of over 4 MiB, past a session's send queue bound: the node cut the joining session as too
- * slow, and its resume joined and was cut again. A joining client now gets LIMITS.maxRosterSnapshot
- * members, itself first, marked partial, and the diffs of everyone after that.
+ * A room with more members than a roster snapshot carries. The whole list of a room of tens of
+ * thousands is megabytes in one frame, against a session's send queue bound (4 MiB): with 36,000
+ * members over 4 nodes a join lost its connection, cut as too slow. A joining client now gets
+ * LIMITS.maxRosterSnapshot members, itself first, marked partial, and the diffs of everyone after.
  */
 describe('a room bigger than a roster snapshot', () => {
   let mesh: TestMesh | undefined
