@@ -24,9 +24,9 @@ const PAGE = 50
 /** send "typing" at most this often while the user types (the node coalesces above 2/s anyway) */
 const TYPING_SEND_EVERY_MS = 2500
 /** show "X is typing" this long after the last typing event from X */
+const TYPING_SHOW_MS = 5000
 /** roster changes within this long are drawn once */
 const ROSTER_DRAW_MS = 50
-const TYPING_SHOW_MS = 5000
 /** a read receipt goes out this long after the newest message was shown (a burst of messages sends one) */
 const READ_AFTER_MS = 400
 
@@ -194,9 +194,6 @@ class App {
     c.addEventListener('error', e => { this.view.error(e.detail) })
   }
 
-  // ---- read receipts ----------------------------------------------------
-
-  /** what the client knows of how far others have read `conv` */
   /** the rosters that changed, each read once from the client however many changes came */
   private drawRosters (): void {
     this.rosterTimer = undefined
@@ -212,6 +209,9 @@ class App {
     if (active) this.view.roster()
   }
 
+  // ---- read receipts ----------------------------------------------------
+
+  /** what the client knows of how far others have read `conv` */
   private showReceipts (conv: Conv): void {
     const readers = conv.kind === 'room'
       ? this.client.readBy(conv.target)

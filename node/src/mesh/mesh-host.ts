@@ -152,9 +152,10 @@ export const SUBSCRIPTIONS_PER_RPC = 1000
 /**
  * What one peer's subscriptions may cost in gossipsub's topic map: it charges each topic its length
  * plus 1 KiB (`GossipsubTopicEntryOverhead`) against `maxTopicBytesPerPeer`, 1 MiB by default, about
- * 1,000 topics. Here: every room a node may carry, at its longest name, and the presence topic.
+ * 1,000 topics. Here: every room a node may carry, at its longest name (the length is counted in
+ * UTF-16 units, two for some characters), and the presence topic.
  */
-export const TOPIC_BYTES_PER_PEER = (MAX_CARRIED_ROOMS + 16) * (1024 + roomTopic('x'.repeat(LIMITS.maxRoomNameLength)).length)
+export const TOPIC_BYTES_PER_PEER = (MAX_CARRIED_ROOMS + 16) * (1024 + roomTopic('x'.repeat(2 * LIMITS.maxRoomNameLength)).length)
 
 /**
  * Make `pubsub` send subscriptions at most {@link SUBSCRIPTIONS_PER_RPC} to an RPC. Returns false (and
