@@ -266,7 +266,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   budgets: DEFAULT_BUDGETS,
   maxEventBytes: LIMITS.maxEventBytes,
   maxRoomsPerUser: 100,
-  maxCarriedRooms: 100_000,
+  maxCarriedRooms: MAX_CARRIED_ROOMS,
   maxRoomMembers: MAX_ROOM_MEMBERS,
   ratePerSec: 10,
   burst: 40,
