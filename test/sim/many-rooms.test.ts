@@ -79,6 +79,33 @@ describe('a node carrying thousands of rooms', () => {
     expect(node.rooms.subscribed().sort()).toEqual(['four', 'three', 'two'])
   })
 
+  it('an archive copy refused at the cap is counted once, however often rebalances ask, and taken once there is room', async () => {
+    mesh = await startMesh(0)
+    const a = await mesh.addNode()
+    const b = await mesh.addNode({ maxCarriedRooms: 1 })
+    await mesh.converged()
+    const bob = await mesh.client(b, 'bob')
+    await bob.join('full-up')
+    const alice = await mesh.client(a, 'alice')
+    await alice.join('kept')
+    await alice.send('kept', 'one copy here')
+    // two nodes, two archive replicas: b owns 'kept', and is at its one room
+    await waitFor(() => b.presence.replica.rooms().includes('kept'), { what: "b to see 'kept' active" })
+    expect(b.archive.owners('kept')).toContain(b.nodeId)
+    for (let i = 0; i < 5; i++) b.archive.rebalance()
+    expect(b.rooms.isSubscribed('kept')).toBe(false)
+    expect(await metric(b, 'meshchat_rooms_refused_total', 'reason="archive"')).toBe(1)
+    // a's offer of the room, refused the same way, is not counted again either
+    b.archive.offer(a.nodeId, ['kept'])
+    expect(await metric(b, 'meshchat_rooms_refused_total', 'reason="archive"')).toBe(1)
+    // with b's own room let go, the next rebalance takes the copy, and the history comes with it
+    await bob.leave('full-up')
+    await waitFor(() => !b.rooms.isSubscribed('full-up'), { what: 'b to let go of the room nobody is in' })
+    b.archive.rebalance()
+    expect(b.rooms.isSubscribed('kept')).toBe(true)
+    await waitFor(() => b.store.rooms().includes('kept'), { timeoutMs: 20_000, what: "b to copy 'kept' once it carries it" })
+  }, 60_000)
+
   it('refuses a join past maxRoomMembers with NODE_FULL; the room takes the member on another node', async () => {
     // the other nodes refuse a node's stream of a room's devices whole past MAX_ROOM_MEMBERS (10,000)
     // and would show none of them; here the bound is 2

@@ -823,7 +823,8 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
         this.onSubscribe(room, from)
       } else if (active.has(room)) {
         this.offeredBy.set(room, from)
-        this.c.rooms.want(room, 'archive', true)
+        // refused at the cap: nothing will subscribe, so nothing would take the offer up
+        if (!this.c.rooms.want(room, 'archive', true)) this.offeredBy.delete(room)
       } else {
         this.c.supervisor.track('archive:copy', this.backfill(room, from))
       }

@@ -115,6 +115,11 @@ export class RoomService implements Startable {
   private readonly lateOrder: string[] = []
   /** when (wall clock, ms) this node subscribed to each room it carries */
   private readonly carriedSince = new Map<string, number>()
+  /**
+   * archive copies refused at the cap since the node last let a room go: every rebalance asks again,
+   * and each is counted once, not once per rebalance (a room let go makes room, so the set starts over)
+   */
+  private readonly refusedArchive = new Set<string>()
   /** ids of unstored events (typing) seen recently */
   private readonly recent: BoundedSet<string>
   private started = false
@@ -144,6 +149,7 @@ export class RoomService implements Startable {
     }
     this.interest.clear()
     this.carriedSince.clear()
+    this.refusedArchive.clear()
     this.late.clear()
     this.lateOrder.length = 0
   }
@@ -175,10 +181,14 @@ export class RoomService implements Startable {
     if (on) {
       if (set == null) {
         if (this.interest.size >= this.init.maxCarried) {
-          this.c.metrics.roomsRefused.inc({ reason: why })
-          this.c.log('not carrying room %s (%s): this node carries %d rooms, its most', room, why, this.interest.size)
+          if (why !== 'archive' || !this.refusedArchive.has(room)) {
+            if (why === 'archive') this.refusedArchive.add(room)
+            this.c.metrics.roomsRefused.inc({ reason: why })
+            this.c.log('not carrying room %s (%s): this node carries %d rooms, its most', room, why, this.interest.size)
+          }
           return false
         }
+        this.refusedArchive.delete(room)
         this.interest.set(room, set = new Set([why]))
         this.carriedSince.set(room, this.c.clock.now())
         const topic = roomTopic(room)
@@ -195,6 +205,7 @@ export class RoomService implements Startable {
       if (set.size === 0) {
         this.interest.delete(room)
         this.carriedSince.delete(room)
+        this.refusedArchive.clear()
         const topic = roomTopic(room)
         this.c.pubsub.unsubscribe(topic)
         this.c.pubsub.topicValidators.delete(topic)
