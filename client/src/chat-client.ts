@@ -52,11 +52,12 @@ type Options = Required<Omit<ChatClientOptions, 'privateKey' | 'keyStore' | 'tra
  * A roster event's detail: the member list is made when a listener reads it (a room filling up sends
  * one event per member, and most listeners never look at the whole list), once per event.
  */
-function rosterDetail (room: string, st: RoomState): { room: string, members: RosterMember[], partial: boolean } {
+function rosterDetail (room: string, st: RoomState): { room: string, members: RosterMember[], partial: boolean, count: number } {
   let members: RosterMember[] | undefined
   return {
     room,
     partial: st.partial,
+    count: st.count,
     get members (): RosterMember[] {
       members ??= st.members()
       return members
@@ -160,6 +161,11 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   /** whether the room has more members than its roster holds (a big room's snapshot carries `LIMITS.maxRosterSnapshot`) */
   rosterPartial (room: string): boolean {
     return this.rooms.get(room)?.partial ?? false
+  }
+
+  /** how many members a room has, as the node counts them: more than `roster(room)` holds when the roster is partial */
+  rosterCount (room: string): number {
+    return this.rooms.get(room)?.count ?? 0
   }
 
   /** the resume cursor of a room (last message seen) */
@@ -408,13 +414,13 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     } else if (f.roster != null) {
       const st = this.rooms.get(f.roster.room)
       if (st == null) return
-      st.setRoster(f.roster.members, f.roster.partial === true)
+      st.setRoster(f.roster.members, f.roster.partial === true, f.roster.count)
       this.safeDispatchEvent('roster', { detail: rosterDetail(f.roster.room, st) })
     } else if (f.rosterDiff != null) {
       const d = f.rosterDiff
       const st = this.rooms.get(d.room)
       if (st == null) return
-      const change = st.applyDiff(d.userId, d.member)
+      const change = st.applyDiff(d.userId, d.member, d.count)
       if (change == null) return
       if (change.kind === 'leave') this.safeDispatchEvent('presence:leave', { detail: { room: d.room, userId: d.userId } })
       else this.safeDispatchEvent(change.kind === 'update' ? 'presence:update' : 'presence:join', { detail: { room: d.room, member: change.member } })

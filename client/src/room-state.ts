@@ -53,6 +53,8 @@ export class RoomState {
   roster = new Map<string, RosterMember>()
   /** the room has more members than the node's snapshot carried: `roster` is some of them (and every one a diff named since) */
   partial = false
+  /** members in the room as the node last counted them (undefined: it did not say; `roster` holds them all) */
+  #count?: number
   /** the roster sorted by user id, once asked for; kept in order through diffs, not sorted again */
   #sorted?: RosterMember[]
 
@@ -83,14 +85,25 @@ export class RoomState {
   }
 
   /** the roster snapshot */
-  setRoster (members: WireMember[], partial = false): void {
+  setRoster (members: WireMember[], partial = false, count = 0): void {
     this.roster = new Map(members.map(m => [m.userId, toMember(m)]))
     this.partial = partial
+    this.#count = count > 0 ? count : undefined
     this.#sorted = undefined
   }
 
-  /** a roster diff; says what happened, or undefined when it changed nothing */
-  applyDiff (userId: string, member: WireMember | undefined): { kind: 'join' | 'update', member: RosterMember } | { kind: 'leave' } | undefined {
+  /** how many members the room has: the node's count, or the roster's size where the node gave none */
+  get count (): number {
+    return this.#count ?? this.roster.size
+  }
+
+  /**
+   * a roster diff, with the room's member count after it (0: the node did not say); says what
+   * happened, or undefined when it changed nothing
+   */
+  applyDiff (userId: string, member: WireMember | undefined, count = 0): { kind: 'join' | 'update', member: RosterMember } | { kind: 'leave' } | undefined {
+    if (count > 0) this.#count = count
+    else if (!this.partial) this.#count = undefined
     if (member == null) {
       if (!this.roster.delete(userId)) return undefined
       this.#place(userId, undefined)

@@ -137,7 +137,7 @@ export interface ChatClientEvents {
   /** a read receipt from a member of a joined room, from a DM peer, or from another device of this user */
   receipt: CustomEvent<ReadReceipt>
   /** a room's full roster, after the snapshot and after every change */
-  roster: CustomEvent<{ room: string, members: RosterMember[], partial: boolean }>
+  roster: CustomEvent<{ room: string, members: RosterMember[], partial: boolean, count: number }>
   'presence:join': CustomEvent<{ room: string, member: RosterMember }>
   'presence:leave': CustomEvent<{ room: string, userId: string }>
   'presence:update': CustomEvent<{ room: string, member: RosterMember }>

@@ -202,7 +202,7 @@ class App {
       const conv = this.model.room(room)
       if (conv == null) continue
       conv.roster = this.client.roster(room)
-      conv.rosterPartial = this.client.rosterPartial(room)
+      conv.rosterCount = this.client.rosterCount(room)
       if (conv === this.model.active) active = true
     }
     this.rosterDue.clear()

@@ -27,8 +27,8 @@ export interface Conv {
   /** the join has completed: replays after this are news, not backlog */
   ready: boolean
   roster: RosterMember[]
-  /** the room has more members than `roster` holds (a big room's roster is a part of it) */
-  rosterPartial?: boolean
+  /** members in the room as the node counts them (more than `roster` holds when it is partial) */
+  rosterCount?: number
   typing: Map<string, { name: string, until: number }>
   /** dm: the other user's presence */
   peer?: UserState

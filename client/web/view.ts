@@ -413,8 +413,8 @@ export class View {
     const members = [...conv.roster].sort((a, b) =>
       (a.userId === me ? -1 : 0) - (b.userId === me ? -1 : 0) || a.name.localeCompare(b.name) || (a.userId < b.userId ? -1 : 1))
     replaceChildren(ui.roster, ...members.map(m => this.member(m, false)))
-    // a big room's roster is a part of it: "5,000+"
-    const count = `${members.length}${conv.rosterPartial === true ? '+' : ''}`
+    // a big room's roster is a part of it: the node's count says how many there are in all
+    const count = String(Math.max(conv.rosterCount ?? 0, members.length))
     ui.rosterCount.textContent = count
     ui.membersCount.textContent = count
     this.head()

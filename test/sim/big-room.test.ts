@@ -33,13 +33,16 @@ describe('a room bigger than a roster snapshot', () => {
     await waitFor(() => b.presence.roster('stadium').length === extra + 1, { timeoutMs: 60_000, what: 'the crowd in b\'s roster' })
 
     const fan = await mesh.client(a, 'late fan')
-    const rosters: Array<{ size: number, partial: boolean }> = []
-    fan.addEventListener('roster', e => { rosters.push({ size: e.detail.members.length, partial: e.detail.partial }) })
+    const rosters: Array<{ size: number, partial: boolean, count: number }> = []
+    fan.addEventListener('roster', e => { rosters.push({ size: e.detail.members.length, partial: e.detail.partial, count: e.detail.count }) })
     await fan.join('stadium')
     // the snapshot: at most maxRosterSnapshot, the joining user among them, marked partial
     await waitFor(() => fan.rosterPartial('stadium'), { timeoutMs: 60_000, what: 'a partial roster on the late fan' })
     const first = rosters.find(r => r.partial)
     expect(first?.size).toBe(LIMITS.maxRosterSnapshot)
+    // the count is the whole room's: the crowd, the host and the fan
+    expect(first?.count).toBe(extra + 2)
+    expect(fan.rosterCount('stadium')).toBe(extra + 2)
     expect(fan.roster('stadium').some(m => m.userId === fan.userId)).toBe(true)
     expect(fan.state).toBe('connected')
     // a member who joins later shows up by a diff
@@ -47,5 +50,10 @@ describe('a room bigger than a roster snapshot', () => {
     await latecomer.join('stadium')
     await waitFor(() => fan.roster('stadium').some(m => m.userId === latecomer.userId), { timeoutMs: 30_000, what: 'the latecomer in the late fan\'s roster' })
     expect(fan.rosterPartial('stadium')).toBe(true)
+    expect(fan.rosterCount('stadium')).toBe(extra + 3)
+    // and one who leaves, by a diff too, though the fan's roster never showed them
+    const gone = `${b.incarnation.toString(36)}-crowd${extra - 1}`
+    b.presence.del(gone)
+    await waitFor(() => fan.rosterCount('stadium') === extra + 2, { timeoutMs: 30_000, what: 'the count to drop by the crowd member who left' })
   }, 180_000)
 })

@@ -79,7 +79,8 @@ const serverFrames: ServerFrame[] = [
   { req: 0, delivery: { event: bytes(300), hlc: (1_800_000_000_000n << 16n) | 65535n, origin: 'node-a', kind: DeliveryKind.REPLAY, stable: 0n } },
   { req: 3, publishAck: { id: bytes(32, 9), hlc: 42n, dm: DmState.QUEUED, copies: 2 } },
   { req: 4, history: { room: 'lobby', events: [{ event: bytes(10), hlc: 1n, origin: 'n', kind: DeliveryKind.HISTORY, stable: 0n }], more: true } },
-  { req: 0, roster: { room: 'lobby', members: [{ userId: 'u', name: 'n', status: 'online', nodes: ['a', 'b'] }], partial: true } },
+  { req: 0, roster: { room: 'lobby', members: [{ userId: 'u', name: 'n', status: 'online', nodes: ['a', 'b'] }], partial: true, count: 7000 } },
+  { req: 0, rosterDiff: { room: 'lobby', userId: 'u', count: 6999 } },
   { req: 0, replayDone: { room: 'lobby', count: 12, stable: 1_800_000_000_000n << 16n, more: true } }
 ]
 

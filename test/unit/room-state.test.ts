@@ -90,6 +90,9 @@ describe('roster snapshots of big rooms', () => {
     expect(part.members).toHaveLength(max)
     expect(part.members[0]?.userId).toBe(self)
     expect(new Set(part.members.map(m => m.userId)).size).toBe(max)
+    // the count is the whole room's, shown or not
+    expect(part.count).toBe(3 * max)
+    expect(whole.count).toBe(max)
     // a joining user not in the roster yet: just the first members
     expect(rosterSnapshot('lobby', big, 'nobody').members.map(m => m.userId)).toEqual(big.slice(0, max).map(m => m.userId))
   })
@@ -103,5 +106,28 @@ describe('roster snapshots of big rooms', () => {
     st.setRoster([member(3)], false)
     expect(st.partial).toBe(false)
     expect(st.members().map(m => m.userId)).toEqual(['u000003'])
+  })
+
+  it('counts a partial room by the node\'s count through diffs, and a whole one by its roster where the node gives none', () => {
+    const st = new RoomState(100)
+    st.setRoster([member(1), member(2)], true, 12_000)
+    expect(st.count).toBe(12_000)
+    // a member the snapshot did not show changes status: the count stays the node's
+    st.applyDiff(member(7).userId, { ...member(7), status: 'away' }, 12_000)
+    expect(st.count).toBe(12_000)
+    expect(st.roster.size).toBe(3)
+    // one leaves, one joins
+    st.applyDiff(member(1).userId, undefined, 11_999)
+    expect(st.count).toBe(11_999)
+    st.applyDiff(member(40_000).userId, { ...member(40_000) }, 12_000)
+    expect(st.count).toBe(12_000)
+    // a diff from a node that gives no count leaves a partial room's last count in place
+    st.applyDiff(member(8).userId, { ...member(8) })
+    expect(st.count).toBe(12_000)
+    // a whole roster from a node that gives no count: its size
+    st.setRoster([member(3), member(4)], false)
+    expect(st.count).toBe(2)
+    st.applyDiff(member(5).userId, { ...member(5) })
+    expect(st.count).toBe(3)
   })
 })

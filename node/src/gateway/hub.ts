@@ -508,7 +508,7 @@ export class Hub implements SessionHost {
       if (!this.c.registry.hasRoom(d.room)) continue
       const frame = ServerFrame.encode({
         req: 0,
-        rosterDiff: { room: d.room, userId: d.userId, member: d.member == null ? undefined : memberToWire(d.member) }
+        rosterDiff: { room: d.room, userId: d.userId, member: d.member == null ? undefined : memberToWire(d.member), count: this.c.presence.rosterSize(d.room) }
       })
       for (const s of this.c.registry.roomSessions(d.room)) s.sendEncoded(frame)
     }
@@ -523,13 +523,14 @@ export class Hub implements SessionHost {
 
 /**
  * A room's roster as a join sends it: every member, or in a room of more than
- * `LIMITS.maxRosterSnapshot` that many, the joining user first, marked partial. The whole list of a
+ * `LIMITS.maxRosterSnapshot` that many, the joining user first, marked partial, with the whole count. The whole list of a
  * room of tens of thousands is megabytes in one frame, against a session's send queue bound (4 MiB):
  * with 36,000 members over 4 nodes a join lost its connection, cut as too slow.
  */
-export function rosterSnapshot (room: string, roster: RosterMember[], self: string): { room: string, members: ReturnType<typeof memberToWire>[], partial: boolean } {
-  if (roster.length <= LIMITS.maxRosterSnapshot) return { room, members: roster.map(memberToWire), partial: false }
+export function rosterSnapshot (room: string, roster: RosterMember[], self: string): { room: string, members: ReturnType<typeof memberToWire>[], partial: boolean, count: number } {
+  const count = roster.length
+  if (count <= LIMITS.maxRosterSnapshot) return { room, members: roster.map(memberToWire), partial: false, count }
   const mine = roster.find(m => m.userId === self)
   const shown = roster.filter(m => m.userId !== self).slice(0, LIMITS.maxRosterSnapshot - (mine == null ? 0 : 1))
-  return { room, members: (mine == null ? shown : [mine, ...shown]).map(memberToWire), partial: true }
+  return { room, members: (mine == null ? shown : [mine, ...shown]).map(memberToWire), partial: true, count }
 }

@@ -386,6 +386,11 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     return this.roomPresence.roster(room)
   }
 
+  /** how many members the room has, for a room this node carries (0 for one it does not) */
+  rosterSize (room: string): number {
+    return this.roomPresence.size(room)
+  }
+
   /** nodes hosting devices in the room, from global presence: known for every room, carried or not */
   roomHosts (room: string): string[] {
     return this.replica.roomHosts(room)

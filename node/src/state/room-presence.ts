@@ -380,6 +380,11 @@ export class RoomPresence {
     return [...state.users.keys()].sort().flatMap(u => this.#member(room, u) ?? [])
   }
 
+  /** How many members the room has (users with a device in it); 0 for a room not carried. */
+  size (room: string): number {
+    return this.#rooms.get(room)?.users.size ?? 0
+  }
+
   /** The user as the room shows them (their devices in it), undefined if not in it or not carried. */
   member (userId: string, room: string): RosterMember | undefined {
     return this.#member(room, userId)

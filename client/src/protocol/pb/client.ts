@@ -1744,6 +1744,11 @@ export namespace ServerFrame {
     value: boolean
   }
 
+  export interface ServerFrameRosterCountFieldEvent {
+    field: '$.roster.count'
+    value: number
+  }
+
   export interface ServerFrameRosterDiffRoomFieldEvent {
     field: '$.rosterDiff.room'
     value: string
@@ -1773,6 +1778,11 @@ export namespace ServerFrame {
     field: '$.rosterDiff.member.nodes[]'
     index: number
     value: string
+  }
+
+  export interface ServerFrameRosterDiffCountFieldEvent {
+    field: '$.rosterDiff.count'
+    value: number
   }
 
   export interface ServerFrameUserUserIdFieldEvent {
@@ -1950,7 +1960,7 @@ export namespace ServerFrame {
     return decodeMessage(buf, ServerFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ServerFrame>): Generator<ServerFrameReqFieldEvent | ServerFrameWelcomeNodeIdFieldEvent | ServerFrameWelcomeUserIdFieldEvent | ServerFrameWelcomeMeshSizeFieldEvent | ServerFrameWelcomeAlternatesIdFieldEvent | ServerFrameWelcomeAlternatesAddrsFieldEvent | ServerFrameWelcomeAlternatesClientsFieldEvent | ServerFrameWelcomeAlternatesMaxClientsFieldEvent | ServerFrameWelcomeAlternatesHttpUrlFieldEvent | ServerFrameWelcomeTimeFieldEvent | ServerFrameWelcomeLimitsMaxEventBytesFieldEvent | ServerFrameWelcomeLimitsMaxRoomsFieldEvent | ServerFrameWelcomeLimitsMaxBodyBytesFieldEvent | ServerFrameWelcomeLimitsRatePerSecFieldEvent | ServerFrameWelcomeLimitsBurstFieldEvent | ServerFrameWelcomeHttpUrlFieldEvent | ServerFrameOkDetailFieldEvent | ServerFrameErrorCodeFieldEvent | ServerFrameErrorMessageFieldEvent | ServerFrameErrorRetryAfterMsFieldEvent | ServerFrameErrorFatalFieldEvent | ServerFrameDeliveryEventFieldEvent | ServerFrameDeliveryHlcFieldEvent | ServerFrameDeliveryOriginFieldEvent | ServerFrameDeliveryKindFieldEvent | ServerFrameDeliveryStableFieldEvent | ServerFrameHistoryRoomFieldEvent | ServerFrameHistoryEventsEventFieldEvent | ServerFrameHistoryEventsHlcFieldEvent | ServerFrameHistoryEventsOriginFieldEvent | ServerFrameHistoryEventsKindFieldEvent | ServerFrameHistoryEventsStableFieldEvent | ServerFrameHistoryMoreFieldEvent | ServerFrameRosterRoomFieldEvent | ServerFrameRosterMembersUserIdFieldEvent | ServerFrameRosterMembersNameFieldEvent | ServerFrameRosterMembersStatusFieldEvent | ServerFrameRosterMembersNodesFieldEvent | ServerFrameRosterPartialFieldEvent | ServerFrameRosterDiffRoomFieldEvent | ServerFrameRosterDiffUserIdFieldEvent | ServerFrameRosterDiffMemberUserIdFieldEvent | ServerFrameRosterDiffMemberNameFieldEvent | ServerFrameRosterDiffMemberStatusFieldEvent | ServerFrameRosterDiffMemberNodesFieldEvent | ServerFrameUserUserIdFieldEvent | ServerFrameUserOnlineFieldEvent | ServerFrameUserNameFieldEvent | ServerFrameUserStatusFieldEvent | ServerFrameUserNodesFieldEvent | ServerFramePongTimeFieldEvent | ServerFrameRedirectToIdFieldEvent | ServerFrameRedirectToAddrsFieldEvent | ServerFrameRedirectToClientsFieldEvent | ServerFrameRedirectToMaxClientsFieldEvent | ServerFrameRedirectToHttpUrlFieldEvent | ServerFrameRedirectReasonFieldEvent | ServerFramePublishAckIdFieldEvent | ServerFramePublishAckHlcFieldEvent | ServerFramePublishAckDmFieldEvent | ServerFramePublishAckCopiesFieldEvent | ServerFrameReplayDoneRoomFieldEvent | ServerFrameReplayDoneCountFieldEvent | ServerFrameReplayDoneHeadHlcFieldEvent | ServerFrameReplayDoneHeadIdFieldEvent | ServerFrameReplayDoneStableFieldEvent | ServerFrameReplayDoneMoreFieldEvent | ServerFrameChallengeNonceFieldEvent | ServerFrameChallengeNodeIdFieldEvent | ServerFrameChallengeTimeFieldEvent | ServerFrameDmHistoryRoomFieldEvent | ServerFrameDmHistoryEventsEventFieldEvent | ServerFrameDmHistoryEventsHlcFieldEvent | ServerFrameDmHistoryEventsOriginFieldEvent | ServerFrameDmHistoryEventsKindFieldEvent | ServerFrameDmHistoryEventsStableFieldEvent | ServerFrameDmHistoryMoreFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ServerFrame>): Generator<ServerFrameReqFieldEvent | ServerFrameWelcomeNodeIdFieldEvent | ServerFrameWelcomeUserIdFieldEvent | ServerFrameWelcomeMeshSizeFieldEvent | ServerFrameWelcomeAlternatesIdFieldEvent | ServerFrameWelcomeAlternatesAddrsFieldEvent | ServerFrameWelcomeAlternatesClientsFieldEvent | ServerFrameWelcomeAlternatesMaxClientsFieldEvent | ServerFrameWelcomeAlternatesHttpUrlFieldEvent | ServerFrameWelcomeTimeFieldEvent | ServerFrameWelcomeLimitsMaxEventBytesFieldEvent | ServerFrameWelcomeLimitsMaxRoomsFieldEvent | ServerFrameWelcomeLimitsMaxBodyBytesFieldEvent | ServerFrameWelcomeLimitsRatePerSecFieldEvent | ServerFrameWelcomeLimitsBurstFieldEvent | ServerFrameWelcomeHttpUrlFieldEvent | ServerFrameOkDetailFieldEvent | ServerFrameErrorCodeFieldEvent | ServerFrameErrorMessageFieldEvent | ServerFrameErrorRetryAfterMsFieldEvent | ServerFrameErrorFatalFieldEvent | ServerFrameDeliveryEventFieldEvent | ServerFrameDeliveryHlcFieldEvent | ServerFrameDeliveryOriginFieldEvent | ServerFrameDeliveryKindFieldEvent | ServerFrameDeliveryStableFieldEvent | ServerFrameHistoryRoomFieldEvent | ServerFrameHistoryEventsEventFieldEvent | ServerFrameHistoryEventsHlcFieldEvent | ServerFrameHistoryEventsOriginFieldEvent | ServerFrameHistoryEventsKindFieldEvent | ServerFrameHistoryEventsStableFieldEvent | ServerFrameHistoryMoreFieldEvent | ServerFrameRosterRoomFieldEvent | ServerFrameRosterMembersUserIdFieldEvent | ServerFrameRosterMembersNameFieldEvent | ServerFrameRosterMembersStatusFieldEvent | ServerFrameRosterMembersNodesFieldEvent | ServerFrameRosterPartialFieldEvent | ServerFrameRosterCountFieldEvent | ServerFrameRosterDiffRoomFieldEvent | ServerFrameRosterDiffUserIdFieldEvent | ServerFrameRosterDiffMemberUserIdFieldEvent | ServerFrameRosterDiffMemberNameFieldEvent | ServerFrameRosterDiffMemberStatusFieldEvent | ServerFrameRosterDiffMemberNodesFieldEvent | ServerFrameRosterDiffCountFieldEvent | ServerFrameUserUserIdFieldEvent | ServerFrameUserOnlineFieldEvent | ServerFrameUserNameFieldEvent | ServerFrameUserStatusFieldEvent | ServerFrameUserNodesFieldEvent | ServerFramePongTimeFieldEvent | ServerFrameRedirectToIdFieldEvent | ServerFrameRedirectToAddrsFieldEvent | ServerFrameRedirectToClientsFieldEvent | ServerFrameRedirectToMaxClientsFieldEvent | ServerFrameRedirectToHttpUrlFieldEvent | ServerFrameRedirectReasonFieldEvent | ServerFramePublishAckIdFieldEvent | ServerFramePublishAckHlcFieldEvent | ServerFramePublishAckDmFieldEvent | ServerFramePublishAckCopiesFieldEvent | ServerFrameReplayDoneRoomFieldEvent | ServerFrameReplayDoneCountFieldEvent | ServerFrameReplayDoneHeadHlcFieldEvent | ServerFrameReplayDoneHeadIdFieldEvent | ServerFrameReplayDoneStableFieldEvent | ServerFrameReplayDoneMoreFieldEvent | ServerFrameChallengeNonceFieldEvent | ServerFrameChallengeNodeIdFieldEvent | ServerFrameChallengeTimeFieldEvent | ServerFrameDmHistoryRoomFieldEvent | ServerFrameDmHistoryEventsEventFieldEvent | ServerFrameDmHistoryEventsHlcFieldEvent | ServerFrameDmHistoryEventsOriginFieldEvent | ServerFrameDmHistoryEventsKindFieldEvent | ServerFrameDmHistoryEventsStableFieldEvent | ServerFrameDmHistoryMoreFieldEvent> {
     return streamMessage(buf, ServerFrame.codec(), opts)
   }
 }
@@ -5879,6 +5889,7 @@ export interface Roster {
   room: string
   members: RosterMember[]
   partial: boolean
+  count: number
 }
 
 export namespace Roster {
@@ -5908,6 +5919,11 @@ export namespace Roster {
           w.bool(obj.partial)
         }
 
+        if ((obj.count != null && obj.count !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.count)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -5915,7 +5931,8 @@ export namespace Roster {
         const obj: any = {
           room: '',
           members: [],
-          partial: false
+          partial: false,
+          count: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -5944,6 +5961,10 @@ export namespace Roster {
             }
             case 3: {
               obj.partial = reader.bool()
+              break
+            }
+            case 4: {
+              obj.count = reader.uint32()
               break
             }
             default: {
@@ -6001,6 +6022,13 @@ export namespace Roster {
               }
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.count`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -6047,6 +6075,11 @@ export namespace Roster {
     value: boolean
   }
 
+  export interface RosterCountFieldEvent {
+    field: '$.count'
+    value: number
+  }
+
   export function encode (obj: Partial<Roster>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Roster.codec())
   }
@@ -6055,7 +6088,7 @@ export namespace Roster {
     return decodeMessage(buf, Roster.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Roster>): Generator<RosterRoomFieldEvent | RosterMembersUserIdFieldEvent | RosterMembersNameFieldEvent | RosterMembersStatusFieldEvent | RosterMembersNodesFieldEvent | RosterPartialFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Roster>): Generator<RosterRoomFieldEvent | RosterMembersUserIdFieldEvent | RosterMembersNameFieldEvent | RosterMembersStatusFieldEvent | RosterMembersNodesFieldEvent | RosterPartialFieldEvent | RosterCountFieldEvent> {
     return streamMessage(buf, Roster.codec(), opts)
   }
 }
@@ -6064,6 +6097,7 @@ export interface RosterDiff {
   room: string
   userId: string
   member?: RosterMember
+  count: number
 }
 
 export namespace RosterDiff {
@@ -6091,13 +6125,19 @@ export namespace RosterDiff {
           RosterMember.codec().encode(obj.member, w)
         }
 
+        if ((obj.count != null && obj.count !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.count)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           room: '',
-          userId: ''
+          userId: '',
+          count: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -6118,6 +6158,10 @@ export namespace RosterDiff {
               obj.member = RosterMember.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.member
               })
+              break
+            }
+            case 4: {
+              obj.count = reader.uint32()
               break
             }
             default: {
@@ -6154,6 +6198,13 @@ export namespace RosterDiff {
                 limits: opts.limits?.member
               })
 
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.count`,
+                value: reader.uint32()
+              }
               break
             }
             default: {
@@ -6199,6 +6250,11 @@ export namespace RosterDiff {
     value: string
   }
 
+  export interface RosterDiffCountFieldEvent {
+    field: '$.count'
+    value: number
+  }
+
   export function encode (obj: Partial<RosterDiff>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, RosterDiff.codec())
   }
@@ -6207,7 +6263,7 @@ export namespace RosterDiff {
     return decodeMessage(buf, RosterDiff.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RosterDiff>): Generator<RosterDiffRoomFieldEvent | RosterDiffUserIdFieldEvent | RosterDiffMemberUserIdFieldEvent | RosterDiffMemberNameFieldEvent | RosterDiffMemberStatusFieldEvent | RosterDiffMemberNodesFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RosterDiff>): Generator<RosterDiffRoomFieldEvent | RosterDiffUserIdFieldEvent | RosterDiffMemberUserIdFieldEvent | RosterDiffMemberNameFieldEvent | RosterDiffMemberStatusFieldEvent | RosterDiffMemberNodesFieldEvent | RosterDiffCountFieldEvent> {
     return streamMessage(buf, RosterDiff.codec(), opts)
   }
 }
