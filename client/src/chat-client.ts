@@ -52,12 +52,13 @@ type Options = Required<Omit<ChatClientOptions, 'privateKey' | 'keyStore' | 'tra
  * A roster event's detail: the member list is made when a listener reads it (a room filling up sends
  * one event per member, and most listeners never look at the whole list), once per event.
  */
-function rosterDetail (room: string, st: RoomState): { room: string, members: RosterMember[], partial: boolean, count: number } {
+function rosterDetail (room: string, st: RoomState, snapshot: boolean): { room: string, members: RosterMember[], partial: boolean, count: number, snapshot: boolean } {
   let members: RosterMember[] | undefined
   return {
     room,
     partial: st.partial,
     count: st.count,
+    snapshot,
     get members (): RosterMember[] {
       members ??= st.members()
       return members
@@ -415,7 +416,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
       const st = this.rooms.get(f.roster.room)
       if (st == null) return
       st.setRoster(f.roster.members, f.roster.partial === true, f.roster.count)
-      this.safeDispatchEvent('roster', { detail: rosterDetail(f.roster.room, st) })
+      this.safeDispatchEvent('roster', { detail: rosterDetail(f.roster.room, st, true) })
     } else if (f.rosterDiff != null) {
       const d = f.rosterDiff
       const st = this.rooms.get(d.room)
@@ -424,7 +425,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
       if (change == null) return
       if (change.kind === 'leave') this.safeDispatchEvent('presence:leave', { detail: { room: d.room, userId: d.userId } })
       else this.safeDispatchEvent(change.kind === 'update' ? 'presence:update' : 'presence:join', { detail: { room: d.room, member: change.member } })
-      this.safeDispatchEvent('roster', { detail: rosterDetail(d.room, st) })
+      this.safeDispatchEvent('roster', { detail: rosterDetail(d.room, st, false) })
     } else if (f.user != null) {
       const u = f.user
       this.safeDispatchEvent('user', { detail: { userId: u.userId, online: u.online, name: u.name, status: u.status === 'away' ? 'away' : u.online ? 'online' : '', nodes: u.nodes } })

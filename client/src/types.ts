@@ -136,8 +136,11 @@ export interface ChatClientEvents {
   typing: CustomEvent<{ room: string, userId: string, name: string, active: boolean }>
   /** a read receipt from a member of a joined room, from a DM peer, or from another device of this user */
   receipt: CustomEvent<ReadReceipt>
-  /** a room's full roster, after the snapshot and after every change */
-  roster: CustomEvent<{ room: string, members: RosterMember[], partial: boolean, count: number }>
+  /**
+   * a room's roster, after the snapshot (`snapshot`: a join or a resume) and after every change;
+   * `count` is how many members the room has, more than `members` when the roster is `partial`
+   */
+  roster: CustomEvent<{ room: string, members: RosterMember[], partial: boolean, count: number, snapshot: boolean }>
   'presence:join': CustomEvent<{ room: string, member: RosterMember }>
   'presence:leave': CustomEvent<{ room: string, userId: string }>
   'presence:update': CustomEvent<{ room: string, member: RosterMember }>

@@ -37,6 +37,8 @@ export interface KnownUser {
 }
 
 /** a full user id (an Ed25519 PeerId), which may be messaged without being known */
+/** names on the line a join prints, the user's own included; the rest of a big room as a count */
+const JOIN_NAMES_SHOWN = 30
 const FULL_USER_ID = /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/
 
 /**
@@ -201,7 +203,11 @@ export async function runChat (argv: string[]): Promise<number> {
     const members = client.roster(room)
     for (const m of members) names.set(m.userId, m.name)
     const others = members.filter(m => m.userId !== client.userId).map(m => m.name)
-    print(`* in ${room}: ${[name, ...others].join(', ')}`, { type: 'roster', room, members })
+    // a big room by its count: a line of thousands of names says nothing
+    const count = Math.max(client.rosterCount(room), others.length + 1)
+    const shown = others.slice(0, JOIN_NAMES_SHOWN - 1)
+    const more = count - 1 - shown.length
+    print(`* in ${room}: ${[name, ...shown].join(', ')}${more > 0 ? ` and ${more} more` : ''}`, { type: 'roster', room, members, count })
   }
   for (const room of rooms) await joinRoom(room)
   if (sendMode) current = rooms[0] ?? ''
@@ -299,7 +305,8 @@ function wireEvents (client: ChatClient, print: Screen['print'], names: Map<stri
     if (e.detail.from !== client.userId) names.set(e.detail.from, e.detail.name)
     print(fmtDm(e.detail, client.userId, nameOf), { type: 'dm', ...e.detail })
   })
-  client.addEventListener('roster', e => { for (const m of e.detail.members) names.set(m.userId, m.name) })
+  // a snapshot's names (a join, a resume); those of later changes come with presence:join and presence:update
+  client.addEventListener('roster', e => { if (e.detail.snapshot) for (const m of e.detail.members) names.set(m.userId, m.name) })
   client.addEventListener('presence:join', e => {
     const m = e.detail.member
     names.set(m.userId, m.name)

@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
+import { userIdOf } from '../../client/src/protocol/keys.js'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import type { TestMesh } from '../helpers/mesh.js'
 
@@ -84,6 +86,24 @@ describe('meshchat chat (terminal client)', () => {
     await waitFor(() => bob.proc.exitCode != null, { what: 'bob to exit' })
     expect(bob.proc.exitCode).toBe(0)
     await alice.waitLine(l => l.includes('left lobby'), 'alice sees bob leave')
+  })
+
+  it('joining a big room prints some names and how many more, not every member', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'meshchat-cli-'))
+    mesh = await startMesh(1)
+    const node = mesh.nodes[0]!
+    const since = Date.now()
+    for (let i = 0; i < 100; i++) {
+      node.presence.put({ userId: userIdOf(randomBytes(32)), deviceId: `${node.incarnation.toString(36)}-crowd${i}`, name: `fan${i}`, status: 'online', rooms: ['crowd'], since })
+    }
+    await waitFor(() => node.presence.roster('crowd').length === 100, { what: 'the crowd in the roster' })
+    const carol = terminal(['--connect', tcpGateway(node), '--room', 'crowd', '--name', 'carol', '--key', join(dir, 'carol.key')])
+    terms.push(carol)
+    const line = await carol.waitLine(l => l.startsWith('* in crowd: carol'), 'carol in the crowd')
+    // carol and 29 others by name, the other 71 as a count
+    expect(line).toMatch(/ and 71 more$/)
+    expect(line.split(', ')).toHaveLength(30)
+    carol.type('/quit')
   })
 
   it('refuses to start without --connect, with a clear message', async () => {

@@ -33,8 +33,8 @@ describe('a room bigger than a roster snapshot', () => {
     await waitFor(() => b.presence.roster('stadium').length === extra + 1, { timeoutMs: 60_000, what: 'the crowd in b\'s roster' })
 
     const fan = await mesh.client(a, 'late fan')
-    const rosters: Array<{ size: number, partial: boolean, count: number }> = []
-    fan.addEventListener('roster', e => { rosters.push({ size: e.detail.members.length, partial: e.detail.partial, count: e.detail.count }) })
+    const rosters: Array<{ size: number, partial: boolean, count: number, snapshot: boolean }> = []
+    fan.addEventListener('roster', e => { rosters.push({ size: e.detail.members.length, partial: e.detail.partial, count: e.detail.count, snapshot: e.detail.snapshot }) })
     await fan.join('stadium')
     // the snapshot: at most maxRosterSnapshot, the joining user among them, marked partial
     await waitFor(() => fan.rosterPartial('stadium'), { timeoutMs: 60_000, what: 'a partial roster on the late fan' })
@@ -42,6 +42,7 @@ describe('a room bigger than a roster snapshot', () => {
     expect(first?.size).toBe(LIMITS.maxRosterSnapshot)
     // the count is the whole room's: the crowd, the host and the fan
     expect(first?.count).toBe(extra + 2)
+    expect(first?.snapshot).toBe(true)
     expect(fan.rosterCount('stadium')).toBe(extra + 2)
     expect(fan.roster('stadium').some(m => m.userId === fan.userId)).toBe(true)
     expect(fan.state).toBe('connected')
@@ -51,6 +52,7 @@ describe('a room bigger than a roster snapshot', () => {
     await waitFor(() => fan.roster('stadium').some(m => m.userId === latecomer.userId), { timeoutMs: 30_000, what: 'the latecomer in the late fan\'s roster' })
     expect(fan.rosterPartial('stadium')).toBe(true)
     expect(fan.rosterCount('stadium')).toBe(extra + 3)
+    expect(rosters.at(-1)).toMatchObject({ snapshot: false, count: extra + 3 })
     // and one who leaves, by a diff too, though the fan's roster never showed them
     const gone = `${b.incarnation.toString(36)}-crowd${extra - 1}`
     b.presence.del(gone)
