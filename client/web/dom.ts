@@ -40,6 +40,19 @@ export function replaceChildren (el: Element, ...children: Child[]): void {
   append(el, children)
 }
 
+/**
+ * Make `el`'s children exactly `children`, in order, moving only what is out of place: rows kept
+ * from the last draw stay where they are, so a change in a long list costs the rows it touches.
+ */
+export function placeChildren (el: Element, children: readonly Element[]): void {
+  for (let i = 0; i < children.length; i++) {
+    const want = children[i] as Element
+    const at = el.children[i]
+    if (at !== want) el.insertBefore(want, at ?? null)
+  }
+  while (el.children.length > children.length) el.lastElementChild?.remove()
+}
+
 /** the element with `data-testid=id`; the skeleton in index.html has all of them */
 export function byTestId<T extends HTMLElement = HTMLElement> (id: string, root: ParentNode = document): T {
   const el = root.querySelector<T>(`[data-testid="${id}"]`)

@@ -239,4 +239,44 @@ export function typingLine (names: string[]): string {
   return `${names.length} people are typing…`
 }
 
+
+/**
+ * member rows the roster pane draws at most, the user's own first; the rest of a big room is a
+ * count (a pane of thousands of rows, rebuilt at every change, kept the page's main thread busy)
+ */
+export const ROSTER_ROWS = 200
+
+/** member names in the roster pane's order: one collator for every comparison, not one per localeCompare */
+const byName = new Intl.Collator().compare
+
+/** a room's members in all: the node's count, which a big room's partial roster falls short of */
+export function roomCount (conv: Conv): number {
+  return Math.max(conv.rosterCount ?? 0, conv.roster.length)
+}
+
+/**
+ * The first `n` of a roster in the pane's order (the user first, then by name, then by id), without
+ * sorting all of it: one pass keeps the best `n` so far in order, and most members are out at one
+ * comparison with the last of them.
+ */
+export function firstByName (roster: readonly RosterMember[], me: string, n: number): RosterMember[] {
+  const before = (a: RosterMember, b: RosterMember): boolean =>
+    ((a.userId === me ? -1 : 0) - (b.userId === me ? -1 : 0) || byName(a.name, b.name) || (a.userId < b.userId ? -1 : 1)) < 0
+  const best: RosterMember[] = []
+  if (n <= 0) return best
+  for (const m of roster) {
+    if (best.length === n && !before(m, best[n - 1] as RosterMember)) continue
+    let lo = 0
+    let hi = best.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (before(best[mid] as RosterMember, m)) lo = mid + 1
+      else hi = mid
+    }
+    best.splice(lo, 0, m)
+    if (best.length > n) best.pop()
+  }
+  return best
+}
+
 export type { Entry }

@@ -3,9 +3,9 @@
  * conversation model. Only DOM here; no network and no state of its own beyond
  * which elements show which entries.
  */
-import { byTestId, h, replaceChildren } from './dom.js'
+import { byTestId, h, placeChildren, replaceChildren } from './dom.js'
 import { clockTime, dayLabel, describeError, hue, initial, sameDay, sameMinute, shortId } from './format.js'
-import { typingLine } from './model.js'
+import { ROSTER_ROWS, firstByName, roomCount, typingLine } from './model.js'
 import { segments } from './rich-text.js'
 import type { Child } from './dom.js'
 import type { Conv, Conversations } from './model.js'
@@ -86,6 +86,10 @@ export class View {
   private readonly rows = new Map<string, HTMLElement>()
   /** date lines, by the key of the entry they stand above */
   private readonly days = new Map<string, HTMLElement>()
+  /** the roster pane's rows as last drawn, by user id, with what they showed: a row that shows the same is kept */
+  private memberRows = new Map<string, { key: string, el: HTMLElement }>()
+  /** the pane's last row in a big room: how many members it does not draw */
+  private readonly moreRow = h('li', { className: 'roster-more', testid: 'roster-more' })
   private typingTimer?: ReturnType<typeof setTimeout>
   private noticeTimer?: ReturnType<typeof setTimeout>
 
@@ -357,7 +361,8 @@ export class View {
     }
     if (conv.kind === 'room') {
       ui.title.textContent = '#' + conv.title
-      ui.sub.textContent = `${conv.roster.length} ${conv.roster.length === 1 ? 'member' : 'members'} online`
+      const count = roomCount(conv)
+      ui.sub.textContent = `${count.toLocaleString()} ${count === 1 ? 'member' : 'members'} online`
     } else {
       ui.title.textContent = conv.title
       const p = conv.peer
@@ -403,6 +408,7 @@ export class View {
       const peer: RosterMember[] = conv == null
         ? []
         : [{ userId: conv.target, name: conv.title, status: p?.online === true && p.status === 'away' ? 'away' : 'online', nodes: p?.nodes ?? [] }]
+      this.memberRows.clear()
       replaceChildren(ui.roster, ...peer.map(m => this.member(m, p?.online !== true)))
       ui.rosterCount.textContent = ''
       ui.membersCount.textContent = ''
@@ -410,13 +416,25 @@ export class View {
       return
     }
     ui.rosterTitle.textContent = 'Members'
-    const members = [...conv.roster].sort((a, b) =>
-      (a.userId === me ? -1 : 0) - (b.userId === me ? -1 : 0) || a.name.localeCompare(b.name) || (a.userId < b.userId ? -1 : 1))
-    replaceChildren(ui.roster, ...members.map(m => this.member(m, false)))
+    const shown = firstByName(conv.roster, me, ROSTER_ROWS)
     // a big room's roster is a part of it: the node's count says how many there are in all
-    const count = String(Math.max(conv.rosterCount ?? 0, members.length))
-    ui.rosterCount.textContent = count
-    ui.membersCount.textContent = count
+    const count = roomCount(conv)
+    const more = count - shown.length
+    const rows = new Map<string, { key: string, el: HTMLElement }>()
+    for (const m of shown) {
+      const key = `${m.name}\n${m.status}\n${m.nodes.join(' ')}\n${m.userId === me ? 1 : 0}`
+      const kept = this.memberRows.get(m.userId)
+      rows.set(m.userId, kept?.key === key ? kept : { key, el: this.member(m, false) })
+    }
+    this.memberRows = rows
+    const els: HTMLElement[] = [...rows.values()].map(r => r.el)
+    if (more > 0) {
+      this.moreRow.textContent = `and ${more.toLocaleString()} more`
+      els.push(this.moreRow)
+    }
+    placeChildren(ui.roster, els)
+    ui.rosterCount.textContent = String(count)
+    ui.membersCount.textContent = String(count)
     this.head()
   }
 

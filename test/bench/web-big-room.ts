@@ -1,0 +1,130 @@
+/**
+ * The web app in a big room, in headless Chromium: `node dist/test/bench/web-big-room.js
+ * [--members 1000,5000] [--churn 20] [--seconds 10]`. One node serves the app; the room's other
+ * members are devices put straight into the node's presence (no client each), then churned: every
+ * change takes one member out and puts a new one in, so the roster keeps its size and the page gets
+ * a leave and a join diff per change. Per room size: the time from the join click to the members'
+ * count on the page, and the page's main-thread busy time per second of churn (Chrome's
+ * Performance.getMetrics: TaskDuration, of it ScriptDuration and Layout + RecalcStyle), with the
+ * roster pane open. Prints a table and writes test/bench/results/web-big-room.json.
+ */
+import { randomBytes } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { userIdOf } from '../../client/src/protocol/keys.js'
+import { startMesh, waitFor } from '../helpers/mesh.js'
+import { WEB_ROOT, joinRoom, launchChromium, openApp } from '../e2e/app-driver.js'
+import { REPO_ROOT } from './lib/procs.js'
+import type { MeshchatNode } from '../../node/src/daemon.js'
+import type { CDPSession } from 'playwright-core'
+
+const { values } = parseArgs({
+  options: {
+    members: { type: 'string', default: '1000,5000' },
+    churn: { type: 'string', default: '20' },
+    seconds: { type: 'string', default: '10' }
+  }
+})
+
+interface Row {
+  members: number
+  churnPerSec: number
+  seconds: number
+  /** join click to the room open on the page (its title shown) */
+  joinToOpenMs: number
+  /** join click to the page showing the room's whole count */
+  joinToCountMs: number
+  /** member rows in the roster pane at the end */
+  rowsDrawn: number
+  /** main-thread busy, fraction of one core, over the churn window */
+  busy: number
+  script: number
+  layoutAndStyle: number
+}
+
+async function metrics (session: CDPSession): Promise<Record<string, number>> {
+  const { metrics: list } = await session.send('Performance.getMetrics')
+  return Object.fromEntries(list.map(m => [m.name, m.value]))
+}
+
+const sizes = String(values.members).split(',').map(Number)
+const churn = Number(values.churn)
+const seconds = Number(values.seconds)
+const rows: Row[] = []
+const browser = await launchChromium()
+try {
+  for (const size of sizes) {
+    const startedAt = Date.now()
+    const mesh = await startMesh(1, { http: '127.0.0.1:0', webRoot: WEB_ROOT })
+    try {
+      const node = mesh.nodes[0] as MeshchatNode
+      const room = 'stadium'
+      const since = Date.now()
+      let next = 0
+      const put = (): string => {
+        const deviceId = `${node.incarnation.toString(36)}-crowd${next}`
+        node.presence.put({ userId: userIdOf(randomBytes(32)), deviceId, name: `fan ${next}`, status: 'online', rooms: [room], since })
+        next++
+        return deviceId
+      }
+      const crowd: string[] = []
+      for (let i = 0; i < size; i++) crowd.push(put())
+      await waitFor(() => node.presence.roster(room).length === size, { timeoutMs: 60_000, what: 'the crowd in the roster' })
+
+      // a node up for less than two failure-detection windows lets a join into a room new to it wait
+      // (up to a request timeout) for other nodes' history it may not have heard of yet: not this measure
+      const settle = 2 * node.config.timings.downAfterMs + 500 - (Date.now() - startedAt)
+      if (settle > 0) await new Promise(resolve => setTimeout(resolve, settle))
+      const app = await openApp(browser, node.http?.url ?? '', 'watcher', { width: 1280, height: 800 })
+      const session = await app.context.newCDPSession(app.page)
+      await session.send('Performance.enable')
+      const t0 = Date.now()
+      await joinRoom(app, room)
+      const joinedMs = Date.now() - t0
+      await app.page.waitForFunction(n => document.querySelector('[data-testid="roster-count"]')?.textContent === String(n), size + 1, { timeout: 120_000 })
+      const joinToCountMs = Date.now() - t0
+
+      const before = await metrics(session)
+      const started = Date.now()
+      const total = Math.round(churn * seconds)
+      for (let i = 0; i < total; i++) {
+        const gone = crowd.shift()
+        if (gone != null) node.presence.del(gone)
+        crowd.push(put())
+        const due = started + ((i + 1) * 1000) / churn
+        await new Promise(resolve => setTimeout(resolve, Math.max(0, due - Date.now())))
+      }
+      const after = await metrics(session)
+      const window = (Date.now() - started) / 1000
+      const d = (k: string): number => ((after[k] ?? 0) - (before[k] ?? 0)) / window
+      const rowsDrawn = await app.page.locator('[data-testid="roster-member"]').count()
+      const row: Row = {
+        members: size + 1,
+        churnPerSec: churn,
+        seconds: Math.round(window * 10) / 10,
+        joinToOpenMs: joinedMs,
+        joinToCountMs,
+        rowsDrawn,
+        busy: Math.round(d('TaskDuration') * 1000) / 1000,
+        script: Math.round(d('ScriptDuration') * 1000) / 1000,
+        layoutAndStyle: Math.round((d('LayoutDuration') + d('RecalcStyleDuration')) * 1000) / 1000
+      }
+      rows.push(row)
+      console.log(`  ${row.members} members, ${churn} changes/s: join to open ${joinedMs} ms, to count ${joinToCountMs} ms, ${rowsDrawn} rows drawn, busy ${row.busy} (script ${row.script}, layout and style ${row.layoutAndStyle})`)
+      await app.context.close()
+    } finally {
+      await mesh.stop()
+    }
+  }
+} finally {
+  await browser.close()
+}
+
+const table = [
+  '| members | changes/s (a leave and a join each) | join → room open (ms) | join → count shown (ms) | member rows drawn | page main thread busy (cores) | of which script | of which layout and style |',
+  '|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ...rows.map(r => `| ${r.members.toLocaleString('en-US')} | ${r.churnPerSec} | ${r.joinToOpenMs.toLocaleString('en-US')} | ${r.joinToCountMs.toLocaleString('en-US')} | ${r.rowsDrawn.toLocaleString('en-US')} | ${r.busy} | ${r.script} | ${r.layoutAndStyle} |`)
+].join('\n')
+console.log(`\n${table}`)
+writeFileSync(join(REPO_ROOT, 'test', 'bench', 'results', 'web-big-room.json'), JSON.stringify({ at: new Date().toISOString(), rows, table }, null, 2) + '\n')

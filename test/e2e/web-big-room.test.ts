@@ -1,0 +1,69 @@
+/**
+ * The web app in a room bigger than its roster pane: the pane draws the first ROSTER_ROWS members
+ * (the user, then by name) and counts the rest, and keeps doing so through joins and leaves.
+ */
+import { randomBytes } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { waitFor } from '../helpers/mesh.js'
+import { userIdOf as userIdOfKey } from '../../client/src/protocol/keys.js'
+import { ROSTER_ROWS } from '../../client/web/model.js'
+import { browserSuite, joinRoom, openApp, rosterMember, userIdOf } from './browser.js'
+import type { MeshchatNode } from '../../node/src/daemon.js'
+
+describe('web app: a room of more members than the roster pane draws', () => {
+  const suite = browserSuite(1)
+
+  it('draws the user and the first members by name, counts the rest, and follows joins and leaves', async () => {
+    const node = suite.mesh.nodes[0] as MeshchatNode
+    const crowd = ROSTER_ROWS + 100
+    const since = Date.now()
+    const device = (i: number): string => `${node.incarnation.toString(36)}-crowd${i}`
+    const put = (i: number, name: string): string => {
+      const userId = userIdOfKey(randomBytes(32))
+      node.presence.put({ userId, deviceId: device(i), name, status: 'online', rooms: ['arena'], since })
+      return userId
+    }
+    // names that sort as their numbers do: fan 0000 … fan 0299
+    const ids = Array.from({ length: crowd }, (_, i) => put(i, `fan ${String(i).padStart(4, '0')}`))
+    await waitFor(() => node.presence.roster('arena').length === crowd, { what: 'the crowd in the roster' })
+
+    const zoe = await openApp(suite.browser, node.http?.url ?? '', 'zoe')
+    suite.apps.push(zoe)
+    const zoeId = await userIdOf(zoe)
+    await joinRoom(zoe, 'arena')
+    const count = zoe.page.getByTestId('roster-count')
+    await count.filter({ hasText: String(crowd + 1) }).waitFor()
+    expect(await zoe.page.getByTestId('members-count').textContent()).toBe(String(crowd + 1))
+    expect(await zoe.page.getByTestId('conv-sub').textContent()).toBe(`${(crowd + 1).toLocaleString('en-US')} members online`)
+    const rows = zoe.page.getByTestId('roster-member')
+    expect(await rows.count()).toBe(ROSTER_ROWS)
+    const more = zoe.page.getByTestId('roster-more')
+    expect(await more.textContent()).toBe(`and ${crowd + 1 - ROSTER_ROWS} more`)
+    // the user first, then fan 0000 onwards
+    const names = async (): Promise<string[]> => rows.getByTestId('member-name').allTextContents()
+    const first = await names()
+    expect(first[0]).toBe('zoe')
+    expect(first.slice(1, 4)).toEqual(['fan 0000', 'fan 0001', 'fan 0002'])
+    expect(first.at(-1)).toBe(`fan ${String(ROSTER_ROWS - 2).padStart(4, '0')}`)
+
+    // one who sorts first joins: drawn right after the user; the last drawn moves out of the pane
+    const early = put(crowd, 'aaron')
+    await rosterMember(zoe, early).waitFor()
+    await count.filter({ hasText: String(crowd + 2) }).waitFor()
+    expect((await names()).slice(0, 3)).toEqual(['zoe', 'aaron', 'fan 0000'])
+    expect(await rows.count()).toBe(ROSTER_ROWS)
+    expect(await more.textContent()).toBe(`and ${crowd + 2 - ROSTER_ROWS} more`)
+    // one drawn leaves: the next by name takes the last row
+    node.presence.del(device(0))
+    await rosterMember(zoe, ids[0] as string).waitFor({ state: 'detached' })
+    await count.filter({ hasText: String(crowd + 1) }).waitFor()
+    expect((await names()).at(-1)).toBe(`fan ${String(ROSTER_ROWS - 2).padStart(4, '0')}`)
+    // one past the pane leaves: only the count moves
+    node.presence.del(device(crowd - 1))
+    await count.filter({ hasText: String(crowd) }).waitFor()
+    expect(await rows.count()).toBe(ROSTER_ROWS)
+    expect(await more.textContent()).toBe(`and ${crowd - ROSTER_ROWS} more`)
+    expect(await rosterMember(zoe, zoeId).count()).toBe(1)
+    expect(zoe.errors).toEqual([])
+  }, 120_000)
+})
