@@ -325,6 +325,8 @@ class App {
     this.model.open(conv)
     save(STORE.active, conv.id)
     ui.input.value = conv.draft
+    // a name looked for in one room's members is not looked for in the next one's
+    if (was !== conv) ui.rosterFilter.value = ''
     this.view.drawer(undefined)
     this.view.all()
     this.showReceipts(conv)
@@ -455,6 +457,7 @@ class App {
       }
     })
     ui.input.addEventListener('input', () => { this.onInput() })
+    ui.rosterFilter.addEventListener('input', () => { this.view.roster() })
     ui.input.addEventListener('blur', () => { this.stopTyping() })
     ui.joinForm.addEventListener('submit', e => {
       e.preventDefault()

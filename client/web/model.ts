@@ -245,9 +245,11 @@ export function typingLine (names: string[]): string {
  * count (a pane of thousands of rows, rebuilt at every change, kept the page's main thread busy)
  */
 export const ROSTER_ROWS = 200
+/** members from which a room's roster pane offers a box to find one by name */
+export const ROSTER_FILTER_FROM = 20
 
-/** member names in the roster pane's order: one collator for every comparison, not one per localeCompare */
-const byName = new Intl.Collator().compare
+/** member names in the roster pane's order (fan 2 before fan 10): one collator for every comparison, not one per localeCompare */
+const byName = new Intl.Collator(undefined, { numeric: true }).compare
 
 /** a room's members in all: the node's count, which a big room's partial roster falls short of */
 export function roomCount (conv: Conv): number {

@@ -5,7 +5,7 @@
  */
 import { byTestId, h, placeChildren, replaceChildren } from './dom.js'
 import { clockTime, dayLabel, describeError, hue, initial, sameDay, sameMinute, shortId } from './format.js'
-import { ROSTER_ROWS, firstByName, roomCount, typingLine } from './model.js'
+import { ROSTER_FILTER_FROM, ROSTER_ROWS, firstByName, roomCount, typingLine } from './model.js'
 import { segments } from './rich-text.js'
 import type { Child } from './dom.js'
 import type { Conv, Conversations } from './model.js'
@@ -52,6 +52,7 @@ export const ui = {
   send: byTestId<HTMLButtonElement>('send'),
   roster: byTestId('roster'),
   rosterCount: byTestId('roster-count'),
+  rosterFilter: byTestId<HTMLInputElement>('roster-filter'),
   rosterTitle: byTestId('roster-title'),
   gate: byTestId('name-gate'),
   gateForm: byTestId<HTMLFormElement>('name-form'),
@@ -409,6 +410,7 @@ export class View {
         ? []
         : [{ userId: conv.target, name: conv.title, status: p?.online === true && p.status === 'away' ? 'away' : 'online', nodes: p?.nodes ?? [] }]
       this.memberRows.clear()
+      ui.rosterFilter.hidden = true
       replaceChildren(ui.roster, ...peer.map(m => this.member(m, p?.online !== true)))
       ui.rosterCount.textContent = ''
       ui.membersCount.textContent = ''
@@ -416,10 +418,13 @@ export class View {
       return
     }
     ui.rosterTitle.textContent = 'Members'
-    const shown = firstByName(conv.roster, me, ROSTER_ROWS)
     // a big room's roster is a part of it: the node's count says how many there are in all
     const count = roomCount(conv)
-    const more = count - shown.length
+    ui.rosterFilter.hidden = count < ROSTER_FILTER_FROM
+    const query = ui.rosterFilter.hidden ? '' : ui.rosterFilter.value.trim().toLocaleLowerCase()
+    const pool = query === '' ? conv.roster : conv.roster.filter(m => m.name.toLocaleLowerCase().includes(query))
+    const shown = firstByName(pool, me, ROSTER_ROWS)
+    const more = (query === '' ? count : pool.length) - shown.length
     const rows = new Map<string, { key: string, el: HTMLElement }>()
     for (const m of shown) {
       const key = `${m.name}\n${m.status}\n${m.nodes.join(' ')}\n${m.userId === me ? 1 : 0}`
@@ -428,8 +433,8 @@ export class View {
     }
     this.memberRows = rows
     const els: HTMLElement[] = [...rows.values()].map(r => r.el)
-    if (more > 0) {
-      this.moreRow.textContent = `and ${more.toLocaleString()} more`
+    if (more > 0 || shown.length === 0) {
+      this.moreRow.textContent = shown.length === 0 ? 'nobody by that name here' : `and ${more.toLocaleString()} more${query === '' ? '' : ' by that name'}`
       els.push(this.moreRow)
     }
     placeChildren(ui.roster, els)

@@ -8,14 +8,14 @@ const member = (userId: string, name: string): RosterMember => ({ userId, name, 
 
 /** the pane's order by a whole sort: the user first, then by name, then by id */
 function sorted (roster: RosterMember[], me: string): RosterMember[] {
-  const collator = new Intl.Collator()
+  const collator = new Intl.Collator(undefined, { numeric: true })
   return [...roster].sort((a, b) => (a.userId === me ? -1 : 0) - (b.userId === me ? -1 : 0) || collator.compare(a.name, b.name) || (a.userId < b.userId ? -1 : 1))
 }
 
 describe('web app roster pane: the first members of a big room', () => {
   it('are the first n of a whole sort, the user first, for any roster', () => {
     fc.assert(fc.property(
-      fc.uniqueArray(fc.record({ userId: fc.string({ minLength: 1, maxLength: 6 }), name: fc.constantFrom('ada', 'Ada', 'bob', 'Bob', 'Émile', 'emile', 'zoe', '李', '') }), { selector: m => m.userId, maxLength: 80 }),
+      fc.uniqueArray(fc.record({ userId: fc.string({ minLength: 1, maxLength: 6 }), name: fc.constantFrom('ada', 'Ada', 'bob', 'Bob', 'Émile', 'emile', 'zoe', '李', '', 'fan 2', 'fan 10', 'fan 02') }), { selector: m => m.userId, maxLength: 80 }),
       fc.nat({ max: 90 }),
       fc.nat(),
       (people, n, pick) => {
@@ -35,5 +35,10 @@ describe('web app roster pane: the first members of a big room', () => {
     expect(roomCount(conv)).toBe(20_000)
     // a node that gives no count: the roster's own size
     expect(roomCount({ roster: shown } as unknown as Conv)).toBe(200)
+  })
+
+  it('puts numbers in names in their order', () => {
+    const roster = ['fan 10', 'fan 2', 'fan 1'].map((n, i) => member(`u${i}`, n))
+    expect(firstByName(roster, 'nobody', 3).map(m => m.name)).toEqual(['fan 1', 'fan 2', 'fan 10'])
   })
 })
