@@ -45,12 +45,14 @@ export function replaceChildren (el: Element, ...children: Child[]): void {
  * from the last draw stay where they are, so a change in a long list costs the rows it touches.
  */
 export function placeChildren (el: Element, children: readonly Element[]): void {
+  // what goes, first: a row gone from the top then moves nothing below it
+  const wanted = new Set(children)
+  for (const child of [...el.children]) if (!wanted.has(child)) child.remove()
   for (let i = 0; i < children.length; i++) {
     const want = children[i] as Element
     const at = el.children[i]
     if (at !== want) el.insertBefore(want, at ?? null)
   }
-  while (el.children.length > children.length) el.lastElementChild?.remove()
 }
 
 /** the element with `data-testid=id`; the skeleton in index.html has all of them */
