@@ -34,7 +34,7 @@ import type { BenchConfig, Results } from './lib/results.js'
 import type { PresenceScaleRow } from './scenarios/presence-scale.js'
 import type { SystemSpec } from './scenarios/scaleout.js'
 
-const SECTIONS = ['attach', 'memory', 'idle', 'room', 'dm', 'local', 'abuse', 'resume', 'presence', 'presence-memory', 'presence-convergence', 'presence-scale', 'scale'] as const
+const SECTIONS = ['attach', 'memory', 'idle', 'room', 'dm', 'local', 'abuse', 'resume', 'presence', 'presence-memory', 'presence-convergence', 'presence-scale', 'scale', 'web'] as const
 type Section = typeof SECTIONS[number]
 
 const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
@@ -49,7 +49,8 @@ const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
                         abusive client, meshchat only; presence-scale: presence per node on 2, 4 and
                         8 nodes with rooms placed on few nodes and reconnect churn, meshchat only;
                         presence-convergence: join, crash and partition-heal convergence p50/p99 from
-                        repeated runs on 5 in-process nodes, meshchat only)
+                        repeated runs on 5 in-process nodes, meshchat only; web: the web app's main
+                        thread in rooms of 51 to 5,001 members with roster churn, in Chromium)
   --base-port <n>       first loopback port (default 17000; the suite uses about 700 from there)
   --nodes <n>           servers per system in the head-to-head runs (default 5)
   --users <n>           users in the head-to-head runs (default 400, quick 200)
@@ -427,6 +428,17 @@ try {
       if (exit.code !== 0) throw new Error(`presence-memory exited with ${exit.code ?? exit.signal ?? ''}\n${p.lastLines()}`)
       results.presenceMemory = JSON.parse(readFileSync(join(resultsDir, 'presence-memory.json'), 'utf8')) as Results['presenceMemory']
       log(`  ${results.presenceMemory?.bytesPerEntry ?? '?'} bytes per presence entry (${results.presenceMemory?.entries ?? '?'} entries)`)
+    })
+  }
+
+  if (sections.has('web') && runMesh) {
+    await section('the web app in a big room, in Chromium (web-big-room.ts)', async () => {
+      const script = fileURLToPath(new URL('./web-big-room.js', import.meta.url))
+      const p = reg.spawn({ name: 'web-big-room', command: process.execPath, args: [script] })
+      const exit = await p.exited
+      if (exit.code !== 0) throw new Error(`web-big-room exited with ${exit.code ?? exit.signal ?? ''}\n${p.lastLines()}`)
+      results.webBigRoom = JSON.parse(readFileSync(join(resultsDir, 'web-big-room.json'), 'utf8')) as Results['webBigRoom']
+      for (const r of results.webBigRoom?.rows ?? []) log(`  ${r.members} members, ${r.churnPerSec} changes/s: page main thread ${r.busy} cores, join to count ${r.joinToCountMs} ms`)
     })
   }
 

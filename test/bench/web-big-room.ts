@@ -1,6 +1,6 @@
 /**
  * The web app in a big room, in headless Chromium: `node dist/test/bench/web-big-room.js
- * [--members 1000,5000] [--churn 20] [--seconds 10]`. One node serves the app; the room's other
+ * [--members 50,1000,5000] [--churn 20] [--seconds 10]`. One node serves the app; the room's other
  * members are devices put straight into the node's presence (no client each), then churned: every
  * change takes one member out and puts a new one in, so the roster keeps its size and the page gets
  * a leave and a join diff per change. Per room size: the time from the join click to the members'
@@ -21,7 +21,7 @@ import type { CDPSession } from 'playwright-core'
 
 const { values } = parseArgs({
   options: {
-    members: { type: 'string', default: '1000,5000' },
+    members: { type: 'string', default: '50,1000,5000' },
     churn: { type: 'string', default: '20' },
     seconds: { type: 'string', default: '10' }
   }

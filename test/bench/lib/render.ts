@@ -104,6 +104,12 @@ export function render (results: Results): { md: string, svg?: string } {
       'Each time runs from the action to the last node or observer client showing its effect: a fresh user\'s join (the joining node rotates) to every other node\'s observer; a node\'s crash (connections torn down, nothing announced) to its users gone from every other node\'s replica and every observer\'s roster; the heal of a partition into 2 and 3 nodes (each side had declared the other down, then a leave on one side, a join and a status change on the other) to every node carrying the room holding the same roster and every observer showing it. ' +
       `Quantiles are nearest rank; the bounds are issue 15's, reported, not enforced.\n\n${convergenceTable(pc.figures)}`)
   }
+  if (results.webBigRoom != null) {
+    md.push('\n## The web app in a big room (test/bench/web-big-room.ts)\n\n' +
+      'One node serves the app to headless Chromium; the room\'s other members are devices put into the node\'s presence, then churned (each change a leave and a join). ' +
+      'Join → count shown is from the join click to the roster\'s whole count on the page; busy is the page\'s main thread (Chrome\'s TaskDuration) per second of churn, with the roster pane open.\n\n' +
+      results.webBigRoom.table)
+  }
   if (results.scale.length > 0) {
     md.push(`\n## Scale-out: ${cfg.scale.users} users, ${cfg.scale.rooms} rooms, ${cfg.scale.rate} msg/s per user on N servers\n\n${scaleTable(results.scale)}\n\n![per-server traffic as servers are added](../../../docs/bench/scale-out.svg)`)
     const systemsInChart = [...new Set(results.scale.map(r => r.system))]

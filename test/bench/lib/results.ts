@@ -68,6 +68,8 @@ export interface Results {
   presenceMemory?: { entries: number, nodes: number, rooms: number, roomsPerUser: number, bytesPerEntry: number, buildMs: number }
   /** test/bench/presence-convergence.ts (join, crash and heal convergence from repeated runs), run as part of the suite */
   presenceConvergence?: ConvergenceReport
+  /** test/bench/web-big-room.ts (the web app's main thread in a big room, in Chromium), run as part of the suite */
+  webBigRoom?: { rows: Array<{ members: number, churnPerSec: number, busy: number, joinToCountMs: number }>, table: string }
   scale: ScaleRow[]
   /** honest users' latency without and with one abusive client on their node (meshchat only) */
   abuse?: AbuseReport
