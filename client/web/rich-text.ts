@@ -38,25 +38,54 @@ function isWordChar (c: string | undefined): boolean {
   return c != null && /[\p{L}\p{N}_]/u.test(c)
 }
 
+/** a conversation's members by lowercased name (the first with each name), and the lengths those names have, longest first */
+interface NameIndex {
+  byName: Map<string, Mentionable>
+  lengths: number[]
+}
+
+/** one index per member list: a room's roster is a new list at each change, and read for every message until then */
+const indexes = new WeakMap<readonly Mentionable[], NameIndex>()
+
+function nameIndex (members: readonly Mentionable[]): NameIndex {
+  let index = indexes.get(members)
+  if (index == null) {
+    const byName = new Map<string, Mentionable>()
+    for (const m of members) {
+      const n = m.name.toLowerCase()
+      if (n !== '' && !byName.has(n)) byName.set(n, m)
+    }
+    const lengths = [...new Set([...byName.keys()].map(n => n.length))].sort((a, b) => b - a)
+    indexes.set(members, index = { byName, lengths })
+  }
+  return index
+}
+
 /**
  * The member mentioned at `text[at]` (an "@" that starts a word): the longest
  * member name that follows it, ending at a word boundary. Names compare
- * without case; a name nobody in the conversation has is no mention.
+ * without case; a name nobody in the conversation has is no mention. One
+ * lookup per distinct name length, over no more of the text than the longest
+ * name: a message of thousands of "@" in a room of thousands of members read
+ * the whole rest of the text and every member's name at each of them.
  */
-function mentionAt (text: string, at: number, members: Mentionable[]): { end: number, member: Mentionable } | undefined {
+function mentionAt (text: string, at: number, members: readonly Mentionable[]): { end: number, member: Mentionable } | undefined {
   if (text[at] !== '@' || isWordChar(text[at - 1])) return undefined
-  const rest = text.slice(at + 1).toLowerCase()
-  let best: { end: number, member: Mentionable } | undefined
-  for (const m of members) {
-    const n = m.name.toLowerCase()
-    if (n === '' || !rest.startsWith(n) || isWordChar(rest[n.length])) continue
-    if (best == null || n.length > best.end - at - 1) best = { end: at + 1 + n.length, member: m }
+  const { byName, lengths } = nameIndex(members)
+  const longest = lengths[0]
+  if (longest == null) return undefined
+  // a little past the longest name: the character after a name says whether it ends a word
+  const rest = text.slice(at + 1, at + 1 + longest + 8).toLowerCase()
+  for (const n of lengths) {
+    if (n > rest.length) continue
+    const member = byName.get(rest.slice(0, n))
+    if (member != null && !isWordChar(rest[n])) return { end: at + 1 + n, member }
   }
-  return best
+  return undefined
 }
 
 /** split a message into text, links and mentions of `members` */
-export function segments (text: string, members: Mentionable[]): Segment[] {
+export function segments (text: string, members: readonly Mentionable[]): Segment[] {
   const out: Segment[] = []
   let plain = ''
   const flush = (): void => {
@@ -98,7 +127,7 @@ export function segments (text: string, members: Mentionable[]): Segment[] {
 }
 
 /** whether `text` mentions `userId` among `members` */
-export function mentions (text: string, members: Mentionable[], userId: string): boolean {
+export function mentions (text: string, members: readonly Mentionable[], userId: string): boolean {
   if (!text.includes('@')) return false
   return segments(text, members).some(s => s.kind === 'mention' && s.userId === userId)
 }

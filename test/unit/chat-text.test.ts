@@ -4,7 +4,9 @@
  * conversation become mentions), and whom the terminal's `/dm <query>` means.
  */
 import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
 import { mentions, safeHref, segments } from '../../client/web/rich-text.js'
+import type { Mentionable } from '../../client/web/rich-text.js'
 import { completeDm, resolveUser } from '../../node/src/chat-cli.js'
 
 const alice = { userId: '12D3KooWAliceAliceAliceAliceAliceAliceAliceAliceAlic', name: 'alice' }
@@ -60,6 +62,51 @@ describe('message text: links and mentions', () => {
     // text around mentions and links survives exactly
     const text = '@alice 👋 <b>https://x.example/?q=<i></b>'
     expect(segments(text, members).map(s => s.text).join('')).toBe(text)
+  })
+
+  it('finds the same mentions as a scan of every member at every "@" would, for any text and members', () => {
+    const isWord = (c: string | undefined): boolean => c != null && /[\p{L}\p{N}_]/u.test(c)
+    /** the plain reading: at each "@" that starts a word, every member's name against the rest of the text */
+    const scan = (text: string, members: Mentionable[]): Array<{ at: number, end: number, userId: string }> => {
+      const found: Array<{ at: number, end: number, userId: string }> = []
+      for (let at = 0; at < text.length; at++) {
+        if (text[at] !== '@' || isWord(text[at - 1])) continue
+        const rest = text.slice(at + 1).toLowerCase()
+        let best: { end: number, userId: string } | undefined
+        for (const m of members) {
+          const n = m.name.toLowerCase()
+          if (n === '' || !rest.startsWith(n) || isWord(rest[n.length])) continue
+          if (best == null || n.length > best.end - at - 1) best = { end: at + 1 + n.length, userId: m.userId }
+        }
+        if (best != null) {
+          found.push({ at, ...best })
+          at = best.end - 1
+        }
+      }
+      return found
+    }
+    const name = fc.stringMatching(/^[a-cA-C @_.]{0,6}$/)
+    fc.assert(fc.property(
+      fc.array(fc.record({ userId: fc.string({ minLength: 1, maxLength: 4 }), name }), { maxLength: 8 }),
+      fc.stringMatching(/^[a-cA-C @_.!]{0,40}$/),
+      (members, text) => {
+        let at = 0
+        const got: Array<{ at: number, end: number, userId: string }> = []
+        for (const s of segments(text, members)) {
+          if (s.kind === 'mention') got.push({ at, end: at + s.text.length, userId: s.userId })
+          at += s.text.length
+        }
+        expect(got).toEqual(scan(text, members))
+      }), { numRuns: 2000 })
+  })
+
+  it('reads a message of 60,000 "@" in a room of 5,000 members, mentioning one of them where the name fits', () => {
+    const members = Array.from({ length: 5000 }, (_, i) => ({ userId: `u${i}`, name: `fan ${i}` }))
+    const text = '@'.repeat(60_000) + ' @fan 4999!'
+    const out = segments(text, members)
+    expect(out.map(s => s.text).join('')).toBe(text)
+    expect(out.filter(s => s.kind === 'mention')).toEqual([{ kind: 'mention', text: '@fan 4999', userId: 'u4999' }])
+    expect(mentions(text, members, 'u4999')).toBe(true)
   })
 })
 
