@@ -140,7 +140,10 @@ class App {
       const ch = this.model.message(e.detail)
       if (ch.conv == null) return
       if (ch.retired != null) this.view.entryRemoved(ch.conv, ch.retired)
-      if (ch.fresh) this.view.entryAdded(ch.conv, ch.conv.timeline.get(e.detail.id) as Entry)
+      if (ch.fresh) {
+        this.view.entryAdded(ch.conv, ch.conv.timeline.get(e.detail.id) as Entry)
+        if (e.detail.via === 'live') this.trimOld(ch.conv)
+      }
       if (ch.nav) this.view.nav()
       if (ch.conv === this.model.active) {
         this.view.typing()
@@ -160,7 +163,10 @@ class App {
         void this.loadOlder(ch.conv)
       }
       if (ch.created === true || ch.nav) this.saveDms()
-      if (ch.fresh) this.view.entryAdded(ch.conv, ch.conv.timeline.get(e.detail.id) as Entry)
+      if (ch.fresh) {
+        this.view.entryAdded(ch.conv, ch.conv.timeline.get(e.detail.id) as Entry)
+        if (e.detail.via === 'live') this.trimOld(ch.conv)
+      }
       if (ch.conv === this.model.active) this.readSoon()
       if (ch.nav) this.view.nav()
       if (ch.head) this.view.head()
@@ -351,6 +357,15 @@ class App {
 
   private add (conv: Conv, e: Entry, follow = true): void {
     if (conv.timeline.insert(e) >= 0) this.view.entryAdded(conv, e, follow)
+  }
+
+  /**
+   * Keep a conversation's messages bounded (TIMELINE_KEEP): the oldest go, unless it is on screen and
+   * scrolled up, where they are what the user is reading (they go once the user is back at the bottom).
+   */
+  private trimOld (conv: Conv): void {
+    if (conv === this.model.active && !this.view.nearBottom()) return
+    this.view.oldestRemoved(conv, this.model.trim(conv))
   }
 
   private remove (conv: Conv, key: string): void {

@@ -145,6 +145,18 @@ export class Conversations {
     return [{ userId: conv.target, name: conv.title }]
   }
 
+  /**
+   * Let a conversation that holds more than TIMELINE_KEEP + TIMELINE_SLACK messages go of its oldest,
+   * down to TIMELINE_KEEP: returns their keys (none when it is under the bound). There is history
+   * before the oldest kept from then on, a page away.
+   */
+  trim (conv: Conv): string[] {
+    if (conv.timeline.entries.length <= TIMELINE_KEEP + TIMELINE_SLACK) return []
+    const dropped = conv.timeline.dropOldest(conv.timeline.entries.length - TIMELINE_KEEP)
+    if (dropped.length > 0) conv.more = true
+    return dropped.map(e => e.key)
+  }
+
   /** remove `conv`; when it was open, the next one (if any) is returned to be opened */
   drop (conv: Conv): Conv | undefined {
     this.convs.delete(conv.id)
@@ -245,6 +257,12 @@ export function typingLine (names: string[]): string {
  * count (a pane of thousands of rows, rebuilt at every change, kept the page's main thread busy)
  */
 export const ROSTER_ROWS = 200
+/**
+ * messages a conversation keeps: past this and another TIMELINE_SLACK, the oldest go (they are a
+ * history page away); a tab left open in a busy room otherwise held every message since it opened
+ */
+export const TIMELINE_KEEP = 1000
+export const TIMELINE_SLACK = 250
 /** members from which a room's roster pane offers a box to find one by name */
 export const ROSTER_FILTER_FROM = 20
 

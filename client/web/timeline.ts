@@ -65,6 +65,15 @@ export class Timeline {
     return true
   }
 
+  /** take out the `count` oldest acknowledged messages (never one still pending); returns them */
+  dropOldest (count: number): Entry[] {
+    let n = 0
+    while (n < count && n < this.entries.length && !(this.entries[n] as Entry).pending) n++
+    const dropped = this.entries.splice(0, n)
+    for (const e of dropped) this.byKey.delete(e.key)
+    return dropped
+  }
+
   /** the oldest acknowledged message: where the next history page ends */
   oldest (): Entry | undefined {
     const first = this.entries[0]

@@ -166,6 +166,19 @@ export class View {
     if (stick || (follow && e.from === this.me() && e.pending)) this.scrollToBottom()
   }
 
+  /** the oldest messages went (the timeline's bound): their rows go, and the new first one may need a date line */
+  oldestRemoved (conv: Conv, keys: readonly string[]): void {
+    if (conv !== this.model.active || keys.length === 0) return
+    for (const key of keys) {
+      this.rows.get(key)?.remove()
+      this.rows.delete(key)
+      this.days.get(key)?.remove()
+      this.days.delete(key)
+    }
+    this.regroup(conv, conv.timeline.entries[0]?.key)
+    this.older()
+  }
+
   entryRemoved (conv: Conv, key: string): void {
     if (conv !== this.model.active) return
     const row = this.rows.get(key)

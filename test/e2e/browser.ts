@@ -9,7 +9,7 @@ import { WEB_ROOT, diagnostics, launchChromium, openApp, userIdOf } from './app-
 import type { Browser } from 'playwright-core'
 import type { AppPage } from './app-driver.js'
 import type { TestMesh } from '../helpers/mesh.js'
-import type { MeshchatNode } from '../../node/src/daemon.js'
+import type { MeshchatNode, NodeOptions } from '../../node/src/daemon.js'
 
 export * from './app-driver.js'
 
@@ -28,14 +28,14 @@ export interface BrowserSuite {
  * setup fails every test of the block with its error (a throwing beforeAll
  * would only mark them skipped in the JSON report CI reads).
  */
-export function browserSuite (nodes: number, setup?: (s: BrowserSuite) => Promise<void>): BrowserSuite {
+export function browserSuite (nodes: number, setup?: (s: BrowserSuite) => Promise<void>, options: NodeOptions = {}): BrowserSuite {
   const suite = { apps: [] as AppPage[] } as unknown as BrowserSuite
   let setupError: unknown
   beforeAll(async () => {
     try {
       // the browser first: without it every test fails at once with a message saying so
       suite.browser = await launchChromium()
-      suite.mesh = await startMesh(nodes, { http: '127.0.0.1:0', webRoot: WEB_ROOT })
+      suite.mesh = await startMesh(nodes, { ...options, http: '127.0.0.1:0', webRoot: WEB_ROOT })
       await suite.mesh.converged(nodes)
       await setup?.(suite)
     } catch (err) {

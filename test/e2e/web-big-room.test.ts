@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { waitFor } from '../helpers/mesh.js'
 import { userIdOf as userIdOfKey } from '../../client/src/protocol/keys.js'
-import { ROSTER_ROWS } from '../../client/web/model.js'
-import { browserSuite, joinRoom, openApp, rosterMember, userIdOf } from './browser.js'
+import { ROSTER_ROWS, TIMELINE_KEEP, TIMELINE_SLACK } from '../../client/web/model.js'
+import { browserSuite, joinRoom, message, openApp, rosterMember, texts, userIdOf } from './browser.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
 
 describe('web app: a room of more members than the roster pane draws', () => {
@@ -82,4 +82,43 @@ describe('web app: a room of more members than the roster pane draws', () => {
     expect((await names())[0]).toBe('zoe')
     expect(zoe.errors).toEqual([])
   }, 120_000)
+})
+
+describe('web app: a busy room', () => {
+  // one sender fast enough to fill a page's timeline within the test
+  const suite = browserSuite(1, undefined, { ratePerSec: 5000, burst: 5000 })
+
+  it('keeps the newest TIMELINE_KEEP messages while at the bottom, the older ones a page away, and none go while scrolled up', async () => {
+    const node = suite.mesh.nodes[0] as MeshchatNode
+    const reader = await openApp(suite.browser, node.http?.url ?? '', 'reader')
+    suite.apps.push(reader)
+    await joinRoom(reader, 'busy')
+    const talker = await suite.mesh.client(node, 'talker')
+    await talker.join('busy')
+    const label = (i: number): string => `m${String(i).padStart(4, '0')}`
+    const total = TIMELINE_KEEP + TIMELINE_SLACK + 50
+    for (let i = 0; i < total; i++) await talker.send('busy', label(i))
+    await message(reader, label(total - 1)).waitFor()
+    const shown = async (): Promise<string[]> => texts(reader)
+    // trimmed to the bound at the message that crossed it, and grown by the 50 after it
+    let now = await shown()
+    expect(now.length).toBeGreaterThanOrEqual(TIMELINE_KEEP)
+    expect(now.length).toBeLessThanOrEqual(TIMELINE_KEEP + TIMELINE_SLACK)
+    expect(now.at(-1)).toBe(label(total - 1))
+    expect(now[0]).not.toBe(label(0))
+    const firstKept = Number(now[0]?.slice(1))
+    expect(now).toEqual(Array.from({ length: total - firstKept }, (_, i) => label(firstKept + i)))
+    await reader.page.getByTestId('load-older').waitFor()
+
+    // scrolled to the top: an older page comes back from the node, above what was there
+    await reader.page.getByTestId('message-list').evaluate(el => { el.scrollTo(0, 0) })
+    await message(reader, label(firstKept - 1)).waitFor()
+    now = await shown()
+    expect(now[0]).toBe(label(firstKept - 50))
+    // scrolled up, reading: what arrives now does not push out what is being read
+    for (let i = total; i < total + TIMELINE_SLACK + 10; i++) await talker.send('busy', label(i))
+    await message(reader, label(total + TIMELINE_SLACK + 9)).waitFor()
+    expect((await shown())[0]).toBe(label(firstKept - 50))
+    expect(reader.errors).toEqual([])
+  }, 180_000)
 })
