@@ -5,8 +5,20 @@ export function shortId (id: string): string {
   return id.length <= 8 ? id : '…' + id.slice(-6)
 }
 
+/**
+ * formatters made once: toLocaleTimeString and toLocaleString with options build a formatter at
+ * every call, a large part of drawing a message row
+ */
+const CLOCK = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit' })
+const FULL = new Intl.DateTimeFormat([], { dateStyle: 'short', timeStyle: 'medium' })
+
 export function clockTime (ms: number): string {
-  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+  return CLOCK.format(ms)
+}
+
+/** date and time, for a message's tooltip */
+export function fullTime (ms: number): string {
+  return FULL.format(ms)
 }
 
 export function sameMinute (a: number, b: number): boolean {
