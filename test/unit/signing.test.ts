@@ -8,7 +8,8 @@ import { Event, SignedEvent } from '../../client/src/protocol/pb/event.js'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { ed25519Backend, opensslEd25519Signer, opensslEd25519Verifier, sodiumEd25519 } from '../../client/src/protocol/ed25519-node.js'
 import { userIdKey } from '../../client/src/protocol/keys.js'
-import { eventId, idToHex, openEvent, setEd25519Verifier, signEvent, validateUserId } from '../../client/src/protocol/signing.js'
+import { eventId, idToHex, openEvent, setDefaultEd25519Verifier, setEd25519Verifier, signEvent, validateUserId } from '../../client/src/protocol/signing.js'
+import { useWebCryptoEd25519, webCryptoEd25519Verifier } from '../../client/src/protocol/ed25519-webcrypto.js'
 import { rejectionOf } from '../helpers/assert.js'
 import { patchBytes, signPayload, signRawEvent, stripSignature, tamperBody } from '../helpers/raw-client.js'
 import type { PrivateKey } from '@libp2p/interface'
@@ -22,9 +23,10 @@ function hex (u: Uint8Array): string {
 
 const sodium = sodiumEd25519()
 
-// every case runs with the portable verifier (@libp2p/crypto, as in browsers) and with both that nodes can install
+// every case runs with the portable verifier (noble), with WebCrypto's (browsers that have it), and with both that nodes can install
 describe.each([
   ['@libp2p/crypto', undefined],
+  ['WebCrypto', webCryptoEd25519Verifier],
   ['node:crypto KeyObject per author', opensslEd25519Verifier],
   ['libsodium', sodium?.verifier]
 ])('signing, verified with %s', (_name, verifier) => {
@@ -423,5 +425,28 @@ describe('idToHex', () => {
       expect(idToHex(bytes.subarray(0, n))).toBe(Buffer.from(bytes.subarray(0, n)).toString('hex'))
     }
     expect(idToHex(Uint8Array.from([0, 15, 16, 255]))).toBe('000f10ff')
+  })
+})
+
+describe('WebCrypto Ed25519 as the default verifier', () => {
+  afterAll(() => { setEd25519Verifier(undefined) })
+
+  it('is taken only where no platform verifier is installed, once it passes RFC 8032\'s test vector', async () => {
+    setEd25519Verifier(opensslEd25519Verifier)
+    expect(setDefaultEd25519Verifier(webCryptoEd25519Verifier)).toBe(false)
+    setEd25519Verifier(undefined)
+    expect(await useWebCryptoEd25519()).toBe(true)
+    const key = await generateKeyPair('Ed25519')
+    const signed = await signEvent(key, 'ada', { kind: 'room', room: 'lobby', text: 'checked natively' }, opts)
+    expect((await openEvent(signed.bytes)).text).toBe('checked natively')
+    const bad = tamperBody(signed.bytes)
+    expect(await rejectionOf(openEvent(bad))).toBeInstanceOf(BadSignatureError)
+  })
+
+  it('refuses a key WebCrypto cannot import and a signature of the wrong size, without throwing', async () => {
+    const check = webCryptoEd25519Verifier(new Uint8Array(32).fill(0xff))
+    expect(await check(new Uint8Array(3), new Uint8Array(64))).toBe(false)
+    const good = webCryptoEd25519Verifier(userIdKey(peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()))
+    expect(await good(new Uint8Array(3), new Uint8Array(63))).toBe(false)
   })
 })

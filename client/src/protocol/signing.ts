@@ -155,13 +155,23 @@ interface AuthorKey { verify: (data: Uint8Array, signature: Uint8Array) => boole
  */
 export type Ed25519VerifierFactory = (publicKey: Uint8Array) => (data: Uint8Array, signature: Uint8Array) => boolean
 
-let verifierFactory: Ed25519VerifierFactory | undefined
+/** the same, where a check may be asynchronous (WebCrypto's): what `openEvent` can use */
+export type AsyncEd25519VerifierFactory = (publicKey: Uint8Array) => (data: Uint8Array, signature: Uint8Array) => boolean | Promise<boolean>
+
+let verifierFactory: AsyncEd25519VerifierFactory | undefined
 
 /** Install (or, with undefined, remove) the Ed25519 verifier used by `openEvent`. */
-export function setEd25519Verifier (factory: Ed25519VerifierFactory | undefined): void {
+export function setEd25519Verifier (factory: AsyncEd25519VerifierFactory | undefined): void {
   if (factory === verifierFactory) return
   verifierFactory = factory
   authorCache.clear()
+}
+
+/** Install `factory` unless a verifier is installed already (a platform's own, such as Node's); true when installed. */
+export function setDefaultEd25519Verifier (factory: AsyncEd25519VerifierFactory): boolean {
+  if (verifierFactory != null) return false
+  setEd25519Verifier(factory)
+  return true
 }
 
 /**
