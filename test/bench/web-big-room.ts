@@ -6,7 +6,9 @@
  * a leave and a join diff per change. Per room size: the time from the join click to the members'
  * count on the page, and the page's main-thread busy time per second of churn (Chrome's
  * Performance.getMetrics: TaskDuration, of it ScriptDuration and Layout + RecalcStyle), with the
- * roster pane open. Prints a table and writes test/bench/results/web-big-room.json.
+ * roster pane open. Then a busy room: a page open in a room while another member sends thousands of
+ * messages, and what the page holds after them (DOM nodes, JS heap after a collection, message rows).
+ * Prints the tables and writes test/bench/results/web-big-room.json.
  */
 import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
@@ -23,7 +25,8 @@ const { values } = parseArgs({
   options: {
     members: { type: 'string', default: '50,1000,5000' },
     churn: { type: 'string', default: '20' },
-    seconds: { type: 'string', default: '10' }
+    seconds: { type: 'string', default: '10' },
+    messages: { type: 'string', default: '2000,8000' }
   }
 })
 
@@ -43,6 +46,17 @@ interface Row {
   layoutAndStyle: number
 }
 
+interface BusyRow {
+  messages: number
+  /** message rows in the page at the end */
+  rows: number
+  domNodes: number
+  /** JS heap used after HeapProfiler.collectGarbage, MiB */
+  heapMiB: number
+  /** the page's main thread per message received, ms */
+  busyMsPerMessage: number
+}
+
 async function metrics (session: CDPSession): Promise<Record<string, number>> {
   const { metrics: list } = await session.send('Performance.getMetrics')
   return Object.fromEntries(list.map(m => [m.name, m.value]))
@@ -52,6 +66,7 @@ const sizes = String(values.members).split(',').map(Number)
 const churn = Number(values.churn)
 const seconds = Number(values.seconds)
 const rows: Row[] = []
+const busy: BusyRow[] = []
 const browser = await launchChromium()
 try {
   for (const size of sizes) {
@@ -117,6 +132,37 @@ try {
       await mesh.stop()
     }
   }
+  for (const count of String(values.messages).split(',').map(Number)) {
+    const mesh = await startMesh(1, { http: '127.0.0.1:0', webRoot: WEB_ROOT, ratePerSec: 100_000, burst: 100_000 })
+    try {
+      const node = mesh.nodes[0] as MeshchatNode
+      const app = await openApp(browser, node.http?.url ?? '', 'reader', { width: 1280, height: 800 })
+      const session = await app.context.newCDPSession(app.page)
+      await session.send('Performance.enable')
+      await joinRoom(app, 'busy')
+      const talker = await mesh.client(node, 'talker')
+      await talker.join('busy')
+      const before = await metrics(session)
+      // a few in flight at a time, as a busy room sends them
+      const text = (i: number): string => `message ${i} of a busy afternoon in a room with a lot to say`
+      for (let i = 0; i < count; i += 20) await Promise.all(Array.from({ length: Math.min(20, count - i) }, async (_, j) => talker.send('busy', text(i + j))))
+      await app.page.waitForFunction(t => [...document.querySelectorAll('[data-testid="message-text"]')].some(e => e.textContent === t), text(count - 1), { timeout: 300_000 })
+      await session.send('HeapProfiler.collectGarbage')
+      const after = await metrics(session)
+      const row: BusyRow = {
+        messages: count,
+        rows: await app.page.locator('[data-testid="message"]').count(),
+        domNodes: after.Nodes ?? 0,
+        heapMiB: Math.round((after.JSHeapUsedSize ?? 0) / 1024 / 1024 * 10) / 10,
+        busyMsPerMessage: Math.round(((after.TaskDuration ?? 0) - (before.TaskDuration ?? 0)) * 1000 / count * 100) / 100
+      }
+      busy.push(row)
+      console.log(`  ${count} messages: ${row.rows} rows, ${row.domNodes} DOM nodes, ${row.heapMiB} MiB heap, ${row.busyMsPerMessage} ms of main thread per message`)
+      await app.context.close()
+    } finally {
+      await mesh.stop()
+    }
+  }
 } finally {
   await browser.close()
 }
@@ -126,5 +172,10 @@ const table = [
   '|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows.map(r => `| ${r.members.toLocaleString('en-US')} | ${r.churnPerSec} | ${r.joinToOpenMs.toLocaleString('en-US')} | ${r.joinToCountMs.toLocaleString('en-US')} | ${r.rowsDrawn.toLocaleString('en-US')} | ${r.busy} | ${r.script} | ${r.layoutAndStyle} |`)
 ].join('\n')
-console.log(`\n${table}`)
-writeFileSync(join(REPO_ROOT, 'test', 'bench', 'results', 'web-big-room.json'), JSON.stringify({ at: new Date().toISOString(), rows, table }, null, 2) + '\n')
+const busyTable = [
+  '| messages received | message rows in the page | DOM nodes | JS heap after GC (MiB) | page main thread per message (ms) |',
+  '|---:|---:|---:|---:|---:|',
+  ...busy.map(r => `| ${r.messages.toLocaleString('en-US')} | ${r.rows.toLocaleString('en-US')} | ${r.domNodes.toLocaleString('en-US')} | ${r.heapMiB} | ${r.busyMsPerMessage} |`)
+].join('\n')
+console.log(`\n${table}\n\n${busyTable}`)
+writeFileSync(join(REPO_ROOT, 'test', 'bench', 'results', 'web-big-room.json'), JSON.stringify({ at: new Date().toISOString(), rows, table, busy, busyTable }, null, 2) + '\n')
