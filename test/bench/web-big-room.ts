@@ -8,13 +8,15 @@
  * Performance.getMetrics: TaskDuration, of it ScriptDuration and Layout + RecalcStyle), with the
  * roster pane open. Then a busy room: a page open in a room while another member sends thousands of
  * messages, and what the page holds after them (DOM nodes, JS heap after a collection, message rows).
- * Prints the tables and writes test/bench/results/web-big-room.json.
+ * And the time to read a message of thousands of "@" for mentions in a room of 5,000 (the page's
+ * code, run in Node). Prints the tables and writes test/bench/results/web-big-room.json.
  */
 import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { userIdOf } from '../../client/src/protocol/keys.js'
+import { segments } from '../../client/web/rich-text.js'
 import { startMesh, waitFor } from '../helpers/mesh.js'
 import { WEB_ROOT, joinRoom, launchChromium, openApp } from '../e2e/app-driver.js'
 import { REPO_ROOT } from './lib/procs.js'
@@ -172,10 +174,23 @@ const table = [
   '|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows.map(r => `| ${r.members.toLocaleString('en-US')} | ${r.churnPerSec} | ${r.joinToOpenMs.toLocaleString('en-US')} | ${r.joinToCountMs.toLocaleString('en-US')} | ${r.rowsDrawn.toLocaleString('en-US')} | ${r.busy} | ${r.script} | ${r.layoutAndStyle} |`)
 ].join('\n')
+// reading a hostile message for mentions (the page's own code, run here): every "@" once looked at every member
+const mentionRows = [1000, 16_000, 60_000].map(ats => {
+  const members = Array.from({ length: 5000 }, (_, i) => ({ userId: `u${i}`, name: `fan ${i}` }))
+  const text = '@'.repeat(ats)
+  const t0 = performance.now()
+  segments(text, members)
+  return { ats, members: members.length, ms: Math.round(performance.now() - t0) }
+})
+const mentionTable = [
+  '| "@" in one message | room members | time to split it into text and mentions (ms) |',
+  '|---:|---:|---:|',
+  ...mentionRows.map(r => `| ${r.ats.toLocaleString('en-US')} | ${r.members.toLocaleString('en-US')} | ${r.ms.toLocaleString('en-US')} |`)
+].join('\n')
 const busyTable = [
   '| messages received | message rows in the page | DOM nodes | JS heap after GC (MiB) | page main thread per message (ms) |',
   '|---:|---:|---:|---:|---:|',
   ...busy.map(r => `| ${r.messages.toLocaleString('en-US')} | ${r.rows.toLocaleString('en-US')} | ${r.domNodes.toLocaleString('en-US')} | ${r.heapMiB} | ${r.busyMsPerMessage} |`)
 ].join('\n')
-console.log(`\n${table}\n\n${busyTable}`)
-writeFileSync(join(REPO_ROOT, 'test', 'bench', 'results', 'web-big-room.json'), JSON.stringify({ at: new Date().toISOString(), rows, table, busy, busyTable }, null, 2) + '\n')
+console.log(`\n${table}\n\n${busyTable}\n\n${mentionTable}`)
+writeFileSync(join(REPO_ROOT, 'test', 'bench', 'results', 'web-big-room.json'), JSON.stringify({ at: new Date().toISOString(), rows, table, busy, busyTable, mentions: mentionRows, mentionTable }, null, 2) + '\n')

@@ -109,7 +109,8 @@ export function render (results: Results): { md: string, svg?: string } {
       'One node serves the app to headless Chromium; the room\'s other members are devices put into the node\'s presence, then churned (each change a leave and a join). ' +
       'Join → count shown is from the join click to the roster\'s whole count on the page; busy is the page\'s main thread (Chrome\'s TaskDuration) per second of churn, with the roster pane open.\n\n' +
       results.webBigRoom.table +
-      (results.webBigRoom.busyTable == null ? '' : '\n\nA busy room: the page open at the bottom of a room while another member sends the given number of messages, 20 in flight at a time; what the page holds afterwards (a conversation keeps its newest 1,000 messages, and lets the oldest go past 1,250).\n\n' + results.webBigRoom.busyTable))
+      (results.webBigRoom.busyTable == null ? '' : '\n\nA busy room: the page open at the bottom of a room while another member sends the given number of messages, 20 in flight at a time; what the page holds afterwards (a conversation keeps its newest 1,000 messages, and lets the oldest go past 1,250).\n\n' + results.webBigRoom.busyTable) +
+      (results.webBigRoom.mentionTable == null ? '' : '\n\nA hostile message: the page\'s mention reader (client/web/rich-text.ts), run in Node.\n\n' + results.webBigRoom.mentionTable))
   }
   if (results.scale.length > 0) {
     md.push(`\n## Scale-out: ${cfg.scale.users} users, ${cfg.scale.rooms} rooms, ${cfg.scale.rate} msg/s per user on N servers\n\n${scaleTable(results.scale)}\n\n![per-server traffic as servers are added](../../../docs/bench/scale-out.svg)`)

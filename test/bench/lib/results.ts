@@ -69,7 +69,7 @@ export interface Results {
   /** test/bench/presence-convergence.ts (join, crash and heal convergence from repeated runs), run as part of the suite */
   presenceConvergence?: ConvergenceReport
   /** test/bench/web-big-room.ts (the web app's main thread in a big room, in Chromium), run as part of the suite */
-  webBigRoom?: { rows: Array<{ members: number, churnPerSec: number, busy: number, joinToCountMs: number }>, table: string, busyTable?: string }
+  webBigRoom?: { rows: Array<{ members: number, churnPerSec: number, busy: number, joinToCountMs: number }>, table: string, busyTable?: string, mentionTable?: string }
   scale: ScaleRow[]
   /** honest users' latency without and with one abusive client on their node (meshchat only) */
   abuse?: AbuseReport
