@@ -243,6 +243,17 @@ export class Conversations {
   }
 }
 
+/** names a "Seen by" line spells out; a big room's readers past them are a count */
+export const SEEN_BY_NAMES = 5
+
+/** "alice, bob and carol", or "alice, … and 4,996 others" past SEEN_BY_NAMES, by name */
+export function seenBy (names: readonly string[]): string {
+  const sorted = [...names].sort(byName)
+  if (sorted.length <= SEEN_BY_NAMES) return sorted.join(', ')
+  const rest = sorted.length - SEEN_BY_NAMES
+  return `${sorted.slice(0, SEEN_BY_NAMES).join(', ')} and ${rest.toLocaleString('en-US')} ${rest === 1 ? 'other' : 'others'}`
+}
+
 /** "X is typing…" for a list of names */
 export function typingLine (names: string[]): string {
   if (names.length === 0) return ''

@@ -5,7 +5,7 @@
  */
 import { byTestId, h, placeChildren, replaceChildren } from './dom.js'
 import { clockTime, dayLabel, describeError, fullTime, hue, initial, sameDay, sameMinute, shortId } from './format.js'
-import { ROSTER_FILTER_FROM, ROSTER_ROWS, firstByName, roomCount, typingLine } from './model.js'
+import { ROSTER_FILTER_FROM, ROSTER_ROWS, firstByName, roomCount, seenBy, typingLine } from './model.js'
 import { segments } from './rich-text.js'
 import type { Child } from './dom.js'
 import type { Conv, Conversations } from './model.js'
@@ -281,7 +281,7 @@ export class View {
       at.set(e.key, [...(at.get(e.key) ?? []), r.name])
     }
     for (const [key, names] of at) {
-      const label = conv.kind === 'dm' ? 'Read' : `Seen by ${names.sort((a, b) => a.localeCompare(b)).join(', ')}`
+      const label = conv.kind === 'dm' ? 'Read' : `Seen by ${seenBy(names)}`
       this.rows.get(key)?.querySelector('.body')?.append(h('div', { className: 'seen', testid: 'seen-by' }, label))
     }
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { firstByName, roomCount } from '../../client/web/model.js'
+import { SEEN_BY_NAMES, firstByName, roomCount, seenBy } from '../../client/web/model.js'
 import type { Conv } from '../../client/web/model.js'
 import type { RosterMember } from '../../client/src/index.js'
 
@@ -40,5 +40,15 @@ describe('web app roster pane: the first members of a big room', () => {
   it('puts numbers in names in their order', () => {
     const roster = ['fan 10', 'fan 2', 'fan 1'].map((n, i) => member(`u${i}`, n))
     expect(firstByName(roster, 'nobody', 3).map(m => m.name)).toEqual(['fan 1', 'fan 2', 'fan 10'])
+  })
+})
+
+describe('web app "Seen by"', () => {
+  it('names up to SEEN_BY_NAMES readers by name, and counts the rest of a big room', () => {
+    expect(seenBy(['bob'])).toBe('bob')
+    expect(seenBy(['carol', 'alice', 'bob'])).toBe('alice, bob, carol')
+    const many = Array.from({ length: 5000 }, (_, i) => `reader ${i}`)
+    expect(seenBy(many)).toBe(`reader 0, reader 1, reader 2, reader 3, reader 4 and ${(5000 - SEEN_BY_NAMES).toLocaleString('en-US')} others`)
+    expect(seenBy(many.slice(0, SEEN_BY_NAMES + 1))).toMatch(/ and 1 other$/)
   })
 })
