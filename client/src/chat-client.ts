@@ -674,12 +674,15 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   /**
    * Tell the room this user has read up to the message at `cursor` (a
    * ChatMessage's cursor). Sent only when it moves this device's position
-   * forward, and not at all with the `receipts: false` option. Ephemeral: not
-   * retried, not stored. A message the node does not know there is refused
-   * (UnknownEventError).
+   * forward, and not at all with the `receipts: false` option or in a room of
+   * more than `LIMITS.maxReceiptRoom` members (each receipt would go to every
+   * member). Ephemeral: not retried, not stored. A message the node does not
+   * know there is refused (UnknownEventError).
    */
   async read (room: string, cursor: HistoryCursor): Promise<void> {
     validateRoom(room)
+    // a room past LIMITS.maxReceiptRoom members carries no receipts: the node would drop it
+    if ((this.rooms.get(room)?.count ?? 0) > LIMITS.maxReceiptRoom) return
     await this.sendReceipt('#' + room, { room }, cursor)
   }
 

@@ -226,7 +226,8 @@ export class MeshchatNode {
       writer: new GroupCommit(this.store),
       deliver,
       onSubscribe: room => { this.archive.onSubscribe(room) },
-      replicate: async (room, event, gossip) => this.archive.replicate(room, event, gossip)
+      replicate: async (room, event, gossip) => this.archive.replicate(room, event, gossip),
+      receiptsIn: room => this.presence.rosterSize(room) <= LIMITS.maxReceiptRoom
     })
     this.archive = new ArchiveService({
       replicas: cfg.archiveReplicas,

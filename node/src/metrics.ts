@@ -134,6 +134,13 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
+  readonly receiptsWithheld = new Counter({
+    name: 'meshchat_receipts_withheld_total',
+    help: 'room read receipts not passed on because the room has more than LIMITS.maxReceiptRoom members (each would go to every member), by where they came from (client: acknowledged to the reader and dropped; mesh: from another node)',
+    labelNames: ['source'] as const,
+    registers: [this.registry]
+  })
+
   readonly roomsRefused = new Counter({
     name: 'meshchat_rooms_refused_total',
     help: 'joins and room copies this node refused, by reason (local: a join of a room past maxCarriedRooms; archive: a copy it would have kept past it; members: a join of a room that has 10,000 members on this node already), joins with NODE_FULL',

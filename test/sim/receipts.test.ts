@@ -1,9 +1,13 @@
+import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
-import { startMesh, waitFor } from '../helpers/mesh.js'
+import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
+import { connectRaw, signRawEvent } from '../helpers/raw-client.js'
+import { positionOf } from '../../client/src/cursor.js'
 import { rejectionOf } from '../helpers/assert.js'
 import { recordMessages, roomMeshReady } from '../helpers/rooms.js'
 import { NotJoinedError, UnknownEventError } from '../../client/src/protocol/errors.js'
-import { generateUserKey } from '../../client/src/protocol/keys.js'
+import { generateUserKey, userIdOf } from '../../client/src/protocol/keys.js'
+import { LIMITS } from '../../client/src/protocol/limits.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
 import type { ChatClient, DirectMessage, ReadReceipt } from '../../client/src/node.js'
@@ -149,5 +153,45 @@ describe('read receipts', () => {
     expect(await receiptsIn(n1)).toBe(1)
     await waitFor(() => atAlice.length > 0, { what: "bob's receipt" })
     expect(atAlice.map(r => r.userId)).toEqual([bob.userId])
+  })
+
+  it('a room of more than LIMITS.maxReceiptRoom members carries no receipts: the client sends none, the node passes on none', async () => {
+    mesh = await startMesh(2)
+    await mesh.converged(2)
+    const [n0, n1] = mesh.nodes as [MeshchatNode, MeshchatNode]
+    const alice = await mesh.client(n0, 'alice')
+    const bob = await mesh.client(n1, 'bob')
+    for (const c of [alice, bob]) await c.join('hall')
+    await roomMeshReady([n0, n1], 'hall')
+    // the rest of the hall: devices on n1, as its presence holds its sessions' devices
+    const since = Date.now()
+    for (let i = 0; i < LIMITS.maxReceiptRoom; i++) {
+      n1.presence.put({ userId: userIdOf(randomBytes(32)), deviceId: `${n1.incarnation.toString(36)}-hall${i}`, name: `guest ${i}`, status: 'online', rooms: ['hall'], since })
+    }
+    await waitFor(() => alice.rosterCount('hall') === LIMITS.maxReceiptRoom + 2 && bob.rosterCount('hall') === LIMITS.maxReceiptRoom + 2, { what: 'both to count the whole hall' })
+    const atAlice = receipts(alice)
+    const bobGot = recordMessages(bob)
+    const m = await alice.send('hall', 'one')
+    await waitFor(() => bobGot.length === 1, { what: 'bob to get the message' })
+    // the client knows the room's size and sends nothing
+    await bob.read('hall', m.cursor)
+    expect(await receiptsIn(n1)).toBe(0)
+    // a member that sends one anyway (a raw session, as an older client would): acknowledged, counted, not passed on
+    const guest = await connectRaw(tcpGateway(n1))
+    await guest.hello('guest')
+    expect((await guest.request({ join: { room: 'hall', backlog: 0 } })).error).toBeUndefined()
+    const pos = positionOf(m.cursor)
+    const receipt = await signRawEvent(guest.key, { receipt: { room: 'hall', peer: '', id: pos.id, hlc: pos.hlc } })
+    const ack = await guest.request({ publish: { event: receipt as Uint8Array<ArrayBuffer> } })
+    expect(ack.error).toBeUndefined()
+    expect(ack.publishAck).toBeDefined()
+    await guest.close()
+    const withheld = async (): Promise<number> => (await n1.metrics.receiptsWithheld.get()).values.find(v => v.labels.source === 'client')?.value ?? 0
+    expect(await withheld()).toBe(1)
+    // what alice gets next from the hall is bob's message, with no receipt before it
+    const aliceGot = recordMessages(alice)
+    await bob.send('hall', 'after the receipt')
+    await waitFor(() => aliceGot.length === 1, { what: "alice to get bob's message" })
+    expect(atAlice).toEqual([])
   })
 })

@@ -21,6 +21,11 @@ export const LIMITS = {
    * a session's bounded send queue takes) marked partial, and diffs for every member after it
    */
   maxRosterSnapshot: 5000,
+  /**
+   * members past which a room carries no read receipts: each member's receipt went to every member,
+   * members² frames for every message read (a room of 5,000: 25 million)
+   */
+  maxReceiptRoom: 100,
   /** history page size cap */
   maxHistoryPage: 500,
   /** random bytes in an event nonce */

@@ -449,6 +449,11 @@ export class Hub implements SessionHost {
       if (!session.rooms.has(room)) throw new NotJoinedError(`not in room ${room}`)
       const stored = this.c.store.get(read.id)
       if (stored == null || stored.room !== room || stored.hlc !== read.hlc) throw new UnknownEventError(`no such message in ${room}`)
+      // a big room carries no receipts (each would go to every member): acknowledged and dropped, like typing past its budget
+      if (this.c.presence.rosterSize(room) > LIMITS.maxReceiptRoom) {
+        this.c.metrics.receiptsWithheld.inc({ source: 'client' })
+        return { id: opened.id as Uint8Array<ArrayBuffer>, hlc: 0n, dm: DmState.NONE, copies: 0 }
+      }
       await this.c.rooms.publish(opened)
     } else {
       const conversation = conversationId(opened.author, opened.to ?? '')

@@ -69,6 +69,8 @@ export interface RoomsComponents {
    * acknowledged, directly or by calling `gossip`; resolves with how many replicas confirmed
    */
   replicate?: (room: string, event: { event: Uint8Array<ArrayBuffer>, hlc: bigint, origin: string }, gossip: () => Promise<unknown>) => Promise<number>
+  /** whether the room carries read receipts (it has at most LIMITS.maxReceiptRoom members); all do if not given */
+  receiptsIn?: (room: string) => boolean
 }
 
 /** why this node carries a room's topic */
@@ -450,6 +452,10 @@ export class RoomService implements Startable {
     }
     if (!this.remember(opened.idHex)) {
       this.c.metrics.duplicates.inc()
+      return
+    }
+    if (opened.kind === 'receipt' && this.c.receiptsIn?.(room) === false) {
+      this.c.metrics.receiptsWithheld.inc({ source: 'mesh' })
       return
     }
     this.c.metrics.messagesIn.inc({ source: 'mesh', kind: opened.kind })
