@@ -577,8 +577,12 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     }
   }
 
-  /** tell a room this user is (or stopped) typing; best effort, never retried */
+  /**
+   * tell a room this user is (or stopped) typing; best effort, never retried, and not sent to a room
+   * of more than `LIMITS.maxTypingRoom` members (each notice would go to every member)
+   */
   async typing (room: string, active = true): Promise<void> {
+    if ((this.rooms.get(room)?.count ?? 0) > LIMITS.maxTypingRoom) return
     const event = await this.sign({ kind: 'typing', room, active })
     await this.request({ publish: { event: event.bytes as Uint8Array<ArrayBuffer> } })
   }

@@ -227,7 +227,7 @@ export class MeshchatNode {
       deliver,
       onSubscribe: room => { this.archive.onSubscribe(room) },
       replicate: async (room, event, gossip) => this.archive.replicate(room, event, gossip),
-      receiptsIn: room => this.presence.rosterSize(room) <= LIMITS.maxReceiptRoom
+      carries: (room, kind) => this.presence.rosterSize(room) <= (kind === 'receipt' ? LIMITS.maxReceiptRoom : LIMITS.maxTypingRoom)
     })
     this.archive = new ArchiveService({
       replicas: cfg.archiveReplicas,

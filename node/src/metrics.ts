@@ -134,10 +134,10 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
-  readonly receiptsWithheld = new Counter({
-    name: 'meshchat_receipts_withheld_total',
-    help: 'room read receipts not passed on because the room has more than LIMITS.maxReceiptRoom members (each would go to every member), by where they came from (client: acknowledged to the reader and dropped; mesh: from another node)',
-    labelNames: ['source'] as const,
+  readonly withheld = new Counter({
+    name: 'meshchat_withheld_total',
+    help: 'room read receipts and typing notices not passed on because the room has more members than they are carried in (LIMITS.maxReceiptRoom, LIMITS.maxTypingRoom: each would go to every member), by kind and where they came from (client: acknowledged to the sender and dropped; mesh: from another node)',
+    labelNames: ['kind', 'source'] as const,
     registers: [this.registry]
   })
 

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
-import { startMesh, waitFor } from '../helpers/mesh.js'
+import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
+import { roomMeshReady } from '../helpers/rooms.js'
+import { connectRaw, signRawEvent } from '../helpers/raw-client.js'
 import { LIMITS } from '../../client/src/protocol/limits.js'
 import { userIdOf } from '../../client/src/protocol/keys.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
@@ -58,4 +60,54 @@ describe('a room bigger than a roster snapshot', () => {
     b.presence.del(gone)
     await waitFor(() => fan.rosterCount('stadium') === extra + 2, { timeoutMs: 30_000, what: 'the count to drop by the crowd member who left' })
   }, 180_000)
+})
+
+/**
+ * Typing notices in a room of more than LIMITS.maxTypingRoom members: each went to every member, so a
+ * room of 5,000 with one member in a hundred typing (a notice each 2.5 s) made about 100,000 frames a second.
+ */
+describe('typing in a very big room', () => {
+  let mesh: TestMesh | undefined
+  afterEach(async () => {
+    await mesh?.stop()
+    mesh = undefined
+  })
+
+  it('is neither sent by the client nor passed on by the node; in a smaller room it is', async () => {
+    mesh = await startMesh(2)
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
+    const alice = await mesh.client(a, 'alice')
+    const bob = await mesh.client(b, 'bob')
+    for (const c of [alice, bob]) {
+      await c.join('arena')
+      await c.join('corner')
+    }
+    await roomMeshReady([a, b], 'arena')
+    await roomMeshReady([a, b], 'corner')
+    const since = Date.now()
+    for (let i = 0; i < LIMITS.maxTypingRoom; i++) {
+      b.presence.put({ userId: userIdOf(randomBytes(32)), deviceId: `${b.incarnation.toString(36)}-fan${i}`, name: `fan ${i}`, status: 'online', rooms: ['arena'], since })
+    }
+    await waitFor(() => alice.rosterCount('arena') === LIMITS.maxTypingRoom + 2, { timeoutMs: 30_000, what: 'alice to count the whole arena' })
+    const typing: string[] = []
+    bob.addEventListener('typing', e => { typing.push(e.detail.room) })
+    const typingIn = async (): Promise<number> => (await a.metrics.messagesIn.get()).values.find(v => v.labels.source === 'client' && v.labels.kind === 'typing')?.value ?? 0
+
+    // the client knows the arena's size and sends nothing
+    await alice.typing('arena')
+    expect(await typingIn()).toBe(0)
+    // a member that sends one anyway: acknowledged, counted, not passed on
+    const guest = await connectRaw(tcpGateway(a))
+    await guest.hello('guest')
+    expect((await guest.request({ join: { room: 'arena', backlog: 0 } })).error).toBeUndefined()
+    const notice = await signRawEvent(guest.key, { typing: { room: 'arena', active: true } })
+    expect((await guest.request({ publish: { event: notice as Uint8Array<ArrayBuffer> } })).error).toBeUndefined()
+    await guest.close()
+    expect((await a.metrics.withheld.get()).values.find(v => v.labels.kind === 'typing' && v.labels.source === 'client')?.value).toBe(1)
+    // in the small room it goes through, and it is the only notice bob got
+    await alice.typing('corner')
+    await waitFor(() => typing.length > 0, { what: "bob to see alice typing in the corner" })
+    expect(typing).toEqual(['corner'])
+  }, 120_000)
 })

@@ -186,7 +186,7 @@ describe('read receipts', () => {
     expect(ack.error).toBeUndefined()
     expect(ack.publishAck).toBeDefined()
     await guest.close()
-    const withheld = async (): Promise<number> => (await n1.metrics.receiptsWithheld.get()).values.find(v => v.labels.source === 'client')?.value ?? 0
+    const withheld = async (): Promise<number> => (await n1.metrics.withheld.get()).values.find(v => v.labels.source === 'client' && v.labels.kind === 'receipt')?.value ?? 0
     expect(await withheld()).toBe(1)
     // what alice gets next from the hall is bob's message, with no receipt before it
     const aliceGot = recordMessages(alice)

@@ -26,6 +26,11 @@ export const LIMITS = {
    * members² frames for every message read (a room of 5,000: 25 million)
    */
   maxReceiptRoom: 100,
+  /**
+   * members past which a room carries no typing notices: each typist's went to every member (a room
+   * of 5,000 with one member in a hundred typing, a notice each 2.5 s: about 100,000 frames a second)
+   */
+  maxTypingRoom: 1000,
   /** history page size cap */
   maxHistoryPage: 500,
   /** random bytes in an event nonce */

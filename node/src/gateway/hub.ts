@@ -409,6 +409,11 @@ export class Hub implements SessionHost {
     }
     if (opened.kind === 'typing') {
       if (!session.rooms.has(opened.room ?? '')) throw new NotJoinedError(`not in room ${opened.room ?? ''}`)
+      // a very big room carries no typing notices (each would go to every member): acknowledged and dropped
+      if (this.c.presence.rosterSize(opened.room ?? '') > LIMITS.maxTypingRoom) {
+        this.c.metrics.withheld.inc({ kind: 'typing', source: 'client' })
+        return { id: opened.id as Uint8Array<ArrayBuffer>, hlc: 0n, dm: DmState.NONE, copies: 0 }
+      }
       await this.c.rooms.publish(opened)
       return { id: opened.id as Uint8Array<ArrayBuffer>, hlc: 0n, dm: DmState.NONE, copies: 0 }
     }
@@ -451,7 +456,7 @@ export class Hub implements SessionHost {
       if (stored == null || stored.room !== room || stored.hlc !== read.hlc) throw new UnknownEventError(`no such message in ${room}`)
       // a big room carries no receipts (each would go to every member): acknowledged and dropped, like typing past its budget
       if (this.c.presence.rosterSize(room) > LIMITS.maxReceiptRoom) {
-        this.c.metrics.receiptsWithheld.inc({ source: 'client' })
+        this.c.metrics.withheld.inc({ kind: 'receipt', source: 'client' })
         return { id: opened.id as Uint8Array<ArrayBuffer>, hlc: 0n, dm: DmState.NONE, copies: 0 }
       }
       await this.c.rooms.publish(opened)

@@ -69,8 +69,8 @@ export interface RoomsComponents {
    * acknowledged, directly or by calling `gossip`; resolves with how many replicas confirmed
    */
   replicate?: (room: string, event: { event: Uint8Array<ArrayBuffer>, hlc: bigint, origin: string }, gossip: () => Promise<unknown>) => Promise<number>
-  /** whether the room carries read receipts (it has at most LIMITS.maxReceiptRoom members); all do if not given */
-  receiptsIn?: (room: string) => boolean
+  /** whether the room carries events of this ephemeral kind (read receipts, typing: it is small enough); all do if not given */
+  carries?: (room: string, kind: 'receipt' | 'typing') => boolean
 }
 
 /** why this node carries a room's topic */
@@ -454,8 +454,8 @@ export class RoomService implements Startable {
       this.c.metrics.duplicates.inc()
       return
     }
-    if (opened.kind === 'receipt' && this.c.receiptsIn?.(room) === false) {
-      this.c.metrics.receiptsWithheld.inc({ source: 'mesh' })
+    if ((opened.kind === 'receipt' || opened.kind === 'typing') && this.c.carries?.(room, opened.kind) === false) {
+      this.c.metrics.withheld.inc({ kind: opened.kind, source: 'mesh' })
       return
     }
     this.c.metrics.messagesIn.inc({ source: 'mesh', kind: opened.kind })
