@@ -11,13 +11,12 @@
  * And the time to read a message of thousands of "@" for mentions in a room of 5,000 (the page's
  * code, run in Node). Prints the tables and writes test/bench/results/web-big-room.json.
  */
-import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { userIdOf } from '../../client/src/protocol/keys.js'
 import { segments } from '../../client/web/rich-text.js'
 import { startMesh, waitFor } from '../helpers/mesh.js'
+import { addCrowd } from '../helpers/rooms.js'
 import { WEB_ROOT, joinRoom, launchChromium, openApp } from '../e2e/app-driver.js'
 import { REPO_ROOT } from './lib/procs.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
@@ -77,16 +76,10 @@ try {
     try {
       const node = mesh.nodes[0] as MeshchatNode
       const room = 'stadium'
-      const since = Date.now()
       let next = 0
-      const put = (): string => {
-        const deviceId = `${node.incarnation.toString(36)}-crowd${next}`
-        node.presence.put({ userId: userIdOf(randomBytes(32)), deviceId, name: `fan ${next}`, status: 'online', rooms: [room], since })
-        next++
-        return deviceId
-      }
-      const crowd: string[] = []
-      for (let i = 0; i < size; i++) crowd.push(put())
+      const put = (): string => addCrowd(node, room, 1, { from: next++ })[0]?.device ?? ''
+      const crowd = addCrowd(node, room, size).map(m => m.device)
+      next = size
       await waitFor(() => node.presence.roster(room).length === size, { timeoutMs: 60_000, what: 'the crowd in the roster' })
 
       // a node up for less than two failure-detection windows lets a join into a room new to it wait

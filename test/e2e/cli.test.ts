@@ -1,12 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
-import { userIdOf } from '../../client/src/protocol/keys.js'
+import { addCrowd } from '../helpers/rooms.js'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import type { TestMesh } from '../helpers/mesh.js'
 
@@ -92,10 +91,7 @@ describe('meshchat chat (terminal client)', () => {
     dir = await mkdtemp(join(tmpdir(), 'meshchat-cli-'))
     mesh = await startMesh(1)
     const node = mesh.nodes[0]!
-    const since = Date.now()
-    for (let i = 0; i < 100; i++) {
-      node.presence.put({ userId: userIdOf(randomBytes(32)), deviceId: `${node.incarnation.toString(36)}-crowd${i}`, name: `fan${i}`, status: 'online', rooms: ['crowd'], since })
-    }
+    addCrowd(node, 'crowd', 100, { name: i => `fan${i}` })
     await waitFor(() => node.presence.roster('crowd').length === 100, { what: 'the crowd in the roster' })
     const carol = terminal(['--connect', tcpGateway(node), '--room', 'crowd', '--name', 'carol', '--key', join(dir, 'carol.key')])
     terms.push(carol)

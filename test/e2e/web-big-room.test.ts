@@ -2,10 +2,9 @@
  * The web app in a room bigger than its roster pane: the pane draws the first ROSTER_ROWS members
  * (the user, then by name) and counts the rest, and keeps doing so through joins and leaves.
  */
-import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { waitFor } from '../helpers/mesh.js'
-import { userIdOf as userIdOfKey } from '../../client/src/protocol/keys.js'
+import { addCrowd, crowdDevice } from '../helpers/rooms.js'
 import { ROSTER_ROWS, TIMELINE_KEEP, TIMELINE_SLACK } from '../../client/web/model.js'
 import { browserSuite, joinRoom, message, openApp, rosterMember, texts, userIdOf } from './browser.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
@@ -16,15 +15,10 @@ describe('web app: a room of more members than the roster pane draws', () => {
   it('draws the user and the first members by name, counts the rest, and follows joins and leaves', async () => {
     const node = suite.mesh.nodes[0] as MeshchatNode
     const crowd = ROSTER_ROWS + 100
-    const since = Date.now()
-    const device = (i: number): string => `${node.incarnation.toString(36)}-crowd${i}`
-    const put = (i: number, name: string): string => {
-      const userId = userIdOfKey(randomBytes(32))
-      node.presence.put({ userId, deviceId: device(i), name, status: 'online', rooms: ['arena'], since })
-      return userId
-    }
+    const device = (i: number): string => crowdDevice(node, i)
+    const put = (i: number, name: string): string => addCrowd(node, 'arena', 1, { from: i, name: () => name })[0]?.userId ?? ''
     // names that sort as their numbers do: fan 0000 … fan 0299
-    const ids = Array.from({ length: crowd }, (_, i) => put(i, `fan ${String(i).padStart(4, '0')}`))
+    const ids = addCrowd(node, 'arena', crowd, { name: i => `fan ${String(i).padStart(4, '0')}` }).map(m => m.userId)
     await waitFor(() => node.presence.roster('arena').length === crowd, { what: 'the crowd in the roster' })
 
     const zoe = await openApp(suite.browser, node.http?.url ?? '', 'zoe')

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto'
 import { roomTopic } from '../../client/src/protocol/ids.js'
+import { userIdOf } from '../../client/src/protocol/keys.js'
 import { waitFor } from './mesh.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
 import type { ChatClient, ChatMessage } from '../../client/src/node.js'
@@ -21,4 +23,28 @@ export function recordMessages (client: ChatClient): ChatMessage[] {
   const got: ChatMessage[] = []
   client.addEventListener('message', e => { got.push(e.detail) })
   return got
+}
+
+/**
+ * Members of `room` that are devices in `node`'s presence and nothing else (no client each): how a
+ * test fills a room with thousands. Device `i` (from `from`, default 0) is `<incarnation>-crowd<i>`,
+ * a fresh user named `name(i)`; returns them in order. `node.presence.del(device)` takes one out.
+ */
+export function addCrowd (node: MeshchatNode, room: string, count: number, opts: { name?: (i: number) => string, from?: number } = {}): Array<{ device: string, userId: string }> {
+  const since = Date.now()
+  const from = opts.from ?? 0
+  const name = opts.name ?? (i => `fan ${i}`)
+  const added: Array<{ device: string, userId: string }> = []
+  for (let i = from; i < from + count; i++) {
+    const device = crowdDevice(node, i)
+    const userId = userIdOf(randomBytes(32))
+    node.presence.put({ userId, deviceId: device, name: name(i), status: 'online', rooms: [room], since })
+    added.push({ device, userId })
+  }
+  return added
+}
+
+/** the device id addCrowd gives its `i`-th member on `node` */
+export function crowdDevice (node: MeshchatNode, i: number): string {
+  return `${node.incarnation.toString(36)}-crowd${i}`
 }

@@ -1,10 +1,8 @@
-import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
-import { roomMeshReady } from '../helpers/rooms.js'
+import { addCrowd, crowdDevice, roomMeshReady } from '../helpers/rooms.js'
 import { connectRaw, signRawEvent } from '../helpers/raw-client.js'
 import { LIMITS } from '../../client/src/protocol/limits.js'
-import { userIdOf } from '../../client/src/protocol/keys.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
 import type { TestMesh } from '../helpers/mesh.js'
 
@@ -28,10 +26,7 @@ describe('a room bigger than a roster snapshot', () => {
     await host.join('stadium')
     // the room's other members on b, as b's presence holds its sessions' devices
     const extra = LIMITS.maxRosterSnapshot + 1000
-    const since = Date.now()
-    for (let i = 0; i < extra; i++) {
-      b.presence.put({ userId: userIdOf(randomBytes(32)), deviceId: `${b.incarnation.toString(36)}-crowd${i}`, name: `fan ${i}`, status: 'online', rooms: ['stadium'], since })
-    }
+    addCrowd(b, 'stadium', extra)
     await waitFor(() => b.presence.roster('stadium').length === extra + 1, { timeoutMs: 60_000, what: 'the crowd in b\'s roster' })
 
     const fan = await mesh.client(a, 'late fan')
@@ -56,7 +51,7 @@ describe('a room bigger than a roster snapshot', () => {
     expect(fan.rosterCount('stadium')).toBe(extra + 3)
     expect(rosters.at(-1)).toMatchObject({ snapshot: false, count: extra + 3 })
     // and one who leaves, by a diff too, though the fan's roster never showed them
-    const gone = `${b.incarnation.toString(36)}-crowd${extra - 1}`
+    const gone = crowdDevice(b, extra - 1)
     b.presence.del(gone)
     await waitFor(() => fan.rosterCount('stadium') === extra + 2, { timeoutMs: 30_000, what: 'the count to drop by the crowd member who left' })
   }, 180_000)
@@ -85,10 +80,7 @@ describe('typing in a very big room', () => {
     }
     await roomMeshReady([a, b], 'arena')
     await roomMeshReady([a, b], 'corner')
-    const since = Date.now()
-    for (let i = 0; i < LIMITS.maxTypingRoom; i++) {
-      b.presence.put({ userId: userIdOf(randomBytes(32)), deviceId: `${b.incarnation.toString(36)}-fan${i}`, name: `fan ${i}`, status: 'online', rooms: ['arena'], since })
-    }
+    addCrowd(b, 'arena', LIMITS.maxTypingRoom)
     await waitFor(() => alice.rosterCount('arena') === LIMITS.maxTypingRoom + 2, { timeoutMs: 30_000, what: 'alice to count the whole arena' })
     const typing: string[] = []
     bob.addEventListener('typing', e => { typing.push(e.detail.room) })

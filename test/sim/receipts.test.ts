@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
 import { connectRaw, signRawEvent } from '../helpers/raw-client.js'
 import { positionOf } from '../../client/src/cursor.js'
 import { rejectionOf } from '../helpers/assert.js'
-import { recordMessages, roomMeshReady } from '../helpers/rooms.js'
+import { addCrowd, recordMessages, roomMeshReady } from '../helpers/rooms.js'
 import { NotJoinedError, UnknownEventError } from '../../client/src/protocol/errors.js'
-import { generateUserKey, userIdOf } from '../../client/src/protocol/keys.js'
+import { generateUserKey } from '../../client/src/protocol/keys.js'
 import { LIMITS } from '../../client/src/protocol/limits.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
@@ -164,10 +163,7 @@ describe('read receipts', () => {
     for (const c of [alice, bob]) await c.join('hall')
     await roomMeshReady([n0, n1], 'hall')
     // the rest of the hall: devices on n1, as its presence holds its sessions' devices
-    const since = Date.now()
-    for (let i = 0; i < LIMITS.maxReceiptRoom; i++) {
-      n1.presence.put({ userId: userIdOf(randomBytes(32)), deviceId: `${n1.incarnation.toString(36)}-hall${i}`, name: `guest ${i}`, status: 'online', rooms: ['hall'], since })
-    }
+    addCrowd(n1, 'hall', LIMITS.maxReceiptRoom, { name: i => `guest ${i}` })
     await waitFor(() => alice.rosterCount('hall') === LIMITS.maxReceiptRoom + 2 && bob.rosterCount('hall') === LIMITS.maxReceiptRoom + 2, { what: 'both to count the whole hall' })
     const atAlice = receipts(alice)
     const bobGot = recordMessages(bob)
