@@ -226,6 +226,13 @@ interface RoomState {
   readonly streams: Map<string, Stream>
   /** userId → that user's devices in the room */
   readonly users: Map<string, Set<HeldDevice>>
+  /**
+   * the users' ids, sorted, kept in order as users come and go: a join into a room of 10,000 sorted
+   * them all and summed every member's devices again, 16 ms, once per joining session
+   */
+  readonly order: string[]
+  /** each user's member as last summed from their devices; dropped when one of them changes */
+  readonly members: Map<string, RosterMember>
 }
 
 /** What a receiver knows of a node's life from global presence, so nothing older comes back. */
@@ -255,7 +262,7 @@ export class RoomPresence {
   carry (room: string): void {
     if (this.#rooms.has(room)) return
     if (this.#rooms.size >= this.limits.maxRooms) throw new RoomPresenceRefusedError(`this node follows presence in ${this.#rooms.size} rooms (at most ${this.limits.maxRooms})`)
-    this.#rooms.set(room, { streams: new Map(), users: new Map() })
+    this.#rooms.set(room, { streams: new Map(), users: new Map(), order: [], members: new Map() })
   }
 
   /** Stop holding `room`: its members leave this node's view. */
@@ -377,7 +384,12 @@ export class RoomPresence {
   roster (room: string): RosterMember[] {
     const state = this.#rooms.get(room)
     if (state === undefined) return []
-    return [...state.users.keys()].sort().flatMap(u => this.#member(room, u) ?? [])
+    const out: RosterMember[] = []
+    for (const u of state.order) {
+      const m = memberOf(state, u)
+      if (m !== undefined) out.push(m)
+    }
+    return out
   }
 
   /** How many members the room has (users with a device in it); 0 for a room not carried. */
@@ -500,15 +512,23 @@ export class RoomPresence {
     if (device !== null) this.#touch(tx, room, device.userId)
     if (old !== undefined) {
       s.devices.delete(deviceId)
+      state.members.delete(old.userId)
       const mine = state.users.get(old.userId)
       mine?.delete(old)
-      if (mine?.size === 0) state.users.delete(old.userId)
+      if (mine?.size === 0) {
+        state.users.delete(old.userId)
+        place(state.order, old.userId, false)
+      }
       this.#devices--
     }
     if (device !== null) {
       s.devices.set(deviceId, device)
+      state.members.delete(device.userId)
       let mine = state.users.get(device.userId)
-      if (mine === undefined) state.users.set(device.userId, mine = new Set())
+      if (mine === undefined) {
+        state.users.set(device.userId, mine = new Set())
+        place(state.order, device.userId, true)
+      }
       mine.add(device)
       this.#devices++
     }
@@ -520,8 +540,8 @@ export class RoomPresence {
   }
 
   #member (room: string, userId: string): RosterMember | undefined {
-    const mine = this.#rooms.get(room)?.users.get(userId)
-    return mine === undefined ? undefined : summarizeDevices(userId, [...mine])
+    const state = this.#rooms.get(room)
+    return state === undefined ? undefined : memberOf(state, userId)
   }
 }
 
@@ -552,6 +572,30 @@ function sameDevice (a: RoomDevice, b: RoomDevice): boolean {
 function sameMember (a: RosterMember | undefined, b: RosterMember | undefined): boolean {
   if (a === undefined || b === undefined) return a === b
   return a.name === b.name && a.status === b.status && a.nodes.length === b.nodes.length && a.nodes.every((n, i) => n === b.nodes[i])
+}
+
+/** the user as the room shows them: summed from their devices once, until one of them changes */
+function memberOf (state: RoomState, userId: string): RosterMember | undefined {
+  const cached = state.members.get(userId)
+  if (cached !== undefined) return cached
+  const mine = state.users.get(userId)
+  const m = mine === undefined ? undefined : summarizeDevices(userId, [...mine])
+  if (m !== undefined) state.members.set(userId, m)
+  return m
+}
+
+/** put `id` into the sorted list `order` (`on`), or take it out, by binary search */
+function place (order: string[], id: string, on: boolean): void {
+  let lo = 0
+  let hi = order.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if ((order[mid] as string) < id) lo = mid + 1
+    else hi = mid
+  }
+  const found = order[lo] === id
+  if (on && !found) order.splice(lo, 0, id)
+  else if (!on && found) order.splice(lo, 1)
 }
 
 function compare (a: string, b: string): number {
