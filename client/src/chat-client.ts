@@ -1,5 +1,6 @@
 import { TypedEventEmitter } from 'main-event'
 import { LIMITS } from './protocol/limits.js'
+import { useWebCryptoEd25519 } from './protocol/ed25519-webcrypto.js'
 import { DisconnectedError, ErrorCode, MeshchatError, RateLimitedError, TimeoutError, errorFromCode } from './protocol/errors.js'
 import { Connection } from './connection.js'
 import { CLIENT_PROTOCOL_VERSION } from './protocol/ids.js'
@@ -114,6 +115,8 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
 
   constructor (opts: ChatClientOptions) {
     super()
+    // event checks on the platform's native Ed25519 where it has one (browsers); Node programs install their own first
+    void useWebCryptoEd25519()
     this.opts = {
       reconnect: true,
       backoff: { minMs: 250, maxMs: 5000 },

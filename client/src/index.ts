@@ -3,8 +3,6 @@
  * imports nothing Node-only; `client/src/node.ts` adds the TCP transport and a
  * key file store for Node programs.
  */
-import { useWebCryptoEd25519 } from './protocol/ed25519-webcrypto.js'
-
 export { ChatClient } from './chat-client.js'
 export type {
   ChatClientOptions, ChatClientEvents, ChatMessage, DirectMessage, RosterMember, UserState, SendResult, DmResult,
@@ -19,7 +17,4 @@ export { indexedDbKeyStore, memoryKeyStore, loadOrCreateIdentity } from './key-s
 export type { KeyStore } from './key-store.js'
 export { validateRoom, validateDisplayName } from './protocol/validate.js'
 export { CLIENT_PROTOCOL } from './protocol/ids.js'
-export { useWebCryptoEd25519 }
-
-// event checks on the platform's native Ed25519 where it has one (browsers); Node programs install their own
-void useWebCryptoEd25519()
+export { useWebCryptoEd25519 } from './protocol/ed25519-webcrypto.js'

@@ -30,25 +30,29 @@ export const webCryptoEd25519Verifier: AsyncEd25519VerifierFactory = publicKey =
   }
 }
 
-let detecting: Promise<boolean> | undefined
+/** whether this platform's WebCrypto checks Ed25519 right, found out once */
+let supported: Promise<boolean> | undefined
 
-/**
- * Check events with WebCrypto's Ed25519 from here on, unless the platform installed a verifier of
- * its own (Node's clients and nodes do): only once WebCrypto has verified RFC 8032's test vector and
- * refused it altered. Resolves true when installed.
- */
-export async function useWebCryptoEd25519 (): Promise<boolean> {
-  detecting ??= (async () => {
+async function webCryptoChecksEd25519 (): Promise<boolean> {
+  supported ??= (async () => {
     if (globalThis.crypto?.subtle == null) return false
     try {
       const check = webCryptoEd25519Verifier(RFC8032_KEY)
       const altered = RFC8032_SIG.slice()
       altered[0] = (altered[0] as number) ^ 1
-      if (!(await check(new Uint8Array(0), RFC8032_SIG)) || await check(new Uint8Array(0), altered)) return false
+      return await check(new Uint8Array(0), RFC8032_SIG) && !(await check(new Uint8Array(0), altered))
     } catch {
       return false
     }
-    return setDefaultEd25519Verifier(webCryptoEd25519Verifier)
   })()
-  return detecting
+  return supported
+}
+
+/**
+ * Check events with WebCrypto's Ed25519 from here on, unless a verifier is installed already (Node's
+ * clients and nodes install their own): only where WebCrypto verifies RFC 8032's test vector and
+ * refuses it altered. Resolves true when installed. A ChatClient calls it when it is made.
+ */
+export async function useWebCryptoEd25519 (): Promise<boolean> {
+  return await webCryptoChecksEd25519() && setDefaultEd25519Verifier(webCryptoEd25519Verifier)
 }
