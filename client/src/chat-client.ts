@@ -1,5 +1,5 @@
 import { TypedEventEmitter } from 'main-event'
-import { LIMITS } from './protocol/limits.js'
+import { LIMITS, carriesEphemeral } from './protocol/limits.js'
 import { useWebCryptoEd25519 } from './protocol/ed25519-webcrypto.js'
 import { DisconnectedError, ErrorCode, MeshchatError, RateLimitedError, TimeoutError, errorFromCode } from './protocol/errors.js'
 import { Connection } from './connection.js'
@@ -585,7 +585,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
    * of more than `LIMITS.maxTypingRoom` members (each notice would go to every member)
    */
   async typing (room: string, active = true): Promise<void> {
-    if ((this.rooms.get(room)?.count ?? 0) > LIMITS.maxTypingRoom) return
+    if (!carriesEphemeral('typing', this.rooms.get(room)?.count ?? 0)) return
     const event = await this.sign({ kind: 'typing', room, active })
     await this.request({ publish: { event: event.bytes as Uint8Array<ArrayBuffer> } })
   }
@@ -689,7 +689,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   async read (room: string, cursor: HistoryCursor): Promise<void> {
     validateRoom(room)
     // a room past LIMITS.maxReceiptRoom members carries no receipts: the node would drop it
-    if ((this.rooms.get(room)?.count ?? 0) > LIMITS.maxReceiptRoom) return
+    if (!carriesEphemeral('receipt', this.rooms.get(room)?.count ?? 0)) return
     await this.sendReceipt('#' + room, { room }, cursor)
   }
 

@@ -7,7 +7,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { Registry } from 'prom-client'
 import { CLIENT_PROTOCOL, PRESENCE_TOPIC } from '../../client/src/protocol/ids.js'
-import { LIMITS } from '../../client/src/protocol/limits.js'
+import { LIMITS, carriesEphemeral } from '../../client/src/protocol/limits.js'
 import { nodeEd25519Signer, nodeEd25519Verifier } from '../../client/src/protocol/ed25519-node.js'
 import { setEd25519Verifier } from '../../client/src/protocol/signing.js'
 import { resolveConfig } from './config.js'
@@ -227,7 +227,7 @@ export class MeshchatNode {
       deliver,
       onSubscribe: room => { this.archive.onSubscribe(room) },
       replicate: async (room, event, gossip) => this.archive.replicate(room, event, gossip),
-      carries: (room, kind) => this.presence.rosterSize(room) <= (kind === 'receipt' ? LIMITS.maxReceiptRoom : LIMITS.maxTypingRoom)
+      carries: (room, kind) => carriesEphemeral(kind, this.presence.rosterSize(room))
     })
     this.archive = new ArchiveService({
       replicas: cfg.archiveReplicas,

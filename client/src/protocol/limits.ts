@@ -36,3 +36,12 @@ export const LIMITS = {
   /** random bytes in an event nonce */
   nonceBytes: 12
 } as const
+
+/**
+ * Whether a room of `members` members carries ephemeral events of this kind (read receipts up to
+ * LIMITS.maxReceiptRoom, typing notices up to LIMITS.maxTypingRoom): the one rule the client, the
+ * ingress node and a node taking them from the mesh all apply.
+ */
+export function carriesEphemeral (kind: 'receipt' | 'typing', members: number): boolean {
+  return members <= (kind === 'receipt' ? LIMITS.maxReceiptRoom : LIMITS.maxTypingRoom)
+}

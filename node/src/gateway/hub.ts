@@ -1,7 +1,7 @@
 import { DeliveryKind, DmState, ServerFrame } from '../../../client/src/protocol/pb/client.js'
 import { DecodedEvent, idToHex } from '../../../client/src/protocol/signing.js'
 import { validateRoom } from '../../../client/src/protocol/validate.js'
-import { LIMITS } from '../../../client/src/protocol/limits.js'
+import { LIMITS, carriesEphemeral } from '../../../client/src/protocol/limits.js'
 import { comparePosition } from '../../../client/src/room-state.js'
 import {
   InvalidQueryError, NodeFullError, NotJoinedError, RateLimitedError, TooManyRoomsError, WrongAuthorError, InvalidEventError,
@@ -410,7 +410,7 @@ export class Hub implements SessionHost {
     if (opened.kind === 'typing') {
       if (!session.rooms.has(opened.room ?? '')) throw new NotJoinedError(`not in room ${opened.room ?? ''}`)
       // a very big room carries no typing notices (each would go to every member): acknowledged and dropped
-      if (this.c.presence.rosterSize(opened.room ?? '') > LIMITS.maxTypingRoom) {
+      if (!carriesEphemeral('typing', this.c.presence.rosterSize(opened.room ?? ''))) {
         this.c.metrics.withheld.inc({ kind: 'typing', source: 'client' })
         return { id: opened.id as Uint8Array<ArrayBuffer>, hlc: 0n, dm: DmState.NONE, copies: 0 }
       }
@@ -455,7 +455,7 @@ export class Hub implements SessionHost {
       const stored = this.c.store.get(read.id)
       if (stored == null || stored.room !== room || stored.hlc !== read.hlc) throw new UnknownEventError(`no such message in ${room}`)
       // a big room carries no receipts (each would go to every member): acknowledged and dropped, like typing past its budget
-      if (this.c.presence.rosterSize(room) > LIMITS.maxReceiptRoom) {
+      if (!carriesEphemeral('receipt', this.c.presence.rosterSize(room))) {
         this.c.metrics.withheld.inc({ kind: 'receipt', source: 'client' })
         return { id: opened.id as Uint8Array<ArrayBuffer>, hlc: 0n, dm: DmState.NONE, copies: 0 }
       }
