@@ -226,6 +226,10 @@ function expectRosters (rp: RoomPresence, owners: readonly Owner[], alive: (id: 
     expect(rp.roster(room), `${label}: roster of ${room}`).toEqual(expected)
     expect(rp.hosts(room), `${label}: hosts of ${room}`).toEqual([...new Set(expected.flatMap(m => m.nodes))].sort())
   }
+  // the per-user index a DM's route reads agrees with the rosters
+  for (const u of USERS) {
+    expect(rp.roomsOf(u), `${label}: rooms of ${u}`).toEqual(ROOMS.filter(room => rp.roster(room).some(m => m.userId === u)).sort())
+  }
 }
 
 function newReceiver (): RoomPresence {

@@ -409,7 +409,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     const known = this.known(userId)
     if (known === undefined && lookUp && this.locator != null) void this.locate(userId)
     for (const d of known ?? []) nodes.add(d.node)
-    for (const room of this.roomPresence.rooms()) for (const n of this.roomPresence.member(userId, room)?.nodes ?? []) nodes.add(n)
+    for (const room of this.roomPresence.roomsOf(userId)) for (const n of this.roomPresence.member(userId, room)?.nodes ?? []) nodes.add(n)
     return [...nodes].sort()
   }
 
@@ -422,7 +422,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   async hostsUser (userId: string, node: string): Promise<boolean> {
     const known = this.known(userId)
     if (known?.some(d => d.node === node) === true) return true
-    for (const room of this.roomPresence.rooms()) if (this.roomPresence.member(userId, room)?.nodes.includes(node) === true) return true
+    for (const room of this.roomPresence.roomsOf(userId)) if (this.roomPresence.member(userId, room)?.nodes.includes(node) === true) return true
     if (known !== undefined || this.locator?.lookup == null) return false
     const live = new Map(this.replica.nodes().filter(n => n.up).map(n => [n.id, n.incarnation]))
     const devices = await this.locator.lookup(userId)
@@ -433,7 +433,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   roomUser (userId: string): RosterMember | undefined {
     let best: RosterMember | undefined
     const nodes = new Set<string>()
-    for (const room of this.roomPresence.rooms()) {
+    for (const room of this.roomPresence.roomsOf(userId)) {
       const m = this.roomPresence.member(userId, room)
       if (m === undefined) continue
       for (const n of m.nodes) nodes.add(n)

@@ -252,6 +252,8 @@ export class RoomPresence {
   readonly limits: RoomPresenceLimits
   readonly #rooms = new Map<string, RoomState>()
   readonly #marks = new Map<string, NodeMark>()
+  /** the carried rooms each user has a device in (a DM's route asks where its two users are) */
+  readonly #userRooms = new Map<string, Set<string>>()
   #devices = 0
 
   constructor (limits: Partial<RoomPresenceLimits> = {}) {
@@ -402,6 +404,12 @@ export class RoomPresence {
     return this.#member(room, userId)
   }
 
+  /** The carried rooms the user has a device in, sorted. */
+  roomsOf (userId: string): string[] {
+    const rooms = this.#userRooms.get(userId)
+    return rooms === undefined ? [] : [...rooms].sort()
+  }
+
   /** Nodes with at least one device in the room, sorted. */
   hosts (room: string): string[] {
     const state = this.#rooms.get(room)
@@ -518,6 +526,9 @@ export class RoomPresence {
       if (mine?.size === 0) {
         state.users.delete(old.userId)
         place(state.order, old.userId, false)
+        const rooms = this.#userRooms.get(old.userId)
+        rooms?.delete(room)
+        if (rooms?.size === 0) this.#userRooms.delete(old.userId)
       }
       this.#devices--
     }
@@ -528,6 +539,9 @@ export class RoomPresence {
       if (mine === undefined) {
         state.users.set(device.userId, mine = new Set())
         place(state.order, device.userId, true)
+        let rooms = this.#userRooms.get(device.userId)
+        if (rooms === undefined) this.#userRooms.set(device.userId, rooms = new Set())
+        rooms.add(room)
       }
       mine.add(device)
       this.#devices++
