@@ -87,6 +87,10 @@ describe('web app: a busy room', () => {
     const reader = await openApp(suite.browser, node.http?.url ?? '', 'reader')
     suite.apps.push(reader)
     await joinRoom(reader, 'busy')
+    // the node has answered the join (an empty room's backlog: the beginning of the conversation), so
+    // every message from here on reaches the page live; before that answer, the first ones would come
+    // as the join's backlog page, the latest 50 only
+    await reader.page.getByTestId('history-start').waitFor()
     const talker = await suite.mesh.client(node, 'talker')
     await talker.join('busy')
     const label = (i: number): string => `m${String(i).padStart(4, '0')}`
