@@ -24,7 +24,7 @@ export class SessionDelivery implements LocalDelivery {
   constructor (private readonly registry: SessionRegistry, private readonly stable: (room: string) => bigint = () => 0n) {}
 
   room (room: string, e: StampedEvent, kind: EventKind): number {
-    // a node carrying a room for its archive, or whose members all left, builds no frame for nobody
+    // a node carrying the room only for its archive, or whose members here all left: no one to build a frame for
     if (!this.registry.hasRoom(room)) return 0
     return this.registry.deliverToRoom(room, deliveryFrame(e, DeliveryKind.LIVE, kind === 'room' ? this.stable(room) : 0n))
   }
