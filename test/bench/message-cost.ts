@@ -6,11 +6,12 @@
  * of the ingress node and of the other nodes shows what the hand-off and the second copy cost
  * against the ingress node's own work (verification, storage, fan-out to M − 1 sessions).
  *
- *   node dist/test/bench/message-cost.js [--nodes 1,2] [--rooms 10] [--members 10] [--rate 100] [--seconds 10] [--out file] [--profile dir]
+ *   node dist/test/bench/message-cost.js [--nodes 1,2] [--rooms 10] [--members 10] [--rate 100] [--seconds 10] [--out file] [--profile dir [--top n]]
  *
  * `--profile dir` runs every node under `node --cpu-prof` (profiles in dir/<n>-nodes/<node>/) and
  * prints, for each node, where its main thread's time went inside the measured window, by component
- * (the same buckets as `npm run bench -- --profile`). The profiler adds to every figure.
+ * (the same buckets as `npm run bench -- --profile`), and with `--top n` the n functions with the
+ * most self time. The profiler adds to every figure.
  *
  * CPU comes from /proc/<pid>/stat of each process (threads included), over the sending window and
  * over an idle window of the same clients before it; "net" takes the idle rate off. Prints a table;
@@ -22,7 +23,7 @@ import { parseArgs } from 'node:util'
 import { createNodeClient, memoryKeyStore } from '../../client/src/node.js'
 import { OpsRig, waitUntil } from '../ops/cli-proc.js'
 import { readProcStats } from './lib/procs.js'
-import { profileTable, summarizeDir } from './lib/profile.js'
+import { profileTable, summarizeDir, topTable } from './lib/profile.js'
 import type { ChatClient } from '../../client/src/node.js'
 import type { CliProc } from '../ops/cli-proc.js'
 
@@ -31,7 +32,7 @@ const ROOT = resolve(import.meta.dirname, '..', '..', '..')
 const { values: argv } = parseArgs({
   options: {
     nodes: { type: 'string' }, rooms: { type: 'string' }, members: { type: 'string' },
-    rate: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' }, profile: { type: 'string' }
+    rate: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' }, profile: { type: 'string' }, top: { type: 'string' }
   }
 })
 const nodeCounts = (argv.nodes ?? '1,2').split(',').map(Number)
@@ -46,6 +47,7 @@ if (nodeCounts.some(n => !Number.isInteger(n) || n < 1 || n > 8) || !(rooms >= 1
 }
 const out = argv.out ?? join(ROOT, 'test', 'bench', 'results', 'message-cost.json')
 const profileRoot = argv.profile == null ? undefined : resolve(argv.profile)
+const top = Math.max(0, Math.min(200, Number(argv.top ?? 0) || 0))
 /** CLOCK_MONOTONIC µs, the clock of the profiles' sample times */
 const monoUs = (): number => Number(process.hrtime.bigint() / 1000n)
 /** the main thread's profile (workers write their own, with another thread number) */
@@ -164,8 +166,8 @@ async function measure (n: number): Promise<Row> {
       await Promise.all(nodes.map(async p => p.stop('SIGTERM', 20_000)))
       profiles = nodes.map((_, i) => {
         const node = i === 0 ? 'ingress node' : `other node ${i}`
-        const [t] = summarizeDir(profDir(i) ?? '', [{ label: `${n} node(s), ${node}, measured window`, fromUs, toUs, deliveries }], { match: MAIN_THREAD_PROFILE })
-        return { node, table: t == null ? 'no profile written' : profileTable(t) }
+        const [t] = summarizeDir(profDir(i) ?? '', [{ label: `${n} node(s), ${node}, measured window`, fromUs, toUs, deliveries }], { match: MAIN_THREAD_PROFILE, top })
+        return { node, table: t == null ? 'no profile written' : [profileTable(t), topTable(t)].filter(x => x !== '').join('\n\n') }
       })
     }
     return {

@@ -343,6 +343,12 @@ export function profileTable (t: ProfileTable): string {
   return `${describe(t)}\n\n${table(['component', 'self ms', '% of busy', 'µs per delivery'], rows)}`
 }
 
+/** the functions with the most self time (summarizeDir's `top`), as a table; '' when none were asked for */
+export function topTable (t: ProfileTable): string {
+  if (t.top == null || t.top.length === 0) return ''
+  return table(['function', 'script', 'component', 'self ms', '% of busy'], t.top.map(x => [x.fn, x.where, x.component, f1(x.ms), `${f1(x.pct)} %`]))
+}
+
 function describe (t: ProfileTable): string {
   const per = t.usSource === 'proc' ? 'µs per delivery: the nodes\' CPU (from /proc) per message delivered to a client, split by the profile shares' : t.usSource === 'profile' ? 'µs per delivery: busy profile time per delivered message' : ''
   return `**${t.label}**: ${t.profiles.length} node profiles, ${t.windowSec} s window, ${n0(t.busyMs)} ms busy (${Number.isFinite(t.busyCores) ? t.busyCores.toFixed(2) : 'n/a'} cores as sampled) and ${n0(t.idleMs)} ms idle${t.deliveries != null ? `, ${n0(t.deliveries)} deliveries` : ''}${per !== '' ? `. ${per}` : ''}.`
@@ -406,7 +412,7 @@ if (isMain()) {
       console.log(`## ${positionals[i] ?? ''}\n`)
       for (const t of tables) {
         console.log(profileTable(t) + '\n')
-        if (t.top != null) console.log(table(['function', 'script', 'component', 'self ms', '% of busy'], t.top.map(x => [x.fn, x.where, x.component, f1(x.ms), `${f1(x.pct)} %`])) + '\n')
+        if (t.top != null) console.log(topTable(t) + '\n')
       }
     }
     const [b, a] = all
