@@ -1,8 +1,10 @@
+import { getEventListeners } from 'node:events'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocketServer } from 'ws'
 import { ChatClient } from '../../client/src/chat-client.js'
 import { webSocketTransport } from '../../client/src/transports/websocket.js'
 import { memoryKeyStore } from '../../client/src/key-store.js'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { AuthFailedError, ErrorCode } from '../../client/src/protocol/errors.js'
 import { ClientFrame, ServerFrame } from '../../client/src/protocol/pb/client.js'
 import type { AddressInfo } from 'node:net'
@@ -93,5 +95,17 @@ describe('light-edge login, client side', () => {
     const err = await client(url).start().then(() => undefined, (e: unknown) => e)
     expect(err).toBeInstanceOf(AuthFailedError)
     expect((err as Error).message).toContain('does not decode')
+  })
+
+  it('a dial that succeeded leaves nothing on its deadline: the signal firing later builds no error and holds no socket', async () => {
+    const url = await scriptedNode(() => {})
+    const transport = webSocketTransport()
+    const ctl = new AbortController()
+    const channel = await transport.dial(url, await generateKeyPair('Ed25519'), ctl.signal)
+    expect(getEventListeners(ctl.signal, 'abort')).toHaveLength(0)
+    ctl.abort()
+    expect(channel.writable).toBe(true)
+    await channel.close()
+    await transport.stop()
   })
 })

@@ -77,11 +77,14 @@ export function webSocketTransport (opts: WebSocketTransportOptions = {}): Clien
       ws.onerror = () => { inbox.end(new DisconnectedError(`could not reach ${addr}`)) }
       const abort = (): void => { ws.close() }
       signal.addEventListener('abort', abort, { once: true })
+      /** the open's own deadline, removed with `abort` below: once the channel is up the signal means nothing to it */
+      let late: (() => void) | undefined
       try {
         await new Promise<void>((resolve, reject) => {
           if (signal.aborted) { reject(new TimeoutError(`no connection to ${addr} in time`)); return }
           ws.onopen = () => { resolve() }
-          signal.addEventListener('abort', () => { reject(new TimeoutError(`no connection to ${addr} in time`)) }, { once: true })
+          late = () => { reject(new TimeoutError(`no connection to ${addr} in time`)) }
+          signal.addEventListener('abort', late, { once: true })
           const prev = ws.onclose
           ws.onclose = ev => {
             prev?.call(ws, ev)
@@ -104,6 +107,7 @@ export function webSocketTransport (opts: WebSocketTransportOptions = {}): Clien
         throw err
       } finally {
         signal.removeEventListener('abort', abort)
+        if (late != null) signal.removeEventListener('abort', late)
       }
       let proven = false
       /** the node's answer to the proof: nothing on success; a refusal ends the channel with its typed error */
