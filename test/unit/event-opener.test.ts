@@ -8,7 +8,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Event, SignedEvent } from '../../client/src/protocol/pb/event.js'
-import { DecodedEvent, signEvent } from '../../client/src/protocol/signing.js'
+import { DecodedEvent, openEvent, setEd25519Verifier, signEvent } from '../../client/src/protocol/signing.js'
+import { nodeEd25519Verifier } from '../../client/src/protocol/ed25519-node.js'
 import { EventOpener } from '../../node/src/mesh/event-opener.js'
 import { NodeMetrics } from '../../node/src/metrics.js'
 import { DEFAULT_STAMP_RULE } from '../../node/src/state/stamps.js'
@@ -105,5 +106,28 @@ describe('one decode and one hash per event per node', () => {
     await opener.open(e.bytes, 'gossip')
     await opener.open(e.bytes, 'gossip')
     expect(await counts()).toEqual({ 'gossip/EventTooLargeError': 1, 'gossip/BadFrameError': 1, 'gossip/BadSignatureError': 1, 'gossip/valid': 1, 'gossip/cached': 1 })
+  })
+
+  it('each node checks the signature itself, whatever other nodes or clients in its process checked, and leaves the clients\' record alone', async () => {
+    const key = await generateKeyPair('Ed25519')
+    let calls = 0
+    setEd25519Verifier(raw => { const v = nodeEd25519Verifier(raw); return (d, sig) => { calls++; return v(d, sig) } })
+    try {
+      const { bytes } = await signEvent(key, 'alice', { kind: 'room', room: 'lobby', text: 'hi' }, { now: Date.now(), nonce: randomBytes(12) })
+      const a = new EventOpener({ maxEventBytes: 64 * 1024, stamps: DEFAULT_STAMP_RULE })
+      const b = new EventOpener({ maxEventBytes: 64 * 1024, stamps: DEFAULT_STAMP_RULE })
+      await a.open(bytes, 'client')
+      await b.open(Uint8Array.from(bytes), 'gossip')
+      expect(calls).toBe(2)
+      // a client in the same process has checked nothing yet: it checks, once
+      await openEvent(bytes)
+      await openEvent(bytes)
+      expect(calls).toBe(3)
+      // and a third node still checks after the client did
+      await new EventOpener({ maxEventBytes: 64 * 1024, stamps: DEFAULT_STAMP_RULE }).open(bytes, 'replica')
+      expect(calls).toBe(4)
+    } finally {
+      setEd25519Verifier(undefined)
+    }
   })
 })

@@ -399,14 +399,68 @@ describe.each([
     setEd25519Verifier(raw => { const v = verifierOf(raw); return (d, sig) => { calls++; return v(d, sig) } })
     try {
       await openEvent(signed.bytes)
+      expect(calls).toBe(1)
+      // the same bytes again: this process checked them already
       await openEvent(signed.bytes)
+      expect(calls).toBe(1)
+      await openEvent(signed.bytes, { checkAgain: true })
       expect(calls).toBe(2)
+      // a new verifier forgets what the old one found good
       setEd25519Verifier(() => () => false)
       expect((await rejectionOf(openEvent(signed.bytes))).name).toBe('BadSignatureError')
     } finally {
       setEd25519Verifier(undefined)
     }
     expect((await openEvent(signed.bytes)).text).toBe('hi')
+  })
+
+  it('an event checked once is not checked again, and nothing near it rides on that: another signature, another payload, another author', async () => {
+    const k = await generateKeyPair('Ed25519')
+    const other = await generateKeyPair('Ed25519')
+    const signed = await signEvent(k, 'a', { kind: 'room', room: 'lobby', text: 'once' }, opts)
+    let calls = 0
+    setEd25519Verifier(raw => { const v = verifierOf(raw); return (d, sig) => { calls++; return v(d, sig) } })
+    try {
+      for (let i = 0; i < 5; i++) expect((await openEvent(signed.bytes)).text).toBe('once')
+      expect(calls).toBe(1)
+      // a flipped signature bit, the body changed under the old signature, the payload signed by someone else
+      // and claimed for the first author: each is other bytes with another id, checked, and refused
+      const sigFlipped = SignedEvent.decode(signed.bytes)
+      sigFlipped.signature = sigFlipped.signature.slice()
+      sigFlipped.signature[5] = (sigFlipped.signature[5] as number) ^ 1
+      expect((await rejectionOf(openEvent(SignedEvent.encode(sigFlipped)))).name).toBe('BadSignatureError')
+      expect((await rejectionOf(openEvent(tamperBody(signed.bytes)))).name).toBe('BadSignatureError')
+      const payload = SignedEvent.decode(signed.bytes).payload
+      const foreign = SignedEvent.encode({ payload, signature: new Uint8Array(await other.sign(Uint8Array.from([...new TextEncoder().encode('meshchat/event/1\n'), ...payload]))) })
+      expect((await rejectionOf(openEvent(foreign))).name).toBe('BadSignatureError')
+      expect(calls).toBe(4)
+      // and a refused event is not remembered: refused again, checked again
+      expect((await rejectionOf(openEvent(foreign))).name).toBe('BadSignatureError')
+      expect(calls).toBe(5)
+      expect((await openEvent(signed.bytes)).text).toBe('once')
+      expect(calls).toBe(5)
+    } finally {
+      setEd25519Verifier(undefined)
+    }
+  })
+
+  it('the record of checked events is bounded: the oldest are checked again once thousands came after them', async () => {
+    const k = await generateKeyPair('Ed25519')
+    const first = await signEvent(k, 'a', { kind: 'room', room: 'lobby', text: 'first' }, opts)
+    let calls = 0
+    setEd25519Verifier(raw => { const v = verifierOf(raw); return (d, sig) => { calls++; return v(d, sig) } })
+    try {
+      await openEvent(first.bytes)
+      const later = await Promise.all(Array.from({ length: 5000 }, async (_, i) => signEvent(k, 'a', { kind: 'room', room: 'lobby', text: `m${i}` }, { ...opts, now: opts.now + i })))
+      for (const e of later) await openEvent(e.bytes)
+      expect(calls).toBe(5001)
+      await openEvent(later[4999]!.bytes)
+      expect(calls).toBe(5001)
+      await openEvent(first.bytes)
+      expect(calls).toBe(5002)
+    } finally {
+      setEd25519Verifier(undefined)
+    }
   })
 
   it('refuses keys that are not 32 bytes and signatures that are not 64', async () => {

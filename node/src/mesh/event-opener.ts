@@ -89,7 +89,7 @@ export class EventOpener {
     }
     const started = performance.now()
     try {
-      const opened = await openDecoded(decoded, opts)
+      const opened = await openDecoded(decoded, { ...opts, checkAgain: true })
       this.remember(opened)
       this.metrics?.signatureChecks.inc({ path, result: 'valid' })
       return opened
