@@ -81,6 +81,8 @@ function rosterDetail (room: string, st: RoomState, snapshot: boolean): { room: 
 export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   private readonly opts: Options
   private key?: SigningKey
+  /** userId of `key`, once asked for */
+  private ownId?: string
   private readonly transports: ClientTransport[]
   private conn?: Connection
   private readonly outbox: Outgoing[] = []
@@ -136,7 +138,10 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
 
   /** the user id (PeerId string); available after connect() */
   get userId (): string {
-    return this.key == null ? '' : userIdOf(this.key.publicKey.raw)
+    if (this.key == null) return ''
+    // asked for every event received (is it this user's own?): the key's base58 form is made once
+    this.ownId ??= userIdOf(this.key.publicKey.raw)
+    return this.ownId
   }
 
   get state (): ConnectionState {
