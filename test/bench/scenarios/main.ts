@@ -6,6 +6,11 @@ import { round } from '../lib/system.js'
 import type { SystemUnderTest, StepOptions, StepResult } from '../lib/system.js'
 import type { Placement } from '../lib/workload.js'
 
+/** after the users attach and the backlog settles, the pause before the idle window (see sweep) */
+export const IDLE_QUIET_MS = 12_000
+
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
 /** a step is saturated past use: later, higher rates are skipped for that system */
 export function saturated (r: StepResult): boolean {
   return r.latency.p99 > 3000 || r.lossPct > 10 || !(r.latency.count > 0)
@@ -27,6 +32,12 @@ export async function sweep (suts: SystemUnderTest[], workload: string, placemen
   const idleWindows = new Map<string, { fromUs: number, toUs: number }>()
   for (const s of suts) {
     await s.settle()
+    // settle() waits for the backlog and for the processes to drop under a quarter of a core; a
+    // mesh that users just joined keeps working for several seconds after that (presence and
+    // directory updates, archive probes of the rooms it now carries), at about twice its lasting
+    // idle rate in the first 4 s (0.15 against 0.07 cores: 4 nodes and a bootstrap, 200 users in
+    // 20 rooms). Taken then, "idle" would take part of that work off every step's figures.
+    await sleep(quickIdle ? 2000 : IDLE_QUIET_MS)
     idle.set(s.cluster.label, await s.idleCpu(quickIdle ? 1200 : 4000))
     if (s.lastIdleWindow != null) idleWindows.set(s.cluster.label, s.lastIdleWindow)
   }
