@@ -33,8 +33,8 @@ export async function sweep (suts: SystemUnderTest[], workload: string, placemen
   for (const s of suts) {
     await s.settle()
     // settle() waits for the backlog and for the processes to drop under a quarter of a core; a
-    // mesh that users just joined keeps working for several seconds after that (presence and
-    // directory updates, archive probes of the rooms it now carries), at about twice its lasting
+    // mesh that users just joined keeps working for several seconds after that (in one node's
+    // profile: backfills of the rooms it now carries, gossipsub control, presence), at twice its lasting
     // idle rate in the first 4 s (0.15 against 0.07 cores: 4 nodes and a bootstrap, 200 users in
     // 20 rooms). Taken then, "idle" would take part of that work off every step's figures.
     await sleep(quickIdle ? 2000 : IDLE_QUIET_MS)
