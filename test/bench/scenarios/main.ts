@@ -2,14 +2,13 @@
  * The head-to-head workloads on one meshchat mesh and one Socket.IO cluster of the same size, both
  * up for the whole phase; the systems take turns at each rate so that a noisy machine hits both.
  */
+import { sleep } from '../lib/procs.js'
 import { round } from '../lib/system.js'
 import type { SystemUnderTest, StepOptions, StepResult } from '../lib/system.js'
 import type { Placement } from '../lib/workload.js'
 
 /** after the users attach and the backlog settles, the pause before the idle window (see sweep) */
 export const IDLE_QUIET_MS = 12_000
-
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 /** a step is saturated past use: later, higher rates are skipped for that system */
 export function saturated (r: StepResult): boolean {
