@@ -66,22 +66,32 @@ export class Supervisor {
  * A job that runs once, `delayMs` after it was first asked for, however many
  * times it is asked for in between: a burst of membership changes costs one
  * rebalance. Supervised like every other timer.
+ *
+ * With `burst`, a job asked for again less than twice `burst.delayMs` after it last ran waits
+ * `burst.delayMs` instead: a lone change still goes out after `delayMs`, and a steady stream of
+ * them (an attach burst) goes out in fewer, larger runs.
  */
 export class Debounced {
   private timer?: ReturnType<typeof setTimeout>
+  private lastRun = -Infinity
 
   constructor (
     private readonly supervisor: Supervisor,
     private readonly where: string,
     private readonly delayMs: number,
-    private readonly job: () => unknown
+    private readonly job: () => unknown,
+    private readonly burst?: { delayMs: number, now: () => number }
   ) {}
 
   schedule (): void {
-    this.timer ??= this.supervisor.timeout(this.where, () => {
+    if (this.timer != null) return
+    const burst = this.burst
+    const delay = burst != null && burst.now() - this.lastRun < 2 * burst.delayMs ? burst.delayMs : this.delayMs
+    this.timer = this.supervisor.timeout(this.where, () => {
       this.timer = undefined
+      if (burst != null) this.lastRun = burst.now()
       return this.job()
-    }, this.delayMs)
+    }, delay)
   }
 
   cancel (): void {

@@ -92,8 +92,14 @@ describe('the light client edge: plain WebSockets with proof of key', () => {
     const w = await light.connect()
     expect(w.nodeId).toBe(a.nodeId)
     expect(w.addr).toBe(url)
-    // welcome alternates list URLs too
-    expect(w.alternates.find(n => n.id === b.nodeId)?.addrs.some(x => x.startsWith('ws://'))).toBe(true)
+    // a welcome lists the other nodes' addresses on the edge the client came in on: URLs here,
+    // multiaddrs for the libp2p client
+    const bAddrs = w.alternates.find(n => n.id === b.nodeId)?.addrs ?? []
+    expect(bAddrs.length).toBeGreaterThan(0)
+    expect(bAddrs.every(x => /^ws:\/\/127\.0\.0\.1:\d+\/ws$/.test(x))).toBe(true)
+    const aAddrs = heavy.welcomeInfo?.alternates.find(n => n.id === a.nodeId)?.addrs ?? []
+    expect(aAddrs.length).toBeGreaterThan(0)
+    expect(aAddrs.every(x => x.startsWith('/ip4/127.0.0.1/tcp/'))).toBe(true)
     const lightGot = recordMessages(light)
     const heavyGot = recordMessages(heavy)
     await light.join('bridge')

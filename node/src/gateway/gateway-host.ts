@@ -182,6 +182,7 @@ export async function serveClientStream (
   const session = new ClientSession({
     id: `${opts.incarnation.toString(36)}-${(++sessionCounter).toString(36)}`,
     userId: connection.remotePeer.toString(),
+    edge: 'libp2p',
     host,
     log: opts.log,
     remote: connection.remoteAddr.toString(),

@@ -16,7 +16,7 @@ import type { MeshchatError } from '../../../client/src/protocol/errors.js'
 import type { HybridClock } from '../state/hlc.js'
 import { decidePlacement } from '../state/placement.js'
 import type { NodeConfig } from '../config.js'
-import type { ClientSession, SessionHost } from './session.js'
+import type { ClientSession, SessionEdge, SessionHost } from './session.js'
 import type { PresenceStatus } from '../../../client/src/protocol/validate.js'
 import type { SessionRegistry } from './registry.js'
 import type { RoomService } from '../mesh/rooms.js'
@@ -124,12 +124,17 @@ export class Hub implements SessionHost {
   }
 
   /** this node's load in the form placement and the welcome use */
-  private nodeInfos (): Array<NodeInfo & { rooms: string[] }> {
+  /**
+   * the live nodes, with the addresses a client of `edge` can dial: WebSocket URLs for the light edge,
+   * multiaddrs for the libp2p gateway (a light client has no use for multiaddrs, and decoding them on
+   * every attach cost it more than the rest of the welcome)
+   */
+  private nodeInfos (edge: SessionEdge): Array<NodeInfo & { rooms: string[] }> {
     return this.c.presence.liveNodes().map(n => {
       const self = n.id === this.nodeId
       return {
         id: n.id,
-        addrs: self ? this.c.gatewayAddrs() : n.meta?.gatewayAddrs ?? [],
+        addrs: addrsFor(self ? this.c.gatewayAddrs() : n.meta?.gatewayAddrs ?? NO_ADDRS, edge),
         clients: self ? this.c.registry.size : n.meta?.load.clients ?? 0,
         maxClients: self ? this.c.config.maxClients : n.meta?.load.maxClients ?? 0,
         httpUrl: (self ? this.c.httpUrl() : n.meta?.httpUrl) ?? '',
@@ -151,9 +156,9 @@ export class Hub implements SessionHost {
    * noRedirect says), or refused with UnavailableError when this node knows
    * none, so the client goes on to the next address it has.
    */
-  private drainRedirect (now: number): Redirect {
+  private drainRedirect (edge: SessionEdge, now: number): Redirect {
     const load = (n: { id: string, clients: number, maxClients: number }): number => (n.clients + this.recentRedirects(n.id, now)) / n.maxClients
-    const target = this.nodeInfos()
+    const target = this.nodeInfos(edge)
       // a draining node reports a capacity of 0: two draining nodes never send clients to each other
       .filter(n => n.id !== this.nodeId && n.addrs.length > 0 && n.maxClients > 0 && n.clients + this.recentRedirects(n.id, now) < n.maxClients)
       .sort((a, b) => load(a) - load(b))[0]
@@ -167,11 +172,11 @@ export class Hub implements SessionHost {
   }
 
   attach (session: ClientSession, hello: { rooms: string[], noRedirect: boolean, affinity: boolean }): Redirect | undefined {
-    if (this.c.draining?.() === true) return this.drainRedirect(this.c.clock.now())
+    if (this.c.draining?.() === true) return this.drainRedirect(session.edge, this.c.clock.now())
     const full = this.c.registry.size >= this.c.config.maxClients
-    const infos = this.nodeInfos()
+    const infos = this.nodeInfos(session.edge)
     if (!infos.some(n => n.id === this.nodeId)) {
-      infos.push({ id: this.nodeId, addrs: this.c.gatewayAddrs(), clients: this.c.registry.size, maxClients: this.c.config.maxClients, httpUrl: this.c.httpUrl() ?? '', rooms: [] })
+      infos.push({ id: this.nodeId, addrs: addrsFor(this.c.gatewayAddrs(), session.edge), clients: this.c.registry.size, maxClients: this.c.config.maxClients, httpUrl: this.c.httpUrl() ?? '', rooms: [] })
     }
     const rooms = hello.rooms.filter(r => { try { validateRoom(r); return true } catch { return false } })
     for (const info of infos) {
@@ -206,7 +211,7 @@ export class Hub implements SessionHost {
   }
 
   welcome (session: ClientSession): Welcome {
-    const infos = this.nodeInfos()
+    const infos = this.nodeInfos(session.edge)
     const alternates = infos
       .filter(n => n.id !== this.nodeId && n.addrs.length > 0)
       // a node that takes no clients (draining: it reports a capacity of 0) comes last
@@ -543,4 +548,19 @@ export function rosterSnapshot (room: string, roster: RosterMember[], self: stri
   const mine = roster.find(m => m.userId === self)
   const shown = roster.filter(m => m.userId !== self).slice(0, LIMITS.maxRosterSnapshot - (mine == null ? 0 : 1))
   return { room, members: (mine == null ? shown : [mine, ...shown]).map(memberToWire), partial: true, count }
+}
+
+const NO_ADDRS: readonly string[] = []
+
+/** per address list (the daemon's own, or one from a node's announcement), its URLs and its multiaddrs */
+const ADDRS_BY_EDGE = new WeakMap<readonly string[], Record<SessionEdge, string[]>>()
+
+/** the addresses in `addrs` a client of `edge` can dial: ws:// and wss:// URLs, or multiaddrs */
+export function addrsFor (addrs: readonly string[], edge: SessionEdge): string[] {
+  let split = ADDRS_BY_EDGE.get(addrs)
+  if (split == null) {
+    split = { ws: addrs.filter(a => /^wss?:\/\//i.test(a)), libp2p: addrs.filter(a => a.startsWith('/')) }
+    ADDRS_BY_EDGE.set(addrs, split)
+  }
+  return split[edge]
 }

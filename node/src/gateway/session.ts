@@ -87,7 +87,15 @@ export interface SessionOptions {
   helloTimeoutMs: number
   /** wall-clock time; default the system clock */
   clock?: Clock
+  /**
+   * the edge the client came in on: `ws` (a WebSocket URL) or `libp2p` (a multiaddr); default `ws` for a
+   * session that logs in by proof of key, else `libp2p`
+   */
+  edge?: SessionEdge
 }
+
+/** how a client reaches a node: the light WebSocket edge (URLs) or the libp2p gateway (multiaddrs) */
+export type SessionEdge = 'ws' | 'libp2p'
 
 /**
  * Invalid input a session tolerates before it is treated as garbage and
@@ -143,6 +151,8 @@ export class ClientSession {
   /** the user; '' until a light-edge session has proven its key */
   userId: string
   readonly remote: string
+  /** the edge this client came in on: the addresses it is handed (alternates, redirects) are of that edge */
+  readonly edge: SessionEdge
   name = ''
   status: PresenceStatus = 'online'
   readonly attachedAt: number
@@ -196,6 +206,7 @@ export class ClientSession {
     this.transport = opts.transport
     this.log = opts.log
     this.remote = opts.remote ?? ''
+    this.edge = opts.edge ?? (opts.login != null ? 'ws' : 'libp2p')
     this.budget = new SessionBudget(opts.budgets)
     this.clock = opts.clock ?? systemClock
     this.attachedAt = this.clock.now()

@@ -225,6 +225,7 @@ export class WsEdge implements Startable {
       helloTimeoutMs: this.init.helloTimeoutMs,
       clock: this.c.clock,
       login: { nodeId: this.c.nodeId, nonce, verify: this.c.verify },
+      edge: 'ws',
       transport: {
         send: frame => { writer.send(frame) },
         close: () => {
