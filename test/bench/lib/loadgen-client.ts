@@ -10,11 +10,17 @@ const SCRIPT = fileURLToPath(new URL('../loadgen.js', import.meta.url))
 export class LoadGen {
   readonly proc: Proc
   private nextId = 1
+  /** a generator writing its CPU profile takes a while to exit */
+  private readonly exitMs: number
   private readonly pending = new Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void }>()
 
   constructor (reg: ProcRegistry, name: string) {
-    // BENCH_WS_CLIENT (ws or undici: the light edge's WebSocket class) reaches the generator through the environment
-    this.proc = reg.spawn({ name, command: process.execPath, args: ['--max-old-space-size=8192', SCRIPT], ipc: true })
+    // BENCH_WS_CLIENT (ws or undici: the light edge's WebSocket class) reaches the generator through the environment;
+    // MESHCHAT_BENCH_GEN_CPU_PROF=<dir> writes a V8 CPU profile of each generator there when it exits
+    const prof = process.env.MESHCHAT_BENCH_GEN_CPU_PROF
+    const profArgs = prof == null || prof === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-name', `${name}.cpuprofile`]
+    this.proc = reg.spawn({ name, command: process.execPath, args: ['--max-old-space-size=8192', ...profArgs, SCRIPT], ipc: true })
+    this.exitMs = profArgs.length > 0 ? 30_000 : 3000
     this.proc.child.on('message', (m: Response) => {
       const p = this.pending.get(m.id)
       if (p == null) return
@@ -59,6 +65,6 @@ export class LoadGen {
 
   async stop (): Promise<void> {
     if (this.proc.alive) this.proc.child.disconnect()
-    await this.proc.stop('SIGTERM', 3000)
+    await this.proc.stop('SIGTERM', this.exitMs)
   }
 }
