@@ -23,7 +23,7 @@ import { summarizeDir, windowsFromSteps } from './lib/profile.js'
 import { convertPerfDir, perfAvailable } from './lib/perf.js'
 import { abuseScenario } from './scenarios/abuse.js'
 import { oneServer } from './scenarios/attach.js'
-import { capacity, sweep } from './scenarios/main.js'
+import { IDLE_QUIET_MS, capacity, sweep } from './scenarios/main.js'
 import { presenceScenario } from './scenarios/presence.js'
 import { presenceScaleScenario, presenceScaleTable } from './scenarios/presence-scale.js'
 import { resumeScenario } from './scenarios/resume.js'
@@ -288,7 +288,8 @@ async function runScale (sizes: number[], reuse: SystemUnderTest[]): Promise<voi
       step: { ...cfg.scale.step, ratePerUser: cfg.scale.rate },
       generators: cfg.generators,
       log,
-      reuse
+      reuse,
+      quietMs: quick ? 2000 : IDLE_QUIET_MS
     }))
     results.scale.sort((a, b) => a.workload.localeCompare(b.workload) || a.servers - b.servers || a.system.localeCompare(b.system))
     for (const n of sizes) scaleDone.add(n)

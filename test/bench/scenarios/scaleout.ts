@@ -9,6 +9,7 @@ import { SocketIoCluster } from '../lib/socketio-cluster.js'
 import { SystemUnderTest } from '../lib/system.js'
 import { local, meanServersPerRoom, spread } from '../lib/workload.js'
 import type { AdapterMode } from '../lib/socketio-cluster.js'
+import { sleep } from '../lib/procs.js'
 import type { ProcRegistry } from '../lib/procs.js'
 import type { StepOptions, StepResult } from '../lib/system.js'
 
@@ -49,6 +50,12 @@ export async function scaleOut (reg: ProcRegistry, opts: {
   log: (s: string) => void
   /** systems already running at one of the sizes (the head-to-head clusters): used as they are, not stopped */
   reuse?: SystemUnderTest[]
+  /**
+   * after the users attach and the backlog settles, the pause before the step: a mesh the users just
+   * joined (after the other workload's placement left) keeps moving rooms' backfills and presence
+   * for several seconds, and the step's byte and CPU counters would count that as the workload's
+   */
+  quietMs?: number
 }): Promise<ScaleRow[]> {
   const rows: ScaleRow[] = []
   for (const [si, n] of opts.sizes.entries()) {
@@ -65,6 +72,8 @@ export async function scaleOut (reg: ProcRegistry, opts: {
           const cluster = sut.cluster
           const p = w === 'spread' ? spread(opts.users, opts.rooms, n) : local(opts.users, opts.rooms, n)
           await sut.attach(p)
+          await sut.settle()
+          await sleep(opts.quietMs ?? 0)
           const step = await sut.step(`scale-out ${w}`, { ...opts.step, kind: 'room' })
           await sut.detach()
           const chat = step.perServer.filter(s => s.role === 'server')
