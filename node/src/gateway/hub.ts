@@ -123,11 +123,10 @@ export class Hub implements SessionHost {
     this.c.presence.removeEventListener('change', this.onPresenceEvent)
   }
 
-  /** this node's load in the form placement and the welcome use */
   /**
-   * the live nodes, with the addresses a client of `edge` can dial: WebSocket URLs for the light edge,
-   * multiaddrs for the libp2p gateway (a light client has no use for multiaddrs, and decoding them on
-   * every attach cost it more than the rest of the welcome)
+   * the live nodes' load in the form placement and the welcome use, with the addresses a client of
+   * `edge` can dial: WebSocket URLs for the light edge, multiaddrs for the libp2p gateway (a light
+   * client cannot dial multiaddrs, and the address lists were most of its time decoding a welcome)
    */
   private nodeInfos (edge: SessionEdge): Array<NodeInfo & { rooms: string[] }> {
     return this.c.presence.liveNodes().map(n => {
