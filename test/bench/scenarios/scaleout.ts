@@ -55,7 +55,7 @@ export async function scaleOut (reg: ProcRegistry, opts: {
    * joined (after the other workload's placement left) keeps moving rooms' backfills and presence
    * for several seconds, and the step's byte and CPU counters would count that as the workload's
    */
-  quietMs?: number
+  quietMs: number
 }): Promise<ScaleRow[]> {
   const rows: ScaleRow[] = []
   for (const [si, n] of opts.sizes.entries()) {
@@ -73,7 +73,7 @@ export async function scaleOut (reg: ProcRegistry, opts: {
           const p = w === 'spread' ? spread(opts.users, opts.rooms, n) : local(opts.users, opts.rooms, n)
           await sut.attach(p)
           await sut.settle()
-          await sleep(opts.quietMs ?? 0)
+          await sleep(opts.quietMs)
           const step = await sut.step(`scale-out ${w}`, { ...opts.step, kind: 'room' })
           await sut.detach()
           const chat = step.perServer.filter(s => s.role === 'server')
