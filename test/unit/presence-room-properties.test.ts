@@ -12,6 +12,7 @@ import {
   RoomPresence,
   RoomPresenceRefusedError,
   type RoomBeat,
+  type RoomDevice,
   type RoomDelta,
   type RoomPresenceChange,
   type RoomStreamState
@@ -430,5 +431,31 @@ describe('room presence: owner streams and bad input', () => {
     replica.depart('n1', 1, 10_002)
     replica.applyFull(owner.fullState(), 10_003)
     expect(replica.rooms()).toEqual([])
+  })
+
+  it('a member with one device, then two on two nodes, then one, then none: roster, size and rooms of the user agree at each step', () => {
+    const rp = new RoomPresence()
+    rp.carry('r0')
+    rp.carry('r1')
+    const dev = (deviceId: string, since: number): RoomDevice => ({ userId: 'u0', deviceId, name: `ann-${deviceId}`, status: 'online', since })
+    rp.applyState({ room: 'r0', node: 'n1', incarnation: 1, epoch: 1, seq: 1, devices: [dev('1-a', 1)] })
+    expect(rp.roster('r0')).toEqual([{ userId: 'u0', name: 'ann-1-a', status: 'online', nodes: ['n1'] }])
+    expect(rp.roomsOf('u0')).toEqual(['r0'])
+    rp.applyState({ room: 'r0', node: 'n2', incarnation: 1, epoch: 1, seq: 1, devices: [dev('1-b', 2)] })
+    expect(rp.size('r0')).toBe(1)
+    expect(rp.roster('r0')).toEqual([{ userId: 'u0', name: 'ann-1-b', status: 'online', nodes: ['n1', 'n2'] }])
+    rp.applyState({ room: 'r1', node: 'n2', incarnation: 1, epoch: 2, seq: 1, devices: [dev('1-b', 2)] })
+    expect(rp.roomsOf('u0')).toEqual(['r0', 'r1'])
+    // the newer device leaves r0: the member is the older one alone again
+    rp.applyState({ room: 'r0', node: 'n2', incarnation: 1, epoch: 1, seq: 2, devices: [] })
+    expect(rp.roster('r0')).toEqual([{ userId: 'u0', name: 'ann-1-a', status: 'online', nodes: ['n1'] }])
+    expect(rp.roomsOf('u0')).toEqual(['r0', 'r1'])
+    rp.applyState({ room: 'r1', node: 'n2', incarnation: 1, epoch: 2, seq: 2, devices: [] })
+    expect(rp.roomsOf('u0')).toEqual(['r0'])
+    rp.applyState({ room: 'r0', node: 'n1', incarnation: 1, epoch: 1, seq: 2, devices: [] })
+    expect(rp.roster('r0')).toEqual([])
+    expect(rp.size('r0')).toBe(0)
+    expect(rp.roomsOf('u0')).toEqual([])
+    expect(rp.stats()).toMatchObject({ devices: 0 })
   })
 })

@@ -224,8 +224,11 @@ interface HeldDevice extends RoomDevice {
 
 interface RoomState {
   readonly streams: Map<string, Stream>
-  /** userId → that user's devices in the room */
-  readonly users: Map<string, Set<HeldDevice>>
+  /**
+   * userId → that user's devices in the room: the device itself while there is one (most users),
+   * a Set from the second on. A Set per member was about 100 bytes on every held device.
+   */
+  readonly users: Map<string, OneOrSet<HeldDevice>>
   /**
    * the users' ids, sorted, kept in order as users come and go: a join into a room of 10,000 sorted
    * them all and summed every member's devices again, 16 ms, once per joining session
@@ -252,8 +255,8 @@ export class RoomPresence {
   readonly limits: RoomPresenceLimits
   readonly #rooms = new Map<string, RoomState>()
   readonly #marks = new Map<string, NodeMark>()
-  /** the carried rooms each user has a device in (a DM's route asks where its two users are) */
-  readonly #userRooms = new Map<string, Set<string>>()
+  /** the carried rooms each user has a device in (a DM's route asks where its two users are); one room as itself */
+  readonly #userRooms = new Map<string, OneOrSet<string>>()
   #devices = 0
 
   constructor (limits: Partial<RoomPresenceLimits> = {}) {
@@ -407,7 +410,7 @@ export class RoomPresence {
   /** The carried rooms the user has a device in, sorted. */
   roomsOf (userId: string): string[] {
     const rooms = this.#userRooms.get(userId)
-    return rooms === undefined ? [] : [...rooms].sort()
+    return rooms === undefined ? [] : typeof rooms === 'string' ? [rooms] : [...rooms].sort()
   }
 
   /** Nodes with at least one device in the room, sorted. */
@@ -521,29 +524,19 @@ export class RoomPresence {
     if (old !== undefined) {
       s.devices.delete(deviceId)
       state.members.delete(old.userId)
-      const mine = state.users.get(old.userId)
-      mine?.delete(old)
-      if (mine?.size === 0) {
-        state.users.delete(old.userId)
+      if (takeOut(state.users, old.userId, old)) {
         place(state.order, old.userId, false)
-        const rooms = this.#userRooms.get(old.userId)
-        rooms?.delete(room)
-        if (rooms?.size === 0) this.#userRooms.delete(old.userId)
+        takeOut(this.#userRooms, old.userId, room)
       }
       this.#devices--
     }
     if (device !== null) {
       s.devices.set(deviceId, device)
       state.members.delete(device.userId)
-      let mine = state.users.get(device.userId)
-      if (mine === undefined) {
-        state.users.set(device.userId, mine = new Set())
+      if (putIn(state.users, device.userId, device)) {
         place(state.order, device.userId, true)
-        let rooms = this.#userRooms.get(device.userId)
-        if (rooms === undefined) this.#userRooms.set(device.userId, rooms = new Set())
-        rooms.add(room)
+        putIn(this.#userRooms, device.userId, room)
       }
-      mine.add(device)
       this.#devices++
     }
   }
@@ -593,9 +586,44 @@ function memberOf (state: RoomState, userId: string): RosterMember | undefined {
   const cached = state.members.get(userId)
   if (cached !== undefined) return cached
   const mine = state.users.get(userId)
-  const m = mine === undefined ? undefined : summarizeDevices(userId, [...mine])
+  const m = mine === undefined ? undefined : summarizeDevices(userId, mine instanceof Set ? [...mine] : [mine])
   if (m !== undefined) state.members.set(userId, m)
   return m
+}
+
+/** one item as itself, two or more in a Set (the items are objects or strings, never Sets) */
+type OneOrSet<T> = T | Set<T>
+
+/** add `item` under `key`; true when the key had nothing before */
+function putIn<T> (map: Map<string, OneOrSet<T>>, key: string, item: T): boolean {
+  const held = map.get(key)
+  if (held === undefined) {
+    map.set(key, item)
+    return true
+  }
+  if (held instanceof Set) held.add(item)
+  else if (held !== item) map.set(key, new Set([held, item]))
+  return false
+}
+
+/** take `item` out from under `key`; true when the key has nothing left (and is gone) */
+function takeOut<T> (map: Map<string, OneOrSet<T>>, key: string, item: T): boolean {
+  const held = map.get(key)
+  if (held === undefined) return false
+  if (held instanceof Set) {
+    held.delete(item)
+    if (held.size > 1) return false
+    const [last] = held
+    if (last === undefined) {
+      map.delete(key)
+      return true
+    }
+    map.set(key, last)
+    return false
+  }
+  if (held !== item) return false
+  map.delete(key)
+  return true
 }
 
 /** put `id` into the sorted list `order` (`on`), or take it out, by binary search */
