@@ -55,6 +55,8 @@ export interface RoomPresenceMemory {
   roomPresence: { bytesPerDevice: number }
   hosts: { bytesPerPair: number }
   directory?: { bytesPerRecord: number }
+  /** gossipsub's table of the peers' topic subscriptions, per (topic, peer) pair (later runs) */
+  gossipsubSubscriptions?: { bytesPerPair: number }
 }
 
 /** The presence measurements the model reads, and the files they came from. */
@@ -374,6 +376,11 @@ export function model (r: ModelResults, presence: PresenceInputs = loadPresenceI
   const idleBytesPerPeer = otherPerPeer + hbPayload
   const ePres = presence.memory?.roomPresence.bytesPerDevice ?? NaN
   const eHost = presence.memory?.hosts.bytesPerPair ?? NaN
+  // not presence: the transport's own table of who carries each room (every carrier of every room, on
+  // every node it is connected to); counted in memory when measured, 0 (and said so) when not
+  const eSubMeasured = presence.memory?.gossipsubSubscriptions?.bytesPerPair
+  const eSub = eSubMeasured ?? 0
+  const memSubsAt = (P: Profile): number => P.users * P.roomsPerUser / P.roomSize * P.nodesPerRoom * eSub
   const eDirMeasured = presence.memory?.directory?.bytesPerRecord
   const eDir = eDirMeasured ?? ePres
   const cLine = pf?.cpuPerReconnectLine ?? { h: NaN, p: NaN }
@@ -419,6 +426,7 @@ export function model (r: ModelResults, presence: PresenceInputs = loadPresenceI
     ['B_hb: global presence payload in per peer (heartbeats)', nm(hbPayload, x => `${f(x)} B/s`), `${scaleName}; the largest mesh, churn window (global topic${dirApart ? '' : ' and directory'} bytes ÷ (N − 1))`],
     ['e_rp: room presence, heap per held device record', nm(ePres, x => `${f(x)} B`), memName],
     ['e_host: room-host pair in global presence, on every node', nm(eHost, x => `${f(x)} B`), memName],
+    ['e_sub: a peer\'s subscription to a room topic in gossipsub, on every node', eSubMeasured == null ? 'not measured (counted as 0)' : `${f(eSubMeasured)} B`, eSubMeasured == null ? '' : `${memName} (a real gossipsub fed 20 peers' SUBSCRIBEs)`],
     ['e_dir: directory record', eDirMeasured != null ? `${f(eDir)} B` : nm(eDir, x => `${f(x)} B (not measured: e_rp stands in, the same fields)`), eDirMeasured != null ? memName : ''],
     ['room presence device records a node reports per (own device, room), every room on one node', nm(pf?.recordsPerOwnDeviceRoom ?? NaN, x => f(x, 2)), 'presence-scale: (entries − host pairs) · N ÷ users (the receiving side; the formula adds the writer\'s own copy: 1 + m per device and room)'],
     ['b_rp: room presence payload per reconnect and room, to one other member node', bRoomMeasured ? `${f(bRoom)} B` : nm(bRoom, x => `${f(x)} B (stand-in)`), bRoomMeasured ? 'presence-scale: room presence bytes in · N ÷ churn (one room per user there)' : `not measured apart (no presence-scale room spans two nodes): the run's presence payload per node per reconnect${runChurned == null ? '' : ` (${runChurned.nodes} nodes, ${runChurned.churnPerSec}/s)`}, an upper bound`],
@@ -468,7 +476,7 @@ export function model (r: ModelResults, presence: PresenceInputs = loadPresenceI
     const k = P.nodesPerRoom
     const chatCpu = (N: number): number => (Rroom * (fit?.perMsgAtK(k) ?? NaN) + Rdm * dmCpu) / N
     const cpu = (N: number): number => chatCpu(N) + (P.users / N) * idlePerClient + presenceAt(P, N, how).cpu
-    const mem = (N: number, perConn: number): number => baseRss + (P.users / N) * perConn + presenceAt(P, N, how).mem
+    const mem = (N: number, perConn: number): number => baseRss + (P.users / N) * perConn + presenceAt(P, N, how).mem + memSubsAt(P)
     const meshIn = (N: number): number => Rroom * (k - 1) / N * meshBytesPerCarried + Rdm / N * dmPeerBytes + presenceAt(P, N, how).bytes
     const cpuMax = P.coresPerNode * P.cpuTarget
     const memMax = P.ramGiB * GiB * 0.8
@@ -511,11 +519,12 @@ export function model (r: ModelResults, presence: PresenceInputs = loadPresenceI
     ['clients per node', f(P.users / N), ''],
     ['room messages / DMs per second (whole mesh)', `${f(Rroom)} / ${f(Rdm)}`, `${f(P.users)} users × ${f(P.msgsPerUserPerSec * 3600, 0)} msgs/h, ${P.dmShare * 100} % DMs`],
     ['reconnects per second (whole mesh)', f(churn), `one reconnect per user per ${f(1 / P.churnPerUserPerSec / 60)} min`],
-    ['memory per node', `${f(base.mem(N, connHeap) / GiB, 2)} – ${f(base.mem(N, connRss) / GiB, 2)} GiB`, `${f(baseRss / 1024 / KiB)} MiB + ${f(P.users / N)} clients × (${f(connHeap / KiB)}–${f(connRss / KiB)} KiB) + presence`],
+    ['memory per node', `${f(base.mem(N, connHeap) / GiB, 2)} – ${f(base.mem(N, connRss) / GiB, 2)} GiB`, `${f(baseRss / 1024 / KiB)} MiB + ${f(P.users / N)} clients × (${f(connHeap / KiB)}–${f(connRss / KiB)} KiB) + presence${eSubMeasured == null ? '' : ' + gossipsub subscriptions'}`],
     ['  of which presence', mib(pr.mem), ''],
     ['    room presence: U·ρ·(1 + m) / N · e_rp', mib(pr.memRooms), `${f(P.users)} × ${P.roomsPerUser} × ${1 + P.memberNodesPerRoom} / ${f(N)} × ${f(ePres)} B`],
     ['    room-host pairs, on every node: U·ρ / room size · m · e_host', mib(pr.memHosts), `${f(P.users * P.roomsPerUser / P.roomSize)} rooms × ${P.memberNodesPerRoom} × ${f(eHost)} B (grows with the rooms, not with N)`],
     ['    directory: (U·K / N + F) · e_dir', mib(pr.memDir), `(${f(P.users)} × ${P.directoryOwners} / ${f(N)} + ${f(P.followedPerNode)} followed) × ${f(eDir)} B`],
+    ['  of which gossipsub subscriptions, on every node: U·ρ / room size · k · e_sub', eSubMeasured == null ? 'not measured' : mib(memSubsAt(P)), `${f(P.users * P.roomsPerUser / P.roomSize)} rooms × ${P.nodesPerRoom} carrying nodes × ${f(eSub)} B (the transport's; grows with the rooms, not with N)`],
     ['CPU per node', `${f(base.cpu(N), 2)} cores`, 'chat + clients + presence'],
     ['  of which chat messages', `${f(base.chatCpu(N), 3)} cores`, `(room msgs × (a·${k} + b) + DMs × c_dm) / N`],
     ['  of which idle clients', `${f((P.users / N) * idlePerClient, 3)} cores`, 'clients × idle per client'],

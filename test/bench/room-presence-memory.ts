@@ -4,13 +4,26 @@
  * spread over 20 nodes, and 20 nodes hosting 5,000 rooms each. Strings are built separately, as
  * when decoded off the wire.
  *
+ * Beside them, what the transport holds for the same rooms: gossipsub keeps, on every node, each
+ * connected peer's topic subscriptions (a room's topic and every node that carries it). A real
+ * gossipsub instance is fed 20 peers carrying 5,000 rooms each, through the handler a SUBSCRIBE
+ * from a peer goes to.
+ *
  *   npx tsc -p tsconfig.json && npx node --expose-gc dist/test/bench/room-presence-memory.js
  * Prints a table and writes test/bench/results/room-presence-memory.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { heapUsed, randomString, seededRandom } from './lib/heap-measure.js'
+import { gossipsub } from '@libp2p/gossipsub'
+import { publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { generateKeyPairSync } from 'node:crypto'
+import type { PeerId } from '@libp2p/interface'
 import { PresenceReplica } from '../../node/src/state/presence.js'
+import { TOPIC_BYTES_PER_PEER } from '../../node/src/mesh/mesh-host.js'
+import { roomTopic } from '../../client/src/protocol/ids.js'
 import { RoomPresence, type RoomDevice } from '../../node/src/state/room-presence.js'
 
 const ROOMS = 10_000
@@ -38,7 +51,6 @@ for (let r = 0; r < ROOMS; r++) {
   for (const [n, devices] of byNode) rp.applyState({ room: roomName(r), node: nodeIds[n] ?? '', incarnation: 1, epoch: 1, seq: 1, devices })
 }
 const roomBytes = heapUsed() - before
-const devices = rp.stats().devices
 
 // global presence: room-host pairs only
 before = heapUsed()
@@ -48,11 +60,40 @@ for (const [n, node] of nodeIds.entries()) {
   replica.applyFull({ node, incarnation: 1, seq: 1, entries: [], hosted }, 0)
 }
 const hostBytes = heapUsed() - before
+
+// gossipsub's subscription table: the same 20 nodes' 5,000 rooms each, as their SUBSCRIBEs arrive
+// (synchronous key generation: a top-level await would make this module's body async, and its
+// suspended frame changes what the measurements above retain)
+const peers: PeerId[] = Array.from({ length: NODES }, () => {
+  const der = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' })
+  return peerIdFromPublicKey(publicKeyFromRaw(der.subarray(der.byteLength - 32)))
+})
+// the node's own settings for the per-peer topic budget (mesh-host.ts), so no subscription is refused
+const gs = gossipsub({ maxTopicBytesPerPeer: TOPIC_BYTES_PER_PEER })({ logger: defaultLogger() } as unknown as Parameters<ReturnType<typeof gossipsub>>[0]) as unknown as {
+  handleReceivedSubscription: (from: PeerId, topic: string, subscribe: boolean) => boolean
+  topics: Map<string, Set<string>>
+}
+before = heapUsed()
+let refused = 0
+for (const [n, peer] of peers.entries()) {
+  for (let i = 0; i < HOSTED_PER_NODE; i++) {
+    // a topic string of its own per SUBSCRIBE, as decoded from the peer's RPC
+    if (!gs.handleReceivedSubscription(peer, roomTopic(roomName((n * 997 + i) % (ROOMS * 2))).split('').join(''), true)) refused++
+  }
+}
+const subBytes = heapUsed() - before
+let subPairs = 0
+for (const set of gs.topics.values()) subPairs += set.size
+if (refused > 0) throw new Error(`gossipsub refused ${refused} subscriptions: the measurement would be short`)
+// each structure is read here, after the last measurement, so that it stays live through every
+// window: one no longer used can be collected during a later window and make its figure negative
+const devices = rp.stats().devices
 const pairs = replica.stats().hosted
 
 const result = {
   roomPresence: { rooms: ROOMS, devices, retainedBytes: roomBytes, bytesPerDevice: Math.round(roomBytes / devices) },
   hosts: { nodes: NODES, pairs, retainedBytes: hostBytes, bytesPerPair: Math.round(hostBytes / pairs) },
+  gossipsubSubscriptions: { peers: NODES, topics: gs.topics.size, pairs: subPairs, retainedBytes: subBytes, bytesPerPair: Math.round(subBytes / subPairs) },
   nodeVersion: process.version,
   date: new Date().toISOString()
 }
@@ -60,7 +101,9 @@ console.table({
   'room presence: bytes per device': result.roomPresence.bytesPerDevice,
   'room presence: devices': devices,
   'global: bytes per room-host pair': result.hosts.bytesPerPair,
-  'global: pairs': pairs
+  'global: pairs': pairs,
+  'gossipsub: bytes per (topic, peer) subscription': result.gossipsubSubscriptions.bytesPerPair,
+  'gossipsub: subscriptions': subPairs
 })
 const dir = join('test', 'bench', 'results')
 mkdirSync(dir, { recursive: true })
