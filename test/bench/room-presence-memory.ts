@@ -4,6 +4,9 @@
  * spread over 20 nodes, and 20 nodes hosting 5,000 rooms each. Strings are built separately, as
  * when decoded off the wire.
  *
+ * The user directory's records on an owner, per record: 20 hosting nodes registering 5,000 users'
+ * devices each.
+ *
  * Beside them, what the transport holds for the same rooms: gossipsub keeps, on every node, each
  * connected peer's topic subscriptions (a room's topic and every node that carries it). A real
  * gossipsub instance is fed 20 peers carrying 5,000 rooms each, through the handler a SUBSCRIBE
@@ -22,6 +25,7 @@ import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { generateKeyPairSync } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
 import { PresenceReplica } from '../../node/src/state/presence.js'
+import { DirectoryTable, type DirectoryOp } from '../../node/src/state/directory.js'
 import { TOPIC_BYTES_PER_PEER } from '../../node/src/mesh/mesh-host.js'
 import { roomTopic } from '../../client/src/protocol/ids.js'
 import { RoomPresence, type RoomDevice } from '../../node/src/state/room-presence.js'
@@ -61,6 +65,18 @@ for (const [n, node] of nodeIds.entries()) {
 }
 const hostBytes = heapUsed() - before
 
+// the user directory on an owner: 20 hosting nodes register 5,000 devices each, one per user
+before = heapUsed()
+const table = new DirectoryTable(nodeIds[0] ?? '', { maxRecordsPerNode: HOSTED_PER_NODE })
+for (const [n, node] of nodeIds.entries()) {
+  const ops: DirectoryOp[] = Array.from({ length: HOSTED_PER_NODE }, (_, i) => ({
+    op: 'put',
+    device: { userId: randomString(random, '12D3KooW', 52), deviceId: `1-${randomString(random, '', 8)}`, name: `user ${n}-${i}`, status: 'online', rooms: 2, since: 1_700_000_000_000 + i }
+  }))
+  table.register({ node, incarnation: 1, version: 1, ops, full: true }, node)
+}
+const dirBytes = heapUsed() - before
+
 // gossipsub's subscription table: the same 20 nodes' 5,000 rooms each, as their SUBSCRIBEs arrive
 // (synchronous key generation: a top-level await would make this module's body async, and its
 // suspended frame changes what the measurements above retain)
@@ -89,10 +105,12 @@ if (refused > 0) throw new Error(`gossipsub refused ${refused} subscriptions: th
 // window: one no longer used can be collected during a later window and make its figure negative
 const devices = rp.stats().devices
 const pairs = replica.stats().hosted
+const records = table.records().length
 
 const result = {
   roomPresence: { rooms: ROOMS, devices, retainedBytes: roomBytes, bytesPerDevice: Math.round(roomBytes / devices) },
   hosts: { nodes: NODES, pairs, retainedBytes: hostBytes, bytesPerPair: Math.round(hostBytes / pairs) },
+  directory: { nodes: NODES, records, retainedBytes: dirBytes, bytesPerRecord: Math.round(dirBytes / records) },
   gossipsubSubscriptions: { peers: NODES, topics: gs.topics.size, pairs: subPairs, retainedBytes: subBytes, bytesPerPair: Math.round(subBytes / subPairs) },
   nodeVersion: process.version,
   date: new Date().toISOString()
@@ -102,6 +120,8 @@ console.table({
   'room presence: devices': devices,
   'global: bytes per room-host pair': result.hosts.bytesPerPair,
   'global: pairs': pairs,
+  'directory: bytes per record': result.directory.bytesPerRecord,
+  'directory: records': records,
   'gossipsub: bytes per (topic, peer) subscription': result.gossipsubSubscriptions.bytesPerPair,
   'gossipsub: subscriptions': subPairs
 })
