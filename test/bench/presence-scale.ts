@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ProcRegistry, REPO_ROOT } from './lib/procs.js'
-import { presenceScaleScenario, presenceScaleTable } from './scenarios/presence-scale.js'
+import { measurePresenceHeapPerItem, presenceScaleScenario, presenceScaleTable } from './scenarios/presence-scale.js'
 
 const { values } = parseArgs({
   options: {
@@ -30,6 +30,7 @@ try {
     users: Number(values.users),
     churnRates: String(values.churn).split(',').map(Number),
     seconds: Number(values.seconds),
+    heapPerItem: measurePresenceHeapPerItem(),
     log: s => { console.log(s) }
   })
   const table = presenceScaleTable(rows)

@@ -25,7 +25,7 @@ import { abuseScenario } from './scenarios/abuse.js'
 import { oneServer } from './scenarios/attach.js'
 import { IDLE_QUIET_MS, capacity, sweep } from './scenarios/main.js'
 import { presenceScenario } from './scenarios/presence.js'
-import { presenceScaleScenario, presenceScaleTable } from './scenarios/presence-scale.js'
+import { measurePresenceHeapPerItem, presenceScaleScenario, presenceScaleTable } from './scenarios/presence-scale.js'
 import { resumeScenario } from './scenarios/resume.js'
 import { scaleOut } from './scenarios/scaleout.js'
 import type { AdapterMode } from './lib/socketio-cluster.js'
@@ -458,7 +458,9 @@ try {
 
   if (sections.has('presence-scale') && runMesh) {
     await section('presence as nodes are added: 2, 4, 8 nodes (meshchat)', async () => {
-      const rows = await presenceScaleScenario(reg, { base: base + 400, nodeCounts: [2, 4, 8], users: quick ? 80 : 320, churnRates: quick ? [10] : [10, 50], seconds: quick ? 5 : 10, log })
+      const heapPerItem = measurePresenceHeapPerItem()
+      log(`  heap per item (room-presence-memory.js): room presence device ${heapPerItem.roomDevice} B, room-host pair ${heapPerItem.hostPair} B, directory record ${heapPerItem.directoryRecord} B`)
+      const rows = await presenceScaleScenario(reg, { base: base + 400, nodeCounts: [2, 4, 8], users: quick ? 80 : 320, churnRates: quick ? [10] : [10, 50], seconds: quick ? 5 : 10, heapPerItem, log })
       presenceScaleRows = rows
       const table = presenceScaleTable(rows)
       log(table)

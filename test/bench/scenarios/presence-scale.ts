@@ -12,10 +12,14 @@
  * CPU over an idle window and over each churn window of the same length. The process CPU of a
  * churn window includes the sessions that churn (attach, key proof, joins), not presence alone.
  */
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { churnWindow } from '../lib/churn.js'
 import { LoadGen } from '../lib/loadgen-client.js'
 import { MeshchatCluster } from '../lib/meshchat-cluster.js'
-import { sleep } from '../lib/procs.js'
+import { REPO_ROOT, sleep } from '../lib/procs.js'
 import type { UserSpec } from '../lib/loadgen-protocol.js'
 import type { ClusterSnapshot } from '../lib/cluster.js'
 import type { ProcRegistry } from '../lib/procs.js'
@@ -34,6 +38,14 @@ export interface PresenceScaleRow {
   maxEntriesPerNode: number
   /** of which room-host pairs in global presence (mean) */
   hostPairsPerNode: number
+  /** user directory records a node holds as an owner (mean; not in `entriesPerNode`) */
+  directoryRecordsPerNode?: number
+  /**
+   * presence state per node in bytes of heap (mean), estimated: room presence devices, room-host
+   * pairs and directory records, each times its heap per item as measured in-process
+   * (room-presence-memory.js, run by the section first)
+   */
+  presenceHeapPerNode?: number
   /** node-to-node presence payload per node, churn window, B/s (mean) */
   presenceBytesInPerSec: number
   presenceBytesOutPerSec: number
@@ -62,6 +74,27 @@ export interface PresenceScaleRow {
 
 interface PresenceHealth {
   presence?: { devices?: number, hosted?: number }
+  directory?: { records?: number }
+}
+
+/** heap per held item of each kind of presence state, bytes */
+export interface PresenceHeapPerItem {
+  roomDevice: number
+  hostPair: number
+  directoryRecord: number
+}
+
+/**
+ * Runs room-presence-memory.js (its own process, with --expose-gc) and reads the heap per item it
+ * measured: what the estimate of each node's presence heap multiplies the counts by.
+ */
+export function measurePresenceHeapPerItem (): PresenceHeapPerItem {
+  const script = fileURLToPath(new URL('../room-presence-memory.js', import.meta.url))
+  execFileSync(process.execPath, ['--expose-gc', script], { cwd: REPO_ROOT, stdio: 'ignore', timeout: 120_000 })
+  const m = JSON.parse(readFileSync(join(REPO_ROOT, 'test', 'bench', 'results', 'room-presence-memory.json'), 'utf8')) as {
+    roomPresence: { bytesPerDevice: number }, hosts: { bytesPerPair: number }, directory: { bytesPerRecord: number }
+  }
+  return { roomDevice: m.roomPresence.bytesPerDevice, hostPair: m.hosts.bytesPerPair, directoryRecord: m.directory.bytesPerRecord }
 }
 
 const ROOM_SIZE = 10
@@ -75,6 +108,8 @@ export async function presenceScaleScenario (reg: ProcRegistry, opts: {
   /** one churn window per rate, each after the idle window */
   churnRates: number[]
   seconds: number
+  /** heap per item, for the estimate of each node's presence heap (left out when not given) */
+  heapPerItem?: PresenceHeapPerItem
   log: (s: string) => void
 }): Promise<PresenceScaleRow[]> {
   const rows: PresenceScaleRow[] = []
@@ -139,6 +174,11 @@ export async function presenceScaleScenario (reg: ProcRegistry, opts: {
         await sleep(2000)
         const healths = await Promise.all(Array.from({ length: nodes }, async (_, i) => await mesh.health(i) as unknown as PresenceHealth))
         const entries = healths.map(h => (h.presence?.devices ?? 0) + (h.presence?.hosted ?? 0))
+        const records = healths.map(h => h.directory?.records ?? 0)
+        const heap = opts.heapPerItem
+        const heapOf = (h: PresenceHealth): number => heap == null
+          ? NaN
+          : (h.presence?.devices ?? 0) * heap.roomDevice + (h.presence?.hosted ?? 0) * heap.hostPair + (h.directory?.records ?? 0) * heap.directoryRecord
         rows.push({
           nodes,
           users: opts.users,
@@ -149,6 +189,8 @@ export async function presenceScaleScenario (reg: ProcRegistry, opts: {
           entriesPerNode: Math.round(mean(entries)),
           maxEntriesPerNode: Math.max(...entries),
           hostPairsPerNode: Math.round(mean(healths.map(h => h.presence?.hosted ?? 0))),
+          directoryRecordsPerNode: Math.round(mean(records)),
+          ...(heap == null ? {} : { presenceHeapPerNode: Math.round(mean(healths.map(heapOf))) }),
           presenceBytesInPerSec: Math.round(mean(per.map(x => x.pin))),
           presenceBytesOutPerSec: Math.round(mean(per.map(x => x.pout))),
           roomBytesInPerSec: Math.round(mean(per.map(x => x.room))),
@@ -163,7 +205,7 @@ export async function presenceScaleScenario (reg: ProcRegistry, opts: {
           profileWindow: { fromUs, toUs }
         })
         const r = rows[rows.length - 1]!
-        log(`  ${nodes} nodes, churn ${r.churnPerSec}/s: ${r.entriesPerNode} entries/node, presence in ${r.presenceBytesInPerSec} B/s/node (room ${r.roomBytesInPerSec}, directory ${r.directoryBytesInPerSec}; ${r.directoryRequestsPerReconnect} directory requests per reconnect, ${r.directoryRegistrationsPerReconnect} of them registrations), presence CPU ${r.presenceCpuPerNode} cores/node (${Object.entries(r.presenceCpuParts ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; idle window ${r.idlePresenceCpuPerNode}), process CPU idle ${r.idleCpuPerNode} / churn ${r.churnCpuPerNode} cores/node`)
+        log(`  ${nodes} nodes, churn ${r.churnPerSec}/s: ${r.entriesPerNode} entries/node, ${r.directoryRecordsPerNode} directory records/node${r.presenceHeapPerNode == null ? '' : `, presence heap about ${(r.presenceHeapPerNode / 1024).toFixed(1)} KiB/node`}, presence in ${r.presenceBytesInPerSec} B/s/node (room ${r.roomBytesInPerSec}, directory ${r.directoryBytesInPerSec}; ${r.directoryRequestsPerReconnect} directory requests per reconnect, ${r.directoryRegistrationsPerReconnect} of them registrations), presence CPU ${r.presenceCpuPerNode} cores/node (${Object.entries(r.presenceCpuParts ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; idle window ${r.idlePresenceCpuPerNode}), process CPU idle ${r.idleCpuPerNode} / churn ${r.churnCpuPerNode} cores/node`)
       }
     } finally {
       await gen.stop()
@@ -179,15 +221,15 @@ export function presenceScaleTable (rows: readonly PresenceScaleRow[]): string {
   const ratio = (v: number | undefined, b: number | undefined): string => v == null || b == null || b === 0 ? '' : ` (${(v / b).toFixed(2)}×)`
   const n = (v: number | undefined): string => v == null ? '–' : String(v)
   const lines = [
-    '| nodes | users / rooms | churn/s | presence entries per node (max) | of which room hosts | presence B/s in per node | of which room presence | of which directory | directory requests per reconnect, mesh-wide | global (heartbeats, hosts) | out per node | presence CPU per node (cores) | process CPU per node idle | process CPU per node churn |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+    '| nodes | users / rooms | churn/s | presence entries per node (max) | of which room hosts | directory records per node | presence heap per node, estimated (KiB) | presence B/s in per node | of which room presence | of which directory | directory requests per reconnect, mesh-wide | global (heartbeats, hosts) | out per node | presence CPU per node (cores) | process CPU per node idle | process CPU per node churn |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
   ]
   for (const rate of rates) {
     const group = rows.filter(r => (r.churnTarget ?? r.churnPerSec) === rate)
     const first = group[0]
     for (const r of group) {
       const global = r.presenceBytesInPerSec - r.roomBytesInPerSec - (r.directoryBytesInPerSec ?? 0)
-      lines.push(`| ${r.nodes} | ${r.users} / ${r.rooms} | ${r.churnPerSec} | ${r.entriesPerNode}${ratio(r.entriesPerNode, first?.entriesPerNode)} (${r.maxEntriesPerNode}) | ${r.hostPairsPerNode} | ${r.presenceBytesInPerSec}${ratio(r.presenceBytesInPerSec, first?.presenceBytesInPerSec)} | ${r.roomBytesInPerSec} | ${n(r.directoryBytesInPerSec)}${ratio(r.directoryBytesInPerSec, first?.directoryBytesInPerSec)} | ${n(r.directoryRequestsPerReconnect)} | ${global}${ratio(global, first == null ? undefined : first.presenceBytesInPerSec - first.roomBytesInPerSec - (first.directoryBytesInPerSec ?? 0))} | ${r.presenceBytesOutPerSec} | ${n(r.presenceCpuPerNode)}${ratio(r.presenceCpuPerNode, first?.presenceCpuPerNode)} | ${r.idleCpuPerNode} | ${r.churnCpuPerNode}${ratio(r.churnCpuPerNode, first?.churnCpuPerNode)} |`)
+      lines.push(`| ${r.nodes} | ${r.users} / ${r.rooms} | ${r.churnPerSec} | ${r.entriesPerNode}${ratio(r.entriesPerNode, first?.entriesPerNode)} (${r.maxEntriesPerNode}) | ${r.hostPairsPerNode} | ${n(r.directoryRecordsPerNode)}${ratio(r.directoryRecordsPerNode, first?.directoryRecordsPerNode)} | ${r.presenceHeapPerNode == null ? '–' : (r.presenceHeapPerNode / 1024).toFixed(1)}${ratio(r.presenceHeapPerNode, first?.presenceHeapPerNode)} | ${r.presenceBytesInPerSec}${ratio(r.presenceBytesInPerSec, first?.presenceBytesInPerSec)} | ${r.roomBytesInPerSec} | ${n(r.directoryBytesInPerSec)}${ratio(r.directoryBytesInPerSec, first?.directoryBytesInPerSec)} | ${n(r.directoryRequestsPerReconnect)} | ${global}${ratio(global, first == null ? undefined : first.presenceBytesInPerSec - first.roomBytesInPerSec - (first.directoryBytesInPerSec ?? 0))} | ${r.presenceBytesOutPerSec} | ${n(r.presenceCpuPerNode)}${ratio(r.presenceCpuPerNode, first?.presenceCpuPerNode)} | ${r.idleCpuPerNode} | ${r.churnCpuPerNode}${ratio(r.churnCpuPerNode, first?.churnCpuPerNode)} |`)
     }
   }
   return lines.join('\n')
