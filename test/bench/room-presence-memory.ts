@@ -78,8 +78,7 @@ for (const [n, node] of nodeIds.entries()) {
 const dirBytes = heapUsed() - before
 
 // gossipsub's subscription table: the same 20 nodes' 5,000 rooms each, as their SUBSCRIBEs arrive
-// (synchronous key generation: a top-level await would make this module's body async, and its
-// suspended frame changes what the measurements above retain)
+// real peer ids, as gossipsub keys its table by them
 const peers: PeerId[] = Array.from({ length: NODES }, () => {
   const der = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' })
   return peerIdFromPublicKey(publicKeyFromRaw(der.subarray(der.byteLength - 32)))
