@@ -12,6 +12,7 @@
  * Pure: no timers, no I/O. The presence service drives it.
  */
 
+import { placeSorted } from './sorted.js'
 import { summarizeDevices, type PresenceEntry, type PresenceOp, type PresenceStatus, type RosterDiff, type RosterMember } from './presence.js'
 
 /** One device as it shows in one room (the room is the stream's). */
@@ -525,7 +526,7 @@ export class RoomPresence {
       s.devices.delete(deviceId)
       state.members.delete(old.userId)
       if (takeOut(state.users, old.userId, old)) {
-        place(state.order, old.userId, false)
+        placeSorted(state.order, old.userId, false)
         takeOut(this.#userRooms, old.userId, room)
       }
       this.#devices--
@@ -534,7 +535,7 @@ export class RoomPresence {
       s.devices.set(deviceId, device)
       state.members.delete(device.userId)
       if (putIn(state.users, device.userId, device)) {
-        place(state.order, device.userId, true)
+        placeSorted(state.order, device.userId, true)
         putIn(this.#userRooms, device.userId, room)
       }
       this.#devices++
@@ -624,20 +625,6 @@ function takeOut<T> (map: Map<string, OneOrSet<T>>, key: string, item: T): boole
   if (held !== item) return false
   map.delete(key)
   return true
-}
-
-/** put `id` into the sorted list `order` (`on`), or take it out, by binary search */
-function place (order: string[], id: string, on: boolean): void {
-  let lo = 0
-  let hi = order.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if ((order[mid] as string) < id) lo = mid + 1
-    else hi = mid
-  }
-  const found = order[lo] === id
-  if (on && !found) order.splice(lo, 0, id)
-  else if (!on && found) order.splice(lo, 1)
 }
 
 function compare (a: string, b: string): number {
