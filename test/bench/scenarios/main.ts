@@ -9,6 +9,13 @@ import type { Placement } from '../lib/workload.js'
 
 /** after the users attach and the backlog settles, the pause before the idle window (see sweep) */
 export const IDLE_QUIET_MS = 12_000
+/**
+ * the idle window itself: an idle mesh's CPU comes in bursts on every node at once about every 30 s
+ * (4 nodes, 200 users: 50–60 ms of CPU in one second against 10–20 ms in the others, per node), so a
+ * window of a few seconds reads high or low as it meets one or not (4-s windows of one setup, taken
+ * one after another: 0.047 to 0.114 cores for the 4 nodes); 30 s holds one cycle
+ */
+export const IDLE_WINDOW_MS = 30_000
 
 /** a step is saturated past use: later, higher rates are skipped for that system */
 export function saturated (r: StepResult): boolean {
@@ -37,7 +44,7 @@ export async function sweep (suts: SystemUnderTest[], workload: string, placemen
     // idle rate in the first 4 s (0.15 against 0.07 cores: 4 nodes and a bootstrap, 200 users in
     // 20 rooms). Taken then, "idle" would take part of that work off every step's figures.
     await sleep(quickIdle ? 2000 : IDLE_QUIET_MS)
-    idle.set(s.cluster.label, await s.idleCpu(quickIdle ? 1200 : 4000))
+    idle.set(s.cluster.label, await s.idleCpu(quickIdle ? 1200 : IDLE_WINDOW_MS))
     if (s.lastIdleWindow != null) idleWindows.set(s.cluster.label, s.lastIdleWindow)
   }
   for (const [i, rate] of rates.entries()) {
