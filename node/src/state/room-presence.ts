@@ -259,6 +259,11 @@ export class RoomPresence {
   /** the carried rooms each user has a device in (a DM's route asks where its two users are); one room as itself */
   readonly #userRooms = new Map<string, OneOrSet<string>>()
   #devices = 0
+  /**
+   * node → the one-element list `[node]`, shared by the summaries of every member whose devices are
+   * all on that node (most members): a list of its own was about 56 bytes per member
+   */
+  readonly #nodeLists = new Map<string, string[]>()
 
   constructor (limits: Partial<RoomPresenceLimits> = {}) {
     this.limits = { ...DEFAULT_ROOM_PRESENCE_LIMITS, ...limits }
@@ -383,7 +388,10 @@ export class RoomPresence {
 
   /** Forgets what is known of a node gone for good (its tombstone). */
   forget (node: string): void {
-    if (this.#marks.get(node)?.down === true) this.#marks.delete(node)
+    if (this.#marks.get(node)?.down === true) {
+      this.#marks.delete(node)
+      this.#nodeLists.delete(node)
+    }
   }
 
   /** The room's members, sorted by user id; empty for a room not carried. */
@@ -392,7 +400,7 @@ export class RoomPresence {
     if (state === undefined) return []
     const out: RosterMember[] = []
     for (const u of state.order) {
-      const m = memberOf(state, u)
+      const m = memberOf(state, u, this.#nodeList)
       if (m !== undefined) out.push(m)
     }
     return out
@@ -547,9 +555,17 @@ export class RoomPresence {
     if (!tx.before.has(key)) tx.before.set(key, this.#member(room, userId))
   }
 
+  /** `[node]`, one list per node (see #nodeLists) */
+  readonly #nodeList = (node: string): string[] => {
+    let list = this.#nodeLists.get(node)
+    // frozen: a reader that tried to change one member's list would change every member's
+    if (list === undefined) this.#nodeLists.set(node, list = Object.freeze([node]) as string[])
+    return list
+  }
+
   #member (room: string, userId: string): RosterMember | undefined {
     const state = this.#rooms.get(room)
-    return state === undefined ? undefined : memberOf(state, userId)
+    return state === undefined ? undefined : memberOf(state, userId, this.#nodeList)
   }
 }
 
@@ -582,12 +598,19 @@ function sameMember (a: RosterMember | undefined, b: RosterMember | undefined): 
   return a.name === b.name && a.status === b.status && a.nodes.length === b.nodes.length && a.nodes.every((n, i) => n === b.nodes[i])
 }
 
-/** the user as the room shows them: summed from their devices once, until one of them changes */
-function memberOf (state: RoomState, userId: string): RosterMember | undefined {
+/**
+ * The user as the room shows them: summed from their devices once, until one of them changes. One
+ * device is its own summary (what `summarizeDevices` gives for it), with the node's shared list.
+ */
+function memberOf (state: RoomState, userId: string, nodeList: (node: string) => string[]): RosterMember | undefined {
   const cached = state.members.get(userId)
   if (cached !== undefined) return cached
   const mine = state.users.get(userId)
-  const m = mine === undefined ? undefined : summarizeDevices(userId, mine instanceof Set ? [...mine] : [mine])
+  const m = mine === undefined
+    ? undefined
+    : mine instanceof Set
+      ? summarizeDevices(userId, [...mine])
+      : { userId, name: mine.name, status: mine.status === 'online' ? 'online' as const : 'away' as const, nodes: nodeList(mine.node) }
   if (m !== undefined) state.members.set(userId, m)
   return m
 }
