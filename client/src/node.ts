@@ -3,12 +3,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
+import { WebSocket as WsClient } from 'ws'
 import { ChatClient } from './chat-client.js'
 import { libp2pTransport } from './transports/libp2p.js'
 import { webSocketTransport } from './transports/websocket.js'
-import { nodeEd25519Signer, nodeEd25519Verifier } from './protocol/ed25519-node.js'
+import { nodeEd25519PublicKey, nodeEd25519Signer, nodeEd25519Verifier } from './protocol/ed25519-node.js'
 import { setEd25519Verifier } from './protocol/signing.js'
-import { setEd25519Signer } from './protocol/keys.js'
+import { setEd25519PublicKeyOf, setEd25519Signer } from './protocol/keys.js'
 import type { ChatClientOptions } from './chat-client.js'
 import type { KeyStore } from './key-store.js'
 
@@ -27,10 +28,16 @@ export function fileKeyStore (path: string): KeyStore {
 
 /**
  * A ChatClient for Node programs: the plain WebSocket edge (ws:// and wss:// URLs) and the libp2p
- * gateway (TCP and WebSocket multiaddrs), Ed25519 signatures and checks through node:crypto.
+ * gateway (TCP and WebSocket multiaddrs), Ed25519 keys, signatures and checks through libsodium or
+ * node:crypto. The light edge's WebSocket is the `ws` package's client, which took about 0.3 ms less
+ * client CPU per attach than Node's global WebSocket (undici) in test/bench/client-attach.ts.
  */
 export function createNodeClient (opts: ChatClientOptions): ChatClient {
   setEd25519Verifier(nodeEd25519Verifier)
   setEd25519Signer(nodeEd25519Signer)
-  return new ChatClient({ transports: [webSocketTransport(), libp2pTransport({ transports: [tcp(), webSockets()] })], ...opts })
+  setEd25519PublicKeyOf(nodeEd25519PublicKey)
+  return new ChatClient({
+    transports: [webSocketTransport({ WebSocket: WsClient as unknown as typeof globalThis.WebSocket }), libp2pTransport({ transports: [tcp(), webSockets()] })],
+    ...opts
+  })
 }

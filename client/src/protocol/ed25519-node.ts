@@ -58,6 +58,29 @@ export function nodeEd25519Signer (seed: Uint8Array): (data: Uint8Array) => Uint
   return sodium != null ? sodiumSigner(sodium, seed) : opensslEd25519Signer(seed)
 }
 
+/** The raw public key of a 32-byte Ed25519 seed: libsodium where it loads, else node:crypto. */
+export function nodeEd25519PublicKey (seed: Uint8Array): Uint8Array {
+  if (seed.byteLength !== 32) throw new TypeError('an Ed25519 private key is a 32-byte seed')
+  if (sodium != null) {
+    const pk = new Uint8Array(32)
+    const sk = new Uint8Array(64)
+    sodium.crypto_sign_seed_keypair(pk, sk, seed)
+    sk.fill(0)
+    return pk
+  }
+  return opensslEd25519PublicKey(seed)
+}
+
+/** the node:crypto (OpenSSL) derivation, whatever the process uses */
+export function opensslEd25519PublicKey (seed: Uint8Array): Uint8Array {
+  if (seed.byteLength !== 32) throw new TypeError('an Ed25519 private key is a 32-byte seed')
+  const der = new Uint8Array(PKCS8_ED25519_PREFIX.byteLength + 32)
+  der.set(PKCS8_ED25519_PREFIX, 0)
+  der.set(seed, PKCS8_ED25519_PREFIX.byteLength)
+  const spki = createPublicKey(createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' })
+  return new Uint8Array(spki.subarray(SPKI_ED25519_PREFIX.byteLength))
+}
+
 function sodiumSigner (s: Sodium, seed: Uint8Array): (data: Uint8Array) => Uint8Array {
   if (seed.byteLength !== 32 && seed.byteLength !== 64) throw new TypeError('an Ed25519 private key is a 32-byte seed')
   const pk = new Uint8Array(32)

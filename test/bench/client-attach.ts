@@ -1,0 +1,87 @@
+/**
+ * What a Node program's ChatClient spends to attach: one node (the CLI, its own process), and in
+ * this process rounds of clients made by `createNodeClient`, each with a new key
+ * (`memoryKeyStore`), started `--in-flight` at a time over the light edge (ws:// URL). Prints, per
+ * round, the time from the first start to the last welcome and this process's CPU per attach (the
+ * client library's side: key, WebSocket connect, proof of key, hello, welcome); the first round
+ * runs code the JIT has not optimized yet.
+ *
+ *   node dist/test/bench/client-attach.js [--clients 1000] [--rounds 4] [--in-flight 50] [--websocket ws|undici] [--noble-keys] [--out file]
+ *
+ * `--websocket undici` gives the light edge Node's global WebSocket instead of the `ws` package's
+ * client (createNodeClient's default); `--noble-keys` derives each new key's public half in
+ * JavaScript (noble) instead of libsodium or node:crypto. Writes JSON (default
+ * test/bench/results/client-attach.json).
+ */
+import { writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { WebSocket as WsClient } from 'ws'
+import { createNodeClient, memoryKeyStore } from '../../client/src/node.js'
+import { webSocketTransport } from '../../client/src/transports/websocket.js'
+import { setEd25519PublicKeyOf } from '../../client/src/protocol/keys.js'
+import { OpsRig } from '../ops/cli-proc.js'
+import type { ChatClient } from '../../client/src/node.js'
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..')
+const { values: argv } = parseArgs({
+  options: {
+    clients: { type: 'string' }, rounds: { type: 'string' }, 'in-flight': { type: 'string' },
+    websocket: { type: 'string' }, 'noble-keys': { type: 'boolean' }, out: { type: 'string' }
+  }
+})
+const clients = Number(argv.clients ?? 1000)
+const rounds = Number(argv.rounds ?? 4)
+const inFlight = Number(argv['in-flight'] ?? 50)
+const websocket = argv.websocket ?? 'ws'
+const nobleKeys = argv['noble-keys'] === true
+if (!Number.isInteger(clients) || clients < 1 || clients > 10_000 || !Number.isInteger(rounds) || rounds < 1 || rounds > 20 ||
+  !Number.isInteger(inFlight) || inFlight < 1 || inFlight > 1000 || (websocket !== 'ws' && websocket !== 'undici')) {
+  console.error('--clients takes 1 to 10,000, --rounds 1 to 20, --in-flight 1 to 1,000, --websocket ws or undici')
+  process.exit(2)
+}
+const out = argv.out ?? join(ROOT, 'test', 'bench', 'results', 'client-attach.json')
+const WebSocketClass = (websocket === 'undici' ? globalThis.WebSocket : WsClient) as unknown as typeof globalThis.WebSocket
+
+interface Round { round: number, seconds: number, cpuMsPerAttach: number }
+const rows: Round[] = []
+const rig = new OpsRig(join(ROOT, 'bin', 'meshchat.js'))
+try {
+  const meshKey = rig.meshKey()
+  const boot = await rig.bootstrap(meshKey)
+  const node = rig.node('n0', meshKey, ['--bootstrap', boot.addr, '--max-clients', '20000', '--max-clients-per-ip', '20000'])
+  const started = await node.waitFor(l => l.msg === 'node started', 'node started')
+  const url = (started.ws as string[] | undefined)?.[0]
+  if (url == null) throw new Error('the node names no WebSocket URL')
+  for (let round = 0; round < rounds; round++) {
+    const made: ChatClient[] = Array.from({ length: clients }, (_, i) => createNodeClient({
+      name: `u${round}-${i}`,
+      addrs: [url],
+      keyStore: memoryKeyStore(),
+      reconnect: false,
+      redirect: false,
+      requestTimeoutMs: 30_000,
+      transports: [webSocketTransport({ WebSocket: WebSocketClass })]
+    }))
+    // createNodeClient installs the platform's derivation; taken off again for the noble figures
+    if (nobleKeys) setEd25519PublicKeyOf(undefined)
+    const cpu0 = process.cpuUsage()
+    const t0 = performance.now()
+    let next = 0
+    await Promise.all(Array.from({ length: Math.min(inFlight, clients) }, async () => {
+      while (next < made.length) await made[next++]?.start()
+    }))
+    const seconds = (performance.now() - t0) / 1000
+    const cpu = process.cpuUsage(cpu0)
+    rows.push({ round, seconds: Math.round(seconds * 1000) / 1000, cpuMsPerAttach: Math.round((cpu.user + cpu.system) / clients) / 1000 })
+    await Promise.all(made.map(async c => { await c.close() }))
+    await new Promise(resolve => setTimeout(resolve, 1000))
+  }
+} finally {
+  await rig.cleanup()
+}
+console.log(`${clients} clients a round, ${inFlight} in flight, light edge WebSocket: ${websocket === 'ws' ? 'the ws package' : "Node's global (undici)"}, public keys: ${nobleKeys ? 'noble' : 'libsodium or node:crypto'}\n`)
+console.log('| round | attach all (s) | client CPU per attach (ms) |\n|---:|---:|---:|')
+for (const r of rows) console.log(`| ${r.round}${r.round === 0 ? ' (first)' : ''} | ${r.seconds.toFixed(2)} | ${r.cpuMsPerAttach.toFixed(3)} |`)
+writeFileSync(out, JSON.stringify({ clients, inFlight, websocket, nobleKeys, rounds: rows, nodeVersion: process.version, date: new Date().toISOString() }, null, 2) + '\n')
+console.log(`\nresults: ${out}`)
