@@ -582,6 +582,8 @@ process.on('message', (msg: Request) => {
   )
 })
 process.on('disconnect', () => { process.exit(0) })
+// the harness stops a generator with SIGTERM: exiting through process.exit writes its --cpu-prof profile
+process.on('SIGTERM', () => { process.exit(0) })
 // a failed client must not take the generator down; the harness sees the failure in the counts
 process.on('unhandledRejection', () => {})
 process.on('uncaughtException', err => { console.error('loadgen:', err) })
