@@ -16,7 +16,6 @@
 import { writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { WebSocket as WsClient } from 'ws'
 import { createNodeClient, memoryKeyStore } from '../../client/src/node.js'
 import { webSocketTransport } from '../../client/src/transports/websocket.js'
 import { setEd25519PublicKeyOf } from '../../client/src/protocol/keys.js'
@@ -41,7 +40,6 @@ if (!Number.isInteger(clients) || clients < 1 || clients > 10_000 || !Number.isI
   process.exit(2)
 }
 const out = argv.out ?? join(ROOT, 'test', 'bench', 'results', 'client-attach.json')
-const WebSocketClass = (websocket === 'undici' ? globalThis.WebSocket : WsClient) as unknown as typeof globalThis.WebSocket
 
 interface Round { round: number, seconds: number, cpuMsPerAttach: number }
 const rows: Round[] = []
@@ -61,7 +59,8 @@ try {
       reconnect: false,
       redirect: false,
       requestTimeoutMs: 30_000,
-      transports: [webSocketTransport({ WebSocket: WebSocketClass })]
+      // ws: createNodeClient's own transports, as a Node program gets them
+      ...(websocket === 'undici' ? { transports: [webSocketTransport({ WebSocket: globalThis.WebSocket })] } : {})
     }))
     // createNodeClient installs the platform's derivation; taken off again for the noble figures
     if (nobleKeys) setEd25519PublicKeyOf(undefined)

@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
 import { requireSodium, sodium } from './sodium-node.js'
 import type { Sodium } from './sodium-node.js'
 import type { Ed25519VerifierFactory } from './signing.js'
@@ -61,31 +62,38 @@ export function nodeEd25519Signer (seed: Uint8Array): (data: Uint8Array) => Uint
 /** The raw public key of a 32-byte Ed25519 seed: libsodium where it loads, else node:crypto. */
 export function nodeEd25519PublicKey (seed: Uint8Array): Uint8Array {
   if (seed.byteLength !== 32) throw new TypeError('an Ed25519 private key is a 32-byte seed')
-  if (sodium != null) {
-    const pk = new Uint8Array(32)
-    const sk = new Uint8Array(64)
-    sodium.crypto_sign_seed_keypair(pk, sk, seed)
-    sk.fill(0)
-    return pk
-  }
-  return opensslEd25519PublicKey(seed)
+  if (sodium == null) return opensslEd25519PublicKey(seed)
+  const { pk, sk } = sodiumKeyPair(sodium, seed)
+  sk.fill(0)
+  return pk
 }
 
 /** the node:crypto (OpenSSL) derivation, whatever the process uses */
 export function opensslEd25519PublicKey (seed: Uint8Array): Uint8Array {
   if (seed.byteLength !== 32) throw new TypeError('an Ed25519 private key is a 32-byte seed')
+  const spki = createPublicKey(opensslPrivateKey(seed)).export({ format: 'der', type: 'spki' })
+  return new Uint8Array(spki.subarray(SPKI_ED25519_PREFIX.byteLength))
+}
+
+/** libsodium's key pair of a seed (its first 32 bytes) */
+function sodiumKeyPair (s: Sodium, seed: Uint8Array): { pk: Uint8Array, sk: Uint8Array } {
+  const pk = new Uint8Array(32)
+  const sk = new Uint8Array(64)
+  s.crypto_sign_seed_keypair(pk, sk, seed.subarray(0, 32))
+  return { pk, sk }
+}
+
+/** node:crypto's private key of a seed (its first 32 bytes) */
+function opensslPrivateKey (seed: Uint8Array): KeyObject {
   const der = new Uint8Array(PKCS8_ED25519_PREFIX.byteLength + 32)
   der.set(PKCS8_ED25519_PREFIX, 0)
-  der.set(seed, PKCS8_ED25519_PREFIX.byteLength)
-  const spki = createPublicKey(createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' })
-  return new Uint8Array(spki.subarray(SPKI_ED25519_PREFIX.byteLength))
+  der.set(seed.subarray(0, 32), PKCS8_ED25519_PREFIX.byteLength)
+  return createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' })
 }
 
 function sodiumSigner (s: Sodium, seed: Uint8Array): (data: Uint8Array) => Uint8Array {
   if (seed.byteLength !== 32 && seed.byteLength !== 64) throw new TypeError('an Ed25519 private key is a 32-byte seed')
-  const pk = new Uint8Array(32)
-  const sk = new Uint8Array(64)
-  s.crypto_sign_seed_keypair(pk, sk, seed.subarray(0, 32))
+  const { sk } = sodiumKeyPair(s, seed)
   return data => {
     const signature = new Uint8Array(64)
     s.crypto_sign_detached(signature, data, sk)
@@ -96,9 +104,6 @@ function sodiumSigner (s: Sodium, seed: Uint8Array): (data: Uint8Array) => Uint8
 /** the node:crypto (OpenSSL) signer, whatever the process uses */
 export function opensslEd25519Signer (seed: Uint8Array): (data: Uint8Array) => Uint8Array {
   if (seed.byteLength !== 32 && seed.byteLength !== 64) throw new TypeError('an Ed25519 private key is a 32-byte seed')
-  const der = new Uint8Array(PKCS8_ED25519_PREFIX.byteLength + 32)
-  der.set(PKCS8_ED25519_PREFIX, 0)
-  der.set(seed.subarray(0, 32), PKCS8_ED25519_PREFIX.byteLength)
-  const key = createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' })
+  const key = opensslPrivateKey(seed)
   return data => new Uint8Array(sign(null, data, key))
 }
