@@ -1,6 +1,6 @@
 /**
- * The length-prefixed decoder fix (node/src/mesh/lp-decoder.ts): the library's decoder, with the
- * empty-buffer case answered by one shared RangeError. Frames come out the same however the bytes are
+ * The length-prefixed decoder fix (node/src/mesh/lp-decoder.ts): the library's decoder loop, never
+ * asking the length decoder about an empty buffer. Frames come out the same however the bytes are
  * split, a partial prefix still waits for more, and the library's limits still hold.
  */
 import fc from 'fast-check'
