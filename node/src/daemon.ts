@@ -205,7 +205,8 @@ export class MeshchatNode {
 
     this.sync = new SyncService({ timeoutMs: t.requestTimeoutMs }, {
       ...base('sync'),
-      presence: () => this.presence.fullState()
+      presence: () => this.presence.fullState(),
+      onHandOffRefused: () => { this.metrics.handOffsRefused.inc() }
     })
     this.presence = new PresenceService(t, {
       ...base('presence'),

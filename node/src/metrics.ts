@@ -116,6 +116,18 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
+  readonly handOffsOneWay = new Counter({
+    name: 'meshchat_room_handoffs_one_way_total',
+    help: 'of meshchat_room_handoffs_total, those sent one way (no answer: a carrier beyond the ones the acknowledgement waits for)',
+    registers: [this.registry]
+  })
+
+  readonly handOffsRefused = new Counter({
+    name: 'meshchat_room_handoffs_refused_total',
+    help: 'room events other nodes handed to this node one way that it did not take (the event did not verify, or was not for a room handled here)',
+    registers: [this.registry]
+  })
+
   readonly handOffsIn = new Counter({
     name: 'meshchat_room_handoffs_in_total',
     help: 'room events other nodes handed to this node by replication request (fresh events from their ingress node, and events for a replica that did not have them)',

@@ -1,11 +1,11 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../client/src/protocol/errors.js'
-import { PRESENCE_TOPIC, SYNC_PROTOCOL } from '../../client/src/protocol/ids.js'
+import { HANDOFF_PROTOCOL, PRESENCE_TOPIC, SYNC_PROTOCOL } from '../../client/src/protocol/ids.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lengthPrefix } from '../helpers/raw-client.js'
 import { GRAYLIST_THRESHOLD } from '../../node/src/mesh/mesh-host.js'
-import { HeartbeatMsg, PresenceMessage, PresenceStatus, SignedPresence } from '../../client/src/protocol/pb/mesh.js'
+import { HeartbeatMsg, PresenceMessage, PresenceStatus, SignedPresence, StoreEvent } from '../../client/src/protocol/pb/mesh.js'
 import { lengthPrefixed } from '../../client/src/protocol/codec.js'
 import { BEAT_PROTOCOL, beatToWire } from '../../node/src/mesh/beats.js'
 import { withDomain } from '../../client/src/protocol/signing.js'
@@ -286,6 +286,50 @@ describe('a rogue mesh member', () => {
     expect(offeredTexts, 'only the honest event was backfilled').toBe(1)
     expect(alice.cursor('hall')).toBe(sent.cursor)
     expect(await rejected(a, 'BadTimestampError')).toBeGreaterThanOrEqual(3)
+  })
+
+  it('cannot get a forged, misplaced or undecodable event in through a one-way hand-off, nor hold the node up', async () => {
+    const { a, b, m, r } = await setup()
+    const alice = await m.client(a, 'alice')
+    const bob = await m.client(b, 'bob')
+    const aliceGot = recordMessages(alice)
+    await alice.join('hall')
+    await bob.join('hall')
+    await roomMeshReady([a, b], 'hall')
+    const user = await generateKeyPair('Ed25519')
+    const text = { kind: 'room' as const, room: 'hall' }
+    const refused = async (): Promise<number> => await a.metrics.handOffsRefused.get().then(x => x.values[0]?.value ?? 0)
+    const handOff = async (msg: Partial<StoreEvent>): Promise<{ status: () => string }> => {
+      const s = await r.host.dialProtocol(peerIdFromString(a.nodeId), HANDOFF_PROTOCOL)
+      s.send(lengthPrefixed(StoreEvent.encode(msg)))
+      return { status: () => s.status }
+    }
+    // a signature that does not verify: refused, counted, and the stream reset
+    const forged = await userEvent(user, { ...text, text: 'forged' })
+    forged[forged.length - 1] = (forged[forged.length - 1] as number) ^ 0xff
+    const s1 = await handOff({ room: 'hall', event: { event: forged as Uint8Array<ArrayBuffer>, hlc: BigInt(Date.now()) << 16n, origin: r.id }, id: new Uint8Array(0) })
+    await waitFor(async () => await refused() >= 1, { what: 'a to refuse the forged event' })
+    await waitFor(() => s1.status() !== 'open', { what: 'a to reset the stream that carried it' })
+    // an honest event handed over for another room than its own: refused the same way
+    const misplaced = await userEvent(user, { kind: 'room', room: 'elsewhere', text: 'misplaced' })
+    await handOff({ room: 'hall', event: { event: misplaced as Uint8Array<ArrayBuffer>, hlc: BigInt(Date.now()) << 16n, origin: r.id }, id: new Uint8Array(0) })
+    await waitFor(async () => await refused() >= 2, { what: 'a to refuse the misplaced event' })
+    // bytes that do not decode, and a frame without an event: the stream is reset
+    const s3 = await r.host.dialProtocol(peerIdFromString(a.nodeId), HANDOFF_PROTOCOL)
+    s3.send(lengthPrefixed(new Uint8Array([0x0a, 0xff, 0x01])))
+    await waitFor(() => s3.status !== 'open', { what: 'a to reset the stream of undecodable bytes' })
+    await handOff({ room: 'hall', id: new Uint8Array(0) })
+    await waitFor(async () => await refused() >= 3, { what: 'a to refuse the hand-off without an event' })
+    // a frame announced far over the limit: the stream is reset before the body is read
+    const s4 = await r.host.dialProtocol(peerIdFromString(a.nodeId), HANDOFF_PROTOCOL)
+    s4.send(lengthPrefix(64 * 1024 * 1024))
+    await waitFor(() => s4.status !== 'open', { what: 'a to reset the stream with an oversize frame' })
+    // nothing of it reached anyone or the store, and the room works
+    const sent = await bob.send('hall', 'honest')
+    await waitFor(() => aliceGot.some(x => x.id === sent.id), { what: 'alice to get the honest message' })
+    expect(aliceGot.map(x => x.text)).toEqual(['honest'])
+    expect(a.store.page('hall', { limit: 100 }).events).toHaveLength(1)
+    expect(a.running).toBe(true)
   })
 
   it('cannot hold a node-to-node stream open with half a request', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { roomTopic } from '../../client/src/protocol/ids.js'
+import { HANDOFF_PROTOCOL, roomTopic } from '../../client/src/protocol/ids.js'
 import { startMesh, waitFor } from '../helpers/mesh.js'
 import { recordMessages, roomMeshReady } from '../helpers/rooms.js'
 import type { TestMesh } from '../helpers/mesh.js'
@@ -21,6 +21,21 @@ async function memberOnEveryNode (mesh: TestMesh, N: number, room: string): Prom
 
 async function handOffs (n: MeshchatNode): Promise<number> {
   return (await n.metrics.handOffs.get()).values[0]?.value ?? 0
+}
+
+async function counter (n: MeshchatNode, name: 'handOffsOneWay' | 'handOffsRefused' | 'handOffFailures'): Promise<number> {
+  return await n.metrics[name].get().then(m => m.values[0]?.value ?? 0)
+}
+
+/** the carriers `n` hands its next events to one way, as it calls them */
+function oneWayPeers (n: MeshchatNode): string[] {
+  const peers: string[] = []
+  const handOff = n.sync.handOff.bind(n.sync)
+  n.sync.handOff = async (peer, room, event, onLost) => {
+    peers.push(peer.toString())
+    await handOff(peer, room, event, onLost)
+  }
+  return peers
 }
 
 async function handOffsIn (n: MeshchatNode): Promise<number> {
@@ -209,6 +224,9 @@ describe('room hand-off: each carrying node gets each message once, straight fro
       expect(await signatureChecks(n) - checksBefore[i]!, `node ${i}: signature checks`).toBe(M)
     }
     for (const n of mesh.nodes) expect(await n.metrics.handOffFailures.get().then(m => m.values[0]?.value ?? 0)).toBe(0)
+    // one carrier of each message answered (the acknowledgement waits for one more copy); the other N - 2 got it one way
+    const oneWay = await Promise.all(mesh.nodes.map(async n => counter(n, 'handOffsOneWay')))
+    expect(oneWay).toEqual(mesh.nodes.map(() => M / N * (N - 2)))
   })
 
   it('a room on one node costs its replica one request per message, and every other node nothing', async () => {
@@ -266,5 +284,61 @@ describe('room hand-off: each carrying node gets each message once, straight fro
     } finally {
       b.archive.store = store
     }
+  })
+
+  it('a carrier that refuses an event handed to it one way resets the stream, and the ingress node puts the event on gossip', async () => {
+    mesh = await startMesh(3)
+    const clients = await memberOnEveryNode(mesh, 3, 'quiet')
+    const a = mesh.nodes[0] as MeshchatNode
+    const got = clients.map(recordMessages)
+    const peers = oneWayPeers(a)
+    const first = await clients[0]!.send('quiet', 'one way')
+    for (const [i, g] of got.entries()) await waitFor(() => g.some(m => m.id === first.id), { what: `client ${i} to get the first message` })
+    expect(peers).toHaveLength(1)
+    const quiet = mesh.nodes.find(n => n.nodeId === peers[0]) as MeshchatNode
+    const copies = await roomCopies(quiet)
+    // the one-way carrier refuses what it is handed (as a node whose store is failing would); its gossip path works
+    const store = quiet.archive.store.bind(quiet.archive)
+    let refused = 0
+    quiet.archive.store = async () => {
+      refused++
+      throw new Error('refusing hand-offs')
+    }
+    try {
+      const second = await clients[0]!.send('quiet', 'refused one way')
+      for (const [i, g] of got.entries()) await waitFor(() => g.some(m => m.id === second.id), { what: `client ${i} to get the second message` })
+      expect(refused).toBe(1)
+      expect(await counter(quiet, 'handOffsRefused')).toBe(1)
+      expect(await counter(a, 'handOffFailures')).toBeGreaterThanOrEqual(1)
+      // the refusing carrier took it from gossip, and every client has each message once
+      expect(await roomCopies(quiet) - copies).toBeGreaterThanOrEqual(1)
+      for (const g of got) {
+        expect(g.filter(m => m.id === first.id)).toHaveLength(1)
+        expect(g.filter(m => m.id === second.id)).toHaveLength(1)
+      }
+    } finally {
+      quiet.archive.store = store
+    }
+  })
+
+  it('a carrier that does not serve one-way hand-offs (an older node) gets each event by request instead', async () => {
+    mesh = await startMesh(3)
+    // every node but the first stops serving the one-way protocol, before any stream to it is open
+    for (const n of mesh.nodes.slice(1)) await n.mesh.unhandle(HANDOFF_PROTOCOL)
+    const clients = await memberOnEveryNode(mesh, 3, 'older')
+    const a = mesh.nodes[0] as MeshchatNode
+    const inBefore = await Promise.all(mesh.nodes.map(handOffsIn))
+    const got = clients.map(recordMessages)
+    const peers = oneWayPeers(a)
+    const ids: string[] = []
+    for (let k = 0; k < 5; k++) ids.push((await clients[0]!.send('older', `o${k}`)).id)
+    for (const [i, g] of got.entries()) await waitFor(() => ids.every(id => g.some(m => m.id === id)), { what: `client ${i} to get every message` })
+    for (const g of got) expect(g.filter(m => ids.includes(m.id))).toHaveLength(ids.length)
+    // the first event tried the one-way stream, was refused the protocol, and went by request; later ones by request straight away
+    expect(peers).toHaveLength(1)
+    expect(a.sync.takesHandOffs(peers[0] as string)).toBe(false)
+    const handedIn = (await Promise.all(mesh.nodes.map(handOffsIn))).map((h, i) => h - inBefore[i]!)
+    expect(handedIn).toEqual([0, 5, 5])
+    expect(await counter(a, 'handOffFailures')).toBe(0)
   })
 })

@@ -6,6 +6,8 @@ export const CLIENT_PROTOCOL = '/meshchat/client/1.0.0'
 export const DM_PROTOCOL = '/meshchat/dm/1.0.0'
 /** node ↔ node presence pulls, history backfill, mailbox transfer */
 export const SYNC_PROTOCOL = '/meshchat/sync/1.0.0'
+/** node → node fresh room events handed to carrying nodes, one way (no answer) */
+export const HANDOFF_PROTOCOL = '/meshchat/handoff/1.0.0'
 /** gossipsub topic carrying presence deltas and heartbeats */
 export const PRESENCE_TOPIC = 'meshchat/1/presence'
 /** the client protocol major version a `hello` must carry */

@@ -646,14 +646,18 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
    * many confirmed.
    *
    * A room carried by at most `directMax` other nodes gets the event straight
-   * from here, one replication request per carrying node, and no gossip: each
-   * carrier verifies, stores and gives it to its members, and answers once it
-   * is committed, so the answers are both the replicas' confirmations and the
-   * proof of delivery. A send that fails (an error, no answer in time) puts
-   * the event on gossip after all, where floodPublish and lazy gossip reach
-   * every subscriber; carriers drop the second copy by id. A room carried by
-   * more nodes goes by `gossip` (floodPublish) and one owner is asked to
-   * confirm it stored the copy, as before.
+   * from here, and no gossip: each carrier verifies, stores and gives it to its
+   * members. `ackReplicas` of the carriers (its archive owners first) get it by
+   * replication request and answer once it is committed: those answers are the
+   * confirmation the ack waits for. The other carriers get it one way
+   * (`SyncService.handOff`), without an answer, which would confirm nothing the
+   * ack needs and costs each side about as much again as the event itself
+   * (test/bench/mesh-rtt.ts); a node that does not take one-way hand-offs gets a
+   * request as before. A send that fails (an error, no answer in time, a one-way
+   * stream that breaks soon after) puts the event on gossip after all, where
+   * floodPublish and lazy gossip reach every subscriber; carriers drop the second
+   * copy by id. A room carried by more nodes goes by `gossip` (floodPublish) and
+   * one owner is asked to confirm it stored the copy, as before.
    */
   async replicate (room: string, event: WireStoredEvent, gossip: () => Promise<unknown>): Promise<number> {
     const self = this.c.nodeId
@@ -663,37 +667,73 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
       const [, confirmed] = await Promise.all([gossip(), this.confirmFrom(room, event, new Set(carriers.map(String)), [], this.init.ackReplicas)])
       return confirmed
     }
-    const direct = await this.handTo(room, event, carriers, gossip)
+    const need = Math.min(this.init.ackReplicas, carriers.length)
+    const { answered, oneWay } = this.splitCarriers(room, carriers, need)
+    const direct = await this.handTo(room, event, answered, oneWay, gossip)
     if (direct >= this.init.ackReplicas) return direct
-    // fewer carriers than the acknowledgement needs: owners and other nodes store it too
-    return direct + await this.confirmFrom(room, event, new Set(), carriers.map(String), this.init.ackReplicas - direct)
+    // fewer answers than the acknowledgement needs: carriers that got it one way are asked to confirm
+    // it (by id: they hold it), then owners and other nodes store it too
+    return direct + await this.confirmFrom(room, event, new Set(oneWay.map(String)), answered.map(String), this.init.ackReplicas - direct)
   }
 
   /**
-   * Send the event to every one of `carriers` at once; resolves with how many
-   * confirmed once `ackReplicas` have (or every send has settled). The first
+   * The carriers whose answers the acknowledgement waits for (`need` of them: the room's archive
+   * owners first, the same ones for every event of the room while its owners stay), and the rest,
+   * which get the event one way; a carrier that does not take one-way hand-offs is answered too.
+   */
+  private splitCarriers (room: string, carriers: PeerId[], need: number): { answered: PeerId[], oneWay: PeerId[] } {
+    if (need >= carriers.length) return { answered: carriers, oneWay: [] }
+    const owners = this.cachedOwners(room)
+    const rank = (p: PeerId): number => {
+      const i = owners.indexOf(p.toString())
+      return i < 0 ? owners.length : i
+    }
+    const ordered = [...carriers].sort((a, b) => rank(a) - rank(b))
+    const answered = ordered.slice(0, need)
+    const oneWay: PeerId[] = []
+    for (const p of ordered.slice(need)) {
+      if (this.c.sync.takesHandOffs(p)) oneWay.push(p)
+      else answered.push(p)
+    }
+    return { answered, oneWay }
+  }
+
+  /**
+   * Send the event to every one of `answered` by request and to every one of
+   * `oneWay` one way, at once; resolves with how many confirmed once
+   * `ackReplicas` of `answered` have (or every request has settled). The first
    * failure puts the event on gossip.
    */
-  private async handTo (room: string, event: WireStoredEvent, carriers: PeerId[], gossip: () => Promise<unknown>): Promise<number> {
-    const need = Math.min(this.init.ackReplicas, carriers.length)
+  private async handTo (room: string, event: WireStoredEvent, answered: PeerId[], oneWay: PeerId[], gossip: () => Promise<unknown>): Promise<number> {
+    const need = Math.min(this.init.ackReplicas, answered.length)
     let confirmed = 0
     let settled = 0
     let gossiped = false
-    this.c.metrics.handOffs.inc(carriers.length)
+    this.c.metrics.handOffs.inc(answered.length + oneWay.length)
+    const req = { store: { room, event, id: new Uint8Array(0) } }
+    const failed = (peer: PeerId, why: string): void => {
+      this.c.log('handing an event of %s to %s failed - %s; it goes by gossip', room, peer, why)
+      this.c.metrics.handOffFailures.inc()
+      if (!gossiped) {
+        gossiped = true
+        this.c.supervisor.track('archive:gossip', gossip().then(() => {}))
+      }
+    }
+    for (const peer of oneWay) {
+      this.c.metrics.handOffsOneWay.inc()
+      this.c.sync.handOff(peer, room, event, () => { failed(peer, 'its one-way stream broke') }).catch(() => {
+        // no one-way stream to it (an older node, or the stream would not open): by request, as before
+        this.c.sync.call(peer, req, this.init.requestTimeoutMs, 'replication').catch(err => { failed(peer, (err as Error).message) })
+      })
+    }
     return new Promise<number>(resolve => {
       if (need <= 0) resolve(0)
-      const req = { store: { room, event, id: new Uint8Array(0) } }
-      for (const peer of carriers) {
+      for (const peer of answered) {
         this.c.sync.call(peer, req, this.init.requestTimeoutMs, 'replication').then(() => { confirmed++ }, err => {
-          this.c.log('handing an event of %s to %s failed - %s; it goes by gossip', room, peer, (err as Error).message)
-          this.c.metrics.handOffFailures.inc()
-          if (!gossiped) {
-            gossiped = true
-            this.c.supervisor.track('archive:gossip', gossip().then(() => {}))
-          }
+          failed(peer, (err as Error).message)
         }).finally(() => {
           settled++
-          if (confirmed >= need || settled === carriers.length) resolve(confirmed)
+          if (confirmed >= need || settled === answered.length) resolve(confirmed)
         })
       }
     })

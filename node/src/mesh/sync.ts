@@ -1,8 +1,9 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { SYNC_PROTOCOL } from '../../../client/src/protocol/ids.js'
+import { HANDOFF_PROTOCOL, SYNC_PROTOCOL } from '../../../client/src/protocol/ids.js'
 import { validateRoom } from '../../../client/src/protocol/validate.js'
-import { SyncRequest, SyncResponse } from '../../../client/src/protocol/pb/mesh.js'
+import { StoreEvent, SyncRequest, SyncResponse } from '../../../client/src/protocol/pb/mesh.js'
 import { ChannelPool, RpcError, request, serve } from './rpc.js'
+import { OneWayPool, serveOneWay } from './oneway.js'
 import { BadFrameError, InvalidQueryError, NotEntitledError, UnavailableError, UnsupportedError, asMeshchatError, errorFromCode } from '../../../client/src/protocol/errors.js'
 import { fullFromWire, fullToWire } from './presence-wire.js'
 import type { CursorMsg, StampedEvent as WireStoredEvent } from '../../../client/src/protocol/pb/mesh.js'
@@ -58,7 +59,12 @@ export interface SyncComponents {
   log: Logger
   /** this node's own full presence state */
   presence: () => PresenceFullState
+  /** a room event handed over one way that this node did not take (it does not verify, or is not for a room handled here) */
+  onHandOffRefused?: (err: Error) => void
 }
+
+/** the largest one-way hand-off: a room event (at most 64 KiB of body) with its envelope */
+const MAX_HANDOFF_BYTES = 1024 * 1024
 
 /** the pipelined lanes of sync requests (see SyncService.channels) */
 export type SyncLane = 'replication' | 'mailbox' | 'probe'
@@ -108,12 +114,15 @@ export class SyncService implements Startable {
    * stream already open, instead of a stream each).
    */
   private readonly channels: Record<SyncLane, ChannelPool<SyncRequest, SyncResponse>>
+  /** fresh room events to carrying nodes whose answer nobody waits for (`handOff`) */
+  private readonly handOffs: OneWayPool<StoreEvent>
 
   constructor (init: SyncInit, components: SyncComponents) {
     this.init = { maxBytes: 64 * 1024 * 1024, historyPage: 500, ...init }
     this.c = components
     const pool = (): ChannelPool<SyncRequest, SyncResponse> => new ChannelPool(components.mesh, SYNC_PROTOCOL, { req: SyncRequest, res: SyncResponse }, { timeoutMs: this.init.timeoutMs, maxBytes: this.init.maxBytes })
     this.channels = { replication: pool(), mailbox: pool(), probe: pool() }
+    this.handOffs = new OneWayPool(components.mesh, HANDOFF_PROTOCOL, StoreEvent, { timeoutMs: this.init.timeoutMs })
   }
 
   get pageSize (): number {
@@ -130,13 +139,29 @@ export class SyncService implements Startable {
       // fresh room events and confirmations of them: each stands alone
       concurrent: req => req.store != null
     })
+    await serveOneWay(this.c.mesh, HANDOFF_PROTOCOL, StoreEvent, async msg => {
+      const rooms = this.rooms
+      if (rooms == null) throw new UnsupportedError('no room archive on this node')
+      if (msg.event == null) throw new BadFrameError('hand-off without an event')
+      await rooms.store(validateRoom(msg.room), msg.event)
+    }, {
+      maxBytes: MAX_HANDOFF_BYTES,
+      timeoutMs: this.init.timeoutMs,
+      log: this.c.log,
+      onRefused: (err, from) => {
+        this.c.log('a room event handed over by %p was refused - %s', from, err.message)
+        this.c.onHandOffRefused?.(err)
+      }
+    })
   }
 
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
     for (const lane of Object.values(this.channels)) lane.close()
+    this.handOffs.close()
     await this.c.mesh.unhandle(SYNC_PROTOCOL)
+    await this.c.mesh.unhandle(HANDOFF_PROTOCOL)
   }
 
   /** answer one decoded sync request from `from` (what the stream handler calls; public for tests and fuzzing) */
@@ -233,6 +258,22 @@ export class SyncService implements Startable {
       })
     if (res.error != null) throw errorFromCode(res.error.code, `${id.toString()} refused: ${res.error.message}`)
     return res
+  }
+
+  /**
+   * Hand a fresh room event to `peer` one way: no answer comes, so it confirms
+   * nothing (see `OneWayPool`). Resolves once the event is on the stream; rejects
+   * when no stream opens (`OneWayUnsupportedError`: the peer does not serve the
+   * protocol), and then `onLost` is not called. `onLost` is called if the stream
+   * breaks soon after.
+   */
+  async handOff (peer: PeerId, room: string, event: WireStoredEvent, onLost: () => void): Promise<void> {
+    await this.handOffs.send(peer, { room, event, id: new Uint8Array(0) }, onLost)
+  }
+
+  /** false for a peer known not to take one-way hand-offs (until it reconnects) */
+  takesHandOffs (peer: PeerId | string): boolean {
+    return this.handOffs.supports(peer)
   }
 
   /** a node's full presence state, from that node */
