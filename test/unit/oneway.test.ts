@@ -2,7 +2,7 @@
  * One-way streams between two real mesh hosts (node/src/mesh/oneway.ts): messages arrive in order
  * with nothing sent back; a peer without the protocol is refused once and remembered; a stream the
  * receiver resets, or a receiver that stops reading, reports what was sent in the last moments as
- * lost (and only that); a handler that fails resets the stream.
+ * lost (and only that, within bounds of count and bytes); a handler that fails resets the stream.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { logger } from '@libp2p/logger'
@@ -122,6 +122,25 @@ describe('one-way streams', () => {
     await new Promise(resolve => setTimeout(resolve, 100))
     expect(lost).toEqual([2])
     pool.close()
+  })
+
+  it('what is remembered for a loss report is bounded in count and bytes, the oldest forgotten first', async () => {
+    const [a, b] = await pair()
+    let inbound: Stream | undefined
+    await b.handle(PROTOCOL, async (stream: Stream) => { inbound = stream; stream.addEventListener('message', () => {}) })
+    // two-byte messages: at most 5 by bytes, at most 3 by count
+    for (const [opts, kept] of [[{ maxRecentBytes: 10 }, [15, 16, 17, 18, 19]], [{ maxRecent: 3 }, [17, 18, 19]]] as const) {
+      inbound = undefined
+      const pool = new OneWayPool(a, PROTOCOL, raw, { timeoutMs: 5000, recentMs: 60_000, ...opts })
+      const lost: number[] = []
+      for (let i = 0; i < 20; i++) await pool.send(b.peerId, bytes(i), () => { lost.push(i) })
+      await waitFor(() => inbound != null, 'the stream')
+      ;(inbound as Stream | undefined)?.abort(new Error('refused'))
+      await waitFor(() => lost.length > 0, 'a loss report')
+      await new Promise(resolve => setTimeout(resolve, 100))
+      expect(lost).toEqual(kept)
+      pool.close()
+    }
   })
 
   it('a receiver that stops reading gets its stream dropped once the queue passes the bound, and what was sent is reported lost', async () => {

@@ -10,8 +10,8 @@ import type { Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
  * each side about twice what the request alone does: test/bench/mesh-rtt.ts).
  *
  * Nothing comes back, so a loss is seen by the stream failing: each message
- * sent in the last `recentMs` is remembered (at most `maxRecent` per peer) with
- * its `onLost`, and when the stream breaks (reset, connection lost) every one
+ * sent in the last `recentMs` is remembered (at most `maxRecent` per peer, and
+ * `maxRecentBytes` of them) with its `onLost`, and when the stream breaks (reset, connection lost) every one
  * of them is reported lost, for the sender to send it another way (gossip).
  * What broke longer ago than that is left to the catch-up that follows a lost
  * connection.
@@ -24,6 +24,8 @@ export interface OneWayOptions {
   recentMs?: number
   /** and how many per peer, at most (the oldest are forgotten first) */
   maxRecent?: number
+  /** and how many of their bytes per peer, at most (the same way) */
+  maxRecentBytes?: number
   /** bytes queued on a peer's stream, at most: past this the peer is not reading, and the stream is dropped (its recent messages reported lost) */
   maxQueuedBytes?: number
   /** told the size of every message sent */
@@ -32,12 +34,15 @@ export interface OneWayOptions {
 
 interface Sent {
   at: number
+  bytes: number
   onLost: () => void
 }
 
 interface Pipe {
   stream: Stream
   recent: Sent[]
+  /** the bytes of the messages in `recent` */
+  recentBytes: number
   /** closed by this side (`close`): what was sent is not reported lost */
   closing: boolean
 }
@@ -53,6 +58,8 @@ export class OneWayUnsupportedError extends Error {
 
 export const ONE_WAY_RECENT_MS = 5000
 export const ONE_WAY_MAX_RECENT = 4096
+/** more than a stream's unread data can be (a yamux window, the sockets' buffers) */
+export const ONE_WAY_MAX_RECENT_BYTES = 8 * 1024 * 1024
 export const ONE_WAY_MAX_QUEUED_BYTES = 4 * 1024 * 1024
 
 /** One stream per peer for a one-way protocol, dropped when it breaks or the peer disconnects. */
@@ -63,6 +70,7 @@ export class OneWayPool<Msg> {
   private readonly unsupported = new Set<string>()
   private readonly recentMs: number
   private readonly maxRecent: number
+  private readonly maxRecentBytes: number
   private listening = false
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     const key = evt.detail.toString()
@@ -77,6 +85,7 @@ export class OneWayPool<Msg> {
   ) {
     this.recentMs = opts.recentMs ?? ONE_WAY_RECENT_MS
     this.maxRecent = opts.maxRecent ?? ONE_WAY_MAX_RECENT
+    this.maxRecentBytes = opts.maxRecentBytes ?? ONE_WAY_MAX_RECENT_BYTES
   }
 
   /** false for a peer known not to serve the protocol */
@@ -107,11 +116,17 @@ export class OneWayPool<Msg> {
     this.opts.onBytes?.(out.byteLength)
     const now = Date.now()
     const recent = pipe.recent
-    // forget what is old enough, oldest first (sends are in time order)
+    // forget what is old enough, oldest first (sends are in time order), and past the bounds
     let drop = 0
-    while (drop < recent.length && (now - (recent[drop] as Sent).at > this.recentMs || recent.length - drop >= this.maxRecent)) drop++
+    while (drop < recent.length) {
+      const oldest = recent[drop] as Sent
+      if (now - oldest.at <= this.recentMs && recent.length - drop < this.maxRecent && pipe.recentBytes + out.byteLength <= this.maxRecentBytes) break
+      pipe.recentBytes -= oldest.bytes
+      drop++
+    }
     if (drop > 0) recent.splice(0, drop)
-    recent.push({ at: now, onLost })
+    recent.push({ at: now, bytes: out.byteLength, onLost })
+    pipe.recentBytes += out.byteLength
     const stream = pipe.stream
     if (!stream.send(lengthPrefixed(out)) && stream.writeBufferLength > (this.opts.maxQueuedBytes ?? ONE_WAY_MAX_QUEUED_BYTES)) {
       // nothing comes back to time out on: a peer that stops reading would have the queue grow without end
@@ -139,7 +154,7 @@ export class OneWayPool<Msg> {
       opening = (async () => {
         try {
           const stream = await this.host.dialProtocol(peer, this.protocol, { signal: AbortSignal.timeout(this.opts.timeoutMs) })
-          const pipe: Pipe = { stream, recent: [], closing: false }
+          const pipe: Pipe = { stream, recent: [], recentBytes: 0, closing: false }
           this.pipes.set(key, pipe)
           stream.addEventListener('close', () => { this.broke(key, pipe) }, { once: true })
           // nothing is sent back; a peer that does is not speaking this protocol
@@ -163,6 +178,7 @@ export class OneWayPool<Msg> {
   private broke (key: string, pipe: Pipe): void {
     if (this.pipes.get(key) === pipe) this.pipes.delete(key)
     const lost = pipe.recent.splice(0)
+    pipe.recentBytes = 0
     if (pipe.closing) return
     const since = Date.now() - this.recentMs
     for (const s of lost) {
