@@ -1,4 +1,5 @@
 import { lengthPrefixed, readFrames } from '../../../client/src/protocol/codec.js'
+import { BadFrameError, ErrorCode, MeshchatError, UnavailableError } from '../../../client/src/protocol/errors.js'
 import type { WireCodec } from './rpc.js'
 import type { Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 
@@ -11,8 +12,9 @@ import type { Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
  *
  * Nothing comes back, so a loss is seen by the stream failing: each message
  * sent in the last `recentMs` is remembered (at most `maxRecent` per peer, and
- * `maxRecentBytes` of them) with its `onLost`, and when the stream breaks (reset, connection lost) every one
- * of them is reported lost, for the sender to send it another way (gossip).
+ * `maxRecentBytes` of them) with its `onLost`, and when the stream breaks
+ * (reset, connection lost) every one of them is reported lost, for the sender
+ * to send it another way (gossip).
  * What broke longer ago than that is left to the catch-up that follows a lost
  * connection.
  */
@@ -48,10 +50,10 @@ interface Pipe {
 }
 
 /** the peer does not serve the protocol (a node of an older version): the sender uses its other path */
-export class OneWayUnsupportedError extends Error {
+export class OneWayUnsupportedError extends MeshchatError {
   static override name = 'OneWayUnsupportedError'
   constructor (message: string) {
-    super(message)
+    super(ErrorCode.UNSUPPORTED, message)
     this.name = 'OneWayUnsupportedError'
   }
 }
@@ -130,7 +132,7 @@ export class OneWayPool<Msg> {
     const stream = pipe.stream
     if (!stream.send(lengthPrefixed(out)) && stream.writeBufferLength > (this.opts.maxQueuedBytes ?? ONE_WAY_MAX_QUEUED_BYTES)) {
       // nothing comes back to time out on: a peer that stops reading would have the queue grow without end
-      stream.abort(new Error(`${this.protocol}: ${key} is not reading (${stream.writeBufferLength} bytes queued)`))
+      stream.abort(new UnavailableError(`${this.protocol}: ${key} is not reading (${stream.writeBufferLength} bytes queued)`))
     }
   }
 
@@ -141,7 +143,7 @@ export class OneWayPool<Msg> {
     }
     for (const pipe of this.pipes.values()) {
       pipe.closing = true
-      pipe.stream.close().catch(() => { pipe.stream.abort(new Error('closed')) })
+      pipe.stream.close().catch(() => { pipe.stream.abort(new UnavailableError(`${this.protocol}: closed`)) })
     }
     this.pipes.clear()
     this.unsupported.clear()
@@ -158,7 +160,7 @@ export class OneWayPool<Msg> {
           this.pipes.set(key, pipe)
           stream.addEventListener('close', () => { this.broke(key, pipe) }, { once: true })
           // nothing is sent back; a peer that does is not speaking this protocol
-          stream.addEventListener('message', () => { stream.abort(new Error(`${this.protocol}: the peer sent data on a one-way stream`)) }, { once: true })
+          stream.addEventListener('message', () => { stream.abort(new BadFrameError(`${this.protocol}: the peer sent data on a one-way stream`)) }, { once: true })
           return pipe
         } catch (err) {
           if ((err as Error).name === 'UnsupportedProtocolError') {
