@@ -57,6 +57,10 @@ const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
   --edge <e>            how meshchat's load generators attach (workloads, presence, resume,
                         scale-out): ws (the light WebSocket edge, default) or libp2p (the
                         libp2p gateway); the attach section measures both either way
+  --attach-generators <n>
+                        load generator processes the attach section uses (default 1; the other
+                        sections use 2): on 2 cores, two generators and the server are three busy
+                        processes, and the attach time measures their contention as much as the server
   --attach-warmup <n>   clients attached and dropped before the timed attach of 1,000 (default:
                         1,000, and that first burst's own time is reported too; 100 was the
                         old default, which left the server mid-warm-up)
@@ -92,6 +96,7 @@ const { values: argv } = parseArgs({
     edge: { type: 'string', default: 'ws' },
     rates: { type: 'string' },
     'attach-warmup': { type: 'string' },
+    'attach-generators': { type: 'string' },
     profile: { type: 'boolean', default: false },
     perf: { type: 'boolean', default: false },
     report: { type: 'string' },
@@ -128,6 +133,7 @@ const nodes = Number(argv.nodes ?? 5)
 const users = Number(argv.users ?? (quick ? 200 : 400))
 const wsClient = argv['ws-client'] === 'undici' ? 'undici' : 'ws'
 if (argv['ws-client'] !== 'ws' && argv['ws-client'] !== 'undici') { console.error('--ws-client takes: ws or undici'); process.exit(2) }
+if (argv['attach-generators'] != null && !/^[12]$/.test(argv['attach-generators'])) { console.error('--attach-generators takes 1 or 2'); process.exit(2) }
 if (argv['attach-warmup'] != null && !/^\d{1,6}$/.test(argv['attach-warmup'])) { console.error('--attach-warmup takes a whole number of clients (0: none)'); process.exit(2) }
 // load generators read it at start (loadgen.ts)
 process.env.BENCH_WS_CLIENT = wsClient
@@ -135,6 +141,7 @@ const edge: MeshEdge = argv.edge === 'libp2p' ? 'libp2p' : 'ws'
 if (argv.edge !== 'ws' && argv.edge !== 'libp2p') { console.error('--edge takes: ws or libp2p'); process.exit(2) }
 MeshchatCluster.defaultEdge = edge
 
+const attachGenerators = Number(argv['attach-generators'] ?? 1)
 const rates = argv.rates?.split(',').map(s => Number(s.trim())).filter(r => r !== 0)
 if (rates != null && (rates.length === 0 || rates.some(r => !(r > 0)))) { console.error('--rates takes positive numbers (msg/s per user), comma-separated'); process.exit(2) }
 
@@ -143,7 +150,7 @@ const cfg: BenchConfig = quick
       users, rooms: Math.max(1, Math.round(users / 10)), generators: 2,
       roomRates: [0.5, 2], dmRates: [1], localRates: [1],
       step: { durationMs: 3000, warmupMs: 1000, drainMs: 1000, msgBytes: 100 },
-      attachClients: 1000, memoryClients: 5000, idleClients: 10_000, attachConcurrency: 50, idleMs: 2000, idleLongMs: 5000,
+      attachClients: 1000, attachGenerators, memoryClients: 5000, idleClients: 10_000, attachConcurrency: 50, idleMs: 2000, idleLongMs: 5000,
       presence: [{ nodes: 5, reps: 1 }], presenceChurn: [0, 10], churnSeconds: 2.5, churnPopulation: 8, usersPerVictim: 5,
       presenceConvergence: { joins: 10, reps: 2 },
       resume: { fill: 1000, missed: 300, writers: 10, historyPages: 10 },
@@ -156,7 +163,7 @@ const cfg: BenchConfig = quick
       roomRates: [0.25, 0.5, 1, 2, 4, 8, 16, 32], dmRates: [0.5, 2, 8], localRates: [0.5, 1, 2, 4, 8],
       step: { durationMs: 15000, warmupMs: 3000, drainMs: 3000, msgBytes: 100 },
       // the long idle window covers one keep-alive round of either system (meshchat pings every 30 s, Socket.IO every 25 s)
-      attachClients: 1000, memoryClients: 5000, idleClients: 10_000, attachConcurrency: 50, idleMs: 5000, idleLongMs: 31_000,
+      attachClients: 1000, attachGenerators, memoryClients: 5000, idleClients: 10_000, attachConcurrency: 50, idleMs: 5000, idleLongMs: 31_000,
       presence: [{ nodes: 5, reps: 3 }, { nodes: 20, reps: 3 }], presenceChurn: [0, 10, 50], churnSeconds: 10, churnPopulation: 20, usersPerVictim: 5,
       presenceConvergence: { joins: 40, reps: 12 },
       resume: { fill: 10_000, missed: 2000, writers: 12, historyPages: 10 },
@@ -318,24 +325,32 @@ try {
       const one = { concurrency: cfg.attachConcurrency, warmup: 100, log }
       // the attach itself is timed on a server past its first burst: a warm-up of as many clients (its
       // own time is reported too, as the server's first burst after start)
-      const attachOne = { ...one, warmup: argv['attach-warmup'] != null ? Number(argv['attach-warmup']) : cfg.attachClients }
+      // as many connects in flight in all as the other sections' generators have (2 × attachConcurrency), on fewer processes
+      const attachOne = { ...one, concurrency: Math.round(cfg.attachConcurrency * cfg.generators / (cfg.attachGenerators ?? cfg.generators)), warmup: argv['attach-warmup'] != null ? Number(argv['attach-warmup']) : cfg.attachClients }
       if (sections.has('attach')) {
         await section(`attach ${cfg.attachClients.toLocaleString('en-US')} clients to one server`, async () => {
           for (const s of suts) {
-            if (!(s.cluster instanceof MeshchatCluster)) {
-              results.attach.push(await oneServer(s, { ...attachOne, clients: cfg.attachClients, server: 0, idleMs: cfg.idleMs }))
-              continue
-            }
-            // meshchat over the light edge, then over the libp2p gateway (noise handshake, yamux, a
-            // libp2p node per client in the generators), whichever edge the workloads use
-            const workloadEdge = s.cluster.edge
+            // one generator unless told otherwise (--attach-generators): the others sit idle meanwhile
+            await s.detach()
+            s.useGenerators(cfg.attachGenerators)
             try {
-              s.cluster.edge = 'ws'
-              results.attach.push(await oneServer(s, { ...attachOne, clients: cfg.attachClients, server: 0, idleMs: cfg.idleMs }))
-              s.cluster.edge = 'libp2p'
-              results.attach.push(await oneServer(s, { ...attachOne, clients: cfg.attachClients, server: 1, idleMs: cfg.idleMs }))
+              if (!(s.cluster instanceof MeshchatCluster)) {
+                results.attach.push(await oneServer(s, { ...attachOne, clients: cfg.attachClients, server: 0, idleMs: cfg.idleMs }))
+                continue
+              }
+              // meshchat over the light edge, then over the libp2p gateway (noise handshake, yamux, a
+              // libp2p node per client in the generators), whichever edge the workloads use
+              const workloadEdge = s.cluster.edge
+              try {
+                s.cluster.edge = 'ws'
+                results.attach.push(await oneServer(s, { ...attachOne, clients: cfg.attachClients, server: 0, idleMs: cfg.idleMs }))
+                s.cluster.edge = 'libp2p'
+                results.attach.push(await oneServer(s, { ...attachOne, clients: cfg.attachClients, server: 1, idleMs: cfg.idleMs }))
+              } finally {
+                s.cluster.edge = workloadEdge
+              }
             } finally {
-              s.cluster.edge = workloadEdge
+              s.useGenerators()
             }
           }
         })

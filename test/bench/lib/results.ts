@@ -29,6 +29,8 @@ export interface BenchConfig {
   idleClients: number
   /** connects in flight per generator in those three */
   attachConcurrency: number
+  /** load generators the attach section uses (the others take no users meanwhile); absent in runs before 2026-12-04, which used all of them */
+  attachGenerators?: number
   /** idle window (no clients, then all of them) of the attach step, ms; the memory and idle steps get idleLongMs */
   idleMs: number
   idleLongMs: number

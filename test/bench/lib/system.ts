@@ -121,10 +121,30 @@ export class SystemUnderTest {
   readonly attached = new Map<number, { userId: string, server: string, gen: number }>()
   placement?: Placement
   lastAttach: AttachResult[] = []
+  /**
+   * how many of the generators (the first ones) take users; all unless a section asks for fewer
+   * (`useGenerators`). Users are spread over them by key.
+   */
+  private activeGens: number
 
   constructor (reg: ProcRegistry, cluster: Cluster, generators: number) {
     this.cluster = cluster
     this.gens = Array.from({ length: generators }, (_, i) => new LoadGen(reg, `${cluster.system}-gen${i}`))
+    this.activeGens = this.gens.length
+  }
+
+  /**
+   * Put users on the first `n` generators only (the others get none), or on all of them again with
+   * no argument. Only while nobody is attached: a user's generator follows from its key.
+   */
+  useGenerators (n?: number): void {
+    if (this.attached.size > 0) throw new Error('useGenerators: users are attached')
+    this.activeGens = Math.max(1, Math.min(this.gens.length, n ?? this.gens.length))
+  }
+
+  /** generators that take users now */
+  get generatorsInUse (): number {
+    return this.activeGens
   }
 
   get system (): SystemName {
@@ -133,7 +153,7 @@ export class SystemUnderTest {
 
   /** generator of a user key */
   genOf (key: number): number {
-    return key % this.gens.length
+    return key % this.activeGens
   }
 
   specs (p: Placement, pin: boolean): UserSpec[] {

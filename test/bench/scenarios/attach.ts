@@ -179,7 +179,7 @@ export async function oneServer (sut: SystemUnderTest, o: OneServerOptions): Pro
   const before = await reading(sut, server)
   await heapSnapshot(sut, server, o.clients, 'before')
   const idleBefore = await idleWindow(sut, server, o.idleMs)
-  const genCpu = async (): Promise<number> => (await Promise.all(sut.gens.map(async g => g.stats()))).reduce((n, g) => n + g.cpuSec, 0)
+  const genCpu = async (): Promise<number> => (await Promise.all(sut.gens.slice(0, sut.generatorsInUse).map(async g => g.stats()))).reduce((n, g) => n + g.cpuSec, 0)
   const peerBytes = async (): Promise<number> => {
     const me = (await sut.cluster.snapshot()).servers.find(x => x.name === serverName(sut, server))
     return me == null ? NaN : me.bytesIn.peer + me.bytesOut.peer
@@ -210,7 +210,7 @@ export async function oneServer (sut: SystemUnderTest, o: OneServerOptions): Pro
     clients: o.clients,
     servers,
     node: serverName(sut, server),
-    generators: sut.gens.length,
+    generators: sut.generatorsInUse,
     concurrency: o.concurrency,
     wsClient: sut.system === 'meshchat' && sut.cluster.label === 'meshchat' ? gen?.wsClient : undefined,
     attachSec: round(connectWallMs / 1000, 3),
