@@ -350,6 +350,8 @@ try {
                 s.cluster.edge = workloadEdge
               }
             } finally {
+              // every generator again for the sections after; after a failure, its users go first
+              await s.detach()
               s.useGenerators()
             }
           }
