@@ -1,7 +1,13 @@
-import { describe, expect, it } from 'vitest'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { logger } from '@libp2p/logger'
+import { afterEach, describe, expect, it } from 'vitest'
 import { HeartbeatMsg } from '../../client/src/protocol/pb/mesh.js'
-import { beatFromWire, beatToWire } from '../../node/src/mesh/beats.js'
+import { BeatLink, beatFromWire, beatToWire } from '../../node/src/mesh/beats.js'
+import { createMeshHost } from '../../node/src/mesh/mesh-host.js'
+import { LinkControl } from '../../node/src/mesh/link-control.js'
+import { generateSwarmKey, SWARM_KEY_LENGTH } from '../../node/src/mesh/pnet.js'
 import { InvalidPresenceError } from '../../node/src/mesh/presence-wire.js'
+import type { MeshLibp2p } from '../../node/src/mesh/mesh-host.js'
 
 const FROM = '12D3KooWBeatSenderBeatSenderBeatSenderBeatSenderBe'
 const load = { clients: 3, rooms: 2, maxClients: 100 }
@@ -47,5 +53,46 @@ describe('direct beats on the wire', () => {
     expect(refused(raw({ incarnation: 2n ** 60n }))).toMatch(/out of range/)
     expect(refused(raw({ seq: 2n ** 63n }))).toMatch(/out of range/)
     expect(refused(Uint8Array.from([0x0a, 0xff, 0xff, 0xff]))).toMatch(/does not decode/)
+  })
+})
+
+describe('beat streams between two real mesh hosts', () => {
+  let hosts: MeshLibp2p[] = []
+  let links: BeatLink[] = []
+
+  afterEach(async () => {
+    await Promise.all(links.map(async l => { await l.stop() }))
+    await Promise.all(hosts.map(async h => { await h.stop() }))
+    hosts = []
+    links = []
+  })
+
+  it('tell the owner when a stream opens, so a beat can go out before the next tick', async () => {
+    const psk = new Uint8Array(SWARM_KEY_LENGTH)
+    generateSwarmKey(psk)
+    const make = async (): Promise<MeshLibp2p> => {
+      const h = await createMeshHost({ privateKey: await generateKeyPair('Ed25519'), psk, listen: ['/ip4/127.0.0.1/tcp/0'], trustedIps: ['127.0.0.1'], linkControl: new LinkControl() })
+      await h.start()
+      hosts.push(h)
+      return h
+    }
+    const a = await make()
+    const b = await make()
+    const frame = beatToWire({ incarnation: 5, seq: 9, beat: 7, meta: { load, version: 42 }, time: 123 })
+    const heardByB: Array<{ from: string, beat: number | undefined }> = []
+    const openedByA: string[] = []
+    const opts = { timeoutMs: 5000, staleAfterMs: 60_000, log: logger('test:beats'), onInvalid: () => {} }
+    const linkA: BeatLink = new BeatLink(a, { ...opts, onBeat: () => {}, onOpened: peer => { openedByA.push(peer.toString()); linkA.send(peer, frame) } })
+    const linkB = new BeatLink(b, { ...opts, onBeat: hb => { heardByB.push({ from: hb.node, beat: hb.beat }) } })
+    links.push(linkA, linkB)
+    await linkA.start()
+    await linkB.start()
+    // nobody ticks: the only beat written is the one onOpened writes
+    await a.dial(b.getMultiaddrs()[0]!)
+    const until = Date.now() + 10_000
+    while (heardByB.length === 0 && Date.now() < until) await new Promise(resolve => setTimeout(resolve, 10))
+    expect(openedByA).toEqual([b.peerId.toString()])
+    expect(heardByB).toEqual([{ from: a.peerId.toString(), beat: 7 }])
+    expect(linkA.reaches(b.peerId.toString())).toBe(true)
   })
 })

@@ -46,6 +46,12 @@ export interface BeatLinkInit {
   /** a silent peer's connections were closed */
   onStale?: (peer: string, silentMs: number) => void
   /**
+   * a beat stream to `peer` just opened (a new connection: a node just up, a healed partition):
+   * the owner may write its latest beat on it at once, so the peer hears of this node now and
+   * not up to a heartbeat interval later
+   */
+  onOpened?: (peer: PeerId) => void
+  /**
    * a connection whose peer has beaten on it before and then sent no beat for this long is closed
    * (`sweep`): the peer is gone or hung, and a redial finds out which. This is what a ping per
    * connection would tell, at no cost of its own.
@@ -239,6 +245,11 @@ export class BeatLink {
         }
         o.stream = stream
         stream.addEventListener('close', () => { if (o.stream === stream) o.stream = undefined })
+        try {
+          this.init.onOpened?.(peer)
+        } catch (err) {
+          this.init.log('beat stream to %s: onOpened failed - %s', key, (err as Error).message)
+        }
       }, (err: Error) => {
         o.opening = false
         if (err.name === 'UnsupportedProtocolError') o.unsupported = true

@@ -161,6 +161,8 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   private beatTimer?: ReturnType<typeof setInterval>
   private checkTimer?: ReturnType<typeof setInterval>
   private beat = 0n
+  /** the latest direct beat written to the peers, for a beat stream that opens between ticks */
+  private lastBeatFrame?: Uint8Array
   /** the addresses' version last sent, and how many more heartbeats carry them */
   private addrsVersion = 0
   private addrBeats = 0
@@ -229,6 +231,12 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
         this.c.log('beat stream from %s refused - %s', from, err.message)
       },
       onSent: bytes => { this.c.metrics.presenceBytes.inc({ direction: 'out' }, bytes) },
+      // a new connection hears this node's latest beat at once: a healed partition or a node just up
+      // is marked up by its peers now, not at the next tick (up to H later)
+      onOpened: peer => {
+        const frame = this.lastBeatFrame
+        if (frame !== undefined && this.started) this.beats.send(peer, frame)
+      },
       onStale: (peer, silentMs) => {
         this.c.metrics.staleLinks.inc()
         this.c.log('closed the connections of %s: no beat for %d ms', peer, silentMs)
@@ -571,6 +579,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     let everyLiveNodeBeaten = false
     if (!withAddrs) {
       const frame = beatToWire({ incarnation: hb.incarnation, seq: hb.seq, beat: Number(this.beat), meta: { load: meta.load, version }, time: now })
+      this.lastBeatFrame = frame
       const peers = this.c.mesh.getPeers()
       everyLiveNodeBeaten = this.replica.liveNodes().every(id => id === this.c.nodeId || this.beats.reaches(id))
       // the writes are transport, as the topic's publish is: they run after this measured section
