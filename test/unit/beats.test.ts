@@ -1,12 +1,9 @@
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { logger } from '@libp2p/logger'
 import { afterEach, describe, expect, it } from 'vitest'
 import { HeartbeatMsg } from '../../client/src/protocol/pb/mesh.js'
 import { BeatLink, beatFromWire, beatToWire } from '../../node/src/mesh/beats.js'
-import { createMeshHost } from '../../node/src/mesh/mesh-host.js'
-import { LinkControl } from '../../node/src/mesh/link-control.js'
-import { generateSwarmKey, SWARM_KEY_LENGTH } from '../../node/src/mesh/pnet.js'
 import { InvalidPresenceError } from '../../node/src/mesh/presence-wire.js'
+import { startLoopbackHost, testSwarmKey } from '../helpers/mesh-host.js'
 import type { MeshLibp2p } from '../../node/src/mesh/mesh-host.js'
 
 const FROM = '12D3KooWBeatSenderBeatSenderBeatSenderBeatSenderBe'
@@ -68,11 +65,9 @@ describe('beat streams between two real mesh hosts', () => {
   })
 
   it('tell the owner when a stream opens, so a beat can go out before the next tick', async () => {
-    const psk = new Uint8Array(SWARM_KEY_LENGTH)
-    generateSwarmKey(psk)
+    const psk = testSwarmKey()
     const make = async (): Promise<MeshLibp2p> => {
-      const h = await createMeshHost({ privateKey: await generateKeyPair('Ed25519'), psk, listen: ['/ip4/127.0.0.1/tcp/0'], trustedIps: ['127.0.0.1'], linkControl: new LinkControl() })
-      await h.start()
+      const h = await startLoopbackHost(psk)
       hosts.push(h)
       return h
     }

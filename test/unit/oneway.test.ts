@@ -4,13 +4,10 @@
  * receiver resets, or a receiver that stops reading, reports what was sent in the last moments as
  * lost (and only that, within bounds of count and bytes); a handler that fails resets the stream.
  */
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { logger } from '@libp2p/logger'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createMeshHost } from '../../node/src/mesh/mesh-host.js'
-import { LinkControl } from '../../node/src/mesh/link-control.js'
 import { OneWayPool, OneWayUnsupportedError, serveOneWay } from '../../node/src/mesh/oneway.js'
-import { generateSwarmKey, SWARM_KEY_LENGTH } from '../../node/src/mesh/pnet.js'
+import { startLoopbackHost, testSwarmKey } from '../helpers/mesh-host.js'
 import type { MeshLibp2p } from '../../node/src/mesh/mesh-host.js'
 import type { WireCodec } from '../../node/src/mesh/rpc.js'
 import type { Stream } from '@libp2p/interface'
@@ -32,11 +29,9 @@ async function waitFor (cond: () => boolean, what: string, ms = 10_000): Promise
 let hosts: MeshLibp2p[] = []
 
 async function pair (): Promise<[MeshLibp2p, MeshLibp2p]> {
-  const psk = new Uint8Array(SWARM_KEY_LENGTH)
-  generateSwarmKey(psk)
+  const psk = testSwarmKey()
   const make = async (): Promise<MeshLibp2p> => {
-    const h = await createMeshHost({ privateKey: await generateKeyPair('Ed25519'), psk, listen: ['/ip4/127.0.0.1/tcp/0'], trustedIps: ['127.0.0.1'], linkControl: new LinkControl() })
-    await h.start()
+    const h = await startLoopbackHost(psk)
     hosts.push(h)
     return h
   }
