@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { MAILBOX_PRUNE_SQL, MessageStore, RETENTION_SQL, SCHEMA_VERSION, StoreVersionError } from '../../node/src/store/message-store.js'
 import type { MailboxEvent, StoredRoomEvent } from '../../node/src/store/message-store.js'
+import { SCHEMA_4 } from '../helpers/store-schema-4.js'
 
 function id (n: number): Uint8Array {
   const b = new Uint8Array(32)
@@ -294,5 +295,57 @@ describe('MessageStore', () => {
     bump.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`)
     bump.close()
     expect(() => new MessageStore(path)).toThrow(StoreVersionError)
+  })
+
+  it('moves a version 4 file\'s room and DM history into rowid tables, every event kept and still unique by id', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'meshchat-store-'))
+    dirs.push(dir)
+    const path = join(dir, 'v4.sqlite')
+    // the layout of schema 4: both histories keyed by the event id
+    const v4 = new DatabaseSync(path)
+    v4.exec(SCHEMA_4)
+    // ids in the opposite order to the stamps, so the old table's order is not history order
+    const room = v4.prepare('INSERT INTO messages (id, room, hlc, origin, author, event) VALUES (?, ?, ?, ?, ?, ?)')
+    for (let n = 1; n <= 300; n++) room.run(id(1000 - n), n % 3 === 0 ? 'q' : 'r', at(1_000_000 + n), 'node', 'user', Uint8Array.of(n & 0xff, n >> 8))
+    const dmRow = v4.prepare('INSERT INTO dm_history (id, conv, hlc, origin, author, event) VALUES (?, ?, ?, ?, ?, ?)')
+    for (let n = 1; n <= 5; n++) dmRow.run(id(5000 - n), 'alice:bob', at(2_000_000 + n), 'node', 'alice', Uint8Array.of(n))
+    v4.prepare('INSERT INTO mailbox (user, id, hlc, origin, event, sender) VALUES (?, ?, ?, ?, ?, ?)').run('bob', id(7), at(7), 'o', Uint8Array.of(7), 'ann')
+    v4.close()
+
+    const s = open(path)
+    expect(s.schemaVersion).toBe(SCHEMA_VERSION)
+    // every event of each room, in stamp order, bytes as stored
+    const r = s.page('r', { limit: 1000 })
+    expect(r.events.map(e => e.event[0]! + (e.event[1]! << 8))).toEqual(Array.from({ length: 300 }, (_, i) => i + 1).filter(n => n % 3 !== 0))
+    expect(r.events.map(e => e.hlc)).toEqual([...r.events.map(e => e.hlc)].sort((a, b) => (a < b ? -1 : 1)))
+    expect(s.page('q', { limit: 1000 }).events).toHaveLength(100)
+    expect(s.digest('r', 0n, at(9_999_999)).count).toBe(200)
+    expect(s.dmPage('alice:bob', { limit: 10 }).events.map(e => e.event[0])).toEqual([1, 2, 3, 4, 5])
+    expect(s.mailboxList('bob', 10).map(x => x.sender)).toEqual(['ann'])
+    // still one event per id: a second copy is held, a later stamp of the same id replaces it
+    const first = { id: id(999), room: 'r', hlc: at(1_000_001), origin: 'node', author: 'user', event: Uint8Array.of(1, 0) }
+    expect(s.put(first)).toBe('held')
+    expect(s.put({ ...first, hlc: at(1_000_500), origin: 'other' })).toBe('restamped')
+    expect(s.get(id(999))?.origin).toBe('other')
+    expect(s.page('r', { limit: 1000 }).events).toHaveLength(200)
+    expect(s.dmPut({ id: id(4999), conversation: 'alice:bob', hlc: at(2_000_001), origin: 'node', author: 'alice', event: Uint8Array.of(1) })).toBe(false)
+    // new events go on after the copied ones
+    expect(s.insert(ev(5000, 'r', 1_000_600))).toBe(true)
+    expect(s.page('r', { limit: 1 }).events[0]?.id).toEqual(id(5000))
+
+    const db = new DatabaseSync(path)
+    try {
+      const schema = Object.fromEntries((db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string, sql: string }>).map(t => [t.name, t.sql]))
+      expect(Object.keys(schema).sort()).toEqual(['dm_history', 'mailbox', 'messages'])
+      for (const t of ['messages', 'dm_history']) {
+        expect(schema[t]).toMatch(/seq INTEGER PRIMARY KEY/)
+        expect(schema[t]).not.toMatch(/WITHOUT ROWID/)
+      }
+      const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%'").all() as Array<{ name: string }>).map(i => i.name).sort()
+      expect(indexes).toEqual(['dm_history_age', 'dm_history_order', 'mailbox_age', 'mailbox_order', 'mailbox_sender', 'messages_order'])
+      expect((db.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check).toBe('ok')
+    } finally {
+      db.close()
+    }
   })
 })
