@@ -21,3 +21,16 @@ export async function startLoopbackHost (psk: Uint8Array): Promise<MeshLibp2p> {
   await h.start()
   return h
 }
+
+/** `count` started mesh hosts on 127.0.0.1 sharing one new mesh key, not yet connected; the caller stops them */
+export async function startLoopbackHosts (count: number): Promise<MeshLibp2p[]> {
+  const psk = testSwarmKey()
+  const hosts: MeshLibp2p[] = []
+  try {
+    for (let i = 0; i < count; i++) hosts.push(await startLoopbackHost(psk))
+  } catch (err) {
+    await Promise.all(hosts.map(async h => { await h.stop() }))
+    throw err
+  }
+  return hosts
+}

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { HeartbeatMsg } from '../../client/src/protocol/pb/mesh.js'
 import { BeatLink, beatFromWire, beatToWire } from '../../node/src/mesh/beats.js'
 import { InvalidPresenceError } from '../../node/src/mesh/presence-wire.js'
-import { startLoopbackHost, testSwarmKey } from '../helpers/mesh-host.js'
+import { startLoopbackHosts } from '../helpers/mesh-host.js'
 import type { MeshLibp2p } from '../../node/src/mesh/mesh-host.js'
 
 const FROM = '12D3KooWBeatSenderBeatSenderBeatSenderBeatSenderBe'
@@ -65,14 +65,8 @@ describe('beat streams between two real mesh hosts', () => {
   })
 
   it('tell the owner when a stream opens, so a beat can go out before the next tick', async () => {
-    const psk = testSwarmKey()
-    const make = async (): Promise<MeshLibp2p> => {
-      const h = await startLoopbackHost(psk)
-      hosts.push(h)
-      return h
-    }
-    const a = await make()
-    const b = await make()
+    const [a, b] = await startLoopbackHosts(2) as [MeshLibp2p, MeshLibp2p]
+    hosts.push(a, b)
     const frame = beatToWire({ incarnation: 5, seq: 9, beat: 7, meta: { load, version: 42 }, time: 123 })
     const heardByB: Array<{ from: string, beat: number | undefined }> = []
     const openedByA: string[] = []

@@ -7,7 +7,7 @@
 import { logger } from '@libp2p/logger'
 import { afterEach, describe, expect, it } from 'vitest'
 import { OneWayPool, OneWayUnsupportedError, serveOneWay } from '../../node/src/mesh/oneway.js'
-import { startLoopbackHost, testSwarmKey } from '../helpers/mesh-host.js'
+import { startLoopbackHosts } from '../helpers/mesh-host.js'
 import type { MeshLibp2p } from '../../node/src/mesh/mesh-host.js'
 import type { WireCodec } from '../../node/src/mesh/rpc.js'
 import type { Stream } from '@libp2p/interface'
@@ -29,14 +29,8 @@ async function waitFor (cond: () => boolean, what: string, ms = 10_000): Promise
 let hosts: MeshLibp2p[] = []
 
 async function pair (): Promise<[MeshLibp2p, MeshLibp2p]> {
-  const psk = testSwarmKey()
-  const make = async (): Promise<MeshLibp2p> => {
-    const h = await startLoopbackHost(psk)
-    hosts.push(h)
-    return h
-  }
-  const a = await make()
-  const b = await make()
+  const [a, b] = await startLoopbackHosts(2) as [MeshLibp2p, MeshLibp2p]
+  hosts.push(a, b)
   await a.dial(b.getMultiaddrs()[0]!)
   return [a, b]
 }
