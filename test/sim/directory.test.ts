@@ -9,7 +9,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { DirRequest, DirResponse } from '../../client/src/protocol/pb/directory.js'
 import { ErrorCode } from '../../client/src/protocol/errors.js'
 import { PRESENCE_TOPIC } from '../../client/src/protocol/ids.js'
-import { DIRECTORY_PROTOCOL } from '../../node/src/mesh/directory-service.js'
+import { DIRECTORY_PROTOCOL, DIRECTORY_REGISTER_PROTOCOL } from '../../node/src/mesh/directory-service.js'
+import { lengthPrefixed } from '../../client/src/protocol/codec.js'
+import { generateUserKey, userIdOf } from '../../client/src/protocol/keys.js'
 import { directoryOwners } from '../../node/src/state/directory.js'
 import { request } from '../../node/src/mesh/rpc.js'
 import { startMesh, waitFor } from '../helpers/mesh.js'
@@ -36,6 +38,24 @@ function holders (nodes: MeshchatNode[], userId: string): string[] {
 
 function ownersOver (nodes: MeshchatNode[], userId: string): string[] {
   return [...directoryOwners(userId, nodes.filter(n => n.running).map(n => n.nodeId), 2)].sort()
+}
+
+/** the streams of `protocol` between `from` and `to`, as `from` sees them */
+function streamsTo (from: MeshchatNode, to: MeshchatNode, protocol: string): Array<{ direction: string, abort: (err: Error) => void }> {
+  return from.mesh.getConnections(peerIdFromString(to.nodeId)).flatMap(c => c.streams).filter(s => s.protocol === protocol)
+}
+
+async function registerRequests (n: MeshchatNode): Promise<number> {
+  return (await n.metrics.directoryRequests.get()).values.filter(v => v.labels.kind === 'register').reduce((sum, v) => sum + v.value, 0)
+}
+
+/** a client on `on` whose user has `other` among its owners (new keys until one does) */
+async function userOwnedBy (mesh: TestMesh, on: MeshchatNode, other: MeshchatNode, name: string): Promise<ChatClient> {
+  for (let i = 0; i < 40; i++) {
+    const privateKey = generateUserKey()
+    if (ownersOver(mesh.nodes, userIdOf(privateKey.publicKey.raw)).includes(other.nodeId)) return await mesh.client(on, name, { privateKey })
+  }
+  throw new Error('no user owned by that node in 40 keys')
 }
 
 async function partition (a: MeshchatNode[], b: MeshchatNode[]): Promise<void> {
@@ -221,6 +241,37 @@ describe('user directory across the mesh', () => {
     expect(holders(nodes, gone.userId)).toEqual([])
   })
 
+  it('registrations go one way on a stream per owner; a break gets the owner a full one, and an owner without the protocol gets requests', async () => {
+    mesh = await startMesh(3)
+    await mesh.converged(3)
+    const [a, b, c] = mesh.nodes
+    // c stands for a node of an older version: it serves requests only
+    await c!.mesh.unhandle(DIRECTORY_REGISTER_PROTOCOL)
+    const carol = await userOwnedBy(mesh, a!, b!, 'carol')
+    const dave = await userOwnedBy(mesh, a!, c!, 'dave')
+    for (const [u, owner] of [[carol, b!], [dave, c!]] as const) {
+      await waitFor(() => owner.directory.table.lookup(u.userId).map(r => r.node).join() === a!.nodeId, { timeoutMs: DEADLINE, what: `${u.userId.slice(-6)} registered at ${owner.nodeId.slice(-6)}` })
+      await waitFor(() => JSON.stringify(holders(mesh!.nodes, u.userId)) === JSON.stringify(ownersOver(mesh!.nodes, u.userId)), { timeoutMs: DEADLINE, what: 'records on exactly the owners' })
+    }
+    // to b on the one-way stream, to c as requests (c got none of the one-way streams)
+    expect(streamsTo(b!, a!, DIRECTORY_REGISTER_PROTOCOL).filter(s => s.direction === 'inbound').length).toBe(1)
+    expect(streamsTo(c!, a!, DIRECTORY_REGISTER_PROTOCOL)).toEqual([])
+    // the stream breaks (b resets it): nothing changed on a, yet b gets a full registration, with no
+    // device lost or gained
+    const before = await registerRequests(a!)
+    for (const s of streamsTo(b!, a!, DIRECTORY_REGISTER_PROTOCOL)) s.abort(new Error('reset by the test'))
+    await waitFor(async () => await registerRequests(a!) > before, { timeoutMs: DEADLINE, what: 'a full registration after the break' })
+    await waitFor(() => streamsTo(b!, a!, DIRECTORY_REGISTER_PROTOCOL).length === 1, { timeoutMs: DEADLINE, what: 'a new registration stream' })
+    expect(b!.directory.table.lookup(carol.userId).map(r => `${r.node}/${r.status}`)).toEqual([`${a!.nodeId}/online`])
+    // later changes still reach both owners: away, then gone
+    await carol.setStatus('away')
+    await dave.setStatus('away')
+    await waitFor(() => b!.directory.table.lookup(carol.userId)[0]?.status === 'away' && c!.directory.table.lookup(dave.userId)[0]?.status === 'away', { timeoutMs: DEADLINE, what: 'away at both owners' })
+    await carol.close()
+    await dave.close()
+    await waitFor(() => b!.directory.table.lookup(carol.userId).length === 0 && c!.directory.table.lookup(dave.userId).length === 0, { timeoutMs: DEADLINE, what: 'gone at both owners' })
+  })
+
   it('a rogue mesh member cannot register another node\'s devices, nor push or flood, and the node keeps serving', async () => {
     mesh = await startMesh(2)
     await mesh.converged(2)
@@ -247,6 +298,13 @@ describe('user directory across the mesh', () => {
       for (const n of [a!, b!]) {
         const res = await ask(n, { register: { node: a!.nodeId, incarnation: BigInt(a!.incarnation), version: 1_000_000n, put: [fake], del: [], full: true } })
         expect(res.error?.code, 'a registration for another node is refused').toBe(ErrorCode.NOT_ENTITLED)
+        expect(n.directory.table.lookup(victimUser)).toEqual([])
+        // the same one way: the node resets the stream, which is all the answer a one-way frame gets
+        const stream = await r.host.dialProtocol(peerIdFromString(n.nodeId), DIRECTORY_REGISTER_PROTOCOL)
+        const closed = new Promise<void>(resolve => { stream.addEventListener('close', () => { resolve() }, { once: true }) })
+        stream.send(lengthPrefixed(DirRequest.encode({ register: { node: a!.nodeId, incarnation: BigInt(a!.incarnation), version: 1_000_001n, put: [fake], del: [], full: true } })))
+        await closed
+        expect(stream.status).not.toBe('open')
         expect(n.directory.table.lookup(victimUser)).toEqual([])
       }
       // what it may do is say a device is on itself (the limit of what a keyed node can be kept from: see docs)

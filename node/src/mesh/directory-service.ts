@@ -3,9 +3,12 @@
  * with each user's K owner nodes (rendezvous hashing over the nodes presence shows up), any node
  * looks a user up or watches it at the owners, and owners push watched users' changes.
  *
- * - Registrations are batched per owner and sent on one pipelined stream per owner, so an owner
- *   hears a node's changes in order; every registration is as of the node's change count, so
- *   retries and late answers cannot undo a newer state (`state/directory.ts`).
+ * - Registrations are batched per owner and sent one way (/meshchat/dir-register/1.0.0: no answer)
+ *   on one stream per owner, so an owner hears a node's changes in order; every registration is as
+ *   of the node's change count, so retries and late answers cannot undo a newer state
+ *   (`state/directory.ts`). Nothing comes back: an owner that refuses one resets the stream, and a
+ *   stream that breaks after registrations went on it gets the owner a full registration, as a
+ *   failed request did. An owner that does not serve the one-way protocol gets requests.
  * - Membership changes move records from the hosting nodes, never between owners: each node sends
  *   the devices whose users gained an owner to that owner, and owners drop users they no longer own.
  * - An owner that restarted, or that saw a node come back from down, asks the node for its devices
@@ -25,6 +28,7 @@ import { validateUserId } from '../../../client/src/protocol/signing.js'
 import { DirectoryFullError, DirectoryTable, LocalDirectory, directoryOwners } from '../state/directory.js'
 import { KeyedRateLimiter } from '../state/rate-limiter.js'
 import { ChannelPool, serve } from './rpc.js'
+import { OneWayPool, OneWayUnsupportedError, serveOneWay } from './oneway.js'
 import type { DirDevice, DirRegister } from '../../../client/src/protocol/pb/directory.js'
 import type { DirectoryChange, DirectoryDevice, DirectoryLimits, DirectoryRecord, Registration } from '../state/directory.js'
 import type { PresenceChange } from '../state/presence.js'
@@ -36,6 +40,8 @@ import type { Libp2p, Logger, PeerId, Startable } from '@libp2p/interface'
 import type { NodeMetrics } from '../metrics.js'
 
 export const DIRECTORY_PROTOCOL = '/meshchat/dir/1.0.0'
+/** registrations one way: a `DirRequest` with `register` set per frame, nothing sent back */
+export const DIRECTORY_REGISTER_PROTOCOL = '/meshchat/dir-register/1.0.0'
 
 export interface DirectoryInit {
   /**
@@ -144,6 +150,8 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
   private readonly init: Required<Omit<DirectoryInit, 'limits'>>
   private readonly c: DirectoryComponents
   private readonly channels: ChannelPool<DirRequest, DirResponse>
+  /** registrations to owners, one way */
+  private readonly registrations: OneWayPool<DirRequest>
   private readonly limiter: KeyedRateLimiter<string>
   private started = false
   private readonly flusher: Debounced
@@ -184,6 +192,14 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
     this.local = new LocalDirectory(components.nodeId, components.incarnation)
     this.table = new DirectoryTable(components.nodeId, init.limits)
     this.channels = new ChannelPool(components.mesh, DIRECTORY_PROTOCOL, { req: DirRequest, res: DirResponse }, { timeoutMs: init.requestTimeoutMs, maxBytes: 64 << 20, onBytes: this.onBytes })
+    this.registrations = new OneWayPool(components.mesh, DIRECTORY_REGISTER_PROTOCOL, DirRequest, {
+      timeoutMs: init.requestTimeoutMs,
+      // a break is what matters, not which registration it took: the owner then gets a full one, so
+      // the last few are remembered however old (one of them reports the break)
+      recentMs: 24 * 3600_000,
+      maxRecent: 8,
+      onBytes: bytes => { this.onBytes('out', bytes) }
+    })
     this.limiter = new KeyedRateLimiter({ ratePerSec: this.init.lookupsPerSec, burst: this.init.lookupBurst, maxKeys: 10_000 })
     const sup = components.supervisor
     this.flusher = new Debounced(sup, 'directory:flush', this.init.batchMs, () => { this.work(() => { this.flush() }) }, { delayMs: this.init.burstBatchMs, now: () => components.clock.now() })
@@ -206,6 +222,18 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
       log: this.c.log,
       onBytes: this.onBytes
     })
+    await serveOneWay(this.c.mesh, DIRECTORY_REGISTER_PROTOCOL, DirRequest, async (req, from) => {
+      if (req.register == null) throw new BadFrameError('a one-way directory frame carries a registration')
+      const reg = req.register
+      this.work(() => { this.take(reg, from.toString()) })
+    }, {
+      maxBytes: 64 << 20,
+      timeoutMs: this.init.requestTimeoutMs,
+      log: this.c.log,
+      onBytes: bytes => { this.onBytes('in', bytes) },
+      // the stream is reset: the sender learns of it and sends a full registration once it can
+      onRefused: (err, from) => { this.c.log('registration from %p refused - %s', from, err.message) }
+    })
     this.flusher.schedule()
   }
 
@@ -217,7 +245,9 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
     this.retrier.cancel()
     this.c.presence.removeEventListener('change', this.onPresence)
     this.channels.close()
+    this.registrations.close()
     await this.c.mesh.unhandle(DIRECTORY_PROTOCOL)
+    await this.c.mesh.unhandle(DIRECTORY_REGISTER_PROTOCOL)
   }
 
   /** the user's owners over the nodes presence shows up */
@@ -333,10 +363,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
     const peer = from.toString()
     try {
       if (req.register != null) {
-        // a keyed peer that is not a live node here writes nothing (nor does a node presence shows down:
-        // its late registrations would bring back what went down with it); it is asked once it is up
-        if (!this.live().includes(peer)) throw new NotEntitledError(`node ${peer} is not up here`)
-        this.registered(this.table.register(this.ownedOnly(registrationFromWire(req.register, peer)), peer), peer)
+        this.take(req.register, peer)
         return { ok: { count: req.register.put.length + req.register.del.length } }
       }
       if (req.notify != null) {
@@ -380,6 +407,14 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
       if (e.codeName !== 'RATE_LIMITED') this.c.log('directory request from %s refused - %s', peer, e.message)
       return { error: { code: e.code, message: e.message, retryAfterMs: e.retryAfterMs } }
     }
+  }
+
+  /** apply a registration from `peer` (a request or a one-way frame), or throw why not */
+  private take (reg: DirRegister, peer: string): void {
+    // a keyed peer that is not a live node here writes nothing (nor does a node presence shows down:
+    // its late registrations would bring back what went down with it); it is asked once it is up
+    if (!this.live().includes(peer)) throw new NotEntitledError(`node ${peer} is not up here`)
+    this.registered(this.table.register(this.ownedOnly(registrationFromWire(reg, peer)), peer), peer)
   }
 
   private checkUsers (users: string[]): string[] {
@@ -479,11 +514,29 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
       this.registered(this.table.register(reg, owner), owner)
       return
     }
-    this.c.supervisor.track('directory:register', this.call(owner, { register: registrationToWire(reg) }).catch(err => {
-      this.c.log('registration with %s failed - %s', owner, (err as Error).message)
-      this.behind.add(owner)
-      this.retrier.schedule()
+    const req = { register: registrationToWire(reg) }
+    const failed = (err: Error): void => {
+      this.c.log('registration with %s failed - %s', owner, err.message)
+      this.fellBehind(owner)
+    }
+    if (!this.registrations.supports(owner)) {
+      this.c.supervisor.track('directory:register', this.call(owner, req).catch(failed))
+      return
+    }
+    this.c.supervisor.track('directory:register', this.registrations.send(peerIdFromString(owner), req, () => {
+      this.c.log('registration stream to %s broke', owner)
+      this.fellBehind(owner)
+    }).then(() => { this.c.metrics?.directoryRequests.inc({ kind: 'register' }) }, async (err: Error) => {
+      // an owner of an older version: the same registration as a request
+      if (err instanceof OneWayUnsupportedError) await this.call(owner, req).catch(failed)
+      else failed(err)
     }))
+  }
+
+  /** `owner` may have missed registrations: it gets a full one once it can be reached */
+  private fellBehind (owner: string): void {
+    this.behind.add(owner)
+    this.retrier.schedule()
   }
 
   private retryBehind (): void {

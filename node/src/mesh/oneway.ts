@@ -206,7 +206,7 @@ export async function serveOneWay<Msg> (
   protocol: string,
   codec: WireCodec<Msg>,
   handler: (msg: Msg, from: PeerId) => Promise<unknown>,
-  opts: { maxBytes: number, timeoutMs: number, log: Logger, maxPending?: number, maxInboundStreams?: number, onRefused?: (err: Error, from: PeerId) => void }
+  opts: { maxBytes: number, timeoutMs: number, log: Logger, maxPending?: number, maxInboundStreams?: number, onRefused?: (err: Error, from: PeerId) => void, onBytes?: (bytes: number) => void }
 ): Promise<void> {
   const maxPending = opts.maxPending ?? 64
   await host.handle(protocol, async (stream: Stream, connection) => {
@@ -222,6 +222,7 @@ export async function serveOneWay<Msg> (
     try {
       const frames = readFrames(stream, opts.maxBytes, { frameTimeoutMs: opts.timeoutMs, onStall: err => { stream.abort(err) } })
       for await (const buf of frames) {
+        opts.onBytes?.(buf.byteLength)
         const msg = codec.decode(buf)
         pending++
         handler(msg, from).then(settle, (err: Error) => {
