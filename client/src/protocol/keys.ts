@@ -50,23 +50,39 @@ function startsWith (bytes: Uint8Array, prefix: Uint8Array): boolean {
 const ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
 const INDEX = new Map([...ALPHABET].map((c, i) => [c, i]))
 
+/** 58^5: the encoder works in limbs of five base58 digits (a limb × 256 + a carry stays far below 2^53) */
+const LIMB = 58 ** 5
+
 export function base58Encode (bytes: Uint8Array): string {
   let zeros = 0
   while (zeros < bytes.length && bytes[zeros] === 0) zeros++
-  const digits: number[] = []
+  // the number in base 58^5, least significant limb first: a fifth of the divisions of digit by digit
+  const limbs: number[] = []
   for (let i = zeros; i < bytes.length; i++) {
     let carry = bytes[i] as number
-    for (let j = 0; j < digits.length; j++) {
-      carry += (digits[j] as number) << 8
-      digits[j] = carry % 58
-      carry = (carry / 58) | 0
+    for (let j = 0; j < limbs.length; j++) {
+      const v = (limbs[j] as number) * 256 + carry
+      carry = Math.floor(v / LIMB)
+      limbs[j] = v - carry * LIMB
     }
     while (carry > 0) {
-      digits.push(carry % 58)
-      carry = (carry / 58) | 0
+      const q = Math.floor(carry / LIMB)
+      limbs.push(carry - q * LIMB)
+      carry = q
     }
   }
-  return '1'.repeat(zeros) + digits.reverse().map(d => ALPHABET[d]).join('')
+  let out = ''
+  for (let j = 0; j < limbs.length; j++) {
+    let v = limbs[j] as number
+    // every limb but the most significant has all five digits (leading zeros are digits there)
+    const last = j === limbs.length - 1
+    for (let d = 0; d < 5 && (!last || v > 0); d++) {
+      const q = Math.floor(v / 58)
+      out = ALPHABET[v - q * 58]! + out
+      v = q
+    }
+  }
+  return '1'.repeat(zeros) + out
 }
 
 /** undefined when `s` is not base58 */
