@@ -523,10 +523,12 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
       this.c.supervisor.track('directory:register', this.call(owner, req).catch(failed))
       return
     }
-    this.c.supervisor.track('directory:register', this.registrations.send(peerIdFromString(owner), req, () => {
+    // sent after this turn's presence work, as a request is (its encoding and the transport are not
+    // presence code: meshchat_presence_cpu_seconds_total leaves them out either way)
+    this.c.supervisor.track('directory:register', Promise.resolve().then(async () => this.registrations.send(peerIdFromString(owner), req, () => {
       this.c.log('registration stream to %s broke', owner)
       this.fellBehind(owner)
-    }).then(() => { this.c.metrics?.directoryRequests.inc({ kind: 'register' }) }, async (err: Error) => {
+    })).then(() => { this.c.metrics?.directoryRequests.inc({ kind: 'register' }) }, async (err: Error) => {
       // an owner of an older version: the same registration as a request
       if (err instanceof OneWayUnsupportedError) await this.call(owner, req).catch(failed)
       else failed(err)
