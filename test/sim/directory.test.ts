@@ -307,6 +307,27 @@ describe('user directory across the mesh', () => {
         expect(stream.status).not.toBe('open')
         expect(n.directory.table.lookup(victimUser)).toEqual([])
       }
+      // at volume: 200 streams, each with 50 forged registrations or a frame that does not decode, all at once
+      const forged = lengthPrefixed(DirRequest.encode({ register: { node: a!.nodeId, incarnation: BigInt(a!.incarnation), version: 2_000_000n, put: [fake], del: [], full: false } }))
+      const garbage = lengthPrefixed(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f]))
+      const flood = await Promise.all(Array.from({ length: 200 }, async (_, i) => {
+        const stream = await r.host.dialProtocol(peerIdFromString(a!.nodeId), DIRECTORY_REGISTER_PROTOCOL)
+        // past 64 streams at a time the node resets a stream before it is handed over here (already closed then)
+        const closed = stream.status !== 'open'
+          ? Promise.resolve(stream.status)
+          : new Promise<string>(resolve => { stream.addEventListener('close', () => { resolve(stream.status) }, { once: true }) })
+        // the node may reset the stream at the first forged frame, or refuse a stream past its 64 at a
+        // time: frames are sent while the stream takes them
+        try {
+          if (i % 2 === 0) for (let k = 0; k < 50; k++) stream.send(forged)
+          else stream.send(garbage)
+        } catch (err) {
+          expect((err as Error).name).toBe('StreamStateError')
+        }
+        return await closed
+      }))
+      expect(flood.filter(status => status === 'open')).toEqual([])
+      expect(a!.directory.table.lookup(victimUser)).toEqual([])
       // what it may do is say a device is on itself (the limit of what a keyed node can be kept from: see docs)
       const owner = [a!, b!].find(n => directoryOwners(victimUser, n.presence.replica.liveNodes(), 2).includes(n.nodeId))!
       const own = await ask(owner, { register: { node: r.id, incarnation: 1n, version: 1n, put: [fake], del: [], full: false } })
