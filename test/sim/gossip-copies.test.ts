@@ -16,6 +16,9 @@ async function memberOnEveryNode (mesh: TestMesh, N: number, room: string): Prom
   const clients = await Promise.all(mesh.nodes.map(async (n, i) => mesh.client(n, `${room}${i}`)))
   for (const c of clients) await c.join(room)
   await roomMeshReady(mesh.nodes, room)
+  // the carriers a node answers and hands to one way follow the room's owners, which follow the room's
+  // hosts as presence knows them: the tests start once every node knows every host
+  await waitFor(() => mesh.nodes.every(n => n.presence.roomHosts(room).length === N), { what: `every node to know the ${N} hosts of ${room}` })
   return clients
 }
 
