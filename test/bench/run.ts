@@ -499,6 +499,7 @@ if (profileDir != null && !interrupted()) {
   try {
     const windows = [
       ...windowsFromSteps(results.steps),
+      ...results.attach.flatMap(r => r.profileWindow == null || !r.system.startsWith('meshchat') ? [] : [{ label: `attach ${r.clients} to ${r.node} (${r.system})`, ...r.profileWindow }]),
       ...presenceScaleRows.flatMap(r => r.profileWindow == null ? [] : [{ label: `presence-scale, ${r.nodes} nodes, ${r.churnPerSec} reconnects/s`, ...r.profileWindow }])
     ]
     if (argv.perf === true) {

@@ -96,6 +96,8 @@ export interface AttachRow {
   clientKiBPerClient: number
   /** load generator CPU per client attached (key already made), ms */
   clientCpuMsPerAttach: number
+  /** the timed burst on CLOCK_MONOTONIC µs (the clock of V8 CPU profiles: `--profile` sums the nodes' samples in it) */
+  profileWindow?: { fromUs: number, toUs: number }
 }
 
 export interface OneServerOptions {
@@ -190,7 +192,9 @@ export async function oneServer (sut: SystemUnderTest, o: OneServerOptions): Pro
   const peer0 = await peerBytes()
   const cpu0 = proc.stats().cpuSec
   const gen0 = await genCpu()
+  const fromUs = Number(process.hrtime.bigint() / 1000n)
   const { connectWallMs, failed, results } = await sut.attach(placement, { concurrency: o.concurrency, join: false, allowFailures: true })
+  const toUs = Number(process.hrtime.bigint() / 1000n)
   const attachCpu = proc.stats().cpuSec - cpu0
   const attachGenCpu = await genCpu() - gen0
   const attachPeerBytes = await peerBytes() - peer0
@@ -241,7 +245,8 @@ export async function oneServer (sut: SystemUnderTest, o: OneServerOptions): Pro
     eldBefore: roundEld(idleBefore.eld),
     eldAfter: roundEld(idleAfter.eld),
     clientKiBPerClient: round(results.reduce((n, r) => n + r.rssAfter - r.rssBefore, 0) / attached / 1024, 1),
-    clientCpuMsPerAttach: round(attachGenCpu * 1000 / attached, 3)
+    clientCpuMsPerAttach: round(attachGenCpu * 1000 / attached, 3),
+    profileWindow: { fromUs, toUs }
   }
   o.log?.(`  ${row.system}: ${row.clients - failed} clients on ${row.node} in ${row.attachSec} s${row.firstAttachSec != null ? ` (the first burst after start: ${row.firstAttachSec} s, ${row.firstServerCpuMsPerAttach} ms server CPU each)` : ''}${failed > 0 ? ` (${failed} failed: ${row.firstError ?? ''})` : ''} (${row.peerBytesPerAttach} B mesh traffic per attach; connect p50 ${row.connectP50Ms} p99 ${row.connectP99Ms} ms, ${row.serverCpuMsPerAttach} ms server CPU and ${row.clientCpuMsPerAttach} ms generator CPU each, generator RSS +${row.clientKiBPerClient} KiB each); ` +
     `heap +${row.heapKiBPerClient} KiB, RSS +${row.rssKiBPerClient} KiB per client; idle ${row.idleCoresBefore} → ${row.idleCoresAfter} cores, ` +
