@@ -230,6 +230,14 @@ export interface NodeConfig {
    * and the process metrics.
    */
   libp2pMetrics: boolean
+  /**
+   * data links: a plain TCP connection beside each libp2p one, made over it, sealed with keys only
+   * the two nodes hold, that carries fresh room events to carrying nodes (mesh/data-link.ts). false
+   * sends them on libp2p streams only.
+   */
+  dataLinks: boolean
+  /** the port data links are taken on, at the mesh listen address's host (0: any free port, told to each peer as the link is made) */
+  dataLinkPort: number
   /** the clock rule for ingress stamps and author times, on every path (state/stamps.ts) */
   stamps: StampRule
   timings: Timings
@@ -290,6 +298,8 @@ export const DEFAULT_CONFIG: NodeConfig = {
   drainMs: 5000,
   serveSourceMaps: false,
   libp2pMetrics: true,
+  dataLinks: true,
+  dataLinkPort: 0,
   stamps: DEFAULT_STAMP_RULE,
   timings: DEFAULT_TIMINGS
 }
@@ -373,6 +383,9 @@ export function resolveConfig (partial: Partial<NodeConfig> = {}): NodeConfig {
   }
   if (typeof cfg.drainMs !== 'number' || !Number.isFinite(cfg.drainMs) || cfg.drainMs < 0) {
     throw new ConfigError(`drainMs must be a number >= 0, got ${String(cfg.drainMs)}`)
+  }
+  if (!Number.isInteger(cfg.dataLinkPort) || cfg.dataLinkPort < 0 || cfg.dataLinkPort > 65535) {
+    throw new ConfigError(`dataLinkPort must be a port number (0 for any free port), got ${String(cfg.dataLinkPort)}`)
   }
   if (!Number.isInteger(cfg.ackReplicas) || cfg.ackReplicas < 0) {
     throw new ConfigError('ackReplicas must be a whole number >= 0')

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url'
 import { prefixLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { multiaddr } from '@multiformats/multiaddr'
+import { DataLinks } from './mesh/data-link.js'
 import { Registry } from 'prom-client'
 import { CLIENT_PROTOCOL, PRESENCE_TOPIC } from '../../client/src/protocol/ids.js'
 import { LIMITS, carriesEphemeral } from '../../client/src/protocol/limits.js'
@@ -119,6 +121,8 @@ export class MeshchatNode {
   readonly rooms: RoomService
   readonly presence: PresenceService
   readonly sync: SyncService
+  /** plain TCP links beside the libp2p connections, for fresh room events (undefined with dataLinks off) */
+  readonly links?: DataLinks
   readonly archive: ArchiveService
   readonly dm: DmService
   /** the user directory: this node's devices registered with their owners, its share of users owned */
@@ -203,8 +207,18 @@ export class MeshchatNode {
       opener
     })
 
+    this.links = cfg.dataLinks
+      ? new DataLinks({ host: linkHost(cfg.listen), port: cfg.dataLinkPort, timeoutMs: t.requestTimeoutMs }, {
+        nodeId: this.nodeId,
+        mesh: this.mesh,
+        log: log('links'),
+        onEvent: event => { this.metrics.linkEvents.inc({ event }) }
+      })
+      : undefined
     this.sync = new SyncService({ timeoutMs: t.requestTimeoutMs }, {
       ...base('sync'),
+      links: this.links,
+      onLinkFrame: kind => { this.metrics.linkFrames.inc({ kind }) },
       presence: () => this.presence.fullState(),
       onHandOffRefused: () => { this.metrics.handOffsRefused.inc() }
     })
@@ -524,6 +538,7 @@ export class MeshchatNode {
    */
   private lifecycle (): Array<[string, Startable]> {
     return [
+      ...(this.links == null ? [] : [['data links', this.links] as [string, Startable]]),
       ['sync', this.sync],
       ['rooms', this.rooms],
       ['dm', this.dm],
@@ -742,4 +757,15 @@ export class MeshchatNode {
     const libp2p = this.libp2pRegistry == null ? '' : await this.libp2pRegistry.metrics()
     return own + '\n' + libp2p
   }
+}
+
+/** the host data links are taken on: that of the first IP mesh listen address (0.0.0.0 when there is none) */
+export function linkHost (listen: readonly string[]): string {
+  for (const a of listen) {
+    try {
+      const c = multiaddr(a).getComponents().find(x => x.name === 'ip4' || x.name === 'ip6')
+      if (c?.value != null) return c.value
+    } catch {}
+  }
+  return '0.0.0.0'
 }

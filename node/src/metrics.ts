@@ -122,6 +122,20 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
+  readonly linkEvents = new Counter({
+    name: 'meshchat_data_link_events_total',
+    help: 'data links (plain TCP beside a libp2p connection, for fresh room events): made by this node (opened) or by a peer (accepted), ended (closed by this node, lost by the socket, failed, bad_frame, oversize, slow_reader, handler_refused), not made (failed), and sockets refused before a link (refused_token, refused_unproven)',
+    labelNames: ['event'] as const,
+    registers: [this.registry]
+  })
+
+  readonly linkFrames = new Counter({
+    name: 'meshchat_data_link_frames_total',
+    help: 'room events this node sent to other nodes on a data link (oneway: a hand-off; request: a replication request the acknowledgement waits for), instead of a libp2p stream',
+    labelNames: ['kind'] as const,
+    registers: [this.registry]
+  })
+
   readonly handOffsRefused = new Counter({
     name: 'meshchat_room_handoffs_refused_total',
     help: 'room events other nodes handed to this node one way that it did not take (the event did not verify, or was not for a room handled here)',

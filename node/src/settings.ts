@@ -66,6 +66,8 @@ const FLAG_SETTINGS: Record<string, FlagMap> = {
   'metrics-listen': { path: 'metricsListen', kind: 'string' },
   'source-maps': { path: 'serveSourceMaps', kind: 'bool' },
   'no-libp2p-metrics': { path: 'libp2pMetrics', kind: 'bool' },
+  'no-data-links': { path: 'dataLinks', kind: 'bool' },
+  'data-link-port': { path: 'dataLinkPort', kind: 'number' },
   'ws-listen': { path: 'wsListen', kind: 'string' },
   'tls-cert': { path: 'tls.certFile', kind: 'path' },
   'tls-key': { path: 'tls.keyFile', kind: 'path' },
@@ -102,6 +104,8 @@ export const NODE_OPTS: Spec = {
   'metrics-listen': { type: 'string', help: 'serve /metrics, /healthz and /readyz on this host:port of their own (an admin port), and not on --http' },
   'source-maps': { type: 'boolean', help: 'serve the web app\'s source maps (default off)' },
   'no-libp2p-metrics': { type: 'boolean', help: 'leave libp2p\'s own metrics (libp2p_*) out of /metrics (on the benchmark, 3-6 % less node CPU per message on average, within run-to-run noise)' },
+  'no-data-links': { type: 'boolean', help: 'send fresh room events to other nodes on libp2p streams only, with no data link (a plain TCP connection beside the libp2p one, made over it and sealed with keys only the two nodes hold)' },
+  'data-link-port': { type: 'string', help: 'port this node takes data links on, at its mesh listen host (default 0: any free port, told to each peer over libp2p; set one to open it in a firewall)' },
   'ws-listen': { type: 'string', help: 'also take WebSocket clients on this host:port (default: only on the HTTP server, at /ws)' },
   'tls-cert': { type: 'string', help: 'certificate file (PEM): serve HTTPS and wss:// (or terminate TLS in a proxy in front)' },
   'tls-key': { type: 'string', help: 'private key file (PEM) for --tls-cert' },
@@ -232,7 +236,7 @@ function fromFlags (o: Plain): Plain {
       setPath(out, m.path, resolve(String(v)))
     } else if (flag === 'json') {
       if (v === true) setPath(out, m.path, 'json')
-    } else if (flag === 'no-libp2p-metrics') {
+    } else if (flag === 'no-libp2p-metrics' || flag === 'no-data-links') {
       if (v === true) setPath(out, m.path, false)
     } else if (flag === 'http' && v === 'off') {
       setPath(out, m.path, null)
@@ -343,6 +347,8 @@ const NOTES: Record<string, string> = {
   drainMs: 'a drain (SIGQUIT) moves clients to other nodes over this long, then the node stops',
   serveSourceMaps: 'serve the web app\'s source maps',
   libp2pMetrics: 'libp2p\'s own metrics (libp2p_*) on /metrics; false leaves them out (on the benchmark, 3-6 % less node CPU per message on average)',
+  dataLinks: 'fresh room events to other nodes on a data link (a plain TCP connection beside the libp2p one, made over it, sealed with keys only the two nodes hold); false: libp2p streams only',
+  dataLinkPort: 'port data links are taken on, at the mesh listen host (0: any free port, told to each peer over libp2p)',
   stamps: 'clock rule: maxDriftMs ahead at most, author times maxAuthorLagMs behind at most',
   timings: 'presence and failure-detection intervals; rebalanceDelayMs, catchUpDelayMs and entitlementWaitMs follow heartbeatMs unless set',
   log: 'level: fatal, error, warn, info, debug, trace or silent; format: json or text'

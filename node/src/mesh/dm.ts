@@ -17,7 +17,7 @@ import type { Clock } from '../components.js'
 import { directoryOwners } from '../state/directory.js'
 import { DmDeliver, DmResult } from '../../../client/src/protocol/pb/mesh.js'
 import { ChannelPool, serve } from './rpc.js'
-import { storedToWire } from './sync.js'
+import { LINK_DM, storedToWire } from './sync.js'
 import type { SyncService, MailboxHandler } from './sync.js'
 import type { StampedEvent as WireStoredEvent } from '../../../client/src/protocol/pb/mesh.js'
 import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
@@ -189,11 +189,24 @@ export class DmService implements Startable, MailboxHandler {
     this.c.mesh.addEventListener('peer:connect', this.onConnect)
     this.pruneTimer = this.c.supervisor.interval('dm:prune', () => { this.prune() }, this.init.pruneIntervalMs)
     this.pruneTimer.unref?.()
+    // the same handler on a data link, one DM after another as on a stream
+    this.c.sync.links?.handleRequest(LINK_DM, async (payload, from) => DmResult.encode(await this.receive(DmDeliver.decode(payload), from)), { ordered: true })
     await serve(this.c.mesh, DM_PROTOCOL, { req: DmDeliver, res: DmResult }, async (req, from) => this.receive(req, from), {
       maxBytes: this.init.maxEventBytes + 4096,
       timeoutMs: this.init.requestTimeoutMs,
       log: this.c.log
     })
+  }
+
+  /** a DM (or a receipt) to the node hosting its recipient: on the data link to it when one is open, else on the pipelined stream */
+  private async deliverTo (node: string, req: Partial<DmDeliver>): Promise<DmResult> {
+    const peer = peerIdFromString(node)
+    const link = this.c.sync.links?.get(peer)
+    if (link != null) {
+      this.c.sync.linkFrame('request')
+      return DmResult.decode(await link.request(LINK_DM, DmDeliver.encode(req), this.init.requestTimeoutMs))
+    }
+    return await this.channels.call(peer, req)
   }
 
   async stop (): Promise<void> {
@@ -278,7 +291,7 @@ export class DmService implements Startable, MailboxHandler {
       }
       const keep = handOffOwners.has(node)
       try {
-        const res = await this.channels.call(peerIdFromString(node), { event: storedToWire(stored), users: [...users], keep })
+        const res = await this.deliverTo(node, { event: storedToWire(stored), users: [...users], keep })
         this.c.metrics.dms.inc({ outcome: 'forwarded' })
         // a node that did not keep it (one that does not know the flag) gets the history put after all
         if (keep) keptByHandOff.push(res.kept ? Promise.resolve(1) : putTo(node))
@@ -385,7 +398,7 @@ export class DmService implements Startable, MailboxHandler {
       }
       try {
         for (const e of events) {
-          await this.channels.call(peerIdFromString(node), { event: storedToWire(e), users: [user], mailbox: true })
+          await this.deliverTo(node, { event: storedToWire(e), users: [user], mailbox: true })
         }
       } catch (err) {
         let users = this.pushRetry.get(node)
@@ -618,7 +631,7 @@ export class DmService implements Startable, MailboxHandler {
     if (peer !== opened.author) delivered += this.c.deliver.user(opened.author, stamped, 'live', fromDevice)
     const results = await Promise.all([...targets].map(async ([node, users]) => {
       try {
-        return (await this.channels.call(peerIdFromString(node), { event: { event: stamped.event as Uint8Array<ArrayBuffer>, hlc, origin: stamped.origin }, users: [...users] })).delivered
+        return (await this.deliverTo(node, { event: { event: stamped.event as Uint8Array<ArrayBuffer>, hlc, origin: stamped.origin }, users: [...users] })).delivered
       } catch (err) {
         // ephemeral: a receipt that does not get through is not retried
         this.c.log('receipt hand-off to %s failed - %s', node, (err as Error).message)

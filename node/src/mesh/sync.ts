@@ -4,6 +4,7 @@ import { validateRoom } from '../../../client/src/protocol/validate.js'
 import { StoreEvent, SyncRequest, SyncResponse } from '../../../client/src/protocol/pb/mesh.js'
 import { ChannelPool, RpcError, request, serve } from './rpc.js'
 import { OneWayPool, serveOneWay } from './oneway.js'
+import type { DataLinks } from './data-link.js'
 import { BadFrameError, InvalidQueryError, NotEntitledError, UnavailableError, UnsupportedError, asMeshchatError, errorFromCode } from '../../../client/src/protocol/errors.js'
 import { fullFromWire, fullToWire } from './presence-wire.js'
 import type { CursorMsg, StampedEvent as WireStoredEvent } from '../../../client/src/protocol/pb/mesh.js'
@@ -61,7 +62,16 @@ export interface SyncComponents {
   presence: () => PresenceFullState
   /** a room event handed over one way that this node did not take (it does not verify, or is not for a room handled here) */
   onHandOffRefused?: (err: Error) => void
+  /** plain TCP links to other nodes: fresh room events go on them when one is open (data-link.ts) */
+  links?: DataLinks
+  /** a room event sent on a data link: one way, or a replication request */
+  onLinkFrame?: (kind: 'oneway' | 'request') => void
 }
+
+/** what a data link carries: room hand-offs one way, store requests (of room events and DM history copies), DM deliveries */
+export const LINK_HANDOFF = 1
+export const LINK_STORE = 2
+export const LINK_DM = 3
 
 /** the largest one-way hand-off: a room event (at most 64 KiB of body) with its envelope */
 const MAX_HANDOFF_BYTES = 1024 * 1024
@@ -153,6 +163,28 @@ export class SyncService implements Startable {
         this.c.onHandOffRefused?.(err)
       }
     })
+    const links = this.c.links
+    if (links != null) {
+      // the same handlers as the libp2p streams': a refused hand-off ends the link as it resets a stream
+      links.handleOneWay(LINK_HANDOFF, async payload => {
+        const rooms = this.rooms
+        try {
+          const msg = StoreEvent.decode(payload)
+          if (rooms == null) throw new UnsupportedError('no room archive on this node')
+          if (msg.event == null) throw new BadFrameError('hand-off without an event')
+          await rooms.store(validateRoom(msg.room), msg.event)
+        } catch (err) {
+          this.c.onHandOffRefused?.(err as Error)
+          throw err
+        }
+      })
+      links.handleRequest(LINK_STORE, async (payload, from) => {
+        const req = SyncRequest.decode(payload)
+        // only what goes on a link: a store of a room event or of its id, a DM's history copy
+        const res = req.store != null || req.dmHistoryPut != null ? await this.answer(req, from) : refusal(new UnsupportedError('a data link carries store requests only'))
+        return SyncResponse.encode(res)
+      })
+    }
   }
 
   async stop (): Promise<void> {
@@ -250,6 +282,15 @@ export class SyncService implements Startable {
    */
   async call (peer: PeerId | string, req: Partial<SyncRequest>, timeoutMs?: number, pipelined: SyncLane | false = false): Promise<SyncResponse> {
     const id = typeof peer === 'string' ? peerIdFromString(peer) : peer
+    if ((pipelined === 'replication' && req.store != null) || (pipelined === 'mailbox' && req.dmHistoryPut != null)) {
+      const link = this.c.links?.get(id)
+      if (link != null) {
+        this.c.onLinkFrame?.('request')
+        const res = SyncResponse.decode(await link.request(LINK_STORE, SyncRequest.encode(req), timeoutMs ?? this.init.timeoutMs))
+        if (res.error != null) throw errorFromCode(res.error.code, `${id.toString()} refused: ${res.error.message}`)
+        return res
+      }
+    }
     const res = pipelined !== false
       ? await this.channels[pipelined].call(id, req, timeoutMs ?? this.init.timeoutMs)
       : await request(this.c.mesh, id, SYNC_PROTOCOL, { req: SyncRequest, res: SyncResponse }, req, {
@@ -268,12 +309,28 @@ export class SyncService implements Startable {
    * breaks soon after.
    */
   async handOff (peer: PeerId, room: string, event: WireStoredEvent, onLost: () => void): Promise<void> {
-    await this.handOffs.send(peer, { room, event, id: new Uint8Array(0) }, onLost)
+    const msg = { room, event, id: new Uint8Array(0) }
+    const link = this.c.links?.get(peer)
+    if (link != null && link.send(LINK_HANDOFF, StoreEvent.encode(msg), onLost)) {
+      this.c.onLinkFrame?.('oneway')
+      return
+    }
+    await this.handOffs.send(peer, msg, onLost)
   }
 
-  /** false for a peer known not to take one-way hand-offs (until it reconnects) */
+  /** the node's data links (undefined when it has none) */
+  get links (): DataLinks | undefined {
+    return this.c.links
+  }
+
+  /** count a frame another service sent on a data link */
+  linkFrame (kind: 'oneway' | 'request'): void {
+    this.c.onLinkFrame?.(kind)
+  }
+
+  /** false for a peer known not to take one-way hand-offs (until it reconnects); a data link takes them */
   takesHandOffs (peer: PeerId | string): boolean {
-    return this.handOffs.supports(peer)
+    return this.c.links?.current(peer)?.writable === true || this.handOffs.supports(peer)
   }
 
   /** a node's full presence state, from that node */

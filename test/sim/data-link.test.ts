@@ -1,0 +1,155 @@
+/**
+ * Data links on real nodes: fresh room events reach the other carrying nodes over a plain TCP link
+ * made over the libp2p connection, a link that breaks loses nothing (what was on it goes by gossip,
+ * and a new link is made), the link does not outlive the libp2p connection, and nodes with links
+ * off deliver the same way over libp2p streams.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { startMesh, waitFor } from '../helpers/mesh.js'
+import { recordMessages, roomMeshReady } from '../helpers/rooms.js'
+import type { TestMesh } from '../helpers/mesh.js'
+import type { MeshchatNode } from '../../node/src/daemon.js'
+import type { ChatClient } from '../../client/src/node.js'
+
+async function linkEvents (n: MeshchatNode, event: string): Promise<number> {
+  return (await n.metrics.linkEvents.get()).values.filter(v => v.labels.event === event).reduce((x, v) => x + v.value, 0)
+}
+
+async function linkFrames (n: MeshchatNode): Promise<number> {
+  return (await n.metrics.linkFrames.get()).values.reduce((x, v) => x + v.value, 0)
+}
+
+async function handOffFailures (n: MeshchatNode): Promise<number> {
+  return (await n.metrics.handOffFailures.get()).values[0]?.value ?? 0
+}
+
+/** a client on every node, all in `room`, every node knowing every host of it */
+async function memberOnEveryNode (mesh: TestMesh, room: string): Promise<ChatClient[]> {
+  const N = mesh.nodes.length
+  await mesh.converged(N)
+  const clients = await Promise.all(mesh.nodes.map(async (n, i) => mesh.client(n, `${room}${i}`)))
+  for (const c of clients) await c.join(room)
+  await roomMeshReady(mesh.nodes, room)
+  await waitFor(() => mesh.nodes.every(n => n.presence.roomHosts(room).length === N), { what: `every node to know the ${N} hosts of ${room}` })
+  return clients
+}
+
+/** `a`'s links to every other node open (a first message asks for them) */
+async function linked (a: MeshchatNode, others: MeshchatNode[]): Promise<void> {
+  await waitFor(() => others.every(o => a.links?.current(peerIdFromString(o.nodeId))?.writable === true), { timeoutMs: 15_000, what: 'the links to every other node' })
+}
+
+describe('data links', () => {
+  let mesh: TestMesh | undefined
+
+  afterEach(async () => {
+    await mesh?.stop()
+    mesh = undefined
+  })
+
+  it('carry every fresh room event to the other carrying nodes, each delivered once', async () => {
+    mesh = await startMesh(3)
+    const [a, b, c] = mesh.nodes as [MeshchatNode, MeshchatNode, MeshchatNode]
+    const clients = await memberOnEveryNode(mesh, 'linked')
+    const got = clients.map(recordMessages)
+    const ids = [(await clients[0]!.send('linked', 'first')).id]
+    await linked(a, [b, c])
+    expect(await linkEvents(a, 'opened')).toBe(2)
+    expect(await linkEvents(b, 'accepted') + await linkEvents(c, 'accepted')).toBe(2)
+    const framesBefore = await linkFrames(a)
+    for (let k = 0; k < 30; k++) ids.push((await clients[0]!.send('linked', `m${k}`)).id)
+    for (const [i, g] of got.entries()) await waitFor(() => ids.every(id => g.some(m => m.id === id)), { what: `client ${i} to get every message` })
+    for (const g of got) expect(g.filter(m => ids.includes(m.id))).toHaveLength(ids.length)
+    // every one of the 30 went to both other carriers on a link: one answered, one one way
+    expect(await linkFrames(a) - framesBefore).toBe(60)
+    const byKind = Object.fromEntries((await a.metrics.linkFrames.get()).values.map(v => [v.labels.kind, v.value]))
+    expect(byKind.request).toBeGreaterThanOrEqual(30)
+    expect(byKind.oneway).toBeGreaterThanOrEqual(30)
+    // and every carrier stored every one of them
+    for (const n of [b, c]) await waitFor(() => ids.every(id => n.store.get(Buffer.from(id, 'hex')) != null), { what: 'the carriers to store every message' })
+    expect(await handOffFailures(a)).toBe(0)
+  })
+
+  it('a link that breaks mid-traffic loses nothing and is made again', async () => {
+    // sends in flight together: the sender's budget must not refuse them
+    mesh = await startMesh(3, { ratePerSec: 1000, burst: 1000 })
+    const [a, b, c] = mesh.nodes as [MeshchatNode, MeshchatNode, MeshchatNode]
+    const clients = await memberOnEveryNode(mesh, 'broken')
+    const got = clients.map(recordMessages)
+    const ids = [(await clients[0]!.send('broken', 'first')).id]
+    await linked(a, [b, c])
+    const sends: Array<Promise<{ id: string }>> = []
+    for (let k = 0; k < 40; k++) {
+      sends.push(clients[0]!.send('broken', `m${k}`))
+      // in the middle of the burst, both links break at the far ends (as a socket error would end them)
+      if (k === 20) {
+        for (const n of [b, c]) n.links?.current(peerIdFromString(a.nodeId))?.close('failed', 'broken by the test')
+      }
+    }
+    ids.push(...(await Promise.all(sends)).map(s => s.id))
+    for (const [i, g] of got.entries()) await waitFor(() => ids.every(id => g.some(m => m.id === id)), { timeoutMs: 20_000, what: `client ${i} to get every message` })
+    for (const g of got) expect(g.filter(m => ids.includes(m.id))).toHaveLength(ids.length)
+    expect(await linkEvents(b, 'failed') + await linkEvents(c, 'failed')).toBeGreaterThanOrEqual(2)
+    // the next sends ask for new links, and they carry what follows
+    await clients[0]!.send('broken', 'again')
+    await linked(a, [b, c])
+    expect(await linkEvents(a, 'opened')).toBeGreaterThanOrEqual(3)
+    const framesBefore = await linkFrames(a)
+    const last = (await clients[0]!.send('broken', 'last')).id
+    for (const g of got) await waitFor(() => g.some(m => m.id === last), { what: 'every client to get the last message' })
+    expect(await linkFrames(a) - framesBefore).toBe(2)
+  })
+
+  it('a link ends with the libp2p connection it was made over', async () => {
+    mesh = await startMesh(2)
+    const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
+    const clients = await memberOnEveryNode(mesh, 'cut')
+    await clients[0]!.send('cut', 'first')
+    await linked(a, [b])
+    const onB = b.links?.current(peerIdFromString(a.nodeId))
+    expect(onB?.writable).toBe(true)
+    // cut a–b at the libp2p level and keep it cut
+    a.linkControl.block([b.nodeId])
+    b.linkControl.block([a.nodeId])
+    for (const conn of a.mesh.getConnections(peerIdFromString(b.nodeId))) await conn.close()
+    await waitFor(() => a.links?.current(peerIdFromString(b.nodeId)) == null && b.links?.current(peerIdFromString(a.nodeId)) == null, { what: 'both ends of the link to close' })
+    expect(onB?.writable).toBe(false)
+    expect(a.links?.size).toBe(0)
+    expect(b.links?.size).toBe(0)
+  })
+
+  it('carry DMs to the recipient\'s node, in the order they were sent, each once', async () => {
+    mesh = await startMesh(2, { ratePerSec: 1000, burst: 1000 })
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
+    const alice = await mesh.client(a, 'alice')
+    const bob = await mesh.client(b, 'bob')
+    const atBob: string[] = []
+    bob.addEventListener('dm', e => { atBob.push(e.detail.text) })
+    await waitFor(() => a.presence.replica.user(bob.userId) != null, { what: 'a to see bob' })
+    expect((await alice.dm(bob.userId, 'first')).state).toBe('delivered')
+    await linked(a, [b])
+    const framesBefore = await linkFrames(a)
+    // sent together: the node hands them on one after another, and the link keeps that order
+    const sent = await Promise.all(Array.from({ length: 20 }, async (_, k) => await alice.dm(bob.userId, `d${k}`)))
+    expect(sent.every(r => r.state === 'delivered')).toBe(true)
+    await waitFor(() => atBob.length === 21, { what: 'bob to get every DM' })
+    expect(atBob).toEqual(['first', ...Array.from({ length: 20 }, (_, k) => `d${k}`)])
+    // each went to b on the link (with its history copy, when b is one of the conversation's owners)
+    expect(await linkFrames(a) - framesBefore).toBeGreaterThanOrEqual(20)
+  })
+
+  it('nodes with data links off deliver every message over libp2p streams', async () => {
+    mesh = await startMesh(3, { dataLinks: false })
+    const [a] = mesh.nodes as [MeshchatNode]
+    const clients = await memberOnEveryNode(mesh, 'plain')
+    const got = clients.map(recordMessages)
+    const ids: string[] = []
+    for (let k = 0; k < 10; k++) ids.push((await clients[0]!.send('plain', `m${k}`)).id)
+    for (const [i, g] of got.entries()) await waitFor(() => ids.every(id => g.some(m => m.id === id)), { what: `client ${i} to get every message` })
+    for (const g of got) expect(g.filter(m => ids.includes(m.id))).toHaveLength(ids.length)
+    expect(a.links).toBeUndefined()
+    for (const n of mesh.nodes) expect(await linkFrames(n)).toBe(0)
+  })
+})
