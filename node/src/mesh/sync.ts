@@ -165,7 +165,8 @@ export class SyncService implements Startable {
     })
     const links = this.c.links
     if (links != null) {
-      // the same handlers as the libp2p streams': a refused hand-off ends the link as it resets a stream
+      // the same handlers as the libp2p streams': a refused hand-off is answered with a notice naming
+      // it (the sender puts it on gossip), as a stream is reset
       links.handleOneWay(LINK_HANDOFF, async payload => {
         const rooms = this.rooms
         try {
