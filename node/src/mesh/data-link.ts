@@ -243,6 +243,11 @@ export class Link {
     return this.open && this.socket.writable
   }
 
+  /** not yet ended */
+  get isOpen (): boolean {
+    return this.open
+  }
+
   /**
    * Put a one-way frame on the link; false when the link cannot take it (closed, or the frame too
    * large), and then `onLost` is not called. After true, `onLost` is called (once) if the
@@ -666,6 +671,8 @@ export class DataLinks {
   }
 
   private adopt (link: Link, how: 'opened' | 'accepted'): void {
+    // ended already (its first bytes, read with the token, did not open): nothing to keep
+    if (!link.isOpen) return
     // two links made at once (each side asked): the newer one carries what is sent from now on,
     // and the older one stays open for what is on its way
     this.links.set(link.key, link)
