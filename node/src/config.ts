@@ -232,8 +232,8 @@ export interface NodeConfig {
   libp2pMetrics: boolean
   /**
    * data links: a plain TCP connection beside each libp2p one, made over it, sealed with keys only
-   * the two nodes hold, that carries fresh room events to carrying nodes (mesh/data-link.ts). false
-   * sends them on libp2p streams only.
+   * the two nodes hold, that carries fresh room events to carrying nodes, their replication requests,
+   * DM deliveries and DM history copies (mesh/data-link.ts). false sends them on libp2p streams only.
    */
   dataLinks: boolean
   /** the port data links are taken on, at the mesh listen address's host (0: any free port, told to each peer as the link is made) */

@@ -121,7 +121,7 @@ export class MeshchatNode {
   readonly rooms: RoomService
   readonly presence: PresenceService
   readonly sync: SyncService
-  /** plain TCP links beside the libp2p connections, for fresh room events (undefined with dataLinks off) */
+  /** plain TCP links beside the libp2p connections, for fresh room events and DMs (undefined with dataLinks off) */
   readonly links?: DataLinks
   readonly archive: ArchiveService
   readonly dm: DmService

@@ -124,14 +124,14 @@ export class NodeMetrics {
 
   readonly linkEvents = new Counter({
     name: 'meshchat_data_link_events_total',
-    help: 'data links (plain TCP beside a libp2p connection, for fresh room events): made by this node (opened) or by a peer (accepted), ended (closed by this node, lost by the socket, failed, bad_frame, oversize, slow_reader, handler_refused), not made (failed), and sockets refused before a link (refused_token, refused_unproven)',
+    help: 'data links (plain TCP beside a libp2p connection, for fresh room events and DMs): made by this node (opened) or by a peer (accepted); ended (closed by this node, lost with the socket, failed, bad_frame, oversize, slow_reader); not made (failed); sockets refused before a link (refused_token, refused_unproven); frames a handler here did not take (handler_refused) and frames of this node a peer did not take (not_taken)',
     labelNames: ['event'] as const,
     registers: [this.registry]
   })
 
   readonly linkFrames = new Counter({
     name: 'meshchat_data_link_frames_total',
-    help: 'room events this node sent to other nodes on a data link (oneway: a hand-off; request: a replication request the acknowledgement waits for), instead of a libp2p stream',
+    help: 'frames this node sent to other nodes on a data link instead of a libp2p stream (oneway: a room event handed to a carrying node; request: a replication request the acknowledgement waits for, a DM delivery or a DM history copy)',
     labelNames: ['kind'] as const,
     registers: [this.registry]
   })
