@@ -3,6 +3,7 @@ import { roomTopic } from '../../client/src/protocol/ids.js'
 import { userIdOf } from '../../client/src/protocol/keys.js'
 import { waitFor } from './mesh.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
+import type { TestMesh } from './mesh.js'
 import type { ChatClient, ChatMessage } from '../../client/src/node.js'
 
 /**
@@ -47,4 +48,16 @@ export function addCrowd (node: MeshchatNode, room: string, count: number, opts:
 /** the device id addCrowd gives its `i`-th member on `node` */
 export function crowdDevice (node: MeshchatNode, i: number): string {
   return `${node.incarnation.toString(36)}-crowd${i}`
+}
+
+/** once `mesh`'s N nodes see each other: a client on every node, all in `room`, the room's topic ready everywhere */
+export async function memberOnEveryNode (mesh: TestMesh, N: number, room: string): Promise<ChatClient[]> {
+  await mesh.converged(N)
+  const clients = await Promise.all(mesh.nodes.map(async (n, i) => mesh.client(n, `${room}${i}`)))
+  for (const c of clients) await c.join(room)
+  await roomMeshReady(mesh.nodes, room)
+  // the carriers a node answers and hands to one way follow the room's owners, which follow the room's
+  // hosts as presence knows them: the tests start once every node knows every host
+  await waitFor(() => mesh.nodes.every(n => n.presence.roomHosts(room).length === N), { what: `every node to know the ${N} hosts of ${room}` })
+  return clients
 }

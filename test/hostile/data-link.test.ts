@@ -137,6 +137,12 @@ describe('the data link port', () => {
     l1.socket.write(frame(l1.tx, 1, LINK_HANDOFF, new Uint8Array([0x0a, 0xff, 0x01])))
     await waitFor(async () => await refused() >= 2, { what: 'a to refuse both hand-offs' })
     expect(await linkEvents(a, 'handler_refused')).toBe(2)
+    // and at volume: 200 forged hand-offs in one write (past the 64 handled at a time the socket is
+    // paused, then read on), every one refused
+    const forgedFrame = StoreEvent.encode({ room: 'hall', event: { event: forged as Uint8Array<ArrayBuffer>, hlc: BigInt(Date.now()) << 16n, origin: r.id }, id: new Uint8Array(0) })
+    l1.socket.write(Buffer.concat(Array.from({ length: 200 }, () => frame(l1.tx, 1, LINK_HANDOFF, forgedFrame))))
+    await waitFor(async () => await refused() >= 202, { timeoutMs: 20_000, what: 'a to refuse all 200 forged hand-offs' })
+    expect(await linkEvents(a, 'handler_refused')).toBe(202)
     expect(l1.socket.destroyed).toBe(false)
     l1.socket.write(frame(l1.tx, 1, 99, new Uint8Array(4)))
     await closed(l1.socket)

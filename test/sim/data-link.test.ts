@@ -7,10 +7,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { startMesh, waitFor } from '../helpers/mesh.js'
-import { recordMessages, roomMeshReady } from '../helpers/rooms.js'
+import { memberOnEveryNode, recordMessages } from '../helpers/rooms.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
-import type { ChatClient } from '../../client/src/node.js'
 
 async function linkEvents (n: MeshchatNode, event: string): Promise<number> {
   return (await n.metrics.linkEvents.get()).values.filter(v => v.labels.event === event).reduce((x, v) => x + v.value, 0)
@@ -22,17 +21,6 @@ async function linkFrames (n: MeshchatNode): Promise<number> {
 
 async function handOffFailures (n: MeshchatNode): Promise<number> {
   return (await n.metrics.handOffFailures.get()).values[0]?.value ?? 0
-}
-
-/** a client on every node, all in `room`, every node knowing every host of it */
-async function memberOnEveryNode (mesh: TestMesh, room: string): Promise<ChatClient[]> {
-  const N = mesh.nodes.length
-  await mesh.converged(N)
-  const clients = await Promise.all(mesh.nodes.map(async (n, i) => mesh.client(n, `${room}${i}`)))
-  for (const c of clients) await c.join(room)
-  await roomMeshReady(mesh.nodes, room)
-  await waitFor(() => mesh.nodes.every(n => n.presence.roomHosts(room).length === N), { what: `every node to know the ${N} hosts of ${room}` })
-  return clients
 }
 
 /** `a`'s links to every other node open (a first message asks for them) */
@@ -51,7 +39,7 @@ describe('data links', () => {
   it('carry every fresh room event to the other carrying nodes, each delivered once', async () => {
     mesh = await startMesh(3)
     const [a, b, c] = mesh.nodes as [MeshchatNode, MeshchatNode, MeshchatNode]
-    const clients = await memberOnEveryNode(mesh, 'linked')
+    const clients = await memberOnEveryNode(mesh, mesh.nodes.length, 'linked')
     const got = clients.map(recordMessages)
     const ids = [(await clients[0]!.send('linked', 'first')).id]
     await linked(a, [b, c])
@@ -75,7 +63,7 @@ describe('data links', () => {
     // sends in flight together: the sender's budget must not refuse them
     mesh = await startMesh(3, { ratePerSec: 1000, burst: 1000 })
     const [a, b, c] = mesh.nodes as [MeshchatNode, MeshchatNode, MeshchatNode]
-    const clients = await memberOnEveryNode(mesh, 'broken')
+    const clients = await memberOnEveryNode(mesh, mesh.nodes.length, 'broken')
     const got = clients.map(recordMessages)
     const ids = [(await clients[0]!.send('broken', 'first')).id]
     await linked(a, [b, c])
@@ -104,7 +92,7 @@ describe('data links', () => {
   it('a link ends with the libp2p connection it was made over', async () => {
     mesh = await startMesh(2)
     const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
-    const clients = await memberOnEveryNode(mesh, 'cut')
+    const clients = await memberOnEveryNode(mesh, mesh.nodes.length, 'cut')
     await clients[0]!.send('cut', 'first')
     await linked(a, [b])
     const onB = b.links?.current(peerIdFromString(a.nodeId))
@@ -143,7 +131,7 @@ describe('data links', () => {
   it('nodes with data links off deliver every message over libp2p streams', async () => {
     mesh = await startMesh(3, { dataLinks: false })
     const [a] = mesh.nodes as [MeshchatNode]
-    const clients = await memberOnEveryNode(mesh, 'plain')
+    const clients = await memberOnEveryNode(mesh, mesh.nodes.length, 'plain')
     const got = clients.map(recordMessages)
     const ids: string[] = []
     for (let k = 0; k < 10; k++) ids.push((await clients[0]!.send('plain', `m${k}`)).id)

@@ -2,25 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { HANDOFF_PROTOCOL, roomTopic } from '../../client/src/protocol/ids.js'
 import { LINK_PROTOCOL } from '../../node/src/mesh/data-link.js'
 import { startMesh, waitFor } from '../helpers/mesh.js'
-import { recordMessages, roomMeshReady } from '../helpers/rooms.js'
+import { memberOnEveryNode, recordMessages, roomMeshReady } from '../helpers/rooms.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
-import type { ChatClient } from '../../client/src/node.js'
 
 async function roomCopies (n: MeshchatNode): Promise<number> {
   return (await n.metrics.gossipCopies.get()).values.find(v => v.labels.kind === 'room')?.value ?? 0
-}
-
-/** once `mesh`'s N nodes see each other: a client on every node, all in `room`, the room's topic ready everywhere */
-async function memberOnEveryNode (mesh: TestMesh, N: number, room: string): Promise<ChatClient[]> {
-  await mesh.converged(N)
-  const clients = await Promise.all(mesh.nodes.map(async (n, i) => mesh.client(n, `${room}${i}`)))
-  for (const c of clients) await c.join(room)
-  await roomMeshReady(mesh.nodes, room)
-  // the carriers a node answers and hands to one way follow the room's owners, which follow the room's
-  // hosts as presence knows them: the tests start once every node knows every host
-  await waitFor(() => mesh.nodes.every(n => n.presence.roomHosts(room).length === N), { what: `every node to know the ${N} hosts of ${room}` })
-  return clients
 }
 
 async function handOffs (n: MeshchatNode): Promise<number> {
