@@ -19,7 +19,7 @@ import { SystemUnderTest } from './lib/system.js'
 import { local, spread } from './lib/workload.js'
 import { machineTable } from './lib/report.js'
 import { render } from './lib/render.js'
-import { summarizeDir, windowsFromSteps } from './lib/profile.js'
+import { summarizeDir, windowsFromSteps, scaleSteps } from './lib/profile.js'
 import { convertPerfDir, perfAvailable } from './lib/perf.js'
 import { abuseScenario } from './scenarios/abuse.js'
 import { oneServer } from './scenarios/attach.js'
@@ -68,6 +68,7 @@ const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
                         ws (the ws package, default) or undici (Node's global WebSocket)
   --rates <list>        comma-separated msg/s per user for the room, DM and room-local sweeps instead
                         of the preset ones (e.g. --rates 0.5: 100 msg/s at 200 users)
+  --scale-sizes <list>  comma-separated server counts for the scale-out section instead of 2,4,8
   --profile             a V8 CPU profile of every server process (node --cpu-prof) in
                         test/bench/results/profiles/<run>/, and a table of where the meshchat nodes'
                         CPU goes (self time per component, in each step's measured window) in
@@ -95,6 +96,7 @@ const { values: argv } = parseArgs({
     'ws-client': { type: 'string', default: 'ws' },
     edge: { type: 'string', default: 'ws' },
     rates: { type: 'string' },
+    'scale-sizes': { type: 'string' },
     'attach-warmup': { type: 'string' },
     'attach-generators': { type: 'string' },
     profile: { type: 'boolean', default: false },
@@ -171,6 +173,10 @@ const cfg: BenchConfig = quick
       // 100 msg/s at 400 users (the next rate, 200 msg/s, is where meshchat's p99 passes 100 ms on 2 cores)
       abuse: { ratePerUser: 0.25, overdrive: 1.5, leadMs: 500, sessions: 5, rounds: 3, step: { durationMs: 20000, warmupMs: 4000, drainMs: 3000, msgBytes: 100 } }
     }
+
+const scaleSizes = argv['scale-sizes']?.split(',').map(s => Number(s.trim()))
+if (scaleSizes != null && (scaleSizes.length === 0 || scaleSizes.some(n => !Number.isInteger(n) || n < 1 || n > 29))) { console.error('--scale-sizes takes whole numbers of servers from 1 to 29, comma-separated'); process.exit(2) }
+if (scaleSizes != null) cfg.scale.sizes = scaleSizes
 
 if (rates != null) {
   cfg.roomRates = rates
@@ -499,6 +505,7 @@ if (profileDir != null && !interrupted()) {
   try {
     const windows = [
       ...windowsFromSteps(results.steps),
+      ...windowsFromSteps(scaleSteps(results.scale)),
       ...results.attach.flatMap(r => r.profileWindow == null || !r.system.startsWith('meshchat') ? [] : [{ label: `attach ${r.clients} to ${r.node} (${r.system})`, ...r.profileWindow }]),
       ...presenceScaleRows.flatMap(r => r.profileWindow == null ? [] : [{ label: `presence-scale, ${r.nodes} nodes, ${r.churnPerSec} reconnects/s`, ...r.profileWindow }])
     ]

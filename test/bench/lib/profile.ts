@@ -309,6 +309,14 @@ interface StepLike {
   idleProfileWindow?: { fromUs: number, toUs: number }
 }
 
+/** a scale-out row of a run: its step, measured on a cluster of `servers` */
+export interface ScaleLike { servers: number, step: StepLike }
+
+/** the scale-out rows' steps, labelled with their cluster size (each size is its own cluster, run one after another) */
+export function scaleSteps (rows: ScaleLike[]): StepLike[] {
+  return rows.map(r => ({ ...r.step, workload: `${r.step.workload}, ${r.servers} servers` }))
+}
+
 /** one window per meshchat step of a run that recorded its measured window */
 export function windowsFromSteps (steps: StepLike[]): ProfileWindow[] {
   return steps.filter(s => s.system === 'meshchat' && s.profileWindow != null).flatMap(s => {
@@ -402,7 +410,8 @@ if (isMain()) {
   const top = Number(values.top ?? 0)
   const all = positionals.map((dir, i) => {
     const res = values.results?.[i]
-    const windows = res != null ? windowsFromSteps((JSON.parse(readFileSync(res, 'utf8')) as { steps: StepLike[] }).steps) : []
+    const run = res != null ? JSON.parse(readFileSync(res, 'utf8')) as { steps: StepLike[], scale?: ScaleLike[] } : undefined
+    const windows = run != null ? [...windowsFromSteps(run.steps), ...windowsFromSteps(scaleSteps(run.scale ?? []))] : []
     return summarizeDir(dir, windows.length > 0 ? windows : undefined, { match, top })
   })
   if (values.json === true) {
