@@ -234,7 +234,8 @@ export class MeshchatNode {
         meshAddrs: this.meshAddrs(),
         httpUrl: this.http?.url
       }),
-      pullFull: async node => this.sync.pullPresence(node)
+      pullFull: async node => this.sync.pullPresence(node),
+      links: this.links
     })
     this.rooms = new RoomService({ maxEventBytes: cfg.maxEventBytes, stamps: cfg.stamps, lateAfterMs: cfg.resumeSlackMs, maxCarried: cfg.maxCarriedRooms }, {
       ...base('rooms'),

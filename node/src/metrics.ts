@@ -124,7 +124,7 @@ export class NodeMetrics {
 
   readonly linkEvents = new Counter({
     name: 'meshchat_data_link_events_total',
-    help: 'data links (plain TCP beside a libp2p connection, for fresh room events and DMs): made by this node (opened) or by a peer (accepted); ended (closed by this node, lost with the socket, failed, bad_frame, oversize, slow_reader); not made (failed); sockets refused before a link (refused_token, refused_unproven); frames a handler here did not take (handler_refused) and frames of this node a peer did not take (not_taken)',
+    help: 'data links (plain TCP beside a libp2p connection, for fresh room events, DMs and heartbeats): made by this node (opened) or by a peer (accepted); ended (closed by this node, lost with the socket, failed, bad_frame, oversize, slow_reader); not made (failed); sockets refused before a link (refused_token, refused_unproven); frames a handler here did not take (handler_refused) and frames of this node a peer did not take (not_taken)',
     labelNames: ['event'] as const,
     registers: [this.registry]
   })
@@ -258,6 +258,13 @@ export class NodeMetrics {
   })
 
   readonly presenceSyncs = new Counter({ name: 'meshchat_presence_syncs_total', help: 'full-state presence pulls after a gap', registers: [this.registry] })
+  readonly beatsSent = new Counter({
+    name: 'meshchat_beats_sent_total',
+    help: 'heartbeats written to peers, by what carried them: their data link, or the beat stream when there is no link (beats.ts)',
+    labelNames: ['on'] as const,
+    registers: [this.registry]
+  })
+
   readonly staleLinks = new Counter({ name: 'meshchat_stale_links_closed_total', help: 'connections to a node closed because it stopped beating on them (beats.ts)', registers: [this.registry] })
   readonly meshPeers = this.gauge('meshchat_mesh_peers', 'connected mesh peers', 'meshPeers')
   readonly dms = new Counter({

@@ -9,7 +9,8 @@ import { connect } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterEach, describe, expect, it } from 'vitest'
-import { StoreEvent } from '../../client/src/protocol/pb/mesh.js'
+import { HeartbeatMsg, StoreEvent } from '../../client/src/protocol/pb/mesh.js'
+import { LINK_BEAT, beatToWire } from '../../node/src/mesh/beats.js'
 import { FrameSealer, LINK_ANSWER, LINK_OFFER, LINK_PROTOCOL, linkKeys } from '../../node/src/mesh/data-link.js'
 import { LINK_HANDOFF } from '../../node/src/mesh/sync.js'
 import { request } from '../../node/src/mesh/rpc.js'
@@ -181,6 +182,36 @@ describe('the data link port', () => {
     expect(aliceGot.map(x => x.text)).toEqual(['honest'])
     expect(a.store.page('hall', { limit: 100 }).events).toHaveLength(1)
     expect(await linkEvents(a, 'refused_token')).toBe(1)
+    expect(a.running).toBe(true)
+  })
+
+  it('beats on a rogue\'s link are held to the rules of the beat stream', async () => {
+    mesh = await startMesh(2)
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
+    const r = rogue = await startRogue(mesh.meshKey)
+    await r.join([a, b])
+    const invalid = async (): Promise<number> => (await a.metrics.rejected.get()).values.filter(v => v.labels.code === 'InvalidPresenceError').reduce((x, v) => x + v.value, 0)
+    const invalidBefore = await invalid()
+    const beat = (n: number): Uint8Array => beatToWire({ incarnation: 1, seq: 0, beat: n, meta: { load: { clients: 0, rooms: 0, maxClients: 10 } }, time: Date.now() })
+    const l = await rogueLink(r, a)
+    // a beat that names another node, one that carries addresses, and one past the size of a beat:
+    // each refused and counted, the link kept
+    const forB = HeartbeatMsg.encode({ node: b.nodeId, incarnation: 1n, seq: 0n, beat: 1n, time: BigInt(Date.now()), addrsOmitted: true, meshAddrs: [], gatewayAddrs: [], httpUrl: '', metaVersion: 0 })
+    const withAddrs = HeartbeatMsg.encode({ node: '', incarnation: 1n, seq: 0n, beat: 1n, time: BigInt(Date.now()), addrsOmitted: false, meshAddrs: ['/ip4/127.0.0.1/tcp/1'], gatewayAddrs: [], httpUrl: '', metaVersion: 0 })
+    l.socket.write(Buffer.concat([frame(l.tx, 1, LINK_BEAT, forB), frame(l.tx, 1, LINK_BEAT, withAddrs), frame(l.tx, 1, LINK_BEAT, new Uint8Array(300))]))
+    await waitFor(async () => await invalid() >= invalidBefore + 3, { what: 'a to refuse the three beats' })
+    expect(await linkEvents(a, 'handler_refused')).toBe(3)
+    // 100 beats in one write: the burst a stream may carry (40, of which the two beats above that
+    // came as far as the rate check took two) is taken, the rest refused
+    l.socket.write(Buffer.concat(Array.from({ length: 100 }, (_, k) => frame(l.tx, 1, LINK_BEAT, beat(k + 1)))))
+    await waitFor(async () => await linkEvents(a, 'handler_refused') >= 3 + 60, { what: 'a to refuse the beats past the burst' })
+    expect(await linkEvents(a, 'handler_refused')).toBeLessThanOrEqual(3 + 62)
+    expect(await invalid()).toBe(invalidBefore + await linkEvents(a, 'handler_refused'))
+    expect(l.socket.destroyed).toBe(false)
+    // a and b beat on as before, and see each other up
+    await mesh.converged(2)
+    expect(a.presence.replica.liveNodes()).toContain(b.nodeId)
     expect(a.running).toBe(true)
   })
 })

@@ -1,8 +1,8 @@
 /**
  * Data links on real nodes: fresh room events reach the other carrying nodes over a plain TCP link
  * made over the libp2p connection, a link that breaks loses nothing (what was on it goes by gossip,
- * and a new link is made), the link does not outlive the libp2p connection, and nodes with links
- * off deliver the same way over libp2p streams.
+ * and a new link is made), the link does not outlive the libp2p connection, beats take the link
+ * and fall back to their stream, and nodes with links off deliver the same way over libp2p streams.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -23,9 +23,16 @@ async function handOffFailures (n: MeshchatNode): Promise<number> {
   return (await n.metrics.handOffFailures.get()).values[0]?.value ?? 0
 }
 
-/** `a`'s links to every other node open (a first message asks for them) */
+/** heartbeats `n` wrote, on a link and on a beat stream */
+async function beats (n: MeshchatNode): Promise<{ link: number, stream: number }> {
+  const v = (await n.metrics.beatsSent.get()).values
+  return { link: v.find(x => x.labels.on === 'link')?.value ?? 0, stream: v.find(x => x.labels.on === 'stream')?.value ?? 0 }
+}
+
+/** `a`'s links to every other node open at both ends (a first message or beat asks for them) */
 async function linked (a: MeshchatNode, others: MeshchatNode[]): Promise<void> {
-  await waitFor(() => others.every(o => a.links?.current(peerIdFromString(o.nodeId))?.writable === true), { timeoutMs: 15_000, what: 'the links to every other node' })
+  await waitFor(() => others.every(o => a.links?.current(peerIdFromString(o.nodeId))?.writable === true && o.links?.current(peerIdFromString(a.nodeId))?.writable === true),
+    { timeoutMs: 15_000, what: 'the links to every other node' })
 }
 
 describe('data links', () => {
@@ -43,8 +50,12 @@ describe('data links', () => {
     const got = clients.map(recordMessages)
     const ids = [(await clients[0]!.send('linked', 'first')).id]
     await linked(a, [b, c])
-    expect(await linkEvents(a, 'opened')).toBe(2)
-    expect(await linkEvents(b, 'accepted') + await linkEvents(c, 'accepted')).toBe(2)
+    // each pair has its link, made at one end and taken at the other (by the first beat or message)
+    const nodes = [a, b, c]
+    const made = (await Promise.all(nodes.map(async n => await linkEvents(n, 'opened')))).reduce((x, y) => x + y, 0)
+    const taken = (await Promise.all(nodes.map(async n => await linkEvents(n, 'accepted')))).reduce((x, y) => x + y, 0)
+    expect(made).toBe(taken)
+    expect(made).toBeGreaterThanOrEqual(3)
     const framesBefore = await linkFrames(a)
     for (let k = 0; k < 30; k++) ids.push((await clients[0]!.send('linked', `m${k}`)).id)
     for (const [i, g] of got.entries()) await waitFor(() => ids.every(id => g.some(m => m.id === id)), { what: `client ${i} to get every message` })
@@ -79,10 +90,11 @@ describe('data links', () => {
     for (const [i, g] of got.entries()) await waitFor(() => ids.every(id => g.some(m => m.id === id)), { timeoutMs: 20_000, what: `client ${i} to get every message` })
     for (const g of got) expect(g.filter(m => ids.includes(m.id))).toHaveLength(ids.length)
     expect(await linkEvents(b, 'failed') + await linkEvents(c, 'failed')).toBeGreaterThanOrEqual(2)
-    // the next sends ask for new links, and they carry what follows
+    // the next sends (and beats) ask for new links, and they carry what follows
     await clients[0]!.send('broken', 'again')
     await linked(a, [b, c])
-    expect(await linkEvents(a, 'opened')).toBeGreaterThanOrEqual(3)
+    // two links with a before the break and two after it, each made by a or taken by it
+    expect(await linkEvents(a, 'opened') + await linkEvents(a, 'accepted')).toBeGreaterThanOrEqual(4)
     const framesBefore = await linkFrames(a)
     const last = (await clients[0]!.send('broken', 'last')).id
     for (const g of got) await waitFor(() => g.some(m => m.id === last), { what: 'every client to get the last message' })
@@ -105,6 +117,37 @@ describe('data links', () => {
     expect(onB?.writable).toBe(false)
     expect(a.links?.size).toBe(0)
     expect(b.links?.size).toBe(0)
+  })
+
+  it('carry the beats once one is open, and the beat stream takes them while there is none', async () => {
+    mesh = await startMesh(2)
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
+    // no message was sent: the beats themselves ask for the link
+    await linked(a, [b])
+    expect(await linkEvents(a, 'opened') + await linkEvents(b, 'opened')).toBe(1)
+    const before = { a: await beats(a), b: await beats(b) }
+    await waitFor(async () => (await beats(a)).link >= before.a.link + 3 && (await beats(b)).link >= before.b.link + 3, { what: 'three beats each way on the link' })
+    // none on the streams meanwhile: the bootstrap takes no beats, and the peer has its link
+    expect((await beats(a)).stream).toBe(before.a.stream)
+    expect((await beats(b)).stream).toBe(before.b.stream)
+    const framesBefore = await linkFrames(a)
+
+    // the link ends: the node that makes links beats on the stream while it makes a new one
+    const maker = a.nodeId < b.nodeId ? a : b
+    const streamBefore = (await beats(maker)).stream
+    b.links?.current(peerIdFromString(a.nodeId))?.close('failed', 'broken by the test')
+    await waitFor(async () => (await beats(maker)).stream > streamBefore, { what: 'a beat on the stream' })
+    await linked(a, [b])
+    const after = { a: (await beats(a)).link, b: (await beats(b)).link }
+    await waitFor(async () => (await beats(a)).link >= after.a + 2 && (await beats(b)).link >= after.b + 2, { what: 'beats on the new link' })
+    // each still sees the other up, heard within the down bound, and no room frame went anywhere
+    for (const [n, o] of [[a, b], [b, a]] as const) {
+      const view = n.presence.liveNodes().find(v => v.id === o.nodeId)
+      expect(view?.up).toBe(true)
+      expect(Date.now() - (view?.lastHeard ?? 0)).toBeLessThan(1500)
+    }
+    expect(await linkFrames(a)).toBe(framesBefore)
   })
 
   it('carry DMs to the recipient\'s node, in the order they were sent, each once', async () => {

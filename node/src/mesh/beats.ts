@@ -14,6 +14,12 @@
  * What a beat costs a receiver: one small protobuf decode, no signature check, no gossip machinery
  * (message ids, seen cache, message cache, IHAVE); what it costs the sender: one write per peer and
  * no signature.
+ *
+ * Where a data link to the peer is open (data-link.ts), the beat goes on it instead, as a one-way
+ * frame on channel LINK_BEAT: the link is bound to the same libp2p identity, and a frame on it costs a
+ * seal and a socket write rather than the stream, muxer, noise and private-network layers. Asking
+ * for a beat's link makes one, so every pair of nodes that beats has a link. The stream stays open
+ * beside it and takes the beats again whenever there is no link.
  */
 import { HeartbeatMsg } from '../../../client/src/protocol/pb/mesh.js'
 import { lengthPrefixed, readFrames } from '../../../client/src/protocol/codec.js'
@@ -23,8 +29,12 @@ import { InvalidPresenceError } from './presence-wire.js'
 import type { NodeMeta, PresenceHeartbeat } from '../state/presence.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
+import type { DataLinks, Link } from './data-link.js'
 
 export const BEAT_PROTOCOL = '/meshchat/beat/1.0.0'
+
+/** the data link channel beats take (sync.ts has 1 to 3) */
+export const LINK_BEAT = 4
 
 /** a beat is about 20 bytes; anything near this is not one */
 const MAX_BEAT_BYTES = 256
@@ -41,8 +51,8 @@ export interface BeatLinkInit {
   onBeat: (hb: PresenceHeartbeat, bytes: number) => void
   /** a beat stream from `from` broke the rules; the stream is closed */
   onInvalid: (from: string, err: Error) => void
-  /** bytes of beats written */
-  onSent?: (bytes: number) => void
+  /** bytes of beats written, and what carried them */
+  onSent?: (bytes: number, on: 'link' | 'stream') => void
   /** a silent peer's connections were closed */
   onStale?: (peer: string, silentMs: number) => void
   /**
@@ -58,6 +68,8 @@ export interface BeatLinkInit {
    */
   staleAfterMs: number
   log: Logger
+  /** data links to the peers: a beat goes on the peer's link when one is open */
+  links?: DataLinks
 }
 
 /** What a beat says, before the receiver names the node from the connection. */
@@ -83,6 +95,8 @@ export function beatToWire (b: BeatFields): Uint8Array {
     addrsOmitted: true
   })
 }
+
+function noop (): void {}
 
 function fail (message: string): never {
   throw new InvalidPresenceError(`beat: ${message}`)
@@ -130,8 +144,11 @@ interface Outbound {
 export class BeatLink {
   private readonly mesh: Libp2p
   private readonly init: BeatLinkInit
+  private readonly self: string
   private readonly out = new Map<string, Outbound>()
   private readonly inbound = new Set<Stream>()
+  /** the rate of beats each peer's data link may carry (a stream has its own bucket) */
+  private readonly linkBuckets = new Map<string, TokenBucket>()
   /** when each peer's last beat came */
   private readonly lastBeat = new Map<string, number>()
   private lastSweep = 0
@@ -142,6 +159,7 @@ export class BeatLink {
     this.out.get(key)?.stream?.abort(new Error('peer disconnected'))
     this.out.delete(key)
     this.lastBeat.delete(key)
+    this.linkBuckets.delete(key)
   }
 
   /** a new connection gets its beat stream at once, so the next beat (a heal, a node just up) reaches it */
@@ -155,6 +173,9 @@ export class BeatLink {
   constructor (mesh: Libp2p, init: BeatLinkInit) {
     this.mesh = mesh
     this.init = init
+    this.self = mesh.peerId.toString()
+    // taken from the moment links are (they start first): a beat that comes before this starts is dropped
+    init.links?.handleOneWay(LINK_BEAT, async (payload, peer) => { this.fromLink(payload, peer.toString()) })
   }
 
   async start (): Promise<void> {
@@ -175,24 +196,31 @@ export class BeatLink {
     for (const s of this.inbound) s.abort(new Error('stopping'))
     this.inbound.clear()
     this.lastBeat.clear()
+    this.linkBuckets.clear()
     await this.mesh.unhandle(BEAT_PROTOCOL).catch(() => {})
   }
 
   /**
-   * Write one beat to `peer` if a beat stream to it is open (true), else start opening one over the
-   * existing connection, never dialling (false: this beat does not reach it).
+   * Write one beat to `peer` on its data link if one is open, else on its beat stream if that is
+   * open (true); else start opening a stream over the existing connection, never dialling (false:
+   * this beat does not reach it).
    */
   send (peer: PeerId, frame: Uint8Array): boolean {
     if (!this.started) return false
     const key = peer.toString()
     let o = this.out.get(key)
     if (o === undefined) this.out.set(key, o = {})
+    // a beat is never sent again: one the link loses is followed by the next one
+    if (this.link(peer, key)?.send(LINK_BEAT, frame, noop) === true) {
+      this.init.onSent?.(frame.byteLength, 'link')
+      return true
+    }
     const s = o.stream
     if (s !== undefined && s.writeStatus === 'writable') {
       if (s.writeBufferLength > MAX_QUEUED_BYTES) return false
       try {
         s.send(lengthPrefixed(frame))
-        this.init.onSent?.(frame.byteLength)
+        this.init.onSent?.(frame.byteLength, 'stream')
         return true
       } catch (err) {
         s.abort(err as Error)
@@ -203,8 +231,20 @@ export class BeatLink {
     return false
   }
 
-  /** whether a beat to `peer` would be written now (an open stream that is not backed up) */
+  /**
+   * The data link a beat to `peer` takes. Of two nodes, the one with the smaller id asks for it, so
+   * both beating at once make one link between them and not two; the other takes it once it is
+   * there (or one its own traffic asked for).
+   */
+  private link (peer: PeerId, key: string): Link | undefined {
+    const links = this.init.links
+    if (links === undefined) return undefined
+    return this.self < key ? links.get(peer) : links.current(key)
+  }
+
+  /** whether a beat to `peer` would be written now (an open link, or an open stream that is not backed up) */
   reaches (peer: string): boolean {
+    if (this.init.links?.current(peer)?.writable === true) return true
     const s = this.out.get(peer)?.stream
     return s !== undefined && s.writeStatus === 'writable' && s.writeBufferLength <= MAX_QUEUED_BYTES
   }
@@ -255,6 +295,25 @@ export class BeatLink {
         if (err.name === 'UnsupportedProtocolError') o.unsupported = true
         this.init.log('beat stream to %s not opened - %s', key, err.message)
       })
+  }
+
+  /** a beat on `from`'s data link; one that breaks the rules is refused (the link answers that it was not taken) */
+  private fromLink (frame: Uint8Array, from: string): void {
+    if (!this.started) return
+    try {
+      if (frame.byteLength > MAX_BEAT_BYTES) throw new InvalidPresenceError(`beat: ${frame.byteLength} bytes`)
+      let bucket = this.linkBuckets.get(from)
+      if (bucket === undefined) this.linkBuckets.set(from, bucket = new TokenBucket({ ratePerSec: BEATS_PER_SEC, burst: BEAT_BURST }))
+      const now = Date.now()
+      if (!bucket.take(now)) throw new InvalidPresenceError(`beat: ${from} sends more than ${BEATS_PER_SEC} beats a second`)
+      const hb = beatFromWire(frame, from)
+      this.lastBeat.set(from, now)
+      this.init.onBeat(hb, frame.byteLength)
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err))
+      if (e instanceof InvalidPresenceError || e instanceof MeshchatError) this.init.onInvalid(from, e)
+      throw e
+    }
   }
 
   private async read (stream: Stream, from: string): Promise<void> {

@@ -12,6 +12,7 @@ import {
 } from './presence-wire.js'
 import { ChannelPool, serve } from './rpc.js'
 import { BeatLink, beatToWire } from './beats.js'
+import type { DataLinks } from './data-link.js'
 import { GRAYLIST_THRESHOLD, peerScore } from './mesh-host.js'
 import type { PresenceSigner } from './presence-wire.js'
 import type { OpenedPresence } from './presence-wire.js'
@@ -70,6 +71,8 @@ export interface PresenceComponents {
   meta: () => NodeMeta
   /** fetch a node's full presence state over /meshchat/sync */
   pullFull: (node: string) => Promise<PresenceFullState>
+  /** data links to other nodes: beats go on them when one is open */
+  links?: DataLinks
 }
 
 /** /meshchat/room-presence/1.0.0: each node's streams of who is in a room, pushed to and pulled by the nodes carrying it */
@@ -212,6 +215,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
       // five times the down bound: presence has long declared such a node down by then
       staleAfterMs: 5 * timings.downAfterMs,
       log: components.log,
+      links: components.links,
       onBeat: (hb, bytes) => {
         this.c.metrics.presenceWork('heartbeat', () => {
           this.c.metrics.presenceBytes.inc({ direction: 'in' }, bytes)
@@ -230,7 +234,10 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
         this.c.metrics.rejected.inc({ code: err.name })
         this.c.log('beat stream from %s refused - %s', from, err.message)
       },
-      onSent: bytes => { this.c.metrics.presenceBytes.inc({ direction: 'out' }, bytes) },
+      onSent: (bytes, on) => {
+        this.c.metrics.presenceBytes.inc({ direction: 'out' }, bytes)
+        this.c.metrics.beatsSent.inc({ on })
+      },
       // a new connection hears this node's latest beat at once: a healed partition or a node just up
       // is marked up by its peers now, not at the next tick (up to H later)
       onOpened: peer => {

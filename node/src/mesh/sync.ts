@@ -68,7 +68,7 @@ export interface SyncComponents {
   onLinkFrame?: (kind: 'oneway' | 'request') => void
 }
 
-/** what a data link carries: room hand-offs one way, store requests (of room events and DM history copies), DM deliveries */
+/** what a data link carries: room hand-offs one way, store requests (of room events and DM history copies), DM deliveries (and beats: LINK_BEAT, 4, in beats.ts) */
 export const LINK_HANDOFF = 1
 export const LINK_STORE = 2
 export const LINK_DM = 3
