@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { HANDOFF_PROTOCOL, roomTopic } from '../../client/src/protocol/ids.js'
-import { LINK_PROTOCOL } from '../../node/src/mesh/data-link.js'
 import { startMesh, waitFor } from '../helpers/mesh.js'
 import { memberOnEveryNode, recordMessages, roomMeshReady } from '../helpers/rooms.js'
 import type { TestMesh } from '../helpers/mesh.js'
@@ -315,10 +314,10 @@ describe('room hand-off: each carrying node gets each message once, straight fro
   it('a carrier that does not serve one-way hand-offs (an older node) gets each event by request instead', async () => {
     mesh = await startMesh(3)
     // every node but the first stops serving the one-way protocol, before any stream to it is open (and,
-    // as an older node, takes no data link either)
+    // as an older node, neither makes nor takes data links: a link its beats made already is closed)
     for (const n of mesh.nodes.slice(1)) {
       await n.mesh.unhandle(HANDOFF_PROTOCOL)
-      await n.mesh.unhandle(LINK_PROTOCOL)
+      await n.links?.stop()
     }
     const clients = await memberOnEveryNode(mesh, 3, 'older')
     const a = mesh.nodes[0] as MeshchatNode
