@@ -297,6 +297,15 @@ export class BeatLink {
       })
   }
 
+  /** one beat from `from`, on a stream or a link: within its rate, checked, then heard; throws InvalidPresenceError */
+  private take (buf: Parameters<typeof beatFromWire>[0], from: string, bucket: TokenBucket): void {
+    const now = Date.now()
+    if (!bucket.take(now)) throw new InvalidPresenceError(`beat: ${from} sends more than ${BEATS_PER_SEC} beats a second`)
+    const hb = beatFromWire(buf, from)
+    this.lastBeat.set(from, now)
+    this.init.onBeat(hb, buf.byteLength)
+  }
+
   /** a beat on `from`'s data link; one that breaks the rules is refused (the link answers that it was not taken) */
   private fromLink (frame: Uint8Array, from: string): void {
     if (!this.started) return
@@ -304,11 +313,7 @@ export class BeatLink {
       if (frame.byteLength > MAX_BEAT_BYTES) throw new InvalidPresenceError(`beat: ${frame.byteLength} bytes`)
       let bucket = this.linkBuckets.get(from)
       if (bucket === undefined) this.linkBuckets.set(from, bucket = new TokenBucket({ ratePerSec: BEATS_PER_SEC, burst: BEAT_BURST }))
-      const now = Date.now()
-      if (!bucket.take(now)) throw new InvalidPresenceError(`beat: ${from} sends more than ${BEATS_PER_SEC} beats a second`)
-      const hb = beatFromWire(frame, from)
-      this.lastBeat.set(from, now)
-      this.init.onBeat(hb, frame.byteLength)
+      this.take(frame, from, bucket)
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err))
       if (e instanceof InvalidPresenceError || e instanceof MeshchatError) this.init.onInvalid(from, e)
@@ -321,11 +326,7 @@ export class BeatLink {
     const bucket = new TokenBucket({ ratePerSec: BEATS_PER_SEC, burst: BEAT_BURST })
     try {
       for await (const buf of readFrames(stream, MAX_BEAT_BYTES, { frameTimeoutMs: this.init.timeoutMs, onStall: err => { stream.abort(err) } })) {
-        const now = Date.now()
-        if (!bucket.take(now)) throw new InvalidPresenceError(`beat: ${from} sends more than ${BEATS_PER_SEC} beats a second`)
-        const hb = beatFromWire(buf, from)
-        this.lastBeat.set(from, now)
-        this.init.onBeat(hb, buf.byteLength)
+        this.take(buf, from, bucket)
       }
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err))
