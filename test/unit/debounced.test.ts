@@ -76,3 +76,61 @@ describe('addrsFor: the addresses a client of each edge is handed', () => {
     expect(addrsFor(other, 'libp2p')).toEqual([addrs[2]])
   })
 })
+
+describe('Supervisor.aligned', () => {
+  afterEach(() => { vi.useRealTimers() })
+  const log = logger('meshchat:test:aligned')
+
+  it('runs at whole multiples of its interval on the wall clock, from any start, and stops', () => {
+    vi.useFakeTimers({ now: 1_000_337 })
+    const ran: number[] = []
+    const t = new Supervisor({ log }).aligned('test', () => { ran.push(Date.now()) }, 250)
+    vi.advanceTimersByTime(1000)
+    // the first run at the next multiple of 250 (1 ms past it), then every 250 ms
+    expect(ran).toEqual([1_000_501, 1_000_751, 1_001_001, 1_001_251])
+    t.stop()
+    vi.advanceTimersByTime(1000)
+    expect(ran).toHaveLength(4)
+  })
+
+  it('does not drift when a run takes time or its timer fires late', () => {
+    vi.useFakeTimers({ now: 2_000_000 })
+    const ran: number[] = []
+    const t = new Supervisor({ log }).aligned('test', () => {
+      ran.push(Date.now())
+      // a run that holds the clock up 40 ms (a busy event loop)
+      vi.setSystemTime(Date.now() + 40)
+    }, 1000)
+    vi.advanceTimersByTime(5000)
+    t.stop()
+    expect(ran.length).toBeGreaterThanOrEqual(4)
+    for (const at of ran) expect(at % 1000).toBe(1)
+  })
+
+  it('a run that throws is reported and the timer keeps going', () => {
+    vi.useFakeTimers({ now: 3_000_000 })
+    const errors: string[] = []
+    let runs = 0
+    const t = new Supervisor({ log, count: where => { errors.push(where) } }).aligned('flaky', () => {
+      runs++
+      throw new Error('boom')
+    }, 100)
+    vi.advanceTimersByTime(350)
+    t.stop()
+    expect(runs).toBe(3)
+    expect(errors).toEqual(['flaky', 'flaky', 'flaky'])
+  })
+
+  it('two timers of different intervals fire in the same turn at their common multiples', () => {
+    vi.useFakeTimers({ now: 4_000_123 })
+    const turns: string[] = []
+    const a = new Supervisor({ log }).aligned('a', () => { turns.push(`a${Date.now()}`) }, 1000)
+    const b = new Supervisor({ log }).aligned('b', () => { turns.push(`b${Date.now()}`) }, 250)
+    vi.advanceTimersByTime(1000)
+    a.stop()
+    b.stop()
+    expect(turns).toContain('a4001001')
+    expect(turns).toContain('b4001001')
+    expect(turns.filter(t => t.startsWith('b'))).toEqual(['b4000251', 'b4000501', 'b4000751', 'b4001001'])
+  })
+})

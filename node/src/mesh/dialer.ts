@@ -1,10 +1,11 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { connectedPeers } from './mesh-host.js'
 import type { LinkControl } from './link-control.js'
 import type { NodeView } from '../state/presence.js'
 import type { Libp2p, Logger, Startable } from '@libp2p/interface'
-import type { Supervisor } from '../supervisor.js'
+import type { AlignedTimer, Supervisor } from '../supervisor.js'
 import type { Clock } from '../components.js'
 
 export interface DialerInit {
@@ -41,7 +42,7 @@ interface Backoff { until: number, delayMs: number }
 export class MeshDialer implements Startable {
   private readonly init: DialerInit
   private readonly c: DialerComponents
-  private timer?: ReturnType<typeof setInterval>
+  private timer?: AlignedTimer
   private readonly backoff = new Map<string, Backoff>()
   private readonly dialing = new Set<string>()
   private readonly bootstrapPeers: Array<{ id: string, addr: string }>
@@ -57,11 +58,11 @@ export class MeshDialer implements Startable {
 
   start (): void {
     if (this.timer != null) return
-    this.timer = this.c.supervisor.interval('dialer:tick', () => { this.tick() }, this.init.intervalMs)
+    this.timer = this.c.supervisor.aligned('dialer:tick', () => { this.tick() }, this.init.intervalMs)
   }
 
   stop (): void {
-    clearInterval(this.timer)
+    this.timer?.stop()
     this.timer = undefined
   }
 
@@ -81,7 +82,7 @@ export class MeshDialer implements Startable {
   /** one pass: dial what is missing */
   tick (): void {
     const now = this.c.clock.now()
-    const connected = new Set(this.c.mesh.getPeers().map(p => p.toString()))
+    const connected = new Set(connectedPeers(this.c.mesh).map(p => p.toString()))
     if (!this.bootstrapPeers.some(b => connected.has(b.id))) {
       for (const b of this.bootstrapPeers) this.dial(b.id, [b.addr], now)
     }

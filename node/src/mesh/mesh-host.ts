@@ -18,7 +18,7 @@ import { LIMITS } from '../../../client/src/protocol/limits.js'
 import { MAX_CARRIED_ROOMS } from '../config.js'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Libp2pInit } from 'libp2p'
 import type { LinkControl } from './link-control.js'
@@ -249,4 +249,18 @@ export async function createMeshHost (init: MeshHostInit): Promise<MeshLibp2p> {
   advertiseRoomsOnce(host.services.pubsub)
   chunkSubscriptions(host.services.pubsub)
   return host
+}
+
+/**
+ * The peers this node has a connection to, each once. `Libp2p.getPeers()` gives the same list, but
+ * builds it through a set of base58 strings and decodes every peer id again (about a tenth of an idle
+ * node's periodic work): this keeps each connection's own peer id, whose string is cached.
+ */
+export function connectedPeers (mesh: Pick<Libp2p, 'getConnections'>): PeerId[] {
+  const peers = new Map<string, PeerId>()
+  for (const conn of mesh.getConnections()) {
+    const key = conn.remotePeer.toString()
+    if (!peers.has(key)) peers.set(key, conn.remotePeer)
+  }
+  return [...peers.values()]
 }

@@ -13,7 +13,7 @@ import {
 import { ChannelPool, serve } from './rpc.js'
 import { BeatLink, beatToWire } from './beats.js'
 import type { DataLinks } from './data-link.js'
-import { GRAYLIST_THRESHOLD, peerScore } from './mesh-host.js'
+import { GRAYLIST_THRESHOLD, connectedPeers, peerScore } from './mesh-host.js'
 import type { PresenceSigner } from './presence-wire.js'
 import type { OpenedPresence } from './presence-wire.js'
 import type { DeviceDiff, HostOp, NodeMeta, PresenceChange, PresenceEntry, PresenceFullState, PresenceOp, NodeView, RosterMember } from '../state/presence.js'
@@ -49,7 +49,7 @@ function locatedPresence (userId: string, devices: readonly LocatedDevice[]): Us
 }
 import type { Timings } from '../config.js'
 import type { NodeMetrics } from '../metrics.js'
-import type { Supervisor } from '../supervisor.js'
+import type { AlignedTimer, Supervisor } from '../supervisor.js'
 import type { Clock } from '../components.js'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { Libp2p, Logger, PeerId, PrivateKey, Startable } from '@libp2p/interface'
@@ -161,8 +161,8 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   /** callers of published() waiting for the next flush */
   private readonly afterFlush: Array<() => void> = []
   private flushTimer?: ReturnType<typeof setTimeout>
-  private beatTimer?: ReturnType<typeof setInterval>
-  private checkTimer?: ReturnType<typeof setInterval>
+  private beatTimer?: AlignedTimer
+  private checkTimer?: AlignedTimer
   private beat = 0n
   /** the latest direct beat written to the peers, for a beat stream that opens between ticks */
   private lastBeatFrame?: Uint8Array
@@ -291,9 +291,9 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     this.c.pubsub.addEventListener('message', this.onMessage)
     this.c.mesh.addEventListener('peer:disconnect', this.onDisconnect)
     const sup = this.c.supervisor
-    this.beatTimer = sup.interval('presence:heartbeat', () => { this.c.metrics.presenceWork('heartbeat', () => { this.tick() }) }, this.timings.heartbeatMs)
+    this.beatTimer = sup.aligned('presence:heartbeat', () => { this.c.metrics.presenceWork('heartbeat', () => { this.tick() }) }, this.timings.heartbeatMs)
     // failure detection runs four times per heartbeat, so a node is declared down within H/4 of its deadline
-    this.checkTimer = sup.interval('presence:check', () => { this.c.metrics.presenceWork('heartbeat', () => { this.check(this.c.clock.now()) }) }, Math.max(10, this.timings.heartbeatMs / 4))
+    this.checkTimer = sup.aligned('presence:check', () => { this.c.metrics.presenceWork('heartbeat', () => { this.check(this.c.clock.now()) }) }, Math.max(10, this.timings.heartbeatMs / 4))
     this.tick()
   }
 
@@ -301,8 +301,8 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   async stop (opts: { goodbye?: boolean } = {}): Promise<void> {
     if (!this.started) return
     this.started = false
-    clearInterval(this.beatTimer)
-    clearInterval(this.checkTimer)
+    this.beatTimer?.stop()
+    this.checkTimer?.stop()
     clearTimeout(this.flushTimer)
     clearTimeout(this.pullTimer)
     this.pullTimer = undefined
@@ -587,7 +587,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     if (!withAddrs) {
       const frame = beatToWire({ incarnation: hb.incarnation, seq: hb.seq, beat: Number(this.beat), meta: { load: meta.load, version }, time: now })
       this.lastBeatFrame = frame
-      const peers = this.c.mesh.getPeers()
+      const peers = connectedPeers(this.c.mesh)
       everyLiveNodeBeaten = this.replica.liveNodes().every(id => id === this.c.nodeId || this.beats.reaches(id))
       // the writes are transport, as the topic's publish is: they run after this measured section
       queueMicrotask(() => { for (const peer of peers) this.beats.send(peer, frame) })
