@@ -222,6 +222,8 @@ describe('the light client edge: plain WebSockets with proof of key', () => {
     expect(sizes).toHaveLength(20)
     expect(sizes.reduce((n, s) => n + s, 0)).toBe(40)
     expect(Math.max(...sizes)).toBe(2)
+    // few connections: the wheel turns ten slots once a second, not one every 100 ms
+    expect(a.wsEdge!.pingPeriodMs).toBe(1000)
     // two turns of the wheel: every client pinged at least twice, and none taken for a silent one
     await waitFor(() => pinged.every(n => n >= 2), { timeoutMs: 30_000, what: 'two pings to every client' })
     expect(await events(a, 'no_pong')).toBe(0)
@@ -235,6 +237,7 @@ describe('the light client edge: plain WebSockets with proof of key', () => {
     for (const c of clients.slice(10)) c.ws.close()
     await waitFor(() => a.wsEdge?.connections === 0, { what: 'every connection gone from the node' })
     expect(a.wsEdge!.pinging).toBe(false)
+    expect(a.wsEdge!.pingPeriodMs).toBe(0)
     const again = await open(url)
     let pings = 0
     again.ws.on('ping', () => { pings++ })

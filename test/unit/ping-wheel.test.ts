@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { PingWheel } from '../../node/src/gateway/ping-wheel.js'
+import { FEW_CONNECTIONS, pingStep } from '../../node/src/gateway/ws-edge.js'
 
 /** one full turn of the wheel: how often each item came up, and the largest tick */
 function turn<T> (wheel: PingWheel<T>): { seen: Map<T, number>, largest: number } {
@@ -64,5 +65,27 @@ describe('ping wheel', () => {
     expect(long.wheel.slotCount).toBe(600)
     expect(long.wheel.slotCount * long.tickMs).toBe(3_600_000)
     expect(() => new PingWheel(0)).toThrow(RangeError)
+  })
+})
+
+describe('how fast the ping wheel turns', () => {
+  it('no timer without connections, a second of slots at once while they are few, a slot a tick when many', () => {
+    expect(pingStep(0, 10)).toBe(0)
+    expect(pingStep(1, 10)).toBe(10)
+    expect(pingStep(FEW_CONNECTIONS - 1, 10)).toBe(10)
+    expect(pingStep(FEW_CONNECTIONS, 10)).toBe(1)
+    expect(pingStep(10_000, 10)).toBe(1)
+  })
+
+  it('turned a second of slots at a time, every item is still visited once per turn of the wheel', () => {
+    // 30 s in slots of 100 ms, ticks of 10 slots once a second
+    const { wheel } = PingWheel.forInterval<number>(30_000)
+    for (let i = 0; i < 700; i++) wheel.add(i)
+    const seen = new Map<number, number>()
+    for (let tick = 0; tick < 30; tick++) {
+      for (let s = 0; s < pingStep(700, 10); s++) for (const item of wheel.tick()) seen.set(item, (seen.get(item) ?? 0) + 1)
+    }
+    expect(seen.size).toBe(700)
+    expect([...seen.values()].every(n => n === 1)).toBe(true)
   })
 })

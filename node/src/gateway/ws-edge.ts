@@ -14,7 +14,15 @@ import type { Budgets } from '../state/budgets.js'
 import type { Clock, NodeComponents } from '../components.js'
 import type { SessionHost } from './session.js'
 import type { SessionRegistry } from './registry.js'
+import type { AlignedTimer } from '../supervisor.js'
 
+/** below this many connections the ping wheel turns once a second (WsEdge.pingTimerFor) */
+export const FEW_CONNECTIONS = 1000
+
+/** slots of the ping wheel to turn at each tick for this many connections (0: no timer); `slowStep` is a second's worth */
+export function pingStep (connections: number, slowStep: number): number {
+  return connections <= 0 ? 0 : connections < FEW_CONNECTIONS ? slowStep : 1
+}
 const NONCE_BYTES = 32
 /** challenges are cut from blocks of CSPRNG output, 128 to a block: one call into the generator costs about as much as the 128 cuts together */
 const NONCE_BLOCK_BYTES = 128 * NONCE_BYTES
@@ -125,7 +133,11 @@ export class WsEdge implements Startable {
   /** every connection is pinged once per interval, a slice of them at each tick (ping-wheel.ts) */
   private readonly pings: PingWheel<WebSocket>
   private readonly pingTickMs: number
-  private pingTimer?: ReturnType<typeof setInterval>
+  /** slots the wheel turns at each tick while connections are few: a second's worth */
+  private readonly pingSlowStep: number
+  private pingTimer?: AlignedTimer
+  /** slots the running timer turns at each tick (0: no timer) */
+  private pingStep = 0
   private started = false
 
   constructor (private readonly init: WsEdgeInit, private readonly c: WsEdgeComponents) {
@@ -135,6 +147,7 @@ export class WsEdge implements Startable {
     const { wheel, tickMs } = PingWheel.forInterval<WebSocket>(init.pingIntervalMs)
     this.pings = wheel
     this.pingTickMs = tickMs
+    this.pingSlowStep = Math.max(1, Math.min(wheel.slotCount, Math.round(1000 / tickMs)))
   }
 
   get connections (): number {
@@ -144,6 +157,11 @@ export class WsEdge implements Startable {
   /** whether the ping wheel's timer runs (only while there are connections) */
   get pinging (): boolean {
     return this.pingTimer != null
+  }
+
+  /** how often the ping wheel turns now, in ms (0: it does not) */
+  get pingPeriodMs (): number {
+    return this.pingTickMs * this.pingStep
   }
 
   /** connections per slot of the ping wheel (each slot is pinged once per interval, one after another) */
@@ -156,21 +174,28 @@ export class WsEdge implements Startable {
     this.started = true
   }
 
-  /** the ping wheel turns only while there are connections: a node with none has no timer waking it ten times a second */
+  /**
+   * The ping wheel turns only while there are connections: a node with none has no timer waking it.
+   * With fewer than FEW_CONNECTIONS it turns a second's worth of slots once a second (on the wall
+   * clock's seconds, with the node's other periodic jobs): a node with a few dozen clients is not
+   * woken ten times a second to ping one of them now and then. With more, a slot every tick, so no
+   * tick holds the event loop for long.
+   */
   private pingTimerFor (connections: number): void {
-    if (connections > 0 && this.started && this.pingTimer == null) {
-      this.pingTimer = this.c.supervisor.interval('ws:ping', () => { this.pingDue() }, this.pingTickMs)
-    } else if (connections === 0 && this.pingTimer != null) {
-      clearInterval(this.pingTimer)
-      this.pingTimer = undefined
-    }
+    const step = this.started ? pingStep(connections, this.pingSlowStep) : 0
+    if (step === this.pingStep) return
+    this.pingTimer?.stop()
+    this.pingTimer = undefined
+    this.pingStep = step
+    if (step > 0) this.pingTimer = this.c.supervisor.aligned('ws:ping', () => { this.pingDue(step) }, this.pingTickMs * step)
   }
 
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
-    clearInterval(this.pingTimer)
+    this.pingTimer?.stop()
     this.pingTimer = undefined
+    this.pingStep = 0
     for (const ws of [...this.alive.keys()]) ws.close(WS_CLOSE.GOING_AWAY, 'node stopping')
     // give the close frames a moment, then make sure every socket is gone
     await new Promise(resolve => setTimeout(resolve, 50))
@@ -312,8 +337,12 @@ export class WsEdge implements Startable {
     writer.flush()
   }
 
-  /** ping the connections whose turn it is; one that did not answer its last ping (a turn ago) is gone */
-  private pingDue (): void {
+  /** ping the connections whose turn it is (`slots` of the wheel); one that did not answer its last ping (a turn ago) is gone */
+  private pingDue (slots: number): void {
+    for (let i = 0; i < slots; i++) this.pingSlot()
+  }
+
+  private pingSlot (): void {
     for (const ws of this.pings.tick()) {
       const alive = this.alive.get(ws)
       // gone since the tick began (the close handler takes it off the wheel)
