@@ -23,7 +23,6 @@ import { ArchiveService } from './mesh/archive.js'
 import { DmService } from './mesh/dm.js'
 import { DirectoryService } from './mesh/directory-service.js'
 import { MeshDialer } from './mesh/dialer.js'
-import { alignHeartbeat } from './mesh/lazy-gossip.js'
 import { Libp2pClientEdge, createGatewayHost } from './gateway/gateway-host.js'
 import { SessionRegistry } from './gateway/registry.js'
 import { Hub } from './gateway/hub.js'
@@ -563,8 +562,6 @@ export class MeshchatNode {
     this.state = 'running'
     // both hosts listen before any service runs: their addresses go into the first heartbeat
     await this.mesh.start()
-    // gossipsub's heartbeat at the moments the node's own periodic jobs run (lazy-gossip.ts)
-    alignHeartbeat(this.mesh.services.pubsub)
     this.meshAddrCache = undefined
     await this.gateway.start()
     for (const [, service] of this.lifecycle()) {

@@ -60,35 +60,6 @@ export class Supervisor {
   interval (where: string, fn: () => unknown, ms: number): ReturnType<typeof setInterval> {
     return setInterval(this.wrap(where, fn), ms)
   }
-
-  /**
-   * A supervised interval that runs at whole multiples of `ms` on the wall clock (each run is
-   * scheduled for the next multiple, so it does not drift). Every aligned timer of every node on
-   * hosts with synchronised clocks fires at the same moments: a node's periodic jobs run in one
-   * wake-up instead of one each, and the beats its peers send at those moments arrive together.
-   * `stop()` ends it.
-   */
-  aligned (where: string, fn: () => unknown, ms: number, now: () => number = Date.now): AlignedTimer {
-    const run = this.wrap(where, fn)
-    let timer: ReturnType<typeof setTimeout> | undefined
-    let stopped = false
-    const next = (): void => {
-      if (stopped) return
-      const t = now()
-      // at least a millisecond past the boundary: a timer that fires a little early still lands on it
-      timer = setTimeout(() => {
-        if (stopped) return
-        run()
-        next()
-      }, ms - (t % ms) + 1)
-    }
-    next()
-    return { stop: () => { stopped = true; clearTimeout(timer) } }
-  }
-}
-
-export interface AlignedTimer {
-  stop: () => void
 }
 
 /**

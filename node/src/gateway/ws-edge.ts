@@ -14,7 +14,6 @@ import type { Budgets } from '../state/budgets.js'
 import type { Clock, NodeComponents } from '../components.js'
 import type { SessionHost } from './session.js'
 import type { SessionRegistry } from './registry.js'
-import type { AlignedTimer } from '../supervisor.js'
 
 /** below this many connections the ping wheel turns once a second (WsEdge.pingTimerFor) */
 export const FEW_CONNECTIONS = 1000
@@ -135,7 +134,7 @@ export class WsEdge implements Startable {
   private readonly pingTickMs: number
   /** slots the wheel turns at each tick while connections are few: a second's worth */
   private readonly pingSlowStep: number
-  private pingTimer?: AlignedTimer
+  private pingTimer?: ReturnType<typeof setInterval>
   /** slots the running timer turns at each tick (0: no timer) */
   private pingStep = 0
   private started = false
@@ -176,24 +175,23 @@ export class WsEdge implements Startable {
 
   /**
    * The ping wheel turns only while there are connections: a node with none has no timer waking it.
-   * With fewer than FEW_CONNECTIONS it turns a second's worth of slots once a second (on the wall
-   * clock's seconds, with the node's other periodic jobs): a node with a few dozen clients is not
-   * woken ten times a second to ping one of them now and then. With more, a slot every tick, so no
-   * tick holds the event loop for long.
+   * With fewer than FEW_CONNECTIONS it turns a second's worth of slots once a second: a node with a
+   * few dozen clients is not woken ten times a second to ping one of them now and then. With more,
+   * a slot every tick, so no tick holds the event loop for long.
    */
   private pingTimerFor (connections: number): void {
     const step = this.started ? pingStep(connections, this.pingSlowStep) : 0
     if (step === this.pingStep) return
-    this.pingTimer?.stop()
+    clearInterval(this.pingTimer)
     this.pingTimer = undefined
     this.pingStep = step
-    if (step > 0) this.pingTimer = this.c.supervisor.aligned('ws:ping', () => { this.pingDue(step) }, this.pingTickMs * step)
+    if (step > 0) this.pingTimer = this.c.supervisor.interval('ws:ping', () => { this.pingDue(step) }, this.pingTickMs * step)
   }
 
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
-    this.pingTimer?.stop()
+    clearInterval(this.pingTimer)
     this.pingTimer = undefined
     this.pingStep = 0
     for (const ws of [...this.alive.keys()]) ws.close(WS_CLOSE.GOING_AWAY, 'node stopping')

@@ -5,7 +5,7 @@ import { connectedPeers } from './mesh-host.js'
 import type { LinkControl } from './link-control.js'
 import type { NodeView } from '../state/presence.js'
 import type { Libp2p, Logger, Startable } from '@libp2p/interface'
-import type { AlignedTimer, Supervisor } from '../supervisor.js'
+import type { Supervisor } from '../supervisor.js'
 import type { Clock } from '../components.js'
 
 export interface DialerInit {
@@ -42,7 +42,7 @@ interface Backoff { until: number, delayMs: number }
 export class MeshDialer implements Startable {
   private readonly init: DialerInit
   private readonly c: DialerComponents
-  private timer?: AlignedTimer
+  private timer?: ReturnType<typeof setInterval>
   private readonly backoff = new Map<string, Backoff>()
   private readonly dialing = new Set<string>()
   private readonly bootstrapPeers: Array<{ id: string, addr: string }>
@@ -58,11 +58,11 @@ export class MeshDialer implements Startable {
 
   start (): void {
     if (this.timer != null) return
-    this.timer = this.c.supervisor.aligned('dialer:tick', () => { this.tick() }, this.init.intervalMs)
+    this.timer = this.c.supervisor.interval('dialer:tick', () => { this.tick() }, this.init.intervalMs)
   }
 
   stop (): void {
-    this.timer?.stop()
+    clearInterval(this.timer)
     this.timer = undefined
   }
 

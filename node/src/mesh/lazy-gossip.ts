@@ -59,20 +59,3 @@ export function advertiseRoomsOnce (pubsub: GossipSub): boolean {
   }
   return true
 }
-
-/** what gossipsub's status holds once started (not exported by the package) */
-interface GossipStatusFields { code: number, hearbeatStartMs?: number }
-
-/**
- * Put gossipsub's heartbeat on whole multiples of its interval on the wall clock, where the node's
- * own periodic jobs run (Supervisor.aligned): the library reschedules each heartbeat for the next
- * multiple of the interval counted from `hearbeatStartMs`, which is otherwise the moment it started.
- * Call after the host started. Returns false (and changes nothing) when the status is not laid out
- * as expected.
- */
-export function alignHeartbeat (pubsub: GossipSub): boolean {
-  const status = (pubsub as unknown as { status?: Partial<GossipStatusFields> }).status
-  if (status == null || typeof status.hearbeatStartMs !== 'number') return false
-  status.hearbeatStartMs = 0
-  return true
-}

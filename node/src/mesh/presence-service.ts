@@ -49,7 +49,7 @@ function locatedPresence (userId: string, devices: readonly LocatedDevice[]): Us
 }
 import type { Timings } from '../config.js'
 import type { NodeMetrics } from '../metrics.js'
-import type { AlignedTimer, Supervisor } from '../supervisor.js'
+import type { Supervisor } from '../supervisor.js'
 import type { Clock } from '../components.js'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { Libp2p, Logger, PeerId, PrivateKey, Startable } from '@libp2p/interface'
@@ -161,8 +161,8 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   /** callers of published() waiting for the next flush */
   private readonly afterFlush: Array<() => void> = []
   private flushTimer?: ReturnType<typeof setTimeout>
-  private beatTimer?: AlignedTimer
-  private checkTimer?: AlignedTimer
+  private beatTimer?: ReturnType<typeof setInterval>
+  private checkTimer?: ReturnType<typeof setInterval>
   private beat = 0n
   /** the latest direct beat written to the peers, for a beat stream that opens between ticks */
   private lastBeatFrame?: Uint8Array
@@ -291,9 +291,9 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     this.c.pubsub.addEventListener('message', this.onMessage)
     this.c.mesh.addEventListener('peer:disconnect', this.onDisconnect)
     const sup = this.c.supervisor
-    this.beatTimer = sup.aligned('presence:heartbeat', () => { this.c.metrics.presenceWork('heartbeat', () => { this.tick() }) }, this.timings.heartbeatMs)
+    this.beatTimer = sup.interval('presence:heartbeat', () => { this.c.metrics.presenceWork('heartbeat', () => { this.tick() }) }, this.timings.heartbeatMs)
     // failure detection runs four times per heartbeat, so a node is declared down within H/4 of its deadline
-    this.checkTimer = sup.aligned('presence:check', () => { this.c.metrics.presenceWork('heartbeat', () => { this.check(this.c.clock.now()) }) }, Math.max(10, this.timings.heartbeatMs / 4))
+    this.checkTimer = sup.interval('presence:check', () => { this.c.metrics.presenceWork('heartbeat', () => { this.check(this.c.clock.now()) }) }, Math.max(10, this.timings.heartbeatMs / 4))
     this.tick()
   }
 
@@ -301,8 +301,8 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   async stop (opts: { goodbye?: boolean } = {}): Promise<void> {
     if (!this.started) return
     this.started = false
-    this.beatTimer?.stop()
-    this.checkTimer?.stop()
+    clearInterval(this.beatTimer)
+    clearInterval(this.checkTimer)
     clearTimeout(this.flushTimer)
     clearTimeout(this.pullTimer)
     this.pullTimer = undefined
