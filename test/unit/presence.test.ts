@@ -277,6 +277,28 @@ describe('PresenceReplica', () => {
     expect(replica.liveNodes()).toEqual(['n1', 'self'])
   })
 
+  it('knows the earliest moment a node would go down: hearing moves it later, a suspicion earlier', () => {
+    const replica = new PresenceReplica('self')
+    // nobody but itself: no moment
+    expect(replica.nextExpiry(3000)).toBe(Infinity)
+    replica.heartbeat({ node: 'self', incarnation: 1, seq: 0, meta }, 0)
+    expect(replica.nextExpiry(3000)).toBe(Infinity)
+    replica.heartbeat({ node: 'n1', incarnation: 1, seq: 0, meta }, 1000)
+    replica.heartbeat({ node: 'n2', incarnation: 1, seq: 0, meta }, 1400)
+    expect(replica.nextExpiry(3000)).toBe(4000)
+    // expire at that moment takes nobody down; just past it, the node it belongs to
+    expect(replica.expire(4000, 3000).nodes).toEqual([])
+    replica.heartbeat({ node: 'n1', incarnation: 1, seq: 0, meta }, 2000)
+    expect(replica.nextExpiry(3000)).toBe(4400)
+    replica.suspect('n1', 2100, 500)
+    expect(replica.nextExpiry(3000)).toBe(2600)
+    expect(replica.expire(2601, 3000).nodes).toEqual([{ node: 'n1', up: false, incarnation: 1 }])
+    // a node that is down has no moment; the others keep theirs
+    expect(replica.nextExpiry(3000)).toBe(4400)
+    expect(replica.expire(4401, 3000).nodes).toEqual([{ node: 'n2', up: false, incarnation: 1 }])
+    expect(replica.nextExpiry(3000)).toBe(Infinity)
+  })
+
   it('departs a node at once and ignores that incarnation from then on', () => {
     const owner = new LocalPresence('n1', 1)
     const replica = new PresenceReplica('self')

@@ -162,7 +162,8 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   private readonly afterFlush: Array<() => void> = []
   private flushTimer?: ReturnType<typeof setTimeout>
   private beatTimer?: ReturnType<typeof setInterval>
-  private checkTimer?: ReturnType<typeof setInterval>
+  /** the failure check's timer, set for the earliest moment a node could go down (armCheck) */
+  private checkTimer?: ReturnType<typeof setTimeout>
   private beat = 0n
   /** the latest direct beat written to the peers, for a beat stream that opens between ticks */
   private lastBeatFrame?: Uint8Array
@@ -256,7 +257,12 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
       // a crash shows up as dropped connections long before three missed heartbeats
       const id = evt.detail.toString()
       if (this.c.mesh.getConnections(evt.detail).length === 0) {
-        this.c.metrics.presenceWork('heartbeat', () => { this.emitGlobal(this.replica.suspect(id, this.c.clock.now(), this.timings.suspectGraceMs)) })
+        this.c.metrics.presenceWork('heartbeat', () => {
+          const now = this.c.clock.now()
+          this.emitGlobal(this.replica.suspect(id, now, this.timings.suspectGraceMs))
+          // its moment may now come before the check is set for
+          this.armCheck(now)
+        })
       }
     })
   }
@@ -292,8 +298,6 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     this.c.mesh.addEventListener('peer:disconnect', this.onDisconnect)
     const sup = this.c.supervisor
     this.beatTimer = sup.interval('presence:heartbeat', () => { this.c.metrics.presenceWork('heartbeat', () => { this.tick() }) }, this.timings.heartbeatMs)
-    // failure detection runs four times per heartbeat, so a node is declared down within H/4 of its deadline
-    this.checkTimer = sup.interval('presence:check', () => { this.c.metrics.presenceWork('heartbeat', () => { this.check(this.c.clock.now()) }) }, Math.max(10, this.timings.heartbeatMs / 4))
     this.tick()
   }
 
@@ -302,7 +306,8 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     if (!this.started) return
     this.started = false
     clearInterval(this.beatTimer)
-    clearInterval(this.checkTimer)
+    clearTimeout(this.checkTimer)
+    this.checkTimer = undefined
     clearTimeout(this.flushTimer)
     clearTimeout(this.pullTimer)
     this.pullTimer = undefined
@@ -831,11 +836,31 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     }
   }
 
-  /** mark silent and suspect nodes down, and pull what is missing */
+  /** mark silent and suspect nodes down, and pull what is missing (at every tick, and when a node's time is up) */
   private check (now: number): void {
     this.emitGlobal(this.replica.expire(now, this.timings.downAfterMs))
     this.repair()
     this.beats.sweep(Date.now())
+    this.armCheck(now)
+  }
+
+  /**
+   * Set the failure check for the earliest moment a node could go down, so a node is declared down
+   * the moment its time is up. Every tick checks and sets it again; while every node beats, each
+   * moment moves later before it comes, and the timer never fires. (A check four times per heartbeat
+   * was four wake-ups a second on every node, which found nothing almost every time.)
+   */
+  private armCheck (now: number): void {
+    clearTimeout(this.checkTimer)
+    this.checkTimer = undefined
+    if (!this.started) return
+    const at = this.replica.nextExpiry(this.timings.downAfterMs)
+    if (at === Infinity) return
+    // expire takes a node down once now is past its moment
+    this.checkTimer = this.c.supervisor.timeout('presence:check', () => {
+      this.checkTimer = undefined
+      this.c.metrics.presenceWork('heartbeat', () => { this.check(this.c.clock.now()) })
+    }, Math.max(0, at - now) + 1)
   }
 
   private receive (msg: Message): void {

@@ -443,6 +443,19 @@ export class PresenceReplica {
   }
 
   /**
+   * The earliest moment `expire(now, timeoutMs)` would take a node down, if nothing is heard before
+   * then (Infinity when no other node is up). Hearing from a node only moves its moment later.
+   */
+  nextExpiry (timeoutMs: number): number {
+    let at = Infinity
+    for (const st of this.#nodes.values()) {
+      if (st.down || st.id === this.#self) continue
+      at = Math.min(at, st.lastHeard + timeoutMs, st.deadline)
+    }
+    return at
+  }
+
+  /**
    * Takes down every node (except self) not heard from within `timeoutMs` or past its deadline.
    * Its entries are removed; a tombstone of its incarnation and seq stays, so older messages
    * cannot bring them back.
