@@ -43,6 +43,7 @@ export class MeshDialer implements Startable {
   private readonly init: DialerInit
   private readonly c: DialerComponents
   private timer?: ReturnType<typeof setInterval>
+  private started = false
   private readonly backoff = new Map<string, Backoff>()
   private readonly dialing = new Set<string>()
   private readonly bootstrapPeers: Array<{ id: string, addr: string }>
@@ -57,11 +58,36 @@ export class MeshDialer implements Startable {
   }
 
   start (): void {
-    if (this.timer != null) return
-    this.timer = this.c.supervisor.interval('dialer:tick', () => { this.tick() }, this.init.intervalMs)
+    if (this.started) return
+    this.started = true
+    this.c.mesh.addEventListener('peer:disconnect', this.onDisconnect)
+    this.wake()
   }
 
   stop (): void {
+    this.started = false
+    this.c.mesh.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.rest()
+  }
+
+  /** whether the passes run: they stop while nothing is missing, and a lost connection or a new node starts them again */
+  get passing (): boolean {
+    return this.timer != null
+  }
+
+  private readonly onDisconnect = (): void => { this.wake() }
+
+  /**
+   * Passes four times a dial interval while something is missing (backoff still spaces out the dials
+   * to any one node): a healed partition is redialled within a quarter of an interval, and a mesh with
+   * nothing missing has no pass at all.
+   */
+  private wake (): void {
+    if (!this.started || this.timer != null) return
+    this.timer = this.c.supervisor.interval('dialer:tick', () => { if (!this.tick()) this.rest() }, Math.max(10, this.init.intervalMs / 4))
+  }
+
+  private rest (): void {
     clearInterval(this.timer)
     this.timer = undefined
   }
@@ -73,28 +99,40 @@ export class MeshDialer implements Startable {
    */
   learn (node: NodeView): void {
     if (node.id === this.c.nodeId || node.left) return
+    // its addresses may come later: the passes look for it until it is connected
+    this.wake()
     const addrs = node.meta?.meshAddrs ?? []
     if (addrs.length === 0) return
     if (this.c.mesh.getConnections(peerIdFromString(node.id)).length > 0) return
     this.dial(node.id, addrs, this.c.clock.now())
   }
 
-  /** one pass: dial what is missing */
-  tick (): void {
+  /**
+   * One pass: dial what is missing. Returns whether anything was (a bootstrap peer or a known node
+   * not connected, in backoff or not): while nothing is, the passes stop (an idle node is not woken
+   * every second to find its mesh complete), and a lost connection or a newly heard node starts them.
+   * A node known but down is still missing, so a partition keeps them running until it heals.
+   */
+  tick (): boolean {
     const now = this.c.clock.now()
     const connected = new Set(connectedPeers(this.c.mesh).map(p => p.toString()))
-    if (!this.bootstrapPeers.some(b => connected.has(b.id))) {
+    let missing = false
+    if (this.bootstrapPeers.length > 0 && !this.bootstrapPeers.some(b => connected.has(b.id))) {
+      missing = true
       for (const b of this.bootstrapPeers) this.dial(b.id, [b.addr], now)
     }
+    // a full mesh (maxPeers) dials nobody until a connection goes
     let budget = this.init.maxPeers - connected.size
     for (const n of this.c.nodes()) {
-      if (budget <= 0) break
       if (n.id === this.c.nodeId || connected.has(n.id) || n.left) continue
+      if (budget <= 0) break
+      missing = true
       const addrs = n.meta?.meshAddrs ?? []
       if (addrs.length === 0) continue
       this.dial(n.id, addrs, now)
       budget--
     }
+    return missing
   }
 
   private dial (id: string, addrs: string[], now: number): void {

@@ -162,6 +162,8 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   private readonly afterFlush: Array<() => void> = []
   private flushTimer?: ReturnType<typeof setTimeout>
   private beatTimer?: ReturnType<typeof setInterval>
+  /** a repair a quarter of a heartbeat after a pull failed */
+  private retryTimer?: ReturnType<typeof setTimeout>
   /** the failure check's timer, set for the earliest moment a node could go down (armCheck) */
   private checkTimer?: ReturnType<typeof setTimeout>
   private beat = 0n
@@ -175,8 +177,10 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   private readonly pullingRooms = new Set<string>()
   /** room streams to pull per node, sent together at the next turn */
   private readonly toPull = new Map<string, Set<string>>()
-  /** room streams to pull per node once the pull running for it ends, or after one failed */
+  /** room streams to pull per node after a pull of them failed (at the next repair: a tick, a beat, a message) */
   private readonly later = new Map<string, Set<string>>()
+  /** room streams asked of a node while a pull from it was running: pulled as soon as it ends */
+  private readonly waiting = new Map<string, Set<string>>()
   /** where users in no carried room are found: the user directory */
   private locator?: UserLocator
   private pullTimer?: ReturnType<typeof setTimeout>
@@ -308,6 +312,8 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     clearInterval(this.beatTimer)
     clearTimeout(this.checkTimer)
     this.checkTimer = undefined
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
     clearTimeout(this.flushTimer)
     clearTimeout(this.pullTimer)
     this.pullTimer = undefined
@@ -740,8 +746,10 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   /** pull `node`'s own streams of these rooms and apply them */
   private pullRooms (node: string, rooms: string[]): void {
     if (this.pullingRooms.has(node)) {
-      // one pull per node at a time: the rest waits for the next turn after it
-      for (const r of rooms) this.schedulePullLater(node, r)
+      // one pull per node at a time: the rest goes as soon as it ends
+      let waiting = this.waiting.get(node)
+      if (waiting === undefined) this.waiting.set(node, waiting = new Set())
+      for (const r of rooms) waiting.add(r)
       return
     }
     this.pullingRooms.add(node)
@@ -766,14 +774,18 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
       }
     })().catch(err => {
       this.c.log('room presence pull from %s failed - %s', node, (err as Error).message)
-      // tried again at the next check while the node is up and the rooms are carried
+      // tried again at the next repair while the node is up and the rooms are carried (retrySoon)
       if (this.started && this.replica.liveNodes().includes(node)) {
         for (const r of rooms) if (this.roomPresence.carries(r)) this.schedulePullLater(node, r)
+        this.retrySoon()
       }
     }).finally(() => {
       this.pullingRooms.delete(node)
       // a pull that failed counts as done for whoever waits on a room's first roster: it is retried later
       this.pulled(node, rooms)
+      const waiting = this.waiting.get(node)
+      this.waiting.delete(node)
+      if (waiting !== undefined && this.started) for (const r of waiting) this.schedulePull(node, r)
     }))
   }
 
@@ -889,11 +901,19 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     this.repair()
   }
 
+  /** a repair a quarter of a heartbeat from now, after a pull failed (the failure check used to repair that often) */
+  private retrySoon (): void {
+    if (!this.started) return
+    this.retryTimer ??= this.c.supervisor.timeout('presence:retry', () => {
+      this.retryTimer = undefined
+      if (this.started) this.repair()
+    }, Math.max(10, this.timings.heartbeatMs / 4))
+  }
+
   /** pull the full state of every node whose deltas we can no longer follow, and every room stream with a gap */
   private repair (): void {
-    for (const { room, node } of this.roomPresence.needsSync()) {
-      if (!this.pullingRooms.has(node)) this.schedulePull(node, room)
-    }
+    // a node with a pull running gets these as soon as it ends (pullRooms)
+    for (const { room, node } of this.roomPresence.needsSync()) this.schedulePull(node, room)
     for (const [node, rooms] of [...this.later]) {
       if (this.pullingRooms.has(node)) continue
       this.later.delete(node)
@@ -907,7 +927,10 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
         .then(state => {
           if (this.started) this.emitGlobal(this.replica.applyFull(state, this.c.clock.now()))
         })
-        .catch(err => { this.c.log('presence pull from %s failed - %s', node, (err as Error).message) })
+        .catch(err => {
+          this.c.log('presence pull from %s failed - %s', node, (err as Error).message)
+          this.retrySoon()
+        })
         .finally(() => { this.pulling.delete(node) })
     }
   }
