@@ -912,8 +912,9 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
 
   /** pull the full state of every node whose deltas we can no longer follow, and every room stream with a gap */
   private repair (): void {
-    // a node with a pull running gets these as soon as it ends (pullRooms)
-    for (const { room, node } of this.roomPresence.needsSync()) this.schedulePull(node, room)
+    for (const { room, node } of this.roomPresence.needsSync()) {
+      if (!this.pullingRooms.has(node)) this.schedulePull(node, room)
+    }
     for (const [node, rooms] of [...this.later]) {
       if (this.pullingRooms.has(node)) continue
       this.later.delete(node)
