@@ -89,3 +89,39 @@ describe('how fast the ping wheel turns', () => {
     expect([...seen.values()].every(n => n === 1)).toBe(true)
   })
 })
+
+describe('a ping wheel turned by the time elapsed', () => {
+  it('turns a slot per tick of time elapsed, however late or irregular the calls, and loses none', () => {
+    // 2 s in 20 slots of 100 ms
+    const { wheel, tickMs } = PingWheel.forInterval<number>(2000)
+    for (let i = 0; i < 40; i++) wheel.add(i)
+    expect(wheel.due(10_000, tickMs)).toEqual([])
+    const seen = new Map<number, number[]>()
+    // calls at irregular moments over 4 s: every 1 s, then 100 ms, then a late 1.7 s, then bits
+    for (const t of [11_000, 11_100, 11_150, 12_850, 13_000, 13_420, 14_000]) {
+      for (const item of wheel.due(t, tickMs)) seen.set(item, [...(seen.get(item) ?? []), t])
+    }
+    // 4 s elapsed: two turns, each item twice, never twice within the same turn's time
+    expect(seen.size).toBe(40)
+    for (const times of seen.values()) expect(times).toHaveLength(2)
+  })
+
+  it('a call long after the last turns the wheel once, not once per missed turn', () => {
+    const { wheel, tickMs } = PingWheel.forInterval<number>(1000)
+    for (let i = 0; i < 5; i++) wheel.add(i)
+    wheel.due(0, tickMs)
+    expect(wheel.due(60_000, tickMs).sort()).toEqual([0, 1, 2, 3, 4])
+    // and counts from there
+    expect(wheel.due(60_050, tickMs)).toEqual([])
+  })
+
+  it('a paused wheel starts its count again at the next call', () => {
+    const { wheel, tickMs } = PingWheel.forInterval<number>(1000)
+    for (let i = 0; i < 10; i++) wheel.add(i)
+    wheel.due(0, tickMs)
+    expect(wheel.due(300, tickMs)).toHaveLength(3)
+    wheel.pause()
+    expect(wheel.due(5000, tickMs)).toEqual([])
+    expect(wheel.due(5200, tickMs)).toHaveLength(2)
+  })
+})

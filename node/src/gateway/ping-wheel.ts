@@ -10,6 +10,8 @@ export class PingWheel<T> {
   private readonly slots: Array<Set<T>>
   private cursor = 0
   private assigned = 0
+  /** when `due` last turned the wheel (monotonic ms) */
+  private turnedAt?: number
 
   constructor (slots: number) {
     if (!Number.isInteger(slots) || slots < 1) throw new RangeError(`a ping wheel has at least one slot, not ${slots}`)
@@ -52,6 +54,34 @@ export class PingWheel<T> {
 
   delete (item: T, slot: number): boolean {
     return this.slots[slot]?.delete(item) ?? false
+  }
+
+  /**
+   * The items of every slot whose time has come since the wheel last turned, `tickMs` a slot (at most
+   * one whole turn), turning the wheel that far: a timer that fires late or at a longer period, or
+   * was started again, loses no slot. `now` is a monotonic clock in ms; the first call only starts
+   * the count.
+   */
+  due (now: number, tickMs: number): T[] {
+    if (this.turnedAt === undefined) {
+      this.turnedAt = now
+      return []
+    }
+    let slots = Math.floor((now - this.turnedAt) / tickMs)
+    if (slots >= this.slots.length) {
+      slots = this.slots.length
+      this.turnedAt = now
+    } else {
+      this.turnedAt += slots * tickMs
+    }
+    const out: T[] = []
+    for (let i = 0; i < slots; i++) for (const item of this.tick()) out.push(item)
+    return out
+  }
+
+  /** forget when the wheel last turned (its timer stopped): the next `due` starts the count again */
+  pause (): void {
+    this.turnedAt = undefined
   }
 
   /** the items due now (a copy: the caller may delete from the wheel while going through it); the wheel turns one slot */

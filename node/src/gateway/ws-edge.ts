@@ -22,6 +22,7 @@ export const FEW_CONNECTIONS = 1000
 export function pingStep (connections: number, slowStep: number): number {
   return connections <= 0 ? 0 : connections < FEW_CONNECTIONS ? slowStep : 1
 }
+
 const NONCE_BYTES = 32
 /** challenges are cut from blocks of CSPRNG output, 128 to a block: one call into the generator costs about as much as the 128 cuts together */
 const NONCE_BLOCK_BYTES = 128 * NONCE_BYTES
@@ -181,11 +182,24 @@ export class WsEdge implements Startable {
    */
   private pingTimerFor (connections: number): void {
     const step = this.started ? pingStep(connections, this.pingSlowStep) : 0
-    if (step === this.pingStep) return
-    clearInterval(this.pingTimer)
-    this.pingTimer = undefined
+    if (step === 0) {
+      clearInterval(this.pingTimer)
+      this.pingTimer = undefined
+      this.pingStep = 0
+      this.pings.pause()
+      return
+    }
+    // a running timer takes a new period at its own next tick (pingDue), never here: connections
+    // that come and go around the threshold cannot keep restarting it, and so hold the pings off
+    if (this.pingTimer == null) this.startPings(step)
+  }
+
+  /** the wheel's timer at `step` slots a tick: a first start starts the wheel's count of elapsed slots (PingWheel.due) */
+  private startPings (step: number): void {
+    if (this.pingTimer == null) this.pings.due(performance.now(), this.pingTickMs)
+    else clearInterval(this.pingTimer)
     this.pingStep = step
-    if (step > 0) this.pingTimer = this.c.supervisor.interval('ws:ping', () => { this.pingDue(step) }, this.pingTickMs * step)
+    this.pingTimer = this.c.supervisor.interval('ws:ping', () => { this.pingDue() }, this.pingTickMs * step)
   }
 
   async stop (): Promise<void> {
@@ -194,6 +208,7 @@ export class WsEdge implements Startable {
     clearInterval(this.pingTimer)
     this.pingTimer = undefined
     this.pingStep = 0
+    this.pings.pause()
     for (const ws of [...this.alive.keys()]) ws.close(WS_CLOSE.GOING_AWAY, 'node stopping')
     // give the close frames a moment, then make sure every socket is gone
     await new Promise(resolve => setTimeout(resolve, 50))
@@ -335,13 +350,12 @@ export class WsEdge implements Startable {
     writer.flush()
   }
 
-  /** ping the connections whose turn it is (`slots` of the wheel); one that did not answer its last ping (a turn ago) is gone */
-  private pingDue (slots: number): void {
-    for (let i = 0; i < slots; i++) this.pingSlot()
-  }
-
-  private pingSlot (): void {
-    for (const ws of this.pings.tick()) {
+  /**
+   * Ping the connections whose turn has come since the wheel last turned; one that did not answer its
+   * last ping (a turn ago) is gone. Then the timer takes the period the number of connections asks for.
+   */
+  private pingDue (): void {
+    for (const ws of this.pings.due(performance.now(), this.pingTickMs)) {
       const alive = this.alive.get(ws)
       // gone since the tick began (the close handler takes it off the wheel)
       if (alive === undefined) continue
@@ -358,5 +372,7 @@ export class WsEdge implements Startable {
         this.c.log('ping failed - %s', asMeshchatError(err).message)
       }
     }
+    const step = pingStep(this.alive.size, this.pingSlowStep)
+    if (step > 0 && step !== this.pingStep) this.startPings(step)
   }
 }
