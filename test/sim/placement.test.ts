@@ -11,10 +11,16 @@ describe('placement: welcome alternates, redirects, limits', () => {
     mesh = await startMesh(3)
     await mesh.converged(3)
     const [a, b, c] = mesh.nodes
+    // a welcome before b's load changes: the next one must not repeat it (a node keeps the part of
+    // the welcome every session is told until a report of another node changes it)
+    const early = await mesh.client(a!, 'early')
+    expect(early.welcomeInfo!.alternates.find(n => n.id === b!.nodeId)?.clients).toBe(0)
     for (let i = 0; i < 3; i++) await mesh.client(b!, `load${i}`)
     await waitFor(() => a!.presence.replica.nodes().find(n => n.id === b!.nodeId)?.meta?.load.clients === 3, { what: 'b\'s load in a heartbeat' })
     const x = await mesh.client(a!, 'x')
     const w = x.welcomeInfo!
+    expect(w.userId).toBe(x.userId)
+    expect(early.welcomeInfo!.userId).toBe(early.userId)
     expect(w.nodeId).toBe(a!.nodeId)
     expect(w.meshSize).toBe(3)
     expect(w.alternates.map(n => n.id)).toEqual([c!.nodeId, b!.nodeId])

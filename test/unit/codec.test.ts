@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest'
 import { LIMITS } from '../../client/src/protocol/limits.js'
 import { BadFrameError, FrameTooLargeError } from '../../client/src/protocol/errors.js'
 import {
-  decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame, readFrames
+  decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame, readFrames, welcomeFrame
 } from '../../client/src/protocol/codec.js'
-import { ClientFrame, DeliveryKind, DmState, ServerFrame } from '../../client/src/protocol/pb/client.js'
+import { ClientFrame, DeliveryKind, DmState, ServerFrame, Welcome } from '../../client/src/protocol/pb/client.js'
 import { rejectionOf } from '../helpers/assert.js'
 import { lengthPrefix } from '../helpers/raw-client.js'
 
@@ -255,5 +255,39 @@ describe('codec: repeated-field decode limits', () => {
     const frame = encodeClientFrame({ req: 0xffff_ffff, publish: { event: bytes(LIMITS.maxEventBytes) } })
     const payloads = await collect(chunks(frame), max)
     expect(decodeClientFrame(payloads[0]!).publish?.event.byteLength).toBe(LIMITS.maxEventBytes)
+  })
+})
+
+describe('codec: a welcome made in parts', () => {
+  const alternate = (i: number): Welcome['alternates'][number] => ({ id: `12D3KooWnode${i}`, addrs: [`ws://10.0.0.${i}:8080/ws`], clients: i * 37, maxClients: 10_000, httpUrl: `http://10.0.0.${i}:8080` })
+  const whole = (alternates: number): Welcome => ({
+    nodeId: '12D3KooWself',
+    userId: 'u2b6Yq4C8f3J2kM7Bz5xWvQp9L1dRtNcEhGaSs6UoPi',
+    meshSize: alternates + 1,
+    alternates: Array.from({ length: alternates }, (_, i) => alternate(i + 1)),
+    time: 1_764_930_000_123n,
+    limits: { maxEventBytes: 65_536, maxRooms: 100, maxBodyBytes: 65_536, ratePerSec: 20, burst: 40 },
+    httpUrl: 'http://10.0.0.9:8080'
+  })
+
+  it('shared fields and the session\'s own, encoded apart and joined, decode to the whole welcome', () => {
+    // 0 and 1 alternates: a short welcome; 16: its length needs a two-byte varint
+    for (const n of [0, 1, 16]) {
+      const w = whole(n)
+      const { userId, time, ...shared } = w
+      for (const req of [0, 1, 127, 128, 300, 0xffff_ffff]) {
+        const joined = welcomeFrame(req, [Welcome.encode(shared), Welcome.encode({ userId, time })])
+        const expected = ServerFrame.encode({ req, welcome: w })
+        expect(decodeServerFrame(joined), `${n} alternates, req ${req}`).toEqual(decodeServerFrame(expected))
+        // the same fields in the same order: byte for byte what the whole encoding gives, bar the field order of userId and time
+        expect(joined.byteLength).toBe(expected.byteLength)
+      }
+    }
+  })
+
+  it('no parts is an empty welcome, still a welcome', () => {
+    const f = decodeServerFrame(welcomeFrame(5, []))
+    expect(f.req).toBe(5)
+    expect(f.welcome).toEqual({ nodeId: '', userId: '', meshSize: 0, alternates: [], time: 0n, httpUrl: '' })
   })
 })

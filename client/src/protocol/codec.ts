@@ -30,6 +30,44 @@ export function encodeServerFrame (frame: ServerFrame): Uint8ArrayList {
   return lengthPrefixed(ServerFrame.encode(frame))
 }
 
+/** the tag of ServerFrame.welcome (field 2, length-delimited) */
+const WELCOME_TAG = 0x12
+
+function varint (n: number, out: number[]): void {
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80)
+    n = Math.floor(n / 0x80)
+  }
+  out.push(n)
+}
+
+/**
+ * A ServerFrame `{ req, welcome }` whose Welcome is the concatenation of `parts`, each a Welcome
+ * encoding of some of its fields (protobuf fields may come in any order, and each field here is in
+ * one part only). A node encodes the fields every session is told (itself, the other nodes, its
+ * limits) once and only the session's own (user id, time) per welcome; the bytes decode to the
+ * same message as `ServerFrame.encode` of the whole.
+ */
+export function welcomeFrame (req: number, parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  let len = 0
+  for (const p of parts) len += p.byteLength
+  const head: number[] = []
+  if (req !== 0) {
+    head.push(0x08)
+    varint(req >>> 0, head)
+  }
+  head.push(WELCOME_TAG)
+  varint(len, head)
+  const out = new Uint8Array(head.length + len)
+  out.set(head, 0)
+  let at = head.length
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.byteLength
+  }
+  return out
+}
+
 export function decodeClientFrame (buf: Uint8Array | Uint8ArrayList): ClientFrame {
   try {
     return ClientFrame.decode(buf)

@@ -1,4 +1,5 @@
-import { DeliveryKind, DmState, ServerFrame } from '../../../client/src/protocol/pb/client.js'
+import { DeliveryKind, DmState, ServerFrame, Welcome as WelcomeCodec } from '../../../client/src/protocol/pb/client.js'
+import { welcomeFrame } from '../../../client/src/protocol/codec.js'
 import { DecodedEvent, idToHex } from '../../../client/src/protocol/signing.js'
 import { validateRoom } from '../../../client/src/protocol/validate.js'
 import { LIMITS, carriesEphemeral } from '../../../client/src/protocol/limits.js'
@@ -92,6 +93,11 @@ export class Hub implements SessionHost {
 
   private readonly onPresenceEvent: (evt: CustomEvent<PresenceChange>) => void
   private started = false
+  /**
+   * per edge, the encoded fields of the welcome every session on it is told (this node, the other
+   * nodes and their loads, the limits), with what they were made from (welcomeFrame)
+   */
+  private readonly welcomeShared = new Map<SessionEdge, { from: unknown[], bytes: Uint8Array }>()
 
   private recentRedirects (node: string, now: number): number {
     const r = this.redirects.get(node)
@@ -233,6 +239,26 @@ export class Hub implements SessionHost {
       },
       httpUrl: this.c.httpUrl() ?? ''
     }
+  }
+
+  /**
+   * The welcome frame for `session`: the fields every session on its edge is told are encoded once
+   * and kept while the live nodes, their reports (each heartbeat brings a new one: loads and
+   * addresses) and this node's URL and limits stay the same; only the user id and the time are
+   * encoded per session. Bytes equal to `ServerFrame.encode({ req, welcome: this.welcome(session) })`
+   * in what they decode to.
+   */
+  welcomeFrame (session: ClientSession, req: number): Uint8Array {
+    const cfg = this.c.config
+    const from: unknown[] = [this.c.httpUrl() ?? '', cfg.maxEventBytes, cfg.maxRoomsPerUser, cfg.ratePerSec, cfg.burst]
+    for (const n of this.c.presence.liveNodes()) from.push(n.id, n.meta)
+    let shared = this.welcomeShared.get(session.edge)
+    if (shared == null || shared.from.length !== from.length || shared.from.some((v, i) => v !== from[i])) {
+      const { userId: _u, time: _t, ...rest } = this.welcome(session)
+      shared = { from, bytes: WelcomeCodec.encode(rest) }
+      this.welcomeShared.set(session.edge, shared)
+    }
+    return welcomeFrame(req, [shared.bytes, WelcomeCodec.encode({ userId: session.userId, time: BigInt(this.c.clock.now()) })])
   }
 
   afterWelcome (session: ClientSession): void {

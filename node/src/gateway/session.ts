@@ -7,7 +7,7 @@ import { AuthFailedError, ErrorCode, HelloRequiredError, MeshchatError, Unsuppor
 import { TokenBucket } from '../state/rate-limiter.js'
 import { SessionBudget } from '../state/budgets.js'
 import type { Budgets, RequestKind } from '../state/budgets.js'
-import type { ClientFrame, ServerFrame, Cursor as WireCursor, HistoryPage, PublishAck, UserPresence, Welcome, Redirect } from '../../../client/src/protocol/pb/client.js'
+import type { ClientFrame, ServerFrame, Cursor as WireCursor, HistoryPage, PublishAck, UserPresence, Redirect } from '../../../client/src/protocol/pb/client.js'
 import type { Cursor } from '../store/message-store.js'
 import type { Logger } from '@libp2p/interface'
 import type { PresenceStatus } from '../../../client/src/protocol/validate.js'
@@ -34,7 +34,8 @@ export interface SessionHost {
   readonly nodeId: string
   /** register a session after hello; returns a redirect instead when the client should go elsewhere; may throw NodeFullError */
   attach: (session: ClientSession, hello: { rooms: string[], noRedirect: boolean, affinity: boolean }) => Redirect | undefined
-  welcome: (session: ClientSession) => Welcome
+  /** the encoded ServerFrame `{ req, welcome }` for this session */
+  welcomeFrame: (session: ClientSession, req: number) => Uint8Array
   detach: (session: ClientSession) => void
   /**
    * join a room; replayed events are delivered through `session` before this
@@ -293,7 +294,7 @@ export class ClientSession {
       clearTimeout(this.helloTimer)
       // a cleared timer still holds its callback and, through it, the options the session was made with
       this.helloTimer = undefined
-      this.send({ req, welcome: this.host.welcome(this) })
+      this.sendEncoded(this.host.welcomeFrame(this, req))
       this.host.afterWelcome(this)
       return
     }
