@@ -752,7 +752,8 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     // a node that does not carry the room still stores it, and offers it to the owners at its next
     // rebalance (this covers a node that has not yet heard of the others, right after it started)
     const sources = this.sources(room, this.cachedOwners(room)).filter(p => !skip.includes(p))
-    const id = signedEventId(event.event)
+    // the id only for a node that got the event by gossip (asked to confirm it by id): not for every event of a room no other node carries
+    let id: Uint8Array | undefined
     // the other connected nodes only when no source confirmed (the list is built then, not for every message)
     const noArchive = this.noArchive
     const candidates = function * (self: string, pubsub: ArchiveComponents['pubsub']): Generator<string> {
@@ -766,6 +767,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
       try {
         let held = false
         if (gossiped.has(peer)) {
+          id ??= signedEventId(event.event)
           held = await this.c.sync.call(peer, { store: { room, id: id as Uint8Array<ArrayBuffer> } }, this.init.requestTimeoutMs, 'replication')
             .then(() => true, () => false)
         }
