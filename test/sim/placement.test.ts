@@ -13,6 +13,7 @@ describe('placement: welcome alternates, redirects, limits', () => {
     const [a, b, c] = mesh.nodes
     // a welcome before b's load changes: the next one must not repeat it (a node keeps the part of
     // the welcome every session is told until a report of another node changes it)
+    await waitFor(() => (a!.presence.replica.nodes().find(n => n.id === b!.nodeId)?.meta?.gatewayAddrs.length ?? 0) > 0, { what: 'b\'s addresses known on a' })
     const early = await mesh.client(a!, 'early')
     expect(early.welcomeInfo!.alternates.find(n => n.id === b!.nodeId)?.clients).toBe(0)
     for (let i = 0; i < 3; i++) await mesh.client(b!, `load${i}`)
