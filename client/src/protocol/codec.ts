@@ -12,13 +12,17 @@ import './uint64-writer.js'
 /** a payload with its unsigned varint length prefix in front (the framing of stream transports) */
 export function lengthPrefixed (payload: Uint8Array): Uint8ArrayList {
   const prefix: number[] = []
-  let n = payload.byteLength
+  varint(payload.byteLength, prefix)
+  return new Uint8ArrayList(Uint8Array.from(prefix), payload)
+}
+
+/** `n` as an unsigned varint, appended to `out` */
+function varint (n: number, out: number[]): void {
   while (n >= 0x80) {
-    prefix.push((n & 0x7f) | 0x80)
+    out.push((n & 0x7f) | 0x80)
     n = Math.floor(n / 0x80)
   }
-  prefix.push(n)
-  return new Uint8ArrayList(Uint8Array.from(prefix), payload)
+  out.push(n)
 }
 
 /** encode one frame with its varint length prefix */
@@ -32,14 +36,6 @@ export function encodeServerFrame (frame: ServerFrame): Uint8ArrayList {
 
 /** the tag of ServerFrame.welcome (field 2, length-delimited) */
 const WELCOME_TAG = 0x12
-
-function varint (n: number, out: number[]): void {
-  while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80)
-    n = Math.floor(n / 0x80)
-  }
-  out.push(n)
-}
 
 /**
  * A ServerFrame `{ req, welcome }` whose Welcome is the concatenation of `parts`, each a Welcome
