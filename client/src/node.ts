@@ -26,6 +26,35 @@ export function fileKeyStore (path: string): KeyStore {
   }
 }
 
+type SendOptions = Exclude<Parameters<WsClient['send']>[1], SendCallback | undefined>
+type SendCallback = (err?: Error) => void
+
+/** what {@link CorkingWebSocket} reaches of the `ws` client: its TCP (or TLS) socket, once open */
+interface WsSocketField { _socket?: { cork?: () => void, uncork?: () => void } | null }
+
+/**
+ * The `ws` package's client with the frames sent in one tick written together: the socket is corked
+ * at the first send and uncorked on the next tick, so the proof of key and the hello after it (and a
+ * reconnect's hello and joins) leave in one TCP write and reach the node in one read.
+ */
+export class CorkingWebSocket extends WsClient {
+  private corked = false
+
+  override send (data: Parameters<WsClient['send']>[0], options?: SendOptions | SendCallback, cb?: SendCallback): void {
+    const socket = (this as unknown as WsSocketField)._socket
+    if (!this.corked && this.readyState === WsClient.OPEN && typeof socket?.cork === 'function' && typeof socket.uncork === 'function') {
+      this.corked = true
+      socket.cork()
+      process.nextTick(() => {
+        this.corked = false
+        socket.uncork?.()
+      })
+    }
+    if (typeof options === 'function') super.send(data, options)
+    else super.send(data, options ?? {}, cb)
+  }
+}
+
 /**
  * A ChatClient for Node programs: the plain WebSocket edge (ws:// and wss:// URLs) and the libp2p
  * gateway (TCP and WebSocket multiaddrs), Ed25519 keys, signatures and checks through libsodium or
@@ -37,7 +66,7 @@ export function createNodeClient (opts: ChatClientOptions): ChatClient {
   setEd25519Signer(nodeEd25519Signer)
   setEd25519PublicKeyOf(nodeEd25519PublicKey)
   return new ChatClient({
-    transports: [webSocketTransport({ WebSocket: WsClient as unknown as typeof globalThis.WebSocket }), libp2pTransport({ transports: [tcp(), webSockets()] })],
+    transports: [webSocketTransport({ WebSocket: CorkingWebSocket as unknown as typeof globalThis.WebSocket, binaryType: 'nodebuffer' }), libp2pTransport({ transports: [tcp(), webSockets()] })],
     ...opts
   })
 }

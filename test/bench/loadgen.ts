@@ -16,8 +16,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { tcp } from '@libp2p/tcp'
 import { io as ioClient } from 'socket.io-client'
-import { WebSocket as WsClient } from 'ws'
-import { createNodeClient } from '../../client/src/node.js'
+import { CorkingWebSocket, createNodeClient } from '../../client/src/node.js'
 import { nodeEd25519Signer } from '../../client/src/protocol/ed25519-node.js'
 import { libp2pTransport } from '../../client/src/transports/libp2p.js'
 import { webSocketTransport } from '../../client/src/transports/websocket.js'
@@ -49,7 +48,7 @@ const keys = new Map<number, UserKey>()
 
 /** the WebSocket class of the light edge's transport */
 const WS_CLIENT = process.env.BENCH_WS_CLIENT === 'undici' ? 'undici' : 'ws'
-const WebSocketClass: typeof globalThis.WebSocket = WS_CLIENT === 'undici' ? globalThis.WebSocket : WsClient as unknown as typeof globalThis.WebSocket
+const WebSocketClass: typeof globalThis.WebSocket = WS_CLIENT === 'undici' ? globalThis.WebSocket : CorkingWebSocket as unknown as typeof globalThis.WebSocket
 
 /**
  * an Ed25519 user key made by node:crypto, signing as Node clients do (libsodium where it loads,
@@ -67,7 +66,7 @@ const isWsUrl = (addr: string): boolean => /^wss?:\/\//i.test(addr)
 
 /** the transport a client of `addr` uses: the light edge for ws:// URLs, the libp2p TCP gateway for multiaddrs */
 function transportFor (addr: string): ClientTransport {
-  return isWsUrl(addr) ? webSocketTransport({ WebSocket: WebSocketClass }) : libp2pTransport({ transports: [tcp()] })
+  return isWsUrl(addr) ? webSocketTransport({ WebSocket: WebSocketClass, ...(WS_CLIENT === 'ws' ? { binaryType: 'nodebuffer' } : {}) }) : libp2pTransport({ transports: [tcp()] })
 }
 /** sends not yet acknowledged or refused, across runs (a saturated run leaves some behind) */
 let inflight = 0
@@ -142,7 +141,7 @@ function gatedTcp (gate: Gate): ReturnType<typeof tcp> {
 
 /** a WebSocket class (light edge) under a gate: refused connections throw like a failed dial, a cut terminates the socket */
 function gatedWebSocket (gate: Gate): typeof globalThis.WebSocket {
-  class Gated extends WsClient {
+  class Gated extends CorkingWebSocket {
     constructor (url: string | URL, protocols?: string | string[]) {
       if (!gate.allow(String(url))) throw new Error('network cut by the benchmark')
       super(url, protocols)
@@ -155,7 +154,7 @@ function gatedWebSocket (gate: Gate): typeof globalThis.WebSocket {
 }
 
 function gatedTransport (addr: string, gate: Gate): ClientTransport {
-  return isWsUrl(addr) ? webSocketTransport({ WebSocket: gatedWebSocket(gate) }) : libp2pTransport({ transports: [gatedTcp(gate)] })
+  return isWsUrl(addr) ? webSocketTransport({ WebSocket: gatedWebSocket(gate), binaryType: 'nodebuffer' }) : libp2pTransport({ transports: [gatedTcp(gate)] })
 }
 
 async function waitUntil (cond: () => boolean, timeoutMs: number, what: string): Promise<void> {

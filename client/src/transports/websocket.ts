@@ -6,6 +6,12 @@ import type { ClientTransport, FrameChannel } from '../transport.js'
 export interface WebSocketTransportOptions {
   /** the WebSocket class; default the platform's (browsers, and Node 22+) */
   WebSocket?: typeof globalThis.WebSocket
+  /**
+   * what the WebSocket hands over for a binary message: `arraybuffer` (the standard's, the default)
+   * or a class's own that is a Uint8Array already, such as the `ws` package's `nodebuffer`, which
+   * spares a copy of every frame
+   */
+  binaryType?: string
 }
 
 /** the request number of the proof of key (requests the Connection numbers count up from 1) */
@@ -64,11 +70,13 @@ export function webSocketTransport (opts: WebSocketTransportOptions = {}): Clien
       const WS = opts.WebSocket ?? globalThis.WebSocket
       if (WS == null) throw new DisconnectedError('this platform has no WebSocket')
       const ws = new WS(addr)
-      ws.binaryType = 'arraybuffer'
+      ws.binaryType = (opts.binaryType ?? 'arraybuffer') as BinaryType
       open.add(ws)
       const inbox = new Inbox()
       ws.onmessage = ev => {
-        if (ev.data instanceof ArrayBuffer) inbox.push(new Uint8Array(ev.data))
+        const data: unknown = ev.data
+        if (data instanceof Uint8Array) inbox.push(data)
+        else if (data instanceof ArrayBuffer) inbox.push(new Uint8Array(data))
       }
       ws.onclose = ev => {
         open.delete(ws)
