@@ -4,9 +4,10 @@ import { describe, expect, it } from 'vitest'
 import { LIMITS } from '../../client/src/protocol/limits.js'
 import { BadFrameError, FrameTooLargeError } from '../../client/src/protocol/errors.js'
 import {
-  decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame, readFrames, welcomeFrame
+  challengeFrame, decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame, readFrames, welcomeFrame
 } from '../../client/src/protocol/codec.js'
-import { ClientFrame, DeliveryKind, DmState, ServerFrame, Welcome } from '../../client/src/protocol/pb/client.js'
+import { Challenge, ClientFrame, DeliveryKind, DmState, LoginProof, ServerFrame, Welcome } from '../../client/src/protocol/pb/client.js'
+import { loginInput } from '../../client/src/protocol/login.js'
 import { rejectionOf } from '../helpers/assert.js'
 import { lengthPrefix } from '../helpers/raw-client.js'
 
@@ -289,5 +290,41 @@ describe('codec: a welcome made in parts', () => {
     const f = decodeServerFrame(welcomeFrame(5, []))
     expect(f.req).toBe(5)
     expect(f.welcome).toEqual({ nodeId: '', userId: '', meshSize: 0, alternates: [], time: 0n, httpUrl: '' })
+  })
+})
+
+describe('codec: a challenge made in parts, and the login input', () => {
+  const nodes = ['12D3KooWself', '12D3KooWHb3yJ4aLq8cXv6nR2pT9sWkZ5mDfE7gUiBoNqC1x', '']
+  const nonces = [new Uint8Array(32).fill(7), Uint8Array.from({ length: 32 }, (_, i) => i * 8), new Uint8Array(0)]
+  const times = [1_764_930_000_123n, 1n, 0n, 2n ** 63n - 1n]
+
+  it('the node id encoded once and the nonce and time per connection decode to the whole challenge', () => {
+    for (const nodeId of nodes) {
+      const head = Challenge.encode({ nodeId, nonce: new Uint8Array(0), time: 0n })
+      for (const nonce of nonces) {
+        for (const time of times) {
+          const joined = challengeFrame([head, Challenge.encode({ nodeId: '', nonce, time })])
+          const expected = ServerFrame.encode({ req: 0, challenge: { nodeId, nonce, time } })
+          expect(decodeServerFrame(joined), `${nodeId} ${nonce.byteLength} ${time}`).toEqual(decodeServerFrame(expected))
+          expect(joined.byteLength).toBe(expected.byteLength)
+        }
+      }
+    }
+  })
+
+  it('the login input is the domain and LoginProof.encode of the whole, byte for byte, whichever node came before', () => {
+    const domain = new TextEncoder().encode('meshchat/login/1\n')
+    // the node changes between calls (a client that moves), and comes back
+    for (const nodeId of [...nodes, ...nodes.slice().reverse()]) {
+      for (const nonce of nonces) {
+        for (const time of times) {
+          const proof = LoginProof.encode({ nodeId, nonce, time })
+          const expected = new Uint8Array(domain.byteLength + proof.byteLength)
+          expected.set(domain, 0)
+          expected.set(proof, domain.byteLength)
+          expect(loginInput(nodeId, nonce, time), `${nodeId} ${nonce.byteLength} ${time}`).toEqual(expected)
+        }
+      }
+    }
   })
 })

@@ -36,6 +36,8 @@ export function encodeServerFrame (frame: ServerFrame): Uint8ArrayList {
 
 /** the tag of ServerFrame.welcome (field 2, length-delimited) */
 const WELCOME_TAG = 0x12
+/** the tag of ServerFrame.challenge (field 14, length-delimited) */
+const CHALLENGE_TAG = 0x72
 
 /**
  * A ServerFrame `{ req, welcome }` whose Welcome is the concatenation of `parts`, each a Welcome
@@ -45,6 +47,20 @@ const WELCOME_TAG = 0x12
  * same message as `ServerFrame.encode` of the whole.
  */
 export function welcomeFrame (req: number, parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  return embeddedFrame(WELCOME_TAG, req, parts)
+}
+
+/**
+ * A ServerFrame `{ req: 0, challenge }` whose Challenge is the concatenation of `parts`, as
+ * {@link welcomeFrame}: the node's id is encoded once per node, the nonce and the time per
+ * connection.
+ */
+export function challengeFrame (parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  return embeddedFrame(CHALLENGE_TAG, 0, parts)
+}
+
+/** a ServerFrame with `req` and the one message field `tag`, whose encoding is `parts` joined */
+function embeddedFrame (tag: number, req: number, parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   let len = 0
   for (const p of parts) len += p.byteLength
   const head: number[] = []
@@ -52,7 +68,7 @@ export function welcomeFrame (req: number, parts: Uint8Array[]): Uint8Array<Arra
     head.push(0x08)
     varint(req >>> 0, head)
   }
-  head.push(WELCOME_TAG)
+  head.push(tag)
   varint(len, head)
   const out = new Uint8Array(head.length + len)
   out.set(head, 0)

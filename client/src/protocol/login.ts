@@ -20,9 +20,18 @@ const DOMAIN = new TextEncoder().encode('meshchat/login/1\n')
 /** how far the client's signing time may be from the node's clock */
 export const LOGIN_WINDOW_MS = 60_000
 
-/** the bytes a login signature covers */
+const NO_BYTES = new Uint8Array(0)
+/** the domain and the encoded node id of the last node a login input was made for (a node checks its own id only) */
+let prefix: { nodeId: string, bytes: Uint8Array } | undefined
+
+/**
+ * the bytes a login signature covers: the domain, then LoginProof{nodeId, nonce, time} as
+ * `LoginProof.encode` writes it (fields in number order, so the node id's part can be kept and the
+ * nonce's and time's appended)
+ */
 export function loginInput (nodeId: string, nonce: Uint8Array, time: bigint): Uint8Array {
-  return withDomain(DOMAIN, LoginProof.encode({ nodeId, nonce: nonce as Uint8Array<ArrayBuffer>, time }))
+  if (prefix?.nodeId !== nodeId) prefix = { nodeId, bytes: withDomain(DOMAIN, LoginProof.encode({ nodeId, nonce: NO_BYTES, time: 0n })) }
+  return withDomain(prefix.bytes, LoginProof.encode({ nodeId: '', nonce: nonce as Uint8Array<ArrayBuffer>, time }))
 }
 
 /** the client's answer to a challenge; `now` is the client's clock corrected by the challenge's time */

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { WebSocketServer } from 'ws'
 import { TooSlowError, UnsupportedError, asMeshchatError } from '../../../client/src/protocol/errors.js'
+import { challengeFrame } from '../../../client/src/protocol/codec.js'
+import { Challenge } from '../../../client/src/protocol/pb/client.js'
 import { ClientSession } from './session.js'
 import { IpLimit } from './gateway-host.js'
 import { PingWheel } from './ping-wheel.js'
@@ -133,6 +135,8 @@ export class WsEdge implements Startable {
   /** every connection is pinged once per interval, a slice of them at each tick (ping-wheel.ts) */
   private readonly pings: PingWheel<WebSocket>
   private readonly pingTickMs: number
+  /** this node's id as a Challenge field, the part every challenge shares */
+  private challengeHead?: Uint8Array
   /** slots the wheel turns at each tick while connections are few: a second's worth */
   private readonly pingSlowStep: number
   private pingTimer?: ReturnType<typeof setInterval>
@@ -345,7 +349,8 @@ export class WsEdge implements Startable {
       s.close()
       this.c.host.detach(s)
     })
-    s.send({ req: 0, challenge: { nonce, nodeId: this.c.nodeId, time: BigInt(this.c.clock.now()) } })
+    this.challengeHead ??= Challenge.encode({ nodeId: this.c.nodeId, nonce: new Uint8Array(0), time: 0n })
+    s.sendEncoded(challengeFrame([this.challengeHead, Challenge.encode({ nodeId: '', nonce, time: BigInt(this.c.clock.now()) })]))
     // now, not at the end of the turn: under the cork the upgrade's response is still held in
     writer.flush()
   }
