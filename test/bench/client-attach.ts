@@ -6,10 +6,10 @@
  * client library's side: key, WebSocket connect, proof of key, hello, welcome); the first round
  * runs code the JIT has not optimized yet.
  *
- *   node dist/test/bench/client-attach.js [--clients 1000] [--rounds 4] [--in-flight 50] [--websocket ws|undici] [--noble-keys] [--out file]
+ *   node dist/test/bench/client-attach.js [--clients 1000] [--rounds 4] [--in-flight 50] [--websocket node|ws|undici] [--noble-keys] [--out file]
  *
- * `--websocket undici` gives the light edge Node's global WebSocket instead of the `ws` package's
- * client (createNodeClient's default); `--noble-keys` derives each new key's public half in
+ * `--websocket ws` gives the light edge the `ws` package's client, `undici` Node's global
+ * WebSocket, instead of the client library's NodeWebSocket (createNodeClient's default); `--noble-keys` derives each new key's public half in
  * JavaScript (noble) instead of libsodium or node:crypto. Writes JSON (default
  * test/bench/results/client-attach.json).
  */
@@ -17,6 +17,7 @@ import { writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createNodeClient, memoryKeyStore } from '../../client/src/node.js'
+import { WebSocket as WsClient } from 'ws'
 import { webSocketTransport } from '../../client/src/transports/websocket.js'
 import { setEd25519PublicKeyOf } from '../../client/src/protocol/keys.js'
 import { OpsRig } from '../ops/cli-proc.js'
@@ -32,11 +33,11 @@ const { values: argv } = parseArgs({
 const clients = Number(argv.clients ?? 1000)
 const rounds = Number(argv.rounds ?? 4)
 const inFlight = Number(argv['in-flight'] ?? 50)
-const websocket = argv.websocket ?? 'ws'
+const websocket = argv.websocket ?? 'node'
 const nobleKeys = argv['noble-keys'] === true
 if (!Number.isInteger(clients) || clients < 1 || clients > 10_000 || !Number.isInteger(rounds) || rounds < 1 || rounds > 20 ||
-  !Number.isInteger(inFlight) || inFlight < 1 || inFlight > 1000 || (websocket !== 'ws' && websocket !== 'undici')) {
-  console.error('--clients takes 1 to 10,000, --rounds 1 to 20, --in-flight 1 to 1,000, --websocket ws or undici')
+  !Number.isInteger(inFlight) || inFlight < 1 || inFlight > 1000 || (websocket !== 'node' && websocket !== 'ws' && websocket !== 'undici')) {
+  console.error('--clients takes 1 to 10,000, --rounds 1 to 20, --in-flight 1 to 1,000, --websocket node, ws or undici')
   process.exit(2)
 }
 const out = argv.out ?? join(ROOT, 'test', 'bench', 'results', 'client-attach.json')
@@ -59,8 +60,9 @@ try {
       reconnect: false,
       redirect: false,
       requestTimeoutMs: 30_000,
-      // ws: createNodeClient's own transports, as a Node program gets them
-      ...(websocket === 'undici' ? { transports: [webSocketTransport({ WebSocket: globalThis.WebSocket })] } : {})
+      // node: createNodeClient's own transports, as a Node program gets them
+      ...(websocket === 'undici' ? { transports: [webSocketTransport({ WebSocket: globalThis.WebSocket })] } : {}),
+      ...(websocket === 'ws' ? { transports: [webSocketTransport({ WebSocket: WsClient as unknown as typeof globalThis.WebSocket, binaryType: 'nodebuffer' })] } : {})
     }))
     // createNodeClient installs the platform's derivation; taken off again for the noble figures
     if (nobleKeys) setEd25519PublicKeyOf(undefined)
@@ -79,7 +81,7 @@ try {
 } finally {
   await rig.cleanup()
 }
-console.log(`${clients} clients a round, ${inFlight} in flight, light edge WebSocket: ${websocket === 'ws' ? 'the ws package' : "Node's global (undici)"}, public keys: ${nobleKeys ? 'noble' : 'libsodium or node:crypto'}\n`)
+console.log(`${clients} clients a round, ${inFlight} in flight, light edge WebSocket: ${websocket === 'node' ? 'NodeWebSocket' : websocket === 'ws' ? 'the ws package' : "Node's global (undici)"}, public keys: ${nobleKeys ? 'noble' : 'libsodium or node:crypto'}\n`)
 console.log('| round | attach all (s) | client CPU per attach (ms) |\n|---:|---:|---:|')
 for (const r of rows) console.log(`| ${r.round}${r.round === 0 ? ' (first)' : ''} | ${r.seconds.toFixed(2)} | ${r.cpuMsPerAttach.toFixed(3)} |`)
 writeFileSync(out, JSON.stringify({ clients, inFlight, websocket, nobleKeys, rounds: rows, nodeVersion: process.version, date: new Date().toISOString() }, null, 2) + '\n')

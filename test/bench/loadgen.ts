@@ -8,15 +8,17 @@
  *
  * meshchat users get their Ed25519 keys from node:crypto and sign natively (libsodium, as Node clients
  * and the nodes do), made before an attach is timed: a key is a device's identity, made once, not part
- * of attaching. The light edge's WebSocket class is the `ws` package's client unless
- * BENCH_WS_CLIENT=undici (Node's global WebSocket).
+ * of attaching. The light edge's WebSocket class is the client library's own for Node
+ * (`NodeWebSocket`, as `createNodeClient` uses) unless BENCH_WS_CLIENT=ws (the `ws` package's client)
+ * or undici (Node's global WebSocket).
  *
  * Started by the harness only (`fork`-style, with an IPC channel); exits when the harness goes away.
  */
 import { generateKeyPairSync } from 'node:crypto'
 import { tcp } from '@libp2p/tcp'
 import { io as ioClient } from 'socket.io-client'
-import { CorkingWebSocket, createNodeClient } from '../../client/src/node.js'
+import { WebSocket as WsClient } from 'ws'
+import { NodeWebSocket, createNodeClient } from '../../client/src/node.js'
 import { nodeEd25519Signer } from '../../client/src/protocol/ed25519-node.js'
 import { libp2pTransport } from '../../client/src/transports/libp2p.js'
 import { webSocketTransport } from '../../client/src/transports/websocket.js'
@@ -47,8 +49,10 @@ const users = new Map<number, User>()
 const keys = new Map<number, UserKey>()
 
 /** the WebSocket class of the light edge's transport */
-const WS_CLIENT = process.env.BENCH_WS_CLIENT === 'undici' ? 'undici' : 'ws'
-const WebSocketClass: typeof globalThis.WebSocket = WS_CLIENT === 'undici' ? globalThis.WebSocket : CorkingWebSocket as unknown as typeof globalThis.WebSocket
+const WS_CLIENT = process.env.BENCH_WS_CLIENT === 'undici' ? 'undici' : process.env.BENCH_WS_CLIENT === 'ws' ? 'ws' : 'node'
+const WebSocketClass: typeof globalThis.WebSocket = WS_CLIENT === 'undici'
+  ? globalThis.WebSocket
+  : (WS_CLIENT === 'ws' ? WsClient : NodeWebSocket) as unknown as typeof globalThis.WebSocket
 
 /**
  * an Ed25519 user key made by node:crypto, signing as Node clients do (libsodium where it loads,
@@ -66,7 +70,7 @@ const isWsUrl = (addr: string): boolean => /^wss?:\/\//i.test(addr)
 
 /** the transport a client of `addr` uses: the light edge for ws:// URLs, the libp2p TCP gateway for multiaddrs */
 function transportFor (addr: string): ClientTransport {
-  return isWsUrl(addr) ? webSocketTransport({ WebSocket: WebSocketClass, ...(WS_CLIENT === 'ws' ? { binaryType: 'nodebuffer' } : {}) }) : libp2pTransport({ transports: [tcp()] })
+  return isWsUrl(addr) ? webSocketTransport({ WebSocket: WebSocketClass, ...(WS_CLIENT !== 'undici' ? { binaryType: 'nodebuffer' } : {}) }) : libp2pTransport({ transports: [tcp()] })
 }
 /** sends not yet acknowledged or refused, across runs (a saturated run leaves some behind) */
 let inflight = 0
@@ -141,13 +145,13 @@ function gatedTcp (gate: Gate): ReturnType<typeof tcp> {
 
 /** a WebSocket class (light edge) under a gate: refused connections throw like a failed dial, a cut terminates the socket */
 function gatedWebSocket (gate: Gate): typeof globalThis.WebSocket {
-  class Gated extends CorkingWebSocket {
+  class Gated extends NodeWebSocket {
     constructor (url: string | URL, protocols?: string | string[]) {
       if (!gate.allow(String(url))) throw new Error('network cut by the benchmark')
       super(url, protocols)
       const entry = { drop: () => { this.terminate() } }
       gate.open.add(entry)
-      this.once('close', () => { gate.open.delete(entry) })
+      this.addEventListener('close', () => { gate.open.delete(entry) }, { once: true })
     }
   }
   return Gated as unknown as typeof globalThis.WebSocket

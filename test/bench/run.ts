@@ -65,7 +65,8 @@ const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
                         1,000, and that first burst's own time is reported too; 100 was the
                         old default, which left the server mid-warm-up)
   --ws-client <c>       WebSocket class of meshchat's light clients in the load generators:
-                        ws (the ws package, default) or undici (Node's global WebSocket)
+                        node (the client library's NodeWebSocket, createNodeClient's; default),
+                        ws (the ws package's client) or undici (Node's global WebSocket)
   --rates <list>        comma-separated msg/s per user for the room, DM and room-local sweeps instead
                         of the preset ones (e.g. --rates 0.5: 100 msg/s at 200 users)
   --scale-sizes <list>  comma-separated server counts for the scale-out section instead of 2,4,8
@@ -93,7 +94,7 @@ const { values: argv } = parseArgs({
     'base-port': { type: 'string', default: '17000' },
     nodes: { type: 'string' },
     users: { type: 'string' },
-    'ws-client': { type: 'string', default: 'ws' },
+    'ws-client': { type: 'string', default: 'node' },
     edge: { type: 'string', default: 'ws' },
     rates: { type: 'string' },
     'scale-sizes': { type: 'string' },
@@ -133,8 +134,8 @@ for (const s of sections) if (!SECTIONS.includes(s)) { console.error(`unknown se
 const base = Number(argv['base-port'])
 const nodes = Number(argv.nodes ?? 5)
 const users = Number(argv.users ?? (quick ? 200 : 400))
-const wsClient = argv['ws-client'] === 'undici' ? 'undici' : 'ws'
-if (argv['ws-client'] !== 'ws' && argv['ws-client'] !== 'undici') { console.error('--ws-client takes: ws or undici'); process.exit(2) }
+const wsClient = argv['ws-client'] as 'node' | 'ws' | 'undici'
+if (wsClient !== 'node' && wsClient !== 'ws' && wsClient !== 'undici') { console.error('--ws-client takes: node, ws or undici'); process.exit(2) }
 if (argv['attach-generators'] != null && !/^[12]$/.test(argv['attach-generators'])) { console.error('--attach-generators takes 1 or 2'); process.exit(2) }
 if (argv['attach-warmup'] != null && !/^\d{1,6}$/.test(argv['attach-warmup'])) { console.error('--attach-warmup takes a whole number of clients (0: none)'); process.exit(2) }
 // load generators read it at start (loadgen.ts)
