@@ -172,6 +172,25 @@ describe('NodeWebSocket', () => {
     expect(tb.events).not.toContain('error')
   })
 
+  it('delivers nothing after close() is called, though more was on its way', async () => {
+    const srv = await wsServer(ws => {
+      // both in one tick: they reach the client in one read
+      ws.send(Buffer.from('one'))
+      ws.send(Buffer.from('two'))
+    })
+    const ws = new NodeWebSocket(srv.url)
+    const got: string[] = []
+    sockets.push(ws)
+    const closed = new Promise<NodeWebSocketCloseEvent>(resolve => { ws.onclose = resolve })
+    ws.onmessage = ev => {
+      got.push((ev.data as Buffer).toString())
+      ws.close(1000, 'enough')
+    }
+    const c = await closed
+    expect(got).toEqual(['one'])
+    expect([c.code, c.wasClean]).toEqual([1000, true])
+  })
+
   it('reports a dropped connection as 1006, and refuses close codes a client may not send', async () => {
     const srv = await wsServer(ws => { ws.on('message', () => { ws.terminate() }) })
     const ws = new NodeWebSocket(srv.url)

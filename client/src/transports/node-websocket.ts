@@ -406,6 +406,8 @@ export class NodeWebSocket {
   }
 
   #deliver (opcode: number, payload: Buffer): void {
+    // as in browsers, nothing is delivered once close() was called or the connection failed
+    if (this.#state !== NodeWebSocket.OPEN) return
     let data: Buffer | ArrayBuffer | string
     if (opcode === OP_TEXT) {
       try {
