@@ -9,9 +9,9 @@
  *   node dist/test/bench/client-attach.js [--clients 1000] [--rounds 4] [--in-flight 50] [--websocket node|ws|undici] [--noble-keys] [--out file]
  *
  * `--websocket ws` gives the light edge the `ws` package's client, `undici` Node's global
- * WebSocket, instead of the client library's NodeWebSocket (createNodeClient's default); `--noble-keys` derives each new key's public half in
- * JavaScript (noble) instead of libsodium or node:crypto. Writes JSON (default
- * test/bench/results/client-attach.json).
+ * WebSocket, instead of the client library's NodeWebSocket (createNodeClient's default);
+ * `--noble-keys` derives each new key's public half in JavaScript (noble) instead of libsodium or
+ * node:crypto. Writes JSON (default test/bench/results/client-attach.json).
  */
 import { writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'

@@ -8,8 +8,8 @@ export interface WebSocketTransportOptions {
   WebSocket?: typeof globalThis.WebSocket
   /**
    * what the WebSocket hands over for a binary message: `arraybuffer` (the standard's, the default)
-   * or a class's own that is a Uint8Array already, such as the `ws` package's `nodebuffer`, which
-   * spares a copy of every frame
+   * or a class's own that is a Uint8Array already, such as `nodebuffer` (NodeWebSocket's and the
+   * `ws` package's Buffers), which spares a copy of every frame
    */
   binaryType?: string
 }
