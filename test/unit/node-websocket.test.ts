@@ -269,6 +269,32 @@ describe('NodeWebSocket', () => {
     }
   })
 
+  it('fails at the header a message longer than a node ever sends, and a message in endless empty pieces, with 1009, without buffering them', async () => {
+    const nineMiB = Buffer.from([0x82, 0x7f, 0, 0, 0, 0, 0, 0x90, 0, 0])
+    // an empty first piece, then 2,000 empty continuations: 4 KB on the wire, a slot each
+    const pieces = Buffer.concat([Buffer.from([0x02, 0x00]), Buffer.alloc(2 * 2000).fill(Buffer.from([0x00, 0x00]))])
+    for (const frame of [nineMiB, pieces]) {
+      let closeFrame: Buffer | undefined
+      const url = await rawServer(async (req, socket) => {
+        if (req.startsWith('GET')) {
+          socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${await acceptFor(req)}\r\n\r\n`)
+          socket.write(frame)
+        } else {
+          closeFrame = Buffer.from(req, 'latin1')
+        }
+      })
+      // no maxPayload: the default
+      const ws = new NodeWebSocket(url)
+      const t = track(ws)
+      await t.closed
+      expect(t.events).toEqual(['open', 'error', 'close'])
+      await until(() => closeFrame != null, 'the close frame')
+      const f = closeFrame as Buffer
+      const mask = f.subarray(2, 6)
+      expect(((f[6] as number) ^ (mask[0] as number)) << 8 | ((f[7] as number) ^ (mask[1] as number))).toBe(1009)
+    }
+  })
+
   it('writes the frames of one tick in one write, and a later tick in a write of its own', async () => {
     const got: Buffer[] = []
     const srv = await wsServer(ws => { ws.on('message', d => { got.push(d as Buffer) }) })

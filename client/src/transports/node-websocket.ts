@@ -1,6 +1,7 @@
 import { hash, randomBytes, randomFillSync } from 'node:crypto'
 import { connect as netConnect, isIP } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
+import { LIMITS } from '../protocol/limits.js'
 import type { Socket } from 'node:net'
 import type { ConnectionOptions } from 'node:tls'
 
@@ -24,8 +25,10 @@ import type { ConnectionOptions } from 'node:tls'
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 /** an answer's head longer than this is refused */
 const MAX_HEAD_BYTES = 16 * 1024
-/** a message longer than this closes the connection (1009), as the `ws` package's default */
-const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024
+/** a message longer than this closes the connection (1009): by default the largest frame a node sends */
+const DEFAULT_MAX_PAYLOAD = LIMITS.maxServerFrameBytes
+/** a message in more pieces than this closes the connection (1009): empty fragments cost no payload but a slot each */
+const MAX_FRAGMENTS = 1024
 /** after a close frame is sent, the socket is destroyed if the server has not closed it by then */
 const CLOSE_TIMEOUT_MS = 5000
 /** masks are cut from a block of CSPRNG output, 4 bytes each */
@@ -63,7 +66,7 @@ function validCloseCode (code: number): boolean {
 export interface NodeWebSocketOptions {
   /** TLS settings for wss:// (a CA to trust, a server name): merged over the defaults */
   tls?: ConnectionOptions
-  /** the longest message accepted, in bytes */
+  /** the longest message accepted, in bytes (default: the largest frame a node sends, 8 MiB) */
   maxPayload?: number
 }
 
@@ -371,6 +374,7 @@ export class NodeWebSocket {
       switch (opcode) {
         case OP_CONTINUATION:
           if (this.#fragments.length === 0) return this.#fail(1002, 'a continuation frame with no message to continue')
+          if (this.#fragments.length >= MAX_FRAGMENTS) return this.#fail(1009, `a message in more than ${MAX_FRAGMENTS} pieces`)
           this.#fragments.push(payload)
           this.#fragBytes += len
           if (fin) {
