@@ -16,7 +16,7 @@ import { conversationId } from './protocol/conversation.js'
 import type { SigningKey } from './protocol/keys.js'
 import type { EventContent, OpenedEvent } from './protocol/signing.js'
 import type { ClientFrame, ServerFrame, Welcome, NodeInfo, Delivery, HistoryPage } from './protocol/pb/client.js'
-import type { ClientTransport } from './transport.js'
+import type { ClientTransport, FrameChannel } from './transport.js'
 import type {
   ChatClientEvents, ChatClientOptions, ChatMessage, ConnectionState, DirectMessage, DmHistoryResult, DmResult, HistoryCursor, HistoryResult,
   PresenceStatus, ReadPosition, ReadReceipt, RosterMember, SendResult, UserState, WelcomeInfo
@@ -64,6 +64,22 @@ function rosterDetail (room: string, st: RoomState, snapshot: boolean): { room: 
       members ??= st.members()
       return members
     }
+  }
+}
+
+/**
+ * A transport's dial with a deadline: a timer cleared when the dial ends, aborting the dial's signal
+ * as `AbortSignal.timeout` would (its reason a TimeoutError DOMException). `AbortSignal.timeout` keeps
+ * its timer behind a weak reference and a finalizer, which cost more than the rest of a light-edge
+ * connect's own bookkeeping; the deadline has no use once the dial has ended.
+ */
+async function dialWithin (transport: ClientTransport, addr: string, key: SigningKey, ms: number): Promise<FrameChannel> {
+  const ac = new AbortController()
+  const timer = setTimeout(() => { ac.abort(new DOMException(`no connection to ${addr} within ${ms} ms`, 'TimeoutError')) }, ms)
+  try {
+    return await transport.dial(addr, key, ac.signal)
+  } finally {
+    clearTimeout(timer)
   }
 }
 
@@ -270,7 +286,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
       if (transport == null) continue
       let conn: Connection
       try {
-        conn = this.open(await transport.dial(addr, key, AbortSignal.timeout(this.opts.requestTimeoutMs)))
+        conn = this.open(await dialWithin(transport, addr, key, this.opts.requestTimeoutMs))
       } catch (err) {
         lastErr = err as Error
         continue

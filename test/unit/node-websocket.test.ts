@@ -8,6 +8,7 @@ import { WebSocketServer } from 'ws'
 import { NodeWebSocket } from '../../client/src/transports/node-websocket.js'
 import { createNodeClient, memoryKeyStore } from '../../client/src/node.js'
 import { ClientFrame, ServerFrame } from '../../client/src/protocol/pb/client.js'
+import { TimeoutError } from '../../client/src/protocol/errors.js'
 import type { AddressInfo, Server as NetServer } from 'node:net'
 import type { Server as HttpServer } from 'node:http'
 import type { NodeWebSocketCloseEvent, NodeWebSocketMessageEvent } from '../../client/src/transports/node-websocket.js'
@@ -124,6 +125,33 @@ describe('NodeWebSocket', () => {
       expect(got.equals(Buffer.from(Uint8Array.from({ length: n }, (_, j) => (j * 7 + n) & 0xff)))).toBe(true)
     })
     expect(t.messages.at(-1)).toBe('héllo, wörld')
+  })
+
+  it('asks every connection for its URL\'s path and query with a key of its own, however often the URL is used', async () => {
+    const heads: string[] = []
+    const base = await rawServer((data, socket) => {
+      heads.push(data)
+      socket.end()
+    })
+    const urls = [`${base}?a=1&b=%20`, `${base}?a=1&b=%20`, new URL(`${base}?a=1&b=%20`), base.replace(/\/x$/, ''), `${base}?a=1&b=%20`, base.replace('/x', '/y')]
+    const made = urls.map(u => new NodeWebSocket(u))
+    const closed = made.map(ws => track(ws).closed)
+    await Promise.all(closed)
+    expect(made.map(ws => ws.url)).toEqual([`${base}?a=1&b=%20`, `${base}?a=1&b=%20`, `${base}?a=1&b=%20`, `${base.replace(/\/x$/, '')}/`, `${base}?a=1&b=%20`, base.replace('/x', '/y')])
+    expect(heads).toHaveLength(urls.length)
+    const lines = heads.map(h => h.split('\r\n')[0]).sort()
+    expect(lines).toEqual(['GET / HTTP/1.1', 'GET /x?a=1&b=%20 HTTP/1.1', 'GET /x?a=1&b=%20 HTTP/1.1', 'GET /x?a=1&b=%20 HTTP/1.1', 'GET /x?a=1&b=%20 HTTP/1.1', 'GET /y HTTP/1.1'])
+    const host = new URL(base).host
+    for (const h of heads) expect(h).toContain(`\r\nHost: ${host}\r\n`)
+    const keys = heads.map(h => /\r\nSec-WebSocket-Key: (\S+)\r\n/.exec(h)?.[1] ?? '')
+    for (const k of keys) expect(Buffer.from(k, 'base64')).toHaveLength(16)
+    expect(new Set(keys).size).toBe(keys.length)
+    // a URL that is refused is refused each time, not remembered
+    for (let i = 0; i < 2; i++) {
+      expect(() => new NodeWebSocket(base.replace('ws:', 'http:'))).toThrow(SyntaxError)
+      expect(() => new NodeWebSocket(`${base}#frag`)).toThrow(SyntaxError)
+      expect(() => new NodeWebSocket('not a url')).toThrow()
+    }
   })
 
   it('gives ArrayBuffers when asked, joins a fragmented message around a ping, and answers the ping', async () => {
@@ -358,6 +386,26 @@ describe('NodeWebSocket', () => {
       expect(srv.chunks).toEqual([seen.reduce((n, f) => n + clientFrameBytes(ClientFrame.encode(f).byteLength), 0)])
     } finally {
       writes.restore()
+      await c.close()
+    }
+  })
+
+  it('lets a Node client give up on a node that never answers the upgrade, after its request timeout, and close the socket', async () => {
+    let requests = 0
+    let serverSocket: Socket | undefined
+    const url = await rawServer((_data, socket) => {
+      requests++
+      serverSocket = socket
+    })
+    const c = createNodeClient({ name: 'ana', addrs: [url], keyStore: memoryKeyStore(), reconnect: false, redirect: false, requestTimeoutMs: 300 })
+    try {
+      const started = Date.now()
+      const err = await c.connect().then(() => undefined, (e: unknown) => e as Error)
+      expect(err).toBeInstanceOf(TimeoutError)
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250)
+      expect(requests).toBe(1)
+      await until(() => serverSocket?.readyState === 'closed' || serverSocket?.readableEnded === true, 'the client to close its socket')
+    } finally {
       await c.close()
     }
   })

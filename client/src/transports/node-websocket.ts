@@ -1,4 +1,4 @@
-import { hash, randomBytes, randomFillSync } from 'node:crypto'
+import { hash, randomFillSync } from 'node:crypto'
 import { connect as netConnect, isIP } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { LIMITS } from '../protocol/limits.js'
@@ -31,8 +31,10 @@ const DEFAULT_MAX_PAYLOAD = LIMITS.maxServerFrameBytes
 const MAX_FRAGMENTS = 1024
 /** after a close frame is sent, the socket is destroyed if the server has not closed it by then */
 const CLOSE_TIMEOUT_MS = 5000
-/** masks are cut from a block of CSPRNG output, 4 bytes each */
-const MASK_POOL_BYTES = 4096
+/** masks (4 bytes) and handshake keys (16) are cut from a block of CSPRNG output */
+const RANDOM_POOL_BYTES = 4096
+/** parsed URLs kept for the next connection to the same one (the table is emptied when full) */
+const MAX_PARSED_URLS = 64
 
 const OP_CONTINUATION = 0x0
 const OP_TEXT = 0x1
@@ -44,18 +46,49 @@ const OP_PONG = 0xa
 const EMPTY = Buffer.alloc(0)
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
-let maskPool = Buffer.alloc(0)
-let maskAt = MASK_POOL_BYTES
+let randomPool = Buffer.alloc(0)
+let randomAt = RANDOM_POOL_BYTES
 
-function nextMask (): Buffer {
-  if (maskAt + 4 > maskPool.byteLength) {
-    maskPool = Buffer.allocUnsafe(MASK_POOL_BYTES)
-    randomFillSync(maskPool)
-    maskAt = 0
+/**
+ * `n` bytes of CSPRNG output, each byte handed out once: one `randomFillSync` call a block, where
+ * a call per connection (the key) cost about as much as the rest of the handshake's crypto
+ */
+function randomPiece (n: number): Buffer {
+  if (randomAt + n > randomPool.byteLength) {
+    randomPool = Buffer.allocUnsafe(RANDOM_POOL_BYTES)
+    randomFillSync(randomPool)
+    randomAt = 0
   }
-  const m = maskPool.subarray(maskAt, maskAt + 4)
-  maskAt += 4
+  const m = randomPool.subarray(randomAt, randomAt + n)
+  randomAt += n
   return m
+}
+
+/** what a connection needs of its URL */
+interface Target { href: string, secure: boolean, host: string, port: number, hostHeader: string, resource: string }
+
+const targets = new Map<string, Target>()
+
+/** the URL checked and taken apart, from the table when it was seen before (clients connect to a few nodes, over and over) */
+function targetOf (url: string | URL): Target {
+  const key = typeof url === 'string' ? url : url.href
+  const known = targets.get(key)
+  if (known != null) return known
+  const u = new URL(url)
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new SyntaxError(`not a WebSocket URL: ${String(url)}`)
+  if (u.hash !== '') throw new SyntaxError('a WebSocket URL has no fragment')
+  const secure = u.protocol === 'wss:'
+  const t: Target = {
+    href: u.href,
+    secure,
+    host: u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname,
+    port: u.port === '' ? (secure ? 443 : 80) : Number(u.port),
+    hostHeader: u.host,
+    resource: `${u.pathname === '' ? '/' : u.pathname}${u.search}`
+  }
+  if (targets.size >= MAX_PARSED_URLS) targets.clear()
+  targets.set(key, t)
+  return t
 }
 
 /** a close code a peer may send (RFC 6455, 7.4.1; 1004–1006 and 1015 are never sent) */
@@ -119,23 +152,18 @@ export class NodeWebSocket {
   #errored = false
 
   constructor (url: string | URL, protocols?: string | string[], options: NodeWebSocketOptions = {}) {
-    const u = new URL(url)
-    if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new SyntaxError(`not a WebSocket URL: ${String(url)}`)
-    if (u.hash !== '') throw new SyntaxError('a WebSocket URL has no fragment')
+    const { href, secure, host, port, hostHeader, resource } = targetOf(url)
     if (protocols != null && protocols.length > 0) throw new SyntaxError('subprotocols are not supported')
-    this.url = u.href
+    this.url = href
     this.#maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD
-    const secure = u.protocol === 'wss:'
-    const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname
-    const port = u.port === '' ? (secure ? 443 : 80) : Number(u.port)
-    this.#key = randomBytes(16).toString('base64')
+    this.#key = randomPiece(16).toString('base64')
     this.#socket = secure
       ? tlsConnect({ host, port, ...(isIP(host) === 0 ? { servername: host } : {}), ALPNProtocols: ['http/1.1'], ...options.tls })
       : netConnect({ host, port })
     const socket = this.#socket
     socket.setNoDelay(true)
     // written while connecting: the socket sends it once the connection (and TLS) is up
-    socket.write(`GET ${u.pathname === '' ? '/' : u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${this.#key}\r\nSec-WebSocket-Version: 13\r\n\r\n`, 'latin1')
+    socket.write(`GET ${resource} HTTP/1.1\r\nHost: ${hostHeader}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${this.#key}\r\nSec-WebSocket-Version: 13\r\n\r\n`, 'latin1')
     socket.on('data', (chunk: Buffer) => { this.#onData(chunk) })
     socket.on('error', err => { this.#error(err) })
     socket.on('close', () => { this.#onSocketClose() })
@@ -483,7 +511,7 @@ export class NodeWebSocket {
       out.writeUInt32BE(len >>> 0, 6)
     }
     const at = 2 + ext
-    const mask = nextMask()
+    const mask = randomPiece(4)
     out[at] = mask[0] as number
     out[at + 1] = mask[1] as number
     out[at + 2] = mask[2] as number
