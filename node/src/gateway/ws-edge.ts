@@ -6,6 +6,7 @@ import { Challenge } from '../../../client/src/protocol/pb/client.js'
 import { ClientSession } from './session.js'
 import { IpLimit } from './gateway-host.js'
 import { PingWheel } from './ping-wheel.js'
+import { quietReceiverEnds } from './ws-receiver.js'
 import { TokenBucket } from '../state/rate-limiter.js'
 import type { WebSocket, RawData } from 'ws'
 import type { IncomingMessage } from 'node:http'
@@ -145,6 +146,8 @@ export class WsEdge implements Startable {
   private started = false
 
   constructor (private readonly init: WsEdgeInit, private readonly c: WsEdgeComponents) {
+    // no thrown-away errors when a session closes (ws-receiver.ts)
+    quietReceiverEnds()
     // compression off: a deflate context per connection costs ~300 KB, and signed events hardly compress
     this.wss = new WebSocketServer({ noServer: true, maxPayload: init.maxFrameBytes, perMessageDeflate: false, clientTracking: false })
     this.perIp = new IpLimit(init.maxClientsPerIp)
