@@ -50,6 +50,8 @@ describe('data links', () => {
     const got = clients.map(recordMessages)
     const ids = [(await clients[0]!.send('linked', 'first')).id]
     await linked(a, [b, c])
+    // b and c have no room traffic of their own: their link comes with their first beat
+    await linked(b, [c])
     // each pair has its link, made at one end and taken at the other (by the first beat or message)
     const nodes = [a, b, c]
     const made = (await Promise.all(nodes.map(async n => await linkEvents(n, 'opened')))).reduce((x, y) => x + y, 0)
