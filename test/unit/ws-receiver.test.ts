@@ -1,8 +1,10 @@
 import { createServer } from 'node:http'
+import { connect, createServer as createNetServer } from 'node:net'
+import type { Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import * as wsModule from 'ws'
 import { WebSocket, WebSocketServer } from 'ws'
-import { quietReceiverEnds } from '../../node/src/gateway/ws-receiver.js'
+import { quietReceiverEnds, quietSocketEnd } from '../../node/src/gateway/ws-receiver.js'
 import type { AddressInfo } from 'node:net'
 import type { Writable } from 'node:stream'
 
@@ -12,7 +14,7 @@ async function finished (w: Writable): Promise<void> {
   await new Promise<void>(resolve => { w.once('finish', () => { resolve() }) })
 }
 
-describe('quietReceiverEnds', () => {
+describe('quiet ends of the light edge', () => {
   quietReceiverEnds()
   quietReceiverEnds()
 
@@ -80,6 +82,42 @@ describe('quietReceiverEnds', () => {
     } finally {
       await new Promise(resolve => { wss.close(resolve) })
       await new Promise(resolve => { http.close(resolve) })
+    }
+  })
+
+  it('gives an edge socket the same end(): it still ends, then stays quiet, and a callback still hears why', async () => {
+    const accepted: Socket[] = []
+    const srv = createNetServer(s => { accepted.push(s) })
+    await new Promise<void>(resolve => { srv.listen(0, '127.0.0.1', resolve) })
+    try {
+      const client = connect((srv.address() as AddressInfo).port, '127.0.0.1')
+      const clientEnded = new Promise<void>(resolve => { client.on('end', () => { resolve() }) })
+      client.resume()
+      for (let i = 0; i < 100 && accepted.length === 0; i++) await new Promise(resolve => setTimeout(resolve, 10))
+      const s = accepted[0] as Socket
+      const errors: Error[] = []
+      s.on('error', err => { errors.push(err) })
+      s.resume()
+      quietSocketEnd(s)
+      // the first end() is Node's: the peer sees the FIN, the socket finishes
+      const finished = new Promise<void>(resolve => { s.once('finish', () => { resolve() }) })
+      expect(s.end()).toBe(s)
+      await finished
+      await clientEnded
+      // again, as ws does when the peer's FIN comes in: nothing happens
+      expect(s.end()).toBe(s)
+      const told = await new Promise<Error | null | undefined>(resolve => { (s.end as (cb: (err?: Error | null) => void) => Socket)(resolve) })
+      expect((told as NodeJS.ErrnoException | undefined)?.code).toBe('ERR_STREAM_ALREADY_FINISHED')
+      client.end()
+      await new Promise(resolve => { s.once('close', resolve) })
+      expect(s.end()).toBe(s)
+      expect(errors).toEqual([])
+      // a socket without it keeps Node's own end()
+      expect(Object.hasOwn(client, 'end')).toBe(false)
+      expect(Object.hasOwn(s, 'end')).toBe(true)
+    } finally {
+      for (const a of accepted) a.destroy()
+      await new Promise(resolve => { srv.close(resolve) })
     }
   })
 })

@@ -6,7 +6,7 @@ import { Challenge } from '../../../client/src/protocol/pb/client.js'
 import { ClientSession } from './session.js'
 import { IpLimit } from './gateway-host.js'
 import { PingWheel } from './ping-wheel.js'
-import { quietReceiverEnds } from './ws-receiver.js'
+import { quietReceiverEnds, quietSocketEnd } from './ws-receiver.js'
 import { TokenBucket } from '../state/rate-limiter.js'
 import type { WebSocket, RawData } from 'ws'
 import type { IncomingMessage } from 'node:http'
@@ -261,6 +261,7 @@ export class WsEdge implements Startable {
     socket.once('close', () => { this.perIp.release(ip) })
     // the 101 response and the challenge after it leave in one socket write
     const tcp = socket as Socket
+    quietSocketEnd(tcp)
     tcp.cork()
     try {
       this.wss.handleUpgrade(req, socket, head, ws => {
