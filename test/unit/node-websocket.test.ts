@@ -93,6 +93,30 @@ describe('NodeWebSocket', () => {
     return hash('sha1', key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11', 'base64')
   }
 
+  /**
+   * a raw server that upgrades, then sends `frame`; `closeCode()` waits for the client's close frame
+   * (opcode 8, masked) and gives the code under its mask
+   */
+  async function sendsAfterUpgrade (frame: Buffer): Promise<{ url: string, closeCode: (what?: string) => Promise<number> }> {
+    let closeFrame: Buffer | undefined
+    const url = await rawServer(async (req, socket) => {
+      if (req.startsWith('GET')) {
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${await acceptFor(req)}\r\n\r\n`)
+        socket.write(frame)
+      } else {
+        closeFrame = Buffer.from(req, 'latin1')
+      }
+    })
+    const closeCode = async (what?: string): Promise<number> => {
+      await until(() => closeFrame != null, 'the close frame')
+      const f = closeFrame as Buffer
+      expect(f[0], what).toBe(0x88)
+      const mask = f.subarray(2, 6)
+      return ((f[6] as number) ^ (mask[0] as number)) << 8 | ((f[7] as number) ^ (mask[1] as number))
+    }
+    return { url, closeCode }
+  }
+
   function track (ws: NodeWebSocket): { events: string[], messages: Array<NodeWebSocketMessageEvent['data']>, closed: Promise<NodeWebSocketCloseEvent> } {
     sockets.push(ws)
     const events: string[] = []
@@ -274,26 +298,14 @@ describe('NodeWebSocket', () => {
       { frame: Buffer.concat([Buffer.from([0x82, 0x7e, 0x07, 0xd0]), Buffer.alloc(2000)]), code: 1009 } // 2,000 bytes over a limit of 1,000
     ]
     for (const { frame, code } of cases) {
-      let closeFrame: Buffer | undefined
-      const url = await rawServer(async (req, socket) => {
-        if (req.startsWith('GET')) {
-          socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${await acceptFor(req)}\r\n\r\n`)
-          socket.write(frame)
-        } else {
-          closeFrame = Buffer.from(req, 'latin1')
-        }
-      })
-      const ws = new NodeWebSocket(url, undefined, { maxPayload: 1000 })
+      const srv = await sendsAfterUpgrade(frame)
+      const ws = new NodeWebSocket(srv.url, undefined, { maxPayload: 1000 })
       const t = track(ws)
       const c = await t.closed
       expect(t.events, frame.toString('hex')).toEqual(['open', 'error', 'close'])
       expect(c.code).toBe(1006)
       // the client's close frame: opcode 8, masked, and the code under the mask
-      await until(() => closeFrame != null, 'the close frame')
-      const f = closeFrame as Buffer
-      expect(f[0]).toBe(0x88)
-      const mask = f.subarray(2, 6)
-      expect(((f[6] as number) ^ (mask[0] as number)) << 8 | ((f[7] as number) ^ (mask[1] as number)), frame.toString('hex')).toBe(code)
+      expect(await srv.closeCode(frame.toString('hex')), frame.toString('hex')).toBe(code)
     }
   })
 
@@ -302,24 +314,13 @@ describe('NodeWebSocket', () => {
     // an empty first piece, then 2,000 empty continuations: 4 KB on the wire, a slot each
     const pieces = Buffer.concat([Buffer.from([0x02, 0x00]), Buffer.alloc(2 * 2000).fill(Buffer.from([0x00, 0x00]))])
     for (const frame of [nineMiB, pieces]) {
-      let closeFrame: Buffer | undefined
-      const url = await rawServer(async (req, socket) => {
-        if (req.startsWith('GET')) {
-          socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${await acceptFor(req)}\r\n\r\n`)
-          socket.write(frame)
-        } else {
-          closeFrame = Buffer.from(req, 'latin1')
-        }
-      })
+      const srv = await sendsAfterUpgrade(frame)
       // no maxPayload: the default
-      const ws = new NodeWebSocket(url)
+      const ws = new NodeWebSocket(srv.url)
       const t = track(ws)
       await t.closed
       expect(t.events).toEqual(['open', 'error', 'close'])
-      await until(() => closeFrame != null, 'the close frame')
-      const f = closeFrame as Buffer
-      const mask = f.subarray(2, 6)
-      expect(((f[6] as number) ^ (mask[0] as number)) << 8 | ((f[7] as number) ^ (mask[1] as number))).toBe(1009)
+      expect(await srv.closeCode()).toBe(1009)
     }
   })
 
