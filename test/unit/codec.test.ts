@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs'
 import * as lp from 'it-length-prefixed'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { describe, expect, it } from 'vitest'
@@ -7,6 +8,8 @@ import {
   challengeFrame, decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame, readFrames, welcomeFrame
 } from '../../client/src/protocol/codec.js'
 import { Challenge, ClientFrame, DeliveryKind, DmState, LoginProof, ServerFrame, Welcome } from '../../client/src/protocol/pb/client.js'
+import { Event, SignedEvent } from '../../client/src/protocol/pb/event.js'
+import { StampedEvent } from '../../client/src/protocol/pb/mesh.js'
 import { loginInput } from '../../client/src/protocol/login.js'
 import { rejectionOf } from '../helpers/assert.js'
 import { lengthPrefix } from '../helpers/raw-client.js'
@@ -326,5 +329,40 @@ describe('codec: a challenge made in parts, and the login input', () => {
         }
       }
     }
+  })
+})
+
+describe('codec: absent bytes fields', () => {
+  const pbDir = new URL('../../client/src/protocol/pb/', import.meta.url)
+
+  it('decode to an empty Uint8Array of their own, in every message that has them', () => {
+    const a = Event.decode(Event.encode({ author: new Uint8Array(0), name: new Uint8Array(0), ts: 1n, nonce: new Uint8Array(0) }))
+    const b = Event.decode(Event.encode({ author: new Uint8Array(0), name: new Uint8Array(0), ts: 2n, nonce: new Uint8Array(0) }))
+    for (const field of ['author', 'name', 'nonce'] as const) {
+      expect(a[field]).toBeInstanceOf(Uint8Array)
+      expect(Buffer.isBuffer(a[field])).toBe(false)
+      expect(a[field].byteLength).toBe(0)
+      // not one array shared by every decode: a caller may keep or hand on what it was given
+      expect(a[field]).not.toBe(b[field])
+    }
+    expect(a.author).not.toBe(a.nonce)
+    const s = SignedEvent.decode(SignedEvent.encode({ payload: new Uint8Array(0), signature: new Uint8Array(0) }))
+    expect(s.payload.byteLength + s.signature.byteLength).toBe(0)
+    expect(s.payload).not.toBe(s.signature)
+    const c = StampedEvent.decode(StampedEvent.encode({ event: new Uint8Array(0), hlc: 0n, origin: '' }))
+    expect(c.event).toBeInstanceOf(Uint8Array)
+    expect(c.event.byteLength).toBe(0)
+  })
+
+  it('are made in the generated code, not through a Buffer (npm run proto rewrites them)', () => {
+    const files = readdirSync(pbDir).filter(f => f.endsWith('.ts'))
+    expect(files.length).toBeGreaterThanOrEqual(5)
+    let defaults = 0
+    for (const f of files) {
+      const text = readFileSync(new URL(f, pbDir), 'utf8')
+      expect(text).not.toContain('uint8ArrayAlloc')
+      defaults += text.split(': new Uint8Array(0)').length - 1
+    }
+    expect(defaults).toBeGreaterThanOrEqual(22)
   })
 })
