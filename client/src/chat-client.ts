@@ -7,6 +7,7 @@ import { CLIENT_PROTOCOL_VERSION } from './protocol/ids.js'
 import { DeliveryKind, DmState } from './protocol/pb/client.js'
 import { idToHex, openEvent, signEvent } from './protocol/signing.js'
 import { cursorOf, positionOf } from './cursor.js'
+import { randomNonce } from './nonce.js'
 import { encodeDisplayName, validateRoom } from './protocol/validate.js'
 import { loadOrCreateIdentity, memoryKeyStore } from './key-store.js'
 import { RoomState, SeenIds } from './room-state.js'
@@ -28,12 +29,6 @@ interface Outgoing {
   event: OpenedEvent
   resolve: (f: ServerFrame) => void
   reject: (err: Error) => void
-}
-
-function randomNonce (): Uint8Array {
-  const n = new Uint8Array(LIMITS.nonceBytes)
-  globalThis.crypto.getRandomValues(n)
-  return n
 }
 
 /** conversations whose newest cursor the client keeps */
