@@ -1,0 +1,84 @@
+/**
+ * What decoding the hot path's protobuf frames costs, per call, in this process: a room event as a
+ * node opens it (SignedEvent, then its Event), as a node takes it from a peer (StampedEvent around
+ * it), and as a client takes it (the ServerFrame with the Delivery, then the event), each with and
+ * without the optional bytes fields left out (absent fields decode to empty arrays). Every case runs
+ * a warm-up, then `--rounds` rounds of `--calls` decodes; the table gives the median ns per call
+ * (garbage collection included: what the decode allocates is paid for there) and the spread.
+ *
+ *   node dist/test/bench/decode-cost.js [--calls 200000] [--rounds 7] [--out file]
+ *
+ * Writes JSON (default test/bench/results/decode-cost.json).
+ */
+import { writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { randomBytes } from 'node:crypto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { Event, SignedEvent } from '../../client/src/protocol/pb/event.js'
+import { ServerFrame } from '../../client/src/protocol/pb/client.js'
+import { DeliveryKind } from '../../client/src/protocol/pb/client.js'
+import { StampedEvent } from '../../client/src/protocol/pb/mesh.js'
+import { signEvent } from '../../client/src/protocol/signing.js'
+import { table } from './lib/report.js'
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..')
+const { values: argv } = parseArgs({ options: { calls: { type: 'string' }, rounds: { type: 'string' }, out: { type: 'string' } } })
+const calls = Number(argv.calls ?? 200_000)
+const rounds = Number(argv.rounds ?? 7)
+if (!Number.isInteger(calls) || calls < 1000 || calls > 10_000_000 || !Number.isInteger(rounds) || rounds < 1 || rounds > 50) {
+  console.error('--calls takes 1,000 to 10,000,000, --rounds 1 to 50')
+  process.exit(2)
+}
+const out = argv.out ?? join(ROOT, 'test', 'bench', 'results', 'decode-cost.json')
+
+const key = await generateKeyPair('Ed25519')
+const signedEvent = await signEvent(key, 'alice', { kind: 'room', room: 'lobby', text: 'x'.repeat(100) }, { now: Date.now(), nonce: randomBytes(12) })
+const eventBytes = new Uint8Array(signedEvent.bytes)
+const { payload } = SignedEvent.decode(eventBytes)
+// the same event with its optional bytes fields (display name) absent: more defaults to make
+const bare = Event.decode(payload)
+const barePayload = Event.encode({ ...bare, name: new Uint8Array(0) })
+const stamped = StampedEvent.encode({ event: eventBytes, hlc: BigInt(Date.now()) << 16n, origin: '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo' })
+const frame = ServerFrame.encode({ req: 0, delivery: { event: eventBytes, hlc: BigInt(Date.now()) << 16n, origin: '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo', kind: DeliveryKind.LIVE, stable: 0n } })
+
+let sink = 0
+const cases: Array<{ name: string, fn: () => void }> = [
+  { name: 'SignedEvent (node: an event from a client)', fn: () => { sink += SignedEvent.decode(eventBytes).signature.byteLength } },
+  { name: 'Event (its payload: room text)', fn: () => { sink += Event.decode(payload).nonce.byteLength } },
+  { name: 'Event without a display name', fn: () => { sink += Event.decode(barePayload).nonce.byteLength } },
+  {
+    name: 'StampedEvent + SignedEvent + Event (node: an event from a peer)',
+    fn: () => {
+      const s = StampedEvent.decode(stamped)
+      sink += Event.decode(SignedEvent.decode(s.event).payload).nonce.byteLength
+    }
+  },
+  {
+    name: 'ServerFrame + SignedEvent + Event (client: a delivery)',
+    fn: () => {
+      const f = ServerFrame.decode(frame)
+      sink += Event.decode(SignedEvent.decode(f.delivery!.event).payload).nonce.byteLength
+    }
+  }
+]
+
+interface Row { case: string, nsPerCall: number, min: number, max: number }
+const rows: Row[] = []
+for (const c of cases) {
+  for (let i = 0; i < 20_000; i++) c.fn()
+  const ns: number[] = []
+  for (let r = 0; r < rounds; r++) {
+    const t0 = process.hrtime.bigint()
+    for (let i = 0; i < calls; i++) c.fn()
+    ns.push(Number(process.hrtime.bigint() - t0) / calls)
+  }
+  ns.sort((a, b) => a - b)
+  rows.push({ case: c.name, nsPerCall: ns[Math.floor(ns.length / 2)]!, min: ns[0]!, max: ns[ns.length - 1]! })
+}
+if (sink === 0) throw new Error('nothing decoded')
+
+console.log(`protobuf decodes on the message path, ${rounds} rounds of ${calls.toLocaleString('en-US')} calls (Node ${process.version})\n`)
+console.log(table(['decode', 'ns per call (median)', 'fastest round', 'slowest round'], rows.map(r => [r.case, r.nsPerCall.toFixed(0), r.min.toFixed(0), r.max.toFixed(0)])))
+writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), node: process.version, calls, rounds, rows }, null, 2) + '\n')
+console.log(`\nresults: ${out}`)
