@@ -8,7 +8,8 @@ import { libp2pTransport } from './transports/libp2p.js'
 import { webSocketTransport } from './transports/websocket.js'
 import { NodeWebSocket } from './transports/node-websocket.js'
 import { nodeEd25519PublicKey, nodeEd25519Signer, nodeEd25519Verifier } from './protocol/ed25519-node.js'
-import { setEd25519Verifier } from './protocol/signing.js'
+import { setEd25519Verifier, setEventIdHash } from './protocol/signing.js'
+import { nodeEventIdHash } from './protocol/sha256-node.js'
 import { setEd25519PublicKeyOf, setEd25519Signer } from './protocol/keys.js'
 import type { ChatClientOptions } from './chat-client.js'
 import type { KeyStore } from './key-store.js'
@@ -37,6 +38,7 @@ export function fileKeyStore (path: string): KeyStore {
  */
 export function createNodeClient (opts: ChatClientOptions): ChatClient {
   setEd25519Verifier(nodeEd25519Verifier)
+  setEventIdHash(nodeEventIdHash)
   setEd25519Signer(nodeEd25519Signer)
   setEd25519PublicKeyOf(nodeEd25519PublicKey)
   return new ChatClient({

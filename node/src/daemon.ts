@@ -11,7 +11,8 @@ import { Registry } from 'prom-client'
 import { CLIENT_PROTOCOL, PRESENCE_TOPIC } from '../../client/src/protocol/ids.js'
 import { LIMITS, carriesEphemeral } from '../../client/src/protocol/limits.js'
 import { nodeEd25519Signer, nodeEd25519Verifier } from '../../client/src/protocol/ed25519-node.js'
-import { setEd25519Verifier } from '../../client/src/protocol/signing.js'
+import { setEd25519Verifier, setEventIdHash } from '../../client/src/protocol/signing.js'
+import { nodeEventIdHash } from '../../client/src/protocol/sha256-node.js'
 import { resolveConfig } from './config.js'
 import { dataPaths, resolveKeys } from './keys.js'
 import { createMeshHost } from './mesh/mesh-host.js'
@@ -473,6 +474,7 @@ export class MeshchatNode {
     const { privateKey: _k, linkControl: _l, webRoot: _w, clock: _c, opsLog: _o, version: _v, ...partial } = opts
     const config = resolveConfig(partial)
     setEd25519Verifier(nodeEd25519Verifier)
+    setEventIdHash(nodeEventIdHash)
     const paths = config.dataDir == null ? undefined : dataPaths(config.dataDir)
     const releaseLock = config.dataDir == null ? () => {} : lockDataDir(config.dataDir)
     try {

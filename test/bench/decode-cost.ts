@@ -1,10 +1,11 @@
 /**
  * What decoding the hot path's protobuf frames costs, per call, in this process: a room event as a
  * node opens it (SignedEvent, then its Event), as a node takes it from a peer (StampedEvent around
- * it), and as a client takes it (the ServerFrame with the Delivery, then the event), each with and
- * without the optional bytes fields left out (absent fields decode to empty arrays). Every case runs
- * a warm-up, then `--rounds` rounds of `--calls` decodes; the table gives the median ns per call
- * (garbage collection included: what the decode allocates is paid for there) and the spread.
+ * it), and as a client takes it (the ServerFrame with the Delivery, then the event); the Event once
+ * more without its display name (an absent bytes field decodes to an empty array); and the event's id
+ * (SHA-256 of its payload and signature) as browsers and as Node processes compute it. Every case
+ * runs a warm-up, then `--rounds` rounds of `--calls` calls; the table gives the median ns per call
+ * (garbage collection included: what a call allocates is paid for there) and the spread.
  *
  *   node dist/test/bench/decode-cost.js [--calls 200000] [--rounds 7] [--out file]
  *
@@ -19,7 +20,8 @@ import { Event, SignedEvent } from '../../client/src/protocol/pb/event.js'
 import { ServerFrame } from '../../client/src/protocol/pb/client.js'
 import { DeliveryKind } from '../../client/src/protocol/pb/client.js'
 import { StampedEvent } from '../../client/src/protocol/pb/mesh.js'
-import { signEvent } from '../../client/src/protocol/signing.js'
+import { eventId, setEventIdHash, signEvent } from '../../client/src/protocol/signing.js'
+import { nodeEventIdHash } from '../../client/src/protocol/sha256-node.js'
 import { table } from './lib/report.js'
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..')
@@ -35,7 +37,7 @@ const out = argv.out ?? join(ROOT, 'test', 'bench', 'results', 'decode-cost.json
 const key = await generateKeyPair('Ed25519')
 const signedEvent = await signEvent(key, 'alice', { kind: 'room', room: 'lobby', text: 'x'.repeat(100) }, { now: Date.now(), nonce: randomBytes(12) })
 const eventBytes = new Uint8Array(signedEvent.bytes)
-const { payload } = SignedEvent.decode(eventBytes)
+const { payload, signature } = SignedEvent.decode(eventBytes)
 // the same event with its optional bytes fields (display name) absent: more defaults to make
 const bare = Event.decode(payload)
 const barePayload = Event.encode({ ...bare, name: new Uint8Array(0) })
@@ -54,6 +56,8 @@ const cases: Array<{ name: string, fn: () => void }> = [
       sink += Event.decode(SignedEvent.decode(s.event).payload).nonce.byteLength
     }
   },
+  { name: 'event id, SHA-256 in JavaScript (noble: browsers)', fn: () => { setEventIdHash(undefined); sink += eventId(payload, signature)[0]! } },
+  { name: 'event id, SHA-256 through node:crypto (Node nodes and clients)', fn: () => { setEventIdHash(nodeEventIdHash); sink += eventId(payload, signature)[0]! } },
   {
     name: 'ServerFrame + SignedEvent + Event (client: a delivery)',
     fn: () => {
@@ -78,7 +82,7 @@ for (const c of cases) {
 }
 if (sink === 0) throw new Error('nothing decoded')
 
-console.log(`protobuf decodes on the message path, ${rounds} rounds of ${calls.toLocaleString('en-US')} calls (Node ${process.version})\n`)
-console.log(table(['decode', 'ns per call (median)', 'fastest round', 'slowest round'], rows.map(r => [r.case, r.nsPerCall.toFixed(0), r.min.toFixed(0), r.max.toFixed(0)])))
+console.log(`protobuf decodes and event ids on the message path, ${rounds} rounds of ${calls.toLocaleString('en-US')} calls (Node ${process.version})\n`)
+console.log(table(['call', 'ns per call (median)', 'fastest round', 'slowest round'], rows.map(r => [r.case, r.nsPerCall.toFixed(0), r.min.toFixed(0), r.max.toFixed(0)])))
 writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), node: process.version, calls, rounds, rows }, null, 2) + '\n')
 console.log(`\nresults: ${out}`)

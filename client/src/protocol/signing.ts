@@ -58,12 +58,31 @@ export type EventContent =
   /** read up to a message: in a room, or in the DM conversation with `peer` */
   | { kind: 'receipt', room?: string, peer?: string, id: Uint8Array, hlc: bigint }
 
-/** Message id of a signed event: sha256 over payload and signature, the "signed bytes". */
-export function eventId (payload: Uint8Array, signature: Uint8Array): Uint8Array {
+/** sha256(payload ‖ signature) as a plain Uint8Array: what {@link eventId} computes */
+export type EventIdHash = (payload: Uint8Array, signature: Uint8Array) => Uint8Array
+
+/** SHA-256 in JavaScript (noble), which works everywhere */
+function nobleEventIdHash (payload: Uint8Array, signature: Uint8Array): Uint8Array {
   const h = sha256.create()
   h.update(payload)
   h.update(signature)
   return h.digest()
+}
+
+let eventIdHash: EventIdHash = nobleEventIdHash
+
+/**
+ * Install (or, with undefined, remove) a platform's own SHA-256 for event ids (Node: node:crypto,
+ * `sha256-node.ts`). Every node and client hashes each event it takes in, so this is on the path of
+ * every delivery; it must give the bytes noble gives.
+ */
+export function setEventIdHash (fn: EventIdHash | undefined): void {
+  eventIdHash = fn ?? nobleEventIdHash
+}
+
+/** Message id of a signed event: sha256 over payload and signature, the "signed bytes". */
+export function eventId (payload: Uint8Array, signature: Uint8Array): Uint8Array {
+  return eventIdHash(payload, signature)
 }
 
 const HEX_CODES = Array.from('0123456789abcdef', c => c.charCodeAt(0))
