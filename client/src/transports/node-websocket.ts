@@ -1,7 +1,8 @@
-import { hash, randomFillSync } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { connect as netConnect, isIP } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { LIMITS } from '../protocol/limits.js'
+import { randomView } from '../random.js'
 import type { Socket } from 'node:net'
 import type { ConnectionOptions } from 'node:tls'
 
@@ -31,8 +32,6 @@ const DEFAULT_MAX_PAYLOAD = LIMITS.maxServerFrameBytes
 const MAX_FRAGMENTS = 1024
 /** after a close frame is sent, the socket is destroyed if the server has not closed it by then */
 const CLOSE_TIMEOUT_MS = 5000
-/** masks (4 bytes) and handshake keys (16) are cut from a block of CSPRNG output */
-const RANDOM_POOL_BYTES = 4096
 /** parsed URLs kept for the next connection to the same one (the table is emptied when full) */
 const MAX_PARSED_URLS = 64
 
@@ -45,24 +44,6 @@ const OP_PONG = 0xa
 
 const EMPTY = Buffer.alloc(0)
 const utf8 = new TextDecoder('utf-8', { fatal: true })
-
-let randomPool = Buffer.alloc(0)
-let randomAt = RANDOM_POOL_BYTES
-
-/**
- * `n` bytes of CSPRNG output, each byte handed out once: one `randomFillSync` call a block, where
- * a call per connection (the key) cost about as much as the rest of the handshake's crypto
- */
-function randomPiece (n: number): Buffer {
-  if (randomAt + n > randomPool.byteLength) {
-    randomPool = Buffer.allocUnsafe(RANDOM_POOL_BYTES)
-    randomFillSync(randomPool)
-    randomAt = 0
-  }
-  const m = randomPool.subarray(randomAt, randomAt + n)
-  randomAt += n
-  return m
-}
 
 /** what a connection needs of its URL */
 interface Target { href: string, secure: boolean, host: string, port: number, hostHeader: string, resource: string }
@@ -156,7 +137,8 @@ export class NodeWebSocket {
     if (protocols != null && protocols.length > 0) throw new SyntaxError('subprotocols are not supported')
     this.url = href
     this.#maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD
-    this.#key = randomPiece(16).toString('base64')
+    const key = randomView(16)
+    this.#key = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('base64')
     this.#socket = secure
       ? tlsConnect({ host, port, ...(isIP(host) === 0 ? { servername: host } : {}), ALPNProtocols: ['http/1.1'], ...options.tls })
       : netConnect({ host, port })
@@ -511,7 +493,7 @@ export class NodeWebSocket {
       out.writeUInt32BE(len >>> 0, 6)
     }
     const at = 2 + ext
-    const mask = randomPiece(4)
+    const mask = randomView(4)
     out[at] = mask[0] as number
     out[at + 1] = mask[1] as number
     out[at + 2] = mask[2] as number

@@ -1,8 +1,8 @@
 /**
- * client/src/nonce.ts: event nonces cut from blocks of CSPRNG output, each byte handed out once.
+ * client/src/random.ts: event nonces cut from blocks of CSPRNG output, each byte handed out once.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { randomNonce } from '../../client/src/nonce.js'
+import { randomNonce, randomView } from '../../client/src/random.js'
 import { LIMITS } from '../../client/src/protocol/limits.js'
 
 describe('randomNonce', () => {
@@ -38,5 +38,17 @@ describe('randomNonce', () => {
     expect(calls.mock.calls.length).toBe(1)
     // not all zero: it came from the CSPRNG
     expect(big.some(b => b !== 0)).toBe(true)
+  })
+
+  it('hands out views of the block for a use at once (masks, keys), never the same bytes twice, at most a block', () => {
+    const calls = vi.spyOn(globalThis.crypto, 'getRandomValues')
+    const views = Array.from({ length: 2048 }, () => randomView(4))
+    // 8 KiB from 4 KiB blocks: two or three calls
+    expect(calls.mock.calls.length).toBeGreaterThanOrEqual(2)
+    expect(calls.mock.calls.length).toBeLessThanOrEqual(3)
+    const spans = new Set(views.map(v => `${v.byteOffset}@${calls.mock.results.findIndex(r => r.value === v.buffer || (r.value as Uint8Array).buffer === v.buffer)}`))
+    expect(spans.size).toBe(2048)
+    for (const v of views) expect(v.byteLength).toBe(4)
+    expect(() => randomView(4097)).toThrow(RangeError)
   })
 })
