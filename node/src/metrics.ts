@@ -1,6 +1,7 @@
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks'
 import { getHeapStatistics } from 'node:v8'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { threadCpuClock } from './cpu-clock.js'
 
 /**
  * The heap after each full collection, read when the collection is reported (a few ms later,
@@ -217,6 +218,8 @@ export class NodeMetrics {
   })
 
   #cpuDepth = 0
+  /** to the ns: getrusage's thread time moves a scheduler tick at a time, too coarse for sections of µs */
+  readonly #cpu = threadCpuClock()
 
   /**
    * Run `fn` and add the main thread's CPU time over it to meshchat_presence_cpu_seconds_total. For
@@ -226,13 +229,13 @@ export class NodeMetrics {
   presenceWork<T> (part: PresencePart, fn: () => T): T {
     if (this.#cpuDepth > 0) return fn()
     this.#cpuDepth++
-    const t0 = process.threadCpuUsage()
+    const t0 = this.#cpu.now()
     try {
       return fn()
     } finally {
       this.#cpuDepth--
-      const d = process.threadCpuUsage(t0)
-      this.presenceCpu.inc({ part }, (d.user + d.system) / 1e6)
+      // less the clock's own cost, which would otherwise add a few µs to every section
+      this.presenceCpu.inc({ part }, Math.max(0, this.#cpu.now() - t0 - this.#cpu.overheadNs) / 1e9)
     }
   }
 
