@@ -429,7 +429,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
     }
   }
 
-  private live (): string[] {
+  private live (): readonly string[] {
     return this.c.presence.replica.liveNodes()
   }
 
@@ -474,7 +474,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
     if (before.length === 0) this.pulled.set(node, incarnation)
     const live = this.live()
     this.c.supervisor.track('directory:pull', (async () => {
-      const res = await this.call(node, { sessions: { live, before } })
+      const res = await this.call(node, { sessions: { live: [...live], before } })
       if (res.sessions == null) throw new BadFrameError('a sessions pull answered without sessions')
       if (!this.started) return
       this.registered(this.table.register(this.ownedOnly(registrationFromWire(res.sessions, node)), node), node)

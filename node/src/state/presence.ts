@@ -303,6 +303,8 @@ interface Tx {
 export class PresenceReplica {
   readonly #self: string
   readonly #nodes = new Map<string, NodeState>()
+  /** liveNodes() until a node is added, removed, or goes down or up */
+  #live: readonly string[] | undefined
   /**
    * userId → the user's device, or devices when more than one: most users have one device, and a
    * one-element array would cost more than the device itself. Arrays are replaced, never mutated,
@@ -369,6 +371,7 @@ export class PresenceReplica {
       if (s.meta !== undefined) st.meta = s.meta
       st.seq = s.seq
       st.down = false
+      this.#live = undefined
       st.needsSync = false
       st.lastHeard = Math.max(st.lastHeard, now)
       st.deadline = Infinity
@@ -423,6 +426,7 @@ export class PresenceReplica {
       if (st === undefined) {
         st = newNode(node, incarnation, now)
         this.#nodes.set(node, st)
+        this.#live = undefined
       }
       if (incarnation < st.incarnation || (incarnation === st.incarnation && st.left)) return
       if (incarnation > st.incarnation) this.#restart(tx, st, incarnation, now)
@@ -477,7 +481,9 @@ export class PresenceReplica {
    * be in flight. Returns whether it did.
    */
   forget (node: string): boolean {
-    return this.#nodes.get(node)?.down === true && this.#nodes.delete(node)
+    if (this.#nodes.get(node)?.down !== true) return false
+    this.#live = undefined
+    return this.#nodes.delete(node)
   }
 
   /** The room's members, sorted by user id. */
@@ -523,10 +529,13 @@ export class PresenceReplica {
   }
 
   /** Ids of the nodes that are up, sorted; self is always one unless it departed. */
-  liveNodes (): string[] {
+  liveNodes (): readonly string[] {
+    // asked for at every registration, lookup and flush, and changed only when a node comes or goes
+    if (this.#live !== undefined) return this.#live
     const live = [...this.#nodes.values()].filter(st => !st.down).map(st => st.id)
     if (!this.#nodes.has(this.#self)) live.push(this.#self)
-    return live.sort()
+    this.#live = Object.freeze(live.sort())
+    return this.#live
   }
 
   /** The node's entries, sorted by device id. */
@@ -587,6 +596,7 @@ export class PresenceReplica {
     if (st === undefined) {
       st = newNode(node, incarnation, now)
       this.#nodes.set(node, st)
+      this.#live = undefined
       return st
     }
     if (incarnation < st.incarnation) return undefined
@@ -605,6 +615,7 @@ export class PresenceReplica {
     st.beat = 0
     st.gapSeq = 0
     st.down = false
+    this.#live = undefined
     st.left = false
     st.needsSync = false
     st.lastHeard = Math.max(st.lastHeard, now)
@@ -617,6 +628,7 @@ export class PresenceReplica {
     st.deadline = Infinity
     if (st.down) {
       st.down = false
+      this.#live = undefined
       this.#flagSync(tx, st)
     }
   }
@@ -624,6 +636,7 @@ export class PresenceReplica {
   #down (tx: Tx, st: NodeState): void {
     this.#clear(tx, st)
     st.down = true
+    this.#live = undefined
     st.needsSync = false
   }
 
