@@ -161,7 +161,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   /** callers of published() waiting for the next flush */
   private readonly afterFlush: Array<() => void> = []
   private flushTimer?: ReturnType<typeof setTimeout>
-  private beatTimer?: ReturnType<typeof setInterval>
+  private beatTimer?: ReturnType<typeof setTimeout>
   /** a repair a quarter of a heartbeat after a pull failed */
   private retryTimer?: ReturnType<typeof setTimeout>
   /** the failure check's timer, set for the earliest moment a node could go down (armCheck) */
@@ -300,16 +300,32 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     this.c.pubsub.subscribe(PRESENCE_TOPIC)
     this.c.pubsub.addEventListener('message', this.onMessage)
     this.c.mesh.addEventListener('peer:disconnect', this.onDisconnect)
-    const sup = this.c.supervisor
-    this.beatTimer = sup.interval('presence:heartbeat', () => { this.c.metrics.presenceWork('heartbeat', () => { this.tick() }) }, this.timings.heartbeatMs)
+    this.scheduleBeat()
     this.tick()
+  }
+
+  /**
+   * The next beat, at the next multiple of H on the wall clock (at least H/2 from now). Every node
+   * beats in the same moment, so a node's peers' beats reach it together, right after its own: one
+   * wake-up that handles them all, instead of one in every gap of the second, each running the
+   * beat's code and the transport's again from cold caches.
+   */
+  private scheduleBeat (): void {
+    if (!this.started) return
+    const h = this.timings.heartbeatMs
+    let wait = h - (Date.now() % h)
+    if (wait < h / 2) wait += h
+    this.beatTimer = this.c.supervisor.timeout('presence:heartbeat', () => {
+      this.scheduleBeat()
+      this.c.metrics.presenceWork('heartbeat', () => { this.tick() })
+    }, wait)
   }
 
   /** stop timers and listeners; with `goodbye`, first tell the mesh this node is leaving */
   async stop (opts: { goodbye?: boolean } = {}): Promise<void> {
     if (!this.started) return
     this.started = false
-    clearInterval(this.beatTimer)
+    clearTimeout(this.beatTimer)
     clearTimeout(this.checkTimer)
     this.checkTimer = undefined
     clearTimeout(this.retryTimer)
