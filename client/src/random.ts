@@ -8,14 +8,14 @@ import { LIMITS } from './protocol/limits.js'
  */
 const BLOCK_BYTES = 4096
 
-let block = new Uint8Array(0)
+let block: Uint8Array<ArrayBuffer> = new Uint8Array(0)
 let at = BLOCK_BYTES
 
 /**
  * `n` fresh random bytes (at most a block) as a view of the block: for a use at once (a frame's
  * mask, a handshake key). Nothing else is ever handed the same bytes.
  */
-export function randomView (n: number): Uint8Array {
+export function randomView (n: number): Uint8Array<ArrayBuffer> {
   if (n > BLOCK_BYTES) throw new RangeError(`at most ${BLOCK_BYTES} random bytes from the block`)
   if (at + n > block.byteLength) {
     block = globalThis.crypto.getRandomValues(new Uint8Array(BLOCK_BYTES))
@@ -27,6 +27,6 @@ export function randomView (n: number): Uint8Array {
 }
 
 /** `n` fresh random bytes (default: an event nonce), the caller's own copy */
-export function randomNonce (n: number = LIMITS.nonceBytes): Uint8Array {
+export function randomNonce (n: number = LIMITS.nonceBytes): Uint8Array<ArrayBuffer> {
   return n > BLOCK_BYTES ? globalThis.crypto.getRandomValues(new Uint8Array(n)) : randomView(n).slice()
 }

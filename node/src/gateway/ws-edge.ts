@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomNonce } from '../../../client/src/random.js'
 import { WebSocketServer } from 'ws'
 import { TooSlowError, UnsupportedError, asMeshchatError } from '../../../client/src/protocol/errors.js'
 import { challengeFrame } from '../../../client/src/protocol/codec.js'
@@ -27,21 +27,6 @@ export function pingStep (connections: number, slowStep: number): number {
 }
 
 const NONCE_BYTES = 32
-/** challenges are cut from blocks of CSPRNG output, 128 to a block: one call into the generator costs about as much as the 128 cuts together */
-const NONCE_BLOCK_BYTES = 128 * NONCE_BYTES
-let nonceBlock = Buffer.alloc(0)
-let nonceAt = 0
-
-/** 32 fresh random bytes of their own (a copy: no two challenges share a byte, and a block is never refilled) */
-function freshNonce (): Uint8Array<ArrayBuffer> {
-  if (nonceAt + NONCE_BYTES > nonceBlock.byteLength) {
-    nonceBlock = randomBytes(NONCE_BLOCK_BYTES)
-    nonceAt = 0
-  }
-  const nonce = new Uint8Array(nonceBlock.subarray(nonceAt, nonceAt + NONCE_BYTES))
-  nonceAt += NONCE_BYTES
-  return nonce
-}
 
 export interface WsEdgeInit {
   /** the path upgrades are taken on (default `/ws`) */
@@ -274,7 +259,8 @@ export class WsEdge implements Startable {
   }
 
   private connected (ws: WebSocket, ip: string): void {
-    const nonce = freshNonce()
+    // cut from a block of CSPRNG output, the challenge's own copy: no two challenges share a byte
+    const nonce = randomNonce(NONCE_BYTES)
     const log = this.c.log
     let session: ClientSession | undefined
     const writer = new SocketWriter(ws, this.init.maxBufferedBytes, () => {
