@@ -30,6 +30,8 @@ import { DmDeliver, DmResult, HeartbeatMsg, PresenceFullMsg, PresenceMessage, Pr
 import { InvalidPresenceError, PRESENCE_LIMITS, fullFromWire, openPresence, signPresence } from '../../node/src/mesh/presence-wire.js'
 import { PresenceReplica } from '../../node/src/state/presence.js'
 import { beatFromWire } from '../../node/src/mesh/beats.js'
+import { DirRequest, DirResponse } from '../../client/src/protocol/pb/directory.js'
+import { RoomPresenceRequest, RoomPresenceResponse } from '../../client/src/protocol/pb/room-presence.js'
 import {
   PRESENCE_DOMAIN, ab, buildEvent, bytesArb, counterArb, enc, eventSpecArb, hlcArb, hlcOf, idArb, makeSigner, mutate,
   mostly, mutationsArb, nameBytesArb, roomArb, sometimes, strArb, tokenArb, u32Arb, u64Arb, userIdArb, withDomain
@@ -43,6 +45,8 @@ import type { OpenedPresence } from '../../node/src/mesh/presence-wire.js'
 import type { PresenceOpMsg, StampedEvent as WireStoredEvent } from '../../client/src/protocol/pb/mesh.js'
 import type { PeerId } from '@libp2p/interface'
 import type { Message } from '@libp2p/gossipsub'
+import type { DirDevice } from '../../client/src/protocol/pb/directory.js'
+import type { RoomDeltaMsg, RoomDeviceMsg, RoomHeadMsg, RoomOpMsg } from '../../client/src/protocol/pb/room-presence.js'
 
 // ---------------------------------------------------------------------------------------------
 // context
@@ -1353,6 +1357,267 @@ export async function fuzzDmHandoffs (ctx: FuzzContext, o: FuzzOptions): Promise
 }
 
 // ---------------------------------------------------------------------------------------------
+// 7. user directory requests
+
+/**
+ * `DirRequest.decode` on random bytes and `node.directory.answer` on decoded and generated requests
+ * (registrations, lookups, watches, unwatches, sessions pulls, notifies) from the node itself (the one
+ * live node, so its registrations reach the owner's table) and from mesh peers that are not live
+ * nodes: always a response with one body and a typed error, never INTERNAL. A registration is
+ * applied only when it comes from the live node it names: any other is refused and changes nothing.
+ * The table stays within its bounds.
+ */
+export async function fuzzDirectory (ctx: FuzzContext, o: FuzzOptions): Promise<TargetOutcome> {
+  const dir = ctx.node.directory
+  const selfId = ctx.self.toString()
+  // peers the directory's per-peer lookup budget is charged to: several, so one big list does not refuse the rest
+  const peers = [ctx.foreign, ...await Promise.all(Array.from({ length: 4 }, async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))))]
+  const user = userIdArb(ctx.userIds, ctx.userVariants)
+  // the node a registration names: none (the sender), the sender by name, another node, garbage
+  const nodeArb = fc.oneof(
+    { weight: 12, arbitrary: fc.constant('') },
+    { weight: 2, arbitrary: fc.constant(selfId) },
+    { weight: 4, arbitrary: fc.constantFrom(ctx.foreign.toString(), ...ctx.nodeKeys.map(k => k.id)) },
+    { weight: 1, arbitrary: strArb }
+  )
+  // few device ids, so puts, deletes and lookups meet the same devices
+  const deviceArb = fc.oneof({ weight: 12, arbitrary: fc.constantFrom('d1', 'd2', 'd3', 'phone', 'laptop') }, { weight: 1, arbitrary: strArb }, { weight: 1, arbitrary: fc.constant('x'.repeat(257)) })
+  // mostly well-formed devices of pool users, so registrations get applied and lookups find them
+  const deviceWire: fc.Arbitrary<DirDevice> = fc.record({
+    user: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...ctx.userIds) }, { weight: 1, arbitrary: user }),
+    device: deviceArb,
+    name: fc.oneof({ weight: 8, arbitrary: tokenArb }, { weight: 1, arbitrary: strArb }, { weight: 1, arbitrary: fc.constant('n'.repeat(300)) }),
+    away: fc.boolean(),
+    rooms: u32Arb,
+    since: fc.oneof({ weight: 8, arbitrary: fc.bigInt({ min: 0n, max: 1n << 45n }) }, { weight: 1, arbitrary: u64Arb }),
+    node: nodeArb,
+    incarnation: u64Arb
+  })
+  const usersArb = listArb(user, 1000, 6, 40)
+  const nodeList = listArb(fc.oneof({ weight: 4, arbitrary: fc.constant(selfId) }, { weight: 2, arbitrary: fc.constantFrom(...ctx.nodeKeys.map(k => k.id)) }, { weight: 1, arbitrary: strArb }), 10_000, 4, 40)
+  const specArb: fc.Arbitrary<DirRequest> = fc.oneof(
+    {
+      weight: 8,
+      arbitrary: fc.record({
+        register: fc.record({
+          node: nodeArb,
+          // the node's incarnation as it is, or another
+          incarnation: fc.oneof({ weight: 6, arbitrary: fc.constant(BigInt(ctx.node.incarnation)) }, { weight: 1, arbitrary: counterArb }),
+          version: counterArb,
+          // at the decode limit rarely: a list of 250,000 devices takes the generator and the node about a second each
+          put: listArb(deviceWire, 250_000, 6, 400),
+          del: listArb(fc.record({ user, device: deviceArb }), 10_000, 4, 100),
+          full: fc.boolean()
+        })
+      })
+    },
+    { weight: 4, arbitrary: fc.record({ lookup: fc.record({ users: usersArb }) }) },
+    { weight: 2, arbitrary: fc.record({ watch: fc.record({ users: usersArb }) }) },
+    { weight: 2, arbitrary: fc.record({ unwatch: fc.record({ users: usersArb }) }) },
+    { weight: 2, arbitrary: fc.record({ sessions: fc.record({ live: nodeList, before: nodeList }) }) },
+    { weight: 2, arbitrary: fc.record({ notify: fc.record({ user, devices: listArb(deviceWire, 1000, 4, 60) }) }) },
+    { weight: 1, arbitrary: fc.constant({}) }
+  )
+  const arb = fc.record({
+    input: fc.oneof(
+      { weight: 2, arbitrary: bytesArb.map(raw => ({ raw })) },
+      { weight: 10, arbitrary: fc.record({ msg: specArb, mutations: sometimes(mutationsArb, 5) }) }
+    ),
+    // the live node itself, or a keyed mesh peer that is not a live node here
+    from: fc.oneof({ weight: 3, arbitrary: fc.constant(-1) }, { weight: 2, arbitrary: fc.nat(peers.length - 1) })
+  })
+  const limits = dir.table.limits
+  return run('directory', arb, async ({ input, from }) => {
+    const bytes = rawOrEncoded(input, m => DirRequest.encode(m))
+    // the directory's streams take requests of up to 64 MiB (directory-service.ts); a longer one never reaches answer()
+    if (bytes.byteLength > 64 << 20) {
+      seen(ctx, 'over the frame limit')
+      return
+    }
+    let req: DirRequest
+    try {
+      req = DirRequest.decode(bytes)
+    } catch (err) {
+      seen(ctx, 'does not decode')
+      if ('msg' in input && input.mutations == null && !dirOverLimit(input.msg)) fail(`a well-formed request does not decode: ${describeError(err)}`)
+      return
+    }
+    const peer = from < 0 ? ctx.self : peers[from]!
+    const before = dir.table.stats()
+    let res: Partial<DirResponse>
+    try {
+      res = await withDeadline(dir.answer(req, peer), 10_000, 'directory.answer')
+    } catch (err) {
+      fail(`directory.answer rejected: ${describeError(err)}`)
+    }
+    let out: Uint8Array
+    try {
+      out = DirResponse.encode(res)
+    } catch (err) {
+      fail(`DirResponse.encode refused the answer: ${describeError(err)}`)
+    }
+    const back = DirResponse.decode(out)
+    checkOneOf(back, ['users', 'sessions', 'ok', 'error'], 'the answer')
+    if (back.error?.code === ErrorCode.INTERNAL) fail(`an INTERNAL answer: ${back.error.message}`)
+    const kind = (['register', 'lookup', 'watch', 'unwatch', 'sessions', 'notify'] as const).find(k => req[k] != null) ?? 'empty'
+    const after = dir.table.stats()
+    if (req.register != null) {
+      const names = req.register.node === '' ? peer.toString() : req.register.node
+      // only the live node a registration names may make it: anything else is refused and writes nothing
+      if (peer !== ctx.self || names !== selfId) {
+        if (back.error == null) fail(`a registration from ${peer === ctx.self ? 'this node' : 'a peer that is not live'} naming ${names} was applied`)
+        if (after.records !== before.records || after.users !== before.users || after.nodes !== before.nodes) fail('a refused registration changed the table')
+      }
+    }
+    if (after.records > limits.maxRecordsPerNode * Math.max(1, after.nodes)) fail(`${after.records} records on ${after.nodes} nodes`)
+    if (after.tombstones > limits.maxTombstonesPerNode * Math.max(1, after.nodes)) fail(`${after.tombstones} tombstones on ${after.nodes} nodes`)
+    for (const id of ctx.userIds) {
+      const held = dir.table.lookup(id)
+      if (held.length > limits.maxDevicesPerUser) fail(`${held.length} devices of ${id}`)
+    }
+    seen(ctx, back.error != null
+      ? `${kind}: error ${errorName(back.error.code)}`
+      : back.users != null
+        ? `${kind}: ${back.users.users.some(u => u.devices.length > 0) ? 'found' : 'none'}`
+        : back.sessions != null ? `${kind}: sessions` : `${kind}: ok`)
+    maintain(ctx)
+    await checkClean(ctx)
+  }, o)
+}
+
+/** whether a generated directory request is past a decode limit of directory.proto (its decode must fail) */
+function dirOverLimit (m: DirRequest): boolean {
+  const r = m.register
+  return (r != null && (r.put.length > 250_000 || r.del.length > 10_000)) ||
+    [m.lookup, m.watch, m.unwatch].some(u => u != null && u.users.length > 1000) ||
+    (m.sessions != null && (m.sessions.live.length > 10_000 || m.sessions.before.length > 10_000)) ||
+    (m.notify != null && m.notify.devices.length > 1000)
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. room presence pushes and pulls
+
+/**
+ * `RoomPresenceRequest.decode` on random bytes and `node.presence.answer` on decoded and generated
+ * pushes (a node's deltas and heads of its own streams of rooms) and pulls, from two nodes global
+ * presence knows, a node it does not know, a keyed peer that is no node and the node itself: always
+ * a response with one body and a typed error, never INTERNAL; a push from anyone but a node global
+ * presence knows is refused. What a push gets applied reaches the anchor session's rosters as
+ * `rosterDiff` frames, which must decode like every frame a session sends.
+ */
+export async function fuzzRoomPresence (ctx: FuzzContext, o: FuzzOptions): Promise<TargetOutcome> {
+  const ps = ctx.node.presence
+  const INC = 5
+  const known = ctx.nodeKeys.slice(0, 2).map(k => k.id)
+  // global presence knows two of the pretend nodes, as a full state from each would make it
+  for (const id of known) ps.replica.applyFull({ node: id, incarnation: INC, seq: 0, entries: [] }, ctx.node.clock.now())
+  const senders = [...known, ctx.nodeKeys[2]!.id, ctx.foreign.toString(), ctx.self.toString()]
+  const user = userIdArb(ctx.userIds, ctx.userVariants)
+  // device ids are "<incarnation in base 36>-<counter>": mostly the sender's, sometimes another run's or garbage
+  const deviceIdArb = fc.oneof(
+    { weight: 10, arbitrary: fc.nat(5).map(n => `${INC.toString(36)}-${n}`) },
+    { weight: 1, arbitrary: fc.nat(5).map(n => `${(INC + 1).toString(36)}-${n}`) },
+    { weight: 1, arbitrary: strArb }
+  )
+  const deviceArb: fc.Arbitrary<RoomDeviceMsg> = fc.record({
+    userId: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...ctx.userIds) }, { weight: 1, arbitrary: user }),
+    deviceId: deviceIdArb,
+    name: fc.oneof({ weight: 8, arbitrary: tokenArb }, { weight: 1, arbitrary: strArb }),
+    away: fc.boolean(),
+    since: fc.oneof({ weight: 8, arbitrary: fc.bigInt({ min: 0n, max: 1n << 45n }) }, { weight: 1, arbitrary: u64Arb })
+  })
+  const opArb: fc.Arbitrary<RoomOpMsg> = fc.oneof(
+    { weight: 3, arbitrary: deviceArb.map(put => ({ put, del: '' })) },
+    { weight: 1, arbitrary: deviceIdArb.map(del => ({ del })) }
+  )
+  const room = roomArb(ctx.rooms, 1)
+  // stream positions: small, so deltas and heads of one stream line up (and leave gaps), or any uint64
+  const posArb = fc.oneof({ weight: 8, arbitrary: fc.bigInt({ min: 0n, max: 3n }) }, { weight: 2, arbitrary: fc.bigInt({ min: 0n, max: 12n }) }, { weight: 1, arbitrary: counterArb })
+  const deltaArb = (ops: fc.Arbitrary<RoomOpMsg[]>): fc.Arbitrary<RoomDeltaMsg> => fc.record({ room, epoch: posArb, seq: posArb, ops })
+  const headArb: fc.Arbitrary<RoomHeadMsg> = fc.record({ room, epoch: posArb, seq: posArb })
+  // a delta at its ops limit only among a few deltas, and the deltas at their limit only with few ops each: the two
+  // together (10,000,000 ops) are far past the stream's 16 MiB frame and would only exhaust the generator
+  const deltasArb = fc.oneof(
+    { weight: 30, arbitrary: fc.array(deltaArb(listArb(opArb, 10_000, 4, 100)), { maxLength: 3 }) },
+    { weight: 1, arbitrary: fc.tuple(deltaArb(fc.array(opArb, { maxLength: 4 })), fc.integer({ min: 998, max: 1002 })).map(([d, n]) => Array.from({ length: n }, () => d)) }
+  )
+  const specArb: fc.Arbitrary<RoomPresenceRequest> = fc.oneof(
+    {
+      weight: 6,
+      arbitrary: fc.record({
+        push: fc.record({
+          incarnation: fc.oneof({ weight: 8, arbitrary: fc.constant(BigInt(INC)) }, { weight: 1, arbitrary: counterArb }),
+          deltas: deltasArb,
+          heads: listArb(headArb, 10_000, 3, 200)
+        })
+      })
+    },
+    { weight: 2, arbitrary: fc.record({ pull: fc.record({ rooms: listArb(room, 1000, 4, 100) }) }) },
+    { weight: 1, arbitrary: fc.constant({}) }
+  )
+  const arb = fc.record({
+    input: fc.oneof(
+      { weight: 2, arbitrary: bytesArb.map(raw => ({ raw })) },
+      { weight: 10, arbitrary: fc.record({ msg: specArb, mutations: sometimes(mutationsArb, 5) }) }
+    ),
+    from: fc.oneof({ weight: 6, arbitrary: fc.nat(known.length - 1) }, { weight: 1, arbitrary: fc.nat(senders.length - 1) }),
+    // each delta opens a new epoch of its stream at seq 1: applied rather than taken as a gap (a gap waits for a
+    // pull from the pretend node, which never answers)
+    fresh: fc.boolean()
+  })
+  let epoch = 1000n
+  return run('room-presence', arb, async ({ input, from, fresh }) => {
+    if (fresh && 'msg' in input && input.msg.push != null) {
+      input = { ...input, msg: { push: { ...input.msg.push, deltas: input.msg.push.deltas.map(d => ({ ...d, epoch: ++epoch, seq: 1n })) } } }
+    }
+    const bytes = rawOrEncoded(input, m => RoomPresenceRequest.encode(m))
+    // the room presence stream takes requests of up to 16 MiB (presence-service.ts); a longer one never reaches answer()
+    if (bytes.byteLength > 16 << 20) {
+      seen(ctx, 'over the frame limit')
+      return
+    }
+    let req: RoomPresenceRequest
+    try {
+      req = RoomPresenceRequest.decode(bytes)
+    } catch (err) {
+      seen(ctx, 'does not decode')
+      if ('msg' in input && input.mutations == null && !roomPresenceOverLimit(input.msg)) fail(`a well-formed request does not decode: ${describeError(err)}`)
+      return
+    }
+    const peer = senders[from]!
+    // the pretend nodes stay known however long the run (the failure check marks them down, which is fine)
+    for (const id of known) if (ps.replica.nodes().find(n => n.id === id) == null) ps.replica.applyFull({ node: id, incarnation: INC, seq: 0, entries: [] }, ctx.node.clock.now())
+    let res: Partial<RoomPresenceResponse>
+    try {
+      res = await withDeadline(ps.answer(req, peer), 10_000, 'presence.answer')
+    } catch (err) {
+      fail(`presence.answer rejected: ${describeError(err)}`)
+    }
+    let out: Uint8Array
+    try {
+      out = RoomPresenceResponse.encode(res)
+    } catch (err) {
+      fail(`RoomPresenceResponse.encode refused the answer: ${describeError(err)}`)
+    }
+    const back = RoomPresenceResponse.decode(out)
+    checkOneOf(back, ['states', 'ok', 'error'], 'the answer')
+    if (back.error?.code === ErrorCode.INTERNAL) fail(`an INTERNAL answer: ${back.error.message}`)
+    const kind = req.push != null ? 'push' : req.pull != null ? 'pull' : 'empty'
+    if (req.push != null && !known.includes(peer) && back.error == null) fail(`a push from ${peer}, which global presence does not know as a node, was taken`)
+    seen(ctx, back.error != null ? `${kind}: error ${errorName(back.error.code)}` : back.states != null ? `${kind}: states` : `${kind}: ok`)
+    maintain(ctx)
+    await checkClean(ctx)
+  }, o)
+}
+
+/** whether a generated room presence request is past a decode limit of room-presence.proto */
+function roomPresenceOverLimit (m: RoomPresenceRequest): boolean {
+  const p = m.push
+  return (p != null && (p.deltas.length > 1000 || p.heads.length > 10_000 || p.deltas.some(d => d.ops.length > 10_000))) ||
+    (m.pull != null && m.pull.rooms.length > 1000)
+}
+
+// ---------------------------------------------------------------------------------------------
 // registry
 
 /**
@@ -1432,7 +1697,9 @@ export const TARGETS: Record<string, Target> = {
   'presence-full': fuzzPresenceFull,
   'sync-request': fuzzSyncRequests,
   'dm-deliver': fuzzDmHandoffs,
-  beat: fuzzBeat
+  beat: fuzzBeat,
+  directory: fuzzDirectory,
+  'room-presence': fuzzRoomPresence
 }
 
 /** sizes of the fuzz node's state, to show that memory stays bounded */

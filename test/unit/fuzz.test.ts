@@ -6,11 +6,14 @@
  * The seed is fixed so a CI run is reproducible; FUZZ_SEED=<n> runs another one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ErrorCode } from '../../client/src/protocol/errors.js'
 import { TARGETS, closeFuzzContext, createFuzzContext } from '../fuzz/targets.js'
 import type { FuzzContext } from '../fuzz/targets.js'
+import type { RoomDeltaMsg, RoomOpMsg, RoomPresenceResponse } from '../../client/src/protocol/pb/room-presence.js'
 
-/** inputs per target: about 18,500 in all, 15-30 s on a busy 2-core machine */
+/** inputs per target: about 21,500 in all, 15-40 s on a busy 2-core machine */
 const RUNS: Record<string, number> = {
   'client-frame-decode': 3000,
   'frame-reader': 3000,
@@ -21,7 +24,9 @@ const RUNS: Record<string, number> = {
   'presence-full': 2000,
   'sync-request': 1000,
   'dm-deliver': 1500,
-  beat: 1500
+  beat: 1500,
+  directory: 1500,
+  'room-presence': 1500
 }
 
 /**
@@ -39,7 +44,9 @@ const REACHES: Record<string, string[]> = {
   'presence-full': ['accepted with entries', 'InvalidPresenceError'],
   'sync-request': ['history: events', 'mailbox: mail', 'mailboxPut: ok >0', 'dmHistory: events', 'dmHistoryPut: ok >0', 'digest: counted', 'does not decode'],
   'dm-deliver': ['delivered', 'error BAD_SIGNATURE'],
-  beat: ['accepted, known node', 'accepted, unknown node', 'InvalidPresenceError']
+  beat: ['accepted, known node', 'accepted, unknown node', 'InvalidPresenceError'],
+  directory: ['register: ok', 'register: error NOT_ENTITLED', 'lookup: found', 'watch: found', 'unwatch: ok', 'sessions: sessions', 'notify: error NOT_ENTITLED', 'does not decode'],
+  'room-presence': ['push: ok', 'push: error NOT_ENTITLED', 'push: error BAD_FRAME', 'pull: states', 'rosterDiff', 'does not decode']
 }
 
 const DEFAULT_SEED = 20261130
@@ -97,6 +104,42 @@ describe('fuzz: decoders and handlers of client and peer input', () => {
     }
     const after = await TARGETS['dm-deliver']!(ctx, { numRuns: 50, seed: SEED })
     expect(after.failed).toBe(false)
+  })
+
+  it('an owner that takes a registration naming another node fails the directory target', async () => {
+    const table = ctx.node.directory.table as unknown as Record<string, unknown>
+    const register = ctx.node.directory.table.register.bind(ctx.node.directory.table)
+    // the planted bug: whoever sends it, the registration is taken as the node it names
+    table.register = (reg: { node: string }, _from: string) => register(reg as Parameters<typeof register>[0], reg.node)
+    try {
+      const out = await TARGETS.directory!(ctx, { numRuns: 400, seed: SEED })
+      expect(out.failed).toBe(true)
+      expect(out.report).toContain('was applied')
+    } finally {
+      delete table.register
+    }
+    const after = await TARGETS.directory!(ctx, { numRuns: 50, seed: SEED })
+    expect(after.failed).toBe(false)
+  })
+
+  // found by the room-presence target: both were answered INTERNAL, as if the node had failed
+  it('a room presence push with a bad field, or past a stream\'s device bound, is refused as BAD_FRAME or NODE_FULL', async () => {
+    const ps = ctx.node.presence
+    // a node of its own: the targets before leave streams of the pretend nodes behind
+    const node = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    let seq = 0
+    const puts = (from: number, n: number): RoomOpMsg[] => Array.from({ length: n }, (_, i) => ({ put: { userId: ctx.userIds[i % ctx.userIds.length]!, deviceId: `9-${from + i}`, name: 'u', away: false, since: 1n }, del: '' }))
+    // a node global presence knows and holds up (the fuzz node's failure check marks a silent one down within 60 ms,
+    // and a down node's pushes are not applied): each push comes right after its full state, in the same turn
+    const push = async (...deltas: RoomDeltaMsg[]): Promise<Partial<RoomPresenceResponse>> => {
+      ps.replica.applyFull({ node, incarnation: 9, seq: ++seq, entries: [] }, ctx.node.clock.now())
+      return await ps.answer({ push: { incarnation: 9n, deltas, heads: [] } }, node)
+    }
+    expect((await push({ room: '', epoch: 7n, seq: 1n, ops: [] })).error?.code).toBe(ErrorCode.BAD_FRAME)
+    expect((await push({ room: 'fuzz', epoch: 7n, seq: 1n, ops: [{ put: { ...puts(0, 1)[0]!.put!, deviceId: '8-0' }, del: '' }] })).error?.code).toBe(ErrorCode.BAD_FRAME)
+    const over = await push({ room: 'fuzz', epoch: 8n, seq: 1n, ops: puts(0, 10_000) }, { room: 'fuzz', epoch: 8n, seq: 2n, ops: puts(10_000, 1) })
+    expect(over.error?.code).toBe(ErrorCode.NODE_FULL)
+    expect(over.error?.message).toContain('more than 10000 devices')
   })
 
   // found by the sync-request target: a stamp above 2^63 - 1 reached SQLite and came back as INTERNAL
