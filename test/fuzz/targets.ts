@@ -29,6 +29,7 @@ import { ClientSession } from '../../node/src/gateway/session.js'
 import { DmDeliver, DmResult, HeartbeatMsg, PresenceFullMsg, PresenceMessage, PresenceStatus as WireStatus, StampedEvent, SignedPresence, SyncRequest, SyncResponse } from '../../client/src/protocol/pb/mesh.js'
 import { InvalidPresenceError, PRESENCE_LIMITS, fullFromWire, openPresence, signPresence } from '../../node/src/mesh/presence-wire.js'
 import { PresenceReplica } from '../../node/src/state/presence.js'
+import type { PresenceChange } from '../../node/src/state/presence.js'
 import { beatFromWire } from '../../node/src/mesh/beats.js'
 import { DirRequest, DirResponse } from '../../client/src/protocol/pb/directory.js'
 import { RoomPresenceRequest, RoomPresenceResponse } from '../../client/src/protocol/pb/room-presence.js'
@@ -1509,8 +1510,13 @@ export async function fuzzRoomPresence (ctx: FuzzContext, o: FuzzOptions): Promi
   const ps = ctx.node.presence
   const INC = 5
   const known = ctx.nodeKeys.slice(0, 2).map(k => k.id)
-  // global presence knows two of the pretend nodes, as a full state from each would make it
-  for (const id of known) ps.replica.applyFull({ node: id, incarnation: INC, seq: 0, entries: [] }, ctx.node.clock.now())
+  // global presence knows two of the pretend nodes and holds them up, as a full state from each would: through the
+  // service, so room presence and the directory hear of it (the fuzz node's failure check marks a silent node down
+  // within 60 ms, and a down node's streams take no deltas)
+  const service = ps as unknown as { emitGlobal: (c: PresenceChange) => void }
+  let fullSeq = 0
+  const holdUp = (id: string): void => { service.emitGlobal(ps.replica.applyFull({ node: id, incarnation: INC, seq: ++fullSeq, entries: [] }, ctx.node.clock.now())) }
+  for (const id of known) holdUp(id)
   const senders = [...known, ctx.nodeKeys[2]!.id, ctx.foreign.toString(), ctx.self.toString()]
   const user = userIdArb(ctx.userIds, ctx.userVariants)
   // device ids are "<incarnation in base 36>-<counter>": mostly the sender's, sometimes another run's or garbage
@@ -1585,8 +1591,7 @@ export async function fuzzRoomPresence (ctx: FuzzContext, o: FuzzOptions): Promi
       return
     }
     const peer = senders[from]!
-    // the pretend nodes stay known however long the run (the failure check marks them down, which is fine)
-    for (const id of known) if (ps.replica.nodes().find(n => n.id === id) == null) ps.replica.applyFull({ node: id, incarnation: INC, seq: 0, entries: [] }, ctx.node.clock.now())
+    if (known.includes(peer)) holdUp(peer)
     let res: Partial<RoomPresenceResponse>
     try {
       res = await withDeadline(ps.answer(req, peer), 10_000, 'presence.answer')
