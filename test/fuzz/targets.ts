@@ -1097,6 +1097,18 @@ function rawOrEncoded<T> (input: { raw: Uint8Array } | { msg: T, mutations?: Mut
   return input.mutations != null ? mutate(bytes, input.mutations) : bytes
 }
 
+/**
+ * `rawOrEncoded`, or undefined when the encoding is over `maxBytes` (a stream's frame limit): such a request never
+ * reaches its handler, and mutating one of 100 MB or more would only exhaust the harness
+ */
+function encodedWithin<T> (input: { raw: Uint8Array } | { msg: T, mutations?: Mutation[] | null }, encode: (msg: T) => Uint8Array, maxBytes: number): Uint8Array | undefined {
+  if ('raw' in input) return input.raw
+  const bytes = encode(input.msg)
+  if (bytes.byteLength > maxBytes) return undefined
+  const out = input.mutations != null ? mutate(bytes, input.mutations) : bytes
+  return out.byteLength > maxBytes ? undefined : out
+}
+
 /** `fullFromWire(PresenceFullMsg.decode(bytes), expected)` on random bytes and hostile full states; accepted states go into `applyFull`. */
 export async function fuzzPresenceFull (ctx: FuzzContext, o: FuzzOptions): Promise<TargetOutcome> {
   const replica = new PresenceReplica(ctx.nodeKeys[0]!.id)
@@ -1429,9 +1441,9 @@ export async function fuzzDirectory (ctx: FuzzContext, o: FuzzOptions): Promise<
   })
   const limits = dir.table.limits
   return run('directory', arb, async ({ input, from }) => {
-    const bytes = rawOrEncoded(input, m => DirRequest.encode(m))
     // the directory's streams take requests of up to 64 MiB (directory-service.ts); a longer one never reaches answer()
-    if (bytes.byteLength > 64 << 20) {
+    const bytes = encodedWithin(input, m => DirRequest.encode(m), 64 << 20)
+    if (bytes === undefined) {
       seen(ctx, 'over the frame limit')
       return
     }
@@ -1576,9 +1588,9 @@ export async function fuzzRoomPresence (ctx: FuzzContext, o: FuzzOptions): Promi
     if (fresh && 'msg' in input && input.msg.push != null) {
       input = { ...input, msg: { push: { ...input.msg.push, deltas: input.msg.push.deltas.map(d => ({ ...d, epoch: ++epoch, seq: 1n })) } } }
     }
-    const bytes = rawOrEncoded(input, m => RoomPresenceRequest.encode(m))
     // the room presence stream takes requests of up to 16 MiB (presence-service.ts); a longer one never reaches answer()
-    if (bytes.byteLength > 16 << 20) {
+    const bytes = encodedWithin(input, m => RoomPresenceRequest.encode(m), 16 << 20)
+    if (bytes === undefined) {
       seen(ctx, 'over the frame limit')
       return
     }
