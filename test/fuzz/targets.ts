@@ -1253,6 +1253,36 @@ function checkOneOf (obj: object, fields: readonly string[], what: string): void
   if (set.length !== 1) fail(`${what} has ${set.length} bodies (${set.join(', ')})`)
 }
 
+/**
+ * A handler's answer to a peer, as it goes back on the wire: it settles within 10 s, encodes, decodes
+ * with exactly one of `bodies`, and is never INTERNAL (a peer's input gets a typed refusal; INTERNAL
+ * means an untyped error escaped a handler). Returns the decoded answer.
+ */
+async function wireAnswer<R extends { error?: { code: number, message: string } }> (
+  what: string,
+  answer: () => Promise<Partial<R>>,
+  codec: { encode: (r: Partial<R>) => Uint8Array, decode: (b: Uint8Array) => R },
+  codecName: string,
+  bodies: readonly string[]
+): Promise<R> {
+  let res: Partial<R>
+  try {
+    res = await withDeadline(answer(), 10_000, what)
+  } catch (err) {
+    fail(`${what} rejected: ${describeError(err)}`)
+  }
+  let out: Uint8Array
+  try {
+    out = codec.encode(res)
+  } catch (err) {
+    fail(`${codecName}.encode refused the answer: ${describeError(err)}`)
+  }
+  const back = codec.decode(out)
+  checkOneOf(back, bodies, 'the answer')
+  if (back.error?.code === ErrorCode.INTERNAL) fail(`an INTERNAL answer: ${back.error.message}`)
+  return back
+}
+
 /** `SyncRequest.decode` on random bytes and `node.sync.answer` on decoded and generated requests: always resolves with a response SyncResponse.encode takes. */
 export async function fuzzSyncRequests (ctx: FuzzContext, o: FuzzOptions): Promise<TargetOutcome> {
   const arb = fc.record({
@@ -1281,23 +1311,8 @@ export async function fuzzSyncRequests (ctx: FuzzContext, o: FuzzOptions): Promi
       if ('spec' in input && input.mutations == null && !syncOverLimit(input.spec)) fail(`a well-formed request does not decode: ${describeError(err)}`)
       return // serve() resets the stream
     }
-    let res: Partial<SyncResponse>
-    try {
-      const from = entitled && (req.mailbox != null || req.mailboxDelete != null || req.dmHistory != null) ? ctx.self : ctx.foreign
-      res = await withDeadline(ctx.node.sync.answer(req, from), 10_000, 'sync.answer')
-    } catch (err) {
-      fail(`sync.answer rejected: ${describeError(err)}`)
-    }
-    let out: Uint8Array
-    try {
-      out = SyncResponse.encode(res)
-    } catch (err) {
-      fail(`SyncResponse.encode refused the answer: ${describeError(err)}`)
-    }
-    const back = SyncResponse.decode(out)
-    checkOneOf(back, ['presence', 'history', 'mailbox', 'ok', 'error', 'digest'], 'the answer')
-    // a peer's input gets a typed refusal; INTERNAL means an untyped error escaped a handler
-    if (back.error?.code === ErrorCode.INTERNAL) fail(`an INTERNAL answer: ${back.error.message}`)
+    const from = entitled && (req.mailbox != null || req.mailboxDelete != null || req.dmHistory != null) ? ctx.self : ctx.foreign
+    const back = await wireAnswer('sync.answer', async () => await ctx.node.sync.answer(req, from), SyncResponse, 'SyncResponse', ['presence', 'history', 'mailbox', 'ok', 'error', 'digest'])
     const asked = Object.keys(req).find(k => (req as unknown as Record<string, unknown>)[k] != null) ?? 'empty'
     seen(ctx, back.error != null ? `${asked}: error ${back.error.code}` : back.ok != null ? `${asked}: ok ${back.ok.count > 0 ? '>0' : '0'}` : back.history != null ? `${asked}: ${back.history.events.length > 0 ? 'events' : 'no events'}` : back.mailbox != null ? `${asked}: ${back.mailbox.events.length > 0 ? 'mail' : 'no mail'}` : back.digest != null ? `${asked}: ${back.digest.count > 0 ? 'counted' : 'none'}` : `${asked}: presence`)
     maintain(ctx)
@@ -1457,21 +1472,7 @@ export async function fuzzDirectory (ctx: FuzzContext, o: FuzzOptions): Promise<
     }
     const peer = from < 0 ? ctx.self : peers[from]!
     const before = dir.table.stats()
-    let res: Partial<DirResponse>
-    try {
-      res = await withDeadline(dir.answer(req, peer), 10_000, 'directory.answer')
-    } catch (err) {
-      fail(`directory.answer rejected: ${describeError(err)}`)
-    }
-    let out: Uint8Array
-    try {
-      out = DirResponse.encode(res)
-    } catch (err) {
-      fail(`DirResponse.encode refused the answer: ${describeError(err)}`)
-    }
-    const back = DirResponse.decode(out)
-    checkOneOf(back, ['users', 'sessions', 'ok', 'error'], 'the answer')
-    if (back.error?.code === ErrorCode.INTERNAL) fail(`an INTERNAL answer: ${back.error.message}`)
+    const back = await wireAnswer('directory.answer', async () => await dir.answer(req, peer), DirResponse, 'DirResponse', ['users', 'sessions', 'ok', 'error'])
     const kind = (['register', 'lookup', 'watch', 'unwatch', 'sessions', 'notify'] as const).find(k => req[k] != null) ?? 'empty'
     const after = dir.table.stats()
     if (req.register != null) {
@@ -1604,21 +1605,7 @@ export async function fuzzRoomPresence (ctx: FuzzContext, o: FuzzOptions): Promi
     }
     const peer = senders[from]!
     if (known.includes(peer)) holdUp(peer)
-    let res: Partial<RoomPresenceResponse>
-    try {
-      res = await withDeadline(ps.answer(req, peer), 10_000, 'presence.answer')
-    } catch (err) {
-      fail(`presence.answer rejected: ${describeError(err)}`)
-    }
-    let out: Uint8Array
-    try {
-      out = RoomPresenceResponse.encode(res)
-    } catch (err) {
-      fail(`RoomPresenceResponse.encode refused the answer: ${describeError(err)}`)
-    }
-    const back = RoomPresenceResponse.decode(out)
-    checkOneOf(back, ['states', 'ok', 'error'], 'the answer')
-    if (back.error?.code === ErrorCode.INTERNAL) fail(`an INTERNAL answer: ${back.error.message}`)
+    const back = await wireAnswer('presence.answer', async () => await ps.answer(req, peer), RoomPresenceResponse, 'RoomPresenceResponse', ['states', 'ok', 'error'])
     const kind = req.push != null ? 'push' : req.pull != null ? 'pull' : 'empty'
     if (req.push != null && !known.includes(peer) && back.error == null) fail(`a push from ${peer}, which global presence does not know as a node, was taken`)
     seen(ctx, back.error != null ? `${kind}: error ${errorName(back.error.code)}` : back.states != null ? `${kind}: states` : `${kind}: ok`)

@@ -316,7 +316,7 @@ export class BeatLink {
       this.take(frame, from, bucket)
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err))
-      if (e instanceof InvalidPresenceError || e instanceof MeshchatError) this.init.onInvalid(from, e)
+      if (e instanceof MeshchatError) this.init.onInvalid(from, e)
       throw e
     }
   }
@@ -332,7 +332,7 @@ export class BeatLink {
       const e = err instanceof Error ? err : new Error(String(err))
       // what the peer sent broke the rules (a bad or oversize frame, too many beats, half a frame left
       // hanging); a stream that merely ended with its connection is not counted
-      if (this.started && (e instanceof InvalidPresenceError || e instanceof MeshchatError)) this.init.onInvalid(from, e)
+      if (this.started && e instanceof MeshchatError) this.init.onInvalid(from, e)
       else this.init.log('beat stream from %s ended - %s', from, e.message)
       stream.abort(e)
     } finally {

@@ -1,13 +1,13 @@
 import { TypedEventEmitter } from 'main-event'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { PRESENCE_TOPIC, roomTopic } from '../../../client/src/protocol/ids.js'
-import { BadFrameError, InvalidQueryError, NodeFullError, NotEntitledError, RateLimitedError, asMeshchatError, errorFromCode } from '../../../client/src/protocol/errors.js'
+import { BadFrameError, InvalidQueryError, NotEntitledError, RateLimitedError, asMeshchatError, errorFromCode } from '../../../client/src/protocol/errors.js'
 import { RoomPresenceRequest, RoomPresenceResponse } from '../../../client/src/protocol/pb/room-presence.js'
 import { LocalPresence, PresenceReplica, metaVersion } from '../state/presence.js'
-import { LocalRoomPresence, RoomPresence, RoomPresenceRefusedError } from '../state/room-presence.js'
+import { LocalRoomPresence, RoomPresence } from '../state/room-presence.js'
 import { KeyedRateLimiter } from '../state/rate-limiter.js'
 import {
-  InvalidPresenceError, entryToWire, incarnationFromWire, presenceValidator, roomDeltaFromWire, roomDeltaToWire, roomHeadFromWire, roomHeadToWire,
+  entryToWire, incarnationFromWire, presenceValidator, roomDeltaFromWire, roomDeltaToWire, roomHeadFromWire, roomHeadToWire,
   roomStateFromWire, roomStateToWire, signPresence
 } from './presence-wire.js'
 import { ChannelPool, serve } from './rpc.js'
@@ -739,11 +739,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
       }
       throw new BadFrameError('empty room presence request')
     } catch (err) {
-      // a field that fails validation is the sender's bad frame, and a stream past its bound is refused as
-      // a full node refuses: neither is this node's failure (INTERNAL)
-      const e = err instanceof InvalidPresenceError
-        ? new BadFrameError(err.message)
-        : err instanceof RoomPresenceRefusedError ? new NodeFullError(err.message) : asMeshchatError(err)
+      const e = asMeshchatError(err)
       this.c.metrics.rejected.inc({ code: (err as Error).name })
       this.c.log('room presence request from %s refused - %s', peer, e.message)
       return { error: { code: e.code, message: e.message } }

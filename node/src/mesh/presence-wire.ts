@@ -1,4 +1,5 @@
 import { peerIdFromString } from '@libp2p/peer-id'
+import { ErrorCode, MeshchatError } from '../../../client/src/protocol/errors.js'
 import { MAX_ROOM_MEMBERS } from '../config.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
@@ -33,11 +34,14 @@ export const PRESENCE_LIMITS = {
 
 const DEVICE_ID_RE = /^[0-9a-z][0-9a-z._-]*$/
 
-/** A presence message that failed validation: the gossip is rejected and the sender's score drops. */
-export class InvalidPresenceError extends Error {
+/**
+ * A presence message that failed validation: the gossip is rejected and the sender's score drops. On
+ * a request stream it is the sender's bad frame (BAD_FRAME), never this node's failure.
+ */
+export class InvalidPresenceError extends MeshchatError {
   static override name = 'InvalidPresenceError'
   constructor (message: string) {
-    super(message)
+    super(ErrorCode.BAD_FRAME, message)
     this.name = 'InvalidPresenceError'
   }
 }

@@ -12,6 +12,7 @@
  * Pure: no timers, no I/O. The presence service drives it.
  */
 
+import { ErrorCode, MeshchatError } from '../../../client/src/protocol/errors.js'
 import { placeSorted } from './sorted.js'
 import { summarizeDevices, type PresenceEntry, type PresenceOp, type PresenceStatus, type RosterDiff, type RosterMember } from './presence.js'
 
@@ -67,11 +68,14 @@ export const DEFAULT_ROOM_PRESENCE_LIMITS: RoomPresenceLimits = {
   maxRooms: 100_000
 }
 
-/** A room presence message that may not be applied: it names a device its node does not host, or exceeds a bound. */
-export class RoomPresenceRefusedError extends Error {
+/**
+ * A room presence message that may not be applied: it names a device its node does not host
+ * (BAD_FRAME), or exceeds a bound (NODE_FULL, as the directory refuses its own bounds).
+ */
+export class RoomPresenceRefusedError extends MeshchatError {
   static override name = 'RoomPresenceRefusedError'
-  constructor (message: string) {
-    super(message)
+  constructor (message: string, code: number = ErrorCode.BAD_FRAME) {
+    super(code, message)
     this.name = 'RoomPresenceRefusedError'
   }
 }
@@ -272,7 +276,7 @@ export class RoomPresence {
   /** Start holding `room` (it is carried now). Refused past `maxRooms`. */
   carry (room: string): void {
     if (this.#rooms.has(room)) return
-    if (this.#rooms.size >= this.limits.maxRooms) throw new RoomPresenceRefusedError(`this node follows presence in ${this.#rooms.size} rooms (at most ${this.limits.maxRooms})`)
+    if (this.#rooms.size >= this.limits.maxRooms) throw new RoomPresenceRefusedError(`this node follows presence in ${this.#rooms.size} rooms (at most ${this.limits.maxRooms})`, ErrorCode.NODE_FULL)
     this.#rooms.set(room, { streams: new Map(), users: new Map(), order: [], members: new Map() })
   }
 
@@ -312,7 +316,7 @@ export class RoomPresence {
       const puts = new Set(d.ops.flatMap(op => op.op === 'put' && !s.devices.has(op.device.deviceId) ? [op.device.deviceId] : []))
       const dels = d.ops.filter(op => op.op === 'del' && s.devices.has(op.deviceId)).length
       if (s.devices.size + puts.size - Math.min(dels, s.devices.size) > this.limits.maxDevicesPerStream) {
-        throw new RoomPresenceRefusedError(`${d.node} would have more than ${this.limits.maxDevicesPerStream} devices in ${d.room}`)
+        throw new RoomPresenceRefusedError(`${d.node} would have more than ${this.limits.maxDevicesPerStream} devices in ${d.room}`, ErrorCode.NODE_FULL)
       }
       for (const op of d.ops) {
         if (op.op === 'put') this.#set(tx, d.room, s, op.device.deviceId, op.device)
@@ -328,7 +332,7 @@ export class RoomPresence {
    * applied. Throws RoomPresenceRefusedError, changing nothing, as applyDelta does.
    */
   applyState (st: RoomStreamState): RoomPresenceChange {
-    if (st.devices.length > this.limits.maxDevicesPerStream) throw new RoomPresenceRefusedError(`${st.node} has more than ${this.limits.maxDevicesPerStream} devices in ${st.room}`)
+    if (st.devices.length > this.limits.maxDevicesPerStream) throw new RoomPresenceRefusedError(`${st.node} has more than ${this.limits.maxDevicesPerStream} devices in ${st.room}`, ErrorCode.NODE_FULL)
     for (const d of st.devices) {
       if (!hostsDevice(st.incarnation, d.deviceId)) throw new RoomPresenceRefusedError(`${st.node} does not host device ${d.deviceId.slice(0, 64)}`)
     }
