@@ -64,6 +64,10 @@ const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
   --attach-warmup <n>   clients attached and dropped before the timed attach of 1,000 (default:
                         1,000, and that first burst's own time is reported too; 100 was the
                         old default, which left the server mid-warm-up)
+  --attach-bursts <n>   timed bursts of 1,000 per row of the light edge and Socket.IO, attached and
+                        dropped one after another on the same server (default 5, quick 1): the
+                        row gives the median and every burst's time (one burst swings by a
+                        third from run to run on a shared 2-core machine)
   --ws-client <c>       WebSocket class of meshchat's light clients in the load generators:
                         node (the client library's NodeWebSocket, createNodeClient's; default),
                         ws (the ws package's client) or undici (Node's global WebSocket)
@@ -100,6 +104,7 @@ const { values: argv } = parseArgs({
     'scale-sizes': { type: 'string' },
     'attach-warmup': { type: 'string' },
     'attach-generators': { type: 'string' },
+    'attach-bursts': { type: 'string' },
     profile: { type: 'boolean', default: false },
     perf: { type: 'boolean', default: false },
     report: { type: 'string' },
@@ -138,6 +143,7 @@ const wsClient = argv['ws-client'] as 'node' | 'ws' | 'undici'
 if (wsClient !== 'node' && wsClient !== 'ws' && wsClient !== 'undici') { console.error('--ws-client takes: node, ws or undici'); process.exit(2) }
 if (argv['attach-generators'] != null && !/^[12]$/.test(argv['attach-generators'])) { console.error('--attach-generators takes 1 or 2'); process.exit(2) }
 if (argv['attach-warmup'] != null && !/^\d{1,6}$/.test(argv['attach-warmup'])) { console.error('--attach-warmup takes a whole number of clients (0: none)'); process.exit(2) }
+if (argv['attach-bursts'] != null && !/^([1-9]|1\d|20)$/.test(argv['attach-bursts'])) { console.error('--attach-bursts takes a whole number from 1 to 20'); process.exit(2) }
 // load generators read it at start (loadgen.ts)
 process.env.BENCH_WS_CLIENT = wsClient
 const edge: MeshEdge = argv.edge === 'libp2p' ? 'libp2p' : 'ws'
@@ -145,6 +151,7 @@ if (argv.edge !== 'ws' && argv.edge !== 'libp2p') { console.error('--edge takes:
 MeshchatCluster.defaultEdge = edge
 
 const attachGenerators = Number(argv['attach-generators'] ?? 1)
+const attachBursts = argv['attach-bursts'] != null ? Number(argv['attach-bursts']) : undefined
 const rates = argv.rates?.split(',').map(s => Number(s.trim())).filter(r => r !== 0)
 if (rates != null && (rates.length === 0 || rates.some(r => !(r > 0)))) { console.error('--rates takes positive numbers (msg/s per user), comma-separated'); process.exit(2) }
 
@@ -153,7 +160,7 @@ const cfg: BenchConfig = quick
       users, rooms: Math.max(1, Math.round(users / 10)), generators: 2,
       roomRates: [0.5, 2], dmRates: [1], localRates: [1],
       step: { durationMs: 3000, warmupMs: 1000, drainMs: 1000, msgBytes: 100 },
-      attachClients: 1000, attachGenerators, memoryClients: 5000, idleClients: 10_000, attachConcurrency: 50, idleMs: 2000, idleLongMs: 5000,
+      attachClients: 1000, attachGenerators, attachBursts: attachBursts ?? 1, memoryClients: 5000, idleClients: 10_000, attachConcurrency: 50, idleMs: 2000, idleLongMs: 5000,
       presence: [{ nodes: 5, reps: 1 }], presenceChurn: [0, 10], churnSeconds: 2.5, churnPopulation: 8, usersPerVictim: 5,
       presenceConvergence: { joins: 10, reps: 2 },
       resume: { fill: 1000, missed: 300, writers: 10, historyPages: 10 },
@@ -166,7 +173,7 @@ const cfg: BenchConfig = quick
       roomRates: [0.25, 0.5, 1, 2, 4, 8, 16, 32], dmRates: [0.5, 2, 8], localRates: [0.5, 1, 2, 4, 8],
       step: { durationMs: 15000, warmupMs: 3000, drainMs: 3000, msgBytes: 100 },
       // the long idle window covers one keep-alive round of either system (meshchat pings every 30 s, Socket.IO every 25 s)
-      attachClients: 1000, attachGenerators, memoryClients: 5000, idleClients: 10_000, attachConcurrency: 50, idleMs: 5000, idleLongMs: 31_000,
+      attachClients: 1000, attachGenerators, attachBursts: attachBursts ?? 5, memoryClients: 5000, idleClients: 10_000, attachConcurrency: 50, idleMs: 5000, idleLongMs: 31_000,
       presence: [{ nodes: 5, reps: 3 }, { nodes: 20, reps: 3 }], presenceChurn: [0, 10, 50], churnSeconds: 10, churnPopulation: 20, usersPerVictim: 5,
       presenceConvergence: { joins: 40, reps: 12 },
       resume: { fill: 10_000, missed: 2000, writers: 12, historyPages: 10 },
@@ -342,7 +349,7 @@ try {
             s.useGenerators(cfg.attachGenerators)
             try {
               if (!(s.cluster instanceof MeshchatCluster)) {
-                results.attach.push(await oneServer(s, { ...attachOne, clients: cfg.attachClients, server: 0, idleMs: cfg.idleMs }))
+                results.attach.push(await oneServer(s, { ...attachOne, clients: cfg.attachClients, server: 0, idleMs: cfg.idleMs, bursts: cfg.attachBursts }))
                 continue
               }
               // meshchat over the light edge, then over the libp2p gateway (noise handshake, yamux, a
@@ -350,7 +357,7 @@ try {
               const workloadEdge = s.cluster.edge
               try {
                 s.cluster.edge = 'ws'
-                results.attach.push(await oneServer(s, { ...attachOne, clients: cfg.attachClients, server: 0, idleMs: cfg.idleMs }))
+                results.attach.push(await oneServer(s, { ...attachOne, clients: cfg.attachClients, server: 0, idleMs: cfg.idleMs, bursts: cfg.attachBursts }))
                 s.cluster.edge = 'libp2p'
                 results.attach.push(await oneServer(s, { ...attachOne, clients: cfg.attachClients, server: 1, idleMs: cfg.idleMs }))
               } finally {

@@ -31,6 +31,8 @@ export interface BenchConfig {
   attachConcurrency: number
   /** load generators the attach section uses (the others take no users meanwhile); absent in runs before 2026-12-04, which used all of them */
   attachGenerators?: number
+  /** timed bursts per attach row of the light edge and Socket.IO (the libp2p gateway's row takes one); absent in runs before 2026-12-06, which timed one */
+  attachBursts?: number
   /** idle window (no clients, then all of them) of the attach step, ms; the memory and idle steps get idleLongMs */
   idleMs: number
   idleLongMs: number

@@ -98,6 +98,12 @@ export interface AttachRow {
   clientCpuMsPerAttach: number
   /** the timed burst on CLOCK_MONOTONIC µs (the clock of V8 CPU profiles: `--profile` sums the nodes' samples in it) */
   profileWindow?: { fromUs: number, toUs: number }
+  /**
+   * with more than one timed burst (OneServerOptions.bursts): each burst's figures, in order; the
+   * row's attachSec, serverCpuMsPerAttach and clientCpuMsPerAttach are then their medians, and every
+   * other figure (connect latency, memory, idle) is the first timed burst's
+   */
+  bursts?: Array<{ attachSec: number, serverCpuMsPerAttach: number, clientCpuMsPerAttach: number, failed: number }>
 }
 
 export interface OneServerOptions {
@@ -113,6 +119,11 @@ export interface OneServerOptions {
   warmup: number
   /** idle window with no clients and with the clients, ms */
   idleMs: number
+  /**
+   * timed bursts (default 1): after the first (and its memory and idle readings), the clients are
+   * dropped and as many new ones attach again, each burst timed the same way
+   */
+  bursts?: number
   log?: (s: string) => void
 }
 
@@ -251,6 +262,35 @@ export async function oneServer (sut: SystemUnderTest, o: OneServerOptions): Pro
   o.log?.(`  ${row.system}: ${row.clients - failed} clients on ${row.node} in ${row.attachSec} s${row.firstAttachSec != null ? ` (the first burst after start: ${row.firstAttachSec} s, ${row.firstServerCpuMsPerAttach} ms server CPU each)` : ''}${failed > 0 ? ` (${failed} failed: ${row.firstError ?? ''})` : ''} (${row.peerBytesPerAttach} B mesh traffic per attach; connect p50 ${row.connectP50Ms} p99 ${row.connectP99Ms} ms, ${row.serverCpuMsPerAttach} ms server CPU and ${row.clientCpuMsPerAttach} ms generator CPU each, generator RSS +${row.clientKiBPerClient} KiB each); ` +
     `heap +${row.heapKiBPerClient} KiB, RSS +${row.rssKiBPerClient} KiB per client; idle ${row.idleCoresBefore} → ${row.idleCoresAfter} cores, ` +
     `event-loop delay p50/p99/max ${eldText(row.eldBefore)} → ${eldText(row.eldAfter)} ms`)
+  const bursts = Math.max(1, o.bursts ?? 1)
+  if (bursts > 1) {
+    const all: NonNullable<AttachRow['bursts']> = [{ attachSec: row.attachSec, serverCpuMsPerAttach: row.serverCpuMsPerAttach, clientCpuMsPerAttach: row.clientCpuMsPerAttach, failed }]
+    for (let b = 1; b < bursts; b++) {
+      await sut.detach()
+      await sleep(1000)
+      // new users each burst, as a server sees them: keys made before the clock starts
+      const next = placementOn(server, servers, Array.from({ length: o.clients }, (_, i) => 2_000_000 + b * o.clients + i))
+      await sut.makeKeys(next)
+      const c0 = proc.stats().cpuSec
+      const g0 = await genCpu()
+      const r = await sut.attach(next, { concurrency: o.concurrency, join: false, allowFailures: true })
+      const cpu = proc.stats().cpuSec - c0
+      const gcpu = await genCpu() - g0
+      const n = Math.max(1, o.clients - r.failed)
+      all.push({ attachSec: round(r.connectWallMs / 1000, 3), serverCpuMsPerAttach: round(cpu * 1000 / n, 3), clientCpuMsPerAttach: round(gcpu * 1000 / n, 3), failed: r.failed })
+    }
+    const median = (xs: number[]): number => {
+      const s = [...xs].sort((a, b) => a - b)
+      const m = Math.floor(s.length / 2)
+      return s.length % 2 === 1 ? s[m] as number : ((s[m - 1] as number) + (s[m] as number)) / 2
+    }
+    row.bursts = all
+    row.attachSec = round(median(all.map(x => x.attachSec)), 3)
+    row.serverCpuMsPerAttach = round(median(all.map(x => x.serverCpuMsPerAttach)), 3)
+    row.clientCpuMsPerAttach = round(median(all.map(x => x.clientCpuMsPerAttach)), 3)
+    row.failed = all.reduce((n, x) => n + x.failed, 0)
+    o.log?.(`  ${row.system}: ${bursts} timed bursts of ${row.clients} in ${all.map(x => x.attachSec).join(', ')} s (median ${row.attachSec} s; server CPU per attach ${all.map(x => x.serverCpuMsPerAttach).join(', ')} ms)`)
+  }
   await sut.detach()
   return row
 }
