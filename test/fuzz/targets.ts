@@ -1091,12 +1091,6 @@ export async function fuzzPresence (ctx: FuzzContext, o: FuzzOptions): Promise<T
 }
 
 /** the input's bytes: raw ones as they are, or the message encoded and then mutated if asked */
-function rawOrEncoded<T> (input: { raw: Uint8Array } | { msg: T, mutations?: Mutation[] | null }, encode: (msg: T) => Uint8Array): Uint8Array {
-  if ('raw' in input) return input.raw
-  const bytes = encode(input.msg)
-  return input.mutations != null ? mutate(bytes, input.mutations) : bytes
-}
-
 /**
  * `rawOrEncoded`, or undefined when the encoding is over `maxBytes` (a stream's frame limit): such a request never
  * reaches its handler, and mutating one of 100 MB or more would only exhaust the harness
@@ -1107,6 +1101,10 @@ function encodedWithin<T> (input: { raw: Uint8Array } | { msg: T, mutations?: Mu
   if (bytes.byteLength > maxBytes) return undefined
   const out = input.mutations != null ? mutate(bytes, input.mutations) : bytes
   return out.byteLength > maxBytes ? undefined : out
+}
+
+function rawOrEncoded<T> (input: { raw: Uint8Array } | { msg: T, mutations?: Mutation[] | null }, encode: (msg: T) => Uint8Array): Uint8Array {
+  return encodedWithin(input, encode, Infinity) as Uint8Array
 }
 
 /** `fullFromWire(PresenceFullMsg.decode(bytes), expected)` on random bytes and hostile full states; accepted states go into `applyFull`. */

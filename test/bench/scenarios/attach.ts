@@ -200,14 +200,17 @@ export async function oneServer (sut: SystemUnderTest, o: OneServerOptions): Pro
   const placement = placementOn(server, servers, Array.from({ length: o.clients }, (_, i) => i))
   // keys are an identity made once, not part of attaching: made before any reading starts
   await sut.makeKeys(placement)
+  /** one timed burst: the attach, and the server's and the generators' CPU over it (s) */
+  const timed = async (p: Placement): Promise<Awaited<ReturnType<typeof sut.attach>> & { cpuSec: number, genCpuSec: number }> => {
+    const c0 = proc.stats().cpuSec
+    const g0 = await genCpu()
+    const r = await sut.attach(p, { concurrency: o.concurrency, join: false, allowFailures: true })
+    return { ...r, cpuSec: proc.stats().cpuSec - c0, genCpuSec: await genCpu() - g0 }
+  }
   const peer0 = await peerBytes()
-  const cpu0 = proc.stats().cpuSec
-  const gen0 = await genCpu()
   const fromUs = Number(process.hrtime.bigint() / 1000n)
-  const { connectWallMs, failed, results } = await sut.attach(placement, { concurrency: o.concurrency, join: false, allowFailures: true })
+  const { connectWallMs, failed, results, cpuSec: attachCpu, genCpuSec: attachGenCpu } = await timed(placement)
   const toUs = Number(process.hrtime.bigint() / 1000n)
-  const attachCpu = proc.stats().cpuSec - cpu0
-  const attachGenCpu = await genCpu() - gen0
   const attachPeerBytes = await peerBytes() - peer0
   const attached = o.clients - failed
   // let the burst settle (presence deltas, timers) before reading
@@ -271,13 +274,9 @@ export async function oneServer (sut: SystemUnderTest, o: OneServerOptions): Pro
       // new users each burst, as a server sees them: keys made before the clock starts
       const next = placementOn(server, servers, Array.from({ length: o.clients }, (_, i) => 2_000_000 + b * o.clients + i))
       await sut.makeKeys(next)
-      const c0 = proc.stats().cpuSec
-      const g0 = await genCpu()
-      const r = await sut.attach(next, { concurrency: o.concurrency, join: false, allowFailures: true })
-      const cpu = proc.stats().cpuSec - c0
-      const gcpu = await genCpu() - g0
+      const r = await timed(next)
       const n = Math.max(1, o.clients - r.failed)
-      all.push({ attachSec: round(r.connectWallMs / 1000, 3), serverCpuMsPerAttach: round(cpu * 1000 / n, 3), clientCpuMsPerAttach: round(gcpu * 1000 / n, 3), failed: r.failed })
+      all.push({ attachSec: round(r.connectWallMs / 1000, 3), serverCpuMsPerAttach: round(r.cpuSec * 1000 / n, 3), clientCpuMsPerAttach: round(r.genCpuSec * 1000 / n, 3), failed: r.failed })
     }
     const median = (xs: number[]): number => {
       const s = [...xs].sort((a, b) => a - b)
