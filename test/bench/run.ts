@@ -64,6 +64,15 @@ const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
   --attach-warmup <n>   clients attached and dropped before the timed attach of 1,000 (default:
                         1,000, and that first burst's own time is reported too; 100 was the
                         old default, which left the server mid-warm-up)
+  --attach-warmup-bursts <n>
+                        warm-up bursts before the timed ones (default 3, quick 1): V8 optimizes a
+                        function with TurboFan after about 3,000 calls, and the code of an attach
+                        runs once per client; both systems' bursts kept getting faster over the
+                        first three to five thousand attaches
+  --jit-warmup <s>      seconds of an unmeasured warm-up step before each sweep (room chat, DMs,
+                        room-local) and each scale-out workload, at 2 msg/s per user, for every
+                        system alike (default 25, quick 0): the measured steps then run code V8
+                        has optimized, as a server that has been up for a while does
   --attach-bursts <n>   timed bursts of 1,000 per row of the light edge and Socket.IO, attached and
                         dropped one after another on the same server (default 5, quick 1): the
                         row gives the median and every burst's time (one burst swings by a
@@ -103,6 +112,8 @@ const { values: argv } = parseArgs({
     rates: { type: 'string' },
     'scale-sizes': { type: 'string' },
     'attach-warmup': { type: 'string' },
+    'attach-warmup-bursts': { type: 'string' },
+    'jit-warmup': { type: 'string' },
     'attach-generators': { type: 'string' },
     'attach-bursts': { type: 'string' },
     profile: { type: 'boolean', default: false },
@@ -143,6 +154,8 @@ const wsClient = argv['ws-client'] as 'node' | 'ws' | 'undici'
 if (wsClient !== 'node' && wsClient !== 'ws' && wsClient !== 'undici') { console.error('--ws-client takes: node, ws or undici'); process.exit(2) }
 if (argv['attach-generators'] != null && !/^[12]$/.test(argv['attach-generators'])) { console.error('--attach-generators takes 1 or 2'); process.exit(2) }
 if (argv['attach-warmup'] != null && !/^\d{1,6}$/.test(argv['attach-warmup'])) { console.error('--attach-warmup takes a whole number of clients (0: none)'); process.exit(2) }
+if (argv['attach-warmup-bursts'] != null && !/^([1-9]|10)$/.test(argv['attach-warmup-bursts'])) { console.error('--attach-warmup-bursts takes a whole number from 1 to 10'); process.exit(2) }
+if (argv['jit-warmup'] != null && !/^(0|[1-9]\d{0,2})$/.test(argv['jit-warmup'])) { console.error('--jit-warmup takes whole seconds from 0 to 999'); process.exit(2) }
 if (argv['attach-bursts'] != null && !/^([1-9]|1\d|20)$/.test(argv['attach-bursts'])) { console.error('--attach-bursts takes a whole number from 1 to 20'); process.exit(2) }
 // load generators read it at start (loadgen.ts)
 process.env.BENCH_WS_CLIENT = wsClient
@@ -152,6 +165,10 @@ MeshchatCluster.defaultEdge = edge
 
 const attachGenerators = Number(argv['attach-generators'] ?? 1)
 const attachBursts = argv['attach-bursts'] != null ? Number(argv['attach-bursts']) : undefined
+const attachWarmupBursts = argv['attach-warmup-bursts'] != null ? Number(argv['attach-warmup-bursts']) : undefined
+const jitWarmupSec = argv['jit-warmup'] != null ? Number(argv['jit-warmup']) : undefined
+/** the warm-up steps' rate: 400 msg/s at 200 users (below where either system falls behind on 2 cores), four times the scale-out's */
+const JIT_WARMUP_RATE = 2
 const rates = argv.rates?.split(',').map(s => Number(s.trim())).filter(r => r !== 0)
 if (rates != null && (rates.length === 0 || rates.some(r => !(r > 0)))) { console.error('--rates takes positive numbers (msg/s per user), comma-separated'); process.exit(2) }
 
@@ -160,7 +177,7 @@ const cfg: BenchConfig = quick
       users, rooms: Math.max(1, Math.round(users / 10)), generators: 2,
       roomRates: [0.5, 2], dmRates: [1], localRates: [1],
       step: { durationMs: 3000, warmupMs: 1000, drainMs: 1000, msgBytes: 100 },
-      attachClients: 1000, attachGenerators, attachBursts: attachBursts ?? 1, memoryClients: 5000, idleClients: 10_000, attachConcurrency: 50, idleMs: 2000, idleLongMs: 5000,
+      attachClients: 1000, attachGenerators, attachBursts: attachBursts ?? 1, attachWarmupBursts: attachWarmupBursts ?? 1, jitWarmup: { ms: (jitWarmupSec ?? 0) * 1000, ratePerUser: JIT_WARMUP_RATE }, memoryClients: 5000, idleClients: 10_000, attachConcurrency: 50, idleMs: 2000, idleLongMs: 5000,
       presence: [{ nodes: 5, reps: 1 }], presenceChurn: [0, 10], churnSeconds: 2.5, churnPopulation: 8, usersPerVictim: 5,
       presenceConvergence: { joins: 10, reps: 2 },
       resume: { fill: 1000, missed: 300, writers: 10, historyPages: 10 },
@@ -173,7 +190,7 @@ const cfg: BenchConfig = quick
       roomRates: [0.25, 0.5, 1, 2, 4, 8, 16, 32], dmRates: [0.5, 2, 8], localRates: [0.5, 1, 2, 4, 8],
       step: { durationMs: 15000, warmupMs: 3000, drainMs: 3000, msgBytes: 100 },
       // the long idle window covers one keep-alive round of either system (meshchat pings every 30 s, Socket.IO every 25 s)
-      attachClients: 1000, attachGenerators, attachBursts: attachBursts ?? 5, memoryClients: 5000, idleClients: 10_000, attachConcurrency: 50, idleMs: 5000, idleLongMs: 31_000,
+      attachClients: 1000, attachGenerators, attachBursts: attachBursts ?? 5, attachWarmupBursts: attachWarmupBursts ?? 3, jitWarmup: { ms: (jitWarmupSec ?? 25) * 1000, ratePerUser: JIT_WARMUP_RATE }, memoryClients: 5000, idleClients: 10_000, attachConcurrency: 50, idleMs: 5000, idleLongMs: 31_000,
       presence: [{ nodes: 5, reps: 3 }, { nodes: 20, reps: 3 }], presenceChurn: [0, 10, 50], churnSeconds: 10, churnPopulation: 20, usersPerVictim: 5,
       presenceConvergence: { joins: 40, reps: 12 },
       resume: { fill: 10_000, missed: 2000, writers: 12, historyPages: 10 },
@@ -310,7 +327,8 @@ async function runScale (sizes: number[], reuse: SystemUnderTest[]): Promise<voi
       generators: cfg.generators,
       log,
       reuse,
-      quietMs: quick ? 2000 : IDLE_QUIET_MS
+      quietMs: quick ? 2000 : IDLE_QUIET_MS,
+      warm: cfg.jitWarmup
     }))
     results.scale.sort((a, b) => a.workload.localeCompare(b.workload) || a.servers - b.servers || a.system.localeCompare(b.system))
     for (const n of sizes) scaleDone.add(n)
@@ -349,7 +367,7 @@ try {
             s.useGenerators(cfg.attachGenerators)
             try {
               if (!(s.cluster instanceof MeshchatCluster)) {
-                results.attach.push(await oneServer(s, { ...attachOne, clients: cfg.attachClients, server: 0, idleMs: cfg.idleMs, bursts: cfg.attachBursts }))
+                results.attach.push(await oneServer(s, { ...attachOne, clients: cfg.attachClients, server: 0, idleMs: cfg.idleMs, bursts: cfg.attachBursts, warmupBursts: cfg.attachWarmupBursts }))
                 continue
               }
               // meshchat over the light edge, then over the libp2p gateway (noise handshake, yamux, a
@@ -357,7 +375,7 @@ try {
               const workloadEdge = s.cluster.edge
               try {
                 s.cluster.edge = 'ws'
-                results.attach.push(await oneServer(s, { ...attachOne, clients: cfg.attachClients, server: 0, idleMs: cfg.idleMs, bursts: cfg.attachBursts }))
+                results.attach.push(await oneServer(s, { ...attachOne, clients: cfg.attachClients, server: 0, idleMs: cfg.idleMs, bursts: cfg.attachBursts, warmupBursts: cfg.attachWarmupBursts }))
                 s.cluster.edge = 'libp2p'
                 results.attach.push(await oneServer(s, { ...attachOne, clients: cfg.attachClients, server: 1, idleMs: cfg.idleMs }))
               } finally {
@@ -388,18 +406,18 @@ try {
       let spreadAttached = false
       if (sections.has('room')) {
         await section(`room chat: ${cfg.users} users in ${cfg.rooms} rooms spread over ${nodes} servers`, async () => {
-          results.steps.push(...await sweep(suts, 'room chat (spread)', spreadPlacement, 'room', cfg.roomRates, step, log, true, quick))
+          results.steps.push(...await sweep(suts, 'room chat (spread)', spreadPlacement, 'room', cfg.roomRates, step, log, true, quick, cfg.jitWarmup))
           spreadAttached = true
         })
       }
       if (sections.has('dm')) {
         await section('direct messages to a user on another server', async () => {
-          results.steps.push(...await sweep(suts, 'DMs across servers', spreadPlacement, 'dm', cfg.dmRates, step, log, !spreadAttached, quick))
+          results.steps.push(...await sweep(suts, 'DMs across servers', spreadPlacement, 'dm', cfg.dmRates, step, log, !spreadAttached, quick, cfg.jitWarmup))
         })
       }
       if (sections.has('local')) {
         await section('room-local: each room on one or two servers', async () => {
-          results.steps.push(...await sweep(suts, 'room-local', () => local(cfg.users, cfg.rooms, nodes), 'room', cfg.localRates, step, log, true, quick))
+          results.steps.push(...await sweep(suts, 'room-local', () => local(cfg.users, cfg.rooms, nodes), 'room', cfg.localRates, step, log, true, quick, cfg.jitWarmup))
         })
       }
       const meshSut = suts.find(s => s.system === 'meshchat')

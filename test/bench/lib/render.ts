@@ -11,6 +11,17 @@ import type { Series } from './svg.js'
 import type { StepResult } from './system.js'
 import type { ScaleRow } from '../scenarios/scaleout.js'
 
+/** the attach rows' warm-up, in words; runs before 2026-12-06 (second run of the day) took one burst */
+function warmBursts (n: number | undefined): string {
+  return (n ?? 1) === 1 ? 'a warm-up burst' : `${n} warm-up bursts, one after another,`
+}
+
+/** the unmeasured warm-up step before each sweep and scale-out workload, in words (none before 2026-12-06) */
+function warmStepNote (w: Results['config']['jitWarmup']): string {
+  if (w == null || w.ms <= 0) return ''
+  return ` Before its first measured step, each system ran the workload at ${w.ratePerUser} msg/s per user for ${w.ms / 1000} s, not measured (\`--jit-warmup\`): V8 runs a function from bytecode until a few hundred calls and optimizes it fully after about 3,000, so without it the first steps measured each system partly on its way there, as far as its own call counts had taken it.`
+}
+
 export function render (results: Results): { md: string, svg?: string } {
   const m = results.machine
   const cfg = results.config
@@ -27,7 +38,7 @@ export function render (results: Results): { md: string, svg?: string } {
     ? ''
     : `${r.generators === 1 ? `The bursts ran on one generator process with ${n(r.concurrency)} connects in flight` : `The bursts ran on ${r.generators} generator processes with ${n(r.concurrency)} connects in flight each`} (since 2026-12-04 one by default, \`--attach-generators 2\` for two with half as many each, as every run before did): on two cores, two generators and the server are three busy processes. In alternating runs (five with one, seven with two, 2026-12-04, medians in test/bench/results/attach-generators.json), two generators spent 1.6× the CPU per attach of one (meshchat; Socket.IO 1.4×), and the attach took 1.29× as long (Socket.IO 1.16×).`
   if (results.attach.length > 0) {
-    md.push(`\n## Attach ${n(cfg.attachClients)} to one node\n\n${genNote(results.attach[0]?.generators)} ${attachGenNote(results.attach[0])} Attach time is from the first connect to the last welcome over all generators, which start together; connect latency is one client's dial to its welcome. Server CPU per attach is the server's CPU from the start of the attach to the last welcome, per client. Each row's server first takes a warm-up burst of as many clients (\`--attach-warmup\` sets another number; only a warm-up of the same size is reported), attached and dropped, and the timed attach is the next burst: the first burst after a server starts runs code the JIT has not optimized yet and grows the heap, and is reported in its own columns (with the old warm-up of 100 clients the timed burst was still half warm-up).${(cfg.attachBursts ?? 1) > 1 ? ` The light edge's and Socket.IO's rows take ${cfg.attachBursts} timed bursts (\`--attach-bursts\`), each of new users after the last burst's were dropped: attach time, server and generator CPU are their medians, connect latency and memory the first timed burst's.` : ''} Target (meshchat over the light edge): ${n(cfg.attachClients)} clients in ≤ 0.5 s.\n\n${attachTable(results.attach)}`)
+    md.push(`\n## Attach ${n(cfg.attachClients)} to one node\n\n${genNote(results.attach[0]?.generators)} ${attachGenNote(results.attach[0])} Attach time is from the first connect to the last welcome over all generators, which start together; connect latency is one client's dial to its welcome. Server CPU per attach is the server's CPU from the start of the attach to the last welcome, per client. Each row's server first takes ${warmBursts(cfg.attachWarmupBursts)} of as many clients (\`--attach-warmup\` sets another number, \`--attach-warmup-bursts\` how many; only a warm-up of the same size is reported), attached and dropped, and the timed attach comes after: the first burst after a server starts runs code the JIT has not optimized yet and grows the heap, and is reported in its own columns (with the old warm-up of 100 clients the timed burst was still half warm-up).${(cfg.attachBursts ?? 1) > 1 ? ` The light edge's and Socket.IO's rows take ${cfg.attachBursts} timed bursts (\`--attach-bursts\`), each of new users after the last burst's were dropped: attach time, server and generator CPU are their medians, connect latency and memory the first timed burst's.` : ''} Target (meshchat over the light edge): ${n(cfg.attachClients)} clients in ≤ 0.5 s.\n\n${attachTable(results.attach)}`)
   }
   if (results.memory != null && results.memory.length > 0) {
     md.push(`\n## Idle memory with ${n(cfg.memoryClients)} clients on one node\n\n${genNote(results.memory[0]?.generators)} Readings after a full GC in every server process (\`gc()\` under --expose-gc, from the byte-counting preload): with no clients, 2 s after the last client attached, and after a further idle window of ${results.memory[0]?.idleWindowSec ?? cfg.idleLongMs / 1000} s; the figures per client are from the last reading (V8 and the allocator keep what the attach burst took for a while). Live heap is V8's heapUsed after that GC; buffers are ArrayBuffers and Buffers outside the heap; RSS is VmRSS. "each other server" is the mean growth of the cluster's other chat servers (meshchat: every node holds a presence entry per online device). Targets (meshchat): ≤ 8 KiB live heap and ≤ 16 KiB RSS per idle client.\n\n${memoryTable(results.memory)}`)
@@ -43,7 +54,7 @@ export function render (results: Results): { md: string, svg?: string } {
     'room-local': 'The same users and rooms, but each room\'s members sit on one server (about 2/3 of the rooms) or two servers (the rest).'
   }
   for (const w of workloads) {
-    md.push(`\n## ${w}\n\n${kindNote[w] ?? ''} Message text ${cfg.step.msgBytes} bytes; ${cfg.step.durationMs / 1000} s per step, the first ${cfg.step.warmupMs / 1000} s not measured. "server CPU" sums every server process (nodes + bootstrap, or Socket.IO servers + Redis). "loss" is the messages of the measured window not at their clients when the step's drain window ends (${cfg.step.drainMs / 1000} s after sending stops); those that came after it, once the step had settled, are counted as late, and what never came as "never".\n\n${stepTable(results.steps.filter(s => s.workload === w))}`)
+    md.push(`\n## ${w}\n\n${kindNote[w] ?? ''} Message text ${cfg.step.msgBytes} bytes; ${cfg.step.durationMs / 1000} s per step, the first ${cfg.step.warmupMs / 1000} s not measured.${warmStepNote(cfg.jitWarmup)} "server CPU" sums every server process (nodes + bootstrap, or Socket.IO servers + Redis). "loss" is the messages of the measured window not at their clients when the step's drain window ends (${cfg.step.drainMs / 1000} s after sending stops); those that came after it, once the step had settled, are counted as late, and what never came as "never".\n\n${stepTable(results.steps.filter(s => s.workload === w))}`)
   }
   if (results.steps.some(s => s.nodeHop != null)) md.push(`\n## meshchat: end-to-end latency against the nodes' own mesh hop\n\nThe mesh hop is meshchat_delivery_latency_seconds (ingress node's HLC stamp to hand-off to the receiving node's local clients, for messages from other nodes), read from /metrics bucket deltas, so the figures are bucket upper bounds. The rest of the end-to-end time is the sender's client (signing), the ingress node, the gateway and the receiving client (which verifies every signature again).\n\n${nodeHopTable(results.steps)}`)
   if (results.steps.some(s => s.system === 'meshchat') && results.steps.some(s => s.system === 'socketio')) {
@@ -116,7 +127,7 @@ export function render (results: Results): { md: string, svg?: string } {
       (results.webBigRoom.mentionTable == null ? '' : '\n\nA hostile message: the page\'s mention reader (client/web/rich-text.ts), run in Node.\n\n' + results.webBigRoom.mentionTable))
   }
   if (results.scale.length > 0) {
-    md.push(`\n## Scale-out: ${cfg.scale.users} users, ${cfg.scale.rooms} rooms, ${cfg.scale.rate} msg/s per user on N servers\n\n${scaleTable(results.scale)}\n\n![per-server traffic as servers are added](../../../docs/bench/scale-out.svg)`)
+    md.push(`\n## Scale-out: ${cfg.scale.users} users, ${cfg.scale.rooms} rooms, ${cfg.scale.rate} msg/s per user on N servers\n\n${warmStepNote(cfg.jitWarmup).trim()}${(cfg.jitWarmup?.ms ?? 0) > 0 ? '\n\n' : ''}${scaleTable(results.scale)}\n\n![per-server traffic as servers are added](../../../docs/bench/scale-out.svg)`)
     const systemsInChart = [...new Set(results.scale.map(r => r.system))]
     const series = (f: (r: ScaleRow) => number): Series[] => {
       const keys = [...new Set(results.scale.map(r => `${r.system} · ${r.workload}`))]

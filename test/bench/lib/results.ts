@@ -33,6 +33,17 @@ export interface BenchConfig {
   attachGenerators?: number
   /** timed bursts per attach row of the light edge and Socket.IO (the libp2p gateway's row takes one); absent in runs before 2026-12-06, which timed one */
   attachBursts?: number
+  /**
+   * warm-up bursts of the attach rows before the timed ones (each as many clients, attached and
+   * dropped); absent in runs before 2026-12-06 (second run of the day), which took one
+   */
+  attachWarmupBursts?: number
+  /**
+   * a warm-up step before each sweep and each scale-out workload, not measured: every system runs the
+   * workload at `ratePerUser` for `ms`, so the measured steps run code V8 has optimized (see
+   * docs/benchmarks.md); absent (none) in runs before 2026-12-06 (second run of the day)
+   */
+  jitWarmup?: { ms: number, ratePerUser: number }
   /** idle window (no clients, then all of them) of the attach step, ms; the memory and idle steps get idleLongMs */
   idleMs: number
   idleLongMs: number

@@ -22,8 +22,24 @@ export function saturated (r: StepResult): boolean {
   return r.latency.p99 > 3000 || r.lossPct > 10 || !(r.latency.count > 0)
 }
 
+/** an unmeasured step before the measured ones (BenchConfig.jitWarmup) */
+export interface JitWarmup { ms: number, ratePerUser: number }
+
+/**
+ * The workload at `warm.ratePerUser` for `warm.ms`, unmeasured, then the backlog settled. V8 runs a
+ * function from bytecode until it has been called a few hundred times (Maglev) and optimizes it fully
+ * after about 3,000 calls (TurboFan): a step of 15 s at 50 msg/s measured code still on its way
+ * there, on each system as far as its own call counts had taken it. Past the warm-up both run the
+ * code a server that has been up a while runs.
+ */
+export async function jitWarmup (s: SystemUnderTest, workload: string, kind: 'room' | 'dm', step: Omit<StepOptions, 'kind' | 'ratePerUser'>, warm: JitWarmup, log: (s: string) => void): Promise<void> {
+  const r = await s.step(`${workload} (warm-up)`, { ...step, kind, ratePerUser: warm.ratePerUser, durationMs: warm.ms, warmupMs: 0 })
+  await s.settle()
+  log(`  ${s.cluster.label}: warm-up, ${workload} at ${warm.ratePerUser}/s/user for ${warm.ms / 1000} s (${Math.round(r.deliveredPerSec)} deliveries/s, not measured)`)
+}
+
 export async function sweep (suts: SystemUnderTest[], workload: string, placement: (sut: SystemUnderTest) => Placement, kind: 'room' | 'dm', rates: number[],
-  step: Omit<StepOptions, 'kind' | 'ratePerUser'>, log: (s: string) => void, attach = true, quickIdle = false): Promise<StepResult[]> {
+  step: Omit<StepOptions, 'kind' | 'ratePerUser'>, log: (s: string) => void, attach = true, quickIdle = false, warm?: JitWarmup): Promise<StepResult[]> {
   if (attach) {
     for (const s of suts) {
       await s.detach()
@@ -31,6 +47,7 @@ export async function sweep (suts: SystemUnderTest[], workload: string, placemen
       log(`  ${s.cluster.label}: ${placement(s).seats.length} users attached and joined in ${(a.wallMs / 1000).toFixed(1)} s${s.system === 'meshchat' ? ` (${a.results.reduce((n, r) => n + r.repinned, 0)} moved back after a placement redirect)` : ''}`)
     }
   }
+  if (warm != null && warm.ms > 0) for (const s of suts) await jitWarmup(s, workload, kind, step, warm, log)
   const out: StepResult[] = []
   const done = new Set<string>()
   // what the attached users cost with nobody sending, so per-message CPU can be told from the baseline

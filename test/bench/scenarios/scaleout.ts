@@ -10,6 +10,8 @@ import { SystemUnderTest } from '../lib/system.js'
 import { local, meanServersPerRoom, spread } from '../lib/workload.js'
 import type { AdapterMode } from '../lib/socketio-cluster.js'
 import { sleep } from '../lib/procs.js'
+import { jitWarmup } from './main.js'
+import type { JitWarmup } from './main.js'
 import type { ProcRegistry } from '../lib/procs.js'
 import type { StepOptions, StepResult } from '../lib/system.js'
 
@@ -56,6 +58,8 @@ export async function scaleOut (reg: ProcRegistry, opts: {
    * for several seconds, and the step's byte and CPU counters would count that as the workload's
    */
   quietMs: number
+  /** an unmeasured step of the workload before the measured one (main.ts, jitWarmup) */
+  warm?: JitWarmup
 }): Promise<ScaleRow[]> {
   const rows: ScaleRow[] = []
   for (const [si, n] of opts.sizes.entries()) {
@@ -73,6 +77,7 @@ export async function scaleOut (reg: ProcRegistry, opts: {
           const p = w === 'spread' ? spread(opts.users, opts.rooms, n) : local(opts.users, opts.rooms, n)
           await sut.attach(p)
           await sut.settle()
+          if (opts.warm != null && opts.warm.ms > 0) await jitWarmup(sut, `scale-out ${w}`, 'room', opts.step, opts.warm, opts.log)
           await sleep(opts.quietMs)
           const step = await sut.step(`scale-out ${w}`, { ...opts.step, kind: 'room' })
           await sut.detach()
