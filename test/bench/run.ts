@@ -67,9 +67,9 @@ const HELP = `npm run bench [-- options]      (or: meshchat bench [options])
   --attach-warmup-bursts <n>
                         warm-up bursts before the timed ones (default 3, quick 1): V8 optimizes a
                         function fully after about 3,000 calls, and much of an attach's code runs
-                        once per client; in a run of eight timed bursts after one warm-up, both
-                        systems' bursts were slowest first (meshchat 0.81 s, then 0.47-0.73;
-                        Socket.IO 0.56-0.61, then 0.35-0.54)
+                        once per client; in two runs of eight timed bursts after one warm-up,
+                        Socket.IO's first three were its slowest in both, meshchat's first two
+                        in one run, not in the other (docs/benchmarks.md)
   --jit-warmup <s>      seconds of an unmeasured warm-up step before each sweep (room chat, DMs,
                         room-local) and each scale-out workload, at 2 msg/s per user, for every
                         system alike (default 25, quick 0): the measured steps then run code V8
