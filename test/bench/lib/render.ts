@@ -11,12 +11,12 @@ import type { Series } from './svg.js'
 import type { StepResult } from './system.js'
 import type { ScaleRow } from '../scenarios/scaleout.js'
 
-/** the attach rows' warm-up, in words; runs before 2026-12-06 (second run of the day) took one burst */
+/** the attach rows' warm-up, in words; runs before the full run of 2026-12-06 06:27 took one burst */
 function warmBursts (n: number | undefined): string {
   return (n ?? 1) === 1 ? 'a warm-up burst' : `${n} warm-up bursts, one after another,`
 }
 
-/** the unmeasured warm-up step before each sweep and scale-out workload, in words (none before 2026-12-06) */
+/** the unmeasured warm-up step before each sweep and scale-out workload, in words (none before the full run of 2026-12-06 06:27) */
 function warmStepNote (w: Results['config']['jitWarmup']): string {
   if (w == null || w.ms <= 0) return ''
   return ` Before its first measured step, each system ran the workload at ${w.ratePerUser} msg/s per user for ${w.ms / 1000} s, not measured (\`--jit-warmup\`): V8 runs a function from bytecode until a few hundred calls and optimizes it fully after about 3,000, so without it the first steps measured each system partly on its way there, as far as its own call counts had taken it.`

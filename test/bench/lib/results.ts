@@ -35,13 +35,13 @@ export interface BenchConfig {
   attachBursts?: number
   /**
    * warm-up bursts of the attach rows before the timed ones (each as many clients, attached and
-   * dropped); absent in runs before 2026-12-06 (second run of the day), which took one
+   * dropped); absent in runs before the full run of 2026-12-06 06:27, which took one
    */
   attachWarmupBursts?: number
   /**
    * a warm-up step before each sweep and each scale-out workload, not measured: every system runs the
    * workload at `ratePerUser` for `ms`, so the measured steps run code V8 has optimized (see
-   * docs/benchmarks.md); absent (none) in runs before 2026-12-06 (second run of the day)
+   * docs/benchmarks.md); absent (none) in runs before the full run of 2026-12-06 06:27
    */
   jitWarmup?: { ms: number, ratePerUser: number }
   /** idle window (no clients, then all of them) of the attach step, ms; the memory and idle steps get idleLongMs */
