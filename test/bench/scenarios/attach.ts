@@ -186,8 +186,9 @@ export async function oneServer (sut: SystemUnderTest, o: OneServerOptions): Pro
   await sut.detach()
   let first: { sec: number, cpuMs: number } | undefined
   for (let b = 0; o.warmup > 0 && b < (o.warmupBursts ?? 1); b++) {
-    // users of their own per burst, as the timed bursts have
-    const warm = placementOn(server, servers, Array.from({ length: o.warmup }, (_, i) => 1_000_000 + b * o.warmup + i))
+    // users of their own per burst, as the timed bursts have, in a range of keys theirs whatever the
+    // sizes (--attach-warmup takes up to 999,999 clients; the timed bursts' keys are below 1,000,000,000)
+    const warm = placementOn(server, servers, Array.from({ length: o.warmup }, (_, i) => 1_000_000_000 + b * 1_000_000 + i))
     await sut.makeKeys(warm)
     const cpu0 = proc.stats().cpuSec
     const { connectWallMs, failed } = await sut.attach(warm, { concurrency: o.concurrency, join: false })

@@ -32,7 +32,8 @@ export interface JitWarmup { ms: number, ratePerUser: number }
  * there, on each system as far as its own call counts had taken it. Past the warm-up both run the
  * code a server that has been up a while runs.
  */
-export async function jitWarmup (s: SystemUnderTest, workload: string, kind: 'room' | 'dm', step: Omit<StepOptions, 'kind' | 'ratePerUser'>, warm: JitWarmup, log: (s: string) => void): Promise<void> {
+export async function jitWarmup (s: SystemUnderTest, workload: string, kind: 'room' | 'dm', step: Omit<StepOptions, 'kind' | 'ratePerUser'>, warm: JitWarmup | undefined, log: (s: string) => void): Promise<void> {
+  if (warm == null || warm.ms <= 0) return
   const r = await s.step(`${workload} (warm-up)`, { ...step, kind, ratePerUser: warm.ratePerUser, durationMs: warm.ms, warmupMs: 0 })
   await s.settle()
   log(`  ${s.cluster.label}: warm-up, ${workload} at ${warm.ratePerUser}/s/user for ${warm.ms / 1000} s (${Math.round(r.deliveredPerSec)} deliveries/s, not measured)`)
@@ -47,7 +48,7 @@ export async function sweep (suts: SystemUnderTest[], workload: string, placemen
       log(`  ${s.cluster.label}: ${placement(s).seats.length} users attached and joined in ${(a.wallMs / 1000).toFixed(1)} s${s.system === 'meshchat' ? ` (${a.results.reduce((n, r) => n + r.repinned, 0)} moved back after a placement redirect)` : ''}`)
     }
   }
-  if (warm != null && warm.ms > 0) for (const s of suts) await jitWarmup(s, workload, kind, step, warm, log)
+  for (const s of suts) await jitWarmup(s, workload, kind, step, warm, log)
   const out: StepResult[] = []
   const done = new Set<string>()
   // what the attached users cost with nobody sending, so per-message CPU can be told from the baseline

@@ -77,7 +77,7 @@ export async function scaleOut (reg: ProcRegistry, opts: {
           const p = w === 'spread' ? spread(opts.users, opts.rooms, n) : local(opts.users, opts.rooms, n)
           await sut.attach(p)
           await sut.settle()
-          if (opts.warm != null && opts.warm.ms > 0) await jitWarmup(sut, `scale-out ${w}`, 'room', opts.step, opts.warm, opts.log)
+          await jitWarmup(sut, `scale-out ${w}`, 'room', opts.step, opts.warm, opts.log)
           await sleep(opts.quietMs)
           const step = await sut.step(`scale-out ${w}`, { ...opts.step, kind: 'room' })
           await sut.detach()
