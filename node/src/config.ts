@@ -203,6 +203,13 @@ export interface NodeConfig {
   /** queued DMs older than this are dropped (0 = kept until collected) */
   mailboxMaxAgeMs: number
   retention: RetentionConfig
+  /**
+   * bytes of user directory frames (registrations above all) one peer may send per second, charged
+   * before a frame is decoded; a peer in debt is refused (RATE_LIMITED) until it has waited it out
+   */
+  directoryBytesPerSec: number
+  /** burst of the same: a frame is taken while the peer is not in debt, and charged whole */
+  directoryBurstBytes: number
   /** events a resume may replay per room before the client is told to page history instead */
   maxReplay: number
   /**
@@ -290,6 +297,10 @@ export const DEFAULT_CONFIG: NodeConfig = {
   // as long as room history is kept by default
   mailboxMaxAgeMs: 30 * 24 * 3600_000,
   retention: { maxAgeMs: 30 * 24 * 3600_000, maxPerRoom: 100_000 },
+  // an honest node registers its devices once per owner, and again only as they change; a full
+  // registration of a node with 250,000 devices (about 17 MB) fits the burst
+  directoryBytesPerSec: 1024 * 1024,
+  directoryBurstBytes: 32 * 1024 * 1024,
   maxReplay: 5000,
   resumeSlackMs: 10_000,
   overloadFactor: 1.5,
@@ -339,7 +350,7 @@ export function resolveConfig (partial: Partial<NodeConfig> = {}): NodeConfig {
     throw new ConfigError((err as Error).message)
   }
   const positive: Array<keyof NodeConfig> = ['wsMaxBufferedBytes', 'wsPingIntervalMs', 'wsClientPingsPerSec', 'maxMeshPeers', 'maxClients', 'maxClientsPerIp', 'helloTimeoutMs', 'frameTimeoutMs', 'stopStepTimeoutMs', 'maxEventBytes', 'maxRoomsPerUser', 'maxCarriedRooms', 'maxRoomMembers', 'ratePerSec', 'burst',
-    'archiveReplicas', 'backfillMax', 'mailboxReplicas', 'mailboxMaxPerUser', 'mailboxMaxPerSender', 'maxReplay', 'overloadFactor', 'typingPerSec']
+    'archiveReplicas', 'backfillMax', 'mailboxReplicas', 'mailboxMaxPerUser', 'mailboxMaxPerSender', 'directoryBytesPerSec', 'directoryBurstBytes', 'maxReplay', 'overloadFactor', 'typingPerSec']
   for (const k of positive) {
     const v = cfg[k]
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {

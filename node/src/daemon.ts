@@ -288,7 +288,12 @@ export class MeshchatNode {
       deliver,
       sync: this.sync
     })
-    this.directory = new DirectoryService({ requestTimeoutMs: t.requestTimeoutMs, rebalanceDelayMs: t.rebalanceDelayMs }, {
+    this.directory = new DirectoryService({
+      requestTimeoutMs: t.requestTimeoutMs,
+      rebalanceDelayMs: t.rebalanceDelayMs,
+      registerBytesPerSec: cfg.directoryBytesPerSec,
+      registerBurstBytes: cfg.directoryBurstBytes
+    }, {
       ...base('directory'),
       incarnation: this.incarnation,
       presence: this.presence

@@ -356,6 +356,110 @@ describe('user directory across the mesh', () => {
   })
 })
 
+describe('directory frames from a peer are charged before they are decoded', () => {
+  let mesh: TestMesh | undefined
+  let rogue: Rogue | undefined
+  afterEach(async () => {
+    await rogue?.stop()
+    rogue = undefined
+    await mesh?.stop()
+    mesh = undefined
+  })
+
+  async function rejected (n: MeshchatNode, code: string): Promise<number> {
+    return (await n.metrics.rejected.get()).values.filter(v => v.labels.code === code).reduce((sum, v) => sum + v.value, 0)
+  }
+
+  it('a keyed peer that floods registrations is refused while in debt, undecoded; honest nodes keep registering', async () => {
+    // a small budget, so the test floods it with a few hundred KB: 64 KiB of burst, 16 KiB/s
+    mesh = await startMesh(2, { directoryBurstBytes: 64 * 1024, directoryBytesPerSec: 16 * 1024 })
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes
+    const r = rogue = await startRogue(mesh.meshKey)
+    await r.join([a!, b!])
+    const open = async (): Promise<{ stream: Awaited<ReturnType<typeof r.host.dialProtocol>>, closed: Promise<void> }> => {
+      const stream = await r.host.dialProtocol(peerIdFromString(a!.nodeId), DIRECTORY_REGISTER_PROTOCOL)
+      const closed = new Promise<void>(resolve => { stream.addEventListener('close', () => { resolve() }, { once: true }) })
+      return { stream, closed }
+    }
+    // not a live node: refused before decoding, which the count of refusals shows
+    const notEntitled = await rejected(a!, 'NotEntitledError')
+    const early = await open()
+    early.stream.send(lengthPrefixed(DirRequest.encode({ register: { node: r.id, incarnation: 1n, version: 1n, put: [], del: [], full: false } })))
+    await early.closed
+    expect(await rejected(a!, 'NotEntitledError')).toBe(notEntitled + 1)
+
+    let beat = 0n
+    const beating = setInterval(() => {
+      beat++
+      void r.signedPresence({ heartbeat: { node: r.id, incarnation: 1n, seq: 0n, load: { clients: 0, rooms: 0, maxClients: 10 }, gatewayAddrs: [], meshAddrs: [], httpUrl: '', beat, time: BigInt(Date.now()), metaVersion: 0, addrsOmitted: false } })
+        .then(async msg => r.publish(PRESENCE_TOPIC, msg)).catch(() => {})
+    }, 200)
+    try {
+      await waitFor(() => a!.presence.replica.liveNodes().includes(r.id), { timeoutMs: DEADLINE, what: 'the rogue counted live' })
+      // 40 users that node a owns: each frame puts one more device of each on the rogue (its own devices, which it may)
+      const users: string[] = []
+      while (users.length < 40) {
+        const u = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+        if (directoryOwners(u, a!.presence.replica.liveNodes(), 2).includes(a!.nodeId)) users.push(u)
+      }
+      const frame = (k: number): ReturnType<typeof lengthPrefixed> => lengthPrefixed(DirRequest.encode({
+        register: {
+          node: r.id,
+          incarnation: 1n,
+          version: BigInt(k),
+          put: users.map((user, i) => ({ user, device: `u${i}-d${k}`, name: 'x'.repeat(200), away: false, rooms: 0, since: 1n, node: '', incarnation: 0n })),
+          del: [],
+          full: false
+        }
+      }))
+      const held = (): number => Math.max(...users.map(u => a!.directory.table.lookup(u).filter(d => d.node === r.id).length))
+      const size = frame(1).byteLength
+      const limited = await rejected(a!, 'RateLimitedError')
+      // 60 frames of about 13 KB back to back on one stream: about 5 fit the burst
+      const flood = await open()
+      let sent = 0
+      try {
+        for (let k = 1; k <= 60; k++) {
+          flood.stream.send(frame(k))
+          sent++
+        }
+      } catch (err) {
+        expect((err as Error).name).toBe('StreamStateError')
+      }
+      await Promise.race([flood.closed, new Promise((resolve, reject) => setTimeout(() => { reject(new Error('the flooding stream was not reset')) }, DEADLINE))])
+      expect(flood.stream.status).not.toBe('open')
+      expect(await rejected(a!, 'RateLimitedError')).toBe(limited + 1)
+      // what was taken was taken whole: every user has the same devices, as many as fit the budget
+      const counts = (): number[] => users.map(u => a!.directory.table.lookup(u).filter(d => d.node === r.id).length)
+      await waitFor(() => held() > 0 && new Set(counts()).size === 1, { timeoutMs: DEADLINE, what: 'the admitted registrations applied' })
+      await new Promise(resolve => setTimeout(resolve, 500))
+      const admitted = held()
+      expect(new Set(counts())).toEqual(new Set([admitted]))
+      // the burst and what refilled while the frames came in, and the one frame that took it into debt
+      expect(admitted).toBeGreaterThanOrEqual(Math.floor(64 * 1024 / size))
+      expect(admitted).toBeLessThan(Math.min(sent, 20))
+      // the request path shares the budget: refused with the time to wait
+      const codec = { req: DirRequest, res: DirResponse }
+      const asked = await request(r.host, peerIdFromString(a!.nodeId), DIRECTORY_PROTOCOL, codec,
+        { register: { node: r.id, incarnation: 1n, version: 100n, put: [], del: [], full: false } }, { timeoutMs: 10_000, maxBytes: 64 << 20 })
+      expect(asked.error?.code).toBe(ErrorCode.RATE_LIMITED)
+      expect(asked.error?.retryAfterMs).toBeGreaterThan(0)
+      // an honest node still registers with a: its own budget
+      const erin = await userOwnedBy(mesh, b!, a!, 'erin')
+      await waitFor(() => a!.directory.table.lookup(erin.userId).some(d => d.node === b!.nodeId), { timeoutMs: DEADLINE, what: 'erin registered with a' })
+      // once the rogue has waited out its debt it is heard again
+      await new Promise(resolve => setTimeout(resolve, Math.min(30_000, asked.error!.retryAfterMs + 500)))
+      const later = await open()
+      later.stream.send(frame(admitted + 1))
+      await waitFor(() => held() === admitted + 1, { timeoutMs: DEADLINE, what: 'a registration after the wait' })
+      await later.stream.close()
+    } finally {
+      clearInterval(beating)
+    }
+  })
+})
+
 describe('a lookup that finds nothing', () => {
   let mesh: TestMesh | undefined
   afterEach(async () => {

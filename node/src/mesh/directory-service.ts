@@ -93,6 +93,21 @@ export interface DirectoryInit {
    * @default 10000
    */
   maxWatched?: number
+  /**
+   * bytes of directory frames (registrations above all) one peer may send per second, charged
+   * before a frame is decoded: a frame is taken while the peer is not in debt and charged whole, so
+   * a full registration larger than the burst gets through, and the peer then waits out its size.
+   * Without it a keyed peer could keep an owner decoding frames of up to 64 MiB back to back.
+   *
+   * @default 1 MiB
+   */
+  registerBytesPerSec?: number
+  /**
+   * burst of the same: a full registration of a large node (250,000 devices is about 17 MB) fits
+   *
+   * @default 32 MiB
+   */
+  registerBurstBytes?: number
   /** the owner's bounds (`DEFAULT_DIRECTORY_LIMITS`) */
   limits?: Partial<DirectoryLimits>
   /**
@@ -114,7 +129,7 @@ export interface DirectoryComponents {
   log: Logger
   supervisor: Supervisor
   /** directory bytes are counted as presence bytes too */
-  metrics?: Pick<NodeMetrics, 'presenceBytes' | 'directoryBytes' | 'directoryRequests' | 'presenceWork'>
+  metrics?: Pick<NodeMetrics, 'presenceBytes' | 'directoryBytes' | 'directoryRequests' | 'presenceWork' | 'rejected'>
 }
 
 /** A watched user's devices as this node now sees them (empty: offline). */
@@ -153,6 +168,8 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
   /** registrations to owners, one way */
   private readonly registrations: OneWayPool<DirRequest>
   private readonly limiter: KeyedRateLimiter<string>
+  /** bytes of directory frames per peer, charged before decoding (`registerBytesPerSec`) */
+  private readonly byteBudget: KeyedRateLimiter<string>
   private started = false
   private readonly flusher: Debounced
   private readonly rebalancer: Debounced
@@ -186,6 +203,8 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
       maxUsersPerRequest: 1000,
       maxWatched: 10_000,
       maxFollowed: 5000,
+      registerBytesPerSec: 1 << 20,
+      registerBurstBytes: 32 << 20,
       ...init
     }
     this.c = components
@@ -201,6 +220,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
       onBytes: bytes => { this.onBytes('out', bytes) }
     })
     this.limiter = new KeyedRateLimiter({ ratePerSec: this.init.lookupsPerSec, burst: this.init.lookupBurst, maxKeys: 10_000 })
+    this.byteBudget = new KeyedRateLimiter({ ratePerSec: this.init.registerBytesPerSec, burst: this.init.registerBurstBytes, maxKeys: 10_000 })
     const sup = components.supervisor
     this.flusher = new Debounced(sup, 'directory:flush', this.init.batchMs, () => { this.work(() => { this.flush() }) }, { delayMs: this.init.burstBatchMs, now: () => components.clock.now() })
     this.rebalancer = new Debounced(sup, 'directory:rebalance', init.rebalanceDelayMs, async () => this.rebalance())
@@ -220,7 +240,12 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
       maxBytes: 64 << 20,
       timeoutMs: this.init.requestTimeoutMs,
       log: this.c.log,
-      onBytes: this.onBytes
+      onBytes: this.onBytes,
+      admit: (bytes, from) => { this.admit(bytes, from, false) },
+      refused: err => {
+        const e = asMeshchatError(err)
+        return { error: { code: e.code, message: e.message, retryAfterMs: e.retryAfterMs } }
+      }
     })
     await serveOneWay(this.c.mesh, DIRECTORY_REGISTER_PROTOCOL, DirRequest, async (req, from) => {
       if (req.register == null) throw new BadFrameError('a one-way directory frame carries a registration')
@@ -231,6 +256,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
       timeoutMs: this.init.requestTimeoutMs,
       log: this.c.log,
       onBytes: bytes => { this.onBytes('in', bytes) },
+      admit: (bytes, from) => { this.admit(bytes, from, true) },
       // the stream is reset: the sender learns of it and sends a full registration once it can
       onRefused: (err, from) => { this.c.log('registration from %p refused - %s', from, err.message) }
     })
@@ -415,6 +441,25 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
     // its late registrations would bring back what went down with it); it is asked once it is up
     if (!this.live().includes(peer)) throw new NotEntitledError(`node ${peer} is not up here`)
     this.registered(this.table.register(this.ownedOnly(registrationFromWire(reg, peer)), peer), peer)
+  }
+
+  /**
+   * A peer's directory frame of `bytes`, before it is decoded: charged to the peer's byte budget,
+   * refused (RATE_LIMITED, with the wait) while the peer is in debt. A registration is refused
+   * (NOT_ENTITLED) first if the peer is not a live node here, as `take` would refuse it decoded.
+   */
+  private admit (bytes: number, from: PeerId, registration: boolean): void {
+    const peer = from.toString()
+    try {
+      if (registration && !this.live().includes(peer)) throw new NotEntitledError(`node ${peer} is not up here`)
+      const now = this.c.clock.now()
+      const wait = this.byteBudget.retryAfterMs(peer, now, 1)
+      if (wait > 0) throw new RateLimitedError(`directory frames from ${peer} over ${this.init.registerBytesPerSec} bytes/s`, Math.min(60_000, wait))
+      this.byteBudget.debit(peer, now, bytes)
+    } catch (err) {
+      this.c.metrics?.rejected.inc({ code: (err as Error).name })
+      throw err
+    }
   }
 
   private checkUsers (users: string[]): string[] {

@@ -206,7 +206,20 @@ export async function serveOneWay<Msg> (
   protocol: string,
   codec: WireCodec<Msg>,
   handler: (msg: Msg, from: PeerId) => Promise<unknown>,
-  opts: { maxBytes: number, timeoutMs: number, log: Logger, maxPending?: number, maxInboundStreams?: number, onRefused?: (err: Error, from: PeerId) => void, onBytes?: (bytes: number) => void }
+  opts: {
+    maxBytes: number
+    timeoutMs: number
+    log: Logger
+    maxPending?: number
+    maxInboundStreams?: number
+    onRefused?: (err: Error, from: PeerId) => void
+    onBytes?: (bytes: number) => void
+    /**
+     * asked with each frame's size before it is decoded: throws to refuse it (a budget of bytes per
+     * peer), which resets the stream as a refusal by the handler does, and nothing of it is decoded
+     */
+    admit?: (bytes: number, from: PeerId) => void
+  }
 ): Promise<void> {
   const maxPending = opts.maxPending ?? 64
   await host.handle(protocol, async (stream: Stream, connection) => {
@@ -223,6 +236,13 @@ export async function serveOneWay<Msg> (
       const frames = readFrames(stream, opts.maxBytes, { frameTimeoutMs: opts.timeoutMs, onStall: err => { stream.abort(err) } })
       for await (const buf of frames) {
         opts.onBytes?.(buf.byteLength)
+        try {
+          opts.admit?.(buf.byteLength, from)
+        } catch (err) {
+          opts.onRefused?.(err as Error, from)
+          stream.abort(err as Error)
+          return
+        }
         const msg = codec.decode(buf)
         pending++
         handler(msg, from).then(settle, (err: Error) => {

@@ -97,7 +97,21 @@ export async function serve<Req, Res> (
   protocol: string,
   codecs: { req: WireCodec<Req>, res: WireCodec<Res> },
   handler: (req: Req, from: PeerId) => Promise<Partial<Res>>,
-  opts: { maxBytes: number, timeoutMs: number, log: Logger, maxInboundStreams?: number, onBytes?: RpcOptions['onBytes'], concurrent?: (req: Req) => boolean }
+  opts: {
+    maxBytes: number
+    timeoutMs: number
+    log: Logger
+    maxInboundStreams?: number
+    onBytes?: RpcOptions['onBytes']
+    concurrent?: (req: Req) => boolean
+    /**
+     * asked with each request's size before it is decoded: throws to refuse it (a budget of bytes
+     * per peer); the request is then answered in its turn with `refused(err)`, undecoded, or without
+     * `refused` the stream is reset
+     */
+    admit?: (bytes: number, from: PeerId) => void
+    refused?: (err: Error) => Partial<Res>
+  }
 ): Promise<void> {
   await host.handle(protocol, async (stream: Stream, connection) => {
     const from = connection.remotePeer
@@ -117,8 +131,15 @@ export async function serve<Req, Res> (
       const frames = readFrames(stream, opts.maxBytes, { frameTimeoutMs: opts.timeoutMs, onStall: err => { stream.abort(err) } })
       for await (const buf of frames) {
         opts.onBytes?.('in', buf.byteLength)
-        const req = codecs.req.decode(buf)
-        const answer = opts.concurrent?.(req) === true ? handler(req, from) : answered.then(async () => handler(req, from))
+        let answer: Promise<Partial<Res>>
+        const refusal = admitted(opts, buf.byteLength, from)
+        if (refusal !== undefined) {
+          // refused before decoding: answered in order, as the requests before it are
+          answer = answered.then(() => refusal)
+        } else {
+          const req = codecs.req.decode(buf)
+          answer = opts.concurrent?.(req) === true ? handler(req, from) : answered.then(async () => handler(req, from))
+        }
         // its rejection is taken up below, in order
         answer.catch(() => {})
         const size = buf.byteLength
@@ -144,6 +165,18 @@ export async function serve<Req, Res> (
       fail(err as Error)
     }
   }, { maxInboundStreams: opts.maxInboundStreams ?? 64 })
+}
+
+/** undefined when `admit` takes the frame; the answer to give when it refuses it; throws (the stream is reset) when there is no answer to give */
+function admitted<Res> (opts: { admit?: (bytes: number, from: PeerId) => void, refused?: (err: Error) => Partial<Res> }, bytes: number, from: PeerId): Partial<Res> | undefined {
+  if (opts.admit == null) return undefined
+  try {
+    opts.admit(bytes, from)
+    return undefined
+  } catch (err) {
+    if (opts.refused == null) throw err
+    return opts.refused(err as Error)
+  }
 }
 
 interface Waiter<Res> {
