@@ -5,6 +5,9 @@ import { HANDOFF_PROTOCOL, PRESENCE_TOPIC, SYNC_PROTOCOL } from '../../client/sr
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lengthPrefix } from '../helpers/raw-client.js'
 import { GRAYLIST_THRESHOLD } from '../../node/src/mesh/mesh-host.js'
+import { ChannelPool } from '../../node/src/mesh/rpc.js'
+import { ROOM_PRESENCE_PROTOCOL } from '../../node/src/mesh/presence-service.js'
+import { RoomPresenceRequest, RoomPresenceResponse } from '../../client/src/protocol/pb/room-presence.js'
 import { HeartbeatMsg, PresenceMessage, PresenceStatus, SignedPresence, StoreEvent } from '../../client/src/protocol/pb/mesh.js'
 import { lengthPrefixed } from '../../client/src/protocol/codec.js'
 import { BEAT_PROTOCOL, beatToWire } from '../../node/src/mesh/beats.js'
@@ -341,6 +344,36 @@ describe('a rogue mesh member', () => {
     const start = Date.now()
     await waitFor(() => stream.status !== 'open', { timeoutMs: 15_000, what: 'the node to drop the stalled stream' })
     expect(Date.now() - start, 'dropped after the request deadline, not at once').toBeGreaterThan(a.config.timings.requestTimeoutMs / 2)
+    expect(a.running).toBe(true)
+  })
+
+  it('cannot keep a node decoding large room presence frames: past its byte budget they are refused undecoded', async () => {
+    const { a, b, m, r } = await setup()
+    const pool = new ChannelPool(r.host, ROOM_PRESENCE_PROTOCOL, { req: RoomPresenceRequest, res: RoomPresenceResponse }, { timeoutMs: 30_000, maxBytes: 16 << 20 })
+    // pushes of 6 MiB each (one head whose room name fills the frame), pipelined on one stream: the
+    // budget's burst is 32 MiB, so the first five or six are decoded (and refused: the rogue is no node)
+    const big = { push: { incarnation: 1n, deltas: [], heads: [{ room: 'x'.repeat(6 << 20), epoch: 1n, seq: 1n }] } }
+    const limitedBefore = await rejected(a, 'RateLimitedError')
+    try {
+      const answers = await Promise.all(Array.from({ length: 12 }, async () => pool.call(peerIdFromString(a.nodeId), big)))
+      const codes = answers.map(res => res.error?.code)
+      expect(codes.every(c => c === ErrorCode.NOT_ENTITLED || c === ErrorCode.RATE_LIMITED)).toBe(true)
+      const decoded = codes.filter(c => c === ErrorCode.NOT_ENTITLED).length
+      // the burst and what refilled meanwhile (1 MiB/s), and the frame that took the peer into debt
+      expect(decoded).toBeGreaterThanOrEqual(5)
+      expect(decoded).toBeLessThan(12)
+      // in order: once in debt, the rest are refused
+      expect(codes.slice(decoded).every(c => c === ErrorCode.RATE_LIMITED)).toBe(true)
+      expect(await rejected(a, 'RateLimitedError')).toBe(limitedBefore + 12 - decoded)
+    } finally {
+      pool.close()
+    }
+    // the nodes' own room presence still flows
+    const alice = await m.client(a, 'alice')
+    const bob = await m.client(b, 'bob')
+    await alice.join('lobby')
+    await bob.join('lobby')
+    await waitFor(() => alice.roster('lobby').some(x => x.userId === bob.userId), { timeoutMs: 20_000, what: 'bob in alice\'s roster' })
     expect(a.running).toBe(true)
   })
 

@@ -27,7 +27,7 @@ import { BadFrameError, InvalidQueryError, NotEntitledError, RateLimitedError, U
 import { validateUserId } from '../../../client/src/protocol/signing.js'
 import { DirectoryFullError, DirectoryTable, LocalDirectory, directoryOwners } from '../state/directory.js'
 import { KeyedRateLimiter } from '../state/rate-limiter.js'
-import { ChannelPool, serve } from './rpc.js'
+import { ChannelPool, FrameBudget, serve } from './rpc.js'
 import { OneWayPool, OneWayUnsupportedError, serveOneWay } from './oneway.js'
 import type { DirDevice, DirRegister } from '../../../client/src/protocol/pb/directory.js'
 import type { DirectoryChange, DirectoryDevice, DirectoryLimits, DirectoryRecord, Registration } from '../state/directory.js'
@@ -169,7 +169,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
   private readonly registrations: OneWayPool<DirRequest>
   private readonly limiter: KeyedRateLimiter<string>
   /** bytes of directory frames per peer, charged before decoding (`registerBytesPerSec`) */
-  private readonly byteBudget: KeyedRateLimiter<string>
+  private readonly byteBudget: FrameBudget
   private started = false
   private readonly flusher: Debounced
   private readonly rebalancer: Debounced
@@ -220,7 +220,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
       onBytes: bytes => { this.onBytes('out', bytes) }
     })
     this.limiter = new KeyedRateLimiter({ ratePerSec: this.init.lookupsPerSec, burst: this.init.lookupBurst, maxKeys: 10_000 })
-    this.byteBudget = new KeyedRateLimiter({ ratePerSec: this.init.registerBytesPerSec, burst: this.init.registerBurstBytes, maxKeys: 10_000 })
+    this.byteBudget = new FrameBudget('directory frames', this.init.registerBytesPerSec, this.init.registerBurstBytes)
     const sup = components.supervisor
     this.flusher = new Debounced(sup, 'directory:flush', this.init.batchMs, () => { this.work(() => { this.flush() }) }, { delayMs: this.init.burstBatchMs, now: () => components.clock.now() })
     this.rebalancer = new Debounced(sup, 'directory:rebalance', init.rebalanceDelayMs, async () => this.rebalance())
@@ -452,10 +452,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
     const peer = from.toString()
     try {
       if (registration && !this.live().includes(peer)) throw new NotEntitledError(`node ${peer} is not up here`)
-      const now = this.c.clock.now()
-      const wait = this.byteBudget.retryAfterMs(peer, now, 1)
-      if (wait > 0) throw new RateLimitedError(`directory frames from ${peer} over ${this.init.registerBytesPerSec} bytes/s`, Math.min(60_000, wait))
-      this.byteBudget.debit(peer, now, bytes)
+      this.byteBudget.charge(peer, this.c.clock.now(), bytes)
     } catch (err) {
       this.c.metrics?.rejected.inc({ code: (err as Error).name })
       throw err

@@ -10,7 +10,7 @@ import {
   entryToWire, incarnationFromWire, presenceValidator, roomDeltaFromWire, roomDeltaToWire, roomHeadFromWire, roomHeadToWire,
   roomStateFromWire, roomStateToWire, signPresence
 } from './presence-wire.js'
-import { ChannelPool, serve } from './rpc.js'
+import { ChannelPool, FrameBudget, serve } from './rpc.js'
 import { BeatLink, beatToWire } from './beats.js'
 import type { DataLinks } from './data-link.js'
 import { GRAYLIST_THRESHOLD, connectedPeers, peerScore } from './mesh-host.js'
@@ -93,6 +93,15 @@ const MAX_PULL_ROOMS = 1000
 /** rooms a peer may pull per second, and its burst: a node pulls what it starts carrying, so this bounds floods only */
 const PULL_ROOMS_PER_SEC = 2000
 const PULL_ROOMS_BURST = 10_000
+/**
+ * bytes of room presence frames one peer may send per second, charged before a frame is decoded,
+ * and the burst (two frames of the protocol's 16 MiB): a node pushes its streams' changes as its
+ * members come and go, about a hundred bytes a member a room (10,000 clients coming back in 5 rooms
+ * each: 5 MB), and decoding a 16 MiB push of device entries costs 0.5–0.9 s, which a keyed peer
+ * could otherwise repeat without a pause
+ */
+const ROOM_FRAME_BYTES_PER_SEC = 1024 * 1024
+const ROOM_FRAME_BURST_BYTES = 32 * 1024 * 1024
 
 export interface PresenceEvents {
   /** anything in the view changed (devices, rosters, users, nodes) */
@@ -192,6 +201,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
   /** liveness over the direct connections */
   private readonly beats: BeatLink
   private readonly pullLimiter = new KeyedRateLimiter<string>({ ratePerSec: PULL_ROOMS_PER_SEC, burst: PULL_ROOMS_BURST, maxKeys: 10_000 })
+  private readonly roomFrames = new FrameBudget('room presence frames', ROOM_FRAME_BYTES_PER_SEC, ROOM_FRAME_BURST_BYTES)
   private started = false
   /** validator results for the message handler, so nothing is decoded or verified twice */
   private readonly validated = new WeakMap<Message, OpenedPresence>()
@@ -278,7 +288,13 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
       maxBytes: 16 << 20,
       timeoutMs: this.timings.requestTimeoutMs,
       log: this.c.log,
-      onBytes: this.onRoomBytes
+      onBytes: this.onRoomBytes,
+      admit: (bytes, from) => { this.roomFrames.charge(from.toString(), this.c.clock.now(), bytes) },
+      refused: err => {
+        const e = asMeshchatError(err)
+        this.c.metrics.rejected.inc({ code: e.name })
+        return { error: { code: e.code, message: e.message } }
+      }
     })
     const validate = presenceValidator({
       onValid: (msg, opened) => { this.validated.set(msg, opened) },

@@ -1,5 +1,6 @@
 import { lengthPrefixed, readFrames } from '../../../client/src/protocol/codec.js'
-import { ErrorCode, MeshchatError } from '../../../client/src/protocol/errors.js'
+import { ErrorCode, MeshchatError, RateLimitedError } from '../../../client/src/protocol/errors.js'
+import { KeyedRateLimiter } from '../state/rate-limiter.js'
 import type { Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -165,6 +166,28 @@ export async function serve<Req, Res> (
       fail(err as Error)
     }
   }, { maxInboundStreams: opts.maxInboundStreams ?? 64 })
+}
+
+/**
+ * Bytes of a protocol's frames per peer, charged before a frame is decoded (`serve`'s and
+ * `serveOneWay`'s `admit`): decoding a large frame (a full directory registration, a room presence
+ * push) costs the receiver far more than sending it costs the peer. A frame is taken while the peer
+ * is not in debt and charged whole, into debt at most one burst deep, so an honest frame larger than
+ * the burst still gets through and the peer then waits out its size; one that comes while the peer
+ * is in debt is refused undecoded (`RateLimitedError` with the wait).
+ */
+export class FrameBudget {
+  private readonly buckets: KeyedRateLimiter<string>
+  constructor (private readonly what: string, private readonly bytesPerSec: number, burstBytes: number) {
+    this.buckets = new KeyedRateLimiter({ ratePerSec: bytesPerSec, burst: burstBytes, maxKeys: 10_000 })
+  }
+
+  /** charge `bytes` from `peer` at `now` (ms), or throw `RateLimitedError` */
+  charge (peer: string, now: number, bytes: number): void {
+    const wait = this.buckets.retryAfterMs(peer, now, 1)
+    if (wait > 0) throw new RateLimitedError(`${this.what} from ${peer} over ${this.bytesPerSec} bytes/s`, Math.min(60_000, wait))
+    this.buckets.debit(peer, now, bytes)
+  }
 }
 
 /** undefined when `admit` takes the frame; the answer to give when it refuses it; throws (the stream is reset) when there is no answer to give */
