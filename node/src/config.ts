@@ -205,7 +205,7 @@ export interface NodeConfig {
   retention: RetentionConfig
   /**
    * bytes of user directory frames (registrations above all) one peer may send per second, charged
-   * before a frame is decoded; a peer in debt is refused (RATE_LIMITED) until it has waited it out
+   * at a frame's length prefix, before it is read; a peer in debt is refused (RATE_LIMITED) until it has waited it out
    */
   directoryBytesPerSec: number
   /** burst of the same: a frame is taken while the peer is not in debt, and charged whole */

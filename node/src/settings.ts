@@ -340,7 +340,7 @@ const NOTES: Record<string, string> = {
   mailboxMaxPerSender: 'queued DMs from one sender in one mailbox',
   mailboxMaxAgeMs: 'queued DMs older than this are dropped (0: kept until collected)',
   retention: 'room history kept: maxAgeMs (0: forever) and maxPerRoom (0: no limit)',
-  directoryBytesPerSec: 'bytes of user directory frames one peer may send per second (charged before decoding; a peer in debt is refused until it has waited it out)',
+  directoryBytesPerSec: 'bytes of user directory frames one peer may send per second (charged at a frame\'s length prefix, before it is read; a peer in debt is refused until it has waited it out)',
   directoryBurstBytes: 'burst of the same (a full registration of a large node must fit)',
   maxReplay: 'events a resume replays per room before the client pages history instead',
   resumeSlackMs: 'a resume replays from this long before the cursor (gossip delay)',

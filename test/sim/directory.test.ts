@@ -11,6 +11,7 @@ import { ErrorCode } from '../../client/src/protocol/errors.js'
 import { PRESENCE_TOPIC } from '../../client/src/protocol/ids.js'
 import { DIRECTORY_PROTOCOL, DIRECTORY_REGISTER_PROTOCOL } from '../../node/src/mesh/directory-service.js'
 import { lengthPrefixed } from '../../client/src/protocol/codec.js'
+import { lengthPrefix } from '../helpers/raw-client.js'
 import { generateUserKey, userIdOf } from '../../client/src/protocol/keys.js'
 import { directoryOwners } from '../../node/src/state/directory.js'
 import { request } from '../../node/src/mesh/rpc.js'
@@ -454,6 +455,38 @@ describe('directory frames from a peer are charged before they are decoded', () 
       later.stream.send(frame(admitted + 1))
       await waitFor(() => held() === admitted + 1, { timeoutMs: DEADLINE, what: 'a registration after the wait' })
       await later.stream.close()
+    } finally {
+      clearInterval(beating)
+    }
+  })
+
+  it('a frame is charged at its length prefix: frames announced past the budget are refused before their bodies are sent', async () => {
+    mesh = await startMesh(2, { directoryBurstBytes: 64 * 1024, directoryBytesPerSec: 16 * 1024 })
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes
+    const r = rogue = await startRogue(mesh.meshKey)
+    await r.join([a!, b!])
+    let beat = 0n
+    const beating = setInterval(() => {
+      beat++
+      void r.signedPresence({ heartbeat: { node: r.id, incarnation: 1n, seq: 0n, load: { clients: 0, rooms: 0, maxClients: 10 }, gatewayAddrs: [], meshAddrs: [], httpUrl: '', beat, time: BigInt(Date.now()), metaVersion: 0, addrsOmitted: false } })
+        .then(async msg => r.publish(PRESENCE_TOPIC, msg)).catch(() => {})
+    }, 200)
+    try {
+      await waitFor(() => a!.presence.replica.liveNodes().includes(r.id), { timeoutMs: DEADLINE, what: 'the rogue counted live' })
+      const limited = await rejected(a!, 'RateLimitedError')
+      // ten streams, each announcing a registration of 60 MiB and sending none of it: the first
+      // announcement takes the rogue into debt, the other nine are refused at their prefixes. Were the
+      // budget charged only once a frame is whole, none of them would be charged at all.
+      const streams = await Promise.all(Array.from({ length: 10 }, async () => {
+        const stream = await r.host.dialProtocol(peerIdFromString(a!.nodeId), DIRECTORY_REGISTER_PROTOCOL)
+        stream.send(lengthPrefix(60 << 20))
+        return stream
+      }))
+      await waitFor(async () => await rejected(a!, 'RateLimitedError') === limited + 9, { timeoutMs: DEADLINE, what: 'nine announcements refused' })
+      await waitFor(() => streams.filter(s => s.status !== 'open').length >= 9, { timeoutMs: DEADLINE, what: 'the refused streams reset' })
+      for (const s of streams) s.abort(new Error('done'))
+      expect(a!.running).toBe(true)
     } finally {
       clearInterval(beating)
     }

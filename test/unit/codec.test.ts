@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { LIMITS } from '../../client/src/protocol/limits.js'
 import { BadFrameError, FrameTooLargeError } from '../../client/src/protocol/errors.js'
 import {
-  challengeFrame, decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame, readFrames, welcomeFrame
+  SKIPPED_FRAME, challengeFrame, decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame, readFrames, welcomeFrame
 } from '../../client/src/protocol/codec.js'
 import { Challenge, ClientFrame, DeliveryKind, DmState, LoginProof, ServerFrame, Welcome } from '../../client/src/protocol/pb/client.js'
 import { Event, SignedEvent } from '../../client/src/protocol/pb/event.js'
@@ -187,6 +187,55 @@ describe('codec: readFrames limits', () => {
     expect(err).toBeInstanceOf(BadFrameError)
   })
 })
+
+describe('codec: readFrames admission at the length prefix', () => {
+  it('a refused frame is yielded as SKIPPED_FRAME and its body dropped, across chunks; the frames around it are read', async () => {
+    const body = bytes(700, 9)
+    const whole = new Uint8ArrayList(lp.encode.single(bytes(3, 1)), lp.encode.single(body), lp.encode.single(bytes(5, 2))).subarray()
+    // cut into chunks of 64 bytes: the refused body spans many
+    const parts: Uint8Array[] = []
+    for (let i = 0; i < whole.byteLength; i += 64) parts.push(whole.subarray(i, i + 64))
+    const asked: number[] = []
+    const seen: Array<number | 'skipped'> = []
+    for await (const f of readFrames(chunks(...parts), 1024, { admit: n => { asked.push(n); return n < 500 } })) {
+      seen.push(f === SKIPPED_FRAME ? 'skipped' : f.byteLength)
+      if (f !== SKIPPED_FRAME) expect(f.subarray().every(b => b === (f.byteLength === 3 ? 1 : 2))).toBe(true)
+    }
+    expect(asked).toEqual([3, 700, 5])
+    expect(seen).toEqual([3, 'skipped', 5])
+  })
+
+  it('a refused frame is yielded at its prefix, before its body is pulled', async () => {
+    const p = probe(varint.encode(600), bytes(600))
+    const frames = readFrames(p.source, 1024, { admit: () => false })
+    const first = await frames.next()
+    expect(first.value).toBe(SKIPPED_FRAME)
+    expect(p.bodyPulled()).toBe(false)
+    // the body is dropped and the stream ends cleanly after it
+    expect((await frames.next()).done).toBe(true)
+  })
+
+  it('a throw from admit ends the read with that error, before the body is pulled', async () => {
+    const p = probe(varint.encode(600), bytes(600))
+    const refusal = new Error('over budget')
+    const err = await rejectionOf((async () => {
+      for await (const _ of readFrames(p.source, 1024, { admit: () => { throw refusal } })) { void _ }
+    })())
+    expect(err).toBe(refusal)
+    expect(p.bodyPulled()).toBe(false)
+  })
+
+  it('a stream that ends inside a refused body is a BadFrameError', async () => {
+    const err = await rejectionOf(collectAll(readFrames(chunks(varint.encode(10), bytes(5)), 1024, { admit: () => false })))
+    expect(err).toBeInstanceOf(BadFrameError)
+  })
+})
+
+async function collectAll (frames: AsyncIterable<Uint8ArrayList>): Promise<number> {
+  let n = 0
+  for await (const _ of frames) n++
+  return n
+}
 
 describe('codec: malformed payloads', () => {
   const garbage: Array<[string, Uint8Array]> = [

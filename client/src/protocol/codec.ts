@@ -108,7 +108,17 @@ export interface ReadFramesOptions {
   frameTimeoutMs?: number
   /** called once when a frame misses its deadline; the caller aborts the stream (which ends the read) */
   onStall?: (err: Error) => void
+  /**
+   * Asked with each frame's length as soon as its length prefix is read, before any of its body is
+   * kept. `true` takes the frame. `false` refuses it: `SKIPPED_FRAME` is yielded in its place at
+   * once (the consumer answers it in turn), and its body is read and dropped as it arrives, so a
+   * refused frame holds no memory. A throw ends the read with that error.
+   */
+  admit?: (bytes: number) => boolean
 }
+
+/** what `readFrames` yields for a frame its `admit` refused (compare by identity) */
+export const SKIPPED_FRAME: Uint8ArrayList = new Uint8ArrayList()
 
 /**
  * Split a byte stream into frame payloads (without prefix). A length prefix
@@ -126,6 +136,8 @@ export async function * readFrames (
   const buf = new Uint8ArrayList()
   /** body length of the frame being read; -1 while its prefix is being read */
   let want = -1
+  /** bytes of a refused frame's body still to drop */
+  let skip = 0
   let timer: ReturnType<typeof setTimeout> | undefined
   const timeoutMs = opts.frameTimeoutMs ?? 0
   const disarm = (): void => {
@@ -142,6 +154,13 @@ export async function * readFrames (
     for await (const chunk of source) {
       buf.append(chunk)
       while (true) {
+        if (skip > 0) {
+          const n = Math.min(skip, buf.byteLength)
+          buf.consume(n)
+          skip -= n
+          if (skip > 0) break
+          disarm()
+        }
         if (want < 0) {
           let value = 0
           let end = -1
@@ -159,6 +178,11 @@ export async function * readFrames (
           }
           if (value > maxFrameBytes) throw new FrameTooLargeError(`frame is larger than ${maxFrameBytes} bytes`)
           buf.consume(end + 1)
+          if (opts.admit != null && !opts.admit(value)) {
+            skip = value
+            yield SKIPPED_FRAME
+            continue
+          }
           want = value
         }
         if (buf.byteLength < want) break
@@ -168,10 +192,10 @@ export async function * readFrames (
         disarm()
         yield frame
       }
-      if (buf.byteLength > 0 || want >= 0) arm()
+      if (buf.byteLength > 0 || want >= 0 || skip > 0) arm()
       else disarm()
     }
-    if (buf.byteLength > 0 || want >= 0) throw new BadFrameError('malformed frame prefix: the stream ended inside a frame')
+    if (buf.byteLength > 0 || want >= 0 || skip > 0) throw new BadFrameError('malformed frame prefix: the stream ended inside a frame')
   } finally {
     disarm()
   }

@@ -94,10 +94,11 @@ export interface DirectoryInit {
    */
   maxWatched?: number
   /**
-   * bytes of directory frames (registrations above all) one peer may send per second, charged
-   * before a frame is decoded: a frame is taken while the peer is not in debt and charged whole, so
-   * a full registration larger than the burst gets through, and the peer then waits out its size.
-   * Without it a keyed peer could keep an owner decoding frames of up to 64 MiB back to back.
+   * bytes of directory frames (registrations above all) one peer may send per second, charged at a
+   * frame's length prefix, before it is read: a frame is taken while the peer is not in debt and
+   * charged whole, so a full registration larger than the burst gets through, and the peer then
+   * waits out its size. Without it a keyed peer could keep an owner decoding frames of up to 64 MiB
+   * back to back, and hold 64 MiB of its memory on each stream it opens.
    *
    * @default 1 MiB
    */
@@ -168,7 +169,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
   /** registrations to owners, one way */
   private readonly registrations: OneWayPool<DirRequest>
   private readonly limiter: KeyedRateLimiter<string>
-  /** bytes of directory frames per peer, charged before decoding (`registerBytesPerSec`) */
+  /** bytes of directory frames per peer, charged at their length prefixes (`registerBytesPerSec`) */
   private readonly byteBudget: FrameBudget
   private started = false
   private readonly flusher: Debounced
@@ -444,7 +445,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
   }
 
   /**
-   * A peer's directory frame of `bytes`, before it is decoded: charged to the peer's byte budget,
+   * A peer's directory frame of `bytes`, at its length prefix: charged to the peer's byte budget,
    * refused (RATE_LIMITED, with the wait) while the peer is in debt. A registration is refused
    * (NOT_ENTITLED) first if the peer is not a live node here, as `take` would refuse it decoded.
    */

@@ -215,8 +215,9 @@ export async function serveOneWay<Msg> (
     onRefused?: (err: Error, from: PeerId) => void
     onBytes?: (bytes: number) => void
     /**
-     * asked with each frame's size before it is decoded: throws to refuse it (a budget of bytes per
-     * peer), which resets the stream as a refusal by the handler does, and nothing of it is decoded
+     * asked with each frame's size as soon as its length prefix is read: throws to refuse it (a budget
+     * of bytes per peer), which resets the stream as a refusal by the handler does (`onRefused`); none
+     * of its body is read, kept or decoded
      */
     admit?: (bytes: number, from: PeerId) => void
   }
@@ -232,17 +233,26 @@ export async function serveOneWay<Msg> (
       freed = undefined
       f?.()
     }
+    /** what `admit` refused the stream's last frame with: the stream is reset at its length prefix */
+    let refusedWith: Error | undefined
     try {
-      const frames = readFrames(stream, opts.maxBytes, { frameTimeoutMs: opts.timeoutMs, onStall: err => { stream.abort(err) } })
+      const frames = readFrames(stream, opts.maxBytes, {
+        frameTimeoutMs: opts.timeoutMs,
+        onStall: err => { stream.abort(err) },
+        admit: opts.admit == null
+          ? undefined
+          : bytes => {
+            try {
+              opts.admit?.(bytes, from)
+              return true
+            } catch (err) {
+              refusedWith = err as Error
+              throw err
+            }
+          }
+      })
       for await (const buf of frames) {
         opts.onBytes?.(buf.byteLength)
-        try {
-          opts.admit?.(buf.byteLength, from)
-        } catch (err) {
-          opts.onRefused?.(err as Error, from)
-          stream.abort(err as Error)
-          return
-        }
         const msg = codec.decode(buf)
         pending++
         handler(msg, from).then(settle, (err: Error) => {
@@ -254,7 +264,8 @@ export async function serveOneWay<Msg> (
       }
       await stream.close({ signal: AbortSignal.timeout(opts.timeoutMs) })
     } catch (err) {
-      opts.log('%s stream from %p failed - %e', protocol, from, err)
+      if (refusedWith != null && err === refusedWith) opts.onRefused?.(refusedWith, from)
+      else opts.log('%s stream from %p failed - %e', protocol, from, err)
       stream.abort(err as Error)
     }
   }, { maxInboundStreams: opts.maxInboundStreams ?? 64 })

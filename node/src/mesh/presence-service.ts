@@ -94,7 +94,7 @@ const MAX_PULL_ROOMS = 1000
 const PULL_ROOMS_PER_SEC = 2000
 const PULL_ROOMS_BURST = 10_000
 /**
- * bytes of room presence frames one peer may send per second, charged before a frame is decoded,
+ * bytes of room presence frames one peer may send per second, charged at a frame's length prefix,
  * and the burst (two frames of the protocol's 16 MiB): a node pushes its streams' changes as its
  * members come and go, about a hundred bytes a member a room (10,000 clients coming back in 5 rooms
  * each: 5 MB), and decoding a 16 MiB push of device entries costs 0.5–0.9 s, which a keyed peer

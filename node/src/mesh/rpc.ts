@@ -1,4 +1,4 @@
-import { lengthPrefixed, readFrames } from '../../../client/src/protocol/codec.js'
+import { SKIPPED_FRAME, lengthPrefixed, readFrames } from '../../../client/src/protocol/codec.js'
 import { ErrorCode, MeshchatError, RateLimitedError } from '../../../client/src/protocol/errors.js'
 import { KeyedRateLimiter } from '../state/rate-limiter.js'
 import type { Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
@@ -106,9 +106,9 @@ export async function serve<Req, Res> (
     onBytes?: RpcOptions['onBytes']
     concurrent?: (req: Req) => boolean
     /**
-     * asked with each request's size before it is decoded: throws to refuse it (a budget of bytes
-     * per peer); the request is then answered in its turn with `refused(err)`, undecoded, or without
-     * `refused` the stream is reset
+     * asked with each request's size as soon as its length prefix is read: throws to refuse it (a
+     * budget of bytes per peer); the request is then answered in its turn with `refused(err)`, its
+     * body dropped as it arrives (neither kept nor decoded), or without `refused` the stream is reset
      */
     admit?: (bytes: number, from: PeerId) => void
     refused?: (err: Error) => Partial<Res>
@@ -128,15 +128,29 @@ export async function serve<Req, Res> (
       stream.abort(err)
     }
     try {
+      /** answers to the requests `admit` refused, in order, with their sizes: each is yielded as SKIPPED_FRAME */
+      const refusals: Array<{ answer: Partial<Res>, bytes: number }> = []
       // a peer that sends half a request and stops must not hold the stream and its buffer for ever
-      const frames = readFrames(stream, opts.maxBytes, { frameTimeoutMs: opts.timeoutMs, onStall: err => { stream.abort(err) } })
+      const frames = readFrames(stream, opts.maxBytes, {
+        frameTimeoutMs: opts.timeoutMs,
+        onStall: err => { stream.abort(err) },
+        // asked at each request's length prefix: a refused request's body is dropped as it comes, not kept
+        admit: opts.admit == null
+          ? undefined
+          : bytes => {
+            const refusal = admitted(opts, bytes, from)
+            if (refusal === undefined) return true
+            refusals.push({ answer: refusal, bytes })
+            return false
+          }
+      })
       for await (const buf of frames) {
-        opts.onBytes?.('in', buf.byteLength)
+        const refused = buf === SKIPPED_FRAME ? refusals.shift() : undefined
+        opts.onBytes?.('in', refused?.bytes ?? buf.byteLength)
         let answer: Promise<Partial<Res>>
-        const refusal = admitted(opts, buf.byteLength, from)
-        if (refusal !== undefined) {
-          // refused before decoding: answered in order, as the requests before it are
-          answer = answered.then(() => refusal)
+        if (refused !== undefined) {
+          // refused at its length prefix, unread: answered in order, as the requests before it are
+          answer = answered.then(() => refused.answer)
         } else {
           const req = codecs.req.decode(buf)
           answer = opts.concurrent?.(req) === true ? handler(req, from) : answered.then(async () => handler(req, from))
@@ -169,12 +183,14 @@ export async function serve<Req, Res> (
 }
 
 /**
- * Bytes of a protocol's frames per peer, charged before a frame is decoded (`serve`'s and
- * `serveOneWay`'s `admit`): decoding a large frame (a full directory registration, a room presence
- * push) costs the receiver far more than sending it costs the peer. A frame is taken while the peer
- * is not in debt and charged whole, into debt at most one burst deep, so an honest frame larger than
- * the burst still gets through and the peer then waits out its size; one that comes while the peer
- * is in debt is refused undecoded (`RateLimitedError` with the wait).
+ * Bytes of a protocol's frames per peer, charged at a frame's length prefix, before its body is read
+ * (`serve`'s and `serveOneWay`'s `admit`): buffering and decoding a large frame (a full directory
+ * registration, a room presence push) costs the receiver far more than sending it costs the peer.
+ * A frame is taken while the peer is not in debt and charged whole, into debt at most one burst
+ * deep, so an honest frame larger than the burst still gets through and the peer then waits out its
+ * size; one that comes while the peer is in debt is refused unread (`RateLimitedError` with the
+ * wait). So what a peer's frames hold of the receiver's memory at a time is about one burst and one
+ * frame, however many streams it opens.
  */
 export class FrameBudget {
   private readonly buckets: KeyedRateLimiter<string>
