@@ -97,8 +97,9 @@ const PULL_ROOMS_BURST = 10_000
  * bytes of room presence frames one peer may send per second, charged at a frame's length prefix,
  * and the burst (two frames of the protocol's 16 MiB): a node pushes its streams' changes as its
  * members come and go, about a hundred bytes a member a room (10,000 clients coming back in 5 rooms
- * each: 5 MB), and decoding a 16 MiB push of device entries costs 0.5–0.9 s, which a keyed peer
- * could otherwise repeat without a pause
+ * each: 5 MB), and decoding a push near the 16 MiB limit takes about a second (200,000 device
+ * entries, 18 MiB: 0.8–1.1 s on a 2-core test machine), which a keyed peer could otherwise repeat
+ * without a pause
  */
 const ROOM_FRAME_BYTES_PER_SEC = 1024 * 1024
 const ROOM_FRAME_BURST_BYTES = 32 * 1024 * 1024
