@@ -9,6 +9,7 @@ import { ChannelPool } from '../../node/src/mesh/rpc.js'
 import { ROOM_PRESENCE_PROTOCOL } from '../../node/src/mesh/presence-service.js'
 import { RoomPresenceRequest, RoomPresenceResponse } from '../../client/src/protocol/pb/room-presence.js'
 import { HeartbeatMsg, PresenceMessage, PresenceStatus, SignedPresence, StoreEvent } from '../../client/src/protocol/pb/mesh.js'
+import type { SyncRequest } from '../../client/src/protocol/pb/mesh.js'
 import { lengthPrefixed } from '../../client/src/protocol/codec.js'
 import { BEAT_PROTOCOL, beatToWire } from '../../node/src/mesh/beats.js'
 import { withDomain } from '../../client/src/protocol/signing.js'
@@ -374,6 +375,41 @@ describe('a rogue mesh member', () => {
     await alice.join('lobby')
     await bob.join('lobby')
     await waitFor(() => alice.roster('lobby').some(x => x.userId === bob.userId), { timeoutMs: 20_000, what: 'bob in alice\'s roster' })
+    expect(a.running).toBe(true)
+  })
+
+  it('cannot make a node check a thousand forged signatures with one mailbox or DM history put: the first refuses the put', async () => {
+    const { a, r } = await setup()
+    const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
+    const carol = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const sender = await generateKeyPair('Ed25519')
+    const stamped = (event: Uint8Array): { event: Uint8Array<ArrayBuffer>, hlc: bigint, origin: string } =>
+      ({ event: event as Uint8Array<ArrayBuffer>, hlc: BigInt(Date.now()) << 16n, origin: r.id })
+    const honest = await userEvent(sender, { kind: 'dm', to: carol, text: 'hello carol' })
+    const forged = await Promise.all(Array.from({ length: 999 }, async (_, i) => {
+      const e = await userEvent(sender, { kind: 'dm', to: carol, text: `forged ${i}` })
+      e[e.length - 1] = (e[e.length - 1] as number) ^ 0xff
+      return e
+    }))
+    const checks = async (path: string, result: string): Promise<number> =>
+      (await a.metrics.signatureChecks.get()).values.filter(v => v.labels.path === path && v.labels.result === result).reduce((n, v) => n + v.value, 0)
+    const puts: Array<[string, Partial<SyncRequest>]> = [
+      ['mailbox', { mailboxPut: { user: carol, events: [stamped(honest), ...forged.map(stamped)] } }],
+      ['dm', { dmHistoryPut: { events: [stamped(honest), ...forged.map(stamped)] } }]
+    ]
+    for (const [path, req] of puts) {
+      const bad = await checks(path, 'BadSignatureError')
+      const res = await r.sync(a, req)
+      expect(res.error?.code, `${path}: the put is refused`).toBe(ErrorCode.BAD_SIGNATURE)
+      // one forged signature checked, not 999
+      expect(await checks(path, 'BadSignatureError')).toBe(bad + 1)
+    }
+    // refused whole: the honest event that came first was kept neither as mail nor as history
+    expect(a.store.mailboxCount(carol)).toBe(0)
+    // a put of honest events alone is taken
+    const ok = await r.sync(a, { mailboxPut: { user: carol, events: [stamped(honest)] } })
+    expect(ok.ok?.count).toBe(1)
+    expect(a.store.mailboxCount(carol)).toBe(1)
     expect(a.running).toBe(true)
   })
 

@@ -5,7 +5,7 @@ import { rejectionOf } from '../helpers/assert.js'
 import { TEST_TIMINGS } from '../../node/src/config.js'
 import { conversationId } from '../../client/src/protocol/conversation.js'
 import { generateUserKey, userIdOf } from '../../client/src/protocol/keys.js'
-import { InvalidQueryError, NotEntitledError, NotParticipantError } from '../../client/src/protocol/errors.js'
+import { BadSignatureError, InvalidQueryError, NotEntitledError, NotParticipantError } from '../../client/src/protocol/errors.js'
 import { Event, SignedEvent } from '../../client/src/protocol/pb/event.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
@@ -224,14 +224,16 @@ describe('DM history', () => {
     const res = await owner.sync.answer({ dmHistory: { conversation: conversationId(a.id, b.id), limit: 10 } }, stranger)
     expect(res.error?.code).toBe(new NotEntitledError().code)
     expect(res.history).toBeUndefined()
-    // a peer handing over a DM whose text was changed after signing, or a room event, stores nothing
+    // a peer handing over a DM whose text was changed after signing stores nothing: the put is refused
+    // with the forged signature's error (an honest node hands on only events it checked)
     const conversation = conversationId(a.id, b.id)
     const held = owner.store.dmPage(conversation, { limit: 1 }).events[0]!
     const signed = SignedEvent.decode(held.event)
     const ev = Event.decode(signed.payload)
     const tampered = SignedEvent.encode({ payload: Event.encode({ ...ev, dm: { to: ev.dm!.to, body: new TextEncoder().encode('between us!') } }), signature: signed.signature })
     const put = await owner.sync.answer({ dmHistoryPut: { events: [{ event: tampered, hlc: held.hlc, origin: held.origin }] } }, stranger)
-    expect(put.ok?.count).toBe(0)
+    expect(put.error?.code).toBe(new BadSignatureError().code)
+    expect(put.ok).toBeUndefined()
     expect(stored(owner, conversation)).toBe(1)
     // a cursor beyond what a stamp can be is a typed refusal
     const far = await owner.sync.answer({ dmHistory: { conversation, before: { hlc: 1n << 63n, id: new Uint8Array(32) }, limit: 5 } }, stranger)

@@ -201,7 +201,7 @@ export class DmHistory {
     return this.c.store.dmPage(conversation, { before: q.before, after: q.after, limit })
   }
 
-  /** sync: DMs handed over for this node's copy; every one is verified first. Returns how many were new. */
+  /** sync: DMs handed over for this node's copy; every one is verified first, and a forged one refuses them all. Returns how many were new. */
   async put (events: WireStoredEvent[]): Promise<number> {
     const opened = await this.c.opener.openMany(events, this.c.clock.now(), 'dm',
       (o, e): StoredDmEvent | undefined => o.kind === 'dm'
@@ -210,7 +210,7 @@ export class DmHistory {
       err => {
         this.c.metrics.rejected.inc({ code: asMeshchatError(err).name })
         this.c.log('dropped a DM history event - %s', err.message)
-      })
+      }, { refuseForged: true })
     const n = this.c.store.dmPutMany(opened)
     for (const e of opened) this.held(e.conversation)
     return n

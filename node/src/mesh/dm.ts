@@ -517,8 +517,11 @@ export class DmService implements Startable, MailboxHandler {
     }))
   }
 
-  /** DMs to `user` from a peer, opened and checked; what does not verify is dropped */
-  private async verified (user: string, events: WireStoredEvent[]): Promise<MailboxEvent[]> {
+  /**
+   * DMs to `user` from a peer, opened and checked; what does not verify is dropped, or with
+   * `refuseForged` (a put the peer sent unasked) a forged signature refuses them all
+   */
+  private async verified (user: string, events: WireStoredEvent[], refuseForged = false): Promise<MailboxEvent[]> {
     return this.c.opener.openMany(events, this.c.clock.now(), 'mailbox',
       (opened, e) => opened.kind === 'dm' && opened.to === user
         ? { id: opened.id, hlc: e.hlc, origin: e.origin, event: e.event, sender: opened.author }
@@ -526,7 +529,7 @@ export class DmService implements Startable, MailboxHandler {
       err => {
         this.c.metrics.rejected.inc({ code: asMeshchatError(err).name })
         this.c.log('dropped a mailbox event - %s', err.message)
-      })
+      }, { refuseForged })
   }
 
   /**
@@ -585,7 +588,7 @@ export class DmService implements Startable, MailboxHandler {
 
   async put (user: string, events: WireStoredEvent[]): Promise<number> {
     let n = 0
-    for (const e of await this.verified(user, events)) {
+    for (const e of await this.verified(user, events, true)) {
       if (this.putLocal(user, e)) n++
     }
     return n

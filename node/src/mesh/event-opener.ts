@@ -116,14 +116,20 @@ export class EventOpener {
   /**
    * Open a batch from a peer (a history page, a mailbox transfer), keeping the
    * events that open and that `accept` maps to something; the rest go to
-   * `onDrop`: a peer is a source, not an authority.
+   * `onDrop`: a peer is a source, not an authority. With `refuseForged`, the
+   * first event whose signature does not verify ends the batch with its error
+   * (after `onDrop`), and nothing of it is kept: for what a peer sends
+   * unasked, where one forged event shows the whole batch for a lie (an
+   * honest node hands on only events it checked), and checking the rest would
+   * cost a signature check each for nothing.
    */
   async openMany<T> (
     events: StampedEvent[],
     now: number,
     path: EventPath,
     accept: (opened: OpenedEvent, e: StampedEvent) => T | undefined,
-    onDrop: (err: Error) => void
+    onDrop: (err: Error) => void,
+    opts: { refuseForged?: boolean } = {}
   ): Promise<T[]> {
     const out: T[] = []
     for (const e of events) {
@@ -133,6 +139,7 @@ export class EventOpener {
         out.push(kept)
       } catch (err) {
         onDrop(err as Error)
+        if (opts.refuseForged === true && (err as Error).name === 'BadSignatureError') throw err
       }
     }
     return out
