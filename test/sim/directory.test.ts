@@ -65,6 +65,17 @@ async function partition (a: MeshchatNode[], b: MeshchatNode[]): Promise<void> {
   for (const n of a) for (const other of b) await n.mesh.hangUp(other.mesh.peerId).catch(() => {})
 }
 
+/** the rogue heartbeats as itself (which it may), so the nodes count it as a live node; returns the stop */
+function beatAsNode (r: Rogue): () => void {
+  let beat = 0n
+  const timer = setInterval(() => {
+    beat++
+    void r.signedPresence({ heartbeat: { node: r.id, incarnation: 1n, seq: 0n, load: { clients: 0, rooms: 0, maxClients: 10 }, gatewayAddrs: [], meshAddrs: [], httpUrl: '', beat, time: BigInt(Date.now()), metaVersion: 0, addrsOmitted: false } })
+      .then(async msg => r.publish(PRESENCE_TOPIC, msg)).catch(() => {})
+  }, 200)
+  return () => { clearInterval(timer) }
+}
+
 describe('user directory across the mesh', () => {
   let mesh: TestMesh | undefined
   let rogue: Rogue | undefined
@@ -288,12 +299,7 @@ describe('user directory across the mesh', () => {
     const early = await ask(a!, { register: { node: r.id, incarnation: 1n, version: 1n, put: [fake], del: [], full: false } })
     expect(early.error?.code).toBe(ErrorCode.NOT_ENTITLED)
     // the rogue heartbeats as itself (which it may), so the nodes count it as a live node
-    let beat = 0n
-    const beating = setInterval(() => {
-      beat++
-      void r.signedPresence({ heartbeat: { node: r.id, incarnation: 1n, seq: 0n, load: { clients: 0, rooms: 0, maxClients: 10 }, gatewayAddrs: [], meshAddrs: [], httpUrl: '', beat, time: BigInt(Date.now()), metaVersion: 0, addrsOmitted: false } })
-        .then(async msg => r.publish(PRESENCE_TOPIC, msg)).catch(() => {})
-    }, 200)
+    const beating = beatAsNode(r)
     try {
       for (const n of [a!, b!]) await waitFor(() => n.presence.replica.liveNodes().includes(r.id), { timeoutMs: DEADLINE, what: 'the rogue counted live' })
       for (const n of [a!, b!]) {
@@ -335,7 +341,7 @@ describe('user directory across the mesh', () => {
       expect(own.ok?.count).toBe(1)
       expect(owner.directory.table.lookup(victimUser).map(x => x.node)).toEqual([r.id])
     } finally {
-      clearInterval(beating)
+      beating()
     }
     // a push about a user this node never asked the rogue about
     const pushed = await ask(a!, { notify: { user: victimUser, devices: [{ ...fake, node: a!.nodeId, incarnation: 1n }] } })
@@ -372,8 +378,9 @@ describe('directory frames from a peer are charged before they are decoded', () 
   }
 
   it('a keyed peer that floods registrations is refused while in debt, undecoded; honest nodes keep registering', async () => {
-    // a small budget, so the test floods it with a few hundred KB: 64 KiB of burst, 16 KiB/s
-    mesh = await startMesh(2, { directoryBurstBytes: 64 * 1024, directoryBytesPerSec: 16 * 1024 })
+    // a small budget, so the test floods it with a few hundred KB: 64 KiB of burst, and a refill of a
+    // byte a second, so that nothing refills while the test runs (the refill is FrameBudget's unit test)
+    mesh = await startMesh(2, { directoryBurstBytes: 64 * 1024, directoryBytesPerSec: 1 })
     await mesh.converged(2)
     const [a, b] = mesh.nodes
     const r = rogue = await startRogue(mesh.meshKey)
@@ -390,12 +397,7 @@ describe('directory frames from a peer are charged before they are decoded', () 
     await early.closed
     expect(await rejected(a!, 'NotEntitledError')).toBe(notEntitled + 1)
 
-    let beat = 0n
-    const beating = setInterval(() => {
-      beat++
-      void r.signedPresence({ heartbeat: { node: r.id, incarnation: 1n, seq: 0n, load: { clients: 0, rooms: 0, maxClients: 10 }, gatewayAddrs: [], meshAddrs: [], httpUrl: '', beat, time: BigInt(Date.now()), metaVersion: 0, addrsOmitted: false } })
-        .then(async msg => r.publish(PRESENCE_TOPIC, msg)).catch(() => {})
-    }, 200)
+    const beating = beatAsNode(r)
     try {
       await waitFor(() => a!.presence.replica.liveNodes().includes(r.id), { timeoutMs: DEADLINE, what: 'the rogue counted live' })
       // 40 users that node a owns: each frame puts one more device of each on the rogue (its own devices, which it may)
@@ -437,41 +439,32 @@ describe('directory frames from a peer are charged before they are decoded', () 
       await new Promise(resolve => setTimeout(resolve, 500))
       const admitted = held()
       expect(new Set(counts())).toEqual(new Set([admitted]))
-      // the burst and what refilled while the frames came in, and the one frame that took it into debt
+      // the burst, and the one frame that took it into debt
       expect(admitted).toBeGreaterThanOrEqual(Math.floor(64 * 1024 / size))
-      expect(admitted).toBeLessThan(Math.min(sent, 20))
+      expect(admitted).toBeLessThanOrEqual(Math.ceil(64 * 1024 / size))
+      expect(admitted).toBeLessThan(sent)
       // the request path shares the budget: refused with the time to wait
       const codec = { req: DirRequest, res: DirResponse }
       const asked = await request(r.host, peerIdFromString(a!.nodeId), DIRECTORY_PROTOCOL, codec,
         { register: { node: r.id, incarnation: 1n, version: 100n, put: [], del: [], full: false } }, { timeoutMs: 10_000, maxBytes: 64 << 20 })
       expect(asked.error?.code).toBe(ErrorCode.RATE_LIMITED)
       expect(asked.error?.retryAfterMs).toBeGreaterThan(0)
-      // an honest node still registers with a: its own budget
+      // nothing more of it was applied, and an honest node still registers with a: its own budget
+      expect(held()).toBe(admitted)
       const erin = await userOwnedBy(mesh, b!, a!, 'erin')
       await waitFor(() => a!.directory.table.lookup(erin.userId).some(d => d.node === b!.nodeId), { timeoutMs: DEADLINE, what: 'erin registered with a' })
-      // once the rogue has waited out its debt it is heard again
-      await new Promise(resolve => setTimeout(resolve, Math.min(30_000, asked.error!.retryAfterMs + 500)))
-      const later = await open()
-      later.stream.send(frame(admitted + 1))
-      await waitFor(() => held() === admitted + 1, { timeoutMs: DEADLINE, what: 'a registration after the wait' })
-      await later.stream.close()
     } finally {
-      clearInterval(beating)
+      beating()
     }
   })
 
   it('a frame is charged at its length prefix: frames announced past the budget are refused before their bodies are sent', async () => {
-    mesh = await startMesh(2, { directoryBurstBytes: 64 * 1024, directoryBytesPerSec: 16 * 1024 })
+    mesh = await startMesh(2, { directoryBurstBytes: 64 * 1024, directoryBytesPerSec: 1 })
     await mesh.converged(2)
     const [a, b] = mesh.nodes
     const r = rogue = await startRogue(mesh.meshKey)
     await r.join([a!, b!])
-    let beat = 0n
-    const beating = setInterval(() => {
-      beat++
-      void r.signedPresence({ heartbeat: { node: r.id, incarnation: 1n, seq: 0n, load: { clients: 0, rooms: 0, maxClients: 10 }, gatewayAddrs: [], meshAddrs: [], httpUrl: '', beat, time: BigInt(Date.now()), metaVersion: 0, addrsOmitted: false } })
-        .then(async msg => r.publish(PRESENCE_TOPIC, msg)).catch(() => {})
-    }, 200)
+    const beating = beatAsNode(r)
     try {
       await waitFor(() => a!.presence.replica.liveNodes().includes(r.id), { timeoutMs: DEADLINE, what: 'the rogue counted live' })
       const limited = await rejected(a!, 'RateLimitedError')
@@ -488,7 +481,7 @@ describe('directory frames from a peer are charged before they are decoded', () 
       for (const s of streams) s.abort(new Error('done'))
       expect(a!.running).toBe(true)
     } finally {
-      clearInterval(beating)
+      beating()
     }
   })
 })
