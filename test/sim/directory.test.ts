@@ -65,6 +65,11 @@ async function partition (a: MeshchatNode[], b: MeshchatNode[]): Promise<void> {
   for (const n of a) for (const other of b) await n.mesh.hangUp(other.mesh.peerId).catch(() => {})
 }
 
+/** refusals `n` counted by error class */
+async function rejected (n: MeshchatNode, code: string): Promise<number> {
+  return (await n.metrics.rejected.get()).values.filter(v => v.labels.code === code).reduce((sum, v) => sum + v.value, 0)
+}
+
 /** the rogue heartbeats as itself (which it may), so the nodes count it as a live node; returns the stop */
 function beatAsNode (r: Rogue): () => void {
   let beat = 0n
@@ -361,50 +366,43 @@ describe('user directory across the mesh', () => {
     const erin = await mesh.client(b!, 'erin')
     await waitFor(async () => JSON.stringify(await where(a!, erin.userId)) === JSON.stringify([`${b!.nodeId}/online`]), { timeoutMs: DEADLINE, what: 'erin found after the rogue' })
   })
-})
 
-describe('directory frames from a peer are charged before they are decoded', () => {
-  let mesh: TestMesh | undefined
-  let rogue: Rogue | undefined
-  afterEach(async () => {
-    await rogue?.stop()
-    rogue = undefined
-    await mesh?.stop()
-    mesh = undefined
-  })
-
-  async function rejected (n: MeshchatNode, code: string): Promise<number> {
-    return (await n.metrics.rejected.get()).values.filter(v => v.labels.code === code).reduce((sum, v) => sum + v.value, 0)
+  /**
+   * two nodes with a small byte budget for directory frames, so a test floods it with a few hundred
+   * KB: 64 KiB of burst, and a refill of a byte a second, so that nothing refills while the test runs
+   * (the refill is FrameBudget's unit test); and a rogue joined to both
+   */
+  async function budgetedMesh (): Promise<{ a: MeshchatNode, b: MeshchatNode, r: Rogue }> {
+    const m = mesh = await startMesh(2, { directoryBurstBytes: 64 * 1024, directoryBytesPerSec: 1 })
+    await m.converged(2)
+    const [a, b] = m.nodes as [MeshchatNode, MeshchatNode]
+    const r = rogue = await startRogue(m.meshKey)
+    await r.join([a, b])
+    return { a, b, r }
   }
 
   it('a keyed peer that floods registrations is refused while in debt, undecoded; honest nodes keep registering', async () => {
-    // a small budget, so the test floods it with a few hundred KB: 64 KiB of burst, and a refill of a
-    // byte a second, so that nothing refills while the test runs (the refill is FrameBudget's unit test)
-    mesh = await startMesh(2, { directoryBurstBytes: 64 * 1024, directoryBytesPerSec: 1 })
-    await mesh.converged(2)
-    const [a, b] = mesh.nodes
-    const r = rogue = await startRogue(mesh.meshKey)
-    await r.join([a!, b!])
+    const { a, b, r } = await budgetedMesh()
     const open = async (): Promise<{ stream: Awaited<ReturnType<typeof r.host.dialProtocol>>, closed: Promise<void> }> => {
-      const stream = await r.host.dialProtocol(peerIdFromString(a!.nodeId), DIRECTORY_REGISTER_PROTOCOL)
+      const stream = await r.host.dialProtocol(peerIdFromString(a.nodeId), DIRECTORY_REGISTER_PROTOCOL)
       const closed = new Promise<void>(resolve => { stream.addEventListener('close', () => { resolve() }, { once: true }) })
       return { stream, closed }
     }
     // not a live node: refused before decoding, which the count of refusals shows
-    const notEntitled = await rejected(a!, 'NotEntitledError')
+    const notEntitled = await rejected(a, 'NotEntitledError')
     const early = await open()
     early.stream.send(lengthPrefixed(DirRequest.encode({ register: { node: r.id, incarnation: 1n, version: 1n, put: [], del: [], full: false } })))
     await early.closed
-    expect(await rejected(a!, 'NotEntitledError')).toBe(notEntitled + 1)
+    expect(await rejected(a, 'NotEntitledError')).toBe(notEntitled + 1)
 
     const beating = beatAsNode(r)
     try {
-      await waitFor(() => a!.presence.replica.liveNodes().includes(r.id), { timeoutMs: DEADLINE, what: 'the rogue counted live' })
+      await waitFor(() => a.presence.replica.liveNodes().includes(r.id), { timeoutMs: DEADLINE, what: 'the rogue counted live' })
       // 40 users that node a owns: each frame puts one more device of each on the rogue (its own devices, which it may)
       const users: string[] = []
       while (users.length < 40) {
         const u = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
-        if (directoryOwners(u, a!.presence.replica.liveNodes(), 2).includes(a!.nodeId)) users.push(u)
+        if (directoryOwners(u, a.presence.replica.liveNodes(), 2).includes(a.nodeId)) users.push(u)
       }
       const frame = (k: number): ReturnType<typeof lengthPrefixed> => lengthPrefixed(DirRequest.encode({
         register: {
@@ -416,9 +414,9 @@ describe('directory frames from a peer are charged before they are decoded', () 
           full: false
         }
       }))
-      const held = (): number => Math.max(...users.map(u => a!.directory.table.lookup(u).filter(d => d.node === r.id).length))
+      const held = (): number => Math.max(...users.map(u => a.directory.table.lookup(u).filter(d => d.node === r.id).length))
       const size = frame(1).byteLength
-      const limited = await rejected(a!, 'RateLimitedError')
+      const limited = await rejected(a, 'RateLimitedError')
       // 60 frames of about 13 KB back to back on one stream: about 5 fit the burst
       const flood = await open()
       let sent = 0
@@ -432,9 +430,9 @@ describe('directory frames from a peer are charged before they are decoded', () 
       }
       await Promise.race([flood.closed, new Promise((resolve, reject) => setTimeout(() => { reject(new Error('the flooding stream was not reset')) }, DEADLINE))])
       expect(flood.stream.status).not.toBe('open')
-      expect(await rejected(a!, 'RateLimitedError')).toBe(limited + 1)
+      expect(await rejected(a, 'RateLimitedError')).toBe(limited + 1)
       // what was taken was taken whole: every user has the same devices, as many as fit the budget
-      const counts = (): number[] => users.map(u => a!.directory.table.lookup(u).filter(d => d.node === r.id).length)
+      const counts = (): number[] => users.map(u => a.directory.table.lookup(u).filter(d => d.node === r.id).length)
       await waitFor(() => held() > 0 && new Set(counts()).size === 1, { timeoutMs: DEADLINE, what: 'the admitted registrations applied' })
       await new Promise(resolve => setTimeout(resolve, 500))
       const admitted = held()
@@ -445,41 +443,37 @@ describe('directory frames from a peer are charged before they are decoded', () 
       expect(admitted).toBeLessThan(sent)
       // the request path shares the budget: refused with the time to wait
       const codec = { req: DirRequest, res: DirResponse }
-      const asked = await request(r.host, peerIdFromString(a!.nodeId), DIRECTORY_PROTOCOL, codec,
+      const asked = await request(r.host, peerIdFromString(a.nodeId), DIRECTORY_PROTOCOL, codec,
         { register: { node: r.id, incarnation: 1n, version: 100n, put: [], del: [], full: false } }, { timeoutMs: 10_000, maxBytes: 64 << 20 })
       expect(asked.error?.code).toBe(ErrorCode.RATE_LIMITED)
       expect(asked.error?.retryAfterMs).toBeGreaterThan(0)
       // nothing more of it was applied, and an honest node still registers with a: its own budget
       expect(held()).toBe(admitted)
-      const erin = await userOwnedBy(mesh, b!, a!, 'erin')
-      await waitFor(() => a!.directory.table.lookup(erin.userId).some(d => d.node === b!.nodeId), { timeoutMs: DEADLINE, what: 'erin registered with a' })
+      const erin = await userOwnedBy(mesh!, b, a, 'erin')
+      await waitFor(() => a.directory.table.lookup(erin.userId).some(d => d.node === b.nodeId), { timeoutMs: DEADLINE, what: 'erin registered with a' })
     } finally {
       beating()
     }
   })
 
   it('a frame is charged at its length prefix: frames announced past the budget are refused before their bodies are sent', async () => {
-    mesh = await startMesh(2, { directoryBurstBytes: 64 * 1024, directoryBytesPerSec: 1 })
-    await mesh.converged(2)
-    const [a, b] = mesh.nodes
-    const r = rogue = await startRogue(mesh.meshKey)
-    await r.join([a!, b!])
+    const { a, r } = await budgetedMesh()
     const beating = beatAsNode(r)
     try {
-      await waitFor(() => a!.presence.replica.liveNodes().includes(r.id), { timeoutMs: DEADLINE, what: 'the rogue counted live' })
-      const limited = await rejected(a!, 'RateLimitedError')
+      await waitFor(() => a.presence.replica.liveNodes().includes(r.id), { timeoutMs: DEADLINE, what: 'the rogue counted live' })
+      const limited = await rejected(a, 'RateLimitedError')
       // ten streams, each announcing a registration of 60 MiB and sending none of it: the first
       // announcement takes the rogue into debt, the other nine are refused at their prefixes. Were the
       // budget charged only once a frame is whole, none of them would be charged at all.
       const streams = await Promise.all(Array.from({ length: 10 }, async () => {
-        const stream = await r.host.dialProtocol(peerIdFromString(a!.nodeId), DIRECTORY_REGISTER_PROTOCOL)
+        const stream = await r.host.dialProtocol(peerIdFromString(a.nodeId), DIRECTORY_REGISTER_PROTOCOL)
         stream.send(lengthPrefix(60 << 20))
         return stream
       }))
-      await waitFor(async () => await rejected(a!, 'RateLimitedError') === limited + 9, { timeoutMs: DEADLINE, what: 'nine announcements refused' })
+      await waitFor(async () => await rejected(a, 'RateLimitedError') === limited + 9, { timeoutMs: DEADLINE, what: 'nine announcements refused' })
       await waitFor(() => streams.filter(s => s.status !== 'open').length >= 9, { timeoutMs: DEADLINE, what: 'the refused streams reset' })
       for (const s of streams) s.abort(new Error('done'))
-      expect(a!.running).toBe(true)
+      expect(a.running).toBe(true)
     } finally {
       beating()
     }
