@@ -136,6 +136,34 @@ describe('a resume after a node that had a gap', () => {
     expect(texts.filter(t => t === 'before the cut')).toHaveLength(1)
   })
 
+  it('a node cut off from another still says it may lack the room\'s events after presence counted that node down and up again, though it no longer hears which rooms the node hosts', async () => {
+    const room = 'flap'
+    mesh = await startMesh(3)
+    await mesh.converged(3)
+    const [a, b, c] = mesh.nodes as [MeshchatNode, MeshchatNode, MeshchatNode]
+    const reader = await mesh.client(a, 'reader')
+    const far = await mesh.client(b, 'far')
+    for (const x of [reader, far]) await x.join(room)
+    await waitFor(() => a.rooms.isSubscribed(room) && b.rooms.isSubscribed(room), { what: 'both nodes carrying the room' })
+    await isolate(a, [b, c])
+    await waitFor(() => a.archive.stable(room) > 0n, { timeoutMs: 30_000, what: 'a to know it may lack events of the room' })
+    const mark = a.archive.stable(room)
+
+    // b drops off the bootstrap daemon too: a counts it down, and forgets the rooms it hosted
+    const boot = mesh.bootstrap.peerId
+    b.linkControl.block([boot])
+    mesh.bootstrap.linkControl.block([b.nodeId])
+    await b.mesh.hangUp(peerIdFromString(boot)).catch(() => {})
+    await waitFor(() => !a.presence.replica.liveNodes().includes(b.nodeId), { timeoutMs: 30_000, what: 'a to count b down' })
+    // b is back on the bootstrap daemon, still cut off from a: a counts it up, without its rooms
+    b.linkControl.unblock([boot])
+    mesh.bootstrap.linkControl.unblock([b.nodeId])
+    await waitFor(() => a.presence.replica.liveNodes().includes(b.nodeId), { timeoutMs: 30_000, what: 'a to count b up again' })
+    expect(a.presence.replica.roomHosts(room)).not.toContain(b.nodeId)
+    // what b's member sent while a was cut off is still missing on a: a says so
+    expect(a.archive.stable(room)).toBe(mark)
+  }, 120_000)
+
   it('a resume on the node that lost a whole other node still gets, once, what that node sent meanwhile, when a catch-up brings it after the resume', async () => {
     const t = await lostWhileCursorMovesOn('late')
     mesh = t.mesh

@@ -794,11 +794,15 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     if (this.downSince.size === 0) return 0n
     const window = { slackMs: this.init.catchUpSlackMs, lookbackMs: HEAL_LOOKBACK_MS }
     const live = new Set(this.c.presence.replica.liveNodes())
+    let hosts: Set<string> | undefined
     let from = 0n
-    // only nodes that host members of the room publish in it, and only a node that is up can be caught up with
-    for (const node of this.c.presence.replica.roomHosts(room)) {
-      const lost = this.downSince.get(node)
-      if (lost == null || !live.has(node)) continue
+    // only nodes that host members of the room publish in it, and only a node that is up can be caught
+    // up with. Who hosts the room is what presence showed when contact was lost (or what this node got
+    // from it there) as well as what it shows now: a node cut off from another stops hearing which
+    // rooms that one hosts, and forgetting them would say the room is whole while it is not.
+    for (const [node, lost] of this.downSince) {
+      if (!live.has(node)) continue
+      if (!lost.hosted.has(room) && !lost.marks.has(room) && !(hosts ??= new Set(this.c.presence.replica.roomHosts(room))).has(node)) continue
       const f = healFrom(lost.at, lost.marks.get(room), window)
       if (from === 0n || f < from) from = f
     }
