@@ -210,6 +210,15 @@ export interface NodeConfig {
   directoryBytesPerSec: number
   /** burst of the same: a frame is taken while the peer is not in debt, and charged whole */
   directoryBurstBytes: number
+  /**
+   * what one peer may read from this node per second, in events: room history, mailbox and DM history
+   * pages (an event each, and one more per 4 KiB of them), presence pulls (an entry per device) and anti-entropy digests (an event
+   * per 64 counted); a read is answered while the peer is not in debt and charged once done, and one
+   * that comes while it is in debt is refused (RATE_LIMITED) with the wait
+   */
+  syncReadsPerSec: number
+  /** burst of the same */
+  syncReadBurst: number
   /** events a resume may replay per room before the client is told to page history instead */
   maxReplay: number
   /**
@@ -301,6 +310,10 @@ export const DEFAULT_CONFIG: NodeConfig = {
   // registration of a node with 250,000 devices (about 17 MB) fits the burst
   directoryBytesPerSec: 1024 * 1024,
   directoryBurstBytes: 32 * 1024 * 1024,
+  // a catch-up or a rebalance reads a room's history at 10,000 events (or 40 MB of large ones) a second
+  // from each peer once past the burst; a peer reading back to back costs the node about a tenth of a core
+  syncReadsPerSec: 10_000,
+  syncReadBurst: 100_000,
   maxReplay: 5000,
   resumeSlackMs: 10_000,
   overloadFactor: 1.5,
@@ -350,7 +363,7 @@ export function resolveConfig (partial: Partial<NodeConfig> = {}): NodeConfig {
     throw new ConfigError((err as Error).message)
   }
   const positive: Array<keyof NodeConfig> = ['wsMaxBufferedBytes', 'wsPingIntervalMs', 'wsClientPingsPerSec', 'maxMeshPeers', 'maxClients', 'maxClientsPerIp', 'helloTimeoutMs', 'frameTimeoutMs', 'stopStepTimeoutMs', 'maxEventBytes', 'maxRoomsPerUser', 'maxCarriedRooms', 'maxRoomMembers', 'ratePerSec', 'burst',
-    'archiveReplicas', 'backfillMax', 'mailboxReplicas', 'mailboxMaxPerUser', 'mailboxMaxPerSender', 'directoryBytesPerSec', 'directoryBurstBytes', 'maxReplay', 'overloadFactor', 'typingPerSec']
+    'archiveReplicas', 'backfillMax', 'mailboxReplicas', 'mailboxMaxPerUser', 'mailboxMaxPerSender', 'directoryBytesPerSec', 'directoryBurstBytes', 'syncReadsPerSec', 'syncReadBurst', 'maxReplay', 'overloadFactor', 'typingPerSec']
   for (const k of positive) {
     const v = cfg[k]
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {

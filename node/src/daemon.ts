@@ -216,10 +216,11 @@ export class MeshchatNode {
         onEvent: event => { this.metrics.linkEvents.inc({ event }) }
       })
       : undefined
-    this.sync = new SyncService({ timeoutMs: t.requestTimeoutMs }, {
+    this.sync = new SyncService({ timeoutMs: t.requestTimeoutMs, readsPerSec: cfg.syncReadsPerSec, readBurst: cfg.syncReadBurst }, {
       ...base('sync'),
       links: this.links,
       onLinkFrame: kind => { this.metrics.linkFrames.inc({ kind }) },
+      onReadRefused: err => { this.metrics.rejected.inc({ code: err.name }) },
       presence: () => this.presence.fullState(),
       onHandOffRefused: () => { this.metrics.handOffsRefused.inc() }
     })

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../client/src/protocol/errors.js'
@@ -20,6 +21,7 @@ import { envelope, startRogue, topicOf, userEvent } from '../helpers/rogue.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { Rogue } from '../helpers/rogue.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
+import type { StoredRoomEvent } from '../../node/src/store/message-store.js'
 
 const YEAR = 365 * 24 * 3600_000
 
@@ -31,6 +33,12 @@ async function rejected (node: MeshchatNode, code: string): Promise<number> {
 async function rejectedAll (node: MeshchatNode): Promise<number> {
   const m = await node.metrics.rejected.get()
   return m.values.reduce((n, v) => n + v.value, 0)
+}
+
+/** `n` stored events of `room` (a page is served as stored: they need not verify) */
+function history (room: string, n: number): StoredRoomEvent[] {
+  const t = BigInt(Date.now() - 3600_000) << 16n
+  return Array.from({ length: n }, (_, i) => ({ id: randomBytes(32), room, hlc: t + BigInt(i), origin: 'o', author: 'a', event: randomBytes(200) }))
 }
 
 async function internalErrors (node: MeshchatNode): Promise<number> {
@@ -82,8 +90,8 @@ describe('a rogue mesh member', () => {
     mesh = undefined
   })
 
-  async function setup (): Promise<{ a: MeshchatNode, b: MeshchatNode, m: TestMesh, r: Rogue }> {
-    const m = mesh = await startMesh(2)
+  async function setup (config: Parameters<typeof startMesh>[1] = {}): Promise<{ a: MeshchatNode, b: MeshchatNode, m: TestMesh, r: Rogue }> {
+    const m = mesh = await startMesh(2, config)
     await m.converged(2)
     const [a, b] = m.nodes as [MeshchatNode, MeshchatNode]
     const r = rogue = await startRogue(m.meshKey)
@@ -409,6 +417,54 @@ describe('a rogue mesh member', () => {
     expect(ok.ok?.count).toBe(1)
     expect(a.store.mailboxCount(carol)).toBe(1)
     expect(a.running).toBe(true)
+  })
+
+  it('cannot keep a node reading for it: past its read budget its history pages, digests and presence pulls are refused with the wait, while another node still reads', async () => {
+    // a burst of 2,000 events and a refill of one event every 100 s: nothing refills during the test
+    const { a, b, r } = await setup({ syncReadBurst: 2_000, syncReadsPerSec: 0.01 })
+    const room = 'read-flood'
+    a.store.insertMany(history(room, 1_000))
+    const refusedBefore = await rejected(a, 'RateLimitedError')
+    const page = { history: { room, limit: 500 } }
+    // four pages of 500 are answered (the fourth takes the rogue a few events into debt) ...
+    for (let i = 0; i < 4; i++) {
+      const res = await r.sync(a, page)
+      expect(res.error, `page ${i + 1} answered`).toBeUndefined()
+      expect(res.history?.events).toHaveLength(500)
+    }
+    // ... and from then on every read is refused unread, with the wait
+    const reads: Array<Partial<SyncRequest>> = [page, { digest: { room, from: 0n, to: 1n << 62n } }, { presence: { node: a.nodeId } }, { dmHistory: { conversation: 'x', limit: 500 } }]
+    for (let i = 0; i < 20; i++) {
+      const res = await r.sync(a, reads[i % reads.length] as Partial<SyncRequest>)
+      expect(res.error?.code, `read ${i + 5} refused`).toBe(ErrorCode.RATE_LIMITED)
+      expect(res.error?.retryAfterMs, 'with the wait').toBeGreaterThan(0)
+      expect(res.history).toBeUndefined()
+    }
+    expect(await rejected(a, 'RateLimitedError')).toBe(refusedBefore + 20)
+    // the budget is the rogue's own: b reads the room from a in full
+    const got = await b.sync.historyPage(a.nodeId, room, { limit: 500 })
+    expect(got.events).toHaveLength(500)
+    expect(a.running).toBe(true)
+  })
+
+  it('an honest node past another\'s read budget waits as it is told and gets every page', async () => {
+    const { a, b } = await setup({ syncReadBurst: 1_000, syncReadsPerSec: 2_000 })
+    const room = 'big-catch-up'
+    a.store.insertMany(history(room, 5_000))
+    const refusedBefore = await rejected(a, 'RateLimitedError')
+    // ten pages back to back, 5,010 events of budget: twice the burst and then some
+    let before: { hlc: bigint, id: Uint8Array } | undefined
+    let total = 0
+    for (let i = 0; i < 10; i++) {
+      const p = await b.sync.historyPage(a.nodeId, room, { before, limit: 500 })
+      expect(p.events).toHaveLength(500)
+      total += p.events.length
+      const last = p.events.at(-1)
+      // every stamp differs: the page before the oldest one here starts below its stamp
+      before = last == null ? undefined : { hlc: last.hlc, id: new Uint8Array(32) }
+    }
+    expect(total).toBe(5_000)
+    expect(await rejected(a, 'RateLimitedError'), 'some pages waited').toBeGreaterThan(refusedBefore)
   })
 
   it('cannot read or empty the mailbox of a user it neither owns nor hosts', async () => {

@@ -37,4 +37,17 @@ describe('FrameBudget', () => {
     expect(err?.retryAfterMs).toBeLessThanOrEqual(4002)
     expect(refusal(() => { b.charge('p', 4002, 10) })).toBeUndefined()
   })
+
+  it('admits work whose cost is known only once done while the peer is not in debt, and names its unit', () => {
+    const b = new FrameBudget('reads', 100, 1000, 'events')
+    expect(refusal(() => { b.admit('p', 0) })).toBeUndefined()
+    b.debit('p', 0, 1200)
+    const err = refusal(() => { b.admit('p', 0) })
+    expect(err).toBeInstanceOf(RateLimitedError)
+    expect(err?.message).toContain('100 events/s')
+    // 200 events of debt at 100 a second
+    expect(err?.retryAfterMs).toBeGreaterThanOrEqual(2000)
+    expect(err?.retryAfterMs).toBeLessThanOrEqual(2020)
+    expect(refusal(() => { b.admit('p', 2020) })).toBeUndefined()
+  })
 })

@@ -411,7 +411,7 @@ export class DmService implements Startable, MailboxHandler {
 
   /** /meshchat/dm: a DM for devices attached here (what the stream handler calls; public for tests and fuzzing) */
   async receive (req: DmDeliver, from: PeerId): Promise<Partial<DmResult>> {
-    if (req.event == null) return { delivered: 0, error: { code: ErrorCode.BAD_FRAME, message: 'no event' } }
+    if (req.event == null) return { delivered: 0, error: { code: ErrorCode.BAD_FRAME, message: 'no event', retryAfterMs: 0 } }
     let opened: OpenedEvent
     try {
       opened = await this.c.opener.openStamped(req.event, this.c.clock.now(), 'dm')
@@ -420,7 +420,7 @@ export class DmService implements Startable, MailboxHandler {
       const e = asMeshchatError(err)
       this.c.log('DM from %p refused - %s', from, e.message)
       this.c.metrics.rejected.inc({ code: e.name })
-      return { delivered: 0, error: { code: e.code, message: e.message } }
+      return { delivered: 0, error: { code: e.code, message: e.message, retryAfterMs: 0 } }
     }
     try {
       this.c.hlc.update(req.event.hlc, this.c.clock.now())

@@ -194,15 +194,25 @@ export async function serve<Req, Res> (
  */
 export class FrameBudget {
   private readonly buckets: KeyedRateLimiter<string>
-  constructor (private readonly what: string, private readonly bytesPerSec: number, burstBytes: number) {
-    this.buckets = new KeyedRateLimiter({ ratePerSec: bytesPerSec, burst: burstBytes, maxKeys: 10_000 })
+  constructor (private readonly what: string, private readonly perSec: number, burst: number, private readonly unit = 'bytes') {
+    this.buckets = new KeyedRateLimiter({ ratePerSec: perSec, burst, maxKeys: 10_000 })
   }
 
   /** charge `bytes` from `peer` at `now` (ms), or throw `RateLimitedError` */
   charge (peer: string, now: number, bytes: number): void {
-    const wait = this.buckets.retryAfterMs(peer, now, 1)
-    if (wait > 0) throw new RateLimitedError(`${this.what} from ${peer} over ${this.bytesPerSec} bytes/s`, Math.min(60_000, wait))
+    this.admit(peer, now)
     this.buckets.debit(peer, now, bytes)
+  }
+
+  /** throw `RateLimitedError` while `peer` is in debt; for work whose cost is known only once done (then `debit` it) */
+  admit (peer: string, now: number): void {
+    const wait = this.buckets.retryAfterMs(peer, now, 1)
+    if (wait > 0) throw new RateLimitedError(`${this.what} from ${peer} over ${this.perSec} ${this.unit}/s`, Math.min(60_000, wait))
+  }
+
+  /** charge `n` to `peer`, into debt if need be */
+  debit (peer: string, now: number, n: number): void {
+    this.buckets.debit(peer, now, n)
   }
 }
 

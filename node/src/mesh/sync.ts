@@ -2,12 +2,13 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { HANDOFF_PROTOCOL, SYNC_PROTOCOL } from '../../../client/src/protocol/ids.js'
 import { validateRoom } from '../../../client/src/protocol/validate.js'
 import { StoreEvent, SyncRequest, SyncResponse } from '../../../client/src/protocol/pb/mesh.js'
-import { ChannelPool, RpcError, request, serve } from './rpc.js'
+import { ChannelPool, FrameBudget, RpcError, request, serve } from './rpc.js'
 import { OneWayPool, serveOneWay } from './oneway.js'
 import type { DataLinks } from './data-link.js'
-import { BadFrameError, InvalidQueryError, NotEntitledError, UnavailableError, UnsupportedError, asMeshchatError, errorFromCode } from '../../../client/src/protocol/errors.js'
+import { BadFrameError, InvalidQueryError, NotEntitledError, RateLimitedError, UnavailableError, UnsupportedError, asMeshchatError, errorFromCode } from '../../../client/src/protocol/errors.js'
 import { fullFromWire, fullToWire } from './presence-wire.js'
 import type { CursorMsg, StampedEvent as WireStoredEvent } from '../../../client/src/protocol/pb/mesh.js'
+import type { MeshchatError } from '../../../client/src/protocol/errors.js'
 import type { PresenceFullState } from '../state/presence.js'
 import type { Cursor, Page, RangeDigest, StoredEvent } from '../store/message-store.js'
 import type { Libp2p, Logger, PeerId, Startable } from '@libp2p/interface'
@@ -21,7 +22,34 @@ export interface SyncInit {
   maxBytes?: number
   /** history events per page */
   historyPage?: number
+  /**
+   * What one peer may read from this node per second, in events: of room history, mailboxes and DM
+   * history, as many as a page holds and one more per PAGE_BYTES_PER_EVENT of their bytes; a
+   * presence pull, an entry per device; a digest, one per DIGEST_ROWS_PER_EVENT events it counts. A read is answered while the peer is not in debt and
+   * charged once done, so a peer asking back to back is refused (RATE_LIMITED, with the wait) once
+   * past the burst, and an honest node waits as told and goes on (`call` does).
+   */
+  readsPerSec?: number
+  /** burst of the same */
+  readBurst?: number
 }
+
+/**
+ * A digest counts and sums an index range: about 0.1 µs an event, against 3–7 µs to read an event
+ * for a page (and as much again to encode and send it); so a digest is charged an event per this many
+ */
+const DIGEST_ROWS_PER_EVENT = 64
+/** an event of a page is charged one, and one more for each this many bytes of it (an event may be 64 KiB) */
+const PAGE_BYTES_PER_EVENT = 4096
+
+function pageCost (events: WireStoredEvent[]): number {
+  let bytes = 0
+  for (const e of events) bytes += e.event.byteLength
+  return events.length + Math.floor(bytes / PAGE_BYTES_PER_EVENT)
+}
+
+/** an honest reader told to wait waits, in all, at most this long for one read before giving up */
+const READ_WAIT_MAX_MS = 30_000
 
 /** Answers for mailbox requests (the DM service). */
 export interface MailboxHandler {
@@ -66,6 +94,8 @@ export interface SyncComponents {
   links?: DataLinks
   /** a room event sent on a data link: one way, or a replication request */
   onLinkFrame?: (kind: 'oneway' | 'request') => void
+  /** a read refused: the peer is past its read budget */
+  onReadRefused?: (err: MeshchatError) => void
 }
 
 /** what a data link carries: room hand-offs one way, store requests (of room events and DM history copies), DM deliveries (and beats: LINK_BEAT, 4, in beats.ts) */
@@ -82,7 +112,21 @@ export type SyncLane = 'replication' | 'mailbox' | 'probe'
 /** a refusal as a sync answer: the error's own wire code (client and node-to-node codes are one table) */
 function refusal (err: unknown): Partial<SyncResponse> {
   const e = asMeshchatError(err)
-  return { error: { code: e.code, message: e.message } }
+  return { error: { code: e.code, message: e.message, retryAfterMs: e.retryAfterMs } }
+}
+
+/** a request that reads (and only reads) what this node holds: charged to its peer's read budget */
+function isRead (req: Partial<SyncRequest>): boolean {
+  return req.presence != null || req.history != null || req.digest != null || req.mailbox != null || req.dmHistory != null
+}
+
+/** what an answer to a read cost, in events (SyncInit.readsPerSec): at least one, a refusal too */
+function readCost (res: Partial<SyncResponse>): number {
+  if (res.history != null) return 1 + pageCost(res.history.events)
+  if (res.mailbox != null) return 1 + pageCost(res.mailbox.events)
+  if (res.presence != null) return 1 + res.presence.entries.length
+  if (res.digest != null) return 1 + Math.ceil(res.digest.count / DIGEST_ROWS_PER_EVENT)
+  return 1
 }
 
 export function storedToWire (e: StoredEvent): WireStoredEvent {
@@ -126,9 +170,11 @@ export class SyncService implements Startable {
   private readonly channels: Record<SyncLane, ChannelPool<SyncRequest, SyncResponse>>
   /** fresh room events to carrying nodes whose answer nobody waits for (`handOff`) */
   private readonly handOffs: OneWayPool<StoreEvent>
+  private readonly reads: FrameBudget
 
   constructor (init: SyncInit, components: SyncComponents) {
-    this.init = { maxBytes: 64 * 1024 * 1024, historyPage: 500, ...init }
+    this.init = { maxBytes: 64 * 1024 * 1024, historyPage: 500, readsPerSec: 10_000, readBurst: 100_000, ...init }
+    this.reads = new FrameBudget('reads', this.init.readsPerSec, this.init.readBurst, 'events')
     this.c = components
     const pool = (): ChannelPool<SyncRequest, SyncResponse> => new ChannelPool(components.mesh, SYNC_PROTOCOL, { req: SyncRequest, res: SyncResponse }, { timeoutMs: this.init.timeoutMs, maxBytes: this.init.maxBytes })
     this.channels = { replication: pool(), mailbox: pool(), probe: pool() }
@@ -199,6 +245,21 @@ export class SyncService implements Startable {
 
   /** answer one decoded sync request from `from` (what the stream handler calls; public for tests and fuzzing) */
   async answer (req: SyncRequest, from: PeerId): Promise<Partial<SyncResponse>> {
+    if (!isRead(req)) return this.answerRequest(req, from)
+    // a read: refused while its peer is in debt, and charged what it read once answered
+    const peer = from.toString()
+    try {
+      this.reads.admit(peer, Date.now())
+    } catch (err) {
+      this.c.onReadRefused?.(err as MeshchatError)
+      return refusal(err)
+    }
+    const res = await this.answerRequest(req, from)
+    this.reads.debit(peer, Date.now(), readCost(res))
+    return res
+  }
+
+  private async answerRequest (req: SyncRequest, from: PeerId): Promise<Partial<SyncResponse>> {
     // built only when needed: an error object captures a stack, too dear for every request
     const unsupported = (): Partial<SyncResponse> => refusal(new UnsupportedError('not handled by this node'))
     if (req.presence != null) {
@@ -282,13 +343,30 @@ export class SyncService implements Startable {
    * large presence or history transfer never holds them up.
    */
   async call (peer: PeerId | string, req: Partial<SyncRequest>, timeoutMs?: number, pipelined: SyncLane | false = false): Promise<SyncResponse> {
+    if (!isRead(req)) return this.callOnce(peer, req, timeoutMs, pipelined)
+    // a read the peer refuses for its budget (this node read a lot from it lately: a catch-up, a
+    // rebalance) is asked again once the wait it named is over, up to READ_WAIT_MAX_MS in all
+    for (let waited = 0; ;) {
+      try {
+        return await this.callOnce(peer, req, timeoutMs, pipelined)
+      } catch (err) {
+        if (!(err instanceof RateLimitedError) || !this.started) throw err
+        const wait = Math.max(err.retryAfterMs, 50)
+        if (waited + wait > READ_WAIT_MAX_MS) throw err
+        waited += wait
+        await new Promise(resolve => setTimeout(resolve, wait))
+      }
+    }
+  }
+
+  private async callOnce (peer: PeerId | string, req: Partial<SyncRequest>, timeoutMs?: number, pipelined: SyncLane | false = false): Promise<SyncResponse> {
     const id = typeof peer === 'string' ? peerIdFromString(peer) : peer
     if ((pipelined === 'replication' && req.store != null) || (pipelined === 'mailbox' && req.dmHistoryPut != null)) {
       const link = this.c.links?.get(id)
       if (link != null) {
         this.c.onLinkFrame?.('request')
         const res = SyncResponse.decode(await link.request(LINK_STORE, SyncRequest.encode(req), timeoutMs ?? this.init.timeoutMs))
-        if (res.error != null) throw errorFromCode(res.error.code, `${id.toString()} refused: ${res.error.message}`)
+        if (res.error != null) throw errorFromCode(res.error.code, `${id.toString()} refused: ${res.error.message}`, res.error.retryAfterMs)
         return res
       }
     }
@@ -298,7 +376,7 @@ export class SyncService implements Startable {
         timeoutMs: timeoutMs ?? this.init.timeoutMs,
         maxBytes: this.init.maxBytes
       })
-    if (res.error != null) throw errorFromCode(res.error.code, `${id.toString()} refused: ${res.error.message}`)
+    if (res.error != null) throw errorFromCode(res.error.code, `${id.toString()} refused: ${res.error.message}`, res.error.retryAfterMs)
     return res
   }
 

@@ -3692,6 +3692,11 @@ export namespace SyncResponse {
     value: string
   }
 
+  export interface SyncResponseErrorRetryAfterMsFieldEvent {
+    field: '$.error.retryAfterMs'
+    value: number
+  }
+
   export interface SyncResponseDigestCountFieldEvent {
     field: '$.digest.count'
     value: number
@@ -3710,7 +3715,7 @@ export namespace SyncResponse {
     return decodeMessage(buf, SyncResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncResponse>): Generator<SyncResponsePresenceNodeFieldEvent | SyncResponsePresenceIncarnationFieldEvent | SyncResponsePresenceSeqFieldEvent | SyncResponsePresenceEntriesUserIdFieldEvent | SyncResponsePresenceEntriesDeviceIdFieldEvent | SyncResponsePresenceEntriesNameFieldEvent | SyncResponsePresenceEntriesStatusFieldEvent | SyncResponsePresenceEntriesRoomsFieldEvent | SyncResponsePresenceEntriesSinceFieldEvent | SyncResponsePresenceHostedRoomsFieldEvent | SyncResponsePresenceMetaLoadClientsFieldEvent | SyncResponsePresenceMetaLoadRoomsFieldEvent | SyncResponsePresenceMetaLoadMaxClientsFieldEvent | SyncResponsePresenceMetaGatewayAddrsFieldEvent | SyncResponsePresenceMetaMeshAddrsFieldEvent | SyncResponsePresenceMetaHttpUrlFieldEvent | SyncResponsePresenceMetaVersionFieldEvent | SyncResponseHistoryEventsEventFieldEvent | SyncResponseHistoryEventsHlcFieldEvent | SyncResponseHistoryEventsOriginFieldEvent | SyncResponseHistoryMoreFieldEvent | SyncResponseMailboxEventsEventFieldEvent | SyncResponseMailboxEventsHlcFieldEvent | SyncResponseMailboxEventsOriginFieldEvent | SyncResponseMailboxMoreFieldEvent | SyncResponseOkCountFieldEvent | SyncResponseErrorCodeFieldEvent | SyncResponseErrorMessageFieldEvent | SyncResponseDigestCountFieldEvent | SyncResponseDigestSumFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncResponse>): Generator<SyncResponsePresenceNodeFieldEvent | SyncResponsePresenceIncarnationFieldEvent | SyncResponsePresenceSeqFieldEvent | SyncResponsePresenceEntriesUserIdFieldEvent | SyncResponsePresenceEntriesDeviceIdFieldEvent | SyncResponsePresenceEntriesNameFieldEvent | SyncResponsePresenceEntriesStatusFieldEvent | SyncResponsePresenceEntriesRoomsFieldEvent | SyncResponsePresenceEntriesSinceFieldEvent | SyncResponsePresenceHostedRoomsFieldEvent | SyncResponsePresenceMetaLoadClientsFieldEvent | SyncResponsePresenceMetaLoadRoomsFieldEvent | SyncResponsePresenceMetaLoadMaxClientsFieldEvent | SyncResponsePresenceMetaGatewayAddrsFieldEvent | SyncResponsePresenceMetaMeshAddrsFieldEvent | SyncResponsePresenceMetaHttpUrlFieldEvent | SyncResponsePresenceMetaVersionFieldEvent | SyncResponseHistoryEventsEventFieldEvent | SyncResponseHistoryEventsHlcFieldEvent | SyncResponseHistoryEventsOriginFieldEvent | SyncResponseHistoryMoreFieldEvent | SyncResponseMailboxEventsEventFieldEvent | SyncResponseMailboxEventsHlcFieldEvent | SyncResponseMailboxEventsOriginFieldEvent | SyncResponseMailboxMoreFieldEvent | SyncResponseOkCountFieldEvent | SyncResponseErrorCodeFieldEvent | SyncResponseErrorMessageFieldEvent | SyncResponseErrorRetryAfterMsFieldEvent | SyncResponseDigestCountFieldEvent | SyncResponseDigestSumFieldEvent> {
     return streamMessage(buf, SyncResponse.codec(), opts)
   }
 }
@@ -5553,6 +5558,7 @@ export namespace SyncOk {
 export interface SyncError {
   code: number
   message: string
+  retryAfterMs: number
 }
 
 export namespace SyncError {
@@ -5575,13 +5581,19 @@ export namespace SyncError {
           w.string(obj.message)
         }
 
+        if ((obj.retryAfterMs != null && obj.retryAfterMs !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.retryAfterMs)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           code: 0,
-          message: ''
+          message: '',
+          retryAfterMs: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -5596,6 +5608,10 @@ export namespace SyncError {
             }
             case 2: {
               obj.message = reader.string()
+              break
+            }
+            case 3: {
+              obj.retryAfterMs = reader.uint32()
               break
             }
             default: {
@@ -5627,6 +5643,13 @@ export namespace SyncError {
               }
               break
             }
+            case 3: {
+              yield {
+                field: `${prefix}.retryAfterMs`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -5649,6 +5672,11 @@ export namespace SyncError {
     value: string
   }
 
+  export interface SyncErrorRetryAfterMsFieldEvent {
+    field: '$.retryAfterMs'
+    value: number
+  }
+
   export function encode (obj: Partial<SyncError>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, SyncError.codec())
   }
@@ -5657,7 +5685,7 @@ export namespace SyncError {
     return decodeMessage(buf, SyncError.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncError>): Generator<SyncErrorCodeFieldEvent | SyncErrorMessageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncError>): Generator<SyncErrorCodeFieldEvent | SyncErrorMessageFieldEvent | SyncErrorRetryAfterMsFieldEvent> {
     return streamMessage(buf, SyncError.codec(), opts)
   }
 }
@@ -5981,6 +6009,11 @@ export namespace DmResult {
     value: string
   }
 
+  export interface DmResultErrorRetryAfterMsFieldEvent {
+    field: '$.error.retryAfterMs'
+    value: number
+  }
+
   export interface DmResultKeptFieldEvent {
     field: '$.kept'
     value: boolean
@@ -5994,7 +6027,7 @@ export namespace DmResult {
     return decodeMessage(buf, DmResult.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DmResult>): Generator<DmResultDeliveredFieldEvent | DmResultErrorCodeFieldEvent | DmResultErrorMessageFieldEvent | DmResultKeptFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DmResult>): Generator<DmResultDeliveredFieldEvent | DmResultErrorCodeFieldEvent | DmResultErrorMessageFieldEvent | DmResultErrorRetryAfterMsFieldEvent | DmResultKeptFieldEvent> {
     return streamMessage(buf, DmResult.codec(), opts)
   }
 }
