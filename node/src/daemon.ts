@@ -220,7 +220,7 @@ export class MeshchatNode {
       ...base('sync'),
       links: this.links,
       onLinkFrame: kind => { this.metrics.linkFrames.inc({ kind }) },
-      onReadRefused: err => { this.metrics.rejected.inc({ code: err.name }) },
+      onRefused: err => { this.metrics.rejected.inc({ code: err.name }) },
       presence: () => this.presence.fullState(),
       onHandOffRefused: () => { this.metrics.handOffsRefused.inc() }
     })

@@ -419,6 +419,30 @@ describe('a rogue mesh member', () => {
     expect(a.running).toBe(true)
   })
 
+  it('cannot hold a node\'s memory with large sync requests: each is charged at its length prefix, and those past the byte budget are refused unread', async () => {
+    const { a, b, r } = await setup()
+    const limited = await rejected(a, 'RateLimitedError')
+    // six streams, each announcing a request of 60 MiB and sending none of it. The budget's burst is
+    // 128 MiB: three announcements are taken (the third into debt), the other three refused at their
+    // prefixes. Charged only once whole, none would be, and each stream could hold 64 MiB of the node.
+    const streams = await Promise.all(Array.from({ length: 6 }, async () => {
+      const stream = await r.host.dialProtocol(peerIdFromString(a.nodeId), SYNC_PROTOCOL)
+      stream.send(lengthPrefix(60 << 20))
+      return stream
+    }))
+    try {
+      await waitFor(async () => await rejected(a, 'RateLimitedError') === limited + 3, { timeoutMs: 20_000, what: 'three announcements refused' })
+      await new Promise(resolve => setTimeout(resolve, 500))
+      expect(await rejected(a, 'RateLimitedError')).toBe(limited + 3)
+    } finally {
+      for (const s of streams) s.abort(new Error('done'))
+    }
+    // the budget is the rogue's own: b's requests to a are answered
+    const got = await b.sync.historyPage(a.nodeId, 'anything', { limit: 10 })
+    expect(got.events).toEqual([])
+    expect(a.running).toBe(true)
+  })
+
   it('cannot keep a node reading for it: past its read budget its history pages, digests and presence pulls are refused with the wait, while another node still reads', async () => {
     // a burst of 2,000 events and a refill of one event every 100 s: nothing refills during the test
     const { a, b, r } = await setup({ syncReadBurst: 2_000, syncReadsPerSec: 0.01 })

@@ -48,6 +48,16 @@ function pageCost (events: WireStoredEvent[]): number {
   return events.length + Math.floor(bytes / PAGE_BYTES_PER_EVENT)
 }
 
+/**
+ * Bytes of sync requests one peer may send per second, charged at each frame's length prefix before
+ * it is read (`FrameBudget`): a request may be 64 MiB (a mailbox put of 1,000 DMs of 64 KiB), and
+ * without a budget a keyed peer could hold that much of the node's memory on each of 64 streams. The
+ * honest large ones (mailbox and DM history hand-offs when owners change) are rare; the per-message
+ * ones are small and mostly go on data links.
+ */
+const REQUEST_BYTES_PER_SEC = 8 * 1024 * 1024
+const REQUEST_BURST_BYTES = 128 * 1024 * 1024
+
 /** an honest reader told to wait waits, in all, at most this long for one read before giving up */
 const READ_WAIT_MAX_MS = 30_000
 
@@ -94,8 +104,8 @@ export interface SyncComponents {
   links?: DataLinks
   /** a room event sent on a data link: one way, or a replication request */
   onLinkFrame?: (kind: 'oneway' | 'request') => void
-  /** a read refused: the peer is past its read budget */
-  onReadRefused?: (err: MeshchatError) => void
+  /** a request refused for its peer's budget: of bytes (at its length prefix) or of reads */
+  onRefused?: (err: MeshchatError) => void
 }
 
 /** what a data link carries: room hand-offs one way, store requests (of room events and DM history copies), DM deliveries (and beats: LINK_BEAT, 4, in beats.ts) */
@@ -171,6 +181,7 @@ export class SyncService implements Startable {
   /** fresh room events to carrying nodes whose answer nobody waits for (`handOff`) */
   private readonly handOffs: OneWayPool<StoreEvent>
   private readonly reads: FrameBudget
+  private readonly requestBytes = new FrameBudget('sync request bytes', REQUEST_BYTES_PER_SEC, REQUEST_BURST_BYTES)
 
   constructor (init: SyncInit, components: SyncComponents) {
     this.init = { maxBytes: 64 * 1024 * 1024, historyPage: 500, readsPerSec: 10_000, readBurst: 100_000, ...init }
@@ -193,7 +204,16 @@ export class SyncService implements Startable {
       timeoutMs: this.init.timeoutMs,
       log: this.c.log,
       // fresh room events and confirmations of them: each stands alone
-      concurrent: req => req.store != null
+      concurrent: req => req.store != null,
+      admit: (bytes, from) => {
+        try {
+          this.requestBytes.charge(from.toString(), Date.now(), bytes)
+        } catch (err) {
+          this.c.onRefused?.(err as MeshchatError)
+          throw err
+        }
+      },
+      refused: err => refusal(err)
     })
     await serveOneWay(this.c.mesh, HANDOFF_PROTOCOL, StoreEvent, async msg => {
       const rooms = this.rooms
@@ -251,7 +271,7 @@ export class SyncService implements Startable {
     try {
       this.reads.admit(peer, Date.now())
     } catch (err) {
-      this.c.onReadRefused?.(err as MeshchatError)
+      this.c.onRefused?.(err as MeshchatError)
       return refusal(err)
     }
     const res = await this.answerRequest(req, from)
