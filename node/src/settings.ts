@@ -342,7 +342,7 @@ const NOTES: Record<string, string> = {
   retention: 'room history kept: maxAgeMs (0: forever) and maxPerRoom (0: no limit)',
   directoryBytesPerSec: 'bytes of user directory frames one peer may send per second (charged at a frame\'s length prefix, before it is read; a peer in debt is refused until it has waited it out)',
   directoryBurstBytes: 'burst of the same (a full registration of a large node must fit)',
-  syncReadsPerSec: 'events one peer may read from this node per second: history, mailbox and DM history pages (and one per 4 KiB of them), presence pulls (an entry a device), digests (an event per 64 counted); a peer in debt is refused until it has waited it out',
+  syncReadsPerSec: 'events one peer may read from this node per second: history, mailbox and DM history pages (and one per 4 KiB of them), presence pulls (an entry a device), digests (an event per 64 counted); a read from a peer in debt waits until it is not (refused if that is over 5 s away)',
   syncReadBurst: 'burst of the same',
   maxReplay: 'events a resume replays per room before the client pages history instead',
   resumeSlackMs: 'a resume replays from this long before the cursor (gossip delay)',

@@ -210,6 +210,11 @@ export class FrameBudget {
     if (wait > 0) throw new RateLimitedError(`${this.what} from ${peer} over ${this.perSec} ${this.unit}/s`, Math.min(60_000, wait))
   }
 
+  /** how long until `peer` is out of debt (0: it is not in debt) */
+  waitMs (peer: string, now: number): number {
+    return this.buckets.retryAfterMs(peer, now, 1)
+  }
+
   /** charge `n` to `peer`, into debt if need be */
   debit (peer: string, now: number, n: number): void {
     this.buckets.debit(peer, now, n)

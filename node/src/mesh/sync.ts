@@ -25,9 +25,11 @@ export interface SyncInit {
   /**
    * What one peer may read from this node per second, in events: of room history, mailboxes and DM
    * history, as many as a page holds and one more per PAGE_BYTES_PER_EVENT of their bytes; a
-   * presence pull, an entry per device; a digest, one per DIGEST_ROWS_PER_EVENT events it counts. A read is answered while the peer is not in debt and
-   * charged once done, so a peer asking back to back is refused (RATE_LIMITED, with the wait) once
-   * past the burst, and an honest node waits as told and goes on (`call` does).
+   * presence pull, an entry per device; a digest, one per DIGEST_ROWS_PER_EVENT events it counts.
+   * A read is answered while the peer is not in debt and charged once done; one that comes while
+   * the peer is in debt waits until it is not (so a peer asking back to back on its streams is paced
+   * at this rate), or is refused (RATE_LIMITED, with the wait) when that is more than
+   * READ_HOLD_MAX_MS away, and an honest node then waits as told and asks again (`call` does).
    */
   readsPerSec?: number
   /** burst of the same */
@@ -52,14 +54,22 @@ function pageCost (events: WireStoredEvent[]): number {
  * Bytes of sync requests one peer may send per second, charged at each frame's length prefix before
  * it is read (`FrameBudget`): a request may be 64 MiB (a mailbox put of 1,000 DMs of 64 KiB), and
  * without a budget a keyed peer could hold that much of the node's memory on each of 64 streams. The
- * honest large ones (mailbox and DM history hand-offs when owners change) are rare; the per-message
- * ones are small and mostly go on data links.
+ * honest large ones (mailbox and DM history hand-offs when owners change) are rare, and `call` sends
+ * one that is refused again after the wait; the per-message ones are small and mostly go on data
+ * links (200 replications a second of the largest room events, 64 KiB, stay below the rate).
  */
-const REQUEST_BYTES_PER_SEC = 8 * 1024 * 1024
+const REQUEST_BYTES_PER_SEC = 32 * 1024 * 1024
 const REQUEST_BURST_BYTES = 128 * 1024 * 1024
 
-/** an honest reader told to wait waits, in all, at most this long for one read before giving up */
-const READ_WAIT_MAX_MS = 30_000
+/**
+ * A read that comes while its peer is in debt is held until the debt is paid, if that is at most
+ * this long (64 streams of full pages at the default rate are about 3.4 s of debt), and refused
+ * with the wait if it is longer
+ */
+const READ_HOLD_MAX_MS = 5_000
+
+/** an honest node told to wait (RATE_LIMITED) waits, in all, at most this long for one request before giving up */
+const RATE_LIMITED_WAIT_MAX_MS = 30_000
 
 /** Answers for mailbox requests (the DM service). */
 export interface MailboxHandler {
@@ -266,13 +276,19 @@ export class SyncService implements Startable {
   /** answer one decoded sync request from `from` (what the stream handler calls; public for tests and fuzzing) */
   async answer (req: SyncRequest, from: PeerId): Promise<Partial<SyncResponse>> {
     if (!isRead(req)) return this.answerRequest(req, from)
-    // a read: refused while its peer is in debt, and charged what it read once answered
+    // a read: held while its peer is in debt (its stream waits: a peer asking back to back is paced,
+    // not answered a refusal at once to ask again), refused if the debt is deeper than
+    // READ_HOLD_MAX_MS, and charged what it read once answered
     const peer = from.toString()
-    try {
-      this.reads.admit(peer, Date.now())
-    } catch (err) {
-      this.c.onRefused?.(err as MeshchatError)
+    const wait = this.reads.waitMs(peer, Date.now())
+    if (wait > READ_HOLD_MAX_MS) {
+      const err = new RateLimitedError(`reads from ${peer} over ${this.init.readsPerSec} events/s`, Math.min(60_000, wait))
+      this.c.onRefused?.(err)
       return refusal(err)
+    }
+    if (wait > 0) {
+      await new Promise(resolve => setTimeout(resolve, wait))
+      if (!this.started) return refusal(new UnavailableError('stopping'))
     }
     const res = await this.answerRequest(req, from)
     this.reads.debit(peer, Date.now(), readCost(res))
@@ -363,16 +379,16 @@ export class SyncService implements Startable {
    * large presence or history transfer never holds them up.
    */
   async call (peer: PeerId | string, req: Partial<SyncRequest>, timeoutMs?: number, pipelined: SyncLane | false = false): Promise<SyncResponse> {
-    if (!isRead(req)) return this.callOnce(peer, req, timeoutMs, pipelined)
-    // a read the peer refuses for its budget (this node read a lot from it lately: a catch-up, a
-    // rebalance) is asked again once the wait it named is over, up to READ_WAIT_MAX_MS in all
+    // a request the peer refuses for this node's budget there (it read or sent a lot lately: a
+    // catch-up, a rebalance's hand-offs) is sent again once the wait it named is over, up to
+    // RATE_LIMITED_WAIT_MAX_MS in all; so a hand-off is paced by the budget, not dropped
     for (let waited = 0; ;) {
       try {
         return await this.callOnce(peer, req, timeoutMs, pipelined)
       } catch (err) {
         if (!(err instanceof RateLimitedError) || !this.started) throw err
         const wait = Math.max(err.retryAfterMs, 50)
-        if (waited + wait > READ_WAIT_MAX_MS) throw err
+        if (waited + wait > RATE_LIMITED_WAIT_MAX_MS) throw err
         waited += wait
         await new Promise(resolve => setTimeout(resolve, wait))
       }
