@@ -212,10 +212,10 @@ export interface NodeConfig {
   directoryBurstBytes: number
   /**
    * what one peer may read from this node per second, in events: room history, mailbox and DM history
-   * pages (an event each, and one more per 4 KiB of them), presence pulls (an entry per device) and anti-entropy digests (an event
-   * per 64 counted); a read is answered while the peer is not in debt and charged once done, one that
-   * comes while it is in debt is held until it is not, and refused (RATE_LIMITED) with the wait if that
-   * is more than 5 s away
+   * pages (an event each, and one more per 4 KiB of them), presence pulls (an entry per device) and
+   * anti-entropy digests (an event per 64 counted); a read is answered while the peer is not in debt
+   * and charged once done, one that comes while it is in debt is held until it is not, and refused
+   * (RATE_LIMITED) with the wait if that is more than 5 s away
    */
   syncReadsPerSec: number
   /** burst of the same */

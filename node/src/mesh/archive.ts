@@ -793,15 +793,19 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   stable (room: string): bigint {
     if (this.downSince.size === 0) return 0n
     const window = { slackMs: this.init.catchUpSlackMs, lookbackMs: HEAL_LOOKBACK_MS }
-    const live = new Set(this.c.presence.replica.liveNodes())
+    const liveNodes = this.c.presence.replica.liveNodes()
     let hosts: Set<string> | undefined
     let from = 0n
     // only nodes that host members of the room publish in it, and only a node that is up can be caught
     // up with. Who hosts the room is what presence showed when contact was lost (or what this node got
     // from it there) as well as what it shows now: a node cut off from another stops hearing which
-    // rooms that one hosts, and forgetting them would say the room is whole while it is not.
-    for (const [node, lost] of this.downSince) {
-      if (!live.has(node)) continue
+    // rooms that one hosts, and forgetting them would say the room is whole while it is not. Asked on
+    // every live delivery: the losses are walked when they are fewer than the live nodes (nodes gone
+    // for good stay among them, up to 10,000), the live nodes otherwise.
+    const live = this.downSince.size <= liveNodes.length ? new Set(liveNodes) : undefined
+    for (const node of live != null ? this.downSince.keys() : liveNodes) {
+      const lost = this.downSince.get(node)
+      if (lost == null || (live != null && !live.has(node))) continue
       if (!lost.hosted.has(room) && !lost.marks.has(room) && !(hosts ??= new Set(this.c.presence.replica.roomHosts(room))).has(node)) continue
       const f = healFrom(lost.at, lost.marks.get(room), window)
       if (from === 0n || f < from) from = f
