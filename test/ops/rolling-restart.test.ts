@@ -8,15 +8,28 @@ import type { CliProc } from './cli-proc.js'
 const NODES = 3
 const CLIENTS_PER_NODE = 2
 
+const given = new Set<number>()
+
+/**
+ * A free port below the kernel's ephemeral range (32768–60999 here): a node restarted on its port
+ * must find it free, and a port from the ephemeral range can meanwhile be the local end of any
+ * outgoing connection on the machine (the restart once failed with EADDRINUSE that way)
+ */
 async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => { resolve(port) })
+  for (let tries = 0; tries < 200; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000)
+    if (given.has(port)) continue
+    const free = await new Promise<boolean>(resolve => {
+      const s = createServer()
+      s.once('error', () => { resolve(false) })
+      s.listen(port, '127.0.0.1', () => { s.close(() => { resolve(true) }) })
     })
-  })
+    if (free) {
+      given.add(port)
+      return port
+    }
+  }
+  throw new Error('no free port below the ephemeral range')
 }
 
 /**
