@@ -5,9 +5,11 @@
  * every 100 ms and times its acks. Run twice: with the node's default read budget (10,000 events a
  * second, a burst of 100,000, each page charged an event per event and one per 4 KiB of them) and
  * with the budget lifted (`syncReadsPerSec` and `syncReadBurst` at 10^12 in a config file), which is
- * how every read was answered before the budget existed.
+ * how every read was answered before the budget existed. With `--identities K` (K > 1), a third run
+ * with the default budget spreads the S streams over K peer identities of the same keyed peer, each
+ * with a read budget of its own, and all of them held to PEERS_TOGETHER budgets together.
  *
- *   node dist/test/bench/read-flood.js [--streams 16] [--seconds 10] [--events 50000] [--out file]
+ *   node dist/test/bench/read-flood.js [--streams 16] [--seconds 10] [--events 50000] [--identities 1] [--out file]
  *
  * The node's CPU comes from /proc/<pid>/stat over the flood; the table gives it in cores, the pages
  * answered and refused, and the honest client's ack times. Writes JSON (default
@@ -38,12 +40,14 @@ import { table } from './lib/report.js'
 const ROOT = resolve(import.meta.dirname, '..', '..', '..')
 const CLK_TCK = 100
 
-const { values: argv } = parseArgs({ options: { streams: { type: 'string' }, seconds: { type: 'string' }, events: { type: 'string' }, out: { type: 'string' } } })
+const { values: argv } = parseArgs({ options: { streams: { type: 'string' }, seconds: { type: 'string' }, events: { type: 'string' }, identities: { type: 'string' }, out: { type: 'string' } } })
 const streams = Number(argv.streams ?? 16)
 const seconds = Number(argv.seconds ?? 10)
 const events = Number(argv.events ?? 50_000)
-if (!Number.isInteger(streams) || streams < 1 || streams > 64 || !(seconds >= 2 && seconds <= 120) || !Number.isInteger(events) || events < 500 || events > 1_000_000) {
-  console.error('--streams takes 1 to 64, --seconds 2 to 120, --events 500 to 1,000,000')
+const identities = Number(argv.identities ?? 1)
+if (!Number.isInteger(streams) || streams < 1 || streams > 64 || !(seconds >= 2 && seconds <= 120) || !Number.isInteger(events) || events < 500 || events > 1_000_000 ||
+  !Number.isInteger(identities) || identities < 1 || identities > streams) {
+  console.error('--streams takes 1 to 64, --seconds 2 to 120, --events 500 to 1,000,000, --identities 1 to the streams')
   process.exit(2)
 }
 const out = argv.out ?? join(ROOT, 'test', 'bench', 'results', 'read-flood.json')
@@ -63,6 +67,8 @@ function quantile (xs: number[], q: number): number {
 
 interface Row {
   budget: string
+  /** peer identities the streams were spread over */
+  identities: number
   streams: number
   seconds: number
   cores: number
@@ -75,7 +81,7 @@ interface Row {
   ackMaxMs: number
 }
 
-async function run (budget: 'default' | 'lifted'): Promise<Row> {
+async function run (budget: 'default' | 'lifted', identities: number): Promise<Row> {
   const dir = await mkdtemp(join(tmpdir(), 'meshchat-read-flood-'))
   const meshKey = newMeshKey()
   const keyPath = join(dir, 'swarm.key')
@@ -96,13 +102,17 @@ async function run (budget: 'default' | 'lifted'): Promise<Row> {
   const bootstrap = await BootstrapDaemon.create({ meshKey })
   await bootstrap.start()
   const node = await spawnNode({ dataDir: join(dir, 'n0'), meshKey: keyPath, bootstrap: bootstrap.addrs(), extraArgs })
-  const peer = await createMeshHost({ privateKey: await generateKeyPair('Ed25519'), psk: meshKey, listen: [], trustedIps: ['127.0.0.1'], linkControl: new LinkControl() })
-  await peer.start()
+  const peers = await Promise.all(Array.from({ length: identities }, async () => {
+    const peer = await createMeshHost({ privateKey: await generateKeyPair('Ed25519'), psk: meshKey, listen: [], trustedIps: ['127.0.0.1'], linkControl: new LinkControl() })
+    await peer.start()
+    return peer
+  }))
   const client = createNodeClient({ name: 'honest', addrs: [node.gateway[0] as string], keyStore: memoryKeyStore(), reconnect: false, redirect: false, requestTimeoutMs: 30_000 })
-  // one long-lived stream per pool: S pools, S streams, each asking again as soon as it is answered
-  const pools = Array.from({ length: streams }, () => new ChannelPool(peer, SYNC_PROTOCOL, { req: SyncRequest, res: SyncResponse }, { timeoutMs: 60_000, maxBytes: 64 << 20 }))
+  // one long-lived stream per pool: S pools, S streams, each asking again as soon as it is answered,
+  // spread over the identities in turn
+  const pools = Array.from({ length: streams }, (_, s) => new ChannelPool(peers[s % identities]!, SYNC_PROTOCOL, { req: SyncRequest, res: SyncResponse }, { timeoutMs: 60_000, maxBytes: 64 << 20 }))
   try {
-    await peer.dial(multiaddr(node.mesh[0]!))
+    for (const peer of peers) await peer.dial(multiaddr(node.mesh[0]!))
     await client.connect()
     await client.join('talk')
     await new Promise(resolve => setTimeout(resolve, 2000))
@@ -146,13 +156,13 @@ async function run (budget: 'default' | 'lifted'): Promise<Row> {
     const cores = (cpuSeconds(pid) - cpuBefore) / elapsed
     const r2 = (x: number): number => Math.round(x * 100) / 100
     return {
-      budget, streams, seconds: r2(elapsed), cores: r2(cores), pagesAnswered, eventsRead, refused,
+      budget, identities, streams, seconds: r2(elapsed), cores: r2(cores), pagesAnswered, eventsRead, refused,
       acks: acks.length, ackP50Ms: r2(quantile(acks, 0.5)), ackP99Ms: r2(quantile(acks, 0.99)), ackMaxMs: r2(Math.max(...acks))
     }
   } finally {
     for (const p of pools) p.close()
     client.disconnect({ reconnect: false })
-    await peer.stop()
+    for (const peer of peers) await peer.stop()
     await node.stop()
     await bootstrap.stop()
     await rm(dir, { recursive: true, force: true })
@@ -160,13 +170,14 @@ async function run (budget: 'default' | 'lifted'): Promise<Row> {
 }
 
 const rows: Row[] = []
-for (const budget of ['default', 'lifted'] as const) {
-  console.log(`${budget} read budget: ${streams} streams of history pages for ${seconds} s`)
-  rows.push(await run(budget))
+const runs: Array<['default' | 'lifted', number]> = identities > 1 ? [['default', 1], ['default', identities], ['lifted', 1]] : [['default', 1], ['lifted', 1]]
+for (const [budget, ids] of runs) {
+  console.log(`${budget} read budget: ${streams} streams of history pages from ${ids} identit${ids === 1 ? 'y' : 'ies'} for ${seconds} s`)
+  rows.push(await run(budget, ids))
 }
 console.log(`\nA keyed peer reading history pages of 500 events back to back on ${streams} streams from one node process (a room of ${events.toLocaleString('en-US')} events), for ${seconds} s, while a client on the node sends a message every 100 ms\n`)
-console.log(table(['read budget', 'node CPU (cores)', 'pages answered', 'events read', 'reads refused', 'honest acks', 'ack p50 ms', 'ack p99 ms', 'ack max ms'],
-  rows.map(r => [r.budget === 'default' ? 'default (10,000 events/s, burst 100,000)' : 'lifted (every read answered)', String(r.cores), String(r.pagesAnswered), r.eventsRead.toLocaleString('en-US'),
+console.log(table(['read budget', 'identities', 'node CPU (cores)', 'pages answered', 'events read', 'reads refused', 'honest acks', 'ack p50 ms', 'ack p99 ms', 'ack max ms'],
+  rows.map(r => [r.budget === 'default' ? 'default (10,000 events/s, burst 100,000)' : 'lifted (every read answered)', String(r.identities), String(r.cores), String(r.pagesAnswered), r.eventsRead.toLocaleString('en-US'),
     String(r.refused), String(r.acks), String(r.ackP50Ms), String(r.ackP99Ms), String(r.ackMaxMs)])))
-writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), streams, seconds, events, rows }, null, 1) + '\n')
+writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), streams, seconds, events, identities, rows }, null, 1) + '\n')
 console.log(`\nresults: ${out}`)

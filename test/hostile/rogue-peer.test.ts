@@ -6,7 +6,7 @@ import { HANDOFF_PROTOCOL, PRESENCE_TOPIC, SYNC_PROTOCOL } from '../../client/sr
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lengthPrefix } from '../helpers/raw-client.js'
 import { GRAYLIST_THRESHOLD } from '../../node/src/mesh/mesh-host.js'
-import { ChannelPool } from '../../node/src/mesh/rpc.js'
+import { BURSTS_TOGETHER, ChannelPool } from '../../node/src/mesh/rpc.js'
 import { ROOM_PRESENCE_PROTOCOL } from '../../node/src/mesh/presence-service.js'
 import { RoomPresenceRequest, RoomPresenceResponse } from '../../client/src/protocol/pb/room-presence.js'
 import { HeartbeatMsg, PresenceMessage, PresenceStatus, SignedPresence, StoreEvent } from '../../client/src/protocol/pb/mesh.js'
@@ -495,6 +495,78 @@ describe('a rogue mesh member', () => {
     expect(total).toBe(5_000)
     expect(Date.now() - began, 'paced at the budget').toBeGreaterThanOrEqual(1_800)
     expect(await rejected(a, 'RateLimitedError'), 'held, none refused').toBe(refusedBefore)
+  })
+
+  it('reads held together are answered one budget\'s worth at a time, not all at once when the first wait is over', async () => {
+    // a burst of 1,000 events refilled at 1,000 a second; eight pages of 500 (charged 525 each) asked at once
+    const { a, r } = await setup({ syncReadBurst: 1_000, syncReadsPerSec: 1_000 })
+    const room = 'held-together'
+    a.store.insertMany(history(room, 500))
+    const refusedBefore = await rejected(a, 'RateLimitedError')
+    const began = Date.now()
+    const done: number[] = []
+    const answers = await Promise.all(Array.from({ length: 8 }, async () => {
+      const res = await r.sync(a, { history: { room, limit: 500 } })
+      done.push(Date.now() - began)
+      return res
+    }))
+    for (const res of answers) {
+      expect(res.error).toBeUndefined()
+      expect(res.history?.events).toHaveLength(500)
+    }
+    // two are admitted from the burst (the second into debt, by the 501 each is charged up front); the
+    // six held after them are admitted one at a time, each once the debt of those before it is paid,
+    // 525 ms apart: the last once seven pages (3,675 events) less the burst have refilled, 2.675 s.
+    // Admitted all at once, or woken all at once from one wait, all eight would be answered in well
+    // under a second
+    expect(Math.max(...done)).toBeGreaterThanOrEqual(2_500)
+    expect(done.filter(ms => ms < 1_000).length).toBeLessThanOrEqual(4)
+    expect(await rejected(a, 'RateLimitedError'), 'held, none refused').toBe(refusedBefore)
+  })
+
+  it('cannot multiply the read budget by making identities: past two budgets\' bursts every identity is refused, a new one at once', async () => {
+    // each identity's burst is 2,000 events, and every identity's together 4,000; nothing refills during the test
+    const { a } = await setup({ syncReadBurst: 2_000, syncReadsPerSec: 0.01 })
+    expect(BURSTS_TOGETHER).toBe(2)
+    const room = 'sybil-read'
+    a.store.insertMany(history(room, 500))
+    const refusedBefore = await rejected(a, 'RateLimitedError')
+    const page = { history: { room, limit: 500 } }
+    // six identities of one keyed peer, each asking three pages of 500 (charged 525 each) one after
+    // another. On budgets of their own each would get all three: eighteen pages. Together they get
+    // eight: the first two identities' three each, and two more with what is left of the shared burst
+    const answered: number[] = []
+    const refusals: string[] = []
+    for (let i = 0; i < 6; i++) {
+      const sybil = await startRogue(mesh!.meshKey)
+      try {
+        await sybil.join([a])
+        let pages = 0
+        for (let j = 0; j < 3; j++) {
+          const res = await sybil.sync(a, page)
+          if (res.error == null) {
+            expect(res.history?.events).toHaveLength(500)
+            pages++
+          } else {
+            expect(res.error.code).toBe(ErrorCode.RATE_LIMITED)
+            expect(res.error.retryAfterMs).toBeGreaterThan(0)
+            refusals.push(res.error.message)
+          }
+        }
+        answered.push(pages)
+      } finally {
+        await sybil.stop()
+      }
+    }
+    // (b's own reads of a, its presence pulls and digests, are charged to the shared budget too, so
+    // the third identity may get fewer)
+    expect(answered.slice(0, 2)).toEqual([3, 3])
+    expect(answered.reduce((n, x) => n + x, 0)).toBeLessThanOrEqual(8)
+    expect(answered.slice(3)).toEqual([0, 0, 0])
+    // the identities after the third were refused for everyone's debt
+    expect(refusals.slice(-9).every(m => m.includes('every peer together'))).toBe(true)
+    expect(await rejected(a, 'RateLimitedError')).toBeGreaterThanOrEqual(refusedBefore + 10)
+    expect(a.running).toBe(true)
   })
 
   it('cannot read or empty the mailbox of a user it neither owns nor hosts', async () => {

@@ -1,6 +1,6 @@
 import { SKIPPED_FRAME, lengthPrefixed, readFrames } from '../../../client/src/protocol/codec.js'
 import { ErrorCode, MeshchatError, RateLimitedError } from '../../../client/src/protocol/errors.js'
-import { KeyedRateLimiter } from '../state/rate-limiter.js'
+import { KeyedRateLimiter, TokenBucket } from '../state/rate-limiter.js'
 import type { Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -183,41 +183,69 @@ export async function serve<Req, Res> (
 }
 
 /**
- * Bytes of a protocol's frames per peer, charged at a frame's length prefix, before its body is read
- * (`serve`'s and `serveOneWay`'s `admit`): buffering and decoding a large frame (a full directory
- * registration, a room presence push) costs the receiver far more than sending it costs the peer.
- * A frame is taken while the peer is not in debt and charged whole, into debt at most one burst
- * deep, so an honest frame larger than the burst still gets through and the peer then waits out its
- * size; one that comes while the peer is in debt is refused unread (`RateLimitedError` with the
- * wait). So what a peer's frames hold of the receiver's memory at a time is about one burst and one
- * frame, however many streams it opens.
+ * What every peer together may spend of a FrameBudget: a peer that holds the mesh key can make
+ * identities by the thousand, each with a budget of its own, so the node also keeps one bucket for
+ * all of them, PEERS_TOGETHER times as fast as one peer's and BURSTS_TOGETHER bursts deep: more than
+ * one burst, so that one peer spending its own burst leaves the others room, and few, since a burst
+ * is work the node does at once, ahead of its clients'. Honest peers asking at once (a heal, a
+ * rebalance) are paced by it, as one peer past its own budget is.
+ */
+export const BURSTS_TOGETHER = 2
+export const PEERS_TOGETHER = 4
+
+/**
+ * What a protocol's frames (or the reads they ask for) cost the node, charged to the peer that sends
+ * them: bytes at a frame's length prefix, before its body is read (`serve`'s and `serveOneWay`'s
+ * `admit`), since buffering and decoding a large frame (a full directory registration, a room
+ * presence push) costs the receiver far more than sending it costs the peer; or, in another unit,
+ * work whose size is known only once done (`admit`, then `debit`). A frame is taken while neither
+ * the peer nor every peer together is in debt, and charged whole to both, into debt at most one
+ * burst deep, so an honest frame larger than the burst still gets through and the peer then waits
+ * out its size; one that comes while either is in debt is refused unread (`RateLimitedError` with
+ * the wait). So what a peer's frames hold of the receiver's memory at a time is about one burst and
+ * one frame, however many streams it opens, and what all peers' frames together hold about
+ * BURSTS_TOGETHER bursts and a frame, however many identities they come from.
  */
 export class FrameBudget {
   private readonly buckets: KeyedRateLimiter<string>
+  /** every peer together (PEERS_TOGETHER, BURSTS_TOGETHER) */
+  private readonly all: TokenBucket
   constructor (private readonly what: string, private readonly perSec: number, burst: number, private readonly unit = 'bytes') {
     this.buckets = new KeyedRateLimiter({ ratePerSec: perSec, burst, maxKeys: 10_000 })
+    this.all = new TokenBucket({ ratePerSec: perSec * PEERS_TOGETHER, burst: burst * BURSTS_TOGETHER })
   }
 
   /** charge `bytes` from `peer` at `now` (ms), or throw `RateLimitedError` */
   charge (peer: string, now: number, bytes: number): void {
     this.admit(peer, now)
-    this.buckets.debit(peer, now, bytes)
+    this.debit(peer, now, bytes)
   }
 
-  /** throw `RateLimitedError` while `peer` is in debt; for work whose cost is known only once done (then `debit` it) */
+  /** throw `RateLimitedError` while `peer`, or every peer together, is in debt; for work whose cost is known only once done (then `debit` it) */
   admit (peer: string, now: number): void {
-    const wait = this.buckets.retryAfterMs(peer, now, 1)
-    if (wait > 0) throw new RateLimitedError(`${this.what} from ${peer} over ${this.perSec} ${this.unit}/s`, Math.min(60_000, wait))
+    const err = this.refusal(peer, now)
+    if (err != null) throw err
   }
 
-  /** how long until `peer` is out of debt (0: it is not in debt) */
+  /** the refusal to give while `peer` or every peer together is in debt, naming the deeper of the two and its wait; undefined while neither is */
+  refusal (peer: string, now: number): MeshchatError | undefined {
+    const own = this.buckets.retryAfterMs(peer, now, 1)
+    const all = this.all.retryAfterMs(now, 1)
+    if (own <= 0 && all <= 0) return undefined
+    return own >= all
+      ? new RateLimitedError(`${this.what} from ${peer} over ${this.perSec} ${this.unit}/s`, Math.min(60_000, own))
+      : new RateLimitedError(`${this.what} from every peer together over ${this.perSec * PEERS_TOGETHER} ${this.unit}/s`, Math.min(60_000, all))
+  }
+
+  /** how long until neither `peer` nor every peer together is in debt (0: neither is) */
   waitMs (peer: string, now: number): number {
-    return this.buckets.retryAfterMs(peer, now, 1)
+    return Math.max(this.buckets.retryAfterMs(peer, now, 1), this.all.retryAfterMs(now, 1))
   }
 
-  /** charge `n` to `peer`, into debt if need be */
+  /** charge `n` to `peer` and to every peer together, into debt if need be */
   debit (peer: string, now: number, n: number): void {
     this.buckets.debit(peer, now, n)
+    this.all.debit(now, n)
   }
 }
 

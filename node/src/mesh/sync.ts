@@ -26,10 +26,12 @@ export interface SyncInit {
    * What one peer may read from this node per second, in events: of room history, mailboxes and DM
    * history, as many as a page holds and one more per PAGE_BYTES_PER_EVENT of their bytes; a
    * presence pull, an entry per device; a digest, one per DIGEST_ROWS_PER_EVENT events it counts.
-   * A read is answered while the peer is not in debt and charged once done; one that comes while
-   * the peer is in debt waits until it is not (so a peer asking back to back on its streams is paced
-   * at this rate), or is refused (RATE_LIMITED, with the wait) when that is more than
-   * READ_HOLD_MAX_MS away, and an honest node then waits as told and asks again (`call` does).
+   * A read is answered while neither the peer nor every peer together (PEERS_TOGETHER times this
+   * rate, BURSTS_TOGETHER times this burst) is in debt, and charged to both once done; one that comes while either is in
+   * debt waits until neither is (so a peer asking back to back on its streams is paced at this
+   * rate, and peers asking at once at the shared one), or is refused (RATE_LIMITED, with the wait)
+   * when it would wait more than READ_HOLD_MAX_MS, and an honest node then waits as told and asks
+   * again (`call` does).
    */
   readsPerSec?: number
   /** burst of the same */
@@ -62,9 +64,9 @@ const REQUEST_BYTES_PER_SEC = 32 * 1024 * 1024
 const REQUEST_BURST_BYTES = 128 * 1024 * 1024
 
 /**
- * A read that comes while its peer is in debt is held until the debt is paid, if that is at most
- * this long (64 streams of full pages at the default rate are about 3.4 s of debt), and refused
- * with the wait if it is longer
+ * A read that comes while its peer (or every peer together) is in debt is held until the debt is
+ * paid, for at most this long in all (64 streams of full pages at the default rate are about 3.4 s
+ * of debt), and refused with the wait if it would be held longer
  */
 const READ_HOLD_MAX_MS = 5_000
 
@@ -138,6 +140,18 @@ function refusal (err: unknown): Partial<SyncResponse> {
 /** a request that reads (and only reads) what this node holds: charged to its peer's read budget */
 function isRead (req: Partial<SyncRequest>): boolean {
   return req.presence != null || req.history != null || req.digest != null || req.mailbox != null || req.dmHistory != null
+}
+
+/**
+ * What a read is charged when it is admitted, before it is answered (its page's limit, as the node
+ * clamps it): reads that come at once on many streams are admitted against what those before them
+ * will cost, not all while the peer is still out of debt. The answer's cost settles it (`readCost`).
+ */
+function readEstimate (req: Partial<SyncRequest>, historyPage: number): number {
+  const limit = req.history?.limit ?? req.dmHistory?.limit
+  if (limit != null) return 1 + Math.min(Math.max(1, limit), historyPage)
+  if (req.mailbox != null) return 1 + Math.min(Math.max(1, req.mailbox.limit), 1000)
+  return 1
 }
 
 /** what an answer to a read cost, in events (SyncInit.readsPerSec): at least one, a refusal too */
@@ -276,22 +290,29 @@ export class SyncService implements Startable {
   /** answer one decoded sync request from `from` (what the stream handler calls; public for tests and fuzzing) */
   async answer (req: SyncRequest, from: PeerId): Promise<Partial<SyncResponse>> {
     if (!isRead(req)) return this.answerRequest(req, from)
-    // a read: held while its peer is in debt (its stream waits: a peer asking back to back is paced,
-    // not answered a refusal at once to ask again), refused if the debt is deeper than
-    // READ_HOLD_MAX_MS, and charged what it read once answered
+    // a read: held while its peer, or every peer together, is in debt (its stream waits: a peer asking
+    // back to back is paced, not answered a refusal at once to ask again), refused if it would be held
+    // longer than READ_HOLD_MAX_MS in all; charged its page's limit when admitted, and what it read
+    // once answered. Reads that come (or wake from a hold) together are admitted one after another,
+    // each against the charges of those before it, so a peer's many streams are paced too
     const peer = from.toString()
-    const wait = this.reads.waitMs(peer, Date.now())
-    if (wait > READ_HOLD_MAX_MS) {
-      const err = new RateLimitedError(`reads from ${peer} over ${this.init.readsPerSec} events/s`, Math.min(60_000, wait))
-      this.c.onRefused?.(err)
-      return refusal(err)
-    }
-    if (wait > 0) {
+    const held = Date.now()
+    for (;;) {
+      const now = Date.now()
+      const wait = this.reads.waitMs(peer, now)
+      if (wait <= 0) break
+      const err = now - held + wait > READ_HOLD_MAX_MS ? this.reads.refusal(peer, now) : undefined
+      if (err != null) {
+        this.c.onRefused?.(err)
+        return refusal(err)
+      }
       await new Promise(resolve => setTimeout(resolve, wait))
       if (!this.started) return refusal(new UnavailableError('stopping'))
     }
+    const estimate = readEstimate(req, this.init.historyPage)
+    this.reads.debit(peer, Date.now(), estimate)
     const res = await this.answerRequest(req, from)
-    this.reads.debit(peer, Date.now(), readCost(res))
+    this.reads.debit(peer, Date.now(), readCost(res) - estimate)
     return res
   }
 

@@ -41,11 +41,12 @@ export class TokenBucket {
   /**
    * Takes `n` tokens whether or not they are there: work whose size is known only once it is done
    * (a replay, a history page) is paid for afterwards, and the bucket may go into debt, at most one
-   * burst deep, which later requests wait out.
+   * burst deep, which later requests wait out. A negative `n` gives tokens back (an estimate taken
+   * up front that came out high), never past the burst.
    */
   debit (now: number, n: number): void {
     this.#refill(now)
-    this.#tokens = Math.max(-this.#burst, this.#tokens - n)
+    this.#tokens = Math.min(this.#burst, Math.max(-this.#burst, this.#tokens - n))
   }
 
   /**
