@@ -192,7 +192,7 @@ export class MeshchatNode {
     const supervisor = this.supervisor
     // live deliveries say from where this node may lack a room's events (the archive is built below)
     const deliver = new SessionDelivery(this.registry, room => this.archive.stable(room))
-    const opener = new EventOpener({ maxEventBytes: cfg.maxEventBytes, stamps: cfg.stamps }, this.metrics)
+    const opener = new EventOpener({ maxEventBytes: cfg.maxEventBytes, stamps: cfg.stamps, held: id => this.store.holds(id) }, this.metrics)
     /** the component set every service is built from; each takes the part it declares */
     const base = (name: string): NodeComponents => ({
       nodeId: this.nodeId,

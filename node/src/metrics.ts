@@ -287,7 +287,7 @@ export class NodeMetrics {
 
   readonly signatureChecks = new Counter({
     name: 'meshchat_signature_checks_total',
-    help: 'signed events opened, by path (client, gossip, replica, backfill, history, dm, mailbox) and result (valid, cached: verified before on this node, or the error class)',
+    help: 'signed events opened, by path (client, gossip, replica, backfill, history, dm, mailbox) and result (valid; cached: verified before on this node, in memory; held: stored here, verified when it was taken; or the error class)',
     labelNames: ['path', 'result'] as const,
     registers: [this.registry]
   })

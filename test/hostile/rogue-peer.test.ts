@@ -3,7 +3,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../client/src/protocol/errors.js'
 import { HANDOFF_PROTOCOL, PRESENCE_TOPIC, SYNC_PROTOCOL } from '../../client/src/protocol/ids.js'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { lengthPrefix } from '../helpers/raw-client.js'
 import { GRAYLIST_THRESHOLD } from '../../node/src/mesh/mesh-host.js'
 import { BURSTS_TOGETHER, ChannelPool } from '../../node/src/mesh/rpc.js'
@@ -13,7 +13,8 @@ import { HeartbeatMsg, PresenceMessage, PresenceStatus, SignedPresence, StoreEve
 import type { SyncRequest } from '../../client/src/protocol/pb/mesh.js'
 import { lengthPrefixed } from '../../client/src/protocol/codec.js'
 import { BEAT_PROTOCOL, beatToWire } from '../../node/src/mesh/beats.js'
-import { withDomain } from '../../client/src/protocol/signing.js'
+import { DecodedEvent, withDomain } from '../../client/src/protocol/signing.js'
+import { SignedEvent } from '../../client/src/protocol/pb/event.js'
 import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
 import { createNodeClient } from '../../client/src/node.js'
 import { recordMessages, roomMeshReady } from '../helpers/rooms.js'
@@ -566,6 +567,40 @@ describe('a rogue mesh member', () => {
     // the identities after the third were refused for everyone's debt
     expect(refusals.slice(-9).every(m => m.includes('every peer together'))).toBe(true)
     expect(await rejected(a, 'RateLimitedError')).toBeGreaterThanOrEqual(refusedBefore + 10)
+    expect(a.running).toBe(true)
+  })
+
+  it('cannot make a node check again the signatures of events it stores by sending them again: an old event the node holds costs a lookup by id', async () => {
+    const { a, r } = await setup()
+    const user = await generateKeyPair('Ed25519')
+    const room = 'replayed'
+    // 100 events of ten minutes ago, checked and stored by a when they came
+    const tenMinutesAgo = Date.now() - 600_000
+    const old = await Promise.all(Array.from({ length: 100 }, async (_, i) => userEvent(user, { kind: 'room', room, text: `old ${i}` }, tenMinutesAgo + i)))
+    a.store.insertMany(old.map((event, i) => ({ id: DecodedEvent.from(event).id, room, hlc: BigInt(tenMinutesAgo + i) << 16n, origin: a.nodeId, author: peerIdFromPrivateKey(user).toString(), event })))
+    const checks = async (result: string): Promise<number> =>
+      (await a.metrics.signatureChecks.get()).values.filter(v => v.labels.path === 'replica' && v.labels.result === result).reduce((n, v) => n + v.value, 0)
+    const [held0, valid0] = [await checks('held'), await checks('valid')]
+    // the rogue hands every one of them over again, twice, as fresh hand-offs with stamps of now
+    for (let round = 0; round < 2; round++) {
+      for (const event of old) {
+        const res = await r.sync(a, { store: { room, event: { event: event as Uint8Array<ArrayBuffer>, hlc: BigInt(Date.now()) << 16n, origin: r.id }, id: new Uint8Array(0) } })
+        expect(res.error).toBeUndefined()
+        expect(res.ok?.count, 'not new').toBe(0)
+      }
+    }
+    // each was looked up once (then remembered as opened), none checked
+    expect(await checks('held') - held0).toBe(100)
+    expect(await checks('valid') - valid0).toBe(0)
+    // an old event a does not hold is checked, and a forged one refused
+    const other = await userEvent(user, { kind: 'room', room, text: 'old, not here' }, tenMinutesAgo)
+    const res = await r.sync(a, { store: { room, event: { event: other as Uint8Array<ArrayBuffer>, hlc: BigInt(Date.now()) << 16n, origin: r.id }, id: new Uint8Array(0) } })
+    expect(res.ok?.count).toBe(1)
+    expect(await checks('valid') - valid0).toBe(1)
+    const forged = SignedEvent.decode(old[0]!)
+    forged.signature = new Uint8Array(64)
+    const refused = await r.sync(a, { store: { room, event: { event: SignedEvent.encode(forged), hlc: BigInt(Date.now()) << 16n, origin: r.id }, id: new Uint8Array(0) } })
+    expect(refused.error?.code).toBe(ErrorCode.BAD_SIGNATURE)
     expect(a.running).toBe(true)
   })
 

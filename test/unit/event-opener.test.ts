@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Event, SignedEvent } from '../../client/src/protocol/pb/event.js'
 import { DecodedEvent, openEvent, setEd25519Verifier, signEvent } from '../../client/src/protocol/signing.js'
 import { nodeEd25519Verifier } from '../../client/src/protocol/ed25519-node.js'
-import { EventOpener } from '../../node/src/mesh/event-opener.js'
+import { EventOpener, HELD_AFTER_MS } from '../../node/src/mesh/event-opener.js'
 import { NodeMetrics } from '../../node/src/metrics.js'
 import { DEFAULT_STAMP_RULE } from '../../node/src/state/stamps.js'
 import { makeHlc } from '../../node/src/state/hlc.js'
@@ -126,6 +126,49 @@ describe('one decode and one hash per event per node', () => {
       // and a third node still checks after the client did
       await new EventOpener({ maxEventBytes: 64 * 1024, stamps: DEFAULT_STAMP_RULE }).open(bytes, 'replica')
       expect(calls).toBe(4)
+    } finally {
+      setEd25519Verifier(undefined)
+    }
+  })
+  it('does not check again the signature of an old event the node stores (a held id), and asks only for old events sent unasked', async () => {
+    const key = await generateKeyPair('Ed25519')
+    let calls = 0
+    setEd25519Verifier(raw => { const v = nodeEd25519Verifier(raw); return (d, sig) => { calls++; return v(d, sig) } })
+    try {
+      const metrics = new NodeMetrics()
+      const stored = new Set<string>()
+      const asked: string[] = []
+      const held = (id: Uint8Array): boolean => { const hex = Buffer.from(id).toString('hex'); asked.push(hex); return stored.has(hex) }
+      const counts = async (): Promise<Record<string, number>> =>
+        Object.fromEntries((await metrics.signatureChecks.get()).values.map(v => [`${v.labels.path}/${v.labels.result}`, v.value]))
+      const sign = async (ageMs: number): Promise<Awaited<ReturnType<typeof signEvent>>> =>
+        signEvent(key, 'alice', { kind: 'room', room: 'lobby', text: 'hi' }, { now: Date.now() - ageMs, nonce: randomBytes(12) })
+      const old = await sign(HELD_AFTER_MS + 60_000)
+      const oldNotHeld = await sign(HELD_AFTER_MS + 60_000)
+      const fresh = await sign(1_000)
+      for (const e of [old, fresh]) stored.add(Buffer.from(DecodedEvent.from(e.bytes).id).toString('hex'))
+      const opener = new EventOpener({ maxEventBytes: 64 * 1024, stamps: DEFAULT_STAMP_RULE, held }, metrics)
+      const opened = await opener.open(old.bytes, 'replica')
+      expect(opened.room).toBe('lobby')
+      expect(opened.text).toBe('hi')
+      expect(calls, 'the held old event is not checked').toBe(0)
+      await opener.open(oldNotHeld.bytes, 'replica')
+      expect(calls, 'an old event the node does not hold is').toBe(1)
+      await opener.open(fresh.bytes, 'replica')
+      expect(calls, 'a fresh one is checked, held or not, and the store is not asked').toBe(2)
+      expect(asked).toHaveLength(2)
+      // a forged signature makes another id: not held, so checked and refused
+      const forged = SignedEvent.decode(old.bytes)
+      forged.signature = new Uint8Array(64)
+      await expect(opener.open(SignedEvent.encode(forged), 'replica')).rejects.toMatchObject({ name: 'BadSignatureError' })
+      expect(calls).toBe(3)
+      // pages this node asked for (a backfill) are mostly what it lacks: not looked up
+      const page = await sign(HELD_AFTER_MS + 60_000)
+      stored.add(Buffer.from(DecodedEvent.from(page.bytes).id).toString('hex'))
+      await opener.open(page.bytes, 'backfill')
+      expect(calls).toBe(4)
+      expect(asked).toHaveLength(3)
+      expect(await counts()).toEqual({ 'replica/held': 1, 'replica/valid': 2, 'replica/BadSignatureError': 1, 'backfill/valid': 1 })
     } finally {
       setEd25519Verifier(undefined)
     }

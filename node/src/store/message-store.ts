@@ -159,6 +159,8 @@ export class MessageStore {
     restamp: StatementSync
     digest: StatementSync
     get: StatementSync
+    has: StatementSync
+    dmHas: StatementSync
     newest: StatementSync
     before: StatementSync
     after: StatementSync
@@ -226,6 +228,8 @@ export class MessageStore {
       // the two halves of the stamps summed apart: each sum stays far inside 64 bits
       digest: this.db.prepare('SELECT count(*) AS n, coalesce(sum(hlc & 4294967295), 0) AS lo, coalesce(sum(hlc >> 32), 0) AS hi FROM messages WHERE room = ? AND hlc >= ? AND hlc < ?'),
       get: this.db.prepare(`SELECT ${cols} FROM messages WHERE id = ?`),
+      has: this.db.prepare('SELECT 1 AS x FROM messages WHERE id = ?'),
+      dmHas: this.db.prepare('SELECT 1 AS x FROM dm_history WHERE id = ?'),
       newest: this.db.prepare(`SELECT ${cols} FROM messages WHERE room = ? ORDER BY hlc DESC, id DESC LIMIT ?`),
       before: this.db.prepare(`SELECT ${cols} FROM messages WHERE room = ? AND (hlc, id) < (?, ?) ORDER BY hlc DESC, id DESC LIMIT ?`),
       after: this.db.prepare(`SELECT ${cols} FROM messages WHERE room = ? AND (hlc, id) > (?, ?) ORDER BY hlc, id LIMIT ?`),
@@ -421,6 +425,12 @@ export class MessageStore {
       throw err
     }
     return added
+  }
+
+  /** whether an event with this id is stored, in a room's history or a DM conversation's (false once the store is closed) */
+  holds (id: Uint8Array): boolean {
+    if (!this.db.isOpen) return false
+    return this.stmts.has.get(id) != null || this.stmts.dmHas.get(id) != null
   }
 
   get (id: Uint8Array): StoredRoomEvent | undefined {
