@@ -26,12 +26,13 @@ export interface SyncInit {
    * What one peer may read from this node per second, in events: of room history, mailboxes and DM
    * history, as many as a page holds and one more per PAGE_BYTES_PER_EVENT of their bytes; a
    * presence pull, an entry per device; a digest, one per DIGEST_ROWS_PER_EVENT events it counts.
-   * A read is answered while neither the peer nor every peer together (PEERS_TOGETHER times this
-   * rate, BURSTS_TOGETHER times this burst) is in debt, and charged to both once done; one that comes while either is in
-   * debt waits until neither is (so a peer asking back to back on its streams is paced at this
-   * rate, and peers asking at once at the shared one), or is refused (RATE_LIMITED, with the wait)
-   * when it would wait more than READ_HOLD_MAX_MS, and an honest node then waits as told and asks
-   * again (`call` does).
+   * A read is admitted while neither the peer nor every peer together (PEERS_TOGETHER times this
+   * rate, BURSTS_TOGETHER times this burst) is in debt, and charged to both: its page's limit when
+   * admitted, what it read once answered. One that comes while either is in debt waits until
+   * neither is (so a peer asking back to back on its streams is paced at this rate, and peers
+   * asking at once at the shared one), or is refused (RATE_LIMITED, with the wait) when it would
+   * wait more than READ_HOLD_MAX_MS, and an honest node then waits as told and asks again (`call`
+   * does).
    */
   readsPerSec?: number
   /** burst of the same */
