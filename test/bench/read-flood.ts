@@ -7,7 +7,8 @@
  * with the budget lifted (`syncReadsPerSec` and `syncReadBurst` at 10^12 in a config file), which is
  * how every read was answered before the budget existed. With `--identities K` (K > 1), a third run
  * with the default budget spreads the S streams over K peer identities of the same keyed peer, each
- * with a read budget of its own, and all of them held to PEERS_TOGETHER budgets together.
+ * with a read budget of its own, and all of them together held to the budget every peer shares
+ * (PEERS_TOGETHER times one peer's rate, BURSTS_TOGETHER of its bursts).
  *
  *   node dist/test/bench/read-flood.js [--streams 16] [--seconds 10] [--events 50000] [--identities 1] [--out file]
  *
