@@ -205,7 +205,8 @@ export interface NodeConfig {
   retention: RetentionConfig
   /**
    * bytes of user directory frames (registrations above all) one peer may send per second, charged
-   * at a frame's length prefix, before it is read; a peer in debt is refused (RATE_LIMITED) until it has waited it out
+   * at a frame's length prefix, before it is read; a peer in debt is refused (RATE_LIMITED) until it has waited it out.
+   * Every peer together may send four times this a second, and two bursts (PEERS_TOGETHER, BURSTS_TOGETHER)
    */
   directoryBytesPerSec: number
   /** burst of the same: a frame is taken while the peer is not in debt, and charged whole */
@@ -213,9 +214,10 @@ export interface NodeConfig {
   /**
    * what one peer may read from this node per second, in events: room history, mailbox and DM history
    * pages (an event each, and one more per 4 KiB of them), presence pulls (an entry per device) and
-   * anti-entropy digests (an event per 64 counted); a read is answered while the peer is not in debt
-   * and charged once done, one that comes while it is in debt is held until it is not, and refused
-   * (RATE_LIMITED) with the wait if that is more than 5 s away
+   * anti-entropy digests (an event per 64 counted); a read is admitted while neither the peer nor
+   * every peer together (four times this rate, two bursts) is in debt, charged its page's limit then
+   * and what it read once answered; one that comes while either is in debt is held until neither is,
+   * and refused (RATE_LIMITED) with the wait if it would be held more than 5 s
    */
   syncReadsPerSec: number
   /** burst of the same */
