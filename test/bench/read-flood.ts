@@ -80,6 +80,8 @@ interface Row {
   ackP50Ms: number
   ackP99Ms: number
   ackMaxMs: number
+  /** when the slowest ack was sent, seconds into the flood */
+  ackMaxAtS: number
 }
 
 async function run (budget: 'default' | 'lifted', identities: number): Promise<Row> {
@@ -126,6 +128,7 @@ async function run (budget: 'default' | 'lifted', identities: number): Promise<R
     let eventsRead = 0
     let refused = 0
     const acks: number[] = []
+    const sentAt: number[] = []
     const readers = pools.map(async (pool, s) => {
       // each stream pages from its own place in the room, from the newest back, round and round
       let before: { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined = { hlc: t0 + BigInt(Math.floor(events * (s + 1) / streams)), id: new Uint8Array(32) }
@@ -149,6 +152,7 @@ async function run (budget: 'default' | 'lifted', identities: number): Promise<R
         const t = performance.now()
         await client.send('talk', `honest ${i}`)
         acks.push(performance.now() - t)
+        sentAt.push((t - start) / 1000)
         await new Promise(resolve => setTimeout(resolve, Math.max(0, 100 - (performance.now() - t))))
       }
     })()
@@ -158,7 +162,8 @@ async function run (budget: 'default' | 'lifted', identities: number): Promise<R
     const r2 = (x: number): number => Math.round(x * 100) / 100
     return {
       budget, identities, streams, seconds: r2(elapsed), cores: r2(cores), pagesAnswered, eventsRead, refused,
-      acks: acks.length, ackP50Ms: r2(quantile(acks, 0.5)), ackP99Ms: r2(quantile(acks, 0.99)), ackMaxMs: r2(Math.max(...acks))
+      acks: acks.length, ackP50Ms: r2(quantile(acks, 0.5)), ackP99Ms: r2(quantile(acks, 0.99)), ackMaxMs: r2(Math.max(...acks)),
+      ackMaxAtS: r2(sentAt[acks.indexOf(Math.max(...acks))] ?? NaN)
     }
   } finally {
     for (const p of pools) p.close()
@@ -177,8 +182,8 @@ for (const [budget, ids] of runs) {
   rows.push(await run(budget, ids))
 }
 console.log(`\nA keyed peer reading history pages of 500 events back to back on ${streams} streams from one node process (a room of ${events.toLocaleString('en-US')} events), for ${seconds} s, while a client on the node sends a message every 100 ms\n`)
-console.log(table(['read budget', 'identities', 'node CPU (cores)', 'pages answered', 'events read', 'reads refused', 'honest acks', 'ack p50 ms', 'ack p99 ms', 'ack max ms'],
+console.log(table(['read budget', 'identities', 'node CPU (cores)', 'pages answered', 'events read', 'reads refused', 'honest acks', 'ack p50 ms', 'ack p99 ms', 'ack max ms', 'slowest ack sent at (s)'],
   rows.map(r => [r.budget === 'default' ? 'default (10,000 events/s, burst 100,000)' : 'lifted (every read answered)', String(r.identities), String(r.cores), String(r.pagesAnswered), r.eventsRead.toLocaleString('en-US'),
-    String(r.refused), String(r.acks), String(r.ackP50Ms), String(r.ackP99Ms), String(r.ackMaxMs)])))
+    String(r.refused), String(r.acks), String(r.ackP50Ms), String(r.ackP99Ms), String(r.ackMaxMs), String(r.ackMaxAtS)])))
 writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), streams, seconds, events, identities, rows }, null, 1) + '\n')
 console.log(`\nresults: ${out}`)

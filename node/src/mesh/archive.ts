@@ -60,6 +60,10 @@ const DIGEST_REQUESTS = 16
 const FRUITLESS_ROUNDS = 20
 /** peers remembered as not serving the archive's protocol, at most */
 const NO_ARCHIVE_MAX = 256
+/** after the first nodes asked to store a fresh event fail, this many are asked at once (ArchiveService.confirmFrom) */
+export const CONFIRM_FANOUT = 8
+/** nodes are asked to store a fresh event for this many request timeouts at most (a round started before then runs out) */
+export const CONFIRM_TIMEOUTS = 2
 
 /** contact lost with a node: what it published since is fetched when it is back */
 interface Loss {
@@ -740,11 +744,18 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   }
 
   /**
-   * Ask nodes one at a time (owners and subscribers first, then any connected
-   * node, none of `skip`) until `need` hold the event. A subscriber in
-   * `gossiped` gets the event by gossip: it is asked only to confirm it stored
-   * it, so the event crosses the link once; it is sent the event when it does
-   * not have it.
+   * Ask nodes (owners and subscribers first, then any connected node, none of
+   * `skip`) until `need` hold the event. A subscriber in `gossiped` gets the
+   * event by gossip: it is asked only to confirm it stored it, so the event
+   * crosses the link once; it is sent the event when it does not have it.
+   *
+   * The first `need` are asked at once; when they do not all confirm, the next
+   * ones CONFIRM_FANOUT at a time; no round starts once CONFIRM_TIMEOUTS request
+   * timeouts have passed. One at a time, the acknowledgement waited for every peer that
+   * failed, one after another: a node with no other archive node in reach
+   * (alone, or cut off) made its first send wait a request timeout for each
+   * connected peer that answered nothing, and a peer holding the mesh key can
+   * connect as many identities as it likes.
    */
   private async confirmFrom (room: string, event: WireStoredEvent, gossiped: Set<string>, skip: string[], need: number): Promise<number> {
     if (need <= 0) return 0
@@ -756,14 +767,14 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     let id: Uint8Array | undefined
     // the other connected nodes only when no source confirmed (the list is built then, not for every message)
     const noArchive = this.noArchive
-    const candidates = function * (self: string, pubsub: ArchiveComponents['pubsub']): Generator<string> {
+    const candidates = (function * (self: string, pubsub: ArchiveComponents['pubsub']): Generator<string> {
       yield * sources
       for (const p of pubsub.getPeers()) {
         const peer = p.toString()
         if (peer !== self && !sources.includes(peer) && !skip.includes(peer) && !noArchive.has(peer)) yield peer
       }
-    }
-    for (const peer of candidates(this.c.nodeId, this.c.pubsub)) {
+    })(this.c.nodeId, this.c.pubsub)
+    const storeOn = async (peer: string): Promise<boolean> => {
       try {
         let held = false
         if (gossiped.has(peer)) {
@@ -772,14 +783,33 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
             .then(() => true, () => false)
         }
         if (!held) await this.c.sync.call(peer, { store: { room, event, id: new Uint8Array(0) } }, this.init.requestTimeoutMs, 'replication')
-        if (++confirmed >= need) break
+        return true
       } catch (err) {
         this.c.log('replicating to %s failed - %s', peer, (err as Error).message)
         if ((err as Error).name === 'UnsupportedProtocolError' && !sources.includes(peer)) {
-          if (this.noArchive.size >= NO_ARCHIVE_MAX) this.noArchive.clear()
-          this.noArchive.add(peer)
+          if (noArchive.size >= NO_ARCHIVE_MAX) noArchive.clear()
+          noArchive.add(peer)
         }
+        return false
       }
+    }
+    const until = this.c.clock.now() + CONFIRM_TIMEOUTS * this.init.requestTimeoutMs
+    let round = need
+    while (confirmed < need) {
+      const asked: string[] = []
+      while (asked.length < round) {
+        const next = candidates.next()
+        if (next.done === true) break
+        asked.push(next.value)
+      }
+      if (asked.length === 0) break
+      confirmed += (await Promise.all(asked.map(storeOn))).filter(ok => ok).length
+      if (confirmed >= need) break
+      if (this.c.clock.now() >= until) {
+        this.c.log('no more nodes asked to store an event of %s: %d of %d confirmed in %d ms', room, confirmed, need, CONFIRM_TIMEOUTS * this.init.requestTimeoutMs)
+        break
+      }
+      round = Math.max(need - confirmed, CONFIRM_FANOUT)
     }
     return confirmed
   }

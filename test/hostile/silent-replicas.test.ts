@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { TEST_TIMINGS } from '../../node/src/config.js'
+import { CONFIRM_FANOUT, CONFIRM_TIMEOUTS } from '../../node/src/mesh/archive.js'
+import { startMesh } from '../helpers/mesh.js'
+import { startRogue } from '../helpers/rogue.js'
+import type { TestMesh } from '../helpers/mesh.js'
+import type { Rogue } from '../helpers/rogue.js'
+import type { MeshchatNode } from '../../node/src/daemon.js'
+
+/**
+ * A node with no other archive node in reach asks every connected peer in turn to keep a copy of a
+ * fresh event before it acknowledges the send. A peer holding the mesh key can connect as many
+ * identities as it likes, each taking the request and never answering.
+ */
+describe('a node looking for a replica of a fresh event among peers that never answer', () => {
+  let mesh: TestMesh | undefined
+  const rogues: Rogue[] = []
+
+  afterEach(async () => {
+    await Promise.allSettled(rogues.splice(0).map(async r => r.stop()))
+    await mesh?.stop()
+    mesh = undefined
+  })
+
+  it('acknowledges the send after a bounded number of rounds, not a request timeout per identity', async () => {
+    const requestTimeoutMs = 1000
+    const identities = 16
+    const m = mesh = await startMesh(1, { timings: { ...TEST_TIMINGS, requestTimeoutMs } })
+    const node = m.nodes[0] as MeshchatNode
+    let asked = 0
+    for (let i = 0; i < identities; i++) {
+      const r = await startRogue(m.meshKey)
+      rogues.push(r)
+      await r.serveSync(async () => {
+        asked++
+        return new Promise<never>(() => {})
+      })
+      await r.join([node])
+    }
+    const alice = await m.client(node, 'alice', { requestTimeoutMs: 60_000 })
+    await alice.join('lonely')
+
+    const started = performance.now()
+    const sent = await alice.send('lonely', 'is anyone keeping a copy?')
+    const tookMs = performance.now() - started
+
+    // asked one at a time, the send waited a request timeout for each identity: 16 s. Now the first
+    // peer (1 s), then CONFIRM_FANOUT at once (1 s), and no round starts after CONFIRM_TIMEOUTS
+    // request timeouts; a round that started just before then may run its course
+    expect(CONFIRM_TIMEOUTS).toBe(2)
+    expect(asked).toBeGreaterThanOrEqual(1 + CONFIRM_FANOUT)
+    expect(asked).toBeLessThanOrEqual(1 + 2 * CONFIRM_FANOUT)
+    expect(tookMs).toBeGreaterThanOrEqual(2 * requestTimeoutMs - 100)
+    expect(tookMs).toBeLessThan(identities * requestTimeoutMs / 2)
+    // the event is stored here and given its place
+    expect(node.store.count('lonely')).toBe(1)
+    expect(sent.cursor).not.toBe('')
+
+    // the next send asks again (none of them said it keeps no archive): as bounded
+    const again = performance.now()
+    await alice.send('lonely', 'still nobody?')
+    expect(performance.now() - again).toBeLessThan(identities * requestTimeoutMs / 2)
+    expect(node.store.count('lonely')).toBe(2)
+  }, 90_000)
+})
