@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { TEST_TIMINGS } from '../../node/src/config.js'
-import { CONFIRM_FANOUT, CONFIRM_TIMEOUTS } from '../../node/src/mesh/archive.js'
-import { startMesh } from '../helpers/mesh.js'
+import { CONFIRM_FANOUT, CONFIRM_TIMEOUTS, UNANSWERED_MS } from '../../node/src/mesh/archive.js'
+import { roomTopic } from '../../client/src/protocol/ids.js'
+import { startMesh, waitFor } from '../helpers/mesh.js'
 import { startRogue } from '../helpers/rogue.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { Rogue } from '../helpers/rogue.js'
@@ -61,5 +62,37 @@ describe('a node looking for a replica of a fresh event among peers that never a
     await alice.send('lonely', 'still nobody?')
     expect(performance.now() - again).toBeLessThan(identities * requestTimeoutMs / 2)
     expect(node.store.count('lonely')).toBe(2)
+  }, 90_000)
+
+  it('waits for a carrier of the room that never answers once, not on every send', async () => {
+    const requestTimeoutMs = 2000
+    const m = mesh = await startMesh(1, { timings: { ...TEST_TIMINGS, requestTimeoutMs } })
+    const node = m.nodes[0] as MeshchatNode
+    const r = await startRogue(m.meshKey)
+    rogues.push(r)
+    await r.serveSync(async () => new Promise<never>(() => {}))
+    await r.join([node])
+    const alice = await m.client(node, 'alice', { requestTimeoutMs: 60_000 })
+    await alice.join('small')
+    // the rogue carries the room, as far as gossipsub tells the node: the event is handed to it, and
+    // with no other carrier the acknowledgement waits for its answer
+    r.host.services.pubsub.subscribe(roomTopic('small'))
+    await waitFor(() => node.mesh.services.pubsub.getSubscribers(roomTopic('small')).some(p => p.toString() === r.id),
+      { what: 'the node to see the rogue carry the room' })
+
+    const took: number[] = []
+    for (let i = 0; i < 4; i++) {
+      const started = performance.now()
+      await alice.send('small', `m${i}`)
+      took.push(performance.now() - started)
+    }
+    // the first send waited a request timeout for the rogue's answer
+    expect(took[0]).toBeGreaterThanOrEqual(requestTimeoutMs - 100)
+    // the next ones did not wait for it (each waited a request timeout before)
+    expect(UNANSWERED_MS).toBeGreaterThan(4 * requestTimeoutMs)
+    for (const ms of took.slice(1)) expect(ms).toBeLessThan(requestTimeoutMs / 2)
+    expect(node.store.count('small')).toBe(4)
+    const page = await alice.history('small', { limit: 10 })
+    expect(page.messages.map(msg => msg.text)).toEqual(['m0', 'm1', 'm2', 'm3'])
   }, 90_000)
 })

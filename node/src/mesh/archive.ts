@@ -60,6 +60,10 @@ const DIGEST_REQUESTS = 16
 const FRUITLESS_ROUNDS = 20
 /** peers remembered as not serving the archive's protocol, at most */
 const NO_ARCHIVE_MAX = 256
+/** a peer that did not answer a request to store a fresh event is not waited for again for this long, unless it answers one before */
+export const UNANSWERED_MS = 60_000
+/** peers remembered as not answering, at most */
+const UNANSWERED_MAX = 1024
 /** after the first nodes asked to store a fresh event fail, this many are asked at once (ArchiveService.confirmFrom) */
 export const CONFIRM_FANOUT = 8
 /** nodes are asked to store a fresh event for this many request timeouts at most (a round started before then runs out) */
@@ -220,6 +224,15 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
    * live node is tried again.
    */
   private readonly noArchive = new Set<string>()
+  /**
+   * peers that did not answer a request to store a fresh event (no answer in time, or an error),
+   * until when: a send's acknowledgement does not wait for them (a carrier among them still gets the
+   * event, by a request nobody waits for, and is waited for again once it answers one), and the
+   * search for a replica passes them by. Without it, a peer holding the mesh key that carries a room,
+   * or passes for one of its owners, and answers nothing held every send to that room a request
+   * timeout. Bounded (the oldest goes).
+   */
+  private readonly unanswered = new Map<string, number>()
   private started = false
   private readonly onDisconnect: (evt: CustomEvent<PeerId>) => void
   private readonly onConnect: (evt: CustomEvent<PeerId>) => void
@@ -671,9 +684,8 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
       const [, confirmed] = await Promise.all([gossip(), this.confirmFrom(room, event, new Set(carriers.map(String)), [], this.init.ackReplicas)])
       return confirmed
     }
-    const need = Math.min(this.init.ackReplicas, carriers.length)
-    const { answered, oneWay } = this.splitCarriers(room, carriers, need)
-    const direct = await this.handTo(room, event, answered, oneWay, gossip)
+    const { answered, oneWay, quiet } = this.splitCarriers(room, carriers, this.init.ackReplicas)
+    const direct = await this.handTo(room, event, answered, oneWay, quiet, gossip)
     if (direct >= this.init.ackReplicas) return direct
     // fewer answers than the acknowledgement needs: carriers that got it one way are asked to confirm
     // it (by id: they hold it), then owners and other nodes store it too
@@ -685,8 +697,15 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
    * owners first, the same ones for every event of the room while its owners stay), and the rest,
    * which get the event one way; a carrier that does not take one-way hand-offs is answered too.
    */
-  private splitCarriers (room: string, carriers: PeerId[], need: number): { answered: PeerId[], oneWay: PeerId[] } {
-    if (need >= carriers.length) return { answered: carriers, oneWay: [] }
+  private splitCarriers (room: string, carriers: PeerId[], ackReplicas: number): { answered: PeerId[], oneWay: PeerId[], quiet: PeerId[] } {
+    let quiet: PeerId[] = []
+    if (this.unanswered.size > 0) {
+      const now = this.c.clock.now()
+      quiet = carriers.filter(p => !this.answers(p.toString(), now))
+      if (quiet.length > 0) carriers = carriers.filter(p => !quiet.includes(p))
+    }
+    const need = Math.min(ackReplicas, carriers.length)
+    if (need >= carriers.length) return { answered: carriers, oneWay: [], quiet }
     const owners = this.cachedOwners(room)
     const rank = (p: PeerId): number => {
       const i = owners.indexOf(p.toString())
@@ -699,21 +718,42 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
       if (this.c.sync.takesHandOffs(p)) oneWay.push(p)
       else answered.push(p)
     }
-    return { answered, oneWay }
+    return { answered, oneWay, quiet }
+  }
+
+  /** whether `peer` is waited for when asked to store a fresh event (see {@link unanswered}) */
+  private answers (peer: string, now: number): boolean {
+    const until = this.unanswered.get(peer)
+    if (until == null) return true
+    if (until > now) return false
+    this.unanswered.delete(peer)
+    return true
+  }
+
+  /** `peer` did not answer a request to store a fresh event */
+  private noAnswer (peer: string): void {
+    this.unanswered.delete(peer)
+    if (this.unanswered.size >= UNANSWERED_MAX) {
+      const oldest = this.unanswered.keys().next().value
+      if (oldest != null) this.unanswered.delete(oldest)
+    }
+    this.unanswered.set(peer, this.c.clock.now() + UNANSWERED_MS)
   }
 
   /**
    * Send the event to every one of `answered` by request and to every one of
    * `oneWay` one way, at once; resolves with how many confirmed once
-   * `ackReplicas` of `answered` have (or every request has settled). The first
-   * failure puts the event on gossip.
+   * `ackReplicas` of `answered` have (or every request has settled). `quiet`
+   * carriers (they did not answer lately) get it by request too, not waited
+   * for; one that answers is waited for again. The first failure puts the
+   * event on gossip.
    */
-  private async handTo (room: string, event: WireStoredEvent, answered: PeerId[], oneWay: PeerId[], gossip: () => Promise<unknown>): Promise<number> {
+  private async handTo (room: string, event: WireStoredEvent, answered: PeerId[], oneWay: PeerId[], quiet: PeerId[], gossip: () => Promise<unknown>): Promise<number> {
     const need = Math.min(this.init.ackReplicas, answered.length)
     let confirmed = 0
     let settled = 0
     let gossiped = false
-    this.c.metrics.handOffs.inc(answered.length + oneWay.length)
+    this.c.metrics.handOffs.inc(answered.length + oneWay.length + quiet.length)
     const req = { store: { room, event, id: new Uint8Array(0) } }
     const failed = (peer: PeerId, why: string): void => {
       this.c.log('handing an event of %s to %s failed - %s; it goes by gossip', room, peer, why)
@@ -730,11 +770,18 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
         this.c.sync.call(peer, req, this.init.requestTimeoutMs, 'replication').catch(err => { failed(peer, (err as Error).message) })
       })
     }
+    for (const peer of quiet) {
+      this.c.sync.call(peer, req, this.init.requestTimeoutMs, 'replication').then(() => { this.unanswered.delete(peer.toString()) }, err => {
+        failed(peer, (err as Error).message)
+        this.noAnswer(peer.toString())
+      })
+    }
     return new Promise<number>(resolve => {
       if (need <= 0) resolve(0)
       for (const peer of answered) {
         this.c.sync.call(peer, req, this.init.requestTimeoutMs, 'replication').then(() => { confirmed++ }, err => {
           failed(peer, (err as Error).message)
+          this.noAnswer(peer.toString())
         }).finally(() => {
           settled++
           if (confirmed >= need || settled === answered.length) resolve(confirmed)
@@ -767,11 +814,13 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     let id: Uint8Array | undefined
     // the other connected nodes only when no source confirmed (the list is built then, not for every message)
     const noArchive = this.noArchive
+    const now = this.c.clock.now()
+    const answers = (peer: string): boolean => this.answers(peer, now)
     const candidates = (function * (self: string, pubsub: ArchiveComponents['pubsub']): Generator<string> {
-      yield * sources
+      for (const peer of sources) if (answers(peer)) yield peer
       for (const p of pubsub.getPeers()) {
         const peer = p.toString()
-        if (peer !== self && !sources.includes(peer) && !skip.includes(peer) && !noArchive.has(peer)) yield peer
+        if (peer !== self && !sources.includes(peer) && !skip.includes(peer) && !noArchive.has(peer) && answers(peer)) yield peer
       }
     })(this.c.nodeId, this.c.pubsub)
     const storeOn = async (peer: string): Promise<boolean> => {
@@ -789,6 +838,8 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
         if ((err as Error).name === 'UnsupportedProtocolError' && !sources.includes(peer)) {
           if (noArchive.size >= NO_ARCHIVE_MAX) noArchive.clear()
           noArchive.add(peer)
+        } else {
+          this.noAnswer(peer)
         }
         return false
       }
