@@ -64,6 +64,32 @@ describe('a node looking for a replica of a fresh event among peers that never a
     expect(node.store.count('lonely')).toBe(2)
   }, 90_000)
 
+  it('ends a round as soon as one asked confirms, without waiting for the ones that never answer', async () => {
+    const requestTimeoutMs = 3000
+    const m = mesh = await startMesh(1, { timings: { ...TEST_TIMINGS, requestTimeoutMs } })
+    const node = m.nodes[0] as MeshchatNode
+    let stored = 0
+    // one identity that keeps copies, then seven that never answer: after the bootstrap daemon (which
+    // keeps no archive: refused at once) all eight are asked in the same round
+    for (let i = 0; i < 1 + 7; i++) {
+      const r = await startRogue(m.meshKey)
+      rogues.push(r)
+      await r.serveSync(async () => {
+        if (i > 0) return new Promise<never>(() => {})
+        stored++
+        return { ok: { count: 1 } }
+      })
+      await r.join([node])
+    }
+    const alice = await m.client(node, 'alice', { requestTimeoutMs: 60_000 })
+    await alice.join('crowd')
+    const started = performance.now()
+    await alice.send('crowd', 'one of you keeps it')
+    const tookMs = performance.now() - started
+    expect(stored).toBe(1)
+    expect(tookMs).toBeLessThan(requestTimeoutMs / 2)
+  }, 90_000)
+
   it('waits for a carrier of the room that never answers once, not on every send', async () => {
     const requestTimeoutMs = 3000
     const m = mesh = await startMesh(1, { timings: { ...TEST_TIMINGS, requestTimeoutMs } })

@@ -230,7 +230,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
    * event, by a request nobody waits for, and is waited for again once it answers one), and the
    * search for a replica passes them by. Without it, a peer holding the mesh key that carries a room,
    * or passes for one of its owners, and answers nothing held every send to that room a request
-   * timeout. Bounded (the oldest goes).
+   * timeout. Bounded (the oldest goes); a node that presence shows coming up (again) is waited for.
    */
   private readonly unanswered = new Map<string, number>()
   private started = false
@@ -252,6 +252,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
       for (const d of evt.detail.nodes) {
         if (d.up) {
           this.noArchive.delete(d.node)
+          this.unanswered.delete(d.node)
           this.lostContactEnded(d.node)
         } else {
           // presence has already taken the node's rooms away: the change says which they were
@@ -797,8 +798,9 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
    * crosses the link once; it is sent the event when it does not have it.
    *
    * The first `need` are asked at once; when they do not all confirm, the next
-   * ones CONFIRM_FANOUT at a time; no round starts once CONFIRM_TIMEOUTS request
-   * timeouts have passed. One at a time, the acknowledgement waited for every peer that
+   * ones CONFIRM_FANOUT at a time (a round ends as soon as enough have
+   * confirmed); no round starts once CONFIRM_TIMEOUTS request timeouts have
+   * passed. One at a time, the acknowledgement waited for every peer that
    * failed, one after another: a node with no other archive node in reach
    * (alone, or cut off) made its first send wait a request timeout for each
    * connected peer that answered nothing, and a peer holding the mesh key can
@@ -854,7 +856,18 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
         asked.push(next.value)
       }
       if (asked.length === 0) break
-      confirmed += (await Promise.all(asked.map(storeOn))).filter(ok => ok).length
+      // a round ends when enough have confirmed, or when every one asked has answered or failed
+      confirmed += await new Promise<number>(resolve => {
+        let ok = 0
+        let settled = 0
+        for (const peer of asked) {
+          void storeOn(peer).then(stored => {
+            settled++
+            if (stored) ok++
+            if (confirmed + ok >= need || settled === asked.length) resolve(ok)
+          })
+        }
+      })
       if (confirmed >= need) break
       if (this.c.clock.now() >= until) {
         this.c.log('no more nodes asked to store an event of %s: %d of %d confirmed in %d ms', room, confirmed, need, CONFIRM_TIMEOUTS * this.init.requestTimeoutMs)
