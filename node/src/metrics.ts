@@ -183,7 +183,7 @@ export class NodeMetrics {
 
   readonly restamped = new Counter({
     name: 'meshchat_restamped_total',
-    help: 'stored events that took a later stamp of their id (a send retried through another node was stamped twice; every copy keeps the later stamp)',
+    help: 'stored events that took another stamp of their id (a send retried through another node was stamped twice; every copy keeps the same one: the later of two prompt stamps, a prompt one over one that is not)',
     registers: [this.registry]
   })
 

@@ -93,7 +93,7 @@ async function run (budget: 'default' | 'lifted', identities: number): Promise<R
   const store = new MessageStore(join(dir, 'n0', 'meshchat.sqlite'))
   const t0 = BigInt(Date.now() - 3600_000) << 16n
   for (let i = 0; i < events; i += 5000) {
-    store.insertMany(Array.from({ length: Math.min(5000, events - i) }, (_, k) => ({ id: randomBytes(32), room: ROOM, hlc: t0 + BigInt(i + k), origin: 'o', author: 'a', event: randomBytes(300) })))
+    store.insertMany(Array.from({ length: Math.min(5000, events - i) }, (_, k) => ({ id: randomBytes(32), room: ROOM, hlc: t0 + BigInt(i + k), origin: 'o', author: 'a', event: randomBytes(300), ts: Date.now() - 3600_000 })))
   }
   store.close()
   const extraArgs: string[] = []

@@ -53,7 +53,7 @@ try {
   const stored: Uint8Array[] = []
   for (let i = 0; i < events; i += 5000) {
     const batch = await Promise.all(Array.from({ length: Math.min(5000, events - i) }, async (_, k) => sign(i + k)))
-    store.insertMany(batch.map((event, k) => ({ id: DecodedEvent.from(event).id, room: `room-${(i + k) % 100}`, hlc: BigInt(tenMinutesAgo + i + k) << 16n, origin: 'o', author, event })))
+    store.insertMany(batch.map((event, k) => ({ id: DecodedEvent.from(event).id, room: `room-${(i + k) % 100}`, hlc: BigInt(tenMinutesAgo + i + k) << 16n, origin: 'o', author, event, ts: tenMinutesAgo })))
     stored.push(...batch)
   }
   const notStored = await Promise.all(Array.from({ length: calls }, async (_, i) => sign(events + i)))

@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util'
 import { DatabaseSync } from 'node:sqlite'
 import { MessageStore } from '../../node/src/store/message-store.js'
 import { PRUNE_STEP_EVENTS } from '../../node/src/mesh/archive.js'
-import type { StoredDmEvent, StoredRoomEvent } from '../../node/src/store/message-store.js'
+import type { Authored, StoredDmEvent, StoredRoomEvent } from '../../node/src/store/message-store.js'
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '1000000' }, rooms: { type: 'string', default: '2000' }, mailbox: { type: 'string', default: '200000' }, dms: { type: 'string', default: '300000' } } })
 const MESSAGES = Number(values.messages)
@@ -43,16 +43,16 @@ try {
   const body = randomBytes(300)
   const filled = performance.now()
   for (let i = 0; i < MESSAGES; i += 10_000) {
-    const batch: StoredRoomEvent[] = []
+    const batch: Array<Authored<StoredRoomEvent>> = []
     for (let j = i; j < Math.min(MESSAGES, i + 10_000); j++) {
-      batch.push({ id: randomBytes(32), room: `room${j % ROOMS}`, hlc: BigInt(now - 3600_000 + Math.floor(j * 3600_000 / MESSAGES)) << 16n, origin: 'node', author: 'user', event: body })
+      batch.push({ id: randomBytes(32), room: `room${j % ROOMS}`, hlc: BigInt(now - 3600_000 + Math.floor(j * 3600_000 / MESSAGES)) << 16n, origin: 'node', author: 'user', event: body, ts: now - 3600_000 + Math.floor(j * 3600_000 / MESSAGES) })
     }
     store.insertMany(batch)
   }
   for (let i = 0; i < DMS; i += 10_000) {
-    const batch: StoredDmEvent[] = []
+    const batch: Array<Authored<StoredDmEvent>> = []
     for (let j = i; j < Math.min(DMS, i + 10_000); j++) {
-      batch.push({ id: randomBytes(32), conversation: `conv${Math.floor(j / 3)}`, hlc: BigInt(now - 3600_000 + Math.floor(j * 3600_000 / DMS)) << 16n, origin: 'node', author: 'user', event: body })
+      batch.push({ id: randomBytes(32), conversation: `conv${Math.floor(j / 3)}`, hlc: BigInt(now - 3600_000 + Math.floor(j * 3600_000 / DMS)) << 16n, origin: 'node', author: 'user', event: body, ts: now - 3600_000 + Math.floor(j * 3600_000 / DMS) })
     }
     store.dmPutMany(batch)
   }

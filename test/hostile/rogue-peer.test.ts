@@ -22,7 +22,7 @@ import { envelope, startRogue, topicOf, userEvent } from '../helpers/rogue.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { Rogue } from '../helpers/rogue.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
-import type { StoredRoomEvent } from '../../node/src/store/message-store.js'
+import type { Authored, StoredRoomEvent } from '../../node/src/store/message-store.js'
 
 const YEAR = 365 * 24 * 3600_000
 
@@ -37,9 +37,10 @@ async function rejectedAll (node: MeshchatNode): Promise<number> {
 }
 
 /** `n` stored events of `room` (a page is served as stored: they need not verify) */
-function history (room: string, n: number): StoredRoomEvent[] {
-  const t = BigInt(Date.now() - 3600_000) << 16n
-  return Array.from({ length: n }, (_, i) => ({ id: randomBytes(32), room, hlc: t + BigInt(i), origin: 'o', author: 'a', event: randomBytes(200) }))
+function history (room: string, n: number): Array<Authored<StoredRoomEvent>> {
+  const ts = Date.now() - 3600_000
+  const t = BigInt(ts) << 16n
+  return Array.from({ length: n }, (_, i) => ({ id: randomBytes(32), room, hlc: t + BigInt(i), origin: 'o', author: 'a', event: randomBytes(200), ts }))
 }
 
 async function internalErrors (node: MeshchatNode): Promise<number> {
@@ -577,7 +578,7 @@ describe('a rogue mesh member', () => {
     // 100 events of ten minutes ago, checked and stored by a when they came
     const tenMinutesAgo = Date.now() - 600_000
     const old = await Promise.all(Array.from({ length: 100 }, async (_, i) => userEvent(user, { kind: 'room', room, text: `old ${i}` }, tenMinutesAgo + i)))
-    a.store.insertMany(old.map((event, i) => ({ id: DecodedEvent.from(event).id, room, hlc: BigInt(tenMinutesAgo + i) << 16n, origin: a.nodeId, author: peerIdFromPrivateKey(user).toString(), event })))
+    a.store.insertMany(old.map((event, i) => ({ id: DecodedEvent.from(event).id, room, hlc: BigInt(tenMinutesAgo + i) << 16n, origin: a.nodeId, author: peerIdFromPrivateKey(user).toString(), event, ts: tenMinutesAgo + i })))
     const checks = async (result: string): Promise<number> =>
       (await a.metrics.signatureChecks.get()).values.filter(v => v.labels.path === 'replica' && v.labels.result === result).reduce((n, v) => n + v.value, 0)
     const [held0, valid0] = [await checks('held'), await checks('valid')]
@@ -602,6 +603,71 @@ describe('a rogue mesh member', () => {
     const refused = await r.sync(a, { store: { room, event: { event: SignedEvent.encode(forged), hlc: BigInt(Date.now()) << 16n, origin: r.id }, id: new Uint8Array(0) } })
     expect(refused.error?.code).toBe(ErrorCode.BAD_SIGNATURE)
     expect(a.running).toBe(true)
+  })
+
+  it('cannot move a stored message to the end of its room by sending it again stamped now: not by hand-off, gossip or a history page', async () => {
+    const { a, b, m, r } = await setup()
+    const alice = await m.client(a, 'alice')
+    const bob = await m.client(b, 'bob')
+    const aliceGot = recordMessages(alice)
+    await alice.join('hall')
+    await bob.join('hall')
+    await roomMeshReady([a, b], 'hall')
+    const user = await generateKeyPair('Ed25519')
+    const counter = async (node: MeshchatNode, which: 'restamped' | 'duplicates'): Promise<number> =>
+      (await node.metrics[which].get()).values.reduce((n, v) => n + v.value, 0)
+    // a message its author wrote ten minutes ago, stamped a second later by its ingress node, on both nodes
+    const wroteAt = Date.now() - 600_000
+    const event = await userEvent(user, { kind: 'room', room: 'hall', text: 'said ten minutes ago' }, wroteAt) as Uint8Array<ArrayBuffer>
+    const id = DecodedEvent.from(event).id
+    const stamped = BigInt(wroteAt + 1000) << 16n
+    for (const n of [a, b]) {
+      const res = await r.sync(n, { store: { room: 'hall', event: { event, hlc: stamped, origin: r.id }, id: new Uint8Array(0) } })
+      expect(res.ok?.count).toBe(1)
+    }
+    await waitFor(() => aliceGot.some(x => x.text === 'said ten minutes ago'), { what: 'alice to get the message once' })
+    const sent = await bob.send('hall', 'the present')
+    await waitFor(() => aliceGot.some(x => x.id === sent.id), { what: 'alice to get the honest message' })
+    const order = (n: MeshchatNode): string[] => n.store.page('hall', { limit: 100 }).events.map(e => DecodedEvent.from(e.event).idHex)
+    const before = order(a)
+    expect(before).toHaveLength(2)
+    expect(order(b)).toEqual(before)
+    const [restampedA, restampedB, dupA, dupB] = [await counter(a, 'restamped'), await counter(b, 'restamped'), await counter(a, 'duplicates'), await counter(b, 'duplicates')]
+
+    // the same bytes again, stamped now: as a hand-off to a, and on the room's topic to both
+    const again = await r.sync(a, { store: { room: 'hall', event: { event, hlc: BigInt(Date.now()) << 16n, origin: r.id }, id: new Uint8Array(0) } })
+    expect(again.ok?.count, 'not new').toBe(0)
+    await r.publish(topicOf('hall'), envelope(event, r.id, Date.now()))
+    await waitFor(async () => await counter(b, 'duplicates') > dupB && await counter(a, 'duplicates') > dupA + 1, { what: 'both nodes to take the gossip copy for a duplicate' })
+    // and in a history page a backfill reads: a room a is offered, whose page holds the stored
+    // message stamped now and one message a does not have yet
+    const fresh = await userEvent(user, { kind: 'room', room: 'offered', text: 'new to a' }) as Uint8Array<ArrayBuffer>
+    const old = await userEvent(user, { kind: 'room', room: 'offered', text: 'old in offered' }, wroteAt) as Uint8Array<ArrayBuffer>
+    const oldId = DecodedEvent.from(old).id
+    expect((await r.sync(a, { store: { room: 'offered', event: { event: old, hlc: stamped, origin: r.id }, id: new Uint8Array(0) } })).ok?.count).toBe(1)
+    await r.serveSync(async req => req.history != null
+      ? { history: { events: [{ event: old, hlc: BigInt(Date.now()) << 16n, origin: r.id }, { event: fresh, hlc: BigInt(Date.now()) << 16n, origin: r.id }], more: false } }
+      : { ok: { count: 0 } })
+    expect((await r.sync(a, { archive: { rooms: ['offered'] } })).error).toBeUndefined()
+    await waitFor(() => a.store.count('offered') === 2, { what: 'a to backfill the offered room from the rogue' })
+
+    // every copy keeps the stamp it had: the message stays ten minutes back, under the honest one
+    for (const n of [a, b]) {
+      expect(n.store.get(id)?.hlc, `${n.nodeId} keeps the first stamp`).toBe(stamped)
+      expect(order(n)).toEqual(before)
+    }
+    expect(a.store.get(oldId)?.hlc).toBe(stamped)
+    expect(await counter(a, 'restamped')).toBe(restampedA)
+    expect(await counter(b, 'restamped')).toBe(restampedB)
+    expect(aliceGot.filter(x => x.text === 'said ten minutes ago')).toHaveLength(1)
+
+    // a stamp within two minutes of the author's time still takes over (a retried send through
+    // another node), on the node it reaches
+    const retry = BigInt(wroteAt + 60_000) << 16n
+    expect((await r.sync(a, { store: { room: 'hall', event: { event, hlc: retry, origin: r.id }, id: new Uint8Array(0) } })).ok?.count).toBe(0)
+    await waitFor(() => a.store.get(id)?.hlc === retry, { what: 'a to take the retried send\'s later stamp' })
+    expect(await counter(a, 'restamped')).toBe(restampedA + 1)
+    expect(a.running && b.running).toBe(true)
   })
 
   it('cannot read or empty the mailbox of a user it neither owns nor hosts', async () => {

@@ -22,7 +22,7 @@ async function oldMessage (room: string, text: string, agoMs: number): Promise<O
 
 /** put an event straight into one node's store, stamped as `origin` stamped it: what a partition leaves behind */
 function storeOnly (node: MeshchatNode, ev: OpenedEvent, hlc: bigint, origin: string): void {
-  node.store.insert({ id: ev.id, room: ev.room ?? '', hlc, origin, author: ev.author, event: ev.bytes })
+  node.store.insert({ id: ev.id, room: ev.room ?? '', hlc, origin, author: ev.author, event: ev.bytes, ts: ev.ts })
 }
 
 async function metric (node: MeshchatNode, name: string, label: string): Promise<number> {

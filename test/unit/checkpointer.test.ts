@@ -12,10 +12,10 @@ import { waitFor } from '../helpers/mesh.js'
 
 const run = promisify(execFile)
 
-function event (i: number): { id: Uint8Array, room: string, hlc: bigint, origin: string, author: string, event: Uint8Array } {
+function event (i: number): { id: Uint8Array, room: string, hlc: bigint, origin: string, author: string, event: Uint8Array, ts: number } {
   const id = new Uint8Array(32)
   new DataView(id.buffer).setUint32(0, i)
-  return { id, room: `room-${i % 7}`, hlc: BigInt(i + 1), origin: 'node', author: 'user', event: new Uint8Array(600).fill(i & 0xff) }
+  return { id, room: `room-${i % 7}`, hlc: BigInt(i + 1), origin: 'node', author: 'user', event: new Uint8Array(600).fill(i & 0xff), ts: 0 }
 }
 
 /**

@@ -11,7 +11,7 @@ import { MessageStore, SCHEMA_VERSION } from '../../node/src/store/message-store
 import { DmHistory, mergePages } from '../../node/src/mesh/dm-history.js'
 import { rendezvousOwners } from '../../node/src/state/rendezvous.js'
 import type { DmHistoryComponents } from '../../node/src/mesh/dm-history.js'
-import type { DmPage, StoredDmEvent } from '../../node/src/store/message-store.js'
+import type { Authored, DmPage, StoredDmEvent } from '../../node/src/store/message-store.js'
 
 function id (n: number): Uint8Array {
   const b = new Uint8Array(32)
@@ -25,8 +25,8 @@ const alice = userIdOf(generateUserKey().publicKey.raw)
 const bob = userIdOf(generateUserKey().publicKey.raw)
 const carol = userIdOf(generateUserKey().publicKey.raw)
 
-function dm (n: number, conversation = conversationId(alice, bob), ms = 1_000_000 + n): StoredDmEvent {
-  return { id: id(n), conversation, hlc: at(ms), origin: 'node', author: alice, event: Uint8Array.of(n & 0xff) }
+function dm (n: number, conversation = conversationId(alice, bob), ms = 1_000_000 + n): Authored<StoredDmEvent> {
+  return { id: id(n), conversation, hlc: at(ms), origin: 'node', author: alice, event: Uint8Array.of(n & 0xff), ts: ms }
 }
 
 const nums = (p: DmPage): number[] => p.events.map(e => e.event[0] ?? -1)

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { MessageStore } from '../../node/src/store/message-store.js'
 import { GroupCommit } from '../../node/src/store/group-commit.js'
-import type { StoredRoomEvent } from '../../node/src/store/message-store.js'
+import type { Authored, StoredRoomEvent } from '../../node/src/store/message-store.js'
 
-function ev (n: number): StoredRoomEvent {
+function ev (n: number): Authored<StoredRoomEvent> {
   const id = new Uint8Array(32)
   new DataView(id.buffer).setUint32(28, n)
-  return { id, room: 'r', hlc: BigInt(1000 + n) << 16n, origin: 'node', author: 'user', event: Uint8Array.of(n & 0xff) }
+  return { id, room: 'r', hlc: BigInt(1000 + n) << 16n, origin: 'node', author: 'user', event: Uint8Array.of(n & 0xff), ts: 1000 + n }
 }
 
 describe('group commit', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { MAILBOX_PRUNE_SQL, MessageStore, RETENTION_SQL, SCHEMA_VERSION, StoreVersionError } from '../../node/src/store/message-store.js'
-import type { MailboxEvent, StoredRoomEvent } from '../../node/src/store/message-store.js'
+import type { Authored, MailboxEvent, StoredRoomEvent } from '../../node/src/store/message-store.js'
 import { SCHEMA_4 } from '../helpers/store-schema-4.js'
 
 function id (n: number): Uint8Array {
@@ -16,8 +16,9 @@ function id (n: number): Uint8Array {
 /** hlc for a wall time in ms (logical 0) */
 const at = (ms: number): bigint => BigInt(ms) << 16n
 
-function ev (n: number, room = 'r', ms = 1_000_000 + n): StoredRoomEvent {
-  return { id: id(n), room, hlc: at(ms), origin: 'node', author: 'user', event: new Uint8Array([n & 0xff]) }
+/** an event stamped at `ms`, written by its author then too */
+function ev (n: number, room = 'r', ms = 1_000_000 + n): Authored<StoredRoomEvent> {
+  return { id: id(n), room, hlc: at(ms), origin: 'node', author: 'user', event: new Uint8Array([n & 0xff]), ts: ms }
 }
 
 describe('MessageStore', () => {
@@ -68,13 +69,47 @@ describe('MessageStore', () => {
     expect(s.put(early)).toBe('held')
     expect(s.get(id(1))?.origin).toBe('node-z')
     // a backfill reports what was new and what was restamped
-    const restamped: StoredRoomEvent[] = []
+    const restamped: Array<Authored<StoredRoomEvent>> = []
     const fresh = s.insertMany([{ ...early, hlc: at(9_000) }, ev(2), { ...ev(3), hlc: at(1) }], restamped)
     expect(fresh.map(e => e.event[0])).toEqual([2, 3])
     expect(restamped.map(e => e.hlc)).toEqual([at(9_000)])
     // another room's event with the same id does not touch this one
     expect(s.put({ ...early, room: 'elsewhere', hlc: at(99_000) })).toBe('held')
     expect(s.get(id(1))?.hlc).toBe(at(9_000))
+  })
+
+  it('a stamp within two minutes of the author\'s time beats one that is not, in rooms and DM histories, whatever order they come in', () => {
+    const wrote = 50_000_000
+    // prompt: a second after the author wrote; a retry 90 s on (still prompt); a replay stamped an hour on (not)
+    const stamps = [
+      { hlc: at(wrote + 1_000), origin: 'node-a' },
+      { hlc: at(wrote + 90_000), origin: 'node-b' },
+      { hlc: at(wrote + 3_600_000), origin: 'node-z' }
+    ]
+    const orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]
+    for (const order of orders) {
+      const s = open()
+      for (const i of order) {
+        s.put({ ...ev(1), ...stamps[i]!, event: Uint8Array.of(i), ts: wrote })
+        s.dmPut({ id: id(1), conversation: 'a:b', author: 'a', ...stamps[i]!, event: Uint8Array.of(i), ts: wrote })
+      }
+      // the later of the two prompt stamps, with its bytes, on every order
+      expect(s.get(id(1))?.hlc, `order ${order.join(',')}`).toBe(stamps[1]!.hlc)
+      expect([...s.get(id(1))!.event]).toEqual([1])
+      expect(s.dmPage('a:b', { limit: 10 }).events.map(e => [e.hlc, e.origin])).toEqual([[stamps[1]!.hlc, 'node-b']])
+    }
+    // the replay alone is refused, and a stamp that is not prompt still moves a message stamped late
+    // (queued while its author was offline, sent an hour on) to the later of two late stamps
+    const s = open()
+    s.put({ ...ev(2), hlc: at(wrote + 1_000), ts: wrote })
+    expect(s.put({ ...ev(2), hlc: at(wrote + 3_600_000), origin: 'node-z', ts: wrote })).toBe('held')
+    expect(s.get(id(2))?.hlc).toBe(at(wrote + 1_000))
+    s.put({ ...ev(3), hlc: at(wrote + 3_600_000), ts: wrote })
+    expect(s.put({ ...ev(3), hlc: at(wrote + 3_660_000), origin: 'node-z', ts: wrote })).toBe('restamped')
+    // and a prompt stamp takes a late one's place: the copies all end with it
+    expect(s.put({ ...ev(3), hlc: at(wrote + 2_000), origin: 'node-a', ts: wrote })).toBe('restamped')
+    expect(s.put({ ...ev(3), hlc: at(wrote + 3_700_000), origin: 'node-y', ts: wrote })).toBe('held')
+    expect(s.get(id(3))?.hlc).toBe(at(wrote + 2_000))
   })
 
   it('digests a stamp range by count and stamp sum, so copies that differ in an event or a stamp differ', () => {
@@ -323,12 +358,12 @@ describe('MessageStore', () => {
     expect(s.dmPage('alice:bob', { limit: 10 }).events.map(e => e.event[0])).toEqual([1, 2, 3, 4, 5])
     expect(s.mailboxList('bob', 10).map(x => x.sender)).toEqual(['ann'])
     // still one event per id: a second copy is held, a later stamp of the same id replaces it
-    const first = { id: id(999), room: 'r', hlc: at(1_000_001), origin: 'node', author: 'user', event: Uint8Array.of(1, 0) }
+    const first = { id: id(999), room: 'r', hlc: at(1_000_001), origin: 'node', author: 'user', event: Uint8Array.of(1, 0), ts: 1_000_001 }
     expect(s.put(first)).toBe('held')
     expect(s.put({ ...first, hlc: at(1_000_500), origin: 'other' })).toBe('restamped')
     expect(s.get(id(999))?.origin).toBe('other')
     expect(s.page('r', { limit: 1000 }).events).toHaveLength(200)
-    expect(s.dmPut({ id: id(4999), conversation: 'alice:bob', hlc: at(2_000_001), origin: 'node', author: 'alice', event: Uint8Array.of(1) })).toBe(false)
+    expect(s.dmPut({ id: id(4999), conversation: 'alice:bob', hlc: at(2_000_001), origin: 'node', author: 'alice', event: Uint8Array.of(1), ts: 2_000_001 })).toBe(false)
     // new events go on after the copied ones
     expect(s.insert(ev(5000, 'r', 1_000_600))).toBe(true)
     expect(s.page('r', { limit: 1 }).events[0]?.id).toEqual(id(5000))

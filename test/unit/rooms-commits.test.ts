@@ -8,7 +8,7 @@ import { Supervisor } from '../../node/src/supervisor.js'
 import { HybridClock } from '../../node/src/state/hlc.js'
 import { idToHex } from '../../client/src/protocol/signing.js'
 import type { RoomsComponents } from '../../node/src/mesh/rooms.js'
-import type { StoredRoomEvent } from '../../node/src/store/message-store.js'
+import type { Authored, StoredRoomEvent } from '../../node/src/store/message-store.js'
 
 function id (n: number): Uint8Array {
   const b = new Uint8Array(32)
@@ -17,7 +17,7 @@ function id (n: number): Uint8Array {
 }
 
 /** a RoomService over a real in-memory store and group commit; the mesh parts it does not touch on ingest are left out */
-function rooms (): { svc: RoomService, store: MessageStore } {
+function rooms (clock = { now: () => Date.now() }): { svc: RoomService, store: MessageStore } {
   const store = new MessageStore(':memory:')
   const log = logger('meshchat:test:rooms')
   const components = {
@@ -25,7 +25,9 @@ function rooms (): { svc: RoomService, store: MessageStore } {
     store,
     writer: new GroupCommit(store),
     hlc: new HybridClock(),
-    clock: { now: () => Date.now() },
+    clock,
+    // what carrying a room asks of gossipsub, and no more
+    pubsub: { topicValidators: new Map(), subscribe: () => {} },
     deliver: { room: () => 0, late: () => 0 },
     metrics: new NodeMetrics(),
     log,
@@ -34,8 +36,8 @@ function rooms (): { svc: RoomService, store: MessageStore } {
   return { svc: new RoomService({ maxEventBytes: 4096 }, components), store }
 }
 
-const event = (n: number): StoredRoomEvent =>
-  ({ id: id(n), room: 'lobby', hlc: BigInt(Date.now() + n) << 16n, origin: 'node-b', author: 'ada', event: Uint8Array.of(n & 0xff) })
+const event = (n: number): Authored<StoredRoomEvent> =>
+  ({ id: id(n), room: 'lobby', hlc: BigInt(Date.now() + n) << 16n, origin: 'node-b', author: 'ada', event: Uint8Array.of(n & 0xff), ts: Date.now() })
 
 describe('RoomService commits', () => {
   it('are held only until they settle, however many events pass', async () => {
@@ -75,5 +77,35 @@ describe('RoomService commits', () => {
     await expect(svc.ingest(event(1))).rejects.toThrow(/closed/)
     await new Promise(resolve => setImmediate(resolve))
     expect(svc.committing).toBe(0)
+  })
+})
+
+describe('RoomService stamps of one id', () => {
+  it('a message a prompt stamp moves earlier is offered to resumes behind their cursor; a replay stamped later moves nothing', async () => {
+    let now = 1_800_000_000_000
+    const { svc, store } = rooms({ now: () => now })
+    svc.want('lobby', 'local', true)
+    const at = (ms: number): bigint => BigInt(ms) << 16n
+    // written a minute after the node began carrying the room, first reaching it ten minutes on
+    // (stamped then by a node the author's retry reached: a late stamp)
+    const ts = now + 60_000
+    now = ts + 600_000
+    const e = { id: id(1), room: 'lobby', hlc: at(now), origin: 'node-b', author: 'ada', event: Uint8Array.of(1), ts }
+    expect(await svc.ingest(e)).toBe(true)
+    expect(svc.lateArrivals('lobby', at(now + 1))).toEqual([])
+    // the first try's prompt stamp arrives: every copy moves the message back to it, and a resume
+    // from a cursor between the two places (past the prompt one) is offered it
+    now += 5_000
+    const prompt = at(ts + 1_000)
+    expect(await svc.ingest({ ...e, hlc: prompt, origin: 'node-c' })).toBe(false)
+    await new Promise(resolve => setImmediate(resolve))
+    expect(store.get(e.id)?.hlc).toBe(prompt)
+    expect(svc.lateArrivals('lobby', at(ts + 300_000)).map(x => x.hlc)).toEqual([prompt])
+    // a replay stamped now ranks below the prompt stamp: nothing moves
+    now += 5_000
+    expect(await svc.ingest({ ...e, hlc: at(now), origin: 'node-z' })).toBe(false)
+    await new Promise(resolve => setImmediate(resolve))
+    expect(store.get(e.id)?.hlc).toBe(prompt)
+    store.close()
   })
 })

@@ -10,7 +10,7 @@ import type { PresenceService } from './presence-service.js'
 import type { PresenceChange } from '../state/presence.js'
 import type { SyncService, RoomHandler } from './sync.js'
 import type { StampedEvent as WireStoredEvent } from '../../../client/src/protocol/pb/mesh.js'
-import type { Cursor, MessageStore, Page, RangeDigest, RetentionPolicy, StoredRoomEvent } from '../store/message-store.js'
+import type { Authored, Cursor, MessageStore, Page, RangeDigest, RetentionPolicy, StoredRoomEvent } from '../store/message-store.js'
 import type { NodeMetrics } from '../metrics.js'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Logger, Startable } from '@libp2p/interface'
@@ -553,10 +553,10 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     clearTimeout(timer)
   }
 
-  private async verified (room: string, events: WireStoredEvent[], path: EventPath): Promise<StoredRoomEvent[]> {
+  private async verified (room: string, events: WireStoredEvent[], path: EventPath): Promise<Array<Authored<StoredRoomEvent>>> {
     return this.c.opener.openMany(events, this.c.clock.now(), path,
       (opened, e) => opened.kind === 'room' && opened.room === room
-        ? { id: opened.id, room, author: opened.author, hlc: e.hlc, origin: e.origin, event: e.event }
+        ? { id: opened.id, room, author: opened.author, hlc: e.hlc, origin: e.origin, event: e.event, ts: opened.ts }
         : undefined,
       err => {
         // a history source is a peer, not an authority: what does not verify is dropped
@@ -946,7 +946,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     let problem: Error | undefined
     const [ev] = await this.c.opener.openMany([event], this.c.clock.now(), 'replica',
       (opened, e) => opened.kind === 'room' && opened.room === room
-        ? { id: opened.id, room, author: opened.author, hlc: e.hlc, origin: e.origin, event: e.event }
+        ? { id: opened.id, room, author: opened.author, hlc: e.hlc, origin: e.origin, event: e.event, ts: opened.ts }
         : undefined,
       err => { problem = err })
     if (ev == null) throw problem ?? new InvalidEventError('event is not for this room')

@@ -18,7 +18,7 @@ import type { EventOpener } from './event-opener.js'
 import type { PresenceService } from './presence-service.js'
 import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
 import type { StampedEvent as WireStoredEvent } from '../../../client/src/protocol/pb/mesh.js'
-import type { Cursor, DmPage, MessageStore, PageQuery, StoredDmEvent } from '../store/message-store.js'
+import type { Authored, Cursor, DmPage, MessageStore, PageQuery, StoredDmEvent } from '../store/message-store.js'
 import type { NodeMetrics } from '../metrics.js'
 import type { Logger } from '@libp2p/interface'
 import type { Clock } from '../components.js'
@@ -142,7 +142,7 @@ export class DmHistory {
    */
   async keep (opened: OpenedEvent, e: { id: Uint8Array, hlc: bigint, origin: string, event: Uint8Array }, skip?: ReadonlySet<string>): Promise<number> {
     const conversation = conversationId(opened.author, opened.to ?? '')
-    const stored: StoredDmEvent = { ...e, conversation, author: opened.author }
+    const stored: Authored<StoredDmEvent> = { ...e, conversation, author: opened.author, ts: opened.ts }
     this.remember(stored, conversation)
     const results = await Promise.all(this.owners(conversation).filter(o => skip?.has(o) !== true).map(async owner => {
       try {
@@ -158,7 +158,7 @@ export class DmHistory {
   }
 
   /** this node's copy of a DM's conversation history: a DM this node opened and checked itself */
-  keepLocal (e: StoredDmEvent): void {
+  keepLocal (e: Authored<StoredDmEvent>): void {
     this.c.store.dmPut(e)
     this.held(e.conversation)
   }
@@ -204,8 +204,8 @@ export class DmHistory {
   /** sync: DMs handed over for this node's copy; every one is verified first, and a forged one refuses them all. Returns how many were new. */
   async put (events: WireStoredEvent[]): Promise<number> {
     const opened = await this.c.opener.openMany(events, this.c.clock.now(), 'dm',
-      (o, e): StoredDmEvent | undefined => o.kind === 'dm'
-        ? { id: o.id, hlc: e.hlc, origin: e.origin, event: e.event, author: o.author, conversation: conversationId(o.author, o.to ?? '') }
+      (o, e): Authored<StoredDmEvent> | undefined => o.kind === 'dm'
+        ? { id: o.id, hlc: e.hlc, origin: e.origin, event: e.event, author: o.author, conversation: conversationId(o.author, o.to ?? ''), ts: o.ts }
         : undefined,
       err => {
         this.c.metrics.rejected.inc({ code: asMeshchatError(err).name })

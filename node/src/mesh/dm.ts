@@ -435,7 +435,7 @@ export class DmService implements Startable, MailboxHandler {
     let kept = false
     if (req.keep && !req.mailbox) {
       try {
-        this.history.keepLocal({ id: opened.id, hlc: req.event.hlc, origin: req.event.origin, event: req.event.event, author: opened.author, conversation })
+        this.history.keepLocal({ id: opened.id, hlc: req.event.hlc, origin: req.event.origin, event: req.event.event, author: opened.author, conversation, ts: opened.ts })
         kept = true
       } catch (err) {
         this.c.log('DM history copy of %s failed - %s', opened.idHex, (err as Error).message)

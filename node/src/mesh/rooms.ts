@@ -14,7 +14,8 @@ import type { StampRule } from '../state/stamps.js'
 import { hlcPhysical } from '../state/hlc.js'
 import type { OpenedEvent } from '../../../client/src/protocol/signing.js'
 import type { HybridClock } from '../state/hlc.js'
-import type { MessageStore, StoredRoomEvent } from '../store/message-store.js'
+import type { Authored, MessageStore, StoredRoomEvent } from '../store/message-store.js'
+import { stampTakesOver } from '../store/stamp-rank.js'
 import type { LocalDelivery } from './local-delivery.js'
 import type { NodeMetrics } from '../metrics.js'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
@@ -240,7 +241,7 @@ export class RoomService implements Startable {
     let committed: Promise<unknown> = Promise.resolve()
     if (opened.kind === 'room') {
       this.stored.set(opened.idHex, hlc)
-      committed = this.c.writer.put({ id: opened.id, room, hlc, origin: this.c.nodeId, author: opened.author, event: opened.bytes })
+      committed = this.c.writer.put({ id: opened.id, room, hlc, origin: this.c.nodeId, author: opened.author, event: opened.bytes, ts: opened.ts })
     } else {
       this.remember(opened.idHex)
     }
@@ -267,15 +268,18 @@ export class RoomService implements Startable {
    * duplicate. The second copy of an event (a replica gets both) is dropped by
    * id before anything is done with it.
    */
-  async ingest (e: StoredRoomEvent, idHex = idToHex(e.id)): Promise<boolean> {
+  async ingest (e: Authored<StoredRoomEvent>, idHex = idToHex(e.id)): Promise<boolean> {
     const held = this.stored.get(idHex)
     if (held != null) {
       this.c.metrics.duplicates.inc()
-      // the same message stamped by another node (a retried send): every copy keeps the later stamp.
-      // Members have it already (and drop it by id when a resume replays it at its new place)
-      if (e.hlc > held) {
+      // the same message stamped by another node (a retried send): every copy keeps the same stamp
+      // (stamp-rank.ts; a tie of stamps is the store's to settle, by origin). Members have it already,
+      // and drop it by id when a resume replays it at its new place
+      if (e.hlc !== held && stampTakesOver(e, { hlc: held, origin: '' }, e.ts)) {
         this.stored.set(idHex, e.hlc)
         this.restamped(1)
+        // moved earlier: a resume from a cursor between the two places is offered it
+        if (e.hlc < held) this.keepIfLate(e, this.c.clock.now())
         await this.c.writer.put(e)
       }
       return false
@@ -342,17 +346,19 @@ export class RoomService implements Startable {
    * local members that may be missing them: an event that only arrives by
    * backfill was missed live, and a member who joined or resumed meanwhile
    * must still see it (clients order by hlc and drop what they already
-   * have). Returns how many were new, and how many took a later stamp of their id.
+   * have). Returns how many were new, and how many took another stamp of their id (stamp-rank.ts).
    */
-  ingestMany (events: StoredRoomEvent[]): { fresh: number, restamped: number } {
-    const restamped: StoredRoomEvent[] = []
+  ingestMany (events: Array<Authored<StoredRoomEvent>>): { fresh: number, restamped: number } {
+    const restamped: Array<Authored<StoredRoomEvent>> = []
     const fresh = this.c.store.insertMany(events, restamped)
+    const now = this.c.clock.now()
     for (const e of restamped) {
       const idHex = idToHex(e.id)
       if (this.stored.has(idHex)) this.stored.set(idHex, e.hlc)
+      // one that moved earlier may now lie behind a resuming device's cursor (a later stamp is not late)
+      this.keepIfLate(e, now)
     }
     if (restamped.length > 0) this.restamped(restamped.length)
-    const now = this.c.clock.now()
     for (const e of fresh) {
       this.keepIfLate(e, now)
       this.stored.set(idToHex(e.id), e.hlc)
@@ -399,7 +405,7 @@ export class RoomService implements Startable {
 
   private restamped (n: number): void {
     this.c.metrics.restamped.inc(n)
-    this.c.log('%d events took a later stamp of their id', n)
+    this.c.log('%d events took another stamp of their id', n)
   }
 
   /** hand an event to this node's members of `room` */
@@ -447,7 +453,7 @@ export class RoomService implements Startable {
     const { env, opened } = v
     this.observe(env.hlc)
     if (opened.kind === 'room') {
-      this.c.supervisor.track('rooms:store', this.ingest({ id: opened.id, room, hlc: env.hlc, origin: env.origin, author: opened.author, event: env.event }, opened.idHex))
+      this.c.supervisor.track('rooms:store', this.ingest({ id: opened.id, room, hlc: env.hlc, origin: env.origin, author: opened.author, event: env.event, ts: opened.ts }, opened.idHex))
       return
     }
     if (!this.remember(opened.idHex)) {

@@ -1,7 +1,7 @@
-import type { MessageStore, StoredRoomEvent } from './message-store.js'
+import type { Authored, MessageStore, StoredRoomEvent } from './message-store.js'
 
 interface Pending {
-  event: StoredRoomEvent
+  event: Authored<StoredRoomEvent>
   resolve: (fresh: boolean) => void
   reject: (err: Error) => void
 }
@@ -21,7 +21,7 @@ export class GroupCommit {
   constructor (private readonly store: MessageStore, private readonly maxBatch = 500) {}
 
   /** store `event` with the next batch; resolves with false when its id was already stored */
-  async put (event: StoredRoomEvent): Promise<boolean> {
+  async put (event: Authored<StoredRoomEvent>): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       this.batch.push({ event, resolve, reject })
       if (this.batch.length >= this.maxBatch) {
@@ -43,7 +43,7 @@ export class GroupCommit {
       for (const p of batch) p.reject(new Error('the store is closed'))
       return
     }
-    let fresh: Set<StoredRoomEvent>
+    let fresh: Set<Authored<StoredRoomEvent>>
     try {
       fresh = new Set(this.store.insertMany(batch.map(p => p.event)))
     } catch (err) {

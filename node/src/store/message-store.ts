@@ -3,6 +3,7 @@ import { dirname } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import type { StatementSync } from 'node:sqlite'
 import { checkpointer } from './checkpointer.js'
+import { promptBelow } from './stamp-rank.js'
 
 /** A room message or DM as every node stores it: the author's signed bytes plus the ingress stamp. */
 export interface StoredEvent {
@@ -20,6 +21,12 @@ export interface StoredRoomEvent extends StoredEvent {
   room: string
   author: string
 }
+
+/**
+ * An event on its way into the store, with its author's signed time (ms, `ts` inside the signed
+ * bytes): with it the store decides which of two stamps of one id stays (see RANKED_STAMP).
+ */
+export type Authored<T extends StoredEvent> = T & { ts: number }
 
 /** (hlc, id) position in a room's total order */
 export interface Cursor {
@@ -74,7 +81,7 @@ type Row = Record<string, unknown>
  */
 export const SCHEMA_VERSION = 5
 
-/** what {@link MessageStore.put} did: stored a new id, replaced an earlier stamp of a stored id, or kept the stored one */
+/** what {@link MessageStore.put} did: stored a new id, replaced a lower-ranked stamp of a stored id, or kept the stored one */
 export type PutOutcome = 'new' | 'restamped' | 'held'
 
 /** how many events a room holds in a stamp range, and the sum of their stamps (mod 2^64) */
@@ -85,14 +92,14 @@ export interface RangeDigest {
 
 /**
  * One message, two stamps: a client whose send was not acknowledged sends it again, and a node that
- * does not hold it yet stamps it anew. Every copy keeps the later of the two (by stamp, then by
- * origin node), wherever they meet: on ingest, on backfill, on anti-entropy. The later, not the
- * earlier: a resume replays from the client's cursor forward, so a message that moves later is
- * replayed to a client that missed it (and dropped by id by one that has it), while one that moved
- * earlier could land behind a cursor and never be replayed.
- * The SQL condition of an UPDATE binding (new hlc, new hlc, new origin) in that order.
+ * does not hold it yet stamps it anew. Every copy keeps the same one of the two wherever they meet
+ * (on ingest, on backfill, on anti-entropy), by the total order of `stampTakesOver`
+ * (stamp-rank.ts): a stamp within PROMPT_STAMP_MS of the author's time beats one that is not, and
+ * between two of a kind the later wins, then the greater origin node.
+ * The SQL condition of an UPDATE whose numbered parameters are ?1 the new hlc, ?2 the new origin,
+ * ?6 whether the new stamp is prompt (1 or 0) and ?7 the first stamp that is not (promptBelow).
  */
-const LATER_STAMP = '(hlc < ? OR (hlc = ? AND origin < ?))'
+const RANKED_STAMP = '((?6 = 1 AND hlc >= ?7) OR ((hlc < ?7) = ?6 AND (hlc < ?1 OR (hlc = ?1 AND origin < ?2))))'
 
 /** Thrown when the store file was written by a newer meshchat. */
 export class StoreVersionError extends Error {
@@ -224,7 +231,7 @@ export class MessageStore {
     const dmCols = 'id, conv, hlc, origin, author, event'
     this.stmts = {
       insert: this.db.prepare(`INSERT OR IGNORE INTO messages (${cols}) VALUES (?, ?, ?, ?, ?, ?)`),
-      restamp: this.db.prepare(`UPDATE messages SET hlc = ?, origin = ?, event = ? WHERE id = ? AND room = ? AND ${LATER_STAMP}`),
+      restamp: this.db.prepare(`UPDATE messages SET hlc = ?1, origin = ?2, event = ?3 WHERE id = ?4 AND room = ?5 AND ${RANKED_STAMP}`),
       // the two halves of the stamps summed apart: each sum stays far inside 64 bits
       digest: this.db.prepare('SELECT count(*) AS n, coalesce(sum(hlc & 4294967295), 0) AS lo, coalesce(sum(hlc >> 32), 0) AS hi FROM messages WHERE room = ? AND hlc >= ? AND hlc < ?'),
       get: this.db.prepare(`SELECT ${cols} FROM messages WHERE id = ?`),
@@ -243,7 +250,7 @@ export class MessageStore {
       mbSenderCount: this.db.prepare('SELECT count(*) AS n FROM mailbox WHERE user = ? AND sender = ?'),
       mbPruneAge: this.db.prepare(MAILBOX_PRUNE_SQL),
       dmPut: this.db.prepare(`INSERT OR IGNORE INTO dm_history (${dmCols}) VALUES (?, ?, ?, ?, ?, ?)`),
-      dmRestamp: this.db.prepare(`UPDATE dm_history SET hlc = ?, origin = ?, event = ? WHERE id = ? AND conv = ? AND ${LATER_STAMP}`),
+      dmRestamp: this.db.prepare(`UPDATE dm_history SET hlc = ?1, origin = ?2, event = ?3 WHERE id = ?4 AND conv = ?5 AND ${RANKED_STAMP}`),
       dmGet: this.db.prepare(`SELECT ${dmCols} FROM dm_history WHERE id = ?`),
       dmNewest: this.db.prepare(`SELECT ${dmCols} FROM dm_history WHERE conv = ? ORDER BY hlc DESC, id DESC LIMIT ?`),
       dmBefore: this.db.prepare(`SELECT ${dmCols} FROM dm_history WHERE conv = ? AND (hlc, id) < (?, ?) ORDER BY hlc DESC, id DESC LIMIT ?`),
@@ -388,30 +395,31 @@ export class MessageStore {
   }
 
   /**
-   * Store a room event. An id already stored with an earlier stamp takes this
-   * one (see LATER_STAMP): a send retried through another node is
-   * stamped twice, and every node keeps the same one of the two.
+   * Store a room event. An id already stored takes this stamp when it ranks
+   * above the stored one (see RANKED_STAMP): a send retried through another
+   * node is stamped twice, and every node keeps the same one of the two.
    */
-  put (e: StoredRoomEvent): PutOutcome {
+  put (e: Authored<StoredRoomEvent>): PutOutcome {
     if (Number(this.stmts.insert.run(e.id, e.room, e.hlc, e.origin, e.author, e.event).changes) > 0) {
       wrote(this.histories.rooms, e.room)
       return 'new'
     }
-    const r = this.stmts.restamp.run(e.hlc, e.origin, e.event, e.id, e.room, e.hlc, e.hlc, e.origin)
+    const limit = promptBelow(e.ts)
+    const r = this.stmts.restamp.run(e.hlc, e.origin, e.event, e.id, e.room, e.hlc < limit ? 1 : 0, limit)
     return Number(r.changes) > 0 ? 'restamped' : 'held'
   }
 
   /** store a room event; false when the id was already stored (its stamp may still change: {@link put}) */
-  insert (e: StoredRoomEvent): boolean {
+  insert (e: Authored<StoredRoomEvent>): boolean {
     return this.put(e) === 'new'
   }
 
   /**
    * store many events in one transaction (backfill); returns the ones that were new, and adds the
-   * ones that replaced an earlier stamp of their id to `restamped`
+   * ones that replaced a lower-ranked stamp of their id to `restamped`
    */
-  insertMany (events: Iterable<StoredRoomEvent>, restamped?: StoredRoomEvent[]): StoredRoomEvent[] {
-    const added: StoredRoomEvent[] = []
+  insertMany<E extends Authored<StoredRoomEvent>> (events: Iterable<E>, restamped?: E[]): E[] {
+    const added: E[] = []
     this.db.exec('BEGIN')
     try {
       for (const e of events) {
@@ -542,18 +550,19 @@ export class MessageStore {
     return { deleted, done }
   }
 
-  /** store a DM in its conversation's history; false when the id was already stored (an earlier stamp of it is replaced, as {@link put} does) */
-  dmPut (e: StoredDmEvent): boolean {
+  /** store a DM in its conversation's history; false when the id was already stored (a stamp that ranks above the stored one replaces it, as in {@link put}) */
+  dmPut (e: Authored<StoredDmEvent>): boolean {
     if (Number(this.stmts.dmPut.run(e.id, e.conversation, e.hlc, e.origin, e.author, e.event).changes) > 0) {
       wrote(this.histories.dms, e.conversation)
       return true
     }
-    this.stmts.dmRestamp.run(e.hlc, e.origin, e.event, e.id, e.conversation, e.hlc, e.hlc, e.origin)
+    const limit = promptBelow(e.ts)
+    this.stmts.dmRestamp.run(e.hlc, e.origin, e.event, e.id, e.conversation, e.hlc < limit ? 1 : 0, limit)
     return false
   }
 
   /** store many DMs in one transaction; returns how many were new */
-  dmPutMany (events: Iterable<StoredDmEvent>): number {
+  dmPutMany (events: Iterable<Authored<StoredDmEvent>>): number {
     let n = 0
     this.db.exec('BEGIN')
     try {
