@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { TEST_TIMINGS } from '../../node/src/config.js'
 import { CONFIRM_FANOUT, CONFIRM_TIMEOUTS, UNANSWERED_MS } from '../../node/src/mesh/archive.js'
-import { roomTopic } from '../../client/src/protocol/ids.js'
+import { PRESENCE_TOPIC, roomTopic } from '../../client/src/protocol/ids.js'
 import { startMesh, waitFor } from '../helpers/mesh.js'
 import { startRogue } from '../helpers/rogue.js'
 import type { TestMesh } from '../helpers/mesh.js'
@@ -130,4 +130,51 @@ describe('a node looking for a replica of a fresh event among peers that never a
     const page = await alice.history('small', { limit: 10 })
     expect(page.messages.map(msg => msg.text)).toEqual(['m0', 'm1', 'm2', 'm3'])
   }, 90_000)
+
+  it('waits for a carrier that never answered again once presence shows it coming up', async () => {
+    const requestTimeoutMs = 5000
+    const m = mesh = await startMesh(1, { timings: { ...TEST_TIMINGS, requestTimeoutMs } })
+    const node = m.nodes[0] as MeshchatNode
+    const r = await startRogue(m.meshKey)
+    rogues.push(r)
+    await r.serveSync(async () => new Promise<never>(() => {}))
+    await r.join([node])
+    const alice = await m.client(node, 'alice', { requestTimeoutMs: 60_000 })
+    await alice.join('small')
+    r.host.services.pubsub.subscribe(roomTopic('small'))
+    await waitFor(() => node.mesh.services.pubsub.getSubscribers(roomTopic('small')).some(p => p.toString() === r.id),
+      { what: 'the node to see the rogue carry the room' })
+    const failures = async (): Promise<number> => (await node.metrics.handOffFailures.get()).values.reduce((n, v) => n + v.value, 0)
+
+    // the first send waits for the rogue's answer until its request fails; the second is acknowledged
+    // while its request to the rogue is still unanswered, and that request fails later
+    await acknowledged(alice.send('small', 'm0'), 6 * requestTimeoutMs, 'the first send acknowledged')
+    expect(await failures()).toBe(1)
+    await acknowledged(alice.send('small', 'm1'), 6 * requestTimeoutMs, 'the second send acknowledged')
+    expect(await failures(), 'acknowledged before the request to the rogue failed').toBe(1)
+    await waitFor(async () => await failures() === 2, { timeoutMs: 6 * requestTimeoutMs, what: 'the second send\'s request to the rogue to fail' })
+
+    // presence shows the rogue coming up (a signed heartbeat of its own): it is waited for again,
+    // so the next send is acknowledged only after its request to the rogue failed
+    await r.publish(PRESENCE_TOPIC, await r.signedPresence({
+      heartbeat: {
+        node: r.id,
+        incarnation: 1n,
+        seq: 0n,
+        load: { clients: 0, rooms: 0, maxClients: 10 },
+        gatewayAddrs: [],
+        meshAddrs: [],
+        httpUrl: '',
+        beat: 1n,
+        time: BigInt(Date.now()),
+        metaVersion: 0,
+        addrsOmitted: false
+      }
+    }))
+    await waitFor(() => node.presence.replica.liveNodes().includes(r.id), { what: 'the rogue up on the node' })
+    await acknowledged(alice.send('small', 'm2'), 6 * requestTimeoutMs, 'the third send acknowledged')
+    expect(await failures(), 'acknowledged after the request to the rogue failed').toBe(3)
+    const page = await alice.history('small', { limit: 10 })
+    expect(page.messages.map(msg => msg.text)).toEqual(['m0', 'm1', 'm2'])
+  }, 120_000)
 })
