@@ -91,3 +91,23 @@ export function envelope (event: Uint8Array, origin: string, stampMs = Date.now(
 
 /** the gossipsub topic of a room (re-exported so tests read plainly) */
 export const topicOf = roomTopic
+
+/** a presence heartbeat naming `node` (signed by the rogue with `signedPresence`, it introduces the rogue as a node when `node` is its own id) */
+export function heartbeat (node: string, extra: Partial<PresenceMessage['heartbeat'] & object> = {}): Partial<PresenceMessage> {
+  return {
+    heartbeat: {
+      node,
+      incarnation: 1n,
+      seq: 0n,
+      load: { clients: 0, rooms: 0, maxClients: 10 },
+      gatewayAddrs: [],
+      meshAddrs: [],
+      httpUrl: '',
+      beat: BigInt(Math.floor(Math.random() * 1e9)),
+      time: BigInt(Date.now()),
+      metaVersion: 0,
+      addrsOmitted: false,
+      ...extra
+    }
+  }
+}

@@ -18,9 +18,10 @@ import { SignedEvent } from '../../client/src/protocol/pb/event.js'
 import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
 import { createNodeClient } from '../../client/src/node.js'
 import { recordMessages, roomMeshReady } from '../helpers/rooms.js'
-import { envelope, startRogue, topicOf, userEvent } from '../helpers/rogue.js'
+import { envelope, heartbeat, startRogue, topicOf, userEvent } from '../helpers/rogue.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { Rogue } from '../helpers/rogue.js'
+import type { ChatClient, ChatMessage } from '../../client/src/node.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
 import type { Authored, StoredRoomEvent } from '../../node/src/store/message-store.js'
 
@@ -46,25 +47,6 @@ function history (room: string, n: number): Array<Authored<StoredRoomEvent>> {
 async function internalErrors (node: MeshchatNode): Promise<number> {
   const m = await node.metrics.internalErrors.get()
   return m.values.reduce((n, v) => n + v.value, 0)
-}
-
-function heartbeat (node: string, extra: Partial<PresenceMessage['heartbeat'] & object> = {}): Partial<PresenceMessage> {
-  return {
-    heartbeat: {
-      node,
-      incarnation: 1n,
-      seq: 0n,
-      load: { clients: 0, rooms: 0, maxClients: 10 },
-      gatewayAddrs: [],
-      meshAddrs: [],
-      httpUrl: '',
-      beat: BigInt(Math.floor(Math.random() * 1e9)),
-      time: BigInt(Date.now()),
-      metaVersion: 0,
-      addrsOmitted: false,
-      ...extra
-    }
-  }
 }
 
 /** a delta from the rogue itself whose entry carries a status value no node knows (only raw bytes can) */
@@ -99,6 +81,18 @@ describe('a rogue mesh member', () => {
     const r = rogue = await startRogue(m.meshKey)
     await r.join([a, b])
     return { a, b, m, r }
+  }
+
+  /** `setup`, with alice on a and bob on b in the room `hall`, and what alice receives */
+  async function hall (): Promise<Awaited<ReturnType<typeof setup>> & { alice: ChatClient, bob: ChatClient, aliceGot: ChatMessage[] }> {
+    const s = await setup()
+    const alice = await s.m.client(s.a, 'alice')
+    const bob = await s.m.client(s.b, 'bob')
+    const aliceGot = recordMessages(alice)
+    await alice.join('hall')
+    await bob.join('hall')
+    await roomMeshReady([s.a, s.b], 'hall')
+    return { ...s, alice, bob, aliceGot }
   }
 
   it('malformed presence does not take any node down, is rejected, and graylists its sender', async () => {
@@ -303,13 +297,7 @@ describe('a rogue mesh member', () => {
   })
 
   it('cannot get a forged, misplaced or undecodable event in through a one-way hand-off, nor hold the node up', async () => {
-    const { a, b, m, r } = await setup()
-    const alice = await m.client(a, 'alice')
-    const bob = await m.client(b, 'bob')
-    const aliceGot = recordMessages(alice)
-    await alice.join('hall')
-    await bob.join('hall')
-    await roomMeshReady([a, b], 'hall')
+    const { a, r, bob, aliceGot } = await hall()
     const user = await generateKeyPair('Ed25519')
     const text = { kind: 'room' as const, room: 'hall' }
     const refused = async (): Promise<number> => await a.metrics.handOffsRefused.get().then(x => x.values[0]?.value ?? 0)
@@ -606,13 +594,7 @@ describe('a rogue mesh member', () => {
   })
 
   it('cannot move a stored message to the end of its room by sending it again stamped now: not by hand-off, gossip or a history page', async () => {
-    const { a, b, m, r } = await setup()
-    const alice = await m.client(a, 'alice')
-    const bob = await m.client(b, 'bob')
-    const aliceGot = recordMessages(alice)
-    await alice.join('hall')
-    await bob.join('hall')
-    await roomMeshReady([a, b], 'hall')
+    const { a, b, r, bob, aliceGot } = await hall()
     const user = await generateKeyPair('Ed25519')
     const counter = async (node: MeshchatNode, which: 'restamped' | 'duplicates'): Promise<number> =>
       (await node.metrics[which].get()).values.reduce((n, v) => n + v.value, 0)

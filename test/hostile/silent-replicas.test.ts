@@ -3,10 +3,11 @@ import { TEST_TIMINGS } from '../../node/src/config.js'
 import { CONFIRM_FANOUT, CONFIRM_TIMEOUTS, UNANSWERED_MS } from '../../node/src/mesh/archive.js'
 import { PRESENCE_TOPIC, roomTopic } from '../../client/src/protocol/ids.js'
 import { startMesh, waitFor } from '../helpers/mesh.js'
-import { startRogue } from '../helpers/rogue.js'
+import { heartbeat, startRogue } from '../helpers/rogue.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { Rogue } from '../helpers/rogue.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
+import type { ChatClient } from '../../client/src/node.js'
 
 /** `send` acknowledged within `deadlineMs` (a deadline, generous for a loaded machine: the times belong to the benchmark) */
 async function acknowledged<T> (send: Promise<T>, deadlineMs: number, what: string): Promise<T> {
@@ -98,8 +99,12 @@ describe('a node looking for a replica of a fresh event among peers that never a
     expect(node.store.count('crowd')).toBe(1)
   }, 120_000)
 
-  it('waits for a carrier of the room that never answers once, not on every send', async () => {
-    const requestTimeoutMs = 8000
+  /**
+   * One node, alice on it in the room `small`, and a rogue that carries the room as far as gossipsub
+   * tells the node and answers no request: the event is handed to it, and with no other carrier the
+   * acknowledgement waits for its answer
+   */
+  async function silentCarrier (requestTimeoutMs: number): Promise<{ node: MeshchatNode, r: Rogue, alice: ChatClient }> {
     const m = mesh = await startMesh(1, { timings: { ...TEST_TIMINGS, requestTimeoutMs } })
     const node = m.nodes[0] as MeshchatNode
     const r = await startRogue(m.meshKey)
@@ -108,11 +113,15 @@ describe('a node looking for a replica of a fresh event among peers that never a
     await r.join([node])
     const alice = await m.client(node, 'alice', { requestTimeoutMs: 60_000 })
     await alice.join('small')
-    // the rogue carries the room, as far as gossipsub tells the node: the event is handed to it, and
-    // with no other carrier the acknowledgement waits for its answer
     r.host.services.pubsub.subscribe(roomTopic('small'))
     await waitFor(() => node.mesh.services.pubsub.getSubscribers(roomTopic('small')).some(p => p.toString() === r.id),
       { what: 'the node to see the rogue carry the room' })
+    return { node, r, alice }
+  }
+
+  it('waits for a carrier of the room that never answers once, not on every send', async () => {
+    const requestTimeoutMs = 8000
+    const { node, alice } = await silentCarrier(requestTimeoutMs)
 
     // the first send waited a request timeout for the rogue's answer, which did not come
     const started = performance.now()
@@ -133,17 +142,7 @@ describe('a node looking for a replica of a fresh event among peers that never a
 
   it('waits for a carrier that never answered again once presence shows it coming up', async () => {
     const requestTimeoutMs = 5000
-    const m = mesh = await startMesh(1, { timings: { ...TEST_TIMINGS, requestTimeoutMs } })
-    const node = m.nodes[0] as MeshchatNode
-    const r = await startRogue(m.meshKey)
-    rogues.push(r)
-    await r.serveSync(async () => new Promise<never>(() => {}))
-    await r.join([node])
-    const alice = await m.client(node, 'alice', { requestTimeoutMs: 60_000 })
-    await alice.join('small')
-    r.host.services.pubsub.subscribe(roomTopic('small'))
-    await waitFor(() => node.mesh.services.pubsub.getSubscribers(roomTopic('small')).some(p => p.toString() === r.id),
-      { what: 'the node to see the rogue carry the room' })
+    const { node, r, alice } = await silentCarrier(requestTimeoutMs)
     const failures = async (): Promise<number> => (await node.metrics.handOffFailures.get()).values.reduce((n, v) => n + v.value, 0)
 
     // the first send waits for the rogue's answer until its request fails; the second is acknowledged
@@ -156,21 +155,7 @@ describe('a node looking for a replica of a fresh event among peers that never a
 
     // presence shows the rogue coming up (a signed heartbeat of its own): it is waited for again,
     // so the next send is acknowledged only after its request to the rogue failed
-    await r.publish(PRESENCE_TOPIC, await r.signedPresence({
-      heartbeat: {
-        node: r.id,
-        incarnation: 1n,
-        seq: 0n,
-        load: { clients: 0, rooms: 0, maxClients: 10 },
-        gatewayAddrs: [],
-        meshAddrs: [],
-        httpUrl: '',
-        beat: 1n,
-        time: BigInt(Date.now()),
-        metaVersion: 0,
-        addrsOmitted: false
-      }
-    }))
+    await r.publish(PRESENCE_TOPIC, await r.signedPresence(heartbeat(r.id)))
     await waitFor(() => node.presence.replica.liveNodes().includes(r.id), { what: 'the rogue up on the node' })
     await acknowledged(alice.send('small', 'm2'), 6 * requestTimeoutMs, 'the third send acknowledged')
     expect(await failures(), 'acknowledged after the request to the rogue failed').toBe(3)
