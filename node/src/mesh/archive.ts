@@ -20,7 +20,7 @@ import type { Clock } from '../components.js'
 import type { MeshLibp2p } from './mesh-host.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { HealMarks, healFrom } from '../state/heal-marks.js'
-import { BoundedMap } from '../state/bounded.js'
+import { BoundedMap, BoundedSet } from '../state/bounded.js'
 import type { PeerId } from '@libp2p/interface'
 
 /** how often a room's first backfill is tried while no copy answers (a node that just started) */
@@ -230,9 +230,10 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
    * event, by a request nobody waits for, and is waited for again once it answers one), and the
    * search for a replica passes them by. Without it, a peer holding the mesh key that carries a room,
    * or passes for one of its owners, and answers nothing held every send to that room a request
-   * timeout. Bounded (the oldest goes); a node that presence shows coming up (again) is waited for.
+   * timeout. Each is forgotten UNANSWERED_MS after its last failure, and the oldest goes past
+   * UNANSWERED_MAX; a node that presence shows coming up (again) is waited for.
    */
-  private readonly unanswered = new Map<string, number>()
+  private readonly unanswered = new BoundedSet<string>(UNANSWERED_MAX, { maxAgeMs: UNANSWERED_MS, now: () => this.c.clock.now() })
   private started = false
   private readonly onDisconnect: (evt: CustomEvent<PeerId>) => void
   private readonly onConnect: (evt: CustomEvent<PeerId>) => void
@@ -701,8 +702,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
   private splitCarriers (room: string, carriers: PeerId[], ackReplicas: number): { answered: PeerId[], oneWay: PeerId[], quiet: PeerId[] } {
     let quiet: PeerId[] = []
     if (this.unanswered.size > 0) {
-      const now = this.c.clock.now()
-      quiet = carriers.filter(p => !this.answers(p.toString(), now))
+      quiet = carriers.filter(p => this.unanswered.has(p.toString()))
       if (quiet.length > 0) carriers = carriers.filter(p => !quiet.includes(p))
     }
     const need = Math.min(ackReplicas, carriers.length)
@@ -722,23 +722,10 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     return { answered, oneWay, quiet }
   }
 
-  /** whether `peer` is waited for when asked to store a fresh event (see {@link unanswered}) */
-  private answers (peer: string, now: number): boolean {
-    const until = this.unanswered.get(peer)
-    if (until == null) return true
-    if (until > now) return false
-    this.unanswered.delete(peer)
-    return true
-  }
-
-  /** `peer` did not answer a request to store a fresh event */
+  /** `peer` did not answer a request to store a fresh event: not waited for until UNANSWERED_MS from now */
   private noAnswer (peer: string): void {
     this.unanswered.delete(peer)
-    if (this.unanswered.size >= UNANSWERED_MAX) {
-      const oldest = this.unanswered.keys().next().value
-      if (oldest != null) this.unanswered.delete(oldest)
-    }
-    this.unanswered.set(peer, this.c.clock.now() + UNANSWERED_MS)
+    this.unanswered.add(peer)
   }
 
   /**
@@ -816,8 +803,8 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     let id: Uint8Array | undefined
     // the other connected nodes only when no source confirmed (the list is built then, not for every message)
     const noArchive = this.noArchive
-    const now = this.c.clock.now()
-    const answers = (peer: string): boolean => this.answers(peer, now)
+    const unanswered = this.unanswered
+    const answers = (peer: string): boolean => !unanswered.has(peer)
     const candidates = (function * (self: string, pubsub: ArchiveComponents['pubsub']): Generator<string> {
       for (const peer of sources) if (answers(peer)) yield peer
       for (const p of pubsub.getPeers()) {
