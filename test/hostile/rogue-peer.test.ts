@@ -593,6 +593,51 @@ describe('a rogue mesh member', () => {
     expect(a.running).toBe(true)
   })
 
+  it('cannot make a node check again the signatures of DMs its mailbox holds by putting them again: each costs a lookup, and a full mailbox takes the put as nothing new', async () => {
+    const { a, r } = await setup()
+    const carol = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const sender = await generateKeyPair('Ed25519')
+    const senderId = peerIdFromPrivateKey(sender).toString()
+    // 100 DMs of ten minutes ago, the most one sender may queue for a user, held in carol's mailbox
+    const tenMinutesAgo = Date.now() - 600_000
+    const held = await Promise.all(Array.from({ length: 100 }, async (_, i) => userEvent(sender, { kind: 'dm', to: carol, text: `queued ${i}` }, tenMinutesAgo + i)))
+    for (const [i, event] of held.entries()) {
+      a.store.mailboxPut(carol, { id: DecodedEvent.from(event).id, hlc: BigInt(tenMinutesAgo + i) << 16n, origin: a.nodeId, event, sender: senderId })
+    }
+    const stamped = (event: Uint8Array): { event: Uint8Array<ArrayBuffer>, hlc: bigint, origin: string } =>
+      ({ event: event as Uint8Array<ArrayBuffer>, hlc: BigInt(Date.now()) << 16n, origin: r.id })
+    const checks = async (result: string): Promise<number> =>
+      (await a.metrics.signatureChecks.get()).values.filter(v => v.labels.path === 'mailbox' && v.labels.result === result).reduce((n, v) => n + v.value, 0)
+    const [held0, valid0] = [await checks('held'), await checks('valid')]
+    // the rogue puts all of them again, twice: nothing new, and not refused for the sender's full quota
+    for (let round = 0; round < 2; round++) {
+      const res = await r.sync(a, { mailboxPut: { user: carol, events: held.map(stamped) } })
+      expect(res.error, `round ${round}`).toBeUndefined()
+      expect(res.ok?.count, `round ${round}: not new`).toBe(0)
+    }
+    // each was looked up once (then remembered as opened), none checked
+    expect(await checks('held') - held0).toBe(100)
+    expect(await checks('valid') - valid0).toBe(0)
+    expect(a.store.mailboxCount(carol)).toBe(100)
+    // an old DM of another sender that the mailbox does not hold is checked and taken
+    const other = await generateKeyPair('Ed25519')
+    const fresh = await userEvent(other, { kind: 'dm', to: carol, text: 'not queued yet' }, tenMinutesAgo)
+    const taken = await r.sync(a, { mailboxPut: { user: carol, events: [stamped(fresh)] } })
+    expect(taken.ok?.count).toBe(1)
+    expect(await checks('valid') - valid0).toBe(1)
+    // one more from the first sender is past its quota: refused as full
+    const over = await userEvent(sender, { kind: 'dm', to: carol, text: 'one too many' }, tenMinutesAgo)
+    const full = await r.sync(a, { mailboxPut: { user: carol, events: [stamped(over)] } })
+    expect(full.error?.code).toBe(ErrorCode.MAILBOX_FULL)
+    // a held DM's bytes with a forged signature have another id: checked, and the put refused
+    const forged = SignedEvent.decode(held[0]!)
+    forged.signature = new Uint8Array(64)
+    const refused = await r.sync(a, { mailboxPut: { user: carol, events: [stamped(SignedEvent.encode(forged))] } })
+    expect(refused.error?.code).toBe(ErrorCode.BAD_SIGNATURE)
+    expect(a.store.mailboxCount(carol)).toBe(101)
+    expect(a.running).toBe(true)
+  })
+
   it('cannot move a stored message to the end of its room by sending it again stamped now: not by hand-off, gossip or a history page', async () => {
     const { a, b, r, bob, aliceGot } = await hall()
     const user = await generateKeyPair('Ed25519')

@@ -346,7 +346,8 @@ export class DmService implements Startable, MailboxHandler {
   }
 
   private putLocal (user: string, e: MailboxEvent): boolean {
-    if (this.acked.has(`${user}/${idToHex(e.id)}`)) return false
+    // held already: not a new message, whether or not the mailbox is full
+    if (this.holds(user, e.id)) return false
     if (this.c.store.mailboxCount(user) >= this.init.maxPerUser) {
       throw new MailboxFullError(`mailbox of ${user} is full`)
     }
@@ -519,9 +520,12 @@ export class DmService implements Startable, MailboxHandler {
 
   /**
    * DMs to `user` from a peer, opened and checked; what does not verify is dropped, or with
-   * `refuseForged` (a put the peer sent unasked) a forged signature refuses them all
+   * `refuseForged` (a put the peer sent unasked) a forged signature refuses them all. A put's DMs
+   * that this node holds in the user's mailbox, or saw acknowledged, are not checked again (when
+   * their author's time is old enough to have left the opener's cache): the put keeps nothing of them
    */
   private async verified (user: string, events: WireStoredEvent[], refuseForged = false): Promise<MailboxEvent[]> {
+    const held = refuseForged ? (id: Uint8Array) => this.holds(user, id) : undefined
     return this.c.opener.openMany(events, this.c.clock.now(), 'mailbox',
       (opened, e) => opened.kind === 'dm' && opened.to === user
         ? { id: opened.id, hlc: e.hlc, origin: e.origin, event: e.event, sender: opened.author }
@@ -529,7 +533,12 @@ export class DmService implements Startable, MailboxHandler {
       err => {
         this.c.metrics.rejected.inc({ code: asMeshchatError(err).name })
         this.c.log('dropped a mailbox event - %s', err.message)
-      }, { refuseForged })
+      }, { refuseForged, held })
+  }
+
+  /** whether a put of this DM to `user`'s mailbox would keep nothing: it is there, or was acknowledged */
+  private holds (user: string, id: Uint8Array): boolean {
+    return this.acked.has(`${user}/${idToHex(id)}`) || this.c.store.mailboxHolds(user, id)
   }
 
   /**

@@ -34,6 +34,8 @@ export const HELD_AFTER_MS = 60_000
  * The paths on which a peer sends events unasked, and so can send the same ones again and again.
  * What comes in answer to this node's own questions (backfill, history and mailbox pages) is mostly
  * what it lacks: a lookup there would cost 7–11 µs an event more for the ones it does not hold.
+ * Mailbox puts are sent unasked too, but what they hold is looked up in the recipient's mailbox,
+ * which the caller names (`open`'s `held`).
  */
 const UNASKED: ReadonlySet<EventPath> = new Set<EventPath>(['gossip', 'replica', 'dm'])
 
@@ -93,9 +95,11 @@ export class EventOpener {
 
   /**
    * Open signed event bytes, or an event already decoded (decoded once per node: the id for the cache
-   * and the content for the check come from the same decode); throws the typed error of the first problem
+   * and the content for the check come from the same decode); throws the typed error of the first problem.
+   * `held` asks where this path keeps what it takes (a mailbox put: that user's mailbox) in place of
+   * the node's store, which unasked paths are looked up in
    */
-  async open (input: Uint8Array | DecodedEvent, path: EventPath): Promise<OpenedEvent> {
+  async open (input: Uint8Array | DecodedEvent, path: EventPath, held?: (id: Uint8Array) => boolean): Promise<OpenedEvent> {
     const opts = { maxEventBytes: this.init.maxEventBytes }
     let decoded: DecodedEvent
     try {
@@ -111,7 +115,8 @@ export class EventOpener {
     }
     const started = performance.now()
     try {
-      if (this.init.held != null && UNASKED.has(path) && Date.now() - Number(decoded.event.ts) > HELD_AFTER_MS && this.init.held(decoded.id)) {
+      const lookup = held ?? (UNASKED.has(path) ? this.init.held : undefined)
+      if (lookup != null && Date.now() - Number(decoded.event.ts) > HELD_AFTER_MS && lookup(decoded.id)) {
         const opened = await openDecoded(decoded, { ...opts, heldBefore: true })
         this.remember(opened)
         this.metrics?.signatureChecks.inc({ path, result: 'held' })
@@ -134,9 +139,9 @@ export class EventOpener {
    * its stamps within the clock rule. A node is trusted to relay, not to
    * write: whatever it sends is checked as strictly as what a client sends.
    */
-  async openStamped (e: StampedEvent, now: number, path: EventPath): Promise<OpenedEvent> {
+  async openStamped (e: StampedEvent, now: number, path: EventPath, held?: (id: Uint8Array) => boolean): Promise<OpenedEvent> {
     checkOrigin(e.origin)
-    const opened = await this.open(e.event, path)
+    const opened = await this.open(e.event, path, held)
     checkStamps(e.hlc, opened.ts, now, this.init.stamps)
     return opened
   }
@@ -149,7 +154,7 @@ export class EventOpener {
    * (after `onDrop`), and nothing of it is kept: for what a peer sends
    * unasked, where one forged event shows the whole batch for a lie (an
    * honest node hands on only events it checked), and checking the rest would
-   * cost a signature check each for nothing.
+   * cost a signature check each for nothing. `held` as for `open`.
    */
   async openMany<T> (
     events: StampedEvent[],
@@ -157,12 +162,12 @@ export class EventOpener {
     path: EventPath,
     accept: (opened: OpenedEvent, e: StampedEvent) => T | undefined,
     onDrop: (err: Error) => void,
-    opts: { refuseForged?: boolean } = {}
+    opts: { refuseForged?: boolean, held?: (id: Uint8Array) => boolean } = {}
   ): Promise<T[]> {
     const out: T[] = []
     for (const e of events) {
       try {
-        const kept = accept(await this.openStamped(e, now, path), e)
+        const kept = accept(await this.openStamped(e, now, path, opts.held), e)
         if (kept === undefined) throw new InvalidEventError('event is not what was asked for')
         out.push(kept)
       } catch (err) {

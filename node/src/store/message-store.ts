@@ -179,6 +179,7 @@ export class MessageStore {
     mbList: StatementSync
     mbDelete: StatementSync
     mbSenderCount: StatementSync
+    mbHas: StatementSync
     mbPruneAge: StatementSync
     dmPut: StatementSync
     dmRestamp: StatementSync
@@ -248,6 +249,7 @@ export class MessageStore {
       mbList: this.db.prepare('SELECT id, hlc, origin, event, sender FROM mailbox WHERE user = ? ORDER BY hlc, id LIMIT ?'),
       mbDelete: this.db.prepare('DELETE FROM mailbox WHERE user = ? AND id = ?'),
       mbSenderCount: this.db.prepare('SELECT count(*) AS n FROM mailbox WHERE user = ? AND sender = ?'),
+      mbHas: this.db.prepare('SELECT 1 AS x FROM mailbox WHERE user = ? AND id = ?'),
       mbPruneAge: this.db.prepare(MAILBOX_PRUNE_SQL),
       dmPut: this.db.prepare(`INSERT OR IGNORE INTO dm_history (${dmCols}) VALUES (?, ?, ?, ?, ?, ?)`),
       dmRestamp: this.db.prepare(`UPDATE dm_history SET hlc = ?1, origin = ?2, event = ?3 WHERE id = ?4 AND conv = ?5 AND ${RANKED_STAMP}`),
@@ -588,6 +590,12 @@ export class MessageStore {
   /** DM conversations with stored history */
   dmConversations (): string[] {
     return (this.stmts.dmConversations.all() as Row[]).map(r => r.conv as string)
+  }
+
+  /** whether `user`'s mailbox holds the DM with this id (a lookup by the table's key) */
+  mailboxHolds (user: string, id: Uint8Array): boolean {
+    if (!this.db.isOpen) return false
+    return this.stmts.mbHas.get(user, id) != null
   }
 
   /** queue a DM in `user`'s mailbox; false if it was already there */
