@@ -27,7 +27,11 @@ export type * from './types.js'
 
 interface Outgoing {
   event: OpenedEvent
-  resolve: (f: ServerFrame) => void
+  /** what it says, to sign it again while it has never left this client */
+  content: EventContent
+  /** handed to a connection at least once: a node may hold it, so it keeps its bytes and id */
+  sent: boolean
+  resolve: (r: { frame: ServerFrame, event: OpenedEvent }) => void
   reject: (err: Error) => void
 }
 
@@ -377,6 +381,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
       }
     }
     if (this.watched.length > 0) await conn.request({ watch: { users: this.watched } })
+    await this.signUnsentAgain()
     this.setState('connected', addr)
     this.safeDispatchEvent('welcome', { detail: this._welcome })
     this.flushOutbox()
@@ -573,19 +578,24 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   /**
    * Send to a room. Resolves once the node has stored and published it. If
    * the connection drops first, the same signed event (same id) is sent again
-   * after reconnecting, so a retry never creates a duplicate.
+   * after reconnecting, so a retry never creates a duplicate. A message sent
+   * while no node is attached waits, and is signed again when it first leaves
+   * (no node has seen its first id): its author time is when it went out, so
+   * the node's stamp follows it at once, as for any message sent online.
    */
   async send (room: string, text: string): Promise<SendResult> {
     if (!this.rooms.has(room)) validateRoom(room)
-    const event = await this.sign({ kind: 'room', room, text })
-    const ack = (await this.submit(event)).publishAck
+    const content: EventContent = { kind: 'room', room, text }
+    const { frame, event } = await this.submit(await this.sign(content), content)
+    const ack = frame.publishAck
     return { id: event.idHex, cursor: cursorOf({ hlc: ack?.hlc ?? 0n, id: event.id }) }
   }
 
   /** send a direct message; resolves with delivered (a device has it) or queued (in the mailbox) */
   async dm (userId: string, text: string): Promise<DmResult> {
-    const event = await this.sign({ kind: 'dm', to: userId, text })
-    const ack = (await this.submit(event)).publishAck
+    const content: EventContent = { kind: 'dm', to: userId, text }
+    const { frame, event } = await this.submit(await this.sign(content), content)
+    const ack = frame.publishAck
     const cursor = cursorOf({ hlc: ack?.hlc ?? 0n, id: event.id })
     this.advanceDm(userId, cursor)
     return {
@@ -606,21 +616,45 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     await this.request({ publish: { event: event.bytes as Uint8Array<ArrayBuffer> } })
   }
 
-  /** queue a signed event until it is acknowledged; survives reconnects */
-  private async submit (event: OpenedEvent): Promise<ServerFrame> {
+  /**
+   * queue a signed event until it is acknowledged; survives reconnects. Resolves with the node's
+   * answer and the event as it went out (signed again if it waited for a connection)
+   */
+  private async submit (event: OpenedEvent, content: EventContent): Promise<{ frame: ServerFrame, event: OpenedEvent }> {
     if (this._state === 'idle' || this._state === 'closed') throw new DisconnectedError('not connected')
-    return new Promise<ServerFrame>((resolve, reject) => {
-      this.outbox.push({ event, resolve, reject })
+    return new Promise((resolve, reject) => {
+      this.outbox.push({ event, content, sent: false, resolve, reject })
       if (this._state === 'connected') this.flushOutbox()
     })
+  }
+
+  /**
+   * Sign again, in order, the queued events that never left this client, now that a node is attached
+   * and the clock is set by its welcome. Signed when they were written, they would reach the node
+   * with an author time long past, and every honest stamp of them would be late: a peer holding the
+   * mesh key could then stamp them later still, or earlier, behind the cursors of devices that were
+   * away meanwhile (the stamp that is prompt, close to the author time, wins).
+   */
+  private async signUnsentAgain (): Promise<void> {
+    // the outbox as it grows: what is sent meanwhile is queued here too, and signed in its turn
+    for (let i = 0; i < this.outbox.length; i++) {
+      const item = this.outbox[i] as Outgoing
+      if (item.sent) continue
+      try {
+        item.event = await this.sign(item.content)
+      } catch {
+        // it was signed once already: it goes out as it was
+      }
+    }
   }
 
   /** send every queued event in order; failures other than a lost connection reject the caller */
   private flushOutbox (): void {
     const batch = this.outbox.splice(0)
     for (const item of batch) {
+      item.sent = true
       this.request({ publish: { event: item.event.bytes as Uint8Array<ArrayBuffer> } })
-        .then(item.resolve)
+        .then(frame => { item.resolve({ frame, event: item.event }) })
         .catch(err => {
           if ((err instanceof DisconnectedError || err instanceof TimeoutError) && this.opts.reconnect && this._state !== 'closed') {
             // keep it, with the same id, for the next connection (or the next try on this one)

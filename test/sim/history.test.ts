@@ -7,10 +7,16 @@ import { startMesh, waitFor, tcpGateway } from '../helpers/mesh.js'
 import { spawnNode } from '../helpers/process-node.js'
 import { createNodeClient, memoryKeyStore } from '../../client/src/node.js'
 import { signEvent } from '../../client/src/protocol/signing.js'
+import { hlcPhysical } from '../../node/src/state/hlc.js'
+import { PROMPT_STAMP_MS } from '../../node/src/store/stamp-rank.js'
+import { libp2pTransport } from '../../client/src/transports/libp2p.js'
+import { DisconnectedError } from '../../client/src/protocol/errors.js'
+import { tcp } from '@libp2p/tcp'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { ProcessNode } from '../helpers/process-node.js'
 import type { ChatClient, ChatMessage } from '../../client/src/node.js'
 import type { PrivateKey } from '@libp2p/interface'
+import type { ClientTransport } from '../../client/src/transport.js'
 
 function collect (c: ChatClient, room: string): ChatMessage[] {
   const got: ChatMessage[] = []
@@ -243,5 +249,49 @@ describe('durable history and gap-free resume', () => {
     expect(seen.filter(m => m.text === 'did it arrive?')).toHaveLength(1)
     expect(seen[0]!.id).toBe(result.id)
     expect(a!.store.page('acks', { limit: 10 }).events).toHaveLength(1)
+  })
+
+  it('a message sent while no node is attached is signed when it goes out: its author time is then, and its stamp prompt', async () => {
+    mesh = await startMesh(2)
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes
+    const watcher = await mesh.client(b!, 'watcher')
+    await watcher.join('queued')
+    const seen = collect(watcher, 'queued')
+    // the writer's own way to the nodes, which the test can take away: dials fail while it is offline
+    const real = libp2pTransport({ transports: [tcp()] })
+    let offline = false
+    const gated: ClientTransport = {
+      handles: addr => real.handles(addr),
+      dial: async (addr, key, signal) => {
+        if (offline) throw new DisconnectedError('the network is down')
+        return real.dial(addr, key, signal)
+      },
+      stop: async () => real.stop()
+    }
+    const writer = await mesh.client(a!, 'writer', { transports: [gated], backoff: { minMs: 100, maxMs: 200 } })
+    await writer.join('queued')
+    offline = true
+    writer.disconnect()
+    await waitFor(() => writer.state === 'reconnecting', { what: 'the writer offline' })
+    const written = Date.now()
+    const sending = writer.send('queued', 'written offline')
+    // it waits in the outbox while every dial fails
+    await new Promise(resolve => setTimeout(resolve, 1500))
+    expect(writer.state).toBe('reconnecting')
+    offline = false
+    const result = await sending
+    await waitFor(() => seen.some(m => m.text === 'written offline'), { what: 'the message at the watcher' })
+    const got = seen.filter(m => m.text === 'written offline')
+    expect(got).toHaveLength(1)
+    // the id the send resolved with is the one that went out
+    expect(got[0]!.id).toBe(result.id)
+    // its author time is when it left, not when it was written
+    expect(got[0]!.ts).toBeGreaterThanOrEqual(written + 1500)
+    // and its ingress stamp is prompt: the stamp that wins over any later one of the same id
+    const stored = a!.store.page('queued', { limit: 10 }).events
+    expect(stored).toHaveLength(1)
+    expect(hlcPhysical(stored[0]!.hlc)).toBeGreaterThanOrEqual(got[0]!.ts)
+    expect(hlcPhysical(stored[0]!.hlc) - got[0]!.ts).toBeLessThanOrEqual(PROMPT_STAMP_MS)
   })
 })
