@@ -14,6 +14,7 @@ import { DisconnectedError } from '../../client/src/protocol/errors.js'
 import { tcp } from '@libp2p/tcp'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { ProcessNode } from '../helpers/process-node.js'
+import type { MeshchatNode } from '../../node/src/daemon.js'
 import type { ChatClient, ChatMessage } from '../../client/src/node.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { ClientTransport } from '../../client/src/transport.js'
@@ -231,14 +232,19 @@ describe('durable history and gap-free resume', () => {
     expect(h.messages.filter(m => m.text === 'only once')).toHaveLength(1)
   })
 
+  /** two nodes, a watcher on the second in `room`, and what it receives there */
+  async function watched (room: string): Promise<{ a: MeshchatNode, b: MeshchatNode, m: TestMesh, seen: ChatMessage[] }> {
+    const m = mesh = await startMesh(2)
+    await m.converged(2)
+    const [a, b] = m.nodes as [MeshchatNode, MeshchatNode]
+    const watcher = await m.client(b, 'watcher')
+    await watcher.join(room)
+    return { a, b, m, seen: collect(watcher, room) }
+  }
+
   it('a send whose ack is lost is retried with the same id after reconnecting, and shown once', async () => {
-    mesh = await startMesh(2)
-    await mesh.converged(2)
-    const [a, b] = mesh.nodes
-    const watcher = await mesh.client(b!, 'watcher')
-    await watcher.join('acks')
-    const seen = collect(watcher, 'acks')
-    const writer = await mesh.client(a!, 'writer')
+    const { a, m, seen } = await watched('acks')
+    const writer = await m.client(a, 'writer')
     await writer.join('acks')
     // drop the connection right after the frame leaves: the ack never arrives on this connection
     const sending = writer.send('acks', 'did it arrive?')
@@ -248,16 +254,11 @@ describe('durable history and gap-free resume', () => {
     await new Promise(resolve => setTimeout(resolve, 300))
     expect(seen.filter(m => m.text === 'did it arrive?')).toHaveLength(1)
     expect(seen[0]!.id).toBe(result.id)
-    expect(a!.store.page('acks', { limit: 10 }).events).toHaveLength(1)
+    expect(a.store.page('acks', { limit: 10 }).events).toHaveLength(1)
   })
 
   it('a message sent while no node is attached is signed when it goes out: its author time is then, and its stamp prompt', async () => {
-    mesh = await startMesh(2)
-    await mesh.converged(2)
-    const [a, b] = mesh.nodes
-    const watcher = await mesh.client(b!, 'watcher')
-    await watcher.join('queued')
-    const seen = collect(watcher, 'queued')
+    const { a, m, seen } = await watched('queued')
     // the writer's own way to the nodes, which the test can take away: dials fail while it is offline
     const real = libp2pTransport({ transports: [tcp()] })
     let offline = false
@@ -269,7 +270,7 @@ describe('durable history and gap-free resume', () => {
       },
       stop: async () => real.stop()
     }
-    const writer = await mesh.client(a!, 'writer', { transports: [gated], backoff: { minMs: 100, maxMs: 200 } })
+    const writer = await m.client(a, 'writer', { transports: [gated], backoff: { minMs: 100, maxMs: 200 } })
     await writer.join('queued')
     offline = true
     writer.disconnect()
@@ -289,7 +290,7 @@ describe('durable history and gap-free resume', () => {
     // its author time is when it left, not when it was written
     expect(got[0]!.ts).toBeGreaterThanOrEqual(written + 1500)
     // and its ingress stamp is prompt: the stamp that wins over any later one of the same id
-    const stored = a!.store.page('queued', { limit: 10 }).events
+    const stored = a.store.page('queued', { limit: 10 }).events
     expect(stored).toHaveLength(1)
     expect(hlcPhysical(stored[0]!.hlc)).toBeGreaterThanOrEqual(got[0]!.ts)
     expect(hlcPhysical(stored[0]!.hlc) - got[0]!.ts).toBeLessThanOrEqual(PROMPT_STAMP_MS)
