@@ -325,146 +325,146 @@ export namespace ClientFrame {
         }
 
         if (obj.dmHistory != null) {
-          delete obj.auth
-          delete obj.ping
-          delete obj.status
-          delete obj.watch
-          delete obj.dmAck
-          delete obj.history
-          delete obj.publish
-          delete obj.leave
-          delete obj.join
-          delete obj.hello
+          if (obj.auth !== undefined) delete obj.auth
+          if (obj.ping !== undefined) delete obj.ping
+          if (obj.status !== undefined) delete obj.status
+          if (obj.watch !== undefined) delete obj.watch
+          if (obj.dmAck !== undefined) delete obj.dmAck
+          if (obj.history !== undefined) delete obj.history
+          if (obj.publish !== undefined) delete obj.publish
+          if (obj.leave !== undefined) delete obj.leave
+          if (obj.join !== undefined) delete obj.join
+          if (obj.hello !== undefined) delete obj.hello
         }
 
         if (obj.auth != null) {
-          delete obj.dmHistory
-          delete obj.ping
-          delete obj.status
-          delete obj.watch
-          delete obj.dmAck
-          delete obj.history
-          delete obj.publish
-          delete obj.leave
-          delete obj.join
-          delete obj.hello
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.ping !== undefined) delete obj.ping
+          if (obj.status !== undefined) delete obj.status
+          if (obj.watch !== undefined) delete obj.watch
+          if (obj.dmAck !== undefined) delete obj.dmAck
+          if (obj.history !== undefined) delete obj.history
+          if (obj.publish !== undefined) delete obj.publish
+          if (obj.leave !== undefined) delete obj.leave
+          if (obj.join !== undefined) delete obj.join
+          if (obj.hello !== undefined) delete obj.hello
         }
 
         if (obj.ping != null) {
-          delete obj.dmHistory
-          delete obj.auth
-          delete obj.status
-          delete obj.watch
-          delete obj.dmAck
-          delete obj.history
-          delete obj.publish
-          delete obj.leave
-          delete obj.join
-          delete obj.hello
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.auth !== undefined) delete obj.auth
+          if (obj.status !== undefined) delete obj.status
+          if (obj.watch !== undefined) delete obj.watch
+          if (obj.dmAck !== undefined) delete obj.dmAck
+          if (obj.history !== undefined) delete obj.history
+          if (obj.publish !== undefined) delete obj.publish
+          if (obj.leave !== undefined) delete obj.leave
+          if (obj.join !== undefined) delete obj.join
+          if (obj.hello !== undefined) delete obj.hello
         }
 
         if (obj.status != null) {
-          delete obj.dmHistory
-          delete obj.auth
-          delete obj.ping
-          delete obj.watch
-          delete obj.dmAck
-          delete obj.history
-          delete obj.publish
-          delete obj.leave
-          delete obj.join
-          delete obj.hello
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.auth !== undefined) delete obj.auth
+          if (obj.ping !== undefined) delete obj.ping
+          if (obj.watch !== undefined) delete obj.watch
+          if (obj.dmAck !== undefined) delete obj.dmAck
+          if (obj.history !== undefined) delete obj.history
+          if (obj.publish !== undefined) delete obj.publish
+          if (obj.leave !== undefined) delete obj.leave
+          if (obj.join !== undefined) delete obj.join
+          if (obj.hello !== undefined) delete obj.hello
         }
 
         if (obj.watch != null) {
-          delete obj.dmHistory
-          delete obj.auth
-          delete obj.ping
-          delete obj.status
-          delete obj.dmAck
-          delete obj.history
-          delete obj.publish
-          delete obj.leave
-          delete obj.join
-          delete obj.hello
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.auth !== undefined) delete obj.auth
+          if (obj.ping !== undefined) delete obj.ping
+          if (obj.status !== undefined) delete obj.status
+          if (obj.dmAck !== undefined) delete obj.dmAck
+          if (obj.history !== undefined) delete obj.history
+          if (obj.publish !== undefined) delete obj.publish
+          if (obj.leave !== undefined) delete obj.leave
+          if (obj.join !== undefined) delete obj.join
+          if (obj.hello !== undefined) delete obj.hello
         }
 
         if (obj.dmAck != null) {
-          delete obj.dmHistory
-          delete obj.auth
-          delete obj.ping
-          delete obj.status
-          delete obj.watch
-          delete obj.history
-          delete obj.publish
-          delete obj.leave
-          delete obj.join
-          delete obj.hello
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.auth !== undefined) delete obj.auth
+          if (obj.ping !== undefined) delete obj.ping
+          if (obj.status !== undefined) delete obj.status
+          if (obj.watch !== undefined) delete obj.watch
+          if (obj.history !== undefined) delete obj.history
+          if (obj.publish !== undefined) delete obj.publish
+          if (obj.leave !== undefined) delete obj.leave
+          if (obj.join !== undefined) delete obj.join
+          if (obj.hello !== undefined) delete obj.hello
         }
 
         if (obj.history != null) {
-          delete obj.dmHistory
-          delete obj.auth
-          delete obj.ping
-          delete obj.status
-          delete obj.watch
-          delete obj.dmAck
-          delete obj.publish
-          delete obj.leave
-          delete obj.join
-          delete obj.hello
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.auth !== undefined) delete obj.auth
+          if (obj.ping !== undefined) delete obj.ping
+          if (obj.status !== undefined) delete obj.status
+          if (obj.watch !== undefined) delete obj.watch
+          if (obj.dmAck !== undefined) delete obj.dmAck
+          if (obj.publish !== undefined) delete obj.publish
+          if (obj.leave !== undefined) delete obj.leave
+          if (obj.join !== undefined) delete obj.join
+          if (obj.hello !== undefined) delete obj.hello
         }
 
         if (obj.publish != null) {
-          delete obj.dmHistory
-          delete obj.auth
-          delete obj.ping
-          delete obj.status
-          delete obj.watch
-          delete obj.dmAck
-          delete obj.history
-          delete obj.leave
-          delete obj.join
-          delete obj.hello
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.auth !== undefined) delete obj.auth
+          if (obj.ping !== undefined) delete obj.ping
+          if (obj.status !== undefined) delete obj.status
+          if (obj.watch !== undefined) delete obj.watch
+          if (obj.dmAck !== undefined) delete obj.dmAck
+          if (obj.history !== undefined) delete obj.history
+          if (obj.leave !== undefined) delete obj.leave
+          if (obj.join !== undefined) delete obj.join
+          if (obj.hello !== undefined) delete obj.hello
         }
 
         if (obj.leave != null) {
-          delete obj.dmHistory
-          delete obj.auth
-          delete obj.ping
-          delete obj.status
-          delete obj.watch
-          delete obj.dmAck
-          delete obj.history
-          delete obj.publish
-          delete obj.join
-          delete obj.hello
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.auth !== undefined) delete obj.auth
+          if (obj.ping !== undefined) delete obj.ping
+          if (obj.status !== undefined) delete obj.status
+          if (obj.watch !== undefined) delete obj.watch
+          if (obj.dmAck !== undefined) delete obj.dmAck
+          if (obj.history !== undefined) delete obj.history
+          if (obj.publish !== undefined) delete obj.publish
+          if (obj.join !== undefined) delete obj.join
+          if (obj.hello !== undefined) delete obj.hello
         }
 
         if (obj.join != null) {
-          delete obj.dmHistory
-          delete obj.auth
-          delete obj.ping
-          delete obj.status
-          delete obj.watch
-          delete obj.dmAck
-          delete obj.history
-          delete obj.publish
-          delete obj.leave
-          delete obj.hello
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.auth !== undefined) delete obj.auth
+          if (obj.ping !== undefined) delete obj.ping
+          if (obj.status !== undefined) delete obj.status
+          if (obj.watch !== undefined) delete obj.watch
+          if (obj.dmAck !== undefined) delete obj.dmAck
+          if (obj.history !== undefined) delete obj.history
+          if (obj.publish !== undefined) delete obj.publish
+          if (obj.leave !== undefined) delete obj.leave
+          if (obj.hello !== undefined) delete obj.hello
         }
 
         if (obj.hello != null) {
-          delete obj.dmHistory
-          delete obj.auth
-          delete obj.ping
-          delete obj.status
-          delete obj.watch
-          delete obj.dmAck
-          delete obj.history
-          delete obj.publish
-          delete obj.leave
-          delete obj.join
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.auth !== undefined) delete obj.auth
+          if (obj.ping !== undefined) delete obj.ping
+          if (obj.status !== undefined) delete obj.status
+          if (obj.watch !== undefined) delete obj.watch
+          if (obj.dmAck !== undefined) delete obj.dmAck
+          if (obj.history !== undefined) delete obj.history
+          if (obj.publish !== undefined) delete obj.publish
+          if (obj.leave !== undefined) delete obj.leave
+          if (obj.join !== undefined) delete obj.join
         }
 
         return obj
@@ -1186,227 +1186,227 @@ export namespace ServerFrame {
         }
 
         if (obj.dmHistory != null) {
-          delete obj.challenge
-          delete obj.replayDone
-          delete obj.publishAck
-          delete obj.redirect
-          delete obj.pong
-          delete obj.user
-          delete obj.rosterDiff
-          delete obj.roster
-          delete obj.history
-          delete obj.delivery
-          delete obj.error
-          delete obj.ok
-          delete obj.welcome
+          if (obj.challenge !== undefined) delete obj.challenge
+          if (obj.replayDone !== undefined) delete obj.replayDone
+          if (obj.publishAck !== undefined) delete obj.publishAck
+          if (obj.redirect !== undefined) delete obj.redirect
+          if (obj.pong !== undefined) delete obj.pong
+          if (obj.user !== undefined) delete obj.user
+          if (obj.rosterDiff !== undefined) delete obj.rosterDiff
+          if (obj.roster !== undefined) delete obj.roster
+          if (obj.history !== undefined) delete obj.history
+          if (obj.delivery !== undefined) delete obj.delivery
+          if (obj.error !== undefined) delete obj.error
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.welcome !== undefined) delete obj.welcome
         }
 
         if (obj.challenge != null) {
-          delete obj.dmHistory
-          delete obj.replayDone
-          delete obj.publishAck
-          delete obj.redirect
-          delete obj.pong
-          delete obj.user
-          delete obj.rosterDiff
-          delete obj.roster
-          delete obj.history
-          delete obj.delivery
-          delete obj.error
-          delete obj.ok
-          delete obj.welcome
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.replayDone !== undefined) delete obj.replayDone
+          if (obj.publishAck !== undefined) delete obj.publishAck
+          if (obj.redirect !== undefined) delete obj.redirect
+          if (obj.pong !== undefined) delete obj.pong
+          if (obj.user !== undefined) delete obj.user
+          if (obj.rosterDiff !== undefined) delete obj.rosterDiff
+          if (obj.roster !== undefined) delete obj.roster
+          if (obj.history !== undefined) delete obj.history
+          if (obj.delivery !== undefined) delete obj.delivery
+          if (obj.error !== undefined) delete obj.error
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.welcome !== undefined) delete obj.welcome
         }
 
         if (obj.replayDone != null) {
-          delete obj.dmHistory
-          delete obj.challenge
-          delete obj.publishAck
-          delete obj.redirect
-          delete obj.pong
-          delete obj.user
-          delete obj.rosterDiff
-          delete obj.roster
-          delete obj.history
-          delete obj.delivery
-          delete obj.error
-          delete obj.ok
-          delete obj.welcome
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.challenge !== undefined) delete obj.challenge
+          if (obj.publishAck !== undefined) delete obj.publishAck
+          if (obj.redirect !== undefined) delete obj.redirect
+          if (obj.pong !== undefined) delete obj.pong
+          if (obj.user !== undefined) delete obj.user
+          if (obj.rosterDiff !== undefined) delete obj.rosterDiff
+          if (obj.roster !== undefined) delete obj.roster
+          if (obj.history !== undefined) delete obj.history
+          if (obj.delivery !== undefined) delete obj.delivery
+          if (obj.error !== undefined) delete obj.error
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.welcome !== undefined) delete obj.welcome
         }
 
         if (obj.publishAck != null) {
-          delete obj.dmHistory
-          delete obj.challenge
-          delete obj.replayDone
-          delete obj.redirect
-          delete obj.pong
-          delete obj.user
-          delete obj.rosterDiff
-          delete obj.roster
-          delete obj.history
-          delete obj.delivery
-          delete obj.error
-          delete obj.ok
-          delete obj.welcome
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.challenge !== undefined) delete obj.challenge
+          if (obj.replayDone !== undefined) delete obj.replayDone
+          if (obj.redirect !== undefined) delete obj.redirect
+          if (obj.pong !== undefined) delete obj.pong
+          if (obj.user !== undefined) delete obj.user
+          if (obj.rosterDiff !== undefined) delete obj.rosterDiff
+          if (obj.roster !== undefined) delete obj.roster
+          if (obj.history !== undefined) delete obj.history
+          if (obj.delivery !== undefined) delete obj.delivery
+          if (obj.error !== undefined) delete obj.error
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.welcome !== undefined) delete obj.welcome
         }
 
         if (obj.redirect != null) {
-          delete obj.dmHistory
-          delete obj.challenge
-          delete obj.replayDone
-          delete obj.publishAck
-          delete obj.pong
-          delete obj.user
-          delete obj.rosterDiff
-          delete obj.roster
-          delete obj.history
-          delete obj.delivery
-          delete obj.error
-          delete obj.ok
-          delete obj.welcome
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.challenge !== undefined) delete obj.challenge
+          if (obj.replayDone !== undefined) delete obj.replayDone
+          if (obj.publishAck !== undefined) delete obj.publishAck
+          if (obj.pong !== undefined) delete obj.pong
+          if (obj.user !== undefined) delete obj.user
+          if (obj.rosterDiff !== undefined) delete obj.rosterDiff
+          if (obj.roster !== undefined) delete obj.roster
+          if (obj.history !== undefined) delete obj.history
+          if (obj.delivery !== undefined) delete obj.delivery
+          if (obj.error !== undefined) delete obj.error
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.welcome !== undefined) delete obj.welcome
         }
 
         if (obj.pong != null) {
-          delete obj.dmHistory
-          delete obj.challenge
-          delete obj.replayDone
-          delete obj.publishAck
-          delete obj.redirect
-          delete obj.user
-          delete obj.rosterDiff
-          delete obj.roster
-          delete obj.history
-          delete obj.delivery
-          delete obj.error
-          delete obj.ok
-          delete obj.welcome
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.challenge !== undefined) delete obj.challenge
+          if (obj.replayDone !== undefined) delete obj.replayDone
+          if (obj.publishAck !== undefined) delete obj.publishAck
+          if (obj.redirect !== undefined) delete obj.redirect
+          if (obj.user !== undefined) delete obj.user
+          if (obj.rosterDiff !== undefined) delete obj.rosterDiff
+          if (obj.roster !== undefined) delete obj.roster
+          if (obj.history !== undefined) delete obj.history
+          if (obj.delivery !== undefined) delete obj.delivery
+          if (obj.error !== undefined) delete obj.error
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.welcome !== undefined) delete obj.welcome
         }
 
         if (obj.user != null) {
-          delete obj.dmHistory
-          delete obj.challenge
-          delete obj.replayDone
-          delete obj.publishAck
-          delete obj.redirect
-          delete obj.pong
-          delete obj.rosterDiff
-          delete obj.roster
-          delete obj.history
-          delete obj.delivery
-          delete obj.error
-          delete obj.ok
-          delete obj.welcome
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.challenge !== undefined) delete obj.challenge
+          if (obj.replayDone !== undefined) delete obj.replayDone
+          if (obj.publishAck !== undefined) delete obj.publishAck
+          if (obj.redirect !== undefined) delete obj.redirect
+          if (obj.pong !== undefined) delete obj.pong
+          if (obj.rosterDiff !== undefined) delete obj.rosterDiff
+          if (obj.roster !== undefined) delete obj.roster
+          if (obj.history !== undefined) delete obj.history
+          if (obj.delivery !== undefined) delete obj.delivery
+          if (obj.error !== undefined) delete obj.error
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.welcome !== undefined) delete obj.welcome
         }
 
         if (obj.rosterDiff != null) {
-          delete obj.dmHistory
-          delete obj.challenge
-          delete obj.replayDone
-          delete obj.publishAck
-          delete obj.redirect
-          delete obj.pong
-          delete obj.user
-          delete obj.roster
-          delete obj.history
-          delete obj.delivery
-          delete obj.error
-          delete obj.ok
-          delete obj.welcome
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.challenge !== undefined) delete obj.challenge
+          if (obj.replayDone !== undefined) delete obj.replayDone
+          if (obj.publishAck !== undefined) delete obj.publishAck
+          if (obj.redirect !== undefined) delete obj.redirect
+          if (obj.pong !== undefined) delete obj.pong
+          if (obj.user !== undefined) delete obj.user
+          if (obj.roster !== undefined) delete obj.roster
+          if (obj.history !== undefined) delete obj.history
+          if (obj.delivery !== undefined) delete obj.delivery
+          if (obj.error !== undefined) delete obj.error
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.welcome !== undefined) delete obj.welcome
         }
 
         if (obj.roster != null) {
-          delete obj.dmHistory
-          delete obj.challenge
-          delete obj.replayDone
-          delete obj.publishAck
-          delete obj.redirect
-          delete obj.pong
-          delete obj.user
-          delete obj.rosterDiff
-          delete obj.history
-          delete obj.delivery
-          delete obj.error
-          delete obj.ok
-          delete obj.welcome
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.challenge !== undefined) delete obj.challenge
+          if (obj.replayDone !== undefined) delete obj.replayDone
+          if (obj.publishAck !== undefined) delete obj.publishAck
+          if (obj.redirect !== undefined) delete obj.redirect
+          if (obj.pong !== undefined) delete obj.pong
+          if (obj.user !== undefined) delete obj.user
+          if (obj.rosterDiff !== undefined) delete obj.rosterDiff
+          if (obj.history !== undefined) delete obj.history
+          if (obj.delivery !== undefined) delete obj.delivery
+          if (obj.error !== undefined) delete obj.error
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.welcome !== undefined) delete obj.welcome
         }
 
         if (obj.history != null) {
-          delete obj.dmHistory
-          delete obj.challenge
-          delete obj.replayDone
-          delete obj.publishAck
-          delete obj.redirect
-          delete obj.pong
-          delete obj.user
-          delete obj.rosterDiff
-          delete obj.roster
-          delete obj.delivery
-          delete obj.error
-          delete obj.ok
-          delete obj.welcome
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.challenge !== undefined) delete obj.challenge
+          if (obj.replayDone !== undefined) delete obj.replayDone
+          if (obj.publishAck !== undefined) delete obj.publishAck
+          if (obj.redirect !== undefined) delete obj.redirect
+          if (obj.pong !== undefined) delete obj.pong
+          if (obj.user !== undefined) delete obj.user
+          if (obj.rosterDiff !== undefined) delete obj.rosterDiff
+          if (obj.roster !== undefined) delete obj.roster
+          if (obj.delivery !== undefined) delete obj.delivery
+          if (obj.error !== undefined) delete obj.error
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.welcome !== undefined) delete obj.welcome
         }
 
         if (obj.delivery != null) {
-          delete obj.dmHistory
-          delete obj.challenge
-          delete obj.replayDone
-          delete obj.publishAck
-          delete obj.redirect
-          delete obj.pong
-          delete obj.user
-          delete obj.rosterDiff
-          delete obj.roster
-          delete obj.history
-          delete obj.error
-          delete obj.ok
-          delete obj.welcome
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.challenge !== undefined) delete obj.challenge
+          if (obj.replayDone !== undefined) delete obj.replayDone
+          if (obj.publishAck !== undefined) delete obj.publishAck
+          if (obj.redirect !== undefined) delete obj.redirect
+          if (obj.pong !== undefined) delete obj.pong
+          if (obj.user !== undefined) delete obj.user
+          if (obj.rosterDiff !== undefined) delete obj.rosterDiff
+          if (obj.roster !== undefined) delete obj.roster
+          if (obj.history !== undefined) delete obj.history
+          if (obj.error !== undefined) delete obj.error
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.welcome !== undefined) delete obj.welcome
         }
 
         if (obj.error != null) {
-          delete obj.dmHistory
-          delete obj.challenge
-          delete obj.replayDone
-          delete obj.publishAck
-          delete obj.redirect
-          delete obj.pong
-          delete obj.user
-          delete obj.rosterDiff
-          delete obj.roster
-          delete obj.history
-          delete obj.delivery
-          delete obj.ok
-          delete obj.welcome
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.challenge !== undefined) delete obj.challenge
+          if (obj.replayDone !== undefined) delete obj.replayDone
+          if (obj.publishAck !== undefined) delete obj.publishAck
+          if (obj.redirect !== undefined) delete obj.redirect
+          if (obj.pong !== undefined) delete obj.pong
+          if (obj.user !== undefined) delete obj.user
+          if (obj.rosterDiff !== undefined) delete obj.rosterDiff
+          if (obj.roster !== undefined) delete obj.roster
+          if (obj.history !== undefined) delete obj.history
+          if (obj.delivery !== undefined) delete obj.delivery
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.welcome !== undefined) delete obj.welcome
         }
 
         if (obj.ok != null) {
-          delete obj.dmHistory
-          delete obj.challenge
-          delete obj.replayDone
-          delete obj.publishAck
-          delete obj.redirect
-          delete obj.pong
-          delete obj.user
-          delete obj.rosterDiff
-          delete obj.roster
-          delete obj.history
-          delete obj.delivery
-          delete obj.error
-          delete obj.welcome
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.challenge !== undefined) delete obj.challenge
+          if (obj.replayDone !== undefined) delete obj.replayDone
+          if (obj.publishAck !== undefined) delete obj.publishAck
+          if (obj.redirect !== undefined) delete obj.redirect
+          if (obj.pong !== undefined) delete obj.pong
+          if (obj.user !== undefined) delete obj.user
+          if (obj.rosterDiff !== undefined) delete obj.rosterDiff
+          if (obj.roster !== undefined) delete obj.roster
+          if (obj.history !== undefined) delete obj.history
+          if (obj.delivery !== undefined) delete obj.delivery
+          if (obj.error !== undefined) delete obj.error
+          if (obj.welcome !== undefined) delete obj.welcome
         }
 
         if (obj.welcome != null) {
-          delete obj.dmHistory
-          delete obj.challenge
-          delete obj.replayDone
-          delete obj.publishAck
-          delete obj.redirect
-          delete obj.pong
-          delete obj.user
-          delete obj.rosterDiff
-          delete obj.roster
-          delete obj.history
-          delete obj.delivery
-          delete obj.error
-          delete obj.ok
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.challenge !== undefined) delete obj.challenge
+          if (obj.replayDone !== undefined) delete obj.replayDone
+          if (obj.publishAck !== undefined) delete obj.publishAck
+          if (obj.redirect !== undefined) delete obj.redirect
+          if (obj.pong !== undefined) delete obj.pong
+          if (obj.user !== undefined) delete obj.user
+          if (obj.rosterDiff !== undefined) delete obj.rosterDiff
+          if (obj.roster !== undefined) delete obj.roster
+          if (obj.history !== undefined) delete obj.history
+          if (obj.delivery !== undefined) delete obj.delivery
+          if (obj.error !== undefined) delete obj.error
+          if (obj.ok !== undefined) delete obj.ok
         }
 
         return obj

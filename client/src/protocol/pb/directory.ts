@@ -1298,51 +1298,51 @@ export namespace DirRequest {
         }
 
         if (obj.notify != null) {
-          delete obj.sessions
-          delete obj.unwatch
-          delete obj.watch
-          delete obj.lookup
-          delete obj.register
+          if (obj.sessions !== undefined) delete obj.sessions
+          if (obj.unwatch !== undefined) delete obj.unwatch
+          if (obj.watch !== undefined) delete obj.watch
+          if (obj.lookup !== undefined) delete obj.lookup
+          if (obj.register !== undefined) delete obj.register
         }
 
         if (obj.sessions != null) {
-          delete obj.notify
-          delete obj.unwatch
-          delete obj.watch
-          delete obj.lookup
-          delete obj.register
+          if (obj.notify !== undefined) delete obj.notify
+          if (obj.unwatch !== undefined) delete obj.unwatch
+          if (obj.watch !== undefined) delete obj.watch
+          if (obj.lookup !== undefined) delete obj.lookup
+          if (obj.register !== undefined) delete obj.register
         }
 
         if (obj.unwatch != null) {
-          delete obj.notify
-          delete obj.sessions
-          delete obj.watch
-          delete obj.lookup
-          delete obj.register
+          if (obj.notify !== undefined) delete obj.notify
+          if (obj.sessions !== undefined) delete obj.sessions
+          if (obj.watch !== undefined) delete obj.watch
+          if (obj.lookup !== undefined) delete obj.lookup
+          if (obj.register !== undefined) delete obj.register
         }
 
         if (obj.watch != null) {
-          delete obj.notify
-          delete obj.sessions
-          delete obj.unwatch
-          delete obj.lookup
-          delete obj.register
+          if (obj.notify !== undefined) delete obj.notify
+          if (obj.sessions !== undefined) delete obj.sessions
+          if (obj.unwatch !== undefined) delete obj.unwatch
+          if (obj.lookup !== undefined) delete obj.lookup
+          if (obj.register !== undefined) delete obj.register
         }
 
         if (obj.lookup != null) {
-          delete obj.notify
-          delete obj.sessions
-          delete obj.unwatch
-          delete obj.watch
-          delete obj.register
+          if (obj.notify !== undefined) delete obj.notify
+          if (obj.sessions !== undefined) delete obj.sessions
+          if (obj.unwatch !== undefined) delete obj.unwatch
+          if (obj.watch !== undefined) delete obj.watch
+          if (obj.register !== undefined) delete obj.register
         }
 
         if (obj.register != null) {
-          delete obj.notify
-          delete obj.sessions
-          delete obj.unwatch
-          delete obj.watch
-          delete obj.lookup
+          if (obj.notify !== undefined) delete obj.notify
+          if (obj.sessions !== undefined) delete obj.sessions
+          if (obj.unwatch !== undefined) delete obj.unwatch
+          if (obj.watch !== undefined) delete obj.watch
+          if (obj.lookup !== undefined) delete obj.lookup
         }
 
         return obj
@@ -1690,27 +1690,27 @@ export namespace DirResponse {
         }
 
         if (obj.error != null) {
-          delete obj.ok
-          delete obj.sessions
-          delete obj.users
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.sessions !== undefined) delete obj.sessions
+          if (obj.users !== undefined) delete obj.users
         }
 
         if (obj.ok != null) {
-          delete obj.error
-          delete obj.sessions
-          delete obj.users
+          if (obj.error !== undefined) delete obj.error
+          if (obj.sessions !== undefined) delete obj.sessions
+          if (obj.users !== undefined) delete obj.users
         }
 
         if (obj.sessions != null) {
-          delete obj.error
-          delete obj.ok
-          delete obj.users
+          if (obj.error !== undefined) delete obj.error
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.users !== undefined) delete obj.users
         }
 
         if (obj.users != null) {
-          delete obj.error
-          delete obj.ok
-          delete obj.sessions
+          if (obj.error !== undefined) delete obj.error
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.sessions !== undefined) delete obj.sessions
         }
 
         return obj

@@ -155,27 +155,27 @@ export namespace Event {
         }
 
         if (obj.receipt != null) {
-          delete obj.typing
-          delete obj.dm
-          delete obj.room
+          if (obj.typing !== undefined) delete obj.typing
+          if (obj.dm !== undefined) delete obj.dm
+          if (obj.room !== undefined) delete obj.room
         }
 
         if (obj.typing != null) {
-          delete obj.receipt
-          delete obj.dm
-          delete obj.room
+          if (obj.receipt !== undefined) delete obj.receipt
+          if (obj.dm !== undefined) delete obj.dm
+          if (obj.room !== undefined) delete obj.room
         }
 
         if (obj.dm != null) {
-          delete obj.receipt
-          delete obj.typing
-          delete obj.room
+          if (obj.receipt !== undefined) delete obj.receipt
+          if (obj.typing !== undefined) delete obj.typing
+          if (obj.room !== undefined) delete obj.room
         }
 
         if (obj.room != null) {
-          delete obj.receipt
-          delete obj.typing
-          delete obj.dm
+          if (obj.receipt !== undefined) delete obj.receipt
+          if (obj.typing !== undefined) delete obj.typing
+          if (obj.dm !== undefined) delete obj.dm
         }
 
         return obj

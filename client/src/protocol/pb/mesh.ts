@@ -336,18 +336,18 @@ export namespace PresenceMessage {
         }
 
         if (obj.goodbye != null) {
-          delete obj.heartbeat
-          delete obj.delta
+          if (obj.heartbeat !== undefined) delete obj.heartbeat
+          if (obj.delta !== undefined) delete obj.delta
         }
 
         if (obj.heartbeat != null) {
-          delete obj.goodbye
-          delete obj.delta
+          if (obj.goodbye !== undefined) delete obj.goodbye
+          if (obj.delta !== undefined) delete obj.delta
         }
 
         if (obj.delta != null) {
-          delete obj.goodbye
-          delete obj.heartbeat
+          if (obj.goodbye !== undefined) delete obj.goodbye
+          if (obj.heartbeat !== undefined) delete obj.heartbeat
         }
 
         return obj
@@ -2878,123 +2878,123 @@ export namespace SyncRequest {
         }
 
         if (obj.digest != null) {
-          delete obj.dmHistoryPut
-          delete obj.dmHistory
-          delete obj.archive
-          delete obj.store
-          delete obj.mailboxPut
-          delete obj.mailboxDelete
-          delete obj.mailbox
-          delete obj.history
-          delete obj.presence
+          if (obj.dmHistoryPut !== undefined) delete obj.dmHistoryPut
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.archive !== undefined) delete obj.archive
+          if (obj.store !== undefined) delete obj.store
+          if (obj.mailboxPut !== undefined) delete obj.mailboxPut
+          if (obj.mailboxDelete !== undefined) delete obj.mailboxDelete
+          if (obj.mailbox !== undefined) delete obj.mailbox
+          if (obj.history !== undefined) delete obj.history
+          if (obj.presence !== undefined) delete obj.presence
         }
 
         if (obj.dmHistoryPut != null) {
-          delete obj.digest
-          delete obj.dmHistory
-          delete obj.archive
-          delete obj.store
-          delete obj.mailboxPut
-          delete obj.mailboxDelete
-          delete obj.mailbox
-          delete obj.history
-          delete obj.presence
+          if (obj.digest !== undefined) delete obj.digest
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.archive !== undefined) delete obj.archive
+          if (obj.store !== undefined) delete obj.store
+          if (obj.mailboxPut !== undefined) delete obj.mailboxPut
+          if (obj.mailboxDelete !== undefined) delete obj.mailboxDelete
+          if (obj.mailbox !== undefined) delete obj.mailbox
+          if (obj.history !== undefined) delete obj.history
+          if (obj.presence !== undefined) delete obj.presence
         }
 
         if (obj.dmHistory != null) {
-          delete obj.digest
-          delete obj.dmHistoryPut
-          delete obj.archive
-          delete obj.store
-          delete obj.mailboxPut
-          delete obj.mailboxDelete
-          delete obj.mailbox
-          delete obj.history
-          delete obj.presence
+          if (obj.digest !== undefined) delete obj.digest
+          if (obj.dmHistoryPut !== undefined) delete obj.dmHistoryPut
+          if (obj.archive !== undefined) delete obj.archive
+          if (obj.store !== undefined) delete obj.store
+          if (obj.mailboxPut !== undefined) delete obj.mailboxPut
+          if (obj.mailboxDelete !== undefined) delete obj.mailboxDelete
+          if (obj.mailbox !== undefined) delete obj.mailbox
+          if (obj.history !== undefined) delete obj.history
+          if (obj.presence !== undefined) delete obj.presence
         }
 
         if (obj.archive != null) {
-          delete obj.digest
-          delete obj.dmHistoryPut
-          delete obj.dmHistory
-          delete obj.store
-          delete obj.mailboxPut
-          delete obj.mailboxDelete
-          delete obj.mailbox
-          delete obj.history
-          delete obj.presence
+          if (obj.digest !== undefined) delete obj.digest
+          if (obj.dmHistoryPut !== undefined) delete obj.dmHistoryPut
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.store !== undefined) delete obj.store
+          if (obj.mailboxPut !== undefined) delete obj.mailboxPut
+          if (obj.mailboxDelete !== undefined) delete obj.mailboxDelete
+          if (obj.mailbox !== undefined) delete obj.mailbox
+          if (obj.history !== undefined) delete obj.history
+          if (obj.presence !== undefined) delete obj.presence
         }
 
         if (obj.store != null) {
-          delete obj.digest
-          delete obj.dmHistoryPut
-          delete obj.dmHistory
-          delete obj.archive
-          delete obj.mailboxPut
-          delete obj.mailboxDelete
-          delete obj.mailbox
-          delete obj.history
-          delete obj.presence
+          if (obj.digest !== undefined) delete obj.digest
+          if (obj.dmHistoryPut !== undefined) delete obj.dmHistoryPut
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.archive !== undefined) delete obj.archive
+          if (obj.mailboxPut !== undefined) delete obj.mailboxPut
+          if (obj.mailboxDelete !== undefined) delete obj.mailboxDelete
+          if (obj.mailbox !== undefined) delete obj.mailbox
+          if (obj.history !== undefined) delete obj.history
+          if (obj.presence !== undefined) delete obj.presence
         }
 
         if (obj.mailboxPut != null) {
-          delete obj.digest
-          delete obj.dmHistoryPut
-          delete obj.dmHistory
-          delete obj.archive
-          delete obj.store
-          delete obj.mailboxDelete
-          delete obj.mailbox
-          delete obj.history
-          delete obj.presence
+          if (obj.digest !== undefined) delete obj.digest
+          if (obj.dmHistoryPut !== undefined) delete obj.dmHistoryPut
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.archive !== undefined) delete obj.archive
+          if (obj.store !== undefined) delete obj.store
+          if (obj.mailboxDelete !== undefined) delete obj.mailboxDelete
+          if (obj.mailbox !== undefined) delete obj.mailbox
+          if (obj.history !== undefined) delete obj.history
+          if (obj.presence !== undefined) delete obj.presence
         }
 
         if (obj.mailboxDelete != null) {
-          delete obj.digest
-          delete obj.dmHistoryPut
-          delete obj.dmHistory
-          delete obj.archive
-          delete obj.store
-          delete obj.mailboxPut
-          delete obj.mailbox
-          delete obj.history
-          delete obj.presence
+          if (obj.digest !== undefined) delete obj.digest
+          if (obj.dmHistoryPut !== undefined) delete obj.dmHistoryPut
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.archive !== undefined) delete obj.archive
+          if (obj.store !== undefined) delete obj.store
+          if (obj.mailboxPut !== undefined) delete obj.mailboxPut
+          if (obj.mailbox !== undefined) delete obj.mailbox
+          if (obj.history !== undefined) delete obj.history
+          if (obj.presence !== undefined) delete obj.presence
         }
 
         if (obj.mailbox != null) {
-          delete obj.digest
-          delete obj.dmHistoryPut
-          delete obj.dmHistory
-          delete obj.archive
-          delete obj.store
-          delete obj.mailboxPut
-          delete obj.mailboxDelete
-          delete obj.history
-          delete obj.presence
+          if (obj.digest !== undefined) delete obj.digest
+          if (obj.dmHistoryPut !== undefined) delete obj.dmHistoryPut
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.archive !== undefined) delete obj.archive
+          if (obj.store !== undefined) delete obj.store
+          if (obj.mailboxPut !== undefined) delete obj.mailboxPut
+          if (obj.mailboxDelete !== undefined) delete obj.mailboxDelete
+          if (obj.history !== undefined) delete obj.history
+          if (obj.presence !== undefined) delete obj.presence
         }
 
         if (obj.history != null) {
-          delete obj.digest
-          delete obj.dmHistoryPut
-          delete obj.dmHistory
-          delete obj.archive
-          delete obj.store
-          delete obj.mailboxPut
-          delete obj.mailboxDelete
-          delete obj.mailbox
-          delete obj.presence
+          if (obj.digest !== undefined) delete obj.digest
+          if (obj.dmHistoryPut !== undefined) delete obj.dmHistoryPut
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.archive !== undefined) delete obj.archive
+          if (obj.store !== undefined) delete obj.store
+          if (obj.mailboxPut !== undefined) delete obj.mailboxPut
+          if (obj.mailboxDelete !== undefined) delete obj.mailboxDelete
+          if (obj.mailbox !== undefined) delete obj.mailbox
+          if (obj.presence !== undefined) delete obj.presence
         }
 
         if (obj.presence != null) {
-          delete obj.digest
-          delete obj.dmHistoryPut
-          delete obj.dmHistory
-          delete obj.archive
-          delete obj.store
-          delete obj.mailboxPut
-          delete obj.mailboxDelete
-          delete obj.mailbox
-          delete obj.history
+          if (obj.digest !== undefined) delete obj.digest
+          if (obj.dmHistoryPut !== undefined) delete obj.dmHistoryPut
+          if (obj.dmHistory !== undefined) delete obj.dmHistory
+          if (obj.archive !== undefined) delete obj.archive
+          if (obj.store !== undefined) delete obj.store
+          if (obj.mailboxPut !== undefined) delete obj.mailboxPut
+          if (obj.mailboxDelete !== undefined) delete obj.mailboxDelete
+          if (obj.mailbox !== undefined) delete obj.mailbox
+          if (obj.history !== undefined) delete obj.history
         }
 
         return obj
@@ -3428,51 +3428,51 @@ export namespace SyncResponse {
         }
 
         if (obj.digest != null) {
-          delete obj.error
-          delete obj.ok
-          delete obj.mailbox
-          delete obj.history
-          delete obj.presence
+          if (obj.error !== undefined) delete obj.error
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.mailbox !== undefined) delete obj.mailbox
+          if (obj.history !== undefined) delete obj.history
+          if (obj.presence !== undefined) delete obj.presence
         }
 
         if (obj.error != null) {
-          delete obj.digest
-          delete obj.ok
-          delete obj.mailbox
-          delete obj.history
-          delete obj.presence
+          if (obj.digest !== undefined) delete obj.digest
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.mailbox !== undefined) delete obj.mailbox
+          if (obj.history !== undefined) delete obj.history
+          if (obj.presence !== undefined) delete obj.presence
         }
 
         if (obj.ok != null) {
-          delete obj.digest
-          delete obj.error
-          delete obj.mailbox
-          delete obj.history
-          delete obj.presence
+          if (obj.digest !== undefined) delete obj.digest
+          if (obj.error !== undefined) delete obj.error
+          if (obj.mailbox !== undefined) delete obj.mailbox
+          if (obj.history !== undefined) delete obj.history
+          if (obj.presence !== undefined) delete obj.presence
         }
 
         if (obj.mailbox != null) {
-          delete obj.digest
-          delete obj.error
-          delete obj.ok
-          delete obj.history
-          delete obj.presence
+          if (obj.digest !== undefined) delete obj.digest
+          if (obj.error !== undefined) delete obj.error
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.history !== undefined) delete obj.history
+          if (obj.presence !== undefined) delete obj.presence
         }
 
         if (obj.history != null) {
-          delete obj.digest
-          delete obj.error
-          delete obj.ok
-          delete obj.mailbox
-          delete obj.presence
+          if (obj.digest !== undefined) delete obj.digest
+          if (obj.error !== undefined) delete obj.error
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.mailbox !== undefined) delete obj.mailbox
+          if (obj.presence !== undefined) delete obj.presence
         }
 
         if (obj.presence != null) {
-          delete obj.digest
-          delete obj.error
-          delete obj.ok
-          delete obj.mailbox
-          delete obj.history
+          if (obj.digest !== undefined) delete obj.digest
+          if (obj.error !== undefined) delete obj.error
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.mailbox !== undefined) delete obj.mailbox
+          if (obj.history !== undefined) delete obj.history
         }
 
         return obj

@@ -1325,11 +1325,11 @@ export namespace RoomPresenceRequest {
         }
 
         if (obj.pull != null) {
-          delete obj.push
+          if (obj.push !== undefined) delete obj.push
         }
 
         if (obj.push != null) {
-          delete obj.pull
+          if (obj.pull !== undefined) delete obj.pull
         }
 
         return obj
@@ -1935,18 +1935,18 @@ export namespace RoomPresenceResponse {
         }
 
         if (obj.error != null) {
-          delete obj.ok
-          delete obj.states
+          if (obj.ok !== undefined) delete obj.ok
+          if (obj.states !== undefined) delete obj.states
         }
 
         if (obj.ok != null) {
-          delete obj.error
-          delete obj.states
+          if (obj.error !== undefined) delete obj.error
+          if (obj.states !== undefined) delete obj.states
         }
 
         if (obj.states != null) {
-          delete obj.error
-          delete obj.ok
+          if (obj.error !== undefined) delete obj.error
+          if (obj.ok !== undefined) delete obj.ok
         }
 
         return obj
