@@ -1,9 +1,11 @@
 /**
- * What decoding the hot path's protobuf frames costs, per call, in this process: a room event as a
+ * What the hot path's protobuf frames cost to decode and encode, per call, in this process: a room event as a
  * node opens it (SignedEvent, then its Event), as a node takes it from a peer (StampedEvent around
  * it), and as a client takes it (the ServerFrame with the Delivery, then the event); the Event once
  * more without its display name (an absent bytes field decodes to an empty array); and the event's id
- * (SHA-256 of its payload and signature) as browsers and as Node processes compute it. Every case
+ * (SHA-256 of its payload and signature) as browsers and as Node processes compute it; and the encodes
+ * of messages with a oneof that every message causes: its Event (the client signs it), the hand-off
+ * to another node (SyncRequest), the ack to the sender (ServerFrame). Every case
  * runs a warm-up, then `--rounds` rounds of `--calls` calls; the table gives the median ns per call
  * (garbage collection included: what a call allocates is paid for there) and the spread.
  *
@@ -18,8 +20,8 @@ import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Event, SignedEvent } from '../../client/src/protocol/pb/event.js'
 import { ServerFrame } from '../../client/src/protocol/pb/client.js'
-import { DeliveryKind } from '../../client/src/protocol/pb/client.js'
-import { StampedEvent } from '../../client/src/protocol/pb/mesh.js'
+import { DeliveryKind, DmState } from '../../client/src/protocol/pb/client.js'
+import { StampedEvent, SyncRequest } from '../../client/src/protocol/pb/mesh.js'
 import { eventId, setEventIdHash, signEvent } from '../../client/src/protocol/signing.js'
 import { nodeEventIdHash } from '../../client/src/protocol/sha256-node.js'
 import { table } from './lib/report.js'
@@ -64,7 +66,10 @@ const cases: Array<{ name: string, fn: () => void }> = [
       const f = ServerFrame.decode(frame)
       sink += Event.decode(SignedEvent.decode(f.delivery!.event).payload).nonce.byteLength
     }
-  }
+  },
+  { name: 'encode: Event (client: a room message it signs)', fn: () => { sink += Event.encode(bare).byteLength } },
+  { name: 'encode: SyncRequest (node: an event handed to another node)', fn: () => { sink += SyncRequest.encode({ store: { room: 'lobby', event: { event: eventBytes, hlc: 1n << 40n, origin: 'node-a' }, id: new Uint8Array(0) } }).byteLength } },
+  { name: 'encode: ServerFrame (node: the ack of a send)', fn: () => { sink += ServerFrame.encode({ req: 7, publishAck: { hlc: 1n << 40n, id: new Uint8Array(signature.subarray(0, 32)), dm: DmState.NONE, copies: 1 } }).byteLength } }
 ]
 
 interface Row { case: string, nsPerCall: number, min: number, max: number }
@@ -82,7 +87,7 @@ for (const c of cases) {
 }
 if (sink === 0) throw new Error('nothing decoded')
 
-console.log(`protobuf decodes and event ids on the message path, ${rounds} rounds of ${calls.toLocaleString('en-US')} calls (Node ${process.version})\n`)
+console.log(`protobuf decodes, encodes and event ids on the message path, ${rounds} rounds of ${calls.toLocaleString('en-US')} calls (Node ${process.version})\n`)
 console.log(table(['call', 'ns per call (median)', 'fastest round', 'slowest round'], rows.map(r => [r.case, r.nsPerCall.toFixed(0), r.min.toFixed(0), r.max.toFixed(0)])))
 writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), node: process.version, calls, rounds, rows }, null, 2) + '\n')
 console.log(`\nresults: ${out}`)

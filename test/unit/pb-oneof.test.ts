@@ -48,4 +48,22 @@ describe('decoded oneofs (the generated decoders, npm run proto)', () => {
     const other = ServerFrame.decode(concat(ServerFrame.encode({ req: 1, pong: { time: 9n } }), ServerFrame.encode({ req: 1, ok: { detail: 'a' } })))
     expect(members(other, SERVER_BODY)).toEqual(kept)
   })
+
+  it('encode one member of a message given two, and leave the caller\'s message as it was', () => {
+    const one = { req: 4, pong: { time: 1n } }
+    const bytes = ServerFrame.encode(one)
+    expect(Object.keys(one)).toEqual(['req', 'pong'])
+    expect(members(ServerFrame.decode(bytes), SERVER_BODY)).toEqual(['pong'])
+    const two = { req: 5, ok: { detail: 'a' }, pong: { time: 2n } }
+    const decoded = ServerFrame.decode(ServerFrame.encode(two))
+    expect(members(decoded, SERVER_BODY)).toHaveLength(1)
+    expect(two).toEqual({ req: 5, ok: { detail: 'a' }, pong: { time: 2n } })
+    const three = { presence: { node: 'n' }, digest: { room: 'lobby', from: 1n, to: 2n }, store: undefined }
+    expect(members(SyncRequest.decode(SyncRequest.encode(three)), SYNC_BODY)).toHaveLength(1)
+    expect(three.presence).toEqual({ node: 'n' })
+    expect(three.digest).toEqual({ room: 'lobby', from: 1n, to: 2n })
+    // the same member is kept whichever way: given two, and read from the bytes of both one after the other
+    const both = ServerFrame.decode(concat(ServerFrame.encode({ req: 5, ok: { detail: 'a' } }), ServerFrame.encode({ req: 5, pong: { time: 2n } })))
+    expect(members(decoded, SERVER_BODY)).toEqual(members(both, SERVER_BODY))
+  })
 })

@@ -27,150 +27,477 @@ export namespace ClientFrame {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
-
-        obj = { ...obj }
-
         if (obj.dmHistory != null) {
-          obj.auth = undefined
-          obj.ping = undefined
-          obj.status = undefined
-          obj.watch = undefined
-          obj.dmAck = undefined
-          obj.history = undefined
-          obj.publish = undefined
-          obj.leave = undefined
-          obj.join = undefined
-          obj.hello = undefined
+          if (obj.auth != null) {
+            obj = { ...obj }
+            obj.auth = undefined
+          }
+          if (obj.ping != null) {
+            obj = { ...obj }
+            obj.ping = undefined
+          }
+          if (obj.status != null) {
+            obj = { ...obj }
+            obj.status = undefined
+          }
+          if (obj.watch != null) {
+            obj = { ...obj }
+            obj.watch = undefined
+          }
+          if (obj.dmAck != null) {
+            obj = { ...obj }
+            obj.dmAck = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.publish != null) {
+            obj = { ...obj }
+            obj.publish = undefined
+          }
+          if (obj.leave != null) {
+            obj = { ...obj }
+            obj.leave = undefined
+          }
+          if (obj.join != null) {
+            obj = { ...obj }
+            obj.join = undefined
+          }
+          if (obj.hello != null) {
+            obj = { ...obj }
+            obj.hello = undefined
+          }
         }
 
         if (obj.auth != null) {
-          obj.dmHistory = undefined
-          obj.ping = undefined
-          obj.status = undefined
-          obj.watch = undefined
-          obj.dmAck = undefined
-          obj.history = undefined
-          obj.publish = undefined
-          obj.leave = undefined
-          obj.join = undefined
-          obj.hello = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.ping != null) {
+            obj = { ...obj }
+            obj.ping = undefined
+          }
+          if (obj.status != null) {
+            obj = { ...obj }
+            obj.status = undefined
+          }
+          if (obj.watch != null) {
+            obj = { ...obj }
+            obj.watch = undefined
+          }
+          if (obj.dmAck != null) {
+            obj = { ...obj }
+            obj.dmAck = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.publish != null) {
+            obj = { ...obj }
+            obj.publish = undefined
+          }
+          if (obj.leave != null) {
+            obj = { ...obj }
+            obj.leave = undefined
+          }
+          if (obj.join != null) {
+            obj = { ...obj }
+            obj.join = undefined
+          }
+          if (obj.hello != null) {
+            obj = { ...obj }
+            obj.hello = undefined
+          }
         }
 
         if (obj.ping != null) {
-          obj.dmHistory = undefined
-          obj.auth = undefined
-          obj.status = undefined
-          obj.watch = undefined
-          obj.dmAck = undefined
-          obj.history = undefined
-          obj.publish = undefined
-          obj.leave = undefined
-          obj.join = undefined
-          obj.hello = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.auth != null) {
+            obj = { ...obj }
+            obj.auth = undefined
+          }
+          if (obj.status != null) {
+            obj = { ...obj }
+            obj.status = undefined
+          }
+          if (obj.watch != null) {
+            obj = { ...obj }
+            obj.watch = undefined
+          }
+          if (obj.dmAck != null) {
+            obj = { ...obj }
+            obj.dmAck = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.publish != null) {
+            obj = { ...obj }
+            obj.publish = undefined
+          }
+          if (obj.leave != null) {
+            obj = { ...obj }
+            obj.leave = undefined
+          }
+          if (obj.join != null) {
+            obj = { ...obj }
+            obj.join = undefined
+          }
+          if (obj.hello != null) {
+            obj = { ...obj }
+            obj.hello = undefined
+          }
         }
 
         if (obj.status != null) {
-          obj.dmHistory = undefined
-          obj.auth = undefined
-          obj.ping = undefined
-          obj.watch = undefined
-          obj.dmAck = undefined
-          obj.history = undefined
-          obj.publish = undefined
-          obj.leave = undefined
-          obj.join = undefined
-          obj.hello = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.auth != null) {
+            obj = { ...obj }
+            obj.auth = undefined
+          }
+          if (obj.ping != null) {
+            obj = { ...obj }
+            obj.ping = undefined
+          }
+          if (obj.watch != null) {
+            obj = { ...obj }
+            obj.watch = undefined
+          }
+          if (obj.dmAck != null) {
+            obj = { ...obj }
+            obj.dmAck = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.publish != null) {
+            obj = { ...obj }
+            obj.publish = undefined
+          }
+          if (obj.leave != null) {
+            obj = { ...obj }
+            obj.leave = undefined
+          }
+          if (obj.join != null) {
+            obj = { ...obj }
+            obj.join = undefined
+          }
+          if (obj.hello != null) {
+            obj = { ...obj }
+            obj.hello = undefined
+          }
         }
 
         if (obj.watch != null) {
-          obj.dmHistory = undefined
-          obj.auth = undefined
-          obj.ping = undefined
-          obj.status = undefined
-          obj.dmAck = undefined
-          obj.history = undefined
-          obj.publish = undefined
-          obj.leave = undefined
-          obj.join = undefined
-          obj.hello = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.auth != null) {
+            obj = { ...obj }
+            obj.auth = undefined
+          }
+          if (obj.ping != null) {
+            obj = { ...obj }
+            obj.ping = undefined
+          }
+          if (obj.status != null) {
+            obj = { ...obj }
+            obj.status = undefined
+          }
+          if (obj.dmAck != null) {
+            obj = { ...obj }
+            obj.dmAck = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.publish != null) {
+            obj = { ...obj }
+            obj.publish = undefined
+          }
+          if (obj.leave != null) {
+            obj = { ...obj }
+            obj.leave = undefined
+          }
+          if (obj.join != null) {
+            obj = { ...obj }
+            obj.join = undefined
+          }
+          if (obj.hello != null) {
+            obj = { ...obj }
+            obj.hello = undefined
+          }
         }
 
         if (obj.dmAck != null) {
-          obj.dmHistory = undefined
-          obj.auth = undefined
-          obj.ping = undefined
-          obj.status = undefined
-          obj.watch = undefined
-          obj.history = undefined
-          obj.publish = undefined
-          obj.leave = undefined
-          obj.join = undefined
-          obj.hello = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.auth != null) {
+            obj = { ...obj }
+            obj.auth = undefined
+          }
+          if (obj.ping != null) {
+            obj = { ...obj }
+            obj.ping = undefined
+          }
+          if (obj.status != null) {
+            obj = { ...obj }
+            obj.status = undefined
+          }
+          if (obj.watch != null) {
+            obj = { ...obj }
+            obj.watch = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.publish != null) {
+            obj = { ...obj }
+            obj.publish = undefined
+          }
+          if (obj.leave != null) {
+            obj = { ...obj }
+            obj.leave = undefined
+          }
+          if (obj.join != null) {
+            obj = { ...obj }
+            obj.join = undefined
+          }
+          if (obj.hello != null) {
+            obj = { ...obj }
+            obj.hello = undefined
+          }
         }
 
         if (obj.history != null) {
-          obj.dmHistory = undefined
-          obj.auth = undefined
-          obj.ping = undefined
-          obj.status = undefined
-          obj.watch = undefined
-          obj.dmAck = undefined
-          obj.publish = undefined
-          obj.leave = undefined
-          obj.join = undefined
-          obj.hello = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.auth != null) {
+            obj = { ...obj }
+            obj.auth = undefined
+          }
+          if (obj.ping != null) {
+            obj = { ...obj }
+            obj.ping = undefined
+          }
+          if (obj.status != null) {
+            obj = { ...obj }
+            obj.status = undefined
+          }
+          if (obj.watch != null) {
+            obj = { ...obj }
+            obj.watch = undefined
+          }
+          if (obj.dmAck != null) {
+            obj = { ...obj }
+            obj.dmAck = undefined
+          }
+          if (obj.publish != null) {
+            obj = { ...obj }
+            obj.publish = undefined
+          }
+          if (obj.leave != null) {
+            obj = { ...obj }
+            obj.leave = undefined
+          }
+          if (obj.join != null) {
+            obj = { ...obj }
+            obj.join = undefined
+          }
+          if (obj.hello != null) {
+            obj = { ...obj }
+            obj.hello = undefined
+          }
         }
 
         if (obj.publish != null) {
-          obj.dmHistory = undefined
-          obj.auth = undefined
-          obj.ping = undefined
-          obj.status = undefined
-          obj.watch = undefined
-          obj.dmAck = undefined
-          obj.history = undefined
-          obj.leave = undefined
-          obj.join = undefined
-          obj.hello = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.auth != null) {
+            obj = { ...obj }
+            obj.auth = undefined
+          }
+          if (obj.ping != null) {
+            obj = { ...obj }
+            obj.ping = undefined
+          }
+          if (obj.status != null) {
+            obj = { ...obj }
+            obj.status = undefined
+          }
+          if (obj.watch != null) {
+            obj = { ...obj }
+            obj.watch = undefined
+          }
+          if (obj.dmAck != null) {
+            obj = { ...obj }
+            obj.dmAck = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.leave != null) {
+            obj = { ...obj }
+            obj.leave = undefined
+          }
+          if (obj.join != null) {
+            obj = { ...obj }
+            obj.join = undefined
+          }
+          if (obj.hello != null) {
+            obj = { ...obj }
+            obj.hello = undefined
+          }
         }
 
         if (obj.leave != null) {
-          obj.dmHistory = undefined
-          obj.auth = undefined
-          obj.ping = undefined
-          obj.status = undefined
-          obj.watch = undefined
-          obj.dmAck = undefined
-          obj.history = undefined
-          obj.publish = undefined
-          obj.join = undefined
-          obj.hello = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.auth != null) {
+            obj = { ...obj }
+            obj.auth = undefined
+          }
+          if (obj.ping != null) {
+            obj = { ...obj }
+            obj.ping = undefined
+          }
+          if (obj.status != null) {
+            obj = { ...obj }
+            obj.status = undefined
+          }
+          if (obj.watch != null) {
+            obj = { ...obj }
+            obj.watch = undefined
+          }
+          if (obj.dmAck != null) {
+            obj = { ...obj }
+            obj.dmAck = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.publish != null) {
+            obj = { ...obj }
+            obj.publish = undefined
+          }
+          if (obj.join != null) {
+            obj = { ...obj }
+            obj.join = undefined
+          }
+          if (obj.hello != null) {
+            obj = { ...obj }
+            obj.hello = undefined
+          }
         }
 
         if (obj.join != null) {
-          obj.dmHistory = undefined
-          obj.auth = undefined
-          obj.ping = undefined
-          obj.status = undefined
-          obj.watch = undefined
-          obj.dmAck = undefined
-          obj.history = undefined
-          obj.publish = undefined
-          obj.leave = undefined
-          obj.hello = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.auth != null) {
+            obj = { ...obj }
+            obj.auth = undefined
+          }
+          if (obj.ping != null) {
+            obj = { ...obj }
+            obj.ping = undefined
+          }
+          if (obj.status != null) {
+            obj = { ...obj }
+            obj.status = undefined
+          }
+          if (obj.watch != null) {
+            obj = { ...obj }
+            obj.watch = undefined
+          }
+          if (obj.dmAck != null) {
+            obj = { ...obj }
+            obj.dmAck = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.publish != null) {
+            obj = { ...obj }
+            obj.publish = undefined
+          }
+          if (obj.leave != null) {
+            obj = { ...obj }
+            obj.leave = undefined
+          }
+          if (obj.hello != null) {
+            obj = { ...obj }
+            obj.hello = undefined
+          }
         }
 
         if (obj.hello != null) {
-          obj.dmHistory = undefined
-          obj.auth = undefined
-          obj.ping = undefined
-          obj.status = undefined
-          obj.watch = undefined
-          obj.dmAck = undefined
-          obj.history = undefined
-          obj.publish = undefined
-          obj.leave = undefined
-          obj.join = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.auth != null) {
+            obj = { ...obj }
+            obj.auth = undefined
+          }
+          if (obj.ping != null) {
+            obj = { ...obj }
+            obj.ping = undefined
+          }
+          if (obj.status != null) {
+            obj = { ...obj }
+            obj.status = undefined
+          }
+          if (obj.watch != null) {
+            obj = { ...obj }
+            obj.watch = undefined
+          }
+          if (obj.dmAck != null) {
+            obj = { ...obj }
+            obj.dmAck = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.publish != null) {
+            obj = { ...obj }
+            obj.publish = undefined
+          }
+          if (obj.leave != null) {
+            obj = { ...obj }
+            obj.leave = undefined
+          }
+          if (obj.join != null) {
+            obj = { ...obj }
+            obj.join = undefined
+          }
         }
 
         if ((obj.req != null && obj.req !== 0)) {
@@ -774,231 +1101,774 @@ export namespace ServerFrame {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
-
-        obj = { ...obj }
-
         if (obj.dmHistory != null) {
-          obj.challenge = undefined
-          obj.replayDone = undefined
-          obj.publishAck = undefined
-          obj.redirect = undefined
-          obj.pong = undefined
-          obj.user = undefined
-          obj.rosterDiff = undefined
-          obj.roster = undefined
-          obj.history = undefined
-          obj.delivery = undefined
-          obj.error = undefined
-          obj.ok = undefined
-          obj.welcome = undefined
+          if (obj.challenge != null) {
+            obj = { ...obj }
+            obj.challenge = undefined
+          }
+          if (obj.replayDone != null) {
+            obj = { ...obj }
+            obj.replayDone = undefined
+          }
+          if (obj.publishAck != null) {
+            obj = { ...obj }
+            obj.publishAck = undefined
+          }
+          if (obj.redirect != null) {
+            obj = { ...obj }
+            obj.redirect = undefined
+          }
+          if (obj.pong != null) {
+            obj = { ...obj }
+            obj.pong = undefined
+          }
+          if (obj.user != null) {
+            obj = { ...obj }
+            obj.user = undefined
+          }
+          if (obj.rosterDiff != null) {
+            obj = { ...obj }
+            obj.rosterDiff = undefined
+          }
+          if (obj.roster != null) {
+            obj = { ...obj }
+            obj.roster = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.delivery != null) {
+            obj = { ...obj }
+            obj.delivery = undefined
+          }
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.welcome != null) {
+            obj = { ...obj }
+            obj.welcome = undefined
+          }
         }
 
         if (obj.challenge != null) {
-          obj.dmHistory = undefined
-          obj.replayDone = undefined
-          obj.publishAck = undefined
-          obj.redirect = undefined
-          obj.pong = undefined
-          obj.user = undefined
-          obj.rosterDiff = undefined
-          obj.roster = undefined
-          obj.history = undefined
-          obj.delivery = undefined
-          obj.error = undefined
-          obj.ok = undefined
-          obj.welcome = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.replayDone != null) {
+            obj = { ...obj }
+            obj.replayDone = undefined
+          }
+          if (obj.publishAck != null) {
+            obj = { ...obj }
+            obj.publishAck = undefined
+          }
+          if (obj.redirect != null) {
+            obj = { ...obj }
+            obj.redirect = undefined
+          }
+          if (obj.pong != null) {
+            obj = { ...obj }
+            obj.pong = undefined
+          }
+          if (obj.user != null) {
+            obj = { ...obj }
+            obj.user = undefined
+          }
+          if (obj.rosterDiff != null) {
+            obj = { ...obj }
+            obj.rosterDiff = undefined
+          }
+          if (obj.roster != null) {
+            obj = { ...obj }
+            obj.roster = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.delivery != null) {
+            obj = { ...obj }
+            obj.delivery = undefined
+          }
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.welcome != null) {
+            obj = { ...obj }
+            obj.welcome = undefined
+          }
         }
 
         if (obj.replayDone != null) {
-          obj.dmHistory = undefined
-          obj.challenge = undefined
-          obj.publishAck = undefined
-          obj.redirect = undefined
-          obj.pong = undefined
-          obj.user = undefined
-          obj.rosterDiff = undefined
-          obj.roster = undefined
-          obj.history = undefined
-          obj.delivery = undefined
-          obj.error = undefined
-          obj.ok = undefined
-          obj.welcome = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.challenge != null) {
+            obj = { ...obj }
+            obj.challenge = undefined
+          }
+          if (obj.publishAck != null) {
+            obj = { ...obj }
+            obj.publishAck = undefined
+          }
+          if (obj.redirect != null) {
+            obj = { ...obj }
+            obj.redirect = undefined
+          }
+          if (obj.pong != null) {
+            obj = { ...obj }
+            obj.pong = undefined
+          }
+          if (obj.user != null) {
+            obj = { ...obj }
+            obj.user = undefined
+          }
+          if (obj.rosterDiff != null) {
+            obj = { ...obj }
+            obj.rosterDiff = undefined
+          }
+          if (obj.roster != null) {
+            obj = { ...obj }
+            obj.roster = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.delivery != null) {
+            obj = { ...obj }
+            obj.delivery = undefined
+          }
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.welcome != null) {
+            obj = { ...obj }
+            obj.welcome = undefined
+          }
         }
 
         if (obj.publishAck != null) {
-          obj.dmHistory = undefined
-          obj.challenge = undefined
-          obj.replayDone = undefined
-          obj.redirect = undefined
-          obj.pong = undefined
-          obj.user = undefined
-          obj.rosterDiff = undefined
-          obj.roster = undefined
-          obj.history = undefined
-          obj.delivery = undefined
-          obj.error = undefined
-          obj.ok = undefined
-          obj.welcome = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.challenge != null) {
+            obj = { ...obj }
+            obj.challenge = undefined
+          }
+          if (obj.replayDone != null) {
+            obj = { ...obj }
+            obj.replayDone = undefined
+          }
+          if (obj.redirect != null) {
+            obj = { ...obj }
+            obj.redirect = undefined
+          }
+          if (obj.pong != null) {
+            obj = { ...obj }
+            obj.pong = undefined
+          }
+          if (obj.user != null) {
+            obj = { ...obj }
+            obj.user = undefined
+          }
+          if (obj.rosterDiff != null) {
+            obj = { ...obj }
+            obj.rosterDiff = undefined
+          }
+          if (obj.roster != null) {
+            obj = { ...obj }
+            obj.roster = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.delivery != null) {
+            obj = { ...obj }
+            obj.delivery = undefined
+          }
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.welcome != null) {
+            obj = { ...obj }
+            obj.welcome = undefined
+          }
         }
 
         if (obj.redirect != null) {
-          obj.dmHistory = undefined
-          obj.challenge = undefined
-          obj.replayDone = undefined
-          obj.publishAck = undefined
-          obj.pong = undefined
-          obj.user = undefined
-          obj.rosterDiff = undefined
-          obj.roster = undefined
-          obj.history = undefined
-          obj.delivery = undefined
-          obj.error = undefined
-          obj.ok = undefined
-          obj.welcome = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.challenge != null) {
+            obj = { ...obj }
+            obj.challenge = undefined
+          }
+          if (obj.replayDone != null) {
+            obj = { ...obj }
+            obj.replayDone = undefined
+          }
+          if (obj.publishAck != null) {
+            obj = { ...obj }
+            obj.publishAck = undefined
+          }
+          if (obj.pong != null) {
+            obj = { ...obj }
+            obj.pong = undefined
+          }
+          if (obj.user != null) {
+            obj = { ...obj }
+            obj.user = undefined
+          }
+          if (obj.rosterDiff != null) {
+            obj = { ...obj }
+            obj.rosterDiff = undefined
+          }
+          if (obj.roster != null) {
+            obj = { ...obj }
+            obj.roster = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.delivery != null) {
+            obj = { ...obj }
+            obj.delivery = undefined
+          }
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.welcome != null) {
+            obj = { ...obj }
+            obj.welcome = undefined
+          }
         }
 
         if (obj.pong != null) {
-          obj.dmHistory = undefined
-          obj.challenge = undefined
-          obj.replayDone = undefined
-          obj.publishAck = undefined
-          obj.redirect = undefined
-          obj.user = undefined
-          obj.rosterDiff = undefined
-          obj.roster = undefined
-          obj.history = undefined
-          obj.delivery = undefined
-          obj.error = undefined
-          obj.ok = undefined
-          obj.welcome = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.challenge != null) {
+            obj = { ...obj }
+            obj.challenge = undefined
+          }
+          if (obj.replayDone != null) {
+            obj = { ...obj }
+            obj.replayDone = undefined
+          }
+          if (obj.publishAck != null) {
+            obj = { ...obj }
+            obj.publishAck = undefined
+          }
+          if (obj.redirect != null) {
+            obj = { ...obj }
+            obj.redirect = undefined
+          }
+          if (obj.user != null) {
+            obj = { ...obj }
+            obj.user = undefined
+          }
+          if (obj.rosterDiff != null) {
+            obj = { ...obj }
+            obj.rosterDiff = undefined
+          }
+          if (obj.roster != null) {
+            obj = { ...obj }
+            obj.roster = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.delivery != null) {
+            obj = { ...obj }
+            obj.delivery = undefined
+          }
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.welcome != null) {
+            obj = { ...obj }
+            obj.welcome = undefined
+          }
         }
 
         if (obj.user != null) {
-          obj.dmHistory = undefined
-          obj.challenge = undefined
-          obj.replayDone = undefined
-          obj.publishAck = undefined
-          obj.redirect = undefined
-          obj.pong = undefined
-          obj.rosterDiff = undefined
-          obj.roster = undefined
-          obj.history = undefined
-          obj.delivery = undefined
-          obj.error = undefined
-          obj.ok = undefined
-          obj.welcome = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.challenge != null) {
+            obj = { ...obj }
+            obj.challenge = undefined
+          }
+          if (obj.replayDone != null) {
+            obj = { ...obj }
+            obj.replayDone = undefined
+          }
+          if (obj.publishAck != null) {
+            obj = { ...obj }
+            obj.publishAck = undefined
+          }
+          if (obj.redirect != null) {
+            obj = { ...obj }
+            obj.redirect = undefined
+          }
+          if (obj.pong != null) {
+            obj = { ...obj }
+            obj.pong = undefined
+          }
+          if (obj.rosterDiff != null) {
+            obj = { ...obj }
+            obj.rosterDiff = undefined
+          }
+          if (obj.roster != null) {
+            obj = { ...obj }
+            obj.roster = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.delivery != null) {
+            obj = { ...obj }
+            obj.delivery = undefined
+          }
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.welcome != null) {
+            obj = { ...obj }
+            obj.welcome = undefined
+          }
         }
 
         if (obj.rosterDiff != null) {
-          obj.dmHistory = undefined
-          obj.challenge = undefined
-          obj.replayDone = undefined
-          obj.publishAck = undefined
-          obj.redirect = undefined
-          obj.pong = undefined
-          obj.user = undefined
-          obj.roster = undefined
-          obj.history = undefined
-          obj.delivery = undefined
-          obj.error = undefined
-          obj.ok = undefined
-          obj.welcome = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.challenge != null) {
+            obj = { ...obj }
+            obj.challenge = undefined
+          }
+          if (obj.replayDone != null) {
+            obj = { ...obj }
+            obj.replayDone = undefined
+          }
+          if (obj.publishAck != null) {
+            obj = { ...obj }
+            obj.publishAck = undefined
+          }
+          if (obj.redirect != null) {
+            obj = { ...obj }
+            obj.redirect = undefined
+          }
+          if (obj.pong != null) {
+            obj = { ...obj }
+            obj.pong = undefined
+          }
+          if (obj.user != null) {
+            obj = { ...obj }
+            obj.user = undefined
+          }
+          if (obj.roster != null) {
+            obj = { ...obj }
+            obj.roster = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.delivery != null) {
+            obj = { ...obj }
+            obj.delivery = undefined
+          }
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.welcome != null) {
+            obj = { ...obj }
+            obj.welcome = undefined
+          }
         }
 
         if (obj.roster != null) {
-          obj.dmHistory = undefined
-          obj.challenge = undefined
-          obj.replayDone = undefined
-          obj.publishAck = undefined
-          obj.redirect = undefined
-          obj.pong = undefined
-          obj.user = undefined
-          obj.rosterDiff = undefined
-          obj.history = undefined
-          obj.delivery = undefined
-          obj.error = undefined
-          obj.ok = undefined
-          obj.welcome = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.challenge != null) {
+            obj = { ...obj }
+            obj.challenge = undefined
+          }
+          if (obj.replayDone != null) {
+            obj = { ...obj }
+            obj.replayDone = undefined
+          }
+          if (obj.publishAck != null) {
+            obj = { ...obj }
+            obj.publishAck = undefined
+          }
+          if (obj.redirect != null) {
+            obj = { ...obj }
+            obj.redirect = undefined
+          }
+          if (obj.pong != null) {
+            obj = { ...obj }
+            obj.pong = undefined
+          }
+          if (obj.user != null) {
+            obj = { ...obj }
+            obj.user = undefined
+          }
+          if (obj.rosterDiff != null) {
+            obj = { ...obj }
+            obj.rosterDiff = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.delivery != null) {
+            obj = { ...obj }
+            obj.delivery = undefined
+          }
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.welcome != null) {
+            obj = { ...obj }
+            obj.welcome = undefined
+          }
         }
 
         if (obj.history != null) {
-          obj.dmHistory = undefined
-          obj.challenge = undefined
-          obj.replayDone = undefined
-          obj.publishAck = undefined
-          obj.redirect = undefined
-          obj.pong = undefined
-          obj.user = undefined
-          obj.rosterDiff = undefined
-          obj.roster = undefined
-          obj.delivery = undefined
-          obj.error = undefined
-          obj.ok = undefined
-          obj.welcome = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.challenge != null) {
+            obj = { ...obj }
+            obj.challenge = undefined
+          }
+          if (obj.replayDone != null) {
+            obj = { ...obj }
+            obj.replayDone = undefined
+          }
+          if (obj.publishAck != null) {
+            obj = { ...obj }
+            obj.publishAck = undefined
+          }
+          if (obj.redirect != null) {
+            obj = { ...obj }
+            obj.redirect = undefined
+          }
+          if (obj.pong != null) {
+            obj = { ...obj }
+            obj.pong = undefined
+          }
+          if (obj.user != null) {
+            obj = { ...obj }
+            obj.user = undefined
+          }
+          if (obj.rosterDiff != null) {
+            obj = { ...obj }
+            obj.rosterDiff = undefined
+          }
+          if (obj.roster != null) {
+            obj = { ...obj }
+            obj.roster = undefined
+          }
+          if (obj.delivery != null) {
+            obj = { ...obj }
+            obj.delivery = undefined
+          }
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.welcome != null) {
+            obj = { ...obj }
+            obj.welcome = undefined
+          }
         }
 
         if (obj.delivery != null) {
-          obj.dmHistory = undefined
-          obj.challenge = undefined
-          obj.replayDone = undefined
-          obj.publishAck = undefined
-          obj.redirect = undefined
-          obj.pong = undefined
-          obj.user = undefined
-          obj.rosterDiff = undefined
-          obj.roster = undefined
-          obj.history = undefined
-          obj.error = undefined
-          obj.ok = undefined
-          obj.welcome = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.challenge != null) {
+            obj = { ...obj }
+            obj.challenge = undefined
+          }
+          if (obj.replayDone != null) {
+            obj = { ...obj }
+            obj.replayDone = undefined
+          }
+          if (obj.publishAck != null) {
+            obj = { ...obj }
+            obj.publishAck = undefined
+          }
+          if (obj.redirect != null) {
+            obj = { ...obj }
+            obj.redirect = undefined
+          }
+          if (obj.pong != null) {
+            obj = { ...obj }
+            obj.pong = undefined
+          }
+          if (obj.user != null) {
+            obj = { ...obj }
+            obj.user = undefined
+          }
+          if (obj.rosterDiff != null) {
+            obj = { ...obj }
+            obj.rosterDiff = undefined
+          }
+          if (obj.roster != null) {
+            obj = { ...obj }
+            obj.roster = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.welcome != null) {
+            obj = { ...obj }
+            obj.welcome = undefined
+          }
         }
 
         if (obj.error != null) {
-          obj.dmHistory = undefined
-          obj.challenge = undefined
-          obj.replayDone = undefined
-          obj.publishAck = undefined
-          obj.redirect = undefined
-          obj.pong = undefined
-          obj.user = undefined
-          obj.rosterDiff = undefined
-          obj.roster = undefined
-          obj.history = undefined
-          obj.delivery = undefined
-          obj.ok = undefined
-          obj.welcome = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.challenge != null) {
+            obj = { ...obj }
+            obj.challenge = undefined
+          }
+          if (obj.replayDone != null) {
+            obj = { ...obj }
+            obj.replayDone = undefined
+          }
+          if (obj.publishAck != null) {
+            obj = { ...obj }
+            obj.publishAck = undefined
+          }
+          if (obj.redirect != null) {
+            obj = { ...obj }
+            obj.redirect = undefined
+          }
+          if (obj.pong != null) {
+            obj = { ...obj }
+            obj.pong = undefined
+          }
+          if (obj.user != null) {
+            obj = { ...obj }
+            obj.user = undefined
+          }
+          if (obj.rosterDiff != null) {
+            obj = { ...obj }
+            obj.rosterDiff = undefined
+          }
+          if (obj.roster != null) {
+            obj = { ...obj }
+            obj.roster = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.delivery != null) {
+            obj = { ...obj }
+            obj.delivery = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.welcome != null) {
+            obj = { ...obj }
+            obj.welcome = undefined
+          }
         }
 
         if (obj.ok != null) {
-          obj.dmHistory = undefined
-          obj.challenge = undefined
-          obj.replayDone = undefined
-          obj.publishAck = undefined
-          obj.redirect = undefined
-          obj.pong = undefined
-          obj.user = undefined
-          obj.rosterDiff = undefined
-          obj.roster = undefined
-          obj.history = undefined
-          obj.delivery = undefined
-          obj.error = undefined
-          obj.welcome = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.challenge != null) {
+            obj = { ...obj }
+            obj.challenge = undefined
+          }
+          if (obj.replayDone != null) {
+            obj = { ...obj }
+            obj.replayDone = undefined
+          }
+          if (obj.publishAck != null) {
+            obj = { ...obj }
+            obj.publishAck = undefined
+          }
+          if (obj.redirect != null) {
+            obj = { ...obj }
+            obj.redirect = undefined
+          }
+          if (obj.pong != null) {
+            obj = { ...obj }
+            obj.pong = undefined
+          }
+          if (obj.user != null) {
+            obj = { ...obj }
+            obj.user = undefined
+          }
+          if (obj.rosterDiff != null) {
+            obj = { ...obj }
+            obj.rosterDiff = undefined
+          }
+          if (obj.roster != null) {
+            obj = { ...obj }
+            obj.roster = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.delivery != null) {
+            obj = { ...obj }
+            obj.delivery = undefined
+          }
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.welcome != null) {
+            obj = { ...obj }
+            obj.welcome = undefined
+          }
         }
 
         if (obj.welcome != null) {
-          obj.dmHistory = undefined
-          obj.challenge = undefined
-          obj.replayDone = undefined
-          obj.publishAck = undefined
-          obj.redirect = undefined
-          obj.pong = undefined
-          obj.user = undefined
-          obj.rosterDiff = undefined
-          obj.roster = undefined
-          obj.history = undefined
-          obj.delivery = undefined
-          obj.error = undefined
-          obj.ok = undefined
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.challenge != null) {
+            obj = { ...obj }
+            obj.challenge = undefined
+          }
+          if (obj.replayDone != null) {
+            obj = { ...obj }
+            obj.replayDone = undefined
+          }
+          if (obj.publishAck != null) {
+            obj = { ...obj }
+            obj.publishAck = undefined
+          }
+          if (obj.redirect != null) {
+            obj = { ...obj }
+            obj.redirect = undefined
+          }
+          if (obj.pong != null) {
+            obj = { ...obj }
+            obj.pong = undefined
+          }
+          if (obj.user != null) {
+            obj = { ...obj }
+            obj.user = undefined
+          }
+          if (obj.rosterDiff != null) {
+            obj = { ...obj }
+            obj.rosterDiff = undefined
+          }
+          if (obj.roster != null) {
+            obj = { ...obj }
+            obj.roster = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.delivery != null) {
+            obj = { ...obj }
+            obj.delivery = undefined
+          }
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
         }
 
         if ((obj.req != null && obj.req !== 0)) {

@@ -1161,55 +1161,142 @@ export namespace DirRequest {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
-
-        obj = { ...obj }
-
         if (obj.notify != null) {
-          obj.sessions = undefined
-          obj.unwatch = undefined
-          obj.watch = undefined
-          obj.lookup = undefined
-          obj.register = undefined
+          if (obj.sessions != null) {
+            obj = { ...obj }
+            obj.sessions = undefined
+          }
+          if (obj.unwatch != null) {
+            obj = { ...obj }
+            obj.unwatch = undefined
+          }
+          if (obj.watch != null) {
+            obj = { ...obj }
+            obj.watch = undefined
+          }
+          if (obj.lookup != null) {
+            obj = { ...obj }
+            obj.lookup = undefined
+          }
+          if (obj.register != null) {
+            obj = { ...obj }
+            obj.register = undefined
+          }
         }
 
         if (obj.sessions != null) {
-          obj.notify = undefined
-          obj.unwatch = undefined
-          obj.watch = undefined
-          obj.lookup = undefined
-          obj.register = undefined
+          if (obj.notify != null) {
+            obj = { ...obj }
+            obj.notify = undefined
+          }
+          if (obj.unwatch != null) {
+            obj = { ...obj }
+            obj.unwatch = undefined
+          }
+          if (obj.watch != null) {
+            obj = { ...obj }
+            obj.watch = undefined
+          }
+          if (obj.lookup != null) {
+            obj = { ...obj }
+            obj.lookup = undefined
+          }
+          if (obj.register != null) {
+            obj = { ...obj }
+            obj.register = undefined
+          }
         }
 
         if (obj.unwatch != null) {
-          obj.notify = undefined
-          obj.sessions = undefined
-          obj.watch = undefined
-          obj.lookup = undefined
-          obj.register = undefined
+          if (obj.notify != null) {
+            obj = { ...obj }
+            obj.notify = undefined
+          }
+          if (obj.sessions != null) {
+            obj = { ...obj }
+            obj.sessions = undefined
+          }
+          if (obj.watch != null) {
+            obj = { ...obj }
+            obj.watch = undefined
+          }
+          if (obj.lookup != null) {
+            obj = { ...obj }
+            obj.lookup = undefined
+          }
+          if (obj.register != null) {
+            obj = { ...obj }
+            obj.register = undefined
+          }
         }
 
         if (obj.watch != null) {
-          obj.notify = undefined
-          obj.sessions = undefined
-          obj.unwatch = undefined
-          obj.lookup = undefined
-          obj.register = undefined
+          if (obj.notify != null) {
+            obj = { ...obj }
+            obj.notify = undefined
+          }
+          if (obj.sessions != null) {
+            obj = { ...obj }
+            obj.sessions = undefined
+          }
+          if (obj.unwatch != null) {
+            obj = { ...obj }
+            obj.unwatch = undefined
+          }
+          if (obj.lookup != null) {
+            obj = { ...obj }
+            obj.lookup = undefined
+          }
+          if (obj.register != null) {
+            obj = { ...obj }
+            obj.register = undefined
+          }
         }
 
         if (obj.lookup != null) {
-          obj.notify = undefined
-          obj.sessions = undefined
-          obj.unwatch = undefined
-          obj.watch = undefined
-          obj.register = undefined
+          if (obj.notify != null) {
+            obj = { ...obj }
+            obj.notify = undefined
+          }
+          if (obj.sessions != null) {
+            obj = { ...obj }
+            obj.sessions = undefined
+          }
+          if (obj.unwatch != null) {
+            obj = { ...obj }
+            obj.unwatch = undefined
+          }
+          if (obj.watch != null) {
+            obj = { ...obj }
+            obj.watch = undefined
+          }
+          if (obj.register != null) {
+            obj = { ...obj }
+            obj.register = undefined
+          }
         }
 
         if (obj.register != null) {
-          obj.notify = undefined
-          obj.sessions = undefined
-          obj.unwatch = undefined
-          obj.watch = undefined
-          obj.lookup = undefined
+          if (obj.notify != null) {
+            obj = { ...obj }
+            obj.notify = undefined
+          }
+          if (obj.sessions != null) {
+            obj = { ...obj }
+            obj.sessions = undefined
+          }
+          if (obj.unwatch != null) {
+            obj = { ...obj }
+            obj.unwatch = undefined
+          }
+          if (obj.watch != null) {
+            obj = { ...obj }
+            obj.watch = undefined
+          }
+          if (obj.lookup != null) {
+            obj = { ...obj }
+            obj.lookup = undefined
+          }
         }
 
         if (obj.register != null) {
@@ -1599,31 +1686,64 @@ export namespace DirResponse {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
-
-        obj = { ...obj }
-
         if (obj.error != null) {
-          obj.ok = undefined
-          obj.sessions = undefined
-          obj.users = undefined
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.sessions != null) {
+            obj = { ...obj }
+            obj.sessions = undefined
+          }
+          if (obj.users != null) {
+            obj = { ...obj }
+            obj.users = undefined
+          }
         }
 
         if (obj.ok != null) {
-          obj.error = undefined
-          obj.sessions = undefined
-          obj.users = undefined
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.sessions != null) {
+            obj = { ...obj }
+            obj.sessions = undefined
+          }
+          if (obj.users != null) {
+            obj = { ...obj }
+            obj.users = undefined
+          }
         }
 
         if (obj.sessions != null) {
-          obj.error = undefined
-          obj.ok = undefined
-          obj.users = undefined
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.users != null) {
+            obj = { ...obj }
+            obj.users = undefined
+          }
         }
 
         if (obj.users != null) {
-          obj.error = undefined
-          obj.ok = undefined
-          obj.sessions = undefined
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.sessions != null) {
+            obj = { ...obj }
+            obj.sessions = undefined
+          }
         }
 
         if (obj.users != null) {

@@ -23,31 +23,64 @@ export namespace Event {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
-
-        obj = { ...obj }
-
         if (obj.receipt != null) {
-          obj.typing = undefined
-          obj.dm = undefined
-          obj.room = undefined
+          if (obj.typing != null) {
+            obj = { ...obj }
+            obj.typing = undefined
+          }
+          if (obj.dm != null) {
+            obj = { ...obj }
+            obj.dm = undefined
+          }
+          if (obj.room != null) {
+            obj = { ...obj }
+            obj.room = undefined
+          }
         }
 
         if (obj.typing != null) {
-          obj.receipt = undefined
-          obj.dm = undefined
-          obj.room = undefined
+          if (obj.receipt != null) {
+            obj = { ...obj }
+            obj.receipt = undefined
+          }
+          if (obj.dm != null) {
+            obj = { ...obj }
+            obj.dm = undefined
+          }
+          if (obj.room != null) {
+            obj = { ...obj }
+            obj.room = undefined
+          }
         }
 
         if (obj.dm != null) {
-          obj.receipt = undefined
-          obj.typing = undefined
-          obj.room = undefined
+          if (obj.receipt != null) {
+            obj = { ...obj }
+            obj.receipt = undefined
+          }
+          if (obj.typing != null) {
+            obj = { ...obj }
+            obj.typing = undefined
+          }
+          if (obj.room != null) {
+            obj = { ...obj }
+            obj.room = undefined
+          }
         }
 
         if (obj.room != null) {
-          obj.receipt = undefined
-          obj.typing = undefined
-          obj.dm = undefined
+          if (obj.receipt != null) {
+            obj = { ...obj }
+            obj.receipt = undefined
+          }
+          if (obj.typing != null) {
+            obj = { ...obj }
+            obj.typing = undefined
+          }
+          if (obj.dm != null) {
+            obj = { ...obj }
+            obj.dm = undefined
+          }
         }
 
         if ((obj.author != null && obj.author.byteLength > 0)) {

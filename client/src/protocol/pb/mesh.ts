@@ -265,22 +265,37 @@ export namespace PresenceMessage {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
-
-        obj = { ...obj }
-
         if (obj.goodbye != null) {
-          obj.heartbeat = undefined
-          obj.delta = undefined
+          if (obj.heartbeat != null) {
+            obj = { ...obj }
+            obj.heartbeat = undefined
+          }
+          if (obj.delta != null) {
+            obj = { ...obj }
+            obj.delta = undefined
+          }
         }
 
         if (obj.heartbeat != null) {
-          obj.goodbye = undefined
-          obj.delta = undefined
+          if (obj.goodbye != null) {
+            obj = { ...obj }
+            obj.goodbye = undefined
+          }
+          if (obj.delta != null) {
+            obj = { ...obj }
+            obj.delta = undefined
+          }
         }
 
         if (obj.delta != null) {
-          obj.goodbye = undefined
-          obj.heartbeat = undefined
+          if (obj.goodbye != null) {
+            obj = { ...obj }
+            obj.goodbye = undefined
+          }
+          if (obj.heartbeat != null) {
+            obj = { ...obj }
+            obj.heartbeat = undefined
+          }
         }
 
         if (obj.delta != null) {
@@ -2625,127 +2640,394 @@ export namespace SyncRequest {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
-
-        obj = { ...obj }
-
         if (obj.digest != null) {
-          obj.dmHistoryPut = undefined
-          obj.dmHistory = undefined
-          obj.archive = undefined
-          obj.store = undefined
-          obj.mailboxPut = undefined
-          obj.mailboxDelete = undefined
-          obj.mailbox = undefined
-          obj.history = undefined
-          obj.presence = undefined
+          if (obj.dmHistoryPut != null) {
+            obj = { ...obj }
+            obj.dmHistoryPut = undefined
+          }
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.archive != null) {
+            obj = { ...obj }
+            obj.archive = undefined
+          }
+          if (obj.store != null) {
+            obj = { ...obj }
+            obj.store = undefined
+          }
+          if (obj.mailboxPut != null) {
+            obj = { ...obj }
+            obj.mailboxPut = undefined
+          }
+          if (obj.mailboxDelete != null) {
+            obj = { ...obj }
+            obj.mailboxDelete = undefined
+          }
+          if (obj.mailbox != null) {
+            obj = { ...obj }
+            obj.mailbox = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.presence != null) {
+            obj = { ...obj }
+            obj.presence = undefined
+          }
         }
 
         if (obj.dmHistoryPut != null) {
-          obj.digest = undefined
-          obj.dmHistory = undefined
-          obj.archive = undefined
-          obj.store = undefined
-          obj.mailboxPut = undefined
-          obj.mailboxDelete = undefined
-          obj.mailbox = undefined
-          obj.history = undefined
-          obj.presence = undefined
+          if (obj.digest != null) {
+            obj = { ...obj }
+            obj.digest = undefined
+          }
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.archive != null) {
+            obj = { ...obj }
+            obj.archive = undefined
+          }
+          if (obj.store != null) {
+            obj = { ...obj }
+            obj.store = undefined
+          }
+          if (obj.mailboxPut != null) {
+            obj = { ...obj }
+            obj.mailboxPut = undefined
+          }
+          if (obj.mailboxDelete != null) {
+            obj = { ...obj }
+            obj.mailboxDelete = undefined
+          }
+          if (obj.mailbox != null) {
+            obj = { ...obj }
+            obj.mailbox = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.presence != null) {
+            obj = { ...obj }
+            obj.presence = undefined
+          }
         }
 
         if (obj.dmHistory != null) {
-          obj.digest = undefined
-          obj.dmHistoryPut = undefined
-          obj.archive = undefined
-          obj.store = undefined
-          obj.mailboxPut = undefined
-          obj.mailboxDelete = undefined
-          obj.mailbox = undefined
-          obj.history = undefined
-          obj.presence = undefined
+          if (obj.digest != null) {
+            obj = { ...obj }
+            obj.digest = undefined
+          }
+          if (obj.dmHistoryPut != null) {
+            obj = { ...obj }
+            obj.dmHistoryPut = undefined
+          }
+          if (obj.archive != null) {
+            obj = { ...obj }
+            obj.archive = undefined
+          }
+          if (obj.store != null) {
+            obj = { ...obj }
+            obj.store = undefined
+          }
+          if (obj.mailboxPut != null) {
+            obj = { ...obj }
+            obj.mailboxPut = undefined
+          }
+          if (obj.mailboxDelete != null) {
+            obj = { ...obj }
+            obj.mailboxDelete = undefined
+          }
+          if (obj.mailbox != null) {
+            obj = { ...obj }
+            obj.mailbox = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.presence != null) {
+            obj = { ...obj }
+            obj.presence = undefined
+          }
         }
 
         if (obj.archive != null) {
-          obj.digest = undefined
-          obj.dmHistoryPut = undefined
-          obj.dmHistory = undefined
-          obj.store = undefined
-          obj.mailboxPut = undefined
-          obj.mailboxDelete = undefined
-          obj.mailbox = undefined
-          obj.history = undefined
-          obj.presence = undefined
+          if (obj.digest != null) {
+            obj = { ...obj }
+            obj.digest = undefined
+          }
+          if (obj.dmHistoryPut != null) {
+            obj = { ...obj }
+            obj.dmHistoryPut = undefined
+          }
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.store != null) {
+            obj = { ...obj }
+            obj.store = undefined
+          }
+          if (obj.mailboxPut != null) {
+            obj = { ...obj }
+            obj.mailboxPut = undefined
+          }
+          if (obj.mailboxDelete != null) {
+            obj = { ...obj }
+            obj.mailboxDelete = undefined
+          }
+          if (obj.mailbox != null) {
+            obj = { ...obj }
+            obj.mailbox = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.presence != null) {
+            obj = { ...obj }
+            obj.presence = undefined
+          }
         }
 
         if (obj.store != null) {
-          obj.digest = undefined
-          obj.dmHistoryPut = undefined
-          obj.dmHistory = undefined
-          obj.archive = undefined
-          obj.mailboxPut = undefined
-          obj.mailboxDelete = undefined
-          obj.mailbox = undefined
-          obj.history = undefined
-          obj.presence = undefined
+          if (obj.digest != null) {
+            obj = { ...obj }
+            obj.digest = undefined
+          }
+          if (obj.dmHistoryPut != null) {
+            obj = { ...obj }
+            obj.dmHistoryPut = undefined
+          }
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.archive != null) {
+            obj = { ...obj }
+            obj.archive = undefined
+          }
+          if (obj.mailboxPut != null) {
+            obj = { ...obj }
+            obj.mailboxPut = undefined
+          }
+          if (obj.mailboxDelete != null) {
+            obj = { ...obj }
+            obj.mailboxDelete = undefined
+          }
+          if (obj.mailbox != null) {
+            obj = { ...obj }
+            obj.mailbox = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.presence != null) {
+            obj = { ...obj }
+            obj.presence = undefined
+          }
         }
 
         if (obj.mailboxPut != null) {
-          obj.digest = undefined
-          obj.dmHistoryPut = undefined
-          obj.dmHistory = undefined
-          obj.archive = undefined
-          obj.store = undefined
-          obj.mailboxDelete = undefined
-          obj.mailbox = undefined
-          obj.history = undefined
-          obj.presence = undefined
+          if (obj.digest != null) {
+            obj = { ...obj }
+            obj.digest = undefined
+          }
+          if (obj.dmHistoryPut != null) {
+            obj = { ...obj }
+            obj.dmHistoryPut = undefined
+          }
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.archive != null) {
+            obj = { ...obj }
+            obj.archive = undefined
+          }
+          if (obj.store != null) {
+            obj = { ...obj }
+            obj.store = undefined
+          }
+          if (obj.mailboxDelete != null) {
+            obj = { ...obj }
+            obj.mailboxDelete = undefined
+          }
+          if (obj.mailbox != null) {
+            obj = { ...obj }
+            obj.mailbox = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.presence != null) {
+            obj = { ...obj }
+            obj.presence = undefined
+          }
         }
 
         if (obj.mailboxDelete != null) {
-          obj.digest = undefined
-          obj.dmHistoryPut = undefined
-          obj.dmHistory = undefined
-          obj.archive = undefined
-          obj.store = undefined
-          obj.mailboxPut = undefined
-          obj.mailbox = undefined
-          obj.history = undefined
-          obj.presence = undefined
+          if (obj.digest != null) {
+            obj = { ...obj }
+            obj.digest = undefined
+          }
+          if (obj.dmHistoryPut != null) {
+            obj = { ...obj }
+            obj.dmHistoryPut = undefined
+          }
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.archive != null) {
+            obj = { ...obj }
+            obj.archive = undefined
+          }
+          if (obj.store != null) {
+            obj = { ...obj }
+            obj.store = undefined
+          }
+          if (obj.mailboxPut != null) {
+            obj = { ...obj }
+            obj.mailboxPut = undefined
+          }
+          if (obj.mailbox != null) {
+            obj = { ...obj }
+            obj.mailbox = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.presence != null) {
+            obj = { ...obj }
+            obj.presence = undefined
+          }
         }
 
         if (obj.mailbox != null) {
-          obj.digest = undefined
-          obj.dmHistoryPut = undefined
-          obj.dmHistory = undefined
-          obj.archive = undefined
-          obj.store = undefined
-          obj.mailboxPut = undefined
-          obj.mailboxDelete = undefined
-          obj.history = undefined
-          obj.presence = undefined
+          if (obj.digest != null) {
+            obj = { ...obj }
+            obj.digest = undefined
+          }
+          if (obj.dmHistoryPut != null) {
+            obj = { ...obj }
+            obj.dmHistoryPut = undefined
+          }
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.archive != null) {
+            obj = { ...obj }
+            obj.archive = undefined
+          }
+          if (obj.store != null) {
+            obj = { ...obj }
+            obj.store = undefined
+          }
+          if (obj.mailboxPut != null) {
+            obj = { ...obj }
+            obj.mailboxPut = undefined
+          }
+          if (obj.mailboxDelete != null) {
+            obj = { ...obj }
+            obj.mailboxDelete = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.presence != null) {
+            obj = { ...obj }
+            obj.presence = undefined
+          }
         }
 
         if (obj.history != null) {
-          obj.digest = undefined
-          obj.dmHistoryPut = undefined
-          obj.dmHistory = undefined
-          obj.archive = undefined
-          obj.store = undefined
-          obj.mailboxPut = undefined
-          obj.mailboxDelete = undefined
-          obj.mailbox = undefined
-          obj.presence = undefined
+          if (obj.digest != null) {
+            obj = { ...obj }
+            obj.digest = undefined
+          }
+          if (obj.dmHistoryPut != null) {
+            obj = { ...obj }
+            obj.dmHistoryPut = undefined
+          }
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.archive != null) {
+            obj = { ...obj }
+            obj.archive = undefined
+          }
+          if (obj.store != null) {
+            obj = { ...obj }
+            obj.store = undefined
+          }
+          if (obj.mailboxPut != null) {
+            obj = { ...obj }
+            obj.mailboxPut = undefined
+          }
+          if (obj.mailboxDelete != null) {
+            obj = { ...obj }
+            obj.mailboxDelete = undefined
+          }
+          if (obj.mailbox != null) {
+            obj = { ...obj }
+            obj.mailbox = undefined
+          }
+          if (obj.presence != null) {
+            obj = { ...obj }
+            obj.presence = undefined
+          }
         }
 
         if (obj.presence != null) {
-          obj.digest = undefined
-          obj.dmHistoryPut = undefined
-          obj.dmHistory = undefined
-          obj.archive = undefined
-          obj.store = undefined
-          obj.mailboxPut = undefined
-          obj.mailboxDelete = undefined
-          obj.mailbox = undefined
-          obj.history = undefined
+          if (obj.digest != null) {
+            obj = { ...obj }
+            obj.digest = undefined
+          }
+          if (obj.dmHistoryPut != null) {
+            obj = { ...obj }
+            obj.dmHistoryPut = undefined
+          }
+          if (obj.dmHistory != null) {
+            obj = { ...obj }
+            obj.dmHistory = undefined
+          }
+          if (obj.archive != null) {
+            obj = { ...obj }
+            obj.archive = undefined
+          }
+          if (obj.store != null) {
+            obj = { ...obj }
+            obj.store = undefined
+          }
+          if (obj.mailboxPut != null) {
+            obj = { ...obj }
+            obj.mailboxPut = undefined
+          }
+          if (obj.mailboxDelete != null) {
+            obj = { ...obj }
+            obj.mailboxDelete = undefined
+          }
+          if (obj.mailbox != null) {
+            obj = { ...obj }
+            obj.mailbox = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
         }
 
         if (obj.presence != null) {
@@ -3291,55 +3573,142 @@ export namespace SyncResponse {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
-
-        obj = { ...obj }
-
         if (obj.digest != null) {
-          obj.error = undefined
-          obj.ok = undefined
-          obj.mailbox = undefined
-          obj.history = undefined
-          obj.presence = undefined
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.mailbox != null) {
+            obj = { ...obj }
+            obj.mailbox = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.presence != null) {
+            obj = { ...obj }
+            obj.presence = undefined
+          }
         }
 
         if (obj.error != null) {
-          obj.digest = undefined
-          obj.ok = undefined
-          obj.mailbox = undefined
-          obj.history = undefined
-          obj.presence = undefined
+          if (obj.digest != null) {
+            obj = { ...obj }
+            obj.digest = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.mailbox != null) {
+            obj = { ...obj }
+            obj.mailbox = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.presence != null) {
+            obj = { ...obj }
+            obj.presence = undefined
+          }
         }
 
         if (obj.ok != null) {
-          obj.digest = undefined
-          obj.error = undefined
-          obj.mailbox = undefined
-          obj.history = undefined
-          obj.presence = undefined
+          if (obj.digest != null) {
+            obj = { ...obj }
+            obj.digest = undefined
+          }
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.mailbox != null) {
+            obj = { ...obj }
+            obj.mailbox = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.presence != null) {
+            obj = { ...obj }
+            obj.presence = undefined
+          }
         }
 
         if (obj.mailbox != null) {
-          obj.digest = undefined
-          obj.error = undefined
-          obj.ok = undefined
-          obj.history = undefined
-          obj.presence = undefined
+          if (obj.digest != null) {
+            obj = { ...obj }
+            obj.digest = undefined
+          }
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
+          if (obj.presence != null) {
+            obj = { ...obj }
+            obj.presence = undefined
+          }
         }
 
         if (obj.history != null) {
-          obj.digest = undefined
-          obj.error = undefined
-          obj.ok = undefined
-          obj.mailbox = undefined
-          obj.presence = undefined
+          if (obj.digest != null) {
+            obj = { ...obj }
+            obj.digest = undefined
+          }
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.mailbox != null) {
+            obj = { ...obj }
+            obj.mailbox = undefined
+          }
+          if (obj.presence != null) {
+            obj = { ...obj }
+            obj.presence = undefined
+          }
         }
 
         if (obj.presence != null) {
-          obj.digest = undefined
-          obj.error = undefined
-          obj.ok = undefined
-          obj.mailbox = undefined
-          obj.history = undefined
+          if (obj.digest != null) {
+            obj = { ...obj }
+            obj.digest = undefined
+          }
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.mailbox != null) {
+            obj = { ...obj }
+            obj.mailbox = undefined
+          }
+          if (obj.history != null) {
+            obj = { ...obj }
+            obj.history = undefined
+          }
         }
 
         if (obj.presence != null) {

@@ -1272,15 +1272,18 @@ export namespace RoomPresenceRequest {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
-
-        obj = { ...obj }
-
         if (obj.pull != null) {
-          obj.push = undefined
+          if (obj.push != null) {
+            obj = { ...obj }
+            obj.push = undefined
+          }
         }
 
         if (obj.push != null) {
-          obj.pull = undefined
+          if (obj.pull != null) {
+            obj = { ...obj }
+            obj.pull = undefined
+          }
         }
 
         if (obj.push != null) {
@@ -1864,22 +1867,37 @@ export namespace RoomPresenceResponse {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
-
-        obj = { ...obj }
-
         if (obj.error != null) {
-          obj.ok = undefined
-          obj.states = undefined
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
+          if (obj.states != null) {
+            obj = { ...obj }
+            obj.states = undefined
+          }
         }
 
         if (obj.ok != null) {
-          obj.error = undefined
-          obj.states = undefined
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.states != null) {
+            obj = { ...obj }
+            obj.states = undefined
+          }
         }
 
         if (obj.states != null) {
-          obj.error = undefined
-          obj.ok = undefined
+          if (obj.error != null) {
+            obj = { ...obj }
+            obj.error = undefined
+          }
+          if (obj.ok != null) {
+            obj = { ...obj }
+            obj.ok = undefined
+          }
         }
 
         if (obj.states != null) {
