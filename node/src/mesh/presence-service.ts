@@ -557,10 +557,15 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     this.pending = []
     const now = this.c.clock.now()
     const change = emptyChange()
-    // this node's own devices, as the directory registers them
+    // this node's own devices, as the directory registers them. A device put and removed within one
+    // batch (a session that attached and went in a few milliseconds) is told as both: its removal
+    // read against the devices before the batch once let the put through alone, and the directory
+    // kept a device no session had any more, for as long as the node ran
+    const present = new Map<string, boolean>()
     for (const op of ops) {
       const deviceId = op.op === 'put' ? op.entry.deviceId : op.deviceId
-      const had = this.localRooms.device(deviceId) !== undefined
+      const had = present.get(deviceId) ?? this.localRooms.device(deviceId) !== undefined
+      present.set(deviceId, op.op === 'put')
       if (op.op === 'put' || had) change.devices.push({ node: this.c.nodeId, deviceId, entry: op.op === 'put' ? { ...op.entry, rooms: [...new Set(op.entry.rooms)].sort() } : null })
     }
     const before = new Set(this.localRooms.rooms())
