@@ -3,19 +3,9 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { prefixLogger } from '@libp2p/logger'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ClientSession } from '../../node/src/gateway/session.js'
-import { startMesh } from '../helpers/mesh.js'
+import { startMesh, waitFor } from '../helpers/mesh.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
-
-/** polls `check` until it holds, for at most `ms` (generous: a loaded 2-core machine) */
-async function until (check: () => boolean | Promise<boolean>, ms = 20_000): Promise<boolean> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (await check()) return true
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-  return await check()
-}
 
 async function internalErrors (node: MeshchatNode): Promise<number> {
   return (await node.metrics.internalErrors.get()).values.reduce((a, v) => a + v.value, 0)
@@ -58,7 +48,7 @@ describe('a session that attaches and goes within one presence batch', () => {
     expect(node.hub.attach(stays, { rooms: [], noRedirect: true, affinity: false })).toBeUndefined()
     await node.presence.published()
 
-    expect(await until(async () => (await other.directory.lookup(user)).length === 1), 'the other owner holds the staying device').toBe(true)
+    await waitFor(async () => (await other.directory.lookup(user)).length === 1, { timeoutMs: 20_000, what: 'the other owner to hold the staying device alone' })
     expect((await other.directory.lookup(user)).map(r => r.deviceId)).toEqual(['stays'])
     expect((await node.directory.lookup(user)).map(r => r.deviceId)).toEqual(['stays'])
     expect(mine(node)).toEqual(['stays'])
@@ -68,7 +58,7 @@ describe('a session that attaches and goes within one presence batch', () => {
     stays.close()
     node.hub.detach(stays)
     await node.presence.published()
-    expect(await until(async () => (await other.directory.lookup(user)).length === 0), 'the last device gone at the other owner').toBe(true)
+    await waitFor(async () => (await other.directory.lookup(user)).length === 0, { timeoutMs: 20_000, what: 'the last device gone at the other owner' })
     expect(mine(node)).toEqual([])
   })
 })
