@@ -3,7 +3,8 @@
  * node opens it (SignedEvent, then its Event), as a node takes it from a peer (StampedEvent around
  * it), and as a client takes it (the ServerFrame with the Delivery, then the event); the Event once
  * more without its display name (an absent bytes field decodes to an empty array); and the event's id
- * (SHA-256 of its payload and signature) as browsers and as Node processes compute it; and the encodes
+ * (SHA-256 of its payload and signature) as browsers and as Node processes compute it; a user id's
+ * base58 decode (the costly part of checking one); and the encodes
  * of messages with a oneof that every message causes: its Event (the client signs it), the hand-off
  * to another node (SyncRequest), the ack to the sender (ServerFrame). Every case
  * runs a warm-up, then `--rounds` rounds of `--calls` calls; the table gives the median ns per call
@@ -24,6 +25,7 @@ import { DeliveryKind, DmState } from '../../client/src/protocol/pb/client.js'
 import { StampedEvent, SyncRequest } from '../../client/src/protocol/pb/mesh.js'
 import { eventId, setEventIdHash, signEvent } from '../../client/src/protocol/signing.js'
 import { nodeEventIdHash } from '../../client/src/protocol/sha256-node.js'
+import { base58Decode, generateUserKey, userIdOf } from '../../client/src/protocol/keys.js'
 import { table } from './lib/report.js'
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..')
@@ -44,6 +46,9 @@ const { payload, signature } = SignedEvent.decode(eventBytes)
 const bare = Event.decode(payload)
 const barePayload = Event.encode({ ...bare, name: new Uint8Array(0) })
 const stamped = StampedEvent.encode({ event: eventBytes, hlc: BigInt(Date.now()) << 16n, origin: '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo' })
+// user ids of new users, each decoded once per pass: a directory owner checks every id a registration names
+const userIds = Array.from({ length: 1000 }, () => userIdOf(generateUserKey().publicKey.raw))
+let nextId = 0
 const frame = ServerFrame.encode({ req: 0, delivery: { event: eventBytes, hlc: BigInt(Date.now()) << 16n, origin: '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo', kind: DeliveryKind.LIVE, stable: 0n } })
 
 let sink = 0
@@ -67,6 +72,7 @@ const cases: Array<{ name: string, fn: () => void }> = [
       sink += Event.decode(SignedEvent.decode(f.delivery!.event).payload).nonce.byteLength
     }
   },
+  { name: 'user id → its public key (base58 decode: a directory owner, every id a registration names)', fn: () => { sink += base58Decode(userIds[nextId++ % userIds.length]!)!.byteLength } },
   { name: 'encode: Event (client: a room message it signs)', fn: () => { sink += Event.encode(bare).byteLength } },
   { name: 'encode: SyncRequest (node: an event handed to another node)', fn: () => { sink += SyncRequest.encode({ store: { room: 'lobby', event: { event: eventBytes, hlc: 1n << 40n, origin: 'node-a' }, id: new Uint8Array(0) } }).byteLength } },
   { name: 'encode: ServerFrame (node: the ack of a send)', fn: () => { sink += ServerFrame.encode({ req: 7, publishAck: { hlc: 1n << 40n, id: new Uint8Array(signature.subarray(0, 32)), dm: DmState.NONE, copies: 1 } }).byteLength } }

@@ -1,7 +1,8 @@
 /**
  * The client's own base58btc (user ids are PeerId strings) against the textbook conversion with
- * BigInt, on random bytes of every length up to 64 with runs of leading zeros, and user ids against
- * libp2p's PeerId of the same key.
+ * BigInt, on random bytes of every length up to 64 with runs of leading zeros and on random digit
+ * strings up to 80 long; characters outside the alphabet refused; user ids against libp2p's PeerId of
+ * the same key.
  */
 import { randomBytes } from 'node:crypto'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
@@ -43,6 +44,33 @@ describe('base58btc', () => {
       }
     }
     expect(checked).toBe(65 * 30)
+  })
+
+  it('decodes any string of base58 digits to the number it writes, and encodes it back to the same string', () => {
+    for (let len = 0; len <= 80; len++) {
+      for (let round = 0; round < 20; round++) {
+        let s = ''
+        for (let i = 0; i < len; i++) s += ALPHABET[randomBytes(1)[0]! % 58]
+        // runs of leading '1's (zero bytes), and the largest digit throughout
+        if (round < 5) s = '1'.repeat(round) + s.slice(round)
+        if (round === 19) s = 'z'.repeat(len)
+        const bytes = base58Decode(s)
+        expect(bytes).toBeInstanceOf(Uint8Array)
+        expect(reference(bytes!)).toBe(s)
+        expect(base58Encode(bytes!)).toBe(s)
+      }
+    }
+    expect(base58Decode('')).toEqual(new Uint8Array(0))
+    expect(base58Decode('111')).toEqual(new Uint8Array(3))
+  })
+
+  it('refuses characters base58 does not have, wherever they stand', () => {
+    const id = userIdOf(generateUserKey().publicKey.raw)
+    for (const bad of ['0', 'O', 'I', 'l', '+', '/', ' ', '\x7f', '\u00e9', '\u0131', '\ud83d\ude00', '\u0000']) {
+      for (const at of [0, 1, 20, id.length]) {
+        expect(base58Decode(id.slice(0, at) + bad + id.slice(at))).toBeUndefined()
+      }
+    }
   })
 
   it('gives a user id equal to the PeerId libp2p makes of the same key', () => {

@@ -48,7 +48,6 @@ function startsWith (bytes: Uint8Array, prefix: Uint8Array): boolean {
 // ---- base58btc (Bitcoin alphabet), as PeerId strings use it ---------------
 
 const ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
-const INDEX = new Map([...ALPHABET].map((c, i) => [c, i]))
 
 /** 58^5: the encoder works in limbs of five base58 digits (a limb × 256 + a carry stays far below 2^53) */
 const LIMB = 58 ** 5
@@ -85,25 +84,61 @@ export function base58Encode (bytes: Uint8Array): string {
   return '1'.repeat(zeros) + out
 }
 
-/** undefined when `s` is not base58 */
+/** each character's digit, -1 for one base58 does not have (ASCII only: anything above is not base58) */
+const DIGIT = new Int8Array(128).fill(-1)
+for (let i = 0; i < ALPHABET.length; i++) DIGIT[ALPHABET.charCodeAt(i)] = i
+
+/** the decoder's limbs: 24 bits each, and a limb × 58^4 + a carry stays far below 2^53 */
+const DECODE_LIMB = 2 ** 24
+
+/**
+ * undefined when `s` is not base58. Works four digits at a time on 24-bit limbs: a user id of 52
+ * digits is 13 steps over at most 13 limbs, where byte by byte it was 52 over up to 38 bytes
+ * (0.33–0.35 against 2.5–2.6 µs per id, `decode-cost.js`). Owners check every user id a registration
+ * names, thousands in an attach burst.
+ */
 export function base58Decode (s: string): Uint8Array | undefined {
   let zeros = 0
-  while (zeros < s.length && s[zeros] === '1') zeros++
-  const bytes: number[] = []
-  for (let i = zeros; i < s.length; i++) {
-    let carry = INDEX.get(s[i] as string)
-    if (carry === undefined) return undefined
-    for (let j = 0; j < bytes.length; j++) {
-      carry += (bytes[j] as number) * 58
-      bytes[j] = carry & 0xff
-      carry >>= 8
+  while (zeros < s.length && s.charCodeAt(zeros) === 49 /* '1' */) zeros++
+  // the number after the leading '1's, least significant limb first
+  const limbs: number[] = []
+  for (let i = zeros; i < s.length;) {
+    let chunk = 0
+    let scale = 1
+    const end = Math.min(s.length, i + 4)
+    for (; i < end; i++) {
+      const c = s.charCodeAt(i)
+      const d = c < 128 ? DIGIT[c] as number : -1
+      if (d < 0) return undefined
+      chunk = chunk * 58 + d
+      scale *= 58
+    }
+    let carry = chunk
+    for (let j = 0; j < limbs.length; j++) {
+      const v = (limbs[j] as number) * scale + carry
+      carry = Math.floor(v / DECODE_LIMB)
+      limbs[j] = v - carry * DECODE_LIMB
     }
     while (carry > 0) {
-      bytes.push(carry & 0xff)
-      carry >>= 8
+      const q = Math.floor(carry / DECODE_LIMB)
+      limbs.push(carry - q * DECODE_LIMB)
+      carry = q
     }
   }
-  return Uint8Array.from([...new Array<number>(zeros).fill(0), ...bytes.reverse()])
+  // the number's bytes, big-endian, without the most significant limb's leading zero bytes (the
+  // first digit after the '1's is not 0, so that limb is not 0)
+  const top = limbs.length > 0 ? limbs[limbs.length - 1] as number : 0
+  const length = limbs.length * 3 - (limbs.length === 0 ? 0 : top < 0x100 ? 2 : top < 0x10000 ? 1 : 0)
+  const out = new Uint8Array(zeros + length)
+  let at = out.length - 1
+  for (let j = 0; j < limbs.length; j++) {
+    let v = limbs[j] as number
+    for (let k = 0; k < 3 && at >= zeros; k++) {
+      out[at--] = v & 0xff
+      v >>>= 8
+    }
+  }
+  return out
 }
 
 // ---- ids and public keys ---------------------------------------------------
