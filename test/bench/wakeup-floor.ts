@@ -18,6 +18,7 @@ import { writeFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { table } from './lib/report.js'
 import type { Socket } from 'node:net'
 
 const RECEIVERS = 10
@@ -110,8 +111,8 @@ if (process.argv[2] === 'server') {
   for (const s of sockets) s.destroy()
 
   console.log(`a server with no chat code: node:net on loopback, ${bytes}-byte frames, ${seconds} s a rate (Node ${process.version})\n`)
-  console.log('| shape | msg/s | sent | received | server CPU per message (µs) |\n|---|---:|---:|---:|---:|')
-  for (const r of rows) console.log(`| ${r.shape} | ${r.rate.toLocaleString('en-US')} | ${r.sent.toLocaleString('en-US')} | ${(r.receivedShare * 100).toFixed(1)} % | ${r.serverUsPerMessage} |`)
+  console.log(table(['shape', 'msg/s', 'sent', 'received', 'server CPU per message (µs)'],
+    rows.map(r => [r.shape, r.rate.toLocaleString('en-US'), r.sent.toLocaleString('en-US'), `${(r.receivedShare * 100).toFixed(1)} %`, r.serverUsPerMessage])))
   writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), node: process.version, bytes, seconds, receivers: RECEIVERS, rows }, null, 2) + '\n')
   console.log(`\nresults: ${out}`)
 }
