@@ -118,7 +118,7 @@ export interface ReadFramesOptions {
 }
 
 /** what `readFrames` yields for a frame its `admit` refused (compare by identity) */
-export const SKIPPED_FRAME: Uint8ArrayList = new Uint8ArrayList()
+export const SKIPPED_FRAME: Uint8ArrayList = /* @__PURE__ */ new Uint8ArrayList()
 
 /**
  * Split a byte stream into frame payloads (without prefix). A length prefix
