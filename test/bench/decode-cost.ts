@@ -4,7 +4,7 @@
  * it), and as a client takes it (the ServerFrame with the Delivery, then the event); the Event once
  * more without its display name (an absent bytes field decodes to an empty array); and the event's id
  * (SHA-256 of its payload and signature) as browsers and as Node processes compute it; a user id's
- * base58 decode (the costly part of checking one); and the encodes
+ * base58 decode (the costly part of checking one); a room name's check; and the encodes
  * of messages with a oneof that every message causes: its Event (the client signs it), the hand-off
  * to another node (SyncRequest), the ack to the sender (ServerFrame). Every case
  * runs a warm-up, then `--rounds` rounds of `--calls` calls; the table gives the median ns per call
@@ -26,6 +26,7 @@ import { StampedEvent, SyncRequest } from '../../client/src/protocol/pb/mesh.js'
 import { eventId, setEventIdHash, signEvent } from '../../client/src/protocol/signing.js'
 import { nodeEventIdHash } from '../../client/src/protocol/sha256-node.js'
 import { base58Decode, generateUserKey, userIdOf } from '../../client/src/protocol/keys.js'
+import { validateRoom } from '../../client/src/protocol/validate.js'
 import { table } from './lib/report.js'
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..')
@@ -52,6 +53,10 @@ let nextId = 0
 const frame = ServerFrame.encode({ req: 0, delivery: { event: eventBytes, hlc: BigInt(Date.now()) << 16n, origin: '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo', kind: DeliveryKind.LIVE, stable: 0n } })
 
 let sink = 0
+/** the benchmark's room names (room-0 … room-19), and as many with a letter outside ASCII */
+const roomNames = Array.from({ length: 20 }, (_, i) => `room-${i}`)
+const wideRoomNames = Array.from({ length: 20 }, (_, i) => `salle-${i}-été`)
+let nextRoom = 0
 const cases: Array<{ name: string, fn: () => void }> = [
   { name: 'SignedEvent (node: an event from a client)', fn: () => { sink += SignedEvent.decode(eventBytes).signature.byteLength } },
   { name: 'Event (its payload: room text)', fn: () => { sink += Event.decode(payload).nonce.byteLength } },
@@ -73,6 +78,8 @@ const cases: Array<{ name: string, fn: () => void }> = [
     }
   },
   { name: 'user id → its public key (base58 decode: a directory owner, every id a registration names)', fn: () => { sink += base58Decode(userIds[nextId++ % userIds.length]!)!.byteLength } },
+  { name: 'room name check (validateRoom: every event a node or client opens, ASCII name)', fn: () => { sink += validateRoom(roomNames[nextRoom++ % roomNames.length]!).length } },
+  { name: 'room name check, a non-ASCII name (the full rules: NFC, code points, Unicode classes)', fn: () => { sink += validateRoom(wideRoomNames[nextRoom++ % wideRoomNames.length]!).length } },
   { name: 'encode: Event (client: a room message it signs)', fn: () => { sink += Event.encode(bare).byteLength } },
   { name: 'encode: SyncRequest (node: an event handed to another node)', fn: () => { sink += SyncRequest.encode({ store: { room: 'lobby', event: { event: eventBytes, hlc: 1n << 40n, origin: 'node-a' }, id: new Uint8Array(0) } }).byteLength } },
   { name: 'encode: ServerFrame (node: the ack of a send)', fn: () => { sink += ServerFrame.encode({ req: 7, publishAck: { hlc: 1n << 40n, id: new Uint8Array(signature.subarray(0, 32)), dm: DmState.NONE, copies: 1 } }).byteLength } }

@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { LIMITS } from '../../client/src/protocol/limits.js'
 import { EventTooLargeError, InvalidEventError, InvalidNameError, InvalidRoomError, InvalidUtf8Error } from '../../client/src/protocol/errors.js'
@@ -47,6 +48,26 @@ describe('validateRoom', () => {
     for (const [what, room] of bad) {
       expect(() => validateRoom(room), what).toThrow(InvalidRoomError)
     }
+  })
+
+  it('decides every name as the rules do, whether or not it takes the ASCII shortcut', () => {
+    // the rules written out, without the shortcut: NFC, at most maxRoomNameLength code points,
+    // a letter or digit of any script first, then letters, digits, '.', '_' and '-'
+    const byTheRules = (room: string): boolean => room.length > 0 && room.normalize('NFC') === room &&
+      [...room].length <= LIMITS.maxRoomNameLength && /^[\p{L}\p{N}][\p{L}\p{N}._-]*$/u.test(room)
+    const chars = ['a', 'Z', '0', '9', '-', '_', '.', ' ', '/', ':', '\u0000', 'é', 'e\u0301', '語', cp(0x20000), '\u200B', '\uD800', '🙂']
+    const name = fc.array(fc.constantFrom(...chars), { maxLength: LIMITS.maxRoomNameLength + 3 }).map(cs => cs.join(''))
+    const ascii = fc.stringMatching(/^[A-Za-z0-9._-]{0,70}$/)
+    fc.assert(fc.property(fc.oneof(name, ascii), room => {
+      let accepted: boolean
+      try {
+        accepted = validateRoom(room) === room
+      } catch (err) {
+        expect(err).toBeInstanceOf(InvalidRoomError)
+        accepted = false
+      }
+      expect(accepted, JSON.stringify(room)).toBe(byTheRules(room))
+    }), { numRuns: 5000 })
   })
 
   it('errors carry the INVALID_ROOM code and name', () => {

@@ -24,8 +24,17 @@ const utf8 = new TextEncoder()
 /** A device's presence status: the one definition node and client share. */
 export type PresenceStatus = 'online' | 'away'
 
+/**
+ * The names nearly every room has: ASCII letters and digits, `.`, `_` and `-`. Such a string is
+ * its own NFC form and has one code point per UTF-16 unit, so matching this and the length limit
+ * is the whole check, without normalising or counting code points (validateRoom runs for every
+ * event a node or client opens).
+ */
+const ASCII_ROOM_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
+
 /** Throws InvalidRoomError unless `room` is an acceptable room name; returns it NFC-normalised. */
 export function validateRoom (room: unknown): string {
+  if (typeof room === 'string' && room.length <= LIMITS.maxRoomNameLength && ASCII_ROOM_RE.test(room)) return room
   if (typeof room !== 'string' || room.length === 0) {
     throw new InvalidRoomError('room name is empty')
   }
