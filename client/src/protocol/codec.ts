@@ -117,7 +117,10 @@ export interface ReadFramesOptions {
   admit?: (bytes: number) => boolean
 }
 
-/** what `readFrames` yields for a frame its `admit` refused (compare by identity) */
+/**
+ * what `readFrames` yields for a frame its `admit` refused (compare by identity); marked pure so a
+ * browser bundle, which never reads frames this way, leaves it and the list class out
+ */
 export const SKIPPED_FRAME: Uint8ArrayList = /* @__PURE__ */ new Uint8ArrayList()
 
 /**
