@@ -184,9 +184,11 @@ export class Hub implements SessionHost {
       infos.push({ id: this.nodeId, addrs: addrsFor(this.c.gatewayAddrs(), session.edge), clients: this.c.registry.size, maxClients: this.c.config.maxClients, httpUrl: this.c.httpUrl() ?? '', rooms: [] })
     }
     const rooms = hello.rooms.filter(r => { try { validateRoom(r); return true } catch { return false } })
+    // which of the client's rooms each node already hosts, from the rooms' hosts in global presence
+    // (asked once per room, not once per room and node)
+    const hostsOf = rooms.map(r => new Set(this.c.presence.roomHosts(r)))
     for (const info of infos) {
-      // which of the client's rooms each node already hosts, from the rooms' hosts in global presence
-      info.rooms = rooms.filter(r => this.c.presence.roomHosts(r).includes(info.id))
+      info.rooms = rooms.filter((_, i) => hostsOf[i]?.has(info.id) === true)
     }
     const now = this.c.clock.now()
     const decision = decidePlacement({
