@@ -160,7 +160,12 @@ describe('MessageStore', () => {
     const forward = s.page('r', { after: { hlc: at(100), id: id(4) }, limit: 2 })
     expect(ids(forward)).toEqual([5, 7])
     expect(forward.more).toBe(true)
-    expect(ids({ events: s.since('r', at(100), 10) })).toEqual([4, 5, 7, 9])
+    // a resume's replay from before its cursor: from a stamp up to the cursor, the cursor's own event included
+    expect(ids({ events: s.since('r', at(100), { hlc: at(300), id: id(9) }, 10) })).toEqual([4, 5, 7, 9])
+    expect(ids({ events: s.since('r', at(100), { hlc: at(100), id: id(4) }, 10) })).toEqual([4])
+    expect(ids({ events: s.since('r', at(50), { hlc: at(150), id: id(0) }, 10) })).toEqual([1, 4, 5])
+    expect(ids({ events: s.since('r', at(100), { hlc: at(200), id: id(7) }, 2) })).toEqual([4, 5])
+    expect(s.since('r', at(400), { hlc: at(500), id: id(0) }, 10)).toEqual([])
     expect(s.rooms().sort()).toEqual(['other', 'r'])
   })
 

@@ -3,7 +3,6 @@ import { welcomeFrame } from '../../../client/src/protocol/codec.js'
 import { DecodedEvent, idToHex } from '../../../client/src/protocol/signing.js'
 import { validateRoom } from '../../../client/src/protocol/validate.js'
 import { LIMITS, carriesEphemeral } from '../../../client/src/protocol/limits.js'
-import { comparePosition } from '../../../client/src/room-state.js'
 import {
   InvalidQueryError, NodeFullError, NotJoinedError, RateLimitedError, TooManyRoomsError, WrongAuthorError, InvalidEventError,
   NotParticipantError, UnknownEventError, UnavailableError
@@ -330,10 +329,10 @@ export class Hub implements SessionHost {
       let more = false
       if (after != null) {
         const max = this.c.config.maxReplay
-        // from a little before the cursor: events stamped just before it may have arrived after it
-        // (sent again; the client drops what it has), then at most `max` after it, the limit that
+        // from a little before the cursor up to it: events stamped just before it may have arrived after
+        // it (sent again; the client drops what it has), then at most `max` after it, the limit that
         // makes the client come back for more: a resume always moves on, however busy the slack window
-        const before = this.c.history.since(room, replayFrom, max).filter(e => comparePosition(e, after) <= 0)
+        const before = this.c.history.since(room, replayFrom, after, max)
         const newer = (await this.c.history.page(room, { after, limit: max + 1 })).events
         more = newer.length > max
         // and what reached this node late, below where the replay starts: the device may have passed

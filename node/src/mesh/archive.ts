@@ -165,8 +165,8 @@ export interface RoomHistory {
   lateArrivals: (room: string, below: bigint) => StoredRoomEvent[]
   /** a page of history: from this node's store, or, for rooms it does not carry, from a node that does */
   page: (room: string, q: { before?: Cursor, after?: Cursor, limit: number }) => Promise<Page>
-  /** this node's events of a room stamped at or after `fromHlc`, oldest first (a resume's replay) */
-  since: (room: string, fromHlc: bigint, limit: number) => StoredRoomEvent[]
+  /** this node's events of a room stamped at or after `fromHlc` and up to the cursor `upTo`, oldest first (a resume's replay) */
+  since: (room: string, fromHlc: bigint, upTo: Cursor, limit: number) => StoredRoomEvent[]
   /**
    * 0 when this node holds the room as far as it knows; otherwise the stamp from which it may lack
    * events (it lost contact with a node hosting members of the room and has not caught up with it)
@@ -913,8 +913,8 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
     return this.c.rooms.lateArrivals(room, below)
   }
 
-  since (room: string, fromHlc: bigint, limit: number): StoredRoomEvent[] {
-    return this.c.store.since(room, fromHlc, limit)
+  since (room: string, fromHlc: bigint, upTo: Cursor, limit: number): StoredRoomEvent[] {
+    return this.c.store.since(room, fromHlc, upTo, limit)
   }
 
   /** RoomHandler.localPage: serve a peer's history request from the local store */

@@ -241,7 +241,9 @@ export class MessageStore {
       newest: this.db.prepare(`SELECT ${cols} FROM messages WHERE room = ? ORDER BY hlc DESC, id DESC LIMIT ?`),
       before: this.db.prepare(`SELECT ${cols} FROM messages WHERE room = ? AND (hlc, id) < (?, ?) ORDER BY hlc DESC, id DESC LIMIT ?`),
       after: this.db.prepare(`SELECT ${cols} FROM messages WHERE room = ? AND (hlc, id) > (?, ?) ORDER BY hlc, id LIMIT ?`),
-      since: this.db.prepare(`SELECT ${cols} FROM messages WHERE room = ? AND hlc >= ? ORDER BY hlc, id LIMIT ?`),
+      // bounded by the cursor's stamp; the rare events sharing it with a larger id are left out in JavaScript
+      // (a row-value bound, `(hlc, id) <= (?, ?)`, read the same rows more slowly)
+      since: this.db.prepare(`SELECT ${cols} FROM messages WHERE room = ? AND hlc >= ? AND hlc <= ? ORDER BY hlc, id LIMIT ?`),
       count: this.db.prepare('SELECT count(*) AS n FROM messages WHERE room = ?'),
       pruneCountCut: this.db.prepare('SELECT hlc, id FROM messages WHERE room = ? ORDER BY hlc DESC, id DESC LIMIT 1 OFFSET ?'),
       pruneCount: this.db.prepare('DELETE FROM messages WHERE room = ? AND (hlc, id) <= (?, ?)'),
@@ -485,9 +487,16 @@ export class MessageStore {
     return { count: Number(r.n), sum: BigInt.asUintN(64, BigInt(r.lo as bigint) + (BigInt(r.hi as bigint) << 32n)) }
   }
 
-  /** events with hlc >= `fromHlc`, oldest first (resume replay) */
-  since (room: string, fromHlc: bigint, limit: number): StoredRoomEvent[] {
-    return (this.stmts.since.all(room, fromHlc, limit) as Row[]).map(toEvent)
+  /**
+   * events with hlc >= `fromHlc` up to the cursor `upTo` (inclusive), oldest first: the part of a
+   * resume's replay from before the client's cursor (what comes after it is paged). Bounded by the
+   * cursor, a client that was away reads here only the slack window, not everything since.
+   */
+  since (room: string, fromHlc: bigint, upTo: Cursor, limit: number): StoredRoomEvent[] {
+    const events = (this.stmts.since.all(room, fromHlc, upTo.hlc, limit) as Row[]).map(toEvent)
+    // in (hlc, id) order, what lies past the cursor is a tail of events stamped like it, with larger ids
+    for (let last = events.at(-1); last !== undefined && last.hlc === upTo.hlc && Buffer.compare(last.id, upTo.id) > 0; last = events.at(-1)) events.pop()
+    return events
   }
 
   /** rooms with stored history */
