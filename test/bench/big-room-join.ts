@@ -103,6 +103,11 @@ try {
   await waitUntil(() => nodes.every(p => p.lines.some(l => l.msg === 'node up')), 'the two nodes see each other', 60_000)
   const pids = nodes.map(p => p.proc.pid ?? 0)
   const cpu = (): number[] => pids.map(pid => readProcStats(pid).cpuSec)
+  /** µs of CPU per item, the first node's and the other's, between two readings of `cpu()` */
+  const usEach = (c0: number[], c1: number[], items: number): [number, number] => {
+    const us = (i: number): number => Math.round(((c1[i] ?? 0) - (c0[i] ?? 0)) / Math.max(1, items) * 1e6)
+    return [us(0), us(1)]
+  }
 
   const joinOne = async (i: number): Promise<void> => {
     const c = createNodeClient({ name: `m${i}`, addrs: [url], keyStore: memoryKeyStore(), reconnect: false, redirect: false, requestTimeoutMs: 60_000 })
@@ -122,17 +127,8 @@ try {
     }))
     // the node's presence pushes and the members' roster updates settle
     await sleep(500)
-    const c1 = cpu()
-    const n = to - from
-    const row: JoinRow = {
-      fromUs,
-      toUs: monoUs(),
-      from,
-      to,
-      seconds: Math.round((performance.now() - t0) / 10) / 100,
-      nodeUsPerJoin: Math.round(((c1[0] ?? 0) - (c0[0] ?? 0)) / n * 1e6),
-      otherUsPerJoin: Math.round(((c1[1] ?? 0) - (c0[1] ?? 0)) / n * 1e6)
-    }
+    const [nodeUsPerJoin, otherUsPerJoin] = usEach(c0, cpu(), to - from)
+    const row: JoinRow = { fromUs, toUs: monoUs(), from, to, seconds: Math.round((performance.now() - t0) / 10) / 100, nodeUsPerJoin, otherUsPerJoin }
     joins.push(row)
     console.error(`joined ${to}: ${row.nodeUsPerJoin} µs of the node's CPU per member`)
   }
@@ -161,17 +157,8 @@ try {
       }
     }))
     await sleep(500)
-    const c1 = cpu()
-    reconnectRow = {
-      fromUs,
-      toUs: monoUs(),
-      members: clients.length,
-      reconnects,
-      failed,
-      seconds: Math.round((performance.now() - t0) / 10) / 100,
-      nodeUsPerReconnect: Math.round(((c1[0] ?? 0) - (c0[0] ?? 0)) / reconnects * 1e6),
-      otherUsPerReconnect: Math.round(((c1[1] ?? 0) - (c0[1] ?? 0)) / reconnects * 1e6)
-    }
+    const [nodeUsPerReconnect, otherUsPerReconnect] = usEach(c0, cpu(), reconnects)
+    reconnectRow = { fromUs, toUs: monoUs(), members: clients.length, reconnects, failed, seconds: Math.round((performance.now() - t0) / 10) / 100, nodeUsPerReconnect, otherUsPerReconnect }
   }
 
   // churn at the full size: one member at a time leaves and joins again
@@ -202,16 +189,8 @@ try {
   }
   await Promise.all(pending)
   await sleep(500)
-  const c1 = cpu()
-  churnRow = {
-    fromUs,
-    toUs: monoUs(),
-    members: clients.length,
-    changes,
-    failed,
-    nodeUsPerChange: Math.round(((c1[0] ?? 0) - (c0[0] ?? 0)) / Math.max(1, changes) * 1e6),
-    otherUsPerChange: Math.round(((c1[1] ?? 0) - (c0[1] ?? 0)) / Math.max(1, changes) * 1e6)
-  }
+  const [nodeUsPerChange, otherUsPerChange] = usEach(c0, cpu(), changes)
+  churnRow = { fromUs, toUs: monoUs(), members: clients.length, changes, failed, nodeUsPerChange, otherUsPerChange }
 } finally {
   await Promise.all(clients.map(async c => c.close().catch(() => {})))
   await rig.cleanup()
