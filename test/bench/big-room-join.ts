@@ -14,10 +14,6 @@
  * `--profile dir` runs the first node under `node --cpu-prof` (its profile in dir/), and the JSON gives
  * each phase's window on the profile's clock (`fromUs`, `toUs`).
  *
- * First, in this process, a table of what one lookup of a room's hosts costs (`roomHosts`, asked for
- * every room a hello names, per node, and for every change of who is in a room) in a replica holding
- * one room of 10 to 5,000 members.
- *
  * CPU comes from /proc/<pid>/stat of each process (threads included). Writes JSON (default
  * test/bench/results/big-room-join.json).
  */
@@ -27,7 +23,6 @@ import { parseArgs } from 'node:util'
 import { createNodeClient, memoryKeyStore } from '../../client/src/node.js'
 import { OpsRig, waitUntil } from '../ops/cli-proc.js'
 import { readProcStats } from './lib/procs.js'
-import { LocalPresence, PresenceReplica } from '../../node/src/state/presence.js'
 import type { ChatClient } from '../../client/src/node.js'
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..')
@@ -62,25 +57,6 @@ const profileDir = argv.profile == null ? undefined : resolve(argv.profile)
 /** CLOCK_MONOTONIC µs, the clock of the profiles' sample times */
 const monoUs = (): number => Number(process.hrtime.bigint() / 1000n)
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
-
-/** µs per `roomHosts` call in a replica whose node hosts one room of `size` members */
-function roomHostsCost (size: number): number {
-  const self = 'self'
-  const local = new LocalPresence(self, 1)
-  const replica = new PresenceReplica(self)
-  const ops = Array.from({ length: size }, (_, i) => ({ op: 'put' as const, entry: { userId: `user${String(i).padStart(6, '0')}`, deviceId: `d${i}`, name: 'm', status: 'online' as const, rooms: ['big'], since: i } }))
-  const delta = local.apply(ops, [{ room: 'big', on: true }])
-  if (delta !== undefined) replica.applyDelta(delta, Date.now())
-  let hosts = 0
-  for (let i = 0; i < 100; i++) hosts += replica.roomHosts('big').length
-  const calls = Math.max(200, Math.round(200_000 / size))
-  const t0 = performance.now()
-  for (let i = 0; i < calls; i++) hosts += replica.roomHosts('big').length
-  const us = (performance.now() - t0) * 1000 / calls
-  if (hosts !== 100 + calls) throw new Error('roomHosts found another host')
-  return Math.round(us * 100) / 100
-}
-const lookups = [10, 100, 1000, 5000].map(size => ({ size, usPerCall: roomHostsCost(size) }))
 
 interface Window { fromUs: number, toUs: number }
 interface JoinRow extends Window { from: number, to: number, seconds: number, nodeUsPerJoin: number, otherUsPerJoin: number }
@@ -196,10 +172,6 @@ try {
   await rig.cleanup()
 }
 
-console.log('| members of the room | µs per roomHosts call |')
-console.log('|---:|---:|')
-for (const l of lookups) console.log(`| ${l.size} | ${l.usPerCall} |`)
-console.log()
 console.log(`${roomCount} rooms filled to ${members} members each on one node (every member in every room), ${inFlight} at a time; ${reconnects} reconnects; then ${churn} leave-and-join pairs a second for ${seconds} s\n`)
 console.log(`| members before → after | seconds | node CPU per member: attach and ${roomCount} joins (µs) | other node (µs) |`)
 console.log('|---|---:|---:|---:|')
@@ -214,5 +186,5 @@ if (churnRow != null) {
   console.log('|---:|---:|---:|---:|---:|')
   console.log(`| ${churnRow.members} | ${churnRow.changes} | ${churnRow.failed} | ${churnRow.nodeUsPerChange} | ${churnRow.otherUsPerChange} |`)
 }
-writeFileSync(out, JSON.stringify({ kind: 'big-room-join', at: new Date().toISOString(), members, rooms: roomCount, batch, reconnects, roomHosts: lookups, reconnect: reconnectRow, inFlight, churnPerSec: churn, seconds, joins, churnStep: churnRow }, null, 2) + '\n')
+writeFileSync(out, JSON.stringify({ kind: 'big-room-join', at: new Date().toISOString(), members, rooms: roomCount, batch, reconnects, reconnect: reconnectRow, inFlight, churnPerSec: churn, seconds, joins, churnStep: churnRow }, null, 2) + '\n')
 console.log(`\nresults: ${out}`)
