@@ -239,6 +239,13 @@ export interface NodeConfig {
    * so they do not all land on one node at once, then stops the node
    */
   drainMs: number
+  /**
+   * a light-edge connection that drops without the client saying it is leaving (no close frame, or
+   * a close other than 1000 and 1001) keeps its device in presence, and its rooms carried, this long:
+   * a client that reconnects within it (to this node) shows no leave and no join to anyone, and its
+   * rooms' members get no presence frames for it. 0: the device leaves as its connection ends
+   */
+  presenceGraceMs: number
   /** serve the web app's source maps (off by default: they are large and only useful to developers) */
   serveSourceMaps: boolean
   /**
@@ -323,6 +330,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   stopStepTimeoutMs: 2000,
   // a few seconds: clients reconnect in well under a second each, and a rolling restart should not take minutes
   drainMs: 5000,
+  presenceGraceMs: 5000,
   serveSourceMaps: false,
   libp2pMetrics: true,
   dataLinks: true,
@@ -410,6 +418,9 @@ export function resolveConfig (partial: Partial<NodeConfig> = {}): NodeConfig {
   }
   if (typeof cfg.drainMs !== 'number' || !Number.isFinite(cfg.drainMs) || cfg.drainMs < 0) {
     throw new ConfigError(`drainMs must be a number >= 0, got ${String(cfg.drainMs)}`)
+  }
+  if (typeof cfg.presenceGraceMs !== 'number' || !Number.isFinite(cfg.presenceGraceMs) || cfg.presenceGraceMs < 0 || cfg.presenceGraceMs > 600_000) {
+    throw new ConfigError(`presenceGraceMs must be a number from 0 to 600000, got ${String(cfg.presenceGraceMs)}`)
   }
   if (!Number.isInteger(cfg.dataLinkPort) || cfg.dataLinkPort < 0 || cfg.dataLinkPort > 65535) {
     throw new ConfigError(`dataLinkPort must be a port number (0 for any free port), got ${String(cfg.dataLinkPort)}`)

@@ -63,7 +63,7 @@ export interface NodeOptions extends Partial<NodeConfig> {
 }
 
 /** what a node can take without a restart (a SIGHUP reload): read by the services at each use */
-export const LIVE_SETTINGS = ['maxClients', 'maxRoomsPerUser', 'maxReplay', 'resumeSlackMs', 'overloadFactor', 'ratePerSec', 'burst', 'typingPerSec', 'budgets', 'drainMs'] as const
+export const LIVE_SETTINGS = ['maxClients', 'maxRoomsPerUser', 'maxReplay', 'resumeSlackMs', 'overloadFactor', 'ratePerSec', 'burst', 'typingPerSec', 'budgets', 'drainMs', 'presenceGraceMs'] as const
 
 export interface Readiness {
   ready: boolean

@@ -299,6 +299,13 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
+  readonly presenceGrace = new Counter({
+    name: 'meshchat_presence_grace_total',
+    help: 'devices of light-edge connections that dropped without a close 1000 or 1001, kept in presence for presenceGraceMs: held (kept), returned (the grace ended with the user attached here again: nobody saw a leave), expired (the user did not come back here), released (the node stopped, or too many were held)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry]
+  })
+
   readonly wsEvents = new Counter({
     name: 'meshchat_ws_events_total',
     help: 'plain WebSocket edge events by kind: refused_origin, refused_per_ip, refused_full, text_frame, oversize, slow_consumer, ping_flood, no_pong, protocol_error',

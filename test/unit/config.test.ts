@@ -30,6 +30,8 @@ describe('node configuration', () => {
       [{ maxCarriedRooms: 0 }, /maxCarriedRooms/],
       [{ maxRoomMembers: 10_001 }, /maxRoomMembers must be a whole number up to 10000/],
       [{ retention: { maxAgeMs: -5, maxPerRoom: 0 } }, /retention.maxAgeMs/],
+      [{ presenceGraceMs: -1 }, /presenceGraceMs/],
+      [{ presenceGraceMs: 600_001 }, /presenceGraceMs/],
       [{ timings: { ...DEFAULT_TIMINGS, downAfterMs: 1000 } }, /downAfterMs/]
     ]
     for (const [partial, message] of bad) {

@@ -97,6 +97,13 @@ export class Hub implements SessionHost {
    * nodes and their loads, the limits), with what they were made from (welcomeFrame)
    */
   private readonly welcomeShared = new Map<SessionEdge, { from: unknown[], bytes: Uint8Array }>()
+  /**
+   * devices whose connection dropped without the client saying it is leaving, still in presence
+   * until their grace ends (detach), by device id, with the rooms they were in and the user
+   */
+  private readonly lingering = new Map<string, { userId: string, rooms: string[], timer: ReturnType<typeof setTimeout> }>()
+  /** rooms of the lingering devices, with how many of them are in each: carried while any is */
+  private readonly lingerRooms = new Map<string, number>()
 
   private recentRedirects (node: string, now: number): number {
     const r = this.redirects.get(node)
@@ -126,6 +133,12 @@ export class Hub implements SessionHost {
     if (!this.started) return
     this.started = false
     this.c.presence.removeEventListener('change', this.onPresenceEvent)
+    for (const id of [...this.lingering.keys()]) this.endGrace(id, 'released')
+  }
+
+  /** devices kept in presence after their connection dropped, until their grace ends */
+  get lingeringDevices (): number {
+    return this.lingering.size
   }
 
   /**
@@ -266,19 +279,54 @@ export class Hub implements SessionHost {
     this.c.dm.collect(session.userId, session.id)
   }
 
-  detach (session: ClientSession): void {
+  detach (session: ClientSession, opts: { linger?: boolean } = {}): void {
     if (!this.c.registry.has(session)) return
-    for (const room of this.c.registry.remove(session)) {
-      this.c.rooms.want(room, 'local', false)
-    }
+    // every room the device was in, before the registry takes them off the session
+    const rooms = [...session.rooms]
+    const emptied = this.c.registry.remove(session)
     for (const u of session.watching) this.unwatch(session, u)
-    this.c.presence.del(session.id)
+    // a connection that dropped on its own (a network failure, a client that will reconnect): the
+    // device stays in presence, and its rooms carried, for the grace; a reconnect within it puts a
+    // device with the same name and status beside it, so no member sees a leave or a join
+    const graceMs = opts.linger === true && this.started ? this.c.config.presenceGraceMs : 0
+    if (graceMs > 0 && this.lingering.size < this.c.config.maxClients) {
+      for (const r of rooms) this.lingerRooms.set(r, (this.lingerRooms.get(r) ?? 0) + 1)
+      const timer = setTimeout(() => { this.endGrace(session.id) }, graceMs)
+      timer.unref?.()
+      this.lingering.set(session.id, { userId: session.userId, rooms, timer })
+      this.c.metrics.presenceGrace.inc({ outcome: 'held' })
+    } else {
+      if (graceMs > 0) this.c.metrics.presenceGrace.inc({ outcome: 'released' })
+      for (const room of emptied) this.unwant(room)
+      this.c.presence.del(session.id)
+    }
     // live DMs the device never acknowledged may have died with its connection: the mailbox gets them,
     // and the user's next attach (or another device, now) collects them; what the device has it drops by id
     const left = session.takePendingDms()
     if (left.length > 0) {
       this.c.supervisor.track('gateway:requeue-dms', this.c.dm.requeue(session.userId, left))
     }
+  }
+
+  /** a lingering device's grace is over (or the node stops): it leaves presence, and its rooms no one here is in any more are let go */
+  private endGrace (id: string, outcome?: 'released'): void {
+    const l = this.lingering.get(id)
+    if (l == null) return
+    this.lingering.delete(id)
+    clearTimeout(l.timer)
+    for (const r of l.rooms) {
+      const n = (this.lingerRooms.get(r) ?? 1) - 1
+      if (n > 0) this.lingerRooms.set(r, n)
+      else this.lingerRooms.delete(r)
+    }
+    for (const r of l.rooms) if (!this.c.registry.hasRoom(r)) this.unwant(r)
+    this.c.presence.del(id)
+    this.c.metrics.presenceGrace.inc({ outcome: outcome ?? (this.c.registry.userSessionCount(l.userId) > 0 ? 'returned' : 'expired') })
+  }
+
+  /** no session here is in `room` any more: stop carrying it for local members, unless a lingering device is still in it */
+  private unwant (room: string): void {
+    if (!this.lingerRooms.has(room)) this.c.rooms.want(room, 'local', false)
   }
 
   private entry (s: ClientSession): { userId: string, deviceId: string, name: string, status: PresenceStatus, rooms: string[], since: number } {
@@ -351,7 +399,7 @@ export class Hub implements SessionHost {
     } catch (err) {
       // a join that fails leaves nothing behind: no membership, no subscription, no presence entry
       if (!wasMember) {
-        if (this.c.registry.leave(session, room)) this.c.rooms.want(room, 'local', false)
+        if (this.c.registry.leave(session, room)) this.unwant(room)
         if (this.c.registry.has(session)) this.c.presence.put(this.entry(session))
       } else if (floorBefore != null) {
         session.setFloor(room, floorBefore)
@@ -365,7 +413,7 @@ export class Hub implements SessionHost {
   leave (session: ClientSession, roomName: string): void {
     const room = validateRoom(roomName)
     if (!session.rooms.has(room)) return
-    if (this.c.registry.leave(session, room)) this.c.rooms.want(room, 'local', false)
+    if (this.c.registry.leave(session, room)) this.unwant(room)
     this.c.presence.put(this.entry(session))
   }
 

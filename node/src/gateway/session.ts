@@ -36,7 +36,11 @@ export interface SessionHost {
   attach: (session: ClientSession, hello: { rooms: string[], noRedirect: boolean, affinity: boolean }) => Redirect | undefined
   /** the encoded ServerFrame `{ req, welcome }` for this session */
   welcomeFrame: (session: ClientSession, req: number) => Uint8Array
-  detach: (session: ClientSession) => void
+  /**
+   * the session is over: its device leaves presence, at once or, with `linger` (a connection that
+   * dropped without the client saying it is leaving), after the node's presence grace
+   */
+  detach: (session: ClientSession, opts?: { linger?: boolean }) => void
   /**
    * join a room; replayed events are delivered through `session` before this
    * resolves with their count and the position the session is now up to date with

@@ -332,12 +332,16 @@ export class WsEdge implements Startable {
       this.c.metrics.wsEvents.inc({ event: code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'oversize' : 'protocol_error' })
       log('websocket from %s: %s', ip, err.message)
     })
-    ws.on('close', () => {
+    ws.on('close', (code: number) => {
       this.alive.delete(ws)
       this.pings.delete(ws, pingSlot)
       this.pingTimerFor(this.alive.size)
+      // a client that is leaving says so (1000: closed by the application, 1001: the page went away);
+      // any other end (no close frame at all, a client dropping the connection to reconnect, no pong)
+      // keeps the device in presence for the grace, while the node takes sessions. Before the
+      // session's own close, which detaches it at once
+      this.c.host.detach(s, { linger: this.started && code !== 1000 && code !== 1001 })
       s.close()
-      this.c.host.detach(s)
     })
     this.challengeHead ??= Challenge.encode({ nodeId: this.c.nodeId, nonce: new Uint8Array(0), time: 0n })
     s.sendEncoded(challengeFrame([this.challengeHead, Challenge.encode({ nodeId: '', nonce, time: BigInt(this.c.clock.now()) })]))
