@@ -11,6 +11,7 @@ import { randomNonce } from './random.js'
 import { encodeDisplayName, validateRoom } from './protocol/validate.js'
 import { loadOrCreateIdentity, memoryKeyStore } from './key-store.js'
 import { RoomState, SeenIds } from './room-state.js'
+import type { Position } from './room-state.js'
 import { webSocketTransport } from './transports/websocket.js'
 import { userIdOf } from './protocol/keys.js'
 import { conversationId } from './protocol/conversation.js'
@@ -119,7 +120,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   private attempt = 0
   private connecting?: Promise<WelcomeInfo>
   private reconnectTimer?: ReturnType<typeof setTimeout>
-  private limits = { maxEventBytes: LIMITS.maxEventBytes as number }
+  private limits = { maxEventBytes: LIMITS.maxEventBytes as number, resumeSlackMs: 0 }
   private redirectTo?: string[]
   private preferred?: string[]
   /** set by disconnect({ reconnect: false }): stay offline until connect() */
@@ -350,7 +351,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
   private async attached (conn: Connection, w: Welcome, addr: string): Promise<WelcomeInfo> {
     this.attempt = 0
     this.alternates = w.alternates
-    if (w.limits != null) this.limits = { maxEventBytes: w.limits.maxEventBytes }
+    if (w.limits != null) this.limits = { maxEventBytes: w.limits.maxEventBytes, resumeSlackMs: w.limits.resumeSlackMs }
     // the welcome left the node at most one round trip ago: good enough for a window of a minute
     if (w.time > 0n) this.clockOffsetMs = Number(w.time) - Date.now()
     this._welcome = { nodeId: w.nodeId, userId: w.userId, meshSize: w.meshSize, alternates: w.alternates, httpUrl: w.httpUrl, addr }
@@ -360,7 +361,7 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
         let from = st.resumeFrom()
         for (let attempt = 1, pages = 1; ; attempt++) {
           try {
-            const reply = await conn.request({ join: { room, after: from as { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined, backlog: 0 } })
+            const reply = await conn.request({ join: this.joinFrame(room, st, from, 0) })
             this.applyJoin(room, reply)
             // the replay stopped at the node's limit: the rest, from the last event replayed
             if (reply.replayDone?.more !== true || st.cursor == null || ++pages > MAX_REPLAY_PAGES) break
@@ -542,6 +543,15 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     return conn.request(body)
   }
 
+  /**
+   * A join: a resume from `after` (with what this client holds of the window before it, so the node
+   * need not send that again), or a fresh join with `backlog`.
+   */
+  private joinFrame (room: string, st: RoomState, after: Position | undefined, backlog: number): { room: string, after?: { hlc: bigint, id: Uint8Array<ArrayBuffer> }, backlog: number, have?: Uint8Array<ArrayBuffer>, haveFrom?: bigint } {
+    if (after == null) return { room, backlog }
+    return { room, after: after as { hlc: bigint, id: Uint8Array<ArrayBuffer> }, backlog, ...st.have(after, this.limits.resumeSlackMs) }
+  }
+
   /** join a room; with `backlog`, the last messages arrive as `message` events (via 'replay') first */
   async join (room: string, opts: { backlog?: number } = {}): Promise<{ replayed: number }> {
     validateRoom(room)
@@ -549,11 +559,11 @@ export class ChatClient extends TypedEventEmitter<ChatClientEvents> {
     const fresh = st == null
     if (st == null) this.rooms.set(room, st = new RoomState(this.opts.dedupeWindow))
     try {
-      let reply = await this.request({ join: { room, after: st.resumeFrom() as { hlc: bigint, id: Uint8Array<ArrayBuffer> } | undefined, backlog: opts.backlog ?? 0 } })
+      let reply = await this.request({ join: this.joinFrame(room, st, st.resumeFrom(), opts.backlog ?? 0) })
       let replayed = this.applyJoin(room, reply)
       // a rejoin whose replay stopped at the node's limit: the rest, from the last event replayed
       for (let pages = 1; reply.replayDone?.more === true && st.cursor != null && pages < MAX_REPLAY_PAGES; pages++) {
-        reply = await this.request({ join: { room, after: st.cursor as { hlc: bigint, id: Uint8Array<ArrayBuffer> }, backlog: 0 } })
+        reply = await this.request({ join: this.joinFrame(room, st, st.cursor, 0) })
         replayed += this.applyJoin(room, reply)
       }
       return { replayed }

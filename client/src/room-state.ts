@@ -1,4 +1,4 @@
-import { idToHex } from './protocol/signing.js'
+import { idSetDigest, idToHex } from './protocol/signing.js'
 import type { RosterMember as WireMember } from './protocol/pb/client.js'
 import type { PresenceStatus, RosterMember } from './types.js'
 
@@ -20,21 +20,38 @@ export function toMember (m: WireMember): RosterMember {
   return { userId: m.userId, name: m.name, status, nodes: m.nodes }
 }
 
-/** A window of recently seen ids: the dedupe that makes replays after a resume invisible. */
+/**
+ * A window of recently seen ids: the dedupe that makes replays after a resume invisible. Each id
+ * keeps the stamp it came with, where it has one (a room's messages), for `RoomState.have`.
+ */
 export class SeenIds {
-  private readonly ids = new Set<string>()
+  private readonly ids = new Map<string, bigint | undefined>()
   constructor (private readonly max: number) {}
 
   /** false if `id` was seen already; remembers it otherwise */
-  add (id: string): boolean {
+  add (id: string, hlc?: bigint): boolean {
     if (this.ids.has(id)) return false
-    this.ids.add(id)
+    this.ids.set(id, hlc)
     if (this.ids.size > this.max) {
-      const oldest = this.ids.values().next().value
+      const oldest = this.ids.keys().next().value
       if (oldest !== undefined) this.ids.delete(oldest)
     }
     return true
   }
+
+  /** the ids remembered with their stamps */
+  entries (): IterableIterator<[string, bigint | undefined]> {
+    return this.ids.entries()
+  }
+}
+
+const HEX = (c: number): number => c <= 57 ? c - 48 : (c | 32) - 87
+
+/** a 64-digit hex id's bytes */
+function idBytes (hex: string): Uint8Array {
+  const out = new Uint8Array(32)
+  for (let i = 0; i < 32; i++) out[i] = (HEX(hex.charCodeAt(2 * i)) << 4) | HEX(hex.charCodeAt(2 * i + 1))
+  return out
 }
 
 /**
@@ -81,7 +98,26 @@ export class RoomState {
   /** a delivered message: advances the cursor; false if it was already shown */
   accept (pos: Position, idHex: string): boolean {
     this.advance(pos)
-    return this.seen.add(idHex)
+    return this.seen.add(idHex, pos.hlc)
+  }
+
+  /**
+   * What a resume from `after` tells the node this client holds (Join.have): the ids of the
+   * messages it has seen stamped from `slackMs` before `after` up to `after`, as one digest. The
+   * node replays that window only if its own messages there make another digest (one this client
+   * lacks, or one the node lacks). Undefined without a slack to go by.
+   */
+  have (after: Position, slackMs: number): { have: Uint8Array<ArrayBuffer>, haveFrom: bigint } | undefined {
+    if (!(slackMs > 0)) return undefined
+    const slack = BigInt(Math.floor(slackMs)) << 16n
+    const from = after.hlc > slack ? after.hlc - slack : 0n
+    const upTo = idToHex(after.id)
+    const ids: Uint8Array[] = []
+    for (const [hex, hlc] of this.seen.entries()) {
+      if (hlc == null || hlc < from || hlc > after.hlc || (hlc === after.hlc && hex > upTo)) continue
+      ids.push(idBytes(hex))
+    }
+    return { have: idSetDigest(ids), haveFrom: from }
   }
 
   /** the roster snapshot */

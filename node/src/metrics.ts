@@ -299,6 +299,13 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
+  readonly resumeSlack = new Counter({
+    name: 'meshchat_resume_slack_events_total',
+    help: 'events of the window before a resuming client\'s cursor (resumeSlackMs), by what became of them: held (the client said it holds every one, Join.have, and none was sent again) or sent',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry]
+  })
+
   readonly presenceGrace = new Counter({
     name: 'meshchat_presence_grace_total',
     help: 'devices of light-edge connections that dropped without a close 1000 or 1001, kept in presence for presenceGraceMs: held (kept), returned (the grace ended with the user attached here again: nobody saw a leave), expired (the user did not come back here), released (the node stopped, or too many were held)',

@@ -6,7 +6,7 @@ import { ErrorCode } from '../../client/src/protocol/errors.js'
 import { ClientFrame, ServerFrame } from '../../client/src/protocol/pb/client.js'
 import { proveKey } from '../../client/src/protocol/login.js'
 import { CLIENT_PROTOCOL_VERSION } from '../../client/src/protocol/ids.js'
-import { signEvent } from '../../client/src/protocol/signing.js'
+import { idSetDigest, signEvent } from '../../client/src/protocol/signing.js'
 import { createNodeClient, memoryKeyStore } from '../../client/src/node.js'
 import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
 import { recordMessages, roomMeshReady } from '../helpers/rooms.js'
@@ -296,6 +296,42 @@ describe('the light client edge: plain WebSockets with proof of key', () => {
     const forged = await signEvent(someoneElse, 'x', { kind: 'room', room: 'checked', text: 'not mine' }, { now: Date.now(), nonce: new Uint8Array(12).fill(3) })
     r.send({ req: 4, publish: { event: forged.bytes as Uint8Array<ArrayBuffer> } })
     expect((await r.reply(4)).error?.code).toBe(ErrorCode.WRONG_AUTHOR)
+  })
+
+  it('a resume\'s window before the cursor is skipped only for a client that names exactly what is in it', async () => {
+    mesh = await startMesh(1, { http: '127.0.0.1:0', resumeSlackMs: 60_000 })
+    const [a] = mesh.nodes as [MeshchatNode]
+    const writer = createNodeClient({ name: 'writer', addrs: [a.wsUrls()[0]!], keyStore: memoryKeyStore() })
+    mesh.clients.push(writer)
+    await writer.connect()
+    await writer.join('w')
+    for (let i = 0; i < 10; i++) await writer.send('w', `m${i}`)
+    const stored = a.store.page('w', { limit: 50 }).events
+    expect(stored).toHaveLength(10)
+    const last = stored.reduce((x, y) => y.hlc > x.hlc ? y : x)
+    const after = { hlc: last.hlc, id: last.id as Uint8Array<ArrayBuffer> }
+    const haveFrom = last.hlc - (60_000n << 16n)
+    const r = await open(a.wsUrls()[0]!)
+    await login(r, await generateKeyPair('Ed25519'))
+    r.send({ req: 2, hello })
+    await r.reply(2)
+    const resume = async (req: number, have: Uint8Array, from = haveFrom): Promise<{ count: number, error?: number }> => {
+      r.send({ req, join: { room: 'w', after, backlog: 0, have: have as Uint8Array<ArrayBuffer>, haveFrom: from } })
+      const f = await r.reply(req)
+      return { count: f.replayDone?.count ?? -1, error: f.error?.code }
+    }
+    const all = idSetDigest(stored.map(e => e.id))
+    // nothing said, something wrong said, one missing, another window: the whole window goes
+    r.send({ req: 3, join: { room: 'w', after, backlog: 0 } })
+    expect((await r.reply(3)).replayDone?.count).toBe(10)
+    expect(await resume(4, new Uint8Array(32))).toEqual({ count: 10 })
+    expect(await resume(5, idSetDigest(stored.slice(1).map(e => e.id)))).toEqual({ count: 10 })
+    expect(await resume(6, all, haveFrom + 1n)).toEqual({ count: 10 })
+    // exactly the window: none of it
+    expect(await resume(7, all)).toEqual({ count: 0 })
+    // a digest that is not 32 bytes is refused, and the session goes on
+    expect(await resume(8, new Uint8Array(31))).toEqual({ count: -1, error: ErrorCode.INVALID_QUERY })
+    expect(await resume(9, all)).toEqual({ count: 0 })
   })
 })
 

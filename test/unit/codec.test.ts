@@ -75,7 +75,7 @@ const serverFrames: ServerFrame[] = [
       meshSize: 20,
       alternates: [{ id: 'node-b', addrs: ['/ip4/127.0.0.1/tcp/1'], clients: 3, maxClients: 10, httpUrl: 'http://x' }],
       time: 1_700_000_000_000n,
-      limits: { maxEventBytes: 65536, maxRooms: 100, maxBodyBytes: 65536, ratePerSec: 2.5, burst: 40 },
+      limits: { maxEventBytes: 65536, maxRooms: 100, maxBodyBytes: 65536, ratePerSec: 2.5, burst: 40, resumeSlackMs: 10_000 },
       httpUrl: ''
     }
   },
@@ -319,7 +319,7 @@ describe('codec: a welcome made in parts', () => {
     meshSize: alternates + 1,
     alternates: Array.from({ length: alternates }, (_, i) => alternate(i + 1)),
     time: 1_764_930_000_123n,
-    limits: { maxEventBytes: 65_536, maxRooms: 100, maxBodyBytes: 65_536, ratePerSec: 20, burst: 40 },
+    limits: { maxEventBytes: 65_536, maxRooms: 100, maxBodyBytes: 65_536, ratePerSec: 20, burst: 40, resumeSlackMs: 10_000 },
     httpUrl: 'http://10.0.0.9:8080'
   })
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { RoomState } from '../../client/src/room-state.js'
+import { idSetDigest, idToHex } from '../../client/src/protocol/signing.js'
 import { LIMITS } from '../../client/src/protocol/limits.js'
 import { rosterSnapshot } from '../../node/src/gateway/hub.js'
 import type { RosterMember } from '../../node/src/state/presence.js'
@@ -129,5 +130,34 @@ describe('roster snapshots of big rooms', () => {
     expect(st.count).toBe(2)
     st.applyDiff(member(5).userId, { ...member(5) })
     expect(st.count).toBe(3)
+  })
+})
+
+describe('RoomState.have: what a resume says it holds of the window before its cursor', () => {
+  const S = 1n << 16n
+  const at = (ms: number, n: number): { hlc: bigint, id: Uint8Array } => ({ hlc: BigInt(ms) * S, id: id(n) })
+
+  it('digests the ids seen stamped from the slack before the cursor up to the cursor, whatever order they came in', () => {
+    const st = new RoomState(100)
+    const seen = [at(1000, 1), at(5000, 2), at(9000, 3), at(10_000, 4), at(10_000, 9), at(12_000, 5)]
+    for (const p of [seen[3]!, seen[0]!, seen[5]!, seen[1]!, seen[4]!, seen[2]!]) st.accept(p, idToHex(p.id))
+    // a cursor at (10,000, id 4), slack 5 s: from 5,000 to the cursor, the same stamp with a larger id left out
+    const h = st.have(at(10_000, 4), 5000)
+    expect(h?.haveFrom).toBe(5000n * S)
+    expect(h?.have).toEqual(idSetDigest([id(2), id(3), id(4)]))
+    expect(idSetDigest([id(4), id(2), id(3)]), 'the digest of a set, not of a list').toEqual(h?.have)
+    // a cursor at (10,000, id 9) takes both of that stamp
+    expect(st.have(at(10_000, 9), 5000)?.have).toEqual(idSetDigest([id(2), id(3), id(4), id(9)]))
+    // a slack reaching before the first stamp starts at 0
+    expect(st.have(at(10_000, 9), 20_000)).toEqual({ have: idSetDigest([id(1), id(2), id(3), id(4), id(9)]), haveFrom: 0n })
+    // no slack to go by (a node that does not say it): nothing said
+    expect(st.have(at(10_000, 9), 0)).toBeUndefined()
+  })
+
+  it('leaves out what the dedupe window has forgotten, so the node sends the window again', () => {
+    const st = new RoomState(2)
+    for (let n = 1; n <= 3; n++) st.accept(at(1000 * n, n), idToHex(id(n)))
+    expect(st.have(at(3000, 3), 10_000)?.have).toEqual(idSetDigest([id(2), id(3)]))
+    expect(idSetDigest([id(1), id(2), id(3)])).not.toEqual(idSetDigest([id(2), id(3)]))
   })
 })

@@ -86,6 +86,28 @@ export function setEventIdHash (fn: EventIdHash | undefined): void {
   eventIdHash = fn ?? nobleEventIdHash
 }
 
+/**
+ * A digest of a set of event ids, the same whatever order they come in: SHA-256 over the ids in
+ * byte order. What a resuming client holds of the window before its cursor (Join.have), and what
+ * the node compares with its own. (A XOR of the ids would need no sort, but sets of ids that XOR
+ * to the same can be searched for; two sets with one hash cannot.)
+ */
+export function idSetDigest (ids: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const sorted = [...ids].sort(compareBytes)
+  const h = sha256.create()
+  for (const id of sorted) h.update(id)
+  return h.digest() as Uint8Array<ArrayBuffer>
+}
+
+function compareBytes (a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.byteLength, b.byteLength)
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] as number) - (b[i] as number)
+    if (d !== 0) return d
+  }
+  return a.byteLength - b.byteLength
+}
+
 /** Message id of a signed event: sha256 over payload and signature, the "signed bytes". */
 export function eventId (payload: Uint8Array, signature: Uint8Array): Uint8Array {
   return eventIdHash(payload, signature)

@@ -1,6 +1,6 @@
 import { DeliveryKind, DmState, ServerFrame, Welcome as WelcomeCodec } from '../../../client/src/protocol/pb/client.js'
 import { welcomeFrame } from '../../../client/src/protocol/codec.js'
-import { DecodedEvent, idToHex } from '../../../client/src/protocol/signing.js'
+import { DecodedEvent, idSetDigest, idToHex } from '../../../client/src/protocol/signing.js'
 import { validateRoom } from '../../../client/src/protocol/validate.js'
 import { LIMITS, carriesEphemeral } from '../../../client/src/protocol/limits.js'
 import {
@@ -16,7 +16,7 @@ import type { MeshchatError } from '../../../client/src/protocol/errors.js'
 import type { HybridClock } from '../state/hlc.js'
 import { decidePlacement } from '../state/placement.js'
 import type { NodeConfig } from '../config.js'
-import type { ClientSession, SessionEdge, SessionHost } from './session.js'
+import type { ClientSession, Have, SessionEdge, SessionHost } from './session.js'
 import type { PresenceStatus } from '../../../client/src/protocol/validate.js'
 import type { SessionRegistry } from './registry.js'
 import type { RoomService } from '../mesh/rooms.js'
@@ -249,7 +249,8 @@ export class Hub implements SessionHost {
         maxRooms: cfg.maxRoomsPerUser,
         maxBodyBytes: cfg.maxEventBytes,
         ratePerSec: cfg.ratePerSec,
-        burst: cfg.burst
+        burst: cfg.burst,
+        resumeSlackMs: cfg.resumeSlackMs
       },
       httpUrl: this.c.httpUrl() ?? ''
     }
@@ -264,7 +265,7 @@ export class Hub implements SessionHost {
    */
   welcomeFrame (session: ClientSession, req: number): Uint8Array {
     const cfg = this.c.config
-    const from: unknown[] = [this.c.httpUrl() ?? '', cfg.maxEventBytes, cfg.maxRoomsPerUser, cfg.ratePerSec, cfg.burst]
+    const from: unknown[] = [this.c.httpUrl() ?? '', cfg.maxEventBytes, cfg.maxRoomsPerUser, cfg.ratePerSec, cfg.burst, cfg.resumeSlackMs]
     for (const n of this.c.presence.liveNodes()) from.push(n.id, n.meta)
     let shared = this.welcomeShared.get(session.edge)
     if (shared == null || shared.from.length !== from.length || shared.from.some((v, i) => v !== from[i])) {
@@ -333,7 +334,7 @@ export class Hub implements SessionHost {
     return { userId: s.userId, deviceId: s.id, name: s.name, status: s.status, rooms: [...s.rooms].sort(), since: s.attachedAt }
   }
 
-  async join (session: ClientSession, roomName: string, after: Cursor | undefined, backlog: number): Promise<{ count: number, head: bigint, stable: bigint, more: boolean }> {
+  async join (session: ClientSession, roomName: string, after: Cursor | undefined, backlog: number, have?: Have): Promise<{ count: number, head: bigint, stable: bigint, more: boolean }> {
     const room = validateRoom(roomName)
     if (!session.rooms.has(room)) {
       const userRooms = this.c.registry.userRooms(session.userId)
@@ -380,7 +381,14 @@ export class Hub implements SessionHost {
         // from a little before the cursor up to it: events stamped just before it may have arrived after
         // it (sent again; the client drops what it has), then at most `max` after it, the limit that
         // makes the client come back for more: a resume always moves on, however busy the slack window
-        const before = this.c.history.since(room, replayFrom, after, max)
+        let before = this.c.history.since(room, replayFrom, after, max)
+        // the client says which of that window it holds: when it is all of it, none goes again
+        if (have != null && have.from === replayFrom && before.length < max && sameBytes(idSetDigest(before.map(e => e.id)), have.digest)) {
+          this.c.metrics.resumeSlack.inc({ outcome: 'held' }, before.length)
+          before = []
+        } else {
+          this.c.metrics.resumeSlack.inc({ outcome: 'sent' }, before.length)
+        }
         const newer = (await this.c.history.page(room, { after, limit: max + 1 })).events
         more = newer.length > max
         // and what reached this node late, below where the replay starts: the device may have passed
@@ -622,6 +630,12 @@ export function rosterSnapshot (room: string, roster: RosterMember[], self: stri
   const mine = roster.find(m => m.userId === self)
   const shown = roster.filter(m => m.userId !== self).slice(0, LIMITS.maxRosterSnapshot - (mine == null ? 0 : 1))
   return { room, members: (mine == null ? shown : [mine, ...shown]).map(memberToWire), partial: true, count }
+}
+
+function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 const NO_ADDRS: readonly string[] = []

@@ -45,7 +45,7 @@ export interface SessionHost {
    * join a room; replayed events are delivered through `session` before this
    * resolves with their count and the position the session is now up to date with
    */
-  join: (session: ClientSession, room: string, after: Cursor | undefined, backlog: number) => Promise<{ count: number, head: bigint, stable: bigint, more: boolean }>
+  join: (session: ClientSession, room: string, after: Cursor | undefined, backlog: number, have?: Have) => Promise<{ count: number, head: bigint, stable: bigint, more: boolean }>
   leave: (session: ClientSession, room: string) => void
   publish: (session: ClientSession, event: Uint8Array) => Promise<PublishAck>
   history: (session: ClientSession, room: string, q: { before?: Cursor, after?: Cursor, limit: number }) => Promise<HistoryPage>
@@ -139,6 +139,15 @@ function toCursor (c: WireCursor | undefined): Cursor | undefined {
   if (c.id.byteLength !== 32) throw new InvalidQueryError('cursor id must be 32 bytes')
   if (c.hlc > MAX_HLC) throw new InvalidQueryError('cursor stamp is out of range')
   return { hlc: c.hlc, id: c.id }
+}
+
+/** what a resuming client holds of the window before its cursor (Join.have): the digest of its ids, and where the window starts */
+export interface Have { digest: Uint8Array, from: bigint }
+
+function toHave (digest: Uint8Array | undefined, from: bigint | undefined): Have | undefined {
+  if (digest == null || digest.byteLength === 0) return undefined
+  if (digest.byteLength !== 32) throw new InvalidQueryError('have must be 32 bytes')
+  return { digest, from: from ?? 0n }
 }
 
 function parseStatus (s: string): PresenceStatus {
@@ -312,7 +321,7 @@ export class ClientSession {
       this.host.charge(this, 'join')
       // the events it sends back are paid for once counted: one to start, the rest after
       this.host.charge(this, 'backlog')
-      const { count, head, stable, more } = await this.host.join(this, f.join.room, toCursor(f.join.after), f.join.backlog)
+      const { count, head, stable, more } = await this.host.join(this, f.join.room, toCursor(f.join.after), f.join.backlog, toHave(f.join.have, f.join.haveFrom))
       if (count > 1) this.host.debit(this, 'backlog', count - 1)
       this.send({ req, replayDone: { room: f.join.room, count, head: { hlc: head, id: new Uint8Array(32) }, stable, more } })
     } else if (f.leave != null) {

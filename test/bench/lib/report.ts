@@ -150,8 +150,9 @@ export function presenceTables (results: PresenceResult[]): string {
 }
 
 export function resumeTables (r: ResumeReport): string {
-  const head = table(['room size', 'fill rate (acked msg/s)', 'missed while offline', 'resume: back online → last missed shown', 'reattach (welcome, after replay)', 'missed shown', 'of which replayed', 'duplicates shown', 'replay out of order'],
-    [[n0(r.fill), n0(r.fillRate), n0(r.missed), `${n0(r.resumeMs)} ms`, `${n0(r.reattachMs)} ms`, `${n0(r.gotMissed)}/${n0(r.missed)}`, n0(r.replayed), r.duplicates, r.outOfOrder]])
+  const head = table(['room size', 'fill rate (acked msg/s)', 'missed while offline', 'resume: back online → last missed shown', 'reattach (welcome, after replay)', 'missed shown', 'of which replayed', 'duplicates shown', 'replay out of order', 'window before the cursor: not sent again / sent'],
+    [[n0(r.fill), n0(r.fillRate), n0(r.missed), `${n0(r.resumeMs)} ms`, `${n0(r.reattachMs)} ms`, `${n0(r.gotMissed)}/${n0(r.missed)}`, n0(r.replayed), r.duplicates, r.outOfOrder,
+      r.windowHeld == null || r.windowSent == null ? '–' : `${n0(r.windowHeld)} / ${n0(r.windowSent)}`]])
   const hist = table(['node', 'page size', 'pages', 'p50 ms', 'p99 ms', 'max ms', 'msgs/s paged'],
     r.history.map(h => [h.node, h.limit, h.pages, ms(h.p50Ms), ms(h.p99Ms), ms(h.maxMs), n0(h.msgsPerSec)]))
   return `${head}\n\n${hist}`

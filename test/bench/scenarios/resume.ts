@@ -24,6 +24,9 @@ export interface ResumeReport {
   duplicates: number
   outOfOrder: number
   replayed: number
+  /** events of the window before the reader's cursor on the node it came back to: not sent again (the reader held them all) and sent (meshchat_resume_slack_events_total) */
+  windowHeld?: number
+  windowSent?: number
   history: Array<{ node: string, limit: number, pages: number, p50Ms: number, p99Ms: number, maxMs: number, msgsPerSec: number }>
   raw: ResumeResult
 }
@@ -32,6 +35,14 @@ export async function resumeScenario (reg: ProcRegistry, mesh: MeshchatCluster, 
   const gen = new LoadGen(reg, 'resume-gen')
   try {
     const n = mesh.size
+    // the node the reader comes back to: what it did with the window before the reader's cursor (a
+    // node without the metric leaves the column empty; one without samples yet has counted none)
+    const window = async (): Promise<{ held: number, sent: number } | undefined> => {
+      const m = await mesh.metrics(1 % n).catch(() => undefined)
+      if (m == null) return undefined
+      return { held: m.sum('meshchat_resume_slack_events_total', { outcome: 'held' }), sent: m.sum('meshchat_resume_slack_events_total', { outcome: 'sent' }) }
+    }
+    const w0 = await window()
     const r = await gen.resume({
       room: `history-${Date.now()}`,
       fill: opts.fill,
@@ -44,6 +55,7 @@ export async function resumeScenario (reg: ProcRegistry, mesh: MeshchatCluster, 
       historyPageSizes: [50, 500],
       historyPages: opts.historyPages
     })
+    const w1 = await window()
     return {
       fill: opts.fill,
       fillSec: Math.round(r.fillMs / 100) / 10,
@@ -57,6 +69,7 @@ export async function resumeScenario (reg: ProcRegistry, mesh: MeshchatCluster, 
       duplicates: r.duplicates,
       outOfOrder: r.outOfOrder,
       replayed: r.replayed,
+      ...(w0 == null || w1 == null || w1.held + w1.sent === 0 ? {} : { windowHeld: w1.held - w0.held, windowSent: w1.sent - w0.sent }),
       history: r.history.map(h => {
         const s = summarize(Histogram.from(h.latency))
         return { node: `node${h.node}`, limit: h.limit, pages: h.pages, p50Ms: s.p50, p99Ms: s.p99, maxMs: s.max, msgsPerSec: Math.round(h.messages / (h.latency.sum / 1000)) }

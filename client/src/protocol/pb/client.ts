@@ -2662,6 +2662,7 @@ export interface Limits {
   maxBodyBytes: number
   ratePerSec: number
   burst: number
+  resumeSlackMs: number
 }
 
 export namespace Limits {
@@ -2699,6 +2700,11 @@ export namespace Limits {
           w.uint32(obj.burst)
         }
 
+        if ((obj.resumeSlackMs != null && obj.resumeSlackMs !== 0)) {
+          w.uint32(48)
+          w.uint32(obj.resumeSlackMs)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -2708,7 +2714,8 @@ export namespace Limits {
           maxRooms: 0,
           maxBodyBytes: 0,
           ratePerSec: 0,
-          burst: 0
+          burst: 0,
+          resumeSlackMs: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -2735,6 +2742,10 @@ export namespace Limits {
             }
             case 5: {
               obj.burst = reader.uint32()
+              break
+            }
+            case 6: {
+              obj.resumeSlackMs = reader.uint32()
               break
             }
             default: {
@@ -2907,6 +2918,8 @@ export interface Join {
   room: string
   after?: Cursor
   backlog: number
+  have?: Uint8Array<ArrayBuffer>
+  haveFrom?: bigint
 }
 
 export namespace Join {
@@ -2932,6 +2945,16 @@ export namespace Join {
         if ((obj.backlog != null && obj.backlog !== 0)) {
           w.uint32(24)
           w.uint32(obj.backlog)
+        }
+
+        if (obj.have != null) {
+          w.uint32(34)
+          w.bytes(obj.have)
+        }
+
+        if (obj.haveFrom != null) {
+          w.uint32(40)
+          w.uint64(obj.haveFrom)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -2961,6 +2984,14 @@ export namespace Join {
             }
             case 3: {
               obj.backlog = reader.uint32()
+              break
+            }
+            case 4: {
+              obj.have = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.haveFrom = reader.uint64()
               break
             }
             default: {
