@@ -1,5 +1,6 @@
 import { createConnection } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { WebSocket } from 'ws'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ErrorCode } from '../../client/src/protocol/errors.js'
@@ -248,7 +249,7 @@ describe('the light client edge: plain WebSockets with proof of key', () => {
 
   it('cuts off a reader that cannot keep up, and nobody else', async () => {
     // pings every 30 s (the default): a reader that stops reading is found by its queue, not by its silence
-    mesh = await startMesh(1, { http: '127.0.0.1:0', wsMaxBufferedBytes: 64 * 1024 })
+    mesh = await startMesh(1, { http: '127.0.0.1:0', wsMaxBufferedBytes: 64 * 1024, presenceGraceMs: 60_000 })
     const [a] = mesh.nodes as [MeshchatNode]
     const url = new URL(a.wsUrls()[0]!)
     const key = await generateKeyPair('Ed25519')
@@ -268,6 +269,10 @@ describe('the light client edge: plain WebSockets with proof of key', () => {
     }
     await waitFor(async () => await events(a, 'slow_consumer') >= 1, { timeoutMs: 20_000, what: 'the slow reader to be cut off' })
     expect(a.registry.size, 'the slow session is gone, the writers stay').toBe(writers.length)
+    // told to resume, its device stays in presence for the grace (a reconnect within it shows no leave)
+    const held = (await a.metrics.presenceGrace.get()).values.filter(v => v.labels.outcome === 'held').reduce((n, v) => n + v.value, 0)
+    expect(held, 'the slow reader\'s device held').toBe(1)
+    expect(a.presence.roster('busy').map(m => m.userId)).toContain(peerIdFromPrivateKey(key).toString())
     // the writers, on the same node, go on
     expect((await writers[0]!.send('busy', 'still here')).id).toMatch(/^[0-9a-f]{64}$/)
   })

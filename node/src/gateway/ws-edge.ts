@@ -267,6 +267,8 @@ export class WsEdge implements Startable {
       this.c.metrics.wsEvents.inc({ event: 'slow_consumer' })
       // the close frame carries the reason; a typed error frame would only queue behind what it cannot read
       ws.close(WS_CLOSE.SLOW, 'too slow: resume from your cursors')
+      // the client is told to come back and resume: its device stays in presence for the grace
+      if (session != null) this.c.host.detach(session, { linger: this.started })
       session?.fatal(new TooSlowError('the connection fell too far behind; resume from your cursors'), 0)
     })
     session = new ClientSession({
