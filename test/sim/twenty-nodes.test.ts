@@ -26,6 +26,10 @@ describe('twenty nodes on one IP', () => {
     // twenty nodes in one process on 2 shared cores: convergence takes 20-40 s on a quiet machine, more under load
     await mesh.converged(N, 150_000)
     const nodes = mesh.nodes as MeshchatNode[]
+    // any node counted down by another from here on (a missed beat on these loaded cores): the room's
+    // owners may then have moved for a while
+    let downs = 0
+    for (const n of nodes) n.presence.addEventListener('change', e => { downs += e.detail.nodes.filter(d => !d.up).length })
     const room = 'crowd'
     // clients spread over the mesh, the first and the last node included
     const hosts = [0, 4, 9, 13, 19].map(i => nodes[i]!)
@@ -73,10 +77,17 @@ describe('twenty nodes on one IP', () => {
     const carriers = new Set([...hosts.map(h => h.nodeId), ...owners])
     await waitFor(() => nodes.every(n => n.rooms.isSubscribed(room) === carriers.has(n.nodeId)),
       { timeoutMs: 15_000, what: `exactly the ${carriers.size} members' nodes and archive owners to carry ${topic}` })
+    // a non-carrier holds a copy only after a hand-off failed (no answer in time: the ingress then asks
+    // other nodes to store the event, so the acknowledgement still means two copies) or an owner was
+    // counted down; with neither, it holds none
+    let failures = 0
+    for (const n of nodes) failures += (await n.metrics.handOffFailures.get()).values.reduce((x, v) => x + v.value, 0)
     for (const n of nodes) {
       if (carriers.has(n.nodeId)) continue
       expect(n.mesh.services.pubsub.getTopics(), `node ${nodes.indexOf(n)} topics`).not.toContain(topic)
-      expect(n.store.page(room, { limit: 1 }).events, `node ${nodes.indexOf(n)} has no reason to carry ${topic} and stores none of it`).toHaveLength(0)
+      const held = n.store.page(room, { limit: 1 }).events.length
+      if (failures === 0 && downs === 0) expect(held, `node ${nodes.indexOf(n)} has no reason to carry ${topic} and stores none of it`).toBe(0)
+      else if (held > 0) console.log(`node ${nodes.indexOf(n)} holds a copy of ${topic}: ${failures} hand-offs failed and ${downs} times a node was counted down in the run`)
     }
   }, 300_000)
 })
