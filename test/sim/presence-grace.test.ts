@@ -101,16 +101,32 @@ describe('presence grace on the light edge', () => {
     expect(a.hub.lingeringDevices).toBe(0)
     expect(await grace(a, 'held')).toBe(0)
 
-    const c = await startMesh(1, { http: '127.0.0.1:0', presenceGraceMs: 60_000 })
+    const c = await startMesh(1, { http: '127.0.0.1:0', presenceGraceMs: 60_000, maxRoomMembers: 2 })
     try {
       const [n] = c.nodes as [MeshchatNode]
-      const dan = createNodeClient({ name: 'dan', addrs: [n.wsUrls()[0]!], keyStore: memoryKeyStore(), reconnect: false })
-      c.clients.push(dan)
-      await dan.connect()
+      const client = async (name: string): Promise<ChatClient> => {
+        const x = createNodeClient({ name, addrs: [n.wsUrls()[0]!], keyStore: memoryKeyStore(), reconnect: false })
+        c.clients.push(x)
+        await x.connect()
+        return x
+      }
+      const dan = await client('dan')
+      const eve = await client('eve')
       await dan.join('den')
+      await eve.join('den')
       dan.disconnect({ reconnect: false })
       await waitFor(() => n.hub.lingeringDevices === 1, { what: 'dan\'s device held' })
-      expect(n.presence.roster('den').map(m => m.userId)).toEqual([dan.userId])
+      expect(n.presence.roster('den').map(m => m.userId).sort()).toEqual([dan.userId, eve.userId].sort())
+      // a held device keeps its place in a full room (it is in the room's stream): a third member is refused
+      const fay = await client('fay')
+      await expect(fay.join('den')).rejects.toMatchObject({ name: 'NodeFullError' })
+      // dan's own return takes the held device's place
+      await dan.connect()
+      await waitFor(() => dan.state === 'connected' && n.hub.lingeringDevices === 0, { what: 'dan back in den' })
+      expect(await grace(n, 'replaced')).toBe(1)
+      expect(n.presence.roster('den').map(m => m.userId).sort()).toEqual([dan.userId, eve.userId].sort())
+      dan.disconnect({ reconnect: false })
+      await waitFor(() => n.hub.lingeringDevices === 1, { what: 'dan\'s device held again' })
       await n.stop({ graceful: true })
       expect(n.hub.lingeringDevices).toBe(0)
       expect(await grace(n, 'released')).toBe(1)

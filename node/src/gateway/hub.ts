@@ -104,6 +104,8 @@ export class Hub implements SessionHost {
   private readonly lingering = new Map<string, { userId: string, rooms: string[], timer: ReturnType<typeof setTimeout> }>()
   /** rooms of the lingering devices, with how many of them are in each: carried while any is */
   private readonly lingerRooms = new Map<string, number>()
+  /** each user's held device here (one at most: a newer drop replaces it, and the member does not change) */
+  private readonly heldByUser = new Map<string, string>()
 
   private recentRedirects (node: string, now: number): number {
     const r = this.redirects.get(node)
@@ -291,6 +293,9 @@ export class Hub implements SessionHost {
     // device with the same name and status beside it, so no member sees a leave or a join
     const graceMs = opts.linger === true && this.started ? this.c.config.presenceGraceMs : 0
     if (graceMs > 0 && this.lingering.size < this.c.config.maxClients) {
+      const older = this.heldByUser.get(session.userId)
+      if (older != null) this.endGrace(older, 'replaced')
+      this.heldByUser.set(session.userId, session.id)
       for (const r of rooms) this.lingerRooms.set(r, (this.lingerRooms.get(r) ?? 0) + 1)
       const timer = setTimeout(() => { this.endGrace(session.id) }, graceMs)
       timer.unref?.()
@@ -310,10 +315,11 @@ export class Hub implements SessionHost {
   }
 
   /** a lingering device's grace is over (or the node stops): it leaves presence, and its rooms no one here is in any more are let go */
-  private endGrace (id: string, outcome?: 'released'): void {
+  private endGrace (id: string, outcome?: 'released' | 'replaced'): void {
     const l = this.lingering.get(id)
     if (l == null) return
     this.lingering.delete(id)
+    if (this.heldByUser.get(l.userId) === id) this.heldByUser.delete(l.userId)
     clearTimeout(l.timer)
     for (const r of l.rooms) {
       const n = (this.lingerRooms.get(r) ?? 1) - 1
@@ -345,7 +351,11 @@ export class Hub implements SessionHost {
     const wasMember = session.rooms.has(room)
     // who is in a room travels as each node's stream of its devices there, and a stream of more than
     // MAX_ROOM_MEMBERS is refused by the other nodes whole: they would show none of them
-    if (!wasMember && this.c.registry.roomSize(room) >= this.c.config.maxRoomMembers) {
+    // held devices are in the room's stream too: the joining user's own gives its place up first
+    const held = this.heldByUser.get(session.userId)
+    if (!wasMember && held != null && this.lingering.get(held)?.rooms.includes(room) === true &&
+      this.c.registry.roomSize(room) + (this.lingerRooms.get(room) ?? 0) >= this.c.config.maxRoomMembers) this.endGrace(held, 'replaced')
+    if (!wasMember && this.c.registry.roomSize(room) + (this.lingerRooms.get(room) ?? 0) >= this.c.config.maxRoomMembers) {
       this.c.metrics.roomsRefused.inc({ reason: 'members' })
       throw new NodeFullError(`this node holds the most members of room ${room} it may (${this.c.config.maxRoomMembers}); join it through another node`)
     }
