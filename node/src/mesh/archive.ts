@@ -18,7 +18,7 @@ import { Debounced } from '../supervisor.js'
 import type { Supervisor } from '../supervisor.js'
 import type { Clock } from '../components.js'
 import type { MeshLibp2p } from './mesh-host.js'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { nodePeerId } from './peer-ids.js'
 import { HealMarks, healFrom } from '../state/heal-marks.js'
 import { BoundedMap, BoundedSet } from '../state/bounded.js'
 import type { PeerId } from '@libp2p/interface'
@@ -461,7 +461,7 @@ export class ArchiveService implements Startable, RoomHistory, RoomHandler {
         this.healing.delete(node)
       }
       const next = this.downSince.get(node)
-      if (!this.started || next == null || this.c.mesh.getConnections(peerIdFromString(node)).length === 0) return
+      if (!this.started || next == null || this.c.mesh.getConnections(nodePeerId(node)).length === 0) return
       // the second pass; or contact was lost (and maybe regained) again while this ran, or a room
       // failed: once more while connected
       if (next !== lost || ++lost.tries < 10) this.lostContactEnded(node)

@@ -27,7 +27,7 @@ import { MeshchatError } from '../../../client/src/protocol/errors.js'
 import { TokenBucket } from '../state/rate-limiter.js'
 import { InvalidPresenceError } from './presence-wire.js'
 import type { NodeMeta, PresenceHeartbeat } from '../state/presence.js'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { nodePeerId } from './peer-ids.js'
 import type { Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 import type { DataLinks, Link } from './data-link.js'
 
@@ -264,7 +264,7 @@ export class BeatLink {
       }
       if (now - at <= this.init.staleAfterMs) continue
       this.lastBeat.delete(peer)
-      const conns = this.mesh.getConnections(peerIdFromString(peer))
+      const conns = this.mesh.getConnections(nodePeerId(peer))
       if (conns.length === 0) continue
       this.init.log('no beat from %s for %d ms: closing its connections', peer, now - at)
       this.init.onStale?.(peer, now - at)

@@ -1,4 +1,4 @@
-import { peerIdFromString } from '@libp2p/peer-id'
+import { nodePeerId } from './peer-ids.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { connectedPeers } from './mesh-host.js'
@@ -103,7 +103,7 @@ export class MeshDialer implements Startable {
     this.wake()
     const addrs = node.meta?.meshAddrs ?? []
     if (addrs.length === 0) return
-    if (this.c.mesh.getConnections(peerIdFromString(node.id)).length > 0) return
+    if (this.c.mesh.getConnections(nodePeerId(node.id)).length > 0) return
     this.dial(node.id, addrs, this.c.clock.now())
   }
 
@@ -153,7 +153,7 @@ export class MeshDialer implements Startable {
     this.dialing.add(id)
     // keep the addresses in the peer store too, so a request to this node (dialProtocol by peer id)
     // finds them even while this dial is still in flight
-    this.c.mesh.peerStore.merge(peerIdFromString(id), { multiaddrs: mas }).catch(() => {})
+    this.c.mesh.peerStore.merge(nodePeerId(id), { multiaddrs: mas }).catch(() => {})
     this.c.mesh.dial(mas, { signal: AbortSignal.timeout(5000) })
       .then(() => { this.backoff.delete(id) })
       .catch(err => {

@@ -20,7 +20,7 @@
  * devices are (DMs, mailbox pushes, entitlement checks, watch lists) and keeps following the users
  * it was asked about, most recent first, so later answers are local and current.
  */
-import { peerIdFromString } from '@libp2p/peer-id'
+import { nodePeerId } from './peer-ids.js'
 import { TypedEventEmitter } from 'main-event'
 import { DirRequest, DirResponse } from '../../../client/src/protocol/pb/directory.js'
 import { BadFrameError, InvalidQueryError, NotEntitledError, RateLimitedError, UnavailableError, asMeshchatError, errorFromCode } from '../../../client/src/protocol/errors.js'
@@ -568,7 +568,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
     }
     // sent after this turn's presence work, as a request is (its encoding and the transport are not
     // presence code: meshchat_presence_cpu_seconds_total leaves them out either way)
-    this.c.supervisor.track('directory:register', Promise.resolve().then(async () => this.registrations.send(peerIdFromString(owner), req, () => {
+    this.c.supervisor.track('directory:register', Promise.resolve().then(async () => this.registrations.send(nodePeerId(owner), req, () => {
       this.c.log('registration stream to %s broke', owner)
       this.fellBehind(owner)
     })).then(() => { this.c.metrics?.directoryRequests.inc({ kind: 'register' }) }, async (err: Error) => {
@@ -733,7 +733,7 @@ export class DirectoryService extends TypedEventEmitter<DirectoryEvents> impleme
 
   private async call (node: string, req: Partial<DirRequest>): Promise<DirResponse> {
     this.c.metrics?.directoryRequests.inc({ kind: requestKind(req) })
-    const res = await this.channels.call(peerIdFromString(node), req)
+    const res = await this.channels.call(nodePeerId(node), req)
     if (res.error != null) throw errorFromCode(res.error.code, res.error.message, res.error.retryAfterMs)
     return res
   }

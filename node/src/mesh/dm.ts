@@ -1,4 +1,4 @@
-import { peerIdFromString } from '@libp2p/peer-id'
+import { nodePeerId } from './peer-ids.js'
 import { DM_PROTOCOL } from '../../../client/src/protocol/ids.js'
 import { DmState } from '../../../client/src/protocol/pb/client.js'
 import { idToHex } from '../../../client/src/protocol/signing.js'
@@ -200,7 +200,7 @@ export class DmService implements Startable, MailboxHandler {
 
   /** a DM (or a receipt) to the node hosting its recipient: on the data link to it when one is open, else on the pipelined stream */
   private async deliverTo (node: string, req: Partial<DmDeliver>): Promise<DmResult> {
-    const peer = peerIdFromString(node)
+    const peer = nodePeerId(node)
     const link = this.c.sync.links?.get(peer)
     if (link != null) {
       this.c.sync.linkFrame('request')
@@ -467,6 +467,8 @@ export class DmService implements Startable, MailboxHandler {
    * owner takes it, and the mail follows it then.
    */
   collect (user: string, deviceId: string): void {
+    // most attaches find no mail here: the store's per-user counts answer that without a query
+    if (this.c.store.mailboxCount(user) === 0) return
     this.c.supervisor.track('dm:collect', Promise.resolve().then(() => this.collectNow(user, deviceId)))
   }
 

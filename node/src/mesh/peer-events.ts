@@ -1,4 +1,4 @@
-import { peerIdFromString } from '@libp2p/peer-id'
+import { nodePeerId } from './peer-ids.js'
 import { BadTimestampError, InvalidEventError } from '../../../client/src/protocol/errors.js'
 import { describeStampProblem, stampProblem } from '../state/stamps.js'
 import type { StampRule } from '../state/stamps.js'
@@ -24,7 +24,7 @@ export function checkOrigin (origin: string): void {
   let ok = origin.length <= 128
   if (ok) {
     try {
-      peerIdFromString(origin)
+      nodePeerId(origin)
     } catch {
       ok = false
     }

@@ -1,5 +1,5 @@
 import { TypedEventEmitter } from 'main-event'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { nodePeerId } from './peer-ids.js'
 import { PRESENCE_TOPIC, roomTopic } from '../../../client/src/protocol/ids.js'
 import { BadFrameError, InvalidQueryError, NotEntitledError, RateLimitedError, asMeshchatError, errorFromCode } from '../../../client/src/protocol/errors.js'
 import { RoomPresenceRequest, RoomPresenceResponse } from '../../../client/src/protocol/pb/room-presence.js'
@@ -725,7 +725,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
 
   private push (peer: string, push: RoomPresenceRequest['push']): void {
     if (!this.started || push == null) return
-    this.c.supervisor.track('presence:push', this.channels.call(peerIdFromString(peer), { push })
+    this.c.supervisor.track('presence:push', this.channels.call(nodePeerId(peer), { push })
       .then(res => {
         if (res.error != null) throw errorFromCode(res.error.code, res.error.message)
       })
@@ -795,7 +795,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> implement
     this.c.supervisor.track('presence:pull-rooms', (async () => {
       for (let i = 0; i < rooms.length; i += MAX_PULL_ROOMS) {
         const chunk = rooms.slice(i, i + MAX_PULL_ROOMS)
-        const res = await this.channels.call(peerIdFromString(node), { pull: { rooms: chunk } })
+        const res = await this.channels.call(nodePeerId(node), { pull: { rooms: chunk } })
         if (res.error != null) throw errorFromCode(res.error.code, res.error.message)
         if (res.states == null) throw new BadFrameError('a room presence pull answered without states')
         if (!this.started) return

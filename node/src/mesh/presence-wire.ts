@@ -1,4 +1,4 @@
-import { peerIdFromString } from '@libp2p/peer-id'
+import { nodePeerId } from './peer-ids.js'
 import { ErrorCode, MeshchatError } from '../../../client/src/protocol/errors.js'
 import { MAX_ROOM_MEMBERS } from '../config.js'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -63,7 +63,7 @@ function safeNumber (v: bigint, what: string): number {
 function checkNode (node: string): PeerId {
   let id: PeerId
   try {
-    id = peerIdFromString(node)
+    id = nodePeerId(node)
   } catch {
     fail('node is not a peer id')
   }

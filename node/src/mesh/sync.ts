@@ -1,4 +1,4 @@
-import { peerIdFromString } from '@libp2p/peer-id'
+import { nodePeerId } from './peer-ids.js'
 import { HANDOFF_PROTOCOL, SYNC_PROTOCOL } from '../../../client/src/protocol/ids.js'
 import { validateRoom } from '../../../client/src/protocol/validate.js'
 import { StoreEvent, SyncRequest, SyncResponse } from '../../../client/src/protocol/pb/mesh.js'
@@ -418,7 +418,7 @@ export class SyncService implements Startable {
   }
 
   private async callOnce (peer: PeerId | string, req: Partial<SyncRequest>, timeoutMs?: number, pipelined: SyncLane | false = false): Promise<SyncResponse> {
-    const id = typeof peer === 'string' ? peerIdFromString(peer) : peer
+    const id = typeof peer === 'string' ? nodePeerId(peer) : peer
     if ((pipelined === 'replication' && req.store != null) || (pipelined === 'mailbox' && req.dmHistoryPut != null)) {
       const link = this.c.links?.get(id)
       if (link != null) {
