@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { LIMITS } from '../../client/src/protocol/limits.js'
 import { BadFrameError, FrameTooLargeError } from '../../client/src/protocol/errors.js'
 import {
-  SKIPPED_FRAME, challengeFrame, decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame, readFrames, welcomeFrame
+  SKIPPED_FRAME, challengeFrame, challengeTail, decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame, readFrames, welcomeFrame
 } from '../../client/src/protocol/codec.js'
 import { Challenge, ClientFrame, DeliveryKind, DmState, LoginProof, ServerFrame, Welcome } from '../../client/src/protocol/pb/client.js'
 import { Event, SignedEvent } from '../../client/src/protocol/pb/event.js'
@@ -362,6 +362,17 @@ describe('codec: a challenge made in parts, and the login input', () => {
         }
       }
     }
+  })
+
+  it('challengeTail writes the bytes the generated encoder writes for the nonce and time', () => {
+    const safeTimes = [1_764_930_000_123, 1, 0, 127, 128, 2 ** 32, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER]
+    const moreNonces = [...nonces, new Uint8Array(1).fill(255), new Uint8Array(200).fill(1)]
+    for (const nonce of moreNonces) {
+      for (const time of safeTimes) {
+        expect(challengeTail(nonce, time), `${nonce.byteLength} ${time}`).toEqual(Challenge.encode({ nodeId: '', nonce, time: BigInt(time) }))
+      }
+    }
+    for (const bad of [-1, 1.5, Number.NaN, 2 ** 53]) expect(() => challengeTail(new Uint8Array(32), bad)).toThrow(RangeError)
   })
 
   it('the login input is the domain and LoginProof.encode of the whole, byte for byte, whichever node came before', () => {

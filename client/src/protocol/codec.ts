@@ -59,6 +59,30 @@ export function challengeFrame (parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   return embeddedFrame(CHALLENGE_TAG, 0, parts)
 }
 
+/**
+ * The per-connection part of a Challenge, its nonce and time: the bytes of
+ * `Challenge.encode({ nodeId: '', nonce, time })`, written without the generated encoder's writer
+ * (a node makes one per connection). `timeMs` is a whole number of ms.
+ */
+export function challengeTail (nonce: Uint8Array, timeMs: number): Uint8Array<ArrayBuffer> {
+  if (!Number.isSafeInteger(timeMs) || timeMs < 0) throw new RangeError('a challenge time is a whole number of ms, 0 or more')
+  const head: number[] = []
+  if (nonce.byteLength > 0) {
+    head.push(0x0a)
+    varint(nonce.byteLength, head)
+  }
+  const tail: number[] = []
+  if (timeMs !== 0) {
+    tail.push(0x18)
+    varint(timeMs, tail)
+  }
+  const out = new Uint8Array(head.length + nonce.byteLength + tail.length)
+  out.set(head, 0)
+  out.set(nonce, head.length)
+  out.set(tail, head.length + nonce.byteLength)
+  return out
+}
+
 /** a ServerFrame with `req` and the one message field `tag`, whose encoding is `parts` joined */
 function embeddedFrame (tag: number, req: number, parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   let len = 0

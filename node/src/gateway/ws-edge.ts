@@ -1,7 +1,7 @@
 import { randomNonce } from '../../../client/src/random.js'
 import { WebSocketServer } from 'ws'
 import { TooSlowError, UnsupportedError, asMeshchatError } from '../../../client/src/protocol/errors.js'
-import { challengeFrame } from '../../../client/src/protocol/codec.js'
+import { challengeFrame, challengeTail } from '../../../client/src/protocol/codec.js'
 import { Challenge } from '../../../client/src/protocol/pb/client.js'
 import { ClientSession } from './session.js'
 import { IpLimit } from './gateway-host.js'
@@ -346,7 +346,7 @@ export class WsEdge implements Startable {
       s.close()
     })
     this.challengeHead ??= Challenge.encode({ nodeId: this.c.nodeId, nonce: new Uint8Array(0), time: 0n })
-    s.sendEncoded(challengeFrame([this.challengeHead, Challenge.encode({ nodeId: '', nonce, time: BigInt(this.c.clock.now()) })]))
+    s.sendEncoded(challengeFrame([this.challengeHead, challengeTail(nonce, this.c.clock.now())]))
     // now, not at the end of the turn: under the cork the upgrade's response is still held in
     writer.flush()
   }
