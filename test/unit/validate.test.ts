@@ -100,6 +100,22 @@ describe('validateDisplayName', () => {
     }
   })
 
+  it('counts a name\'s length in code points, a pair of surrogates as one and a lone one as one', () => {
+    const chars = ['a', '語', '🙂', cp(0x20000), '\uD800', '\uDC00', ' ', 'e\u0301']
+    const max = LIMITS.maxDisplayNameLength
+    const name = fc.array(fc.constantFrom(...chars), { minLength: max - 3, maxLength: max + 3 }).map(cs => `a${cs.join('')}a`)
+    fc.assert(fc.property(name, n => {
+      let tooLong = false
+      try {
+        validateDisplayName(n)
+      } catch (err) {
+        expect(err).toBeInstanceOf(InvalidNameError)
+        tooLong = (err as Error).message.includes('longer than')
+      }
+      expect(tooLong, JSON.stringify(n)).toBe([...n].length > max)
+    }), { numRuns: 3000 })
+  })
+
   it('refuses every C0 and C1 control character and DEL inside a name', () => {
     const controls = [...Array.from({ length: 0x20 }, (_, i) => i), 0x7f, ...Array.from({ length: 0x20 }, (_, i) => 0x80 + i)]
     for (const c of controls) {

@@ -39,7 +39,7 @@ export function validateRoom (room: unknown): string {
     throw new InvalidRoomError('room name is empty')
   }
   const norm = room.normalize('NFC')
-  if ([...norm].length > LIMITS.maxRoomNameLength) {
+  if (longerThan(norm, LIMITS.maxRoomNameLength)) {
     throw new InvalidRoomError(`room name is longer than ${LIMITS.maxRoomNameLength} characters`)
   }
   if (!ROOM_RE.test(norm)) {
@@ -49,6 +49,26 @@ export function validateRoom (room: unknown): string {
     throw new InvalidRoomError('room name is not in Unicode NFC form')
   }
   return norm
+}
+
+/**
+ * Whether `s` has more than `max` characters (code points). A string has no more code points than
+ * UTF-16 units, so most strings are answered by their length; only longer ones are counted, without
+ * spreading them into an array.
+ */
+function longerThan (s: string, max: number): boolean {
+  if (s.length <= max) return false
+  let n = 0
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    // a high surrogate followed by a low one is one code point
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1)
+      if (d >= 0xdc00 && d <= 0xdfff) i++
+    }
+    if (++n > max) return true
+  }
+  return false
 }
 
 /** A display name carried as UTF-8 bytes: decoded strictly, then validated (InvalidNameError). */
@@ -78,7 +98,7 @@ export function validateDisplayName (name: unknown): string {
   if (name !== name.trim()) {
     throw new InvalidNameError('display name starts or ends with whitespace')
   }
-  if ([...name].length > LIMITS.maxDisplayNameLength) {
+  if (longerThan(name, LIMITS.maxDisplayNameLength)) {
     throw new InvalidNameError(`display name is longer than ${LIMITS.maxDisplayNameLength} characters`)
   }
   if (NAME_FORBIDDEN_RE.test(name)) {
