@@ -24,7 +24,7 @@ import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 
 import { writeHeapSnapshot } from 'node:v8'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { ELDHistogram } from 'node:perf_hooks'
-import type { Socket } from 'node:net'
+import type { Server, Socket } from 'node:net'
 
 interface Totals { read: number, written: number, opened: number }
 
@@ -62,9 +62,24 @@ if (statsFile != null && statsFile !== '') {
       add(k, socket.bytesRead, socket.bytesWritten, 0)
     })
   }
+  // an accepted socket's local port is its server's: asked of the server once (a socket's own
+  // localPort is a getsockname call per connection, on the path every attach takes)
+  const serverKeys = new WeakMap<Server, string>()
+  const serverKey = (server: Server): string | undefined => {
+    let k = serverKeys.get(server)
+    if (k == null) {
+      const a = server.address()
+      if (a == null || typeof a === 'string') return undefined
+      k = `in:${a.port}`
+      serverKeys.set(server, k)
+    }
+    return k
+  }
   subscribe('net.server.socket', msg => {
-    const socket = (msg as { socket: Socket }).socket
-    track(socket, () => socket.localPort == null ? undefined : `in:${socket.localPort}`)
+    const socket = (msg as { socket: Socket & { server?: Server } }).socket
+    const server = socket.server
+    if (server != null) track(socket, () => serverKey(server))
+    else track(socket, () => socket.localPort == null ? undefined : `in:${socket.localPort}`)
   })
   subscribe('net.client.socket', msg => {
     const socket = (msg as { socket: Socket }).socket
