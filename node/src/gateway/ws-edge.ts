@@ -73,23 +73,56 @@ export const WS_CLOSE = {
 let sessionCounter = 0
 
 /**
+ * The writers with frames queued in this turn of the event loop: one setImmediate flushes them
+ * all, rather than one per session (a room message to several members here, or a burst of
+ * attaches read in one poll, queues frames for many sessions in one turn).
+ */
+export class TurnFlush {
+  private writers: SocketWriter[] = []
+  private scheduled = false
+
+  constructor (private readonly log: (fmt: string, ...args: unknown[]) => void) {}
+
+  add (w: SocketWriter): void {
+    this.writers.push(w)
+    if (this.scheduled) return
+    this.scheduled = true
+    setImmediate(() => { this.run() })
+  }
+
+  private run (): void {
+    this.scheduled = false
+    const writers = this.writers
+    this.writers = []
+    for (const w of writers) {
+      // one writer's failure must not leave the others' frames unsent
+      try {
+        w.flush()
+      } catch (err) {
+        this.log('websocket write failed - %s', (err as Error).message)
+      }
+    }
+  }
+}
+
+/**
  * One session's outgoing frames: everything produced in one turn of the event
  * loop goes out under one cork, so a burst of deliveries costs one socket
  * write, and a reader that lets too much pile up is disconnected rather than
  * buffered without bound.
  */
-class SocketWriter {
+export class SocketWriter {
   private queue: Uint8Array[] = []
   private scheduled = false
 
-  constructor (private readonly ws: WebSocket, private readonly maxBuffered: number, private readonly onSlow: () => void) {}
+  constructor (private readonly ws: WebSocket, private readonly turn: TurnFlush, private readonly maxBuffered: number, private readonly onSlow: () => void) {}
 
   send (frame: Uint8Array): void {
     if (this.ws.readyState !== this.ws.OPEN) return
     this.queue.push(frame)
     if (this.scheduled) return
     this.scheduled = true
-    setImmediate(() => { this.flush() })
+    this.turn.add(this)
   }
 
   flush (): void {
@@ -117,6 +150,7 @@ class SocketWriter {
 export class WsEdge implements Startable {
   private readonly wss: WebSocketServer
   private readonly perIp: IpLimit
+  private readonly turn: TurnFlush
   private readonly alive = new Map<WebSocket, boolean>()
   /** every connection is pinged once per interval, a slice of them at each tick (ping-wheel.ts) */
   private readonly pings: PingWheel<WebSocket>
@@ -136,6 +170,7 @@ export class WsEdge implements Startable {
     // compression off: a deflate context per connection costs ~300 KB, and signed events hardly compress
     this.wss = new WebSocketServer({ noServer: true, maxPayload: init.maxFrameBytes, perMessageDeflate: false, clientTracking: false })
     this.perIp = new IpLimit(init.maxClientsPerIp)
+    this.turn = new TurnFlush(c.log)
     const { wheel, tickMs } = PingWheel.forInterval<WebSocket>(init.pingIntervalMs)
     this.pings = wheel
     this.pingTickMs = tickMs
@@ -263,7 +298,7 @@ export class WsEdge implements Startable {
     const nonce = randomNonce(NONCE_BYTES)
     const log = this.c.log
     let session: ClientSession | undefined
-    const writer = new SocketWriter(ws, this.init.maxBufferedBytes, () => {
+    const writer = new SocketWriter(ws, this.turn, this.init.maxBufferedBytes, () => {
       this.c.metrics.wsEvents.inc({ event: 'slow_consumer' })
       // the close frame carries the reason; a typed error frame would only queue behind what it cannot read
       ws.close(WS_CLOSE.SLOW, 'too slow: resume from your cursors')
