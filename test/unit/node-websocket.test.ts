@@ -9,6 +9,7 @@ import { NodeWebSocket } from '../../client/src/transports/node-websocket.js'
 import { createNodeClient, memoryKeyStore } from '../../client/src/node.js'
 import { ClientFrame, ServerFrame } from '../../client/src/protocol/pb/client.js'
 import { TimeoutError } from '../../client/src/protocol/errors.js'
+import { countSocketWrites } from '../helpers/socket-writes.js'
 import type { AddressInfo, Server as NetServer } from 'node:net'
 import type { Server as HttpServer } from 'node:http'
 import type { NodeWebSocketCloseEvent, NodeWebSocketMessageEvent } from '../../client/src/transports/node-websocket.js'
@@ -16,20 +17,8 @@ import type { WebSocket } from 'ws'
 
 const FIXTURES = resolve(import.meta.dirname, '..', 'fixtures', 'tls')
 
-/**
- * Counts the writes a TCP socket hands to the kernel: each call of a stream's `_write` or `_writev`
- * (what Writable calls once per write, or once for everything a cork held) is one write syscall.
- * Only sockets whose peer port is `port` are counted.
- */
-function countWrites (port: number): { calls: () => number, restore: () => void } {
-  const proto = Socket.prototype as unknown as Record<'_write' | '_writev', (this: Socket, ...args: unknown[]) => unknown>
-  const write = proto._write
-  const writev = proto._writev
-  let calls = 0
-  proto._write = function (...args) { if (this.remotePort === port) calls++; return write.apply(this, args) }
-  proto._writev = function (...args) { if (this.remotePort === port) calls++; return writev.apply(this, args) }
-  return { calls: () => calls, restore: () => { proto._write = write; proto._writev = writev } }
-}
+/** the writes of the client sockets whose peer port is `port` (one per write syscall) */
+const countWrites = (port: number): { calls: () => number, restore: () => void } => countSocketWrites(s => s.remotePort === port)
 
 /** bytes of a masked client frame: the header (2 bytes, and 2 or 8 more for a longer payload), the 4-byte mask, the payload */
 const clientFrameBytes = (payload: number): number => (payload < 126 ? 2 : payload < 65_536 ? 4 : 10) + 4 + payload

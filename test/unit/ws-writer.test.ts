@@ -1,31 +1,16 @@
 import { createServer } from 'node:http'
-import { Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
 import { SocketWriter, TurnFlush } from '../../node/src/gateway/ws-edge.js'
+import { countSocketWrites } from '../helpers/socket-writes.js'
+import { waitFor } from '../helpers/mesh.js'
 import type { AddressInfo } from 'node:net'
 
-/**
- * Counts the writes the server's sockets hand to the kernel: a stream's `_write` or `_writev` is
- * called once per write, or once for everything a cork held. Only sockets whose local port is `port`.
- */
-function countServerWrites (port: number): { calls: () => number, restore: () => void } {
-  const proto = Socket.prototype as unknown as Record<'_write' | '_writev', (this: Socket, ...args: unknown[]) => unknown>
-  const write = proto._write
-  const writev = proto._writev
-  let calls = 0
-  proto._write = function (...args) { if (this.localPort === port) calls++; return write.apply(this, args) }
-  proto._writev = function (...args) { if (this.localPort === port) calls++; return writev.apply(this, args) }
-  return { calls: () => calls, restore: () => { proto._write = write; proto._writev = writev } }
-}
+/** the writes of the server's sockets: those whose local port is `port` (one per write syscall) */
+const countServerWrites = (port: number): { calls: () => number, restore: () => void } => countSocketWrites(s => s.localPort === port)
 
-async function until (cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 5))
-  }
-}
+/** waitFor with a named condition */
+const until = async (cond: () => boolean, what: string): Promise<void> => { await waitFor(cond, { what, intervalMs: 5 }) }
 
 describe('the light edge\'s session writers', () => {
   const closers: Array<() => Promise<void>> = []

@@ -393,7 +393,7 @@ export class Hub implements SessionHost {
         // makes the client come back for more: a resume always moves on, however busy the slack window
         let before = this.c.history.since(room, replayFrom, after, max)
         // the client says which of that window it holds: when it is all of it, none goes again
-        if (have != null && have.from === replayFrom && before.length < max && sameBytes(idSetDigest(before.map(e => e.id)), have.digest)) {
+        if (have != null && have.from === replayFrom && before.length < max && Buffer.compare(idSetDigest(before.map(e => e.id)), have.digest) === 0) {
           this.c.metrics.resumeSlack.inc({ outcome: 'held' }, before.length)
           before = []
         } else {
@@ -640,12 +640,6 @@ export function rosterSnapshot (room: string, roster: RosterMember[], self: stri
   const mine = roster.find(m => m.userId === self)
   const shown = roster.filter(m => m.userId !== self).slice(0, LIMITS.maxRosterSnapshot - (mine == null ? 0 : 1))
   return { room, members: (mine == null ? shown : [mine, ...shown]).map(memberToWire), partial: true, count }
-}
-
-function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 const NO_ADDRS: readonly string[] = []
