@@ -241,7 +241,8 @@ export interface NodeConfig {
   drainMs: number
   /**
    * a light-edge connection that drops without the client saying it is leaving (no close frame, or
-   * a close other than 1000 and 1001), or that the node cuts off as too slow a reader, keeps its
+   * a close other than 1000 and 1001), a libp2p client stream that is reset or lost rather than
+   * closed, or a connection the node cuts off as too slow a reader, keeps its
    * device in presence, and its rooms carried, this long: a client that reconnects within it (to
    * this node) shows no leave and no join to anyone, and its rooms' members get no presence frames
    * for it. 0: the device leaves as its connection ends

@@ -308,7 +308,7 @@ export class NodeMetrics {
 
   readonly presenceGrace = new Counter({
     name: 'meshchat_presence_grace_total',
-    help: 'devices of light-edge connections that dropped without a close 1000 or 1001, or that were cut off as too slow a reader, kept in presence for presenceGraceMs: held (kept), returned (the grace ended with the user attached here again: nobody saw a leave), expired (the user did not come back here), replaced (a newer device of the user was held, or took the held one\'s place in a full room), released (the node stopped, or too many were held)',
+    help: 'devices of client connections that dropped (light edge: without a close 1000 or 1001; libp2p gateway: a stream reset or lost rather than closed), or that were cut off as too slow a reader, kept in presence for presenceGraceMs: held (kept), returned (the grace ended with the user attached here again: nobody saw a leave), expired (the user did not come back here), replaced (a newer device of the user was held, or took the held one\'s place in a full room), released (the node stopped, or too many were held)',
     labelNames: ['outcome'] as const,
     registers: [this.registry]
   })

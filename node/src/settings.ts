@@ -126,7 +126,7 @@ export const NODE_OPTS: Spec = {
   'history-days': { type: 'string', help: `days of room history kept (default ${DEFAULT_CONFIG.retention.maxAgeMs / DAY_MS}; 0 = forever)` },
   'history-max': { type: 'string', help: `messages kept per room (default ${DEFAULT_CONFIG.retention.maxPerRoom}; 0 = no limit)` },
   'drain-ms': { type: 'string', help: `on SIGQUIT, move clients to other nodes over this long, then stop (default ${DEFAULT_CONFIG.drainMs})` },
-  'presence-grace-ms': { type: 'string', help: `a dropped light-edge connection's device stays in presence this long, so a quick reconnect shows no leave (default ${DEFAULT_CONFIG.presenceGraceMs}; 0 = none)` },
+  'presence-grace-ms': { type: 'string', help: `a dropped client connection's device stays in presence this long, so a quick reconnect shows no leave (default ${DEFAULT_CONFIG.presenceGraceMs}; 0 = none)` },
   'log-level': { type: 'string', help: `${LOG_LEVELS.join(', ')} (default ${DEFAULT_LOG.level})` },
   json: { type: 'boolean', help: 'log JSON lines instead of text' },
   help: { type: 'boolean', short: 'h', help: 'show this help' }
@@ -351,7 +351,7 @@ const NOTES: Record<string, string> = {
   overloadFactor: 'redirect new clients when above this factor of the mesh\'s mean load',
   stopStepTimeoutMs: 'each step of a stop that waits on the network gives up after this',
   drainMs: 'a drain (SIGQUIT) moves clients to other nodes over this long, then the node stops',
-  presenceGraceMs: 'a light-edge connection that drops without a close 1000 or 1001 keeps its device in presence this long, so a reconnect within it shows no leave (0: none)',
+  presenceGraceMs: 'a client connection that drops (light edge: without a close 1000 or 1001; libp2p: a stream reset or lost) keeps its device in presence this long, so a reconnect within it shows no leave (0: none)',
   serveSourceMaps: 'serve the web app\'s source maps',
   libp2pMetrics: 'libp2p\'s own metrics (libp2p_*) on /metrics; false leaves them out (on the benchmark, 3-6 % less node CPU per message on average)',
   dataLinks: 'fresh room events and DMs to other nodes on a data link (a plain TCP connection beside the libp2p one, made over it, sealed with keys only the two nodes hold); false: libp2p streams only',

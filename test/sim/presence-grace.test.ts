@@ -1,12 +1,13 @@
 /**
- * The presence grace of the light edge: a connection that drops without the client saying it is
+ * The presence grace of both client edges: a connection that drops without the client saying it is
  * leaving keeps its device in presence for `presenceGraceMs`, so a client that reconnects within it
  * shows no leave and no join to anyone; one that does not come back leaves when the grace ends; one
- * that closes (1000) leaves at once. Real nodes, real WebSockets.
+ * that closes (1000) leaves at once. The libp2p gateway holds a device whose stream broke the
+ * same way. Real nodes, real WebSockets and libp2p connections.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { createNodeClient, memoryKeyStore } from '../../client/src/node.js'
-import { startMesh, waitFor } from '../helpers/mesh.js'
+import { startMesh, tcpGateway, waitFor } from '../helpers/mesh.js'
 import type { ChatClient } from '../../client/src/node.js'
 import type { TestMesh } from '../helpers/mesh.js'
 import type { MeshchatNode } from '../../node/src/daemon.js'
@@ -84,6 +85,49 @@ describe('presence grace on the light edge', () => {
     const heldBefore = await grace(a, 'held')
     await bob.close()
     await waitFor(() => annSaw.includes(`leave den ${bob.userId}`), { what: 'ann to see bob leave' })
+    expect(a.hub.lingeringDevices).toBe(0)
+    expect(await grace(a, 'held')).toBe(heldBefore)
+  })
+
+  it('holds a libp2p client\'s device when its stream breaks, not when it closes', async () => {
+    mesh = await startMesh(2, { http: '127.0.0.1:0', presenceGraceMs: GRACE_MS })
+    await mesh.converged(2)
+    const [a, b] = mesh.nodes as [MeshchatNode, MeshchatNode]
+    const ann = await light(a, 'ann')
+    const cal = await light(b, 'cal')
+    const bob = createNodeClient({ name: 'bob', addrs: [tcpGateway(a)], keyStore: memoryKeyStore(), redirect: false, backoff: { minMs: 50, maxMs: 100 } })
+    mesh.clients.push(bob)
+    await bob.connect()
+    for (const c of [ann, bob, cal]) await c.join('den')
+    await waitFor(() => [ann, cal].every(c => c.roster('den').length === 3), { what: 'everyone in den seen by ann and cal' })
+    const annSaw = presenceLog(ann)
+    const calSaw = presenceLog(cal)
+
+    // the client resets its stream, as a network failure would, and comes back at once
+    const firstDevice = [...a.registry.userSessions(bob.userId)].map(s => s.id)
+    bob.disconnect()
+    await waitFor(() => bob.state === 'connected' && [...a.registry.userSessions(bob.userId)].some(s => !firstDevice.includes(s.id)) && bob.roster('den').length === 3,
+      { what: 'bob back on a, in den' })
+    await waitFor(async () => await grace(a, 'returned') === 1, { timeoutMs: GRACE_MS + 10_000, what: 'the grace to end with bob back' })
+    expect(await grace(a, 'held')).toBe(1)
+    expect(a.hub.lingeringDevices).toBe(0)
+    await waitFor(() => b.presence.roster('den').find(m => m.userId === bob.userId) != null, { what: 'b to hold bob' })
+    expect(annSaw, 'ann saw no leave and no join').toEqual([])
+    expect(calSaw, 'cal (on another node) saw no leave and no join').toEqual([])
+
+    // a reset with no return: held, then gone when the grace ends
+    bob.disconnect({ reconnect: false })
+    await waitFor(() => a.hub.lingeringDevices === 1, { what: 'a to hold bob\'s device' })
+    expect(annSaw).toEqual([])
+    await waitFor(() => calSaw.includes(`leave den ${bob.userId}`), { timeoutMs: GRACE_MS + 10_000, what: 'cal to see bob leave when the grace ends' })
+    expect(await grace(a, 'expired')).toBe(1)
+
+    // a client that closes its stream is leaving: no grace
+    await bob.connect()
+    await waitFor(() => ann.roster('den').some(m => m.userId === bob.userId), { what: 'bob back in den' })
+    const heldBefore = await grace(a, 'held')
+    await bob.close()
+    await waitFor(() => annSaw.includes(`leave den ${bob.userId}`) && annSaw.filter(l => l === `leave den ${bob.userId}`).length === 2, { what: 'ann to see bob leave again' })
     expect(a.hub.lingeringDevices).toBe(0)
     expect(await grace(a, 'held')).toBe(heldBefore)
   })

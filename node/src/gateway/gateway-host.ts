@@ -207,6 +207,7 @@ export async function serveClientStream (
       }
     }
   })
+  let dropped = false
   try {
     const frames = readFrames(stream, opts.maxFrameBytes, {
       frameTimeoutMs: opts.frameTimeoutMs,
@@ -226,8 +227,13 @@ export async function serveClientStream (
       session.fatal(e, 0)
     } else {
       opts.log('client stream ended - %e', err)
+      dropped = true
     }
   } finally {
+    // a client that is leaving closes its stream; one that broke (reset, the connection lost, a
+    // reader too slow for the write buffer) while the session was open keeps its device in
+    // presence for the grace, as on the light edge. Before the session's own close
+    if (dropped && !session.closed) host.detach(session, { linger: true })
     if (!session.closed) session.close()
     host.detach(session)
   }
