@@ -6,24 +6,32 @@
  * of the ingress node and of the other nodes shows what the hand-off and the second copy cost
  * against the ingress node's own work (verification, storage, fan-out to M − 1 sessions).
  *
- *   node dist/test/bench/message-cost.js [--nodes 1,2] [--rooms 10] [--members 10] [--rate 100] [--seconds 10] [--out file] [--profile dir [--top n]]
+ *   node dist/test/bench/message-cost.js [--nodes 1,2] [--rooms 10] [--members 10] [--rate 100] [--seconds 10] [--out file] [--profile dir [--top n]] [--alloc-profile dir]
  *
  * `--profile dir` runs every node under `node --cpu-prof` (profiles in dir/<n>-nodes/<node>/) and
  * prints, for each node, where its main thread's time went inside the measured window, by component
  * (the same buckets as `npm run bench -- --profile`), and with `--top n` the n functions with the
  * most self time. The profiler adds to every figure.
  *
+ * `--alloc-profile dir` runs V8's sampling heap profiler in every node over the measured window
+ * (lib/alloc-sampler.ts, started and stopped by signals; dir/<n>-nodes-<node>.heapprofile) and prints,
+ * for each node, the bytes its code allocated per delivered message, by component and by
+ * allocating function (lib/alloc-profile.ts): what its garbage collector had to deal with. The
+ * sampler adds to the CPU figures too.
+ *
  * CPU comes from /proc/<pid>/stat of each process (threads included), over the sending window and
  * over an idle window of the same clients before it; "net" takes the idle rate off. Prints a table;
  * writes JSON (default test/bench/results/message-cost.json).
  */
-import { writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createNodeClient, memoryKeyStore } from '../../client/src/node.js'
 import { OpsRig, waitUntil } from '../ops/cli-proc.js'
 import { readProcStats } from './lib/procs.js'
 import { profileTable, summarizeDir, topTable } from './lib/profile.js'
+import { allocTable, readHeapProfile, summarizeAlloc } from './lib/alloc-profile.js'
 import type { ChatClient } from '../../client/src/node.js'
 import type { CliProc } from '../ops/cli-proc.js'
 
@@ -32,7 +40,8 @@ const ROOT = resolve(import.meta.dirname, '..', '..', '..')
 const { values: argv } = parseArgs({
   options: {
     nodes: { type: 'string' }, rooms: { type: 'string' }, members: { type: 'string' },
-    rate: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' }, profile: { type: 'string' }, top: { type: 'string' }
+    rate: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' }, profile: { type: 'string' }, top: { type: 'string' },
+    'alloc-profile': { type: 'string' }
   }
 })
 const nodeCounts = (argv.nodes ?? '1,2').split(',').map(Number)
@@ -48,6 +57,8 @@ if (nodeCounts.some(n => !Number.isInteger(n) || n < 1 || n > 8) || !(rooms >= 1
 const out = argv.out ?? join(ROOT, 'test', 'bench', 'results', 'message-cost.json')
 const profileRoot = argv.profile == null ? undefined : resolve(argv.profile)
 const top = Math.max(0, Math.min(200, Number(argv.top ?? 0) || 0))
+const allocRoot = argv['alloc-profile'] == null ? undefined : resolve(argv['alloc-profile'])
+const ALLOC_SAMPLER = pathToFileURL(join(import.meta.dirname, 'lib', 'alloc-sampler.js')).href
 /** CLOCK_MONOTONIC µs, the clock of the profiles' sample times */
 const monoUs = (): number => Number(process.hrtime.bigint() / 1000n)
 /** the main thread's profile (workers write their own, with another thread number) */
@@ -74,6 +85,8 @@ interface Row {
   idleCores: number
   /** with --profile: each node's table of where its main thread's time went in the measured window */
   profiles?: Array<{ node: string, table: string }>
+  /** with --alloc-profile: each node's bytes allocated per delivery in the measured window, and its table */
+  allocations?: Array<{ node: string, bytesPerDelivery?: number, table: string }>
 }
 
 async function measure (n: number): Promise<Row> {
@@ -87,10 +100,19 @@ async function measure (n: number): Promise<Row> {
     const limits = ['--max-clients', '20000', '--max-clients-per-ip', '20000']
     const nodes: CliProc[] = []
     const profDir = (i: number): string | undefined => profileRoot == null ? undefined : join(profileRoot, `${n}-nodes`, i === 0 ? 'ingress' : `other${i}`)
+    const allocFile = (i: number): string | undefined => allocRoot == null ? undefined : join(allocRoot, `${n}-nodes-${i === 0 ? 'ingress' : `other${i}`}.heapprofile`)
+    if (allocRoot != null) mkdirSync(allocRoot, { recursive: true })
     for (let i = 0; i < n; i++) {
       const dir = profDir(i)
-      nodes.push(rig.node(`n${i}`, meshKey, ['--bootstrap', boot.addr, ...limits], dir == null ? undefined : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` }))
+      const alloc = allocFile(i)
+      const options = [...(dir == null ? [] : [`--cpu-prof --cpu-prof-dir=${dir}`]), ...(alloc == null ? [] : [`--import=${ALLOC_SAMPLER}`])]
+      const env: Record<string, string> = {}
+      if (options.length > 0) env.NODE_OPTIONS = options.join(' ')
+      if (alloc != null) env.MESHCHAT_ALLOC_PROF_OUT = alloc
+      nodes.push(rig.node(`n${i}`, meshKey, ['--bootstrap', boot.addr, ...limits], Object.keys(env).length === 0 ? undefined : env))
     }
+    /** the allocation sampler's signal to every node: the first starts it, the second writes its profile */
+    const toggleSampler = (): void => { if (allocRoot != null) for (const p of nodes) p.proc.kill('SIGUSR2') }
     const started = await Promise.all(nodes.map(async p => p.waitFor(l => l.msg === 'node started', 'node started')))
     const url = (started[0]?.ws as string[] | undefined)?.[0]
     if (url == null) throw new Error('the first node names no WebSocket URL')
@@ -148,8 +170,10 @@ async function measure (n: number): Promise<Row> {
     const c0 = cpu()
     const t0 = performance.now()
     const fromUs = monoUs()
+    toggleSampler()
     const { sent, errors } = await send(seconds * 1000)
     await sleep(500)
+    toggleSampler()
     const c1 = cpu()
     const toUs = monoUs()
     phase('measured')
@@ -161,6 +185,16 @@ async function measure (n: number): Promise<Row> {
     const othersNet = net.slice(2).reduce((a, b) => a + b, 0)
     const all = used.reduce((a, b) => a + b, 0)
     const allNet = net.reduce((a, b) => a + b, 0)
+    let allocations: Row['allocations']
+    if (allocRoot != null) {
+      phase('waiting for the allocation profiles')
+      await waitUntil(() => nodes.every((_, i) => existsSync(allocFile(i) ?? '')), 'every node\'s allocation profile', 60_000)
+      allocations = nodes.map((_, i) => {
+        const node = i === 0 ? 'ingress node' : `other node ${i}`
+        const t = summarizeAlloc([readHeapProfile(allocFile(i) ?? '')], `${n} node(s), ${node}, allocations in the measured window`, { deliveries, top: top > 0 ? top : 20 })
+        return { node, ...(t.bytesPerDelivery == null ? {} : { bytesPerDelivery: Math.round(t.bytesPerDelivery) }), table: allocTable(t) }
+      })
+    }
     let profiles: Row['profiles']
     if (profileRoot != null) {
       // the nodes write their profiles as they exit
@@ -186,7 +220,8 @@ async function measure (n: number): Promise<Row> {
       usPerDelivery: us(all, deliveries),
       netUsPerDelivery: us(allNet, deliveries),
       idleCores: Math.round(idleRate.reduce((a, b) => a + b, 0) * 1000) / 1000,
-      ...(profiles == null ? {} : { profiles })
+      ...(profiles == null ? {} : { profiles }),
+      ...(allocations == null ? {} : { allocations })
     }
   } finally {
     phase('stopping')
@@ -204,5 +239,6 @@ for (const r of rows) {
   console.log(`| ${r.nodes} | ${r.sent} | ${r.sendErrors} | ${(r.deliveredShare * 100).toFixed(1)} % | ${r.ingressUsPerMsg} (${r.ingressNetUsPerMsg}) | ${r.othersUsPerMsg} (${r.othersNetUsPerMsg}) | ${r.bootstrapUsPerMsg} | ${r.usPerDelivery} (${r.netUsPerDelivery}) | ${r.idleCores} |`)
 }
 for (const r of rows) for (const p of r.profiles ?? []) console.log(`\n${p.table}`)
+for (const r of rows) for (const a of r.allocations ?? []) console.log(`\n${a.table}`)
 writeFileSync(out, JSON.stringify({ kind: 'message-cost', at: new Date().toISOString(), node: process.version, rooms, members, rate, seconds, rows }, null, 2) + '\n')
 console.log(`\nresults: ${out}`)
