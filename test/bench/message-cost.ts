@@ -23,7 +23,7 @@
  * over an idle window of the same clients before it; "net" takes the idle rate off. Prints a table;
  * writes JSON (default test/bench/results/message-cost.json).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -108,7 +108,11 @@ async function measure (n: number): Promise<Row> {
       const options = [...(dir == null ? [] : [`--cpu-prof --cpu-prof-dir=${dir}`]), ...(alloc == null ? [] : [`--import=${ALLOC_SAMPLER}`])]
       const env: Record<string, string> = {}
       if (options.length > 0) env.NODE_OPTIONS = options.join(' ')
-      if (alloc != null) env.MESHCHAT_ALLOC_PROF_OUT = alloc
+      if (alloc != null) {
+        // a profile left by an earlier run in the same directory would be taken for this run's
+        rmSync(alloc, { force: true })
+        env.MESHCHAT_ALLOC_PROF_OUT = alloc
+      }
       nodes.push(rig.node(`n${i}`, meshKey, ['--bootstrap', boot.addr, ...limits], Object.keys(env).length === 0 ? undefined : env))
     }
     /** the allocation sampler's signal to every node: the first starts it, the second writes its profile */
