@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { allocTable, summarizeAlloc } from '../../test/bench/lib/alloc-profile.js'
-import type { HeapProfile, HeapProfileNode } from '../../test/bench/lib/alloc-profile.js'
+import { allocTable, readHeapProfile, summarizeAlloc } from '../bench/lib/alloc-profile.js'
+import type { HeapProfile, HeapProfileNode } from '../bench/lib/alloc-profile.js'
 
 let nextId = 1
 /** a frame of a heap profile, with its children */
@@ -55,5 +58,19 @@ describe('allocation profiles by component', () => {
     expect(md).toContain('**two nodes**')
     expect(md).toContain('| WebSocket edge |')
     expect(md).not.toContain('B per delivery')
+  })
+
+  it('refuses a file that is not a heap profile (a CPU profile, a result file), naming it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'alloc-profile-'))
+    try {
+      const cpu = join(dir, 'node0.cpuprofile')
+      writeFileSync(cpu, JSON.stringify({ nodes: [], samples: [], timeDeltas: [] }))
+      expect(() => readHeapProfile(cpu)).toThrow(/node0\.cpuprofile is not a sampling heap profile/)
+      const heap = join(dir, 'n.heapprofile')
+      writeFileSync(heap, JSON.stringify(profile()))
+      expect(summarizeAlloc([readHeapProfile(heap)], 'read back').totalBytes).toBe(10_000)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { COMPONENTS, classify } from './profile.js'
+import { COMPONENTS, classify, shortUrl } from './profile.js'
 import type { Component, CpuProfile, CpuProfileNode } from './profile.js'
 
 export interface HeapProfileNode {
@@ -35,10 +35,6 @@ export interface AllocTable {
   rows: AllocRow[]
   top: Array<{ fn: string, where: string, component: string, bytes: number, pct: number }>
 }
-
-const shortUrl = (url: string): string => url === ''
-  ? '(native)'
-  : url.replace(/^.*\/node_modules\//, '').replace(/^file:\/\/.*?\/dist\//, '')
 
 /** the profile's nodes, flat, in the shape `classify` takes (a tree of ids) */
 function flatten (p: HeapProfile): { cpu: CpuProfile, self: Map<number, HeapProfileNode> } {
@@ -106,8 +102,11 @@ export function allocTable (t: AllocTable): string {
   return [head, '', ...comp, ...fns].join('\n')
 }
 
+/** a .heapprofile file; an Error naming the file when it is not one */
 export function readHeapProfile (path: string): HeapProfile {
-  return JSON.parse(readFileSync(path, 'utf8')) as HeapProfile
+  const p = JSON.parse(readFileSync(path, 'utf8')) as Partial<HeapProfile> | null
+  if (p?.head == null || !Array.isArray(p.head.children)) throw new Error(`${path} is not a sampling heap profile (.heapprofile): it has no head frame`)
+  return p as HeapProfile
 }
 
 if (process.argv[1] != null && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -118,7 +117,14 @@ if (process.argv[1] != null && fileURLToPath(import.meta.url) === process.argv[1
   }
   const deliveries = values.deliveries == null ? undefined : Number(values.deliveries)
   for (const f of positionals) {
-    console.log(allocTable(summarizeAlloc([readHeapProfile(f)], f, { ...(deliveries == null ? {} : { deliveries }), top: Number(values.top ?? 20) })))
+    let profile: HeapProfile
+    try {
+      profile = readHeapProfile(f)
+    } catch (err) {
+      console.error((err as Error).message)
+      process.exit(2)
+    }
+    console.log(allocTable(summarizeAlloc([profile], f, { ...(deliveries == null ? {} : { deliveries }), top: Number(values.top ?? 20) })))
     console.log('')
   }
 }

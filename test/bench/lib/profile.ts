@@ -214,7 +214,8 @@ export interface ProfileTable {
 /** the meshchat node profiles: nodeN.cpuprofile (MESHCHAT_BENCH_CPU_PROF before --profile) or 012-nodeN.cpuprofile */
 export const NODE_PROFILE = /(^|-)node\d+\.cpuprofile$/
 
-const shortUrl = (url: string): string => url === ''
+/** a frame's script as the tables show it: the package path, or the path under dist/ */
+export const shortUrl = (url: string): string => url === ''
   ? '(native)'
   : url.replace(/^.*\/node_modules\//, '').replace(/^file:\/\/.*?\/dist\//, '')
 
